@@ -55,6 +55,16 @@ describe('key files', () => {
     expect((await loadKeyFile(path, { crypto })).publicKey).toEqual(keyPair.publicKey)
   })
 
+  it('refuses to store a key pair whose public key is not its own', async () => {
+    const keyPair = { seed: new Uint8Array(32).fill(5), publicKey: crypto.generateKeyPair().publicKey }
+    await expect(createKeyFile(freshPath(), { crypto, keyPair })).rejects.toMatchObject({
+      code: CryptoErrorCode.INVALID_INPUT,
+    })
+    await expect(sealKeyPair({ seed: new Uint8Array(3), publicKey: keyPair.publicKey })).rejects.toMatchObject({
+      code: CryptoErrorCode.INVALID_INPUT,
+    })
+  })
+
   it('gives typed errors for a wrong or missing passphrase', async () => {
     const path = freshPath()
     await createKeyFile(path, { crypto, passphrase: 'right', kdf })

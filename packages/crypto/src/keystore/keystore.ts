@@ -5,7 +5,8 @@
  * Files are written to a temporary name, flushed, and then linked into place, so a crash never leaves a
  * half-written key file and an existing key is never replaced unless the caller asks for it.
  */
-import { equalBytes, toHex } from '../bytes.js'
+import { assertBytes, equalBytes, toHex } from '../bytes.js'
+import { PUBLIC_KEY_LENGTH, SEED_LENGTH } from '../constants.js'
 import type { Crypto, KeyPair } from '../crypto.js'
 import { CryptoError, CryptoErrorCode } from '../errors.js'
 import {
@@ -73,6 +74,8 @@ async function deriveKey(nodeCrypto: NodeCrypto, passphrase: string, salt: Uint8
 
 /** Produces the key file text for a key pair (encrypted when a passphrase is given). */
 export async function sealKeyPair(keyPair: KeyPair, options: SealOptions = {}): Promise<string> {
+  assertBytes(keyPair?.seed, 'keyPair.seed', SEED_LENGTH)
+  assertBytes(keyPair.publicKey, 'keyPair.publicKey', PUBLIC_KEY_LENGTH)
   if (options.passphrase === undefined) {
     return encodeKeyFile({ publicKey: keyPair.publicKey, encryption: 'none', seed: keyPair.seed })
   }
@@ -144,6 +147,13 @@ export async function createKeyFile(path: string, options: CreateKeyFileOptions)
     throw new CryptoError(CryptoErrorCode.INVALID_INPUT, 'path must be a non-empty string')
   }
   const keyPair = options.keyPair ?? options.crypto.generateKeyPair()
+  if (options.keyPair !== undefined) {
+    assertBytes(keyPair?.seed, 'keyPair.seed', SEED_LENGTH)
+    // Never store a pair that would load as a different identity.
+    if (!equalBytes(options.crypto.keyPairFromSeed(keyPair.seed).publicKey, keyPair.publicKey)) {
+      throw new CryptoError(CryptoErrorCode.INVALID_INPUT, 'keyPair.publicKey does not belong to keyPair.seed')
+    }
+  }
   const sealOptions: SealOptions = {
     ...(options.passphrase !== undefined && { passphrase: options.passphrase }),
     ...(options.kdf !== undefined && { kdf: options.kdf }),
