@@ -1,0 +1,42 @@
+/**
+ * @constellation/gossip — how Constellation nodes talk.
+ *
+ * Data flow: protocol code holds a `Network` (publish/subscribe with verdicts, request/response, peers,
+ * signed resource adverts) and a `Clock`; tests and experiments give it a node of a `SimNetwork` (one process,
+ * virtual time, seeded), real nodes a `Libp2pNetwork` (TCP + Noise + Yamux + Gossipsub). Same protocol code,
+ * either transport.
+ */
+export { GossipError, GossipErrorCode, isGossipError } from './errors.js'
+export { type Clock, sleep, systemClock, type TimerHandle } from './clock.js'
+export { createRandom, type Random } from './random.js'
+export {
+  DEFAULT_LIMITS,
+  type GossipMessage,
+  type InboundRequest,
+  type Network,
+  type NetworkEvent,
+  type NetworkLimits,
+  type NetworkListener,
+  type PeerId,
+  type RequestHandler,
+  type RequestOptions,
+  type TopicHandler,
+  type Verdict,
+} from './network.js'
+export {
+  checkResourceAdvert,
+  decodeSignedAdvert,
+  encodeSignedAdvert,
+  MAX_ADVERT_BYTES,
+  type ResourceAdvert,
+  type SignedResourceAdvert,
+  signResourceAdvert,
+  verifyResourceAdvert,
+} from './advert/resource-advert.js'
+export { ADVERT_PROTOCOL, ADVERT_TOPIC } from './advert/advert-book.js'
+export { messageId } from './checks.js'
+export { constantLatency, type LatencyModel, logNormalLatency, uniformLatency } from './sim/latency.js'
+export { type RunOptions, SimNetwork, type SimNetworkOptions } from './sim/sim-network.js'
+export type { SimNode } from './sim/sim-node.js'
+export type { SimStats } from './sim/sim-world.js'
+export { VirtualClock } from './sim/virtual-clock.js'

@@ -1,0 +1,121 @@
+/**
+ * The `Network` interface: how every Constellation protocol talks to other nodes.
+ *
+ * Two kinds of traffic:
+ *   - gossip: `publish(topic, data)` spreads a message to every subscribed node; each receiving node's handler
+ *     returns a verdict — `accept` (deliver and forward), `ignore` (drop quietly) or `reject` (drop, do not forward,
+ *     and count it against the peer that sent it);
+ *   - request/response: `request(peer, protocol, data)` asks one peer and awaits its answer; `handle(protocol, fn)`
+ *     answers.
+ * Plus membership: `peers()`, join/leave events, and each peer's signed `ResourceAdvert` (what it offers: roles,
+ * capacity, uptime, version), the raw material of memes.
+ *
+ * Peer ids are the hex of the node's Ed25519 public key from @constellation/crypto. Messages are opaque bytes:
+ * the protocols above encode and sign their own payloads, so the network neither signs nor trusts them. The
+ * network does bound everything it carries (`NetworkLimits`), and callers batch: one message may carry many
+ * items, because on a real transport the per-frame cost, not the per-byte cost, sets the pace.
+ *
+ * Implementations: `SimNetwork` (every node in one process on a virtual clock, seeded) and `Libp2pNetwork`
+ * (js-libp2p over TCP). The conformance suite in test/conformance runs against both.
+ */
+import type { SignedResourceAdvert, ResourceAdvert } from './advert/resource-advert.js'
+
+/** Lowercase hex of the peer's 32-byte Ed25519 public key. */
+export type PeerId = string
+
+export type Verdict = 'accept' | 'ignore' | 'reject'
+
+export interface GossipMessage {
+  readonly topic: string
+  readonly data: Uint8Array
+  /** The neighbour that delivered the message (not necessarily its author). */
+  readonly from: PeerId
+  /** Content id: hex SHA-256 of topic and data; equal messages are delivered once. */
+  readonly id: string
+}
+
+export type TopicHandler = (message: GossipMessage) => Verdict | Promise<Verdict>
+
+export interface InboundRequest {
+  readonly from: PeerId
+  readonly protocol: string
+  readonly data: Uint8Array
+  /** Aborted when the network stops or the requester gives up. */
+  readonly signal: AbortSignal
+}
+
+export type RequestHandler = (request: InboundRequest) => Uint8Array | Promise<Uint8Array>
+
+export interface RequestOptions {
+  /** Milliseconds to wait for the response (default: the network's `requestTimeoutMs`). */
+  readonly timeout?: number
+  readonly signal?: AbortSignal
+}
+
+export type NetworkEvent =
+  | { readonly type: 'peer:join'; readonly peer: PeerId }
+  | { readonly type: 'peer:leave'; readonly peer: PeerId }
+  | { readonly type: 'peer:advert'; readonly peer: PeerId; readonly advert: SignedResourceAdvert }
+  /** The peer's messages were rejected often enough that its traffic is now dropped for a while. */
+  | { readonly type: 'peer:penalised'; readonly peer: PeerId; readonly rejects: number }
+
+export type NetworkListener = (event: NetworkEvent) => void
+
+export interface Network {
+  /** This node's id. */
+  readonly peerId: PeerId
+  readonly limits: Readonly<NetworkLimits>
+
+  start(): Promise<void>
+  /** Stops all traffic, aborts pending requests with `NETWORK_CLOSED`, and releases every handle. */
+  stop(): Promise<void>
+
+  /** Spreads `data` to every node subscribed to `topic` (not to this node's own handlers). */
+  publish(topic: string, data: Uint8Array): Promise<void>
+  /** Receives the topic's messages; returns the function that unsubscribes. */
+  subscribe(topic: string, handler: TopicHandler): () => void
+
+  request(peer: PeerId, protocol: string, data: Uint8Array, options?: RequestOptions): Promise<Uint8Array>
+  /** Answers `protocol`; one handler per protocol; returns the function that removes it. */
+  handle(protocol: string, handler: RequestHandler): () => void
+
+  /** The peers this node is connected to now. */
+  peers(): PeerId[]
+  addListener(listener: NetworkListener): () => void
+
+  /** Signs and announces this node's advert; later calls replace it. */
+  advertise(advert: ResourceAdvert): Promise<void>
+  /** The latest valid advert seen from `peer` (this node's own included). */
+  advertOf(peer: PeerId): SignedResourceAdvert | undefined
+}
+
+/** Bounds every implementation enforces. */
+export interface NetworkLimits {
+  /** Largest gossip message, request or response (default 1 MiB). */
+  readonly maxMessageBytes: number
+  /** Gossip messages accepted from one neighbour per second before the rest are dropped (default 1,000). */
+  readonly maxMessagesPerPeerPerSecond: number
+  /** Requests served for one peer per second before it gets `RATE_LIMITED` (default 500). */
+  readonly maxRequestsPerPeerPerSecond: number
+  /** Message ids remembered for deduplication (default 65,536). */
+  readonly seenCacheSize: number
+  /** Messages waiting to be sent before `publish` waits for room (default 4,096). */
+  readonly maxQueuedMessages: number
+  /** Default request timeout in milliseconds (default 10,000). */
+  readonly requestTimeoutMs: number
+  /** Rejected messages from one peer, within `penaltyWindowMs`, before its traffic is dropped (default 20). */
+  readonly maxRejectsPerPeer: number
+  /** How long rejects count, and how long a penalised peer's traffic is then dropped (default 60,000 ms). */
+  readonly penaltyWindowMs: number
+}
+
+export const DEFAULT_LIMITS: NetworkLimits = Object.freeze({
+  maxMessageBytes: 1 << 20,
+  maxMessagesPerPeerPerSecond: 1_000,
+  maxRequestsPerPeerPerSecond: 500,
+  seenCacheSize: 65_536,
+  maxQueuedMessages: 4_096,
+  requestTimeoutMs: 10_000,
+  maxRejectsPerPeer: 20,
+  penaltyWindowMs: 60_000,
+})

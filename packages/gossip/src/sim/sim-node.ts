@@ -1,0 +1,450 @@
+/**
+ * One node of a `SimNetwork`: a full `Network` whose traffic is events on the simulator's agenda.
+ *
+ * Gossip is the seed's epidemic broadcast: a node that sees a message for the first time (deduplicated by
+ * content id in a bounded seen-cache) hands it to its handlers and, if they accept, forwards it to every
+ * neighbour but the one it came from, until the hop count reaches the TTL. Nodes relay topics they do not
+ * subscribe to. Each node also keeps the messages of the last `antiEntropyWindowMs` and periodically pulls from
+ * a random neighbour whatever it missed, which is how nodes catch up after a partition heals or a restart.
+ */
+import type { KeyPair } from '@constellation/crypto'
+import { type AdvertExchange, attachAdvertExchange } from '../advert/advert-exchange.js'
+import { AdvertBook } from '../advert/advert-book.js'
+import type { ResourceAdvert, SignedResourceAdvert } from '../advert/resource-advert.js'
+import { checkName, checkPayload, checkPeerId, messageId } from '../checks.js'
+import type { Clock, TimerHandle } from '../clock.js'
+import { GossipError, GossipErrorCode } from '../errors.js'
+import { PenaltyBox } from '../limits/penalty-box.js'
+import { PeerRateLimiter } from '../limits/rate-limiter.js'
+import { SeenCache } from '../limits/seen-cache.js'
+import { Listeners } from '../listeners.js'
+import type {
+  GossipMessage,
+  Network,
+  NetworkEvent,
+  NetworkLimits,
+  NetworkListener,
+  PeerId,
+  RequestHandler,
+  RequestOptions,
+  TopicHandler,
+  Verdict,
+} from '../network.js'
+import type { SimWorld } from './sim-world.js'
+
+export interface GossipEnvelope {
+  readonly id: string
+  readonly topic: string
+  readonly data: Uint8Array
+  readonly hops: number
+}
+
+interface StoredMessage {
+  readonly envelope: GossipEnvelope
+  readonly at: number
+}
+
+type RequestOutcome = { readonly ok: true; readonly data: Uint8Array } | { readonly ok: false; readonly error: GossipError }
+
+/** Combines the verdicts of several handlers of one topic: any reject wins, then any ignore. */
+export function combineVerdicts(verdicts: readonly Verdict[]): Verdict {
+  if (verdicts.includes('reject')) return 'reject'
+  if (verdicts.includes('ignore')) return 'ignore'
+  return 'accept'
+}
+
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown })?.then === 'function'
+}
+
+export class SimNode implements Network {
+  readonly peerId: PeerId
+  readonly index: number
+  readonly keyPair: KeyPair
+  readonly limits: NetworkLimits
+  /** This node's view of virtual time; its timers die with the node when it crashes. */
+  readonly clock: Clock
+
+  readonly #world: SimWorld
+  readonly #subscriptions = new Map<string, Set<TopicHandler>>()
+  readonly #handlers = new Map<string, RequestHandler>()
+  readonly #listeners = new Listeners<NetworkEvent>()
+  readonly #seen: SeenCache
+  readonly #store = new Map<string, StoredMessage>()
+  readonly #gossipLimiter: PeerRateLimiter
+  readonly #requestLimiter: PeerRateLimiter
+  readonly #penalties: PenaltyBox
+  readonly #adverts: AdvertBook
+  readonly #pendingRequests = new Map<number, (outcome: RequestOutcome) => void>()
+  readonly #inbound = new Set<AbortController>()
+  #exchange: AdvertExchange | undefined
+  #antiEntropy: TimerHandle | undefined
+  #nextRequestId = 0
+  #state: 'new' | 'running' | 'crashed' | 'stopped' = 'new'
+  /** Incremented on crash and stop: timers and deliveries from an earlier life are void. */
+  #epoch = 0
+
+  constructor(world: SimWorld, index: number, keyPair: KeyPair, peerId: PeerId, limits: NetworkLimits) {
+    this.#world = world
+    this.index = index
+    this.keyPair = keyPair
+    this.peerId = peerId
+    this.limits = limits
+    const worldClock = world.clock
+    this.clock = {
+      now: () => worldClock.now(),
+      setTimer: (delayMs, callback) => {
+        const epoch = this.#epoch
+        return worldClock.setTimer(delayMs, () => {
+          if (this.#epoch === epoch && this.#state === 'running') callback()
+        })
+      },
+    }
+    this.#seen = new SeenCache(limits.seenCacheSize)
+    this.#gossipLimiter = new PeerRateLimiter(worldClock, limits.maxMessagesPerPeerPerSecond)
+    this.#requestLimiter = new PeerRateLimiter(worldClock, limits.maxRequestsPerPeerPerSecond)
+    this.#penalties = new PenaltyBox(worldClock, limits.maxRejectsPerPeer, limits.penaltyWindowMs)
+    this.#adverts = new AdvertBook({ crypto: world.crypto, keyPair, clock: worldClock })
+  }
+
+  /** True while the node is started and not crashed. */
+  get running(): boolean {
+    return this.#state === 'running'
+  }
+
+  get epoch(): number {
+    return this.#epoch
+  }
+
+  async start(): Promise<void> {
+    if (this.#state === 'running') return
+    if (this.#state !== 'new') {
+      throw new GossipError(GossipErrorCode.NETWORK_CLOSED, 'a stopped or crashed node is restarted through SimNetwork.restart')
+    }
+    this.#begin()
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return
+    this.#end('stopped')
+  }
+
+  /** Used by the world: the process died. Volatile state is lost, registrations are kept for the restart. */
+  crash(): void {
+    if (this.#state === 'running') this.#end('crashed')
+  }
+
+  /** Used by the world: a crashed node comes back with empty caches. */
+  restart(): void {
+    if (this.#state !== 'crashed') return
+    this.#seen.clear()
+    this.#store.clear()
+    this.#begin()
+  }
+
+  #begin(): void {
+    this.#state = 'running'
+    this.#exchange ??= attachAdvertExchange(this, this.#adverts, (event) => this.emit(event), this.limits.requestTimeoutMs)
+    this.#world.nodeStarted(this)
+    this.#scheduleAntiEntropy()
+  }
+
+  #end(state: 'stopped' | 'crashed'): void {
+    const wasRunning = this.#state === 'running'
+    this.#state = state
+    this.#epoch++
+    this.#antiEntropy?.cancel()
+    const error = new GossipError(GossipErrorCode.NETWORK_CLOSED, `node ${this.peerId.slice(0, 8)} ${state}`)
+    for (const settle of this.#pendingRequests.values()) settle({ ok: false, error })
+    this.#pendingRequests.clear()
+    for (const controller of this.#inbound) controller.abort(error)
+    this.#inbound.clear()
+    if (state === 'stopped') {
+      this.#exchange?.detach()
+      this.#exchange = undefined
+    }
+    if (wasRunning) this.#world.nodeStopped(this)
+  }
+
+  // ---- gossip ------------------------------------------------------------------------------------------
+
+  async publish(topic: string, data: Uint8Array): Promise<void> {
+    checkName('topic', topic)
+    checkPayload(data, this.limits, 'message')
+    this.#assertRunning()
+    const envelope: GossipEnvelope = { id: messageId(this.#world.sha256, topic, data), topic, data, hops: 0 }
+    if (!this.#seen.add(envelope.id)) return // already spread
+    this.#remember(envelope)
+    this.#forward(envelope, undefined)
+  }
+
+  subscribe(topic: string, handler: TopicHandler): () => void {
+    checkName('topic', topic)
+    if (typeof handler !== 'function') throw new GossipError(GossipErrorCode.INVALID_INPUT, 'handler must be a function')
+    let handlers = this.#subscriptions.get(topic)
+    if (handlers === undefined) {
+      handlers = new Set()
+      this.#subscriptions.set(topic, handlers)
+    }
+    // Wrap so that subscribing the same function twice gives two independent subscriptions.
+    const entry: TopicHandler = (message) => handler(message)
+    handlers.add(entry)
+    return () => {
+      handlers.delete(entry)
+      if (handlers.size === 0 && this.#subscriptions.get(topic) === handlers) this.#subscriptions.delete(topic)
+    }
+  }
+
+  /** Entry point for a gossip envelope arriving from neighbour `from`. */
+  receiveGossip(from: SimNode, envelope: GossipEnvelope): void {
+    if (this.#state !== 'running') return
+    const stats = this.#world.stats
+    if (this.#penalties.isPenalised(from.peerId) || !this.#gossipLimiter.tryTake(from.peerId)) {
+      stats.throttled++
+      return
+    }
+    if (envelope.data.length > this.limits.maxMessageBytes) {
+      this.#judge('reject', envelope, from)
+      return
+    }
+    if (!this.#seen.add(envelope.id)) {
+      stats.duplicates++
+      return
+    }
+    stats.delivered++
+    this.#world.trace(2, from.index, this.index, envelope.id)
+    const handlers = this.#subscriptions.get(envelope.topic)
+    if (handlers === undefined || handlers.size === 0) {
+      this.#remember(envelope)
+      this.#forward(envelope, from)
+      return
+    }
+    const message: GossipMessage = { topic: envelope.topic, data: envelope.data, from: from.peerId, id: envelope.id }
+    const verdicts: (Verdict | Promise<Verdict>)[] = []
+    for (const handler of handlers) {
+      try {
+        verdicts.push(handler(message))
+      } catch {
+        verdicts.push('reject') // a handler that throws on a message has judged it malformed
+      }
+    }
+    if (verdicts.some(isThenable)) {
+      const epoch = this.#epoch
+      this.#world.track(
+        Promise.all(verdicts.map((v) => Promise.resolve(v).catch((): Verdict => 'reject'))).then((settled) => {
+          if (this.#epoch === epoch) this.#judge(combineVerdicts(settled), envelope, from)
+        }),
+      )
+    } else {
+      this.#judge(combineVerdicts(verdicts as Verdict[]), envelope, from)
+    }
+  }
+
+  #judge(verdict: Verdict, envelope: GossipEnvelope, from: SimNode): void {
+    if (verdict === 'accept') {
+      // Only accepted messages become pullable: anti-entropy must not spread what this node rejected.
+      this.#remember(envelope)
+      this.#forward(envelope, from)
+    } else if (verdict === 'reject') {
+      this.#world.stats.rejected++
+      const rejects = this.#penalties.reject(from.peerId)
+      if (rejects !== undefined) this.emit({ type: 'peer:penalised', peer: from.peerId, rejects })
+    }
+  }
+
+  #forward(envelope: GossipEnvelope, from: SimNode | undefined): void {
+    if (envelope.hops >= this.#world.gossipTtl) return
+    const next: GossipEnvelope = { ...envelope, hops: envelope.hops + 1 }
+    for (const neighbour of this.#world.neighboursOf(this)) {
+      if (neighbour === from) continue
+      this.#world.transmit(this, neighbour, next.data.length, 'gossip', () => neighbour.receiveGossip(this, next))
+    }
+  }
+
+  #remember(envelope: GossipEnvelope): void {
+    const window = this.#world.antiEntropyWindowMs
+    if (window <= 0) return
+    this.#store.set(envelope.id, { envelope, at: this.#world.clock.now() })
+    if (this.#store.size > this.#world.maxStoredMessages) {
+      const oldest = this.#store.keys().next().value
+      if (oldest !== undefined) this.#store.delete(oldest)
+    }
+  }
+
+  // ---- anti-entropy ------------------------------------------------------------------------------------
+
+  #scheduleAntiEntropy(): void {
+    const interval = this.#world.antiEntropyIntervalMs
+    if (interval <= 0) return
+    // Spread the first pull over one interval so that nodes do not all pull at once.
+    const delay = this.#world.random.next() * interval
+    this.#antiEntropy = this.clock.setTimer(delay, () => this.#pull(interval))
+  }
+
+  #pull(interval: number): void {
+    this.#antiEntropy = this.clock.setTimer(interval, () => this.#pull(interval))
+    const neighbours = this.#world.neighboursOf(this)
+    if (neighbours.length === 0) return
+    const target = neighbours[this.#world.random.int(neighbours.length)] as SimNode
+    this.#expire()
+    const digest = [...this.#store.keys()]
+    this.#world.transmit(this, target, digest.length * 32, 'control', () => target.receiveDigest(this, digest))
+  }
+
+  #expire(): void {
+    const cutoff = this.#world.clock.now() - this.#world.antiEntropyWindowMs
+    for (const [id, stored] of this.#store) {
+      if (stored.at >= cutoff) break // insertion order is time order
+      this.#store.delete(id)
+    }
+  }
+
+  /** A neighbour's list of what it holds: send back what it lacks. */
+  receiveDigest(from: SimNode, digest: readonly string[]): void {
+    if (this.#state !== 'running') return
+    this.#expire()
+    const theirs = new Set(digest)
+    for (const { envelope } of this.#store.values()) {
+      if (theirs.has(envelope.id)) continue
+      // Pulled messages restart their hop budget at the puller: it forwards them to its own side of the cut.
+      const fresh: GossipEnvelope = { ...envelope, hops: 0 }
+      this.#world.transmit(this, from, envelope.data.length, 'gossip', () => from.receiveGossip(this, fresh))
+    }
+  }
+
+  // ---- request/response --------------------------------------------------------------------------------
+
+  request(peer: PeerId, protocol: string, data: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
+    try {
+      checkPeerId(peer)
+      checkName('protocol', protocol)
+      checkPayload(data, this.limits, 'request')
+      this.#assertRunning()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const timeout = options.timeout ?? this.limits.requestTimeoutMs
+    const signal = options.signal
+    if (signal?.aborted) {
+      return Promise.reject(new GossipError(GossipErrorCode.ABORTED, 'request aborted', {}, { cause: signal.reason }))
+    }
+    const target = this.#world.nodeById(peer)
+    if (target === undefined || target === this) {
+      return Promise.reject(new GossipError(GossipErrorCode.PEER_UNREACHABLE, `no route to peer ${peer.slice(0, 16)}`))
+    }
+    const id = this.#nextRequestId++
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const onAbort = () =>
+        settle({ ok: false, error: new GossipError(GossipErrorCode.ABORTED, 'request aborted', {}, { cause: signal?.reason }) })
+      const timer = this.clock.setTimer(timeout, () =>
+        settle({
+          ok: false,
+          error: new GossipError(GossipErrorCode.TIMEOUT, `no response to ${protocol} from ${peer.slice(0, 16)} within ${timeout} ms`),
+        }),
+      )
+      const settle = (outcome: RequestOutcome) => {
+        if (!this.#pendingRequests.delete(id)) return
+        timer.cancel()
+        signal?.removeEventListener('abort', onAbort)
+        if (outcome.ok) resolve(outcome.data)
+        else reject(outcome.error)
+      }
+      this.#pendingRequests.set(id, settle)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const epoch = this.#epoch
+      this.#world.transmit(this, target, data.length, 'request', () =>
+        target.receiveRequest(this, epoch, id, protocol, data),
+      )
+    })
+  }
+
+  handle(protocol: string, handler: RequestHandler): () => void {
+    checkName('protocol', protocol)
+    if (typeof handler !== 'function') throw new GossipError(GossipErrorCode.INVALID_INPUT, 'handler must be a function')
+    if (this.#handlers.has(protocol)) {
+      throw new GossipError(GossipErrorCode.INVALID_INPUT, `a handler for ${protocol} is already registered`)
+    }
+    this.#handlers.set(protocol, handler)
+    return () => {
+      if (this.#handlers.get(protocol) === handler) this.#handlers.delete(protocol)
+    }
+  }
+
+  receiveRequest(from: SimNode, fromEpoch: number, id: number, protocol: string, data: Uint8Array): void {
+    if (this.#state !== 'running') return // the requester will time out, as over a dead connection
+    const reply = (outcome: RequestOutcome) => {
+      const size = outcome.ok ? outcome.data.length : 64
+      this.#world.transmit(this, from, size, 'response', () => from.receiveResponse(fromEpoch, id, outcome))
+    }
+    const fail = (code: GossipErrorCode, message: string) => reply({ ok: false, error: new GossipError(code, message) })
+    if (!this.#requestLimiter.tryTake(from.peerId)) {
+      fail(GossipErrorCode.RATE_LIMITED, `peer ${this.peerId.slice(0, 16)} is rate limiting requests`)
+      return
+    }
+    const handler = this.#handlers.get(protocol)
+    if (handler === undefined) {
+      fail(GossipErrorCode.UNKNOWN_PROTOCOL, `peer ${this.peerId.slice(0, 16)} does not handle ${protocol}`)
+      return
+    }
+    const controller = new AbortController()
+    this.#inbound.add(controller)
+    const epoch = this.#epoch
+    const finish = (result: Uint8Array) => {
+      this.#inbound.delete(controller)
+      if (this.#epoch !== epoch) return
+      if (!(result instanceof Uint8Array)) {
+        fail(GossipErrorCode.REMOTE_ERROR, `handler for ${protocol} did not return bytes`)
+      } else if (result.length > this.limits.maxMessageBytes) {
+        fail(GossipErrorCode.MESSAGE_TOO_LARGE, `response of ${result.length} bytes is over the limit`)
+      } else {
+        reply({ ok: true, data: result })
+      }
+    }
+    const failed = (error: unknown) => {
+      this.#inbound.delete(controller)
+      if (this.#epoch !== epoch) return
+      fail(GossipErrorCode.REMOTE_ERROR, error instanceof Error ? error.message : String(error))
+    }
+    try {
+      const result = handler({ from: from.peerId, protocol, data, signal: controller.signal })
+      if (isThenable(result)) this.#world.track(result.then(finish, failed))
+      else finish(result)
+    } catch (error) {
+      failed(error)
+    }
+  }
+
+  receiveResponse(epoch: number, id: number, outcome: RequestOutcome): void {
+    if (this.#epoch !== epoch || this.#state !== 'running') return
+    this.#pendingRequests.get(id)?.(outcome)
+  }
+
+  // ---- membership and adverts --------------------------------------------------------------------------
+
+  peers(): PeerId[] {
+    return this.#state === 'running' ? this.#world.neighboursOf(this).map((n) => n.peerId) : []
+  }
+
+  addListener(listener: NetworkListener): () => void {
+    return this.#listeners.add(listener)
+  }
+
+  emit(event: NetworkEvent): void {
+    if (this.#state === 'running') this.#listeners.emit(event)
+  }
+
+  async advertise(advert: ResourceAdvert): Promise<void> {
+    this.#assertRunning()
+    await (this.#exchange as AdvertExchange).advertise(advert)
+  }
+
+  advertOf(peer: PeerId): SignedResourceAdvert | undefined {
+    return this.#adverts.get(peer)
+  }
+
+  #assertRunning(): void {
+    if (this.#state !== 'running') {
+      throw new GossipError(GossipErrorCode.NETWORK_CLOSED, `node ${this.peerId.slice(0, 8)} is ${this.#state}`)
+    }
+  }
+}

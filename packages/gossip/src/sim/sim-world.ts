@@ -1,0 +1,44 @@
+/** What a `SimNode` needs from the simulator that hosts it (implemented by `SimNetwork`). */
+import type { Crypto } from '@constellation/crypto'
+import type { Random } from '../random.js'
+import type { SimNode } from './sim-node.js'
+import type { VirtualClock } from './virtual-clock.js'
+
+export type TrafficKind = 'gossip' | 'control' | 'request' | 'response'
+
+export interface SimStats {
+  /** Gossip messages handed to a node for the first time. */
+  delivered: number
+  /** Gossip copies that arrived at a node that had already seen them. */
+  duplicates: number
+  /** Gossip dropped by a receiver's rate limit or penalty box. */
+  throttled: number
+  /** Gossip whose handlers rejected it. */
+  rejected: number
+  /** Transmissions lost to the loss rate, a partition, a full link queue or a dead receiver. */
+  lost: number
+  /** Transmissions scheduled, per kind. */
+  sent: Record<TrafficKind, number>
+  /** Bytes scheduled. */
+  bytes: number
+}
+
+export interface SimWorld {
+  readonly crypto: Crypto
+  readonly clock: VirtualClock
+  readonly random: Random
+  readonly stats: SimStats
+  readonly gossipTtl: number
+  readonly antiEntropyIntervalMs: number
+  readonly antiEntropyWindowMs: number
+  readonly maxStoredMessages: number
+  sha256(data: Uint8Array): Uint8Array
+  neighboursOf(node: SimNode): readonly SimNode[]
+  nodeById(peerId: string): SimNode | undefined
+  transmit(from: SimNode, to: SimNode, bytes: number, kind: TrafficKind, deliver: () => void): void
+  trace(kind: number, from: number, to: number, id: string): void
+  /** Keeps the run loop yielding to promise continuations until `work` settles. */
+  track(work: Promise<unknown>): void
+  nodeStarted(node: SimNode): void
+  nodeStopped(node: SimNode): void
+}
