@@ -78,6 +78,8 @@ export class SimNetwork implements SimWorld {
   readonly limits: NetworkLimits
   readonly stats: SimStats = {
     delivered: 0,
+    hopsTotal: 0,
+    maxHops: 0,
     duplicates: 0,
     throttled: 0,
     rejected: 0,

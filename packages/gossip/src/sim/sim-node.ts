@@ -212,6 +212,8 @@ export class SimNode implements Network {
       return
     }
     stats.delivered++
+    stats.hopsTotal += envelope.hops
+    if (envelope.hops > stats.maxHops) stats.maxHops = envelope.hops
     this.#world.trace(2, from.index, this.index, envelope.id)
     const handlers = this.#subscriptions.get(envelope.topic)
     if (handlers === undefined || handlers.size === 0) {

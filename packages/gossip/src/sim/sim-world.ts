@@ -9,6 +9,9 @@ export type TrafficKind = 'gossip' | 'control' | 'request' | 'response'
 export interface SimStats {
   /** Gossip messages handed to a node for the first time. */
   delivered: number
+  /** Sum and maximum of the hop counts of those first deliveries (mean hops = hopsTotal / delivered). */
+  hopsTotal: number
+  maxHops: number
   /** Gossip copies that arrived at a node that had already seen them. */
   duplicates: number
   /** Gossip dropped by a receiver's rate limit or penalty box. */
