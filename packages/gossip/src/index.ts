@@ -40,3 +40,6 @@ export { type RunOptions, SimNetwork, type SimNetworkOptions } from './sim/sim-n
 export type { SimNode } from './sim/sim-node.js'
 export type { SimStats } from './sim/sim-world.js'
 export { VirtualClock } from './sim/virtual-clock.js'
+export { createLibp2pNetwork, type GossipTuning, Libp2pNetwork, type Libp2pNetworkOptions } from './libp2p/libp2p-network.js'
+export { GOSSIP_CARRIER_TOPIC } from './libp2p/gossip-envelope.js'
+export { REQUEST_PROTOCOL } from './libp2p/request-frame.js'

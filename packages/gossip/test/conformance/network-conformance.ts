@@ -222,8 +222,10 @@ export function describeNetworkConformance(name: string, harness: ConformanceHar
       a.addListener((event) => {
         if (event.type === 'peer:leave') left.resolve(event.peer)
       })
-      b.handle('/conformance/hang/1', () => new Promise<Uint8Array>(() => {}))
-      const pending = a.request(b.peerId, '/conformance/hang/1', bytes('x'), { timeout: 60_000 })
+      // The stopping node's own pending request fails with NETWORK_CLOSED. (A request *to* a node that stops
+      // may instead fail early with PEER_UNREACHABLE where the transport sees the connection close.)
+      a.handle('/conformance/hang/1', () => new Promise<Uint8Array>(() => {}))
+      const pending = b.request(a.peerId, '/conformance/hang/1', bytes('x'), { timeout: 60_000 })
       const outcome = pending.then(
         () => 'resolved',
         (error: { code?: string }) => error.code,

@@ -1,0 +1,565 @@
+/**
+ * `Libp2pNetwork`: the `Network` of real nodes on real machines, on js-libp2p 3 (TCP + Noise + Yamux +
+ * Gossipsub + identify).
+ *
+ * Data flow:
+ *   - gossip: `publish` wraps topic and data in a gossip envelope and hands it to Gossipsub on one carrier topic
+ *     (see gossip-envelope.ts for why one). Gossipsub does not sign (`StrictNoSign`: payloads are signed by
+ *     their authors) and names a message by the SHA-256 of its envelope, which is `messageId`. Each arriving
+ *     message goes through an async topic validator: penalised or over-rate neighbours are ignored, duplicates
+ *     dropped, then the local handlers of the message's topic judge it and their combined verdict becomes
+ *     Gossipsub's Accept (deliver on), Ignore or Reject (not forwarded; counted against the neighbour in the
+ *     `PenaltyBox`, which emits `peer:penalised`).
+ *   - request/response: one libp2p protocol, `REQUEST_PROTOCOL`, with one long-lived stream per peer and
+ *     direction carrying many requests at once (request-channel.ts, request-responder.ts).
+ *   - membership: libp2p's peer connect/disconnect events are `peer:join`/`peer:leave`; signed resource adverts
+ *     ride on the network's own operations through `attachAdvertExchange`, as on the simulator.
+ * The libp2p identity is the node's Ed25519 key, so a libp2p PeerId and a `Network` peer id name the same node.
+ */
+import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
+import { gossipsub, type GossipSub, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, PeerId as Libp2pPeerId } from '@libp2p/interface'
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { type AdvertExchange, attachAdvertExchange } from '../advert/advert-exchange.js'
+import { AdvertBook } from '../advert/advert-book.js'
+import type { ResourceAdvert, SignedResourceAdvert } from '../advert/resource-advert.js'
+import { checkName, checkPayload, checkPeerId, resolveLimits } from '../checks.js'
+import { type Clock, systemClock } from '../clock.js'
+import { GossipError, GossipErrorCode } from '../errors.js'
+import { PenaltyBox } from '../limits/penalty-box.js'
+import { PeerRateLimiter } from '../limits/rate-limiter.js'
+import { SeenCache } from '../limits/seen-cache.js'
+import { Listeners } from '../listeners.js'
+import {
+  DEFAULT_LIMITS,
+  type GossipMessage,
+  type Network,
+  type NetworkEvent,
+  type NetworkLimits,
+  type NetworkListener,
+  type PeerId,
+  type RequestHandler,
+  type RequestOptions,
+  type TopicHandler,
+  type Verdict,
+} from '../network.js'
+import { decodeGossipEnvelope, encodeGossipEnvelope, GOSSIP_CARRIER_TOPIC } from './gossip-envelope.js'
+import { libp2pIdOf, libp2pKeyOf, networkIdOf } from './peer-identity.js'
+import { installPromiseWithResolvers } from './promise-with-resolvers.js'
+import { RequestChannel } from './request-channel.js'
+import { FRAME_OVERHEAD_BYTES, REQUEST_PROTOCOL } from './request-frame.js'
+import { serveRequestStream } from './request-responder.js'
+
+installPromiseWithResolvers()
+
+export interface Libp2pNetworkOptions {
+  readonly crypto: Crypto
+  /** The node's identity; its public key is the peer id, and its libp2p key is built from the seed. */
+  readonly keyPair: KeyPair
+  /** Multiaddrs to listen on (default `/ip4/127.0.0.1/tcp/0`: loopback, an OS-chosen port). */
+  readonly listen?: readonly string[]
+  /** Multiaddrs (ending in `/p2p/<libp2p id>`) dialled once at start; failures are not fatal (see `dial`). */
+  readonly bootstrap?: readonly string[]
+  readonly limits?: Partial<NetworkLimits>
+  /** Time for request timeouts and limits (default: the system clock). */
+  readonly clock?: Clock
+  readonly gossip?: Partial<GossipTuning>
+  /** New inbound connections accepted per second from one host (libp2p's default of 5 starves local devnets). */
+  readonly inboundConnectionThreshold?: number
+  /** Inbound connections still upgrading at once (libp2p's default is 10). */
+  readonly maxIncomingPendingConnections?: number
+}
+
+/** Gossipsub settings worth changing; the defaults suit networks from a handful to some dozens of nodes. */
+export interface GossipTuning {
+  /** Milliseconds between Gossipsub heartbeats (mesh upkeep and lazy gossip; default 700). */
+  readonly heartbeatIntervalMs: number
+  /** Target mesh degree D; Dlo = D - 2 and Dhi = 2 D (default 6). */
+  readonly meshDegree: number
+}
+
+const DEFAULT_GOSSIP: GossipTuning = { heartbeatIntervalMs: 700, meshDegree: 6 }
+/** Requests one node may have outstanding to one peer before more wait for room. */
+const MAX_REQUESTS_IN_FLIGHT_PER_PEER = 256
+/** Requests from one peer served at once before its stream is paused. */
+const MAX_SERVED_IN_FLIGHT_PER_PEER = 64
+
+type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped'
+type Services = { identify: unknown; pubsub: GossipSub }
+/** Gossipsub's mesh query: on its class, though not on the `GossipSub` interface it exports. */
+type MeshQuery = { getMeshPeers(topic: string): string[] }
+
+function combineVerdicts(verdicts: readonly Verdict[]): Verdict {
+  if (verdicts.includes('reject')) return 'reject'
+  if (verdicts.includes('ignore')) return 'ignore'
+  return 'accept'
+}
+
+const GOSSIPSUB_VERDICT: Record<Verdict, TopicValidatorResult> = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject,
+}
+
+export class Libp2pNetwork implements Network {
+  readonly peerId: PeerId
+  readonly limits: NetworkLimits
+
+  readonly #crypto: Crypto
+  readonly #keyPair: KeyPair
+  readonly #clock: Clock
+  readonly #listen: readonly string[]
+  readonly #bootstrap: readonly string[]
+  readonly #gossip: GossipTuning
+  readonly #inboundConnectionThreshold: number
+  readonly #maxIncomingPendingConnections: number
+  readonly #maxFrameBytes: number
+  readonly #subscriptions = new Map<string, Set<TopicHandler>>()
+  readonly #handlers = new Map<string, RequestHandler>()
+  readonly #listeners = new Listeners<NetworkEvent>()
+  readonly #seen: SeenCache
+  readonly #gossipLimiter: PeerRateLimiter
+  readonly #requestLimiter: PeerRateLimiter
+  readonly #penalties: PenaltyBox
+  readonly #adverts: AdvertBook
+  readonly #channels = new Map<PeerId, RequestChannel>()
+  /** Message ids computed by Gossipsub's msgIdFn, for the validator that sees the same message object next. */
+  readonly #ids = new WeakMap<Message, string>()
+  readonly #stopping = new AbortController()
+  #node: Libp2p<Services> | undefined
+  #exchange: AdvertExchange | undefined
+  #state: State = 'new'
+
+  constructor(options: Libp2pNetworkOptions) {
+    const { crypto, keyPair } = options
+    if (typeof crypto?.sha256 !== 'function') throw new GossipError(GossipErrorCode.INVALID_INPUT, 'crypto must be a Crypto')
+    // Check the key pair now, so that a wrong one fails at construction rather than at start.
+    if (!equalBytes(crypto.keyPairFromSeed(keyPair?.seed).publicKey, keyPair.publicKey)) {
+      throw new GossipError(GossipErrorCode.INVALID_INPUT, 'keyPair.publicKey is not the public key of keyPair.seed')
+    }
+    this.#crypto = crypto
+    this.#keyPair = keyPair
+    this.peerId = toHex(keyPair.publicKey)
+    this.limits = resolveLimits(options.limits, DEFAULT_LIMITS)
+    this.#clock = options.clock ?? systemClock
+    this.#listen = checkAddresses(options.listen ?? ['/ip4/127.0.0.1/tcp/0'], 'listen')
+    this.#bootstrap = checkAddresses(options.bootstrap ?? [], 'bootstrap')
+    this.#gossip = { ...DEFAULT_GOSSIP, ...options.gossip }
+    if (!Number.isSafeInteger(this.#gossip.meshDegree) || this.#gossip.meshDegree < 2) {
+      throw new GossipError(GossipErrorCode.INVALID_INPUT, `gossip.meshDegree must be an integer >= 2`)
+    }
+    if (!(this.#gossip.heartbeatIntervalMs >= 10)) {
+      throw new GossipError(GossipErrorCode.INVALID_INPUT, `gossip.heartbeatIntervalMs must be at least 10`)
+    }
+    this.#inboundConnectionThreshold = options.inboundConnectionThreshold ?? 1_000
+    this.#maxIncomingPendingConnections = options.maxIncomingPendingConnections ?? 256
+    this.#maxFrameBytes = this.limits.maxMessageBytes + FRAME_OVERHEAD_BYTES
+    this.#seen = new SeenCache(this.limits.seenCacheSize)
+    this.#gossipLimiter = new PeerRateLimiter(this.#clock, this.limits.maxMessagesPerPeerPerSecond)
+    this.#requestLimiter = new PeerRateLimiter(this.#clock, this.limits.maxRequestsPerPeerPerSecond)
+    this.#penalties = new PenaltyBox(this.#clock, this.limits.maxRejectsPerPeer, this.limits.penaltyWindowMs)
+    this.#adverts = new AdvertBook({ crypto, keyPair, clock: this.#clock })
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.#state === 'running') return
+    if (this.#state !== 'new') {
+      throw new GossipError(GossipErrorCode.NETWORK_CLOSED, `a ${this.#state} Libp2pNetwork cannot be started again`)
+    }
+    this.#state = 'starting'
+    installPromiseWithResolvers()
+    try {
+      const node = await this.#createNode()
+      this.#node = node
+      node.addEventListener('peer:connect', (event) => this.#onPeer('peer:join', event.detail))
+      node.addEventListener('peer:disconnect', (event) => this.#onPeer('peer:leave', event.detail))
+      await node.handle(REQUEST_PROTOCOL, (stream, connection) => this.#serve(stream, connection.remotePeer), {
+        maxInboundStreams: 8,
+        maxOutboundStreams: 8,
+      })
+      node.services.pubsub.topicValidators.set(GOSSIP_CARRIER_TOPIC, (from, message) => this.#validate(from, message))
+      await node.start()
+      node.services.pubsub.subscribe(GOSSIP_CARRIER_TOPIC)
+      if (this.#state !== 'starting') return // stopped while starting
+      this.#state = 'running'
+      this.#exchange = attachAdvertExchange(this, this.#adverts, (event) => this.#emit(event), this.limits.requestTimeoutMs)
+    } catch (error) {
+      await this.stop()
+      throw error
+    }
+    await Promise.allSettled(this.#bootstrap.map((address) => this.dial(address)))
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return
+    this.#state = 'stopping'
+    const error = new GossipError(GossipErrorCode.NETWORK_CLOSED, `node ${this.peerId.slice(0, 8)} stopped`)
+    this.#stopping.abort(error)
+    for (const channel of this.#channels.values()) channel.close(error)
+    this.#channels.clear()
+    this.#exchange?.detach()
+    this.#exchange = undefined
+    try {
+      await this.#node?.stop()
+    } finally {
+      this.#state = 'stopped'
+    }
+  }
+
+  async #createNode(): Promise<Libp2p<Services>> {
+    const privateKey = await libp2pKeyOf(this.#keyPair)
+    const gossip = this.#gossip
+    const sha256 = this.#crypto.sha256
+    const ids = this.#ids
+    const denyForeignKeys = (peer: Libp2pPeerId) => networkIdOf(peer) === undefined
+    return createLibp2p<Services>({
+      start: false,
+      privateKey,
+      addresses: { listen: [...this.#listen] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      // Only Constellation identities (Ed25519 keys) may connect.
+      connectionGater: {
+        denyInboundEncryptedConnection: denyForeignKeys,
+        denyOutboundEncryptedConnection: denyForeignKeys,
+      },
+      connectionManager: {
+        inboundConnectionThreshold: this.#inboundConnectionThreshold,
+        maxIncomingPendingConnections: this.#maxIncomingPendingConnections,
+      },
+      services: {
+        identify: identify(),
+        pubsub: gossipsub({
+          globalSignaturePolicy: 'StrictNoSign',
+          allowedTopics: [GOSSIP_CARRIER_TOPIC],
+          fallbackToFloodsub: false,
+          emitSelf: false,
+          // Our own messages go to every subscribed neighbour, not just the mesh: a small network then needs
+          // no mesh for first-hop delivery, and the mesh carries the relaying.
+          floodPublish: true,
+          allowPublishToZeroTopicPeers: true,
+          ignoreDuplicatePublishError: true,
+          heartbeatInterval: gossip.heartbeatIntervalMs,
+          D: gossip.meshDegree,
+          Dlo: Math.max(1, gossip.meshDegree - 2),
+          Dhi: gossip.meshDegree * 2,
+          Dout: Math.max(0, Math.min(Math.floor(gossip.meshDegree / 2), gossip.meshDegree - 3)),
+          maxInboundDataLength: this.limits.maxMessageBytes + 257,
+          msgIdFn: (message: Message) => {
+            const digest = sha256(message.data)
+            ids.set(message, toHex(digest))
+            return digest
+          },
+          msgIdToStrFn: (id: Uint8Array) => toHex(id),
+        }),
+      },
+    })
+  }
+
+  // ---- gossip ------------------------------------------------------------------------------------------
+
+  async publish(topic: string, data: Uint8Array): Promise<void> {
+    checkName('topic', topic)
+    checkPayload(data, this.limits, 'message')
+    const node = this.#running()
+    const envelope = encodeGossipEnvelope(topic, data)
+    if (!this.#seen.add(toHex(this.#crypto.sha256(envelope)))) return // already spread
+    await this.#roomToGossip(node)
+    this.#running()
+    await node.services.pubsub.publish(GOSSIP_CARRIER_TOPIC, envelope)
+  }
+
+  subscribe(topic: string, handler: TopicHandler): () => void {
+    checkName('topic', topic)
+    if (typeof handler !== 'function') throw new GossipError(GossipErrorCode.INVALID_INPUT, 'handler must be a function')
+    let handlers = this.#subscriptions.get(topic)
+    if (handlers === undefined) {
+      handlers = new Set()
+      this.#subscriptions.set(topic, handlers)
+    }
+    // Wrap so that subscribing the same function twice gives two independent subscriptions.
+    const entry: TopicHandler = (message) => handler(message)
+    handlers.add(entry)
+    return () => {
+      handlers.delete(entry)
+      if (handlers.size === 0 && this.#subscriptions.get(topic) === handlers) this.#subscriptions.delete(topic)
+    }
+  }
+
+  /** Gossipsub's topic validator: where a message from neighbour `source` is judged and delivered. */
+  async #validate(source: Libp2pPeerId, message: Message): Promise<TopicValidatorResult> {
+    const from = networkIdOf(source)
+    if (from === undefined || this.#state !== 'running') return TopicValidatorResult.Ignore
+    if (this.#penalties.isPenalised(from) || !this.#gossipLimiter.tryTake(from)) return TopicValidatorResult.Ignore
+    let envelope: ReturnType<typeof decodeGossipEnvelope>
+    try {
+      envelope = decodeGossipEnvelope(message.data)
+    } catch {
+      this.#reject(from)
+      return TopicValidatorResult.Reject
+    }
+    if (envelope.data.length > this.limits.maxMessageBytes) return TopicValidatorResult.Ignore
+    const id = this.#ids.get(message) ?? toHex(this.#crypto.sha256(message.data))
+    if (!this.#seen.add(id)) return TopicValidatorResult.Ignore
+    const handlers = this.#subscriptions.get(envelope.topic)
+    if (handlers === undefined || handlers.size === 0) return TopicValidatorResult.Accept // relay what we do not read
+    const delivered: GossipMessage = { topic: envelope.topic, data: envelope.data, from, id }
+    const verdicts = await Promise.all(
+      [...handlers].map(async (handler): Promise<Verdict> => {
+        try {
+          return await handler(delivered)
+        } catch {
+          return 'reject' // a handler that throws on a message has judged it malformed
+        }
+      }),
+    )
+    const verdict = combineVerdicts(verdicts)
+    if (this.#state !== 'running') return TopicValidatorResult.Ignore
+    if (verdict === 'reject') this.#reject(from)
+    return GOSSIPSUB_VERDICT[verdict]
+  }
+
+  #reject(peer: PeerId): void {
+    const rejects = this.#penalties.reject(peer)
+    if (rejects !== undefined) this.#emit({ type: 'peer:penalised', peer, rejects })
+  }
+
+  /**
+   * Backpressure for publishers: Gossipsub writes without waiting, so wait here until no neighbour's gossip
+   * stream is backed up before handing it one more message.
+   */
+  async #roomToGossip(node: Libp2p<Services>): Promise<void> {
+    for (const connection of node.getConnections()) {
+      for (const stream of connection.streams) {
+        if (stream.direction !== 'outbound' || !stream.protocol.startsWith('/meshsub/')) continue
+        while (stream.writableNeedsDrain && stream.status === 'open') {
+          try {
+            await stream.onDrain({ signal: this.#stopping.signal })
+          } catch {
+            break // closed or stopping: nothing to wait for
+          }
+        }
+      }
+    }
+  }
+
+  // ---- request/response --------------------------------------------------------------------------------
+
+  request(peer: PeerId, protocol: string, data: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
+    try {
+      checkPeerId(peer)
+      checkName('protocol', protocol)
+      checkPayload(data, this.limits, 'request')
+      this.#running()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const timeout = options.timeout ?? this.limits.requestTimeoutMs
+    if (!(timeout > 0)) return Promise.reject(new GossipError(GossipErrorCode.INVALID_INPUT, 'timeout must be positive'))
+    if (options.signal?.aborted) {
+      return Promise.reject(new GossipError(GossipErrorCode.ABORTED, 'request aborted', {}, { cause: options.signal.reason }))
+    }
+    if (peer === this.peerId) {
+      return Promise.reject(new GossipError(GossipErrorCode.PEER_UNREACHABLE, 'a node does not send requests to itself'))
+    }
+    return this.#channelTo(peer).request(protocol, data, timeout, options.signal)
+  }
+
+  handle(protocol: string, handler: RequestHandler): () => void {
+    checkName('protocol', protocol)
+    if (typeof handler !== 'function') throw new GossipError(GossipErrorCode.INVALID_INPUT, 'handler must be a function')
+    if (this.#handlers.has(protocol)) {
+      throw new GossipError(GossipErrorCode.INVALID_INPUT, `a handler for ${protocol} is already registered`)
+    }
+    this.#handlers.set(protocol, handler)
+    return () => {
+      if (this.#handlers.get(protocol) === handler) this.#handlers.delete(protocol)
+    }
+  }
+
+  #channelTo(peer: PeerId): RequestChannel {
+    let channel = this.#channels.get(peer)
+    if (channel === undefined) {
+      const node = this.#node as Libp2p<Services>
+      channel = new RequestChannel({
+        peer,
+        clock: this.#clock,
+        maxFrameBytes: this.#maxFrameBytes,
+        maxInFlight: Math.min(MAX_REQUESTS_IN_FLIGHT_PER_PEER, this.limits.maxQueuedMessages),
+        openStream: (signal) => node.dialProtocol(libp2pIdOf(peer), REQUEST_PROTOCOL, { signal }),
+        onViolation: (from) => this.#reject(from),
+      })
+      this.#channels.set(peer, channel)
+    }
+    return channel
+  }
+
+  #serve(stream: Parameters<typeof serveRequestStream>[0], remote: Libp2pPeerId): void {
+    const peer = networkIdOf(remote)
+    if (peer === undefined || this.#state !== 'running') {
+      stream.abort(new Error('not serving requests'))
+      return
+    }
+    serveRequestStream(stream, peer, {
+      self: this.peerId,
+      maxMessageBytes: this.limits.maxMessageBytes,
+      maxFrameBytes: this.#maxFrameBytes,
+      maxInFlight: MAX_SERVED_IN_FLIGHT_PER_PEER,
+      rateLimiter: this.#requestLimiter,
+      handlerFor: (protocol) => this.#handlers.get(protocol),
+      onViolation: (from) => this.#reject(from),
+      signal: this.#stopping.signal,
+    })
+  }
+
+  // ---- membership and adverts --------------------------------------------------------------------------
+
+  peers(): PeerId[] {
+    if (this.#state !== 'running' || this.#node === undefined) return []
+    const peers: PeerId[] = []
+    for (const peer of this.#node.getPeers()) {
+      const id = networkIdOf(peer)
+      if (id !== undefined) peers.push(id)
+    }
+    return peers
+  }
+
+  addListener(listener: NetworkListener): () => void {
+    return this.#listeners.add(listener)
+  }
+
+  async advertise(advert: ResourceAdvert): Promise<void> {
+    this.#running()
+    await (this.#exchange as AdvertExchange).advertise(advert)
+  }
+
+  advertOf(peer: PeerId): SignedResourceAdvert | undefined {
+    return this.#adverts.get(peer)
+  }
+
+  #onPeer(type: 'peer:join' | 'peer:leave', remote: Libp2pPeerId): void {
+    const peer = networkIdOf(remote)
+    if (peer === undefined) return
+    if (type === 'peer:leave') {
+      const channel = this.#channels.get(peer)
+      this.#channels.delete(peer)
+      channel?.close(new GossipError(GossipErrorCode.PEER_UNREACHABLE, `peer ${peer.slice(0, 16)} disconnected`))
+    }
+    this.#emit({ type, peer })
+  }
+
+  #emit(event: NetworkEvent): void {
+    if (this.#state === 'running') this.#listeners.emit(event)
+  }
+
+  // ---- libp2p specifics --------------------------------------------------------------------------------
+
+  /** The addresses this node listens on, each ending in `/p2p/<libp2p id>` so that others can dial it. */
+  listenAddresses(): string[] {
+    return this.#running()
+      .getMultiaddrs()
+      .map((address) => address.toString())
+  }
+
+  /** Connects to the node at `address` (a multiaddr ending in `/p2p/<libp2p id>`); resolves with its peer id. */
+  async dial(address: string): Promise<PeerId> {
+    const [checked] = checkAddresses([address], 'address')
+    const node = this.#running()
+    let connection
+    try {
+      connection = await node.dial(multiaddr(checked as string), { signal: this.#stopping.signal })
+    } catch (cause) {
+      throw new GossipError(GossipErrorCode.PEER_UNREACHABLE, `cannot dial ${address}: ${(cause as Error).message}`, {}, { cause })
+    }
+    const peer = networkIdOf(connection.remotePeer)
+    if (peer === undefined) throw new GossipError(GossipErrorCode.PEER_UNREACHABLE, `${address} is not a Constellation node`)
+    return peer
+  }
+
+  /** The neighbours this node relays gossip to (its Gossipsub mesh). */
+  meshPeers(): PeerId[] {
+    const node = this.#running()
+    const pubsub = node.services.pubsub as GossipSub & Partial<MeshQuery>
+    if (typeof pubsub.getMeshPeers !== 'function') return []
+    const ids = new Set(pubsub.getMeshPeers(GOSSIP_CARRIER_TOPIC))
+    return node
+      .getPeers()
+      .filter((peer) => ids.has(peer.toString()))
+      .map((peer) => networkIdOf(peer))
+      .filter((peer): peer is PeerId => peer !== undefined)
+  }
+
+  /**
+   * Resolves once every peer in `peers` is in this node's gossip mesh (so that messages it relays reach them);
+   * rejects with ABORTED on `signal` and NETWORK_CLOSED on stop. Meshes form at Gossipsub heartbeats.
+   */
+  async meshReady(peers: readonly PeerId[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    for (const peer of peers) checkPeerId(peer)
+    const node = this.#running()
+    const pubsub = node.services.pubsub
+    const complete = () => {
+      const mesh = new Set(this.meshPeers())
+      return peers.every((peer) => mesh.has(peer))
+    }
+    if (complete()) return
+    await new Promise<void>((resolve, reject) => {
+      const signals = [this.#stopping.signal, ...(options.signal ? [options.signal] : [])]
+      const cleanup = () => {
+        pubsub.removeEventListener('gossipsub:graft', check)
+        pubsub.removeEventListener('gossipsub:heartbeat', check)
+        for (const signal of signals) signal.removeEventListener('abort', onAbort)
+      }
+      const check = () => {
+        if (this.#state !== 'running' || !complete()) return
+        cleanup()
+        resolve()
+      }
+      const onAbort = () => {
+        cleanup()
+        reject(
+          this.#stopping.signal.aborted
+            ? this.#stopping.signal.reason
+            : new GossipError(GossipErrorCode.ABORTED, 'waiting for the mesh aborted', {}, { cause: options.signal?.reason }),
+        )
+      }
+      for (const signal of signals) {
+        if (signal.aborted) return onAbort()
+        signal.addEventListener('abort', onAbort, { once: true })
+      }
+      pubsub.addEventListener('gossipsub:graft', check)
+      pubsub.addEventListener('gossipsub:heartbeat', check)
+    })
+  }
+
+  #running(): Libp2p<Services> {
+    if (this.#state !== 'running' || this.#node === undefined) {
+      throw new GossipError(GossipErrorCode.NETWORK_CLOSED, `node ${this.peerId.slice(0, 8)} is ${this.#state}`)
+    }
+    return this.#node
+  }
+}
+
+function checkAddresses(addresses: readonly string[], what: string): readonly string[] {
+  if (!Array.isArray(addresses)) throw new GossipError(GossipErrorCode.INVALID_INPUT, `${what} must be an array of multiaddrs`)
+  for (const address of addresses) {
+    try {
+      multiaddr(address)
+    } catch (cause) {
+      throw new GossipError(GossipErrorCode.INVALID_INPUT, `${what}: ${String(address)} is not a multiaddr`, {}, { cause })
+    }
+  }
+  return Object.freeze([...addresses])
+}
+
+/** A `Network` on js-libp2p; call `start()` to listen and dial the bootstrap peers. */
+export function createLibp2pNetwork(options: Libp2pNetworkOptions): Libp2pNetwork {
+  return new Libp2pNetwork(options)
+}

@@ -1,0 +1,208 @@
+/**
+ * The wire codec of Libp2pNetwork's request/response protocol. Requests to one peer share one long-lived
+ * stream, so every frame carries a request id, and responses may come back in any order.
+ *
+ * Framing: a 4-byte big-endian length, then the frame. Frame layouts (integers big-endian):
+ *   request   kind=1 | id u32 | protocol length u16 | protocol (ASCII) | data
+ *   response  kind=2 | id u32 | data
+ *   error     kind=3 | id u32 | code u8 | message (UTF-8, at most MAX_ERROR_MESSAGE_BYTES)
+ *   cancel    kind=4 | id u32                       (the requester gave up: abort the handler)
+ * `FrameReader` checks each length before buffering the frame, so a peer cannot make us hold more than one
+ * frame of at most `maxFrameBytes`; anything that does not decode is a protocol violation by the peer.
+ */
+import { checkName } from '../checks.js'
+import { GossipError, GossipErrorCode } from '../errors.js'
+
+/** The libp2p protocol carrying every request/response exchange between two nodes. */
+export const REQUEST_PROTOCOL = '/constellation/request/1'
+
+export const MAX_ERROR_MESSAGE_BYTES = 512
+/** Room for the frame header and protocol name on top of a maximal payload. */
+export const FRAME_OVERHEAD_BYTES = 1 + 4 + 2 + 256
+const LENGTH_PREFIX_BYTES = 4
+
+export type RequestFrame =
+  | { readonly kind: 'request'; readonly id: number; readonly protocol: string; readonly data: Uint8Array }
+  | { readonly kind: 'response'; readonly id: number; readonly data: Uint8Array }
+  | { readonly kind: 'error'; readonly id: number; readonly code: RemoteErrorCode; readonly message: string }
+  | { readonly kind: 'cancel'; readonly id: number }
+
+/** The failures a responder reports; each maps to one `GossipErrorCode` at the requester. */
+const REMOTE_ERROR_CODES = [
+  GossipErrorCode.UNKNOWN_PROTOCOL,
+  GossipErrorCode.REMOTE_ERROR,
+  GossipErrorCode.MESSAGE_TOO_LARGE,
+  GossipErrorCode.RATE_LIMITED,
+  GossipErrorCode.NETWORK_CLOSED,
+] as const
+export type RemoteErrorCode = (typeof REMOTE_ERROR_CODES)[number]
+
+const KIND = { request: 1, response: 2, error: 3, cancel: 4 } as const
+const encoder = new TextEncoder()
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function malformed(message: string): GossipError {
+  return new GossipError(GossipErrorCode.MALFORMED, `request frame: ${message}`)
+}
+
+/** Cuts a UTF-8 string to at most `maxBytes` bytes without splitting a character. */
+function truncateUtf8(text: string, maxBytes: number): Uint8Array {
+  const bytes = encoder.encode(text)
+  if (bytes.length <= maxBytes) return bytes
+  let end = maxBytes
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--
+  return bytes.subarray(0, end)
+}
+
+/**
+ * A plain `Uint8Array` copy of payload bytes. Chunks from the wire are Node Buffers viewing larger receive
+ * buffers: a copy hands callers exactly their bytes, of the type they expect, without pinning the rest.
+ */
+export function ownBytes(view: Uint8Array): Uint8Array {
+  return new Uint8Array(view)
+}
+
+/** Encodes a frame with its length prefix, ready to write to the stream. */
+export function encodeRequestFrame(frame: RequestFrame): Uint8Array {
+  let body: Uint8Array
+  let headerLength = 5
+  switch (frame.kind) {
+    case 'request': {
+      const protocol = encoder.encode(frame.protocol)
+      headerLength = 7 + protocol.length
+      body = new Uint8Array(headerLength + frame.data.length)
+      new DataView(body.buffer).setUint16(5, protocol.length)
+      body.set(protocol, 7)
+      body.set(frame.data, headerLength)
+      break
+    }
+    case 'response':
+      body = new Uint8Array(5 + frame.data.length)
+      body.set(frame.data, 5)
+      break
+    case 'error': {
+      const message = truncateUtf8(frame.message, MAX_ERROR_MESSAGE_BYTES)
+      body = new Uint8Array(6 + message.length)
+      body[5] = REMOTE_ERROR_CODES.indexOf(frame.code)
+      body.set(message, 6)
+      break
+    }
+    case 'cancel':
+      body = new Uint8Array(5)
+      break
+  }
+  body[0] = KIND[frame.kind]
+  new DataView(body.buffer).setUint32(1, frame.id)
+  const framed = new Uint8Array(LENGTH_PREFIX_BYTES + body.length)
+  new DataView(framed.buffer).setUint32(0, body.length)
+  framed.set(body, LENGTH_PREFIX_BYTES)
+  return framed
+}
+
+/** Decodes one frame body (without its length prefix); throws MALFORMED. */
+export function decodeRequestFrame(body: Uint8Array): RequestFrame {
+  if (body.length < 5) throw malformed(`${body.length} bytes is too short`)
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength)
+  const id = view.getUint32(1)
+  switch (body[0]) {
+    case KIND.request: {
+      if (body.length < 7) throw malformed('request header is cut short')
+      const protocolLength = view.getUint16(5)
+      if (body.length < 7 + protocolLength) throw malformed('protocol name is cut short')
+      let protocol: string
+      try {
+        protocol = utf8.decode(body.subarray(7, 7 + protocolLength))
+        checkName('protocol', protocol)
+      } catch {
+        throw malformed('invalid protocol name')
+      }
+      return { kind: 'request', id, protocol, data: ownBytes(body.subarray(7 + protocolLength)) }
+    }
+    case KIND.response:
+      return { kind: 'response', id, data: ownBytes(body.subarray(5)) }
+    case KIND.error: {
+      const code = REMOTE_ERROR_CODES[body[5] ?? -1]
+      if (code === undefined) throw malformed('unknown error code')
+      if (body.length - 6 > MAX_ERROR_MESSAGE_BYTES) throw malformed('error message is too long')
+      let message: string
+      try {
+        message = utf8.decode(body.subarray(6))
+      } catch {
+        throw malformed('error message is not UTF-8')
+      }
+      return { kind: 'error', id, code, message }
+    }
+    case KIND.cancel:
+      if (body.length !== 5) throw malformed('cancel frame has trailing bytes')
+      return { kind: 'cancel', id }
+    default:
+      throw malformed(`unknown frame kind ${body[0]}`)
+  }
+}
+
+/**
+ * Reassembles length-prefixed frames from stream chunks. A declared length over `maxFrameBytes` throws
+ * MALFORMED before any of that frame is buffered.
+ */
+export class FrameReader {
+  readonly #maxFrameBytes: number
+  #chunks: Uint8Array[] = []
+  #buffered = 0
+
+  constructor(maxFrameBytes: number) {
+    this.#maxFrameBytes = maxFrameBytes
+  }
+
+  /** Adds a chunk from the wire and returns the frame bodies it completes. */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (chunk.length === 0) return []
+    this.#chunks.push(chunk)
+    this.#buffered += chunk.length
+    const bodies: Uint8Array[] = []
+    for (;;) {
+      if (this.#buffered < LENGTH_PREFIX_BYTES) break
+      const prefix = this.#peek(LENGTH_PREFIX_BYTES)
+      const length = new DataView(prefix.buffer, prefix.byteOffset, LENGTH_PREFIX_BYTES).getUint32(0)
+      if (length > this.#maxFrameBytes) throw malformed(`declared length ${length} is over the limit of ${this.#maxFrameBytes}`)
+      if (this.#buffered < LENGTH_PREFIX_BYTES + length) break
+      const framed = this.#take(LENGTH_PREFIX_BYTES + length)
+      bodies.push(framed.subarray(LENGTH_PREFIX_BYTES))
+    }
+    return bodies
+  }
+
+  /** The first `n` buffered bytes, joining chunks only when the prefix straddles them. */
+  #peek(n: number): Uint8Array {
+    const first = this.#chunks[0] as Uint8Array
+    if (first.length >= n) return first.subarray(0, n)
+    const joined = this.#concat()
+    return joined.subarray(0, n)
+  }
+
+  #take(n: number): Uint8Array {
+    const first = this.#chunks[0] as Uint8Array
+    let taken: Uint8Array
+    if (first.length >= n) {
+      taken = first.subarray(0, n)
+      if (first.length === n) this.#chunks.shift()
+      else this.#chunks[0] = first.subarray(n)
+    } else {
+      const joined = this.#concat()
+      taken = joined.subarray(0, n)
+      this.#chunks = joined.length > n ? [joined.subarray(n)] : []
+    }
+    this.#buffered -= n
+    return taken
+  }
+
+  #concat(): Uint8Array {
+    const joined = new Uint8Array(this.#buffered)
+    let offset = 0
+    for (const chunk of this.#chunks) {
+      joined.set(chunk, offset)
+      offset += chunk.length
+    }
+    this.#chunks = [joined]
+    return joined
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The responder's side of request/response: serves the requests a peer sends on its long-lived stream to us.
+ *
+ * Each request is checked (rate limit, size, a handler for its protocol) and answered on the same stream with a
+ * response or a typed error frame, in whatever order the handlers finish. A cancel frame aborts the handler's
+ * signal. At most `maxInFlight` requests per stream run at once: beyond that the stream is paused, so the
+ * requester's writes back up instead of our memory filling. A frame that does not decode resets the stream and
+ * counts against the peer; it never reaches a handler.
+ */
+import type { Stream } from '@libp2p/interface'
+import { GossipError, GossipErrorCode } from '../errors.js'
+import type { PeerRateLimiter } from '../limits/rate-limiter.js'
+import type { PeerId, RequestHandler } from '../network.js'
+import { decodeRequestFrame, encodeRequestFrame, FrameReader, type RemoteErrorCode, type RequestFrame } from './request-frame.js'
+
+export interface RequestResponderComponents {
+  readonly self: PeerId
+  readonly maxMessageBytes: number
+  readonly maxFrameBytes: number
+  readonly maxInFlight: number
+  readonly rateLimiter: PeerRateLimiter
+  handlerFor(protocol: string): RequestHandler | undefined
+  onViolation(peer: PeerId, reason: string): void
+  /** Aborted when the network stops: every running handler is aborted with it. */
+  readonly signal: AbortSignal
+}
+
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown })?.then === 'function'
+}
+
+export function serveRequestStream(stream: Stream, peer: PeerId, components: RequestResponderComponents): void {
+  const { self, maxMessageBytes, maxFrameBytes, maxInFlight, rateLimiter, handlerFor, onViolation, signal } = components
+  const running = new Map<number, AbortController>()
+  const reader = new FrameReader(maxFrameBytes)
+  // Room to hold what arrives while paused: yamux keeps sending until its window is used up.
+  stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * maxFrameBytes + (1 << 20))
+
+  const send = (frame: RequestFrame) => {
+    if (stream.status !== 'open' || stream.writeStatus !== 'writable') return
+    try {
+      stream.send(encodeRequestFrame(frame))
+    } catch {
+      // The stream failed; its close event aborts the handlers.
+    }
+  }
+  const fail = (id: number, code: RemoteErrorCode, message: string) => send({ kind: 'error', id, code, message })
+
+  const finish = (id: number, controller: AbortController) => {
+    if (running.get(id) === controller) running.delete(id)
+    if (running.size < maxInFlight && stream.readStatus === 'paused') stream.resume()
+  }
+  const closeIfDone = () => {
+    if (running.size === 0 && stream.remoteWriteStatus === 'closed' && stream.writeStatus === 'writable') {
+      stream.close().catch((error: Error) => stream.abort(error))
+    }
+  }
+
+  const serve = (id: number, protocol: string, data: Uint8Array) => {
+    if (running.has(id)) throw new GossipError(GossipErrorCode.MALFORMED, `request id ${id} is already in use`)
+    if (!rateLimiter.tryTake(peer)) {
+      fail(id, GossipErrorCode.RATE_LIMITED, `peer ${self.slice(0, 16)} is rate limiting requests`)
+      return
+    }
+    if (data.length > maxMessageBytes) {
+      fail(id, GossipErrorCode.MESSAGE_TOO_LARGE, `request of ${data.length} bytes is over the limit of ${maxMessageBytes}`)
+      return
+    }
+    const handler = handlerFor(protocol)
+    if (handler === undefined) {
+      fail(id, GossipErrorCode.UNKNOWN_PROTOCOL, `peer ${self.slice(0, 16)} does not handle ${protocol}`)
+      return
+    }
+    const controller = new AbortController()
+    running.set(id, controller)
+    if (running.size >= maxInFlight) stream.pause()
+    const answer = (result: unknown) => {
+      if (controller.signal.aborted) return finish(id, controller) // cancelled or stopping: nobody is waiting
+      finish(id, controller)
+      queueMicrotask(closeIfDone)
+      if (!(result instanceof Uint8Array)) {
+        fail(id, GossipErrorCode.REMOTE_ERROR, `handler for ${protocol} did not return bytes`)
+      } else if (result.length > maxMessageBytes) {
+        fail(id, GossipErrorCode.MESSAGE_TOO_LARGE, `response of ${result.length} bytes is over the limit of ${maxMessageBytes}`)
+      } else {
+        send({ kind: 'response', id, data: result })
+      }
+    }
+    const failed = (error: unknown) => {
+      if (controller.signal.aborted) return finish(id, controller)
+      finish(id, controller)
+      queueMicrotask(closeIfDone)
+      fail(id, GossipErrorCode.REMOTE_ERROR, error instanceof Error ? error.message : String(error))
+    }
+    try {
+      const result = handler({ from: peer, protocol, data, signal: controller.signal })
+      if (isThenable(result)) result.then(answer, failed)
+      else answer(result)
+    } catch (error) {
+      failed(error)
+    }
+  }
+
+  const abortAll = (reason: unknown) => {
+    for (const controller of running.values()) controller.abort(reason)
+    running.clear()
+  }
+  const onStop = () => {
+    abortAll(signal.reason)
+    stream.abort(signal.reason instanceof Error ? signal.reason : new Error('network stopped'))
+  }
+  if (signal.aborted) {
+    onStop()
+    return
+  }
+  signal.addEventListener('abort', onStop, { once: true })
+
+  stream.addEventListener('message', (event) => {
+    try {
+      const chunk = event.data instanceof Uint8Array ? event.data : event.data.subarray()
+      for (const body of reader.push(chunk)) {
+        const frame = decodeRequestFrame(body)
+        if (frame.kind === 'request') serve(frame.id, frame.protocol, frame.data)
+        else if (frame.kind === 'cancel') {
+          const controller = running.get(frame.id)
+          if (controller !== undefined) {
+            controller.abort(new GossipError(GossipErrorCode.ABORTED, 'the requester gave up'))
+            finish(frame.id, controller)
+          }
+        } else throw new GossipError(GossipErrorCode.MALFORMED, `a requester sent a ${frame.kind} frame`)
+      }
+    } catch (error) {
+      onViolation(peer, (error as Error).message)
+      stream.abort(error as Error)
+    }
+  })
+  // The requester closed its side: it will ask nothing more, so close ours once the answers are out.
+  stream.addEventListener('remoteCloseWrite', closeIfDone)
+  stream.addEventListener('close', () => {
+    signal.removeEventListener('abort', onStop)
+    abortAll(new GossipError(GossipErrorCode.PEER_UNREACHABLE, `stream from ${peer.slice(0, 16)} closed`))
+  })
+}
