@@ -1,0 +1,99 @@
+/**
+ * A meme: the reputation record of one participant (a node, an API server, a worker, a seller). It is an id, a
+ * feature vector of raw values as of the round it was last updated, and a short history (when it was first
+ * seen, how it was observed, whether it was docked for a proven fault).
+ *
+ * Memes are immutable values: every update returns a new meme, so the state of a round can be kept, compared,
+ * hashed or written to disk while the next one is computed.
+ */
+import { assertMemeId, assertRound } from './check.js'
+import { MemeReputationError, MemeReputationErrorCode } from './errors.js'
+import { assertFeatureSchema, type FeatureSchema } from './feature-schema.js'
+
+export interface MemeHistory {
+  /** Observations folded into the meme since it was first seen. */
+  readonly observations: number
+  /** Observations whose outcome was good: each one heals part of a docking penalty. */
+  readonly goodObservations: number
+  /** Proven faults the meme was docked for. */
+  readonly provenFaults: number
+}
+
+export interface Meme {
+  readonly id: string
+  /** Raw feature values in schema order, as of `updatedRound` (decay to a later round is applied when reading). */
+  readonly features: Float64Array
+  readonly firstSeenRound: number
+  readonly updatedRound: number
+  /** Docking penalty in [0, 1): the score is multiplied by `1 - penalty`. */
+  readonly penalty: number
+  readonly history: MemeHistory
+}
+
+const EMPTY_HISTORY: MemeHistory = Object.freeze({ observations: 0, goodObservations: 0, provenFaults: 0 })
+
+/** A brand-new meme: the schema's default features, first seen (and last updated) at `round`. */
+export function createMeme(schema: FeatureSchema, id: string, round: number): Meme {
+  assertFeatureSchema(schema)
+  assertMemeId(id)
+  assertRound(round, 'round')
+  return { id, features: schema.defaults.slice(), firstSeenRound: round, updatedRound: round, penalty: 0, history: EMPTY_HISTORY }
+}
+
+/** Rounds since the meme was first seen; a meme younger than the election's newcomer age is a newcomer. */
+export function memeAge(meme: Meme, round: number): number {
+  return round - meme.firstSeenRound
+}
+
+/** Checks that a meme was built against this schema and can be read at `round`. */
+export function assertMeme(schema: FeatureSchema, meme: unknown, round: number, name = 'meme'): asserts meme is Meme {
+  if (typeof meme !== 'object' || meme === null) {
+    throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `${name} must be a meme`, { name })
+  }
+  const m = meme as Partial<Meme>
+  assertMemeId(m.id, `${name}.id`)
+  if (!(m.features instanceof Float64Array) || m.features.length !== schema.features.length) {
+    throw new MemeReputationError(
+      MemeReputationErrorCode.SCHEMA_MISMATCH,
+      `${name}.features must be a Float64Array of ${schema.features.length} values (one per schema feature)`,
+      { name, memeId: m.id, expected: schema.features.length },
+    )
+  }
+  if (typeof m.updatedRound !== 'number' || m.updatedRound > round) {
+    throw new MemeReputationError(
+      MemeReputationErrorCode.ROUND_OUT_OF_ORDER,
+      `${name} '${m.id}' was updated at round ${String(m.updatedRound)}, after round ${round}`,
+      { name, memeId: m.id, updatedRound: m.updatedRound, round },
+    )
+  }
+}
+
+/** Factor by which an idle meme's distance from the defaults shrinks over `rounds` rounds. */
+export function decayFactor(schema: FeatureSchema, rounds: number): number {
+  return rounds === 0 ? 1 : 2 ** (-rounds / schema.halfLifeRounds)
+}
+
+/**
+ * Writes the meme's raw features as they stand at `round` into `out`: each decaying feature moves towards its
+ * default by `decayFactor`. Internal fast path: callers have checked the meme against the schema.
+ */
+export function readFeaturesAt(schema: FeatureSchema, meme: Meme, factor: number, out: Float64Array): void {
+  const { features } = schema
+  const values = meme.features
+  const defaults = schema.defaults
+  for (let j = 0; j < values.length; j++) {
+    const v = values[j] as number
+    const d = defaults[j] as number
+    out[j] = factor === 1 || !(features[j] as { decays?: boolean }).decays ? v : d + (v - d) * factor
+  }
+}
+
+/** The meme's raw features as they stand at `round`, after the decay of the rounds it was idle. */
+export function featuresAt(schema: FeatureSchema, meme: Meme, round: number): Float64Array {
+  assertFeatureSchema(schema)
+  assertRound(round, 'round')
+  assertMeme(schema, meme, round)
+  const out = new Float64Array(schema.features.length)
+  readFeaturesAt(schema, meme, decayFactor(schema, round - meme.updatedRound), out)
+  return out
+}

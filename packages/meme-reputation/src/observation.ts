@@ -1,0 +1,176 @@
+/**
+ * Observations: what was seen of a meme in one round (a consensus round served or botched, a checkpoint size, a
+ * latency, an uptime ratio, an SLA outcome...). Folding an observation first decays the meme to the round, then
+ * aggregates each observed value by its feature's rule, then heals a docking penalty if the outcome was good.
+ *
+ * `updateMemes` is the election's second step: the round's observations and proven faults update the memes of
+ * the participants that were observed (the one-hop neighbours); nobody else is touched, since reading a meme at a
+ * later round applies the idle decay lazily.
+ */
+import { assertArray, assertFinite, assertMemeId, assertObject, assertRound } from './check.js'
+import { assertDockingPolicy, type DockingPolicy, dockMeme, type ProvenFault } from './docking.js'
+import { MemeReputationError, MemeReputationErrorCode } from './errors.js'
+import { assertFeatureSchema, type FeatureSchema } from './feature-schema.js'
+import { assertMeme, createMeme, decayFactor, type Meme, readFeaturesAt } from './meme.js'
+
+/** Good outcomes heal docking penalties; bad and neutral ones only move the features. */
+export type ObservationOutcome = 'good' | 'bad' | 'neutral'
+
+export interface Observation {
+  readonly memeId: string
+  /** Observed raw values by feature name; features not named are left as they are. */
+  readonly values?: Readonly<Record<string, number>>
+  readonly outcome?: ObservationOutcome
+}
+
+function checkObservation(schema: FeatureSchema, observation: unknown, at: string): asserts observation is Observation {
+  assertObject(observation, at)
+  assertMemeId(observation.memeId, `${at}.memeId`)
+  const { values, outcome } = observation
+  if (outcome !== undefined && outcome !== 'good' && outcome !== 'bad' && outcome !== 'neutral') {
+    throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `${at}.outcome must be 'good', 'bad' or 'neutral'`, { at })
+  }
+  if (values === undefined) return
+  assertObject(values, `${at}.values`)
+  for (const [name, value] of Object.entries(values)) {
+    if (!schema.index.has(name)) {
+      throw new MemeReputationError(MemeReputationErrorCode.UNKNOWN_FEATURE, `${at}.values names unknown feature '${name}'`, {
+        at,
+        feature: name,
+        known: schema.names,
+      })
+    }
+    assertFinite(value, `${at}.values.${name}`)
+  }
+}
+
+function fold(schema: FeatureSchema, docking: DockingPolicy, meme: Meme, observation: Observation, round: number): Meme {
+  const features = new Float64Array(schema.features.length)
+  readFeaturesAt(schema, meme, decayFactor(schema, round - meme.updatedRound), features)
+  for (const [name, x] of Object.entries(observation.values ?? {})) {
+    const j = schema.index.get(name) as number
+    const spec = schema.features[j]!
+    const v = features[j] as number
+    features[j] = spec.aggregate === 'sum' ? v + x : spec.aggregate === 'mean' ? v + (spec.smoothing ?? 0.25) * (x - v) : x
+  }
+  const good = observation.outcome === 'good'
+  return {
+    id: meme.id,
+    features,
+    firstSeenRound: meme.firstSeenRound,
+    updatedRound: round,
+    penalty: good ? meme.penalty * docking.healFactor : meme.penalty,
+    history: {
+      observations: meme.history.observations + 1,
+      goodObservations: meme.history.goodObservations + (good ? 1 : 0),
+      provenFaults: meme.history.provenFaults,
+    },
+  }
+}
+
+/** The meme after one observation at `round` (which must not precede its last update). */
+export function observeMeme(
+  schema: FeatureSchema,
+  docking: DockingPolicy,
+  meme: Meme,
+  observation: Observation,
+  round: number,
+): Meme {
+  assertFeatureSchema(schema)
+  assertDockingPolicy(docking)
+  assertRound(round, 'round')
+  assertMeme(schema, meme, round)
+  checkObservation(schema, observation, 'observation')
+  if (observation.memeId !== meme.id) {
+    throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `observation is for '${observation.memeId}', not '${meme.id}'`)
+  }
+  return fold(schema, docking, meme, observation, round)
+}
+
+export interface MemeUpdate {
+  readonly schema: FeatureSchema
+  readonly docking: DockingPolicy
+  /** The memes as they stood after the previous round; the array is not modified. */
+  readonly memes: readonly Meme[]
+  readonly round: number
+  /** The round's observations, folded in order per meme. Unknown ids are admitted as new memes. */
+  readonly observations?: readonly Observation[]
+  /** Proven faults, applied after the observations so that a same-round good outcome cannot soften them. */
+  readonly faults?: readonly ProvenFault[]
+}
+
+export interface MemeUpdateResult {
+  /** The memes in input order, then admitted memes in order of first mention. */
+  readonly memes: readonly Meme[]
+  readonly admitted: readonly string[]
+  /** Ids of the memes that changed this round (observed, docked or admitted). */
+  readonly updated: readonly string[]
+}
+
+/** Folds a round's observations and proven faults into the memes they concern. */
+export function updateMemes(update: MemeUpdate): MemeUpdateResult {
+  assertObject(update, 'update')
+  const { schema, docking, memes, round } = update
+  assertFeatureSchema(schema)
+  assertDockingPolicy(docking)
+  assertArray(memes, 'memes')
+  assertRound(round, 'round')
+  const observations = update.observations ?? []
+  const faults = update.faults ?? []
+  assertArray(observations, 'observations')
+  assertArray(faults, 'faults')
+
+  // Group the round's events by meme; the pool itself is only scanned once.
+  const events = new Map<string, { observations: Observation[]; faults: number }>()
+  const touch = (id: string) => {
+    let entry = events.get(id)
+    if (entry === undefined) {
+      entry = { observations: [], faults: 0 }
+      events.set(id, entry)
+    }
+    return entry
+  }
+  observations.forEach((observation, i) => {
+    checkObservation(schema, observation, `observations[${i}]`)
+    touch(observation.memeId).observations.push(observation)
+  })
+  faults.forEach((fault: unknown, i) => {
+    assertObject(fault, `faults[${i}]`)
+    assertMemeId(fault.memeId, `faults[${i}].memeId`)
+    if (typeof fault.kind !== 'string') {
+      throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `faults[${i}].kind must be a string`)
+    }
+    touch(fault.memeId).faults++
+  })
+
+  const apply = (start: Meme, id: string): Meme => {
+    const entry = events.get(id)!
+    let meme = start
+    for (const observation of entry.observations) meme = fold(schema, docking, meme, observation, round)
+    for (let f = 0; f < entry.faults; f++) meme = dockMeme(docking, meme)
+    return meme
+  }
+
+  const seen = new Set<string>()
+  const out: Meme[] = new Array<Meme>(memes.length)
+  for (let i = 0; i < memes.length; i++) {
+    const meme = memes[i] as Meme
+    if (events.has(meme.id)) {
+      assertMeme(schema, meme, round, `memes[${i}]`)
+      if (seen.has(meme.id)) {
+        throw new MemeReputationError(MemeReputationErrorCode.DUPLICATE_MEME, `meme '${meme.id}' appears twice`, { memeId: meme.id })
+      }
+      seen.add(meme.id)
+      out[i] = apply(meme, meme.id)
+    } else {
+      out[i] = meme
+    }
+  }
+  const admitted: string[] = []
+  for (const id of events.keys()) {
+    if (seen.has(id)) continue
+    admitted.push(id)
+    out.push(apply(createMeme(schema, id, round), id))
+  }
+  return { memes: out, admitted, updated: [...events.keys()] }
+}
