@@ -206,9 +206,12 @@ export class Libp2pNetwork implements Network {
     this.#channels.clear()
     this.#exchange?.detach()
     this.#exchange = undefined
+    const heartbeat = this.#node === undefined ? undefined : pendingHeartbeat(this.#node)
     try {
       await this.#node?.stop()
     } finally {
+      clearTimeout(heartbeat)
+      if (this.#node !== undefined) disarmAddressManager(this.#node)
       this.#state = 'stopped'
     }
   }
@@ -545,6 +548,29 @@ export class Libp2pNetwork implements Network {
     }
     return this.#node
   }
+}
+
+/**
+ * Gossipsub 17.1's `stop()` marks itself stopped but leaves its next heartbeat timer armed (up to one heartbeat
+ * interval, holding the process open). Read it before stopping so that it can be cleared after; a no-op when
+ * the internal is not there.
+ */
+function pendingHeartbeat(node: Libp2p<Services>): ReturnType<typeof setTimeout> | undefined {
+  const status = (node.services.pubsub as unknown as { status?: { heartbeatTimeout?: ReturnType<typeof setTimeout> } }).status
+  return status?.heartbeatTimeout
+}
+
+/**
+ * libp2p 3.3's address manager re-arms a 1 s debounce timer when its transports close during `stop()` and never
+ * clears it, so a stopped node still holds the process open for a second. Clear it when that internal is there;
+ * when a later libp2p changes the shape, this does nothing (and test/libp2p-network.test.ts notices the timer).
+ */
+function disarmAddressManager(node: Libp2p<Services>): void {
+  type Debounced = { stop?: () => void }
+  const components = (node as unknown as { components?: { addressManager?: { _updatePeerStoreAddresses?: Debounced } } })
+    .components
+  const debounced = components?.addressManager?._updatePeerStoreAddresses
+  if (typeof debounced?.stop === 'function') debounced.stop()
 }
 
 function checkAddresses(addresses: readonly string[], what: string): readonly string[] {

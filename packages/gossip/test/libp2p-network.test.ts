@@ -1,0 +1,227 @@
+/**
+ * Libp2pNetwork beyond the shared conformance suite: identity mapping, bootstrap, early failure of requests to a
+ * peer that goes away, many requests in flight through a small window, hostile frames on the request protocol,
+ * and a clean stop.
+ */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { loadCrypto, toHex } from '@constellation/crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, Stream } from '@libp2p/interface'
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  createLibp2pNetwork,
+  GossipErrorCode,
+  type Libp2pNetwork,
+  type NetworkEvent,
+  REQUEST_PROTOCOL,
+} from '../src/index.js'
+import { startLocalNetwork } from './libp2p/local-network.js'
+
+const crypto = await loadCrypto()
+const bytes = (text: string) => new TextEncoder().encode(text)
+const text = (data: Uint8Array) => new TextDecoder().decode(data)
+
+let running: { stop(): void | Promise<void> }[] = []
+afterEach(async () => {
+  await Promise.allSettled(running.map(async (node) => node.stop()))
+  running = []
+})
+async function local(count: number, topology: 'full' | 'line' = 'full', limits?: Parameters<typeof startLocalNetwork>[3]) {
+  const nodes = await startLocalNetwork(crypto, count, topology, limits)
+  running.push(...nodes)
+  return nodes
+}
+
+/** A bare libp2p node speaking our transports, to play a peer that breaks the request protocol. */
+async function rawPeer(): Promise<Libp2p> {
+  const node = await createLibp2p({
+    privateKey: await generateKeyPair('Ed25519'),
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+  })
+  running.push(node)
+  return node
+}
+
+function closed(stream: Stream): Promise<void> {
+  return stream.status === 'open' ? new Promise((resolve) => stream.addEventListener('close', () => resolve(), { once: true })) : Promise.resolve()
+}
+
+function nextEvent<T extends NetworkEvent['type']>(node: Libp2pNetwork, type: T): Promise<Extract<NetworkEvent, { type: T }>> {
+  return new Promise((resolve) => {
+    const remove = node.addListener((event) => {
+      if (event.type === type) {
+        remove()
+        resolve(event as Extract<NetworkEvent, { type: T }>)
+      }
+    })
+  })
+}
+
+describe('Libp2pNetwork', () => {
+  it('uses the node key as its libp2p identity and listens on loopback', async () => {
+    const [a] = await local(1)
+    const addresses = (a as Libp2pNetwork).listenAddresses()
+    expect(addresses.length).toBeGreaterThan(0)
+    for (const address of addresses) {
+      expect(address).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+$/)
+      const libp2pId = multiaddr(address).getComponents().find((c) => c.name === 'p2p')?.value
+      const { peerIdFromString } = await import('@libp2p/peer-id')
+      const parsed = peerIdFromString(libp2pId as string)
+      expect(parsed.type).toBe('Ed25519')
+      expect(parsed.publicKey && toHex(parsed.publicKey.raw)).toBe(a?.peerId)
+    }
+  })
+
+  it('refuses a key pair whose public key is not its seed’s', () => {
+    const one = crypto.generateKeyPair()
+    const two = crypto.generateKeyPair()
+    expect(() => createLibp2pNetwork({ crypto, keyPair: { seed: one.seed, publicKey: two.publicKey } })).toThrow(
+      expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }),
+    )
+  })
+
+  it('dials its bootstrap peers at start and announces them as joined', async () => {
+    const [a] = await local(1)
+    const b = createLibp2pNetwork({ crypto, keyPair: crypto.generateKeyPair(), bootstrap: (a as Libp2pNetwork).listenAddresses() })
+    running.push(b)
+    const joined = nextEvent(a as Libp2pNetwork, 'peer:join')
+    await b.start()
+    expect(b.peers()).toEqual([a?.peerId])
+    expect((await joined).peer).toBe(b.peerId)
+  })
+
+  it('publishes quietly with nobody listening, and deduplicates a repeated publish', async () => {
+    const [a] = await local(1)
+    await a?.publish('/t/alone', bytes('x'))
+    await a?.publish('/t/alone', bytes('x'))
+  })
+
+  it('fails a request to a peer that stops with PEER_UNREACHABLE, without waiting for the timeout', async () => {
+    const [a, b] = (await local(2)) as [Libp2pNetwork, Libp2pNetwork]
+    b.handle('/hang/1', () => new Promise<Uint8Array>(() => {}))
+    const pending = a.request(b.peerId, '/hang/1', bytes('x'), { timeout: 600_000 })
+    // The request is on the wire once b's handler has it; stop b then.
+    await expect(Promise.race([pending, b.stop().then(() => pending)])).rejects.toMatchObject({
+      code: GossipErrorCode.PEER_UNREACHABLE,
+    })
+  })
+
+  it('keeps many requests in flight through a small window, in order of their answers', async () => {
+    const [a, b] = (await local(2, 'full', { maxQueuedMessages: 4 })) as [Libp2pNetwork, Libp2pNetwork]
+    let concurrent = 0
+    let peak = 0
+    b.handle('/slow-echo/1', async ({ data }) => {
+      concurrent++
+      peak = Math.max(peak, concurrent)
+      await new Promise((resolve) => setImmediate(resolve))
+      concurrent--
+      return data
+    })
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => a.request(b.peerId, '/slow-echo/1', bytes(`r${i}`))))
+    expect(answers.map(text)).toEqual(Array.from({ length: 300 }, (_, i) => `r${i}`))
+    expect(peak).toBeLessThanOrEqual(4) // the requester never had more than its window outstanding
+    expect(peak).toBeGreaterThan(1) // and did have several at once
+  })
+
+  it('refuses requests over the rate limit with RATE_LIMITED', async () => {
+    const [a, b] = (await local(2, 'full', { maxRequestsPerPeerPerSecond: 5 })) as [Libp2pNetwork, Libp2pNetwork]
+    b.handle('/echo/1', ({ data }) => data)
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => a.request(b.peerId, '/echo/1', bytes('x'))))
+    const codes = outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as { code: string }).code))
+    expect(codes.filter((c) => c === 'ok').length).toBeGreaterThan(0)
+    expect(codes.filter((c) => c === GossipErrorCode.RATE_LIMITED).length).toBeGreaterThan(0)
+    expect(codes.every((c) => c === 'ok' || c === GossipErrorCode.RATE_LIMITED)).toBe(true)
+  })
+
+  it('resets a stream that sends malformed or oversized frames, counts it against the peer, and keeps serving', async () => {
+    const [a, b] = (await local(2, 'full', { maxRejectsPerPeer: 2, maxMessageBytes: 1024 })) as [Libp2pNetwork, Libp2pNetwork]
+    b.handle('/echo/1', ({ data }) => data)
+    const hostile = await rawPeer()
+    const penalised = nextEvent(b, 'peer:penalised')
+    const target = multiaddr(b.listenAddresses()[0] as string)
+    // An unknown frame kind: the stream is reset.
+    const garbage = await hostile.dialProtocol(target, REQUEST_PROTOCOL)
+    garbage.send(Uint8Array.from([0, 0, 0, 5, 9, 0, 0, 0, 1]))
+    await closed(garbage)
+    expect(garbage.status).not.toBe('open')
+    // A declared length far over the limit: reset before any of it is buffered.
+    const huge = await hostile.dialProtocol(target, REQUEST_PROTOCOL)
+    huge.send(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 1]))
+    await closed(huge)
+    const event = await penalised
+    expect(event.peer).toBe(toHex(hostile.peerId.publicKey?.raw as Uint8Array))
+    expect(event.rejects).toBe(2)
+    // Honest peers are still served.
+    expect(text(await a.request(b.peerId, '/echo/1', bytes('still here')))).toBe('still here')
+  })
+
+  it('drops the gossip of a penalised peer', async () => {
+    const [a, b] = (await local(2, 'full', { maxRejectsPerPeer: 2 })) as [Libp2pNetwork, Libp2pNetwork]
+    const seen: string[] = []
+    b.subscribe('/t/judged', (message) => {
+      seen.push(text(message.data))
+      return text(message.data).startsWith('bad') ? 'reject' : 'accept'
+    })
+    const penalised = nextEvent(b, 'peer:penalised')
+    await a.publish('/t/judged', bytes('bad 1'))
+    await a.publish('/t/judged', bytes('bad 2'))
+    expect((await penalised).peer).toBe(a.peerId)
+    // After the penalty nothing from a reaches b's handlers; a request round trip orders the check after it.
+    await a.publish('/t/judged', bytes('good after'))
+    b.handle('/ping/1', () => bytes('pong'))
+    await a.request(b.peerId, '/ping/1', bytes('ping'))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(seen).toEqual(['bad 1', 'bad 2'])
+  })
+
+  it('stops without leaving sockets, servers or timers behind: the process exits by itself', async () => {
+    const run = await runTsx(fileURLToPath(new URL('./libp2p/stop-leaves-no-handles.ts', import.meta.url)))
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    const { before, during, after } = JSON.parse(run.stdout) as Record<'before' | 'during' | 'after', string[]>
+    expect(during).toContain('TCPServerWrap')
+    expect(during).toContain('TCPSocketWrap')
+    expect([...after].sort()).toEqual([...before].sort())
+  })
+})
+
+describe('examples/libp2p-two-processes.ts', () => {
+  it('exchanges a gossip message and a request between two processes on 127.0.0.1', async () => {
+    const run = await runTsx(fileURLToPath(new URL('../examples/libp2p-two-processes.ts', import.meta.url)))
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    const lines = run.stdout.trim().split('\n')
+    expect(lines).toHaveLength(3)
+    const [, sender] = /^first: ([0-9a-f]{8}) says "hi from \1"$/.exec(lines[0] as string) ?? []
+    expect(sender).toBeDefined()
+    expect(lines[1]).toMatch(new RegExp(`^second: ([0-9a-f]{8}) answered "hello ${sender}, this is \\1"$`))
+    expect(lines[2]).toBe('first: stopped')
+  })
+})
+
+/** Runs a TypeScript file in a fresh Node process, as a user would, against the package's source. */
+function runTsx(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('pnpm', ['exec', 'tsx', '--conditions=source', file], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.once('error', reject)
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
