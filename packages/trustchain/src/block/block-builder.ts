@@ -1,0 +1,132 @@
+/**
+ * Building and signing the blocks of one's own chain.
+ *
+ * A `ChainHead` is what an author needs to append: the sequence number and hash of its newest block and its running
+ * balance. Each builder returns the signed block; `advanceHead` gives the head after it. Agreements to transfers
+ * mirror the proposal's amount and carry the counterparty's new balance; agreements to other payloads repeat the
+ * proposal's payload, as in py-ipv8, so both halves describe the same transaction.
+ */
+import type { CborValue, Crypto, KeyPair } from '@constellation/crypto'
+import { TrustChainError, TrustChainErrorCode } from '../errors.js'
+import { type BlockLimits, blockHash, DEFAULT_BLOCK_LIMITS, signBlock } from './block-encoding.js'
+import { type HalfBlock, isProposal, NO_LINK, ZERO_HASH } from './half-block.js'
+import { GenesisPayloadCodec, type TransferPayload, transferOf } from './payloads.js'
+
+export interface ChainHead {
+  /** Sequence number of the newest block (0 for an empty chain). */
+  readonly sequenceNumber: number
+  /** Hash of the newest block (the zero hash for an empty chain). */
+  readonly hash: Uint8Array
+  /** Running balance after the newest block. */
+  readonly balance: number
+  /** Timestamp of the newest block (0 for an empty chain): the next block may not be older. */
+  readonly timestamp: number
+}
+
+export const EMPTY_CHAIN_HEAD: ChainHead = Object.freeze({ sequenceNumber: 0, hash: ZERO_HASH, balance: 0, timestamp: 0 })
+
+/** The head after appending `block` to a chain whose head was `head`. */
+export function advanceHead(crypto: Crypto, head: ChainHead, block: HalfBlock): ChainHead {
+  const transfer = transferOf(block.type, block.payload)
+  let balance = head.balance
+  if (transfer !== undefined) balance = transfer.balance
+  else if (block.type === 'genesis' && GenesisPayloadCodec.is(block.payload)) balance = block.payload.balance
+  return { sequenceNumber: block.sequenceNumber, hash: blockHash(crypto, block), balance, timestamp: block.timestamp }
+}
+
+export interface BlockAuthor {
+  readonly crypto: Crypto
+  readonly keyPair: KeyPair
+  readonly limits?: BlockLimits
+}
+
+function append(
+  author: BlockAuthor,
+  head: ChainHead,
+  fields: { type: HalfBlock['type']; linkPublicKey: Uint8Array; linkSequenceNumber: number; payload: CborValue; timestamp: number },
+): HalfBlock {
+  return signBlock(
+    author.crypto,
+    author.keyPair,
+    {
+      publicKey: author.keyPair.publicKey,
+      sequenceNumber: head.sequenceNumber + 1,
+      previousHash: head.hash,
+      ...fields,
+      // A chain's timestamps never go backwards, even when the caller's clock does.
+      timestamp: Math.max(fields.timestamp, head.timestamp),
+    },
+    author.limits ?? DEFAULT_BLOCK_LIMITS,
+  )
+}
+
+/** A transfer payload paying `amount` out of a chain at `head`. */
+export function transferPayload(head: ChainHead, amount: number): TransferPayload {
+  if (!Number.isSafeInteger(amount) || amount < 1) {
+    throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `a transfer amount must be a positive integer, got ${amount}`)
+  }
+  if (amount > head.balance) {
+    throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `cannot transfer ${amount} with a balance of ${head.balance}`)
+  }
+  return { kind: 'transfer', amount, balance: head.balance - amount }
+}
+
+export function createGenesisBlock(author: BlockAuthor, options: { balance: number; timestamp: number }): HalfBlock {
+  return append(author, EMPTY_CHAIN_HEAD, {
+    type: 'genesis',
+    linkPublicKey: NO_LINK,
+    linkSequenceNumber: 0,
+    payload: { balance: options.balance },
+    timestamp: options.timestamp,
+  })
+}
+
+export function createProposal(
+  author: BlockAuthor,
+  head: ChainHead,
+  options: { counterparty: Uint8Array; payload: CborValue; timestamp: number },
+): HalfBlock {
+  return append(author, head, {
+    type: 'tx',
+    linkPublicKey: options.counterparty,
+    linkSequenceNumber: 0,
+    payload: options.payload,
+    timestamp: options.timestamp,
+  })
+}
+
+/** The payload an agreement to `proposal` carries when appended at `head`. */
+export function agreementPayload(head: ChainHead, proposal: HalfBlock): CborValue {
+  const transfer = transferOf(proposal.type, proposal.payload)
+  return transfer === undefined ? proposal.payload : { kind: 'transfer', amount: transfer.amount, balance: head.balance + transfer.amount }
+}
+
+export function createAgreement(author: BlockAuthor, head: ChainHead, proposal: HalfBlock, options: { timestamp: number }): HalfBlock {
+  if (!isProposal(proposal)) throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'only a proposal can be agreed to')
+  return append(author, head, {
+    type: 'tx',
+    linkPublicKey: proposal.publicKey,
+    linkSequenceNumber: proposal.sequenceNumber,
+    payload: agreementPayload(head, proposal),
+    timestamp: options.timestamp,
+  })
+}
+
+export function createCheckpoint(
+  author: BlockAuthor,
+  head: ChainHead,
+  options: { consensusResultHash: Uint8Array; round: number; timestamp: number },
+): HalfBlock {
+  return append(author, head, {
+    type: 'checkpoint',
+    linkPublicKey: NO_LINK,
+    linkSequenceNumber: 0,
+    payload: {
+      consensusResultHash: options.consensusResultHash,
+      round: options.round,
+      headSequenceNumber: head.sequenceNumber,
+      headHash: head.hash,
+    },
+    timestamp: options.timestamp,
+  })
+}

@@ -1,0 +1,112 @@
+/**
+ * Payloads of half-blocks and the registry of transaction payload kinds.
+ *
+ * `genesis` and `checkpoint` blocks have fixed payload shapes. A `tx` block's payload is a map whose `kind` names
+ * its payload type; the value transfer (`kind: 'transfer'`) is built in, and applications register their own kinds
+ * with an io-ts codec. Validation checks a payload against the codec of its kind; a kind this node has not
+ * registered is carried as opaque data (another application on the network may know it).
+ */
+import type { CborValue } from '@constellation/crypto'
+import { isLeft } from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { TrustChainError, TrustChainErrorCode } from '../errors.js'
+import { closedRecord, describeErrors, integerIn } from './field-codecs.js'
+import { HashCodec } from './half-block.js'
+
+const Amount = integerIn(1, Number.MAX_SAFE_INTEGER, 'Amount')
+const Balance = integerIn(0, Number.MAX_SAFE_INTEGER, 'Balance')
+
+/** The payload of a chain's first block: its opening balance. */
+export const GenesisPayloadCodec = closedRecord('GenesisPayload', { balance: Balance })
+export type GenesisPayload = t.TypeOf<typeof GenesisPayloadCodec>
+
+/**
+ * A checkpoint commits to the latest certified consensus result its author has seen (hash and round) and to its
+ * own chain head: the block just below it, by sequence number and hash (0 and the zero hash for a first block).
+ */
+export const CheckpointPayloadCodec = closedRecord('CheckpointPayload', {
+  consensusResultHash: HashCodec,
+  round: integerIn(0, Number.MAX_SAFE_INTEGER, 'Round'),
+  headSequenceNumber: integerIn(0, Number.MAX_SAFE_INTEGER, 'HeadSequenceNumber'),
+  headHash: HashCodec,
+})
+export type CheckpointPayload = t.TypeOf<typeof CheckpointPayloadCodec>
+
+/**
+ * A value transfer from the proposer to the counterparty. `balance` is the running balance of the chain that holds
+ * the block, after this transfer: the proposer's goes down by `amount`, the counterparty's goes up.
+ */
+export const TransferPayloadCodec = closedRecord('TransferPayload', {
+  kind: t.literal('transfer'),
+  amount: Amount,
+  balance: Balance,
+})
+export type TransferPayload = t.TypeOf<typeof TransferPayloadCodec>
+
+/** A transaction payload kind with the codec that checks it. */
+export interface PayloadType<P extends { readonly kind: string }> {
+  readonly kind: P['kind']
+  readonly codec: t.Type<P, CborValue, unknown>
+}
+
+export const TRANSFER: PayloadType<TransferPayload> = { kind: 'transfer', codec: TransferPayloadCodec }
+
+/** What the registry keeps of a payload type: its kind and a decoder to check payloads with. */
+export interface RegisteredPayloadType {
+  readonly kind: string
+  readonly codec: t.Decoder<unknown, unknown>
+}
+
+/** The outcome of checking a payload: its kind, and reasons if it does not fit its codec. */
+export type PayloadCheck = { readonly ok: true; readonly kind: string | undefined } | { readonly ok: false; readonly errors: string[] }
+
+export class PayloadRegistry {
+  readonly #types = new Map<string, t.Decoder<unknown, unknown>>()
+
+  constructor(types: readonly RegisteredPayloadType[] = [TRANSFER]) {
+    for (const type of types) this.register(type)
+  }
+
+  /** Adds a transaction payload kind; registering a kind twice is refused, so codecs never change under a node. */
+  register(type: RegisteredPayloadType): this {
+    if (typeof type.kind !== 'string' || type.kind === '') {
+      throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'a payload kind must be a non-empty string')
+    }
+    if (this.#types.has(type.kind)) {
+      throw new TrustChainError(TrustChainErrorCode.PAYLOAD_TYPE_CONFLICT, `payload kind '${type.kind}' is already registered`, {
+        kind: type.kind,
+      })
+    }
+    this.#types.set(type.kind, type.codec)
+    return this
+  }
+
+  has(kind: string): boolean {
+    return this.#types.has(kind)
+  }
+
+  /** Checks the payload of a block of the given type against its codec. */
+  check(type: 'genesis' | 'tx' | 'checkpoint', payload: CborValue): PayloadCheck {
+    let codec: t.Decoder<unknown, unknown> | undefined
+    let kind: string | undefined
+    if (type === 'genesis') codec = GenesisPayloadCodec
+    else if (type === 'checkpoint') codec = CheckpointPayloadCodec
+    else {
+      if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || payload instanceof Uint8Array) {
+        return { ok: false, errors: ['a transaction payload must be a map with a string `kind`'] }
+      }
+      const field = (payload as Record<string, CborValue>).kind
+      if (typeof field !== 'string') return { ok: false, errors: ['a transaction payload must have a string `kind`'] }
+      kind = field
+      codec = this.#types.get(field)
+      if (codec === undefined) return { ok: true, kind }
+    }
+    const decoded = codec.decode(payload)
+    return isLeft(decoded) ? { ok: false, errors: describeErrors(decoded.left) } : { ok: true, kind }
+  }
+}
+
+/** The transfer payload of a block, or undefined when it carries something else. */
+export function transferOf(type: string, payload: CborValue): TransferPayload | undefined {
+  return type === 'tx' && TransferPayloadCodec.is(payload) ? payload : undefined
+}

@@ -1,0 +1,122 @@
+/**
+ * @constellation/trustchain — personal hash chains, half-block transactions, validation, fraud proofs, storage.
+ *
+ * Data flow: blocks are built and signed with the block builders (or arrive as bytes and go through `decodeBlock`,
+ * sizes first); the ledger validates them against a `BlockStore` (memory or LevelDB) and stores the accepted ones
+ * with any fraud proofs in one atomic batch; the protocol engine (pure) and its shell, `createTrustChainNode`,
+ * run propose -> validate -> `shouldSign` -> agree -> broadcast and crawling over a `TrustChainMessenger`;
+ * agreement fragments between checkpoints are the basis of finality proofs.
+ */
+export { isTrustChainError, TrustChainError, TrustChainErrorCode } from './errors.js'
+export {
+  type BlockKey,
+  type BlockType,
+  BlockTypeCodec,
+  type HalfBlock,
+  HalfBlockCodec,
+  isAgreement,
+  isProposal,
+  NO_LINK,
+  type UnsignedHalfBlock,
+  UnsignedHalfBlockCodec,
+  ZERO_HASH,
+} from './block/half-block.js'
+export {
+  type BlockLimits,
+  blockHash,
+  decodeBlock,
+  DEFAULT_BLOCK_LIMITS,
+  encodeBlock,
+  encodeUnsigned,
+  signBlock,
+} from './block/block-encoding.js'
+export {
+  type CheckpointPayload,
+  CheckpointPayloadCodec,
+  type GenesisPayload,
+  GenesisPayloadCodec,
+  type PayloadCheck,
+  PayloadRegistry,
+  type PayloadType,
+  TRANSFER,
+  type TransferPayload,
+  TransferPayloadCodec,
+  transferOf,
+} from './block/payloads.js'
+export {
+  advanceHead,
+  agreementPayload,
+  type BlockAuthor,
+  type ChainHead,
+  createAgreement,
+  createCheckpoint,
+  createGenesisBlock,
+  createProposal,
+  EMPTY_CHAIN_HEAD,
+  transferPayload,
+} from './block/block-builder.js'
+export {
+  INFORMATIONAL_REASONS,
+  ValidationLevel,
+  ValidationReason,
+  type ValidationResult,
+} from './validation/validation-result.js'
+export { type ValidationContext, type ValidationOptions, validateBlock } from './validation/validate-block.js'
+export {
+  checkFraudProof,
+  createFraudProof,
+  decodeFraudProof,
+  encodeFraudProof,
+  type FraudKind,
+  type FraudProof,
+  fraudProofId,
+  verifyFraudProof,
+} from './validation/fraud-proof.js'
+export type { BlockBatch, BlockStore } from './store/block-store.js'
+export { createMemoryBlockStore, type MemoryBlockStoreOptions } from './store/memory-store.js'
+export { type LevelBlockStoreOptions, openLevelBlockStore } from './store/level-store.js'
+export { readChainHead } from './store/chain-head.js'
+export { createLedger, type IngestOutcome, type Ledger, type LedgerOptions } from './ledger/ledger.js'
+export {
+  type AgreementFragment,
+  checkFragment,
+  containsExactlyOnce,
+  extractFragment,
+} from './fragment/agreement-fragment.js'
+export type { BroadcastHandler, PeerId, RequestHandler, TrustChainMessenger } from './protocol/messenger.js'
+export {
+  type BlocksMessage,
+  decodeMessage,
+  encodeMessage,
+  MAX_BLOCKS_PER_MESSAGE,
+  type Request,
+  RequestCodec,
+  resolveRange,
+  type Response,
+  ResponseCodec,
+} from './protocol/messages.js'
+export { type Clock, systemClock } from './protocol/clock.js'
+export {
+  type Correlation,
+  DEFAULT_RETRY_POLICY,
+  type DecodedResponse,
+  type EngineConfig,
+  type EngineEffect,
+  type EngineEvent,
+  type EngineState,
+  type IngestPurpose,
+  initialEngineState,
+  type OutgoingRequest,
+  type ProposalContent,
+  type RetryPolicy,
+  type Settlement,
+  step,
+  type StepResult,
+} from './protocol/engine.js'
+export {
+  createTrustChainNode,
+  type SigningPolicy,
+  type Transaction,
+  type TrustChainNode,
+  type TrustChainNodeOptions,
+} from './protocol/trustchain-node.js'

@@ -1,0 +1,238 @@
+/**
+ * The ledger: validate-and-store, the one path by which blocks enter a node's `BlockStore`.
+ *
+ * For a batch of blocks it looks up everything validation needs in as few store round trips as possible (one
+ * `getMany` for all neighbours and linked proposals, one `getLinked` per proposal involved), validates the blocks
+ * in order against the store plus the blocks accepted earlier in the same batch, and writes the accepted blocks
+ * and any fraud proofs in one atomic batch. Invalid, malformed and oversized input gets a typed rejection and
+ * never changes the store; a block already stored is reported as a duplicate and not written again.
+ */
+import { type Crypto, equalBytes, toHex } from '@constellation/crypto'
+import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
+import { type BlockKey, type HalfBlock, isAgreement, isProposal } from '../block/half-block.js'
+import { GenesisPayloadCodec, PayloadRegistry, transferOf } from '../block/payloads.js'
+import { TrustChainError, TrustChainErrorCode } from '../errors.js'
+import type { BlockStore } from '../store/block-store.js'
+import type { FraudProof } from '../validation/fraud-proof.js'
+import { type ValidationOptions, validateBlock, type ValidationContext } from '../validation/validate-block.js'
+import { ValidationLevel, type ValidationResult } from '../validation/validation-result.js'
+
+export type IngestOutcome =
+  | {
+      readonly status: 'stored' | 'duplicate'
+      readonly block: HalfBlock
+      readonly hash: Uint8Array
+      readonly validation: ValidationResult
+    }
+  | {
+      readonly status: 'rejected'
+      readonly block: HalfBlock | undefined
+      /** INVALID_BLOCK (with `detail.reasons`), MALFORMED_BLOCK, BLOCK_TOO_LARGE or PAYLOAD_TOO_LARGE. */
+      readonly error: TrustChainError
+      readonly validation: ValidationResult | undefined
+    }
+
+export interface LedgerOptions {
+  readonly crypto: Crypto
+  readonly store: BlockStore
+  readonly registry?: PayloadRegistry
+  readonly limits?: BlockLimits
+  /** Milliseconds since the epoch; with `maxClockSkewMs`, blocks from too far in the future are invalid. */
+  readonly now?: () => number
+  readonly maxClockSkewMs?: number
+}
+
+export interface Ledger {
+  readonly crypto: Crypto
+  readonly store: BlockStore
+  readonly registry: PayloadRegistry
+  readonly limits: BlockLimits
+  /** Validates and stores decoded blocks; one outcome per block, in order. */
+  ingest(blocks: readonly HalfBlock[]): Promise<IngestOutcome[]>
+  /** Decodes (sizes first) then ingests blocks in wire form. */
+  ingestWire(blocks: readonly Uint8Array[]): Promise<IngestOutcome[]>
+  /** Validates one block against the store without storing it. */
+  validate(block: HalfBlock): Promise<ValidationResult>
+}
+
+const positionKey = (publicKey: Uint8Array, sequenceNumber: number): string => `${toHex(publicKey)}:${sequenceNumber}`
+
+/** The blocks known to one ingest call: the store's answers overlaid with blocks accepted earlier in the batch. */
+class BatchView {
+  readonly fetched = new Map<string, HalfBlock | undefined>()
+  readonly accepted = new Map<string, HalfBlock>()
+  readonly storedLinks = new Map<string, HalfBlock[]>()
+  readonly acceptedLinks = new Map<string, HalfBlock[]>()
+  readonly chainsTouched = new Set<string>()
+
+  constructor(readonly store: BlockStore) {}
+
+  async prefetch(blocks: readonly HalfBlock[]): Promise<void> {
+    const wanted = new Map<string, BlockKey>()
+    const linkTargets = new Map<string, BlockKey>()
+    const want = (publicKey: Uint8Array, sequenceNumber: number, into: Map<string, BlockKey>) => {
+      if (sequenceNumber >= 1) into.set(positionKey(publicKey, sequenceNumber), { publicKey, sequenceNumber })
+    }
+    for (const block of blocks) {
+      want(block.publicKey, block.sequenceNumber, wanted)
+      want(block.publicKey, block.sequenceNumber - 1, wanted)
+      want(block.publicKey, block.sequenceNumber + 1, wanted)
+      if (isAgreement(block)) {
+        want(block.linkPublicKey, block.linkSequenceNumber, wanted)
+        want(block.linkPublicKey, block.linkSequenceNumber, linkTargets)
+      } else if (isProposal(block)) {
+        want(block.publicKey, block.sequenceNumber, linkTargets)
+      }
+    }
+    const keys = [...wanted.entries()]
+    const found = await this.store.getMany(keys.map(([, key]) => key))
+    keys.forEach(([name], i) => this.fetched.set(name, found[i]))
+    const targets = [...linkTargets.entries()]
+    const links = await Promise.all(targets.map(([, key]) => this.store.getLinked(key.publicKey, key.sequenceNumber)))
+    targets.forEach(([name], i) => this.storedLinks.set(name, links[i] ?? []))
+  }
+
+  async block(publicKey: Uint8Array, sequenceNumber: number): Promise<HalfBlock | undefined> {
+    const name = positionKey(publicKey, sequenceNumber)
+    const accepted = this.accepted.get(name)
+    if (accepted !== undefined) return accepted
+    if (this.fetched.has(name)) return this.fetched.get(name)
+    const block = await this.store.get(publicKey, sequenceNumber)
+    this.fetched.set(name, block)
+    return block
+  }
+
+  async linked(publicKey: Uint8Array, sequenceNumber: number): Promise<HalfBlock[]> {
+    const name = positionKey(publicKey, sequenceNumber)
+    let stored = this.storedLinks.get(name)
+    if (stored === undefined) {
+      stored = await this.store.getLinked(publicKey, sequenceNumber)
+      this.storedLinks.set(name, stored)
+    }
+    return [...stored, ...(this.acceptedLinks.get(name) ?? [])]
+  }
+
+  async chainKnown(publicKey: Uint8Array): Promise<boolean> {
+    return this.chainsTouched.has(toHex(publicKey)) || (await this.store.latest(publicKey)) !== undefined
+  }
+
+  accept(block: HalfBlock): void {
+    this.accepted.set(positionKey(block.publicKey, block.sequenceNumber), block)
+    this.chainsTouched.add(toHex(block.publicKey))
+    if (block.linkSequenceNumber > 0) {
+      const name = positionKey(block.linkPublicKey, block.linkSequenceNumber)
+      this.acceptedLinks.set(name, [...(this.acceptedLinks.get(name) ?? []), block])
+    }
+  }
+
+  /** Running balance of a chain after block `sequenceNumber` (0 before the first), if the blocks are known. */
+  async balanceAfter(publicKey: Uint8Array, sequenceNumber: number): Promise<number | undefined> {
+    for (let seq = sequenceNumber; seq >= 1; seq--) {
+      const block = await this.block(publicKey, seq)
+      if (block === undefined) return undefined
+      const transfer = transferOf(block.type, block.payload)
+      if (transfer !== undefined) return transfer.balance
+      if (block.type === 'genesis' && GenesisPayloadCodec.is(block.payload)) return block.payload.balance
+    }
+    return 0
+  }
+
+  async context(block: HalfBlock): Promise<ValidationContext> {
+    const existing = await this.block(block.publicKey, block.sequenceNumber)
+    const previous = block.sequenceNumber > 1 ? await this.block(block.publicKey, block.sequenceNumber - 1) : undefined
+    const next = await this.block(block.publicKey, block.sequenceNumber + 1)
+    const agreement = isAgreement(block)
+    const linkedProposal = agreement ? await this.block(block.linkPublicKey, block.linkSequenceNumber) : undefined
+    const agreements = agreement
+      ? await this.linked(block.linkPublicKey, block.linkSequenceNumber)
+      : isProposal(block)
+        ? await this.linked(block.publicKey, block.sequenceNumber)
+        : []
+    const chainKnown = existing !== undefined || previous !== undefined || next !== undefined || (await this.chainKnown(block.publicKey))
+    const previousBalance = transferOf(block.type, block.payload) === undefined ? undefined : await this.balanceAfter(block.publicKey, block.sequenceNumber - 1)
+    return { existing, previous, next, chainKnown, linkedProposal, agreements, previousBalance }
+  }
+}
+
+function rejection(block: HalfBlock, validation: ValidationResult): TrustChainError {
+  return new TrustChainError(TrustChainErrorCode.INVALID_BLOCK, `invalid block: ${validation.reasons.join(', ')}`, {
+    reasons: validation.reasons,
+    publicKey: toHex(block.publicKey),
+    sequenceNumber: block.sequenceNumber,
+    ...(validation.payloadErrors === undefined ? {} : { payloadErrors: validation.payloadErrors }),
+  })
+}
+
+export function createLedger(options: LedgerOptions): Ledger {
+  const { crypto, store } = options
+  const registry = options.registry ?? new PayloadRegistry()
+  const limits = options.limits ?? DEFAULT_BLOCK_LIMITS
+  const validationOptions = (): ValidationOptions =>
+    options.now !== undefined && options.maxClockSkewMs !== undefined ? { now: options.now(), maxClockSkewMs: options.maxClockSkewMs } : {}
+
+  // Ingests run one at a time: each validates against the store as the previous one left it, so two concurrent
+  // batches can never both accept conflicting blocks.
+  let queue: Promise<unknown> = Promise.resolve()
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = queue.then(work, work)
+    queue = run.catch(() => undefined)
+    return run
+  }
+
+  const ingest = (blocks: readonly HalfBlock[]): Promise<IngestOutcome[]> => exclusive(() => ingestNow(blocks))
+
+  const ingestNow = async (blocks: readonly HalfBlock[]): Promise<IngestOutcome[]> => {
+    const view = new BatchView(store)
+    await view.prefetch(blocks)
+    const outcomes: IngestOutcome[] = []
+    const toWrite: HalfBlock[] = []
+    const fraudProofs: FraudProof[] = []
+    const settings = validationOptions()
+    for (const block of blocks) {
+      const validation = validateBlock(crypto, registry, block, await view.context(block), settings)
+      if (validation.fraudProof !== undefined) fraudProofs.push(validation.fraudProof)
+      if (validation.level === ValidationLevel.INVALID) {
+        outcomes.push({ status: 'rejected', block, error: rejection(block, validation), validation })
+        continue
+      }
+      const hash = blockHash(crypto, block)
+      const existing = await view.block(block.publicKey, block.sequenceNumber)
+      if (existing !== undefined && equalBytes(blockHash(crypto, existing), hash)) {
+        outcomes.push({ status: 'duplicate', block, hash, validation })
+        continue
+      }
+      view.accept(block)
+      toWrite.push(block)
+      outcomes.push({ status: 'stored', block, hash, validation })
+    }
+    if (toWrite.length > 0 || fraudProofs.length > 0) await store.write({ blocks: toWrite, fraudProofs })
+    return outcomes
+  }
+
+  return {
+    crypto,
+    store,
+    registry,
+    limits,
+    ingest,
+    async ingestWire(wire) {
+      const decoded: (HalfBlock | TrustChainError)[] = wire.map((bytes) => {
+        try {
+          return decodeBlock(crypto, bytes, limits)
+        } catch (error) {
+          if (error instanceof TrustChainError) return error
+          throw error
+        }
+      })
+      const stored = await ingest(decoded.filter((item): item is HalfBlock => !(item instanceof TrustChainError)))
+      let next = 0
+      return decoded.map((item) =>
+        item instanceof TrustChainError ? { status: 'rejected', block: undefined, error: item, validation: undefined } : (stored[next++] as IngestOutcome),
+      )
+    },
+    async validate(block) {
+      const view = new BatchView(store)
+      return validateBlock(crypto, registry, block, await view.context(block), validationOptions())
+    },
+  }
+}

@@ -1,0 +1,425 @@
+/**
+ * The TrustChain protocol engine: a pure state machine, `step(config, state, event) -> { state, effects }`.
+ *
+ * It never touches the clock, randomness, the store or the network: time arrives in events, randomness is a
+ * seeded generator held in the state, and everything else is an effect for the shell (`TrustChainNode`) to perform,
+ * whose outcome comes back as a later event. So the same engine runs under a real network and under a seeded
+ * in-memory one, and a run replays exactly.
+ *
+ * Initiator: `propose` appends a proposal to the own chain (persisted before it is sent), requests an agreement
+ *   from the counterparty and retries with exponential backoff and jitter until an agreement, a rejection or the
+ *   deadline. An agreement from any path (response or broadcast) completes the proposal once.
+ * Counterparty: a proposal request is validated (ingested); if blocks before it are missing, the proposer's chain
+ *   is crawled once; then the `shouldSign` policy decides; on yes the agreement is appended, persisted, returned to
+ *   every copy of the request, and both halves are broadcast. Duplicates of a proposal in progress join its session;
+ *   duplicates of an answered one get the stored agreement again, so a proposal is never countersigned twice.
+ */
+import { type CborValue, type Crypto, type KeyPair, toHex } from '@constellation/crypto'
+import { advanceHead, type ChainHead, createAgreement, createProposal, transferPayload } from '../block/block-builder.js'
+import { blockHash, type BlockLimits, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
+import { type HalfBlock, isAgreement, isProposal } from '../block/half-block.js'
+import { TrustChainError, TrustChainErrorCode } from '../errors.js'
+import type { IngestOutcome } from '../ledger/ledger.js'
+import { ValidationLevel, type ValidationResult } from '../validation/validation-result.js'
+import type { PeerId } from './messenger.js'
+import type { Request } from './messages.js'
+
+export interface RetryPolicy {
+  /** Delay before the first retry. */
+  readonly initialDelayMs: number
+  /** Ceiling of the exponential backoff. */
+  readonly maxDelayMs: number
+  /** Each delay is multiplied by a random factor in [1 - jitter, 1 + jitter], so peers do not retry in lockstep. */
+  readonly jitter: number
+  /** Time from proposing to giving up. */
+  readonly deadlineMs: number
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({ initialDelayMs: 500, maxDelayMs: 8_000, jitter: 0.25, deadlineMs: 30_000 })
+
+export interface EngineConfig {
+  readonly crypto: Crypto
+  readonly keyPair: KeyPair
+  readonly limits?: BlockLimits
+  readonly retry: RetryPolicy
+  /** How far back a counterparty crawls a proposer's chain before deciding. */
+  readonly maxCrawlBlocks: number
+}
+
+/** What a proposal carries: a value transfer of `amount` (balance filled in), or any registered payload. */
+export type ProposalContent = { readonly transfer: number } | { readonly payload: CborValue }
+
+interface PendingProposal {
+  readonly requestId: number
+  readonly proposal: HalfBlock
+  readonly counterparty: PeerId
+  readonly attempts: number
+  readonly nextAttemptAt: number
+  readonly deadline: number
+}
+
+interface SigningSession {
+  readonly proposal: HalfBlock
+  readonly from: PeerId
+  /** Every copy of the request waiting for the answer. */
+  readonly replyIds: readonly number[]
+  readonly crawled: boolean
+}
+
+export interface EngineState {
+  readonly self: PeerId
+  readonly head: ChainHead
+  /** Our proposals awaiting an agreement, by proposal hash (hex). */
+  readonly proposals: ReadonlyMap<string, PendingProposal>
+  /** Proposals to us being decided, by proposal hash (hex). */
+  readonly sessions: ReadonlyMap<string, SigningSession>
+  /** State of the seeded generator (mulberry32). */
+  readonly random: number
+}
+
+export function initialEngineState(options: { publicKey: Uint8Array; head: ChainHead; seed: number }): EngineState {
+  return { self: toHex(options.publicKey), head: options.head, proposals: new Map(), sessions: new Map(), random: options.seed >>> 0 }
+}
+
+/** Where the outcome of an effect goes back to. */
+export type IngestPurpose =
+  | { readonly kind: 'own' }
+  | { readonly kind: 'gossip' }
+  | { readonly kind: 'incoming-proposal'; readonly id: string }
+  | { readonly kind: 'crawled'; readonly id: string }
+  | { readonly kind: 'agreement'; readonly id: string }
+
+export type Correlation = { readonly kind: 'proposal'; readonly id: string } | { readonly kind: 'crawl'; readonly id: string }
+
+export type Settlement =
+  | { readonly ok: true; readonly proposal: HalfBlock; readonly agreement: HalfBlock }
+  | { readonly ok: false; readonly error: TrustChainError }
+
+export type EngineEvent =
+  | { readonly type: 'propose'; readonly now: number; readonly requestId: number; readonly counterparty: Uint8Array; readonly content: ProposalContent }
+  | { readonly type: 'tick'; readonly now: number }
+  /** An incoming request, already decoded; blocks in it are decoded by the shell (bad ones never get here). */
+  | { readonly type: 'proposal-request'; readonly now: number; readonly from: PeerId; readonly replyId: number; readonly proposal: HalfBlock }
+  | { readonly type: 'crawl-request'; readonly now: number; readonly from: PeerId; readonly replyId: number; readonly request: Extract<Request, { type: 'crawl' }> }
+  | { readonly type: 'broadcast'; readonly now: number; readonly from: PeerId; readonly blocks: readonly HalfBlock[] }
+  /** The response to a request effect; `response` undefined when the request failed or was malformed. */
+  | { readonly type: 'response'; readonly now: number; readonly correlation: Correlation; readonly response: DecodedResponse | undefined }
+  | { readonly type: 'ingested'; readonly now: number; readonly purpose: IngestPurpose; readonly outcomes: readonly IngestOutcome[]; readonly ownAgreement?: HalfBlock }
+  | { readonly type: 'decided'; readonly now: number; readonly id: string; readonly accept: boolean }
+
+/** A response with its blocks decoded. */
+export type DecodedResponse =
+  | { readonly type: 'agreement'; readonly proposal: HalfBlock; readonly agreement: HalfBlock }
+  | { readonly type: 'rejected'; readonly code: string; readonly reasons: readonly string[] }
+  | { readonly type: 'blocks'; readonly blocks: readonly HalfBlock[] }
+
+/** A request to send, blocks still decoded (the shell encodes them). */
+export type OutgoingRequest =
+  | { readonly type: 'proposal'; readonly block: HalfBlock }
+  | { readonly type: 'crawl'; readonly publicKey: Uint8Array; readonly from: number; readonly to: number }
+
+export type EngineEffect =
+  /** Validate and store; `findOwnAgreement` also asks for this node's stored agreement to that proposal. */
+  | { readonly type: 'ingest'; readonly blocks: readonly HalfBlock[]; readonly purpose: IngestPurpose; readonly findOwnAgreement?: HalfBlock }
+  | { readonly type: 'request'; readonly peer: PeerId; readonly request: OutgoingRequest; readonly correlation: Correlation }
+  | { readonly type: 'reply'; readonly replyId: number; readonly response: DecodedResponse }
+  | { readonly type: 'serve-range'; readonly replyId: number; readonly publicKey: Uint8Array; readonly from: number; readonly to: number }
+  | { readonly type: 'broadcast'; readonly blocks: readonly HalfBlock[] }
+  | { readonly type: 'decide'; readonly id: string; readonly from: PeerId; readonly proposal: HalfBlock; readonly validation: ValidationResult }
+  | { readonly type: 'wake'; readonly at: number }
+  | { readonly type: 'settle'; readonly requestId: number; readonly settlement: Settlement }
+  | { readonly type: 'delivered'; readonly proposal: HalfBlock; readonly agreement: HalfBlock }
+
+export interface StepResult {
+  readonly state: EngineState
+  readonly effects: readonly EngineEffect[]
+}
+
+/** mulberry32: a tiny seeded generator, enough for jitter. Returns [value in [0, 1), next state]. */
+function nextRandom(state: number): [number, number] {
+  const next = (state + 0x6d2b79f5) >>> 0
+  let z = next
+  z = Math.imul(z ^ (z >>> 15), z | 1)
+  z ^= z + Math.imul(z ^ (z >>> 7), z | 61)
+  return [((z ^ (z >>> 14)) >>> 0) / 4294967296, next]
+}
+
+function backoff(config: EngineConfig, attempts: number, random: number): number {
+  const base = Math.min(config.retry.maxDelayMs, config.retry.initialDelayMs * 2 ** (attempts - 1))
+  return Math.max(1, Math.round(base * (1 - config.retry.jitter + 2 * config.retry.jitter * random)))
+}
+
+const idOf = (config: EngineConfig, block: HalfBlock): string => toHex(blockHash(config.crypto, block))
+
+function withMap<K, V>(map: ReadonlyMap<K, V>, key: K, value: V | undefined): ReadonlyMap<K, V> {
+  const copy = new Map(map)
+  if (value === undefined) copy.delete(key)
+  else copy.set(key, value)
+  return copy
+}
+
+const rejected = (code: string, reasons: readonly string[]): DecodedResponse => ({ type: 'rejected', code, reasons: [...reasons] })
+
+/** The earliest moment a pending proposal needs attention, as a wake effect. */
+function wakeEffects(state: EngineState): EngineEffect[] {
+  let at = Number.POSITIVE_INFINITY
+  for (const pending of state.proposals.values()) at = Math.min(at, pending.nextAttemptAt, pending.deadline)
+  return Number.isFinite(at) ? [{ type: 'wake', at }] : []
+}
+
+function propose(config: EngineConfig, state: EngineState, event: Extract<EngineEvent, { type: 'propose' }>): StepResult {
+  const fail = (error: TrustChainError): StepResult => ({
+    state,
+    effects: [{ type: 'settle', requestId: event.requestId, settlement: { ok: false, error } }],
+  })
+  const counterparty = toHex(event.counterparty)
+  if (counterparty === state.self) return fail(new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'a node cannot transact with itself'))
+  let proposal: HalfBlock
+  try {
+    const payload = 'transfer' in event.content ? transferPayload(state.head, event.content.transfer) : event.content.payload
+    proposal = createProposal({ crypto: config.crypto, keyPair: config.keyPair, limits: config.limits ?? DEFAULT_BLOCK_LIMITS }, state.head, {
+      counterparty: event.counterparty,
+      payload,
+      timestamp: event.now,
+    })
+  } catch (error) {
+    if (error instanceof TrustChainError) return fail(error)
+    throw error
+  }
+  const id = idOf(config, proposal)
+  const [random, nextState] = nextRandom(state.random)
+  const pending: PendingProposal = {
+    requestId: event.requestId,
+    proposal,
+    counterparty,
+    attempts: 1,
+    nextAttemptAt: event.now + backoff(config, 1, random),
+    deadline: event.now + config.retry.deadlineMs,
+  }
+  const next: EngineState = {
+    ...state,
+    head: advanceHead(config.crypto, state.head, proposal),
+    proposals: withMap(state.proposals, id, pending),
+    random: nextState,
+  }
+  return {
+    state: next,
+    effects: [
+      { type: 'ingest', blocks: [proposal], purpose: { kind: 'own' } },
+      { type: 'request', peer: counterparty, request: { type: 'proposal', block: proposal }, correlation: { kind: 'proposal', id } },
+      ...wakeEffects(next),
+    ],
+  }
+}
+
+function tick(config: EngineConfig, state: EngineState, now: number): StepResult {
+  const effects: EngineEffect[] = []
+  let proposals = state.proposals
+  let random = state.random
+  for (const [id, pending] of state.proposals) {
+    if (now >= pending.deadline) {
+      proposals = withMap(proposals, id, undefined)
+      const error = new TrustChainError(TrustChainErrorCode.PROPOSAL_TIMEOUT, `no agreement within ${config.retry.deadlineMs} ms`, {
+        counterparty: pending.counterparty,
+        attempts: pending.attempts,
+      })
+      effects.push({ type: 'settle', requestId: pending.requestId, settlement: { ok: false, error } })
+    } else if (now >= pending.nextAttemptAt) {
+      const [r, nextState] = nextRandom(random)
+      random = nextState
+      const attempts = pending.attempts + 1
+      proposals = withMap(proposals, id, { ...pending, attempts, nextAttemptAt: now + backoff(config, attempts, r) })
+      effects.push({ type: 'request', peer: pending.counterparty, request: { type: 'proposal', block: pending.proposal }, correlation: { kind: 'proposal', id } })
+    }
+  }
+  const next = { ...state, proposals, random }
+  return { state: next, effects: [...effects, ...wakeEffects(next)] }
+}
+
+/** Completes our proposal `id` with `agreement`, once. */
+function complete(state: EngineState, id: string, agreement: HalfBlock): StepResult {
+  const pending = state.proposals.get(id)
+  if (pending === undefined) return { state, effects: [] }
+  return {
+    state: { ...state, proposals: withMap(state.proposals, id, undefined) },
+    effects: [
+      { type: 'settle', requestId: pending.requestId, settlement: { ok: true, proposal: pending.proposal, agreement } },
+      { type: 'delivered', proposal: pending.proposal, agreement },
+      { type: 'broadcast', blocks: [pending.proposal, agreement] },
+    ],
+  }
+}
+
+/** True when `agreement` answers our pending proposal. */
+function answers(pending: PendingProposal, agreement: HalfBlock): boolean {
+  return (
+    isAgreement(agreement) &&
+    toHex(agreement.publicKey) === pending.counterparty &&
+    agreement.linkSequenceNumber === pending.proposal.sequenceNumber &&
+    toHex(agreement.linkPublicKey) === toHex(pending.proposal.publicKey)
+  )
+}
+
+function onProposalRequest(config: EngineConfig, state: EngineState, event: Extract<EngineEvent, { type: 'proposal-request' }>): StepResult {
+  const { proposal } = event
+  if (!isProposal(proposal) || toHex(proposal.linkPublicKey) !== state.self) {
+    return { state, effects: [{ type: 'reply', replyId: event.replyId, response: rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['not a proposal to this node']) }] }
+  }
+  const id = idOf(config, proposal)
+  const session = state.sessions.get(id)
+  if (session !== undefined) {
+    return { state: { ...state, sessions: withMap(state.sessions, id, { ...session, replyIds: [...session.replyIds, event.replyId] }) }, effects: [] }
+  }
+  return {
+    state: { ...state, sessions: withMap(state.sessions, id, { proposal, from: event.from, replyIds: [event.replyId], crawled: false }) },
+    effects: [{ type: 'ingest', blocks: [proposal], purpose: { kind: 'incoming-proposal', id }, findOwnAgreement: proposal }],
+  }
+}
+
+function endSession(state: EngineState, id: string, response: DecodedResponse): StepResult {
+  const session = state.sessions.get(id)
+  if (session === undefined) return { state, effects: [] }
+  return {
+    state: { ...state, sessions: withMap(state.sessions, id, undefined) },
+    effects: session.replyIds.map((replyId): EngineEffect => ({ type: 'reply', replyId, response })),
+  }
+}
+
+function onIngested(config: EngineConfig, state: EngineState, event: Extract<EngineEvent, { type: 'ingested' }>): StepResult {
+  const { purpose } = event
+  // Any agreement that reaches the store, by whatever path, completes our proposal it answers.
+  let result: StepResult = { state, effects: [] }
+  for (const outcome of event.outcomes) {
+    if (outcome.status === 'rejected' || !isAgreement(outcome.block)) continue
+    for (const [id, pending] of result.state.proposals) {
+      if (answers(pending, outcome.block)) {
+        const done = complete(result.state, id, outcome.block)
+        result = { state: done.state, effects: [...result.effects, ...done.effects] }
+      }
+    }
+  }
+  if (purpose.kind === 'own') {
+    const failed = event.outcomes.find((outcome) => outcome.status === 'rejected')
+    // Own blocks are valid by construction; refusing one means the store and the engine disagree about our chain.
+    if (failed !== undefined && failed.status === 'rejected') throw failed.error
+    return result
+  }
+  if (purpose.kind !== 'incoming-proposal' && purpose.kind !== 'crawled') return result
+  const session = result.state.sessions.get(purpose.id)
+  if (session === undefined) return result
+  if (purpose.kind === 'crawled') {
+    // Validate the proposal again, now with what the crawl brought.
+    return {
+      state: result.state,
+      effects: [...result.effects, { type: 'ingest', blocks: [session.proposal], purpose: { kind: 'incoming-proposal', id: purpose.id }, findOwnAgreement: session.proposal }],
+    }
+  }
+  const outcome = event.outcomes[0]
+  const merge = (next: StepResult): StepResult => ({ state: next.state, effects: [...result.effects, ...next.effects] })
+  if (event.ownAgreement !== undefined) {
+    return merge(
+      endSession(result.state, purpose.id, { type: 'agreement', proposal: session.proposal, agreement: event.ownAgreement }),
+    )
+  }
+  if (outcome === undefined || outcome.status === 'rejected') {
+    const reasons = outcome?.status === 'rejected' ? ((outcome.validation?.reasons as readonly string[] | undefined) ?? [outcome.error.message]) : ['not stored']
+    return merge(endSession(result.state, purpose.id, rejected(outcome?.status === 'rejected' ? outcome.error.code : TrustChainErrorCode.INVALID_BLOCK, reasons)))
+  }
+  const gapBefore =
+    outcome.validation.level === ValidationLevel.PARTIAL_PREVIOUS ||
+    outcome.validation.level === ValidationLevel.PARTIAL ||
+    outcome.validation.level === ValidationLevel.NO_INFO
+  if (gapBefore && !session.crawled) {
+    const to = session.proposal.sequenceNumber - 1
+    return merge({
+      state: { ...result.state, sessions: withMap(result.state.sessions, purpose.id, { ...session, crawled: true }) },
+      effects: [
+        {
+          type: 'request',
+          peer: session.from,
+          request: { type: 'crawl', publicKey: session.proposal.publicKey, from: Math.max(1, to - config.maxCrawlBlocks + 1), to },
+          correlation: { kind: 'crawl', id: purpose.id },
+        },
+      ],
+    })
+  }
+  return merge({
+    state: result.state,
+    effects: [{ type: 'decide', id: purpose.id, from: session.from, proposal: session.proposal, validation: outcome.validation }],
+  })
+}
+
+function onDecided(config: EngineConfig, state: EngineState, event: Extract<EngineEvent, { type: 'decided' }>): StepResult {
+  const session = state.sessions.get(event.id)
+  if (session === undefined) return { state, effects: [] }
+  if (!event.accept) return endSession(state, event.id, rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['policy']))
+  const agreement = createAgreement({ crypto: config.crypto, keyPair: config.keyPair, limits: config.limits ?? DEFAULT_BLOCK_LIMITS }, state.head, session.proposal, {
+    // Never before the proposal, never before our own newest block.
+    timestamp: Math.max(event.now, session.proposal.timestamp),
+  })
+  const next = { ...state, head: advanceHead(config.crypto, state.head, agreement) }
+  const ended = endSession(next, event.id, { type: 'agreement', proposal: session.proposal, agreement })
+  return {
+    state: ended.state,
+    effects: [
+      // Persisted before anyone hears of it: an agreement we sent but lost in a crash could be signed twice.
+      { type: 'ingest', blocks: [agreement], purpose: { kind: 'own' } },
+      ...ended.effects,
+      { type: 'delivered', proposal: session.proposal, agreement },
+      { type: 'broadcast', blocks: [session.proposal, agreement] },
+    ],
+  }
+}
+
+function onResponse(state: EngineState, event: Extract<EngineEvent, { type: 'response' }>): StepResult {
+  const { correlation, response } = event
+  if (correlation.kind === 'crawl') {
+    const session = state.sessions.get(correlation.id)
+    if (session === undefined) return { state, effects: [] }
+    const blocks = response?.type === 'blocks' ? response.blocks : []
+    // Even an empty or failed crawl moves on: the policy decides on what is known.
+    return { state, effects: [{ type: 'ingest', blocks, purpose: { kind: 'crawled', id: correlation.id } }] }
+  }
+  const pending = state.proposals.get(correlation.id)
+  if (pending === undefined || response === undefined) return { state, effects: [] }
+  if (response.type === 'rejected') {
+    const error = new TrustChainError(TrustChainErrorCode.PROPOSAL_REJECTED, `the counterparty refused: ${response.reasons.join(', ')}`, {
+      code: response.code,
+      reasons: response.reasons,
+    })
+    return {
+      state: { ...state, proposals: withMap(state.proposals, correlation.id, undefined) },
+      effects: [{ type: 'settle', requestId: pending.requestId, settlement: { ok: false, error } }],
+    }
+  }
+  if (response.type === 'agreement' && answers(pending, response.agreement)) {
+    // Accepted only once the ledger has validated and stored it (see onIngested).
+    return { state, effects: [{ type: 'ingest', blocks: [response.agreement], purpose: { kind: 'agreement', id: correlation.id } }] }
+  }
+  return { state, effects: [] }
+}
+
+/** One step of the engine. Pure: the same config, state and event always give the same result. */
+export function step(config: EngineConfig, state: EngineState, event: EngineEvent): StepResult {
+  switch (event.type) {
+    case 'propose':
+      return propose(config, state, event)
+    case 'tick':
+      return tick(config, state, event.now)
+    case 'proposal-request':
+      return onProposalRequest(config, state, event)
+    case 'crawl-request':
+      return {
+        state,
+        effects: [{ type: 'serve-range', replyId: event.replyId, publicKey: event.request.publicKey, from: event.request.from, to: event.request.to }],
+      }
+    case 'broadcast':
+      return { state, effects: event.blocks.length === 0 ? [] : [{ type: 'ingest', blocks: event.blocks, purpose: { kind: 'gossip' } }] }
+    case 'response':
+      return onResponse(state, event)
+    case 'ingested':
+      return onIngested(config, state, event)
+    case 'decided':
+      return onDecided(config, state, event)
+  }
+}

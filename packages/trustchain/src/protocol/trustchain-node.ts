@@ -1,0 +1,336 @@
+/**
+ * The TrustChain node: the thin imperative shell around the pure protocol engine.
+ *
+ * It owns the engine state and performs the engine's effects: validating and storing through the ledger, sending
+ * and answering requests through a `TrustChainMessenger`, calling the `shouldSign` policy, setting the one timer the
+ * engine asks for, and settling `propose` promises. Everything from the network is decoded here with codecs (sizes
+ * first) and bad input is answered with a typed rejection or dropped; it never reaches the engine as bytes and never
+ * throws out of a handler. Events are processed one at a time, so the engine's view of the own chain is always the
+ * store's.
+ */
+import { type CborValue, type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
+import type { ChainHead } from '../block/block-builder.js'
+import { type BlockLimits, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeBlock } from '../block/block-encoding.js'
+import type { HalfBlock } from '../block/half-block.js'
+import type { PayloadRegistry } from '../block/payloads.js'
+import { TrustChainError, TrustChainErrorCode } from '../errors.js'
+import { createLedger, type IngestOutcome, type Ledger } from '../ledger/ledger.js'
+import type { BlockStore } from '../store/block-store.js'
+import { readChainHead } from '../store/chain-head.js'
+import type { ValidationResult } from '../validation/validation-result.js'
+import { type Clock, systemClock } from './clock.js'
+import {
+  DEFAULT_RETRY_POLICY,
+  type DecodedResponse,
+  type EngineConfig,
+  type EngineEffect,
+  type EngineEvent,
+  type EngineState,
+  initialEngineState,
+  type OutgoingRequest,
+  type ProposalContent,
+  type RetryPolicy,
+  step,
+} from './engine.js'
+import {
+  BlocksMessageCodec,
+  decodeMessage,
+  encodeMessage,
+  MAX_BLOCKS_PER_MESSAGE,
+  RequestCodec,
+  resolveRange,
+  ResponseCodec,
+} from './messages.js'
+import type { PeerId, TrustChainMessenger } from './messenger.js'
+
+/** Decides whether to countersign a validated proposal addressed to this node. */
+export type SigningPolicy = (proposal: HalfBlock, context: { readonly from: PeerId; readonly validation: ValidationResult }) => boolean | Promise<boolean>
+
+export interface Transaction {
+  readonly proposal: HalfBlock
+  readonly agreement: HalfBlock
+}
+
+export interface TrustChainNodeOptions {
+  readonly crypto: Crypto
+  readonly keyPair: KeyPair
+  readonly store: BlockStore
+  readonly messenger: TrustChainMessenger
+  /** Default: accept every proposal that validated. */
+  readonly shouldSign?: SigningPolicy
+  readonly clock?: Clock
+  /** Seed of the retry jitter. */
+  readonly seed?: number
+  readonly registry?: PayloadRegistry
+  readonly limits?: BlockLimits
+  readonly retry?: Partial<RetryPolicy>
+  readonly maxCrawlBlocks?: number
+  /** Called with failures of the node itself (a store error, say); the node stops after one. */
+  readonly onError?: (error: unknown) => void
+}
+
+export interface TrustChainNode {
+  readonly publicKey: Uint8Array
+  readonly ledger: Ledger
+  /** Reads the own chain head from the store and starts answering the network. */
+  start(): Promise<void>
+  /** Stops: pending proposals fail with NODE_STOPPED, waiting requests are refused. The store stays open. */
+  stop(): Promise<void>
+  /** Proposes a transaction; resolves with both halves once the counterparty's agreement is validated and stored. */
+  propose(counterparty: Uint8Array, content: ProposalContent): Promise<Transaction>
+  /** Fetches blocks of a chain from a peer (`from`/`to` negative = from the end) and ingests them. */
+  crawl(peer: Uint8Array, publicKey: Uint8Array, from: number, to: number): Promise<IngestOutcome[]>
+  /** The own chain's head as the engine knows it. */
+  head(): ChainHead
+  /** Listens to completed transactions this node is part of. */
+  onTransaction(listener: (transaction: Transaction) => void): () => void
+  /** True when no event is being processed or waiting (used by simulations to detect quiescence). */
+  idle(): boolean
+}
+
+export function createTrustChainNode(options: TrustChainNodeOptions): TrustChainNode {
+  const { crypto, keyPair, store, messenger } = options
+  const clock = options.clock ?? systemClock
+  const limits = options.limits ?? DEFAULT_BLOCK_LIMITS
+  const maxCrawlBlocks = Math.min(options.maxCrawlBlocks ?? 100, MAX_BLOCKS_PER_MESSAGE)
+  const shouldSign: SigningPolicy = options.shouldSign ?? (() => true)
+  const ledger = createLedger({ crypto, store, ...(options.registry === undefined ? {} : { registry: options.registry }), limits })
+  const config: EngineConfig = { crypto, keyPair, limits, retry: { ...DEFAULT_RETRY_POLICY, ...options.retry }, maxCrawlBlocks }
+  const self = toHex(keyPair.publicKey)
+
+  let state: EngineState = initialEngineState({ publicKey: keyPair.publicKey, head: { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, seed: options.seed ?? 1 })
+  let running = false
+  let queue: Promise<void> = Promise.resolve()
+  let queued = 0
+  let nextId = 1
+  let timer: { at: number; cancel: () => void } | undefined
+  const replies = new Map<number, (bytes: Uint8Array) => void>()
+  const proposals = new Map<number, { resolve: (t: Transaction) => void; reject: (e: unknown) => void }>()
+  const listeners = new Set<(transaction: Transaction) => void>()
+
+  const stopped = (): TrustChainError => new TrustChainError(TrustChainErrorCode.NODE_STOPPED, 'the TrustChain node is stopped')
+
+  const encodeResponse = (response: DecodedResponse): Uint8Array => {
+    switch (response.type) {
+      case 'agreement':
+        return encodeMessage(ResponseCodec, { type: 'agreement', proposal: encodeBlock(response.proposal, limits), agreement: encodeBlock(response.agreement, limits) })
+      case 'rejected':
+        return encodeMessage(ResponseCodec, { type: 'rejected', code: response.code, reasons: [...response.reasons] })
+      case 'blocks':
+        return encodeMessage(ResponseCodec, { type: 'blocks', blocks: response.blocks.map((block) => encodeBlock(block, limits)) })
+    }
+  }
+  const encodeRequest = (request: OutgoingRequest): Uint8Array =>
+    request.type === 'proposal'
+      ? encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(request.block, limits) })
+      : encodeMessage(RequestCodec, { type: 'crawl', publicKey: request.publicKey, from: request.from, to: request.to })
+
+  /** Decodes the blocks a peer sent, dropping the ones that fail (each is someone else's bad input, not ours). */
+  const decodeBlocks = (blocks: readonly Uint8Array[]): HalfBlock[] =>
+    blocks.flatMap((bytes) => {
+      try {
+        return [decodeBlock(crypto, bytes, limits)]
+      } catch {
+        return []
+      }
+    })
+
+  const decodeResponse = (bytes: Uint8Array): DecodedResponse | undefined => {
+    try {
+      const response = decodeMessage(ResponseCodec, bytes)
+      if (response.type === 'rejected') return response
+      if (response.type === 'blocks') return { type: 'blocks', blocks: decodeBlocks(response.blocks) }
+      return { type: 'agreement', proposal: decodeBlock(crypto, response.proposal, limits), agreement: decodeBlock(crypto, response.agreement, limits) }
+    } catch {
+      return undefined
+    }
+  }
+
+  const fail = (error: unknown): void => {
+    options.onError?.(error)
+    void stop()
+  }
+
+  const enqueue = (event: EngineEvent): void => {
+    queued++
+    queue = queue
+      .then(() => (running ? dispatch(event) : undefined))
+      .catch(fail)
+      .finally(() => {
+        queued--
+      })
+  }
+
+  const dispatch = async (event: EngineEvent): Promise<void> => {
+    const result = step(config, state, event)
+    state = result.state
+    for (const effect of result.effects) await perform(effect)
+  }
+
+  const perform = async (effect: EngineEffect): Promise<void> => {
+    switch (effect.type) {
+      case 'ingest': {
+        const outcomes = effect.blocks.length === 0 ? [] : await ledger.ingest(effect.blocks)
+        let ownAgreement: HalfBlock | undefined
+        if (effect.findOwnAgreement !== undefined) {
+          const linked = await store.getLinked(effect.findOwnAgreement.publicKey, effect.findOwnAgreement.sequenceNumber)
+          ownAgreement = linked.find((block) => equalBytes(block.publicKey, keyPair.publicKey))
+        }
+        await dispatch({ type: 'ingested', now: clock.now(), purpose: effect.purpose, outcomes, ...(ownAgreement === undefined ? {} : { ownAgreement }) })
+        return
+      }
+      case 'request': {
+        const correlation = effect.correlation
+        queued++ // an answer is on its way back: not idle
+        messenger
+          .request(effect.peer, encodeRequest(effect.request))
+          .then(
+            (bytes) => decodeResponse(bytes),
+            () => undefined,
+          )
+          .then((response) => {
+            queued--
+            enqueue({ type: 'response', now: clock.now(), correlation, response })
+          })
+        return
+      }
+      case 'reply': {
+        const reply = replies.get(effect.replyId)
+        replies.delete(effect.replyId)
+        reply?.(encodeResponse(effect.response))
+        return
+      }
+      case 'serve-range': {
+        const latest = await store.latest(effect.publicKey)
+        const range = resolveRange(effect.from, effect.to, latest?.sequenceNumber ?? 0, maxCrawlBlocks)
+        const blocks = range === undefined ? [] : await store.range(effect.publicKey, range.from, range.to)
+        const reply = replies.get(effect.replyId)
+        replies.delete(effect.replyId)
+        reply?.(encodeResponse({ type: 'blocks', blocks }))
+        return
+      }
+      case 'broadcast':
+        messenger.broadcast(encodeMessage(BlocksMessageCodec, { type: 'blocks' as const, blocks: effect.blocks.map((block) => encodeBlock(block, limits)) }))
+        return
+      case 'decide': {
+        let accept = false
+        try {
+          accept = await shouldSign(effect.proposal, { from: effect.from, validation: effect.validation })
+        } catch {
+          accept = false // a policy that fails says no
+        }
+        await dispatch({ type: 'decided', now: clock.now(), id: effect.id, accept: accept === true })
+        return
+      }
+      case 'wake': {
+        if (timer !== undefined && timer.at <= effect.at) return
+        timer?.cancel()
+        const at = effect.at
+        timer = {
+          at,
+          cancel: clock.setTimer(at, () => {
+            timer = undefined
+            enqueue({ type: 'tick', now: clock.now() })
+          }),
+        }
+        return
+      }
+      case 'settle': {
+        const waiting = proposals.get(effect.requestId)
+        proposals.delete(effect.requestId)
+        if (effect.settlement.ok) waiting?.resolve({ proposal: effect.settlement.proposal, agreement: effect.settlement.agreement })
+        else waiting?.reject(effect.settlement.error)
+        return
+      }
+      case 'delivered':
+        for (const listener of listeners) listener({ proposal: effect.proposal, agreement: effect.agreement })
+        return
+    }
+  }
+
+  const rejectedBytes = (code: string, reason: string): Uint8Array => encodeResponse({ type: 'rejected', code, reasons: [reason] })
+
+  messenger.handle(async (from, bytes) => {
+    if (!running) return rejectedBytes(TrustChainErrorCode.NODE_STOPPED, 'node stopped')
+    let request
+    try {
+      request = decodeMessage(RequestCodec, bytes)
+    } catch (error) {
+      return rejectedBytes(TrustChainErrorCode.MALFORMED_MESSAGE, error instanceof Error ? error.message : 'malformed')
+    }
+    const replyId = nextId++
+    const answer = new Promise<Uint8Array>((resolve) => replies.set(replyId, resolve))
+    if (request.type === 'crawl') {
+      enqueue({ type: 'crawl-request', now: clock.now(), from, replyId, request })
+      return answer
+    }
+    let proposal: HalfBlock
+    try {
+      proposal = decodeBlock(crypto, request.block, limits)
+    } catch (error) {
+      replies.delete(replyId)
+      const code = error instanceof TrustChainError ? error.code : TrustChainErrorCode.MALFORMED_BLOCK
+      return rejectedBytes(code, error instanceof Error ? error.message : 'malformed block')
+    }
+    enqueue({ type: 'proposal-request', now: clock.now(), from, replyId, proposal })
+    return answer
+  })
+
+  messenger.onBroadcast((from, bytes) => {
+    if (!running) return
+    try {
+      const message = decodeMessage(BlocksMessageCodec, bytes)
+      const blocks = decodeBlocks(message.blocks)
+      if (blocks.length > 0) enqueue({ type: 'broadcast', now: clock.now(), from, blocks })
+    } catch {
+      // A malformed broadcast is dropped: nobody is waiting for an answer.
+    }
+  })
+
+  const stop = async (): Promise<void> => {
+    if (!running) return
+    running = false
+    timer?.cancel()
+    timer = undefined
+    for (const reply of replies.values()) reply(rejectedBytes(TrustChainErrorCode.NODE_STOPPED, 'node stopped'))
+    replies.clear()
+    for (const waiting of proposals.values()) waiting.reject(stopped())
+    proposals.clear()
+    await queue
+  }
+
+  return {
+    publicKey: keyPair.publicKey,
+    ledger,
+    async start() {
+      if (running) return
+      state = { ...state, head: await readChainHead(crypto, store, keyPair.publicKey) }
+      running = true
+    },
+    stop,
+    propose(counterparty, content) {
+      if (!running) return Promise.reject(stopped())
+      const requestId = nextId++
+      const promise = new Promise<Transaction>((resolve, reject) => proposals.set(requestId, { resolve, reject }))
+      enqueue({ type: 'propose', now: clock.now(), requestId, counterparty, content })
+      return promise
+    },
+    async crawl(peer, publicKey, from, to) {
+      if (!running) throw stopped()
+      const response = decodeResponse(await messenger.request(toHex(peer), encodeRequest({ type: 'crawl', publicKey, from, to })))
+      if (response === undefined || response.type !== 'blocks') {
+        throw new TrustChainError(TrustChainErrorCode.MALFORMED_MESSAGE, 'the peer did not answer the crawl with blocks')
+      }
+      return ledger.ingest(response.blocks)
+    },
+    head: () => state.head,
+    onTransaction(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    idle: () => queued === 0,
+  }
+}
+
+
+

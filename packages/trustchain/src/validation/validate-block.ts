@@ -1,0 +1,191 @@
+/**
+ * Validation of one half-block against what a node knows of its neighbourhood — a pure function.
+ *
+ * The checks run in py-ipv8's order: invariants (signature, links, first-block rules, payload, timestamps), block
+ * consistency (another block at the same position = double sign), link consistency (the proposal an agreement
+ * answers, and other agreements to it = double countersign), chain consistency (`previousHash` and timestamps
+ * against the neighbours) and the balance rules of value transfers. Everything it needs from a store arrives in a
+ * `ValidationContext`, gathered beforehand (see `gatherContext`), so this function does no I/O and is easy to fuzz.
+ */
+import { type Crypto, equalBytes } from '@constellation/crypto'
+import { blockHash } from '../block/block-encoding.js'
+import { type HalfBlock, isAgreement, isProposal, NO_LINK, ZERO_HASH } from '../block/half-block.js'
+import { CheckpointPayloadCodec, type PayloadRegistry, transferOf } from '../block/payloads.js'
+import { createFraudProof, type FraudProof } from './fraud-proof.js'
+import { INFORMATIONAL_REASONS, ValidationLevel, ValidationReason, type ValidationResult } from './validation-result.js'
+
+/** What a node knows around a block, looked up before validation. */
+export interface ValidationContext {
+  /** The block already held at the same `(publicKey, sequenceNumber)`, if any. */
+  readonly existing: HalfBlock | undefined
+  /** The block at `sequenceNumber - 1` of the same chain. */
+  readonly previous: HalfBlock | undefined
+  /** The block at `sequenceNumber + 1` of the same chain. */
+  readonly next: HalfBlock | undefined
+  /** Whether any block of this chain is known (tells `partial` from `no-info`). */
+  readonly chainKnown: boolean
+  /** For an agreement: the proposal it answers, if known. */
+  readonly linkedProposal: HalfBlock | undefined
+  /** Agreements that link to the proposal (for a proposal: to itself; for an agreement: to the one it answers). */
+  readonly agreements: readonly HalfBlock[]
+  /** The chain's running balance just before this block, when every block needed to compute it is known. */
+  readonly previousBalance: number | undefined
+}
+
+export interface ValidationOptions {
+  /** Current time (ms); with `maxClockSkewMs`, blocks stamped further in the future are invalid. */
+  readonly now?: number
+  readonly maxClockSkewMs?: number
+}
+
+/** Invariants: what a block must satisfy on its own, whatever else is known. */
+function checkInvariants(
+  crypto: Crypto,
+  registry: PayloadRegistry,
+  block: HalfBlock,
+  options: ValidationOptions,
+  reasons: ValidationReason[],
+): readonly string[] | undefined {
+  if (!crypto.verify(block.signature, blockHash(crypto, block), block.publicKey)) reasons.push(ValidationReason.BAD_SIGNATURE)
+  if (block.type === 'tx') {
+    if (equalBytes(block.publicKey, block.linkPublicKey)) reasons.push(ValidationReason.SELF_LINK)
+    else if (equalBytes(block.linkPublicKey, NO_LINK)) reasons.push(ValidationReason.BAD_LINK)
+  } else if (!equalBytes(block.linkPublicKey, NO_LINK) || block.linkSequenceNumber !== 0) {
+    // Genesis and checkpoint blocks are not transactions: nothing may countersign or be countersigned by them.
+    reasons.push(ValidationReason.BAD_LINK)
+  }
+  if (block.type === 'genesis' && block.sequenceNumber !== 1) reasons.push(ValidationReason.GENESIS_NOT_FIRST)
+  if (block.sequenceNumber === 1 && !equalBytes(block.previousHash, ZERO_HASH)) {
+    reasons.push(ValidationReason.FIRST_PREVIOUS_HASH_NOT_ZERO)
+  }
+  const payload = registry.check(block.type, block.payload)
+  if (!payload.ok) reasons.push(ValidationReason.BAD_PAYLOAD)
+  if (block.type === 'checkpoint' && CheckpointPayloadCodec.is(block.payload)) {
+    const head = block.payload
+    if (head.headSequenceNumber !== block.sequenceNumber - 1 || !equalBytes(head.headHash, block.previousHash)) {
+      reasons.push(ValidationReason.BAD_CHECKPOINT_HEAD)
+    }
+  }
+  if (options.now !== undefined && options.maxClockSkewMs !== undefined && block.timestamp > options.now + options.maxClockSkewMs) {
+    reasons.push(ValidationReason.TIMESTAMP_IN_FUTURE)
+  }
+  return payload.ok ? undefined : payload.errors
+}
+
+/** True when the transfer amounts of a proposal and an agreement agree (or neither is a transfer). */
+function sameTransfer(proposal: HalfBlock, agreement: HalfBlock): boolean {
+  const offered = transferOf(proposal.type, proposal.payload)
+  const accepted = transferOf(agreement.type, agreement.payload)
+  if (offered === undefined || accepted === undefined) return offered === accepted
+  return offered.amount === accepted.amount
+}
+
+function checkLinks(
+  crypto: Crypto,
+  block: HalfBlock,
+  hash: Uint8Array,
+  context: ValidationContext,
+  reasons: ValidationReason[],
+): FraudProof | undefined {
+  if (isProposal(block)) {
+    // Only the named counterparty's agreements count; anyone else's claim to answer this proposal is its own problem.
+    for (const agreement of context.agreements) {
+      if (equalBytes(agreement.publicKey, block.linkPublicKey) && !sameTransfer(block, agreement)) {
+        reasons.push(ValidationReason.LINK_MISMATCH)
+        break
+      }
+    }
+    return undefined
+  }
+  if (!isAgreement(block)) return undefined
+  const proposal = context.linkedProposal
+  if (proposal === undefined) reasons.push(ValidationReason.LINK_UNKNOWN)
+  else if (!isProposal(proposal) || !equalBytes(proposal.linkPublicKey, block.publicKey) || !sameTransfer(proposal, block)) {
+    reasons.push(ValidationReason.LINK_MISMATCH)
+  }
+  for (const other of context.agreements) {
+    if (
+      equalBytes(other.publicKey, block.publicKey) &&
+      other.sequenceNumber !== block.sequenceNumber &&
+      !equalBytes(blockHash(crypto, other), hash)
+    ) {
+      reasons.push(ValidationReason.DOUBLE_COUNTERSIGN)
+      return createFraudProof(crypto, 'double-countersign', other, block)
+    }
+  }
+  return undefined
+}
+
+function checkChain(crypto: Crypto, block: HalfBlock, hash: Uint8Array, context: ValidationContext, reasons: ValidationReason[]): void {
+  const { previous, next } = context
+  if (previous !== undefined) {
+    if (!equalBytes(blockHash(crypto, previous), block.previousHash)) reasons.push(ValidationReason.PREVIOUS_HASH_MISMATCH)
+    if (block.timestamp < previous.timestamp) reasons.push(ValidationReason.TIMESTAMP_BEFORE_PREVIOUS)
+  } else if (block.sequenceNumber > 1) {
+    reasons.push(ValidationReason.PREVIOUS_UNKNOWN)
+  }
+  if (next !== undefined) {
+    if (!equalBytes(next.previousHash, hash)) reasons.push(ValidationReason.NEXT_HASH_MISMATCH)
+    if (next.timestamp < block.timestamp) reasons.push(ValidationReason.TIMESTAMP_AFTER_NEXT)
+  } else {
+    reasons.push(ValidationReason.NEXT_UNKNOWN)
+  }
+}
+
+function checkBalance(block: HalfBlock, context: ValidationContext, reasons: ValidationReason[]): void {
+  const transfer = transferOf(block.type, block.payload)
+  if (transfer === undefined) return
+  if (context.previousBalance === undefined) {
+    reasons.push(ValidationReason.BALANCE_UNCHECKED)
+    return
+  }
+  if (isProposal(block)) {
+    const expected = context.previousBalance - transfer.amount
+    if (expected < 0) reasons.push(ValidationReason.INSUFFICIENT_BALANCE)
+    else if (transfer.balance !== expected) reasons.push(ValidationReason.BALANCE_MISMATCH)
+  } else if (transfer.balance !== context.previousBalance + transfer.amount) {
+    reasons.push(ValidationReason.BALANCE_MISMATCH)
+  }
+}
+
+function levelOf(block: HalfBlock, context: ValidationContext, reasons: readonly ValidationReason[]): ValidationLevel {
+  if (reasons.some((reason) => !INFORMATIONAL_REASONS.has(reason))) return ValidationLevel.INVALID
+  const previousKnown = block.sequenceNumber === 1 || context.previous !== undefined
+  const nextKnown = context.next !== undefined
+  if (previousKnown && nextKnown) return ValidationLevel.VALID
+  if (previousKnown) return ValidationLevel.PARTIAL_NEXT
+  if (nextKnown) return ValidationLevel.PARTIAL_PREVIOUS
+  return context.chainKnown ? ValidationLevel.PARTIAL : ValidationLevel.NO_INFO
+}
+
+/** Validates `block` given what is known around it. Pure: the same inputs always give the same result. */
+export function validateBlock(
+  crypto: Crypto,
+  registry: PayloadRegistry,
+  block: HalfBlock,
+  context: ValidationContext,
+  options: ValidationOptions = {},
+): ValidationResult {
+  const reasons: ValidationReason[] = []
+  const payloadErrors = checkInvariants(crypto, registry, block, options, reasons)
+  // A block that is not validly signed proves nothing about its author: stop before comparing it with others.
+  if (reasons.includes(ValidationReason.BAD_SIGNATURE)) {
+    return { level: ValidationLevel.INVALID, reasons, ...(payloadErrors === undefined ? {} : { payloadErrors }) }
+  }
+  const hash = blockHash(crypto, block)
+  let fraudProof: FraudProof | undefined
+  if (context.existing !== undefined && !equalBytes(blockHash(crypto, context.existing), hash)) {
+    reasons.push(ValidationReason.DOUBLE_SIGN)
+    fraudProof = createFraudProof(crypto, 'double-sign', context.existing, block)
+  }
+  fraudProof = checkLinks(crypto, block, hash, context, reasons) ?? fraudProof
+  checkChain(crypto, block, hash, context, reasons)
+  checkBalance(block, context, reasons)
+  const level = levelOf(block, context, reasons)
+  return {
+    level,
+    reasons,
+    ...(fraudProof === undefined ? {} : { fraudProof }),
+    ...(payloadErrors === undefined ? {} : { payloadErrors }),
+  }
+}

@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Crypto, type KeyPair, loadCrypto } from '@constellation/crypto'
+import {
+  advanceHead,
+  type BlockAuthor,
+  type ChainHead,
+  createAgreement,
+  createGenesisBlock,
+  createProposal,
+  EMPTY_CHAIN_HEAD,
+  type HalfBlock,
+  transferPayload,
+} from '../src/index.js'
+
+/**
+ * Property runs are seeded so the suite is deterministic; set FC_SEED to explore other seeds. fast-check prints
+ * the seed and path of any failure, which replays it exactly.
+ */
+export function propertyOptions(numRuns: number): { seed: number; numRuns: number } {
+  return { seed: Number(process.env.FC_SEED ?? 20261124), numRuns }
+}
+
+let cryptoPromise: Promise<Crypto> | undefined
+export const testCrypto = (): Promise<Crypto> => (cryptoPromise ??= loadCrypto())
+
+export function keyPairOf(crypto: Crypto, n: number): KeyPair {
+  return crypto.keyPairFromSeed(new Uint8Array(32).fill(n + 1))
+}
+
+/** A temporary directory and its removal. */
+export function tempDir(prefix: string): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `trustchain-${prefix}-`))
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+/** One participant's chain under construction, for building valid histories in tests. */
+export class TestChain {
+  head: ChainHead = EMPTY_CHAIN_HEAD
+  readonly blocks: HalfBlock[] = []
+  readonly author: BlockAuthor
+
+  constructor(
+    readonly crypto: Crypto,
+    readonly keyPair: KeyPair,
+  ) {
+    this.author = { crypto, keyPair }
+  }
+
+  get publicKey(): Uint8Array {
+    return this.keyPair.publicKey
+  }
+
+  append(block: HalfBlock): HalfBlock {
+    this.head = advanceHead(this.crypto, this.head, block)
+    this.blocks.push(block)
+    return block
+  }
+
+  genesis(balance: number, timestamp = 1_000): HalfBlock {
+    return this.append(createGenesisBlock(this.author, { balance, timestamp }))
+  }
+
+  pay(counterparty: TestChain, amount: number, timestamp = 2_000): { proposal: HalfBlock; agreement: HalfBlock } {
+    const proposal = this.append(
+      createProposal(this.author, this.head, { counterparty: counterparty.publicKey, payload: transferPayload(this.head, amount), timestamp }),
+    )
+    const agreement = counterparty.append(createAgreement(counterparty.author, counterparty.head, proposal, { timestamp }))
+    return { proposal, agreement }
+  }
+}
