@@ -1,0 +1,112 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  createMeme,
+  decayFactor,
+  defineDockingPolicy,
+  defineFeatureSchema,
+  dockMeme,
+  featuresAt,
+  memeAge,
+  MemeReputationErrorCode,
+  observeMeme,
+  updateMemes,
+} from '../src/index.js'
+import { codeOf, docking, propertyOptions } from './helpers.js'
+
+const schema = defineFeatureSchema({
+  halfLifeRounds: 10,
+  features: [
+    { name: 'served', direction: 'higher-is-better', normalisation: { kind: 'log', max: 100 }, default: 0, aggregate: 'sum' },
+    { name: 'latencyMs', direction: 'lower-is-better', normalisation: { kind: 'log', max: 1000 }, default: 200, aggregate: 'mean', smoothing: 0.5 },
+    { name: 'version', direction: 'higher-is-better', normalisation: { kind: 'min-max', min: 0, max: 5 }, default: 1, aggregate: 'last', decays: false },
+  ],
+})
+
+describe('memes and observations', () => {
+  it('starts from the defaults and folds observations by each feature’s rule', () => {
+    const meme = createMeme(schema, 'api-1', 3)
+    expect(Array.from(meme.features)).toEqual([0, 200, 1])
+    expect(memeAge(meme, 7)).toBe(4)
+    const a = observeMeme(schema, docking, meme, { memeId: 'api-1', values: { served: 2, latencyMs: 100, version: 3 } }, 3)
+    const b = observeMeme(schema, docking, a, { memeId: 'api-1', values: { served: 1, latencyMs: 50 } }, 3)
+    expect(Array.from(b.features)).toEqual([3, 100, 3])
+    expect(b.history).toEqual({ observations: 2, goodObservations: 0, provenFaults: 0 })
+    expect(Array.from(meme.features)).toEqual([0, 200, 1]) // memes are values: the original is untouched
+  })
+
+  it('decays an idle meme towards the defaults with the schema’s half-life, except non-decaying features', () => {
+    const meme = { ...createMeme(schema, 'x', 0), features: Float64Array.of(64, 1000, 4) }
+    expect(Array.from(featuresAt(schema, meme, 10))).toEqual([32, 600, 4])
+    expect(Array.from(featuresAt(schema, meme, 20))).toEqual([16, 400, 4])
+    expect(decayFactor(schema, 0)).toBe(1)
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 500 }), (a, b) => {
+        // Decaying a rounds then b rounds equals decaying a + b rounds (up to rounding).
+        const twoSteps = observeMeme(schema, docking, meme, { memeId: 'x' }, a)
+        expect(featuresAt(schema, twoSteps, a + b)[0]).toBeCloseTo(featuresAt(schema, meme, a + b)[0]!, 9)
+      }),
+      propertyOptions(200),
+    )
+  })
+
+  it('docks proven faults and heals only on good outcomes', () => {
+    const policy = defineDockingPolicy({ penalty: 0.5, recoveryHalfLife: 2 })
+    const once = dockMeme(policy, createMeme(schema, 'x', 0))
+    const twice = dockMeme(policy, once)
+    expect([once.penalty, twice.penalty]).toEqual([0.5, 0.75])
+    expect(twice.history.provenFaults).toBe(2)
+    const neutral = observeMeme(schema, policy, twice, { memeId: 'x', outcome: 'neutral', values: { served: 5 } }, 100)
+    expect(neutral.penalty).toBe(0.75)
+    const healed = observeMeme(schema, policy, observeMeme(schema, policy, neutral, { memeId: 'x', outcome: 'good' }, 100), { memeId: 'x', outcome: 'good' }, 100)
+    expect(healed.penalty).toBeCloseTo(0.375, 12)
+    expect(healed.history.goodObservations).toBe(2)
+    for (const spec of [{ penalty: 0, recoveryHalfLife: 1 }, { penalty: 1, recoveryHalfLife: 1 }, { penalty: 0.5, recoveryHalfLife: 0 }]) {
+      expect(codeOf(() => defineDockingPolicy(spec))).toBe(MemeReputationErrorCode.INVALID_INPUT)
+    }
+  })
+
+  it('updates only the observed memes, admits unknown ids, and docks after observing', () => {
+    const pool = [createMeme(schema, 'a', 0), createMeme(schema, 'b', 0)]
+    const result = updateMemes({
+      schema,
+      docking,
+      memes: pool,
+      round: 5,
+      observations: [
+        { memeId: 'b', values: { served: 1 }, outcome: 'good' },
+        { memeId: 'c', values: { latencyMs: 20 } },
+      ],
+      faults: [{ memeId: 'b', kind: 'double-sign' }, { memeId: 'd', kind: 'equivocation' }],
+    })
+    expect(result.memes.map((m) => m.id)).toEqual(['a', 'b', 'c', 'd'])
+    expect(result.memes[0]).toBe(pool[0]) // untouched memes are the same objects
+    expect(result.admitted).toEqual(['c', 'd'])
+    expect(result.memes[1]!.penalty).toBeCloseTo(0.9, 12) // the good outcome came first and could not soften the fault
+    expect(result.memes[2]!.firstSeenRound).toBe(5)
+    expect(Array.from(result.memes[2]!.features)).toEqual([0, 110, 1])
+    expect(result.memes[3]!.history.provenFaults).toBe(1)
+  })
+
+  it('refuses bad input with precise codes', () => {
+    const meme = createMeme(schema, 'a', 4)
+    expect(codeOf(() => createMeme(schema, '', 0))).toBe(MemeReputationErrorCode.INVALID_INPUT)
+    expect(codeOf(() => createMeme(schema, 'x'.repeat(257), 0))).toBe(MemeReputationErrorCode.INVALID_INPUT)
+    expect(codeOf(() => createMeme(schema, 'a', -1))).toBe(MemeReputationErrorCode.INVALID_INPUT)
+    expect(codeOf(() => createMeme({ ...schema }, 'a', 0))).toBe(MemeReputationErrorCode.INVALID_SCHEMA)
+    expect(codeOf(() => observeMeme(schema, docking, meme, { memeId: 'a', values: { colour: 1 } }, 4))).toBe(
+      MemeReputationErrorCode.UNKNOWN_FEATURE,
+    )
+    expect(codeOf(() => observeMeme(schema, docking, meme, { memeId: 'a', values: { served: Number.NaN } }, 4))).toBe(
+      MemeReputationErrorCode.INVALID_INPUT,
+    )
+    expect(codeOf(() => observeMeme(schema, docking, meme, { memeId: 'b' }, 4))).toBe(MemeReputationErrorCode.INVALID_INPUT)
+    expect(codeOf(() => observeMeme(schema, docking, meme, { memeId: 'a' }, 3))).toBe(MemeReputationErrorCode.ROUND_OUT_OF_ORDER)
+    expect(codeOf(() => observeMeme(schema, docking, { ...meme, features: new Float64Array(2) }, { memeId: 'a' }, 4))).toBe(
+      MemeReputationErrorCode.SCHEMA_MISMATCH,
+    )
+    expect(codeOf(() => updateMemes({ schema, docking, memes: [meme, meme], round: 5, observations: [{ memeId: 'a' }] }))).toBe(
+      MemeReputationErrorCode.DUPLICATE_MEME,
+    )
+  })
+})
