@@ -3,6 +3,7 @@
  * codec is the single definition of the stored shape; `decodeMemeState` adds the checks that need the schema
  * (the feature names must be the schema's, each vector as long as the schema) and fails with INVALID_STATE and
  * the io-ts path of every problem. Everything stored is JSON-safe: Float64Arrays become arrays of finite numbers.
+ * Unknown keys are dropped (io-ts `strict`), so a newer writer's extra fields do not break an older reader.
  */
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
@@ -72,7 +73,8 @@ export function encodeMemeState(schema: FeatureSchema, memes: readonly Meme[], r
     features: [...schema.names],
     memes: memes.map((m) => ({
       id: m.id,
-      features: Array.from(m.features),
+      // JSON writes -0 as 0; normalising here makes encode(decode(x)) a fixed point (the two score alike).
+      features: Array.from(m.features, (v) => (v === 0 ? 0 : v)),
       firstSeenRound: m.firstSeenRound,
       updatedRound: m.updatedRound,
       penalty: m.penalty,
