@@ -5,7 +5,7 @@
  */
 import { assertArray, assertRound } from './check.js'
 import { MemeReputationError, MemeReputationErrorCode } from './errors.js'
-import { goodnessOf } from './feature-schema.js'
+import { type FeatureSchema, goodnessOf } from './feature-schema.js'
 import { assertMeme, decayFactor, type Meme, readFeaturesAt } from './meme.js'
 import { assertScorer, type ContributionUnit, type Scorer } from './scorer.js'
 
@@ -69,34 +69,103 @@ export function explainScore(scorer: Scorer, meme: Meme, round: number): MemeSco
 }
 
 /**
+ * Normalisation parameters laid out in typed arrays, so the bulk loop branches on small integers instead of
+ * reading each feature's spec object a million times. Must compute exactly what `goodnessOf` computes.
+ */
+interface GoodnessPlan {
+  readonly kind: Uint8Array // 0 min-max, 1 log, 2 z-score, 3 clamp
+  readonly a: Float64Array
+  readonly b: Float64Array
+  readonly flip: Uint8Array
+  readonly decays: Uint8Array
+}
+
+function planOf(schema: FeatureSchema): GoodnessPlan {
+  const n = schema.features.length
+  const plan = { kind: new Uint8Array(n), a: new Float64Array(n), b: new Float64Array(n), flip: new Uint8Array(n), decays: new Uint8Array(n) }
+  schema.features.forEach((f, j) => {
+    const norm = f.normalisation
+    plan.flip[j] = f.direction === 'lower-is-better' ? 1 : 0
+    plan.decays[j] = f.decays === false ? 0 : 1
+    switch (norm.kind) {
+      case 'min-max':
+        plan.kind[j] = 0
+        plan.a[j] = norm.min
+        plan.b[j] = norm.max
+        break
+      case 'log':
+        plan.kind[j] = 1
+        plan.b[j] = Math.log1p(norm.max)
+        break
+      case 'z-score':
+        plan.kind[j] = 2
+        plan.a[j] = norm.mean
+        plan.b[j] = norm.std
+        break
+      case 'clamp':
+        plan.kind[j] = 3
+        plan.a[j] = norm.min ?? 0
+        plan.b[j] = norm.max ?? 1
+        break
+    }
+  })
+  return plan
+}
+
+/**
  * Scores of many memes at `round`, in input order. Each meme is checked against the schema (vector length,
- * last update not after `round`) but ids are not re-validated here: they were checked when the memes were made.
+ * last update not after `round`, penalty in [0, 1)) but ids are not re-validated here: they were checked when
+ * the memes were made.
  */
 export function scoreMemes(scorer: Scorer, memes: readonly Meme[], round: number): Float64Array {
   assertScorer(scorer)
   assertArray(memes, 'memes')
   assertRound(round, 'round')
   const { schema } = scorer
-  const features = schema.features
-  const width = features.length
+  const width = schema.features.length
+  const { kind, a, b, flip, decays } = planOf(schema)
+  const defaults = schema.defaults
   const out = new Float64Array(memes.length)
-  const values = new Float64Array(width)
   const goodness = new Float64Array(width)
   // Most memes share a handful of idle times; 2^x is computed once for each.
-  const factors = new Map<number, number>()
+  const factors: number[] = []
   for (let i = 0; i < memes.length; i++) {
     const meme = memes[i] as Meme
     const vector = meme?.features
-    if (!(vector instanceof Float64Array) || vector.length !== width) assertMeme(schema, meme, round, `memes[${i}]`)
-    const idle = round - meme.updatedRound
-    if (!(idle >= 0)) assertMeme(schema, meme, round, `memes[${i}]`)
-    let factor = factors.get(idle)
+    const idle = round - meme?.updatedRound
+    if (!(vector instanceof Float64Array) || vector.length !== width || !(idle >= 0)) assertMeme(schema, meme, round, `memes[${i}]`)
+    let factor = idle < 4096 ? factors[idle] : undefined
     if (factor === undefined) {
       factor = decayFactor(schema, idle)
-      factors.set(idle, factor)
+      if (idle < 4096) factors[idle] = factor
     }
-    readFeaturesAt(schema, meme, factor, values)
-    for (let j = 0; j < width; j++) goodness[j] = goodnessOf(features[j]!, values[j] as number)
+    for (let j = 0; j < width; j++) {
+      const v = vector[j] as number
+      const d = defaults[j] as number
+      const raw = factor === 1 || decays[j] === 0 ? v : d + (v - d) * factor
+      let x: number
+      switch (kind[j]) {
+        case 0: {
+          const lo = a[j] as number
+          x = (raw - lo) / ((b[j] as number) - lo)
+          x = x < 0 ? 0 : x > 1 ? 1 : x
+          break
+        }
+        case 1:
+          x = raw <= 0 ? 0 : Math.log1p(raw) / (b[j] as number)
+          x = x > 1 ? 1 : x
+          break
+        case 2:
+          x = 1 / (1 + Math.exp((-1.702 * (raw - (a[j] as number))) / (b[j] as number)))
+          break
+        default: {
+          const lo = a[j] as number
+          const hi = b[j] as number
+          x = raw < lo ? lo : raw > hi ? hi : raw
+        }
+      }
+      goodness[j] = flip[j] === 1 ? 1 - x : x
+    }
     const penalty = meme.penalty
     if (!(penalty >= 0 && penalty < 1)) {
       throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `memes[${i}].penalty must be in [0, 1)`, {

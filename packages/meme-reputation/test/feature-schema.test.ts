@@ -1,6 +1,16 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { consensusFeatureSchema, defineFeatureSchema, featureIndex, type FeatureSpec, goodnessOf, MemeReputationErrorCode } from '../src/index.js'
+import {
+  consensusFeatureSchema,
+  createMeme,
+  defineFeatureSchema,
+  featureIndex,
+  type FeatureSpec,
+  goodnessOf,
+  MemeReputationErrorCode,
+  scoreMemes,
+  weightedLinearScorer,
+} from '../src/index.js'
 import { codeOf, propertyOptions } from './helpers.js'
 
 const feature = (over: Partial<FeatureSpec>): FeatureSpec => ({
@@ -70,6 +80,23 @@ describe('goodnessOf', () => {
         },
       ),
       propertyOptions(500),
+    )
+  })
+
+  it('is computed identically by the bulk scorer', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...normalisations),
+        fc.constantFrom('higher-is-better' as const, 'lower-is-better' as const),
+        fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 10 }),
+        (normalisation, direction, values) => {
+          const schema = defineFeatureSchema({ halfLifeRounds: 5, features: [feature({ normalisation, direction })] })
+          const memes = values.map((v, i) => ({ ...createMeme(schema, `m${i}`, 0), features: Float64Array.of(v) }))
+          const bulk = scoreMemes(weightedLinearScorer(schema, { f: 1 }), memes, 0)
+          values.forEach((v, i) => expect(bulk[i]).toBe(goodnessOf(schema.features[0]!, v)))
+        },
+      ),
+      propertyOptions(200),
     )
   })
 
