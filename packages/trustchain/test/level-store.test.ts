@@ -1,0 +1,21 @@
+import { openLevelBlockStore } from '../src/index.js'
+import { tempDir, testCrypto } from './helpers.js'
+import { blockStoreConformance } from './store-conformance.js'
+
+blockStoreConformance('LevelDB', () => {
+  const dir = tempDir('level')
+  let n = 0
+  // Each open gets its own database unless it is a reopen of the current one.
+  let location = `${dir.path}/db0`
+  return {
+    open: async () => {
+      location = `${dir.path}/db${n++}`
+      return openLevelBlockStore({ crypto: await testCrypto(), location })
+    },
+    reopen: async (store) => {
+      await store.close()
+      return openLevelBlockStore({ crypto: await testCrypto(), location })
+    },
+    cleanup: async () => dir.remove(),
+  }
+})
