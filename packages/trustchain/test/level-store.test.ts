@@ -18,4 +18,4 @@ blockStoreConformance('LevelDB', () => {
     },
     cleanup: async () => dir.remove(),
   }
-})
+}, { durable: true })

@@ -5,4 +5,4 @@ import { blockStoreConformance } from './store-conformance.js'
 blockStoreConformance('memory', () => ({
   open: async () => createMemoryBlockStore({ crypto: await testCrypto() }),
   cleanup: async () => {},
-}))
+}), { durable: false })

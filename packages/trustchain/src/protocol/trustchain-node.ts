@@ -181,17 +181,14 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
       }
       case 'request': {
         const correlation = effect.correlation
-        queued++ // an answer is on its way back: not idle
+        // Not awaited: the answer comes back as a later event, so a slow peer never blocks this node.
         messenger
           .request(effect.peer, encodeRequest(effect.request))
           .then(
             (bytes) => decodeResponse(bytes),
             () => undefined,
           )
-          .then((response) => {
-            queued--
-            enqueue({ type: 'response', now: clock.now(), correlation, response })
-          })
+          .then((response) => enqueue({ type: 'response', now: clock.now(), correlation, response }))
         return
       }
       case 'reply': {

@@ -1,0 +1,208 @@
+import { type Crypto, encodeCanonical, toHex } from '@constellation/crypto'
+import { beforeAll, describe, expect, it } from 'vitest'
+import {
+  blockHash,
+  createLedger,
+  createProposal,
+  decodeMessage,
+  encodeBlock,
+  encodeMessage,
+  type HalfBlock,
+  isTrustChainError,
+  RequestCodec,
+  ResponseCodec,
+  signBlock,
+  type Transaction,
+  TrustChainErrorCode,
+  ValidationLevel,
+} from '../src/index.js'
+import { keyPairOf } from './helpers.js'
+import { testCrypto } from './helpers.js'
+import { type SimPeer, simPeers } from './protocol-harness.js'
+import { seededRandom } from './sim-network.js'
+
+let crypto: Crypto
+beforeAll(async () => {
+  crypto = await testCrypto()
+})
+
+const settle = <T>(promise: Promise<T>) => promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))
+const hex = (block: HalfBlock) => toHex(blockHash(crypto, block))
+
+/** Checks a peer's own chain in its own store: whole, valid, and ending at the engine's head. */
+async function checkOwnChain(peer: SimPeer): Promise<void> {
+  const head = peer.node.head()
+  const chain = await peer.store.range(peer.node.publicKey, 1, head.sequenceNumber)
+  expect(chain.length).toBe(head.sequenceNumber)
+  expect(hex(chain.at(-1)!)).toBe(toHex(head.hash))
+  const ledger = createLedger({ crypto, store: peer.store })
+  for (const block of chain) expect((await ledger.validate(block)).level).not.toBe(ValidationLevel.INVALID)
+}
+
+describe('a pair of nodes', () => {
+  it('propose -> validate -> shouldSign -> agreement; both halves in both stores, crawled history included', async () => {
+    const { peers, run } = await simPeers(crypto, 2, { seed: 1 })
+    const [alice, bob] = peers as [SimPeer, SimPeer]
+    const seen: Transaction[] = []
+    bob.node.onTransaction((t) => seen.push(t))
+    const done = settle(alice.node.propose(bob.node.publicKey, { transfer: 40 }))
+    await run()
+    const result = await done
+    expect(result.ok).toBe(true)
+    if (!result.ok) return
+    const { proposal, agreement } = result.value
+    expect(proposal.payload).toEqual({ kind: 'transfer', amount: 40, balance: 960 })
+    expect(agreement.payload).toEqual({ kind: 'transfer', amount: 40, balance: 1_040 })
+    for (const peer of peers) {
+      expect((await peer.store.getByHash(blockHash(crypto, proposal)))?.sequenceNumber).toBe(2)
+      expect((await peer.store.getByHash(blockHash(crypto, agreement)))?.sequenceNumber).toBe(2)
+    }
+    // Bob crawled Alice's genesis to check her balance before signing.
+    expect(await bob.store.get(alice.node.publicKey, 1)).toBeDefined()
+    expect(seen.map((t) => hex(t.agreement))).toEqual([hex(agreement)])
+    expect(alice.node.head().balance).toBe(960)
+    expect(bob.node.head().balance).toBe(1_040)
+    await checkOwnChain(alice)
+    await checkOwnChain(bob)
+  })
+
+  it('a refusing policy yields PROPOSAL_REJECTED; an unreachable counterparty yields PROPOSAL_TIMEOUT after retries', async () => {
+    const refusing = await simPeers(crypto, 2, { seed: 2 }, { shouldSign: () => false })
+    const refused = settle(refusing.peers[0]!.node.propose(refusing.peers[1]!.node.publicKey, { transfer: 1 }))
+    await refusing.run()
+    const r = await refused
+    expect(!r.ok && isTrustChainError(r.error, TrustChainErrorCode.PROPOSAL_REJECTED)).toBe(true)
+
+    const lossy = await simPeers(crypto, 2, { seed: 3, dropRate: 1 }, { deadlineMs: 5_000 })
+    const start = lossy.net.clock.now()
+    const lost = settle(lossy.peers[0]!.node.propose(lossy.peers[1]!.node.publicKey, { transfer: 1 }))
+    await lossy.run()
+    const l = await lost
+    expect(!l.ok && isTrustChainError(l.error, TrustChainErrorCode.PROPOSAL_TIMEOUT)).toBe(true)
+    expect(lossy.net.clock.now() - start).toBeGreaterThanOrEqual(5_000)
+    expect(lossy.net.stats.requests).toBeGreaterThan(3) // it retried
+  })
+
+  it('refuses to transfer more than the balance, without touching the chain', async () => {
+    const { peers, run } = await simPeers(crypto, 2, { seed: 4 }, { balance: 5 })
+    const result = settle(peers[0]!.node.propose(peers[1]!.node.publicKey, { transfer: 6 }))
+    await run()
+    const r = await result
+    expect(!r.ok && isTrustChainError(r.error, TrustChainErrorCode.INVALID_INPUT)).toBe(true)
+    expect(peers[0]!.node.head().sequenceNumber).toBe(1)
+  })
+
+  it('answers malformed, forged, misaddressed and replayed proposals with typed rejections and keeps working', async () => {
+    const { net, peers, run } = await simPeers(crypto, 2, { seed: 5 })
+    const [alice, bob] = peers as [SimPeer, SimPeer]
+    const mallory = keyPairOf(crypto, 66)
+    const probe = net.messenger(toHex(mallory.publicKey))
+    const ask = async (bytes: Uint8Array) => {
+      const answer = settle(probe.request(toHex(bob.node.publicKey), bytes))
+      await run()
+      const a = await answer
+      if (!a.ok) throw a.error
+      return decodeMessage(ResponseCodec, a.value)
+    }
+    const bobHead = bob.node.head()
+    const rejectedCode = (response: Awaited<ReturnType<typeof ask>>) => (response.type === 'rejected' ? response.code : response.type)
+
+    expect(rejectedCode(await ask(new Uint8Array([0xff, 0x00])))).toBe(TrustChainErrorCode.MALFORMED_MESSAGE)
+    expect(rejectedCode(await ask(encodeMessage(RequestCodec, { type: 'proposal', block: new Uint8Array(40_000) })))).toBe(TrustChainErrorCode.BLOCK_TOO_LARGE)
+    expect(rejectedCode(await ask(encodeMessage(RequestCodec, { type: 'proposal', block: encodeCanonical([1]) })))).toBe(TrustChainErrorCode.MALFORMED_BLOCK)
+    const honest = createProposal({ crypto, keyPair: mallory }, { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, {
+      counterparty: bob.node.publicKey,
+      payload: { kind: 'note', text: 'hello' },
+      timestamp: net.clock.now(),
+    })
+    const { signature: _s, ...unsigned } = honest
+    const forged = encodeCanonical([encodeCanonical(unsigned), alice.node.publicKey.length === 32 ? new Uint8Array(64).fill(1) : new Uint8Array(64)])
+    expect(rejectedCode(await ask(encodeMessage(RequestCodec, { type: 'proposal', block: forged })))).toBe(TrustChainErrorCode.INVALID_BLOCK)
+    const toAlice = signBlock(crypto, mallory, { ...unsigned, linkPublicKey: alice.node.publicKey })
+    expect(rejectedCode(await ask(encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(toAlice) })))).toBe(TrustChainErrorCode.PROPOSAL_REJECTED)
+    const overdrawn = signBlock(crypto, mallory, { ...unsigned, payload: { kind: 'transfer', amount: 5, balance: 0 } })
+    expect(rejectedCode(await ask(encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(overdrawn) })))).toBe(TrustChainErrorCode.INVALID_BLOCK)
+    expect(bob.node.head()).toEqual(bobHead) // nothing signed so far
+
+    // An honest note is signed once; replaying it gets the same agreement back, never a second one.
+    const first = await ask(encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(honest) }))
+    const again = await ask(encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(honest) }))
+    expect(first.type).toBe('agreement')
+    expect(again).toEqual(first)
+    expect(bob.node.head().sequenceNumber).toBe(bobHead.sequenceNumber + 1)
+    expect((await bob.store.getLinked(mallory.publicKey, 1)).length).toBe(1)
+
+    // And Bob still works with Alice.
+    const later = settle(alice.node.propose(bob.node.publicKey, { transfer: 1 }))
+    await run()
+    expect((await later).ok).toBe(true)
+    expect(await bob.store.fraudProofs()).toEqual([])
+  })
+
+  it('crawls ranges, negative bounds counting from the end', async () => {
+    const { peers, run } = await simPeers(crypto, 2, { seed: 6 })
+    const [alice, bob] = peers as [SimPeer, SimPeer]
+    for (let i = 0; i < 5; i++) {
+      const p = alice.node.propose(bob.node.publicKey, { transfer: 1 })
+      await run()
+      await p
+    }
+    const crawl = async (from: number, to: number) => {
+      const result = settle(bob.node.crawl(alice.node.publicKey, alice.node.publicKey, from, to))
+      await run()
+      const r = await result
+      if (!r.ok) throw r.error
+      return r.value.map((o) => o.block?.sequenceNumber)
+    }
+    expect(await crawl(-2, -1)).toEqual([5, 6])
+    expect(await crawl(2, 3)).toEqual([2, 3])
+    expect(await crawl(-100, 2)).toEqual([1, 2])
+    expect(await crawl(4, 1)).toEqual([])
+  })
+})
+
+describe('many peers on a lossy network', () => {
+  async function scenario(seed: number) {
+    const count = 8
+    const { net, peers, run } = await simPeers(crypto, count, { seed, dropRate: 0.1, duplicateRate: 0.15, minDelayMs: 1, maxDelayMs: 80 })
+    const random = seededRandom(seed * 7 + 1)
+    const proposals: Promise<{ ok: boolean }>[] = []
+    // Every peer proposes to random others, all at once: proposals and agreements interleave in every chain.
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < count; i++) {
+        let j = Math.floor(random() * (count - 1))
+        if (j >= i) j++
+        proposals.push(settle(peers[i]!.node.propose(peers[j]!.node.publicKey, { transfer: 1 + Math.floor(random() * 20) })))
+      }
+    }
+    await run()
+    const results = await Promise.all(proposals)
+    return { net, peers, results }
+  }
+
+  it('completes concurrent proposals under drops, duplicates and reordering, with whole chains and conserved value', async () => {
+    const { net, peers, results } = await scenario(11)
+    expect(results.filter((r) => !r.ok)).toEqual([])
+    expect(net.stats.dropped).toBeGreaterThan(0)
+    expect(net.stats.duplicated).toBeGreaterThan(0)
+    let total = 0
+    for (const peer of peers) {
+      await checkOwnChain(peer)
+      expect(await peer.store.fraudProofs()).toEqual([])
+      total += peer.node.head().balance
+      // Every proposal this peer answered was answered exactly once.
+      const own = await peer.store.range(peer.node.publicKey, 1, peer.node.head().sequenceNumber)
+      for (const block of own.filter((b) => b.linkSequenceNumber > 0)) {
+        const answers = await peer.store.getLinked(block.linkPublicKey, block.linkSequenceNumber)
+        expect(answers.filter((a) => toHex(a.publicKey) === toHex(peer.node.publicKey)).length).toBe(1)
+      }
+    }
+    expect(total).toBe(8 * 1_000)
+    expect(peers.reduce((sum, p) => sum + p.node.head().sequenceNumber - 1, 0)).toBe(2 * 32)
+  })
+
+  it('replays exactly from its seed', async () => {
+    const heads = async () => (await scenario(12)).peers.map((p) => toHex(p.node.head().hash))
+    expect(await heads()).toEqual(await heads())
+  })
+})
