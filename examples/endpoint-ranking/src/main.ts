@@ -123,5 +123,12 @@ try {
   })
   console.log('\nnext window:', election.seats.map((s) => `${s.memeId} (bracket ${String(s.bracket)}, rank ${s.rank})`).join(', '))
 } finally {
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
+  // Probes that timed out leave sockets the servers would otherwise hold open for seconds.
+  await Promise.all(
+    servers.map((server) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeAllConnections()
+      return closed
+    }),
+  )
 }
