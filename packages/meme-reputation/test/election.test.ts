@@ -100,6 +100,30 @@ describe('electCommittee', () => {
     )
   })
 
+  it('orders by the full keys, then ids, when 64-bit key prefixes are equal', () => {
+    // Real prefix collisions are too rare to meet in a test; zeroing a prepared table's prefixes forces every
+    // comparison through the full-key path, which must reproduce the same committee.
+    fc.assert(
+      fc.property(poolArbitrary, hashes, (pool, [resultHash, previousHash]) => {
+        const keys = prepareSortKeys(previousHash, pool.ids)
+        keys.high.fill(0)
+        keys.low.fill(0)
+        const collided = electCommittee({
+          config: pool.config,
+          round: 7,
+          ids: pool.ids,
+          scores: pool.scores,
+          newcomers: pool.newcomers,
+          resultHash,
+          previousHash,
+          sortKeys: keys,
+        })
+        expect(collided).toEqual(elect(pool, resultHash, previousHash))
+      }),
+      propertyOptions(100),
+    )
+  })
+
   it('is invariant under any permutation of the input', () => {
     fc.assert(
       fc.property(poolArbitrary, hashes, fc.array(fc.nat()), (pool, [resultHash, previousHash], noise) => {
