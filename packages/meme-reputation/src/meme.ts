@@ -59,6 +59,13 @@ export function assertMeme(schema: FeatureSchema, meme: unknown, round: number, 
       { name, memeId: m.id, expected: schema.features.length },
     )
   }
+  if (typeof m.penalty !== 'number' || !(m.penalty >= 0 && m.penalty < 1)) {
+    throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `${name}.penalty must be in [0, 1)`, {
+      name,
+      memeId: m.id,
+      penalty: m.penalty,
+    })
+  }
   if (typeof m.updatedRound !== 'number' || m.updatedRound > round) {
     throw new MemeReputationError(
       MemeReputationErrorCode.ROUND_OUT_OF_ORDER,
