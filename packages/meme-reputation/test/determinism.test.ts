@@ -1,7 +1,10 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { createMeme, defineElectionConfig, type Meme, runElection } from '../src/index.js'
 import { runScenario } from './fixtures/scenario.js'
+import { docking, propertyOptions, qualitySchema, qualityScorer, roundHash } from './helpers.js'
 
 describe('determinism', () => {
   const here = runScenario()
@@ -23,5 +26,25 @@ describe('determinism', () => {
     expect(run.stderr).toBe('')
     expect(run.status).toBe(0)
     expect(run.stdout).toBe(JSON.stringify(here))
+  })
+
+  it('runElection ignores the order of the stored memes and of observations about different memes', () => {
+    const config = defineElectionConfig({ seats: 5, bracketShares: [1, 2, 3], newcomerShare: 0.2, newcomerAgeRounds: 2 })
+    const memes: Meme[] = Array.from({ length: 40 }, (_, i) => ({
+      ...createMeme(qualitySchema, `m${i}`, i % 7 === 0 ? 9 : 0),
+      features: Float64Array.of((i * 37) % 100 / 100),
+      updatedRound: 9,
+    }))
+    const observations = memes.slice(0, 25).map((m, i) => ({ memeId: m.id, values: { quality: (i % 5) / 4 }, outcome: 'good' as const }))
+    const faults = [{ memeId: 'm3', kind: 'equivocation' }]
+    const elect = (pool: readonly Meme[], seen: typeof observations) =>
+      runElection({ scorer: qualityScorer, docking, config, round: 10, memes: pool, observations: seen, faults, resultHash: roundHash('perm', 10), previousHash: roundHash('perm', 9) }).election
+    const reference = elect(memes, observations)
+    fc.assert(
+      fc.property(fc.shuffledSubarray(memes, { minLength: 40 }), fc.shuffledSubarray(observations, { minLength: 25 }), (pool, seen) => {
+        expect(elect(pool, seen)).toEqual(reference)
+      }),
+      propertyOptions(50),
+    )
   })
 })
