@@ -5,7 +5,8 @@
  *     election measured in the same run (every seat-holding bracket fully sorted by key) as the baseline;
  *   - preparing the 1,000,000 sort keys `H(h_{r-1} || id)` (done while round r runs) and, for completeness, an
  *     election without prepared keys, which hashes every meme of a seat-holding pool;
- *   - a whole round with runElection (1% of memes observed, score, elect).
+ *   - a whole round with runElection (1% of memes observed, score, elect), scanning the pool for the observed
+ *     ids and with a caller-kept id index.
  * Each figure is the median of several interleaved repetitions, so slow drift of the machine hits all sides.
  *
  * Run: pnpm bench (in packages/meme-reputation). BENCH_MEMES and BENCH_ROUNDS shrink or grow it.
@@ -127,15 +128,23 @@ const observations: Observation[] = Array.from({ length: N / 100 }, (_, k) => ({
   values: { roundsServed: 1, latencyMs: 50, uptime: 1, slaMet: 1 },
   outcome: 'good',
 }))
+const index = new Map(ids.map((id, i) => [id, i]))
 const whole: number[] = []
+const wholeIndexed: number[] = []
 for (let k = 0; k < ROUNDS; k++) {
   whole.push(
     time(() =>
       runElection({ scorer, docking, config, round: ROUND, memes, observations, resultHash: hashAt(k), previousHash, sortKeys }),
     ),
   )
+  wholeIndexed.push(
+    time(() =>
+      runElection({ scorer, docking, config, round: ROUND, memes, observations, resultHash: hashAt(k), previousHash, sortKeys, index }),
+    ),
+  )
 }
 const wholeMs = median(whole)
+const wholeIndexedMs = median(wholeIndexed)
 
 const fmt = (n: number, digits = 1) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 console.log(`score ${N.toLocaleString('en-US')} memes          ${fmt(scoreMs)} ms   = ${fmt((N / scoreMs) * 1000, 0)} memes/s`)
@@ -145,6 +154,7 @@ console.log(`naive election (full sort per pool) ${fmt(naiveMs)} ms`)
 console.log(`ratio naive / elect                 ${fmt(naiveMs / electMs, 2)}x`)
 console.log(`elect 32 seats without prepared keys ${fmt(coldMs)} ms   (hashes every meme of a seat-holding pool)`)
 console.log(`whole round (update 1%, score, elect) ${fmt(wholeMs)} ms`)
+console.log(`whole round with a kept id index   ${fmt(wholeIndexedMs)} ms`)
 console.log(
   `\n${JSON.stringify({
     memes: N,
@@ -156,5 +166,6 @@ console.log(
     naiveOverElect: Number((naiveMs / electMs).toFixed(2)),
     coldElectMs: Math.round(coldMs),
     wholeRoundMs: Number(wholeMs.toFixed(1)),
+    wholeRoundIndexedMs: Number(wholeIndexedMs.toFixed(1)),
   })}`,
 )

@@ -97,6 +97,13 @@ export interface MemeUpdate {
   readonly observations?: readonly Observation[]
   /** Proven faults, applied after the observations so that a same-round good outcome cannot soften them. */
   readonly faults?: readonly ProvenFault[]
+  /**
+   * Optional position of every meme's id in `memes`, kept by the caller across rounds (admitted memes are
+   * appended, so positions never move). With it only the observed memes are looked at; without it the pool is
+   * scanned once. An entry that points at a meme with another id fails with INVALID_INPUT. With an index,
+   * duplicate ids in `memes` are the index's responsibility (it can hold each id once).
+   */
+  readonly index?: ReadonlyMap<string, number>
 }
 
 export interface MemeUpdateResult {
@@ -120,7 +127,7 @@ export function updateMemes(update: MemeUpdate): MemeUpdateResult {
   assertArray(observations, 'observations')
   assertArray(faults, 'faults')
 
-  // Group the round's events by meme; the pool itself is only scanned once.
+  // Group the round's events by meme, so the pool is looked at once (or, with an index, only where observed).
   const events = new Map<string, { observations: Observation[]; faults: number }>()
   const touch = (id: string) => {
     let entry = events.get(id)
@@ -152,18 +159,40 @@ export function updateMemes(update: MemeUpdate): MemeUpdateResult {
   }
 
   const seen = new Set<string>()
-  const out: Meme[] = new Array<Meme>(memes.length)
-  for (let i = 0; i < memes.length; i++) {
-    const meme = memes[i] as Meme
-    if (events.has(meme.id)) {
+  let out: Meme[]
+  if (update.index !== undefined) {
+    const index = update.index
+    if (!(index instanceof Map)) throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, 'index must be a Map of id to position')
+    out = memes.slice()
+    for (const id of events.keys()) {
+      const i = index.get(id)
+      if (i === undefined) continue
+      const meme = memes[i]
+      if (meme?.id !== id) {
+        throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `index says '${id}' is at ${i}, but memes[${i}] is '${String(meme?.id)}'`, {
+          memeId: id,
+          position: i,
+        })
+      }
+      assertMeme(schema, meme, round, `memes[${i}]`)
+      seen.add(id)
+      out[i] = apply(meme, id)
+    }
+  } else {
+    // No index: one pass over the pool, which also catches a duplicate of an observed id.
+    out = new Array<Meme>(memes.length)
+    for (let i = 0; i < memes.length; i++) {
+      const meme = memes[i] as Meme
+      if (!events.has(meme.id)) {
+        out[i] = meme
+        continue
+      }
       assertMeme(schema, meme, round, `memes[${i}]`)
       if (seen.has(meme.id)) {
         throw new MemeReputationError(MemeReputationErrorCode.DUPLICATE_MEME, `meme '${meme.id}' appears twice`, { memeId: meme.id })
       }
       seen.add(meme.id)
       out[i] = apply(meme, meme.id)
-    } else {
-      out[i] = meme
     }
   }
   const admitted: string[] = []

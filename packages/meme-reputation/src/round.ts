@@ -32,6 +32,8 @@ export interface ElectionRound {
   readonly previousHash: Uint8Array
   /** Optional keys prepared for `previousHash` and the ids of `memes` (in order) while round r ran. */
   readonly sortKeys?: SortKeys
+  /** Optional id -> position in `memes`, so step 2 looks only at observed memes (see `updateMemes`). */
+  readonly index?: ReadonlyMap<string, number>
 }
 
 export interface ElectionRoundResult {
@@ -54,6 +56,7 @@ export function runElection(input: ElectionRound): ElectionRoundResult {
     round,
     ...(input.observations === undefined ? {} : { observations: input.observations }),
     ...(input.faults === undefined ? {} : { faults: input.faults }),
+    ...(input.index === undefined ? {} : { index: input.index }),
   })
   const memes = update.memes
   const scores = scoreMemes(scorer, memes, round)

@@ -88,6 +88,28 @@ describe('memes and observations', () => {
     expect(result.memes[3]!.history.provenFaults).toBe(1)
   })
 
+  it('gives the same result with a caller-kept index as with a scan, and refuses a stale index', () => {
+    const pool = Array.from({ length: 30 }, (_, i) => createMeme(schema, `p${i}`, 0))
+    const index = new Map(pool.map((m, i) => [m.id, i]))
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ who: fc.integer({ min: 0, max: 40 }), served: fc.integer({ min: 0, max: 5 }), good: fc.boolean() }), { maxLength: 30 }),
+        fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 3 }),
+        (events, faulty) => {
+          const observations = events.map((e) => ({ memeId: `p${e.who}`, values: { served: e.served }, outcome: e.good ? ('good' as const) : ('bad' as const) }))
+          const faults = faulty.map((who) => ({ memeId: `p${who}`, kind: 'double-sign' }))
+          const scanned = updateMemes({ schema, docking, memes: pool, round: 3, observations, faults })
+          expect(updateMemes({ schema, docking, memes: pool, round: 3, observations, faults, index })).toEqual(scanned)
+        },
+      ),
+      propertyOptions(100),
+    )
+    const stale = new Map(index).set('p3', 4)
+    expect(codeOf(() => updateMemes({ schema, docking, memes: pool, round: 3, observations: [{ memeId: 'p3' }], index: stale }))).toBe(
+      MemeReputationErrorCode.INVALID_INPUT,
+    )
+  })
+
   it('refuses bad input with precise codes', () => {
     const meme = createMeme(schema, 'a', 4)
     expect(codeOf(() => createMeme(schema, '', 0))).toBe(MemeReputationErrorCode.INVALID_INPUT)
