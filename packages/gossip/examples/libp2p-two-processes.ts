@@ -35,7 +35,7 @@ if (role === 'first') {
 } else {
   const [first] = network.peers()
   if (first === undefined) throw new Error(`could not reach ${address}`)
-  await network.meshReady([first]) // the first process's gossip subscription is known: a publish now reaches it
+  await network.gossipReady([first]) // the first process is known to take gossip: a publish now reaches it
   await network.publish('/example/greetings', new TextEncoder().encode(`hi from ${short(network.peerId)}`))
   const answer = await network.request(first, '/example/time/1', new Uint8Array(0))
   console.log(`second: ${short(first)} answered "${new TextDecoder().decode(answer)}"`)

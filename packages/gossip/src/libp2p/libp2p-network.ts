@@ -16,6 +16,7 @@
  *     ride on the network's own operations through `attachAdvertExchange`, as on the simulator.
  * The libp2p identity is the node's Ed25519 key, so a libp2p PeerId and a `Network` peer id name the same node.
  */
+import { setMaxListeners } from 'node:events'
 import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
 import { gossipsub, type GossipSub, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -134,6 +135,8 @@ export class Libp2pNetwork implements Network {
   #node: Libp2p<Services> | undefined
   #exchange: AdvertExchange | undefined
   #state: State = 'new'
+  #starting: Promise<void> | undefined
+  #stopped: Promise<void> | undefined
 
   constructor(options: Libp2pNetworkOptions) {
     const { crypto, keyPair } = options
@@ -164,20 +167,33 @@ export class Libp2pNetwork implements Network {
     this.#requestLimiter = new PeerRateLimiter(this.#clock, this.limits.maxRequestsPerPeerPerSecond)
     this.#penalties = new PenaltyBox(this.#clock, this.limits.maxRejectsPerPeer, this.limits.penaltyWindowMs)
     this.#adverts = new AdvertBook({ crypto, keyPair, clock: this.#clock })
+    // Every dial, drain wait and readiness wait listens on this one signal: many at once is normal, not a leak.
+    setMaxListeners(Number.POSITIVE_INFINITY, this.#stopping.signal)
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------------------
 
-  async start(): Promise<void> {
-    if (this.#state === 'running') return
+  start(): Promise<void> {
+    if (this.#state === 'running') return Promise.resolve()
+    if (this.#state === 'starting') return this.#starting as Promise<void>
     if (this.#state !== 'new') {
-      throw new GossipError(GossipErrorCode.NETWORK_CLOSED, `a ${this.#state} Libp2pNetwork cannot be started again`)
+      return Promise.reject(new GossipError(GossipErrorCode.NETWORK_CLOSED, `a ${this.#state} Libp2pNetwork cannot be started again`))
     }
     this.#state = 'starting'
+    this.#starting = this.#start()
+    return this.#starting
+  }
+
+  async #start(): Promise<void> {
     installPromiseWithResolvers()
+    // After each await, a stop() may have come: it waits for this to return, then tears down what exists.
+    const stillStarting = () => {
+      if (this.#state !== 'starting') throw this.#stopping.signal.reason
+    }
     try {
       const node = await this.#createNode()
       this.#node = node
+      stillStarting()
       node.addEventListener('peer:connect', (event) => this.#onPeer('peer:join', event.detail))
       node.addEventListener('peer:disconnect', (event) => this.#onPeer('peer:leave', event.detail))
       await node.handle(REQUEST_PROTOCOL, (stream, connection) => this.#serve(stream, connection.remotePeer), {
@@ -186,34 +202,45 @@ export class Libp2pNetwork implements Network {
       })
       node.services.pubsub.topicValidators.set(GOSSIP_CARRIER_TOPIC, (from, message) => this.#validate(from, message))
       await node.start()
+      stillStarting()
       node.services.pubsub.subscribe(GOSSIP_CARRIER_TOPIC)
-      if (this.#state !== 'starting') return // stopped while starting
       this.#state = 'running'
       this.#exchange = attachAdvertExchange(this, this.#adverts, (event) => this.#emit(event), this.limits.requestTimeoutMs)
     } catch (error) {
-      await this.stop()
+      if (this.#state === 'starting') {
+        // Failed by itself: tear down here (stop() must not wait for the start that is calling it).
+        this.#starting = undefined
+        await this.stop()
+      }
       throw error
     }
     await Promise.allSettled(this.#bootstrap.map((address) => this.dial(address)))
   }
 
-  async stop(): Promise<void> {
-    if (this.#state === 'stopped' || this.#state === 'stopping') return
-    this.#state = 'stopping'
-    const error = new GossipError(GossipErrorCode.NETWORK_CLOSED, `node ${this.peerId.slice(0, 8)} stopped`)
-    this.#stopping.abort(error)
-    for (const channel of this.#channels.values()) channel.close(error)
-    this.#channels.clear()
-    this.#exchange?.detach()
-    this.#exchange = undefined
-    const heartbeat = this.#node === undefined ? undefined : pendingHeartbeat(this.#node)
-    try {
-      await this.#node?.stop()
-    } finally {
-      clearTimeout(heartbeat)
-      if (this.#node !== undefined) disarmAddressManager(this.#node)
-      this.#state = 'stopped'
+  stop(): Promise<void> {
+    if (this.#stopped === undefined) {
+      const starting = this.#state === 'starting' ? this.#starting : undefined
+      this.#state = 'stopping'
+      const error = new GossipError(GossipErrorCode.NETWORK_CLOSED, `node ${this.peerId.slice(0, 8)} stopped`)
+      this.#stopping.abort(error)
+      for (const channel of this.#channels.values()) channel.close(error)
+      this.#channels.clear()
+      this.#exchange?.detach()
+      this.#exchange = undefined
+      this.#stopped = (async () => {
+        await starting?.catch(() => {})
+        const node = this.#node
+        const heartbeat = node === undefined ? undefined : pendingHeartbeat(node)
+        try {
+          await node?.stop()
+        } finally {
+          clearTimeout(heartbeat)
+          if (node !== undefined) disarmAddressManager(node)
+          this.#state = 'stopped'
+        }
+      })()
     }
+    return this.#stopped
   }
 
   async #createNode(): Promise<Libp2p<Services>> {
@@ -501,27 +528,33 @@ export class Libp2pNetwork implements Network {
   }
 
   /**
-   * Resolves once every peer in `peers` is in this node's gossip mesh (so that messages it relays reach them);
-   * rejects with ABORTED on `signal` and NETWORK_CLOSED on stop. Meshes form at Gossipsub heartbeats.
+   * Resolves once this node can gossip with `peers`: each of them is known to take gossip (so a publish reaches
+   * it directly), and the mesh that relays gossip holds all of them, or at least the mesh's lower bound
+   * (meshDegree - 2) when there are more. Rejects with ABORTED on `signal` and NETWORK_CLOSED on stop. Gossip
+   * subscriptions are exchanged when peers connect and meshes form at heartbeats; a node that publishes right
+   * after connecting, before this resolves, may reach nobody.
    */
-  async meshReady(peers: readonly PeerId[], options: { signal?: AbortSignal } = {}): Promise<void> {
+  async gossipReady(peers: readonly PeerId[], options: { signal?: AbortSignal } = {}): Promise<void> {
     for (const peer of peers) checkPeerId(peer)
     const node = this.#running()
     const pubsub = node.services.pubsub
-    const complete = () => {
+    const meshLowerBound = Math.max(1, this.#gossip.meshDegree - 2)
+    const ready = () => {
+      const subscribers = new Set(pubsub.getSubscribers(GOSSIP_CARRIER_TOPIC).map((peer) => networkIdOf(peer)))
       const mesh = new Set(this.meshPeers())
-      return peers.every((peer) => mesh.has(peer))
+      const meshed = peers.filter((peer) => mesh.has(peer)).length
+      return peers.every((peer) => subscribers.has(peer)) && meshed >= Math.min(peers.length, meshLowerBound)
     }
-    if (complete()) return
+    if (ready()) return
     await new Promise<void>((resolve, reject) => {
       const signals = [this.#stopping.signal, ...(options.signal ? [options.signal] : [])]
+      const events = ['subscription-change', 'gossipsub:graft', 'gossipsub:heartbeat'] as const
       const cleanup = () => {
-        pubsub.removeEventListener('gossipsub:graft', check)
-        pubsub.removeEventListener('gossipsub:heartbeat', check)
+        for (const event of events) pubsub.removeEventListener(event, check)
         for (const signal of signals) signal.removeEventListener('abort', onAbort)
       }
       const check = () => {
-        if (this.#state !== 'running' || !complete()) return
+        if (this.#state !== 'running' || !ready()) return
         cleanup()
         resolve()
       }
@@ -530,15 +563,14 @@ export class Libp2pNetwork implements Network {
         reject(
           this.#stopping.signal.aborted
             ? this.#stopping.signal.reason
-            : new GossipError(GossipErrorCode.ABORTED, 'waiting for the mesh aborted', {}, { cause: options.signal?.reason }),
+            : new GossipError(GossipErrorCode.ABORTED, 'waiting for gossip peers aborted', {}, { cause: options.signal?.reason }),
         )
       }
       for (const signal of signals) {
         if (signal.aborted) return onAbort()
         signal.addEventListener('abort', onAbort, { once: true })
       }
-      pubsub.addEventListener('gossipsub:graft', check)
-      pubsub.addEventListener('gossipsub:heartbeat', check)
+      for (const event of events) pubsub.addEventListener(event, check)
     })
   }
 

@@ -8,6 +8,7 @@
  * peer slows its requesters down instead of growing our buffers. The stream is opened on first use and again
  * after it closes; requests outstanding on a stream that closes fail with PEER_UNREACHABLE.
  */
+import { setMaxListeners } from 'node:events'
 import type { Stream } from '@libp2p/interface'
 import type { Clock, TimerHandle } from '../clock.js'
 import { GossipError, GossipErrorCode } from '../errors.js'
@@ -45,6 +46,8 @@ export class RequestChannel {
 
   constructor(components: RequestChannelComponents) {
     this.#components = components
+    // Each request waiting for the stream to drain listens on this signal; that is bounded by maxInFlight.
+    setMaxListeners(Number.POSITIVE_INFINITY, this.#closer.signal)
   }
 
   get pendingCount(): number {

@@ -1,9 +1,10 @@
 /**
  * Test helper: starts Libp2pNetwork nodes on 127.0.0.1 (OS-chosen ports), connects them in a topology, and
  * resolves once they are ready for traffic: every link is up and every node's gossip mesh holds all of its
- * neighbours, so that the first message a test publishes is relayed like any later one.
+ * neighbours (test networks are smaller than the mesh's lower bound, so `gossipReady` means all of them), so
+ * that the first message a test publishes is relayed like any later one.
  */
-import { type Crypto, type KeyPair } from '@constellation/crypto'
+import type { Crypto } from '@constellation/crypto'
 import { createLibp2pNetwork, type Libp2pNetwork, type NetworkLimits, type PeerId } from '../../src/index.js'
 
 export type LocalTopology = 'full' | 'line'
@@ -33,14 +34,10 @@ export async function startLocalNetwork(
       neighbours.get(a)?.push(b.peerId)
       neighbours.get(b)?.push(a.peerId)
     }
-    await Promise.all(nodes.map((node) => node.meshReady(neighbours.get(node) ?? [])))
+    await Promise.all(nodes.map((node) => node.gossipReady(neighbours.get(node) ?? [])))
     return nodes
   } catch (error) {
     await Promise.allSettled(nodes.map((node) => node.stop()))
     throw error
   }
-}
-
-export function keyPairs(crypto: Crypto, count: number): KeyPair[] {
-  return Array.from({ length: count }, () => crypto.generateKeyPair())
 }
