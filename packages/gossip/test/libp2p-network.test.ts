@@ -4,6 +4,7 @@
  * and a clean stop.
  */
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { loadCrypto, toHex } from '@constellation/crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -199,6 +200,15 @@ describe('Libp2pNetwork', () => {
 })
 
 describe('examples/libp2p-two-processes.ts', () => {
+  it('is the example the README shows', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    const shown = /<!-- libp2p-example: examples\/libp2p-two-processes.ts -->\s*```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+    const file = readFileSync(new URL('../examples/libp2p-two-processes.ts', import.meta.url), 'utf8')
+    expect(shown).toBeDefined()
+    expect(file.endsWith(shown as string)).toBe(true) // the file adds only its header comment
+    expect((shown as string).length).toBeGreaterThan(500)
+  })
+
   it('exchanges a gossip message and a request between two processes on 127.0.0.1', async () => {
     const run = await runTsx(fileURLToPath(new URL('../examples/libp2p-two-processes.ts', import.meta.url)))
     expect(run.stderr).toBe('')
