@@ -11,7 +11,11 @@ import { keyHigh, keyLow, sortKeyUnchecked } from './hash.js'
 
 export interface SortKeys {
   readonly previousHash: Uint8Array
-  /** The ids the keys were computed for, in this order; the election must be given this same list. */
+  /**
+   * A frozen copy of the ids the keys were computed for, in order. Passing this very array as the election's
+   * `ids` skips the id-by-id comparison; a copy is kept so that later changes to the caller's array cannot
+   * separate ids from their keys.
+   */
   readonly ids: readonly string[]
   /** Bytes 0..3 and 4..7 of each key, big-endian: the order of these pairs is the order of the keys. */
   readonly high: Uint32Array
@@ -35,17 +39,18 @@ export function assertDistinctIds(ids: readonly string[]): void {
 export function prepareSortKeys(previousHash: Uint8Array, ids: readonly string[]): SortKeys {
   assertHash(previousHash, 'previousHash')
   assertArray(ids, 'ids')
-  const high = new Uint32Array(ids.length)
-  const low = new Uint32Array(ids.length)
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]
+  const list = Object.freeze(ids.slice())
+  const high = new Uint32Array(list.length)
+  const low = new Uint32Array(list.length)
+  for (let i = 0; i < list.length; i++) {
+    const id = list[i]
     assertMemeId(id, `ids[${i}]`)
     const key = sortKeyUnchecked(previousHash, id)
     high[i] = keyHigh(key)
     low[i] = keyLow(key)
   }
-  assertDistinctIds(ids)
-  const table: SortKeys = Object.freeze({ previousHash: previousHash.slice(), ids, high, low })
+  assertDistinctIds(list)
+  const table: SortKeys = Object.freeze({ previousHash: previousHash.slice(), ids: list, high, low })
   preparedTables.add(table)
   return table
 }

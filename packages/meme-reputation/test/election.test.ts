@@ -275,6 +275,16 @@ describe('electCommittee', () => {
       MemeReputationErrorCode.DUPLICATE_MEME,
     )
     expect(codeOf(() => prepareSortKeys(h, ['x', 'x']))).toBe(MemeReputationErrorCode.DUPLICATE_MEME)
+    // The table keeps its own copy: changing the caller's array afterwards cannot pair ids with wrong keys.
+    const ids = ['a', 'b']
+    const keys = prepareSortKeys(h, ids)
+    ids.push('c')
+    ids[0] = 'z'
+    expect(keys.ids).toEqual(['a', 'b'])
+    expect(Object.isFrozen(keys.ids)).toBe(true)
+    expect(codeOf(() => electCommittee({ ...base, ids, scores: Float64Array.of(0.1, 0.2, 0.3), newcomers: new Uint8Array(3), sortKeys: keys }))).toBe(
+      MemeReputationErrorCode.SORT_KEYS_MISMATCH,
+    )
   })
 
   it('checks election configs', () => {
