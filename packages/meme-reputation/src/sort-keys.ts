@@ -17,7 +17,10 @@ export interface SortKeys {
    * separate ids from their keys.
    */
   readonly ids: readonly string[]
-  /** Bytes 0..3 and 4..7 of each key, big-endian: the order of these pairs is the order of the keys. */
+  /**
+   * Bytes 0..3 and 4..7 of each key, big-endian: the order of these pairs is the order of the keys. Treat as
+   * read-only: the election trusts them (on equal pairs it falls back to the full keys, computed afresh).
+   */
   readonly high: Uint32Array
   readonly low: Uint32Array
 }
