@@ -282,7 +282,10 @@ export class Libp2pNetwork implements Network {
           Dlo: Math.max(1, gossip.meshDegree - 2),
           Dhi: gossip.meshDegree * 2,
           Dout: Math.max(0, Math.min(Math.floor(gossip.meshDegree / 2), gossip.meshDegree - 3)),
-          maxInboundDataLength: this.limits.maxMessageBytes + 257,
+          // This bounds a whole Gossipsub RPC (messages plus piggybacked control), not one message: room for a
+          // largest message and control traffic, and never under Gossipsub's own 4 MiB default. Our
+          // maxMessageBytes is enforced per message by the validator.
+          maxInboundDataLength: Math.max(4 << 20, this.limits.maxMessageBytes + (1 << 20)),
           msgIdFn: (message: Message) => {
             const digest = sha256(message.data)
             ids.set(message, toHex(digest))
