@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { loadCrypto, toHex } from '@constellation/crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
@@ -18,6 +19,7 @@ import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   createLibp2pNetwork,
+  GOSSIP_CARRIER_TOPIC,
   GossipErrorCode,
   type Libp2pNetwork,
   type NetworkEvent,
@@ -165,6 +167,66 @@ describe('Libp2pNetwork', () => {
     expect(event.rejects).toBe(2)
     // Honest peers are still served.
     expect(text(await a.request(b.peerId, '/echo/1', bytes('still here')))).toBe('still here')
+  })
+
+  it('aborts the handler of a request its requester gave up on', async () => {
+    const [a, b] = (await local(2)) as [Libp2pNetwork, Libp2pNetwork]
+    let sawAbort!: (reason: unknown) => void
+    const aborted = new Promise<unknown>((resolve) => (sawAbort = resolve))
+    b.handle('/wait/1', ({ signal }) => new Promise<Uint8Array>(() => signal.addEventListener('abort', () => sawAbort(signal.reason))))
+    await expect(a.request(b.peerId, '/wait/1', bytes('x'), { timeout: 100 })).rejects.toMatchObject({ code: GossipErrorCode.TIMEOUT })
+    expect(await aborted).toMatchObject({ code: GossipErrorCode.ABORTED })
+    // The stream is still good for the next request.
+    b.handle('/echo/1', ({ data }) => data)
+    expect(text(await a.request(b.peerId, '/echo/1', bytes('after')))).toBe('after')
+  })
+
+  it('rejects gossip that is not an envelope, counts it against the sender, and keeps relaying', async () => {
+    const [a, b] = (await local(2, 'full', { maxRejectsPerPeer: 2 })) as [Libp2pNetwork, Libp2pNetwork]
+    const hostile = await createLibp2p({
+      privateKey: await generateKeyPair('Ed25519'),
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: {
+        identify: identify(),
+        pubsub: gossipsub({ globalSignaturePolicy: 'StrictNoSign', allowPublishToZeroTopicPeers: true, heartbeatInterval: 100 }),
+      },
+    })
+    running.push(hostile)
+    const pubsub = hostile.services.pubsub
+    pubsub.subscribe(GOSSIP_CARRIER_TOPIC)
+    const bIsSubscriber = () => pubsub.getSubscribers(GOSSIP_CARRIER_TOPIC).some((peer) => toHex(peer.publicKey?.raw ?? new Uint8Array()) === b.peerId)
+    const knowsB = new Promise<void>((resolve) => {
+      const check = () => {
+        if (!bIsSubscriber()) return
+        pubsub.removeEventListener('subscription-change', check)
+        resolve()
+      }
+      pubsub.addEventListener('subscription-change', check)
+    })
+    await hostile.dial(multiaddr(b.listenAddresses()[0] as string))
+    await knowsB
+    const penalised = nextEvent(b, 'peer:penalised')
+    await pubsub.publish(GOSSIP_CARRIER_TOPIC, bytes('no separator, no topic'))
+    await pubsub.publish(GOSSIP_CARRIER_TOPIC, Uint8Array.from([0x78, 0, 1, 2]))
+    const event = await penalised
+    expect(event).toMatchObject({ peer: toHex(hostile.peerId.publicKey?.raw as Uint8Array), rejects: 2 })
+    const inbox = new Promise<string>((resolve) => b.subscribe('/t/honest', ({ data }) => (resolve(text(data)), 'accept')))
+    await a.publish('/t/honest', bytes('honest'))
+    expect(await inbox).toBe('honest')
+  })
+
+  it('drops gossip beyond a neighbour’s rate limit', async () => {
+    const [a, b] = (await local(2, 'full', { maxMessagesPerPeerPerSecond: 5 })) as [Libp2pNetwork, Libp2pNetwork]
+    const seen: string[] = []
+    b.subscribe('/t/rated', ({ data }) => (seen.push(text(data)), 'accept'))
+    for (let i = 0; i < 40; i++) await a.publish('/t/rated', bytes(`m${i}`))
+    // Nothing to await for dropped messages: wait as the harness's quiesce does.
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    expect(seen.length).toBeGreaterThanOrEqual(5) // a second's burst gets through
+    expect(seen.length).toBeLessThan(40) // the rest is dropped
   })
 
   it('drops the gossip of a penalised peer', async () => {

@@ -1,0 +1,131 @@
+/**
+ * The wire codecs of Libp2pNetwork: request frames (round trips, reassembly across any chunking, rejection of
+ * bad input before it is buffered) and gossip envelopes.
+ */
+import { loadCrypto, toHex } from '@constellation/crypto'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { GossipErrorCode, messageId } from '../src/index.js'
+import { decodeGossipEnvelope, encodeGossipEnvelope } from '../src/libp2p/gossip-envelope.js'
+import {
+  decodeRequestFrame,
+  encodeRequestFrame,
+  FrameReader,
+  MAX_ERROR_MESSAGE_BYTES,
+  type RequestFrame,
+} from '../src/libp2p/request-frame.js'
+
+const crypto = await loadCrypto()
+const malformed = expect.objectContaining({ code: GossipErrorCode.MALFORMED })
+
+const id = fc.integer({ min: 0, max: 0xffffffff })
+const protocol = fc.stringMatching(/^\/[\x21-\x7e]{1,40}$/)
+const payload = fc.uint8Array({ maxLength: 300 })
+const frame: fc.Arbitrary<RequestFrame> = fc.oneof(
+  fc.record({ kind: fc.constant('request' as const), id, protocol, data: payload }),
+  fc.record({ kind: fc.constant('response' as const), id, data: payload }),
+  fc.record({
+    kind: fc.constant('error' as const),
+    id,
+    code: fc.constantFrom(
+      GossipErrorCode.UNKNOWN_PROTOCOL,
+      GossipErrorCode.REMOTE_ERROR,
+      GossipErrorCode.MESSAGE_TOO_LARGE,
+      GossipErrorCode.RATE_LIMITED,
+      GossipErrorCode.NETWORK_CLOSED,
+    ),
+    message: fc.string({ maxLength: 100 }),
+  }),
+  fc.record({ kind: fc.constant('cancel' as const), id }),
+)
+
+/** Cuts `bytes` at the given points (any order, duplicates allowed). */
+function chop(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b)
+  const chunks: Uint8Array[] = []
+  let start = 0
+  for (const point of [...points, bytes.length]) {
+    chunks.push(bytes.subarray(start, point))
+    start = point
+  }
+  return chunks
+}
+
+describe('request frames', () => {
+  it('round-trip through encode, any chunking, and decode', () => {
+    fc.assert(
+      fc.property(fc.array(frame, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 12 }), (frames, cuts) => {
+        const wire = frames.map(encodeRequestFrame)
+        const joined = new Uint8Array(wire.reduce((n, w) => n + w.length, 0))
+        let offset = 0
+        for (const w of wire) {
+          joined.set(w, offset)
+          offset += w.length
+        }
+        const reader = new FrameReader(1024)
+        const decoded = chop(joined, cuts).flatMap((chunk) => reader.push(chunk)).map(decodeRequestFrame)
+        expect(decoded).toEqual(frames)
+      }),
+    )
+  })
+
+  it('cuts long error messages at a character boundary', () => {
+    const message = 'é'.repeat(MAX_ERROR_MESSAGE_BYTES) // 2 bytes each
+    const body = encodeRequestFrame({ kind: 'error', id: 1, code: GossipErrorCode.REMOTE_ERROR, message }).subarray(4)
+    const decoded = decodeRequestFrame(body)
+    expect(decoded).toMatchObject({ kind: 'error', message: 'é'.repeat(MAX_ERROR_MESSAGE_BYTES / 2) })
+  })
+
+  it('refuses a declared length over the limit before buffering the frame', () => {
+    const reader = new FrameReader(100)
+    expect(() => reader.push(Uint8Array.from([0, 0, 0, 101]))).toThrow(malformed)
+    expect(new FrameReader(100).push(Uint8Array.from([0, 0, 0, 100]))).toEqual([]) // at the limit: waits for the rest
+  })
+
+  it('rejects bodies that do not decode', () => {
+    const cases: number[][] = [
+      [], // empty
+      [1, 0, 0, 0], // short header
+      [9, 0, 0, 0, 1], // unknown kind
+      [1, 0, 0, 0, 1, 0], // request header cut short
+      [1, 0, 0, 0, 1, 0, 9, 0x2f], // protocol longer than the body
+      [1, 0, 0, 0, 1, 0, 3, 0x61, 0x62, 0x63], // protocol without the leading slash
+      [3, 0, 0, 0, 1, 200], // unknown error code
+      [3, 0, 0, 0, 1, 1, 0xff], // error message not UTF-8
+      [4, 0, 0, 0, 1, 0], // cancel with trailing bytes
+    ]
+    for (const body of cases) expect(() => decodeRequestFrame(Uint8Array.from(body))).toThrow(malformed)
+  })
+
+  it('hands out payloads as plain Uint8Arrays that do not alias the wire buffer', () => {
+    const wire = Buffer.from(encodeRequestFrame({ kind: 'response', id: 7, data: Uint8Array.of(1, 2, 3) }))
+    const [body] = new FrameReader(64).push(wire)
+    const decoded = decodeRequestFrame(body as Uint8Array)
+    if (decoded.kind !== 'response') throw new Error('expected a response')
+    expect(Object.getPrototypeOf(decoded.data)).toBe(Uint8Array.prototype)
+    wire.fill(0)
+    expect(decoded.data).toEqual(Uint8Array.of(1, 2, 3))
+  })
+})
+
+describe('gossip envelopes', () => {
+  it('round-trip, and their SHA-256 is the message id', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^\/[\x21-\x7e]{1,255}$/), payload, (topic, data) => {
+        const envelope = encodeGossipEnvelope(topic, data)
+        expect(decodeGossipEnvelope(envelope)).toEqual({ topic, data })
+        expect(toHex(crypto.sha256(envelope))).toBe(messageId(crypto.sha256, topic, data))
+      }),
+    )
+  })
+
+  it('rejects bytes without a valid topic', () => {
+    const encode = (text: string) => new TextEncoder().encode(text)
+    expect(() => decodeGossipEnvelope('not bytes')).toThrow(malformed)
+    expect(() => decodeGossipEnvelope(encode('/no-separator'))).toThrow(malformed)
+    expect(() => decodeGossipEnvelope(Uint8Array.of(0, 1, 2))).toThrow(malformed) // empty topic
+    expect(() => decodeGossipEnvelope(Uint8Array.from([...encode('no-slash'), 0, 1]))).toThrow(malformed)
+    expect(() => decodeGossipEnvelope(Uint8Array.from([...encode('/caf'), 0xe9, 0, 1]))).toThrow(malformed)
+    expect(() => decodeGossipEnvelope(Uint8Array.from([...encode(`/${'a'.repeat(256)}`), 0, 1]))).toThrow(malformed)
+  })
+})
