@@ -76,7 +76,7 @@ export type { BlockBatch, BlockStore } from './store/block-store.js'
 export { createMemoryBlockStore, type MemoryBlockStoreOptions } from './store/memory-store.js'
 export { type LevelBlockStoreOptions, openLevelBlockStore } from './store/level-store.js'
 export { readChainHead } from './store/chain-head.js'
-export { createLedger, type IngestOutcome, type Ledger, type LedgerOptions } from './ledger/ledger.js'
+export { type BatchVerifier, createLedger, type IngestOutcome, type Ledger, type LedgerOptions } from './ledger/ledger.js'
 export {
   type AgreementFragment,
   checkFragment,

@@ -15,6 +15,7 @@ import { type Crypto, type KeyPair, decodeCanonical, encodeCanonical, isCryptoEr
 import { isLeft } from 'fp-ts/lib/Either.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import { describeErrors } from './field-codecs.js'
+import { readWireBlock } from './wire-reader.js'
 import { type HalfBlock, HalfBlockCodec, type UnsignedHalfBlock, UnsignedHalfBlockCodec } from './half-block.js'
 
 export interface BlockLimits {
@@ -176,6 +177,18 @@ export function decodeBlock(crypto: Crypto, bytes: unknown, limits: BlockLimits 
       `block is ${bytes.length} bytes, over the limit of ${limits.maxBlockBytes}`,
       { size: bytes.length, maxBlockBytes: limits.maxBlockBytes },
     )
+  }
+  const fast = readWireBlock(bytes, limits.maxBlockBytes)
+  if (fast !== undefined) {
+    const decoded = HalfBlockCodec.decode(fast.fields)
+    if (!isLeft(decoded)) {
+      const block = Object.freeze(decoded.right)
+      checkSizes(block, fast.unsignedBytes.length, limits)
+      unsignedBytesOf.set(block, fast.unsignedBytes)
+      hashOf.set(block, crypto.sha256(fast.unsignedBytes))
+      wireOf.set(block, fast.wire)
+      return block
+    }
   }
   let envelope: unknown
   let fields: unknown

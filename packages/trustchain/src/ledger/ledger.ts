@@ -7,12 +7,13 @@
  * and any fraud proofs in one atomic batch. Invalid, malformed and oversized input gets a typed rejection and
  * never changes the store; a block already stored is reported as a duplicate and not written again.
  */
-import { type Crypto, equalBytes, toHex } from '@constellation/crypto'
+import { type Crypto, equalBytes, type SignedMessage, toHex } from '@constellation/crypto'
 import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
 import { type BlockKey, type HalfBlock, isAgreement, isProposal } from '../block/half-block.js'
 import { GenesisPayloadCodec, PayloadRegistry, transferOf } from '../block/payloads.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import type { BlockStore } from '../store/block-store.js'
+import { chainKey, positionKey } from '../store/position-key.js'
 import type { FraudProof } from '../validation/fraud-proof.js'
 import { type ValidationOptions, validateBlock, type ValidationContext } from '../validation/validate-block.js'
 import { ValidationLevel, type ValidationResult } from '../validation/validation-result.js'
@@ -40,6 +41,17 @@ export interface LedgerOptions {
   /** Milliseconds since the epoch; with `maxClockSkewMs`, blocks from too far in the future are invalid. */
   readonly now?: () => number
   readonly maxClockSkewMs?: number
+  /**
+   * Verifies the signatures of a batch elsewhere, e.g. a `VerifyPool` of @constellation/crypto on worker threads;
+   * batches of at least `minVerifyBatch` blocks (default 32) go there, while this thread validates the batch before.
+   */
+  readonly verifier?: BatchVerifier
+  readonly minVerifyBatch?: number
+}
+
+/** The one thing the ledger needs from a verification pool. */
+export interface BatchVerifier {
+  verifyBatch(items: readonly SignedMessage[]): Promise<boolean[]>
 }
 
 export interface Ledger {
@@ -55,11 +67,10 @@ export interface Ledger {
   validate(block: HalfBlock): Promise<ValidationResult>
 }
 
-const positionKey = (publicKey: Uint8Array, sequenceNumber: number): string => `${toHex(publicKey)}:${sequenceNumber}`
-
 /** The blocks known to one ingest call: the store's answers overlaid with blocks accepted earlier in the batch. */
 class BatchView {
-  readonly fetched = new Map<string, HalfBlock | undefined>()
+  /** Store answers by position; `null` = known to be absent. */
+  readonly fetched = new Map<string, HalfBlock | null>()
   readonly accepted = new Map<string, HalfBlock>()
   readonly storedLinks = new Map<string, HalfBlock[]>()
   readonly acceptedLinks = new Map<string, HalfBlock[]>()
@@ -67,6 +78,7 @@ class BatchView {
 
   constructor(readonly store: BlockStore) {}
 
+  /** Looks up, in one `getMany` and one `getLinkedMany`, everything the batch's validation will ask for. */
   async prefetch(blocks: readonly HalfBlock[]): Promise<void> {
     const wanted = new Map<string, BlockKey>()
     const linkTargets = new Map<string, BlockKey>()
@@ -85,20 +97,29 @@ class BatchView {
       }
     }
     const keys = [...wanted.entries()]
-    const found = await this.store.getMany(keys.map(([, key]) => key))
-    keys.forEach(([name], i) => this.fetched.set(name, found[i]))
     const targets = [...linkTargets.entries()]
-    const links = await Promise.all(targets.map(([, key]) => this.store.getLinked(key.publicKey, key.sequenceNumber)))
+    const [found, links] = await Promise.all([
+      this.store.getMany(keys.map(([, key]) => key)),
+      this.store.getLinkedMany(targets.map(([, key]) => key)),
+    ])
+    keys.forEach(([name], i) => this.fetched.set(name, found[i] ?? null))
     targets.forEach(([name], i) => this.storedLinks.set(name, links[i] ?? []))
+  }
+
+  /** The block at a position if the view knows (`undefined` = absent), or `unknown` if the store must be asked. */
+  known(name: string): HalfBlock | undefined | 'unknown' {
+    const accepted = this.accepted.get(name)
+    if (accepted !== undefined) return accepted
+    const fetched = this.fetched.get(name)
+    return fetched === undefined ? 'unknown' : (fetched ?? undefined)
   }
 
   async block(publicKey: Uint8Array, sequenceNumber: number): Promise<HalfBlock | undefined> {
     const name = positionKey(publicKey, sequenceNumber)
-    const accepted = this.accepted.get(name)
-    if (accepted !== undefined) return accepted
-    if (this.fetched.has(name)) return this.fetched.get(name)
+    const known = this.known(name)
+    if (known !== 'unknown') return known
     const block = await this.store.get(publicKey, sequenceNumber)
-    this.fetched.set(name, block)
+    this.fetched.set(name, block ?? null)
     return block
   }
 
@@ -109,20 +130,25 @@ class BatchView {
       stored = await this.store.getLinked(publicKey, sequenceNumber)
       this.storedLinks.set(name, stored)
     }
-    return [...stored, ...(this.acceptedLinks.get(name) ?? [])]
-  }
-
-  async chainKnown(publicKey: Uint8Array): Promise<boolean> {
-    return this.chainsTouched.has(toHex(publicKey)) || (await this.store.latest(publicKey)) !== undefined
+    const accepted = this.acceptedLinks.get(name)
+    return accepted === undefined ? stored : [...stored, ...accepted]
   }
 
   accept(block: HalfBlock): void {
     this.accepted.set(positionKey(block.publicKey, block.sequenceNumber), block)
-    this.chainsTouched.add(toHex(block.publicKey))
+    this.chainsTouched.add(chainKey(block.publicKey))
     if (block.linkSequenceNumber > 0) {
       const name = positionKey(block.linkPublicKey, block.linkSequenceNumber)
       this.acceptedLinks.set(name, [...(this.acceptedLinks.get(name) ?? []), block])
     }
+  }
+
+  /** The balance a block states, if it states one. */
+  static statedBalance(block: HalfBlock): number | undefined {
+    const transfer = transferOf(block.type, block.payload)
+    if (transfer !== undefined) return transfer.balance
+    if (block.type === 'genesis' && GenesisPayloadCodec.is(block.payload)) return block.payload.balance
+    return undefined
   }
 
   /** Running balance of a chain after block `sequenceNumber` (0 before the first), if the blocks are known. */
@@ -130,14 +156,48 @@ class BatchView {
     for (let seq = sequenceNumber; seq >= 1; seq--) {
       const block = await this.block(publicKey, seq)
       if (block === undefined) return undefined
-      const transfer = transferOf(block.type, block.payload)
-      if (transfer !== undefined) return transfer.balance
-      if (block.type === 'genesis' && GenesisPayloadCodec.is(block.payload)) return block.payload.balance
+      const balance = BatchView.statedBalance(block)
+      if (balance !== undefined) return balance
     }
     return 0
   }
 
+  /**
+   * The context from what was prefetched, without waiting: the common case of a batch. Undefined when something
+   * must still be read from the store (a walk back for a balance, whether an unconnected chain is known).
+   */
+  quickContext(block: HalfBlock): ValidationContext | undefined {
+    const existing = this.known(positionKey(block.publicKey, block.sequenceNumber))
+    const previous = block.sequenceNumber > 1 ? this.known(positionKey(block.publicKey, block.sequenceNumber - 1)) : undefined
+    const next = this.known(positionKey(block.publicKey, block.sequenceNumber + 1))
+    if (existing === 'unknown' || previous === 'unknown' || next === 'unknown') return undefined
+    const agreement = isAgreement(block)
+    const linkedProposal = agreement ? this.known(positionKey(block.linkPublicKey, block.linkSequenceNumber)) : undefined
+    if (linkedProposal === 'unknown') return undefined
+    const target = agreement ? positionKey(block.linkPublicKey, block.linkSequenceNumber) : isProposal(block) ? positionKey(block.publicKey, block.sequenceNumber) : undefined
+    let agreements: readonly HalfBlock[] = []
+    if (target !== undefined) {
+      const stored = this.storedLinks.get(target)
+      if (stored === undefined) return undefined
+      const accepted = this.acceptedLinks.get(target)
+      agreements = accepted === undefined ? stored : [...stored, ...accepted]
+    }
+    const chainKnown = existing !== undefined || previous !== undefined || next !== undefined || this.chainsTouched.has(chainKey(block.publicKey))
+    if (!chainKnown) return undefined
+    let previousBalance: number | undefined
+    if (transferOf(block.type, block.payload) !== undefined) {
+      if (block.sequenceNumber === 1) previousBalance = 0
+      else if (previous !== undefined) {
+        previousBalance = BatchView.statedBalance(previous)
+        if (previousBalance === undefined) return undefined
+      }
+    }
+    return { existing, previous, next, chainKnown, linkedProposal, agreements, previousBalance }
+  }
+
   async context(block: HalfBlock): Promise<ValidationContext> {
+    const quick = this.quickContext(block)
+    if (quick !== undefined) return quick
     const existing = await this.block(block.publicKey, block.sequenceNumber)
     const previous = block.sequenceNumber > 1 ? await this.block(block.publicKey, block.sequenceNumber - 1) : undefined
     const next = await this.block(block.publicKey, block.sequenceNumber + 1)
@@ -148,8 +208,14 @@ class BatchView {
       : isProposal(block)
         ? await this.linked(block.publicKey, block.sequenceNumber)
         : []
-    const chainKnown = existing !== undefined || previous !== undefined || next !== undefined || (await this.chainKnown(block.publicKey))
-    const previousBalance = transferOf(block.type, block.payload) === undefined ? undefined : await this.balanceAfter(block.publicKey, block.sequenceNumber - 1)
+    const chainKnown =
+      existing !== undefined ||
+      previous !== undefined ||
+      next !== undefined ||
+      this.chainsTouched.has(chainKey(block.publicKey)) ||
+      (await this.store.latest(block.publicKey)) !== undefined
+    const previousBalance =
+      transferOf(block.type, block.payload) === undefined ? undefined : await this.balanceAfter(block.publicKey, block.sequenceNumber - 1)
     return { existing, previous, next, chainKnown, linkedProposal, agreements, previousBalance }
   }
 }
@@ -179,24 +245,39 @@ export function createLedger(options: LedgerOptions): Ledger {
     return run
   }
 
-  const ingest = (blocks: readonly HalfBlock[]): Promise<IngestOutcome[]> => exclusive(() => ingestNow(blocks))
+  const minVerifyBatch = options.minVerifyBatch ?? 32
+  const ingest = (blocks: readonly HalfBlock[]): Promise<IngestOutcome[]> => {
+    // Signatures do not depend on the store: verification starts at once, outside the exclusive section, so it
+    // overlaps with the validation of the batch before.
+    let verdicts: Promise<boolean[] | undefined> | undefined
+    if (options.verifier !== undefined && blocks.length >= minVerifyBatch) {
+      const items = blocks.map((block) => ({ publicKey: block.publicKey, message: blockHash(crypto, block), signature: block.signature }))
+      // A failed pool is not a failed batch: validation then verifies in this thread.
+      verdicts = options.verifier.verifyBatch(items).catch(() => undefined)
+    }
+    return exclusive(() => ingestNow(blocks, verdicts))
+  }
 
-  const ingestNow = async (blocks: readonly HalfBlock[]): Promise<IngestOutcome[]> => {
+  const ingestNow = async (blocks: readonly HalfBlock[], verdicts: Promise<boolean[] | undefined> | undefined): Promise<IngestOutcome[]> => {
     const view = new BatchView(store)
     await view.prefetch(blocks)
+    const verified = verdicts === undefined ? undefined : await verdicts
     const outcomes: IngestOutcome[] = []
     const toWrite: HalfBlock[] = []
     const fraudProofs: FraudProof[] = []
     const settings = validationOptions()
-    for (const block of blocks) {
-      const validation = validateBlock(crypto, registry, block, await view.context(block), settings)
+    for (const [index, block] of blocks.entries()) {
+      const found = view.quickContext(block) ?? (await view.context(block))
+      const signatureValid = verified?.[index]
+      const context = signatureValid === undefined ? found : { ...found, signatureValid }
+      const validation = validateBlock(crypto, registry, block, context, settings)
       if (validation.fraudProof !== undefined) fraudProofs.push(validation.fraudProof)
       if (validation.level === ValidationLevel.INVALID) {
         outcomes.push({ status: 'rejected', block, error: rejection(block, validation), validation })
         continue
       }
       const hash = blockHash(crypto, block)
-      const existing = await view.block(block.publicKey, block.sequenceNumber)
+      const existing = context.existing
       if (existing !== undefined && equalBytes(blockHash(crypto, existing), hash)) {
         outcomes.push({ status: 'duplicate', block, hash, validation })
         continue

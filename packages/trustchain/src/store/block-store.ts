@@ -29,6 +29,8 @@ export interface BlockStore {
   getByHash(hash: Uint8Array): Promise<HalfBlock | undefined>
   /** Blocks whose link points at `(publicKey, sequenceNumber)`: the agreements to that proposal. */
   getLinked(publicKey: Uint8Array, sequenceNumber: number): Promise<HalfBlock[]>
+  /** `getLinked` for several proposals in one round trip, answers in the order asked. */
+  getLinkedMany(targets: readonly { readonly publicKey: Uint8Array; readonly sequenceNumber: number }[]): Promise<HalfBlock[][]>
   /** The block with the highest sequence number of a chain. */
   latest(publicKey: Uint8Array): Promise<HalfBlock | undefined>
   /** Stored blocks of a chain with `from <= sequenceNumber <= to`, ascending (gaps are simply absent). */

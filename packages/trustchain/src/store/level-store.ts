@@ -4,11 +4,16 @@
  * Layout, all keys binary, big-endian sequence numbers so that LevelDB's byte order is chain order:
  *   'b' pk seq                  -> the block's wire bytes
  *   'h' hash                    -> pk seq (the position of the block with that hash)
- *   'l' linkPk linkSeq pk seq   -> empty (the link index: agreements to a proposal)
+ *   'l' linkPk linkSeq          -> pk seq, pk seq, ... (the link index: positions of the agreements to a proposal,
+ *                                  one key per proposal so that a batch of lookups is one `getMany`)
  *   'f' pk proofId              -> the fraud proof's bytes
  * Each `write` is one LevelDB batch, which LevelDB applies atomically through its write-ahead log; once the batch's
  * promise resolves the data is in the log, so a process killed afterwards keeps it (pass `sync: true` to also
  * survive a power cut, at the price of an fsync per batch). Everything read back is decoded and checked again.
+ *
+ * Recently written and read blocks are kept decoded in a bounded cache: validation reads the neighbours of the
+ * blocks it just stored, and decoding them again would cost as much as storing them. Writes are serialised, since
+ * the link index is read, extended and written back.
  */
 import { type Crypto, concatBytes, equalBytes, toHex } from '@constellation/crypto'
 import { ClassicLevel } from 'classic-level'
@@ -17,6 +22,7 @@ import type { HalfBlock } from '../block/half-block.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import { decodeFraudProof, encodeFraudProof, type FraudProof, fraudProofId } from '../validation/fraud-proof.js'
 import type { BlockBatch, BlockStore } from './block-store.js'
+import { positionKey } from './position-key.js'
 
 const BLOCK = 0x62 // 'b'
 const HASH = 0x68 // 'h'
@@ -33,6 +39,11 @@ function position(publicKey: Uint8Array, sequenceNumber: number): Uint8Array {
   return out
 }
 
+function sequenceAt(at: Uint8Array): number {
+  const view = new DataView(at.buffer, at.byteOffset, POSITION_LENGTH)
+  return view.getUint32(32) * 0x100000000 + view.getUint32(36)
+}
+
 const prefixed = (prefix: number, ...parts: Uint8Array[]): Uint8Array => concatBytes(Uint8Array.of(prefix), ...parts)
 
 export interface LevelBlockStoreOptions {
@@ -42,96 +53,155 @@ export interface LevelBlockStoreOptions {
   readonly limits?: BlockLimits
   /** fsync each batch (survives power loss, not only process crashes). Default false. */
   readonly sync?: boolean
+  /** How many decoded blocks to keep in memory (default 20,000; 0 disables the cache). */
+  readonly cacheSize?: number
 }
 
 export async function openLevelBlockStore(options: LevelBlockStoreOptions): Promise<BlockStore> {
   const { crypto, location } = options
   const limits = options.limits ?? DEFAULT_BLOCK_LIMITS
   const sync = options.sync ?? false
+  const cacheSize = options.cacheSize ?? 20_000
   const db = new ClassicLevel<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' })
   await db.open()
   let closed = false
+  let writing: Promise<unknown> = Promise.resolve()
+  const cache = new Map<string, HalfBlock>()
 
+  const remember = (block: HalfBlock): void => {
+    if (cacheSize === 0) return
+    const key = positionKey(block.publicKey, block.sequenceNumber)
+    cache.delete(key)
+    cache.set(key, block)
+    // Maps iterate in insertion order: the first key is the least recently remembered.
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string)
+  }
   const open = (): void => {
     if (closed) throw new TrustChainError(TrustChainErrorCode.STORE_CLOSED, 'the block store is closed')
   }
   const decode = (bytes: Uint8Array): HalfBlock => {
+    let block: HalfBlock
     try {
-      return decodeBlock(crypto, bytes, limits)
+      block = decodeBlock(crypto, bytes, limits)
     } catch (cause) {
       throw new TrustChainError(TrustChainErrorCode.STORE_CORRUPT, 'a stored block cannot be decoded', {}, { cause })
     }
+    remember(block)
+    return block
   }
   const blockKey = (publicKey: Uint8Array, sequenceNumber: number) => prefixed(BLOCK, position(publicKey, sequenceNumber))
   const chainBounds = (publicKey: Uint8Array, from: number, to: number) => ({
     gte: blockKey(publicKey, Math.max(from, 0)),
     lte: blockKey(publicKey, Math.min(to, Number.MAX_SAFE_INTEGER)),
   })
+  /** Blocks at the given 40-byte positions, from the cache where possible, the rest in one `getMany`. */
+  const atPositions = async (positions: readonly Uint8Array[]): Promise<(HalfBlock | undefined)[]> => {
+    const found: (HalfBlock | undefined)[] = positions.map((at) => cache.get(positionKey(at.subarray(0, 32), sequenceAt(at))))
+    const missing = found.flatMap((block, i) => (block === undefined ? [i] : []))
+    if (missing.length > 0) {
+      const values = await db.getMany(missing.map((i) => prefixed(BLOCK, positions[i] as Uint8Array)))
+      missing.forEach((i, j) => {
+        const value = values[j]
+        if (value !== undefined) found[i] = decode(value)
+      })
+    }
+    return found
+  }
   const getMany = async (keys: readonly { readonly publicKey: Uint8Array; readonly sequenceNumber: number }[]) => {
     open()
-    if (keys.length === 0) return []
-    const values = await db.getMany(keys.map((key) => blockKey(key.publicKey, key.sequenceNumber)))
-    return values.map((value) => (value === undefined ? undefined : decode(value)))
+    return keys.length === 0 ? [] : atPositions(keys.map((key) => position(key.publicKey, key.sequenceNumber)))
+  }
+  const positionsIn = (list: Uint8Array | undefined): Uint8Array[] => {
+    if (list === undefined) return []
+    const out: Uint8Array[] = []
+    for (let offset = 0; offset + POSITION_LENGTH <= list.length; offset += POSITION_LENGTH) out.push(list.subarray(offset, offset + POSITION_LENGTH))
+    return out
+  }
+  const getLinkedMany = async (targets: readonly { readonly publicKey: Uint8Array; readonly sequenceNumber: number }[]) => {
+    open()
+    if (targets.length === 0) return []
+    const lists = await db.getMany(targets.map((target) => prefixed(LINK, position(target.publicKey, target.sequenceNumber))))
+    const perTarget = lists.map(positionsIn)
+    const blocks = await atPositions(perTarget.flat())
+    let next = 0
+    return perTarget.map((positions) => positions.flatMap(() => {
+      const block = blocks[next++]
+      return block === undefined ? [] : [block]
+    }))
+  }
+
+  const writeNow = async (batch: BlockBatch): Promise<void> => {
+    const fresh = new Map<string, HalfBlock>()
+    for (const block of batch.blocks) {
+      const key = positionKey(block.publicKey, block.sequenceNumber)
+      const held = fresh.get(key)
+      if (held === undefined) fresh.set(key, block)
+      else if (!equalBytes(blockHash(crypto, held), blockHash(crypto, block))) {
+        throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `two different blocks at ${toHex(block.publicKey)}:${block.sequenceNumber} in one batch`)
+      }
+    }
+    const candidates = [...fresh.values()]
+    const linkTargets = new Map<string, Uint8Array>()
+    for (const block of candidates) {
+      if (block.linkSequenceNumber > 0) linkTargets.set(positionKey(block.linkPublicKey, block.linkSequenceNumber), position(block.linkPublicKey, block.linkSequenceNumber))
+    }
+    const targets = [...linkTargets.entries()]
+    const current = await db.getMany([
+      ...candidates.map((b) => blockKey(b.publicKey, b.sequenceNumber)),
+      ...targets.map(([, at]) => prefixed(LINK, at)),
+    ])
+    const links = new Map<string, Uint8Array[]>(targets.map(([name], i) => [name, positionsIn(current[candidates.length + i])]))
+    const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = []
+    const written: HalfBlock[] = []
+    candidates.forEach((block, i) => {
+      const held = current[i]
+      const wire = encodeBlock(block, limits)
+      if (held !== undefined) {
+        if (equalBytes(held, wire)) return
+        throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `a different block is already at ${toHex(block.publicKey)}:${block.sequenceNumber}`)
+      }
+      const at = position(block.publicKey, block.sequenceNumber)
+      ops.push({ type: 'put', key: prefixed(BLOCK, at), value: wire })
+      ops.push({ type: 'put', key: prefixed(HASH, blockHash(crypto, block)), value: at })
+      if (block.linkSequenceNumber > 0) links.get(positionKey(block.linkPublicKey, block.linkSequenceNumber))?.push(at)
+      written.push(block)
+    })
+    for (const [name, at] of targets) {
+      const list = links.get(name) ?? []
+      if (list.length > 0) ops.push({ type: 'put', key: prefixed(LINK, at), value: concatBytes(...list) })
+    }
+    for (const proof of batch.fraudProofs ?? []) {
+      ops.push({ type: 'put', key: prefixed(FRAUD, proof.publicKey, fraudProofId(crypto, proof)), value: encodeFraudProof(proof, limits) })
+    }
+    if (ops.length > 0) await db.batch(ops, { sync })
+    // Only once LevelDB has the batch: a failed write must not leave blocks visible through the cache.
+    for (const block of written) remember(block)
   }
 
   return {
-    async write(batch: BlockBatch): Promise<void> {
+    write(batch: BlockBatch): Promise<void> {
       open()
-      const fresh = new Map<string, HalfBlock>()
-      for (const block of batch.blocks) {
-        const key = `${toHex(block.publicKey)}:${block.sequenceNumber}`
-        const held = fresh.get(key)
-        if (held === undefined) fresh.set(key, block)
-        else if (!equalBytes(blockHash(crypto, held), blockHash(crypto, block))) {
-          throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `two different blocks at ${key} in one batch`)
-        }
-      }
-      const candidates = [...fresh.values()]
-      const stored = candidates.length === 0 ? [] : await db.getMany(candidates.map((b) => blockKey(b.publicKey, b.sequenceNumber)))
-      const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = []
-      candidates.forEach((block, i) => {
-        const held = stored[i]
-        const wire = encodeBlock(block, limits)
-        if (held !== undefined) {
-          if (equalBytes(held, wire)) return
-          throw new TrustChainError(
-            TrustChainErrorCode.INVALID_INPUT,
-            `a different block is already at ${toHex(block.publicKey)}:${block.sequenceNumber}`,
-          )
-        }
-        const at = position(block.publicKey, block.sequenceNumber)
-        ops.push({ type: 'put', key: prefixed(BLOCK, at), value: wire })
-        ops.push({ type: 'put', key: prefixed(HASH, blockHash(crypto, block)), value: at })
-        if (block.linkSequenceNumber > 0) {
-          ops.push({ type: 'put', key: prefixed(LINK, position(block.linkPublicKey, block.linkSequenceNumber), at), value: new Uint8Array(0) })
-        }
-      })
-      for (const proof of batch.fraudProofs ?? []) {
-        ops.push({ type: 'put', key: prefixed(FRAUD, proof.publicKey, fraudProofId(crypto, proof)), value: encodeFraudProof(proof, limits) })
-      }
-      if (ops.length > 0) await db.batch(ops, { sync })
+      const run = writing.then(() => writeNow(batch))
+      writing = run.catch(() => undefined)
+      return run
     },
     async get(publicKey, sequenceNumber) {
-      open()
-      const value = await db.get(blockKey(publicKey, sequenceNumber))
-      return value === undefined ? undefined : decode(value)
+      const [block] = await getMany([{ publicKey, sequenceNumber }])
+      return block
     },
     getMany,
     async getByHash(hash) {
       open()
       const at = await db.get(prefixed(HASH, hash))
       if (at === undefined) return undefined
-      const value = await db.get(prefixed(BLOCK, at))
-      return value === undefined ? undefined : decode(value)
+      const [block] = await atPositions([at])
+      return block
     },
     async getLinked(publicKey, sequenceNumber) {
-      open()
-      const target = prefixed(LINK, position(publicKey, sequenceNumber))
-      const keys = await db.keys({ gt: target, lt: concatBytes(target, new Uint8Array(POSITION_LENGTH).fill(0xff)) }).all()
-      if (keys.length === 0) return []
-      const values = await db.getMany(keys.map((key) => prefixed(BLOCK, key.subarray(1 + POSITION_LENGTH))))
-      return values.filter((value): value is Uint8Array => value !== undefined).map(decode)
+      const [linked] = await getLinkedMany([{ publicKey, sequenceNumber }])
+      return linked ?? []
     },
+    getLinkedMany,
     async latest(publicKey) {
       open()
       const [value] = await db.values({ ...chainBounds(publicKey, 1, Number.MAX_SAFE_INTEGER), reverse: true, limit: 1 }).all()
@@ -161,6 +231,8 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
     async close() {
       if (closed) return
       closed = true
+      await writing
+      cache.clear()
       await db.close()
     },
   }

@@ -5,6 +5,7 @@
  * full before anything is applied, which is what makes it atomic here.
  */
 import { type Crypto, equalBytes, toHex } from '@constellation/crypto'
+import { chainKey, positionKey } from './position-key.js'
 import { blockHash } from '../block/block-encoding.js'
 import type { HalfBlock } from '../block/half-block.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
@@ -16,7 +17,6 @@ interface Chain {
   maxSequenceNumber: number
 }
 
-const linkKey = (publicKey: Uint8Array, sequenceNumber: number): string => `${toHex(publicKey)}:${sequenceNumber}`
 
 export interface MemoryBlockStoreOptions {
   readonly crypto: Crypto
@@ -34,25 +34,25 @@ export function createMemoryBlockStore(options: MemoryBlockStoreOptions): BlockS
     if (closed) throw new TrustChainError(TrustChainErrorCode.STORE_CLOSED, 'the block store is closed')
   }
   const lookup = (publicKey: Uint8Array, sequenceNumber: number): HalfBlock | undefined =>
-    chains.get(toHex(publicKey))?.blocks.get(sequenceNumber)
+    chains.get(chainKey(publicKey))?.blocks.get(sequenceNumber)
 
   return {
     async write(batch: BlockBatch): Promise<void> {
       open()
       const fresh = new Map<string, HalfBlock>()
       for (const block of batch.blocks) {
-        const key = linkKey(block.publicKey, block.sequenceNumber)
+        const key = positionKey(block.publicKey, block.sequenceNumber)
         const held = fresh.get(key) ?? lookup(block.publicKey, block.sequenceNumber)
         if (held === undefined) fresh.set(key, block)
         else if (!equalBytes(blockHash(crypto, held), blockHash(crypto, block))) {
-          throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `a different block is already at ${key}`, {
+          throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `a different block is already at ${toHex(block.publicKey)}:${block.sequenceNumber}`, {
             publicKey: toHex(block.publicKey),
             sequenceNumber: block.sequenceNumber,
           })
         }
       }
       for (const block of fresh.values()) {
-        const pk = toHex(block.publicKey)
+        const pk = chainKey(block.publicKey)
         let chain = chains.get(pk)
         if (chain === undefined) {
           chain = { blocks: new Map(), maxSequenceNumber: 0 }
@@ -60,9 +60,9 @@ export function createMemoryBlockStore(options: MemoryBlockStoreOptions): BlockS
         }
         chain.blocks.set(block.sequenceNumber, block)
         chain.maxSequenceNumber = Math.max(chain.maxSequenceNumber, block.sequenceNumber)
-        byHash.set(toHex(blockHash(crypto, block)), block)
+        byHash.set(chainKey(blockHash(crypto, block)), block)
         if (block.linkSequenceNumber > 0) {
-          const target = linkKey(block.linkPublicKey, block.linkSequenceNumber)
+          const target = positionKey(block.linkPublicKey, block.linkSequenceNumber)
           linked.set(target, [...(linked.get(target) ?? []), block])
         }
       }
@@ -78,20 +78,24 @@ export function createMemoryBlockStore(options: MemoryBlockStoreOptions): BlockS
     },
     async getByHash(hash) {
       open()
-      return byHash.get(toHex(hash))
+      return byHash.get(chainKey(hash))
     },
     async getLinked(publicKey, sequenceNumber) {
       open()
-      return [...(linked.get(linkKey(publicKey, sequenceNumber)) ?? [])]
+      return [...(linked.get(positionKey(publicKey, sequenceNumber)) ?? [])]
+    },
+    async getLinkedMany(targets) {
+      open()
+      return targets.map((target) => [...(linked.get(positionKey(target.publicKey, target.sequenceNumber)) ?? [])])
     },
     async latest(publicKey) {
       open()
-      const chain = chains.get(toHex(publicKey))
+      const chain = chains.get(chainKey(publicKey))
       return chain === undefined ? undefined : chain.blocks.get(chain.maxSequenceNumber)
     },
     async range(publicKey, from, to) {
       open()
-      const chain = chains.get(toHex(publicKey))
+      const chain = chains.get(chainKey(publicKey))
       if (chain === undefined || to < from) return []
       // Walk whichever is shorter: the requested interval or the chain itself.
       if (to - from + 1 <= chain.blocks.size) {

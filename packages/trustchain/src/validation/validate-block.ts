@@ -30,6 +30,11 @@ export interface ValidationContext {
   readonly agreements: readonly HalfBlock[]
   /** The chain's running balance just before this block, when every block needed to compute it is known. */
   readonly previousBalance: number | undefined
+  /**
+   * The signature verdict if it was already computed under the same strict rules (`Crypto.verify` semantics), for
+   * instance for a whole batch on worker threads; otherwise the validator verifies the signature itself.
+   */
+  readonly signatureValid?: boolean
 }
 
 export interface ValidationOptions {
@@ -43,10 +48,12 @@ function checkInvariants(
   crypto: Crypto,
   registry: PayloadRegistry,
   block: HalfBlock,
+  context: ValidationContext,
   options: ValidationOptions,
   reasons: ValidationReason[],
 ): readonly string[] | undefined {
-  if (!crypto.verify(block.signature, blockHash(crypto, block), block.publicKey)) reasons.push(ValidationReason.BAD_SIGNATURE)
+  const signed = context.signatureValid ?? crypto.verify(block.signature, blockHash(crypto, block), block.publicKey)
+  if (!signed) reasons.push(ValidationReason.BAD_SIGNATURE)
   if (block.type === 'tx') {
     if (equalBytes(block.publicKey, block.linkPublicKey)) reasons.push(ValidationReason.SELF_LINK)
     else if (equalBytes(block.linkPublicKey, NO_LINK)) reasons.push(ValidationReason.BAD_LINK)
@@ -167,7 +174,7 @@ export function validateBlock(
   options: ValidationOptions = {},
 ): ValidationResult {
   const reasons: ValidationReason[] = []
-  const payloadErrors = checkInvariants(crypto, registry, block, options, reasons)
+  const payloadErrors = checkInvariants(crypto, registry, block, context, options, reasons)
   // A block that is not validly signed proves nothing about its author: stop before comparing it with others.
   if (reasons.includes(ValidationReason.BAD_SIGNATURE)) {
     return { level: ValidationLevel.INVALID, reasons, ...(payloadErrors === undefined ? {} : { payloadErrors }) }
