@@ -158,15 +158,37 @@ describe('Libp2pNetwork', () => {
     garbage.send(Uint8Array.from([0, 0, 0, 5, 9, 0, 0, 0, 1]))
     await closed(garbage)
     expect(garbage.status).not.toBe('open')
-    // A declared length far over the limit: reset before any of it is buffered.
+    // A response frame on a stream where only requests may come, declared far over the limit: reset
+    // without buffering it.
     const huge = await hostile.dialProtocol(target, REQUEST_PROTOCOL)
-    huge.send(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 1]))
+    huge.send(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 1]))
     await closed(huge)
     const event = await penalised
     expect(event.peer).toBe(toHex(hostile.peerId.publicKey?.raw as Uint8Array))
     expect(event.rejects).toBe(2)
     // Honest peers are still served.
     expect(text(await a.request(b.peerId, '/echo/1', bytes('still here')))).toBe('still here')
+  })
+
+  it('answers MESSAGE_TOO_LARGE across different limits without resetting the stream or penalising', async () => {
+    const [small] = await local(1, 'full', { maxMessageBytes: 1024 })
+    const [large] = await local(1, 'full', { maxMessageBytes: 64 * 1024 })
+    const b = small as Libp2pNetwork
+    const a = large as Libp2pNetwork
+    await a.dial(b.listenAddresses()[0] as string)
+    const penalties: NetworkEvent[] = []
+    for (const node of [a, b]) node.addListener((event) => event.type === 'peer:penalised' && penalties.push(event))
+    b.handle('/echo/1', ({ data }) => data)
+    a.handle('/big/1', () => new Uint8Array(4096))
+    await expect(a.request(b.peerId, '/echo/1', new Uint8Array(4096))).rejects.toMatchObject({
+      code: GossipErrorCode.MESSAGE_TOO_LARGE,
+    })
+    await expect(b.request(a.peerId, '/big/1', bytes('x'))).rejects.toMatchObject({ code: GossipErrorCode.MESSAGE_TOO_LARGE })
+    // Both streams still carry requests, and nobody was counted as hostile.
+    expect(text(await a.request(b.peerId, '/echo/1', bytes('fits')))).toBe('fits')
+    a.handle('/echo/1', ({ data }) => data)
+    expect(text(await b.request(a.peerId, '/echo/1', bytes('fits too')))).toBe('fits too')
+    expect(penalties).toEqual([])
   })
 
   it('aborts the handler of a request its requester gave up on', async () => {

@@ -173,6 +173,17 @@ export class RequestChannel {
       try {
         const chunk = event.data instanceof Uint8Array ? event.data : event.data.subarray()
         for (const body of reader.push(chunk)) {
+          if (!(body instanceof Uint8Array)) {
+            // A response over our limit (the responder's limit is larger): fail that request, drop the bytes.
+            if (body.frameKind !== 'response') throw new GossipError(GossipErrorCode.MALFORMED, `oversized ${body.frameKind} frame`)
+            this.#pending.get(body.id)?.settle({
+              ok: false,
+              error: new GossipError(GossipErrorCode.MESSAGE_TOO_LARGE, `response frame of ${body.length} bytes is over our limit`, {
+                remote: peer,
+              }),
+            })
+            continue
+          }
           const frame = decodeRequestFrame(body)
           if (frame.kind === 'response') this.#pending.get(frame.id)?.settle({ ok: true, data: frame.data })
           else if (frame.kind === 'error') {

@@ -8,7 +8,8 @@
  *   error     kind=3 | id u32 | code u8 | message (UTF-8, at most MAX_ERROR_MESSAGE_BYTES)
  *   cancel    kind=4 | id u32                       (the requester gave up: abort the handler)
  * `FrameReader` checks each length before buffering the frame, so a peer cannot make us hold more than one
- * frame of at most `maxFrameBytes`; anything that does not decode is a protocol violation by the peer.
+ * frame of at most `maxFrameBytes`; a longer frame is answered from its header and dropped unread (peers may
+ * be configured with larger limits). Anything that does not decode is a protocol violation by the peer.
  */
 import { checkName } from '../checks.js'
 import { GossipError, GossipErrorCode } from '../errors.js'
@@ -140,35 +141,65 @@ export function decodeRequestFrame(body: Uint8Array): RequestFrame {
   }
 }
 
+/** A frame longer than this reader takes: its header was read and the rest of it is discarded unread. */
+export interface OversizedFrame {
+  readonly kind: 'oversized'
+  /** The frame's kind byte, undefined when it names no kind. */
+  readonly frameKind: RequestFrame['kind'] | undefined
+  readonly id: number
+  /** The declared length of the frame body. */
+  readonly length: number
+}
+
+const KIND_NAMES = new Map<number, RequestFrame['kind']>(Object.entries(KIND).map(([name, code]) => [code, name as RequestFrame['kind']]))
+
 /**
- * Reassembles length-prefixed frames from stream chunks. A declared length over `maxFrameBytes` throws
- * MALFORMED before any of that frame is buffered.
+ * Reassembles length-prefixed frames from stream chunks. A frame whose declared length is over `maxFrameBytes`
+ * is never buffered: its 5-byte header (kind and id) is read so that the caller can answer it (a peer with a
+ * larger limit is not an attacker), and the rest of it is dropped as it arrives.
  */
 export class FrameReader {
   readonly #maxFrameBytes: number
   #chunks: Uint8Array[] = []
   #buffered = 0
+  /** Bytes of an oversized frame still to drop. */
+  #skipping = 0
 
   constructor(maxFrameBytes: number) {
     this.#maxFrameBytes = maxFrameBytes
   }
 
-  /** Adds a chunk from the wire and returns the frame bodies it completes. */
-  push(chunk: Uint8Array): Uint8Array[] {
+  /** Adds a chunk from the wire and returns the frame bodies (and oversized frames) it completes. */
+  push(chunk: Uint8Array): (Uint8Array | OversizedFrame)[] {
+    if (this.#skipping > 0) {
+      const dropped = Math.min(this.#skipping, chunk.length)
+      this.#skipping -= dropped
+      chunk = chunk.subarray(dropped)
+    }
     if (chunk.length === 0) return []
     this.#chunks.push(chunk)
     this.#buffered += chunk.length
-    const bodies: Uint8Array[] = []
+    const frames: (Uint8Array | OversizedFrame)[] = []
     for (;;) {
       if (this.#buffered < LENGTH_PREFIX_BYTES) break
       const prefix = this.#peek(LENGTH_PREFIX_BYTES)
       const length = new DataView(prefix.buffer, prefix.byteOffset, LENGTH_PREFIX_BYTES).getUint32(0)
-      if (length > this.#maxFrameBytes) throw malformed(`declared length ${length} is over the limit of ${this.#maxFrameBytes}`)
-      if (this.#buffered < LENGTH_PREFIX_BYTES + length) break
-      const framed = this.#take(LENGTH_PREFIX_BYTES + length)
-      bodies.push(framed.subarray(LENGTH_PREFIX_BYTES))
+      if (length <= this.#maxFrameBytes) {
+        if (this.#buffered < LENGTH_PREFIX_BYTES + length) break
+        frames.push(this.#take(LENGTH_PREFIX_BYTES + length).subarray(LENGTH_PREFIX_BYTES))
+        continue
+      }
+      if (this.#buffered < LENGTH_PREFIX_BYTES + 5) break
+      const header = this.#take(LENGTH_PREFIX_BYTES + 5)
+      const view = new DataView(header.buffer, header.byteOffset, header.byteLength)
+      frames.push({ kind: 'oversized', frameKind: KIND_NAMES.get(header[4] as number), id: view.getUint32(5), length })
+      const rest = length - 5
+      const dropped = Math.min(rest, this.#buffered)
+      this.#drop(dropped)
+      this.#skipping = rest - dropped
+      if (this.#skipping > 0) break
     }
-    return bodies
+    return frames
   }
 
   /** The first `n` buffered bytes, joining chunks only when the prefix straddles them. */
@@ -193,6 +224,21 @@ export class FrameReader {
     }
     this.#buffered -= n
     return taken
+  }
+
+  /** Discards `n` buffered bytes without copying them. */
+  #drop(n: number): void {
+    this.#buffered -= n
+    while (n > 0) {
+      const first = this.#chunks[0] as Uint8Array
+      if (first.length <= n) {
+        this.#chunks.shift()
+        n -= first.length
+      } else {
+        this.#chunks[0] = first.subarray(n)
+        n = 0
+      }
+    }
   }
 
   #concat(): Uint8Array {

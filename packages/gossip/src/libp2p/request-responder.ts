@@ -119,6 +119,13 @@ export function serveRequestStream(stream: Stream, peer: PeerId, components: Req
     try {
       const chunk = event.data instanceof Uint8Array ? event.data : event.data.subarray()
       for (const body of reader.push(chunk)) {
+        if (!(body instanceof Uint8Array)) {
+          // A request over our limit, from a peer whose limit is larger: refuse it without reading it.
+          if (body.frameKind !== 'request') throw new GossipError(GossipErrorCode.MALFORMED, `oversized ${body.frameKind} frame`)
+          if (running.has(body.id)) throw new GossipError(GossipErrorCode.MALFORMED, `request id ${body.id} is already in use`)
+          fail(body.id, GossipErrorCode.MESSAGE_TOO_LARGE, `request frame of ${body.length} bytes is over the limit of ${maxMessageBytes}`)
+          continue
+        }
         const frame = decodeRequestFrame(body)
         if (frame.kind === 'request') serve(frame.id, frame.protocol, frame.data)
         else if (frame.kind === 'cancel') {
