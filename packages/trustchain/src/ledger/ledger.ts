@@ -67,6 +67,51 @@ export interface Ledger {
   validate(block: HalfBlock): Promise<ValidationResult>
 }
 
+/**
+ * Blocks accepted by earlier batches whose store write has not completed yet. Later batches validate against them,
+ * so validating batch k+1 overlaps with writing batch k; a batch is acknowledged only once its own write and every
+ * earlier one are done.
+ */
+class PendingWrites {
+  readonly blocks = new Map<string, HalfBlock>()
+  readonly links = new Map<string, HalfBlock[]>()
+  readonly chains = new Map<string, number>()
+
+  add(blocks: readonly HalfBlock[]): void {
+    for (const block of blocks) {
+      this.blocks.set(positionKey(block.publicKey, block.sequenceNumber), block)
+      const chain = chainKey(block.publicKey)
+      this.chains.set(chain, (this.chains.get(chain) ?? 0) + 1)
+      if (block.linkSequenceNumber > 0) {
+        const target = positionKey(block.linkPublicKey, block.linkSequenceNumber)
+        this.links.set(target, [...(this.links.get(target) ?? []), block])
+      }
+    }
+  }
+
+  remove(blocks: readonly HalfBlock[]): void {
+    for (const block of blocks) {
+      this.blocks.delete(positionKey(block.publicKey, block.sequenceNumber))
+      const chain = chainKey(block.publicKey)
+      const count = (this.chains.get(chain) ?? 1) - 1
+      if (count === 0) this.chains.delete(chain)
+      else this.chains.set(chain, count)
+      if (block.linkSequenceNumber > 0) {
+        const target = positionKey(block.linkPublicKey, block.linkSequenceNumber)
+        const rest = (this.links.get(target) ?? []).filter((other) => other !== block)
+        if (rest.length === 0) this.links.delete(target)
+        else this.links.set(target, rest)
+      }
+    }
+  }
+}
+
+/** Agreements from two sources without repeating a block (a write may land between two lookups). */
+function mergeLinks(first: readonly HalfBlock[], second: readonly HalfBlock[] | undefined): readonly HalfBlock[] {
+  if (second === undefined || second.length === 0) return first
+  return [...first, ...second.filter((block) => !first.includes(block))]
+}
+
 /** The blocks known to one ingest call: the store's answers overlaid with blocks accepted earlier in the batch. */
 class BatchView {
   /** Store answers by position; `null` = known to be absent. */
@@ -76,7 +121,10 @@ class BatchView {
   readonly acceptedLinks = new Map<string, HalfBlock[]>()
   readonly chainsTouched = new Set<string>()
 
-  constructor(readonly store: BlockStore) {}
+  constructor(
+    readonly store: BlockStore,
+    readonly pending: PendingWrites,
+  ) {}
 
   /** Looks up, in one `getMany` and one `getLinkedMany`, everything the batch's validation will ask for. */
   async prefetch(blocks: readonly HalfBlock[]): Promise<void> {
@@ -108,7 +156,7 @@ class BatchView {
 
   /** The block at a position if the view knows (`undefined` = absent), or `unknown` if the store must be asked. */
   known(name: string): HalfBlock | undefined | 'unknown' {
-    const accepted = this.accepted.get(name)
+    const accepted = this.accepted.get(name) ?? this.pending.blocks.get(name)
     if (accepted !== undefined) return accepted
     const fetched = this.fetched.get(name)
     return fetched === undefined ? 'unknown' : (fetched ?? undefined)
@@ -123,15 +171,14 @@ class BatchView {
     return block
   }
 
-  async linked(publicKey: Uint8Array, sequenceNumber: number): Promise<HalfBlock[]> {
+  async linked(publicKey: Uint8Array, sequenceNumber: number): Promise<readonly HalfBlock[]> {
     const name = positionKey(publicKey, sequenceNumber)
     let stored = this.storedLinks.get(name)
     if (stored === undefined) {
       stored = await this.store.getLinked(publicKey, sequenceNumber)
       this.storedLinks.set(name, stored)
     }
-    const accepted = this.acceptedLinks.get(name)
-    return accepted === undefined ? stored : [...stored, ...accepted]
+    return mergeLinks(mergeLinks(stored, this.pending.links.get(name)), this.acceptedLinks.get(name))
   }
 
   accept(block: HalfBlock): void {
@@ -179,10 +226,14 @@ class BatchView {
     if (target !== undefined) {
       const stored = this.storedLinks.get(target)
       if (stored === undefined) return undefined
-      const accepted = this.acceptedLinks.get(target)
-      agreements = accepted === undefined ? stored : [...stored, ...accepted]
+      agreements = mergeLinks(mergeLinks(stored, this.pending.links.get(target)), this.acceptedLinks.get(target))
     }
-    const chainKnown = existing !== undefined || previous !== undefined || next !== undefined || this.chainsTouched.has(chainKey(block.publicKey))
+    const chainKnown =
+      existing !== undefined ||
+      previous !== undefined ||
+      next !== undefined ||
+      this.chainsTouched.has(chainKey(block.publicKey)) ||
+      this.pending.chains.has(chainKey(block.publicKey))
     if (!chainKnown) return undefined
     let previousBalance: number | undefined
     if (transferOf(block.type, block.payload) !== undefined) {
@@ -213,6 +264,7 @@ class BatchView {
       previous !== undefined ||
       next !== undefined ||
       this.chainsTouched.has(chainKey(block.publicKey)) ||
+      this.pending.chains.has(chainKey(block.publicKey)) ||
       (await this.store.latest(block.publicKey)) !== undefined
     const previousBalance =
       transferOf(block.type, block.payload) === undefined ? undefined : await this.balanceAfter(block.publicKey, block.sequenceNumber - 1)
@@ -255,11 +307,22 @@ export function createLedger(options: LedgerOptions): Ledger {
       // A failed pool is not a failed batch: validation then verifies in this thread.
       verdicts = options.verifier.verifyBatch(items).catch(() => undefined)
     }
-    return exclusive(() => ingestNow(blocks, verdicts))
+    return exclusive(() => ingestNow(blocks, verdicts)).then(async ({ outcomes, written }) => {
+      await written
+      return outcomes
+    })
   }
 
-  const ingestNow = async (blocks: readonly HalfBlock[], verdicts: Promise<boolean[] | undefined> | undefined): Promise<IngestOutcome[]> => {
-    const view = new BatchView(store)
+  const pending = new PendingWrites()
+  // The tail of the chain of store writes: each waits for the one before and fails if it failed, so no batch is
+  // acknowledged while a batch it may have been validated against is not durably stored.
+  let writes: Promise<void> = Promise.resolve()
+
+  const ingestNow = async (
+    blocks: readonly HalfBlock[],
+    verdicts: Promise<boolean[] | undefined> | undefined,
+  ): Promise<{ outcomes: IngestOutcome[]; written: Promise<void> }> => {
+    const view = new BatchView(store, pending)
     await view.prefetch(blocks)
     const verified = verdicts === undefined ? undefined : await verdicts
     const outcomes: IngestOutcome[] = []
@@ -286,8 +349,20 @@ export function createLedger(options: LedgerOptions): Ledger {
       toWrite.push(block)
       outcomes.push({ status: 'stored', block, hash, validation })
     }
-    if (toWrite.length > 0 || fraudProofs.length > 0) await store.write({ blocks: toWrite, fraudProofs })
-    return outcomes
+    const previous = writes
+    if (toWrite.length === 0 && fraudProofs.length === 0) return { outcomes, written: previous }
+    pending.add(toWrite)
+    const written = previous.then(() => store.write({ blocks: toWrite, fraudProofs }))
+    writes = written
+    written.then(
+      () => pending.remove(toWrite),
+      () => {
+        pending.remove(toWrite)
+        // Once the failure has reached everyone chained to it, later batches start afresh.
+        if (writes === written) writes = Promise.resolve()
+      },
+    )
+    return { outcomes, written }
   }
 
   return {
@@ -312,7 +387,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       )
     },
     async validate(block) {
-      const view = new BatchView(store)
+      const view = new BatchView(store, pending)
       return validateBlock(crypto, registry, block, await view.context(block), validationOptions())
     },
   }
