@@ -1,0 +1,127 @@
+import { type Crypto, toHex } from '@constellation/crypto'
+import { beforeAll, describe, expect, it } from 'vitest'
+import {
+  createProposal,
+  DEFAULT_RETRY_POLICY,
+  EMPTY_CHAIN_HEAD,
+  type EngineConfig,
+  type EngineEffect,
+  type EngineState,
+  initialEngineState,
+  isTrustChainError,
+  step,
+  TrustChainErrorCode,
+  ValidationLevel,
+} from '../src/index.js'
+import { keyPairOf, testCrypto } from './helpers.js'
+
+let crypto: Crypto
+let config: EngineConfig
+let state: EngineState
+beforeAll(async () => {
+  crypto = await testCrypto()
+  config = { crypto, keyPair: keyPairOf(crypto, 1), retry: { ...DEFAULT_RETRY_POLICY, initialDelayMs: 100, deadlineMs: 1_000 }, maxCrawlBlocks: 50 }
+  state = initialEngineState({ publicKey: config.keyPair.publicKey, head: { ...EMPTY_CHAIN_HEAD, balance: 100 }, seed: 7 })
+})
+
+const types = (effects: readonly EngineEffect[]) => effects.map((effect) => effect.type)
+const bob = () => keyPairOf(crypto, 2)
+
+describe('the pure engine', () => {
+  it('propose: appends (persist before send), requests, and asks to be woken for the retry', () => {
+    const { state: next, effects } = step(config, state, { type: 'propose', now: 10, requestId: 1, counterparty: bob().publicKey, content: { transfer: 30 } })
+    expect(types(effects)).toEqual(['ingest', 'request', 'wake'])
+    expect(next.head.sequenceNumber).toBe(1)
+    expect(next.head.balance).toBe(70)
+    expect(next.proposals.size).toBe(1)
+    const wake = effects[2] as Extract<EngineEffect, { type: 'wake' }>
+    expect(wake.at).toBeGreaterThanOrEqual(10 + 75)
+    expect(wake.at).toBeLessThanOrEqual(10 + 125)
+    // Pure: the same state and event give the same result.
+    expect(step(config, state, { type: 'propose', now: 10, requestId: 1, counterparty: bob().publicKey, content: { transfer: 30 } })).toEqual({ state: next, effects })
+  })
+
+  it('retries with growing backoff until the deadline, then fails the proposal with PROPOSAL_TIMEOUT', () => {
+    let current = step(config, state, { type: 'propose', now: 0, requestId: 1, counterparty: bob().publicKey, content: { transfer: 1 } }).state
+    const retries: number[] = []
+    let now = 0
+    let settled: EngineEffect | undefined
+    while (settled === undefined && now < 5_000) {
+      const pending = [...current.proposals.values()][0]!
+      now = Math.min(pending.nextAttemptAt, pending.deadline)
+      const result = step(config, current, { type: 'tick', now })
+      current = result.state
+      if (result.effects.some((e) => e.type === 'request')) retries.push(now)
+      settled = result.effects.find((e) => e.type === 'settle')
+    }
+    expect(settled?.type === 'settle' && !settled.settlement.ok && isTrustChainError(settled.settlement.error, TrustChainErrorCode.PROPOSAL_TIMEOUT)).toBe(true)
+    expect(now).toBe(1_000)
+    const gaps = retries.map((t, i) => t - (i === 0 ? 0 : retries[i - 1]!))
+    expect(gaps.length).toBeGreaterThanOrEqual(3)
+    expect(gaps[2]!).toBeGreaterThan(gaps[0]!) // exponential, despite jitter of 25%
+    expect(current.proposals.size).toBe(0)
+  })
+
+  it('a refused transfer (over the balance) settles at once and leaves the chain alone', () => {
+    const { state: next, effects } = step(config, state, { type: 'propose', now: 0, requestId: 9, counterparty: bob().publicKey, content: { transfer: 101 } })
+    expect(types(effects)).toEqual(['settle'])
+    expect(next).toBe(state)
+  })
+
+  it('duplicates of a proposal being decided join its session; all copies get the one answer', () => {
+    const proposer = keyPairOf(crypto, 3)
+    const proposal = createProposal({ crypto, keyPair: proposer }, EMPTY_CHAIN_HEAD, {
+      counterparty: config.keyPair.publicKey,
+      payload: { kind: 'note' },
+      timestamp: 5,
+    })
+    const from = toHex(proposer.publicKey)
+    const first = step(config, state, { type: 'proposal-request', now: 1, from, replyId: 1, proposal })
+    expect(types(first.effects)).toEqual(['ingest'])
+    const second = step(config, first.state, { type: 'proposal-request', now: 2, from, replyId: 2, proposal })
+    expect(second.effects).toEqual([])
+    const ingest = first.effects[0] as Extract<EngineEffect, { type: 'ingest' }>
+    const validation = { level: ValidationLevel.PARTIAL_NEXT, reasons: [] }
+    const validated = step(config, second.state, {
+      type: 'ingested',
+      now: 3,
+      purpose: ingest.purpose,
+      outcomes: [{ status: 'stored', block: proposal, hash: new Uint8Array(32), validation }],
+    })
+    expect(types(validated.effects)).toEqual(['decide'])
+    const decide = validated.effects[0] as Extract<EngineEffect, { type: 'decide' }>
+    const decided = step(config, validated.state, { type: 'decided', now: 4, id: decide.id, accept: true })
+    expect(types(decided.effects)).toEqual(['ingest', 'reply', 'reply', 'delivered', 'broadcast'])
+    expect(decided.state.head.sequenceNumber).toBe(1)
+    // A late duplicate after the answer starts a new session, which finds the stored agreement instead of signing.
+    const late = step(config, decided.state, { type: 'proposal-request', now: 5, from, replyId: 3, proposal })
+    const agreement = (decided.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).blocks[0]!
+    const answered = step(config, late.state, {
+      type: 'ingested',
+      now: 6,
+      purpose: (late.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).purpose,
+      outcomes: [{ status: 'duplicate', block: proposal, hash: new Uint8Array(32), validation }],
+      ownAgreement: agreement,
+    })
+    expect(types(answered.effects)).toEqual(['reply'])
+    expect(answered.state.head).toEqual(decided.state.head)
+  })
+
+  it('a proposal with a gap before it is crawled once before the policy is asked', () => {
+    const proposer = keyPairOf(crypto, 4)
+    const proposal = createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: 7 }, {
+      counterparty: config.keyPair.publicKey,
+      payload: { kind: 'note' },
+      timestamp: 5,
+    })
+    const from = toHex(proposer.publicKey)
+    const asked = step(config, state, { type: 'proposal-request', now: 1, from, replyId: 1, proposal })
+    const purpose = (asked.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).purpose
+    const partial = { level: ValidationLevel.PARTIAL_PREVIOUS, reasons: [] }
+    const outcome = { status: 'stored' as const, block: proposal, hash: new Uint8Array(32), validation: partial }
+    const crawl = step(config, asked.state, { type: 'ingested', now: 2, purpose, outcomes: [outcome] })
+    expect(crawl.effects).toMatchObject([{ type: 'request', peer: from, request: { type: 'crawl', from: 1, to: 7 } }])
+    const again = step(config, crawl.state, { type: 'ingested', now: 3, purpose, outcomes: [outcome] })
+    expect(types(again.effects)).toEqual(['decide']) // no second crawl
+  })
+})
