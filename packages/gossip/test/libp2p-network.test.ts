@@ -137,6 +137,28 @@ describe('Libp2pNetwork', () => {
     expect(peak).toBeGreaterThan(1) // and did have several at once
   })
 
+  it('pushes back on publishers and requesters when streams back up, and delivers everything', async () => {
+    const [a, b] = (await local(2, 'full', { maxMessagesPerPeerPerSecond: 1e6, maxRequestsPerPeerPerSecond: 1e6 })) as [
+      Libp2pNetwork,
+      Libp2pNetwork,
+    ]
+    const large = (i: number) => {
+      const data = new Uint8Array(64 * 1024)
+      new DataView(data.buffer).setUint32(0, i)
+      return data
+    }
+    let delivered = 0
+    const all = new Promise<void>((resolve) => b.subscribe('/t/large', () => (++delivered === 300 && resolve(), 'accept')))
+    // 19 MiB through one stream: it backs up, and each publish waits for it to drain.
+    for (let i = 0; i < 300; i++) await a.publish('/t/large', large(i))
+    await all
+    b.handle('/sink/1', ({ data }) => data.subarray(0, 4))
+    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => a.request(b.peerId, '/sink/1', large(i))))
+    expect(answers.map((answer) => new DataView(answer.buffer, answer.byteOffset).getUint32(0))).toEqual(
+      Array.from({ length: 300 }, (_, i) => i),
+    )
+  })
+
   it('refuses requests over the rate limit with RATE_LIMITED', async () => {
     const [a, b] = (await local(2, 'full', { maxRequestsPerPeerPerSecond: 5 })) as [Libp2pNetwork, Libp2pNetwork]
     b.handle('/echo/1', ({ data }) => data)

@@ -55,6 +55,7 @@ import { installPromiseWithResolvers } from './promise-with-resolvers.js'
 import { RequestChannel } from './request-channel.js'
 import { FRAME_OVERHEAD_BYTES, REQUEST_PROTOCOL } from './request-frame.js'
 import { serveRequestStream } from './request-responder.js'
+import { drained } from './stream-drain.js'
 
 installPromiseWithResolvers()
 
@@ -375,7 +376,7 @@ export class Libp2pNetwork implements Network {
         if (stream.direction !== 'outbound' || !stream.protocol.startsWith('/meshsub/')) continue
         while (stream.writableNeedsDrain && stream.status === 'open') {
           try {
-            await stream.onDrain({ signal: this.#stopping.signal })
+            await drained(stream, this.#stopping.signal)
           } catch {
             break // closed or stopping: nothing to wait for
           }

@@ -14,6 +14,7 @@ import type { Clock, TimerHandle } from '../clock.js'
 import { GossipError, GossipErrorCode } from '../errors.js'
 import type { PeerId } from '../network.js'
 import { decodeRequestFrame, encodeRequestFrame, FrameReader } from './request-frame.js'
+import { drained } from './stream-drain.js'
 
 export interface RequestChannelComponents {
   readonly peer: PeerId
@@ -105,7 +106,7 @@ export class RequestChannel {
           }
           holdsSlot = true
           const stream = await this.#currentStream()
-          if (stream.writableNeedsDrain) await stream.onDrain({ signal: this.#closer.signal })
+          while (stream.writableNeedsDrain && stream.status === 'open') await drained(stream, this.#closer.signal)
           if (!live()) return
           entry.stream = stream
           this.#write(stream, encodeRequestFrame({ kind: 'request', id, protocol, data }))
