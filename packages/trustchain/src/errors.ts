@@ -14,8 +14,6 @@ export const TrustChainErrorCode = {
   PAYLOAD_TOO_LARGE: 'TRUSTCHAIN_PAYLOAD_TOO_LARGE',
   /** The bytes are not canonical CBOR, or not the shape of a half-block. */
   MALFORMED_BLOCK: 'TRUSTCHAIN_MALFORMED_BLOCK',
-  /** A payload does not match the codec registered for its type. */
-  MALFORMED_PAYLOAD: 'TRUSTCHAIN_MALFORMED_PAYLOAD',
   /** A protocol message is not canonical CBOR or not one of the known message shapes. */
   MALFORMED_MESSAGE: 'TRUSTCHAIN_MALFORMED_MESSAGE',
   /** A block was rejected by validation; `detail.reasons` lists why. */

@@ -107,6 +107,24 @@ describe('the pure engine', () => {
     expect(answered.state.head).toEqual(decided.state.head)
   })
 
+  it('a proposal it cannot answer (a balance past the safe range) is refused, not a crash', () => {
+    const proposer = keyPairOf(crypto, 5)
+    const proposal = createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, balance: Number.MAX_SAFE_INTEGER }, {
+      counterparty: config.keyPair.publicKey,
+      payload: { kind: 'transfer', amount: Number.MAX_SAFE_INTEGER, balance: 0 },
+      timestamp: 5,
+    })
+    const from = toHex(proposer.publicKey)
+    const asked = step(config, state, { type: 'proposal-request', now: 1, from, replyId: 1, proposal })
+    const purpose = (asked.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).purpose
+    const validation = { level: ValidationLevel.PARTIAL_NEXT, reasons: [] }
+    const validated = step(config, asked.state, { type: 'ingested', now: 2, purpose, outcomes: [{ status: 'stored', block: proposal, hash: new Uint8Array(32), validation }] })
+    const decide = validated.effects[0] as Extract<EngineEffect, { type: 'decide' }>
+    const decided = step(config, validated.state, { type: 'decided', now: 3, id: decide.id, accept: true })
+    expect(decided.effects).toMatchObject([{ type: 'reply', response: { type: 'rejected', code: TrustChainErrorCode.INVALID_INPUT } }])
+    expect(decided.state.head).toEqual(state.head)
+  })
+
   it('a proposal with a gap before it is crawled once before the policy is asked', () => {
     const proposer = keyPairOf(crypto, 4)
     const proposal = createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: 7 }, {

@@ -83,13 +83,27 @@ describe('a pair of nodes', () => {
     expect(lossy.net.stats.requests).toBeGreaterThan(3) // it retried
   })
 
-  it('refuses to transfer more than the balance, without touching the chain', async () => {
+  it('refuses bad proposals of its own (over the balance, payload not a transaction, bad key) without touching the chain', async () => {
     const { peers, run } = await simPeers(crypto, 2, { seed: 4 }, { balance: 5 })
-    const result = settle(peers[0]!.node.propose(peers[1]!.node.publicKey, { transfer: 6 }))
+    const [alice, bob] = peers as [SimPeer, SimPeer]
+    const attempts = [
+      alice.node.propose(bob.node.publicKey, { transfer: 6 }),
+      alice.node.propose(bob.node.publicKey, { payload: 'not a map with a kind' }),
+      alice.node.propose(bob.node.publicKey, { payload: { kind: 'transfer', amount: -1, balance: 0 } }),
+      alice.node.propose(bob.node.publicKey, { payload: { kind: 'blob', data: new Uint8Array(9_000) } }),
+      alice.node.propose(new Uint8Array(31), { transfer: 1 }),
+      alice.node.propose(alice.node.publicKey, { transfer: 1 }),
+    ].map(settle)
     await run()
-    const r = await result
-    expect(!r.ok && isTrustChainError(r.error, TrustChainErrorCode.INVALID_INPUT)).toBe(true)
-    expect(peers[0]!.node.head().sequenceNumber).toBe(1)
+    for (const attempt of await Promise.all(attempts)) {
+      expect(attempt.ok).toBe(false)
+      expect(!attempt.ok && isTrustChainError(attempt.error)).toBe(true)
+    }
+    expect(alice.node.head().sequenceNumber).toBe(1)
+    // And the node still works.
+    const fine = settle(alice.node.propose(bob.node.publicKey, { transfer: 5 }))
+    await run()
+    expect((await fine).ok).toBe(true)
   })
 
   it('answers malformed, forged, misaddressed and replayed proposals with typed rejections and keeps working', async () => {

@@ -98,7 +98,12 @@ export function createProposal(
 /** The payload an agreement to `proposal` carries when appended at `head`. */
 export function agreementPayload(head: ChainHead, proposal: HalfBlock): CborValue {
   const transfer = transferOf(proposal.type, proposal.payload)
-  return transfer === undefined ? proposal.payload : { kind: 'transfer', amount: transfer.amount, balance: head.balance + transfer.amount }
+  if (transfer === undefined) return proposal.payload
+  const balance = head.balance + transfer.amount
+  if (!Number.isSafeInteger(balance)) {
+    throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `receiving ${transfer.amount} would take the balance past the safe integer range`)
+  }
+  return { kind: 'transfer', amount: transfer.amount, balance }
 }
 
 export function createAgreement(author: BlockAuthor, head: ChainHead, proposal: HalfBlock, options: { timestamp: number }): HalfBlock {

@@ -14,10 +14,11 @@
  *   every copy of the request, and both halves are broadcast. Duplicates of a proposal in progress join its session;
  *   duplicates of an answered one get the stored agreement again, so a proposal is never countersigned twice.
  */
-import { type CborValue, type Crypto, type KeyPair, toHex } from '@constellation/crypto'
+import { type CborValue, type Crypto, type KeyPair, PUBLIC_KEY_LENGTH, toHex } from '@constellation/crypto'
 import { advanceHead, type ChainHead, createAgreement, createProposal, transferPayload } from '../block/block-builder.js'
 import { blockHash, type BlockLimits, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
 import { type HalfBlock, isAgreement, isProposal } from '../block/half-block.js'
+import { PayloadRegistry } from '../block/payloads.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import type { IngestOutcome } from '../ledger/ledger.js'
 import { ValidationLevel, type ValidationResult } from '../validation/validation-result.js'
@@ -44,6 +45,8 @@ export interface EngineConfig {
   readonly retry: RetryPolicy
   /** How far back a counterparty crawls a proposer's chain before deciding. */
   readonly maxCrawlBlocks: number
+  /** Payload kinds own proposals are checked against before they are signed (default: transfers only). */
+  readonly registry?: PayloadRegistry
 }
 
 /** What a proposal carries: a value transfer of `amount` (balance filled in), or any registered payload. */
@@ -149,6 +152,8 @@ function backoff(config: EngineConfig, attempts: number, random: number): number
   return Math.max(1, Math.round(base * (1 - config.retry.jitter + 2 * config.retry.jitter * random)))
 }
 
+const DEFAULT_REGISTRY = new PayloadRegistry()
+
 const idOf = (config: EngineConfig, block: HalfBlock): string => toHex(blockHash(config.crypto, block))
 
 function withMap<K, V>(map: ReadonlyMap<K, V>, key: K, value: V | undefined): ReadonlyMap<K, V> {
@@ -172,11 +177,19 @@ function propose(config: EngineConfig, state: EngineState, event: Extract<Engine
     state,
     effects: [{ type: 'settle', requestId: event.requestId, settlement: { ok: false, error } }],
   })
+  if (!(event.counterparty instanceof Uint8Array) || event.counterparty.length !== PUBLIC_KEY_LENGTH) {
+    return fail(new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `the counterparty must be a ${PUBLIC_KEY_LENGTH}-byte public key`))
+  }
   const counterparty = toHex(event.counterparty)
   if (counterparty === state.self) return fail(new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'a node cannot transact with itself'))
   let proposal: HalfBlock
   try {
     const payload = 'transfer' in event.content ? transferPayload(state.head, event.content.transfer) : event.content.payload
+    // Our own ledger would refuse a block whose payload does not fit its kind; refuse it here, before signing.
+    const check = (config.registry ?? DEFAULT_REGISTRY).check('tx', payload)
+    if (!check.ok) {
+      return fail(new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `the payload does not fit its kind: ${check.errors.join('; ')}`, { errors: check.errors }))
+    }
     proposal = createProposal({ crypto: config.crypto, keyPair: config.keyPair, limits: config.limits ?? DEFAULT_BLOCK_LIMITS }, state.head, {
       counterparty: event.counterparty,
       payload,
@@ -353,10 +366,17 @@ function onDecided(config: EngineConfig, state: EngineState, event: Extract<Engi
   const session = state.sessions.get(event.id)
   if (session === undefined) return { state, effects: [] }
   if (!event.accept) return endSession(state, event.id, rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['policy']))
-  const agreement = createAgreement({ crypto: config.crypto, keyPair: config.keyPair, limits: config.limits ?? DEFAULT_BLOCK_LIMITS }, state.head, session.proposal, {
-    // Never before the proposal, never before our own newest block.
-    timestamp: Math.max(event.now, session.proposal.timestamp),
-  })
+  let agreement: HalfBlock
+  try {
+    agreement = createAgreement({ crypto: config.crypto, keyPair: config.keyPair, limits: config.limits ?? DEFAULT_BLOCK_LIMITS }, state.head, session.proposal, {
+      // Never before the proposal, never before our own newest block.
+      timestamp: Math.max(event.now, session.proposal.timestamp),
+    })
+  } catch (error) {
+    // E.g. a transfer that would take our balance past the largest safe integer: refuse it, do not fail the node.
+    if (!(error instanceof TrustChainError)) throw error
+    return endSession(state, event.id, rejected(error.code, [error.message]))
+  }
   const next = { ...state, head: advanceHead(config.crypto, state.head, agreement) }
   const ended = endSession(next, event.id, { type: 'agreement', proposal: session.proposal, agreement })
   return {

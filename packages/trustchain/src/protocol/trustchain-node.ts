@@ -95,7 +95,14 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
   const maxCrawlBlocks = Math.min(options.maxCrawlBlocks ?? 100, MAX_BLOCKS_PER_MESSAGE)
   const shouldSign: SigningPolicy = options.shouldSign ?? (() => true)
   const ledger = createLedger({ crypto, store, ...(options.registry === undefined ? {} : { registry: options.registry }), limits })
-  const config: EngineConfig = { crypto, keyPair, limits, retry: { ...DEFAULT_RETRY_POLICY, ...options.retry }, maxCrawlBlocks }
+  const config: EngineConfig = {
+    crypto,
+    keyPair,
+    limits,
+    retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
+    maxCrawlBlocks,
+    registry: ledger.registry,
+  }
   const self = toHex(keyPair.publicKey)
 
   let state: EngineState = initialEngineState({ publicKey: keyPair.publicKey, head: { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, seed: options.seed ?? 1 })
