@@ -86,6 +86,7 @@ export {
 export type { BroadcastHandler, PeerId, RequestHandler, TrustChainMessenger } from './protocol/messenger.js'
 export {
   type BlocksMessage,
+  BlocksMessageCodec,
   decodeMessage,
   encodeMessage,
   MAX_BLOCKS_PER_MESSAGE,
