@@ -8,7 +8,6 @@ import {
   createLedger,
   createMemoryBlockStore,
   encodeBlock,
-  type HalfBlock,
   type IngestOutcome,
   signBlock,
   TrustChainErrorCode,
@@ -149,7 +148,7 @@ describe('balances across a batch', () => {
     const { alice, bob, ledger } = world()
     const carol = new TestChain(crypto, keyPairOf(crypto, 3))
     carol.genesis(0)
-    const note = alice.append(
+    alice.append(
       signBlock(crypto, alice.keyPair, {
         publicKey: alice.publicKey,
         sequenceNumber: alice.head.sequenceNumber + 1,
@@ -165,7 +164,6 @@ describe('balances across a batch', () => {
     const outcomes = await ledger.ingest([...alice.blocks, ...bob.blocks, ...carol.blocks])
     expect(outcomes.every((o) => o.status === 'stored')).toBe(true)
     expect((paid.proposal.payload as { balance: number }).balance).toBe(100 - 10 + 20 - 30)
-    void note
     const tooMuch = alice.append(
       signBlock(crypto, alice.keyPair, {
         publicKey: alice.publicKey,
@@ -182,5 +180,3 @@ describe('balances across a batch', () => {
     expect(rejected?.status === 'rejected' && rejected.error.detail.reasons).toContain(ValidationReason.INSUFFICIENT_BALANCE)
   })
 })
-
-export type { HalfBlock }

@@ -114,7 +114,7 @@ describe('invariants', () => {
 
 describe('consistency', () => {
   it('double sign: another block at the same position is invalid and yields a verifiable fraud proof', () => {
-    const { alice, bob, first } = history()
+    const { alice, first } = history()
     const fork = resign(alice, first.proposal, { payload: { kind: 'transfer', amount: 1, balance: 99 } })
     const result = validateBlock(crypto, registry, fork, { ...none, existing: first.proposal, previous: alice.blocks[0], previousBalance: 100 })
     expect(result.level).toBe(ValidationLevel.INVALID)
@@ -125,7 +125,6 @@ describe('consistency', () => {
     expect(validateBlock(crypto, registry, first.proposal, { ...none, existing: first.proposal, previous: alice.blocks[0], previousBalance: 100 }).level).toBe(
       ValidationLevel.PARTIAL_NEXT,
     )
-    void bob
   })
 
   it('double countersign: a second agreement to one proposal is invalid and yields a fraud proof', () => {
@@ -151,7 +150,7 @@ describe('consistency', () => {
   })
 
   it('chain consistency: previousHash and timestamps must fit the neighbours', () => {
-    const { alice, first } = history()
+    const { alice } = history()
     const [genesis, proposal, agreement] = alice.blocks as [HalfBlock, HalfBlock, HalfBlock]
     const otherGenesis = resign(alice, genesis, { timestamp: 1_001 })
     expect(validateBlock(crypto, registry, proposal, { ...none, previous: otherGenesis, previousBalance: 100 }).reasons).toContain(ValidationReason.PREVIOUS_HASH_MISMATCH)
@@ -163,11 +162,10 @@ describe('consistency', () => {
     expect(validateBlock(crypto, registry, early, { ...none, previous: genesis, previousBalance: 100 }).reasons).toContain(ValidationReason.TIMESTAMP_BEFORE_PREVIOUS)
     const late = resign(alice, genesis, { timestamp: 50_000 })
     expect(validateBlock(crypto, registry, late, { ...none, next: proposal }).reasons).toContain(ValidationReason.TIMESTAMP_AFTER_NEXT)
-    void first
   })
 
   it('balance rules: the proposer pays, the counterparty receives, nobody goes below zero', () => {
-    const { alice, bob, first } = history()
+    const { first } = history()
     expect(validateBlock(crypto, registry, first.proposal, { ...none, previousBalance: 100 }).reasons).not.toContain(ValidationReason.BALANCE_MISMATCH)
     expect(validateBlock(crypto, registry, first.proposal, { ...none, previousBalance: 99 }).reasons).toContain(ValidationReason.BALANCE_MISMATCH)
     expect(validateBlock(crypto, registry, first.proposal, { ...none, previousBalance: 5 }).reasons).toContain(ValidationReason.INSUFFICIENT_BALANCE)
@@ -175,14 +173,12 @@ describe('consistency', () => {
     expect(validateBlock(crypto, registry, first.agreement, { ...none, linkedProposal: first.proposal, previousBalance: 49 }).reasons).toContain(
       ValidationReason.BALANCE_MISMATCH,
     )
-    void alice
-    void bob
   })
 })
 
 describe('fuzz', () => {
   it('the validator never throws and never accepts a block whose bytes were altered after signing', () => {
-    const { alice, bob, first, second } = history()
+    const { alice, bob } = history()
     const blocks = [...alice.blocks, ...bob.blocks]
     const pick = fc.option(fc.constantFrom(...blocks), { nil: undefined })
     const context = fc.record({
@@ -219,7 +215,5 @@ describe('fuzz', () => {
       }),
       propertyOptions(600),
     )
-    void first
-    void second
   })
 })

@@ -8,7 +8,7 @@
  * throws out of a handler. Events are processed one at a time, so the engine's view of the own chain is always the
  * store's.
  */
-import { type CborValue, type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
+import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
 import type { ChainHead } from '../block/block-builder.js'
 import { type BlockLimits, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeBlock } from '../block/block-encoding.js'
 import type { HalfBlock } from '../block/half-block.js'
@@ -103,7 +103,6 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
     maxCrawlBlocks,
     registry: ledger.registry,
   }
-  const self = toHex(keyPair.publicKey)
 
   let state: EngineState = initialEngineState({ publicKey: keyPair.publicKey, head: { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, seed: options.seed ?? 1 })
   let running = false

@@ -20,7 +20,7 @@ import { ClassicLevel } from 'classic-level'
 import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeBlock } from '../block/block-encoding.js'
 import type { HalfBlock } from '../block/half-block.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
-import { decodeFraudProof, encodeFraudProof, type FraudProof, fraudProofId } from '../validation/fraud-proof.js'
+import { decodeFraudProof, encodeFraudProof, fraudProofId } from '../validation/fraud-proof.js'
 import type { BlockBatch, BlockStore } from './block-store.js'
 import { positionKey } from './position-key.js'
 
