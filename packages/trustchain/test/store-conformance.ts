@@ -132,7 +132,8 @@ export function blockStoreConformance(name: string, makeHarness: () => StoreHarn
       store = await harness.open() // so afterEach has something to close
     })
 
-    it.runIf(options.durable)('keeps everything across a reopen (durable stores)', async () => {
+    // Only durable stores promise to keep anything across a reopen.
+    if (options.durable) it('keeps everything across a reopen', async () => {
       await store.write({ blocks: [...alice.blocks, ...bob.blocks] })
       store = await harness.reopen!(store)
       expect(hashes(crypto, await store.range(alice.publicKey, 1, 100))).toEqual(hashes(crypto, alice.blocks))
