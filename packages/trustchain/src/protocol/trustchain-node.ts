@@ -14,7 +14,7 @@ import { type BlockLimits, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeBlock } from
 import type { HalfBlock } from '../block/half-block.js'
 import type { PayloadRegistry } from '../block/payloads.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
-import { createLedger, type IngestOutcome, type Ledger } from '../ledger/ledger.js'
+import { type BatchVerifier, createLedger, type IngestOutcome, type Ledger } from '../ledger/ledger.js'
 import type { BlockStore } from '../store/block-store.js'
 import { readChainHead } from '../store/chain-head.js'
 import type { ValidationResult } from '../validation/validation-result.js'
@@ -65,6 +65,8 @@ export interface TrustChainNodeOptions {
   readonly limits?: BlockLimits
   readonly retry?: Partial<RetryPolicy>
   readonly maxCrawlBlocks?: number
+  /** Verifies signatures of large batches (crawls, gossip) elsewhere, e.g. a `VerifyPool`; see `createLedger`. */
+  readonly verifier?: BatchVerifier
   /** Called with failures of the node itself (a store error, say); the node stops after one. */
   readonly onError?: (error: unknown) => void
 }
@@ -94,7 +96,13 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
   const limits = options.limits ?? DEFAULT_BLOCK_LIMITS
   const maxCrawlBlocks = Math.min(options.maxCrawlBlocks ?? 100, MAX_BLOCKS_PER_MESSAGE)
   const shouldSign: SigningPolicy = options.shouldSign ?? (() => true)
-  const ledger = createLedger({ crypto, store, ...(options.registry === undefined ? {} : { registry: options.registry }), limits })
+  const ledger = createLedger({
+    crypto,
+    store,
+    limits,
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
+    ...(options.verifier === undefined ? {} : { verifier: options.verifier }),
+  })
   const config: EngineConfig = {
     crypto,
     keyPair,
