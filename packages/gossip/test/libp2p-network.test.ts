@@ -86,10 +86,16 @@ describe('Libp2pNetwork', () => {
     }
   })
 
-  it('refuses a key pair whose public key is not its seed’s', () => {
+  it('refuses a key pair whose public key is not its seed’s, and addresses that are not multiaddrs', () => {
     const one = crypto.generateKeyPair()
     const two = crypto.generateKeyPair()
     expect(() => createLibp2pNetwork({ crypto, keyPair: { seed: one.seed, publicKey: two.publicKey } })).toThrow(
+      expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }),
+    )
+    expect(() => createLibp2pNetwork({ crypto, keyPair: { seed: new Uint8Array(5), publicKey: one.publicKey } })).toThrow(
+      expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }),
+    )
+    expect(() => createLibp2pNetwork({ crypto, keyPair: one, listen: ['not a multiaddr'] })).toThrow(
       expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }),
     )
   })
