@@ -23,7 +23,7 @@ export async function simPeers(
   crypto: Crypto,
   count: number,
   network: SimNetworkOptions,
-  options: { balance?: number; shouldSign?: SigningPolicy; deadlineMs?: number } = {},
+  options: { balance?: number; shouldSign?: SigningPolicy; deadlineMs?: number; maxClockSkewMs?: number } = {},
 ): Promise<{ net: SimNetwork; peers: SimPeer[]; errors: unknown[]; run: () => Promise<void> }> {
   const net = new SimNetwork(network)
   const peers: SimPeer[] = []
@@ -41,6 +41,7 @@ export async function simPeers(
       seed: network.seed + i,
       retry: { initialDelayMs: 200, maxDelayMs: 2_000, jitter: 0.25, deadlineMs: options.deadlineMs ?? 60_000 },
       ...(options.shouldSign === undefined ? {} : { shouldSign: options.shouldSign }),
+      ...(options.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: options.maxClockSkewMs }),
       onError: (error) => errors.push(error),
     })
     await node.start()

@@ -153,6 +153,27 @@ describe('a pair of nodes', () => {
     expect(await bob.store.fraudProofs()).toEqual([])
   })
 
+  it('with a clock-skew limit, refuses proposals stamped too far in the future', async () => {
+    const { net, peers, run } = await simPeers(crypto, 2, { seed: 7 }, { maxClockSkewMs: 60_000 })
+    const bob = peers[1] as SimPeer
+    const mallory = keyPairOf(crypto, 67)
+    const probe = net.messenger(toHex(mallory.publicKey))
+    const propose = async (timestamp: number) => {
+      const block = createProposal({ crypto, keyPair: mallory }, { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, {
+        counterparty: bob.node.publicKey,
+        payload: { kind: 'note', at: timestamp },
+        timestamp,
+      })
+      const answer = settle(probe.request(toHex(bob.node.publicKey), encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(block) })))
+      await run()
+      const a = await answer
+      if (!a.ok) throw a.error
+      return decodeMessage(ResponseCodec, a.value)
+    }
+    expect(await propose(net.clock.now() + 3_600_000)).toMatchObject({ type: 'rejected', reasons: ['timestamp-in-future'] })
+    expect((await propose(net.clock.now() + 1_000)).type).toBe('agreement')
+  })
+
   it('crawls ranges, negative bounds counting from the end', async () => {
     const { peers, run } = await simPeers(crypto, 2, { seed: 6 })
     const [alice, bob] = peers as [SimPeer, SimPeer]

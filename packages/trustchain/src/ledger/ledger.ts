@@ -16,7 +16,7 @@ import type { BlockStore } from '../store/block-store.js'
 import { chainKey, positionKey } from '../store/position-key.js'
 import type { FraudProof } from '../validation/fraud-proof.js'
 import { type ValidationOptions, validateBlock, type ValidationContext } from '../validation/validate-block.js'
-import { ValidationLevel, type ValidationResult } from '../validation/validation-result.js'
+import { INFORMATIONAL_REASONS, ValidationLevel, type ValidationResult } from '../validation/validation-result.js'
 
 export type IngestOutcome =
   | {
@@ -273,8 +273,10 @@ class BatchView {
 }
 
 function rejection(block: HalfBlock, validation: ValidationResult): TrustChainError {
-  return new TrustChainError(TrustChainErrorCode.INVALID_BLOCK, `invalid block: ${validation.reasons.join(', ')}`, {
-    reasons: validation.reasons,
+  // Only the broken rules; what was merely unknown stays in `validation.reasons`.
+  const reasons = validation.reasons.filter((reason) => !INFORMATIONAL_REASONS.has(reason))
+  return new TrustChainError(TrustChainErrorCode.INVALID_BLOCK, `invalid block: ${reasons.join(', ')}`, {
+    reasons,
     publicKey: toHex(block.publicKey),
     sequenceNumber: block.sequenceNumber,
     ...(validation.payloadErrors === undefined ? {} : { payloadErrors: validation.payloadErrors }),

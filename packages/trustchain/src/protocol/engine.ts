@@ -335,7 +335,7 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
     )
   }
   if (outcome === undefined || outcome.status === 'rejected') {
-    const reasons = outcome?.status === 'rejected' ? ((outcome.validation?.reasons as readonly string[] | undefined) ?? [outcome.error.message]) : ['not stored']
+    const reasons = outcome?.status === 'rejected' ? ((outcome.error.detail.reasons as readonly string[] | undefined) ?? [outcome.error.message]) : ['not stored']
     return merge(endSession(result.state, purpose.id, rejected(outcome?.status === 'rejected' ? outcome.error.code : TrustChainErrorCode.INVALID_BLOCK, reasons)))
   }
   const gapBefore =

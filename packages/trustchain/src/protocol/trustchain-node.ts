@@ -67,6 +67,8 @@ export interface TrustChainNodeOptions {
   readonly maxCrawlBlocks?: number
   /** Verifies signatures of large batches (crawls, gossip) elsewhere, e.g. a `VerifyPool`; see `createLedger`. */
   readonly verifier?: BatchVerifier
+  /** Refuse blocks stamped more than this far ahead of the node's clock (default: no limit). */
+  readonly maxClockSkewMs?: number
   /** Called with failures of the node itself (a store error, say); the node stops after one. */
   readonly onError?: (error: unknown) => void
 }
@@ -102,6 +104,7 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
     limits,
     ...(options.registry === undefined ? {} : { registry: options.registry }),
     ...(options.verifier === undefined ? {} : { verifier: options.verifier }),
+    ...(options.maxClockSkewMs === undefined ? {} : { now: () => clock.now(), maxClockSkewMs: options.maxClockSkewMs }),
   })
   const config: EngineConfig = {
     crypto,
