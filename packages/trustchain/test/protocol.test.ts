@@ -16,8 +16,7 @@ import {
   TrustChainErrorCode,
   ValidationLevel,
 } from '../src/index.js'
-import { keyPairOf } from './helpers.js'
-import { testCrypto } from './helpers.js'
+import { keyPairOf, testCrypto } from './helpers.js'
 import { type SimPeer, simPeers } from './protocol-harness.js'
 import { seededRandom } from './sim-network.js'
 
@@ -130,7 +129,7 @@ describe('a pair of nodes', () => {
       timestamp: net.clock.now(),
     })
     const { signature: _s, ...unsigned } = honest
-    const forged = encodeCanonical([encodeCanonical(unsigned), alice.node.publicKey.length === 32 ? new Uint8Array(64).fill(1) : new Uint8Array(64)])
+    const forged = encodeCanonical([encodeCanonical(unsigned), new Uint8Array(64).fill(1)])
     expect(rejectedCode(await ask(encodeMessage(RequestCodec, { type: 'proposal', block: forged })))).toBe(TrustChainErrorCode.INVALID_BLOCK)
     const toAlice = signBlock(crypto, mallory, { ...unsigned, linkPublicKey: alice.node.publicKey })
     expect(rejectedCode(await ask(encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(toAlice) })))).toBe(TrustChainErrorCode.PROPOSAL_REJECTED)
