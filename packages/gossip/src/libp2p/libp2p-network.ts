@@ -37,7 +37,7 @@ import { PeerRateLimiter } from '../limits/rate-limiter.js'
 import { SeenCache } from '../limits/seen-cache.js'
 import { Listeners } from '../listeners.js'
 // The rule for combining several handlers' verdicts is the simulator's, so both networks judge alike.
-import { combineVerdicts } from '../sim/sim-node.js'
+import { combineVerdicts } from '../verdict.js'
 import {
   DEFAULT_LIMITS,
   type GossipMessage,

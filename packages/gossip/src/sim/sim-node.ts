@@ -30,6 +30,7 @@ import type {
   TopicHandler,
   Verdict,
 } from '../network.js'
+import { combineVerdicts } from '../verdict.js'
 import type { SimWorld } from './sim-world.js'
 
 export interface GossipEnvelope {
@@ -45,13 +46,6 @@ interface StoredMessage {
 }
 
 type RequestOutcome = { readonly ok: true; readonly data: Uint8Array } | { readonly ok: false; readonly error: GossipError }
-
-/** Combines the verdicts of several handlers of one topic: any reject wins, then any ignore. */
-export function combineVerdicts(verdicts: readonly Verdict[]): Verdict {
-  if (verdicts.includes('reject')) return 'reject'
-  if (verdicts.includes('ignore')) return 'ignore'
-  return 'accept'
-}
 
 function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown })?.then === 'function'
