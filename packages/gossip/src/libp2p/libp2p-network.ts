@@ -36,11 +36,10 @@ import { PenaltyBox } from '../limits/penalty-box.js'
 import { PeerRateLimiter } from '../limits/rate-limiter.js'
 import { SeenCache } from '../limits/seen-cache.js'
 import { Listeners } from '../listeners.js'
-// The rule for combining several handlers' verdicts is the simulator's, so both networks judge alike.
-import { combineVerdicts } from '../verdict.js'
+// Registrations are kept as on the simulator, so both networks judge and dispatch alike.
+import { RequestHandlers, TopicSubscriptions } from '../registrations.js'
 import {
   DEFAULT_LIMITS,
-  type GossipMessage,
   type Network,
   type NetworkEvent,
   type NetworkLimits,
@@ -118,8 +117,8 @@ export class Libp2pNetwork implements Network {
   readonly #inboundConnectionThreshold: number
   readonly #maxIncomingPendingConnections: number
   readonly #maxFrameBytes: number
-  readonly #subscriptions = new Map<string, Set<TopicHandler>>()
-  readonly #handlers = new Map<string, RequestHandler>()
+  readonly #subscriptions = new TopicSubscriptions()
+  readonly #handlers = new RequestHandlers()
   readonly #listeners = new Listeners<NetworkEvent>()
   readonly #seen: SeenCache
   readonly #gossipLimiter: PeerRateLimiter
@@ -315,20 +314,7 @@ export class Libp2pNetwork implements Network {
   }
 
   subscribe(topic: string, handler: TopicHandler): () => void {
-    checkName('topic', topic)
-    if (typeof handler !== 'function') throw new GossipError(GossipErrorCode.INVALID_INPUT, 'handler must be a function')
-    let handlers = this.#subscriptions.get(topic)
-    if (handlers === undefined) {
-      handlers = new Set()
-      this.#subscriptions.set(topic, handlers)
-    }
-    // Wrap so that subscribing the same function twice gives two independent subscriptions.
-    const entry: TopicHandler = (message) => handler(message)
-    handlers.add(entry)
-    return () => {
-      handlers.delete(entry)
-      if (handlers.size === 0 && this.#subscriptions.get(topic) === handlers) this.#subscriptions.delete(topic)
-    }
+    return this.#subscriptions.add(topic, handler)
   }
 
   /** Gossipsub's topic validator: where a message from neighbour `source` is judged and delivered. */
@@ -346,19 +332,8 @@ export class Libp2pNetwork implements Network {
     if (envelope.data.length > this.limits.maxMessageBytes) return TopicValidatorResult.Ignore
     const id = this.#ids.get(message) ?? toHex(this.#crypto.sha256(message.data))
     if (!this.#seen.add(id)) return TopicValidatorResult.Ignore
-    const handlers = this.#subscriptions.get(envelope.topic)
-    if (handlers === undefined || handlers.size === 0) return TopicValidatorResult.Accept // relay what we do not read
-    const delivered: GossipMessage = { topic: envelope.topic, data: envelope.data, from, id }
-    const verdicts = await Promise.all(
-      [...handlers].map(async (handler): Promise<Verdict> => {
-        try {
-          return await handler(delivered)
-        } catch {
-          return 'reject' // a handler that throws on a message has judged it malformed
-        }
-      }),
-    )
-    const verdict = combineVerdicts(verdicts)
+    if (!this.#subscriptions.has(envelope.topic)) return TopicValidatorResult.Accept // relay what we do not read
+    const verdict = await this.#subscriptions.judge({ topic: envelope.topic, data: envelope.data, from, id })
     if (this.#state !== 'running') return TopicValidatorResult.Ignore
     if (verdict === 'reject') this.#reject(from)
     return GOSSIPSUB_VERDICT[verdict]
@@ -411,15 +386,7 @@ export class Libp2pNetwork implements Network {
   }
 
   handle(protocol: string, handler: RequestHandler): () => void {
-    checkName('protocol', protocol)
-    if (typeof handler !== 'function') throw new GossipError(GossipErrorCode.INVALID_INPUT, 'handler must be a function')
-    if (this.#handlers.has(protocol)) {
-      throw new GossipError(GossipErrorCode.INVALID_INPUT, `a handler for ${protocol} is already registered`)
-    }
-    this.#handlers.set(protocol, handler)
-    return () => {
-      if (this.#handlers.get(protocol) === handler) this.#handlers.delete(protocol)
-    }
+    return this.#handlers.add(protocol, handler)
   }
 
   #channelTo(peer: PeerId): RequestChannel {

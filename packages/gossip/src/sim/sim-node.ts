@@ -30,7 +30,7 @@ import type {
   TopicHandler,
   Verdict,
 } from '../network.js'
-import { combineVerdicts } from '../verdict.js'
+import { RequestHandlers, TopicSubscriptions } from '../registrations.js'
 import type { SimWorld } from './sim-world.js'
 
 export interface GossipEnvelope {
@@ -60,8 +60,8 @@ export class SimNode implements Network {
   readonly clock: Clock
 
   readonly #world: SimWorld
-  readonly #subscriptions = new Map<string, Set<TopicHandler>>()
-  readonly #handlers = new Map<string, RequestHandler>()
+  readonly #subscriptions = new TopicSubscriptions()
+  readonly #handlers = new RequestHandlers()
   readonly #listeners = new Listeners<NetworkEvent>()
   readonly #seen: SeenCache
   readonly #store = new Map<string, StoredMessage>()
@@ -173,20 +173,7 @@ export class SimNode implements Network {
   }
 
   subscribe(topic: string, handler: TopicHandler): () => void {
-    checkName('topic', topic)
-    if (typeof handler !== 'function') throw new GossipError(GossipErrorCode.INVALID_INPUT, 'handler must be a function')
-    let handlers = this.#subscriptions.get(topic)
-    if (handlers === undefined) {
-      handlers = new Set()
-      this.#subscriptions.set(topic, handlers)
-    }
-    // Wrap so that subscribing the same function twice gives two independent subscriptions.
-    const entry: TopicHandler = (message) => handler(message)
-    handlers.add(entry)
-    return () => {
-      handlers.delete(entry)
-      if (handlers.size === 0 && this.#subscriptions.get(topic) === handlers) this.#subscriptions.delete(topic)
-    }
+    return this.#subscriptions.add(topic, handler)
   }
 
   /** Entry point for a gossip envelope arriving from neighbour `from`. */
@@ -209,31 +196,23 @@ export class SimNode implements Network {
     stats.hopsTotal += envelope.hops
     if (envelope.hops > stats.maxHops) stats.maxHops = envelope.hops
     this.#world.trace(2, from.index, this.index, envelope.id)
-    const handlers = this.#subscriptions.get(envelope.topic)
-    if (handlers === undefined || handlers.size === 0) {
+    if (!this.#subscriptions.has(envelope.topic)) {
       this.#remember(envelope)
       this.#forward(envelope, from)
       return
     }
     const message: GossipMessage = { topic: envelope.topic, data: envelope.data, from: from.peerId, id: envelope.id }
-    const verdicts: (Verdict | Promise<Verdict>)[] = []
-    for (const handler of handlers) {
-      try {
-        verdicts.push(handler(message))
-      } catch {
-        verdicts.push('reject') // a handler that throws on a message has judged it malformed
-      }
+    const verdict = this.#subscriptions.judge(message)
+    if (typeof verdict === 'string') {
+      this.#judge(verdict, envelope, from)
+      return
     }
-    if (verdicts.some(isThenable)) {
-      const epoch = this.#epoch
-      this.#world.track(
-        Promise.all(verdicts.map((v) => Promise.resolve(v).catch((): Verdict => 'reject'))).then((settled) => {
-          if (this.#epoch === epoch) this.#judge(combineVerdicts(settled), envelope, from)
-        }),
-      )
-    } else {
-      this.#judge(combineVerdicts(verdicts as Verdict[]), envelope, from)
-    }
+    const epoch = this.#epoch
+    this.#world.track(
+      verdict.then((settled) => {
+        if (this.#epoch === epoch) this.#judge(settled, envelope, from)
+      }),
+    )
   }
 
   #judge(verdict: Verdict, envelope: GossipEnvelope, from: SimNode): void {
@@ -355,15 +334,7 @@ export class SimNode implements Network {
   }
 
   handle(protocol: string, handler: RequestHandler): () => void {
-    checkName('protocol', protocol)
-    if (typeof handler !== 'function') throw new GossipError(GossipErrorCode.INVALID_INPUT, 'handler must be a function')
-    if (this.#handlers.has(protocol)) {
-      throw new GossipError(GossipErrorCode.INVALID_INPUT, `a handler for ${protocol} is already registered`)
-    }
-    this.#handlers.set(protocol, handler)
-    return () => {
-      if (this.#handlers.get(protocol) === handler) this.#handlers.delete(protocol)
-    }
+    return this.#handlers.add(protocol, handler)
   }
 
   receiveRequest(from: SimNode, fromEpoch: number, id: number, protocol: string, data: Uint8Array): void {
