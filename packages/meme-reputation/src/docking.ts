@@ -49,7 +49,10 @@ export function assertDockingPolicy(value: unknown): asserts value is DockingPol
   }
 }
 
-/** The meme after one proven fault: its penalty compounds and the fault is counted. */
+/**
+ * The meme after one proven fault: its penalty compounds and the fault is counted. After enough faults the
+ * penalty rounds to exactly 1 (a score of 0), which every check and the stored-state codec accept.
+ */
 export function dockMeme(docking: DockingPolicy, meme: Meme): Meme {
   assertDockingPolicy(docking)
   return {

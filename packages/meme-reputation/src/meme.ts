@@ -25,7 +25,11 @@ export interface Meme {
   readonly features: Float64Array
   readonly firstSeenRound: number
   readonly updatedRound: number
-  /** Docking penalty in [0, 1): the score is multiplied by `1 - penalty`. */
+  /**
+   * Docking penalty in [0, 1]: the score is multiplied by `1 - penalty`. Repeated faults compound towards 1 and
+   * reach it exactly in floating point, so 1 (a score of 0) is a legal state, not an error: one faulty participant
+   * must never be able to stop elections or saving.
+   */
   readonly penalty: number
   readonly history: MemeHistory
 }
@@ -59,8 +63,8 @@ export function assertMeme(schema: FeatureSchema, meme: unknown, round: number, 
       { name, memeId: m.id, expected: schema.features.length },
     )
   }
-  if (typeof m.penalty !== 'number' || !(m.penalty >= 0 && m.penalty < 1)) {
-    throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `${name}.penalty must be in [0, 1)`, {
+  if (typeof m.penalty !== 'number' || !(m.penalty >= 0 && m.penalty <= 1)) {
+    throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `${name}.penalty must be in [0, 1]`, {
       name,
       memeId: m.id,
       penalty: m.penalty,

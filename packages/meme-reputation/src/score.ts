@@ -114,7 +114,7 @@ function planOf(schema: FeatureSchema): GoodnessPlan {
 
 /**
  * Scores of many memes at `round`, in input order. Each meme is checked against the schema (vector length,
- * last update not after `round`, penalty in [0, 1)) but ids are not re-validated here: they were checked when
+ * last update not after `round`, penalty in [0, 1]) but ids are not re-validated here: they were checked when
  * the memes were made.
  */
 export function scoreMemes(scorer: Scorer, memes: readonly Meme[], round: number): Float64Array {
@@ -167,8 +167,8 @@ export function scoreMemes(scorer: Scorer, memes: readonly Meme[], round: number
       goodness[j] = flip[j] === 1 ? 1 - x : x
     }
     const penalty = meme.penalty
-    if (!(penalty >= 0 && penalty < 1)) {
-      throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `memes[${i}].penalty must be in [0, 1)`, {
+    if (!(penalty >= 0 && penalty <= 1)) {
+      throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `memes[${i}].penalty must be in [0, 1]`, {
         memeId: meme.id,
         penalty,
       })

@@ -28,10 +28,11 @@ const Round = new t.Type<number, number, unknown>(
   t.identity,
 )
 
+// [0, 1], as assertMeme: compounding faults reach exactly 1, and such a meme must still be saved.
 const Penalty = new t.Type<number, number, unknown>(
   'Penalty',
-  (u): u is number => typeof u === 'number' && u >= 0 && u < 1,
-  (u, c) => (typeof u === 'number' && u >= 0 && u < 1 ? t.success(u) : t.failure(u, c)),
+  (u): u is number => typeof u === 'number' && u >= 0 && u <= 1,
+  (u, c) => (typeof u === 'number' && u >= 0 && u <= 1 ? t.success(u) : t.failure(u, c)),
   t.identity,
 )
 

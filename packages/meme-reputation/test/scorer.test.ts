@@ -22,7 +22,7 @@ const custom = customScorer(schema, (g) => Math.min(g[0]!, g[5]!))
 const memeArbitrary = fc
   .record({
     features: fc.array(fc.double({ min: -1e5, max: 1e7, noNaN: true }), { minLength: 7, maxLength: 7 }),
-    penalty: fc.double({ min: 0, max: 0.999, noNaN: true }),
+    penalty: fc.double({ min: 0, max: 1, noNaN: true }),
     idle: fc.integer({ min: 0, max: 2000 }),
   })
   .map(({ features, penalty, idle }): [Meme, number] => [
@@ -80,7 +80,7 @@ describe('scorers', () => {
     }
     expect(codeOf(() => scoreMemes(linear, [{ ...meme, features: new Float64Array(3) }], 0))).toBe(MemeReputationErrorCode.SCHEMA_MISMATCH)
     expect(codeOf(() => scoreMemes(linear, [{ ...meme, updatedRound: 9 }], 3))).toBe(MemeReputationErrorCode.ROUND_OUT_OF_ORDER)
-    expect(codeOf(() => scoreMemes(linear, [{ ...meme, penalty: 1 }], 3))).toBe(MemeReputationErrorCode.INVALID_INPUT)
+    expect(codeOf(() => scoreMemes(linear, [{ ...meme, penalty: 1.5 }], 3))).toBe(MemeReputationErrorCode.INVALID_INPUT)
     expect(codeOf(() => scoreMemes({ ...linear, kind: 'magic' } as never, [meme], 0))).toBe(MemeReputationErrorCode.INVALID_INPUT)
   })
 })
