@@ -152,6 +152,36 @@ describe('a pair of nodes', () => {
     expect(await bob.store.fraudProofs()).toEqual([])
   })
 
+  it('a forked proposal is refused, never answered with the agreement to the block it replaces', async () => {
+    const { net, peers, run } = await simPeers(crypto, 2, { seed: 6 })
+    const bob = peers[1] as SimPeer
+    const mallory = keyPairOf(crypto, 68)
+    const probe = net.messenger(toHex(mallory.publicKey))
+    const ask = async (block: HalfBlock) => {
+      const answer = settle(probe.request(toHex(bob.node.publicKey), encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(block) })))
+      await run()
+      const a = await answer
+      if (!a.ok) throw a.error
+      return decodeMessage(ResponseCodec, a.value)
+    }
+    const at = (house: string) =>
+      createProposal({ crypto, keyPair: mallory }, { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, {
+        counterparty: bob.node.publicKey,
+        payload: { kind: 'deed', house },
+        timestamp: net.clock.now(),
+      })
+    const small = at('small')
+    const castle = at('castle')
+    expect((await ask(small)).type).toBe('agreement')
+    const fork = await ask(castle)
+    expect(fork).toMatchObject({ type: 'rejected', code: TrustChainErrorCode.INVALID_BLOCK })
+    expect(fork.type === 'rejected' && fork.reasons).toContain('double-sign')
+    // The honest replay still gets its agreement, and Bob signed once.
+    expect((await ask(small)).type).toBe('agreement')
+    expect((await bob.store.getLinked(mallory.publicKey, 1)).length).toBe(1)
+    expect((await bob.store.fraudProofs(mallory.publicKey)).map((proof) => proof.kind)).toEqual(['double-sign'])
+  })
+
   it('with a clock-skew limit, refuses proposals stamped too far in the future', async () => {
     const { net, peers, run } = await simPeers(crypto, 2, { seed: 7 }, { maxClockSkewMs: 60_000 })
     const bob = peers[1] as SimPeer

@@ -149,6 +149,25 @@ describe('consistency', () => {
     expect(validateBlock(crypto, registry, first.proposal, { ...none, agreements: [wrongAmount], previousBalance: 100 }).reasons).toContain(ValidationReason.LINK_MISMATCH)
   })
 
+  it('link consistency: an agreement must repeat its proposal\'s payload, so it cannot be shown beside a fork', () => {
+    const alice = new TestChain(crypto, keyPairOf(crypto, 1))
+    const bob = new TestChain(crypto, keyPairOf(crypto, 2))
+    alice.genesis(100)
+    bob.genesis(0)
+    const small = createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: { kind: 'deed', house: 'small' }, timestamp: 2_000 })
+    const castle = createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: { kind: 'deed', house: 'castle' }, timestamp: 2_000 })
+    const toSmall = createAgreement(bob.author, bob.head, small, { timestamp: 3_000 })
+    expect(validateBlock(crypto, registry, toSmall, { ...none, linkedProposal: small }).reasons).not.toContain(ValidationReason.LINK_MISMATCH)
+    expect(validateBlock(crypto, registry, toSmall, { ...none, linkedProposal: castle }).reasons).toContain(ValidationReason.LINK_MISMATCH)
+    expect(validateBlock(crypto, registry, castle, { ...none, agreements: [toSmall] }).reasons).toContain(ValidationReason.LINK_MISMATCH)
+    // A transfer answered by something that is not a transfer (and the other way round) does not match either.
+    const pay = createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: { kind: 'transfer', amount: 5, balance: 95 }, timestamp: 2_000 })
+    const noteToPay = resign(bob, toSmall, { linkSequenceNumber: pay.sequenceNumber })
+    expect(validateBlock(crypto, registry, noteToPay, { ...none, linkedProposal: pay }).reasons).toContain(ValidationReason.LINK_MISMATCH)
+    const payToSmall = createAgreement(bob.author, bob.head, pay, { timestamp: 3_000 })
+    expect(validateBlock(crypto, registry, payToSmall, { ...none, linkedProposal: small, previousBalance: 0 }).reasons).toContain(ValidationReason.LINK_MISMATCH)
+  })
+
   it('chain consistency: previousHash and timestamps must fit the neighbours', () => {
     const { alice } = history()
     const [genesis, proposal, agreement] = alice.blocks as [HalfBlock, HalfBlock, HalfBlock]

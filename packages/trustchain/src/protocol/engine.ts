@@ -107,7 +107,18 @@ export type EngineEvent =
   | { readonly type: 'broadcast'; readonly now: number; readonly from: PeerId; readonly blocks: readonly HalfBlock[] }
   /** The response to a request effect; `response` undefined when the request failed or was malformed. */
   | { readonly type: 'response'; readonly now: number; readonly correlation: Correlation; readonly response: DecodedResponse | undefined }
-  | { readonly type: 'ingested'; readonly now: number; readonly purpose: IngestPurpose; readonly outcomes: readonly IngestOutcome[]; readonly ownAgreement?: HalfBlock }
+  /**
+   * The outcome of an ingest effect. With `findOwnAgreement`: `ownAgreement` is this node's stored agreement at that
+   * proposal's position and `ownAgreementTo` the hash (hex) of the proposal stored there, which it answers.
+   */
+  | {
+      readonly type: 'ingested'
+      readonly now: number
+      readonly purpose: IngestPurpose
+      readonly outcomes: readonly IngestOutcome[]
+      readonly ownAgreement?: HalfBlock
+      readonly ownAgreementTo?: string
+    }
   | { readonly type: 'decided'; readonly now: number; readonly id: string; readonly accept: boolean }
 
 /** A response with its blocks decoded. */
@@ -263,6 +274,16 @@ function complete(state: EngineState, id: string, agreement: HalfBlock): StepRes
   }
 }
 
+/** True when `agreement` is this position's agreement to `proposal`. */
+function answersProposal(proposal: HalfBlock, agreement: HalfBlock): boolean {
+  return (
+    isAgreement(agreement) &&
+    toHex(agreement.publicKey) === toHex(proposal.linkPublicKey) &&
+    agreement.linkSequenceNumber === proposal.sequenceNumber &&
+    toHex(agreement.linkPublicKey) === toHex(proposal.publicKey)
+  )
+}
+
 /** True when `agreement` answers our pending proposal. */
 function answers(pending: PendingProposal, agreement: HalfBlock): boolean {
   return (
@@ -329,14 +350,20 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
   }
   const outcome = event.outcomes[0]
   const merge = (next: StepResult): StepResult => ({ state: next.state, effects: [...result.effects, ...next.effects] })
-  if (event.ownAgreement !== undefined) {
-    return merge(
-      endSession(result.state, purpose.id, { type: 'agreement', proposal: session.proposal, agreement: event.ownAgreement }),
-    )
-  }
+  // The outcome comes first: a fork of a proposal we answered is refused (double sign), never handed our agreement
+  // to the block that used to sit at its position.
   if (outcome === undefined || outcome.status === 'rejected') {
     const reasons = outcome?.status === 'rejected' ? ((outcome.error.detail.reasons as readonly string[] | undefined) ?? [outcome.error.message]) : ['not stored']
     return merge(endSession(result.state, purpose.id, rejected(outcome?.status === 'rejected' ? outcome.error.code : TrustChainErrorCode.INVALID_BLOCK, reasons)))
+  }
+  if (event.ownAgreement !== undefined) {
+    // Reused only for the very proposal we signed: the shell found it by the proposal's hash, checked again here.
+    if (event.ownAgreementTo !== purpose.id || !answersProposal(session.proposal, event.ownAgreement)) {
+      return merge(endSession(result.state, purpose.id, rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['already answered another proposal at this position'])))
+    }
+    return merge(
+      endSession(result.state, purpose.id, { type: 'agreement', proposal: session.proposal, agreement: event.ownAgreement }),
+    )
   }
   const gapBefore =
     outcome.validation.level === ValidationLevel.PARTIAL_PREVIOUS ||

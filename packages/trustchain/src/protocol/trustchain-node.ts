@@ -10,7 +10,7 @@
  */
 import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
 import type { ChainHead } from '../block/block-builder.js'
-import { type BlockLimits, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeBlock } from '../block/block-encoding.js'
+import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeBlock } from '../block/block-encoding.js'
 import type { HalfBlock } from '../block/half-block.js'
 import type { PayloadRegistry } from '../block/payloads.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
@@ -188,12 +188,16 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
     switch (effect.type) {
       case 'ingest': {
         const outcomes = effect.blocks.length === 0 ? [] : await ledger.ingest(effect.blocks)
-        let ownAgreement: HalfBlock | undefined
+        let found: { ownAgreement: HalfBlock; ownAgreementTo: string } | undefined
         if (effect.findOwnAgreement !== undefined) {
-          const linked = await store.getLinked(effect.findOwnAgreement.publicKey, effect.findOwnAgreement.sequenceNumber)
-          ownAgreement = linked.find((block) => equalBytes(block.publicKey, keyPair.publicKey))
+          const { publicKey, sequenceNumber } = effect.findOwnAgreement
+          // An agreement links by position only: say which proposal is stored there, so the engine never hands
+          // our agreement to one block out as the answer to another at the same position.
+          const [stored, linked] = await Promise.all([store.get(publicKey, sequenceNumber), store.getLinked(publicKey, sequenceNumber)])
+          const ownAgreement = linked.find((block) => equalBytes(block.publicKey, keyPair.publicKey))
+          if (stored !== undefined && ownAgreement !== undefined) found = { ownAgreement, ownAgreementTo: toHex(blockHash(crypto, stored)) }
         }
-        await dispatch({ type: 'ingested', now: clock.now(), purpose: effect.purpose, outcomes, ...(ownAgreement === undefined ? {} : { ownAgreement }) })
+        await dispatch({ type: 'ingested', now: clock.now(), purpose: effect.purpose, outcomes, ...found })
         return
       }
       case 'request': {

@@ -7,7 +7,7 @@
  * against the neighbours) and the balance rules of value transfers. Everything it needs from a store arrives in a
  * `ValidationContext`, gathered beforehand (see `gatherContext`), so this function does no I/O and is easy to fuzz.
  */
-import { type Crypto, equalBytes } from '@constellation/crypto'
+import { type Crypto, encodeCanonical, equalBytes } from '@constellation/crypto'
 import { blockHash } from '../block/block-encoding.js'
 import { type HalfBlock, isAgreement, isProposal, NO_LINK, ZERO_HASH } from '../block/half-block.js'
 import { CheckpointPayloadCodec, type PayloadRegistry, transferOf } from '../block/payloads.js'
@@ -79,12 +79,23 @@ function checkInvariants(
   return payload.ok ? undefined : payload.errors
 }
 
-/** True when the transfer amounts of a proposal and an agreement agree (or neither is a transfer). */
-function sameTransfer(proposal: HalfBlock, agreement: HalfBlock): boolean {
+/**
+ * True when an agreement describes the same transaction as the proposal it answers. The link names the proposal only
+ * by position, so without this a countersignature to one block could be shown beside another block at that position
+ * (a fork). A transfer agreement must be a transfer of the same amount (its balance is its own chain's, checked by
+ * the balance rules); any other agreement repeats the proposal's payload exactly (compared in canonical form).
+ */
+function sameContent(proposal: HalfBlock, agreement: HalfBlock): boolean {
   const offered = transferOf(proposal.type, proposal.payload)
   const accepted = transferOf(agreement.type, agreement.payload)
-  if (offered === undefined || accepted === undefined) return offered === accepted
-  return offered.amount === accepted.amount
+  if (offered !== undefined || accepted !== undefined) {
+    return offered !== undefined && accepted !== undefined && offered.kind === accepted.kind && offered.amount === accepted.amount
+  }
+  try {
+    return equalBytes(encodeCanonical(proposal.payload), encodeCanonical(agreement.payload))
+  } catch {
+    return false // a payload that cannot be encoded was refused as bad-payload already; it matches nothing
+  }
 }
 
 function checkLinks(
@@ -97,7 +108,7 @@ function checkLinks(
   if (isProposal(block)) {
     // Only the named counterparty's agreements count; anyone else's claim to answer this proposal is its own problem.
     for (const agreement of context.agreements) {
-      if (equalBytes(agreement.publicKey, block.linkPublicKey) && !sameTransfer(block, agreement)) {
+      if (equalBytes(agreement.publicKey, block.linkPublicKey) && !sameContent(block, agreement)) {
         reasons.push(ValidationReason.LINK_MISMATCH)
         break
       }
@@ -107,7 +118,7 @@ function checkLinks(
   if (!isAgreement(block)) return undefined
   const proposal = context.linkedProposal
   if (proposal === undefined) reasons.push(ValidationReason.LINK_UNKNOWN)
-  else if (!isProposal(proposal) || !equalBytes(proposal.linkPublicKey, block.publicKey) || !sameTransfer(proposal, block)) {
+  else if (!isProposal(proposal) || !equalBytes(proposal.linkPublicKey, block.publicKey) || !sameContent(proposal, block)) {
     reasons.push(ValidationReason.LINK_MISMATCH)
   }
   for (const other of context.agreements) {
