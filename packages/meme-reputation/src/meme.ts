@@ -63,6 +63,17 @@ export function assertMeme(schema: FeatureSchema, meme: unknown, round: number, 
       { name, memeId: m.id, expected: schema.features.length },
     )
   }
+  for (let j = 0; j < m.features.length; j++) {
+    // A non-finite feature scores as NaN and cannot be stored: refuse it here rather than halt an election later.
+    if (!Number.isFinite(m.features[j])) {
+      throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `${name}.features[${j}] (${schema.names[j]}) must be finite`, {
+        name,
+        memeId: m.id,
+        feature: schema.names[j],
+        value: m.features[j],
+      })
+    }
+  }
   if (typeof m.penalty !== 'number' || !(m.penalty >= 0 && m.penalty <= 1)) {
     throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `${name}.penalty must be in [0, 1]`, {
       name,
@@ -85,6 +96,16 @@ export function decayFactor(schema: FeatureSchema, rounds: number): number {
 }
 
 /**
+ * A raw value `v` moved towards its default `d` by `factor` in [0, 1]: `d + (v - d) * factor`. For finite `v`
+ * and `d` near opposite ends of the double range `v - d` overflows (and times an underflowed factor of 0 would
+ * give NaN); the convex combination, used only then, stays finite. Results stay between `d` and `v`.
+ */
+export function decayTowards(v: number, d: number, factor: number): number {
+  const delta = v - d
+  return delta - delta === 0 ? d + delta * factor : v * factor + d * (1 - factor)
+}
+
+/**
  * Writes the meme's raw features as they stand at `round` into `out`: each decaying feature moves towards its
  * default by `decayFactor`. Internal fast path: callers have checked the meme against the schema.
  */
@@ -95,7 +116,7 @@ export function readFeaturesAt(schema: FeatureSchema, meme: Meme, factor: number
   for (let j = 0; j < values.length; j++) {
     const v = values[j] as number
     const d = defaults[j] as number
-    out[j] = factor === 1 || !(features[j] as { decays?: boolean }).decays ? v : d + (v - d) * factor
+    out[j] = factor === 1 || !(features[j] as { decays?: boolean }).decays ? v : decayTowards(v, d, factor)
   }
 }
 

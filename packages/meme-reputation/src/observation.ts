@@ -44,14 +44,30 @@ function checkObservation(schema: FeatureSchema, observation: unknown, at: strin
   }
 }
 
-function fold(schema: FeatureSchema, docking: DockingPolicy, meme: Meme, observation: Observation, round: number): Meme {
+/** `v` moved by `s` towards `x`; the convex form is used only where `x - v` overflows, and is finite there. */
+function ewma(v: number, x: number, s: number): number {
+  const delta = x - v
+  return delta - delta === 0 ? v + s * delta : v * (1 - s) + x * s
+}
+
+function fold(schema: FeatureSchema, docking: DockingPolicy, meme: Meme, observation: Observation, round: number, at: string): Meme {
   const features = new Float64Array(schema.features.length)
   readFeaturesAt(schema, meme, decayFactor(schema, round - meme.updatedRound), features)
   for (const [name, x] of Object.entries(observation.values ?? {})) {
     const j = schema.index.get(name) as number
     const spec = schema.features[j]!
     const v = features[j] as number
-    features[j] = spec.aggregate === 'sum' ? v + x : spec.aggregate === 'mean' ? v + (spec.smoothing ?? 0.25) * (x - v) : x
+    const next = spec.aggregate === 'sum' ? v + x : spec.aggregate === 'mean' ? ewma(v, x, spec.smoothing ?? 0.25) : x
+    // Finite inputs can still sum past the double range; an infinite feature would make the meme's score NaN
+    // and its state unsavable, so the observation is refused (the caller can drop it) and the meme is unchanged.
+    if (!Number.isFinite(next)) {
+      throw new MemeReputationError(
+        MemeReputationErrorCode.INVALID_INPUT,
+        `${at}.values.${name} would make feature '${name}' of meme '${meme.id}' overflow (${v} aggregated with ${x})`,
+        { at, memeId: meme.id, feature: name, value: x, current: v },
+      )
+    }
+    features[j] = next
   }
   const good = observation.outcome === 'good'
   return {
@@ -84,7 +100,7 @@ export function observeMeme(
   if (observation.memeId !== meme.id) {
     throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `observation is for '${observation.memeId}', not '${meme.id}'`)
   }
-  return fold(schema, docking, meme, observation, round)
+  return fold(schema, docking, meme, observation, round, 'observation')
 }
 
 export interface MemeUpdate {
@@ -128,7 +144,7 @@ export function updateMemes(update: MemeUpdate): MemeUpdateResult {
   assertArray(faults, 'faults')
 
   // Group the round's events by meme, so the pool is looked at once (or, with an index, only where observed).
-  const events = new Map<string, { observations: Observation[]; faults: number }>()
+  const events = new Map<string, { observations: { observation: Observation; at: string }[]; faults: number }>()
   const touch = (id: string) => {
     let entry = events.get(id)
     if (entry === undefined) {
@@ -138,8 +154,9 @@ export function updateMemes(update: MemeUpdate): MemeUpdateResult {
     return entry
   }
   observations.forEach((observation, i) => {
-    checkObservation(schema, observation, `observations[${i}]`)
-    touch(observation.memeId).observations.push(observation)
+    const at = `observations[${i}]`
+    checkObservation(schema, observation, at)
+    touch(observation.memeId).observations.push({ observation, at })
   })
   faults.forEach((fault: unknown, i) => {
     assertObject(fault, `faults[${i}]`)
@@ -153,7 +170,7 @@ export function updateMemes(update: MemeUpdate): MemeUpdateResult {
   const apply = (start: Meme, id: string): Meme => {
     const entry = events.get(id)!
     let meme = start
-    for (const observation of entry.observations) meme = fold(schema, docking, meme, observation, round)
+    for (const { observation, at } of entry.observations) meme = fold(schema, docking, meme, observation, round, at)
     for (let f = 0; f < entry.faults; f++) meme = dockMeme(docking, meme)
     return meme
   }

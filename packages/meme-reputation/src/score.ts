@@ -6,7 +6,7 @@
 import { assertArray, assertRound } from './check.js'
 import { MemeReputationError, MemeReputationErrorCode } from './errors.js'
 import { type FeatureSchema, goodnessOf } from './feature-schema.js'
-import { assertMeme, decayFactor, type Meme, readFeaturesAt } from './meme.js'
+import { assertMeme, decayFactor, decayTowards, type Meme, readFeaturesAt } from './meme.js'
 import { assertScorer, type ContributionUnit, type Scorer } from './scorer.js'
 
 export interface FeatureContribution {
@@ -114,7 +114,7 @@ function planOf(schema: FeatureSchema): GoodnessPlan {
 
 /**
  * Scores of many memes at `round`, in input order. Each meme is checked against the schema (vector length,
- * last update not after `round`, penalty in [0, 1]) but ids are not re-validated here: they were checked when
+ * last update not after `round`, finite features, penalty in [0, 1]) but ids are not re-validated here: they were checked when
  * the memes were made.
  */
 export function scoreMemes(scorer: Scorer, memes: readonly Meme[], round: number): Float64Array {
@@ -142,7 +142,9 @@ export function scoreMemes(scorer: Scorer, memes: readonly Meme[], round: number
     for (let j = 0; j < width; j++) {
       const v = vector[j] as number
       const d = defaults[j] as number
-      const raw = factor === 1 || decays[j] === 0 ? v : d + (v - d) * factor
+      // v - v is 0 only for finite v: a NaN or infinite feature (a hand-built meme) is refused by assertMeme.
+      if (v - v !== 0) assertMeme(schema, meme, round, `memes[${i}]`)
+      const raw = factor === 1 || decays[j] === 0 ? v : decayTowards(v, d, factor)
       let x: number
       switch (kind[j]) {
         case 0: {
