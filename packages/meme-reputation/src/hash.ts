@@ -6,20 +6,31 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { assertHash, assertMemeId, MAX_MEME_ID_LENGTH } from './check.js'
+import { MemeReputationError, MemeReputationErrorCode } from './errors.js'
 
 export const HASH_LENGTH = 32
 
 const encoder = new TextEncoder()
-// One UTF-16 code unit encodes to at most 3 UTF-8 bytes.
-const scratch = new Uint8Array(HASH_LENGTH + 16 + 3 * MAX_MEME_ID_LENGTH)
 
 const TIE_TAG = encoder.encode('meme-reputation/bracket-tie/v1')
 const SEAT_TAG = encoder.encode('meme-reputation/seat-offset/v1')
 
+/** The longest prefix hashed before an id: the tie-break's tag and `h_r`. */
+const MAX_PREFIX_LENGTH = TIE_TAG.length + HASH_LENGTH
+// One UTF-16 code unit encodes to at most 3 UTF-8 bytes, so every accepted id fits after the longest prefix.
+const scratch = new Uint8Array(MAX_PREFIX_LENGTH + 3 * MAX_MEME_ID_LENGTH)
+
 /** Writes `prefix || utf8(id)` into the scratch buffer and hashes it; no allocation besides the digest. */
 function hashPrefixed(prefix: Uint8Array, id: string): Uint8Array {
   scratch.set(prefix, 0)
-  const { written } = encoder.encodeInto(id, scratch.subarray(prefix.length))
+  const { read, written } = encoder.encodeInto(id, scratch.subarray(prefix.length))
+  // encodeInto stops silently when the buffer is full; hashing a truncated id would give two ids one key.
+  if (read !== id.length) {
+    throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `meme id of ${id.length} code units does not fit the hash buffer`, {
+      length: id.length,
+      read,
+    })
+  }
   return sha256(scratch.subarray(0, prefix.length + written))
 }
 
