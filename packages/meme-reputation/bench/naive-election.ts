@@ -2,11 +2,14 @@
  * The election written as literally as its definition, for comparison only: every meme gets its pool, every
  * seat-holding pool is fully sorted by the given key order, and the first `filled` of each are taken. The
  * benchmark uses it as the same-run baseline; the tests use it, with full SHA-256 keys, as the reference that
- * `electCommittee` must agree with.
+ * `electCommittee` must agree with. Step 3's brackets and boundary tie-break are its own (boundaries compared as
+ * the definition states them, the tie bit from node:crypto), so a bug in src/bracket.ts or src/hash.ts cannot
+ * agree with itself here; the seat rounding is still the package's.
  */
-import { allocateSeats, bracketOrTie } from '../src/bracket.js'
+import { allocateSeats } from '../src/bracket.js'
 import type { ElectionConfig } from '../src/election-config.js'
-import { seatOffset, tieGoesUp } from '../src/hash.js'
+import { seatOffset } from '../src/hash.js'
+import { referenceTieGoesUp } from '../test/vectors/reference.js'
 
 export interface NaiveSeat {
   readonly memeId: string
@@ -26,8 +29,11 @@ export function naiveElection(
   const members: number[][] = Array.from({ length: B + 1 }, () => [])
   ids.forEach((id, i) => {
     if (newcomers[i] !== 0) return void members[B]!.push(i)
-    let b = bracketOrTie(scores[i] as number, B)
-    if (b < 0) b = tieGoesUp(resultHash, id) ? -b - 1 : -b - 2
+    const score = scores[i] as number
+    // Bracket b holds [b/B, (b+1)/B), the top one also 1; a score equal to b/B (b >= 1) is a tie with b - 1.
+    let b = 0
+    while (b < B - 1 && score >= (b + 1) / B) b++
+    if (b > 0 && score === b / B && !referenceTieGoesUp(resultHash, id)) b--
     members[b]!.push(i)
   })
   const allocation = allocateSeats(
