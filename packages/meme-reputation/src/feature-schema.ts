@@ -36,6 +36,8 @@ export type Normalisation =
  * - `sum`: added (counts: rounds served, faults);
  * - `mean`: exponentially weighted, `v += smoothing * (x - v)` (latency, uptime);
  * - `last`: replaced.
+ * Several values of one feature in one round are folded in ascending numeric order, whatever order they arrived
+ * in, so `last` keeps the round's largest value: a round's observations have no agreed order.
  */
 export type FeatureAggregate = 'sum' | 'mean' | 'last'
 

@@ -50,35 +50,70 @@ function ewma(v: number, x: number, s: number): number {
   return delta - delta === 0 ? v + s * delta : v * (1 - s) + x * s
 }
 
-function fold(schema: FeatureSchema, docking: DockingPolicy, meme: Meme, observation: Observation, round: number, at: string): Meme {
-  const features = new Float64Array(schema.features.length)
+/** A value observed for one feature, with where it came from (for error messages). */
+interface ObservedValue {
+  readonly x: number
+  readonly at: string
+}
+
+/** Ascending numeric order, -0 before 0, so that equal-looking values fold alike on every machine. */
+function byValue(a: ObservedValue, b: ObservedValue): number {
+  return a.x - b.x || (Object.is(b.x, -0) ? 1 : 0) - (Object.is(a.x, -0) ? 1 : 0)
+}
+
+/**
+ * The meme after all of one round's observations of it. Nodes receive observations by gossip in no agreed
+ * order, so the result must not depend on the order of `observations`: each feature's values of the round are
+ * folded in ascending numeric order (which fixes the rounding of `sum` and the result of `mean`), and `last`
+ * keeps the round's largest value (with no agreed order, "last" means the latest round). Outcomes and
+ * counters are order-free.
+ */
+function foldRound(
+  schema: FeatureSchema,
+  docking: DockingPolicy,
+  meme: Meme,
+  observations: readonly { readonly observation: Observation; readonly at: string }[],
+  round: number,
+): Meme {
+  const width = schema.features.length
+  const features = new Float64Array(width)
   readFeaturesAt(schema, meme, decayFactor(schema, round - meme.updatedRound), features)
-  for (const [name, x] of Object.entries(observation.values ?? {})) {
-    const j = schema.index.get(name) as number
-    const spec = schema.features[j]!
-    const v = features[j] as number
-    const next = spec.aggregate === 'sum' ? v + x : spec.aggregate === 'mean' ? ewma(v, x, spec.smoothing ?? 0.25) : x
-    // Finite inputs can still sum past the double range; an infinite feature would make the meme's score NaN
-    // and its state unsavable, so the observation is refused (the caller can drop it) and the meme is unchanged.
-    if (!Number.isFinite(next)) {
-      throw new MemeReputationError(
-        MemeReputationErrorCode.INVALID_INPUT,
-        `${at}.values.${name} would make feature '${name}' of meme '${meme.id}' overflow (${v} aggregated with ${x})`,
-        { at, memeId: meme.id, feature: name, value: x, current: v },
-      )
-    }
-    features[j] = next
+  const observed: ObservedValue[][] = Array.from({ length: width }, () => [])
+  let good = 0
+  for (const { observation, at } of observations) {
+    for (const [name, x] of Object.entries(observation.values ?? {})) observed[schema.index.get(name) as number]!.push({ x, at })
+    if (observation.outcome === 'good') good++
   }
-  const good = observation.outcome === 'good'
+  for (let j = 0; j < width; j++) {
+    const values = observed[j]!
+    if (values.length === 0) continue
+    if (values.length > 1) values.sort(byValue)
+    const spec = schema.features[j]!
+    let v = features[j] as number
+    for (const { x, at } of values) {
+      const next = spec.aggregate === 'sum' ? v + x : spec.aggregate === 'mean' ? ewma(v, x, spec.smoothing ?? 0.25) : x
+      // Finite inputs can still sum past the double range; an infinite feature would make the meme's score NaN
+      // and its state unsavable, so the observation is refused (the caller can drop it) and the meme is unchanged.
+      if (!Number.isFinite(next)) {
+        throw new MemeReputationError(
+          MemeReputationErrorCode.INVALID_INPUT,
+          `${at}.values.${spec.name} would make feature '${spec.name}' of meme '${meme.id}' overflow (${v} aggregated with ${x})`,
+          { at, memeId: meme.id, feature: spec.name, value: x, current: v },
+        )
+      }
+      v = next
+    }
+    features[j] = v
+  }
   return {
     id: meme.id,
     features,
     firstSeenRound: meme.firstSeenRound,
     updatedRound: round,
-    penalty: good ? meme.penalty * docking.healFactor : meme.penalty,
+    penalty: meme.penalty * docking.healFactor ** good,
     history: {
-      observations: meme.history.observations + 1,
-      goodObservations: meme.history.goodObservations + (good ? 1 : 0),
+      observations: meme.history.observations + observations.length,
+      goodObservations: meme.history.goodObservations + good,
       provenFaults: meme.history.provenFaults,
     },
   }
@@ -100,7 +135,7 @@ export function observeMeme(
   if (observation.memeId !== meme.id) {
     throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `observation is for '${observation.memeId}', not '${meme.id}'`)
   }
-  return fold(schema, docking, meme, observation, round, 'observation')
+  return foldRound(schema, docking, meme, [{ observation, at: 'observation' }], round)
 }
 
 export interface MemeUpdate {
@@ -109,7 +144,10 @@ export interface MemeUpdate {
   /** The memes as they stood after the previous round; the array is not modified. */
   readonly memes: readonly Meme[]
   readonly round: number
-  /** The round's observations, folded in order per meme. Unknown ids are admitted as new memes. */
+  /**
+   * The round's observations, in any order: the result does not depend on it (each meme's observations of the
+   * round are folded together, see `foldRound`). Unknown ids are admitted as new memes.
+   */
   readonly observations?: readonly Observation[]
   /** Proven faults, applied after the observations so that a same-round good outcome cannot soften them. */
   readonly faults?: readonly ProvenFault[]
@@ -170,7 +208,7 @@ export function updateMemes(update: MemeUpdate): MemeUpdateResult {
   const apply = (start: Meme, id: string): Meme => {
     const entry = events.get(id)!
     let meme = start
-    for (const { observation, at } of entry.observations) meme = fold(schema, docking, meme, observation, round, at)
+    if (entry.observations.length > 0) meme = foldRound(schema, docking, meme, entry.observations, round)
     for (let f = 0; f < entry.faults; f++) meme = dockMeme(docking, meme)
     return meme
   }

@@ -2,7 +2,15 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createMeme, defineElectionConfig, type Meme, runElection } from '../src/index.js'
+import {
+  createMeme,
+  defineElectionConfig,
+  defineFeatureSchema,
+  type Meme,
+  type Observation,
+  runElection,
+  weightedLinearScorer,
+} from '../src/index.js'
 import { runScenario } from './fixtures/scenario.js'
 import { docking, propertyOptions, qualitySchema, qualityScorer, roundHash } from './helpers.js'
 
@@ -45,6 +53,41 @@ describe('determinism', () => {
         expect(elect(pool, seen)).toEqual(reference)
       }),
       propertyOptions(50),
+    )
+  })
+
+  it('runElection ignores the order of observations about the same meme, for every aggregate', () => {
+    // One feature per aggregate; several observations per meme and round, as gossip delivers them.
+    const schema = defineFeatureSchema({
+      halfLifeRounds: 50,
+      features: [
+        { name: 'served', direction: 'higher-is-better', normalisation: { kind: 'log', max: 100 }, default: 0, aggregate: 'sum' },
+        { name: 'quality', direction: 'higher-is-better', normalisation: { kind: 'clamp' }, default: 0.2, aggregate: 'mean', smoothing: 0.5 },
+        { name: 'version', direction: 'higher-is-better', normalisation: { kind: 'min-max', min: 0, max: 4 }, default: 1, aggregate: 'last' },
+      ],
+    })
+    const scorer = weightedLinearScorer(schema, { served: 1, quality: 2, version: 1 })
+    const config = defineElectionConfig({ seats: 4, bracketShares: [1, 1, 1, 1, 1, 1, 1, 1], newcomerShare: 0.25, newcomerAgeRounds: 2 })
+    const memes: Meme[] = Array.from({ length: 12 }, (_, i) => ({ ...createMeme(schema, `m${i}`, 0), updatedRound: 9 }))
+    const observations: Observation[] = Array.from({ length: 48 }, (_, k) => ({
+      memeId: `m${k % 6}`,
+      values: { served: 0.1 * ((k * 7) % 5) + 0.3, quality: ((k * 13) % 9) / 8, version: (k * 5) % 4 },
+      outcome: (['good', 'bad', 'neutral'] as const)[k % 3]!,
+    }))
+    observations.push({ memeId: 'fresh', values: { quality: 1 } }, { memeId: 'fresh', values: { quality: 0 } })
+    const run = (seen: readonly Observation[]) => {
+      const result = runElection({ scorer, docking, config, round: 10, memes, observations: seen, resultHash: roundHash('same', 10), previousHash: roundHash('same', 9) })
+      const byId = new Map(result.memes.map((m, i) => [m.id, { meme: m, score: result.scores[i] }]))
+      return { election: result.election, memes: [...byId].sort(([a], [b]) => (a < b ? -1 : 1)) }
+    }
+    const reference = run(observations)
+    // The observations matter: the committee is not the one of the unobserved pool.
+    expect(reference.election).not.toEqual(run([]).election)
+    fc.assert(
+      fc.property(fc.shuffledSubarray(observations, { minLength: observations.length }), (seen) => {
+        expect(run(seen)).toEqual(reference)
+      }),
+      propertyOptions(100),
     )
   })
 })

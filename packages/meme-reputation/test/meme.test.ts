@@ -88,6 +88,19 @@ describe('memes and observations', () => {
     expect(result.memes[3]!.history.provenFaults).toBe(1)
   })
 
+  it('folds a round’s values of a feature in ascending order: `last` keeps the round’s largest value', () => {
+    const meme = createMeme(schema, 'a', 0)
+    const observations = [
+      { memeId: 'a', values: { served: 2, latencyMs: 100, version: 4 } },
+      { memeId: 'a', values: { served: 3, latencyMs: 400, version: 2 } },
+    ]
+    for (const seen of [observations, [...observations].reverse()]) {
+      const [after] = updateMemes({ schema, docking, memes: [meme], round: 1, observations: seen }).memes
+      // latency: 200 -> 150 (with 100) -> 275 (with 400), smoothing 0.5
+      expect(Array.from(after!.features)).toEqual([5, 275, 4])
+    }
+  })
+
   it('gives the same result with a caller-kept index as with a scan, and refuses a stale index', () => {
     const pool = Array.from({ length: 30 }, (_, i) => createMeme(schema, `p${i}`, 0))
     const index = new Map(pool.map((m, i) => [m.id, i]))
