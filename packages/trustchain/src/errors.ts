@@ -18,6 +18,12 @@ export const TrustChainErrorCode = {
   MALFORMED_MESSAGE: 'TRUSTCHAIN_MALFORMED_MESSAGE',
   /** A block was rejected by validation; `detail.reasons` lists why. */
   INVALID_BLOCK: 'TRUSTCHAIN_INVALID_BLOCK',
+  /**
+   * The block carries value whose rules cannot be checked yet: a transfer whose earlier blocks are unknown, or an
+   * agreement whose proposal is unknown. Retriable: `detail.missing` names the block to fetch first
+   * (`publicKey` hex, `sequenceNumber`).
+   */
+  MISSING_DEPENDENCY: 'TRUSTCHAIN_MISSING_DEPENDENCY',
   /** A fraud proof does not prove fraud (same block twice, different keys, bad signatures...). */
   INVALID_FRAUD_PROOF: 'TRUSTCHAIN_INVALID_FRAUD_PROOF',
   /** Two checkpoint blocks do not delimit a fragment of one chain. */

@@ -10,8 +10,10 @@ import {
   initialEngineState,
   isTrustChainError,
   step,
+  TrustChainError,
   TrustChainErrorCode,
   ValidationLevel,
+  ValidationReason,
 } from '../src/index.js'
 import { keyPairOf, testCrypto } from './helpers.js'
 
@@ -141,5 +143,37 @@ describe('the pure engine', () => {
     expect(crawl.effects).toMatchObject([{ type: 'request', peer: from, request: { type: 'crawl', from: 1, to: 7 } }])
     const again = step(config, crawl.state, { type: 'ingested', now: 3, purpose, outcomes: [outcome] })
     expect(types(again.effects)).toEqual(['decide']) // no second crawl
+  })
+
+  it('a proposal the ledger cannot check yet gets the dependency it names crawled, a bounded number of times', () => {
+    const proposer = keyPairOf(crypto, 5)
+    const proposal = createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: 3, balance: 10 }, {
+      counterparty: config.keyPair.publicKey,
+      payload: { kind: 'transfer', amount: 1, balance: 9 },
+      timestamp: 5,
+    })
+    const from = toHex(proposer.publicKey)
+    const other = keyPairOf(crypto, 6).publicKey
+    const asked = step(config, state, { type: 'proposal-request', now: 1, from, replyId: 1, proposal })
+    const purpose = (asked.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).purpose
+    const waiting = (publicKey: Uint8Array, sequenceNumber: number) => ({
+      status: 'rejected' as const,
+      block: proposal,
+      error: new TrustChainError(TrustChainErrorCode.MISSING_DEPENDENCY, 'needed first', { missing: { publicKey: toHex(publicKey), sequenceNumber } }),
+      validation: { level: ValidationLevel.PARTIAL, reasons: [ValidationReason.BALANCE_UNCHECKED] },
+    })
+    let current = step(config, asked.state, { type: 'ingested', now: 2, purpose, outcomes: [waiting(other, 40)] })
+    expect(current.effects).toMatchObject([{ type: 'request', peer: from, request: { type: 'crawl', publicKey: other, from: 1, to: 40 } }])
+    let rounds = 1
+    for (; rounds < 100; rounds++) {
+      const next = step(config, current.state, { type: 'ingested', now: 3, purpose, outcomes: [waiting(proposer.publicKey, 2)] })
+      if (next.effects.some((effect) => effect.type === 'reply')) {
+        expect(next.effects).toMatchObject([{ type: 'reply', response: { type: 'rejected', code: TrustChainErrorCode.MISSING_DEPENDENCY } }])
+        break
+      }
+      expect(next.effects).toMatchObject([{ type: 'request', request: { type: 'crawl', publicKey: proposer.publicKey, from: 1, to: 2 } }])
+      current = next
+    }
+    expect(rounds).toBe(8)
   })
 })

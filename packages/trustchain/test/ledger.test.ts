@@ -7,9 +7,11 @@ import {
   createAgreement,
   createLedger,
   createMemoryBlockStore,
+  createProposal,
   encodeBlock,
   type IngestOutcome,
   signBlock,
+  transferPayload,
   TrustChainErrorCode,
   ValidationLevel,
   ValidationReason,
@@ -56,13 +58,67 @@ describe('validate and store', () => {
     expect((await ledger.validate(alice.blocks[1]!)).level).toBe(ValidationLevel.VALID)
   })
 
-  it('accepts out-of-order blocks as partial and validates later ones against them', async () => {
-    const { alice, bob, ledger } = world()
+  it('accepts out-of-order blocks, but stores a value-carrying block only once what it depends on is known', async () => {
+    const { alice, bob, second, ledger, store } = world()
     const reversed = [...alice.blocks].reverse()
     const outcomes = await ledger.ingest(reversed)
-    expect(statuses(outcomes)).toEqual(['stored', 'stored', 'stored'])
-    expect(outcomes.map((o) => o.validation?.level)).toEqual([ValidationLevel.NO_INFO, ValidationLevel.PARTIAL_PREVIOUS, ValidationLevel.VALID])
+    // Alice's agreement answers Bob's proposal, which is unknown here: retriable, naming what to fetch. Her transfer
+    // waits for her genesis block later in the same batch.
+    expect(statuses(outcomes)).toEqual(['rejected', 'stored', 'stored'])
+    expect(codeOf(outcomes[0])).toBe(TrustChainErrorCode.MISSING_DEPENDENCY)
+    expect(outcomes[0]?.status === 'rejected' && outcomes[0].error.detail.missing).toEqual({ publicKey: toHex(bob.publicKey), sequenceNumber: 3 })
+    expect(outcomes[0]?.validation?.level).toBe(ValidationLevel.PARTIAL_NEXT) // the DESIGN level is still reported
     expect((await ledger.ingest(bob.blocks)).map((o) => o.status)).toEqual(['stored', 'stored', 'stored'])
+    expect(statuses(await ledger.ingest([second.agreement]))).toEqual(['stored'])
+    expect((await store.latest(alice.publicKey))?.sequenceNumber).toBe(3)
+  })
+
+  it('a block stored early never turns invalid later, and never gets an honest block refused', async () => {
+    const alice = new TestChain(crypto, keyPairOf(crypto, 1))
+    const bob = new TestChain(crypto, keyPairOf(crypto, 2))
+    alice.genesis(100)
+    bob.genesis(0)
+    const ledger = createLedger({ crypto, store: createMemoryBlockStore({ crypto }) })
+    expect(statuses(await ledger.ingest([...alice.blocks, ...bob.blocks]))).toEqual(['stored', 'stored'])
+    const proposal = alice.append(createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: transferPayload(alice.head, 10), timestamp: 2_000 }))
+    // Bob "agrees" to a million before anyone here has seen the proposal, minting himself a balance.
+    const minted = signBlock(crypto, bob.keyPair, {
+      publicKey: bob.publicKey,
+      sequenceNumber: 2,
+      linkPublicKey: alice.publicKey,
+      linkSequenceNumber: 2,
+      previousHash: bob.head.hash,
+      timestamp: 2_000,
+      type: 'tx',
+      payload: { kind: 'transfer', amount: 1_000_000, balance: 1_000_000 },
+    })
+    const [early] = await ledger.ingest([minted])
+    expect(codeOf(early)).toBe(TrustChainErrorCode.MISSING_DEPENDENCY)
+    expect(statuses(await ledger.ingest([proposal]))).toEqual(['stored'])
+    const [late] = await ledger.ingest([minted])
+    expect(late?.status === 'rejected' && late.error.detail.reasons).toContain(ValidationReason.LINK_MISMATCH)
+
+    // An overspend ahead of a gap waits for the gap, then is refused like it would have been in order.
+    const carol = new TestChain(crypto, keyPairOf(crypto, 3))
+    carol.genesis(10)
+    const note = carol.append(createProposal(carol.author, carol.head, { counterparty: alice.publicKey, payload: { kind: 'note' }, timestamp: 2_000 }))
+    const overspend = signBlock(crypto, carol.keyPair, {
+      publicKey: carol.publicKey,
+      sequenceNumber: 3,
+      linkPublicKey: bob.publicKey,
+      linkSequenceNumber: 0,
+      previousHash: carol.head.hash,
+      timestamp: 3_000,
+      type: 'tx',
+      payload: { kind: 'transfer', amount: 500, balance: 0 },
+    })
+    expect(statuses(await ledger.ingest([carol.blocks[0]!]))).toEqual(['stored'])
+    const [ahead] = await ledger.ingest([overspend])
+    expect(codeOf(ahead)).toBe(TrustChainErrorCode.MISSING_DEPENDENCY)
+    expect(ahead?.status === 'rejected' && ahead.error.detail.missing).toEqual({ publicKey: toHex(carol.publicKey), sequenceNumber: 2 })
+    expect(statuses(await ledger.ingest([note]))).toEqual(['stored'])
+    const [inOrder] = await ledger.ingest([overspend])
+    expect(inOrder?.status === 'rejected' && inOrder.error.detail.reasons).toContain(ValidationReason.INSUFFICIENT_BALANCE)
   })
 
   it('every kind of bad block gets a typed rejection and leaves the store as it was', async () => {

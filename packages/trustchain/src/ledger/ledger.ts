@@ -5,7 +5,9 @@
  * `getMany` for all neighbours and linked proposals, one `getLinked` per proposal involved), validates the blocks
  * in order against the store plus the blocks accepted earlier in the same batch, and writes the accepted blocks
  * and any fraud proofs in one atomic batch. Invalid, malformed and oversized input gets a typed rejection and
- * never changes the store; a block already stored is reported as a duplicate and not written again.
+ * never changes the store; a block already stored is reported as a duplicate and not written again. A block whose
+ * value cannot be checked yet is refused with the retriable MISSING_DEPENDENCY, naming what to fetch, so that
+ * nothing stored is ever found invalid later.
  */
 import { type Crypto, equalBytes, type SignedMessage, toHex } from '@constellation/crypto'
 import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
@@ -16,7 +18,7 @@ import type { BlockStore } from '../store/block-store.js'
 import { chainKey, positionKey } from '../store/position-key.js'
 import type { FraudProof } from '../validation/fraud-proof.js'
 import { type ValidationOptions, validateBlock, type ValidationContext } from '../validation/validate-block.js'
-import { INFORMATIONAL_REASONS, ValidationLevel, type ValidationResult } from '../validation/validation-result.js'
+import { INFORMATIONAL_REASONS, ValidationLevel, ValidationReason, type ValidationResult } from '../validation/validation-result.js'
 
 export type IngestOutcome =
   | {
@@ -28,7 +30,7 @@ export type IngestOutcome =
   | {
       readonly status: 'rejected'
       readonly block: HalfBlock | undefined
-      /** INVALID_BLOCK (with `detail.reasons`), MALFORMED_BLOCK, BLOCK_TOO_LARGE or PAYLOAD_TOO_LARGE. */
+      /** INVALID_BLOCK (with `detail.reasons`), MISSING_DEPENDENCY (with `detail.missing`), MALFORMED_BLOCK, BLOCK_TOO_LARGE or PAYLOAD_TOO_LARGE. */
       readonly error: TrustChainError
       readonly validation: ValidationResult | undefined
     }
@@ -283,6 +285,34 @@ function rejection(block: HalfBlock, validation: ValidationResult): TrustChainEr
   })
 }
 
+/**
+ * Why a block that broke no rule still may not be stored: it carries value that nothing known can check yet. Stored
+ * anyway, it could be found invalid once the gap fills (an overspend, a minted amount) and would then make the
+ * honest block that fills the gap look wrong. Blocks without value (notes, checkpoints) are stored as partial: their
+ * rules are re-checked against their neighbours by whichever block arrives later.
+ */
+async function missingDependency(view: BatchView, block: HalfBlock, validation: ValidationResult): Promise<TrustChainError | undefined> {
+  let missing: { publicKey: Uint8Array; sequenceNumber: number } | undefined
+  if (isAgreement(block) && validation.reasons.includes(ValidationReason.LINK_UNKNOWN)) {
+    missing = { publicKey: block.linkPublicKey, sequenceNumber: block.linkSequenceNumber }
+  } else if (validation.reasons.includes(ValidationReason.BALANCE_UNCHECKED)) {
+    // The nearest unknown block below this one: the balance walk stopped there.
+    for (let seq = block.sequenceNumber - 1; seq >= 1 && missing === undefined; seq--) {
+      const below = await view.block(block.publicKey, seq)
+      if (below === undefined) missing = { publicKey: block.publicKey, sequenceNumber: seq }
+      else if (BatchView.statedBalance(below) !== undefined) break
+    }
+  }
+  if (missing === undefined) return undefined
+  const name = { publicKey: toHex(missing.publicKey), sequenceNumber: missing.sequenceNumber }
+  return new TrustChainError(TrustChainErrorCode.MISSING_DEPENDENCY, `block ${name.sequenceNumber} of ${name.publicKey} is needed first`, {
+    reasons: [TrustChainErrorCode.MISSING_DEPENDENCY],
+    publicKey: toHex(block.publicKey),
+    sequenceNumber: block.sequenceNumber,
+    missing: name,
+  })
+}
+
 export function createLedger(options: LedgerOptions): Ledger {
   const { crypto, store } = options
   const registry = options.registry ?? new PayloadRegistry()
@@ -327,29 +357,46 @@ export function createLedger(options: LedgerOptions): Ledger {
     const view = new BatchView(store, pending)
     await view.prefetch(blocks)
     const verified = verdicts === undefined ? undefined : await verdicts
-    const outcomes: IngestOutcome[] = []
+    const outcomes: IngestOutcome[] = new Array(blocks.length)
     const toWrite: HalfBlock[] = []
     const fraudProofs: FraudProof[] = []
     const settings = validationOptions()
-    for (const [index, block] of blocks.entries()) {
-      const found = view.quickContext(block) ?? (await view.context(block))
-      const signatureValid = verified?.[index]
-      const context = signatureValid === undefined ? found : { ...found, signatureValid }
-      const validation = validateBlock(crypto, registry, block, context, settings)
-      if (validation.fraudProof !== undefined) fraudProofs.push(validation.fraudProof)
-      if (validation.level === ValidationLevel.INVALID) {
-        outcomes.push({ status: 'rejected', block, error: rejection(block, validation), validation })
-        continue
+    // Blocks waiting for a dependency are tried again after a pass that stored something, so a batch's order does
+    // not matter when it holds the dependency itself (an agreement before the proposal it answers, say).
+    let todo = [...blocks.keys()]
+    for (let pass = 0; todo.length > 0; pass++) {
+      const waiting: number[] = []
+      let progress = false
+      for (const index of todo) {
+        const block = blocks[index] as HalfBlock
+        const found = view.quickContext(block) ?? (await view.context(block))
+        const signatureValid = verified?.[index]
+        const context = signatureValid === undefined ? found : { ...found, signatureValid }
+        const validation = validateBlock(crypto, registry, block, context, settings)
+        if (validation.level === ValidationLevel.INVALID) {
+          if (validation.fraudProof !== undefined) fraudProofs.push(validation.fraudProof)
+          outcomes[index] = { status: 'rejected', block, error: rejection(block, validation), validation }
+          continue
+        }
+        const missing = await missingDependency(view, block, validation)
+        if (missing !== undefined) {
+          outcomes[index] = { status: 'rejected', block, error: missing, validation }
+          waiting.push(index)
+          continue
+        }
+        if (validation.fraudProof !== undefined) fraudProofs.push(validation.fraudProof)
+        const hash = blockHash(crypto, block)
+        const existing = context.existing
+        if (existing !== undefined && equalBytes(blockHash(crypto, existing), hash)) {
+          outcomes[index] = { status: 'duplicate', block, hash, validation }
+          continue
+        }
+        view.accept(block)
+        toWrite.push(block)
+        progress = true
+        outcomes[index] = { status: 'stored', block, hash, validation }
       }
-      const hash = blockHash(crypto, block)
-      const existing = context.existing
-      if (existing !== undefined && equalBytes(blockHash(crypto, existing), hash)) {
-        outcomes.push({ status: 'duplicate', block, hash, validation })
-        continue
-      }
-      view.accept(block)
-      toWrite.push(block)
-      outcomes.push({ status: 'stored', block, hash, validation })
+      todo = progress ? waiting : []
     }
     const previous = writes
     if (toWrite.length === 0 && fraudProofs.length === 0) return { outcomes, written: previous }

@@ -14,7 +14,7 @@
  *   every copy of the request, and both halves are broadcast. Duplicates of a proposal in progress join its session;
  *   duplicates of an answered one get the stored agreement again, so a proposal is never countersigned twice.
  */
-import { type CborValue, type Crypto, type KeyPair, PUBLIC_KEY_LENGTH, toHex } from '@constellation/crypto'
+import { type CborValue, type Crypto, fromHex, type KeyPair, PUBLIC_KEY_LENGTH, toHex } from '@constellation/crypto'
 import { advanceHead, type ChainHead, createAgreement, createProposal, transferPayload } from '../block/block-builder.js'
 import { blockHash, type BlockLimits, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
 import { type HalfBlock, isAgreement, isProposal } from '../block/half-block.js'
@@ -45,6 +45,11 @@ export interface EngineConfig {
   readonly retry: RetryPolicy
   /** How far back a counterparty crawls a proposer's chain before deciding. */
   readonly maxCrawlBlocks: number
+  /**
+   * How many crawl requests one incoming proposal may cause while the ledger names missing dependencies (the
+   * proposer's earlier blocks, the proposals its agreements answer); default 8.
+   */
+  readonly maxCrawlRounds?: number
   /** Payload kinds own proposals are checked against before they are signed (default: transfers only). */
   readonly registry?: PayloadRegistry
 }
@@ -59,6 +64,10 @@ interface PendingProposal {
   readonly attempts: number
   readonly nextAttemptAt: number
   readonly deadline: number
+  /** Crawls of the counterparty's chain made to check its agreement (bounded by `maxCrawlRounds`). */
+  readonly crawls: number
+  /** An agreement (and what came with it) the ledger could not check yet, tried again after the crawl. */
+  readonly held: readonly HalfBlock[]
 }
 
 interface SigningSession {
@@ -66,7 +75,10 @@ interface SigningSession {
   readonly from: PeerId
   /** Every copy of the request waiting for the answer. */
   readonly replyIds: readonly number[]
-  readonly crawled: boolean
+  /** Crawl requests made for this proposal so far (bounded by `maxCrawlRounds`). */
+  readonly crawls: number
+  /** Crawled blocks the ledger refused for a missing dependency, tried again once that dependency is fetched. */
+  readonly held: readonly HalfBlock[]
 }
 
 export interface EngineState {
@@ -92,7 +104,12 @@ export type IngestPurpose =
   | { readonly kind: 'crawled'; readonly id: string }
   | { readonly kind: 'agreement'; readonly id: string }
 
-export type Correlation = { readonly kind: 'proposal'; readonly id: string } | { readonly kind: 'crawl'; readonly id: string }
+export type Correlation =
+  | { readonly kind: 'proposal'; readonly id: string }
+  /** A crawl for an incoming proposal's session. */
+  | { readonly kind: 'crawl'; readonly id: string }
+  /** A crawl for the dependencies of an agreement to our proposal. */
+  | { readonly kind: 'agreement-crawl'; readonly id: string }
 
 export type Settlement =
   | { readonly ok: true; readonly proposal: HalfBlock; readonly agreement: HalfBlock }
@@ -164,6 +181,15 @@ function backoff(config: EngineConfig, attempts: number, random: number): number
 }
 
 const DEFAULT_REGISTRY = new PayloadRegistry()
+const DEFAULT_MAX_CRAWL_ROUNDS = 8
+
+/** The block a MISSING_DEPENDENCY rejection names, if the outcome is one. */
+function missingOf(outcome: IngestOutcome): { publicKey: Uint8Array; sequenceNumber: number } | undefined {
+  if (outcome.status !== 'rejected' || outcome.error.code !== TrustChainErrorCode.MISSING_DEPENDENCY) return undefined
+  const missing = outcome.error.detail.missing as { publicKey?: unknown; sequenceNumber?: unknown } | undefined
+  if (typeof missing?.publicKey !== 'string' || typeof missing.sequenceNumber !== 'number') return undefined
+  return { publicKey: fromHex(missing.publicKey), sequenceNumber: missing.sequenceNumber }
+}
 
 const idOf = (config: EngineConfig, block: HalfBlock): string => toHex(blockHash(config.crypto, block))
 
@@ -219,6 +245,8 @@ function propose(config: EngineConfig, state: EngineState, event: Extract<Engine
     attempts: 1,
     nextAttemptAt: event.now + backoff(config, 1, random),
     deadline: event.now + config.retry.deadlineMs,
+    crawls: 0,
+    held: [],
   }
   const next: EngineState = {
     ...state,
@@ -305,7 +333,7 @@ function onProposalRequest(config: EngineConfig, state: EngineState, event: Extr
     return { state: { ...state, sessions: withMap(state.sessions, id, { ...session, replyIds: [...session.replyIds, event.replyId] }) }, effects: [] }
   }
   return {
-    state: { ...state, sessions: withMap(state.sessions, id, { proposal, from: event.from, replyIds: [event.replyId], crawled: false }) },
+    state: { ...state, sessions: withMap(state.sessions, id, { proposal, from: event.from, replyIds: [event.replyId], crawls: 0, held: [] }) },
     effects: [{ type: 'ingest', blocks: [proposal], purpose: { kind: 'incoming-proposal', id }, findOwnAgreement: proposal }],
   }
 }
@@ -332,6 +360,27 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
       }
     }
   }
+  if (purpose.kind === 'agreement') {
+    // An agreement the ledger could not check yet (the counterparty's earlier blocks are unknown here): fetch what
+    // it names from the counterparty, a bounded number of times, then try again.
+    const pending = result.state.proposals.get(purpose.id)
+    const first = event.outcomes.find((outcome) => missingOf(outcome) !== undefined)
+    const missing = first === undefined ? undefined : missingOf(first)
+    if (pending === undefined || missing === undefined || pending.crawls >= (config.maxCrawlRounds ?? DEFAULT_MAX_CRAWL_ROUNDS)) return result
+    const held = event.outcomes.flatMap((outcome) => (missingOf(outcome) !== undefined && outcome.block !== undefined ? [outcome.block] : []))
+    return {
+      state: { ...result.state, proposals: withMap(result.state.proposals, purpose.id, { ...pending, crawls: pending.crawls + 1, held }) },
+      effects: [
+        ...result.effects,
+        {
+          type: 'request',
+          peer: pending.counterparty,
+          request: { type: 'crawl', publicKey: missing.publicKey, from: Math.max(1, missing.sequenceNumber - config.maxCrawlBlocks + 1), to: missing.sequenceNumber },
+          correlation: { kind: 'agreement-crawl', id: purpose.id },
+        },
+      ],
+    }
+  }
   if (purpose.kind === 'own') {
     const failed = event.outcomes.find((outcome) => outcome.status === 'rejected')
     // Own blocks are valid by construction; refusing one means the store and the engine disagree about our chain.
@@ -341,15 +390,47 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
   if (purpose.kind !== 'incoming-proposal' && purpose.kind !== 'crawled') return result
   const session = result.state.sessions.get(purpose.id)
   if (session === undefined) return result
+  const merge = (next: StepResult): StepResult => ({ state: next.state, effects: [...result.effects, ...next.effects] })
+  const crawlFor = (missing: { publicKey: Uint8Array; sequenceNumber: number }, held: readonly HalfBlock[]): StepResult => ({
+    state: { ...result.state, sessions: withMap(result.state.sessions, purpose.id, { ...session, crawls: session.crawls + 1, held }) },
+    effects: [
+      {
+        type: 'request',
+        peer: session.from,
+        request: {
+          type: 'crawl',
+          publicKey: missing.publicKey,
+          from: Math.max(1, missing.sequenceNumber - config.maxCrawlBlocks + 1),
+          to: missing.sequenceNumber,
+        },
+        correlation: { kind: 'crawl', id: purpose.id },
+      },
+    ],
+  })
+  const maxRounds = config.maxCrawlRounds ?? DEFAULT_MAX_CRAWL_ROUNDS
   if (purpose.kind === 'crawled') {
-    // Validate the proposal again, now with what the crawl brought.
-    return {
-      state: result.state,
-      effects: [...result.effects, { type: 'ingest', blocks: [session.proposal], purpose: { kind: 'incoming-proposal', id: purpose.id }, findOwnAgreement: session.proposal }],
+    // Blocks the ledger could not check yet wait for their dependencies: tried again while anything new was stored,
+    // otherwise the first one's dependency is fetched next. When neither helps, the proposal is validated again with
+    // what the crawl brought.
+    const held = event.outcomes.flatMap((outcome) => (outcome.status === 'rejected' && outcome.block !== undefined && missingOf(outcome) !== undefined ? [outcome.block] : []))
+    const progress = event.outcomes.some((outcome) => outcome.status === 'stored')
+    if (held.length > 0 && progress) {
+      return merge({
+        state: { ...result.state, sessions: withMap(result.state.sessions, purpose.id, { ...session, held: [] }) },
+        effects: [{ type: 'ingest', blocks: held, purpose: { kind: 'crawled', id: purpose.id } }],
+      })
     }
+    const first = event.outcomes.find((outcome) => missingOf(outcome) !== undefined)
+    const missing = first === undefined ? undefined : missingOf(first)
+    if (missing !== undefined && session.crawls < maxRounds) return merge(crawlFor(missing, held))
+    return merge({
+      state: { ...result.state, sessions: withMap(result.state.sessions, purpose.id, { ...session, held: [] }) },
+      effects: [{ type: 'ingest', blocks: [session.proposal], purpose: { kind: 'incoming-proposal', id: purpose.id }, findOwnAgreement: session.proposal }],
+    })
   }
   const outcome = event.outcomes[0]
-  const merge = (next: StepResult): StepResult => ({ state: next.state, effects: [...result.effects, ...next.effects] })
+  const missing = outcome === undefined ? undefined : missingOf(outcome)
+  if (missing !== undefined && session.crawls < maxRounds) return merge(crawlFor(missing, []))
   // The outcome comes first: a fork of a proposal we answered is refused (double sign), never handed our agreement
   // to the block that used to sit at its position.
   if (outcome === undefined || outcome.status === 'rejected') {
@@ -369,19 +450,8 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
     outcome.validation.level === ValidationLevel.PARTIAL_PREVIOUS ||
     outcome.validation.level === ValidationLevel.PARTIAL ||
     outcome.validation.level === ValidationLevel.NO_INFO
-  if (gapBefore && !session.crawled) {
-    const to = session.proposal.sequenceNumber - 1
-    return merge({
-      state: { ...result.state, sessions: withMap(result.state.sessions, purpose.id, { ...session, crawled: true }) },
-      effects: [
-        {
-          type: 'request',
-          peer: session.from,
-          request: { type: 'crawl', publicKey: session.proposal.publicKey, from: Math.max(1, to - config.maxCrawlBlocks + 1), to },
-          correlation: { kind: 'crawl', id: purpose.id },
-        },
-      ],
-    })
+  if (gapBefore && session.crawls === 0 && session.proposal.sequenceNumber > 1) {
+    return merge(crawlFor({ publicKey: session.proposal.publicKey, sequenceNumber: session.proposal.sequenceNumber - 1 }, []))
   }
   return merge({
     state: result.state,
@@ -424,10 +494,16 @@ function onResponse(state: EngineState, event: Extract<EngineEvent, { type: 'res
     const session = state.sessions.get(correlation.id)
     if (session === undefined) return { state, effects: [] }
     const blocks = response?.type === 'blocks' ? response.blocks : []
-    // Even an empty or failed crawl moves on: the policy decides on what is known.
-    return { state, effects: [{ type: 'ingest', blocks, purpose: { kind: 'crawled', id: correlation.id } }] }
+    // Even an empty or failed crawl moves on: the policy decides on what is known. Held blocks go after the crawled
+    // ones, which they may depend on.
+    return { state, effects: [{ type: 'ingest', blocks: [...blocks, ...session.held], purpose: { kind: 'crawled', id: correlation.id } }] }
   }
   const pending = state.proposals.get(correlation.id)
+  if (correlation.kind === 'agreement-crawl') {
+    if (pending === undefined) return { state, effects: [] }
+    const blocks = response?.type === 'blocks' ? response.blocks : []
+    return { state, effects: [{ type: 'ingest', blocks: [...blocks, ...pending.held], purpose: { kind: 'agreement', id: correlation.id } }] }
+  }
   if (pending === undefined || response === undefined) return { state, effects: [] }
   if (response.type === 'rejected') {
     const error = new TrustChainError(TrustChainErrorCode.PROPOSAL_REJECTED, `the counterparty refused: ${response.reasons.join(', ')}`, {
