@@ -2,9 +2,10 @@
  * Docking: a proven fault (a fraud proof, an equivocation in consensus, a broken SLA that was signed for) costs
  * the meme a configured share of its score before the next election.
  *
- * The penalty is deliberately not healed by time: an idle docked meme stays docked. Only good observations heal
- * it, each one shrinking the penalty by `2^(-1 / recoveryHalfLife)`, so a faulty participant has to serve well
- * again to be trusted again.
+ * The penalty is deliberately not healed by time: an idle docked meme stays docked. Only rounds in which the meme
+ * had a good outcome heal it, each one shrinking the penalty by `2^(-1 / recoveryHalfLife)` however many good
+ * observations it held, so a faulty participant has to serve well for rounds again to be trusted again, and a
+ * flood of good reports in one round buys no more than one round's healing.
  */
 import { assertObject, assertPositive, assertRange } from './check.js'
 import { MemeReputationError, MemeReputationErrorCode } from './errors.js'
@@ -13,12 +14,12 @@ import type { Meme } from './meme.js'
 export interface DockingPolicySpec {
   /** Share of the score taken by one proven fault, in (0, 1): faults compound as `1 - (1 - p1)(1 - p2)`. */
   readonly penalty: number
-  /** Good observations that halve the penalty. */
+  /** Rounds with a good outcome that halve the penalty. */
   readonly recoveryHalfLife: number
 }
 
 export interface DockingPolicy extends DockingPolicySpec {
-  /** Factor applied to the penalty by one good observation. */
+  /** Factor applied to the penalty by one round with a good outcome. */
   readonly healFactor: number
 }
 

@@ -13,7 +13,7 @@ import { assertFeatureSchema, type FeatureSchema } from './feature-schema.js'
 export interface MemeHistory {
   /** Observations folded into the meme since it was first seen. */
   readonly observations: number
-  /** Observations whose outcome was good: each one heals part of a docking penalty. */
+  /** Observations whose outcome was good (a round with any heals part of a docking penalty, once). */
   readonly goodObservations: number
   /** Proven faults the meme was docked for. */
   readonly provenFaults: number

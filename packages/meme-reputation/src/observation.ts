@@ -1,7 +1,8 @@
 /**
  * Observations: what was seen of a meme in one round (a consensus round served or botched, a checkpoint size, a
  * latency, an uptime ratio, an SLA outcome...). Folding an observation first decays the meme to the round, then
- * aggregates each observed value by its feature's rule, then heals a docking penalty if the outcome was good.
+ * aggregates each observed value by its feature's rule, then heals a docking penalty once if the round had a
+ * good outcome.
  *
  * `updateMemes` is the election's second step: the round's observations and proven faults update the memes of
  * the participants that were observed (the one-hop neighbours); nobody else is touched, since reading a meme at a
@@ -110,7 +111,9 @@ function foldRound(
     features,
     firstSeenRound: meme.firstSeenRound,
     updatedRound: round,
-    penalty: meme.penalty * docking.healFactor ** good,
+    // Healing is per round, not per observation, or one round flooded with good reports would undo a fault.
+    // A meme already updated at this round (an earlier batch, or observeMeme called again) had its chance.
+    penalty: good > 0 && meme.updatedRound < round ? meme.penalty * docking.healFactor : meme.penalty,
     history: {
       observations: meme.history.observations + observations.length,
       goodObservations: meme.history.goodObservations + good,
@@ -119,7 +122,10 @@ function foldRound(
   }
 }
 
-/** The meme after one observation at `round` (which must not precede its last update). */
+/**
+ * The meme after one observation at `round` (which must not precede its last update). A good outcome heals only
+ * if the meme was not already updated at `round`: a round heals at most once, however its observations are fed.
+ */
 export function observeMeme(
   schema: FeatureSchema,
   docking: DockingPolicy,

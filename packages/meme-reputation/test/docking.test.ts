@@ -11,6 +11,7 @@ import {
   runElection,
   observeMeme,
   scoreMeme,
+  updateMemes,
 } from '../src/index.js'
 import { docking, propertyOptions, qualitySchema, qualityScorer, roundHash } from './helpers.js'
 
@@ -59,5 +60,24 @@ describe('docking never halts elections or saving', () => {
     const healed = observeMeme(qualitySchema, docking, meme, { memeId: 'm', values: { quality: 1 }, outcome: 'good' }, 1)
     expect(healed.penalty).toBeLessThan(1)
     expect(scoreMeme(qualityScorer, healed, 1)).toBeGreaterThan(0)
+  })
+
+  it('heals at most once per round, however many good observations the round holds', () => {
+    const docked = updateMemes({ schema: qualitySchema, docking, memes: [createMeme(qualitySchema, 'm', 0)], round: 1, faults: [{ memeId: 'm', kind: 'double-sign' }] }).memes
+    expect(docked[0]!.penalty).toBeCloseTo(0.9, 12)
+    const oneRound = docked[0]!.penalty * docking.healFactor
+    const good = { memeId: 'm', outcome: 'good' as const }
+    for (const flood of [[good], Array.from({ length: 30 }, () => good), Array.from({ length: 30 }, (_, k) => ({ ...good, values: { quality: k / 30 } }))]) {
+      const [healed] = updateMemes({ schema: qualitySchema, docking, memes: docked, round: 2, observations: flood }).memes
+      expect(healed!.penalty).toBe(oneRound)
+      expect(healed!.history.goodObservations).toBe(flood.length)
+      // A second batch for the same round, or observeMeme at that round, does not heal again.
+      const [again] = updateMemes({ schema: qualitySchema, docking, memes: [healed!], round: 2, observations: flood }).memes
+      expect(again!.penalty).toBe(oneRound)
+      expect(observeMeme(qualitySchema, docking, healed!, good, 2).penalty).toBe(oneRound)
+    }
+    // The next round heals again.
+    const [next] = updateMemes({ schema: qualitySchema, docking, memes: docked, round: 2, observations: [good] }).memes
+    expect(updateMemes({ schema: qualitySchema, docking, memes: [next!], round: 3, observations: [good] }).memes[0]!.penalty).toBe(oneRound * docking.healFactor)
   })
 })

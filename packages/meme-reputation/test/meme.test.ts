@@ -58,7 +58,8 @@ describe('memes and observations', () => {
     expect(twice.history.provenFaults).toBe(2)
     const neutral = observeMeme(schema, policy, twice, { memeId: 'x', outcome: 'neutral', values: { served: 5 } }, 100)
     expect(neutral.penalty).toBe(0.75)
-    const healed = observeMeme(schema, policy, observeMeme(schema, policy, neutral, { memeId: 'x', outcome: 'good' }, 100), { memeId: 'x', outcome: 'good' }, 100)
+    // One round with a good outcome each (healing is per round: see docking.test.ts).
+    const healed = observeMeme(schema, policy, observeMeme(schema, policy, neutral, { memeId: 'x', outcome: 'good' }, 101), { memeId: 'x', outcome: 'good' }, 102)
     expect(healed.penalty).toBeCloseTo(0.375, 12)
     expect(healed.history.goodObservations).toBe(2)
     for (const spec of [{ penalty: 0, recoveryHalfLife: 1 }, { penalty: 1, recoveryHalfLife: 1 }, { penalty: 0.5, recoveryHalfLife: 0 }]) {
