@@ -92,21 +92,54 @@ describe('the pure engine', () => {
     })
     expect(types(validated.effects)).toEqual(['decide'])
     const decide = validated.effects[0] as Extract<EngineEffect, { type: 'decide' }>
-    const decided = step(config, validated.state, { type: 'decided', now: 4, id: decide.id, accept: true })
-    expect(types(decided.effects)).toEqual(['ingest', 'reply', 'reply', 'delivered', 'broadcast'])
+    const signed = step(config, validated.state, { type: 'decided', now: 4, id: decide.id, accept: true })
+    // Persisted before anyone hears of it: the answers go out once the ledger has stored the agreement.
+    expect(types(signed.effects)).toEqual(['ingest'])
+    const own = signed.effects[0] as Extract<EngineEffect, { type: 'ingest' }>
+    const agreement = own.blocks[0]!
+    const decided = step(config, signed.state, {
+      type: 'ingested',
+      now: 4,
+      purpose: own.purpose,
+      outcomes: [{ status: 'stored', block: agreement, hash: new Uint8Array(32), validation }],
+    })
+    expect(types(decided.effects)).toEqual(['reply', 'reply', 'delivered', 'broadcast'])
     expect(decided.state.head.sequenceNumber).toBe(1)
     // A late duplicate after the answer starts a new session, which finds the stored agreement instead of signing.
     const late = step(config, decided.state, { type: 'proposal-request', now: 5, from, replyId: 3, proposal })
-    const agreement = (decided.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).blocks[0]!
     const answered = step(config, late.state, {
       type: 'ingested',
       now: 6,
       purpose: (late.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).purpose,
       outcomes: [{ status: 'duplicate', block: proposal, hash: new Uint8Array(32), validation }],
       ownAgreement: agreement,
+      ownAgreementTo: decide.id,
     })
-    expect(types(answered.effects)).toEqual(['reply'])
+    expect(answered.effects).toMatchObject([{ type: 'reply', response: { type: 'agreement', agreement } }])
     expect(answered.state.head).toEqual(decided.state.head)
+  })
+
+  it('an own block the ledger refuses fails its request with the typed error and rolls the head back', () => {
+    const proposed = step(config, state, { type: 'propose', now: 10, requestId: 4, counterparty: bob().publicKey, content: { transfer: 30 } })
+    const ingest = proposed.effects[0] as Extract<EngineEffect, { type: 'ingest' }>
+    const error = new TrustChainError(TrustChainErrorCode.INVALID_BLOCK, 'invalid block: timestamp-in-future', { reasons: ['timestamp-in-future'] })
+    const refused = step(config, proposed.state, {
+      type: 'ingested',
+      now: 11,
+      purpose: ingest.purpose,
+      outcomes: [{ status: 'rejected', block: ingest.blocks[0], error, validation: undefined }],
+    })
+    expect(refused.effects).toEqual([{ type: 'settle', requestId: 4, settlement: { ok: false, error } }])
+    expect(refused.state.head).toEqual(state.head)
+    expect(refused.state.proposals.size).toBe(0)
+  })
+
+  it('a hand-written transfer payload must state the balance the chain will have; otherwise it is refused up front', () => {
+    const wrong = step(config, state, { type: 'propose', now: 0, requestId: 5, counterparty: bob().publicKey, content: { payload: { kind: 'transfer', amount: 5, balance: 7_777 } } })
+    expect(wrong.effects).toMatchObject([{ type: 'settle', settlement: { ok: false, error: { code: TrustChainErrorCode.INVALID_INPUT } } }])
+    expect(wrong.state).toBe(state)
+    const right = step(config, state, { type: 'propose', now: 0, requestId: 6, counterparty: bob().publicKey, content: { payload: { kind: 'transfer', amount: 5, balance: 95 } } })
+    expect(types(right.effects)).toEqual(['ingest', 'request', 'wake'])
   })
 
   it('a proposal it cannot answer (a balance past the safe range) is refused, not a crash', () => {

@@ -89,6 +89,8 @@ describe('a pair of nodes', () => {
       alice.node.propose(bob.node.publicKey, { transfer: 6 }),
       alice.node.propose(bob.node.publicKey, { payload: 'not a map with a kind' }),
       alice.node.propose(bob.node.publicKey, { payload: { kind: 'transfer', amount: -1, balance: 0 } }),
+      // A transfer whose stated balance is not the chain's: once, this stopped the node.
+      alice.node.propose(bob.node.publicKey, { payload: { kind: 'transfer', amount: 5, balance: 7_777 } }),
       alice.node.propose(bob.node.publicKey, { payload: { kind: 'blob', data: new Uint8Array(9_000) } }),
       alice.node.propose(new Uint8Array(31), { transfer: 1 }),
       alice.node.propose(alice.node.publicKey, { transfer: 1 }),

@@ -14,11 +14,11 @@
  *   every copy of the request, and both halves are broadcast. Duplicates of a proposal in progress join its session;
  *   duplicates of an answered one get the stored agreement again, so a proposal is never countersigned twice.
  */
-import { type CborValue, type Crypto, fromHex, type KeyPair, PUBLIC_KEY_LENGTH, toHex } from '@constellation/crypto'
+import { type CborValue, type Crypto, equalBytes, fromHex, type KeyPair, PUBLIC_KEY_LENGTH, toHex } from '@constellation/crypto'
 import { advanceHead, type ChainHead, createAgreement, createProposal, transferPayload } from '../block/block-builder.js'
 import { blockHash, type BlockLimits, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
 import { type HalfBlock, isAgreement, isProposal } from '../block/half-block.js'
-import { PayloadRegistry } from '../block/payloads.js'
+import { PayloadRegistry, transferOf } from '../block/payloads.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import type { IngestOutcome } from '../ledger/ledger.js'
 import { ValidationLevel, type ValidationResult } from '../validation/validation-result.js'
@@ -79,6 +79,8 @@ interface SigningSession {
   readonly crawls: number
   /** Crawled blocks the ledger refused for a missing dependency, tried again once that dependency is fetched. */
   readonly held: readonly HalfBlock[]
+  /** Our agreement, signed and being stored; answered once the ledger has stored it. */
+  readonly agreement?: HalfBlock
 }
 
 export interface EngineState {
@@ -98,7 +100,11 @@ export function initialEngineState(options: { publicKey: Uint8Array; head: Chain
 
 /** Where the outcome of an effect goes back to. */
 export type IngestPurpose =
-  | { readonly kind: 'own' }
+  /**
+   * A block of our own chain; `previousHead` is the head before it, restored if the ledger refuses the block. The
+   * block completes our proposal `proposal` or answers the session `session` once stored.
+   */
+  | { readonly kind: 'own'; readonly previousHead: ChainHead; readonly proposal?: string; readonly session?: string }
   | { readonly kind: 'gossip' }
   | { readonly kind: 'incoming-proposal'; readonly id: string }
   | { readonly kind: 'crawled'; readonly id: string }
@@ -227,6 +233,18 @@ function propose(config: EngineConfig, state: EngineState, event: Extract<Engine
     if (!check.ok) {
       return fail(new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `the payload does not fit its kind: ${check.errors.join('; ')}`, { errors: check.errors }))
     }
+    // A transfer written by hand must state the balance our chain will have after it, as `{ transfer }` would.
+    const transfer = transferOf('tx', payload)
+    if (transfer !== undefined) {
+      const expected = transferPayload(state.head, transfer.amount)
+      if (expected.balance !== transfer.balance) {
+        return fail(
+          new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `a transfer of ${transfer.amount} leaves a balance of ${expected.balance}, not ${transfer.balance}`, {
+            expected: expected.balance,
+          }),
+        )
+      }
+    }
     proposal = createProposal({ crypto: config.crypto, keyPair: config.keyPair, limits: config.limits ?? DEFAULT_BLOCK_LIMITS }, state.head, {
       counterparty: event.counterparty,
       payload,
@@ -257,7 +275,7 @@ function propose(config: EngineConfig, state: EngineState, event: Extract<Engine
   return {
     state: next,
     effects: [
-      { type: 'ingest', blocks: [proposal], purpose: { kind: 'own' } },
+      { type: 'ingest', blocks: [proposal], purpose: { kind: 'own', previousHead: state.head, proposal: id } },
       { type: 'request', peer: counterparty, request: { type: 'proposal', block: proposal }, correlation: { kind: 'proposal', id } },
       ...wakeEffects(next),
     ],
@@ -360,6 +378,7 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
       }
     }
   }
+  const merge = (next: StepResult): StepResult => ({ state: next.state, effects: [...result.effects, ...next.effects] })
   if (purpose.kind === 'agreement') {
     // An agreement the ledger could not check yet (the counterparty's earlier blocks are unknown here): fetch what
     // it names from the counterparty, a bounded number of times, then try again.
@@ -381,16 +400,10 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
       ],
     }
   }
-  if (purpose.kind === 'own') {
-    const failed = event.outcomes.find((outcome) => outcome.status === 'rejected')
-    // Own blocks are valid by construction; refusing one means the store and the engine disagree about our chain.
-    if (failed !== undefined && failed.status === 'rejected') throw failed.error
-    return result
-  }
+  if (purpose.kind === 'own') return merge(onOwnIngested(config, result.state, purpose, event.outcomes))
   if (purpose.kind !== 'incoming-proposal' && purpose.kind !== 'crawled') return result
   const session = result.state.sessions.get(purpose.id)
   if (session === undefined) return result
-  const merge = (next: StepResult): StepResult => ({ state: next.state, effects: [...result.effects, ...next.effects] })
   const crawlFor = (missing: { publicKey: Uint8Array; sequenceNumber: number }, held: readonly HalfBlock[]): StepResult => ({
     state: { ...result.state, sessions: withMap(result.state.sessions, purpose.id, { ...session, crawls: session.crawls + 1, held }) },
     effects: [
@@ -474,17 +487,51 @@ function onDecided(config: EngineConfig, state: EngineState, event: Extract<Engi
     if (!(error instanceof TrustChainError)) throw error
     return endSession(state, event.id, rejected(error.code, [error.message]))
   }
-  const next = { ...state, head: advanceHead(config.crypto, state.head, agreement) }
-  const ended = endSession(next, event.id, { type: 'agreement', proposal: session.proposal, agreement })
+  // Persisted before anyone hears of it: an agreement we sent but lost in a crash could be signed twice. The answer
+  // goes out once the ledger has stored it (see onOwnIngested); the session holds further copies of the request.
+  return {
+    state: {
+      ...state,
+      head: advanceHead(config.crypto, state.head, agreement),
+      sessions: withMap(state.sessions, event.id, { ...session, agreement }),
+    },
+    effects: [{ type: 'ingest', blocks: [agreement], purpose: { kind: 'own', previousHead: state.head, session: event.id } }],
+  }
+}
+
+/**
+ * The outcome of storing a block of our own chain. Own blocks are valid by construction, but the ledger may still
+ * refuse one (a clock-skew limit against a head stamped in the future, say): then the head goes back to what it
+ * was, the request that made the block fails with the ledger's typed error, and the node keeps running.
+ */
+function onOwnIngested(config: EngineConfig, state: EngineState, purpose: Extract<IngestPurpose, { kind: 'own' }>, outcomes: readonly IngestOutcome[]): StepResult {
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected')
+  if (failed !== undefined && failed.status === 'rejected') {
+    const head = failed.block !== undefined && equalBytes(blockHash(config.crypto, failed.block), state.head.hash) ? purpose.previousHead : state.head
+    let next: EngineState = { ...state, head }
+    const effects: EngineEffect[] = []
+    if (purpose.proposal !== undefined) {
+      const pending = next.proposals.get(purpose.proposal)
+      if (pending !== undefined) {
+        next = { ...next, proposals: withMap(next.proposals, purpose.proposal, undefined) }
+        effects.push({ type: 'settle', requestId: pending.requestId, settlement: { ok: false, error: failed.error } })
+      }
+    }
+    if (purpose.session !== undefined) {
+      const ended = endSession(next, purpose.session, rejected(failed.error.code, [failed.error.message]))
+      next = ended.state
+      effects.push(...ended.effects)
+    }
+    return { state: next, effects: [...effects, ...wakeEffects(next)] }
+  }
+  if (purpose.session === undefined) return { state, effects: [] }
+  const session = state.sessions.get(purpose.session)
+  if (session?.agreement === undefined) return { state, effects: [] }
+  const { proposal, agreement } = session
+  const ended = endSession(state, purpose.session, { type: 'agreement', proposal, agreement })
   return {
     state: ended.state,
-    effects: [
-      // Persisted before anyone hears of it: an agreement we sent but lost in a crash could be signed twice.
-      { type: 'ingest', blocks: [agreement], purpose: { kind: 'own' } },
-      ...ended.effects,
-      { type: 'delivered', proposal: session.proposal, agreement },
-      { type: 'broadcast', blocks: [session.proposal, agreement] },
-    ],
+    effects: [...ended.effects, { type: 'delivered', proposal, agreement }, { type: 'broadcast', blocks: [proposal, agreement] }],
   }
 }
 
