@@ -14,7 +14,10 @@ export interface ElectionConfigSpec {
    * holds 1). Non-negative, positive sum; they are normalised to sum to 1.
    */
   readonly bracketShares: readonly number[]
-  /** Newcomer floor in [0, 1): `ceil(newcomerShare * seats)` seats go to newcomers whenever there are any. */
+  /**
+   * Newcomer floor in [0, 1): `ceil(newcomerShare * seats)` seats go to newcomers whenever there are any (a
+   * product within 1e-9 of an integer is that integer, so 0.07 of 100 seats is 7, not 8 by float rounding).
+   */
   readonly newcomerShare: number
   /**
    * A meme is a newcomer while `round - firstSeenRound < newcomerAgeRounds`. At least 2, so that every id that
@@ -40,6 +43,18 @@ function configError(message: string): MemeReputationError {
   return new MemeReputationError(MemeReputationErrorCode.INVALID_ELECTION_CONFIG, message)
 }
 
+/**
+ * `ceil(share * seats)` for the share as the caller wrote it: a decimal share such as 0.07 is stored as a
+ * slightly larger double, so the plain product (7.000000000000001 for 100 seats) would round up a seat too
+ * many. Products within 1e-9 of an integer count as that integer: with at most MAX_SEATS seats a share's
+ * binary rounding moves the product by less than 1e-11, and no meaningful share asks for 1e-9 of a seat.
+ */
+function ceilOfShare(share: number, seats: number): number {
+  const product = share * seats
+  const nearest = Math.round(product)
+  return Math.abs(product - nearest) <= 1e-9 ? nearest : Math.ceil(product)
+}
+
 export function defineElectionConfig(spec: ElectionConfigSpec): ElectionConfig {
   const code = MemeReputationErrorCode.INVALID_ELECTION_CONFIG
   assertObject(spec, 'election config', code)
@@ -58,7 +73,7 @@ export function defineElectionConfig(spec: ElectionConfigSpec): ElectionConfig {
   if (!(total > 0)) throw configError('config.bracketShares must have a positive sum')
   assertRange(spec.newcomerShare, 'config.newcomerShare', 0, 1 - Number.EPSILON, code)
   assertInteger(spec.newcomerAgeRounds, 'config.newcomerAgeRounds', 2, Number.MAX_SAFE_INTEGER, code)
-  const newcomerSeats = Math.min(spec.seats, Math.ceil(spec.newcomerShare * spec.seats))
+  const newcomerSeats = Math.min(spec.seats, ceilOfShare(spec.newcomerShare, spec.seats))
   const config: ElectionConfig = Object.freeze({
     seats: spec.seats,
     bracketShares: Object.freeze(spec.bracketShares.map((s) => s / total)),

@@ -292,6 +292,11 @@ describe('electCommittee', () => {
   it('checks election configs', () => {
     const ok = { seats: 4, bracketShares: [1, 2], newcomerShare: 0.25, newcomerAgeRounds: 2 }
     expect(defineElectionConfig(ok)).toMatchObject({ newcomerSeats: 1, bracketSeats: 3, bracketShares: [1 / 3, 2 / 3] })
+    // Decimal shares whose double is a hair above the decimal: the floor is the written share, not one seat more.
+    const floors: [number, number, number][] = [[0.07, 100, 7], [0.14, 50, 7], [0.29, 100, 29], [0.57, 100, 57], [0.1, 30, 3], [0.07, 99, 7], [0.0625, 32, 2], [0.3, 7, 3]]
+    for (const [share, seats, expected] of floors) {
+      expect({ share, seats, newcomerSeats: defineElectionConfig({ ...ok, seats, newcomerShare: share }).newcomerSeats }).toEqual({ share, seats, newcomerSeats: expected })
+    }
     const bad = [
       { ...ok, seats: 0 },
       { ...ok, seats: 2.5 },
