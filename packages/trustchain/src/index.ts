@@ -116,6 +116,7 @@ export {
 } from './protocol/engine.js'
 export {
   createTrustChainNode,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
   type SigningPolicy,
   type Transaction,
   type TrustChainNode,

@@ -142,6 +142,18 @@ describe('the pure engine', () => {
     expect(types(right.effects)).toEqual(['ingest', 'request', 'wake'])
   })
 
+  it('refuses, before anything else, a proposal stamped beyond now + maxClockSkewMs', () => {
+    const proposer = keyPairOf(crypto, 7)
+    const at = (timestamp: number) =>
+      createProposal({ crypto, keyPair: proposer }, EMPTY_CHAIN_HEAD, { counterparty: config.keyPair.publicKey, payload: { kind: 'note' }, timestamp })
+    const skewed = { ...config, maxClockSkewMs: 1_000 }
+    const from = toHex(proposer.publicKey)
+    const far = step(skewed, state, { type: 'proposal-request', now: 100, from, replyId: 1, proposal: at(1_101) })
+    expect(far.effects).toEqual([{ type: 'reply', replyId: 1, response: { type: 'rejected', code: TrustChainErrorCode.INVALID_BLOCK, reasons: ['timestamp-in-future'] } }])
+    expect(far.state).toBe(state)
+    expect(types(step(skewed, state, { type: 'proposal-request', now: 100, from, replyId: 2, proposal: at(1_100) }).effects)).toEqual(['ingest'])
+  })
+
   it('a proposal it cannot answer (a balance past the safe range) is refused, not a crash', () => {
     const proposer = keyPairOf(crypto, 5)
     const proposal = createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, balance: Number.MAX_SAFE_INTEGER }, {

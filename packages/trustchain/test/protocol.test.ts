@@ -205,6 +205,31 @@ describe('a pair of nodes', () => {
     expect((await propose(net.clock.now() + 1_000)).type).toBe('agreement')
   })
 
+  it('by default refuses to countersign a proposal stamped beyond its clock plus 60 s, so its chain cannot be pushed into the future', async () => {
+    const { net, peers, run } = await simPeers(crypto, 2, { seed: 8 })
+    const bob = peers[1] as SimPeer
+    const mallory = keyPairOf(crypto, 69)
+    const probe = net.messenger(toHex(mallory.publicKey))
+    const propose = async (timestamp: number) => {
+      const block = createProposal({ crypto, keyPair: mallory }, { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, {
+        counterparty: bob.node.publicKey,
+        payload: { kind: 'note', at: timestamp },
+        timestamp,
+      })
+      const answer = settle(probe.request(toHex(bob.node.publicKey), encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(block) })))
+      await run()
+      const a = await answer
+      if (!a.ok) throw a.error
+      return decodeMessage(ResponseCodec, a.value)
+    }
+    const before = bob.node.head()
+    expect(await propose(Number.MAX_SAFE_INTEGER)).toMatchObject({ type: 'rejected', code: TrustChainErrorCode.INVALID_BLOCK, reasons: ['timestamp-in-future'] })
+    expect(await propose(net.clock.now() + 61_000)).toMatchObject({ type: 'rejected', reasons: ['timestamp-in-future'] })
+    expect(bob.node.head()).toEqual(before)
+    expect((await propose(net.clock.now() + 59_000)).type).toBe('agreement')
+    expect(bob.node.head().timestamp).toBeLessThanOrEqual(net.clock.now() + 60_000)
+  })
+
   it('crawls ranges, negative bounds counting from the end', async () => {
     const { peers, run } = await simPeers(crypto, 2, { seed: 6 })
     const [alice, bob] = peers as [SimPeer, SimPeer]

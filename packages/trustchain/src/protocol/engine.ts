@@ -21,7 +21,7 @@ import { type HalfBlock, isAgreement, isProposal } from '../block/half-block.js'
 import { PayloadRegistry, transferOf } from '../block/payloads.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import type { IngestOutcome } from '../ledger/ledger.js'
-import { ValidationLevel, type ValidationResult } from '../validation/validation-result.js'
+import { ValidationLevel, ValidationReason, type ValidationResult } from '../validation/validation-result.js'
 import type { PeerId } from './messenger.js'
 import type { Request } from './messages.js'
 
@@ -52,6 +52,11 @@ export interface EngineConfig {
   readonly maxCrawlRounds?: number
   /** Payload kinds own proposals are checked against before they are signed (default: transfers only). */
   readonly registry?: PayloadRegistry
+  /**
+   * Proposals stamped more than this far ahead of the event's time are refused, never countersigned: our agreement
+   * takes the proposal's timestamp when it is later than ours, and every later block of our chain must follow it.
+   */
+  readonly maxClockSkewMs?: number
 }
 
 /** What a proposal carries: a value transfer of `amount` (balance filled in), or any registered payload. */
@@ -344,6 +349,9 @@ function onProposalRequest(config: EngineConfig, state: EngineState, event: Extr
   const { proposal } = event
   if (!isProposal(proposal) || toHex(proposal.linkPublicKey) !== state.self) {
     return { state, effects: [{ type: 'reply', replyId: event.replyId, response: rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['not a proposal to this node']) }] }
+  }
+  if (config.maxClockSkewMs !== undefined && proposal.timestamp > event.now + config.maxClockSkewMs) {
+    return { state, effects: [{ type: 'reply', replyId: event.replyId, response: rejected(TrustChainErrorCode.INVALID_BLOCK, [ValidationReason.TIMESTAMP_IN_FUTURE]) }] }
   }
   const id = idOf(config, proposal)
   const session = state.sessions.get(id)

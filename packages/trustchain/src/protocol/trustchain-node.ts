@@ -67,11 +67,18 @@ export interface TrustChainNodeOptions {
   readonly maxCrawlBlocks?: number
   /** Verifies signatures of large batches (crawls, gossip) elsewhere, e.g. a `VerifyPool`; see `createLedger`. */
   readonly verifier?: BatchVerifier
-  /** Refuse blocks stamped more than this far ahead of the node's clock (default: no limit). */
+  /**
+   * Refuse blocks stamped more than this far ahead of the node's clock (default 60 s). Without a limit, a proposer
+   * could stamp its proposal far in the future and so push our chain's timestamps there (agreements never go back
+   * in time); `Number.POSITIVE_INFINITY` turns the check off.
+   */
   readonly maxClockSkewMs?: number
   /** Called with failures of the node itself (a store error, say); the node stops after one. */
   readonly onError?: (error: unknown) => void
 }
+
+/** How far ahead of a node's clock a block may be stamped, by default. */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 60_000
 
 export interface TrustChainNode {
   readonly publicKey: Uint8Array
@@ -98,13 +105,16 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
   const limits = options.limits ?? DEFAULT_BLOCK_LIMITS
   const maxCrawlBlocks = Math.min(options.maxCrawlBlocks ?? 100, MAX_BLOCKS_PER_MESSAGE)
   const shouldSign: SigningPolicy = options.shouldSign ?? (() => true)
+  const maxClockSkewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS
+  if (!(maxClockSkewMs >= 0)) throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `maxClockSkewMs must be >= 0, got ${maxClockSkewMs}`)
   const ledger = createLedger({
     crypto,
     store,
     limits,
     ...(options.registry === undefined ? {} : { registry: options.registry }),
     ...(options.verifier === undefined ? {} : { verifier: options.verifier }),
-    ...(options.maxClockSkewMs === undefined ? {} : { now: () => clock.now(), maxClockSkewMs: options.maxClockSkewMs }),
+    now: () => clock.now(),
+    maxClockSkewMs,
   })
   const config: EngineConfig = {
     crypto,
@@ -113,6 +123,7 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
     retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
     maxCrawlBlocks,
     registry: ledger.registry,
+    maxClockSkewMs,
   }
 
   let state: EngineState = initialEngineState({ publicKey: keyPair.publicKey, head: { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, seed: options.seed ?? 1 })
