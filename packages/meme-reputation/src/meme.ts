@@ -6,7 +6,7 @@
  * Memes are immutable values: every update returns a new meme, so the state of a round can be kept, compared,
  * hashed or written to disk while the next one is computed.
  */
-import { assertMemeId, assertRound } from './check.js'
+import { assertMemeId, assertObject, assertRound } from './check.js'
 import { MemeReputationError, MemeReputationErrorCode } from './errors.js'
 import { assertFeatureSchema, type FeatureSchema } from './feature-schema.js'
 
@@ -49,7 +49,11 @@ export function memeAge(meme: Meme, round: number): number {
   return round - meme.firstSeenRound
 }
 
-/** Checks that a meme was built against this schema and can be read at `round`. */
+/**
+ * Checks that a meme was built against this schema and can be read at `round`: finite features, penalty in
+ * [0, 1], rounds that satisfy `firstSeenRound <= updatedRound <= round`, and a well-formed history (the rules
+ * the stored-state codec applies).
+ */
 export function assertMeme(schema: FeatureSchema, meme: unknown, round: number, name = 'meme'): asserts meme is Meme {
   if (typeof meme !== 'object' || meme === null) {
     throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `${name} must be a meme`, { name })
@@ -81,12 +85,34 @@ export function assertMeme(schema: FeatureSchema, meme: unknown, round: number, 
       penalty: m.penalty,
     })
   }
-  if (typeof m.updatedRound !== 'number' || m.updatedRound > round) {
+  // Rounds as the stored-state codec requires them: a meme with no (or a later) firstSeenRound would otherwise
+  // count as established, and one with fractional rounds would decay by a factor no stored meme can have.
+  assertRound(m.updatedRound, `${name}.updatedRound`)
+  assertRound(m.firstSeenRound, `${name}.firstSeenRound`)
+  if (m.firstSeenRound > m.updatedRound) {
+    throw new MemeReputationError(
+      MemeReputationErrorCode.INVALID_INPUT,
+      `${name} '${m.id}' was first seen at round ${m.firstSeenRound}, after its last update at ${m.updatedRound}`,
+      { name, memeId: m.id, firstSeenRound: m.firstSeenRound, updatedRound: m.updatedRound },
+    )
+  }
+  assertHistory(m.history, `${name}.history`)
+  if (m.updatedRound > round) {
     throw new MemeReputationError(
       MemeReputationErrorCode.ROUND_OUT_OF_ORDER,
       `${name} '${m.id}' was updated at round ${String(m.updatedRound)}, after round ${round}`,
       { name, memeId: m.id, updatedRound: m.updatedRound, round },
     )
+  }
+}
+
+function assertHistory(history: unknown, name: string): asserts history is MemeHistory {
+  assertObject(history, name)
+  assertRound(history.observations, `${name}.observations`)
+  assertRound(history.goodObservations, `${name}.goodObservations`)
+  assertRound(history.provenFaults, `${name}.provenFaults`)
+  if (history.goodObservations > history.observations) {
+    throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `${name}.goodObservations exceeds ${name}.observations`, { name })
   }
 }
 

@@ -114,8 +114,8 @@ function planOf(schema: FeatureSchema): GoodnessPlan {
 
 /**
  * Scores of many memes at `round`, in input order. Each meme is checked against the schema (vector length,
- * last update not after `round`, finite features, penalty in [0, 1]) but ids are not re-validated here: they were checked when
- * the memes were made.
+ * integer rounds with `firstSeenRound <= updatedRound <= round`, finite features, penalty in [0, 1]) but ids
+ * and histories are not re-validated here: they do not change a score, and ids were checked when made.
  */
 export function scoreMemes(scorer: Scorer, memes: readonly Meme[], round: number): Float64Array {
   assertScorer(scorer)
@@ -133,7 +133,19 @@ export function scoreMemes(scorer: Scorer, memes: readonly Meme[], round: number
     const meme = memes[i] as Meme
     const vector = meme?.features
     const idle = round - meme?.updatedRound
-    if (!(vector instanceof Float64Array) || vector.length !== width || !(idle >= 0)) assertMeme(schema, meme, round, `memes[${i}]`)
+    const first = meme?.firstSeenRound
+    // The checks an election needs, inlined: a vector of the schema's width, integer rounds in order (the
+    // newcomer test reads firstSeenRound). assertMeme says which rule broke, and also checks the history.
+    if (
+      !(vector instanceof Float64Array) ||
+      vector.length !== width ||
+      !Number.isSafeInteger(idle) ||
+      !(idle >= 0) ||
+      !Number.isSafeInteger(first) ||
+      !(first >= 0 && first <= meme.updatedRound)
+    ) {
+      assertMeme(schema, meme, round, `memes[${i}]`)
+    }
     let factor = idle < 4096 ? factors[idle] : undefined
     if (factor === undefined) {
       factor = decayFactor(schema, idle)

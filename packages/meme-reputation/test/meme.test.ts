@@ -4,15 +4,20 @@ import {
   createMeme,
   decayFactor,
   defineDockingPolicy,
+  defineElectionConfig,
   defineFeatureSchema,
   dockMeme,
   featuresAt,
+  type Meme,
   memeAge,
   MemeReputationErrorCode,
   observeMeme,
+  runElection,
+  scoreMemes,
   updateMemes,
+  weightedLinearScorer,
 } from '../src/index.js'
-import { codeOf, docking, propertyOptions } from './helpers.js'
+import { codeOf, docking, propertyOptions, roundHash } from './helpers.js'
 
 const schema = defineFeatureSchema({
   halfLifeRounds: 10,
@@ -144,5 +149,46 @@ describe('memes and observations', () => {
     expect(codeOf(() => updateMemes({ schema, docking, memes: [meme, meme], round: 5, observations: [{ memeId: 'a' }] }))).toBe(
       MemeReputationErrorCode.DUPLICATE_MEME,
     )
+  })
+
+  it('refuses hand-built memes whose rounds or history the stored-state codec would refuse, on every path', () => {
+    const scorer = weightedLinearScorer(schema, { served: 1 })
+    const config = defineElectionConfig({ seats: 2, bracketShares: [1, 1, 1], newcomerShare: 0.5, newcomerAgeRounds: 2 })
+    const others = Array.from({ length: 10 }, (_, i) => createMeme(schema, `m${i}`, 0))
+    const good = { ...createMeme(schema, 'ghost', 9), features: Float64Array.of(100, 0, 5) }
+    const { firstSeenRound: _, ...noFirstSeen } = good
+    const { history: __, ...noHistory } = good
+    // Rounds are what an election reads (firstSeenRound decides who is a newcomer): every path refuses them.
+    const badRounds: unknown[] = [
+      noFirstSeen, // would count as established: round - undefined < age is false
+      { ...good, firstSeenRound: 9.5 },
+      { ...good, firstSeenRound: -1 },
+      { ...good, firstSeenRound: 10, updatedRound: 9 },
+      { ...good, updatedRound: 8.5 },
+    ]
+    // Histories do not change a score: the bulk scoring path leaves them to the paths that update memes.
+    const badHistories: unknown[] = [
+      noHistory,
+      { ...good, history: { ...good.history, goodObservations: 1 } },
+      { ...good, history: { ...good.history, provenFaults: -1 } },
+      { ...good, history: { ...good.history, observations: 1.5 } },
+    ]
+    for (const ghost of [...badRounds, ...badHistories]) {
+      const m = ghost as Meme
+      expect(codeOf(() => featuresAt(schema, m, 10))).toBe(MemeReputationErrorCode.INVALID_INPUT)
+      expect(codeOf(() => observeMeme(schema, docking, m, { memeId: 'ghost' }, 10))).toBe(MemeReputationErrorCode.INVALID_INPUT)
+      expect(codeOf(() => updateMemes({ schema, docking, memes: [m], round: 10, observations: [{ memeId: 'ghost' }] }))).toBe(
+        MemeReputationErrorCode.INVALID_INPUT,
+      )
+    }
+    for (const ghost of badRounds) {
+      const m = ghost as Meme
+      expect(codeOf(() => scoreMemes(scorer, [...others, m], 10))).toBe(MemeReputationErrorCode.INVALID_INPUT)
+      expect(
+        codeOf(() => runElection({ scorer, docking, config, round: 10, memes: [...others, m], resultHash: roundHash('ghost', 10), previousHash: roundHash('ghost', 9) })),
+      ).toBe(MemeReputationErrorCode.INVALID_INPUT)
+    }
+    // The well-formed meme is accepted everywhere.
+    expect(codeOf(() => runElection({ scorer, docking, config, round: 10, memes: [...others, good], resultHash: roundHash('ghost', 10), previousHash: roundHash('ghost', 9) }))).toBe(undefined)
   })
 })
