@@ -59,7 +59,7 @@ function startServer(spec: EndpointSpec): Promise<Server> {
   })
 }
 
-/** One probe: an observation of availability (1 or 0) and, when it answered, latency. */
+/** One probe: an observation of availability (1 or 0) and latency (the timeout when there was no answer). */
 async function probe(id: string, url: string): Promise<Observation> {
   const start = performance.now()
   try {
@@ -70,8 +70,9 @@ async function probe(id: string, url: string): Promise<Observation> {
       ? { memeId: id, values: { availability: 1, latencyMs }, outcome: 'good' }
       : { memeId: id, values: { availability: 0, latencyMs }, outcome: 'bad' }
   } catch {
-    // Timed out or refused: no latency to report, only the failure.
-    return { memeId: id, values: { availability: 0 }, outcome: 'bad' }
+    // Timed out or refused: no answer within the timeout counts as the timeout. Reporting no latency would leave
+    // a dead endpoint at the schema's default, better than a live one that answers slowly.
+    return { memeId: id, values: { availability: 0, latencyMs: PROBE_TIMEOUT_MS }, outcome: 'bad' }
   }
 }
 
