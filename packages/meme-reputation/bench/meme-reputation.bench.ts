@@ -57,11 +57,14 @@ let t0 = performance.now()
 const memes: Meme[] = new Array<Meme>(N)
 for (let i = 0; i < N; i++) {
   const served = Math.floor(random() * 1200)
+  const features = Float64Array.of(served, Math.floor(random() * random() * 30), random() < 0.002 ? 1 : 0, random() * 400_000, 10 + random() * 900, 0.5 + random() / 2, random())
+  const firstSeenRound = i % 500 === 0 ? ROUND - 1 : Math.floor(random() * (ROUND - 10))
   memes[i] = {
     id: `node-${i.toString(16).padStart(6, '0')}`,
-    features: Float64Array.of(served, Math.floor(random() * random() * 30), random() < 0.002 ? 1 : 0, random() * 400_000, 10 + random() * 900, 0.5 + random() / 2, random()),
-    firstSeenRound: i % 500 === 0 ? ROUND - 1 : Math.floor(random() * (ROUND - 10)),
-    updatedRound: ROUND - 1 - Math.floor(random() * 20),
+    features,
+    firstSeenRound,
+    // A meme cannot have been updated before it was first seen (assertMeme refuses it, as stored state does).
+    updatedRound: Math.max(firstSeenRound, ROUND - 1 - Math.floor(random() * 20)),
     penalty: random() < 0.001 ? 0.5 : 0,
     history: { observations: served, goodObservations: served, provenFaults: 0 },
   }
