@@ -1,7 +1,9 @@
 /**
  * A ready-made schema for consensus participants, with one feature per observation the Proof of Meme design
  * names: rounds served, rounds faulty, proven frauds, checkpoint sizes, latency, uptime and SLA outcomes.
- * Bounds are starting points for a small network; a deployment tunes them to its own figures.
+ * Bounds are starting points for a small network; a deployment tunes them to its own figures. The defaults are
+ * not pessimistic (no recorded fault is the best fault count; latency, uptime and SLA start middling), so a
+ * never-observed meme scores well once it is no longer a newcomer: see the README's Sybil bound.
  */
 import { defineFeatureSchema, type FeatureSchema } from './feature-schema.js'
 
