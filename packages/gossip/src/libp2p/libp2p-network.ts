@@ -6,7 +6,8 @@
  *   - gossip: `publish` wraps topic and data in a gossip envelope and hands it to Gossipsub on one carrier topic
  *     (see gossip-envelope.ts for why one). Gossipsub does not sign (`StrictNoSign`: payloads are signed by
  *     their authors) and names a message by the SHA-256 of its envelope, which is `messageId`. Each arriving
- *     message goes through an async topic validator: penalised or over-rate neighbours are ignored, duplicates
+ *     RPC is first screened, before Gossipsub's dedupe: the messages of penalised or over-rate neighbours are dropped
+ *     and oversize ones rejected. Each remaining message goes through an async topic validator: duplicates are
  *     dropped, then the local handlers of the message's topic judge it and their combined verdict becomes
  *     Gossipsub's Accept (deliver on), Ignore or Reject (not forwarded; counted against the neighbour in the
  *     `PenaltyBox`, which emits `peer:penalised`).
@@ -18,7 +19,8 @@
  */
 import { setMaxListeners } from 'node:events'
 import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
-import { gossipsub, type GossipSub, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import { gossipsub, type GossipSub, type GossipSubComponents, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import type { RPC } from '@libp2p/gossipsub/message'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PeerId as Libp2pPeerId } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
@@ -97,6 +99,8 @@ type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped'
 type Services = { identify: unknown; pubsub: GossipSub }
 /** Gossipsub's mesh query: on its class, though not on the `GossipSub` interface it exports. */
 type MeshQuery = { getMeshPeers(topic: string): string[] }
+/** Gossipsub's entry for every RPC a neighbour sends: public on its class, not on the exported interface. */
+type RpcIntake = { handleReceivedRpc(from: Libp2pPeerId, rpc: RPC): Promise<void> }
 
 const GOSSIPSUB_VERDICT: Record<Verdict, TopicValidatorResult> = {
   accept: TopicValidatorResult.Accept,
@@ -252,6 +256,7 @@ export class Libp2pNetwork implements Network {
     const sha256 = this.#crypto.sha256
     const ids = this.#ids
     const denyForeignKeys = (peer: Libp2pPeerId) => networkIdOf(peer) === undefined
+    const screen = (from: Libp2pPeerId, rpc: RPC) => this.#screen(from, rpc)
     return createLibp2p<Services>({
       start: false,
       privateKey,
@@ -270,7 +275,7 @@ export class Libp2pNetwork implements Network {
       },
       services: {
         identify: identify(),
-        pubsub: gossipsub({
+        pubsub: (components: GossipSubComponents) => screenInboundRpcs(gossipsub({
           globalSignaturePolicy: 'StrictNoSign',
           allowedTopics: [GOSSIP_CARRIER_TOPIC],
           fallbackToFloodsub: false,
@@ -295,7 +300,7 @@ export class Libp2pNetwork implements Network {
             return digest
           },
           msgIdToStrFn: (id: Uint8Array) => toHex(id),
-        }),
+        })(components), screen),
       },
     })
   }
@@ -317,11 +322,36 @@ export class Libp2pNetwork implements Network {
     return this.#subscriptions.add(topic, handler)
   }
 
-  /** Gossipsub's topic validator: where a message from neighbour `source` is judged and delivered. */
+  /**
+   * Drops what a neighbour may not send us from each RPC, before Gossipsub sees it: the messages of a penalised
+   * peer, those over its rate limit, and oversize ones (rejected and counted against it: the size limit is
+   * network-wide, so forwarding one is misbehaviour, as on the simulator). This must come before Gossipsub's
+   * dedupe: Gossipsub marks a message seen, and tells its mesh it has it (IDONTWANT), before our validator
+   * runs, so a copy dropped there for its sender's sake would also drop the honest copies of other peers.
+   */
+  #screen(source: Libp2pPeerId, rpc: RPC): RPC {
+    const from = networkIdOf(source)
+    if (from === undefined || rpc.messages.length === 0) return rpc
+    const messages = rpc.messages.filter((message) => {
+      if (message.topic !== GOSSIP_CARRIER_TOPIC) return true // Gossipsub drops topics it does not allow
+      if (this.#penalties.isPenalised(from)) return false
+      if (isOversize(message.data, this.limits.maxMessageBytes)) {
+        this.#reject(from)
+        return false
+      }
+      return this.#gossipLimiter.tryTake(from)
+    })
+    return messages.length === rpc.messages.length ? rpc : { ...rpc, messages }
+  }
+
+  /**
+   * Gossipsub's topic validator: where a message from neighbour `source` is judged and delivered. Whatever it
+   * ignores for the sender's sake would censor other peers' copies (see `#screen`), so it ignores only what no
+   * one should deliver: duplicates, and anything once the node is stopping.
+   */
   async #validate(source: Libp2pPeerId, message: Message): Promise<TopicValidatorResult> {
     const from = networkIdOf(source)
     if (from === undefined || this.#state !== 'running') return TopicValidatorResult.Ignore
-    if (this.#penalties.isPenalised(from) || !this.#gossipLimiter.tryTake(from)) return TopicValidatorResult.Ignore
     let envelope: ReturnType<typeof decodeGossipEnvelope>
     try {
       envelope = decodeGossipEnvelope(message.data)
@@ -329,7 +359,6 @@ export class Libp2pNetwork implements Network {
       this.#reject(from)
       return TopicValidatorResult.Reject
     }
-    if (envelope.data.length > this.limits.maxMessageBytes) return TopicValidatorResult.Ignore
     const id = this.#ids.get(message) ?? toHex(this.#crypto.sha256(message.data))
     if (!this.#seen.add(id)) return TopicValidatorResult.Ignore
     if (!this.#subscriptions.has(envelope.topic)) return TopicValidatorResult.Accept // relay what we do not read
@@ -577,6 +606,28 @@ function disarmAddressManager(node: Libp2p<Services>): void {
     .components
   const debounced = components?.addressManager?._updatePeerStoreAddresses
   if (typeof debounced?.stop === 'function') debounced.stop()
+}
+
+/**
+ * Puts `screen` in front of Gossipsub's handling of each inbound RPC. Fails at construction when a later
+ * Gossipsub lacks the entry point, rather than leaving penalties and rate limits unenforced.
+ */
+function screenInboundRpcs(pubsub: GossipSub, screen: (from: Libp2pPeerId, rpc: RPC) => RPC): GossipSub {
+  const intake = pubsub as GossipSub & Partial<RpcIntake>
+  const handle = intake.handleReceivedRpc
+  if (typeof handle !== 'function') throw new Error('this Gossipsub has no handleReceivedRpc to screen inbound gossip')
+  intake.handleReceivedRpc = (from: Libp2pPeerId, rpc: RPC) => handle.call(pubsub, from, screen(from, rpc))
+  return pubsub
+}
+
+/** Whether a carrier message's payload is over `maxMessageBytes`; malformed envelopes are left to the validator. */
+function isOversize(data: Uint8Array | undefined, maxMessageBytes: number): boolean {
+  if (data === undefined || data.length <= maxMessageBytes) return false
+  try {
+    return decodeGossipEnvelope(data).data.length > maxMessageBytes
+  } catch {
+    return false
+  }
 }
 
 function checkAddresses(addresses: readonly string[], what: string): readonly string[] {
