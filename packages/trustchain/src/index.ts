@@ -117,6 +117,7 @@ export {
 export {
   createTrustChainNode,
   DEFAULT_MAX_CLOCK_SKEW_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
   type SigningPolicy,
   type Transaction,
   type TrustChainNode,

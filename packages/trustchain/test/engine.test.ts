@@ -79,7 +79,7 @@ describe('the pure engine', () => {
     })
     const from = toHex(proposer.publicKey)
     const first = step(config, state, { type: 'proposal-request', now: 1, from, replyId: 1, proposal })
-    expect(types(first.effects)).toEqual(['ingest'])
+    expect(types(first.effects)).toEqual(['ingest', 'wake']) // woken at the session's deadline
     const second = step(config, first.state, { type: 'proposal-request', now: 2, from, replyId: 2, proposal })
     expect(second.effects).toEqual([])
     const ingest = first.effects[0] as Extract<EngineEffect, { type: 'ingest' }>
@@ -151,7 +151,33 @@ describe('the pure engine', () => {
     const far = step(skewed, state, { type: 'proposal-request', now: 100, from, replyId: 1, proposal: at(1_101) })
     expect(far.effects).toEqual([{ type: 'reply', replyId: 1, response: { type: 'rejected', code: TrustChainErrorCode.INVALID_BLOCK, reasons: ['timestamp-in-future'] } }])
     expect(far.state).toBe(state)
-    expect(types(step(skewed, state, { type: 'proposal-request', now: 100, from, replyId: 2, proposal: at(1_100) }).effects)).toEqual(['ingest'])
+    expect(types(step(skewed, state, { type: 'proposal-request', now: 100, from, replyId: 2, proposal: at(1_100) }).effects)).toEqual(['ingest', 'wake'])
+  })
+
+  it('a session past its deadline is refused with PROPOSAL_TIMEOUT; one peer may hold only so many sessions', () => {
+    const proposer = keyPairOf(crypto, 8)
+    const from = toHex(proposer.publicKey)
+    const note = (n: number) =>
+      createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: n }, { counterparty: config.keyPair.publicKey, payload: { kind: 'note' }, timestamp: 5 })
+    const capped = { ...config, maxSessionsPerPeer: 2, sessionTimeoutMs: 500 }
+    let current = step(capped, state, { type: 'proposal-request', now: 0, from, replyId: 1, proposal: note(1) })
+    expect(current.effects.at(-1)).toEqual({ type: 'wake', at: 500 })
+    current = step(capped, current.state, { type: 'proposal-request', now: 10, from, replyId: 2, proposal: note(2) })
+    const third = step(capped, current.state, { type: 'proposal-request', now: 20, from, replyId: 3, proposal: note(3) })
+    expect(third.effects).toMatchObject([{ type: 'reply', replyId: 3, response: { type: 'rejected', code: TrustChainErrorCode.PROPOSAL_REJECTED } }])
+    expect(third.state.sessions.size).toBe(2)
+    // Another peer is not held back by this one.
+    const other = keyPairOf(crypto, 9)
+    const fromOther = createProposal({ crypto, keyPair: other }, EMPTY_CHAIN_HEAD, { counterparty: config.keyPair.publicKey, payload: { kind: 'note' }, timestamp: 5 })
+    expect(types(step(capped, current.state, { type: 'proposal-request', now: 20, from: toHex(other.publicKey), replyId: 4, proposal: fromOther }).effects)).toEqual(['ingest', 'wake'])
+    const early = step(capped, current.state, { type: 'tick', now: 499 })
+    expect(early.effects.filter((effect) => effect.type === 'reply')).toEqual([])
+    const expired = step(capped, early.state, { type: 'tick', now: 500 })
+    expect(expired.effects).toMatchObject([
+      { type: 'reply', replyId: 1, response: { type: 'rejected', code: TrustChainErrorCode.PROPOSAL_TIMEOUT } },
+      { type: 'wake', at: 510 },
+    ])
+    expect(expired.state.sessions.size).toBe(1)
   })
 
   it('a proposal it cannot answer (a balance past the safe range) is refused, not a crash', () => {

@@ -13,10 +13,11 @@ import {
   ResponseCodec,
   signBlock,
   type Transaction,
+  transferPayload,
   TrustChainErrorCode,
   ValidationLevel,
 } from '../src/index.js'
-import { keyPairOf, testCrypto } from './helpers.js'
+import { keyPairOf, TestChain, testCrypto } from './helpers.js'
 import { type SimPeer, simPeers } from './protocol-harness.js'
 import { seededRandom } from './sim-network.js'
 
@@ -228,6 +229,65 @@ describe('a pair of nodes', () => {
     expect(bob.node.head()).toEqual(before)
     expect((await propose(net.clock.now() + 59_000)).type).toBe('agreement')
     expect(bob.node.head().timestamp).toBeLessThanOrEqual(net.clock.now() + 60_000)
+  })
+
+  it('a proposer that never answers our crawl gets a refusal once the session expires, and holds nothing after', async () => {
+    const { net, peers, run } = await simPeers(crypto, 2, { seed: 9 }, { deadlineMs: 5_000 })
+    const bob = peers[1] as SimPeer
+    const probes = [70, 71, 72].map((n) => {
+      const keyPair = keyPairOf(crypto, n)
+      const probe = net.messenger(toHex(keyPair.publicKey))
+      probe.handle(() => new Promise<Uint8Array>(() => {})) // never answers
+      return { keyPair, probe }
+    })
+    const answers = probes.map(({ keyPair, probe }) => {
+      // Block 5 of a chain Bob has never seen: he crawls the proposer before deciding.
+      const block = createProposal({ crypto, keyPair }, { sequenceNumber: 4, hash: new Uint8Array(32).fill(1), balance: 0, timestamp: 1 }, {
+        counterparty: bob.node.publicKey,
+        payload: { kind: 'note' },
+        timestamp: net.clock.now(),
+      })
+      return settle(probe.request(toHex(bob.node.publicKey), encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(block) })))
+    })
+    await run()
+    for (const answer of await Promise.all(answers)) {
+      expect(answer.ok).toBe(true)
+      if (answer.ok) expect(decodeMessage(ResponseCodec, answer.value).type).toMatch(/^(agreement|rejected)$/)
+    }
+    expect(bob.node.idle()).toBe(true)
+  })
+
+  it('stop() then start(): a proposal cut off by the stop is answered when asked again', async () => {
+    const { net, peers, run } = await simPeers(crypto, 2, { seed: 10 })
+    const bob = peers[1] as SimPeer
+    const mallory = new TestChain(crypto, keyPairOf(crypto, 73))
+    const genesis = mallory.genesis(100, 1)
+    const proposal = createProposal(mallory.author, mallory.head, { counterparty: bob.node.publicKey, payload: transferPayload(mallory.head, 1), timestamp: net.clock.now() })
+    const probe = net.messenger(toHex(mallory.publicKey))
+    let release: (() => void) | undefined
+    let crawls = 0
+    const blocks = encodeMessage(ResponseCodec, { type: 'blocks', blocks: [encodeBlock(genesis)] })
+    // The first crawl is answered only once Bob has been stopped; later ones at once.
+    probe.handle(() => (crawls++ === 0 ? new Promise<Uint8Array>((resolve) => (release = () => resolve(blocks))) : Promise.resolve(blocks)))
+    const ask = () => settle(probe.request(toHex(bob.node.publicKey), encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(proposal) })))
+    const first = ask()
+    // Step the network only until Bob's crawl reaches Mallory (a full run would time the crawl out and move on).
+    for (let steps = 0; release === undefined && steps < 1_000; steps++) {
+      await new Promise((resolve) => setImmediate(resolve))
+      net.clock.fireNext()
+    }
+    expect(release).toBeDefined()
+    await bob.node.stop()
+    await run()
+    const cut = await first
+    expect(cut.ok && decodeMessage(ResponseCodec, cut.value)).toMatchObject({ type: 'rejected', code: TrustChainErrorCode.NODE_STOPPED })
+    release?.() // the crawl's answer arrives while Bob is stopped, and is dropped
+    await run()
+    await bob.node.start()
+    const again = ask()
+    await run()
+    const answer = await again
+    expect(answer.ok && decodeMessage(ResponseCodec, answer.value).type).toBe('agreement')
   })
 
   it('crawls ranges, negative bounds counting from the end', async () => {

@@ -57,6 +57,10 @@ export interface EngineConfig {
    * takes the proposal's timestamp when it is later than ours, and every later block of our chain must follow it.
    */
   readonly maxClockSkewMs?: number
+  /** How long a proposal to us may take to decide (crawls, policy) before its requests are refused; default `retry.deadlineMs`. */
+  readonly sessionTimeoutMs?: number
+  /** Proposals from one peer being decided at once; more are refused at once (default 16). */
+  readonly maxSessionsPerPeer?: number
 }
 
 /** What a proposal carries: a value transfer of `amount` (balance filled in), or any registered payload. */
@@ -86,6 +90,8 @@ interface SigningSession {
   readonly held: readonly HalfBlock[]
   /** Our agreement, signed and being stored; answered once the ledger has stored it. */
   readonly agreement?: HalfBlock
+  /** When the session gives up: a proposer that never answers our crawl must not hold it (and its replies) forever. */
+  readonly deadline: number
 }
 
 export interface EngineState {
@@ -193,6 +199,7 @@ function backoff(config: EngineConfig, attempts: number, random: number): number
 
 const DEFAULT_REGISTRY = new PayloadRegistry()
 const DEFAULT_MAX_CRAWL_ROUNDS = 8
+const DEFAULT_MAX_SESSIONS_PER_PEER = 16
 
 /** The block a MISSING_DEPENDENCY rejection names, if the outcome is one. */
 function missingOf(outcome: IngestOutcome): { publicKey: Uint8Array; sequenceNumber: number } | undefined {
@@ -217,6 +224,7 @@ const rejected = (code: string, reasons: readonly string[]): DecodedResponse => 
 function wakeEffects(state: EngineState): EngineEffect[] {
   let at = Number.POSITIVE_INFINITY
   for (const pending of state.proposals.values()) at = Math.min(at, pending.nextAttemptAt, pending.deadline)
+  for (const session of state.sessions.values()) at = Math.min(at, session.deadline)
   return Number.isFinite(at) ? [{ type: 'wake', at }] : []
 }
 
@@ -307,7 +315,13 @@ function tick(config: EngineConfig, state: EngineState, now: number): StepResult
       effects.push({ type: 'request', peer: pending.counterparty, request: { type: 'proposal', block: pending.proposal }, correlation: { kind: 'proposal', id } })
     }
   }
-  const next = { ...state, proposals, random }
+  let next: EngineState = { ...state, proposals, random }
+  for (const [id, session] of state.sessions) {
+    if (now < session.deadline) continue
+    const ended = endSession(next, id, rejected(TrustChainErrorCode.PROPOSAL_TIMEOUT, [`no decision within ${config.sessionTimeoutMs ?? config.retry.deadlineMs} ms`]))
+    next = ended.state
+    effects.push(...ended.effects)
+  }
   return { state: next, effects: [...effects, ...wakeEffects(next)] }
 }
 
@@ -358,9 +372,19 @@ function onProposalRequest(config: EngineConfig, state: EngineState, event: Extr
   if (session !== undefined) {
     return { state: { ...state, sessions: withMap(state.sessions, id, { ...session, replyIds: [...session.replyIds, event.replyId] }) }, effects: [] }
   }
+  let open = 0
+  for (const other of state.sessions.values()) if (other.from === event.from) open++
+  if (open >= (config.maxSessionsPerPeer ?? DEFAULT_MAX_SESSIONS_PER_PEER)) {
+    return { state, effects: [{ type: 'reply', replyId: event.replyId, response: rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['too many open proposals from this peer']) }] }
+  }
+  const deadline = event.now + (config.sessionTimeoutMs ?? config.retry.deadlineMs)
+  const next: EngineState = {
+    ...state,
+    sessions: withMap(state.sessions, id, { proposal, from: event.from, replyIds: [event.replyId], crawls: 0, held: [], deadline }),
+  }
   return {
-    state: { ...state, sessions: withMap(state.sessions, id, { proposal, from: event.from, replyIds: [event.replyId], crawls: 0, held: [] }) },
-    effects: [{ type: 'ingest', blocks: [proposal], purpose: { kind: 'incoming-proposal', id }, findOwnAgreement: proposal }],
+    state: next,
+    effects: [{ type: 'ingest', blocks: [proposal], purpose: { kind: 'incoming-proposal', id }, findOwnAgreement: proposal }, ...wakeEffects(next)],
   }
 }
 

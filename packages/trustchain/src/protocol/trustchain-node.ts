@@ -73,12 +73,21 @@ export interface TrustChainNodeOptions {
    * in time); `Number.POSITIVE_INFINITY` turns the check off.
    */
   readonly maxClockSkewMs?: number
+  /** A request to a peer that has not been answered after this long counts as failed (default 10 s). */
+  readonly requestTimeoutMs?: number
+  /** How long a proposal to this node may take to decide before its requests are refused (default: the retry deadline). */
+  readonly sessionTimeoutMs?: number
+  /** Proposals from one peer being decided at once; more are refused (default 16). */
+  readonly maxSessionsPerPeer?: number
   /** Called with failures of the node itself (a store error, say); the node stops after one. */
   readonly onError?: (error: unknown) => void
 }
 
 /** How far ahead of a node's clock a block may be stamped, by default. */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 60_000
+
+/** How long the node waits for a peer's answer, by default. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 
 export interface TrustChainNode {
   readonly publicKey: Uint8Array
@@ -124,7 +133,28 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
     maxCrawlBlocks,
     registry: ledger.registry,
     maxClockSkewMs,
+    ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
+    ...(options.maxSessionsPerPeer === undefined ? {} : { maxSessionsPerPeer: options.maxSessionsPerPeer }),
   }
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+
+  /** A request to a peer, failed after `requestTimeoutMs`: a peer that never answers must not hold a session. */
+  const requestPeer = (peer: PeerId, bytes: Uint8Array): Promise<Uint8Array> =>
+    new Promise((resolve, reject) => {
+      const cancel = clock.setTimer(clock.now() + requestTimeoutMs, () =>
+        reject(new TrustChainError(TrustChainErrorCode.PROPOSAL_TIMEOUT, `no answer from the peer within ${requestTimeoutMs} ms`, { peer })),
+      )
+      messenger.request(peer, bytes).then(
+        (answer) => {
+          cancel()
+          resolve(answer)
+        },
+        (error: unknown) => {
+          cancel()
+          reject(error)
+        },
+      )
+    })
 
   let state: EngineState = initialEngineState({ publicKey: keyPair.publicKey, head: { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, seed: options.seed ?? 1 })
   let running = false
@@ -214,8 +244,7 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
       case 'request': {
         const correlation = effect.correlation
         // Not awaited: the answer comes back as a later event, so a slow peer never blocks this node.
-        messenger
-          .request(effect.peer, encodeRequest(effect.request))
+        requestPeer(effect.peer, encodeRequest(effect.request))
           .then(
             (bytes) => decodeResponse(bytes),
             () => undefined,
@@ -326,6 +355,9 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
     for (const waiting of proposals.values()) waiting.reject(stopped())
     proposals.clear()
     await queue
+    // Sessions and proposals of before the stop would wait for answers that were dropped while stopped: a restarted
+    // node starts without them (their requests were refused, their promises rejected above).
+    state = { ...state, proposals: new Map(), sessions: new Map() }
   }
 
   return {
@@ -333,7 +365,7 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
     ledger,
     async start() {
       if (running) return
-      state = { ...state, head: await readChainHead(crypto, store, keyPair.publicKey) }
+      state = { ...state, head: await readChainHead(crypto, store, keyPair.publicKey), proposals: new Map(), sessions: new Map() }
       running = true
     },
     stop,
@@ -346,7 +378,7 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
     },
     async crawl(peer, publicKey, from, to) {
       if (!running) throw stopped()
-      const response = decodeResponse(await messenger.request(toHex(peer), encodeRequest({ type: 'crawl', publicKey, from, to })))
+      const response = decodeResponse(await requestPeer(toHex(peer), encodeRequest({ type: 'crawl', publicKey, from, to })))
       if (response === undefined || response.type !== 'blocks') {
         throw new TrustChainError(TrustChainErrorCode.MALFORMED_MESSAGE, 'the peer did not answer the crawl with blocks')
       }
