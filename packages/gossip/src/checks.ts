@@ -35,11 +35,25 @@ export function checkPayload(data: unknown, limits: NetworkLimits, what: string)
   }
 }
 
+/** A request timeout: finite milliseconds above zero, at most a timer's range (about 24.8 days). */
+export function checkTimeout(timeout: unknown): number {
+  if (typeof timeout !== 'number' || !(timeout > 0) || timeout > 2_147_483_647) {
+    throw new GossipError(GossipErrorCode.INVALID_INPUT, `timeout must be a number of ms in (0, 2^31), got ${String(timeout)}`)
+  }
+  return timeout
+}
+
+/** Limits that count things must be whole numbers. */
+const COUNT_LIMITS: readonly (keyof NetworkLimits)[] = ['maxMessageBytes', 'seenCacheSize', 'maxQueuedMessages', 'maxRejectsPerPeer']
+
 export function resolveLimits(overrides: Partial<NetworkLimits> | undefined, defaults: NetworkLimits): NetworkLimits {
   const limits = { ...defaults, ...overrides }
   for (const [name, value] of Object.entries(limits)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new GossipError(GossipErrorCode.INVALID_INPUT, `limit ${name} must be a positive number, got ${String(value)}`)
+    }
+    if (COUNT_LIMITS.includes(name as keyof NetworkLimits) && !Number.isSafeInteger(value)) {
+      throw new GossipError(GossipErrorCode.INVALID_INPUT, `limit ${name} must be a whole number, got ${value}`)
     }
   }
   return Object.freeze(limits)

@@ -33,12 +33,31 @@ export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Prom
   })
 }
 
+/** Node's timers hold at most 2^31 - 1 ms; longer delays are waited for in steps. */
+const MAX_TIMER_MS = 2_147_483_647
+
 /** The wall clock. Timers are unref'd so that a forgotten timer does not keep a process alive. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(delayMs, callback) {
-    const timer = setTimeout(callback, Math.max(0, delayMs))
-    timer.unref?.()
-    return { cancel: () => clearTimeout(timer) }
+    if (Number.isNaN(delayMs)) throw new RangeError('timer delay is NaN')
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let cancelled = false
+    const wait = (remaining: number) => {
+      const step = Math.min(Math.max(0, remaining), MAX_TIMER_MS)
+      timer = setTimeout(() => {
+        if (cancelled) return
+        if (remaining > MAX_TIMER_MS) wait(remaining - MAX_TIMER_MS)
+        else callback()
+      }, step)
+      timer.unref?.()
+    }
+    wait(delayMs)
+    return {
+      cancel: () => {
+        cancelled = true
+        clearTimeout(timer)
+      },
+    }
   },
 }

@@ -15,16 +15,29 @@ export class PenaltyBox {
   readonly #maxRejects: number
   readonly #windowMs: number
   readonly #records = new Map<string, Record>()
+  #sweptAt: number
 
   constructor(clock: Clock, maxRejects: number, windowMs: number) {
     this.#clock = clock
     this.#maxRejects = maxRejects
     this.#windowMs = windowMs
+    this.#sweptAt = clock.now()
+  }
+
+  /** Forgets peers whose rejects have all expired and who are not penalised: the table stays bounded by the
+   * peers that misbehaved within one window. */
+  #sweep(now: number): void {
+    this.#sweptAt = now
+    for (const [peer, record] of this.#records) {
+      const last = record.rejects.at(-1) ?? 0
+      if (record.penalisedUntil <= now && now - last >= this.#windowMs) this.#records.delete(peer)
+    }
   }
 
   /** Records a reject; returns the count within the window when this reject tips the peer into the box. */
   reject(peer: string): number | undefined {
     const now = this.#clock.now()
+    if (now - this.#sweptAt >= this.#windowMs) this.#sweep(now)
     let record = this.#records.get(peer)
     if (record === undefined) {
       record = { rejects: [], penalisedUntil: 0 }
@@ -39,6 +52,11 @@ export class PenaltyBox {
       return wasPenalised ? undefined : record.rejects.length
     }
     return undefined
+  }
+
+  /** Peers on record (for tests and metrics). */
+  recordCount(): number {
+    return this.#records.size
   }
 
   isPenalised(peer: string): boolean {

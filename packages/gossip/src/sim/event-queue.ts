@@ -9,18 +9,27 @@ export interface ScheduledEvent {
   readonly run: () => void
   /** Position in the heap, -1 once popped or removed: lets a cancelled timer leave the agenda at once. */
   position: number
+  /** Maintenance (e.g. periodic anti-entropy) that alone does not keep a run going. */
+  readonly background: boolean
 }
 
 export class EventQueue {
   readonly #heap: ScheduledEvent[] = []
   #order = 0
+  #foreground = 0
 
   get size(): number {
     return this.#heap.length
   }
 
-  push(time: number, run: () => void): ScheduledEvent {
-    const event: ScheduledEvent = { time, order: this.#order++, run, position: this.#heap.length }
+  /** Events on the agenda that are not background maintenance. */
+  get foreground(): number {
+    return this.#foreground
+  }
+
+  push(time: number, run: () => void, background = false): ScheduledEvent {
+    const event: ScheduledEvent = { time, order: this.#order++, run, position: this.#heap.length, background }
+    if (!background) this.#foreground++
     this.#heap.push(event)
     this.#up(event.position)
     return event
@@ -42,6 +51,7 @@ export class EventQueue {
     const i = event.position
     if (i < 0 || heap[i] !== event) return
     event.position = -1
+    if (!event.background) this.#foreground--
     const last = heap.pop() as ScheduledEvent
     if (i === heap.length) return
     heap[i] = last

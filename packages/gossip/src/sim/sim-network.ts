@@ -62,6 +62,13 @@ function probability(name: string, value: number | undefined): number {
   return p
 }
 
+function nonNegative(name: string, value: number): number {
+  if (!(value >= 0) || !Number.isFinite(value)) {
+    throw new GossipError(GossipErrorCode.INVALID_INPUT, `${name} must be a finite number >= 0, got ${value}`)
+  }
+  return value
+}
+
 function positiveInteger(name: string, value: number, min = 1): number {
   if (!Number.isSafeInteger(value) || value < min) {
     throw new GossipError(GossipErrorCode.INVALID_INPUT, `${name} must be an integer >= ${min}, got ${value}`)
@@ -69,7 +76,9 @@ function positiveInteger(name: string, value: number, min = 1): number {
   return value
 }
 
-const yieldToPromises = () => new Promise<void>((resolve) => setImmediate(resolve))
+const TRAFFIC_CODES: Record<TrafficKind, number> = { gossip: 1, control: 2, request: 3, response: 4 }
+
+const yieldToMacrotasks = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 export class SimNetwork implements SimWorld {
   readonly crypto: Crypto
@@ -104,10 +113,14 @@ export class SimNetwork implements SimWorld {
   readonly #nodes: SimNode[] = []
   readonly #byId = new Map<PeerId, SimNode>()
   readonly #links: SimNode[][] = []
-  readonly #linkFreeAt = new Map<number, number>()
+  /** Per node, the peers it has been told joined and not since left: events always alternate per pair. */
+  readonly #announced: Set<SimNode>[] = []
+  /** Per directed link with a finite bandwidth, the times its queued transmissions finish sending. */
+  readonly #linkQueues = new Map<string, number[]>()
   /** Partition group of each node index; all zero when the network is whole. */
   #group: number[] = []
   #pendingWork = 0
+  #running = false
   #trace1 = 0x811c9dc5
   #trace2 = 0x01000193
 
@@ -127,10 +140,11 @@ export class SimNetwork implements SimWorld {
     if (!(this.#bandwidth > 0)) throw new GossipError(GossipErrorCode.INVALID_INPUT, 'bandwidthBytesPerSecond must be positive')
     this.#degree = positiveInteger('degree', options.degree ?? 8, 0)
     this.gossipTtl = positiveInteger('gossipTtl', options.gossipTtl ?? 12)
-    this.antiEntropyIntervalMs = options.antiEntropyIntervalMs ?? 1000
-    this.antiEntropyWindowMs = options.antiEntropyWindowMs ?? 60_000
+    this.antiEntropyIntervalMs = nonNegative('antiEntropyIntervalMs', options.antiEntropyIntervalMs ?? 1000)
+    this.antiEntropyWindowMs = nonNegative('antiEntropyWindowMs', options.antiEntropyWindowMs ?? 60_000)
     this.maxStoredMessages = positiveInteger('maxStoredMessages', options.maxStoredMessages ?? 1024)
-    this.#failureDetectionMs = options.failureDetectionMs ?? 1000
+    this.#failureDetectionMs = nonNegative('failureDetectionMs', options.failureDetectionMs ?? 1000)
+    this.#reorderDelayMs = nonNegative('reorderDelayMs', this.#reorderDelayMs)
   }
 
   sha256 = (data: Uint8Array): Uint8Array => this.crypto.sha256(data)
@@ -156,6 +170,7 @@ export class SimNetwork implements SimWorld {
     this.#nodes.push(node)
     this.#byId.set(peerId, node)
     this.#links.push([])
+    this.#announced.push(new Set())
     this.#group.push(0)
     const wanted = Math.min(this.#degree, index)
     const chosen = new Set<number>()
@@ -179,8 +194,8 @@ export class SimNetwork implements SimWorld {
     linksA.push(b)
     ;(this.#links[b.index] as SimNode[]).push(a)
     if (a.running && b.running && this.#reachable(a, b)) {
-      a.emit({ type: 'peer:join', peer: b.peerId })
-      b.emit({ type: 'peer:join', peer: a.peerId })
+      this.#announceJoin(a, b)
+      this.#announceJoin(b, a)
     }
   }
 
@@ -223,17 +238,37 @@ export class SimNetwork implements SimWorld {
 
   #regroup(before: readonly number[], after: number[]): void {
     this.#group = after
-    const detect = this.#failureDetectionMs
     for (const node of this.#nodes) {
+      if (!node.running) continue
       for (const other of this.#links[node.index] as SimNode[]) {
         const was = before[node.index] === before[other.index]
         const now = after[node.index] === after[other.index]
         if (was === now || !other.running) continue
-        const peer = other.peerId
-        if (now) node.emit({ type: 'peer:join', peer })
-        else this.clock.setTimer(detect, () => node.emit({ type: 'peer:leave', peer }))
+        if (now) this.#announceJoin(node, other)
+        else this.#announceLeaveLater(node, other)
       }
     }
+  }
+
+  /** Tells `observer` that `peer` joined, unless it already believes so. */
+  #announceJoin(observer: SimNode, peer: SimNode): void {
+    const announced = this.#announced[observer.index] as Set<SimNode>
+    if (!observer.running || announced.has(peer)) return
+    announced.add(peer)
+    observer.emit({ type: 'peer:join', peer: peer.peerId })
+  }
+
+  /**
+   * After the failure-detection delay, tells `observer` that `peer` left — if it is still gone then. A peer that
+   * restarted or a cut that healed within the delay is never announced as left.
+   */
+  #announceLeaveLater(observer: SimNode, peer: SimNode): void {
+    this.clock.setTimer(this.#failureDetectionMs, () => {
+      const announced = this.#announced[observer.index] as Set<SimNode>
+      if (!announced.has(peer) || (peer.running && this.#reachable(observer, peer))) return
+      announced.delete(peer)
+      observer.emit({ type: 'peer:leave', peer: peer.peerId })
+    })
   }
 
   /** The node's process dies: in-flight traffic to it is lost, its timers stop, its caches are gone. */
@@ -256,17 +291,16 @@ export class SimNetwork implements SimWorld {
 
   nodeStarted(node: SimNode): void {
     for (const other of this.neighboursOf(node)) {
-      other.emit({ type: 'peer:join', peer: node.peerId })
-      node.emit({ type: 'peer:join', peer: other.peerId })
+      this.#announceJoin(other, node)
+      this.#announceJoin(node, other)
     }
   }
 
   nodeStopped(node: SimNode): void {
-    const peer = node.peerId
+    // A stopped or crashed node's own view of its peers is gone with it.
+    ;(this.#announced[node.index] as Set<SimNode>).clear()
     for (const other of this.#links[node.index] as SimNode[]) {
-      if (other.running && this.#reachable(node, other)) {
-        this.clock.setTimer(this.#failureDetectionMs, () => other.emit({ type: 'peer:leave', peer }))
-      }
+      if (other.running) this.#announceLeaveLater(other, node)
     }
   }
 
@@ -278,44 +312,71 @@ export class SimNetwork implements SimWorld {
       this.stats.lost++
       return
     }
-    let delay = this.#latency(this.random)
+    let delay = this.#delay()
     if (this.#reorderRate > 0 && this.random.next() < this.#reorderRate) delay += this.#reorderDelayMs
     const now = this.clock.now()
     if (Number.isFinite(this.#bandwidth)) {
-      // The link sends one thing at a time: queue behind what it is already sending, and tail-drop when the
-      // queue holds more than `maxQueuedMessages` average-sized transmissions' worth of time.
-      const key = from.index * 0x100000 + to.index
-      const freeAt = Math.max(now, this.#linkFreeAt.get(key) ?? now)
-      const sendMs = (bytes / this.#bandwidth) * 1000
-      if (freeAt - now > sendMs * this.limits.maxQueuedMessages) {
+      // The link sends one thing at a time: queue behind what it is already sending. Gossip is tail-dropped when
+      // `maxQueuedMessages` transmissions already wait; requests and responses ride streams and always queue.
+      const key = `${from.index}:${to.index}`
+      let queued = this.#linkQueues.get(key)
+      if (queued === undefined) {
+        queued = []
+        this.#linkQueues.set(key, queued)
+      }
+      while (queued.length > 0 && (queued[0] as number) <= now) queued.shift()
+      if (lossy && queued.length >= this.limits.maxQueuedMessages) {
         this.stats.lost++
         return
       }
-      this.#linkFreeAt.set(key, freeAt + sendMs)
-      delay += freeAt - now + sendMs
+      const freeAt = queued.length > 0 ? (queued[queued.length - 1] as number) : now
+      const doneAt = freeAt + (bytes / this.#bandwidth) * 1000
+      queued.push(doneAt)
+      delay += doneAt - now
+      if (queued.length === 1 && this.#linkQueues.size > 4 * this.#nodes.length * (this.#degree + 1)) this.#pruneLinkQueues(now)
     }
     const toEpoch = to.epoch
+    const kindCode = TRAFFIC_CODES[kind]
     const arrive = () => {
-      if (to.running && to.epoch === toEpoch && this.#reachable(from, to)) deliver()
-      else this.stats.lost++
+      if (to.running && to.epoch === toEpoch && this.#reachable(from, to)) {
+        this.trace(kindCode, from.index, to.index, bytes)
+        deliver()
+      } else {
+        this.stats.lost++
+      }
     }
     this.clock.setTimer(delay, arrive)
     if (lossy && this.#duplicateRate > 0 && this.random.next() < this.#duplicateRate) {
-      this.clock.setTimer(this.#latency(this.random), arrive)
+      this.clock.setTimer(this.#delay(), arrive)
     }
   }
 
-  trace(kind: number, from: number, to: number, id: string): void {
-    // Two 32-bit FNV-style lanes over (time, kind, from, to, id prefix): cheap, and any change in order shows.
+  #delay(): number {
+    const delay = this.#latency(this.random)
+    if (!(delay >= 0) || !Number.isFinite(delay)) {
+      throw new GossipError(GossipErrorCode.INVALID_INPUT, `the latency model returned ${delay}; it must return finite ms >= 0`)
+    }
+    return delay
+  }
+
+  #pruneLinkQueues(now: number): void {
+    for (const [key, queued] of this.#linkQueues) if ((queued.at(-1) ?? 0) <= now) this.#linkQueues.delete(key)
+  }
+
+  trace(kind: number, from: number, to: number, detail: number): void {
+    // Two 32-bit FNV-style lanes over (time, kind, from, to, detail): cheap, and any change in order shows.
     const t = Math.round(this.clock.now() * 1000)
-    const idWord = Number.parseInt(id.slice(0, 8), 16)
-    for (const word of [t, kind, from, to, idWord]) {
+    for (const word of [t, kind, from, to, detail]) {
       this.#trace1 = Math.imul(this.#trace1 ^ word, 0x01000193) >>> 0
       this.#trace2 = Math.imul(this.#trace2 ^ (word + 0x9e3779b9), 0x85ebca6b) >>> 0
     }
   }
 
-  /** Fingerprint of every gossip delivery so far: equal seeds and inputs give equal hashes. */
+  /**
+   * Fingerprint of everything that happened so far — every transmission delivered (gossip, digests, requests,
+   * responses: time, kind, sender, receiver, size) and every gossip message judged — equal seeds and inputs give
+   * equal hashes.
+   */
   traceHash(): string {
     return this.#trace1.toString(16).padStart(8, '0') + this.#trace2.toString(16).padStart(8, '0')
   }
@@ -327,13 +388,38 @@ export class SimNetwork implements SimWorld {
     })
   }
 
-  /** Runs events until the agenda is empty, `until` passes, or `maxEvents` have run. Returns the count. */
+  /**
+   * Runs events until `until` (virtual ms) passes, or — without `until` — until nothing but background
+   * maintenance (anti-entropy) is left, or `maxEvents` have run. Returns the number of events run.
+   */
   async run(options: RunOptions = {}): Promise<number> {
-    return this.#drive(() => false, options)
+    this.#enter()
+    try {
+      return await this.#drive(() => false, options)
+    } finally {
+      this.#running = false
+    }
+  }
+
+  /** One run at a time: two loops stepping one clock would interleave unpredictably. */
+  #enter(): void {
+    if (this.#running) {
+      throw new GossipError(GossipErrorCode.INVALID_INPUT, 'the simulation is already running: await the current run first')
+    }
+    this.#running = true
   }
 
   /** Runs until `promise` settles (then returns its value or throws its error) or the virtual `timeoutMs` passes. */
   async runUntil<T>(promise: Promise<T>, timeoutMs = 600_000): Promise<T> {
+    this.#enter()
+    try {
+      return await this.#runUntil(promise, timeoutMs)
+    } finally {
+      this.#running = false
+    }
+  }
+
+  async #runUntil<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
     let settled = false
     let value: T | undefined
     let error: unknown
@@ -349,10 +435,9 @@ export class SimNetwork implements SimWorld {
         error = e
       },
     )
-    await yieldToPromises()
+    await drainContinuations(() => settled)
     const deadline = this.clock.now() + timeoutMs
-    // The awaited promise settles in a continuation, so the loop must let continuations run after every event.
-    await this.#drive(() => settled, { until: deadline }, true)
+    await this.#drive(() => settled, { until: deadline })
     if (!settled) {
       throw new GossipError(GossipErrorCode.TIMEOUT, `simulation reached ${timeoutMs} virtual ms before the awaited work finished`)
     }
@@ -360,26 +445,45 @@ export class SimNetwork implements SimWorld {
     return value as T
   }
 
-  async #drive(done: () => boolean, options: RunOptions, yieldEachEvent = false): Promise<number> {
+  /**
+   * The run loop. After every event it lets promise continuations run (microtasks only, which run in a
+   * deterministic order), so an `await` inside a handler or a test resumes at the virtual instant its promise
+   * settled. It never waits on real time while events are due — only when the agenda is empty and tracked work
+   * still waits on something outside the simulation (real I/O), which a deterministic protocol must not do.
+   */
+  async #drive(done: () => boolean, options: RunOptions): Promise<number> {
     const until = options.until ?? Number.POSITIVE_INFINITY
     const maxEvents = options.maxEvents ?? 50_000_000
+    const queue = this.clock.queue
     let events = 0
-    let idleYields = 0
+    let idleTurns = 0
     while (events < maxEvents && !done()) {
-      if (yieldEachEvent || this.#pendingWork > 0) {
-        await yieldToPromises()
-        if (done()) break
-      }
+      // Without a deadline, periodic maintenance alone does not keep the run going.
+      if (!Number.isFinite(until) && queue.foreground === 0 && this.#pendingWork === 0) break
       if (!this.clock.step(until)) {
-        // Nothing is due: promise continuations may still schedule more. Work that waits on something outside
-        // the simulation (real I/O) gets a bounded number of turns before the run gives up on it.
-        if (this.#pendingWork > 0 && ++idleYields < 10_000) continue
+        if (this.#pendingWork > 0 && ++idleTurns < 1_000) {
+          await yieldToMacrotasks()
+          continue
+        }
+        // Nothing left at or before the deadline: time moves on to it.
+        if (Number.isFinite(until)) this.clock.advanceTo(until)
         break
       }
-      idleYields = 0
+      idleTurns = 0
       events++
+      await drainContinuations(done, this.#pendingWork > 0)
     }
-    if (Number.isFinite(until) && !done()) this.clock.advanceTo(until)
     return events
   }
+
+}
+
+/** Continuation depth run after every event; tracked handler work gets more turns than plain awaits. */
+const SHORT_DRAIN = 4
+const LONG_DRAIN = 64
+
+/** Lets queued promise continuations run: each `await` turn advances every pending chain by one step. */
+async function drainContinuations(done: () => boolean, long = false): Promise<void> {
+  const turns = long ? LONG_DRAIN : SHORT_DRAIN
+  for (let i = 0; i < turns && !done(); i++) await null
 }

@@ -11,7 +11,7 @@ import type { KeyPair } from '@constellation/crypto'
 import { type AdvertExchange, attachAdvertExchange } from '../advert/advert-exchange.js'
 import { AdvertBook } from '../advert/advert-book.js'
 import type { ResourceAdvert, SignedResourceAdvert } from '../advert/resource-advert.js'
-import { checkName, checkPayload, checkPeerId, messageId } from '../checks.js'
+import { checkName, checkPayload, checkPeerId, checkTimeout, messageId } from '../checks.js'
 import type { Clock, TimerHandle } from '../clock.js'
 import { GossipError, GossipErrorCode } from '../errors.js'
 import { PenaltyBox } from '../limits/penalty-box.js'
@@ -38,12 +38,18 @@ export interface GossipEnvelope {
   readonly topic: string
   readonly data: Uint8Array
   readonly hops: number
+  /** Sent in answer to this node's own anti-entropy digest rather than forwarded unasked. */
+  readonly pulled: boolean
 }
 
 interface StoredMessage {
   readonly envelope: GossipEnvelope
   readonly at: number
+  /** False for messages this node rejected or ignored: listed in digests (so nobody sends them again), never offered. */
+  readonly offer: boolean
 }
+
+const VERDICT_TRACE: Record<Verdict, number> = { accept: 11, ignore: 12, reject: 13 }
 
 type RequestOutcome = { readonly ok: true; readonly data: Uint8Array } | { readonly ok: false; readonly error: GossipError }
 
@@ -87,18 +93,21 @@ export class SimNode implements Network {
     const worldClock = world.clock
     this.clock = {
       now: () => worldClock.now(),
-      setTimer: (delayMs, callback) => {
-        const epoch = this.#epoch
-        return worldClock.setTimer(delayMs, () => {
-          if (this.#epoch === epoch && this.#state === 'running') callback()
-        })
-      },
+      setTimer: (delayMs, callback) => worldClock.setTimer(delayMs, this.#ofThisLife(callback)),
     }
     this.#seen = new SeenCache(limits.seenCacheSize)
     this.#gossipLimiter = new PeerRateLimiter(worldClock, limits.maxMessagesPerPeerPerSecond)
     this.#requestLimiter = new PeerRateLimiter(worldClock, limits.maxRequestsPerPeerPerSecond)
     this.#penalties = new PenaltyBox(worldClock, limits.maxRejectsPerPeer, limits.penaltyWindowMs)
     this.#adverts = new AdvertBook({ crypto: world.crypto, keyPair, clock: worldClock })
+  }
+
+  /** Wraps a timer callback so that it runs only if the node is still in the life that set it. */
+  #ofThisLife(callback: () => void): () => void {
+    const epoch = this.#epoch
+    return () => {
+      if (this.#epoch === epoch && this.#state === 'running') callback()
+    }
   }
 
   /** True while the node is started and not crashed. */
@@ -166,9 +175,9 @@ export class SimNode implements Network {
     checkName('topic', topic)
     checkPayload(data, this.limits, 'message')
     this.#assertRunning()
-    const envelope: GossipEnvelope = { id: messageId(this.#world.sha256, topic, data), topic, data, hops: 0 }
+    const envelope: GossipEnvelope = { id: messageId(this.#world.sha256, topic, data), topic, data, hops: 0, pulled: false }
     if (!this.#seen.add(envelope.id)) return // already spread
-    this.#remember(envelope)
+    this.#remember(envelope, true)
     this.#forward(envelope, undefined)
   }
 
@@ -195,9 +204,8 @@ export class SimNode implements Network {
     stats.delivered++
     stats.hopsTotal += envelope.hops
     if (envelope.hops > stats.maxHops) stats.maxHops = envelope.hops
-    this.#world.trace(2, from.index, this.index, envelope.id)
     if (!this.#subscriptions.has(envelope.topic)) {
-      this.#remember(envelope)
+      this.#remember(envelope, true)
       this.#forward(envelope, from)
       return
     }
@@ -216,12 +224,15 @@ export class SimNode implements Network {
   }
 
   #judge(verdict: Verdict, envelope: GossipEnvelope, from: SimNode): void {
+    this.#world.trace(VERDICT_TRACE[verdict], from.index, this.index, Number.parseInt(envelope.id.slice(0, 8), 16))
+    // Only accepted messages become pullable: anti-entropy must not spread what this node rejected.
+    this.#remember(envelope, verdict === 'accept')
     if (verdict === 'accept') {
-      // Only accepted messages become pullable: anti-entropy must not spread what this node rejected.
-      this.#remember(envelope)
       this.#forward(envelope, from)
     } else if (verdict === 'reject') {
       this.#world.stats.rejected++
+      // A message this node pulled was sent because it asked: the sender vouches for nothing, so no penalty.
+      if (envelope.pulled) return
       const rejects = this.#penalties.reject(from.peerId)
       if (rejects !== undefined) this.emit({ type: 'peer:penalised', peer: from.peerId, rejects })
     }
@@ -229,17 +240,17 @@ export class SimNode implements Network {
 
   #forward(envelope: GossipEnvelope, from: SimNode | undefined): void {
     if (envelope.hops >= this.#world.gossipTtl) return
-    const next: GossipEnvelope = { ...envelope, hops: envelope.hops + 1 }
+    const next: GossipEnvelope = { ...envelope, hops: envelope.hops + 1, pulled: false }
     for (const neighbour of this.#world.neighboursOf(this)) {
       if (neighbour === from) continue
       this.#world.transmit(this, neighbour, next.data.length, 'gossip', () => neighbour.receiveGossip(this, next))
     }
   }
 
-  #remember(envelope: GossipEnvelope): void {
+  #remember(envelope: GossipEnvelope, offer: boolean): void {
     const window = this.#world.antiEntropyWindowMs
-    if (window <= 0) return
-    this.#store.set(envelope.id, { envelope, at: this.#world.clock.now() })
+    if (window <= 0 || this.#world.antiEntropyIntervalMs <= 0) return
+    this.#store.set(envelope.id, { envelope, at: this.#world.clock.now(), offer })
     if (this.#store.size > this.#world.maxStoredMessages) {
       const oldest = this.#store.keys().next().value
       if (oldest !== undefined) this.#store.delete(oldest)
@@ -253,11 +264,11 @@ export class SimNode implements Network {
     if (interval <= 0) return
     // Spread the first pull over one interval so that nodes do not all pull at once.
     const delay = this.#world.random.next() * interval
-    this.#antiEntropy = this.clock.setTimer(delay, () => this.#pull(interval))
+    this.#antiEntropy = this.#world.clock.setBackgroundTimer(delay, this.#ofThisLife(() => this.#pull(interval)))
   }
 
   #pull(interval: number): void {
-    this.#antiEntropy = this.clock.setTimer(interval, () => this.#pull(interval))
+    this.#antiEntropy = this.#world.clock.setBackgroundTimer(interval, this.#ofThisLife(() => this.#pull(interval)))
     const neighbours = this.#world.neighboursOf(this)
     if (neighbours.length === 0) return
     const target = neighbours[this.#world.random.int(neighbours.length)] as SimNode
@@ -279,10 +290,10 @@ export class SimNode implements Network {
     if (this.#state !== 'running') return
     this.#expire()
     const theirs = new Set(digest)
-    for (const { envelope } of this.#store.values()) {
-      if (theirs.has(envelope.id)) continue
+    for (const { envelope, offer } of this.#store.values()) {
+      if (!offer || theirs.has(envelope.id)) continue
       // Pulled messages restart their hop budget at the puller: it forwards them to its own side of the cut.
-      const fresh: GossipEnvelope = { ...envelope, hops: 0 }
+      const fresh: GossipEnvelope = { ...envelope, hops: 0, pulled: true }
       this.#world.transmit(this, from, envelope.data.length, 'gossip', () => from.receiveGossip(this, fresh))
     }
   }
@@ -298,7 +309,12 @@ export class SimNode implements Network {
     } catch (error) {
       return Promise.reject(error)
     }
-    const timeout = options.timeout ?? this.limits.requestTimeoutMs
+    let timeout: number
+    try {
+      timeout = checkTimeout(options.timeout ?? this.limits.requestTimeoutMs)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     const signal = options.signal
     if (signal?.aborted) {
       return Promise.reject(new GossipError(GossipErrorCode.ABORTED, 'request aborted', {}, { cause: signal.reason }))

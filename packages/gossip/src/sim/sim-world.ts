@@ -39,7 +39,7 @@ export interface SimWorld {
   neighboursOf(node: SimNode): readonly SimNode[]
   nodeById(peerId: string): SimNode | undefined
   transmit(from: SimNode, to: SimNode, bytes: number, kind: TrafficKind, deliver: () => void): void
-  trace(kind: number, from: number, to: number, id: string): void
+  trace(kind: number, from: number, to: number, detail: number): void
   /** Keeps the run loop yielding to promise continuations until `work` settles. */
   track(work: Promise<unknown>): void
   nodeStarted(node: SimNode): void

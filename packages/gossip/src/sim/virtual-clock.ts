@@ -14,7 +14,17 @@ export class VirtualClock implements Clock {
   }
 
   setTimer(delayMs: number, callback: () => void): TimerHandle {
-    const event = this.queue.push(this.#now + Math.max(0, delayMs), callback)
+    return this.#schedule(delayMs, callback, false)
+  }
+
+  /** A timer for maintenance: a run without a deadline ends when only such timers are left. */
+  setBackgroundTimer(delayMs: number, callback: () => void): TimerHandle {
+    return this.#schedule(delayMs, callback, true)
+  }
+
+  #schedule(delayMs: number, callback: () => void, background: boolean): TimerHandle {
+    if (Number.isNaN(delayMs)) throw new RangeError('timer delay is NaN')
+    const event = this.queue.push(this.#now + Math.max(0, delayMs), callback, background)
     return { cancel: () => this.queue.remove(event) }
   }
 

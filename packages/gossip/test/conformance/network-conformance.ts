@@ -242,19 +242,18 @@ export function describeNetworkConformance(name: string, harness: ConformanceHar
     it('spreads signed resource adverts that every node can read and check', async () => {
       const g = await open(3, 'full')
       const [a, b, c] = g.nodes as [Network, Network, Network]
+      const seenAtB = deferred<NetworkEvent>()
       const seenAtC = deferred<NetworkEvent>()
+      b.addListener((event) => {
+        if (event.type === 'peer:advert' && event.peer === a.peerId) seenAtB.resolve(event)
+      })
       c.addListener((event) => {
         if (event.type === 'peer:advert' && event.peer === a.peerId) seenAtC.resolve(event)
       })
       const advert = { roles: ['basic', 'validator'], capacity: { cpuCores: 2 }, uptimeSeconds: 12, version: '0.1.0' }
       await a.advertise(advert)
-      await g.settle(seenAtC.promise)
-      for (const node of [a, b, c]) {
-        if (node === b) await g.settle((async () => {
-          while (b.advertOf(a.peerId) === undefined) await g.quiesce()
-        })())
-        expect(node.advertOf(a.peerId)).toMatchObject({ peer: a.peerId, advert })
-      }
+      await g.settle(Promise.all([seenAtB.promise, seenAtC.promise]))
+      for (const node of [a, b, c]) expect(node.advertOf(a.peerId)).toMatchObject({ peer: a.peerId, advert })
       expect(c.advertOf(a.peerId)?.signature).toHaveLength(64)
       await expectCode(a.advertise({ ...advert, roles: ['bad role!'] }), GossipErrorCode.INVALID_INPUT)
       // A newer advert replaces the older one.
