@@ -51,6 +51,18 @@ export function blockStoreConformance(name: string, makeHarness: () => StoreHarn
       await harness.cleanup()
     })
 
+    it('a batch with a block that cannot be hashed writes nothing, not even the good blocks before it', async () => {
+      const broken = { ...bob.blocks[0]!, sequenceNumber: 0 } as HalfBlock
+      const failed = await store.write({ blocks: [alice.blocks[0]!, broken] }).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      expect(isTrustChainError(failed)).toBe(true)
+      expect(await store.get(alice.publicKey, 1)).toBeUndefined()
+      expect(await store.latest(alice.publicKey)).toBeUndefined()
+      expect(await store.getByHash(blockHash(crypto, alice.blocks[0]!))).toBeUndefined()
+    })
+
     it('finds a written block by position, by hash, in ranges and as the latest', async () => {
       await store.write({ blocks: [...alice.blocks, ...bob.blocks] })
       for (const block of [...alice.blocks, ...bob.blocks]) {

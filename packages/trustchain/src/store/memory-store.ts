@@ -35,23 +35,30 @@ export function createMemoryBlockStore(options: MemoryBlockStoreOptions): BlockS
   }
   const lookup = (publicKey: Uint8Array, sequenceNumber: number): HalfBlock | undefined =>
     chains.get(chainKey(publicKey))?.blocks.get(sequenceNumber)
+  /** Hashes of stored blocks by position, so that "already stored" is decided by hash without rehashing. */
+  const hashes = new Map<string, Uint8Array>()
+  const heldHash = (publicKey: Uint8Array, sequenceNumber: number): Uint8Array | undefined => hashes.get(positionKey(publicKey, sequenceNumber))
 
   return {
     async write(batch: BlockBatch): Promise<void> {
       open()
-      const fresh = new Map<string, HalfBlock>()
+      // Everything that can fail (hashing a malformed block, a conflict) happens before the first change, so a
+      // batch is written whole or not at all.
+      const fresh = new Map<string, { block: HalfBlock; hash: Uint8Array }>()
       for (const block of batch.blocks) {
         const key = positionKey(block.publicKey, block.sequenceNumber)
-        const held = fresh.get(key) ?? lookup(block.publicKey, block.sequenceNumber)
-        if (held === undefined) fresh.set(key, block)
-        else if (!equalBytes(blockHash(crypto, held), blockHash(crypto, block))) {
+        const hash = blockHash(crypto, block)
+        const held = fresh.get(key)?.hash ?? heldHash(block.publicKey, block.sequenceNumber)
+        if (held === undefined) fresh.set(key, { block, hash })
+        else if (!equalBytes(held, hash)) {
           throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `a different block is already at ${toHex(block.publicKey)}:${block.sequenceNumber}`, {
             publicKey: toHex(block.publicKey),
             sequenceNumber: block.sequenceNumber,
           })
         }
       }
-      for (const block of fresh.values()) {
+      const newProofs = (batch.fraudProofs ?? []).map((proof) => [toHex(fraudProofId(crypto, proof)), proof] as const)
+      for (const { block, hash } of fresh.values()) {
         const pk = chainKey(block.publicKey)
         let chain = chains.get(pk)
         if (chain === undefined) {
@@ -60,13 +67,14 @@ export function createMemoryBlockStore(options: MemoryBlockStoreOptions): BlockS
         }
         chain.blocks.set(block.sequenceNumber, block)
         chain.maxSequenceNumber = Math.max(chain.maxSequenceNumber, block.sequenceNumber)
-        byHash.set(chainKey(blockHash(crypto, block)), block)
+        byHash.set(chainKey(hash), block)
+        hashes.set(positionKey(block.publicKey, block.sequenceNumber), hash)
         if (block.linkSequenceNumber > 0) {
           const target = positionKey(block.linkPublicKey, block.linkSequenceNumber)
           linked.set(target, [...(linked.get(target) ?? []), block])
         }
       }
-      for (const proof of batch.fraudProofs ?? []) proofs.set(toHex(fraudProofId(crypto, proof)), proof)
+      for (const [id, proof] of newProofs) proofs.set(id, proof)
     },
     async get(publicKey, sequenceNumber) {
       open()
