@@ -8,7 +8,7 @@ it('the README example runs and prints what it says', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
   const example = /<!-- readme-example[^>]*-->\s*```ts\n([\s\S]*?)```/.exec(readme)?.[1]
   expect(example).toBeDefined()
-  const file = fileURLToPath(new URL('../.readme-example.mts', import.meta.url))
+  const file = fileURLToPath(new URL(`../.readme-example-${process.pid}.mts`, import.meta.url))
   writeFileSync(file, example as string)
   try {
     const run = spawnSync('pnpm', ['exec', 'tsx', '--conditions=source', file], {
