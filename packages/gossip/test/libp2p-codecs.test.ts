@@ -3,6 +3,8 @@
  * bad input before it is buffered) and gossip envelopes.
  */
 import { loadCrypto, toHex } from '@constellation/crypto'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { GossipErrorCode, messageId } from '../src/index.js'
@@ -16,6 +18,10 @@ import {
 } from '../src/libp2p/request-frame.js'
 
 const crypto = await loadCrypto()
+
+// A full collection on demand, so that memory tests measure what is held rather than what is not yet collected.
+setFlagsFromString('--expose-gc')
+const collectGarbage = runInNewContext('gc') as () => void
 const malformed = expect.objectContaining({ code: GossipErrorCode.MALFORMED })
 
 const id = fc.integer({ min: 0, max: 0xffffffff })
@@ -104,6 +110,39 @@ describe('request frames', () => {
     ])
     expect(reader.push(new Uint8Array(1 << 16))).toEqual([]) // dropped as it arrives
     expect(new FrameReader(100).push(Uint8Array.from([0, 0, 0, 100]))).toEqual([]) // at the limit: waits for the rest
+  })
+
+  it('holds one buffer of the declared length for a frame dribbled in one byte at a time', () => {
+    const length = 1 << 20
+    const reader = new FrameReader(length + 16)
+    const prefix = new Uint8Array(4)
+    new DataView(prefix.buffer).setUint32(0, length)
+    const wire = new Uint8Array(length)
+    collectGarbage()
+    const before = process.memoryUsage()
+    for (const byte of prefix) reader.push(Uint8Array.of(byte))
+    for (let i = 0; i < length - 1; i++) reader.push(wire.subarray(i, i + 1))
+    collectGarbage()
+    const after = process.memoryUsage()
+    // One object per chunk held would be ~100 MB of heap; one 1 MiB buffer is ~1 MB outside it.
+    const held = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers)
+    expect(held).toBeLessThan(8 << 20)
+    expect(reader.push(wire.subarray(0, 1))).toHaveLength(1)
+  })
+
+  it('keeps no view of a receive buffer holding part of a frame', async () => {
+    const reader = new FrameReader(1 << 20)
+    const pushPartOfFrame = () => {
+      const receive = new Uint8Array(1 << 20)
+      new DataView(receive.buffer).setUint32(0, 1_000)
+      reader.push(receive.subarray(0, 10)) // the prefix and part of a 1,000-byte body
+      return new WeakRef(receive.buffer)
+    }
+    const received = pushPartOfFrame()
+    // A WeakRef keeps its target alive until the job that made it ends.
+    await new Promise((resolve) => setImmediate(resolve))
+    collectGarbage()
+    expect(received.deref()).toBeUndefined()
   })
 
   it('rejects bodies that do not decode', () => {

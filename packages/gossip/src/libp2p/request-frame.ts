@@ -153,15 +153,26 @@ export interface OversizedFrame {
 
 const KIND_NAMES = new Map<number, RequestFrame['kind']>(Object.entries(KIND).map(([name, code]) => [code, name as RequestFrame['kind']]))
 
+/** The length prefix and the 5-byte header (kind and id) that an oversized frame is answered from. */
+const OVERSIZED_HEAD_BYTES = LENGTH_PREFIX_BYTES + 5
+
 /**
  * Reassembles length-prefixed frames from stream chunks. A frame whose declared length is over `maxFrameBytes`
  * is never buffered: its 5-byte header (kind and id) is read so that the caller can answer it (a peer with a
  * larger limit is not an attacker), and the rest of it is dropped as it arrives.
+ *
+ * Memory: once a frame's length is known and allowed, one buffer of exactly that length is allocated and chunks
+ * are copied into it, so an incomplete frame holds its declared length and no more, however finely a peer splits
+ * it; and no chunk is kept, so a small view never pins the larger receive buffer behind it.
  */
 export class FrameReader {
   readonly #maxFrameBytes: number
-  #chunks: Uint8Array[] = []
-  #buffered = 0
+  /** Bytes of the current frame's prefix (and, for an oversized frame, header) read so far: copied, never viewed. */
+  readonly #head = new Uint8Array(OVERSIZED_HEAD_BYTES)
+  #headLength = 0
+  /** The current frame's body once its length is known and allowed, and how much of it has arrived. */
+  #body: Uint8Array | undefined
+  #bodyLength = 0
   /** Bytes of an oversized frame still to drop. */
   #skipping = 0
 
@@ -171,84 +182,59 @@ export class FrameReader {
 
   /** Adds a chunk from the wire and returns the frame bodies (and oversized frames) it completes. */
   push(chunk: Uint8Array): (Uint8Array | OversizedFrame)[] {
-    if (this.#skipping > 0) {
-      const dropped = Math.min(this.#skipping, chunk.length)
-      this.#skipping -= dropped
-      chunk = chunk.subarray(dropped)
-    }
-    if (chunk.length === 0) return []
-    this.#chunks.push(chunk)
-    this.#buffered += chunk.length
     const frames: (Uint8Array | OversizedFrame)[] = []
-    for (;;) {
-      if (this.#buffered < LENGTH_PREFIX_BYTES) break
-      const prefix = this.#peek(LENGTH_PREFIX_BYTES)
-      const length = new DataView(prefix.buffer, prefix.byteOffset, LENGTH_PREFIX_BYTES).getUint32(0)
-      if (length <= this.#maxFrameBytes) {
-        if (this.#buffered < LENGTH_PREFIX_BYTES + length) break
-        frames.push(this.#take(LENGTH_PREFIX_BYTES + length).subarray(LENGTH_PREFIX_BYTES))
-        continue
+    let offset = 0
+    while (offset < chunk.length) {
+      if (this.#skipping > 0) {
+        const dropped = Math.min(this.#skipping, chunk.length - offset)
+        this.#skipping -= dropped
+        offset += dropped
+      } else if (this.#body !== undefined) {
+        const copied = Math.min(this.#body.length - this.#bodyLength, chunk.length - offset)
+        this.#body.set(chunk.subarray(offset, offset + copied), this.#bodyLength)
+        this.#bodyLength += copied
+        offset += copied
+        if (this.#bodyLength === this.#body.length) frames.push(this.#finishBody())
+      } else {
+        // Read the prefix; a head still being read past it belongs to an oversized frame, which needs its header.
+        const wanted = this.#headLength < LENGTH_PREFIX_BYTES ? LENGTH_PREFIX_BYTES : OVERSIZED_HEAD_BYTES
+        const copied = Math.min(wanted - this.#headLength, chunk.length - offset)
+        this.#head.set(chunk.subarray(offset, offset + copied), this.#headLength)
+        this.#headLength += copied
+        offset += copied
+        const frame = this.#afterHead()
+        if (frame !== undefined) frames.push(frame)
       }
-      if (this.#buffered < LENGTH_PREFIX_BYTES + 5) break
-      const header = this.#take(LENGTH_PREFIX_BYTES + 5)
-      const view = new DataView(header.buffer, header.byteOffset, header.byteLength)
-      frames.push({ kind: 'oversized', frameKind: KIND_NAMES.get(header[4] as number), id: view.getUint32(5), length })
-      const rest = length - 5
-      const dropped = Math.min(rest, this.#buffered)
-      this.#drop(dropped)
-      this.#skipping = rest - dropped
-      if (this.#skipping > 0) break
     }
     return frames
   }
 
-  /** The first `n` buffered bytes, joining chunks only when the prefix straddles them. */
-  #peek(n: number): Uint8Array {
-    const first = this.#chunks[0] as Uint8Array
-    if (first.length >= n) return first.subarray(0, n)
-    const joined = this.#concat()
-    return joined.subarray(0, n)
+  #declaredLength(): number {
+    return new DataView(this.#head.buffer).getUint32(0)
   }
 
-  #take(n: number): Uint8Array {
-    const first = this.#chunks[0] as Uint8Array
-    let taken: Uint8Array
-    if (first.length >= n) {
-      taken = first.subarray(0, n)
-      if (first.length === n) this.#chunks.shift()
-      else this.#chunks[0] = first.subarray(n)
-    } else {
-      const joined = this.#concat()
-      taken = joined.subarray(0, n)
-      this.#chunks = joined.length > n ? [joined.subarray(n)] : []
+  /** Acts on the head read so far: starts a body, or reports an oversized frame and starts dropping it. */
+  #afterHead(): Uint8Array | OversizedFrame | undefined {
+    if (this.#headLength < LENGTH_PREFIX_BYTES) return undefined
+    const length = this.#declaredLength()
+    if (length <= this.#maxFrameBytes) {
+      this.#headLength = 0
+      this.#body = new Uint8Array(length)
+      this.#bodyLength = 0
+      return length === 0 ? this.#finishBody() : undefined
     }
-    this.#buffered -= n
-    return taken
+    if (this.#headLength < OVERSIZED_HEAD_BYTES) return undefined
+    const view = new DataView(this.#head.buffer)
+    const frame: OversizedFrame = { kind: 'oversized', frameKind: KIND_NAMES.get(this.#head[4] as number), id: view.getUint32(5), length }
+    this.#headLength = 0
+    this.#skipping = Math.max(0, length - 5)
+    return frame
   }
 
-  /** Discards `n` buffered bytes without copying them. */
-  #drop(n: number): void {
-    this.#buffered -= n
-    while (n > 0) {
-      const first = this.#chunks[0] as Uint8Array
-      if (first.length <= n) {
-        this.#chunks.shift()
-        n -= first.length
-      } else {
-        this.#chunks[0] = first.subarray(n)
-        n = 0
-      }
-    }
-  }
-
-  #concat(): Uint8Array {
-    const joined = new Uint8Array(this.#buffered)
-    let offset = 0
-    for (const chunk of this.#chunks) {
-      joined.set(chunk, offset)
-      offset += chunk.length
-    }
-    this.#chunks = [joined]
-    return joined
+  #finishBody(): Uint8Array {
+    const body = this.#body as Uint8Array
+    this.#body = undefined
+    this.#bodyLength = 0
+    return body
   }
 }
