@@ -63,6 +63,40 @@ export function blockStoreConformance(name: string, makeHarness: () => StoreHarn
       expect(await store.getByHash(blockHash(crypto, alice.blocks[0]!))).toBeUndefined()
     })
 
+    it('refuses a fraud proof that proves nothing, writing nothing of its batch; later reads still work', async () => {
+      const [genesis, proposal] = alice.blocks as [HalfBlock, HalfBlock]
+      const bogus = createFraudProof(crypto, 'double-sign', genesis, proposal) // different positions: no fraud
+      const failed = await store.write({ blocks: [genesis], fraudProofs: [bogus] }).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      expect(isTrustChainError(failed, TrustChainErrorCode.INVALID_FRAUD_PROOF)).toBe(true)
+      expect(await store.get(alice.publicKey, 1)).toBeUndefined()
+      expect(await store.fraudProofs()).toEqual([])
+      expect(await store.fraudProofs(alice.publicKey)).toEqual([])
+    })
+
+    it('a write after close() rejects with STORE_CLOSED, it does not throw', async () => {
+      await store.close()
+      let result: Promise<void> | undefined
+      expect(() => {
+        result = store.write({ blocks: alice.blocks })
+      }).not.toThrow()
+      const failed = await result?.then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      expect(isTrustChainError(failed, TrustChainErrorCode.STORE_CLOSED)).toBe(true)
+    })
+
+    it('"already stored" is decided by hash: the same block with other signature bytes is skipped, not a conflict', async () => {
+      const genesis = alice.blocks[0]!
+      await store.write({ blocks: [genesis] })
+      const resigned = { ...genesis, signature: new Uint8Array(64).fill(7) }
+      await store.write({ blocks: [resigned] })
+      expect((await store.get(alice.publicKey, 1))?.signature).toEqual(genesis.signature)
+    })
+
     it('finds a written block by position, by hash, in ranges and as the latest', async () => {
       await store.write({ blocks: [...alice.blocks, ...bob.blocks] })
       for (const block of [...alice.blocks, ...bob.blocks]) {

@@ -19,7 +19,8 @@ export interface BlockStore {
   /**
    * Writes all blocks and proofs, or none. Blocks already stored (same hash) are skipped; a different block at an
    * occupied `(publicKey, sequenceNumber)`, in the store or twice in the batch, fails the whole batch with
-   * INVALID_INPUT. Resolves once the batch is durable against a crash of this process.
+   * INVALID_INPUT; a fraud proof that does not verify fails it with INVALID_FRAUD_PROOF. Resolves once the batch is
+   * durable against a crash of this process; after `close()` it rejects with STORE_CLOSED.
    */
   write(batch: BlockBatch): Promise<void>
   /** The block at `(publicKey, sequenceNumber)`. */

@@ -20,7 +20,7 @@ import { ClassicLevel } from 'classic-level'
 import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeBlock } from '../block/block-encoding.js'
 import type { HalfBlock } from '../block/half-block.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
-import { decodeFraudProof, encodeFraudProof, fraudProofId } from '../validation/fraud-proof.js'
+import { decodeFraudProof, encodeFraudProof, type FraudProof, fraudProofId, verifyFraudProof } from '../validation/fraud-proof.js'
 import type { BlockBatch, BlockStore } from './block-store.js'
 import { positionKey } from './position-key.js'
 
@@ -89,6 +89,10 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
     remember(block)
     return block
   }
+  /** Only proofs that prove fraud are stored: one bad proof on disk would make every later read fail. */
+  const checkProof = (proof: FraudProof): void => {
+    if (!verifyFraudProof(crypto, proof)) throw new TrustChainError(TrustChainErrorCode.INVALID_FRAUD_PROOF, 'the fraud proof does not prove fraud')
+  }
   const blockKey = (publicKey: Uint8Array, sequenceNumber: number) => prefixed(BLOCK, position(publicKey, sequenceNumber))
   const chainBounds = (publicKey: Uint8Array, from: number, to: number) => ({
     gte: blockKey(publicKey, Math.max(from, 0)),
@@ -131,38 +135,45 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
   }
 
   const writeNow = async (batch: BlockBatch): Promise<void> => {
-    const fresh = new Map<string, HalfBlock>()
+    // Everything that can fail is checked before the one LevelDB batch: a malformed block, a conflict, a bad proof.
+    const fresh = new Map<string, { block: HalfBlock; hash: Uint8Array }>()
     for (const block of batch.blocks) {
       const key = positionKey(block.publicKey, block.sequenceNumber)
+      const hash = blockHash(crypto, block)
       const held = fresh.get(key)
-      if (held === undefined) fresh.set(key, block)
-      else if (!equalBytes(blockHash(crypto, held), blockHash(crypto, block))) {
+      if (held === undefined) fresh.set(key, { block, hash })
+      else if (!equalBytes(held.hash, hash)) {
         throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `two different blocks at ${toHex(block.publicKey)}:${block.sequenceNumber} in one batch`)
       }
     }
+    const proofs = (batch.fraudProofs ?? []).map((proof) => {
+      checkProof(proof)
+      return { key: prefixed(FRAUD, proof.publicKey, fraudProofId(crypto, proof)), value: encodeFraudProof(proof, limits) }
+    })
     const candidates = [...fresh.values()]
     const linkTargets = new Map<string, Uint8Array>()
-    for (const block of candidates) {
+    for (const { block } of candidates) {
       if (block.linkSequenceNumber > 0) linkTargets.set(positionKey(block.linkPublicKey, block.linkSequenceNumber), position(block.linkPublicKey, block.linkSequenceNumber))
     }
     const targets = [...linkTargets.entries()]
     const current = await db.getMany([
-      ...candidates.map((b) => blockKey(b.publicKey, b.sequenceNumber)),
+      ...candidates.map(({ block }) => blockKey(block.publicKey, block.sequenceNumber)),
+      ...candidates.map(({ hash }) => prefixed(HASH, hash)),
       ...targets.map(([, at]) => prefixed(LINK, at)),
     ])
-    const links = new Map<string, Uint8Array[]>(targets.map(([name], i) => [name, positionsIn(current[candidates.length + i])]))
+    const links = new Map<string, Uint8Array[]>(targets.map(([name], i) => [name, positionsIn(current[2 * candidates.length + i])]))
     const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = []
     const written: HalfBlock[] = []
-    candidates.forEach((block, i) => {
-      const held = current[i]
-      const wire = encodeBlock(block, limits)
-      if (held !== undefined) {
-        if (equalBytes(held, wire)) return
+    candidates.forEach(({ block, hash }, i) => {
+      const at = position(block.publicKey, block.sequenceNumber)
+      if (current[i] !== undefined) {
+        // Already stored is decided by hash, as in the memory store: the block with this hash is at this position.
+        const storedAt = current[candidates.length + i]
+        if (storedAt !== undefined && equalBytes(storedAt, at)) return
         throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `a different block is already at ${toHex(block.publicKey)}:${block.sequenceNumber}`)
       }
-      const at = position(block.publicKey, block.sequenceNumber)
-      ops.push({ type: 'put', key: prefixed(BLOCK, at), value: wire })
-      ops.push({ type: 'put', key: prefixed(HASH, blockHash(crypto, block)), value: at })
+      ops.push({ type: 'put', key: prefixed(BLOCK, at), value: encodeBlock(block, limits) })
+      ops.push({ type: 'put', key: prefixed(HASH, hash), value: at })
       if (block.linkSequenceNumber > 0) links.get(positionKey(block.linkPublicKey, block.linkSequenceNumber))?.push(at)
       written.push(block)
     })
@@ -170,16 +181,15 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
       const list = links.get(name) ?? []
       if (list.length > 0) ops.push({ type: 'put', key: prefixed(LINK, at), value: concatBytes(...list) })
     }
-    for (const proof of batch.fraudProofs ?? []) {
-      ops.push({ type: 'put', key: prefixed(FRAUD, proof.publicKey, fraudProofId(crypto, proof)), value: encodeFraudProof(proof, limits) })
-    }
+    for (const proof of proofs) ops.push({ type: 'put', ...proof })
     if (ops.length > 0) await db.batch(ops, { sync })
     // Only once LevelDB has the batch: a failed write must not leave blocks visible through the cache.
     for (const block of written) remember(block)
   }
 
   return {
-    write(batch: BlockBatch): Promise<void> {
+    // Async, so that a write after close() rejects like every other call instead of throwing.
+    async write(batch: BlockBatch): Promise<void> {
       open()
       const run = writing.then(() => writeNow(batch))
       writing = run.catch(() => undefined)

@@ -9,7 +9,7 @@ import { chainKey, positionKey } from './position-key.js'
 import { blockHash } from '../block/block-encoding.js'
 import type { HalfBlock } from '../block/half-block.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
-import { type FraudProof, fraudProofId } from '../validation/fraud-proof.js'
+import { type FraudProof, fraudProofId, verifyFraudProof } from '../validation/fraud-proof.js'
 import type { BlockBatch, BlockStore } from './block-store.js'
 
 interface Chain {
@@ -57,7 +57,11 @@ export function createMemoryBlockStore(options: MemoryBlockStoreOptions): BlockS
           })
         }
       }
-      const newProofs = (batch.fraudProofs ?? []).map((proof) => [toHex(fraudProofId(crypto, proof)), proof] as const)
+      const newProofs = (batch.fraudProofs ?? []).map((proof) => {
+        // As in the LevelDB store: a proof that proves nothing is refused, never stored.
+        if (!verifyFraudProof(crypto, proof)) throw new TrustChainError(TrustChainErrorCode.INVALID_FRAUD_PROOF, 'the fraud proof does not prove fraud')
+        return [toHex(fraudProofId(crypto, proof)), proof] as const
+      })
       for (const { block, hash } of fresh.values()) {
         const pk = chainKey(block.publicKey)
         let chain = chains.get(pk)
