@@ -183,3 +183,36 @@ describe('links and options', () => {
     expect(fired).toBe(false)
   })
 })
+
+describe('advert book bounds', () => {
+  const advert = { roles: ['basic'], capacity: {}, uptimeSeconds: 1, version: '1' }
+
+  it('a flood of adverts from fresh keys evicts the oldest instead of refusing newcomers', async () => {
+    const { AdvertBook } = await import('../src/advert/advert-book.js')
+    const { encodeSignedAdvert, signResourceAdvert } = await import('../src/index.js')
+    let now = 1_000
+    const clock = { now: () => now, setTimer: systemClock.setTimer }
+    const book = new AdvertBook({ crypto, keyPair: crypto.generateKeyPair(), clock }, { maxPeers: 10 })
+    for (let i = 0; i < 50; i++) {
+      const sybil = crypto.generateKeyPair()
+      expect(book.accept(encodeSignedAdvert(signResourceAdvert(crypto, sybil, advert, 1, now))).outcome).toBe('new')
+    }
+    const honest = crypto.generateKeyPair()
+    const signed = signResourceAdvert(crypto, honest, advert, 1, now)
+    expect(book.accept(encodeSignedAdvert(signed)).outcome).toBe('new')
+    expect(book.get(signed.peer)).toEqual(signed)
+    // Adverts expire, and an advert from the future is refused.
+    now += 3_600_001
+    expect(book.get(signed.peer)).toBeUndefined()
+    expect(book.accept(encodeSignedAdvert(signResourceAdvert(crypto, honest, advert, 2, now + 120_000))).outcome).toBe('invalid')
+  })
+
+  it('partition and restart refuse impossible requests', async () => {
+    const { sim, a, b } = await pair()
+    expect(() => sim.partition([[a.peerId], [a.peerId, b.peerId]])).toThrow(
+      expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }),
+    )
+    await b.stop()
+    expect(() => sim.restart(b.peerId)).toThrow(expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }))
+  })
+})

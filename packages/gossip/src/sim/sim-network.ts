@@ -11,6 +11,7 @@
  * on a fast machine, and its effects are scheduled from there.
  */
 import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
+import { encodeSignedAdvert, type SignedResourceAdvert, verifyResourceAdvert } from '../advert/resource-advert.js'
 import { resolveLimits } from '../checks.js'
 import { GossipError, GossipErrorCode } from '../errors.js'
 import { DEFAULT_LIMITS, type NetworkLimits, type PeerId } from '../network.js'
@@ -149,6 +150,22 @@ export class SimNetwork implements SimWorld {
 
   sha256 = (data: Uint8Array): Uint8Array => this.crypto.sha256(data)
 
+  /** Every node checks every advert; the verdict for the same signed bytes is the same everywhere, so check once. */
+  readonly #advertVerdicts = new Map<string, boolean>()
+  verifyAdvert = (signed: SignedResourceAdvert): boolean => {
+    const key = toHex(this.crypto.sha256(encodeSignedAdvert(signed)))
+    let verdict = this.#advertVerdicts.get(key)
+    if (verdict === undefined) {
+      verdict = verifyResourceAdvert(this.crypto, signed)
+      this.#advertVerdicts.set(key, verdict)
+      if (this.#advertVerdicts.size > 4 * this.#nodes.length + 1024) {
+        const oldest = this.#advertVerdicts.keys().next().value
+        if (oldest !== undefined) this.#advertVerdicts.delete(oldest)
+      }
+    }
+    return verdict
+  }
+
   /** Adds a node (not yet started), linked to `degree` random earlier nodes. Its key comes from the seed. */
   addNode(keyPair?: KeyPair): SimNode {
     let pair = keyPair
@@ -225,6 +242,9 @@ export class SimNetwork implements SimWorld {
       for (const peer of group) {
         const node = this.#byId.get(peer)
         if (node === undefined) throw new GossipError(GossipErrorCode.INVALID_INPUT, `unknown peer ${peer}`)
+        if (next[node.index] !== groups.length) {
+          throw new GossipError(GossipErrorCode.INVALID_INPUT, `peer ${peer.slice(0, 16)} is in two partition groups`)
+        }
         next[node.index] = g
       }
     })
@@ -280,7 +300,11 @@ export class SimNetwork implements SimWorld {
 
   /** A crashed node comes back with its handlers but empty caches, and pulls what it missed. */
   restart(peer: PeerId): void {
-    this.#require(peer).restart()
+    const node = this.#require(peer)
+    if (!node.running && !node.crashed) {
+      throw new GossipError(GossipErrorCode.INVALID_INPUT, `peer ${peer.slice(0, 16)} was stopped, not crashed: it cannot restart`)
+    }
+    node.restart()
   }
 
   #require(peer: PeerId): SimNode {

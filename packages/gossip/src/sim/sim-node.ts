@@ -99,7 +99,7 @@ export class SimNode implements Network {
     this.#gossipLimiter = new PeerRateLimiter(worldClock, limits.maxMessagesPerPeerPerSecond)
     this.#requestLimiter = new PeerRateLimiter(worldClock, limits.maxRequestsPerPeerPerSecond)
     this.#penalties = new PenaltyBox(worldClock, limits.maxRejectsPerPeer, limits.penaltyWindowMs)
-    this.#adverts = new AdvertBook({ crypto: world.crypto, keyPair, clock: worldClock })
+    this.#adverts = new AdvertBook({ crypto: world.crypto, keyPair, clock: worldClock }, { verify: world.verifyAdvert })
   }
 
   /** Wraps a timer callback so that it runs only if the node is still in the life that set it. */
@@ -113,6 +113,10 @@ export class SimNode implements Network {
   /** True while the node is started and not crashed. */
   get running(): boolean {
     return this.#state === 'running'
+  }
+
+  get crashed(): boolean {
+    return this.#state === 'crashed'
   }
 
   get epoch(): number {

@@ -1,5 +1,6 @@
 /** What a `SimNode` needs from the simulator that hosts it (implemented by `SimNetwork`). */
 import type { Crypto } from '@constellation/crypto'
+import type { SignedResourceAdvert } from '../advert/resource-advert.js'
 import type { Random } from '../random.js'
 import type { SimNode } from './sim-node.js'
 import type { VirtualClock } from './virtual-clock.js'
@@ -36,6 +37,8 @@ export interface SimWorld {
   readonly antiEntropyWindowMs: number
   readonly maxStoredMessages: number
   sha256(data: Uint8Array): Uint8Array
+  /** Advert signature check, memoised across the simulation's nodes. */
+  verifyAdvert(signed: SignedResourceAdvert): boolean
   neighboursOf(node: SimNode): readonly SimNode[]
   nodeById(peerId: string): SimNode | undefined
   transmit(from: SimNode, to: SimNode, bytes: number, kind: TrafficKind, deliver: () => void): void
