@@ -119,6 +119,7 @@ export {
   DEFAULT_MAX_CLOCK_SKEW_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type SigningPolicy,
+  signFullyValid,
   type Transaction,
   type TrustChainNode,
   type TrustChainNodeOptions,

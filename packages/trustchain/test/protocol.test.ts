@@ -290,6 +290,24 @@ describe('a pair of nodes', () => {
     expect(answer.ok && decodeMessage(ResponseCodec, answer.value).type).toBe('agreement')
   })
 
+  it('by default countersigns only what it could check in full: not a proposal from an unknown stretch of chain', async () => {
+    const { net, peers, run } = await simPeers(crypto, 2, { seed: 11 })
+    const bob = peers[1] as SimPeer
+    const stranger = keyPairOf(crypto, 74)
+    const probe = net.messenger(toHex(stranger.publicKey))
+    probe.handle(async () => encodeMessage(ResponseCodec, { type: 'blocks', blocks: [] })) // serves nothing when crawled
+    const block = createProposal({ crypto, keyPair: stranger }, { sequenceNumber: 9, hash: new Uint8Array(32).fill(3), balance: 0, timestamp: 1 }, {
+      counterparty: bob.node.publicKey,
+      payload: { kind: 'note' },
+      timestamp: net.clock.now(),
+    })
+    const answer = settle(probe.request(toHex(bob.node.publicKey), encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(block) })))
+    await run()
+    const a = await answer
+    expect(a.ok && decodeMessage(ResponseCodec, a.value)).toMatchObject({ type: 'rejected', code: TrustChainErrorCode.PROPOSAL_REJECTED, reasons: ['policy'] })
+    expect(bob.node.head().sequenceNumber).toBe(1)
+  })
+
   it('crawls ranges, negative bounds counting from the end', async () => {
     const { peers, run } = await simPeers(crypto, 2, { seed: 6 })
     const [alice, bob] = peers as [SimPeer, SimPeer]

@@ -17,7 +17,7 @@ import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import { type BatchVerifier, createLedger, type IngestOutcome, type Ledger } from '../ledger/ledger.js'
 import type { BlockStore } from '../store/block-store.js'
 import { readChainHead } from '../store/chain-head.js'
-import type { ValidationResult } from '../validation/validation-result.js'
+import { ValidationLevel, ValidationReason, type ValidationResult } from '../validation/validation-result.js'
 import { type Clock, systemClock } from './clock.js'
 import {
   DEFAULT_RETRY_POLICY,
@@ -56,7 +56,7 @@ export interface TrustChainNodeOptions {
   readonly keyPair: KeyPair
   readonly store: BlockStore
   readonly messenger: TrustChainMessenger
-  /** Default: accept every proposal that validated. */
+  /** Default: `signFullyValid`, countersign only what could be checked in full. */
   readonly shouldSign?: SigningPolicy
   readonly clock?: Clock
   /** Seed of the retry jitter. */
@@ -82,6 +82,16 @@ export interface TrustChainNodeOptions {
   /** Called with failures of the node itself (a store error, say); the node stops after one. */
   readonly onError?: (error: unknown) => void
 }
+
+/**
+ * The default signing policy: countersign only a proposal whose rules were all checked — its chain known up to it
+ * (`valid`, or `partial-next` for a chain's newest block), its balance checked, its links known. Signing a
+ * proposal from an unknown stretch of chain would vouch for what nobody checked (an overspend, say).
+ */
+export const signFullyValid: SigningPolicy = (_proposal, { validation }) =>
+  (validation.level === ValidationLevel.VALID || validation.level === ValidationLevel.PARTIAL_NEXT) &&
+  !validation.reasons.includes(ValidationReason.BALANCE_UNCHECKED) &&
+  !validation.reasons.includes(ValidationReason.LINK_UNKNOWN)
 
 /** How far ahead of a node's clock a block may be stamped, by default. */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 60_000
@@ -113,7 +123,7 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
   const clock = options.clock ?? systemClock
   const limits = options.limits ?? DEFAULT_BLOCK_LIMITS
   const maxCrawlBlocks = Math.min(options.maxCrawlBlocks ?? 100, MAX_BLOCKS_PER_MESSAGE)
-  const shouldSign: SigningPolicy = options.shouldSign ?? (() => true)
+  const shouldSign: SigningPolicy = options.shouldSign ?? signFullyValid
   const maxClockSkewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS
   if (!(maxClockSkewMs >= 0)) throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `maxClockSkewMs must be >= 0, got ${maxClockSkewMs}`)
   const ledger = createLedger({
