@@ -70,6 +70,15 @@ describe('decoding bad input', () => {
     expect(codeOf(() => decodeBlock(crypto, wire(), limits))).toBe(TrustChainErrorCode.BLOCK_TOO_LARGE)
   })
 
+  it('a block whose wire form exceeds the limit is refused with BLOCK_TOO_LARGE when signed and when encoded', () => {
+    const limits = { maxBlockBytes: 600, maxPayloadBytes: 1_000 }
+    const payload = { kind: 'x', b: new Uint8Array(340) } // the unsigned part fits in 600 bytes, the wire form does not
+    const counterparty = keyPairOf(crypto, 2).publicKey
+    expect(codeOf(() => createProposal({ ...chain.author, limits }, EMPTY_CHAIN_HEAD, { counterparty, payload, timestamp: 5 }))).toBe(TrustChainErrorCode.BLOCK_TOO_LARGE)
+    const block = createProposal(chain.author, EMPTY_CHAIN_HEAD, { counterparty, payload, timestamp: 5 })
+    expect(codeOf(() => encodeBlock(block, limits))).toBe(TrustChainErrorCode.BLOCK_TOO_LARGE)
+  })
+
   it('checks the payload size exactly', () => {
     const payload = { kind: 'blob', data: new Uint8Array(200) }
     const block = createProposal(chain.author, EMPTY_CHAIN_HEAD, { counterparty: keyPairOf(crypto, 2).publicKey, payload, timestamp: 5 })

@@ -143,6 +143,9 @@ export function signBlock(
   })
   unsignedBytesOf.set(block, bytes)
   hashOf.set(block, hash)
+  // The limit applies to what travels and is stored: a block whose wire form is too large is refused here, by its
+  // author, rather than signed and then impossible to send.
+  encodeBlock(block, limits)
   return block
 }
 
@@ -154,8 +157,18 @@ export function encodeBlock(block: HalfBlock, limits: BlockLimits = DEFAULT_BLOC
     if (!HalfBlockCodec.is(block)) {
       throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'not a valid half-block (signature must be 64 bytes)')
     }
-    wire = encodeCanonical([unsigned, block.signature], { maxBytes: limits.maxBlockBytes })
+    try {
+      wire = encodeCanonical([unsigned, block.signature], { maxBytes: limits.maxBlockBytes })
+    } catch (cause) {
+      if (isCryptoError(cause)) {
+        throw new TrustChainError(TrustChainErrorCode.BLOCK_TOO_LARGE, `the block's wire form exceeds ${limits.maxBlockBytes} bytes`, { maxBlockBytes: limits.maxBlockBytes }, { cause })
+      }
+      throw cause
+    }
     wireOf.set(block, wire)
+  } else if (wire.length > limits.maxBlockBytes) {
+    // Cached under other limits: the caller's limit still holds.
+    throw new TrustChainError(TrustChainErrorCode.BLOCK_TOO_LARGE, `the block's wire form exceeds ${limits.maxBlockBytes} bytes`, { maxBlockBytes: limits.maxBlockBytes })
   }
   return wire
 }
