@@ -9,6 +9,7 @@ import {
   createMemoryBlockStore,
   createProposal,
   encodeBlock,
+  type HalfBlock,
   type IngestOutcome,
   signBlock,
   transferPayload,
@@ -71,6 +72,19 @@ describe('validate and store', () => {
     expect((await ledger.ingest(bob.blocks)).map((o) => o.status)).toEqual(['stored', 'stored', 'stored'])
     expect(statuses(await ledger.ingest([second.agreement]))).toEqual(['stored'])
     expect((await store.latest(alice.publicKey))?.sequenceNumber).toBe(3)
+  })
+
+  it('a malformed in-process block gets its own rejection; the rest of the batch is stored, with or without a verifier', async () => {
+    const { alice, bob, store } = world()
+    const bad = { ...bob.blocks[0]!, publicKey: new Uint8Array(31) } as HalfBlock
+    const plain = createLedger({ crypto, store })
+    const outcomes = await plain.ingest([alice.blocks[0]!, bad])
+    expect(statuses(outcomes)).toEqual(['stored', 'rejected'])
+    expect(codeOf(outcomes[1])).toBe(TrustChainErrorCode.MALFORMED_BLOCK)
+    const pooled = createLedger({ crypto, store, verifier: { verifyBatch: async (items) => items.map(() => true) }, minVerifyBatch: 1 })
+    const ingesting = pooled.ingest([bad, alice.blocks[1]!])
+    expect(ingesting).toBeInstanceOf(Promise)
+    expect(statuses(await ingesting)).toEqual(['rejected', 'stored'])
   })
 
   it('a block stored early never turns invalid later, and never gets an honest block refused', async () => {

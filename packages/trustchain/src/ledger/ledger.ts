@@ -11,7 +11,7 @@
  */
 import { type Crypto, equalBytes, type SignedMessage, toHex } from '@constellation/crypto'
 import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
-import { type BlockKey, type HalfBlock, isAgreement, isProposal } from '../block/half-block.js'
+import { type BlockKey, type HalfBlock, HalfBlockCodec, isAgreement, isProposal } from '../block/half-block.js'
 import { GenesisPayloadCodec, PayloadRegistry, transferOf } from '../block/payloads.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import type { BlockStore } from '../store/block-store.js'
@@ -330,7 +330,23 @@ export function createLedger(options: LedgerOptions): Ledger {
   }
 
   const minVerifyBatch = options.minVerifyBatch ?? 32
-  const ingest = (blocks: readonly HalfBlock[]): Promise<IngestOutcome[]> => {
+  /**
+   * Validates and stores decoded blocks. A value that is not a half-block (an in-process caller's mistake) gets its
+   * own MALFORMED_BLOCK rejection; the rest of the batch goes on.
+   */
+  const ingest = async (input: readonly HalfBlock[]): Promise<IngestOutcome[]> => {
+    const shaped = input.map((block) => HalfBlockCodec.is(block))
+    if (shaped.every(Boolean)) return ingestShaped(input)
+    const stored = await ingestShaped(input.filter((_, i) => shaped[i]))
+    let next = 0
+    return input.map((_, i): IngestOutcome => {
+      if (shaped[i]) return stored[next++] as IngestOutcome
+      const error = new TrustChainError(TrustChainErrorCode.MALFORMED_BLOCK, 'not a half-block', { index: i })
+      return { status: 'rejected', block: undefined, error, validation: undefined }
+    })
+  }
+
+  const ingestShaped = (blocks: readonly HalfBlock[]): Promise<IngestOutcome[]> => {
     // Signatures do not depend on the store: verification starts at once, outside the exclusive section, so it
     // overlaps with the validation of the batch before.
     let verdicts: Promise<boolean[] | undefined> | undefined
@@ -429,7 +445,7 @@ export function createLedger(options: LedgerOptions): Ledger {
           throw error
         }
       })
-      const stored = await ingest(decoded.filter((item): item is HalfBlock => !(item instanceof TrustChainError)))
+      const stored = await ingestShaped(decoded.filter((item): item is HalfBlock => !(item instanceof TrustChainError)))
       let next = 0
       return decoded.map((item) =>
         item instanceof TrustChainError ? { status: 'rejected', block: undefined, error: item, validation: undefined } : (stored[next++] as IngestOutcome),
