@@ -99,7 +99,10 @@ export interface NetworkLimits {
   readonly maxRequestsPerPeerPerSecond: number
   /** Message ids remembered for deduplication (default 65,536). */
   readonly seenCacheSize: number
-  /** Messages waiting to be sent before `publish` waits for room (default 4,096). */
+  /**
+   * Messages waiting to be sent before `publish` waits for room (default 4,096). On `Libp2pNetwork`, our own
+   * publishes waiting for room beyond this fail with QUEUE_FULL.
+   */
   readonly maxQueuedMessages: number
   /** Default request timeout in milliseconds (default 10,000). */
   readonly requestTimeoutMs: number

@@ -22,7 +22,7 @@ import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/cry
 import { gossipsub, type GossipSub, type GossipSubComponents, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { RPC } from '@libp2p/gossipsub/message'
 import { identify } from '@libp2p/identify'
-import type { Libp2p, PeerId as Libp2pPeerId } from '@libp2p/interface'
+import type { Libp2p, PeerId as Libp2pPeerId, Stream } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
@@ -87,9 +87,15 @@ export interface GossipTuning {
   readonly heartbeatIntervalMs: number
   /** Target mesh degree D; Dlo = D - 2 and Dhi = 2 D (default 6). */
   readonly meshDegree: number
+  /**
+   * Longest a `publish` waits for a neighbour's backed-up gossip stream to drain (default 1,000 ms). A neighbour
+   * still backed up then is passed over until it drains: Gossipsub buffers for it, up to its own cap, so one
+   * stalled neighbour cannot hold up publishing to the others.
+   */
+  readonly publishWaitMs: number
 }
 
-const DEFAULT_GOSSIP: GossipTuning = { heartbeatIntervalMs: 700, meshDegree: 6 }
+const DEFAULT_GOSSIP: GossipTuning = { heartbeatIntervalMs: 700, meshDegree: 6, publishWaitMs: 1_000 }
 /** Requests one node may have outstanding to one peer before more wait for room. */
 const MAX_REQUESTS_IN_FLIGHT_PER_PEER = 256
 /** Requests from one peer served at once before its stream is paused. */
@@ -133,6 +139,10 @@ export class Libp2pNetwork implements Network {
   /** Message ids computed by Gossipsub's msgIdFn, for the validator that sees the same message object next. */
   readonly #ids = new WeakMap<Message, string>()
   readonly #stopping = new AbortController()
+  /** Outbound gossip streams that stayed backed up through a publish's wait: passed over until they drain. */
+  readonly #stalled = new WeakSet<Stream>()
+  /** Our own publishes waiting for room; at `maxQueuedMessages` more fail with QUEUE_FULL. */
+  #waitingPublishes = 0
   #node: Libp2p<Services> | undefined
   #exchange: AdvertExchange | undefined
   #state: State = 'new'
@@ -162,6 +172,9 @@ export class Libp2pNetwork implements Network {
     this.#gossip = { ...DEFAULT_GOSSIP, ...options.gossip }
     if (!Number.isSafeInteger(this.#gossip.meshDegree) || this.#gossip.meshDegree < 2) {
       throw new GossipError(GossipErrorCode.INVALID_INPUT, `gossip.meshDegree must be an integer >= 2`)
+    }
+    if (!(this.#gossip.publishWaitMs >= 0 && Number.isFinite(this.#gossip.publishWaitMs))) {
+      throw new GossipError(GossipErrorCode.INVALID_INPUT, `gossip.publishWaitMs must be a finite number >= 0`)
     }
     if (!(this.#gossip.heartbeatIntervalMs >= 10)) {
       throw new GossipError(GossipErrorCode.INVALID_INPUT, `gossip.heartbeatIntervalMs must be at least 10`)
@@ -312,9 +325,26 @@ export class Libp2pNetwork implements Network {
     checkPayload(data, this.limits, 'message')
     const node = this.#running()
     const envelope = encodeGossipEnvelope(topic, data)
-    if (!this.#seen.add(toHex(this.#crypto.sha256(envelope)))) return // already spread
-    await this.#roomToGossip(node)
-    this.#running()
+    const id = toHex(this.#crypto.sha256(envelope))
+    if (this.#seen.has(id)) return // already spread
+    const backedUp = this.#backedUpGossipStreams(node)
+    if (backedUp.length > 0) {
+      if (this.#waitingPublishes >= this.limits.maxQueuedMessages) {
+        throw new GossipError(
+          GossipErrorCode.QUEUE_FULL,
+          `${this.#waitingPublishes} publishes are already waiting for room to send`,
+          { limit: this.limits.maxQueuedMessages },
+        )
+      }
+      this.#waitingPublishes++
+      try {
+        await this.#roomToGossip(backedUp)
+      } finally {
+        this.#waitingPublishes--
+      }
+      this.#running()
+    }
+    if (!this.#seen.add(id)) return // published by a concurrent call while this one waited
     await node.services.pubsub.publish(GOSSIP_CARRIER_TOPIC, envelope)
   }
 
@@ -373,23 +403,51 @@ export class Libp2pNetwork implements Network {
     if (rejects !== undefined) this.#emit({ type: 'peer:penalised', peer, rejects })
   }
 
-  /**
-   * Backpressure for publishers: Gossipsub writes without waiting, so wait here until no neighbour's gossip
-   * stream is backed up before handing it one more message.
-   */
-  async #roomToGossip(node: Libp2p<Services>): Promise<void> {
+  /** Our outbound gossip streams whose write buffers are backed up, but for those already found stalled. */
+  #backedUpGossipStreams(node: Libp2p<Services>): Stream[] {
+    const streams: Stream[] = []
     for (const connection of node.getConnections()) {
       for (const stream of connection.streams) {
         if (stream.direction !== 'outbound' || !stream.protocol.startsWith('/meshsub/')) continue
-        while (stream.writableNeedsDrain && stream.status === 'open') {
-          try {
-            await drained(stream, this.#stopping.signal)
-          } catch {
-            break // closed or stopping: nothing to wait for
-          }
-        }
+        if (stream.writableNeedsDrain && stream.status === 'open' && !this.#stalled.has(stream)) streams.push(stream)
       }
     }
+    return streams
+  }
+
+  /**
+   * Backpressure for publishers: Gossipsub writes without waiting, so wait here until `streams` drain before
+   * handing them one more message, for at most `publishWaitMs`. A stream still backed up then is marked stalled
+   * and passed over by later publishes until it drains.
+   */
+  async #roomToGossip(streams: readonly Stream[]): Promise<void> {
+    const deadline = new AbortController()
+    const onStop = () => deadline.abort()
+    this.#stopping.signal.addEventListener('abort', onStop, { once: true })
+    const timer = this.#clock.setTimer(this.#gossip.publishWaitMs, () => deadline.abort())
+    try {
+      await Promise.all(
+        streams.map(async (stream) => {
+          while (stream.writableNeedsDrain && stream.status === 'open') {
+            try {
+              await drained(stream, deadline.signal)
+            } catch {
+              break // closed, stopping, or past the deadline
+            }
+          }
+          if (stream.writableNeedsDrain && stream.status === 'open' && !this.#stopping.signal.aborted) this.#markStalled(stream)
+        }),
+      )
+    } finally {
+      timer.cancel()
+      this.#stopping.signal.removeEventListener('abort', onStop)
+    }
+  }
+
+  #markStalled(stream: Stream): void {
+    if (this.#stalled.has(stream)) return
+    this.#stalled.add(stream)
+    stream.addEventListener('drain', () => this.#stalled.delete(stream), { once: true })
   }
 
   // ---- request/response --------------------------------------------------------------------------------
