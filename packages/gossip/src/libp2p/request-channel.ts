@@ -108,6 +108,9 @@ export class RequestChannel {
           const stream = await this.#currentStream()
           while (stream.writableNeedsDrain && stream.status === 'open') await drained(stream, this.#closer.signal)
           if (!live()) return
+          // The stream may have closed since it was handed out; its close event failed only the requests written
+          // to it, so this one must fail here rather than be written to nothing and wait out its timeout.
+          if (stream.status !== 'open' || stream.writeStatus !== 'writable') throw new Error('the stream closed before the request was sent')
           entry.stream = stream
           this.#write(stream, encodeRequestFrame({ kind: 'request', id, protocol, data }))
         } catch (cause) {
