@@ -98,7 +98,9 @@ async function ingestAll(store: BlockStore, setup: Setup): Promise<number> {
   const start = process.hrtime.bigint()
   const pending: Promise<IngestOutcome[]>[] = []
   const check = (outcomes: IngestOutcome[]) => {
-    for (const outcome of outcomes) if (outcome.status !== 'stored') throw new Error(`block not stored: ${outcome.status}`)
+    for (const outcome of outcomes) {
+      if (outcome.status !== 'stored') throw new Error(`block not stored: ${outcome.status === 'rejected' ? outcome.error.message : outcome.status}`)
+    }
   }
   for (const batch of batches) {
     pending.push(ledger.ingestWire(batch))

@@ -94,3 +94,37 @@ it('a failed write fails its batch and every batch validated against it, then th
   }
   expect((await again).every((o) => o.status === 'stored')).toBe(true)
 })
+
+it('an earlier write that completes while a batch is being validated does not hide its blocks from that batch', async () => {
+  const blocks = history(4)
+  const { store, release } = slowStore()
+  // The second batch waits on the verifier after reading the store, while the first batch's write completes.
+  let verified: (() => void) | undefined
+  const verifier = {
+    verifyBatch: async (items: readonly unknown[]) => {
+      await new Promise<void>((resolve) => (verified = resolve))
+      return items.map(() => true)
+    },
+  }
+  const ledger = createLedger({ crypto, store, verifier, minVerifyBatch: 4 })
+  const first = ledger.ingest(blocks.slice(0, 2)) // the two genesis blocks: below minVerifyBatch, verified here
+  const second = ledger.ingest(blocks.slice(2)) // transfers whose balances start at those genesis blocks
+  let firstDone = false
+  void first.then(() => (firstDone = true))
+  // Both batches reach their waits: the first at the store's gate, the second at the verifier, after its reads.
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve))
+  for (let i = 0; i < 20 && !firstDone; i++) {
+    release()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  expect((await first).map((o) => o.status)).toEqual(['stored', 'stored'])
+  expect(verified).toBeDefined()
+  verified?.()
+  for (let i = 0; i < 10; i++) {
+    await new Promise((resolve) => setImmediate(resolve))
+    release()
+  }
+  const outcomes = await second
+  expect(outcomes.map((o) => o.status)).toEqual(blocks.slice(2).map(() => 'stored'))
+  expect(outcomes[0]?.validation?.reasons).not.toContain('balance-unchecked')
+})

@@ -91,6 +91,18 @@ class PendingWrites {
     }
   }
 
+  /**
+   * A copy for one batch's view: an earlier write may complete (and `remove` its blocks) while the batch is being
+   * validated, after the view has already read those positions from the store as absent.
+   */
+  snapshot(): PendingWrites {
+    const copy = new PendingWrites()
+    for (const [key, block] of this.blocks) copy.blocks.set(key, block)
+    for (const [key, list] of this.links) copy.links.set(key, list)
+    for (const [key, count] of this.chains) copy.chains.set(key, count)
+    return copy
+  }
+
   remove(blocks: readonly HalfBlock[]): void {
     for (const block of blocks) {
       this.blocks.delete(positionKey(block.publicKey, block.sequenceNumber))
@@ -123,10 +135,14 @@ class BatchView {
   readonly acceptedLinks = new Map<string, HalfBlock[]>()
   readonly chainsTouched = new Set<string>()
 
+  readonly pending: PendingWrites
+
   constructor(
     readonly store: BlockStore,
-    readonly pending: PendingWrites,
-  ) {}
+    pending: PendingWrites,
+  ) {
+    this.pending = pending.snapshot()
+  }
 
   /** Looks up, in one `getMany` and one `getLinkedMany`, everything the batch's validation will ask for. */
   async prefetch(blocks: readonly HalfBlock[]): Promise<void> {
