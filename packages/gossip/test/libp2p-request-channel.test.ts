@@ -59,4 +59,26 @@ describe('RequestChannel', () => {
     await new Promise((resolve) => setImmediate(resolve))
     expect(await Promise.race([outcome, Promise.resolve('still pending')])).toBe(GossipErrorCode.PEER_UNREACHABLE)
   })
+
+  it('tells its owner it is idle once a peer it cannot reach leaves nothing pending, and not before', async () => {
+    let idle = 0
+    let refuse: (error: Error) => void = () => {}
+    const channel = new RequestChannel({
+      peer: 'cd'.repeat(32),
+      clock: stoppedClock,
+      maxFrameBytes: 1 << 10,
+      maxInFlight: 4,
+      openStream: () => new Promise<Stream>((_, reject) => (refuse = reject)),
+      onViolation: () => {},
+      onIdle: () => idle++,
+    })
+    const failed = (promise: Promise<Uint8Array>) => promise.catch((error: { code?: string }) => error.code)
+    const first = failed(channel.request('/echo/1', Uint8Array.of(1), 10_000, undefined))
+    const second = failed(channel.request('/echo/1', Uint8Array.of(2), 10_000, undefined))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(idle).toBe(0) // still opening, two pending
+    refuse(new Error('no route to peer'))
+    expect(await Promise.all([first, second])).toEqual([GossipErrorCode.PEER_UNREACHABLE, GossipErrorCode.PEER_UNREACHABLE])
+    expect(idle).toBe(1)
+  })
 })

@@ -480,14 +480,18 @@ export class Libp2pNetwork implements Network {
     let channel = this.#channels.get(peer)
     if (channel === undefined) {
       const node = this.#node as Libp2p<Services>
-      channel = new RequestChannel({
+      const created: RequestChannel = new RequestChannel({
         peer,
         clock: this.#clock,
         maxFrameBytes: this.#maxFrameBytes,
         maxInFlight: Math.min(MAX_REQUESTS_IN_FLIGHT_PER_PEER, this.limits.maxQueuedMessages),
         openStream: (signal) => node.dialProtocol(libp2pIdOf(peer), REQUEST_PROTOCOL, { signal }),
         onViolation: (from) => this.#reject(from),
+        onIdle: () => {
+          if (this.#channels.get(peer) === created) this.#channels.delete(peer)
+        },
       })
+      channel = created
       this.#channels.set(peer, channel)
     }
     return channel

@@ -25,6 +25,11 @@ export interface RequestChannelComponents {
   openStream(signal: AbortSignal): Promise<Stream>
   /** The peer broke the protocol (a frame that does not decode, or one it must not send). */
   onViolation(peer: PeerId, reason: string): void
+  /**
+   * The channel holds nothing any more (no stream, nothing pending), as after a peer that cannot be reached: the
+   * owner may drop it, so that peers asked once and never reached do not each keep a channel.
+   */
+  onIdle?(): void
 }
 
 interface PendingRequest {
@@ -72,6 +77,9 @@ export class RequestChannel {
           timer?.cancel()
           signal?.removeEventListener('abort', onAbort)
           if (holdsSlot) this.#releaseSlot()
+          if (this.#pending.size === 0 && this.#stream === undefined && this.#opening === undefined && this.#closed === undefined) {
+            this.#components.onIdle?.()
+          }
           if (outcome.ok) {
             resolve(outcome.data)
             return
