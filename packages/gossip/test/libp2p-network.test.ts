@@ -297,6 +297,18 @@ describe('Libp2pNetwork', () => {
     expect(seen).toEqual(['bad 1', 'bad 2'])
   })
 
+  it('refuses the requests of a penalised peer with RATE_LIMITED', async () => {
+    const [a, b] = (await local(2, 'full', { maxRejectsPerPeer: 2 })) as [Libp2pNetwork, Libp2pNetwork]
+    b.subscribe('/t/judged', () => 'reject')
+    b.handle('/echo/1', ({ data }) => data)
+    expect(text(await a.request(b.peerId, '/echo/1', bytes('before')))).toBe('before')
+    const penalised = nextEvent(b, 'peer:penalised')
+    await a.publish('/t/judged', bytes('bad 1'))
+    await a.publish('/t/judged', bytes('bad 2'))
+    expect((await penalised).peer).toBe(a.peerId)
+    await expect(a.request(b.peerId, '/echo/1', bytes('after'))).rejects.toMatchObject({ code: GossipErrorCode.RATE_LIMITED })
+  })
+
   it('stops without leaving sockets, servers or timers behind: the process exits by itself', async () => {
     const run = await runTsx(fileURLToPath(new URL('./libp2p/stop-leaves-no-handles.ts', import.meta.url)))
     expect(run.stderr).toBe('')

@@ -509,6 +509,7 @@ export class Libp2pNetwork implements Network {
       maxFrameBytes: this.#maxFrameBytes,
       maxInFlight: MAX_SERVED_IN_FLIGHT_PER_PEER,
       rateLimiter: this.#requestLimiter,
+      isPenalised: (from) => this.#penalties.isPenalised(from),
       handlerFor: (protocol) => this.#handlers.get(protocol),
       onViolation: (from) => this.#reject(from),
       signal: this.#stopping.signal,

@@ -1,7 +1,7 @@
 /**
  * The responder's side of request/response: serves the requests a peer sends on its long-lived stream to us.
  *
- * Each request is checked (rate limit, size, a handler for its protocol) and answered on the same stream with a
+ * Each request is checked (penalty, rate limit, size, a handler for its protocol) and answered on the same stream with a
  * response or a typed error frame, in whatever order the handlers finish. A cancel frame aborts the handler's
  * signal. At most `maxInFlight` requests per stream run at once: beyond that the stream is paused, so the
  * requester's writes back up instead of our memory filling. A frame that does not decode resets the stream and
@@ -19,6 +19,8 @@ export interface RequestResponderComponents {
   readonly maxFrameBytes: number
   readonly maxInFlight: number
   readonly rateLimiter: PeerRateLimiter
+  /** Whether `peer` is in its penalty window: its requests are then refused, as its gossip is dropped. */
+  isPenalised(peer: PeerId): boolean
   handlerFor(protocol: string): RequestHandler | undefined
   onViolation(peer: PeerId, reason: string): void
   /** Aborted when the network stops: every running handler is aborted with it. */
@@ -30,7 +32,7 @@ function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
 }
 
 export function serveRequestStream(stream: Stream, peer: PeerId, components: RequestResponderComponents): void {
-  const { self, maxMessageBytes, maxFrameBytes, maxInFlight, rateLimiter, handlerFor, onViolation, signal } = components
+  const { self, maxMessageBytes, maxFrameBytes, maxInFlight, rateLimiter, isPenalised, handlerFor, onViolation, signal } = components
   const running = new Map<number, AbortController>()
   const reader = new FrameReader(maxFrameBytes)
   // Room to hold what arrives while paused: yamux keeps sending until its window is used up.
@@ -58,6 +60,11 @@ export function serveRequestStream(stream: Stream, peer: PeerId, components: Req
 
   const serve = (id: number, protocol: string, data: Uint8Array) => {
     if (running.has(id)) throw new GossipError(GossipErrorCode.MALFORMED, `request id ${id} is already in use`)
+    // RATE_LIMITED, the wire's code for "not now, because of your traffic": a penalty is a limit of that kind.
+    if (isPenalised(peer)) {
+      fail(id, GossipErrorCode.RATE_LIMITED, `peer ${self.slice(0, 16)} refuses requests from a penalised peer`)
+      return
+    }
     if (!rateLimiter.tryTake(peer)) {
       fail(id, GossipErrorCode.RATE_LIMITED, `peer ${self.slice(0, 16)} is rate limiting requests`)
       return
