@@ -141,6 +141,8 @@ export class Libp2pNetwork implements Network {
   readonly #stopping = new AbortController()
   /** Outbound gossip streams that stayed backed up through a publish's wait: passed over until they drain. */
   readonly #stalled = new WeakSet<Stream>()
+  /** Peers announced with peer:join and not yet with peer:leave. */
+  readonly #joined = new Set<PeerId>()
   /** Our own publishes waiting for room; at `maxQueuedMessages` more fail with QUEUE_FULL. */
   #waitingPublishes = 0
   #node: Libp2p<Services> | undefined
@@ -226,6 +228,9 @@ export class Libp2pNetwork implements Network {
       node.services.pubsub.subscribe(GOSSIP_CARRIER_TOPIC)
       this.#state = 'running'
       this.#exchange = attachAdvertExchange(this, this.#adverts, (event) => this.#emit(event), this.limits.requestTimeoutMs)
+      // Peers that connected while the node was starting had their peer:connect before anything is emitted:
+      // announce them now, so that listeners, and the advert exchange, hear of every neighbour.
+      for (const peer of node.getPeers()) this.#onPeer('peer:join', peer)
     } catch (error) {
       if (this.#state === 'starting') {
         // Failed by itself: tear down here (stop() must not wait for the start that is calling it).
@@ -543,7 +548,13 @@ export class Libp2pNetwork implements Network {
 
   #onPeer(type: 'peer:join' | 'peer:leave', remote: Libp2pPeerId): void {
     const peer = networkIdOf(remote)
-    if (peer === undefined) return
+    // Before running nothing is emitted (start announces who is connected then), and after, stop() has closed all.
+    if (peer === undefined || this.#state !== 'running') return
+    // One join per connected spell: a peer announced at start may still see its own peer:connect afterwards.
+    if (type === 'peer:join') {
+      if (this.#joined.has(peer)) return
+      this.#joined.add(peer)
+    } else if (!this.#joined.delete(peer)) return
     if (type === 'peer:leave') {
       const channel = this.#channels.get(peer)
       this.#channels.delete(peer)
