@@ -216,3 +216,18 @@ describe('advert book bounds', () => {
     expect(() => sim.restart(b.peerId)).toThrow(expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }))
   })
 })
+
+describe('penalties cover requests', () => {
+  it('refuses a penalised peer’s requests with RATE_LIMITED', async () => {
+    const { sim, a, b } = await pair({ antiEntropyIntervalMs: 0, limits: { maxRejectsPerPeer: 2 } })
+    b.handle('/echo/1', ({ data }) => data)
+    b.subscribe('/bad', () => 'reject')
+    expect(await sim.runUntil(a.request(b.peerId, '/echo/1', bytes('before')))).toEqual(bytes('before'))
+    await a.publish('/bad', bytes('one'))
+    await a.publish('/bad', bytes('two'))
+    await sim.run({ until: sim.clock.now() + 100 })
+    await expect(sim.runUntil(a.request(b.peerId, '/echo/1', bytes('after')))).rejects.toMatchObject({
+      code: GossipErrorCode.RATE_LIMITED,
+    })
+  })
+})

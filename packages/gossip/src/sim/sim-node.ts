@@ -364,7 +364,8 @@ export class SimNode implements Network {
       this.#world.transmit(this, from, size, 'response', () => from.receiveResponse(fromEpoch, id, outcome))
     }
     const fail = (code: GossipErrorCode, message: string) => reply({ ok: false, error: new GossipError(code, message) })
-    if (!this.#requestLimiter.tryTake(from.peerId)) {
+    // A penalised peer's requests are refused for the penalty window, as on libp2p.
+    if (this.#penalties.isPenalised(from.peerId) || !this.#requestLimiter.tryTake(from.peerId)) {
       fail(GossipErrorCode.RATE_LIMITED, `peer ${this.peerId.slice(0, 16)} is rate limiting requests`)
       return
     }
