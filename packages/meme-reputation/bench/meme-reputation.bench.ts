@@ -27,6 +27,7 @@ import {
   scoreMemes,
   weightedLinearScorer,
 } from '../src/index.js'
+import { prefixesOf } from '../src/sort-keys.js'
 import { naiveElection } from './naive-election.js'
 
 const N = Number(process.env.BENCH_MEMES ?? 1_000_000)
@@ -95,6 +96,7 @@ const previousHash = hashAt(ROUND - 1)
 t0 = performance.now()
 const sortKeys = prepareSortKeys(previousHash, ids)
 const prepareMs = performance.now() - t0
+const prefixes = prefixesOf(sortKeys)
 
 // The table's own frozen id list is passed as `ids`, which lets the election skip comparing ids one by one.
 const fastElection = (r: number) =>
@@ -104,9 +106,9 @@ const callerIdsElection = (r: number) =>
   electCommittee({ config, round: ROUND, ids, scores, newcomers, resultHash: hashAt(r), previousHash, sortKeys })
 const naive = (r: number) =>
   naiveElection(config, ids, scores, newcomers, hashAt(r), (a, b) => {
-    const ha = sortKeys.high[a]!
-    const hb = sortKeys.high[b]!
-    return ha !== hb ? ha - hb : sortKeys.low[a]! - sortKeys.low[b]!
+    const ha = prefixes.high[a]!
+    const hb = prefixes.high[b]!
+    return ha !== hb ? ha - hb : prefixes.low[a]! - prefixes.low[b]!
   })
 
 // The two elections must agree before their speeds are compared.

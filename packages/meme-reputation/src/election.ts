@@ -23,7 +23,7 @@ import { assertArray, assertHash, assertMemeId, assertObject, assertRound } from
 import { assertElectionConfig, type ElectionConfig } from './election-config.js'
 import { MemeReputationError, MemeReputationErrorCode } from './errors.js'
 import { compareBytes, keyHigh, keyLow, seatOffset, sortKeyUnchecked, tieGoesUp, toHex } from './hash.js'
-import { assertDistinctIds, coveredPrefix, type SortKeys } from './sort-keys.js'
+import { assertDistinctIds, coveredPrefix, prefixesOf, type SortKeys } from './sort-keys.js'
 
 export type PoolName = number | 'newcomers'
 
@@ -112,8 +112,9 @@ export function electCommittee(input: CommitteeInput): Election {
     throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, `newcomers must be a Uint8Array of ${n} flags, aligned with ids`)
   }
   const covered = input.sortKeys === undefined ? 0 : coveredPrefix(input.sortKeys, previousHash, ids)
-  const keyHighs = input.sortKeys?.high
-  const keyLows = input.sortKeys?.low
+  const prepared = input.sortKeys === undefined ? undefined : prefixesOf(input.sortKeys)
+  const keyHighs = prepared?.high
+  const keyLows = prepared?.low
   // Ids the prepared table covers were checked when it was made; the rest are checked here.
   for (let i = covered; i < n; i++) assertMemeId(ids[i], `ids[${i}]`)
   checkDistinct(ids, covered)

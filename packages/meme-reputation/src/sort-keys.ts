@@ -7,25 +7,40 @@
  */
 import { assertArray, assertHash, assertMemeId } from './check.js'
 import { MemeReputationError, MemeReputationErrorCode } from './errors.js'
-import { keyHigh, keyLow, sortKeyUnchecked } from './hash.js'
+import { keyHigh, keyLow, sortKeyUnchecked, toHex } from './hash.js'
 
 export interface SortKeys {
-  readonly previousHash: Uint8Array
+  /** `h_{r-1}` the keys were prepared for, in hex. */
+  readonly previousHash: string
   /**
    * A frozen copy of the ids the keys were computed for, in order. Passing this very array as the election's
    * `ids` skips the id-by-id comparison; a copy is kept so that later changes to the caller's array cannot
    * separate ids from their keys.
    */
   readonly ids: readonly string[]
-  /**
-   * Bytes 0..3 and 4..7 of each key, big-endian: the order of these pairs is the order of the keys. Treat as
-   * read-only: the election trusts them (on equal pairs it falls back to the full keys, computed afresh).
-   */
+}
+
+/**
+ * What the election reads from a prepared table, kept out of the caller's reach: typed arrays cannot be frozen,
+ * and a table the caller could edit would let it choose who is elected while the record shows the true keys.
+ */
+export interface PreparedPrefixes {
+  readonly previousHash: Uint8Array
+  /** Bytes 0..3 and 4..7 of each key, big-endian: the order of these pairs is the order of the keys. */
   readonly high: Uint32Array
   readonly low: Uint32Array
 }
 
-const preparedTables = new WeakSet<object>()
+const preparedTables = new WeakMap<object, PreparedPrefixes>()
+
+/** The prepared key prefixes of a table (package-internal: the election and its tests). */
+export function prefixesOf(table: SortKeys): PreparedPrefixes {
+  const prefixes = preparedTables.get(table)
+  if (prefixes === undefined) {
+    throw new MemeReputationError(MemeReputationErrorCode.SORT_KEYS_MISMATCH, 'sortKeys must come from prepareSortKeys')
+  }
+  return prefixes
+}
 
 /** Throws DUPLICATE_MEME if two ids are equal. */
 export function assertDistinctIds(ids: readonly string[]): void {
@@ -53,8 +68,8 @@ export function prepareSortKeys(previousHash: Uint8Array, ids: readonly string[]
     low[i] = keyLow(key)
   }
   assertDistinctIds(list)
-  const table: SortKeys = Object.freeze({ previousHash: previousHash.slice(), ids: list, high, low })
-  preparedTables.add(table)
+  const table: SortKeys = Object.freeze({ previousHash: toHex(previousHash), ids: list })
+  preparedTables.set(table, Object.freeze({ previousHash: previousHash.slice(), high, low }))
   return table
 }
 
@@ -68,8 +83,9 @@ export function coveredPrefix(keys: unknown, previousHash: Uint8Array, ids: read
     throw new MemeReputationError(MemeReputationErrorCode.SORT_KEYS_MISMATCH, 'sortKeys must come from prepareSortKeys')
   }
   const table = keys as SortKeys
+  const prepared = prefixesOf(table)
   for (let i = 0; i < previousHash.length; i++) {
-    if (table.previousHash[i] !== previousHash[i]) {
+    if (prepared.previousHash[i] !== previousHash[i]) {
       throw new MemeReputationError(MemeReputationErrorCode.SORT_KEYS_MISMATCH, 'sortKeys were prepared for another previousHash')
     }
   }

@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { naiveElection } from '../bench/naive-election.js'
 import { compareBytes } from '../src/hash.js'
+import { prefixesOf } from '../src/sort-keys.js'
 import {
   defineElectionConfig,
   electCommittee,
@@ -108,8 +109,10 @@ describe('electCommittee', () => {
     fc.assert(
       fc.property(poolArbitrary, hashes, (pool, [resultHash, previousHash]) => {
         const keys = prepareSortKeys(previousHash, pool.ids)
-        keys.high.fill(0)
-        keys.low.fill(0)
+        // Package-internal access: the public table exposes no key prefixes to change.
+        const { high, low } = prefixesOf(keys)
+        high.fill(0)
+        low.fill(0)
         const collided = electCommittee({
           config: pool.config,
           round: 7,
@@ -309,5 +312,17 @@ describe('electCommittee', () => {
       { ...ok, newcomerAgeRounds: 1 },
     ]
     for (const spec of bad) expect(codeOf(() => defineElectionConfig(spec))).toBe(MemeReputationErrorCode.INVALID_ELECTION_CONFIG)
+  })
+})
+
+describe('prepared sort keys cannot be edited by their holder', () => {
+  it('exposes no key prefixes, and its hash is a string', () => {
+    const previousHash = roundHash('frozen', 3)
+    const keys = prepareSortKeys(previousHash, ['a', 'b', 'c'])
+    expect(Object.keys(keys).sort()).toEqual(['ids', 'previousHash'])
+    expect(typeof keys.previousHash).toBe('string')
+    expect(Object.isFrozen(keys) && Object.isFrozen(keys.ids)).toBe(true)
+    previousHash.fill(0) // the caller's buffer changing later changes nothing
+    expect(prefixesOf(keys).previousHash).toEqual(roundHash('frozen', 3))
   })
 })
