@@ -1,14 +1,4 @@
-import { defineConfig } from 'tsup'
+import { packageBuild } from '../../tsup.package.js'
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  target: 'node20',
-  platform: 'neutral',
-  // The workspace tsconfig is composite (for tsc -b); declaration bundling needs a plain program.
-  dts: { compilerOptions: { composite: false } },
-  sourcemap: true,
-  clean: true,
-  // Optional native backend and Node built-ins are imported lazily at run time, never bundled.
-  external: ['sodium-native', /^node:/],
-})
+// The optional native backend is imported lazily at run time, never bundled.
+export default packageBuild({ external: ['sodium-native'] })
