@@ -1,25 +1,14 @@
-import { spawnSync } from 'node:child_process'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { expect, it } from 'vitest'
+import { readmeExamples, runExample } from '../../../scripts/readme-examples.mjs'
 
 // The README promises examples that run: run each, as a user would, against the package's exports.
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const examples = [...readme.matchAll(/<!-- readme-example[^>]*-->\s*```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string)
+const here = new URL('..', import.meta.url)
+const { readme, examples } = readmeExamples(here)
 
 function run(source: string, name: string): string {
-  const file = fileURLToPath(new URL(`../.readme-example-${name}.mts`, import.meta.url))
-  writeFileSync(file, source)
-  try {
-    const result = spawnSync('pnpm', ['exec', 'tsx', '--conditions=source', file], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      encoding: 'utf8',
-    })
-    expect(result.stderr).toBe('')
-    return result.stdout.trim()
-  } finally {
-    rmSync(file, { force: true })
-  }
+  const result = runExample(here, source, name)
+  expect(result.stderr).toBe('')
+  return result.stdout.trim()
 }
 
 it('the README has its two examples', () => {
