@@ -105,7 +105,7 @@ describe('membership events', () => {
   })
 
   it('a longer outage is a leave then a join, in that order, once each', async () => {
-    const { sim, a, b } = await pair({ failureDetectionMs: 1_000 })
+    const { sim, a } = await pair({ failureDetectionMs: 1_000 })
     const events = watch(a, sim.clock)
     sim.partition([[a.peerId]])
     await sim.run({ until: 2_000 })

@@ -171,7 +171,7 @@ describe('electCommittee', () => {
     }
     // Ranks are the positions by sort key among the whole pool: recompute them from the record alone.
     for (const pool of election.pools) {
-      const members = ids.filter((id, i) =>
+      const members = ids.filter((_id, i) =>
         pool.bracket === 'newcomers'
           ? newcomers[i] === 1
           : newcomers[i] === 0 && scores[i]! >= pool.lowerScore! && scores[i]! < pool.upperScore!,

@@ -70,3 +70,14 @@ export class TestChain {
     return { proposal, agreement }
   }
 }
+
+/** The usual two-party history: alice (genesis 100) pays bob (genesis 50) 10, then bob pays alice 20. */
+export function twoPartyHistory(crypto: Crypto) {
+  const alice = new TestChain(crypto, keyPairOf(crypto, 1))
+  const bob = new TestChain(crypto, keyPairOf(crypto, 2))
+  alice.genesis(100)
+  bob.genesis(50)
+  const first = alice.pay(bob, 10)
+  const second = bob.pay(alice, 20)
+  return { alice, bob, first, second }
+}

@@ -18,7 +18,7 @@ import {
   ValidationReason,
   verifyFraudProof,
 } from '../src/index.js'
-import { keyPairOf, propertyOptions, TestChain, testCrypto } from './helpers.js'
+import { keyPairOf, propertyOptions, TestChain, testCrypto, twoPartyHistory } from './helpers.js'
 
 let crypto: Crypto
 beforeAll(async () => {
@@ -26,14 +26,8 @@ beforeAll(async () => {
 })
 
 function world() {
-  const alice = new TestChain(crypto, keyPairOf(crypto, 1))
-  const bob = new TestChain(crypto, keyPairOf(crypto, 2))
-  alice.genesis(100)
-  bob.genesis(50)
-  const first = alice.pay(bob, 10)
-  const second = bob.pay(alice, 20)
   const store = createMemoryBlockStore({ crypto })
-  return { alice, bob, first, second, store, ledger: createLedger({ crypto, store }) }
+  return { ...twoPartyHistory(crypto), store, ledger: createLedger({ crypto, store }) }
 }
 
 /** Everything a store holds about the given chains, as comparable text. */

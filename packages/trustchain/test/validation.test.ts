@@ -20,7 +20,7 @@ import {
   verifyFraudProof,
   ZERO_HASH,
 } from '../src/index.js'
-import { keyPairOf, propertyOptions, TestChain, testCrypto } from './helpers.js'
+import { keyPairOf, propertyOptions, TestChain, testCrypto, twoPartyHistory } from './helpers.js'
 
 let crypto: Crypto
 const registry = new PayloadRegistry()
@@ -38,16 +38,7 @@ beforeAll(async () => {
   crypto = await testCrypto()
 })
 
-/** alice (genesis 100) pays bob (genesis 50) 10, then bob pays alice 20. */
-function history() {
-  const alice = new TestChain(crypto, keyPairOf(crypto, 1))
-  const bob = new TestChain(crypto, keyPairOf(crypto, 2))
-  alice.genesis(100)
-  bob.genesis(50)
-  const first = alice.pay(bob, 10)
-  const second = bob.pay(alice, 20)
-  return { alice, bob, first, second }
-}
+const history = () => twoPartyHistory(crypto)
 
 const resign = (author: TestChain, block: HalfBlock, change: Partial<UnsignedHalfBlock>): HalfBlock => {
   const { signature: _s, ...unsigned } = block
