@@ -5,11 +5,56 @@
  */
 import { checkName } from './checks.js'
 import { GossipError, GossipErrorCode } from './errors.js'
-import type { GossipMessage, RequestHandler, TopicHandler, Verdict } from './network.js'
+import type { GossipMessage, InboundRequest, RequestHandler, TopicHandler, Verdict } from './network.js'
 import { combineVerdicts } from './verdict.js'
 
-function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+/** True for a promise (or any thenable): handlers may answer synchronously or not. */
+export function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown })?.then === 'function'
+}
+
+/** What a responder sends back for one request: the handler's bytes, or a typed failure. */
+export type RequestAnswer =
+  | { readonly ok: true; readonly data: Uint8Array }
+  | {
+      readonly ok: false
+      readonly code: typeof GossipErrorCode.REMOTE_ERROR | typeof GossipErrorCode.MESSAGE_TOO_LARGE
+      readonly message: string
+    }
+
+/**
+ * Runs a request handler and checks what it returns (bytes, within the limit); a handler that throws or rejects
+ * becomes a REMOTE_ERROR with its message. Synchronous when the handler is, so the simulator stays promise-free.
+ */
+export function answerRequest(
+  handler: RequestHandler,
+  request: InboundRequest,
+  maxMessageBytes: number,
+): RequestAnswer | Promise<RequestAnswer> {
+  const check = (result: unknown): RequestAnswer => {
+    if (!(result instanceof Uint8Array)) {
+      return { ok: false, code: GossipErrorCode.REMOTE_ERROR, message: `handler for ${request.protocol} did not return bytes` }
+    }
+    if (result.length > maxMessageBytes) {
+      return {
+        ok: false,
+        code: GossipErrorCode.MESSAGE_TOO_LARGE,
+        message: `response of ${result.length} bytes is over the limit of ${maxMessageBytes}`,
+      }
+    }
+    return { ok: true, data: result }
+  }
+  const failure = (error: unknown): RequestAnswer => ({
+    ok: false,
+    code: GossipErrorCode.REMOTE_ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  })
+  try {
+    const result = handler(request)
+    return isThenable(result) ? result.then(check, failure) : check(result)
+  } catch (error) {
+    return failure(error)
+  }
 }
 
 function checkHandler(handler: unknown): void {

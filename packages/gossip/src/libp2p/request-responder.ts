@@ -11,6 +11,7 @@ import type { Stream } from '@libp2p/interface'
 import { GossipError, GossipErrorCode } from '../errors.js'
 import type { PeerRateLimiter } from '../limits/rate-limiter.js'
 import type { PeerId, RequestHandler } from '../network.js'
+import { answerRequest, isThenable, type RequestAnswer } from '../registrations.js'
 import { decodeRequestFrame, encodeRequestFrame, FrameReader, type RemoteErrorCode, type RequestFrame } from './request-frame.js'
 
 export interface RequestResponderComponents {
@@ -25,10 +26,6 @@ export interface RequestResponderComponents {
   onViolation(peer: PeerId, reason: string): void
   /** Aborted when the network stops: every running handler is aborted with it. */
   readonly signal: AbortSignal
-}
-
-function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown })?.then === 'function'
 }
 
 export function serveRequestStream(stream: Stream, peer: PeerId, components: RequestResponderComponents): void {
@@ -81,31 +78,16 @@ export function serveRequestStream(stream: Stream, peer: PeerId, components: Req
     const controller = new AbortController()
     running.set(id, controller)
     if (running.size >= maxInFlight) stream.pause()
-    const answer = (result: unknown) => {
+    const settle = (answer: RequestAnswer) => {
       if (controller.signal.aborted) return finish(id, controller) // cancelled or stopping: nobody is waiting
       finish(id, controller)
       queueMicrotask(closeIfDone)
-      if (!(result instanceof Uint8Array)) {
-        fail(id, GossipErrorCode.REMOTE_ERROR, `handler for ${protocol} did not return bytes`)
-      } else if (result.length > maxMessageBytes) {
-        fail(id, GossipErrorCode.MESSAGE_TOO_LARGE, `response of ${result.length} bytes is over the limit of ${maxMessageBytes}`)
-      } else {
-        send({ kind: 'response', id, data: result })
-      }
+      if (answer.ok) send({ kind: 'response', id, data: answer.data })
+      else fail(id, answer.code, answer.message)
     }
-    const failed = (error: unknown) => {
-      if (controller.signal.aborted) return finish(id, controller)
-      finish(id, controller)
-      queueMicrotask(closeIfDone)
-      fail(id, GossipErrorCode.REMOTE_ERROR, error instanceof Error ? error.message : String(error))
-    }
-    try {
-      const result = handler({ from: peer, protocol, data, signal: controller.signal })
-      if (isThenable(result)) result.then(answer, failed)
-      else answer(result)
-    } catch (error) {
-      failed(error)
-    }
+    const answer = answerRequest(handler, { from: peer, protocol, data, signal: controller.signal }, maxMessageBytes)
+    if (isThenable(answer)) void answer.then(settle)
+    else settle(answer)
   }
 
   const abortAll = (reason: unknown) => {

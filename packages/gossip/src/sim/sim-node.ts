@@ -30,7 +30,7 @@ import type {
   TopicHandler,
   Verdict,
 } from '../network.js'
-import { RequestHandlers, TopicSubscriptions } from '../registrations.js'
+import { answerRequest, isThenable, type RequestAnswer, RequestHandlers, TopicSubscriptions } from '../registrations.js'
 import type { SimWorld } from './sim-world.js'
 
 export interface GossipEnvelope {
@@ -53,9 +53,6 @@ const VERDICT_TRACE: Record<Verdict, number> = { accept: 11, ignore: 12, reject:
 
 type RequestOutcome = { readonly ok: true; readonly data: Uint8Array } | { readonly ok: false; readonly error: GossipError }
 
-function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown })?.then === 'function'
-}
 
 export class SimNode implements Network {
   readonly peerId: PeerId
@@ -377,29 +374,15 @@ export class SimNode implements Network {
     const controller = new AbortController()
     this.#inbound.add(controller)
     const epoch = this.#epoch
-    const finish = (result: Uint8Array) => {
+    const settle = (answer: RequestAnswer) => {
       this.#inbound.delete(controller)
       if (this.#epoch !== epoch) return
-      if (!(result instanceof Uint8Array)) {
-        fail(GossipErrorCode.REMOTE_ERROR, `handler for ${protocol} did not return bytes`)
-      } else if (result.length > this.limits.maxMessageBytes) {
-        fail(GossipErrorCode.MESSAGE_TOO_LARGE, `response of ${result.length} bytes is over the limit`)
-      } else {
-        reply({ ok: true, data: result })
-      }
+      if (answer.ok) reply(answer)
+      else fail(answer.code, answer.message)
     }
-    const failed = (error: unknown) => {
-      this.#inbound.delete(controller)
-      if (this.#epoch !== epoch) return
-      fail(GossipErrorCode.REMOTE_ERROR, error instanceof Error ? error.message : String(error))
-    }
-    try {
-      const result = handler({ from: from.peerId, protocol, data, signal: controller.signal })
-      if (isThenable(result)) this.#world.track(result.then(finish, failed))
-      else finish(result)
-    } catch (error) {
-      failed(error)
-    }
+    const answer = answerRequest(handler, { from: from.peerId, protocol, data, signal: controller.signal }, this.limits.maxMessageBytes)
+    if (isThenable(answer)) this.#world.track(answer.then(settle))
+    else settle(answer)
   }
 
   receiveResponse(epoch: number, id: number, outcome: RequestOutcome): void {
