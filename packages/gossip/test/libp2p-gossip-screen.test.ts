@@ -4,7 +4,8 @@
  */
 import { loadCrypto } from '@constellation/crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Clock, createLibp2pNetwork, type Libp2pNetwork, type NetworkEvent, type NetworkLimits, systemClock } from '../src/index.js'
+import { nextEvent } from './libp2p/peers.js'
+import { type Clock, createLibp2pNetwork, type Libp2pNetwork, type NetworkLimits, systemClock } from '../src/index.js'
 
 const crypto = await loadCrypto()
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -42,16 +43,6 @@ async function star(hubLimits: Partial<NetworkLimits>, hubClock?: Clock) {
   return { hub, honest, relay }
 }
 
-function nextEvent<T extends NetworkEvent['type']>(node: Libp2pNetwork, type: T): Promise<Extract<NetworkEvent, { type: T }>> {
-  return new Promise((resolve) => {
-    const remove = node.addListener((event) => {
-      if (event.type === type) {
-        remove()
-        resolve(event as Extract<NetworkEvent, { type: T }>)
-      }
-    })
-  })
-}
 
 /** Resolves with the sender of the first message on `topic` whose text is `wanted`. */
 function arrival(node: Libp2pNetwork, topic: string, wanted: string): Promise<string> {

@@ -7,16 +7,13 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { loadCrypto, toHex } from '@constellation/crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, Stream } from '@libp2p/interface'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
+import { nextEvent, rawPeerConfig } from './libp2p/peers.js'
 import {
   createLibp2pNetwork,
   GOSSIP_CARRIER_TOPIC,
@@ -45,11 +42,7 @@ async function local(count: number, topology: 'full' | 'line' = 'full', limits?:
 /** A bare libp2p node speaking our transports, to play a peer that breaks the request protocol. */
 async function rawPeer(): Promise<Libp2p> {
   const node = await createLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    ...(await rawPeerConfig()),
     services: { identify: identify() },
   })
   running.push(node)
@@ -60,16 +53,6 @@ function closed(stream: Stream): Promise<void> {
   return stream.status === 'open' ? new Promise((resolve) => stream.addEventListener('close', () => resolve(), { once: true })) : Promise.resolve()
 }
 
-function nextEvent<T extends NetworkEvent['type']>(node: Libp2pNetwork, type: T): Promise<Extract<NetworkEvent, { type: T }>> {
-  return new Promise((resolve) => {
-    const remove = node.addListener((event) => {
-      if (event.type === type) {
-        remove()
-        resolve(event as Extract<NetworkEvent, { type: T }>)
-      }
-    })
-  })
-}
 
 describe('Libp2pNetwork', () => {
   it('uses the node key as its libp2p identity and listens on loopback', async () => {
@@ -234,11 +217,7 @@ describe('Libp2pNetwork', () => {
   it('rejects gossip that is not an envelope, counts it against the sender, and keeps relaying', async () => {
     const [a, b] = (await local(2, 'full', { maxRejectsPerPeer: 2 })) as [Libp2pNetwork, Libp2pNetwork]
     const hostile = await createLibp2p({
-      privateKey: await generateKeyPair('Ed25519'),
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      ...(await rawPeerConfig()),
       services: {
         identify: identify(),
         pubsub: gossipsub({ globalSignaturePolicy: 'StrictNoSign', allowPublishToZeroTopicPeers: true, heartbeatInterval: 100 }),

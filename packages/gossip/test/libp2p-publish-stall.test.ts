@@ -3,16 +3,13 @@
  * neighbour is passed over, and publishes waiting for room beyond `maxQueuedMessages` fail with QUEUE_FULL.
  */
 import { loadCrypto, toHex } from '@constellation/crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { RPC } from '@libp2p/gossipsub/message'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, Stream } from '@libp2p/interface'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
+import { rawPeerConfig } from './libp2p/peers.js'
 import { createLibp2pNetwork, GOSSIP_CARRIER_TOPIC, GossipErrorCode, type Libp2pNetwork, type NetworkLimits } from '../src/index.js'
 
 const crypto = await loadCrypto()
@@ -41,11 +38,7 @@ function start(limits?: Partial<NetworkLimits>): Libp2pNetwork {
  */
 async function stalledPeer(): Promise<{ node: Libp2p; inbound: Promise<Stream> }> {
   const node = await createLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    ...(await rawPeerConfig()),
     services: { identify: identify() },
   })
   running.push(node)
