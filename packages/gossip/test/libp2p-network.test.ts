@@ -94,9 +94,24 @@ describe('Libp2pNetwork', () => {
   })
 
   it('publishes quietly with nobody listening, and deduplicates a repeated publish', async () => {
-    const [a] = await local(1)
-    await a?.publish('/t/alone', bytes('x'))
-    await a?.publish('/t/alone', bytes('x'))
+    const [alone] = (await local(1)) as [Libp2pNetwork]
+    await expect(alone.publish('/t/alone', bytes('x'))).resolves.toBeUndefined()
+    await expect(alone.publish('/t/alone', bytes('x'))).resolves.toBeUndefined()
+    const [a, b] = (await local(2)) as [Libp2pNetwork, Libp2pNetwork]
+    const seen: string[] = []
+    const last = new Promise<void>((resolve) =>
+      b.subscribe('/t/dup', ({ data }) => {
+        seen.push(text(data))
+        if (text(data) === 'y') resolve()
+        return 'accept'
+      }),
+    )
+    await a.publish('/t/dup', bytes('x'))
+    await a.publish('/t/dup', bytes('x'))
+    // Messages from one neighbour arrive in order on its stream: once 'y' is in, a second 'x' would be too.
+    await a.publish('/t/dup', bytes('y'))
+    await last
+    expect(seen).toEqual(['x', 'y'])
   })
 
   it('fails a request to a peer that stops with PEER_UNREACHABLE, without waiting for the timeout', async () => {
