@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -149,9 +149,6 @@ describe('key files', () => {
     await expect(loadKeyFile(join(dir, 'absent.key'), { crypto })).rejects.toMatchObject({
       code: CryptoErrorCode.KEYSTORE_NOT_FOUND,
     })
-    const path = freshPath()
-    await createKeyFile(path, { crypto })
-    await writeFile(`${path}.dir-probe`, '')
     await expect(loadKeyFile(dir, { crypto, allowInsecurePermissions: true })).rejects.toMatchObject({
       code: CryptoErrorCode.KEYSTORE_CORRUPT,
     })
