@@ -98,6 +98,7 @@ export {
 } from './protocol/messages.js'
 export { type Clock, systemClock } from './protocol/clock.js'
 export {
+  type CheckpointSettlement,
   type Correlation,
   DEFAULT_RETRY_POLICY,
   type DecodedResponse,

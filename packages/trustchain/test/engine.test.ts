@@ -1,15 +1,18 @@
 import { type Crypto, toHex } from '@constellation/crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
+  blockHash,
   createProposal,
   DEFAULT_RETRY_POLICY,
   EMPTY_CHAIN_HEAD,
   type EngineConfig,
   type EngineEffect,
   type EngineState,
+  type HalfBlock,
   initialEngineState,
   isTrustChainError,
   step,
+  type StepResult,
   TrustChainError,
   TrustChainErrorCode,
   ValidationLevel,
@@ -28,6 +31,19 @@ beforeAll(async () => {
 
 const types = (effects: readonly EngineEffect[]) => effects.map((effect) => effect.type)
 const bob = () => keyPairOf(crypto, 2)
+
+/** Steps the ledger's refusal of the own block that `appended` (its first effect) asked to store. */
+function ledgerRefuses(appended: StepResult): { error: TrustChainError; refused: StepResult } {
+  const ingest = appended.effects[0] as Extract<EngineEffect, { type: 'ingest' }>
+  const error = new TrustChainError(TrustChainErrorCode.INVALID_BLOCK, 'invalid block: timestamp-in-future', { reasons: ['timestamp-in-future'] })
+  const refused = step(config, appended.state, {
+    type: 'ingested',
+    now: 11,
+    purpose: ingest.purpose,
+    outcomes: [{ status: 'rejected', block: ingest.blocks[0], error, validation: undefined }],
+  })
+  return { error, refused }
+}
 
 describe('the pure engine', () => {
   it('propose: appends (persist before send), requests, and asks to be woken for the retry', () => {
@@ -120,15 +136,7 @@ describe('the pure engine', () => {
   })
 
   it('an own block the ledger refuses fails its request with the typed error and rolls the head back', () => {
-    const proposed = step(config, state, { type: 'propose', now: 10, requestId: 4, counterparty: bob().publicKey, content: { transfer: 30 } })
-    const ingest = proposed.effects[0] as Extract<EngineEffect, { type: 'ingest' }>
-    const error = new TrustChainError(TrustChainErrorCode.INVALID_BLOCK, 'invalid block: timestamp-in-future', { reasons: ['timestamp-in-future'] })
-    const refused = step(config, proposed.state, {
-      type: 'ingested',
-      now: 11,
-      purpose: ingest.purpose,
-      outcomes: [{ status: 'rejected', block: ingest.blocks[0], error, validation: undefined }],
-    })
+    const { error, refused } = ledgerRefuses(step(config, state, { type: 'propose', now: 10, requestId: 4, counterparty: bob().publicKey, content: { transfer: 30 } }))
     expect(refused.effects).toEqual([{ type: 'settle', requestId: 4, settlement: { ok: false, error } }])
     expect(refused.state.head).toEqual(state.head)
     expect(refused.state.proposals.size).toBe(0)
@@ -246,5 +254,64 @@ describe('the pure engine', () => {
       current = next
     }
     expect(rounds).toBe(8)
+  })
+
+  describe('checkpoint', () => {
+    const resultHash = new Uint8Array(32).fill(0xcc)
+    const stored = (block: HalfBlock) => ({ status: 'stored' as const, block, hash: blockHash(crypto, block), validation: { level: ValidationLevel.VALID, reasons: [] } })
+
+    it('appends a checkpoint at the head (persist first), deterministically; once stored it settles and is broadcast', () => {
+      const event = { type: 'checkpoint' as const, now: 20, requestId: 3, consensusResultHash: resultHash, round: 7 }
+      const { state: next, effects } = step(config, state, event)
+      expect(step(config, state, event)).toEqual({ state: next, effects }) // pure
+      expect(types(effects)).toEqual(['ingest'])
+      const ingest = effects[0] as Extract<EngineEffect, { type: 'ingest' }>
+      expect(ingest.purpose).toEqual({ kind: 'own', previousHead: state.head, checkpoint: 3 })
+      const block = ingest.blocks[0]!
+      expect(block).toMatchObject({ type: 'checkpoint', sequenceNumber: 1, previousHash: state.head.hash, timestamp: 20 })
+      expect(block.payload).toEqual({ consensusResultHash: resultHash, round: 7, headSequenceNumber: 0, headHash: state.head.hash })
+      expect(next.head).toEqual({ sequenceNumber: 1, hash: blockHash(crypto, block), balance: 100, timestamp: 20 })
+      const done = step(config, next, { type: 'ingested', now: 21, purpose: ingest.purpose, outcomes: [stored(block)] })
+      expect(done.effects).toEqual([
+        { type: 'settle-checkpoint', requestId: 3, settlement: { ok: true, checkpoint: block } },
+        { type: 'broadcast', blocks: [block] },
+      ])
+      expect(done.state.head).toEqual(next.head)
+    })
+
+    it('takes its turn with proposals: a proposal after it builds on it, and it builds on a proposal before it', () => {
+      const first = step(config, state, { type: 'propose', now: 10, requestId: 1, counterparty: bob().publicKey, content: { transfer: 30 } })
+      const second = step(config, first.state, { type: 'checkpoint', now: 11, requestId: 2, consensusResultHash: resultHash, round: 0 })
+      const third = step(config, second.state, { type: 'propose', now: 12, requestId: 3, counterparty: bob().publicKey, content: { transfer: 5 } })
+      const [proposal, checkpointBlock, next] = [first, second, third].map((r) => (r.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).blocks[0]!)
+      expect([proposal, checkpointBlock, next].map((b) => b!.sequenceNumber)).toEqual([1, 2, 3])
+      expect(checkpointBlock!.previousHash).toEqual(blockHash(crypto, proposal!))
+      expect(checkpointBlock!.payload).toMatchObject({ headSequenceNumber: 1, headHash: blockHash(crypto, proposal!) })
+      expect(next!.previousHash).toEqual(blockHash(crypto, checkpointBlock!))
+      expect(third.state.head.balance).toBe(65) // a checkpoint carries no value
+    })
+
+    it('a checkpoint the ledger refuses fails its request with the typed error and rolls the head back', () => {
+      const { error, refused } = ledgerRefuses(step(config, state, { type: 'checkpoint', now: 10, requestId: 4, consensusResultHash: resultHash, round: 1 }))
+      expect(refused.effects).toEqual([{ type: 'settle-checkpoint', requestId: 4, settlement: { ok: false, error } }])
+      expect(refused.state.head).toEqual(state.head)
+    })
+
+    it('refuses a hash that is not 32 bytes and a round that is not a non-negative safe integer, leaving the chain alone', () => {
+      const bad: [unknown, number][] = [
+        [new Uint8Array(31), 1],
+        [new Uint8Array(33), 1],
+        ['cc'.repeat(32), 1],
+        [resultHash, -1],
+        [resultHash, 1.5],
+        [resultHash, Number.NaN],
+        [resultHash, Number.MAX_SAFE_INTEGER + 1],
+      ]
+      for (const [consensusResultHash, round] of bad) {
+        const result = step(config, state, { type: 'checkpoint', now: 1, requestId: 8, consensusResultHash: consensusResultHash as Uint8Array, round })
+        expect(result.effects).toMatchObject([{ type: 'settle-checkpoint', requestId: 8, settlement: { ok: false, error: { code: TrustChainErrorCode.INVALID_INPUT } } }])
+        expect(result.state).toBe(state)
+      }
+    })
   })
 })

@@ -22,6 +22,13 @@ export function propertyOptions(numRuns: number): { seed: number; numRuns: numbe
   return { seed: Number(process.env.FC_SEED ?? 20261124), numRuns }
 }
 
+/** A promise's outcome as a value, so a test can await it after running the network and check failures. */
+export const settle = <T>(promise: Promise<T>) =>
+  promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  )
+
 let cryptoPromise: Promise<Crypto> | undefined
 export const testCrypto = (): Promise<Crypto> => (cryptoPromise ??= loadCrypto())
 

@@ -1,15 +1,19 @@
 /**
  * Builds TrustChain nodes on a `SimNetwork`, each with its own memory store seeded with a genesis block.
  */
-import type { Crypto } from '@constellation/crypto'
+import { type Crypto, toHex } from '@constellation/crypto'
+import { expect } from 'vitest'
 import {
+  blockHash,
   type BlockStore,
   createGenesisBlock,
   createLedger,
   createMemoryBlockStore,
   createTrustChainNode,
+  type HalfBlock,
   type SigningPolicy,
   type TrustChainNode,
+  ValidationLevel,
 } from '../src/index.js'
 import { keyPairOf } from './helpers.js'
 import { SimNetwork, type SimNetworkOptions } from './sim-network.js'
@@ -57,4 +61,19 @@ export async function simPeers(
       if (errors.length > 0) throw errors[0]
     },
   }
+}
+
+/**
+ * Checks a peer's own chain in its own store and returns it: one block per sequence number from 1, each linked to
+ * the one before, none invalid, ending at the engine's head.
+ */
+export async function checkOwnChain(crypto: Crypto, peer: SimPeer): Promise<HalfBlock[]> {
+  const head = peer.node.head()
+  const chain = await peer.store.range(peer.node.publicKey, 1, head.sequenceNumber)
+  expect(chain.map((block) => block.sequenceNumber)).toEqual(Array.from({ length: head.sequenceNumber }, (_, i) => i + 1))
+  for (let i = 1; i < chain.length; i++) expect(toHex(chain[i]!.previousHash)).toBe(toHex(blockHash(crypto, chain[i - 1]!)))
+  expect(toHex(blockHash(crypto, chain.at(-1)!))).toBe(toHex(head.hash))
+  const ledger = createLedger({ crypto, store: peer.store })
+  for (const block of chain) expect((await ledger.validate(block)).level).not.toBe(ValidationLevel.INVALID)
+  return chain
 }

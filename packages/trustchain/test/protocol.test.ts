@@ -2,7 +2,6 @@ import { type Crypto, encodeCanonical, toHex } from '@constellation/crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   blockHash,
-  createLedger,
   createProposal,
   decodeMessage,
   encodeBlock,
@@ -15,10 +14,9 @@ import {
   type Transaction,
   transferPayload,
   TrustChainErrorCode,
-  ValidationLevel,
 } from '../src/index.js'
-import { keyPairOf, TestChain, testCrypto } from './helpers.js'
-import { type SimPeer, simPeers } from './protocol-harness.js'
+import { keyPairOf, settle, TestChain, testCrypto } from './helpers.js'
+import { checkOwnChain, type SimPeer, simPeers } from './protocol-harness.js'
 import { seededRandom } from './sim-network.js'
 
 let crypto: Crypto
@@ -26,18 +24,7 @@ beforeAll(async () => {
   crypto = await testCrypto()
 })
 
-const settle = <T>(promise: Promise<T>) => promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))
 const hex = (block: HalfBlock) => toHex(blockHash(crypto, block))
-
-/** Checks a peer's own chain in its own store: whole, valid, and ending at the engine's head. */
-async function checkOwnChain(peer: SimPeer): Promise<void> {
-  const head = peer.node.head()
-  const chain = await peer.store.range(peer.node.publicKey, 1, head.sequenceNumber)
-  expect(chain.length).toBe(head.sequenceNumber)
-  expect(hex(chain.at(-1)!)).toBe(toHex(head.hash))
-  const ledger = createLedger({ crypto, store: peer.store })
-  for (const block of chain) expect((await ledger.validate(block)).level).not.toBe(ValidationLevel.INVALID)
-}
 
 describe('a pair of nodes', () => {
   it('propose -> validate -> shouldSign -> agreement; both halves in both stores, crawled history included', async () => {
@@ -62,8 +49,8 @@ describe('a pair of nodes', () => {
     expect(seen.map((t) => hex(t.agreement))).toEqual([hex(agreement)])
     expect(alice.node.head().balance).toBe(960)
     expect(bob.node.head().balance).toBe(1_040)
-    await checkOwnChain(alice)
-    await checkOwnChain(bob)
+    await checkOwnChain(crypto, alice)
+    await checkOwnChain(crypto, bob)
   })
 
   it('a refusing policy yields PROPOSAL_REJECTED; an unreachable counterparty yields PROPOSAL_TIMEOUT after retries', async () => {
@@ -356,7 +343,7 @@ describe('many peers on a lossy network', () => {
     expect(net.stats.duplicated).toBeGreaterThan(0)
     let total = 0
     for (const peer of peers) {
-      await checkOwnChain(peer)
+      await checkOwnChain(crypto, peer)
       expect(await peer.store.fraudProofs()).toEqual([])
       total += peer.node.head().balance
       // Every proposal this peer answered was answered exactly once.

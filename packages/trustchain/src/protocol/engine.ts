@@ -13,9 +13,12 @@
  *   is crawled once; then the `shouldSign` policy decides; on yes the agreement is appended, persisted, returned to
  *   every copy of the request, and both halves are broadcast. Duplicates of a proposal in progress join its session;
  *   duplicates of an answered one get the stored agreement again, so a proposal is never countersigned twice.
+ * Checkpoint: `checkpoint` appends a checkpoint block (a consensus result's hash and round) at the head, like a
+ *   proposal: one event at a time, so it never shares a sequence number with a proposal or an agreement; it is
+ *   broadcast once the ledger has stored it.
  */
-import { type CborValue, type Crypto, equalBytes, fromHex, type KeyPair, PUBLIC_KEY_LENGTH, toHex } from '@constellation/crypto'
-import { advanceHead, type ChainHead, createAgreement, createProposal, transferPayload } from '../block/block-builder.js'
+import { type CborValue, type Crypto, equalBytes, fromHex, HASH_LENGTH, type KeyPair, PUBLIC_KEY_LENGTH, toHex } from '@constellation/crypto'
+import { advanceHead, type ChainHead, createAgreement, createCheckpoint, createProposal, transferPayload } from '../block/block-builder.js'
 import { blockHash, type BlockLimits, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
 import { type HalfBlock, isAgreement, isProposal } from '../block/half-block.js'
 import { PayloadRegistry, transferOf } from '../block/payloads.js'
@@ -113,9 +116,10 @@ export function initialEngineState(options: { publicKey: Uint8Array; head: Chain
 export type IngestPurpose =
   /**
    * A block of our own chain; `previousHead` is the head before it, restored if the ledger refuses the block. The
-   * block completes our proposal `proposal` or answers the session `session` once stored.
+   * block completes our proposal `proposal`, answers the session `session`, or settles the checkpoint request
+   * `checkpoint` once stored.
    */
-  | { readonly kind: 'own'; readonly previousHead: ChainHead; readonly proposal?: string; readonly session?: string }
+  | { readonly kind: 'own'; readonly previousHead: ChainHead; readonly proposal?: string; readonly session?: string; readonly checkpoint?: number }
   | { readonly kind: 'gossip' }
   | { readonly kind: 'incoming-proposal'; readonly id: string }
   | { readonly kind: 'crawled'; readonly id: string }
@@ -132,8 +136,13 @@ export type Settlement =
   | { readonly ok: true; readonly proposal: HalfBlock; readonly agreement: HalfBlock }
   | { readonly ok: false; readonly error: TrustChainError }
 
+/** How a checkpoint request ends: its block, stored, or why not. */
+export type CheckpointSettlement = { readonly ok: true; readonly checkpoint: HalfBlock } | { readonly ok: false; readonly error: TrustChainError }
+
 export type EngineEvent =
   | { readonly type: 'propose'; readonly now: number; readonly requestId: number; readonly counterparty: Uint8Array; readonly content: ProposalContent }
+  /** Append a checkpoint committing to the consensus result `consensusResultHash` of `round`. */
+  | { readonly type: 'checkpoint'; readonly now: number; readonly requestId: number; readonly consensusResultHash: Uint8Array; readonly round: number }
   | { readonly type: 'tick'; readonly now: number }
   /** An incoming request, already decoded; blocks in it are decoded by the shell (bad ones never get here). */
   | { readonly type: 'proposal-request'; readonly now: number; readonly from: PeerId; readonly replyId: number; readonly proposal: HalfBlock }
@@ -176,6 +185,7 @@ export type EngineEffect =
   | { readonly type: 'decide'; readonly id: string; readonly from: PeerId; readonly proposal: HalfBlock; readonly validation: ValidationResult }
   | { readonly type: 'wake'; readonly at: number }
   | { readonly type: 'settle'; readonly requestId: number; readonly settlement: Settlement }
+  | { readonly type: 'settle-checkpoint'; readonly requestId: number; readonly settlement: CheckpointSettlement }
   | { readonly type: 'delivered'; readonly proposal: HalfBlock; readonly agreement: HalfBlock }
 
 export interface StepResult {
@@ -292,6 +302,27 @@ function propose(config: EngineConfig, state: EngineState, event: Extract<Engine
       { type: 'request', peer: counterparty, request: { type: 'proposal', block: proposal }, correlation: { kind: 'proposal', id } },
       ...wakeEffects(next),
     ],
+  }
+}
+
+function checkpoint(config: EngineConfig, state: EngineState, event: Extract<EngineEvent, { type: 'checkpoint' }>): StepResult {
+  const fail = (message: string): StepResult => ({
+    state,
+    effects: [{ type: 'settle-checkpoint', requestId: event.requestId, settlement: { ok: false, error: new TrustChainError(TrustChainErrorCode.INVALID_INPUT, message) } }],
+  })
+  if (!(event.consensusResultHash instanceof Uint8Array) || event.consensusResultHash.length !== HASH_LENGTH) {
+    return fail(`the consensus result hash must be ${HASH_LENGTH} bytes`)
+  }
+  if (!Number.isSafeInteger(event.round) || event.round < 0) return fail(`the round must be a non-negative safe integer, got ${event.round}`)
+  const block = createCheckpoint({ crypto: config.crypto, keyPair: config.keyPair, limits: config.limits ?? DEFAULT_BLOCK_LIMITS }, state.head, {
+    consensusResultHash: event.consensusResultHash,
+    round: event.round,
+    timestamp: event.now,
+  })
+  // Persisted before anyone hears of it, as every own block; settled and broadcast once stored (see onOwnIngested).
+  return {
+    state: { ...state, head: advanceHead(config.crypto, state.head, block) },
+    effects: [{ type: 'ingest', blocks: [block], purpose: { kind: 'own', previousHead: state.head, checkpoint: event.requestId } }],
   }
 }
 
@@ -554,7 +585,19 @@ function onOwnIngested(config: EngineConfig, state: EngineState, purpose: Extrac
       next = ended.state
       effects.push(...ended.effects)
     }
+    if (purpose.checkpoint !== undefined) effects.push({ type: 'settle-checkpoint', requestId: purpose.checkpoint, settlement: { ok: false, error: failed.error } })
     return { state: next, effects: [...effects, ...wakeEffects(next)] }
+  }
+  if (purpose.checkpoint !== undefined) {
+    const stored = outcomes[0]
+    if (stored === undefined || stored.status === 'rejected') return { state, effects: [] }
+    return {
+      state,
+      effects: [
+        { type: 'settle-checkpoint', requestId: purpose.checkpoint, settlement: { ok: true, checkpoint: stored.block } },
+        { type: 'broadcast', blocks: [stored.block] },
+      ],
+    }
   }
   if (purpose.session === undefined) return { state, effects: [] }
   const session = state.sessions.get(purpose.session)
@@ -606,6 +649,8 @@ export function step(config: EngineConfig, state: EngineState, event: EngineEven
   switch (event.type) {
     case 'propose':
       return propose(config, state, event)
+    case 'checkpoint':
+      return checkpoint(config, state, event)
     case 'tick':
       return tick(config, state, event.now)
     case 'proposal-request':

@@ -3,7 +3,7 @@
  *
  * It owns the engine state and performs the engine's effects: validating and storing through the ledger, sending
  * and answering requests through a `TrustChainMessenger`, calling the `shouldSign` policy, setting the one timer the
- * engine asks for, and settling `propose` promises. Everything from the network is decoded here with codecs (sizes
+ * engine asks for, and settling `propose` and `checkpoint` promises. Everything from the network is decoded here with codecs (sizes
  * first) and bad input is answered with a typed rejection or dropped; it never reaches the engine as bytes and never
  * throws out of a handler. Events are processed one at a time, so the engine's view of the own chain is always the
  * store's.
@@ -108,6 +108,11 @@ export interface TrustChainNode {
   stop(): Promise<void>
   /** Proposes a transaction; resolves with both halves once the counterparty's agreement is validated and stored. */
   propose(counterparty: Uint8Array, content: ProposalContent): Promise<Transaction>
+  /**
+   * Appends a checkpoint block committing to a consensus result (its 32-byte hash and its round) to the own chain,
+   * in turn with proposals and agreements; resolves with the block once stored (then broadcast).
+   */
+  checkpoint(options: { readonly consensusResultHash: Uint8Array; readonly round: number }): Promise<HalfBlock>
   /** Fetches blocks of a chain from a peer (`from`/`to` negative = from the end) and ingests them. */
   crawl(peer: Uint8Array, publicKey: Uint8Array, from: number, to: number): Promise<IngestOutcome[]>
   /** The own chain's head as the engine knows it. */
@@ -174,6 +179,7 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
   let timer: { at: number; cancel: () => void } | undefined
   const replies = new Map<number, (bytes: Uint8Array) => void>()
   const proposals = new Map<number, { resolve: (t: Transaction) => void; reject: (e: unknown) => void }>()
+  const checkpoints = new Map<number, { resolve: (block: HalfBlock) => void; reject: (e: unknown) => void }>()
   const listeners = new Set<(transaction: Transaction) => void>()
 
   const stopped = (): TrustChainError => new TrustChainError(TrustChainErrorCode.NODE_STOPPED, 'the TrustChain node is stopped')
@@ -310,6 +316,13 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
         else waiting?.reject(effect.settlement.error)
         return
       }
+      case 'settle-checkpoint': {
+        const waiting = checkpoints.get(effect.requestId)
+        checkpoints.delete(effect.requestId)
+        if (effect.settlement.ok) waiting?.resolve(effect.settlement.checkpoint)
+        else waiting?.reject(effect.settlement.error)
+        return
+      }
       case 'delivered':
         for (const listener of listeners) listener({ proposal: effect.proposal, agreement: effect.agreement })
         return
@@ -362,8 +375,9 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
     timer = undefined
     for (const reply of replies.values()) reply(rejectedBytes(TrustChainErrorCode.NODE_STOPPED, 'node stopped'))
     replies.clear()
-    for (const waiting of proposals.values()) waiting.reject(stopped())
+    for (const waiting of [...proposals.values(), ...checkpoints.values()]) waiting.reject(stopped())
     proposals.clear()
+    checkpoints.clear()
     await queue
     // Sessions and proposals of before the stop would wait for answers that were dropped while stopped: a restarted
     // node starts without them (their requests were refused, their promises rejected above).
@@ -384,6 +398,15 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
       const requestId = nextId++
       const promise = new Promise<Transaction>((resolve, reject) => proposals.set(requestId, { resolve, reject }))
       enqueue({ type: 'propose', now: clock.now(), requestId, counterparty, content })
+      return promise
+    },
+    checkpoint({ consensusResultHash, round }) {
+      if (!running) return Promise.reject(stopped())
+      const requestId = nextId++
+      const promise = new Promise<HalfBlock>((resolve, reject) => checkpoints.set(requestId, { resolve, reject }))
+      // A copy: the block is signed when the event's turn comes, and the caller may reuse its buffer before then.
+      const hash = consensusResultHash instanceof Uint8Array ? new Uint8Array(consensusResultHash) : consensusResultHash
+      enqueue({ type: 'checkpoint', now: clock.now(), requestId, consensusResultHash: hash, round })
       return promise
     },
     async crawl(peer, publicKey, from, to) {
