@@ -85,6 +85,14 @@ export {
 } from './fragment/agreement-fragment.js'
 export type { BroadcastHandler, PeerId, RequestHandler, TrustChainMessenger } from './protocol/messenger.js'
 export {
+  createNetworkMessenger,
+  type MessengerNetwork,
+  type NetworkMessenger,
+  type NetworkMessengerOptions,
+  TRUSTCHAIN_PROTOCOL,
+  TRUSTCHAIN_TOPIC,
+} from './protocol/network-messenger.js'
+export {
   type BlocksMessage,
   BlocksMessageCodec,
   decodeMessage,
@@ -96,7 +104,7 @@ export {
   type Response,
   ResponseCodec,
 } from './protocol/messages.js'
-export { type Clock, systemClock } from './protocol/clock.js'
+export { type Clock, type DelayClock, fromDelayClock, systemClock } from './protocol/clock.js'
 export {
   type CheckpointSettlement,
   type Correlation,

@@ -18,3 +18,23 @@ export const systemClock: Clock = {
     return () => clearTimeout(timer)
   },
 }
+
+/** A clock whose timers take a delay and return a handle, as @constellation/gossip's `Clock` and `VirtualClock`. */
+export interface DelayClock {
+  now(): number
+  setTimer(delayMs: number, callback: () => void): { cancel(): void }
+}
+
+/**
+ * This package's `Clock` on top of a delay-based one, so a node can share the simulator's virtual clock. Times are
+ * whole milliseconds, as block timestamps are; a virtual clock's fractions are floored.
+ */
+export function fromDelayClock(clock: DelayClock): Clock {
+  return {
+    now: () => Math.floor(clock.now()),
+    setTimer(at, callback) {
+      const handle = clock.setTimer(Math.max(0, at - clock.now()), callback)
+      return () => handle.cancel()
+    },
+  }
+}
