@@ -1,5 +1,114 @@
 /**
  * @constellation/consensus — Byzantine checkpoint consensus for a Constellation solar system.
+ *
+ * Data flow: members append checkpoint blocks to their chains (through trustchain) and submit them to the round's
+ * facilitators; each facilitator runs the pure round machine (`startRound`/`stepRound`): it proposes the checkpoints
+ * it holds, the asynchronous common subset (Bracha reliable broadcast + MMR binary agreement per proposer) agrees on
+ * the proposals, `foldAgreement` turns them into the result body, Proof of Meme elects the next facilitators, and
+ * 2t + 1 signature shares make the `CheckpointCertificate`. `SolarSystemNode` is the shell that runs all of this over
+ * a gossip `Network` and a `Clock`; `CertificateHistory` and agreement proofs answer finality questions.
  */
 export { ConsensusError, ConsensusErrorCode, isConsensusError } from './errors.js'
-export type { AcsConfig, CommonCoin } from './acs/acs-api.js'
+export * from './acs/index.js'
+export { type Committee, createCommittee, isFacilitator } from './round/committee.js'
+export { type CoinSeed, commonCoin } from './round/common-coin.js'
+export {
+  certificateDigest,
+  type CheckpointEntry,
+  CheckpointEntryCodec,
+  type CheckpointResult,
+  CheckpointResultCodec,
+  type FaultRecord,
+  FaultRecordCodec,
+  MAX_CHECKPOINTS_PER_RESULT,
+  MAX_FACILITATORS,
+  type ObservationRecord,
+  type ResultBody,
+  ResultBodyCodec,
+  resultHash,
+} from './round/checkpoint-result.js'
+export {
+  assembleCertificate,
+  type BatchVerifier,
+  type CertificateSignature,
+  type CheckpointCertificate,
+  CheckpointCertificateCodec,
+  checkCertificate,
+  decodeCertificate,
+  encodeCertificate,
+  MAX_CERTIFICATE_BYTES,
+  signResult,
+  verifyCertificate,
+} from './round/certificate.js'
+export {
+  applyResult,
+  type CertifiedCheckpoint,
+  genesisHashOf,
+  genesisState,
+  nextResult,
+  scoreOf,
+  type SolarSystemGenesis,
+  type SolarSystemRules,
+  type SolarSystemState,
+  waitedRounds,
+} from './round/solar-system.js'
+export { type DefaultRulesOptions, defaultSolarSystemRules } from './round/default-rules.js'
+export {
+  addToPool,
+  checkCheckpointBlock,
+  type CheckpointPool,
+  decodeProposal,
+  encodeProposal,
+  maxProposalBytes,
+  type PoolEntry,
+  prunePool,
+  selectCheckpoints,
+} from './round/checkpoint-pool.js'
+export { type FoldInput, foldAgreement } from './round/result-fold.js'
+export {
+  collectionTarget,
+  type FacilitatorRoundState,
+  type RoundConfig,
+  type RoundEffect,
+  type RoundEvent,
+  type RoundMessage,
+  type RoundPhase,
+  type RoundStep,
+  startRound,
+  stepRound,
+} from './round/facilitator-round.js'
+export {
+  CertificateHistory,
+  type CertifiedCheckpointRef,
+  type EnclosingCheckpoints,
+  verifyCertificateChain,
+} from './finality/certificate-history.js'
+export {
+  type AgreementProof,
+  buildAgreementProof,
+  checkAgreementProof,
+  type CommitteeLookup,
+  committeesOf,
+  decodeAgreementProof,
+  encodeAgreementProof,
+  type HalfProof,
+  isFinal,
+  MAX_AGREEMENT_PROOF_BYTES,
+  verifyAgreementProof,
+} from './finality/agreement-proof.js'
+export {
+  CERTIFICATES_PROTOCOL,
+  certificateTopic,
+  CHECKPOINT_PROTOCOL,
+  ROUND_PROTOCOL,
+} from './shell/wire.js'
+export {
+  type CheckpointWriter,
+  type ConsensusNetwork,
+  createSolarSystemNode,
+  DEFAULT_TIMING,
+  SolarSystemNode,
+  type SolarSystemNodeOptions,
+  type SolarSystemStats,
+  type SolarSystemTiming,
+} from './shell/solar-system-node.js'

@@ -1,0 +1,85 @@
+/**
+ * io-ts field codecs for consensus values that cross a boundary (network frames, certificates on disk, proofs
+ * handed to third parties): fixed-length byte strings, bounded integers, bounded lists and closed records, so that
+ * every shape's static type and runtime check come from one definition.
+ */
+import { type CborValue, decodeCanonical } from '@constellation/crypto'
+import { isLeft } from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { ConsensusError, ConsensusErrorCode } from '../errors.js'
+
+export function bytesOfLength(length: number, name = `Bytes${length}`): t.Type<Uint8Array, Uint8Array, unknown> {
+  const is = (u: unknown): u is Uint8Array => u instanceof Uint8Array && u.length === length
+  return new t.Type(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity)
+}
+
+export function bytesUpTo(maxLength: number, name = `BytesUpTo${maxLength}`): t.Type<Uint8Array, Uint8Array, unknown> {
+  const is = (u: unknown): u is Uint8Array => u instanceof Uint8Array && u.length <= maxLength
+  return new t.Type(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity)
+}
+
+/** A safe integer within [min, max]. */
+export function integerIn(min: number, max: number, name: string): t.Type<number, number, unknown> {
+  const is = (u: unknown): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= min && u <= max
+  return new t.Type(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity)
+}
+
+/** An array of at most `max` items of `item`; the length is checked before any item is looked at. */
+export function listUpTo<C extends t.Mixed>(item: C, max: number, name: string): t.Type<t.TypeOf<C>[], t.OutputOf<C>[], unknown> {
+  const array = t.array(item)
+  return new t.Type(
+    name,
+    (u): u is t.TypeOf<C>[] => Array.isArray(u) && u.length <= max && array.is(u),
+    (u, c) => (Array.isArray(u) && u.length <= max ? array.validate(u, c) : t.failure(u, c, `${name} must be an array of at most ${max} items`)),
+    (a) => array.encode(a),
+  )
+}
+
+/** Lowercase hex of a 32-byte public key: how peers and facilitators are named. */
+export const PeerIdCodec = new t.Type<string, string, unknown>(
+  'PeerId',
+  (u): u is string => typeof u === 'string' && /^[0-9a-f]{64}$/.test(u),
+  (u, c) => (typeof u === 'string' && /^[0-9a-f]{64}$/.test(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+)
+
+/** A record that refuses unknown keys: an extra key would change the canonical encoding, and so the hash. */
+export function closedRecord<P extends t.Props>(name: string, props: P): t.Type<t.TypeOf<t.TypeC<P>>, t.OutputOf<t.TypeC<P>>, unknown> {
+  const open = t.type(props)
+  const keys = Object.keys(props)
+  const closed = (u: unknown): boolean =>
+    typeof u === 'object' && u !== null && Object.keys(u).every((key) => Object.hasOwn(props, key)) && keys.every((key) => Object.hasOwn(u, key))
+  return new t.Type(
+    name,
+    (u): u is t.TypeOf<t.TypeC<P>> => closed(u) && open.is(u),
+    (u, c) => (closed(u) ? open.validate(u, c) : t.failure(u, c, `${name} must have exactly the keys ${keys.join(', ')}`)),
+    (a) => open.encode(a),
+  )
+}
+
+/** Decodes canonical CBOR bytes into `codec`'s type, sizes first; every failure is a MALFORMED_MESSAGE error. */
+export function decodeWith<A>(codec: t.Type<A, unknown, unknown>, bytes: unknown, maxBytes: number, what: string): A {
+  if (!(bytes instanceof Uint8Array)) throw malformed(`${what} must be given as a Uint8Array`)
+  if (bytes.length > maxBytes) throw malformed(`${what} is ${bytes.length} bytes, over the limit of ${maxBytes}`, { size: bytes.length, maxBytes })
+  let value: CborValue
+  try {
+    value = decodeCanonical(bytes, { maxBytes })
+  } catch (cause) {
+    throw malformed(`${what} is not canonical CBOR`, {}, cause)
+  }
+  return validateWith(codec, value, what)
+}
+
+/** Checks an already decoded value against `codec`; failures are MALFORMED_MESSAGE errors. */
+export function validateWith<A>(codec: t.Type<A, unknown, unknown>, value: unknown, what: string): A {
+  const result = codec.decode(value)
+  if (isLeft(result)) {
+    const paths = result.left.slice(0, 4).map((error) => error.context.map((entry) => entry.key).filter((key) => key !== '').join('.') || '$')
+    throw malformed(`${what} does not have the expected shape (at ${paths.join(', ')})`, { paths })
+  }
+  return result.right
+}
+
+function malformed(message: string, detail: Record<string, unknown> = {}, cause?: unknown): ConsensusError {
+  return new ConsensusError(ConsensusErrorCode.MALFORMED_MESSAGE, message, detail, cause === undefined ? undefined : { cause })
+}

@@ -1,0 +1,98 @@
+/**
+ * Checkpoint certificates: a result with the signatures of at least 2t + 1 of the round's facilitators.
+ *
+ * With at most t Byzantine facilitators, two certificates for one group and round with different results would
+ * need t + 1 honest facilitators to have signed both, and an honest facilitator signs only the result its own
+ * agreement produced — so a valid certificate is the round's result. Signatures are checked in one batch
+ * (`BatchVerifier`: the crypto package's `verifyMany` in this thread, or a `VerifyPool` across workers).
+ */
+import { type Crypto, encodeCanonical, type KeyPair, SIGNATURE_LENGTH, type SignedMessage, fromHex, toHex } from '@constellation/crypto'
+import * as t from 'io-ts'
+import { bytesOfLength, closedRecord, decodeWith, listUpTo, PeerIdCodec } from '../codec/fields.js'
+import { ConsensusError, ConsensusErrorCode } from '../errors.js'
+import { certificateDigest, type CheckpointResult, CheckpointResultCodec, MAX_FACILITATORS } from './checkpoint-result.js'
+import type { Committee } from './committee.js'
+
+/** Checks many signatures at once; answers one boolean per item, in order. */
+export type BatchVerifier = (items: readonly SignedMessage[]) => Promise<readonly boolean[]> | readonly boolean[]
+
+export const CertificateSignatureCodec = closedRecord('CertificateSignature', {
+  signer: PeerIdCodec,
+  signature: bytesOfLength(SIGNATURE_LENGTH, 'Signature'),
+})
+export type CertificateSignature = t.TypeOf<typeof CertificateSignatureCodec>
+
+export const CheckpointCertificateCodec = closedRecord('CheckpointCertificate', {
+  result: CheckpointResultCodec,
+  /** Ascending by signer, one per signer. */
+  signatures: listUpTo(CertificateSignatureCodec, MAX_FACILITATORS, 'Signatures'),
+})
+export type CheckpointCertificate = t.TypeOf<typeof CheckpointCertificateCodec>
+
+/** Largest encoded certificate accepted from the network or disk. */
+export const MAX_CERTIFICATE_BYTES = 1 << 20
+
+/** A facilitator's signature share on a result. */
+export function signResult(crypto: Crypto, keyPair: KeyPair, result: CheckpointResult): CertificateSignature {
+  return { signer: toHex(keyPair.publicKey), signature: crypto.sign(certificateDigest(crypto, result), keyPair) }
+}
+
+/** Builds a certificate from shares already checked; keeps the first `committee.quorum` signers in id order. */
+export function assembleCertificate(result: CheckpointResult, shares: readonly CertificateSignature[], committee: Committee): CheckpointCertificate {
+  const bySigner = new Map<string, CertificateSignature>()
+  for (const share of shares) if (committee.facilitators.includes(share.signer) && !bySigner.has(share.signer)) bySigner.set(share.signer, share)
+  if (bySigner.size < committee.quorum) {
+    throw new ConsensusError(ConsensusErrorCode.INVALID_CERTIFICATE, `a certificate needs ${committee.quorum} signatures, got ${bySigner.size}`)
+  }
+  const signatures = [...bySigner.values()].sort((a, b) => (a.signer < b.signer ? -1 : 1)).slice(0, committee.quorum)
+  return { result, signatures }
+}
+
+/**
+ * Why `certificate` is not a valid certificate by `committee`, or undefined when it is: signers distinct, in order,
+ * members of the committee, at least 2t + 1 of them, every signature valid on the result's digest.
+ */
+export async function checkCertificate(
+  crypto: Crypto,
+  certificate: CheckpointCertificate,
+  committee: Committee,
+  verifier: BatchVerifier = (items) => crypto.verifyMany(items),
+): Promise<string | undefined> {
+  const { signatures } = certificate
+  for (let i = 0; i < signatures.length; i++) {
+    const signer = (signatures[i] as CertificateSignature).signer
+    if (i > 0 && signer <= (signatures[i - 1] as CertificateSignature).signer) return 'signers must be distinct and in ascending order'
+    if (!committee.facilitators.includes(signer)) return `signer ${signer.slice(0, 16)} is not a facilitator of the round`
+  }
+  if (signatures.length < committee.quorum) return `${signatures.length} signatures, ${committee.quorum} needed`
+  const digest = certificateDigest(crypto, certificate.result)
+  const verdicts = await verifier(signatures.map(({ signer, signature }) => ({ signature, message: digest, publicKey: fromHex(signer) })))
+  const bad = verdicts.findIndex((ok) => !ok)
+  return bad === -1 ? undefined : `the signature of ${signatures[bad]?.signer.slice(0, 16)} does not verify`
+}
+
+/** Like `checkCertificate`, but throws INVALID_CERTIFICATE with the reason. */
+export async function verifyCertificate(
+  crypto: Crypto,
+  certificate: CheckpointCertificate,
+  committee: Committee,
+  verifier?: BatchVerifier,
+): Promise<void> {
+  const why = await checkCertificate(crypto, certificate, committee, verifier)
+  if (why !== undefined) {
+    throw new ConsensusError(ConsensusErrorCode.INVALID_CERTIFICATE, `invalid certificate for round ${certificate.result.body.round}: ${why}`, {
+      group: certificate.result.body.group,
+      round: certificate.result.body.round,
+      reason: why,
+    })
+  }
+}
+
+export function encodeCertificate(certificate: CheckpointCertificate): Uint8Array {
+  return encodeCanonical(CheckpointCertificateCodec.encode(certificate))
+}
+
+/** Decodes a certificate from bytes (shape and sizes only; `verifyCertificate` checks the signatures). */
+export function decodeCertificate(bytes: Uint8Array): CheckpointCertificate {
+  return decodeWith(CheckpointCertificateCodec, bytes, MAX_CERTIFICATE_BYTES, 'certificate')
+}

@@ -1,0 +1,193 @@
+/**
+ * One facilitator's part in one checkpoint round, as a pure state machine.
+ *
+ * The round unfolds from its seed — the solar system's state after round r - 1 — through three phases:
+ *   collecting: members' checkpoint blocks arrive and are checked; once N - t are held (or the proposal timer
+ *     fires, for members that never show up) the facilitator proposes what it holds, by priority;
+ *   agreeing: the asynchronous common subset runs over the facilitators' proposals;
+ *   signing: the agreed proposals are folded into the result (`foldAgreement`), the next committee is elected,
+ *     and the facilitators exchange signature shares until 2t + 1 make the certificate.
+ * `stepRound(state, event)` never touches a clock, a socket or a random source, and never mutates `state`; the
+ * shell delivers events and performs the sends.
+ */
+import { type Crypto, fromHex, type KeyPair, toHex } from '@constellation/crypto'
+import { type BlockLimits, DEFAULT_BLOCK_LIMITS, type HalfBlock } from '@constellation/trustchain'
+import { type AcsMessage, type AcsState, acsStep, initialAcsState } from '../acs/index.js'
+import { ConsensusError, ConsensusErrorCode } from '../errors.js'
+import { assembleCertificate, type CertificateSignature, type CheckpointCertificate, signResult } from './certificate.js'
+import { certificateDigest, type CheckpointResult, resultHash } from './checkpoint-result.js'
+import { addToPool, checkCheckpointBlock, type CheckpointPool, encodeProposal, maxProposalBytes, selectCheckpoints } from './checkpoint-pool.js'
+import { commonCoin } from './common-coin.js'
+import { foldAgreement } from './result-fold.js'
+import { nextResult, type SolarSystemRules, type SolarSystemState } from './solar-system.js'
+
+/** What facilitators send each other during a round. */
+export type RoundMessage =
+  | { readonly kind: 'acs'; readonly message: AcsMessage }
+  /** A signature share on the result digest. */
+  | { readonly kind: 'share'; readonly signature: Uint8Array }
+
+export interface RoundConfig {
+  readonly crypto: Crypto
+  readonly keyPair: KeyPair
+  readonly rules: SolarSystemRules
+  /** The state after round r - 1: its committee runs round r. */
+  readonly seed: SolarSystemState
+  readonly limits?: BlockLimits
+}
+
+export type RoundPhase = 'collecting' | 'agreeing' | 'signing' | 'certified'
+
+export interface FacilitatorRoundState {
+  readonly config: RoundConfig
+  readonly self: string
+  readonly round: number
+  readonly phase: RoundPhase
+  readonly pool: CheckpointPool
+  readonly arrivals: number
+  /** Checkpoints proposed (for diagnostics and the explorer). */
+  readonly proposed?: readonly HalfBlock[]
+  readonly acs: AcsState
+  readonly result?: { readonly result: CheckpointResult; readonly hash: Uint8Array; readonly digest: Uint8Array; readonly next: SolarSystemState }
+  /** Valid shares by signer; shares that came before our own result are held unchecked in `early`. */
+  readonly shares: ReadonlyMap<string, CertificateSignature>
+  readonly early: ReadonlyMap<string, Uint8Array>
+  readonly certificate?: CheckpointCertificate
+  /** Checkpoint blocks refused, by reason (bounded by the reasons' count). */
+  readonly refused: ReadonlyMap<string, number>
+}
+
+export type RoundEvent =
+  | { readonly type: 'checkpoint'; readonly block: HalfBlock }
+  /** The proposal timer fired: propose what is held even if fewer than N - t checkpoints arrived. */
+  | { readonly type: 'proposal-timeout' }
+  | { readonly type: 'message'; readonly from: string; readonly message: RoundMessage }
+
+export type RoundEffect =
+  | { readonly type: 'send'; readonly to: string | 'all'; readonly message: RoundMessage }
+  | { readonly type: 'certified'; readonly certificate: CheckpointCertificate; readonly state: SolarSystemState }
+
+export interface RoundStep {
+  readonly state: FacilitatorRoundState
+  readonly effects: readonly RoundEffect[]
+}
+
+export function startRound(config: RoundConfig, pool: CheckpointPool = new Map()): FacilitatorRoundState {
+  const { crypto, keyPair, seed, rules } = config
+  const self = toHex(keyPair.publicKey)
+  const committee = seed.committee
+  if (!committee.facilitators.includes(self)) {
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `this node is not a facilitator of round ${seed.round + 1}`)
+  }
+  const round = seed.round + 1
+  const acs = initialAcsState({
+    participants: committee.facilitators,
+    self,
+    faults: committee.faults,
+    coin: commonCoin(crypto, { previousResultHash: seed.resultHash, level: seed.genesis.level, group: seed.genesis.group, round }),
+    digest: (value) => crypto.sha256(value),
+    maxProposalBytes: maxProposalBytes(rules, config.limits ?? DEFAULT_BLOCK_LIMITS),
+  })
+  return { config, self, round, phase: 'collecting', pool, arrivals: pool.size, acs, shares: new Map(), early: new Map(), refused: new Map() }
+}
+
+/** Checkpoints held before proposing: N - t of the members. */
+export function collectionTarget(state: FacilitatorRoundState): number {
+  return Math.max(1, state.config.seed.members.size - state.config.seed.committee.faults)
+}
+
+export function stepRound(state: FacilitatorRoundState, event: RoundEvent): RoundStep {
+  switch (event.type) {
+    case 'checkpoint':
+      return onCheckpoint(state, event.block)
+    case 'proposal-timeout':
+      return state.phase === 'collecting' ? propose(state) : { state, effects: [] }
+    case 'message':
+      return onMessage(state, event.from, event.message)
+  }
+}
+
+function onCheckpoint(state: FacilitatorRoundState, block: HalfBlock): RoundStep {
+  const { crypto, rules, seed } = state.config
+  const why = checkCheckpointBlock(crypto, rules, seed, block)
+  if (why !== undefined) {
+    const refused = new Map(state.refused)
+    refused.set(why, (refused.get(why) ?? 0) + 1)
+    return { state: { ...state, refused }, effects: [] }
+  }
+  // Blocks that arrive after the proposal wait in the pool for the next round.
+  const pool = addToPool(state.pool, block, state.arrivals)
+  const next = { ...state, pool, arrivals: state.arrivals + 1 }
+  return next.phase === 'collecting' && pool.size >= collectionTarget(next) ? propose(next) : { state: next, effects: [] }
+}
+
+function propose(state: FacilitatorRoundState): RoundStep {
+  const { rules, seed, limits } = state.config
+  const chosen = selectCheckpoints(rules, seed, state.pool)
+  const stepped = acsStep(state.acs, { type: 'propose', value: encodeProposal(chosen, limits ?? DEFAULT_BLOCK_LIMITS) })
+  return afterAcs({ ...state, phase: 'agreeing', proposed: chosen }, stepped)
+}
+
+function afterAcs(state: FacilitatorRoundState, stepped: ReturnType<typeof acsStep>): RoundStep {
+  const effects: RoundEffect[] = stepped.outbox.map((out) => ({ type: 'send', to: out.to, message: { kind: 'acs', message: out.message } }))
+  let next: FacilitatorRoundState = { ...state, acs: stepped.state }
+  if (stepped.output !== undefined && next.result === undefined) {
+    const signed = sign(next, stepped.output.proposals)
+    next = signed.state
+    effects.push(...signed.effects)
+  }
+  return { state: next, effects }
+}
+
+/** Folds the agreed proposals into the result, signs it and sends the share; checks shares that came early. */
+function sign(state: FacilitatorRoundState, agreed: ReadonlyMap<string, Uint8Array>): RoundStep {
+  const { crypto, keyPair, rules, seed } = state.config
+  const body = foldAgreement({ crypto, rules, state: seed, committee: seed.committee, agreed, ...(state.config.limits === undefined ? {} : { limits: state.config.limits }) })
+  const hash = resultHash(crypto, body)
+  const { result, state: nextState } = nextResult(rules, seed, body, hash)
+  const digest = certificateDigest(crypto, result)
+  const own = signResult(crypto, keyPair, result)
+  const shares = new Map(state.shares)
+  shares.set(state.self, own)
+  for (const [signer, signature] of state.early) {
+    if (crypto.verify(signature, digest, fromHex(signer))) shares.set(signer, { signer, signature })
+  }
+  const next: FacilitatorRoundState = {
+    ...state,
+    phase: state.phase === 'certified' ? 'certified' : 'signing',
+    result: { result, hash, digest, next: nextState },
+    shares,
+    early: new Map(),
+  }
+  const effects: RoundEffect[] = [{ type: 'send', to: 'all', message: { kind: 'share', signature: own.signature } }]
+  const done = maybeCertify(next)
+  return { state: done.state, effects: [...effects, ...done.effects] }
+}
+
+function maybeCertify(state: FacilitatorRoundState): RoundStep {
+  const committee = state.config.seed.committee
+  if (state.certificate !== undefined || state.result === undefined || state.shares.size < committee.quorum) return { state, effects: [] }
+  const certificate = assembleCertificate(state.result.result, [...state.shares.values()], committee)
+  return {
+    state: { ...state, phase: 'certified', certificate },
+    effects: [{ type: 'certified', certificate, state: state.result.next }],
+  }
+}
+
+function onMessage(state: FacilitatorRoundState, from: string, message: RoundMessage): RoundStep {
+  const committee = state.config.seed.committee
+  if (from === state.self || !committee.facilitators.includes(from)) return { state, effects: [] }
+  if (message.kind === 'acs') return afterAcs(state, acsStep(state.acs, { type: 'message', from, message: message.message }))
+  if (state.shares.has(from)) return { state, effects: [] }
+  if (state.result === undefined) {
+    // Held until our own result exists to check it against; one per facilitator, so bounded by n.
+    if (state.early.has(from)) return { state, effects: [] }
+    const early = new Map(state.early)
+    early.set(from, message.signature)
+    return { state: { ...state, early }, effects: [] }
+  }
+  if (!state.config.crypto.verify(message.signature, state.result.digest, fromHex(from))) return { state, effects: [] }
+  const shares = new Map(state.shares)
+  shares.set(from, { signer: from, signature: message.signature })
+  return maybeCertify({ ...state, shares })
+}

@@ -1,0 +1,202 @@
+/**
+ * A solar system's replicated state and how a certified result moves it forward.
+ *
+ * Every member keeps this state; it is a pure function of the genesis and the sequence of certified results, so
+ * every honest node holds the same one: the last certified round and its hash, the facilitators of the next round,
+ * each member's last certified checkpoint, and the memes from which Proof of Meme elects facilitators. Facilitators
+ * use `nextResult` to turn what their agreement decided into a result; members use `applyResult` to follow it.
+ * Both run the same election, so a result whose `nextFacilitators` differ from the election is refused.
+ */
+import { type Crypto, encodeCanonical, toHex } from '@constellation/crypto'
+import {
+  createMeme,
+  type DockingPolicy,
+  type ElectionConfig,
+  type Election,
+  type Meme,
+  type MempoolPolicy,
+  type Observation,
+  type ProvenFault,
+  runElection,
+  type Scorer,
+  scoreMemes,
+} from '@constellation/meme-reputation'
+import { ConsensusError, ConsensusErrorCode } from '../errors.js'
+import type { CheckpointEntry, CheckpointResult, ResultBody } from './checkpoint-result.js'
+import { type Committee, createCommittee } from './committee.js'
+
+/** The trusted start of a solar system: who is in it and who facilitates round 1. */
+export interface SolarSystemGenesis {
+  readonly level: number
+  readonly group: string
+  /** Member ids (lowercase hex public keys). */
+  readonly members: readonly string[]
+  /** Facilitators of round 1, drawn from `members`. */
+  readonly facilitators: readonly string[]
+}
+
+/** The rules every member of a solar system must share; they shape the results' hashes. */
+export interface SolarSystemRules {
+  readonly scorer: Scorer
+  readonly docking: DockingPolicy
+  /** `seats` is the number of facilitators per round. */
+  readonly election: ElectionConfig
+  /** Priority of waiting checkpoints when a proposal is full: reputation decides when, never whether. */
+  readonly mempool: MempoolPolicy
+  /** Checkpoints one facilitator proposes at most per round; the rest wait for the next round. */
+  readonly maxCheckpointsPerProposal: number
+  /** A checkpoint may record a result at most this many rounds old. */
+  readonly maxCheckpointAgeRounds: number
+}
+
+export interface CertifiedCheckpoint {
+  readonly entry: CheckpointEntry
+  readonly round: number
+}
+
+export interface SolarSystemState {
+  readonly genesis: SolarSystemGenesis
+  /** Hash of the genesis: the "result" of round 0. */
+  readonly genesisHash: Uint8Array
+  /** The last certified round (0 before the first). */
+  readonly round: number
+  /** `h_round`. */
+  readonly resultHash: Uint8Array
+  /** `h_{round-1}` (the genesis hash while round <= 1). */
+  readonly previousResultHash: Uint8Array
+  /** Facilitators of round `round + 1`. */
+  readonly committee: Committee
+  readonly members: ReadonlySet<string>
+  readonly memes: readonly Meme[]
+  /** Docked scores of `memes` at `round`, aligned with it. */
+  readonly scores: Float64Array
+  readonly memeIndex: ReadonlyMap<string, number>
+  /** Each member's last checkpoint included in a certified result, with the round that certified it. */
+  readonly lastCheckpoints: ReadonlyMap<string, CertifiedCheckpoint>
+  /** Hashes (hex) of the last `maxCheckpointAgeRounds + 1` results by round, genesis as round 0. */
+  readonly recentResults: ReadonlyMap<number, string>
+  /** The latest election record (undefined before the first result). */
+  readonly election?: Election
+}
+
+export function genesisHashOf(crypto: Crypto, genesis: SolarSystemGenesis): Uint8Array {
+  return crypto.sha256(
+    encodeCanonical(['constellation/genesis/1', genesis.level, genesis.group, [...genesis.members].sort(), [...genesis.facilitators].sort()]),
+  )
+}
+
+export function genesisState(crypto: Crypto, genesis: SolarSystemGenesis, rules: SolarSystemRules): SolarSystemState {
+  const members = new Set(genesis.members)
+  if (members.size !== genesis.members.length) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'genesis members must be distinct')
+  if (!Number.isSafeInteger(genesis.level) || genesis.level < 0) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'genesis level must be a non-negative integer')
+  if (typeof genesis.group !== 'string' || genesis.group.length === 0 || genesis.group.length > 128) {
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'genesis group must be a non-empty string of at most 128 characters')
+  }
+  const committee = createCommittee(genesis.facilitators)
+  for (const id of committee.facilitators) {
+    if (!members.has(id)) throw new ConsensusError(ConsensusErrorCode.INVALID_COMMITTEE, `facilitator ${id.slice(0, 16)} is not a member`)
+  }
+  if (!(Number.isSafeInteger(rules.maxCheckpointsPerProposal) && rules.maxCheckpointsPerProposal >= 1)) {
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'maxCheckpointsPerProposal must be a positive integer')
+  }
+  if (!(Number.isSafeInteger(rules.maxCheckpointAgeRounds) && rules.maxCheckpointAgeRounds >= 1)) {
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'maxCheckpointAgeRounds must be a positive integer')
+  }
+  const ids = [...members].sort()
+  const memes = ids.map((id) => createMeme(rules.scorer.schema, id, 0))
+  const genesisHash = genesisHashOf(crypto, genesis)
+  return {
+    genesis,
+    genesisHash,
+    round: 0,
+    resultHash: genesisHash,
+    previousResultHash: genesisHash,
+    committee,
+    members,
+    memes,
+    scores: scoreMemes(rules.scorer, memes, 0),
+    memeIndex: new Map(ids.map((id, i) => [id, i])),
+    lastCheckpoints: new Map(),
+    recentResults: new Map([[0, toHex(genesisHash)]]),
+  }
+}
+
+/** The meme updates a body implies, in meme-reputation's terms. */
+function memeUpdatesOf(body: ResultBody): { observations: Observation[]; faults: ProvenFault[] } {
+  return {
+    observations: body.observations.map((record) => ({ memeId: record.memeId, outcome: record.outcome, values: record.values })),
+    faults: body.faults.map((fault) => ({ memeId: fault.memeId, kind: fault.kind })),
+  }
+}
+
+/** Runs the round's election over the memes the body updates: the next state and the next facilitators. */
+function advance(rules: SolarSystemRules, state: SolarSystemState, body: ResultBody, hash: Uint8Array): SolarSystemState {
+  const { observations, faults } = memeUpdatesOf(body)
+  const ran = runElection({
+    scorer: rules.scorer,
+    docking: rules.docking,
+    config: rules.election,
+    round: body.round,
+    memes: state.memes,
+    observations,
+    faults,
+    resultHash: hash,
+    previousHash: state.resultHash,
+    index: state.memeIndex,
+  })
+  const lastCheckpoints = new Map(state.lastCheckpoints)
+  for (const entry of body.checkpoints) lastCheckpoints.set(toHex(entry.publicKey), { entry, round: body.round })
+  const recentResults = new Map(state.recentResults)
+  recentResults.set(body.round, toHex(hash))
+  recentResults.delete(body.round - rules.maxCheckpointAgeRounds - 1)
+  const memeIndex = ran.memes.length === state.memes.length ? state.memeIndex : new Map(ran.memes.map((meme, i) => [meme.id, i]))
+  return {
+    ...state,
+    round: body.round,
+    resultHash: hash,
+    previousResultHash: state.resultHash,
+    committee: createCommittee(ran.election.elected),
+    memes: ran.memes,
+    scores: ran.scores,
+    memeIndex,
+    lastCheckpoints,
+    recentResults,
+    election: ran.election,
+  }
+}
+
+/** The result a facilitator signs for `body`: the body and the facilitators its election picks. */
+export function nextResult(rules: SolarSystemRules, state: SolarSystemState, body: ResultBody, hash: Uint8Array): { result: CheckpointResult; state: SolarSystemState } {
+  const next = advance(rules, state, body, hash)
+  return { result: { body, nextFacilitators: [...next.committee.facilitators] }, state: next }
+}
+
+/**
+ * Follows a certified result (its certificate already verified against `state.committee`): refuses one that does
+ * not extend this state, or whose next facilitators differ from the election every honest node runs.
+ */
+export function applyResult(rules: SolarSystemRules, state: SolarSystemState, result: CheckpointResult, hash: Uint8Array): SolarSystemState {
+  const { body } = result
+  const refuse = (reason: string) =>
+    new ConsensusError(ConsensusErrorCode.INVALID_CERTIFICATE, `the result of round ${body.round} does not follow round ${state.round}: ${reason}`, { reason })
+  if (body.level !== state.genesis.level || body.group !== state.genesis.group) throw refuse('another group or level')
+  if (body.round !== state.round + 1) throw refuse(`expected round ${state.round + 1}`)
+  if (toHex(body.previousResultHash) !== toHex(state.resultHash)) throw refuse('it names another previous result')
+  const next = advance(rules, state, body, hash)
+  const elected = next.committee.facilitators
+  if (elected.length !== result.nextFacilitators.length || elected.some((id, i) => id !== result.nextFacilitators[i])) {
+    throw refuse('its next facilitators are not the ones the election picks')
+  }
+  return next
+}
+
+/** Rounds since the member's last certified checkpoint: how long its checkpoints have waited, on public data. */
+export function waitedRounds(state: SolarSystemState, memberId: string): number {
+  return state.round - (state.lastCheckpoints.get(memberId)?.round ?? 0)
+}
+
+/** Score of a member (0 for an unknown one), for checkpoint priority. */
+export function scoreOf(state: SolarSystemState, memberId: string): number {
+  const i = state.memeIndex.get(memberId)
+  return i === undefined ? 0 : (state.scores[i] ?? 0)
+}

@@ -1,0 +1,113 @@
+/**
+ * Reliable, coalescing links from one facilitator to the others.
+ *
+ * Round messages for a peer queue up; at most one frame per peer is in flight, and everything that queued while it
+ * flew goes out as the next frame — so a burst of O(n^2) protocol messages becomes a few frames per peer, and a slow
+ * peer gets bigger frames rather than more of them. A frame that fails (timeout, dropped connection) goes back to
+ * the head of the queue and is retried with exponential backoff, which turns a lossy transport into the reliable
+ * links the agreement protocols assume. Messages of rounds that have ended are dropped.
+ */
+import type { Clock, TimerHandle } from '@constellation/gossip'
+import type { RoundMessage } from '../round/facilitator-round.js'
+import { MAX_FRAME_MESSAGES } from './wire.js'
+
+export interface LinkTransport {
+  /** Sends one frame of `round`'s messages; resolves when the peer acknowledged it. */
+  send(peer: string, round: number, messages: readonly RoundMessage[]): Promise<void>
+}
+
+export interface PeerLinkOptions {
+  readonly clock: Clock
+  readonly transport: LinkTransport
+  readonly retryMinMs: number
+  readonly retryMaxMs: number
+}
+
+interface Link {
+  queue: { round: number; message: RoundMessage }[]
+  inFlight: boolean
+  scheduled: TimerHandle | undefined
+  failures: number
+}
+
+export interface LinkStats {
+  framesSent: number
+  framesFailed: number
+  messagesSent: number
+}
+
+export class PeerLinks {
+  readonly #options: PeerLinkOptions
+  readonly #links = new Map<string, Link>()
+  #currentRound = 0
+  #closed = false
+  readonly stats: LinkStats = { framesSent: 0, framesFailed: 0, messagesSent: 0 }
+
+  constructor(options: PeerLinkOptions) {
+    this.#options = options
+  }
+
+  /** Messages of earlier rounds are no longer sent. */
+  setRound(round: number): void {
+    this.#currentRound = round
+    for (const link of this.#links.values()) link.queue = link.queue.filter((item) => item.round >= round)
+  }
+
+  enqueue(peer: string, round: number, message: RoundMessage): void {
+    if (this.#closed || round < this.#currentRound) return
+    let link = this.#links.get(peer)
+    if (link === undefined) {
+      link = { queue: [], inFlight: false, scheduled: undefined, failures: 0 }
+      this.#links.set(peer, link)
+    }
+    link.queue.push({ round, message })
+    this.#schedule(peer, link, 0)
+  }
+
+  close(): void {
+    this.#closed = true
+    for (const link of this.#links.values()) {
+      link.scheduled?.cancel()
+      link.queue = []
+    }
+  }
+
+  #schedule(peer: string, link: Link, delayMs: number): void {
+    if (link.inFlight || link.scheduled !== undefined) return
+    // One tick of delay collects everything the current event produces for this peer into one frame.
+    link.scheduled = this.#options.clock.setTimer(delayMs, () => {
+      link.scheduled = undefined
+      this.#flush(peer, link)
+    })
+  }
+
+  #flush(peer: string, link: Link): void {
+    if (this.#closed || link.inFlight) return
+    link.queue = link.queue.filter((item) => item.round >= this.#currentRound)
+    const first = link.queue[0]
+    if (first === undefined) return
+    // One frame carries one round; a later round's messages wait for the next frame.
+    let count = 0
+    while (count < link.queue.length && count < MAX_FRAME_MESSAGES && (link.queue[count] as { round: number }).round === first.round) count++
+    const batch = link.queue.splice(0, count)
+    link.inFlight = true
+    this.#options.transport.send(peer, first.round, batch.map((item) => item.message)).then(
+      () => {
+        link.inFlight = false
+        link.failures = 0
+        this.stats.framesSent++
+        this.stats.messagesSent += batch.length
+        if (link.queue.length > 0) this.#schedule(peer, link, 0)
+      },
+      () => {
+        link.inFlight = false
+        link.failures++
+        this.stats.framesFailed++
+        if (this.#closed) return
+        link.queue.unshift(...batch)
+        const backoff = Math.min(this.#options.retryMaxMs, this.#options.retryMinMs * 2 ** Math.min(link.failures - 1, 16))
+        this.#schedule(peer, link, backoff)
+      },
+    )
+  }
+}

@@ -1,0 +1,429 @@
+/**
+ * The imperative shell of a solar-system node: it runs the pure round machine over a gossip `Network` and a
+ * `Clock`, so the same code runs on `SimNetwork` and on `Libp2pNetwork`.
+ *
+ * Every node is a member: after each certified round it appends a checkpoint block recording that result to its
+ * own chain and submits it to the next round's facilitators. A node the election picks is also a facilitator for
+ * that round: it collects checkpoints, runs the agreement with the other facilitators over coalescing reliable
+ * links, signs the result and gossips the certificate. Every node follows the certificates (verified in one batch
+ * against the committee the previous certificate named), keeps the certified history, and answers finality
+ * questions from it. A node that falls behind fetches the certificates it missed from the peer that sent a newer
+ * one.
+ */
+import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
+import type { Clock, Network, TimerHandle } from '@constellation/gossip'
+import { type BlockLimits, type BlockStore, DEFAULT_BLOCK_LIMITS, decodeBlock, encodeBlock, type HalfBlock } from '@constellation/trustchain'
+import { ConsensusError, ConsensusErrorCode } from '../errors.js'
+import { type AgreementProof, buildAgreementProof, isFinal } from '../finality/agreement-proof.js'
+import { CertificateHistory } from '../finality/certificate-history.js'
+import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate, encodeCertificate } from '../round/certificate.js'
+import { resultHash } from '../round/checkpoint-result.js'
+import { addToPool, type CheckpointPool, maxProposalBytes, prunePool } from '../round/checkpoint-pool.js'
+import { type FacilitatorRoundState, type RoundEffect, type RoundEvent, startRound, stepRound } from '../round/facilitator-round.js'
+import { applyResult, genesisState, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
+import { PeerLinks } from './peer-links.js'
+import {
+  CERTIFICATES_PROTOCOL,
+  certificateTopic,
+  CHECKPOINT_PROTOCOL,
+  decodeCertificateRange,
+  decodeCertificateRangeRequest,
+  decodeCheckpointSubmission,
+  decodeRoundFrame,
+  encodeCertificateRange,
+  encodeCertificateRangeRequest,
+  encodeCheckpointSubmission,
+  encodeRoundFrame,
+  MAX_CERTIFICATES_PER_RESPONSE,
+  ROUND_PROTOCOL,
+} from './wire.js'
+
+/** The part of a trustchain node the consensus needs: appending checkpoint blocks to the own chain. */
+export interface CheckpointWriter {
+  checkpoint(options: { consensusResultHash: Uint8Array; round: number }): Promise<HalfBlock>
+}
+
+/** The part of the network the consensus uses. */
+export type ConsensusNetwork = Pick<Network, 'peerId' | 'publish' | 'subscribe' | 'request' | 'handle' | 'limits'>
+
+export interface SolarSystemTiming {
+  /** How long a facilitator waits for N - t checkpoints before proposing what it holds (default 1,000 ms). */
+  readonly proposalTimeoutMs: number
+  /** Timeout of one frame or submission (default 5,000 ms). */
+  readonly requestTimeoutMs: number
+  /** Backoff of a failed frame: first retry, and the cap (defaults 50 and 2,000 ms). */
+  readonly retryMinMs: number
+  readonly retryMaxMs: number
+}
+
+export const DEFAULT_TIMING: SolarSystemTiming = Object.freeze({ proposalTimeoutMs: 1_000, requestTimeoutMs: 5_000, retryMinMs: 50, retryMaxMs: 2_000 })
+
+export interface SolarSystemNodeOptions {
+  readonly crypto: Crypto
+  readonly keyPair: KeyPair
+  readonly network: ConsensusNetwork
+  readonly clock: Clock
+  readonly chain: CheckpointWriter
+  readonly genesis: SolarSystemGenesis
+  readonly rules: SolarSystemRules
+  /** Checks certificate signatures in batches (default: `crypto.verifyMany` in this thread). */
+  readonly verifier?: BatchVerifier
+  readonly timing?: Partial<SolarSystemTiming>
+  readonly limits?: BlockLimits
+  /** Failures of the node itself (a chain that cannot append, say); the node keeps running. */
+  readonly onError?: (error: unknown) => void
+}
+
+export interface SolarSystemStats {
+  readonly roundsCertified: number
+  readonly roundsFacilitated: number
+  readonly framesSent: number
+  readonly framesFailed: number
+  readonly messagesSent: number
+  readonly framesReceived: number
+  readonly messagesDropped: number
+  readonly certificatesRejected: number
+}
+
+type Listener = (certificate: CheckpointCertificate, state: SolarSystemState) => void
+
+/** Round frames buffered for rounds this node has not started yet, per peer at most. */
+const MAX_EARLY_FRAMES_PER_PEER = 64
+
+export class SolarSystemNode {
+  readonly crypto: Crypto
+  readonly self: string
+  readonly history: CertificateHistory
+  readonly #options: SolarSystemNodeOptions
+  readonly #timing: SolarSystemTiming
+  readonly #limits: BlockLimits
+  readonly #links: PeerLinks
+  readonly #listeners = new Set<Listener>()
+  readonly #onStop = new Set<() => void>()
+  readonly #unsubscribe: (() => void)[] = []
+  #state: SolarSystemState
+  #round: FacilitatorRoundState | undefined
+  #proposalTimer: TimerHandle | undefined
+  /** Checkpoints that arrived for a round this node has not started yet. */
+  #pending: CheckpointPool = new Map()
+  #arrivals = 0
+  #early = new Map<string, { round: number; bytes: Uint8Array }[]>()
+  /** Certificates are applied one at a time, in round order. */
+  #applying: Promise<void> = Promise.resolve()
+  #catchingUp = false
+  #running = false
+  #stats = { roundsCertified: 0, roundsFacilitated: 0, framesReceived: 0, messagesDropped: 0, certificatesRejected: 0 }
+
+  constructor(options: SolarSystemNodeOptions) {
+    this.#options = options
+    this.crypto = options.crypto
+    this.self = toHex(options.keyPair.publicKey)
+    if (options.network.peerId !== this.self) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the network must run under the node’s own key')
+    this.#timing = { ...DEFAULT_TIMING, ...options.timing }
+    this.#limits = options.limits ?? DEFAULT_BLOCK_LIMITS
+    this.#state = genesisState(options.crypto, options.genesis, options.rules)
+    if (!this.#state.members.has(this.self)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'this node is not a member of the solar system')
+    this.history = new CertificateHistory(options.crypto, options.genesis)
+    this.#links = new PeerLinks({
+      clock: options.clock,
+      retryMinMs: this.#timing.retryMinMs,
+      retryMaxMs: this.#timing.retryMaxMs,
+      transport: {
+        send: async (peer, round, messages) => {
+          const { level, group } = options.genesis
+          await options.network.request(peer, ROUND_PROTOCOL, encodeRoundFrame({ level, group, round, messages }), { timeout: this.#timing.requestTimeoutMs })
+        },
+      },
+    })
+  }
+
+  /** The solar system's state after the last certified round this node applied. */
+  get state(): SolarSystemState {
+    return this.#state
+  }
+
+  /** The round this node facilitates now, if any (for diagnostics and the explorer). */
+  get facilitatorRound(): FacilitatorRoundState | undefined {
+    return this.#round
+  }
+
+  get stats(): SolarSystemStats {
+    return { ...this.#stats, ...this.#links.stats }
+  }
+
+  onCertificate(listener: Listener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return
+    this.#running = true
+    const { network, genesis } = this.#options
+    this.#unsubscribe.push(
+      network.subscribe(certificateTopic(genesis.level, genesis.group), (message) => this.#onCertificateGossip(message.data, message.from)),
+      network.handle(ROUND_PROTOCOL, (request) => this.#onFrame(request.from, request.data)),
+      network.handle(CHECKPOINT_PROTOCOL, (request) => this.#onSubmission(request.data)),
+      network.handle(CERTIFICATES_PROTOCOL, (request) => this.#onRangeRequest(request.data)),
+    )
+    this.#enterRound()
+    await this.#submitCheckpoint()
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#running) return
+    this.#running = false
+    for (const off of this.#unsubscribe.splice(0)) off()
+    this.#proposalTimer?.cancel()
+    this.#links.close()
+    for (const notify of [...this.#onStop]) notify()
+    await this.#applying
+  }
+
+  /** True when both halves of the transaction lie between certified checkpoints. */
+  isFinal(transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock }): boolean {
+    return isFinal(this.history, transaction)
+  }
+
+  /** The transaction's agreement proof, from a store holding both chains' fragments; NOT_FINAL until it can be built. */
+  agreementProof(store: BlockStore, transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock }): Promise<AgreementProof> {
+    return buildAgreementProof(this.crypto, store, this.history, transaction)
+  }
+
+  /** Resolves once the transaction is final here; rejects with ABORTED on the signal or STOPPED on `stop()`. */
+  waitForFinality(transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock }, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.isFinal(transaction)) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const { signal } = options
+      const onStop = () => finish(new ConsensusError(ConsensusErrorCode.STOPPED, 'the node stopped before the transaction became final'))
+      const finish = (error?: ConsensusError) => {
+        off()
+        this.#onStop.delete(onStop)
+        signal?.removeEventListener('abort', onAbort)
+        if (error === undefined) resolve()
+        else reject(error)
+      }
+      const onAbort = () => finish(new ConsensusError(ConsensusErrorCode.ABORTED, 'waiting for finality was aborted', {}, { cause: signal?.reason }))
+      const off = this.onCertificate(() => {
+        if (this.isFinal(transaction)) finish()
+      })
+      if (!this.#running) return onStop()
+      this.#onStop.add(onStop)
+      if (signal?.aborted) return onAbort()
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  // ---- member ------------------------------------------------------------------------------------------
+
+  /** Appends a checkpoint recording the last certified result and submits it to the next facilitators. */
+  async #submitCheckpoint(): Promise<void> {
+    const state = this.#state
+    let block: HalfBlock
+    try {
+      block = await this.#options.chain.checkpoint({ consensusResultHash: state.resultHash, round: state.round })
+    } catch (error) {
+      this.#options.onError?.(error)
+      return
+    }
+    if (!this.#running) return
+    const { level, group } = this.#options.genesis
+    const bytes = encodeCheckpointSubmission({ level, group, block: encodeBlock(block, this.#limits) })
+    for (const facilitator of state.committee.facilitators) {
+      if (facilitator === this.self) {
+        this.#acceptCheckpoint(block)
+        continue
+      }
+      // A facilitator that does not answer is one of the t the round tolerates; the next checkpoint replaces this one.
+      this.#options.network.request(facilitator, CHECKPOINT_PROTOCOL, bytes, { timeout: this.#timing.requestTimeoutMs }).catch(() => undefined)
+    }
+  }
+
+  // ---- facilitator -------------------------------------------------------------------------------------
+
+  #onSubmission(data: Uint8Array): Uint8Array {
+    const submission = decodeCheckpointSubmission(data)
+    const { level, group } = this.#options.genesis
+    if (submission.level !== level || submission.group !== group) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'another solar system')
+    this.#acceptCheckpoint(decodeBlock(this.crypto, submission.block, this.#limits))
+    return new Uint8Array(0)
+  }
+
+  #acceptCheckpoint(block: HalfBlock): void {
+    if (this.#round !== undefined) {
+      this.#drive({ type: 'checkpoint', block })
+      return
+    }
+    // Not facilitating now: hold the newest per member (bounded by the members) for a round this node may serve.
+    if (this.#state.members.has(toHex(block.publicKey))) this.#pending = addToPool(this.#pending, block, this.#arrivals++)
+  }
+
+  /** Starts facilitating round `state.round + 1` when the election picked this node. */
+  #enterRound(): void {
+    this.#proposalTimer?.cancel()
+    this.#proposalTimer = undefined
+    const state = this.#state
+    this.#links.setRound(state.round + 1)
+    const carried = prunePool(this.crypto, this.#options.rules, state, new Map([...this.#pending, ...(this.#round?.pool ?? [])]))
+    this.#round = undefined
+    if (!state.committee.facilitators.includes(this.self)) {
+      this.#pending = carried
+      return
+    }
+    this.#pending = new Map()
+    this.#stats.roundsFacilitated++
+    const { crypto, keyPair, rules } = this.#options
+    this.#round = startRound({ crypto, keyPair, rules, seed: state, limits: this.#limits })
+    for (const entry of carried.values()) this.#drive({ type: 'checkpoint', block: entry.block })
+    const round = this.#round?.round
+    this.#proposalTimer = this.#options.clock.setTimer(this.#timing.proposalTimeoutMs, () => {
+      if (this.#round?.round === round) this.#drive({ type: 'proposal-timeout' })
+    })
+    for (const [peer, frames] of this.#early) {
+      const now = frames.filter((frame) => frame.round === round)
+      this.#early.set(peer, frames.filter((frame) => frame.round > (round ?? 0)))
+      for (const frame of now) this.#onFrame(peer, frame.bytes)
+    }
+  }
+
+  #drive(event: RoundEvent): void {
+    const round = this.#round
+    if (round === undefined) return
+    const stepped = stepRound(round, event)
+    this.#round = stepped.state
+    for (const effect of stepped.effects) this.#perform(round.round, effect)
+  }
+
+  #perform(round: number, effect: RoundEffect): void {
+    if (effect.type === 'send') {
+      const targets = effect.to === 'all' ? this.#state.committee.facilitators.filter((id) => id !== this.self) : [effect.to]
+      for (const peer of targets) this.#links.enqueue(peer, round, effect.message)
+      return
+    }
+    const bytes = encodeCertificate(effect.certificate)
+    const { level, group } = this.#options.genesis
+    this.#options.network.publish(certificateTopic(level, group), bytes).catch((error: unknown) => this.#options.onError?.(error))
+    this.#enqueueApply([effect.certificate], true)
+  }
+
+  #onFrame(from: string, data: Uint8Array): Uint8Array {
+    const limit = this.#options.network.limits.maxMessageBytes
+    const frame = decodeRoundFrame(data, limit, maxProposalBytes(this.#options.rules, this.#limits))
+    const { level, group } = this.#options.genesis
+    if (frame.level !== level || frame.group !== group) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'another solar system')
+    this.#stats.framesReceived++
+    this.#stats.messagesDropped += frame.dropped
+    const current = this.#round
+    if (current !== undefined && frame.round === current.round) {
+      for (const message of frame.messages) this.#drive({ type: 'message', from, message })
+    } else if (frame.round > this.#state.round && frame.round <= this.#state.round + 3) {
+      // A round this node has not reached yet: keep a bounded number of frames to replay when it gets there.
+      const held = this.#early.get(from) ?? []
+      if (held.length < MAX_EARLY_FRAMES_PER_PEER) held.push({ round: frame.round, bytes: data })
+      this.#early.set(from, held)
+    }
+    return new Uint8Array(0)
+  }
+
+  // ---- certificates ------------------------------------------------------------------------------------
+
+  #onCertificateGossip(data: Uint8Array, from: string): 'accept' | 'ignore' | 'reject' {
+    let certificate: CheckpointCertificate
+    try {
+      certificate = decodeCertificate(data)
+    } catch {
+      this.#stats.certificatesRejected++
+      return 'reject'
+    }
+    const { body } = certificate.result
+    if (body.group !== this.#options.genesis.group || body.level !== this.#options.genesis.level) return 'ignore'
+    if (body.round <= this.#state.round) return 'ignore'
+    if (body.round > this.#state.round + 1) {
+      void this.#catchUp(from, body.round)
+      return 'ignore'
+    }
+    // Verified (in a batch) before it is applied; forwarding waits for nothing, as the signatures protect it.
+    this.#enqueueApply([certificate], false)
+    return 'accept'
+  }
+
+  #enqueueApply(certificates: readonly CheckpointCertificate[], trusted: boolean): void {
+    this.#applying = this.#applying.then(async () => {
+      for (const certificate of certificates) await this.#apply(certificate, trusted)
+    })
+  }
+
+  async #apply(certificate: CheckpointCertificate, trusted: boolean): Promise<void> {
+    if (!this.#running) return
+    const { body } = certificate.result
+    if (body.round !== this.#state.round + 1) return
+    if (!trusted) {
+      const invalid = await checkCertificate(this.crypto, certificate, this.#state.committee, this.#options.verifier)
+      if (invalid !== undefined || body.round !== this.#state.round + 1) {
+        if (invalid !== undefined) this.#stats.certificatesRejected++
+        return
+      }
+    }
+    let next: SolarSystemState
+    try {
+      next = applyResult(this.#options.rules, this.#state, certificate.result, resultHash(this.crypto, body))
+    } catch (error) {
+      this.#stats.certificatesRejected++
+      this.#options.onError?.(error)
+      return
+    }
+    this.history.append(this.crypto, certificate)
+    this.#state = next
+    this.#stats.roundsCertified++
+    this.#enterRound()
+    for (const listener of this.#listeners) listener(certificate, next)
+    void this.#submitCheckpoint()
+  }
+
+  /** Fetches the certificates between this node's round and `target` from `peer`, and applies them in order. */
+  async #catchUp(peer: string, target: number): Promise<void> {
+    if (this.#catchingUp) return
+    this.#catchingUp = true
+    try {
+      while (this.#running && this.#state.round < target - 1) {
+        const { level, group } = this.#options.genesis
+        const from = this.#state.round + 1
+        const count = Math.min(MAX_CERTIFICATES_PER_RESPONSE, target - from)
+        const answer = await this.#options.network.request(peer, CERTIFICATES_PROTOCOL, encodeCertificateRangeRequest({ level, group, from, count }), {
+          timeout: this.#timing.requestTimeoutMs,
+        })
+        const certificates = decodeCertificateRange(answer, this.#options.network.limits.maxMessageBytes).map((bytes) => decodeCertificate(bytes))
+        if (certificates.length === 0) return
+        this.#enqueueApply(certificates, false)
+        const before = this.#state.round
+        await this.#applying
+        if (this.#state.round === before) return // the peer sent nothing that follows
+      }
+    } catch {
+      // The next newer certificate from any peer starts another attempt.
+    } finally {
+      this.#catchingUp = false
+    }
+  }
+
+  #onRangeRequest(data: Uint8Array): Uint8Array {
+    const request = decodeCertificateRangeRequest(data)
+    const { level, group } = this.#options.genesis
+    if (request.level !== level || request.group !== group) return encodeCertificateRange([])
+    const out: Uint8Array[] = []
+    let size = 16
+    for (let round = request.from; round < request.from + request.count; round++) {
+      const certificate = this.history.certificate(round)
+      if (certificate === undefined) break
+      const bytes = encodeCertificate(certificate)
+      size += bytes.length + 8
+      if (size > this.#options.network.limits.maxMessageBytes) break
+      out.push(bytes)
+    }
+    return encodeCertificateRange(out)
+  }
+}
+
+export function createSolarSystemNode(options: SolarSystemNodeOptions): SolarSystemNode {
+  return new SolarSystemNode(options)
+}

@@ -1,0 +1,118 @@
+/**
+ * What solar-system nodes send over the network, and how it is checked on arrival.
+ *
+ *   - round frames (request/response, facilitator to facilitator): every round message bound for one peer since
+ *     the last frame, coalesced into one frame, because the per-frame cost of a real transport, not the bytes,
+ *     sets the pace of an O(n^2)-message protocol;
+ *   - checkpoint submissions (request/response, member to facilitator): one checkpoint block;
+ *   - certificates (gossip, to everyone in the solar system) and certificate ranges (request/response, to catch up).
+ * Every decoder checks sizes before decoding and shapes with a codec; the transport authenticates the sender.
+ */
+import { encodeCanonical, SIGNATURE_LENGTH } from '@constellation/crypto'
+import * as t from 'io-ts'
+import { acsMessageFromCbor, acsMessageToCbor } from '../acs/index.js'
+import { bytesOfLength, bytesUpTo, closedRecord, decodeWith, integerIn, listUpTo } from '../codec/fields.js'
+import { MAX_CERTIFICATE_BYTES } from '../round/certificate.js'
+import type { RoundMessage } from '../round/facilitator-round.js'
+
+export const ROUND_PROTOCOL = '/constellation/consensus/round/1'
+export const CHECKPOINT_PROTOCOL = '/constellation/consensus/checkpoint/1'
+export const CERTIFICATES_PROTOCOL = '/constellation/consensus/certificates/1'
+
+export function certificateTopic(level: number, group: string): string {
+  return `/constellation/consensus/${level}/${group}/certificates/1`
+}
+
+/** Round messages in one frame at most. */
+export const MAX_FRAME_MESSAGES = 4_096
+/** Certificates answered per range request at most. */
+export const MAX_CERTIFICATES_PER_RESPONSE = 64
+
+const Round = integerIn(1, Number.MAX_SAFE_INTEGER, 'Round')
+const Level = integerIn(0, 16, 'Level')
+const Group = new t.Type<string, string, unknown>(
+  'Group',
+  (u): u is string => typeof u === 'string' && u.length > 0 && u.length <= 128,
+  (u, c) => (typeof u === 'string' && u.length > 0 && u.length <= 128 ? t.success(u) : t.failure(u, c)),
+  t.identity,
+)
+
+const RoundFrameCodec = closedRecord('RoundFrame', {
+  level: Level,
+  group: Group,
+  round: Round,
+  acs: listUpTo(t.unknown, MAX_FRAME_MESSAGES, 'AcsMessages'),
+  shares: listUpTo(bytesOfLength(SIGNATURE_LENGTH, 'Signature'), 1, 'Shares'),
+})
+
+export interface RoundFrame {
+  readonly level: number
+  readonly group: string
+  readonly round: number
+  readonly messages: readonly RoundMessage[]
+}
+
+export function encodeRoundFrame(frame: RoundFrame): Uint8Array {
+  const acs = []
+  const shares = []
+  for (const message of frame.messages) {
+    if (message.kind === 'acs') acs.push(acsMessageToCbor(message.message))
+    else shares.push(message.signature)
+  }
+  return encodeCanonical({ level: frame.level, group: frame.group, round: frame.round, acs, shares: shares.slice(-1) })
+}
+
+/** Decodes a frame; round messages that do not decode are dropped (counted in `dropped`), never thrown. */
+export function decodeRoundFrame(bytes: Uint8Array, maxBytes: number, maxValueBytes: number): RoundFrame & { readonly dropped: number } {
+  const wire = decodeWith(RoundFrameCodec, bytes, maxBytes, 'round frame')
+  const messages: RoundMessage[] = []
+  let dropped = 0
+  for (const value of wire.acs) {
+    const message = acsMessageFromCbor(value, maxValueBytes)
+    if (message === undefined) dropped++
+    else messages.push({ kind: 'acs', message })
+  }
+  for (const signature of wire.shares) messages.push({ kind: 'share', signature })
+  return { level: wire.level, group: wire.group, round: wire.round, messages, dropped }
+}
+
+const CheckpointSubmissionCodec = closedRecord('CheckpointSubmission', {
+  level: Level,
+  group: Group,
+  block: bytesUpTo(1 << 16, 'BlockBytes'),
+})
+export type CheckpointSubmission = t.TypeOf<typeof CheckpointSubmissionCodec>
+
+export function encodeCheckpointSubmission(submission: CheckpointSubmission): Uint8Array {
+  return encodeCanonical(CheckpointSubmissionCodec.encode(submission))
+}
+
+export function decodeCheckpointSubmission(bytes: Uint8Array): CheckpointSubmission {
+  return decodeWith(CheckpointSubmissionCodec, bytes, (1 << 16) + 256, 'checkpoint submission')
+}
+
+const CertificateRangeRequestCodec = closedRecord('CertificateRangeRequest', {
+  level: Level,
+  group: Group,
+  from: Round,
+  count: integerIn(1, MAX_CERTIFICATES_PER_RESPONSE, 'Count'),
+})
+export type CertificateRangeRequest = t.TypeOf<typeof CertificateRangeRequestCodec>
+
+export function encodeCertificateRangeRequest(request: CertificateRangeRequest): Uint8Array {
+  return encodeCanonical(CertificateRangeRequestCodec.encode(request))
+}
+
+export function decodeCertificateRangeRequest(bytes: Uint8Array): CertificateRangeRequest {
+  return decodeWith(CertificateRangeRequestCodec, bytes, 512, 'certificate range request')
+}
+
+const CertificateRangeCodec = listUpTo(bytesUpTo(MAX_CERTIFICATE_BYTES, 'CertificateBytes'), MAX_CERTIFICATES_PER_RESPONSE, 'Certificates')
+
+export function encodeCertificateRange(certificates: readonly Uint8Array[]): Uint8Array {
+  return encodeCanonical([...certificates])
+}
+
+export function decodeCertificateRange(bytes: Uint8Array, maxBytes: number): Uint8Array[] {
+  return decodeWith(CertificateRangeCodec, bytes, maxBytes, 'certificate range')
+}

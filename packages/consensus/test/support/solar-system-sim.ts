@@ -1,0 +1,154 @@
+/**
+ * A whole solar system on the seeded simulator: every member a SimNetwork node with a memory block store, a
+ * TrustChain node (genesis block with a balance) and a SolarSystemNode. Same seed, same run.
+ */
+import { type Crypto, type KeyPair, loadCrypto, toHex } from '@constellation/crypto'
+import { type LatencyModel, SimNetwork, type SimNode, uniformLatency } from '@constellation/gossip'
+import {
+  type BlockStore,
+  createGenesisBlock,
+  createLedger,
+  createMemoryBlockStore,
+  createNetworkMessenger,
+  createTrustChainNode,
+  fromDelayClock,
+  type TrustChainNode,
+} from '@constellation/trustchain'
+import {
+  type CheckpointCertificate,
+  createSolarSystemNode,
+  defaultSolarSystemRules,
+  type SolarSystemGenesis,
+  type SolarSystemNode,
+  type SolarSystemRules,
+  type SolarSystemTiming,
+} from '../../src/index.js'
+
+let shared: Promise<Crypto> | undefined
+export const testCrypto = (): Promise<Crypto> => (shared ??= loadCrypto())
+
+export interface SimMember {
+  readonly keyPair: KeyPair
+  readonly id: string
+  readonly sim: SimNode
+  readonly store: BlockStore
+  readonly chain: TrustChainNode
+  readonly consensus: SolarSystemNode
+}
+
+export interface SolarSystemSimOptions {
+  readonly seed: number | string
+  readonly members: number
+  readonly facilitators: number
+  readonly lossRate?: number
+  readonly latency?: LatencyModel
+  readonly timing?: Partial<SolarSystemTiming>
+  readonly rules?: SolarSystemRules
+  /** Members whose consensus node is not started (crashed from the start). */
+  readonly silent?: readonly number[]
+}
+
+export interface SolarSystemSim {
+  readonly crypto: Crypto
+  readonly net: SimNetwork
+  readonly members: readonly SimMember[]
+  readonly genesis: SolarSystemGenesis
+  readonly rules: SolarSystemRules
+  readonly errors: unknown[]
+  /** Runs the simulation until every running member has certified `round` (or `timeoutMs` of virtual time pass). */
+  runUntilRound(round: number, timeoutMs?: number): Promise<void>
+  stop(): Promise<void>
+}
+
+function seedBytes(label: string, i: number): Uint8Array {
+  const bytes = new Uint8Array(32)
+  const text = new TextEncoder().encode(`${label}/${i}`)
+  bytes.set(text.subarray(0, 32))
+  bytes[31] = i & 0xff
+  bytes[30] = (i >> 8) & 0xff
+  return bytes
+}
+
+export async function createSolarSystemSim(options: SolarSystemSimOptions): Promise<SolarSystemSim> {
+  const crypto = await testCrypto()
+  const net = new SimNetwork({
+    crypto,
+    seed: options.seed,
+    latency: options.latency ?? uniformLatency(5, 25),
+    lossRate: options.lossRate ?? 0,
+    degree: Math.min(6, options.members - 1),
+  })
+  const keyPairs = Array.from({ length: options.members }, (_, i) => crypto.keyPairFromSeed(seedBytes(`member-${options.seed}`, i)))
+  const ids = keyPairs.map((pair) => toHex(pair.publicKey))
+  const genesis: SolarSystemGenesis = { level: 0, group: 'sol-0', members: ids, facilitators: [...ids].sort().slice(0, options.facilitators) }
+  const rules = options.rules ?? defaultSolarSystemRules({ facilitators: options.facilitators })
+  const errors: unknown[] = []
+  const members: SimMember[] = []
+  const silent = new Set(options.silent ?? [])
+  for (const [i, keyPair] of keyPairs.entries()) {
+    const sim = net.addNode(keyPair)
+    await sim.start()
+    const store = createMemoryBlockStore({ crypto })
+    await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 1_000_000, timestamp: 0 })])
+    const chain = createTrustChainNode({
+      crypto,
+      keyPair,
+      store,
+      messenger: createNetworkMessenger(sim),
+      clock: fromDelayClock(net.clock),
+      seed: i,
+      onError: (error) => errors.push(error),
+    })
+    await chain.start()
+    const consensus = createSolarSystemNode({
+      crypto,
+      keyPair,
+      network: sim,
+      clock: net.clock,
+      chain,
+      genesis,
+      rules,
+      ...(options.timing === undefined ? {} : { timing: options.timing }),
+      onError: (error) => errors.push(error),
+    })
+    members.push({ keyPair, id: ids[i] as string, sim, store, chain, consensus })
+  }
+  for (const [i, member] of members.entries()) if (!silent.has(i)) void member.consensus.start()
+  const running = () => members.filter((_, i) => !silent.has(i))
+  return {
+    crypto,
+    net,
+    members,
+    genesis,
+    rules,
+    errors,
+    async runUntilRound(round, timeoutMs = 120_000) {
+      const reached = new Promise<void>((resolve) => {
+        const check = () => {
+          if (running().every((m) => m.consensus.history.round >= round)) {
+            for (const off of offs) off()
+            resolve()
+          }
+        }
+        const offs = running().map((m) => m.consensus.onCertificate(check))
+        check()
+      })
+      await net.runUntil(reached, timeoutMs)
+    },
+    async stop() {
+      for (const member of members) {
+        await member.consensus.stop()
+        await member.chain.stop()
+      }
+    },
+  }
+}
+
+/** The certified result hashes by round, as one member holds them. */
+export function certifiedHashes(member: SimMember): string[] {
+  const out: string[] = []
+  for (let round = 1; round <= member.consensus.history.round; round++) out.push(toHex(member.consensus.history.resultHashOf(round) as Uint8Array))
+  return out
+}
+
+export type { CheckpointCertificate }
