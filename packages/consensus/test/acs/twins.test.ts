@@ -1,0 +1,35 @@
+/**
+ * The Twins suite: ACS with t Byzantine facilitators of n = 3t + 1 under a seeded adversarial scheduler — twins,
+ * equivocation, withholding, garbage, replays and messages delayed forever — checking agreement, liveness, the
+ * subset's size and validity on every seed. CONSENSUS_TWINS_SEEDS raises the seed count (default 200 per
+ * configuration); scripts/twins-long.ts runs thousands.
+ */
+import { describe, expect, it } from 'vitest'
+import { runAcsAdversarially } from '../support/adversarial-acs.js'
+
+const SEEDS = Number(process.env['CONSENSUS_TWINS_SEEDS'] ?? 200)
+
+describe.each([
+  [1, 4],
+  [2, 7],
+  [5, 16],
+])('Twins and Byzantine faults, t = %i (n = %i)', (t, n) => {
+  it(`agreement, liveness and validity over ${SEEDS} seeds`, () => {
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const run = runAcsAdversarially(n, t, seed)
+      expect(run.violations, `${run.result.description} — replay with runAcsAdversarially(${n}, ${t}, ${seed})`).toEqual([])
+    }
+  })
+})
+
+describe('replay', () => {
+  it('the same seed gives the same delivery order and the same outcome', () => {
+    for (const seed of [3, 17]) {
+      const first = runAcsAdversarially(7, 2, seed)
+      const second = runAcsAdversarially(7, 2, seed)
+      expect(second.fingerprint).toBe(first.fingerprint)
+      expect(second.result.description).toBe(first.result.description)
+    }
+    expect(runAcsAdversarially(7, 2, 3).fingerprint).not.toBe(runAcsAdversarially(7, 2, 4).fingerprint)
+  })
+})
