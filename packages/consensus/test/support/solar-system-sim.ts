@@ -3,7 +3,7 @@
  * TrustChain node (genesis block with a balance) and a SolarSystemNode. Same seed, same run.
  */
 import { type Crypto, type KeyPair, loadCrypto, toHex } from '@constellation/crypto'
-import { type LatencyModel, SimNetwork, type SimNode, uniformLatency } from '@constellation/gossip'
+import { type Clock, createRandom, GossipError, GossipErrorCode, type LatencyModel, type Random, SimNetwork, type SimNode, sleep, uniformLatency } from '@constellation/gossip'
 import {
   type BlockStore,
   createGenesisBlock,
@@ -16,6 +16,7 @@ import {
 } from '@constellation/trustchain'
 import {
   type CheckpointCertificate,
+  type ConsensusNetwork,
   createSolarSystemNode,
   defaultSolarSystemRules,
   type SolarSystemGenesis,
@@ -44,8 +45,13 @@ export interface SolarSystemSimOptions {
   readonly latency?: LatencyModel
   readonly timing?: Partial<SolarSystemTiming>
   readonly rules?: SolarSystemRules
-  /** Members whose consensus node is not started (crashed from the start). */
+  /** Members crashed from the start (their simulated node is down and their consensus never starts). */
   readonly silent?: readonly number[]
+  /**
+   * Probability that a consensus request (a round frame, a checkpoint submission) or its answer is lost. The
+   * simulator's streams never lose requests, so loss is injected here; gossip loss is `lossRate`.
+   */
+  readonly requestLossRate?: number
 }
 
 export interface SolarSystemSim {
@@ -100,10 +106,11 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
       onError: (error) => errors.push(error),
     })
     await chain.start()
+    const lossRate = options.requestLossRate ?? 0
     const consensus = createSolarSystemNode({
       crypto,
       keyPair,
-      network: sim,
+      network: lossRate > 0 ? lossyRequests(sim, net.clock, createRandom(`${options.seed}/loss/${i}`), lossRate) : sim,
       clock: net.clock,
       chain,
       genesis,
@@ -113,7 +120,10 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
     })
     members.push({ keyPair, id: ids[i] as string, sim, store, chain, consensus })
   }
-  for (const [i, member] of members.entries()) if (!silent.has(i)) void member.consensus.start()
+  for (const [i, member] of members.entries()) {
+    if (silent.has(i)) net.crash(member.id)
+    else void member.consensus.start()
+  }
   const running = () => members.filter((_, i) => !silent.has(i))
   return {
     crypto,
@@ -140,6 +150,28 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
         await member.consensus.stop()
         await member.chain.stop()
       }
+    },
+  }
+}
+
+/** The node's network, with each request (or its answer) lost with probability `rate`: the requester times out. */
+function lossyRequests(sim: SimNode, clock: Clock, random: Random, rate: number): ConsensusNetwork {
+  const lost = (timeout: number) =>
+    sleep(clock, timeout).then(() => {
+      throw new GossipError(GossipErrorCode.TIMEOUT, 'lost in the simulated network')
+    })
+  return {
+    peerId: sim.peerId,
+    limits: sim.limits,
+    publish: (topic, data) => sim.publish(topic, data),
+    subscribe: (topic, handler) => sim.subscribe(topic, handler),
+    handle: (protocol, handler) => sim.handle(protocol, handler),
+    request(peer, protocol, data, options = {}) {
+      const draw = random.next()
+      const timeout = options.timeout ?? sim.limits.requestTimeoutMs
+      if (draw < rate / 2) return lost(timeout)
+      if (draw < rate) return sim.request(peer, protocol, data, options).then(() => lost(timeout))
+      return sim.request(peer, protocol, data, options)
     },
   }
 }

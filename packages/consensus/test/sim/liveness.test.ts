@@ -1,0 +1,72 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { certifiedHashes, createSolarSystemSim, type SolarSystemSim } from '../support/solar-system-sim.js'
+
+let sim: SolarSystemSim | undefined
+afterEach(async () => {
+  await sim?.stop()
+  sim = undefined
+})
+
+function expectOneHistory(s: SolarSystemSim, rounds: number, skip: ReadonlySet<number> = new Set()): void {
+  const live = s.members.filter((_, i) => !skip.has(i))
+  const reference = certifiedHashes(live[0]!).slice(0, rounds)
+  expect(reference).toHaveLength(rounds)
+  for (const member of live) expect(certifiedHashes(member).slice(0, rounds)).toEqual(reference)
+}
+
+describe('liveness on the simulator', () => {
+  for (const [facilitators, members] of [
+    [4, 10],
+    [7, 16],
+  ] as const) {
+    it(`keeps certifying with t of n = ${facilitators} facilitators crashed`, async () => {
+      const t = Math.floor((facilitators - 1) / 3)
+      // The first t genesis facilitators (smallest ids) never run; the election may pick them again, and the round
+      // still certifies, as no committee can hold more than the t crashed nodes.
+      const probe = await createSolarSystemSim({ seed: `crash-${facilitators}`, members, facilitators, silent: [] })
+      const order = probe.members.map((m, i) => [m.id, i] as const).sort(([a], [b]) => (a < b ? -1 : 1))
+      await probe.stop()
+      const crashed = order.slice(0, t).map(([, i]) => i)
+      sim = await createSolarSystemSim({ seed: `crash-${facilitators}`, members, facilitators, silent: crashed, timing: { proposalTimeoutMs: 300 } })
+      await sim.runUntilRound(6)
+      expect(sim.errors).toEqual([])
+      expectOneHistory(sim, 6, new Set(crashed))
+    })
+  }
+
+  it('keeps certifying with 10% of messages lost (gossip and consensus requests)', async () => {
+    sim = await createSolarSystemSim({
+      seed: 'lossy',
+      members: 12,
+      facilitators: 4,
+      lossRate: 0.1,
+      requestLossRate: 0.1,
+      timing: { requestTimeoutMs: 400, proposalTimeoutMs: 500 },
+    })
+    await sim.runUntilRound(6)
+    expect(sim.errors).toEqual([])
+    expectOneHistory(sim, 6)
+    // Frames were lost and retried: the links, not luck, kept the agreement going.
+    expect(sim.members.reduce((sum, m) => sum + m.consensus.stats.framesFailed, 0)).toBeGreaterThan(10)
+  })
+
+  it('stalls while a partition splits the facilitators, and certifies again once it heals', async () => {
+    sim = await createSolarSystemSim({ seed: 'partition', members: 12, facilitators: 4, timing: { proposalTimeoutMs: 300, requestTimeoutMs: 500 } })
+    const s = sim
+    await s.runUntilRound(2)
+    // Split the next committee 2 + 2: neither side has 2t + 1 = 3 facilitators.
+    const committee = s.members[0]!.consensus.state.committee.facilitators
+    const sideA = new Set([committee[0]!, committee[1]!])
+    const ids = s.members.map((m) => m.id)
+    const a = ids.filter((id, i) => sideA.has(id) || (i % 2 === 0 && !committee.includes(id)))
+    const b = ids.filter((id) => !a.includes(id))
+    s.net.partition([a, b])
+    const before = Math.max(...s.members.map((m) => m.consensus.history.round))
+    await s.net.run({ until: s.net.clock.now() + 10_000 })
+    expect(Math.max(...s.members.map((m) => m.consensus.history.round))).toBe(before)
+    s.net.heal()
+    await s.runUntilRound(before + 3)
+    expect(s.errors).toEqual([])
+    expectOneHistory(s, before + 3)
+  })
+})
