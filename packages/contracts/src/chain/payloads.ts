@@ -1,0 +1,91 @@
+/**
+ * The transaction payloads of contracts, as trustchain `tx` payload kinds (register them with a node's
+ * `PayloadRegistry` via `registerContractPayloads`).
+ *
+ * - `contract-deploy`: the code, its type signature and its initial state (canonical CBOR); the contract id is the
+ *   SHA-256 of the code, so the deploy transaction notarises the code.
+ * - `contract-invoke`: one committed invocation: who called (the proposer), the input, the time and seed the
+ *   contract saw, the state it started from (hash) and the state, output, effects and gas it ended with, the RPC
+ *   answers the host fetched, and the payment to the host. The host's agreement repeats it and signs it, which is
+ *   what makes a wrong record provable against the host.
+ */
+import { HASH_LENGTH } from '@constellation/crypto'
+import type { PayloadRegistry } from '@constellation/trustchain'
+import * as t from 'io-ts'
+import { isJsonValue, type JsonValue } from '../json/json-value.js'
+import type { SignatureDescription } from '../sandbox/executor.js'
+import { typeFromDescription } from '../types/contract-type.js'
+
+export const DEPLOY_KIND = 'contract-deploy'
+export const INVOKE_KIND = 'contract-invoke'
+
+const Hash = new t.Type<Uint8Array, Uint8Array, unknown>(
+  'Hash',
+  (u): u is Uint8Array => u instanceof Uint8Array && u.length === HASH_LENGTH,
+  (u, c) => (u instanceof Uint8Array && u.length === HASH_LENGTH ? t.success(u) : t.failure(u, c)),
+  t.identity,
+)
+const Bytes = new t.Type<Uint8Array, Uint8Array, unknown>(
+  'Bytes',
+  (u): u is Uint8Array => u instanceof Uint8Array,
+  (u, c) => (u instanceof Uint8Array ? t.success(u) : t.failure(u, c)),
+  t.identity,
+)
+const Count = new t.Type<number, number, unknown>(
+  'Count',
+  (u): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= 0,
+  (u, c) => (typeof u === 'number' && Number.isSafeInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c)),
+  t.identity,
+)
+const Json = new t.Type<JsonValue, JsonValue, unknown>('JsonValue', isJsonValue, (u, c) => (isJsonValue(u) ? t.success(u) : t.failure(u, c)), t.identity)
+const Signature: t.Type<SignatureDescription, SignatureDescription, unknown> = new t.Type<SignatureDescription, SignatureDescription, unknown>(
+  'SignatureDescription',
+  (u): u is SignatureDescription => {
+    try {
+      const s = u as SignatureDescription
+      typeFromDescription(s.input)
+      typeFromDescription(s.output)
+      typeFromDescription(s.state)
+      return Object.keys(u as object).length === 3
+    } catch {
+      return false
+    }
+  },
+  (u, c): t.Validation<SignatureDescription> => (Signature.is(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+)
+
+export const DeployPayloadCodec = t.exact(
+  t.type({ kind: t.literal(DEPLOY_KIND), contract: Hash, code: t.string, signature: Signature, initialState: Bytes }),
+  'DeployPayload',
+)
+export type DeployPayload = t.TypeOf<typeof DeployPayloadCodec>
+
+export const RpcExchangeCodec = t.exact(t.type({ endpoint: t.string, request: t.string, response: t.string }), 'RpcExchange')
+
+export const InvokePayloadCodec = t.exact(
+  t.type({
+    kind: t.literal(INVOKE_KIND),
+    contract: Hash,
+    invocation: Count,
+    input: Json,
+    timestamp: Count,
+    seed: t.string,
+    previousStateHash: Hash,
+    stateHash: Hash,
+    output: Json,
+    effects: t.array(Json),
+    gasUsed: Count,
+    rpc: t.array(RpcExchangeCodec),
+    payment: Count,
+  }),
+  'InvokePayload',
+)
+export type InvokePayload = t.TypeOf<typeof InvokePayloadCodec>
+
+/** Registers both payload kinds, so a node's validation checks contract transactions against their codecs. */
+export function registerContractPayloads(registry: PayloadRegistry): PayloadRegistry {
+  registry.register({ kind: DEPLOY_KIND, codec: DeployPayloadCodec })
+  registry.register({ kind: INVOKE_KIND, codec: InvokePayloadCodec })
+  return registry
+}

@@ -1,0 +1,96 @@
+/**
+ * Re-execution and fraud proofs against hosts.
+ *
+ * Any node holding a deploy transaction (the code), an invoke record countersigned by the host, and the state the
+ * record starts from can run the invocation again, replaying the recorded RPC answers. If the result differs from
+ * the record (output, effects, state hash or gas), the three items form an `ExecutionFraudProof`: anyone can check
+ * it with `verifyExecutionFraudProof` using only a sandbox, because the host's signature binds it to the record,
+ * the code hashes to the contract id, and the state hashes to the record's starting point. A re-execution that
+ * fails for a machine-dependent reason (memory, wall clock) proves nothing either way.
+ */
+import { type Crypto, encodeCanonical, equalBytes, toHex } from '@constellation/crypto'
+import { blockHash, type HalfBlock, isAgreement } from '@constellation/trustchain'
+import * as E from 'fp-ts/lib/Either.js'
+import { ContractError, ContractErrorCode } from '../errors.js'
+import { type AsyncExecutor, errorOf, type ExecutionResult } from '../sandbox/executor.js'
+import { DEPLOY_KIND, DeployPayloadCodec, INVOKE_KIND, type InvokePayload, InvokePayloadCodec } from './payloads.js'
+
+export interface ExecutionFraudProof {
+  /** A deploy transaction half (either half) carrying the contract's code. */
+  readonly deploy: HalfBlock
+  /** The host's agreement to the invoke transaction: the record, signed by the host. */
+  readonly invoke: HalfBlock
+  /** Canonical encoding of the state the invocation started from. */
+  readonly previousState: Uint8Array
+}
+
+export type ReexecutionVerdict =
+  | { readonly kind: 'agrees' }
+  | { readonly kind: 'disagrees'; readonly reason: string; readonly proof: ExecutionFraudProof }
+  | { readonly kind: 'inconclusive'; readonly error: ContractError }
+
+function invalid(message: string): ContractError {
+  return new ContractError(ContractErrorCode.INVALID_FRAUD_PROOF, message)
+}
+
+/** Where a re-execution differs from the record, or undefined when it matches. */
+function difference(record: InvokePayload, result: ExecutionResult): string | undefined {
+  if (!equalBytes(encodeCanonical(record.output), encodeCanonical(result.output as never))) return 'output'
+  if (!equalBytes(encodeCanonical(record.effects), encodeCanonical(result.effects as never))) return 'effects'
+  if (!equalBytes(record.stateHash, result.stateHash)) return 'state hash'
+  if (record.gasUsed !== result.gasUsed) return 'gas used'
+  return undefined
+}
+
+/** Runs the invocation the proof's record describes; Left when the items do not fit together. */
+async function replay(crypto: Crypto, executor: AsyncExecutor, proof: ExecutionFraudProof): Promise<E.Either<ContractError, { record: InvokePayload; result: E.Either<ContractError, ExecutionResult> }>> {
+  const { deploy, invoke, previousState } = proof
+  const deployPayload = DeployPayloadCodec.decode(deploy.payload)
+  if (E.isLeft(deployPayload) || deployPayload.right.kind !== DEPLOY_KIND) return E.left(invalid('the deploy block carries no contract-deploy payload'))
+  const invokePayload = InvokePayloadCodec.decode(invoke.payload)
+  if (E.isLeft(invokePayload) || invokePayload.right.kind !== INVOKE_KIND) return E.left(invalid('the invoke block carries no contract-invoke payload'))
+  if (!isAgreement(invoke)) return E.left(invalid('the invoke block must be the host agreement'))
+  if (!crypto.verify(invoke.signature, blockHash(crypto, invoke), invoke.publicKey)) return E.left(invalid('the invoke block is not signed by its host'))
+  const code = deployPayload.right.code
+  const id = toHex(crypto.sha256(new TextEncoder().encode(code)))
+  const record = invokePayload.right
+  if (id !== toHex(record.contract)) return E.left(invalid('the code does not hash to the invoked contract id'))
+  if (!equalBytes(crypto.sha256(previousState), record.previousStateHash)) return E.left(invalid('the state does not hash to the record starting point'))
+  await executor.register({ contractId: id, code, signature: deployPayload.right.signature })
+  // The caller is the proposer, whose key the agreement links to.
+  const context = { caller: toHex(invoke.linkPublicKey), timestamp: record.timestamp, seed: record.seed, invocation: record.invocation }
+  const outcome = await executor.execute({
+    contractId: id,
+    stateHash: record.previousStateHash,
+    encodedState: previousState,
+    input: JSON.stringify(record.input),
+    context: JSON.stringify(context),
+    rpc: record.rpc,
+  })
+  if (outcome.kind === 'done') return E.right({ record, result: E.right(outcome.result) })
+  if (outcome.kind === 'failed') return E.right({ record, result: E.left(errorOf(outcome.error)) })
+  if (outcome.kind === 'needs-rpc') return E.right({ record, result: E.left(new ContractError(ContractErrorCode.RPC_FAILED, 'the contract made an RPC call the record does not answer')) })
+  return E.left(new ContractError(ContractErrorCode.SANDBOX_CRASHED, `unexpected executor outcome ${outcome.kind}`))
+}
+
+/** Re-executes a recorded invocation and says whether the host's record holds. */
+export async function reexecute(crypto: Crypto, executor: AsyncExecutor, items: ExecutionFraudProof): Promise<ReexecutionVerdict> {
+  const replayed = await replay(crypto, executor, items)
+  if (E.isLeft(replayed)) return { kind: 'inconclusive', error: replayed.left }
+  const { record, result } = replayed.right
+  if (E.isLeft(result)) {
+    return result.left.deterministic
+      ? { kind: 'disagrees', reason: `the invocation fails: ${result.left.code}`, proof: items }
+      : { kind: 'inconclusive', error: result.left }
+  }
+  const differs = difference(record, result.right)
+  return differs === undefined ? { kind: 'agrees' } : { kind: 'disagrees', reason: `the ${differs} differs from the record`, proof: items }
+}
+
+/** Right(reason) when the proof shows the host signed a record its contract does not produce. */
+export async function verifyExecutionFraudProof(crypto: Crypto, executor: AsyncExecutor, proof: ExecutionFraudProof): Promise<E.Either<ContractError, string>> {
+  const verdict = await reexecute(crypto, executor, proof)
+  if (verdict.kind === 'disagrees') return E.right(verdict.reason)
+  if (verdict.kind === 'agrees') return E.left(invalid('the re-execution agrees with the record'))
+  return E.left(verdict.error)
+}

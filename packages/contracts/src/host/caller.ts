@@ -1,0 +1,101 @@
+/**
+ * The caller's side of contracts: a chain author that deploys contracts to hosts and invokes them as real
+ * transaction pairs (quote -> proposal with payment -> the host's agreement), tracking its own chain head, and
+ * that turns a hosted contract into a `Service` for pipelines.
+ */
+import { concatBytes, type Crypto, type KeyPair, toHex } from '@constellation/crypto'
+import { advanceHead, type BlockLimits, type ChainHead, createProposal, EMPTY_CHAIN_HEAD, type HalfBlock } from '@constellation/trustchain'
+import * as E from 'fp-ts/lib/Either.js'
+import { DEPLOY_KIND, type InvokePayload } from '../chain/payloads.js'
+import { contractId, type ContractDefinition, describeSignature } from '../contract/contract.js'
+import { toContractError } from '../errors.js'
+import { encodeJson, type JsonValue } from '../json/json-value.js'
+import { check, type Service } from '../service/service.js'
+import { ContractErrorCode } from '../errors.js'
+import type { ContractHost } from './contract-host.js'
+
+export interface Invocation<O> {
+  readonly output: O
+  readonly record: InvokePayload
+  readonly proposal: HalfBlock
+  readonly agreement: HalfBlock
+}
+
+export interface ContractCaller {
+  readonly publicKey: Uint8Array
+  readonly head: ChainHead
+  /** Deploys a contract to a host; returns its id and the transaction pair. */
+  deploy(host: ContractHost, definition: ContractDefinition<unknown, unknown, unknown>): Promise<{ id: string; proposal: HalfBlock; agreement: HalfBlock }>
+  /** Invokes a hosted contract, paying the host's price; returns the output and the transaction pair. */
+  invoke<I, O>(host: ContractHost, contract: string | ContractDefinition<I, O, unknown>, input: I): Promise<Invocation<O>>
+  /** A hosted contract as a service: its output is checked with the contract's output codec. */
+  service<I, O>(host: ContractHost, definition: ContractDefinition<I, O, unknown>, name?: string): Service<I, O>
+}
+
+export function createCaller(options: {
+  crypto: Crypto
+  keyPair: KeyPair
+  now?: () => number
+  head?: ChainHead
+  blockLimits?: BlockLimits
+}): ContractCaller {
+  const { crypto, keyPair } = options
+  const now = options.now ?? Date.now
+  const author = { crypto, keyPair, ...(options.blockLimits === undefined ? {} : { limits: options.blockLimits }) }
+  let head = options.head ?? EMPTY_CHAIN_HEAD
+
+  function propose(host: ContractHost, payload: Record<string, unknown>): HalfBlock {
+    const proposal = createProposal(author, head, { counterparty: host.publicKey, payload: payload as never, timestamp: now() })
+    head = advanceHead(crypto, head, proposal)
+    return proposal
+  }
+
+  const caller: ContractCaller = {
+    publicKey: keyPair.publicKey,
+    get head() {
+      return head
+    },
+    async deploy(host, definition) {
+      const id = contractId(crypto, definition.code)
+      const proposal = propose(host, {
+        kind: DEPLOY_KIND,
+        contract: crypto.sha256(new TextEncoder().encode(definition.code)),
+        code: definition.code,
+        signature: describeSignature(definition.signature),
+        initialState: encodeJson(definition.initialState as JsonValue, 1 << 20),
+      })
+      const agreement = await host.deploy(proposal)
+      return { id, proposal, agreement }
+    },
+    async invoke<I, O>(host: ContractHost, contract: string | ContractDefinition<I, O, unknown>, input: I) {
+      const id = typeof contract === 'string' ? contract : contractId(crypto, contract.code)
+      // The contract's randomness: fixed by the caller's next block position, so every replay sees the same seed.
+      const seed = toHex(crypto.sha256(concatBytes(keyPair.publicKey, new TextEncoder().encode(`${head.sequenceNumber + 1}`))))
+      const record = await host.quote({ contract: id, caller: keyPair.publicKey, input, timestamp: now(), seed })
+      const proposal = propose(host, record)
+      const { agreement } = await host.countersign(proposal)
+      const output =
+        typeof contract === 'string'
+          ? (record.output as O)
+          : E.getOrElseW((error) => {
+              throw error
+            })(check(contract.signature.output, record.output, ContractErrorCode.OUTPUT_INVALID, 'the output'))
+      return { output, record, proposal, agreement }
+    },
+    service<I, O>(host: ContractHost, definition: ContractDefinition<I, O, unknown>, name = `contract ${contractId(crypto, definition.code).slice(0, 8)}`): Service<I, O> {
+      return {
+        name,
+        inputType: definition.signature.input.description,
+        outputType: definition.signature.output.description,
+        run: (input) => async () => {
+          try {
+            return E.right((await caller.invoke(host, definition, input)).output)
+          } catch (error) {
+            return E.left(toContractError(error, ContractErrorCode.CONTRACT_THREW))
+          }
+        },
+      }
+    },
+  }
+  return caller
+}

@@ -1,0 +1,282 @@
+/**
+ * A contract host: a node that runs deployed contracts and is their counterparty on chain.
+ *
+ * Deploy: the deployer proposes a `contract-deploy` transaction to the host; the host checks that the code hashes to
+ * the contract id, that the signature and initial state are well formed, and that the code loads, then agrees.
+ * Invoke: the caller asks for a quote (`quote`): the host runs the invocation (fetching any RPC answers through the
+ * bridge) and returns the complete `contract-invoke` record without committing it. The caller proposes that
+ * record with its payment; the host countersigns only if the record is what its execution produced, starts from the
+ * committed state, and pays at least the advertised price, so payment and result settle in one transaction pair.
+ * Countersigning commits the new state. Effects the contract returned are carried out by the host: `propose`
+ * effects become proposals in the host's chain, `countersign` effects are consents `consents` answers.
+ */
+import { type Crypto, encodeCanonical, equalBytes, fromHex, type KeyPair, toHex } from '@constellation/crypto'
+import {
+  advanceHead,
+  type BlockLimits,
+  type ChainHead,
+  createAgreement,
+  createProposal,
+  EMPTY_CHAIN_HEAD,
+  type HalfBlock,
+  isProposal,
+} from '@constellation/trustchain'
+import { isLeft } from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { DEPLOY_KIND, DeployPayloadCodec, INVOKE_KIND, type InvokePayload, InvokePayloadCodec } from '../chain/payloads.js'
+import { ContractError, ContractErrorCode } from '../errors.js'
+import { decodeJson, type JsonValue } from '../json/json-value.js'
+import type { RpcExchange } from '../sandbox/contract-vm.js'
+import { type AsyncExecutor, errorOf, type ExecutionResult, type SignatureDescription } from '../sandbox/executor.js'
+import { type ContractType, decodeWith, typeFromDescription } from '../types/contract-type.js'
+import { createRpcBridge, type RpcBridge, type RpcBridgeOptions } from './rpc-bridge.js'
+import { type SlaFigures, SlaRecorder } from './sla.js'
+
+/** What a caller asks a host to run. */
+export interface InvokeRequest {
+  /** Hex contract id. */
+  readonly contract: string
+  /** Public key of the caller (the proposer of the invoke transaction). */
+  readonly caller: Uint8Array
+  readonly input: unknown
+  /** Time and randomness the contract sees: the caller's, fixed in its transaction. */
+  readonly timestamp: number
+  readonly seed: string
+}
+
+export interface ContractHostOptions {
+  readonly crypto: Crypto
+  readonly keyPair: KeyPair
+  readonly executor: AsyncExecutor
+  /** Price per invocation, in the chain's value unit (0: free). */
+  readonly price?: number
+  readonly rpc?: RpcBridgeOptions
+  /** Block timestamps of the host's half-blocks (milliseconds). */
+  readonly now?: () => number
+  readonly blockLimits?: BlockLimits
+  /** The host's chain head to append to (default: an empty chain). */
+  readonly head?: ChainHead
+}
+
+const ProposeEffect = t.type({ kind: t.literal('propose'), counterparty: t.string, payload: t.UnknownRecord })
+const CountersignEffect = t.type({ kind: t.literal('countersign'), proposer: t.string, sequenceNumber: t.number })
+const EffectCodec = t.union([ProposeEffect, CountersignEffect])
+
+export interface DeployedContract {
+  readonly id: string
+  readonly code: string
+  readonly signature: SignatureDescription
+  readonly input: ContractType<unknown>
+  /** The committed state: canonical encoding, hash, and how many invocations produced it. */
+  encoded: Uint8Array
+  hash: Uint8Array
+  invocations: number
+}
+
+export interface ContractHost {
+  readonly publicKey: Uint8Array
+  /** The host's chain head after its latest half-block. */
+  readonly head: ChainHead
+  deploy(proposal: HalfBlock): Promise<HalfBlock>
+  quote(request: InvokeRequest): Promise<InvokePayload>
+  /** Agrees to an invoke proposal; returns the agreement and any proposals the contract's effects made. */
+  countersign(proposal: HalfBlock): Promise<{ agreement: HalfBlock; proposals: HalfBlock[] }>
+  /** The committed state of a contract. */
+  state(contract: string): JsonValue
+  contract(contract: string): Readonly<DeployedContract> | undefined
+  /** Whether a contract's effects consented to countersigning this proposal (a trustchain `shouldSign` policy). */
+  consents(proposal: HalfBlock): boolean
+  sla(): SlaFigures
+  close(): Promise<void>
+}
+
+function rejected(message: string, detail: Record<string, unknown> = {}): ContractError {
+  return new ContractError(ContractErrorCode.TRANSACTION_REJECTED, message, detail)
+}
+
+/** The invoke record without the payment: what the host's execution determines. */
+function executionPart(payload: InvokePayload): Uint8Array {
+  const { payment: _payment, ...rest } = payload
+  return encodeCanonical(rest as never)
+}
+
+export function createContractHost(options: ContractHostOptions): ContractHost {
+  const { crypto, keyPair, executor } = options
+  const price = options.price ?? 0
+  const now = options.now ?? Date.now
+  const author = { crypto, keyPair, ...(options.blockLimits === undefined ? {} : { limits: options.blockLimits }) }
+  const bridge: RpcBridge | undefined = options.rpc === undefined ? undefined : createRpcBridge(options.rpc)
+  const contracts = new Map<string, DeployedContract>()
+  /** Quotes not yet proposed, by contract: the record, who asked, and the new state's encoding. */
+  const pending = new Map<string, { payload: InvokePayload; caller: string; state: Uint8Array }>()
+  const consents = new Set<string>()
+  const sla = new SlaRecorder()
+  let head = options.head ?? EMPTY_CHAIN_HEAD
+  let closed = false
+
+  function known(id: string): DeployedContract {
+    if (closed) throw new ContractError(ContractErrorCode.CLOSED, 'the host is closed')
+    const contract = contracts.get(id)
+    if (contract === undefined) throw new ContractError(ContractErrorCode.UNKNOWN_CONTRACT, `contract ${id} is not deployed here`, { contract: id })
+    return contract
+  }
+
+  function append(block: HalfBlock): HalfBlock {
+    head = advanceHead(crypto, head, block)
+    return block
+  }
+
+  /** Runs an invocation from the committed state, fetching RPC answers as the contract asks for them. */
+  async function run(contract: DeployedContract, inputJson: string, contextJson: string, recorded: RpcExchange[]): Promise<ExecutionResult> {
+    let sendState = false
+    for (;;) {
+      const outcome = await executor.execute({
+        contractId: contract.id,
+        stateHash: contract.hash,
+        ...(sendState ? { encodedState: contract.encoded } : {}),
+        input: inputJson,
+        context: contextJson,
+        rpc: recorded,
+      })
+      if (outcome.kind === 'done') return outcome.result
+      if (outcome.kind === 'failed') throw errorOf(outcome.error)
+      if (outcome.kind === 'loaded') throw new ContractError(ContractErrorCode.SANDBOX_CRASHED, 'the executor only loaded the contract')
+      if (outcome.kind === 'needs-state') {
+        if (sendState) throw new ContractError(ContractErrorCode.SANDBOX_CRASHED, 'the executor refused the committed state')
+        sendState = true
+        continue
+      }
+      if (bridge === undefined) throw new ContractError(ContractErrorCode.RPC_NOT_ALLOWED, 'this host offers no RPC bridge', { endpoint: outcome.endpoint })
+      if (recorded.length >= executor.limits.maxRpcCalls) {
+        throw new ContractError(ContractErrorCode.RPC_TOO_LARGE, `the invocation made more than ${executor.limits.maxRpcCalls} RPC calls`)
+      }
+      recorded.push(await bridge(outcome.endpoint, outcome.request))
+    }
+  }
+
+  function checkEffects(effects: JsonValue): void {
+    for (const effect of effects as JsonValue[]) {
+      if (isLeft(EffectCodec.decode(effect))) {
+        throw new ContractError(ContractErrorCode.RESULT_MALFORMED, 'an effect is neither { kind: "propose", counterparty, payload } nor { kind: "countersign", proposer, sequenceNumber }')
+      }
+    }
+  }
+
+  return {
+    publicKey: keyPair.publicKey,
+    get head() {
+      return head
+    },
+
+    async deploy(proposal) {
+      if (closed) throw new ContractError(ContractErrorCode.CLOSED, 'the host is closed')
+      if (!isProposal(proposal) || !equalBytes(proposal.linkPublicKey, keyPair.publicKey)) throw rejected('a deploy must be a proposal to this host')
+      const decoded = DeployPayloadCodec.decode(proposal.payload)
+      if (isLeft(decoded) || (proposal.payload as { kind?: unknown }).kind !== DEPLOY_KIND) throw rejected('not a contract-deploy payload')
+      const payload = decoded.right
+      const id = toHex(crypto.sha256(new TextEncoder().encode(payload.code)))
+      if (id !== toHex(payload.contract)) {
+        throw new ContractError(ContractErrorCode.CODE_HASH_MISMATCH, 'the code does not hash to the contract id', { contract: toHex(payload.contract), codeHash: id })
+      }
+      const initial = decodeJson(payload.initialState, executor.limits.maxStateBytes)
+      decodeWith(typeFromDescription(payload.signature.state), initial, ContractErrorCode.STATE_INVALID, 'the initial state')
+      const contract: DeployedContract = contracts.get(id) ?? {
+        id,
+        code: payload.code,
+        signature: payload.signature,
+        input: typeFromDescription(payload.signature.input),
+        encoded: payload.initialState,
+        hash: crypto.sha256(payload.initialState),
+        invocations: 0,
+      }
+      await executor.register({ contractId: id, code: payload.code, signature: payload.signature })
+      // Load it now, so code that does not parse or load is refused before the host agrees to host it.
+      const outcome = await executor.execute({ contractId: id, stateHash: contract.hash, encodedState: contract.encoded, input: 'null', context: 'null', rpc: [], loadOnly: true })
+      if (outcome.kind === 'failed') throw errorOf(outcome.error)
+      contracts.set(id, contract)
+      return append(createAgreement(author, head, proposal, { timestamp: now() }))
+    },
+
+    async quote(request) {
+      const contract = known(request.contract)
+      const started = performance.now()
+      try {
+        const input = decodeWith(contract.input, request.input, ContractErrorCode.INPUT_INVALID, 'the input') as JsonValue
+        const context = { caller: toHex(request.caller), timestamp: request.timestamp, seed: request.seed, invocation: contract.invocations }
+        const recorded: RpcExchange[] = []
+        const result = await run(contract, JSON.stringify(input), JSON.stringify(context), recorded)
+        checkEffects(result.effects)
+        const payload: InvokePayload = {
+          kind: INVOKE_KIND,
+          contract: fromHex(contract.id),
+          invocation: contract.invocations,
+          input,
+          timestamp: request.timestamp,
+          seed: request.seed,
+          previousStateHash: contract.hash,
+          stateHash: result.stateHash,
+          output: result.output,
+          effects: result.effects as JsonValue[],
+          gasUsed: result.gasUsed,
+          rpc: recorded,
+          payment: price,
+        }
+        pending.set(contract.id, { payload, caller: toHex(request.caller), state: result.state })
+        sla.record(performance.now() - started, true)
+        return payload
+      } catch (error) {
+        sla.record(performance.now() - started, false)
+        throw error
+      }
+    },
+
+    async countersign(proposal) {
+      if (!isProposal(proposal) || !equalBytes(proposal.linkPublicKey, keyPair.publicKey)) throw rejected('an invoke must be a proposal to this host')
+      const decoded = InvokePayloadCodec.decode(proposal.payload)
+      if (isLeft(decoded) || (proposal.payload as { kind?: unknown }).kind !== INVOKE_KIND) throw rejected('not a contract-invoke payload')
+      const payload = decoded.right
+      const contract = known(toHex(payload.contract))
+      if (payload.payment < price) {
+        throw new ContractError(ContractErrorCode.PAYMENT_REQUIRED, `this host charges ${price} per invocation, the proposal pays ${payload.payment}`, { price, paid: payload.payment })
+      }
+      if (payload.invocation !== contract.invocations || !equalBytes(payload.previousStateHash, contract.hash)) {
+        throw rejected('the invoke does not start from the committed state', { invocation: contract.invocations })
+      }
+      const caller = toHex(proposal.publicKey)
+      const matches = (quote: { payload: InvokePayload; caller: string } | undefined) =>
+        quote !== undefined && quote.caller === caller && equalBytes(executionPart(quote.payload), executionPart(payload))
+      if (!matches(pending.get(contract.id))) {
+        // No matching quote (another caller's came in between, or none was asked): run it now from the committed state.
+        await this.quote({ contract: contract.id, caller: proposal.publicKey, input: payload.input, timestamp: payload.timestamp, seed: payload.seed })
+      }
+      const quote = pending.get(contract.id)
+      if (quote === undefined || !matches(quote)) throw rejected('the proposed record is not what the contract computes')
+      // Commit: the state the contract computed becomes the contract's state (the sandbox already holds it).
+      pending.delete(contract.id)
+      contract.invocations++
+      contract.hash = payload.stateHash
+      contract.encoded = quote.state
+      const agreement = append(createAgreement(author, head, proposal, { timestamp: now() }))
+      const proposals: HalfBlock[] = []
+      for (const effect of payload.effects) {
+        if (ProposeEffect.is(effect)) {
+          proposals.push(append(createProposal(author, head, { counterparty: fromHex(effect.counterparty), payload: effect.payload as never, timestamp: now() })))
+        } else if (CountersignEffect.is(effect)) {
+          consents.add(`${effect.proposer}:${effect.sequenceNumber}`)
+        }
+      }
+      return { agreement, proposals }
+    },
+
+    state(id) {
+      return decodeJson(known(id).encoded, executor.limits.maxStateBytes)
+    },
+    contract: (id) => contracts.get(id),
+    consents: (proposal) => isProposal(proposal) && consents.has(`${toHex(proposal.publicKey)}:${proposal.sequenceNumber}`),
+    sla: () => sla.figures(price),
+    async close() {
+      closed = true
+      await executor.close()
+    },
+  }
+}

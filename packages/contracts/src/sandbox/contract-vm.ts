@@ -1,0 +1,254 @@
+/**
+ * One contract's sandbox: a QuickJS runtime of its own (its own heap limit, stack limit and interrupt handler)
+ * holding the contract's code and, between invocations, its state.
+ *
+ * Gas: QuickJS calls the interrupt handler once every 10,000 polls (a poll is a function call or a backward jump).
+ * Before each invocation the counter is drained, so every invocation starts at the same phase; after it, a
+ * counting drain measures how far the counter got. Gas used is then an exact poll count, the same on every node
+ * and whether the sandbox was warm or freshly loaded.
+ */
+import {
+  DefaultIntrinsics,
+  type QuickJSContext,
+  type QuickJSHandle,
+  type QuickJSRuntime,
+  type QuickJSWASMModule,
+} from 'quickjs-emscripten'
+import { ContractError, ContractErrorCode } from '../errors.js'
+import type { SandboxLimits } from './limits.js'
+import { PRELUDE_SOURCE } from './prelude.js'
+
+/** Polls between two calls of QuickJS's interrupt handler (JS_INTERRUPT_COUNTER_INIT). */
+export const POLLS_PER_INTERRUPT = 10_000
+
+/** What the contract asked its host over RPC, and what the host answered (recorded for replay). */
+export interface RpcExchange {
+  readonly endpoint: string
+  /** JSON text of the request. */
+  readonly request: string
+  /** JSON text of the response. */
+  readonly response: string
+}
+
+/** The raw result of one run: the JSON text the contract returned, or why there is none. */
+export type VmRun =
+  | { readonly kind: 'returned'; readonly text: string; readonly gasUsed: number }
+  | { readonly kind: 'needs-rpc'; readonly endpoint: string; readonly request: string }
+  | { readonly kind: 'failed'; readonly error: ContractError }
+
+interface RpcSession {
+  readonly recorded: readonly RpcExchange[]
+  index: number
+  needed?: { endpoint: string; request: string }
+  failure?: ContractError
+}
+
+/** Maps a QuickJS exception to a typed error. */
+function classify(dumped: unknown, interruptedForGas: boolean): ContractError {
+  if (interruptedForGas) return new ContractError(ContractErrorCode.OUT_OF_GAS, 'the invocation ran out of gas')
+  const error = dumped as { name?: unknown; message?: unknown } | null
+  const name = typeof error?.name === 'string' ? error.name : ''
+  const message = typeof error?.message === 'string' ? error.message : String(dumped)
+  if (dumped === null || /out of memory/i.test(message)) {
+    return new ContractError(ContractErrorCode.OUT_OF_MEMORY, 'the sandbox ran out of memory')
+  }
+  if (/stack overflow|call stack size/i.test(message)) {
+    return new ContractError(ContractErrorCode.STACK_OVERFLOW, 'the sandbox stack overflowed (recursion too deep)')
+  }
+  if (name === 'SyntaxError') return new ContractError(ContractErrorCode.SYNTAX_ERROR, `syntax error: ${message}`, { message })
+  return new ContractError(ContractErrorCode.CONTRACT_THREW, `the contract threw: ${name === '' ? '' : `${name}: `}${message}`, { name, message })
+}
+
+export class ContractVm {
+  readonly #runtime: QuickJSRuntime
+  readonly #context: QuickJSContext
+  readonly #entry: QuickJSHandle
+  readonly #run: QuickJSHandle
+  readonly #load: QuickJSHandle
+  readonly #drain: QuickJSHandle
+  readonly #drained: QuickJSHandle
+  #interrupts = 0
+  #interruptAt = Number.POSITIVE_INFINITY
+  #abort = false
+  #session: RpcSession = { recorded: [], index: 0 }
+  #disposed = false
+
+  /** Loads the code; throws SYNTAX_ERROR, NOT_A_CONTRACT, CONTRACT_THREW or a resource error. */
+  constructor(quickjs: QuickJSWASMModule, code: string, limits: SandboxLimits) {
+    this.#runtime = quickjs.newRuntime()
+    this.#runtime.setMemoryLimit(limits.memoryBytes)
+    this.#runtime.setMaxStackSize(limits.stackBytes)
+    this.#runtime.setInterruptHandler(() => {
+      this.#interrupts++
+      return this.#abort || this.#interrupts >= this.#interruptAt
+    })
+    this.#context = this.#runtime.newContext({ intrinsics: { ...DefaultIntrinsics, Date: false } })
+    const handles: QuickJSHandle[] = []
+    try {
+      const hostRpc = this.#context.newFunction('__hostRpc', (endpoint, request) => this.#answerRpc(endpoint, request))
+      this.#context.setProp(this.#context.global, '__hostRpc', hostRpc)
+      hostRpc.dispose()
+      this.#entry = this.#evaluate(PRELUDE_SOURCE, 'prelude.js', limits.gas)
+      handles.push(this.#entry)
+      const get = (name: string) => {
+        const handle = this.#context.getProp(this.#entry, name)
+        handles.push(handle)
+        return handle
+      }
+      this.#run = get('run')
+      this.#load = get('load')
+      this.#drain = get('drain')
+      this.#drained = get('drained')
+      const seal = this.#context.getProp(this.#entry, 'seal')
+      let sealed: QuickJSHandle
+      try {
+        this.#evaluate(code, 'contract.js', limits.gas).dispose()
+        sealed = this.#call(seal, [], limits.gas)
+      } finally {
+        seal.dispose()
+      }
+      const isContract = this.#context.dump(sealed) === true
+      sealed.dispose()
+      if (!isContract) {
+        throw new ContractError(ContractErrorCode.NOT_A_CONTRACT, 'the code does not define a top-level function invoke(state, input, context)')
+      }
+    } catch (error) {
+      for (const handle of handles) handle.dispose()
+      this.#disposeRuntime()
+      throw error
+    }
+  }
+
+  #evaluate(code: string, filename: string, gas: number): QuickJSHandle {
+    this.#arm(gas)
+    const result = this.#context.evalCode(code, filename, { type: 'global', strict: true })
+    return this.#unwrap(result)
+  }
+
+  #call(fn: QuickJSHandle, args: QuickJSHandle[], gas: number): QuickJSHandle {
+    this.#arm(gas)
+    return this.#unwrap(this.#context.callFunction(fn, this.#context.undefined, ...args))
+  }
+
+  #arm(gas: number): void {
+    this.#interrupts = 0
+    this.#abort = false
+    // Interrupt at the first handler call past the budget; the exact check happens after the run.
+    this.#interruptAt = Math.floor(gas / POLLS_PER_INTERRUPT) + 1
+  }
+
+  #unwrap(result: ReturnType<QuickJSContext['evalCode']>): QuickJSHandle {
+    if (result.error === undefined) return result.value
+    const dumped = (() => {
+      try {
+        return this.#context.dump(result.error)
+      } catch {
+        return null
+      } finally {
+        result.error.dispose()
+      }
+    })()
+    const failure = this.#session.failure
+    if (failure !== undefined) throw failure
+    throw classify(dumped, !this.#abort && this.#interrupts >= this.#interruptAt)
+  }
+
+  #answerRpc(endpointHandle: QuickJSHandle, requestHandle: QuickJSHandle): QuickJSHandle {
+    const session = this.#session
+    const endpoint = this.#context.dump(endpointHandle) as unknown
+    const request = this.#context.dump(requestHandle) as unknown
+    const recorded = session.recorded[session.index]
+    if (typeof endpoint !== 'string' || typeof request !== 'string') {
+      session.failure = new ContractError(ContractErrorCode.RPC_FAILED, 'rpc needs an endpoint string and a JSON request')
+    } else if (recorded === undefined) {
+      session.needed = { endpoint, request }
+    } else if (recorded.endpoint !== endpoint || recorded.request !== request) {
+      session.failure = new ContractError(ContractErrorCode.RPC_FAILED, `rpc call ${session.index} does not match the recorded call`, {
+        index: session.index,
+        endpoint,
+      })
+    } else {
+      session.index++
+      return this.#context.newString(recorded.response)
+    }
+    // Stop the contract at its next poll, whatever it catches: the run is repeated once the answer is known.
+    this.#abort = true
+    return this.#context.newError('rpc answer pending')
+  }
+
+  /** Replaces the state the sandbox holds (JSON text, as rebuilt from the canonical encoding). */
+  load(stateJson: string): void {
+    const text = this.#context.newString(stateJson)
+    try {
+      this.#call(this.#load, [text], POLLS_PER_INTERRUPT * 100).dispose()
+    } finally {
+      text.dispose()
+    }
+    this.#resetPhase()
+  }
+
+  /** Drains the interrupt counter so the next run starts at a known phase; returns the polls it counted. */
+  #resetPhase(): number {
+    this.#abort = true
+    const result = this.#context.callFunction(this.#drain, this.#context.undefined)
+    this.#abort = false
+    if (result.error !== undefined) result.error.dispose()
+    else result.value.dispose()
+    const counted = this.#context.callFunction(this.#drained, this.#context.undefined)
+    if (counted.error !== undefined) {
+      counted.error.dispose()
+      throw new ContractError(ContractErrorCode.SANDBOX_CRASHED, 'the sandbox could not measure gas')
+    }
+    const polls = this.#context.getNumber(counted.value)
+    counted.value.dispose()
+    return polls
+  }
+
+  /** Runs `invoke(state, input, context)` once. The sandbox's state is left as the contract changed it. */
+  run(inputJson: string, contextJson: string, rpc: readonly RpcExchange[], gas: number): VmRun {
+    this.#session = { recorded: rpc, index: 0 }
+    const input = this.#context.newString(inputJson)
+    const context = this.#context.newString(contextJson)
+    try {
+      const result = this.#call(this.#run, [input, context], gas)
+      const interrupts = this.#interrupts
+      const value = this.#context.dump(result) as unknown
+      result.dispose()
+      const session = this.#session
+      if (session.failure !== undefined) return { kind: 'failed', error: session.failure }
+      if (session.needed !== undefined) return { kind: 'needs-rpc', ...session.needed }
+      const gasUsed = interrupts * POLLS_PER_INTERRUPT + POLLS_PER_INTERRUPT - this.#resetPhase()
+      if (gasUsed > gas) return { kind: 'failed', error: new ContractError(ContractErrorCode.OUT_OF_GAS, 'the invocation ran out of gas', { gasUsed, gas }) }
+      if (typeof value !== 'string') {
+        return { kind: 'failed', error: new ContractError(ContractErrorCode.RESULT_MALFORMED, 'invoke must return { state, output, effects } made of JSON values') }
+      }
+      return { kind: 'returned', text: value, gasUsed }
+    } catch (error) {
+      if (this.#session.needed !== undefined) return { kind: 'needs-rpc', ...this.#session.needed }
+      return { kind: 'failed', error: error instanceof ContractError ? error : classify(error, false) }
+    } finally {
+      input.dispose()
+      context.dispose()
+    }
+  }
+
+  get disposed(): boolean {
+    return this.#disposed
+  }
+
+  dispose(): void {
+    if (this.#disposed) return
+    for (const handle of [this.#run, this.#load, this.#drain, this.#drained, this.#entry]) handle.dispose()
+    this.#disposeRuntime()
+  }
+
+  #disposeRuntime(): void {
+    this.#disposed = true
+    try {
+      this.#context.dispose()
+      this.#runtime.dispose()
+    } catch {
+      // A runtime that hit its memory limit may refuse a clean teardown; its memory goes with the module.
+    }
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * An executor in a worker thread with a wall-clock guard: each request must be answered within
+ * `limits.wallClockMs` (plus the worker's start-up for the first), or the thread is terminated, the request fails
+ * with TIMEOUT, and a fresh worker takes over. Contracts are registered again in the new worker and their sandboxes
+ * are reloaded from the committed states the host sends (the executor asks with `needs-state`), so one runaway
+ * contract costs the others only a cold start.
+ */
+import { Worker } from 'node:worker_threads'
+import { ContractError, ContractErrorCode } from '../errors.js'
+import type { AsyncExecutor, ContractRegistration, ExecuteOutcome, FailureDetail } from './executor.js'
+import { type SandboxLimits, sandboxLimits } from './limits.js'
+import type { WorkerMessage } from './sandbox-worker.js'
+
+type Reply = { id: number; ok: boolean; outcome?: ExecuteOutcome; error?: FailureDetail }
+
+/** Starts the worker module: compiled JavaScript next to this file, or (running from source) TypeScript via tsx. */
+function startWorker(limits: SandboxLimits): Worker {
+  const fromSource = import.meta.url.endsWith('.ts')
+  if (!fromSource) return new Worker(new URL('./sandbox-worker.js', import.meta.url), { workerData: { limits } })
+  const entry = new URL('./sandbox-worker.ts', import.meta.url).href
+  const source = `import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(entry)})`
+  return new Worker(source, { eval: true, workerData: { limits }, execArgv: ['--conditions=source'] })
+}
+
+const STARTUP_MS = 10_000
+
+export function createWorkerExecutor(options: { limits?: Partial<SandboxLimits> } = {}): AsyncExecutor {
+  const limits = sandboxLimits(options.limits)
+  const registrations = new Map<string, ContractRegistration>()
+  let worker: { thread: Worker; ready: Promise<void>; pending: Map<number, (reply: Reply) => void> } | undefined
+  let nextId = 1
+  let queue: Promise<unknown> = Promise.resolve()
+  let closed = false
+
+  function spawn() {
+    const thread = startWorker(limits)
+    thread.unref()
+    const pending = new Map<number, (reply: Reply) => void>()
+    const ready = new Promise<void>((resolve, reject) => {
+      pending.set(0, () => resolve())
+      thread.once('error', reject)
+    })
+    thread.on('message', (reply: Reply) => {
+      const resolve = pending.get(reply.id)
+      pending.delete(reply.id)
+      resolve?.(reply)
+    })
+    thread.on('exit', () => {
+      for (const resolve of pending.values()) {
+        resolve({ id: -1, ok: false, error: { code: ContractErrorCode.SANDBOX_CRASHED, message: 'the sandbox worker exited', detail: {} } })
+      }
+      pending.clear()
+      if (worker?.thread === thread) worker = undefined
+    })
+    worker = { thread, ready, pending }
+    return worker
+  }
+
+  /** Sends one request and waits for its answer or the guard, one request at a time. */
+  function send(message: WorkerMessage, guardMs: number): Promise<Reply> {
+    const result = queue.then(async () => {
+      if (closed) throw new ContractError(ContractErrorCode.CLOSED, 'the executor is closed')
+      const fresh = worker === undefined
+      const current = worker ?? spawn()
+      await current.ready
+      if (fresh) {
+        for (const registration of registrations.values()) {
+          if (registration !== (message as { registration?: ContractRegistration }).registration) await exchange(current, { op: 'register', registration }, STARTUP_MS)
+        }
+      }
+      return exchange(current, message, guardMs)
+    })
+    queue = result.catch(() => undefined)
+    return result
+  }
+
+  function exchange(current: NonNullable<typeof worker>, message: WorkerMessage, guardMs: number): Promise<Reply> {
+    const id = nextId++
+    return new Promise<Reply>((resolve) => {
+      const guard = setTimeout(() => {
+        current.pending.delete(id)
+        if (worker === current) worker = undefined
+        void current.thread.terminate()
+        resolve({ id, ok: false, error: { code: ContractErrorCode.TIMEOUT, message: `the invocation ran longer than ${guardMs} ms`, detail: { wallClockMs: guardMs } } })
+      }, guardMs)
+      current.pending.set(id, (reply) => {
+        clearTimeout(guard)
+        resolve(reply)
+      })
+      current.thread.postMessage({ ...message, id })
+    })
+  }
+
+  return {
+    limits,
+    async register(registration) {
+      registrations.set(registration.contractId, registration)
+      const reply = await send({ op: 'register', registration }, STARTUP_MS)
+      if (!reply.ok) {
+        registrations.delete(registration.contractId)
+        const error = reply.error as FailureDetail
+        throw new ContractError(error.code, error.message, error.detail)
+      }
+    },
+    async execute(request) {
+      // A cold load (code and state) is not the contract's fault: it gets the start-up allowance on top.
+      const reply = await send({ op: 'execute', request }, limits.wallClockMs + (request.encodedState === undefined ? 0 : STARTUP_MS / 10))
+      if (reply.outcome !== undefined) return reply.outcome
+      return { kind: 'failed', error: reply.error as FailureDetail }
+    },
+    async close() {
+      closed = true
+      await queue
+      if (worker !== undefined) await worker.thread.terminate()
+      worker = undefined
+    },
+  }
+}
