@@ -1,0 +1,143 @@
+import { toHex } from '@constellation/crypto'
+import { describe, expect, it } from 'vitest'
+import { contractId, ContractErrorCode, describeSignature, type ExecuteOutcome, type Executor, Types } from '../src/index.js'
+import { encodeJson } from '../src/json/json-value.js'
+import { counterContract, tokenContract, TokenState, TransferInput, TransferOutput } from './fixtures/contracts.js'
+import { crypto, executor } from './helpers.js'
+
+const token = tokenContract('alice')
+const tokenId = contractId(crypto, token.code)
+const tokenSignature = describeSignature(token.signature)
+const initial = encodeJson(token.initialState, 1 << 20)
+const context = (invocation: number) => JSON.stringify({ caller: 'alice', timestamp: 1_000 + invocation, seed: '00', invocation })
+const transfer = (i: number) => JSON.stringify({ to: `acct${String(1 + (i % 99)).padStart(3, '0')}`, amount: 1 + (i % 7) })
+
+function done(outcome: ExecuteOutcome) {
+  if (outcome.kind !== 'done') throw new Error(`expected a result, got ${JSON.stringify(outcome)}`)
+  return outcome.result
+}
+
+/** Runs `count` transfers, warm, and returns what each produced. */
+function runTransfers(target: Executor, count: number, cold = false) {
+  target.register({ contractId: tokenId, code: token.code, signature: tokenSignature })
+  let state = initial
+  const seen: { output: unknown; gas: number; hash: string }[] = []
+  for (let i = 0; i < count; i++) {
+    const result = done(target.execute({ contractId: tokenId, stateHash: crypto.sha256(state), encodedState: state, input: transfer(i), context: context(i), rpc: [] }))
+    if (cold) target.evict(tokenId)
+    seen.push({ output: result.output, gas: result.gasUsed, hash: toHex(result.stateHash) })
+    state = result.state
+  }
+  return seen
+}
+
+describe('determinism', () => {
+  it('two runs of the same invocations give identical results and gas, warm or reloaded before every call', () => {
+    const first = runTransfers(executor(), 30)
+    const second = runTransfers(executor(), 30)
+    const cold = runTransfers(executor(), 30, true)
+    expect(second).toEqual(first)
+    expect(cold).toEqual(first)
+    expect(new Set(first.map((run) => run.gas)).size).toBeGreaterThanOrEqual(1)
+    expect(first[0]?.gas).toBeGreaterThan(0)
+  })
+
+  it('gas counts polls exactly: a loop of n iterations costs 2n more', () => {
+    const code = 'function invoke(state, input) { let x = 0; for (let i = 0; i < input; i++) x++; return { state, output: x } }'
+    const target = executor()
+    const id = contractId(crypto, code)
+    target.register({ contractId: id, code, signature: describeSignature(counterContract.signature) })
+    const state = encodeJson(0, 64)
+    const gasOf = (n: number) => done(target.execute({ contractId: id, stateHash: crypto.sha256(state), encodedState: state, input: String(n), context: 'null', rpc: [] })).gasUsed
+    const base = gasOf(0)
+    expect(gasOf(10) - base).toBe(20)
+    expect(gasOf(25_000) - base).toBe(50_000)
+  })
+
+  it('the sandbox has no Date, no Math.random, and a frozen global object', () => {
+    const code = `
+      var leaked = 0
+      function invoke(state) {
+        let wrote = true
+        try { globalThis.leaked = 1 } catch (e) { wrote = false }
+        return { state, output: [typeof Date, typeof Math.random, wrote, Object.isFrozen(Array.prototype), typeof require, typeof process] }
+      }`
+    const target = executor()
+    const id = contractId(crypto, code)
+    target.register({ contractId: id, code, signature: { input: { kind: 'unknown' }, output: { kind: 'unknown' }, state: { kind: 'unknown' } } })
+    const state = encodeJson(null, 64)
+    const result = done(target.execute({ contractId: id, stateHash: crypto.sha256(state), encodedState: state, input: 'null', context: 'null', rpc: [] }))
+    expect(result.output).toEqual(['undefined', 'undefined', false, true, 'undefined', 'undefined'])
+  })
+})
+
+describe('bad input', () => {
+  const target = executor({ memoryBytes: 8 << 20, maxStateBytes: 64 << 10, gas: 2_000_000 })
+  target.register({ contractId: tokenId, code: token.code, signature: tokenSignature })
+  const tokenState = crypto.sha256(initial)
+  const before = done(target.execute({ contractId: tokenId, stateHash: tokenState, encodedState: initial, input: transfer(0), context: context(0), rpc: [] }))
+
+  const cases: [string, string, ContractErrorCode][] = [
+    ['a syntax error', 'function invoke(state, input {', ContractErrorCode.SYNTAX_ERROR],
+    ['code without invoke', 'const x = 1', ContractErrorCode.NOT_A_CONTRACT],
+    ['an infinite loop', 'function invoke(state) { for (;;) {} }', ContractErrorCode.OUT_OF_GAS],
+    ['runaway allocation', 'function invoke(state) { const a = []; for (let i = 0; ; i++) a.push({ i, tag: "runaway" }) }', ContractErrorCode.OUT_OF_MEMORY],
+    ['deep recursion', 'function invoke(state) { function down(n) { return down(n + 1) + 1 } return down(0) }', ContractErrorCode.STACK_OVERFLOW],
+    ['an oversized state', 'function invoke(state) { state.balances["x".repeat(100000)] = 1; return { state, output: { ok: true, balance: 0 } } }', ContractErrorCode.STATE_TOO_LARGE],
+    ['an output failing its codec', 'function invoke(state) { return { state, output: { ok: "yes", balance: 1 } } }', ContractErrorCode.OUTPUT_INVALID],
+    ['a state failing its codec', 'function invoke(state) { state.balances.alice = "lots"; return { state, output: { ok: true, balance: 1 } } }', ContractErrorCode.STATE_INVALID],
+    ['a contract that throws', 'function invoke() { throw new RangeError("no") }', ContractErrorCode.CONTRACT_THREW],
+    ['a malformed result', 'function invoke(state) { return 42 }', ContractErrorCode.RESULT_MALFORMED],
+  ]
+  for (const [what, code, expected] of cases) {
+    it(`${what} yields ${expected}, and the token contract on the same executor is unaffected`, () => {
+      const id = contractId(crypto, code)
+      target.register({ contractId: id, code, signature: tokenSignature })
+      const outcome = target.execute({ contractId: id, stateHash: tokenState, encodedState: initial, input: transfer(1), context: context(1), rpc: [] })
+      expect(outcome.kind === 'failed' && outcome.error.code).toBe(expected)
+      // The failed contract's sandbox is gone: asked for its state again, it needs it sent (nothing was kept).
+      expect(target.execute({ contractId: id, stateHash: tokenState, input: transfer(1), context: context(1), rpc: [] }).kind).toBe('needs-state')
+      const next = done(target.execute({ contractId: tokenId, stateHash: before.stateHash, input: transfer(1), context: context(1), rpc: [] }))
+      expect(next.output).toEqual({ ok: true, balance: 1_000_000 - 1 - 2 })
+      // Roll the token back so every case starts from the same state.
+      done(target.execute({ contractId: tokenId, stateHash: tokenState, encodedState: initial, input: transfer(0), context: context(0), rpc: [] }))
+    })
+  }
+
+  it('code whose hash does not match its contract id is refused', () => {
+    expect(() => target.register({ contractId: tokenId, code: `${token.code}\n`, signature: tokenSignature })).toThrow(
+      expect.objectContaining({ code: ContractErrorCode.CODE_HASH_MISMATCH }),
+    )
+  })
+
+  it('a failed invocation leaves the previous state untouched: the next call starts from it', () => {
+    const code = 'function invoke(state, input) { state.balances.alice -= input.amount; if (input.amount > 5) throw new Error("too much"); return { state, output: { ok: true, balance: state.balances.alice } } }'
+    const id = contractId(crypto, code)
+    target.register({ contractId: id, code, signature: tokenSignature })
+    const first = done(target.execute({ contractId: id, stateHash: tokenState, encodedState: initial, input: '{"to":"x","amount":1}', context: 'null', rpc: [] }))
+    const failed = target.execute({ contractId: id, stateHash: first.stateHash, input: '{"to":"x","amount":100}', context: 'null', rpc: [] })
+    expect(failed.kind === 'failed' && failed.error.code).toBe(ContractErrorCode.CONTRACT_THREW)
+    const again = done(target.execute({ contractId: id, stateHash: first.stateHash, encodedState: first.state, input: '{"to":"x","amount":1}', context: 'null', rpc: [] }))
+    expect(again.output).toEqual({ ok: true, balance: 1_000_000 - 2 })
+  })
+
+  it('an uncommitted result is rolled back when the next request names the earlier state', () => {
+    const a = done(target.execute({ contractId: tokenId, stateHash: tokenState, encodedState: initial, input: transfer(5), context: context(0), rpc: [] }))
+    const b = done(target.execute({ contractId: tokenId, stateHash: tokenState, input: transfer(5), context: context(0), rpc: [] }))
+    expect(toHex(b.stateHash)).toBe(toHex(a.stateHash))
+  })
+
+  it('inputs larger than the limit are refused before they reach the sandbox', () => {
+    const outcome = target.execute({ contractId: tokenId, stateHash: tokenState, encodedState: initial, input: JSON.stringify('x'.repeat(70_000)), context: 'null', rpc: [] })
+    expect(outcome.kind === 'failed' && outcome.error.code).toBe(ContractErrorCode.INPUT_TOO_LARGE)
+  })
+})
+
+it('contract types round-trip through their descriptions', () => {
+  expect(TransferInput.codec.is({ to: 'a', amount: 1 })).toBe(true)
+  expect(TransferInput.codec.is({ to: 'a', amount: 1, extra: true })).toBe(false)
+  expect(TransferOutput.codec.is({ ok: true, balance: 1.5 })).toBe(false)
+  expect(TokenState.codec.is({ balances: { a: 1 } })).toBe(true)
+  const union = Types.union(Types.literal('a'), Types.integer)
+  expect(union.codec.is('a') && union.codec.is(3) && !union.codec.is('b')).toBe(true)
+})
