@@ -1,0 +1,154 @@
+import { encodeCanonical, toHex } from '@constellation/crypto'
+import { createLedger, createMemoryBlockStore, PayloadRegistry, signBlock, TRANSFER } from '@constellation/trustchain'
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, expect, it } from 'vitest'
+import {
+  ContractErrorCode,
+  createCaller,
+  createContractHost,
+  defineContract,
+  inThreadExecutor,
+  type InvokePayload,
+  reexecute,
+  registerContractPayloads,
+  Types,
+  verifyExecutionFraudProof,
+} from '../src/index.js'
+import { tokenContract } from './fixtures/contracts.js'
+import { crypto, executor, fixedNow, keyPair } from './helpers.js'
+
+const hostKeys = keyPair(7)
+const alice = createCaller({ crypto, keyPair: keyPair(1), now: fixedNow })
+const token = tokenContract(toHex(alice.publicKey))
+const host = createContractHost({ crypto, keyPair: hostKeys, executor: inThreadExecutor(executor()), price: 3, now: fixedNow })
+const verifier = inThreadExecutor(executor())
+
+describe('deploy and invoke as transaction pairs', async () => {
+  const deployed = await alice.deploy(host, token)
+  const first = await alice.invoke(host, token, { to: 'acct001', amount: 10 })
+
+  it('deploy and invoke are half-blocks that a trustchain ledger with the contract payloads accepts', async () => {
+    const registry = registerContractPayloads(new PayloadRegistry([TRANSFER]))
+    const ledger = createLedger({ crypto, store: createMemoryBlockStore({ crypto }), registry })
+    const outcomes = await ledger.ingest([deployed.proposal, deployed.agreement, first.proposal, first.agreement])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['stored', 'stored', 'stored', 'stored'])
+    expect(deployed.id).toBe(toHex(crypto.sha256(new TextEncoder().encode(token.code))))
+  })
+
+  it('the invoke records input, output, state hash, gas and the payment at the advertised price', () => {
+    const record = first.agreement.payload as unknown as InvokePayload
+    expect(record.input).toEqual({ to: 'acct001', amount: 10 })
+    expect(record.output).toEqual({ ok: true, balance: 999_990 })
+    expect(record.payment).toBe(3)
+    expect(record.gasUsed).toBe(first.record.gasUsed)
+    expect(toHex(record.stateHash)).toBe(toHex(crypto.sha256(encodeCanonical(host.state(deployed.id) as never))))
+    expect(first.output).toEqual({ ok: true, balance: 999_990 })
+  })
+
+  it('the host countersigns only when paid', async () => {
+    const quote = await host.quote({ contract: deployed.id, caller: alice.publicKey, input: { to: 'acct002', amount: 1 }, timestamp: fixedNow(), seed: '01' })
+    const unpaid = signBlock(crypto, keyPair(1), {
+      publicKey: alice.publicKey,
+      sequenceNumber: alice.head.sequenceNumber + 1,
+      linkPublicKey: host.publicKey,
+      linkSequenceNumber: 0,
+      previousHash: alice.head.hash,
+      timestamp: fixedNow(),
+      type: 'tx',
+      payload: { ...quote, payment: 2 } as never,
+    })
+    await expect(host.countersign(unpaid)).rejects.toMatchObject({ code: ContractErrorCode.PAYMENT_REQUIRED })
+  })
+
+  it('a proposal whose record is not what the contract computes is refused', async () => {
+    const quote = await host.quote({ contract: deployed.id, caller: alice.publicKey, input: { to: 'acct002', amount: 1 }, timestamp: fixedNow(), seed: '01' })
+    const forged = signBlock(crypto, keyPair(1), {
+      publicKey: alice.publicKey,
+      sequenceNumber: alice.head.sequenceNumber + 1,
+      linkPublicKey: host.publicKey,
+      linkSequenceNumber: 0,
+      previousHash: alice.head.hash,
+      timestamp: fixedNow(),
+      type: 'tx',
+      payload: { ...quote, output: { ok: true, balance: 5 } } as never,
+    })
+    await expect(host.countersign(forged)).rejects.toMatchObject({ code: ContractErrorCode.TRANSACTION_REJECTED })
+  })
+
+  it('any node re-executes a recorded invocation and agrees', async () => {
+    const previousState = encodeCanonical(token.initialState as never)
+    const verdict = await reexecute(crypto, verifier, { deploy: deployed.proposal, invoke: first.agreement, previousState })
+    expect(verdict.kind).toBe('agrees')
+    const notFraud = await verifyExecutionFraudProof(crypto, verifier, { deploy: deployed.proposal, invoke: first.agreement, previousState })
+    expect(E.isLeft(notFraud) && notFraud.left.code).toBe(ContractErrorCode.INVALID_FRAUD_PROOF)
+  })
+
+  it('a host that signs a wrong record is caught by a fraud proof anyone can check', async () => {
+    const record = first.agreement.payload as unknown as InvokePayload
+    const lie = signBlock(crypto, hostKeys, { ...first.agreement, payload: { ...record, output: { ok: true, balance: 1 } } as never })
+    const previousState = encodeCanonical(token.initialState as never)
+    const verdict = await reexecute(crypto, verifier, { deploy: deployed.agreement, invoke: lie, previousState })
+    expect(verdict.kind === 'disagrees' && verdict.reason).toBe('the output differs from the record')
+    if (verdict.kind !== 'disagrees') return
+    const checked = await verifyExecutionFraudProof(crypto, inThreadExecutor(executor()), verdict.proof)
+    expect(checked).toEqual(E.right('the output differs from the record'))
+    // The proof is bound to the host's signature: a block the host did not sign proves nothing.
+    const unsigned = { ...lie, signature: new Uint8Array(64) }
+    const refused = await verifyExecutionFraudProof(crypto, verifier, { ...verdict.proof, invoke: unsigned })
+    expect(E.isLeft(refused) && refused.left.code).toBe(ContractErrorCode.INVALID_FRAUD_PROOF)
+  })
+
+  it('publishes SLA figures as plain numbers', () => {
+    const sla = host.sla()
+    expect(sla.invocations).toBeGreaterThanOrEqual(3)
+    expect(sla.successRate).toBe(1)
+    expect(sla.price).toBe(3)
+    expect(sla.latencyP95Ms).toBeGreaterThanOrEqual(sla.latencyP50Ms)
+  })
+})
+
+describe('hosting', () => {
+  it('refuses code whose hash does not match, code that does not parse, and unknown contracts', async () => {
+    const other = createContractHost({ crypto, keyPair: keyPair(8), executor: inThreadExecutor(executor()), now: fixedNow })
+    const caller = createCaller({ crypto, keyPair: keyPair(2), now: fixedNow })
+    const broken = defineContract({ code: 'function invoke(', input: Types.null, output: Types.null, state: Types.null, initialState: null })
+    await expect(caller.deploy(other, broken)).rejects.toMatchObject({ code: ContractErrorCode.SYNTAX_ERROR })
+    const good = defineContract({ code: 'function invoke(s) { return { state: s, output: null } }', input: Types.null, output: Types.null, state: Types.null, initialState: null })
+    const wrongId = signBlock(crypto, keyPair(2), {
+      publicKey: caller.publicKey,
+      sequenceNumber: caller.head.sequenceNumber + 1,
+      linkPublicKey: other.publicKey,
+      linkSequenceNumber: 0,
+      previousHash: caller.head.hash,
+      timestamp: fixedNow(),
+      type: 'tx',
+      payload: { kind: 'contract-deploy', contract: new Uint8Array(32), code: good.code, signature: { input: { kind: 'null' }, output: { kind: 'null' }, state: { kind: 'null' } }, initialState: encodeCanonical(null) },
+    })
+    await expect(other.deploy(wrongId)).rejects.toMatchObject({ code: ContractErrorCode.CODE_HASH_MISMATCH })
+    await expect(caller.invoke(other, 'ff'.repeat(32), null)).rejects.toMatchObject({ code: ContractErrorCode.UNKNOWN_CONTRACT })
+    await expect(caller.invoke(other, good, 5 as never)).rejects.toMatchObject({ code: ContractErrorCode.UNKNOWN_CONTRACT })
+  })
+
+  it('carries out effects: proposals in the host chain and consents to countersign', async () => {
+    const effects = defineContract({
+      code: `function invoke(state, input, context) {
+        return { state: state + 1, output: state, effects: [
+          { kind: 'propose', counterparty: context.caller, payload: { kind: 'receipt', n: state } },
+          { kind: 'countersign', proposer: context.caller, sequenceNumber: 9 },
+        ] }
+      }`,
+      input: Types.null,
+      output: Types.integer,
+      state: Types.integer,
+      initialState: 0,
+    })
+    const other = createContractHost({ crypto, keyPair: keyPair(9), executor: inThreadExecutor(executor()), now: fixedNow })
+    const caller = createCaller({ crypto, keyPair: keyPair(3), now: fixedNow })
+    await caller.deploy(other, effects)
+    const invocation = await caller.invoke(other, effects, null)
+    expect(invocation.record.effects).toHaveLength(2)
+    expect(other.head.sequenceNumber).toBe(3) // deploy agreement, invoke agreement, the receipt proposal
+    expect(other.consents({ ...invocation.proposal, sequenceNumber: 9 })).toBe(true)
+    expect(other.consents({ ...invocation.proposal, sequenceNumber: 8 })).toBe(false)
+  })
+})

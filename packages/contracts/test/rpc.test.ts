@@ -1,0 +1,80 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { encodeCanonical } from '@constellation/crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ContractErrorCode, createCaller, createContractHost, defineContract, inThreadExecutor, reexecute, Types } from '../src/index.js'
+import { crypto, executor, fixedNow, keyPair } from './helpers.js'
+
+// A local price feed: answers { price } for a symbol; /slow never answers in time; /big answers too much.
+let base = ''
+let calls = 0
+const server = createServer((request, response) => {
+  let body = ''
+  request.on('data', (chunk: Buffer) => (body += chunk.toString()))
+  request.on('end', () => {
+    calls++
+    if (request.url === '/slow') return void setTimeout(() => response.end('{}'), 500)
+    if (request.url === '/big') return void response.end(JSON.stringify({ pad: 'x'.repeat(5_000) }))
+    const { symbol } = JSON.parse(body) as { symbol: string }
+    response.setHeader('content-type', 'application/json')
+    response.end(JSON.stringify({ symbol, price: symbol.length * 100 }))
+  })
+})
+beforeAll(() => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)))
+afterAll(() => new Promise<void>((resolve) => {
+  server.close(() => resolve())
+  server.closeAllConnections() // fetch keeps connections alive; do not wait for them
+}))
+beforeAll(() => {
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+
+const oracle = defineContract({
+  code: `function invoke(state, input) {
+    const quote = rpc(input.endpoint, { symbol: input.symbol })
+    return { state: state + 1, output: quote.price * 2 }
+  }`,
+  input: Types.struct({ endpoint: Types.string, symbol: Types.string }),
+  output: Types.number,
+  state: Types.integer,
+  initialState: 0,
+})
+
+describe('RPC bridge', () => {
+  const caller = createCaller({ crypto, keyPair: keyPair(4), now: fixedNow })
+  const hostWith = (allow: string[]) =>
+    createContractHost({ crypto, keyPair: keyPair(5), executor: inThreadExecutor(executor()), now: fixedNow, rpc: { allow, timeoutMs: 200, maxResponseBytes: 1_000 } })
+
+  it('calls an allow-listed endpoint, records the answer, and replays it without the network', async () => {
+    const host = hostWith([`${base}/quote`])
+    const deployed = await caller.deploy(host, oracle)
+    const invocation = await caller.invoke(host, oracle, { endpoint: `${base}/quote`, symbol: 'ETH' })
+    expect(invocation.output).toBe(600)
+    expect(invocation.record.rpc).toEqual([{ endpoint: `${base}/quote`, request: '{"symbol":"ETH"}', response: '{"symbol":"ETH","price":300}' }])
+    const before = calls
+    const verdict = await reexecute(crypto, inThreadExecutor(executor()), {
+      deploy: deployed.proposal,
+      invoke: invocation.agreement,
+      previousState: encodeCanonical(0),
+    })
+    expect(verdict.kind).toBe('agrees')
+    expect(calls).toBe(before)
+  })
+
+  it('refuses endpoints off the allow-list, slow endpoints and oversized answers, with typed errors', async () => {
+    const host = hostWith([`${base}/quote`, `${base}/slow`, `${base}/big`])
+    await caller.deploy(host, oracle)
+    await expect(caller.invoke(host, oracle, { endpoint: 'http://127.0.0.1:1/elsewhere', symbol: 'X' })).rejects.toMatchObject({ code: ContractErrorCode.RPC_NOT_ALLOWED })
+    await expect(caller.invoke(host, oracle, { endpoint: `${base}/slow`, symbol: 'X' })).rejects.toMatchObject({ code: ContractErrorCode.RPC_TIMEOUT })
+    await expect(caller.invoke(host, oracle, { endpoint: `${base}/big`, symbol: 'X' })).rejects.toMatchObject({ code: ContractErrorCode.RPC_TOO_LARGE })
+    // The contract's state is untouched by the failures: the next good call is its first invocation.
+    const ok = await caller.invoke(host, oracle, { endpoint: `${base}/quote`, symbol: 'BTC' })
+    expect(ok.record.invocation).toBe(0)
+  })
+
+  it('a host without a bridge refuses RPC', async () => {
+    const host = createContractHost({ crypto, keyPair: keyPair(6), executor: inThreadExecutor(executor()), now: fixedNow })
+    await caller.deploy(host, oracle)
+    await expect(caller.invoke(host, oracle, { endpoint: `${base}/quote`, symbol: 'X' })).rejects.toMatchObject({ code: ContractErrorCode.RPC_NOT_ALLOWED })
+  })
+})
