@@ -13,7 +13,7 @@ const server = createServer((request, response) => {
   request.on('data', (chunk: Buffer) => (body += chunk.toString()))
   request.on('end', () => {
     calls++
-    if (request.url === '/slow') return void setTimeout(() => response.end('{}'), 500)
+    if (request.url === '/slow') return // never answers; closed with the server
     if (request.url === '/big') return void response.end(JSON.stringify({ pad: 'x'.repeat(5_000) }))
     const { symbol } = JSON.parse(body) as { symbol: string }
     response.setHeader('content-type', 'application/json')
@@ -42,8 +42,8 @@ const oracle = defineContract({
 
 describe('RPC bridge', () => {
   const caller = createCaller({ crypto, keyPair: keyPair(4), now: fixedNow })
-  const hostWith = (allow: string[]) =>
-    createContractHost({ crypto, keyPair: keyPair(5), executor: inThreadExecutor(executor()), now: fixedNow, rpc: { allow, timeoutMs: 200, maxResponseBytes: 1_000 } })
+  const hostWith = (allow: string[], timeoutMs = 5_000) =>
+    createContractHost({ crypto, keyPair: keyPair(5), executor: inThreadExecutor(executor()), now: fixedNow, rpc: { allow, timeoutMs, maxResponseBytes: 1_000 } })
 
   it('calls an allow-listed endpoint, records the answer, and replays it without the network', async () => {
     const host = hostWith([`${base}/quote`])
@@ -62,7 +62,7 @@ describe('RPC bridge', () => {
   })
 
   it('refuses endpoints off the allow-list, slow endpoints and oversized answers, with typed errors', async () => {
-    const host = hostWith([`${base}/quote`, `${base}/slow`, `${base}/big`])
+    const host = hostWith([`${base}/quote`, `${base}/slow`, `${base}/big`], 400)
     await caller.deploy(host, oracle)
     await expect(caller.invoke(host, oracle, { endpoint: 'http://127.0.0.1:1/elsewhere', symbol: 'X' })).rejects.toMatchObject({ code: ContractErrorCode.RPC_NOT_ALLOWED })
     await expect(caller.invoke(host, oracle, { endpoint: `${base}/slow`, symbol: 'X' })).rejects.toMatchObject({ code: ContractErrorCode.RPC_TIMEOUT })
