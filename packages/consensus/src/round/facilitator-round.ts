@@ -10,7 +10,7 @@
  * `stepRound(state, event)` never touches a clock, a socket or a random source, and never mutates `state`; the
  * shell delivers events and performs the sends.
  */
-import { type Crypto, fromHex, type KeyPair, toHex } from '@constellation/crypto'
+import { type Crypto, fromHex, type KeyPair, SIGNATURE_LENGTH, toHex } from '@constellation/crypto'
 import { type BlockLimits, DEFAULT_BLOCK_LIMITS, type HalfBlock } from '@constellation/trustchain'
 import { type AcsMessage, type AcsState, acsStep, initialAcsState } from '../acs/index.js'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
@@ -178,6 +178,8 @@ function onMessage(state: FacilitatorRoundState, from: string, message: RoundMes
   const committee = state.config.seed.committee
   if (from === state.self || !committee.facilitators.includes(from)) return { state, effects: [] }
   if (message.kind === 'acs') return afterAcs(state, acsStep(state.acs, { type: 'message', from, message: message.message }))
+  // Frames are decoded with a codec, but the machine never trusts its input: anything else is dropped.
+  if (message.kind !== 'share' || !(message.signature instanceof Uint8Array) || message.signature.length !== SIGNATURE_LENGTH) return { state, effects: [] }
   if (state.shares.has(from)) return { state, effects: [] }
   if (state.result === undefined) {
     // Held until our own result exists to check it against; one per facilitator, so bounded by n.
