@@ -205,7 +205,7 @@ export function acsStep(state: AcsState, event: AcsEvent): AcsStepResult {
   }
   const output = state.outputDone ? undefined : outputOf(draft)
   let dropped = state.dropped
-  if (fx.drops.size > 0) {
+  if (fx.drops !== undefined) {
     const counts = { ...dropped }
     for (const [reason, count] of fx.drops) counts[reason] += count
     dropped = counts

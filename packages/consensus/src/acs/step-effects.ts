@@ -14,7 +14,8 @@ export interface QueuedMessage {
 export class StepEffects {
   readonly outbox: AcsOutgoing[] = []
   readonly toSelf: QueuedMessage[] = []
-  readonly drops = new Map<AcsDropReason, number>()
+  /** Created on the first drop: most steps drop nothing. */
+  drops: Map<AcsDropReason, number> | undefined
 
   constructor(
     private readonly participants: readonly string[],
@@ -33,6 +34,7 @@ export class StepEffects {
   }
 
   drop(reason: AcsDropReason): void {
+    this.drops ??= new Map()
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1)
   }
 }

@@ -67,33 +67,34 @@ function randomBytes(random: Random, length: number): Uint8Array {
 /** Malformed and out-of-range messages as a machine would be handed them (the type is a lie on purpose). */
 function garbage(random: Random, n: number): AcsMessage {
   const instance = random.int(n)
-  const candidates: unknown[] = [
-    { kind: 'init', instance: n + random.int(5), value: randomBytes(random, 8) },
-    { kind: 'echo', instance: MAX_ACS_INSTANCE, digest: randomBytes(random, 32) },
-    { kind: 'init', instance, value: randomBytes(random, MAX_PROPOSAL_BYTES + 1 + random.int(64)) },
-    { kind: 'value', instance, value: randomBytes(random, MAX_PROPOSAL_BYTES + 1) },
-    { kind: 'value', instance, value: randomBytes(random, 16) },
-    { kind: 'bogus', instance },
-    { kind: 'echo', instance },
-    { kind: 'ready', instance, digest: 'not bytes' },
-    { kind: 'echo', instance, digest: new Uint8Array(0) },
-    { kind: 'bval', instance, round: MAX_AGREEMENT_ROUND, value: true },
-    { kind: 'bval', instance, round: 9 + random.int(100), value: random.int(2) === 1 },
-    { kind: 'aux', instance, round: -1, value: true },
-    { kind: 'aux', instance, round: 0, value: 1 },
-    { kind: 'conf', instance, round: 0, values: 0 },
-    { kind: 'conf', instance, round: 0, values: 4 },
-    { kind: 'term', instance, round: 0.5, value: false },
-    { kind: 'term', instance, round: 0, value: false, extra: 1 },
-    { kind: 'value-request', instance: -1 },
-    { kind: 'value-request', instance },
-    null,
-    42,
-    'echo',
-    [1, instance, randomBytes(random, 32)],
-    { kind: 'init', instance: Number.NaN, value: new Uint8Array(1) },
+  // Thunks: only the garbage picked is built (some of it is large).
+  const candidates: (() => unknown)[] = [
+    () => ({ kind: 'init', instance: n + random.int(5), value: randomBytes(random, 8) }),
+    () => ({ kind: 'echo', instance: MAX_ACS_INSTANCE, digest: randomBytes(random, 32) }),
+    () => ({ kind: 'init', instance, value: randomBytes(random, MAX_PROPOSAL_BYTES + 1 + random.int(64)) }),
+    () => ({ kind: 'value', instance, value: randomBytes(random, MAX_PROPOSAL_BYTES + 1) }),
+    () => ({ kind: 'value', instance, value: randomBytes(random, 16) }),
+    () => ({ kind: 'bogus', instance }),
+    () => ({ kind: 'echo', instance }),
+    () => ({ kind: 'ready', instance, digest: 'not bytes' }),
+    () => ({ kind: 'echo', instance, digest: new Uint8Array(0) }),
+    () => ({ kind: 'bval', instance, round: MAX_AGREEMENT_ROUND, value: true }),
+    () => ({ kind: 'bval', instance, round: 9 + random.int(100), value: random.int(2) === 1 }),
+    () => ({ kind: 'aux', instance, round: -1, value: true }),
+    () => ({ kind: 'aux', instance, round: 0, value: 1 }),
+    () => ({ kind: 'conf', instance, round: 0, values: 0 }),
+    () => ({ kind: 'conf', instance, round: 0, values: 4 }),
+    () => ({ kind: 'term', instance, round: 0.5, value: false }),
+    () => ({ kind: 'term', instance, round: 0, value: false, extra: 1 }),
+    () => ({ kind: 'value-request', instance: -1 }),
+    () => ({ kind: 'value-request', instance }),
+    () => null,
+    () => 42,
+    () => 'echo',
+    () => [1, instance, randomBytes(random, 32)],
+    () => ({ kind: 'init', instance: Number.NaN, value: new Uint8Array(1) }),
   ]
-  return candidates[random.int(candidates.length)] as AcsMessage
+  return (candidates[random.int(candidates.length)] as () => unknown)() as AcsMessage
 }
 
 function equivocate(message: AcsMessage, random: Random): AcsMessage | undefined {
