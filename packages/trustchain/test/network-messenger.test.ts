@@ -45,6 +45,30 @@ describe('createNetworkMessenger over the gossip SimNetwork', () => {
   })
 })
 
+describe('createNetworkMessenger without broadcasts', () => {
+  it('still transacts, but publishes nothing and takes in no broadcasts', async () => {
+    const net = new SimNetwork({ crypto, seed: 'quiet', degree: 2 })
+    const nodes: { node: TrustChainNode; store: ReturnType<typeof createMemoryBlockStore> }[] = []
+    for (let i = 0; i < 3; i++) {
+      const keyPair = keyPairOf(crypto, 400 + i)
+      const sim = net.addNode(keyPair)
+      await sim.start()
+      const store = createMemoryBlockStore({ crypto })
+      await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 100, timestamp: 0 })])
+      const node = createTrustChainNode({ crypto, keyPair, store, messenger: createNetworkMessenger(sim, { broadcasts: false }), clock: fromDelayClock(net.clock) })
+      await node.start()
+      nodes.push({ node, store })
+    }
+    const [alice, bob, carol] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]]
+    const tx = await net.runUntil(alice.node.propose(bob.node.publicKey, { transfer: 10 }))
+    expect(await bob.store.getByHash(blockHash(crypto, tx.agreement))).toBeDefined()
+    const checkpoint = await net.runUntil(alice.node.checkpoint({ consensusResultHash: new Uint8Array(32), round: 0 }))
+    await net.run({ until: net.clock.now() + 5_000 })
+    expect(await carol.store.getByHash(blockHash(crypto, checkpoint))).toBeUndefined()
+    expect(net.stats.sent.gossip).toBe(0)
+  })
+})
+
 describe('fromDelayClock', () => {
   it('floors virtual fractions to whole milliseconds and fires timers at their absolute time', async () => {
     const net = new SimNetwork({ crypto, seed: 'clock' })

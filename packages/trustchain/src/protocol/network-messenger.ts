@@ -21,6 +21,12 @@ export interface NetworkMessengerOptions {
   readonly topic?: string
   /** Called when a broadcast cannot be published (the network stopped, a queue is full). */
   readonly onError?: (error: unknown) => void
+  /**
+   * Whether to publish the node's blocks to everyone and take in others' (default true). Without broadcasts, blocks
+   * travel only between counterparties and to those who crawl them, so each half-block is checked only where it
+   * is needed: the choice for large networks, where replicating every block everywhere costs O(N) checks each.
+   */
+  readonly broadcasts?: boolean
 }
 
 export interface NetworkMessenger extends TrustChainMessenger {
@@ -38,9 +44,11 @@ export function createNetworkMessenger(network: MessengerNetwork, options: Netwo
       closers.push(network.handle(protocol, (request) => handler(request.from, request.data)))
     },
     broadcast(message) {
+      if (options.broadcasts === false) return
       network.publish(topic, message).catch((error: unknown) => options.onError?.(error))
     },
     onBroadcast(handler: BroadcastHandler) {
+      if (options.broadcasts === false) return
       // Blocks are checked by the ledger behind the handler; the network forwards what decodes as a message.
       closers.push(
         network.subscribe(topic, (message) => {
