@@ -12,7 +12,8 @@ export { ContractError, ContractErrorCode, isContractError } from './errors.js'
 export { isJsonValue, type JsonValue } from './json/json-value.js'
 export { type ContractType, isAssignable, type TypeDescription, typeFromDescription, Types } from './types/contract-type.js'
 export { DEFAULT_SANDBOX_LIMITS, type SandboxLimits, sandboxLimits } from './sandbox/limits.js'
-export { POLLS_PER_INTERRUPT, type RpcExchange } from './sandbox/contract-vm.js'
+export type { RpcExchange } from './sandbox/contract-vm.js'
+export { POLLS_PER_INTERRUPT } from './sandbox/gas-counter.js'
 export {
   type ContractRegistration,
   createExecutor,

@@ -54,6 +54,16 @@ describe('determinism', () => {
     expect(gasOf(25_000) - base).toBe(50_000)
   })
 
+  it('the gas budget is exact: a call fits a budget of exactly its gas and fails with one poll less', () => {
+    const target = executor()
+    target.register({ contractId: tokenId, code: token.code, signature: tokenSignature })
+    const request = { contractId: tokenId, stateHash: crypto.sha256(initial), encodedState: initial, input: transfer(3), context: context(0), rpc: [] }
+    const used = done(target.execute(request)).gasUsed
+    expect(done(target.execute({ ...request, gas: used })).gasUsed).toBe(used)
+    const short = target.execute({ ...request, gas: used - 1 })
+    expect(short.kind === 'failed' && short.error.code).toBe(ContractErrorCode.OUT_OF_GAS)
+  })
+
   it('the sandbox has no Date, no Math.random, and a frozen global object', () => {
     const code = `
       var leaked = 0

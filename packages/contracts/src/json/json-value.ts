@@ -96,9 +96,12 @@ export function canonicalJson(encoded: Uint8Array, maxBytes: number): string {
 
 const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/
 const utf8 = new TextEncoder()
+const ASCII = /^[\x00-\x7f]*$/
 
 /** Canonical CBOR order of two text keys: shorter encoding first, then bytewise. */
 function cborKeyOrder(a: string, b: string): number {
+  // ASCII keys (the usual case) compare as their bytes without encoding them.
+  if (ASCII.test(a) && ASCII.test(b)) return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0
   const x = utf8.encode(a)
   const y = utf8.encode(b)
   if (x.length !== y.length) return x.length - y.length

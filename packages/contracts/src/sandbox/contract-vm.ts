@@ -2,10 +2,9 @@
  * One contract's sandbox: a QuickJS runtime of its own (its own heap limit, stack limit and interrupt handler)
  * holding the contract's code and, between invocations, its state.
  *
- * Gas: QuickJS calls the interrupt handler once every 10,000 polls (a poll is a function call or a backward jump).
- * Before each invocation the counter is drained, so every invocation starts at the same phase; after it, a
- * counting drain measures how far the counter got. Gas used is then an exact poll count, the same on every node
- * and whether the sandbox was warm or freshly loaded.
+ * Gas is the exact number of interpreter polls (function calls and backward jumps) an invocation makes, read from
+ * QuickJS's interrupt counter (see gas-counter.ts): the same on every node, whether the sandbox was warm or freshly
+ * loaded. The counter is set so that the interrupt handler fires exactly at the first poll past the budget.
  */
 import {
   DefaultIntrinsics,
@@ -15,11 +14,9 @@ import {
   type QuickJSWASMModule,
 } from 'quickjs-emscripten'
 import { ContractError, ContractErrorCode } from '../errors.js'
+import { InterruptCounter, POLLS_PER_INTERRUPT } from './gas-counter.js'
 import type { SandboxLimits } from './limits.js'
 import { PRELUDE_SOURCE } from './prelude.js'
-
-/** Polls between two calls of QuickJS's interrupt handler (JS_INTERRUPT_COUNTER_INIT). */
-export const POLLS_PER_INTERRUPT = 10_000
 
 /** What the contract asked its host over RPC, and what the host answered (recorded for replay). */
 export interface RpcExchange {
@@ -65,10 +62,12 @@ export class ContractVm {
   readonly #entry: QuickJSHandle
   readonly #run: QuickJSHandle
   readonly #load: QuickJSHandle
-  readonly #drain: QuickJSHandle
-  readonly #drained: QuickJSHandle
-  #interrupts = 0
-  #interruptAt = Number.POSITIVE_INFINITY
+  readonly #counter: InterruptCounter
+  /** Gas budget of the current call, polls accounted for at the last interrupt, and the counter's current segment. */
+  #budget = 0
+  #polled = 0
+  #segment = 0
+  #outOfGas = false
   #abort = false
   #session: RpcSession = { recorded: [], index: 0 }
   #disposed = false
@@ -78,11 +77,9 @@ export class ContractVm {
     this.#runtime = quickjs.newRuntime()
     this.#runtime.setMemoryLimit(limits.memoryBytes)
     this.#runtime.setMaxStackSize(limits.stackBytes)
-    this.#runtime.setInterruptHandler(() => {
-      this.#interrupts++
-      return this.#abort || this.#interrupts >= this.#interruptAt
-    })
+    this.#runtime.setInterruptHandler(() => this.#interrupted())
     this.#context = this.#runtime.newContext({ intrinsics: { ...DefaultIntrinsics, Date: false } })
+    this.#counter = new InterruptCounter(quickjs, this.#context)
     const handles: QuickJSHandle[] = []
     try {
       const hostRpc = this.#context.newFunction('__hostRpc', (endpoint, request) => this.#answerRpc(endpoint, request))
@@ -97,8 +94,6 @@ export class ContractVm {
       }
       this.#run = get('run')
       this.#load = get('load')
-      this.#drain = get('drain')
-      this.#drained = get('drained')
       const seal = this.#context.getProp(this.#entry, 'seal')
       let sealed: QuickJSHandle
       try {
@@ -131,10 +126,30 @@ export class ContractVm {
   }
 
   #arm(gas: number): void {
-    this.#interrupts = 0
+    this.#budget = gas
+    this.#polled = 0
+    this.#outOfGas = false
     this.#abort = false
-    // Interrupt at the first handler call past the budget; the exact check happens after the run.
-    this.#interruptAt = Math.floor(gas / POLLS_PER_INTERRUPT) + 1
+    this.#segment = Math.min(gas + 1, POLLS_PER_INTERRUPT)
+    this.#counter.write(this.#segment)
+  }
+
+  /** The interrupt handler: the counter ran down its segment; stop past the budget, else arm the next segment. */
+  #interrupted(): boolean {
+    if (this.#abort) return true
+    this.#polled += this.#segment
+    if (this.#polled > this.#budget) {
+      this.#outOfGas = true
+      return true
+    }
+    this.#segment = Math.min(this.#budget + 1 - this.#polled, POLLS_PER_INTERRUPT)
+    this.#counter.write(this.#segment)
+    return false
+  }
+
+  /** Polls since the last `#arm`. */
+  #used(): number {
+    return this.#polled + this.#segment - this.#counter.read()
   }
 
   #unwrap(result: ReturnType<QuickJSContext['evalCode']>): QuickJSHandle {
@@ -150,7 +165,7 @@ export class ContractVm {
     })()
     const failure = this.#session.failure
     if (failure !== undefined) throw failure
-    throw classify(dumped, !this.#abort && this.#interrupts >= this.#interruptAt)
+    throw classify(dumped, this.#outOfGas)
   }
 
   #answerRpc(endpointHandle: QuickJSHandle, requestHandle: QuickJSHandle): QuickJSHandle {
@@ -180,28 +195,10 @@ export class ContractVm {
   load(stateJson: string): void {
     const text = this.#context.newString(stateJson)
     try {
-      this.#call(this.#load, [text], POLLS_PER_INTERRUPT * 100).dispose()
+      this.#call(this.#load, [text], POLLS_PER_INTERRUPT).dispose()
     } finally {
       text.dispose()
     }
-    this.#resetPhase()
-  }
-
-  /** Drains the interrupt counter so the next run starts at a known phase; returns the polls it counted. */
-  #resetPhase(): number {
-    this.#abort = true
-    const result = this.#context.callFunction(this.#drain, this.#context.undefined)
-    this.#abort = false
-    if (result.error !== undefined) result.error.dispose()
-    else result.value.dispose()
-    const counted = this.#context.callFunction(this.#drained, this.#context.undefined)
-    if (counted.error !== undefined) {
-      counted.error.dispose()
-      throw new ContractError(ContractErrorCode.SANDBOX_CRASHED, 'the sandbox could not measure gas')
-    }
-    const polls = this.#context.getNumber(counted.value)
-    counted.value.dispose()
-    return polls
   }
 
   /** Runs `invoke(state, input, context)` once. The sandbox's state is left as the contract changed it. */
@@ -211,14 +208,12 @@ export class ContractVm {
     const context = this.#context.newString(contextJson)
     try {
       const result = this.#call(this.#run, [input, context], gas)
-      const interrupts = this.#interrupts
+      const gasUsed = this.#used()
       const value = this.#context.dump(result) as unknown
       result.dispose()
       const session = this.#session
       if (session.failure !== undefined) return { kind: 'failed', error: session.failure }
       if (session.needed !== undefined) return { kind: 'needs-rpc', ...session.needed }
-      const gasUsed = interrupts * POLLS_PER_INTERRUPT + POLLS_PER_INTERRUPT - this.#resetPhase()
-      if (gasUsed > gas) return { kind: 'failed', error: new ContractError(ContractErrorCode.OUT_OF_GAS, 'the invocation ran out of gas', { gasUsed, gas }) }
       if (typeof value !== 'string') {
         return { kind: 'failed', error: new ContractError(ContractErrorCode.RESULT_MALFORMED, 'invoke must return { state, output, effects } made of JSON values') }
       }
@@ -238,7 +233,7 @@ export class ContractVm {
 
   dispose(): void {
     if (this.#disposed) return
-    for (const handle of [this.#run, this.#load, this.#drain, this.#drained, this.#entry]) handle.dispose()
+    for (const handle of [this.#run, this.#load, this.#entry]) handle.dispose()
     this.#disposeRuntime()
   }
 

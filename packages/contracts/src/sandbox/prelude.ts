@@ -36,7 +36,6 @@ export const PRELUDE_SOURCE = String.raw`(function () {
     }
   }
   let state = null;
-  let polls = 0;
   return {
     seal() {
       if (typeof globalThis.invoke !== 'function') return false;
@@ -55,7 +54,5 @@ export const PRELUDE_SOURCE = String.raw`(function () {
       }
       return text === undefined ? null : text;
     },
-    drain() { polls = 0; for (;;) { polls++; } },
-    drained() { return polls; },
   };
 })()`
