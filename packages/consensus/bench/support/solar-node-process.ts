@@ -1,0 +1,233 @@
+/**
+ * One process of a solar system running over libp2p on 127.0.0.1, driven by its parent over the IPC channel
+ * (bench/support/solar-cluster.ts spawns it for the libp2p test and benchmark). It hosts one or more members,
+ * each a full node of its own: a `Libp2pNetwork` under the member's key (loopback, OS-chosen port), a memory block
+ * store holding the member's genesis block, a TrustChain node over the network and a `SolarSystemNode`. Keys and
+ * genesis come from the plan's seed (see solar-genesis.ts), so every process builds the same solar system.
+ *
+ * Commands: start (listen and report addresses), connect (each hosted member dials every member with a lower
+ * index, so that the processes together form a full mesh: consensus frames and checkpoint submissions go by
+ * request straight to each facilitator), run (start the chains and the consensus), propose / await-final (one
+ * transaction), load (transfers between random pairs at a fixed concurrency), stats, stop. Every certificate a
+ * hosted member applies is reported as it happens. SIGTERM stops the process as `stop` does.
+ */
+import { type Crypto, fromHex, loadCrypto, toHex } from '@constellation/crypto'
+import { createLibp2pNetwork, createRandom, type Libp2pNetwork, systemClock as gossipClock } from '@constellation/gossip'
+import {
+  createGenesisBlock,
+  createLedger,
+  createMemoryBlockStore,
+  createNetworkMessenger,
+  createTrustChainNode,
+  DEFAULT_BLOCK_LIMITS,
+  decodeBlock,
+  encodeBlock,
+  systemClock as chainClock,
+  type Transaction,
+  type TrustChainNode,
+} from '@constellation/trustchain'
+import { createSolarSystemNode, type SolarSystemNode } from '../../src/index.js'
+import {
+  type DerivedSolarSystem,
+  deriveSolarSystem,
+  type EncodedTransaction,
+  type LoadReport,
+  type NodeCommand,
+  type NodeReply,
+  wallNow,
+} from './solar-genesis.js'
+
+interface HostedMember {
+  readonly index: number
+  readonly network: Libp2pNetwork
+  readonly chain: TrustChainNode
+  readonly consensus: SolarSystemNode
+}
+
+/** How long a member waits for its gossip mesh after dialling before it reports anyway (gossipReady: false). */
+const GOSSIP_READY_TIMEOUT_MS = 15_000
+
+const crypto: Crypto = await loadCrypto()
+let system: DerivedSolarSystem | undefined
+let hosted: HostedMember[] = []
+let stopping: Promise<void> | undefined
+
+const send = (reply: NodeReply): void => {
+  if (process.connected) process.send?.(reply)
+}
+const member = (index: number): HostedMember => {
+  const found = hosted.find((m) => m.index === index)
+  if (found === undefined) throw new Error(`member ${index} is not hosted here`)
+  return found
+}
+const encodeTransaction = (tx: Transaction): EncodedTransaction => ({
+  proposal: toHex(encodeBlock(tx.proposal, DEFAULT_BLOCK_LIMITS)),
+  agreement: toHex(encodeBlock(tx.agreement, DEFAULT_BLOCK_LIMITS)),
+})
+const decodeTransaction = (tx: EncodedTransaction): Transaction => ({
+  proposal: decodeBlock(crypto, fromHex(tx.proposal), DEFAULT_BLOCK_LIMITS),
+  agreement: decodeBlock(crypto, fromHex(tx.agreement), DEFAULT_BLOCK_LIMITS),
+})
+const reportError = (error: unknown) => send({ reply: 'error', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
+
+async function startMembers(command: Extract<NodeCommand, { cmd: 'start' }>): Promise<void> {
+  const derived = deriveSolarSystem(crypto, command.plan)
+  system = derived
+  for (const index of command.hosted) {
+    const keyPair = derived.keyPairs[index]
+    if (keyPair === undefined) throw new Error(`no member ${index} in a solar system of ${derived.ids.length}`)
+    // Faster heartbeats than the default 700 ms: meshes form sooner after the processes dial each other.
+    const network = createLibp2pNetwork({ crypto, keyPair, gossip: { heartbeatIntervalMs: 200 } })
+    await network.start()
+    const store = createMemoryBlockStore({ crypto })
+    await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 1_000_000, timestamp: chainClock.now() })])
+    const chain = createTrustChainNode({ crypto, keyPair, store, messenger: createNetworkMessenger(network), clock: chainClock, seed: index, onError: reportError })
+    const consensus = createSolarSystemNode({
+      crypto,
+      keyPair,
+      network,
+      clock: gossipClock,
+      chain,
+      genesis: derived.genesis,
+      rules: derived.rules,
+      ...(command.plan.timing === undefined ? {} : { timing: command.plan.timing }),
+      onError: reportError,
+    })
+    consensus.onCertificate((certificate, state) =>
+      send({
+        reply: 'certificate',
+        report: {
+          member: index,
+          round: state.round,
+          at: wallNow(),
+          resultHash: toHex(state.resultHash),
+          signers: certificate.signatures.map((signature) => signature.signer),
+          nextFacilitators: certificate.result.nextFacilitators,
+          checkpoints: certificate.result.body.checkpoints.length,
+        },
+      }),
+    )
+    hosted.push({ index, network, chain, consensus })
+  }
+  send({ reply: 'started', addresses: hosted.map((m) => ({ member: m.index, address: m.network.listenAddresses()[0] as string })) })
+}
+
+async function connect(addresses: readonly string[]): Promise<void> {
+  const ids = (system as DerivedSolarSystem).ids
+  // Member i dials every member below it: over all processes, each pair of members is dialled once.
+  await Promise.all(hosted.flatMap((m) => addresses.slice(0, m.index).map((address) => m.network.dial(address))))
+  const ready = await Promise.all(
+    hosted.map((m) =>
+      m.network
+        .gossipReady(
+          ids.filter((id) => id !== m.network.peerId),
+          { signal: AbortSignal.timeout(GOSSIP_READY_TIMEOUT_MS) },
+        )
+        .then(
+          () => true,
+          () => false,
+        ),
+    ),
+  )
+  send({ reply: 'connected', gossipReady: ready.every(Boolean) })
+}
+
+/** Proposes transfers between random pairs (proposer hosted here) with `concurrency` in flight until the window ends. */
+async function load(concurrency: number, durationMs: number): Promise<LoadReport> {
+  const { ids } = system as DerivedSolarSystem
+  const random = createRandom(`load/${hosted.map((m) => m.index).join(',')}`)
+  const deadline = wallNow() + durationMs
+  const finalLatenciesMs: number[] = []
+  let proposed = 0
+  let failed = 0
+  let firstError: string | undefined
+  const worker = async () => {
+    while (wallNow() < deadline && stopping === undefined) {
+      const proposer = hosted[Math.floor(random.next() * hosted.length)] as HostedMember
+      let to = Math.floor(random.next() * (ids.length - 1))
+      if (to >= proposer.index) to++
+      const startedAt = wallNow()
+      try {
+        const tx = await proposer.chain.propose(fromHex(ids[to] as string), { transfer: 1 })
+        proposed++
+        await proposer.consensus.waitForFinality(tx, { signal: AbortSignal.timeout(Math.max(1, deadline - wallNow())) })
+        finalLatenciesMs.push(wallNow() - startedAt)
+      } catch (error) {
+        // A finality wait cut by the window's end is not a failure: the transaction simply was not final in time.
+        if (wallNow() < deadline) {
+          failed++
+          firstError ??= error instanceof Error ? error.message : String(error)
+        }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  return { proposed, failed, finalLatenciesMs, ...(firstError === undefined ? {} : { firstError }) }
+}
+
+async function stop(): Promise<void> {
+  stopping ??= (async () => {
+    for (const m of hosted) await m.consensus.stop()
+    for (const m of hosted) await m.chain.stop()
+    await Promise.allSettled(hosted.map((m) => m.network.stop()))
+    hosted = []
+  })()
+  return stopping
+}
+
+async function handle(command: NodeCommand): Promise<void> {
+  switch (command.cmd) {
+    case 'start':
+      return startMembers(command)
+    case 'connect':
+      return connect(command.addresses)
+    case 'run': {
+      for (const m of hosted) await m.chain.start()
+      await Promise.all(hosted.map((m) => m.consensus.start()))
+      send({ reply: 'running' })
+      return
+    }
+    case 'propose': {
+      const from = member(command.from)
+      const tx = await from.chain.propose(fromHex((system as DerivedSolarSystem).ids[command.to] as string), { transfer: command.transfer })
+      send({ reply: 'proposed', transaction: encodeTransaction(tx), final: from.consensus.isFinal(tx) })
+      return
+    }
+    case 'await-final': {
+      const m = member(command.member)
+      const tx = decodeTransaction(command.transaction)
+      await m.consensus.waitForFinality(tx)
+      send({ reply: 'final', member: m.index, final: m.consensus.isFinal(tx), round: m.consensus.history.round })
+      return
+    }
+    case 'load':
+      send({ reply: 'loaded', report: await load(command.concurrency, command.durationMs) })
+      return
+    case 'stats':
+      send({
+        reply: 'stats',
+        stats: hosted.map((m) => {
+          const { framesSent, framesFailed, messagesSent, roundsFacilitated, certificatesRejected } = m.consensus.stats
+          return { member: m.index, round: m.consensus.history.round, framesSent, framesFailed, messagesSent, roundsFacilitated, certificatesRejected }
+        }),
+      })
+      return
+    case 'stop':
+      await stop()
+      send({ reply: 'stopped' })
+      process.disconnect?.()
+      return
+  }
+}
+
+process.on('message', (command: NodeCommand) => {
+  handle(command).catch((error: unknown) => {
+    reportError(error)
+    console.error(`solar node process (members ${hosted.map((m) => m.index).join(',')}):`, error)
+    process.exitCode = 1
+    void stop().finally(() => process.disconnect?.())
+  })
+})
+process.once('SIGTERM', () => void stop().finally(() => process.disconnect?.()))
+// The parent going away is a stop too: a node process never outlives the run that started it.
+process.once('disconnect', () => void stop())
