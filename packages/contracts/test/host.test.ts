@@ -4,6 +4,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import {
   ContractErrorCode,
+  contractId,
   createCaller,
   createContractHost,
   defineContract,
@@ -125,8 +126,13 @@ describe('hosting', () => {
       payload: { kind: 'contract-deploy', contract: new Uint8Array(32), code: good.code, signature: { input: { kind: 'null' }, output: { kind: 'null' }, state: { kind: 'null' } }, initialState: encodeCanonical(null) },
     })
     await expect(other.deploy(wrongId)).rejects.toMatchObject({ code: ContractErrorCode.CODE_HASH_MISMATCH })
+    await caller.deploy(other, good)
+    await expect(caller.deploy(other, good)).rejects.toMatchObject({ code: ContractErrorCode.TRANSACTION_REJECTED })
+    const quote = await other.quote({ contract: contractId(crypto, good.code), caller: caller.publicKey, input: null, timestamp: fixedNow(), seed: '00' })
+    const forged = { ...signBlock(crypto, keyPair(2), { publicKey: caller.publicKey, sequenceNumber: caller.head.sequenceNumber + 1, linkPublicKey: other.publicKey, linkSequenceNumber: 0, previousHash: caller.head.hash, timestamp: fixedNow(), type: 'tx', payload: quote as never }), signature: new Uint8Array(64) }
+    await expect(other.countersign(forged)).rejects.toMatchObject({ code: ContractErrorCode.TRANSACTION_REJECTED })
     await expect(caller.invoke(other, 'ff'.repeat(32), null)).rejects.toMatchObject({ code: ContractErrorCode.UNKNOWN_CONTRACT })
-    await expect(caller.invoke(other, good, 5 as never)).rejects.toMatchObject({ code: ContractErrorCode.UNKNOWN_CONTRACT })
+    await expect(caller.invoke(other, good, 5 as never)).rejects.toMatchObject({ code: ContractErrorCode.INPUT_INVALID })
   })
 
   it('carries out effects: proposals in the host chain and consents to countersign', async () => {

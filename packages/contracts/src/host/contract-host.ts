@@ -16,6 +16,7 @@ import {
   type BlockLimits,
   type ChainHead,
   createAgreement,
+  blockHash,
   createProposal,
   EMPTY_CHAIN_HEAD,
   type HalfBlock,
@@ -58,7 +59,7 @@ export interface ContractHostOptions {
   readonly head?: ChainHead
 }
 
-const ProposeEffect = t.type({ kind: t.literal('propose'), counterparty: t.string, payload: t.UnknownRecord })
+const ProposeEffect = t.type({ kind: t.literal('propose'), counterparty: t.string, payload: t.intersection([t.UnknownRecord, t.type({ kind: t.string })]) })
 const CountersignEffect = t.type({ kind: t.literal('countersign'), proposer: t.string, sequenceNumber: t.number })
 const EffectCodec = t.union([ProposeEffect, CountersignEffect])
 
@@ -154,6 +155,47 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
     }
   }
 
+  /** A signed proposal to this host whose payload has the given kind. */
+  function proposalTo(proposal: HalfBlock, kind: string): void {
+    if (closed) throw new ContractError(ContractErrorCode.CLOSED, 'the host is closed')
+    if (!isProposal(proposal) || !equalBytes(proposal.linkPublicKey, keyPair.publicKey)) throw rejected(`a ${kind} must be a proposal to this host`)
+    if ((proposal.payload as { kind?: unknown }).kind !== kind) throw rejected(`not a ${kind} payload`)
+    if (!crypto.verify(proposal.signature, blockHash(crypto, proposal), proposal.publicKey)) throw rejected('the proposal is not signed by its author')
+  }
+
+  async function quote(request: InvokeRequest): Promise<InvokePayload> {
+    const contract = known(request.contract)
+    const started = performance.now()
+    try {
+      const input = decodeWith(contract.input, request.input, ContractErrorCode.INPUT_INVALID, 'the input') as JsonValue
+      const context = { caller: toHex(request.caller), timestamp: request.timestamp, seed: request.seed, invocation: contract.invocations }
+      const recorded: RpcExchange[] = []
+      const result = await run(contract, JSON.stringify(input), JSON.stringify(context), recorded)
+      checkEffects(result.effects)
+      const payload: InvokePayload = {
+        kind: INVOKE_KIND,
+        contract: fromHex(contract.id),
+        invocation: contract.invocations,
+        input,
+        timestamp: request.timestamp,
+        seed: request.seed,
+        previousStateHash: contract.hash,
+        stateHash: result.stateHash,
+        output: result.output,
+        effects: result.effects as JsonValue[],
+        gasUsed: result.gasUsed,
+        rpc: recorded,
+        payment: price,
+      }
+      pending.set(contract.id, { payload, caller: toHex(request.caller), state: result.state })
+      sla.record(performance.now() - started, true)
+      return payload
+    } catch (error) {
+      sla.record(performance.now() - started, false)
+      throw error
+    }
+  }
+
   function checkEffects(effects: JsonValue): void {
     for (const effect of effects as JsonValue[]) {
       if (isLeft(EffectCodec.decode(effect))) {
@@ -169,10 +211,9 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
     },
 
     async deploy(proposal) {
-      if (closed) throw new ContractError(ContractErrorCode.CLOSED, 'the host is closed')
-      if (!isProposal(proposal) || !equalBytes(proposal.linkPublicKey, keyPair.publicKey)) throw rejected('a deploy must be a proposal to this host')
+      proposalTo(proposal, DEPLOY_KIND)
       const decoded = DeployPayloadCodec.decode(proposal.payload)
-      if (isLeft(decoded) || (proposal.payload as { kind?: unknown }).kind !== DEPLOY_KIND) throw rejected('not a contract-deploy payload')
+      if (isLeft(decoded)) throw rejected('malformed contract-deploy payload')
       const payload = decoded.right
       const id = toHex(crypto.sha256(new TextEncoder().encode(payload.code)))
       if (id !== toHex(payload.contract)) {
@@ -180,7 +221,8 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       }
       const initial = decodeJson(payload.initialState, executor.limits.maxStateBytes)
       decodeWith(typeFromDescription(payload.signature.state), initial, ContractErrorCode.STATE_INVALID, 'the initial state')
-      const contract: DeployedContract = contracts.get(id) ?? {
+      if (contracts.has(id)) throw rejected(`contract ${id} is already deployed here`, { contract: id })
+      const contract: DeployedContract = {
         id,
         code: payload.code,
         signature: payload.signature,
@@ -197,43 +239,12 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       return append(createAgreement(author, head, proposal, { timestamp: now() }))
     },
 
-    async quote(request) {
-      const contract = known(request.contract)
-      const started = performance.now()
-      try {
-        const input = decodeWith(contract.input, request.input, ContractErrorCode.INPUT_INVALID, 'the input') as JsonValue
-        const context = { caller: toHex(request.caller), timestamp: request.timestamp, seed: request.seed, invocation: contract.invocations }
-        const recorded: RpcExchange[] = []
-        const result = await run(contract, JSON.stringify(input), JSON.stringify(context), recorded)
-        checkEffects(result.effects)
-        const payload: InvokePayload = {
-          kind: INVOKE_KIND,
-          contract: fromHex(contract.id),
-          invocation: contract.invocations,
-          input,
-          timestamp: request.timestamp,
-          seed: request.seed,
-          previousStateHash: contract.hash,
-          stateHash: result.stateHash,
-          output: result.output,
-          effects: result.effects as JsonValue[],
-          gasUsed: result.gasUsed,
-          rpc: recorded,
-          payment: price,
-        }
-        pending.set(contract.id, { payload, caller: toHex(request.caller), state: result.state })
-        sla.record(performance.now() - started, true)
-        return payload
-      } catch (error) {
-        sla.record(performance.now() - started, false)
-        throw error
-      }
-    },
+    quote,
 
     async countersign(proposal) {
-      if (!isProposal(proposal) || !equalBytes(proposal.linkPublicKey, keyPair.publicKey)) throw rejected('an invoke must be a proposal to this host')
+      proposalTo(proposal, INVOKE_KIND)
       const decoded = InvokePayloadCodec.decode(proposal.payload)
-      if (isLeft(decoded) || (proposal.payload as { kind?: unknown }).kind !== INVOKE_KIND) throw rejected('not a contract-invoke payload')
+      if (isLeft(decoded)) throw rejected('malformed contract-invoke payload')
       const payload = decoded.right
       const contract = known(toHex(payload.contract))
       if (payload.payment < price) {
@@ -247,15 +258,15 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
         quote !== undefined && quote.caller === caller && equalBytes(executionPart(quote.payload), executionPart(payload))
       if (!matches(pending.get(contract.id))) {
         // No matching quote (another caller's came in between, or none was asked): run it now from the committed state.
-        await this.quote({ contract: contract.id, caller: proposal.publicKey, input: payload.input, timestamp: payload.timestamp, seed: payload.seed })
+        await quote({ contract: contract.id, caller: proposal.publicKey, input: payload.input, timestamp: payload.timestamp, seed: payload.seed })
       }
-      const quote = pending.get(contract.id)
-      if (quote === undefined || !matches(quote)) throw rejected('the proposed record is not what the contract computes')
+      const quoted = pending.get(contract.id)
+      if (quoted === undefined || !matches(quoted)) throw rejected('the proposed record is not what the contract computes')
       // Commit: the state the contract computed becomes the contract's state (the sandbox already holds it).
       pending.delete(contract.id)
       contract.invocations++
       contract.hash = payload.stateHash
-      contract.encoded = quote.state
+      contract.encoded = quoted.state
       const agreement = append(createAgreement(author, head, proposal, { timestamp: now() }))
       const proposals: HalfBlock[] = []
       for (const effect of payload.effects) {
