@@ -83,3 +83,13 @@ export function validateWith<A>(codec: t.Type<A, unknown, unknown>, value: unkno
 function malformed(message: string, detail: Record<string, unknown> = {}, cause?: unknown): ConsensusError {
   return new ConsensusError(ConsensusErrorCode.MALFORMED_MESSAGE, message, detail, cause === undefined ? undefined : { cause })
 }
+
+/**
+ * Freezes a decoded or freshly built value all the way down (byte arrays excepted: typed arrays cannot be frozen),
+ * so that hashes cached for it stay true.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || Object.isFrozen(value)) return value
+  for (const item of Object.values(value)) deepFreeze(item)
+  return Object.freeze(value)
+}

@@ -8,7 +8,7 @@
  */
 import { type Crypto, encodeCanonical, type KeyPair, SIGNATURE_LENGTH, type SignedMessage, fromHex, toHex } from '@constellation/crypto'
 import * as t from 'io-ts'
-import { bytesOfLength, closedRecord, decodeWith, listUpTo, PeerIdCodec } from '../codec/fields.js'
+import { bytesOfLength, closedRecord, decodeWith, deepFreeze, listUpTo, PeerIdCodec } from '../codec/fields.js'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { certificateDigest, type CheckpointResult, CheckpointResultCodec, MAX_FACILITATORS } from './checkpoint-result.js'
 import type { Committee } from './committee.js'
@@ -45,7 +45,7 @@ export function assembleCertificate(result: CheckpointResult, shares: readonly C
     throw new ConsensusError(ConsensusErrorCode.INVALID_CERTIFICATE, `a certificate needs ${committee.quorum} signatures, got ${bySigner.size}`)
   }
   const signatures = [...bySigner.values()].sort((a, b) => (a.signer < b.signer ? -1 : 1)).slice(0, committee.quorum)
-  return { result, signatures }
+  return deepFreeze({ result, signatures })
 }
 
 /**
@@ -94,5 +94,5 @@ export function encodeCertificate(certificate: CheckpointCertificate): Uint8Arra
 
 /** Decodes a certificate from bytes (shape and sizes only; `verifyCertificate` checks the signatures). */
 export function decodeCertificate(bytes: Uint8Array): CheckpointCertificate {
-  return decodeWith(CheckpointCertificateCodec, bytes, MAX_CERTIFICATE_BYTES, 'certificate')
+  return deepFreeze(decodeWith(CheckpointCertificateCodec, bytes, MAX_CERTIFICATE_BYTES, 'certificate'))
 }

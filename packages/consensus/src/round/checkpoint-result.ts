@@ -72,12 +72,26 @@ export const CheckpointResultCodec = closedRecord('CheckpointResult', {
 })
 export type CheckpointResult = t.TypeOf<typeof CheckpointResultCodec>
 
+// Bodies and results are immutable once built or decoded; their hashes are asked for many times per round.
+const bodyHashes = new WeakMap<ResultBody, Uint8Array>()
+const resultDigests = new WeakMap<CheckpointResult, Uint8Array>()
+
 /** `h_r`: the hash members record in their checkpoint blocks and the next election is drawn from. */
 export function resultHash(crypto: Crypto, body: ResultBody): Uint8Array {
-  return crypto.sha256(encodeCanonical(['constellation/result/1', ResultBodyCodec.encode(body)]))
+  let hash = bodyHashes.get(body)
+  if (hash === undefined) {
+    hash = crypto.sha256(encodeCanonical(['constellation/result/1', ResultBodyCodec.encode(body)]))
+    bodyHashes.set(body, hash)
+  }
+  return hash
 }
 
 /** What facilitators sign: the body hash with the next committee, so a certificate also hands over the keys. */
 export function certificateDigest(crypto: Crypto, result: CheckpointResult): Uint8Array {
-  return crypto.sha256(encodeCanonical(['constellation/certificate/1', resultHash(crypto, result.body), [...result.nextFacilitators]]))
+  let digest = resultDigests.get(result)
+  if (digest === undefined) {
+    digest = crypto.sha256(encodeCanonical(['constellation/certificate/1', resultHash(crypto, result.body), [...result.nextFacilitators]]))
+    resultDigests.set(result, digest)
+  }
+  return digest
 }

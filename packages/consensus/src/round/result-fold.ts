@@ -9,6 +9,7 @@
  */
 import { compareBytes, type Crypto, HASH_LENGTH, toHex } from '@constellation/crypto'
 import { type BlockLimits, blockHash, createFraudProof, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeFraudProof, type HalfBlock } from '@constellation/trustchain'
+import { deepFreeze } from '../codec/fields.js'
 import type { CheckpointEntry, FaultRecord, ObservationRecord, ResultBody } from './checkpoint-result.js'
 import type { Committee } from './committee.js'
 import { checkCheckpointBlock, decodeProposal } from './checkpoint-pool.js'
@@ -103,7 +104,7 @@ export function foldAgreement(input: FoldInput): ResultBody {
   const observations: ObservationRecord[] = [...observed.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([memeId, { outcome, values }]) => ({ memeId, outcome, values }))
-  return {
+  return deepFreeze({
     level: state.genesis.level,
     group: state.genesis.group,
     round: state.round + 1,
@@ -112,5 +113,5 @@ export function foldAgreement(input: FoldInput): ResultBody {
     observations,
     faults,
     children: NO_CHILDREN,
-  }
+  })
 }

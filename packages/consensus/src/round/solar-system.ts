@@ -21,6 +21,7 @@ import {
   type Scorer,
   scoreMemes,
 } from '@constellation/meme-reputation'
+import { deepFreeze } from '../codec/fields.js'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import type { CheckpointEntry, CheckpointResult, ResultBody } from './checkpoint-result.js'
 import { type Committee, createCommittee } from './committee.js'
@@ -168,7 +169,7 @@ function advance(rules: SolarSystemRules, state: SolarSystemState, body: ResultB
 /** The result a facilitator signs for `body`: the body and the facilitators its election picks. */
 export function nextResult(rules: SolarSystemRules, state: SolarSystemState, body: ResultBody, hash: Uint8Array): { result: CheckpointResult; state: SolarSystemState } {
   const next = advance(rules, state, body, hash)
-  return { result: { body, nextFacilitators: [...next.committee.facilitators] }, state: next }
+  return { result: deepFreeze({ body, nextFacilitators: [...next.committee.facilitators] }), state: next }
 }
 
 /**

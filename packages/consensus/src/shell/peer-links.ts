@@ -1,9 +1,10 @@
 /**
  * Reliable, coalescing links from one facilitator to the others.
  *
- * Round messages for a peer queue up; at most one frame per peer is in flight, and everything that queued while it
- * flew goes out as the next frame — so a burst of O(n^2) protocol messages becomes a few frames per peer, and a slow
- * peer gets bigger frames rather than more of them. A frame that fails (timeout, dropped connection) goes back to
+ * Round messages for a peer queue up; a few frames per peer may be in flight (`maxInFlight`), and everything that
+ * queued while they flew goes out as the next frame — so a burst of O(n^2) protocol messages becomes a few frames per
+ * peer, and a slow peer gets bigger frames rather than more of them. More than one frame in flight keeps a round's
+ * sequential steps from waiting a full round trip for each acknowledgement. A frame that fails (timeout, dropped connection) goes back to
  * the head of the queue and is retried with exponential backoff, which turns a lossy transport into the reliable
  * links the agreement protocols assume. Messages of rounds that have ended are dropped.
  */
@@ -21,11 +22,13 @@ export interface PeerLinkOptions {
   readonly transport: LinkTransport
   readonly retryMinMs: number
   readonly retryMaxMs: number
+  /** Frames awaiting acknowledgement per peer at most (default 4). */
+  readonly maxInFlight?: number
 }
 
 interface Link {
   queue: { round: number; message: RoundMessage }[]
-  inFlight: boolean
+  inFlight: number
   scheduled: TimerHandle | undefined
   failures: number
 }
@@ -43,8 +46,11 @@ export class PeerLinks {
   #closed = false
   readonly stats: LinkStats = { framesSent: 0, framesFailed: 0, messagesSent: 0 }
 
+  readonly #maxInFlight: number
+
   constructor(options: PeerLinkOptions) {
     this.#options = options
+    this.#maxInFlight = options.maxInFlight ?? 4
   }
 
   /** Messages of earlier rounds are no longer sent. */
@@ -57,7 +63,7 @@ export class PeerLinks {
     if (this.#closed || round < this.#currentRound) return
     let link = this.#links.get(peer)
     if (link === undefined) {
-      link = { queue: [], inFlight: false, scheduled: undefined, failures: 0 }
+      link = { queue: [], inFlight: 0, scheduled: undefined, failures: 0 }
       this.#links.set(peer, link)
     }
     link.queue.push({ round, message })
@@ -73,7 +79,7 @@ export class PeerLinks {
   }
 
   #schedule(peer: string, link: Link, delayMs: number): void {
-    if (link.inFlight || link.scheduled !== undefined) return
+    if (link.inFlight >= this.#maxInFlight || link.scheduled !== undefined) return
     // One tick of delay collects everything the current event produces for this peer into one frame.
     link.scheduled = this.#options.clock.setTimer(delayMs, () => {
       link.scheduled = undefined
@@ -82,7 +88,7 @@ export class PeerLinks {
   }
 
   #flush(peer: string, link: Link): void {
-    if (this.#closed || link.inFlight) return
+    if (this.#closed || link.inFlight >= this.#maxInFlight) return
     link.queue = link.queue.filter((item) => item.round >= this.#currentRound)
     const first = link.queue[0]
     if (first === undefined) return
@@ -90,17 +96,17 @@ export class PeerLinks {
     let count = 0
     while (count < link.queue.length && count < MAX_FRAME_MESSAGES && (link.queue[count] as { round: number }).round === first.round) count++
     const batch = link.queue.splice(0, count)
-    link.inFlight = true
+    link.inFlight++
     this.#options.transport.send(peer, first.round, batch.map((item) => item.message)).then(
       () => {
-        link.inFlight = false
+        link.inFlight--
         link.failures = 0
         this.stats.framesSent++
         this.stats.messagesSent += batch.length
         if (link.queue.length > 0) this.#schedule(peer, link, 0)
       },
       () => {
-        link.inFlight = false
+        link.inFlight--
         link.failures++
         this.stats.framesFailed++
         if (this.#closed) return

@@ -12,7 +12,7 @@
  */
 import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
 import type { Clock, Network, TimerHandle } from '@constellation/gossip'
-import { type BlockLimits, type BlockStore, DEFAULT_BLOCK_LIMITS, decodeBlock, encodeBlock, type HalfBlock } from '@constellation/trustchain'
+import { type BlockLimits, type BlockStore, CheckpointPayloadCodec, DEFAULT_BLOCK_LIMITS, decodeBlock, encodeBlock, type HalfBlock } from '@constellation/trustchain'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { type AgreementProof, buildAgreementProof, isFinal } from '../finality/agreement-proof.js'
 import { CertificateHistory } from '../finality/certificate-history.js'
@@ -27,9 +27,11 @@ import {
   certificateTopic,
   CHECKPOINT_PROTOCOL,
   decodeCertificateRange,
+  decodeCertificateAnnouncement,
   decodeCertificateRangeRequest,
   decodeCheckpointSubmission,
   decodeRoundFrame,
+  encodeCertificateAnnouncement,
   encodeCertificateRange,
   encodeCertificateRangeRequest,
   encodeCheckpointSubmission,
@@ -250,11 +252,12 @@ export class SolarSystemNode {
   }
 
   #acceptCheckpoint(block: HalfBlock): void {
-    if (this.#round !== undefined) {
+    if (this.#round !== undefined && recordedRound(block) <= this.#state.round) {
       this.#drive({ type: 'checkpoint', block })
       return
     }
-    // Not facilitating now: hold the newest per member (bounded by the members) for a round this node may serve.
+    // Not facilitating now, or the member has seen a certificate this node has not applied yet: hold the newest per
+    // member (bounded by the members) for the round it belongs to; `#enterRound` checks it then.
     if (this.#state.members.has(toHex(block.publicKey))) this.#pending = addToPool(this.#pending, block, this.#arrivals++)
   }
 
@@ -300,7 +303,7 @@ export class SolarSystemNode {
       for (const peer of targets) this.#links.enqueue(peer, round, effect.message)
       return
     }
-    const bytes = encodeCertificate(effect.certificate)
+    const bytes = encodeCertificateAnnouncement({ round, certificate: encodeCertificate(effect.certificate) })
     const { level, group } = this.#options.genesis
     this.#options.network.publish(certificateTopic(level, group), bytes).catch((error: unknown) => this.#options.onError?.(error))
     this.#enqueueApply([effect.certificate], true)
@@ -330,7 +333,10 @@ export class SolarSystemNode {
   #onCertificateGossip(data: Uint8Array, from: string): 'accept' | 'ignore' | 'reject' {
     let certificate: CheckpointCertificate
     try {
-      certificate = decodeCertificate(data)
+      const announcement = decodeCertificateAnnouncement(data)
+      if (announcement.round <= this.#state.round) return 'ignore'
+      certificate = decodeCertificate(announcement.certificate)
+      if (certificate.result.body.round !== announcement.round) throw new Error('the announced round is not the certificate’s')
     } catch {
       this.#stats.certificatesRejected++
       return 'reject'
@@ -422,6 +428,12 @@ export class SolarSystemNode {
     }
     return encodeCertificateRange(out)
   }
+}
+
+/** The round a checkpoint block records (Infinity for a payload that is not a checkpoint's: held, then discarded by the next round's check). */
+function recordedRound(block: HalfBlock): number {
+  const payload = CheckpointPayloadCodec.decode(block.payload)
+  return payload._tag === 'Right' ? payload.right.round : Number.POSITIVE_INFINITY
 }
 
 export function createSolarSystemNode(options: SolarSystemNodeOptions): SolarSystemNode {

@@ -116,3 +116,21 @@ export function encodeCertificateRange(certificates: readonly Uint8Array[]): Uin
 export function decodeCertificateRange(bytes: Uint8Array, maxBytes: number): Uint8Array[] {
   return decodeWith(CertificateRangeCodec, bytes, maxBytes, 'certificate range')
 }
+
+/**
+ * A certificate as gossiped: its round beside its bytes, so that a node which already holds the round drops the
+ * copy after decoding a few bytes instead of the whole certificate (each facilitator publishes its own).
+ */
+const CertificateAnnouncementCodec = closedRecord('CertificateAnnouncement', {
+  round: Round,
+  certificate: bytesUpTo(MAX_CERTIFICATE_BYTES, 'CertificateBytes'),
+})
+export type CertificateAnnouncement = t.TypeOf<typeof CertificateAnnouncementCodec>
+
+export function encodeCertificateAnnouncement(announcement: CertificateAnnouncement): Uint8Array {
+  return encodeCanonical(CertificateAnnouncementCodec.encode(announcement))
+}
+
+export function decodeCertificateAnnouncement(bytes: Uint8Array): CertificateAnnouncement {
+  return decodeWith(CertificateAnnouncementCodec, bytes, MAX_CERTIFICATE_BYTES + 64, 'certificate announcement')
+}

@@ -52,6 +52,8 @@ export interface SolarSystemSimOptions {
    * simulator's streams never lose requests, so loss is injected here; gossip loss is `lossRate`.
    */
   readonly requestLossRate?: number
+  /** Whether TrustChain nodes broadcast their blocks to everyone (default false: only to counterparties and crawlers). */
+  readonly broadcasts?: boolean
 }
 
 export interface SolarSystemSim {
@@ -100,7 +102,7 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
       crypto,
       keyPair,
       store,
-      messenger: createNetworkMessenger(sim),
+      messenger: createNetworkMessenger(sim, { broadcasts: options.broadcasts ?? false }),
       clock: fromDelayClock(net.clock),
       seed: i,
       onError: (error) => errors.push(error),
