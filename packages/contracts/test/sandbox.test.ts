@@ -64,9 +64,28 @@ describe('determinism', () => {
     expect(short.kind === 'failed' && short.error.code).toBe(ContractErrorCode.OUT_OF_GAS)
   })
 
+  it('top-level variables start afresh in every invocation, so a warm sandbox cannot remember anything', () => {
+    const code = 'let calls = 0\nconst seen = []\nfunction invoke(state, input) { calls++; seen.push(input); return { state, output: [calls, seen.length] } }'
+    const target = executor()
+    const id = contractId(crypto, code)
+    target.register({ contractId: id, code, signature: { input: { kind: 'unknown' }, output: { kind: 'unknown' }, state: { kind: 'null' } } })
+    const state = encodeJson(null, 64)
+    for (let i = 0; i < 3; i++) {
+      const result = done(target.execute({ contractId: id, stateHash: crypto.sha256(state), encodedState: state, input: String(i), context: 'null', rpc: [] }))
+      expect(result.output).toEqual([1, 1])
+    }
+  })
+
+  it('code cannot close the function it is compiled into', () => {
+    const code = 'function invoke(s) { return { state: s, output: 1 } } return invoke }); globalThis.leak = 1; (function () {'
+    const target = executor()
+    target.register({ contractId: contractId(crypto, code), code, signature: describeSignature(counterContract.signature) })
+    const outcome = target.execute({ contractId: contractId(crypto, code), stateHash: crypto.sha256(encodeJson(0, 64)), encodedState: encodeJson(0, 64), input: '1', context: 'null', rpc: [] })
+    expect(outcome.kind === 'failed' && outcome.error.code).toBe(ContractErrorCode.SYNTAX_ERROR)
+  })
+
   it('the sandbox has no Date, no Math.random, and a frozen global object', () => {
     const code = `
-      var leaked = 0
       function invoke(state) {
         let wrote = true
         try { globalThis.leaked = 1 } catch (e) { wrote = false }

@@ -16,7 +16,7 @@ import {
 import { ContractError, ContractErrorCode } from '../errors.js'
 import { InterruptCounter, POLLS_PER_INTERRUPT } from './gas-counter.js'
 import type { SandboxLimits } from './limits.js'
-import { PRELUDE_SOURCE } from './prelude.js'
+import { contractFactory, PRELUDE_SOURCE } from './prelude.js'
 
 /** What the contract asked its host over RPC, and what the host answered (recorded for replay). */
 export interface RpcExchange {
@@ -97,8 +97,13 @@ export class ContractVm {
       const seal = this.#context.getProp(this.#entry, 'seal')
       let sealed: QuickJSHandle
       try {
-        this.#evaluate(code, 'contract.js', limits.gas).dispose()
-        sealed = this.#call(seal, [], limits.gas)
+        this.#compile(code)
+        const factory = this.#evaluate(contractFactory(code), 'contract.js', limits.gas)
+        try {
+          sealed = this.#call(seal, [factory], limits.gas)
+        } finally {
+          factory.dispose()
+        }
       } finally {
         seal.dispose()
       }
@@ -112,6 +117,12 @@ export class ContractVm {
       this.#disposeRuntime()
       throw error
     }
+  }
+
+  /** Compiles the code on its own as a strict script: syntax errors surface here, before it is wrapped. */
+  #compile(code: string): void {
+    const compiled = this.#context.evalCode(code, 'contract.js', { type: 'global', strict: true, compileOnly: true })
+    this.#unwrap(compiled).dispose()
   }
 
   #evaluate(code: string, filename: string, gas: number): QuickJSHandle {

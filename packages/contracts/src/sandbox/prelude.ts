@@ -3,10 +3,18 @@
  *
  * It removes the sources of non-determinism (`Date` is never installed; `Math.random` is deleted), hands the
  * contract a global `rpc(endpoint, request)` bound to the host, and returns the few entry points the host calls,
- * closed over copies of `JSON.parse`/`JSON.stringify` taken before the contract could replace them. After the
- * contract's code has run, `seal` freezes everything reachable from the global object, so nothing but the state the
- * host hands in can carry information from one invocation to the next.
+ * closed over copies of `JSON.parse`/`JSON.stringify` taken before the contract could replace them.
+ *
+ * The contract's code is compiled once as the body of a factory function (`contractFactory`), and every invocation
+ * calls the factory afresh: the code's top-level variables are new each time. Together with `seal`, which freezes
+ * everything reachable from the global object before any contract code runs, nothing but the state the host hands
+ * in can carry information from one invocation to the next, so a warm sandbox behaves exactly as a fresh one.
  */
+export function contractFactory(code: string): string {
+  // The code was first compiled on its own as a script, so it cannot close this function early.
+  return `(function () {\n'use strict';\n${code}\n;return typeof invoke === 'function' ? invoke : undefined;\n})`
+}
+
 export const PRELUDE_SOURCE = String.raw`(function () {
   'use strict';
   const parse = JSON.parse, stringify = JSON.stringify, freeze = Object.freeze, ownKeys = Reflect.ownKeys;
@@ -36,15 +44,17 @@ export const PRELUDE_SOURCE = String.raw`(function () {
     }
   }
   let state = null;
+  let factory = null;
   return {
-    seal() {
-      if (typeof globalThis.invoke !== 'function') return false;
+    seal(contractFactory) {
       deepFreeze(globalThis);
-      return true;
+      factory = contractFactory;
+      return typeof factory() === 'function';
     },
     load(json) { state = parse(json); },
     run(inputJson, contextJson) {
-      const result = globalThis.invoke(state, parse(inputJson), parse(contextJson));
+      const invoke = factory();
+      const result = invoke(state, parse(inputJson), parse(contextJson));
       if (typeof result !== 'object' || result === null || !('state' in result)) return null;
       let text;
       try {
