@@ -76,6 +76,27 @@ describe('determinism', () => {
     }
   })
 
+  it('a state with shared sub-objects behaves the same warm as cold (the sandbox reloads the canonical state)', () => {
+    const code = 'function invoke(state, input) { if (input === 0) { const shared = { n: 0 }; state = { a: shared, b: shared } } else state.a.n += 1; return { state, output: state.b.n } }'
+    const signature = { input: { kind: 'integer' }, output: { kind: 'integer' }, state: { kind: 'unknown' } } as const
+    const outputs = (cold: boolean) => {
+      const target = executor()
+      const id = contractId(crypto, code)
+      target.register({ contractId: id, code, signature })
+      let state = encodeJson(null, 64)
+      const seen: unknown[] = []
+      for (let i = 0; i < 3; i++) {
+        const result = done(target.execute({ contractId: id, stateHash: crypto.sha256(state), encodedState: state, input: String(i), context: 'null', rpc: [] }))
+        if (cold) target.evict(id)
+        seen.push(result.output, result.gasUsed)
+        state = result.state
+      }
+      return seen
+    }
+    expect(outputs(false)).toEqual(outputs(true))
+    expect(outputs(false).filter((_, i) => i % 2 === 0)).toEqual([0, 0, 0])
+  })
+
   it('code cannot close the function it is compiled into', () => {
     const code = 'function invoke(s) { return { state: s, output: 1 } } return invoke }); globalThis.leak = 1; (function () {'
     const target = executor()

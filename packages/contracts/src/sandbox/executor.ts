@@ -3,9 +3,10 @@
  * their raw results into checked, canonical results.
  *
  * State handling (the fast path): a contract's sandbox keeps its state between invocations, so only the input
- * crosses into the sandbox and only the result comes out. After every run the new state is checked against the
- * state type, canonical-encoded and hashed, and the sandbox reloads it in its canonical form, so it holds exactly
- * what a node loading that state cold would hold. Each request names the state it expects by hash: a sandbox
+ * crosses into the sandbox and only the result comes out (the state is never copied in from outside on the warm
+ * path). After every run the new state is checked against the state type, canonical-encoded and hashed, and the
+ * sandbox reloads it from its canonical JSON text, so it holds exactly what a node loading that state cold would
+ * hold: same key order, no shared sub-objects, nothing JSON cannot carry. Each request names the state it expects by hash: a sandbox
  * holding another state is rolled back to the previous one, or reloaded from the encoded state the caller sends.
  * Any failure discards the contract's sandbox; the state its caller committed is untouched, and other contracts'
  * sandboxes are separate runtimes.
@@ -49,7 +50,7 @@ export interface ExecuteRequest {
 }
 
 interface CheckedResult extends ExecutionResult {
-  /** The state's canonical JSON text when the sandbox already holds exactly that, else undefined. */
+  /** The state's canonical JSON text when its keys are already in canonical order (no decoding needed), else undefined. */
   readonly stateText: string | undefined
 }
 
@@ -154,8 +155,7 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
     } catch (cause) {
       throw new ContractError(ContractErrorCode.STATE_TOO_LARGE, `the new state's encoding exceeds ${limits.maxStateBytes} bytes`, {}, { cause })
     }
-    // The sandbox returned the state as the first member of its result text; when its keys are in canonical
-    // order that text is the canonical JSON text, and the sandbox already holds the canonical state.
+    // When the keys are in canonical order, the state's JSON text is its canonical JSON text.
     const stateText = inCanonicalOrder(result.state) ? JSON.stringify(result.state) : undefined
     return { output, effects: result.effects, state, stateHash: crypto.sha256(state), gasUsed, stateText }
   }
@@ -195,11 +195,11 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
           return run
         }
         const { stateText, ...result } = finish(contract, run.text, run.gasUsed)
-        let json = stateText
-        if (json === undefined) {
-          json = canonicalJson(result.state, limits.maxStateBytes)
-          vm.load(json)
-        }
+        // Reload the state from its canonical JSON text even when the contract's object prints the same: that
+        // object may share sub-objects or hold properties JSON drops, which a node loading the state cold would
+        // not have, and the next invocation must see exactly what a cold node sees.
+        const json = stateText ?? canonicalJson(result.state, limits.maxStateBytes)
+        vm.load(json)
         if (contract.current !== undefined) contract.previous = contract.current
         contract.current = { hash: result.stateHash, json }
         return { kind: 'done', result }
