@@ -24,6 +24,20 @@ const token = tokenContract(toHex(alice.publicKey))
 const host = createContractHost({ crypto, keyPair: hostKeys, executor: inThreadExecutor(executor()), price: 3, now: fixedNow })
 const verifier = inThreadExecutor(executor())
 
+/** A proposal signed by hand (not through a caller): for payloads a well-behaved caller would never propose. */
+function proposalBy(seed: number, caller: { publicKey: Uint8Array; head: { sequenceNumber: number; hash: Uint8Array } }, to: Uint8Array, payload: unknown) {
+  return signBlock(crypto, keyPair(seed), {
+    publicKey: caller.publicKey,
+    sequenceNumber: caller.head.sequenceNumber + 1,
+    linkPublicKey: to,
+    linkSequenceNumber: 0,
+    previousHash: caller.head.hash,
+    timestamp: fixedNow(),
+    type: 'tx',
+    payload: payload as never,
+  })
+}
+
 describe('deploy and invoke as transaction pairs', async () => {
   const deployed = await alice.deploy(host, token)
   const first = await alice.invoke(host, token, { to: 'acct001', amount: 10 })
@@ -48,31 +62,13 @@ describe('deploy and invoke as transaction pairs', async () => {
 
   it('the host countersigns only when paid', async () => {
     const quote = await host.quote({ contract: deployed.id, caller: alice.publicKey, input: { to: 'acct002', amount: 1 }, timestamp: fixedNow(), seed: '01' })
-    const unpaid = signBlock(crypto, keyPair(1), {
-      publicKey: alice.publicKey,
-      sequenceNumber: alice.head.sequenceNumber + 1,
-      linkPublicKey: host.publicKey,
-      linkSequenceNumber: 0,
-      previousHash: alice.head.hash,
-      timestamp: fixedNow(),
-      type: 'tx',
-      payload: { ...quote, payment: 2 } as never,
-    })
+    const unpaid = proposalBy(1, alice, host.publicKey, { ...quote, payment: 2 })
     await expect(host.countersign(unpaid)).rejects.toMatchObject({ code: ContractErrorCode.PAYMENT_REQUIRED })
   })
 
   it('a proposal whose record is not what the contract computes is refused', async () => {
     const quote = await host.quote({ contract: deployed.id, caller: alice.publicKey, input: { to: 'acct002', amount: 1 }, timestamp: fixedNow(), seed: '01' })
-    const forged = signBlock(crypto, keyPair(1), {
-      publicKey: alice.publicKey,
-      sequenceNumber: alice.head.sequenceNumber + 1,
-      linkPublicKey: host.publicKey,
-      linkSequenceNumber: 0,
-      previousHash: alice.head.hash,
-      timestamp: fixedNow(),
-      type: 'tx',
-      payload: { ...quote, output: { ok: true, balance: 5 } } as never,
-    })
+    const forged = proposalBy(1, alice, host.publicKey, { ...quote, output: { ok: true, balance: 5 } })
     await expect(host.countersign(forged)).rejects.toMatchObject({ code: ContractErrorCode.TRANSACTION_REJECTED })
   })
 
@@ -115,21 +111,12 @@ describe('hosting', () => {
     const broken = defineContract({ code: 'function invoke(', input: Types.null, output: Types.null, state: Types.null, initialState: null })
     await expect(caller.deploy(other, broken)).rejects.toMatchObject({ code: ContractErrorCode.SYNTAX_ERROR })
     const good = defineContract({ code: 'function invoke(s) { return { state: s, output: null } }', input: Types.null, output: Types.null, state: Types.null, initialState: null })
-    const wrongId = signBlock(crypto, keyPair(2), {
-      publicKey: caller.publicKey,
-      sequenceNumber: caller.head.sequenceNumber + 1,
-      linkPublicKey: other.publicKey,
-      linkSequenceNumber: 0,
-      previousHash: caller.head.hash,
-      timestamp: fixedNow(),
-      type: 'tx',
-      payload: { kind: 'contract-deploy', contract: new Uint8Array(32), code: good.code, signature: { input: { kind: 'null' }, output: { kind: 'null' }, state: { kind: 'null' } }, initialState: encodeCanonical(null) },
-    })
+    const wrongId = proposalBy(2, caller, other.publicKey, { kind: 'contract-deploy', contract: new Uint8Array(32), code: good.code, signature: { input: { kind: 'null' }, output: { kind: 'null' }, state: { kind: 'null' } }, initialState: encodeCanonical(null) })
     await expect(other.deploy(wrongId)).rejects.toMatchObject({ code: ContractErrorCode.CODE_HASH_MISMATCH })
     await caller.deploy(other, good)
     await expect(caller.deploy(other, good)).rejects.toMatchObject({ code: ContractErrorCode.TRANSACTION_REJECTED })
     const quote = await other.quote({ contract: contractId(crypto, good.code), caller: caller.publicKey, input: null, timestamp: fixedNow(), seed: '00' })
-    const forged = { ...signBlock(crypto, keyPair(2), { publicKey: caller.publicKey, sequenceNumber: caller.head.sequenceNumber + 1, linkPublicKey: other.publicKey, linkSequenceNumber: 0, previousHash: caller.head.hash, timestamp: fixedNow(), type: 'tx', payload: quote as never }), signature: new Uint8Array(64) }
+    const forged = { ...proposalBy(2, caller, other.publicKey, quote), signature: new Uint8Array(64) }
     await expect(other.countersign(forged)).rejects.toMatchObject({ code: ContractErrorCode.TRANSACTION_REJECTED })
     await expect(caller.invoke(other, 'ff'.repeat(32), null)).rejects.toMatchObject({ code: ContractErrorCode.UNKNOWN_CONTRACT })
     await expect(caller.invoke(other, good, 5 as never)).rejects.toMatchObject({ code: ContractErrorCode.INPUT_INVALID })
