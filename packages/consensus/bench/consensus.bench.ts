@@ -116,8 +116,8 @@ for (const n of quick ? [4, 7] : [4, 7, 16, 31]) {
     `| ${n} | ${Math.floor((n - 1) / 3)} | ${r.rounds} | ${r.virtualRoundsPerSecond.toFixed(2)} | ${r.p50.toFixed(0)} ms | ${r.p99.toFixed(0)} ms | ${r.wallRoundsPerSecond.toFixed(2)} | ${Math.round(r.messagesPerRound).toLocaleString('en-US')} | ${Math.round(r.framesPerRound).toLocaleString('en-US')} | ${r.checkpoints} |`,
   )
 }
-const f = await finality(16, quick ? 3 : 10, 2)
-console.log(`\nfinality, 64 members, n = 16, 2 transfers in flight per member, ${f.virtualSeconds} virtual s`)
+const f = await finality(16, quick ? 3 : 10, 8)
+console.log(`\nfinality, 64 members, n = 16, ${8} transfers in flight per member, ${f.virtualSeconds} virtual s`)
 console.log(`  transfers sent ${f.sent.toLocaleString('en-US')}, final ${f.final.toLocaleString('en-US')}, rounds ${f.rounds}`)
 console.log(`  finalised: ${f.perVirtualSecond.toFixed(0)} tx per virtual second; ${f.perWallSecond.toFixed(0)} tx per wall second (${f.wall.toFixed(1)} s wall)`)
 console.log(`  finality latency (virtual): p50 ${f.p50.toFixed(0)} ms, p99 ${f.p99.toFixed(0)} ms`)

@@ -11,7 +11,7 @@
  * shell delivers events and performs the sends.
  */
 import { type Crypto, fromHex, type KeyPair, SIGNATURE_LENGTH, toHex } from '@constellation/crypto'
-import { type BlockLimits, DEFAULT_BLOCK_LIMITS, type HalfBlock } from '@constellation/trustchain'
+import { type BlockLimits, blockHash, DEFAULT_BLOCK_LIMITS, type HalfBlock } from '@constellation/trustchain'
 import { type AcsMessage, type AcsState, acsStep, initialAcsState } from '../acs/index.js'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { assembleCertificate, type CertificateSignature, type CheckpointCertificate, signResult } from './certificate.js'
@@ -142,7 +142,17 @@ function afterAcs(state: FacilitatorRoundState, stepped: ReturnType<typeof acsSt
 /** Folds the agreed proposals into the result, signs it and sends the share; checks shares that came early. */
 function sign(state: FacilitatorRoundState, agreed: ReadonlyMap<string, Uint8Array>): RoundStep {
   const { crypto, keyPair, rules, seed } = state.config
-  const body = foldAgreement({ crypto, rules, state: seed, committee: seed.committee, agreed, ...(state.config.limits === undefined ? {} : { limits: state.config.limits }) })
+  // Blocks in our pool passed the full check on arrival, signature included; the fold need not verify them again.
+  const checked = new Set([...state.pool.values()].map((entry) => toHex(blockHash(crypto, entry.block))))
+  const body = foldAgreement({
+    crypto,
+    rules,
+    state: seed,
+    committee: seed.committee,
+    agreed,
+    checked,
+    ...(state.config.limits === undefined ? {} : { limits: state.config.limits }),
+  })
   const hash = resultHash(crypto, body)
   const { result, state: nextState } = nextResult(rules, seed, body, hash)
   const digest = certificateDigest(crypto, result)

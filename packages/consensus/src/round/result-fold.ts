@@ -25,6 +25,8 @@ export interface FoldInput {
   /** What the agreement decided: proposer id -> proposal bytes. */
   readonly agreed: ReadonlyMap<string, Uint8Array>
   readonly limits?: BlockLimits
+  /** Hashes (hex) of blocks this facilitator already checked in full, signature included, against `state`. */
+  readonly checked?: ReadonlySet<string>
 }
 
 const NO_CHILDREN = new Uint8Array(HASH_LENGTH)
@@ -41,9 +43,11 @@ export function foldAgreement(input: FoldInput): ResultBody {
     if (outcome === 'bad' || held.outcome === 'neutral') held.outcome = outcome
   }
 
-  // Every distinct block once, checked once, with the proposers that carried it.
+  // Every distinct block once, decoded and checked once: the same checkpoint usually sits in most proposals.
   const blocks = new Map<string, HalfBlock>()
   const verdicts = new Map<string, boolean>()
+  const decoded = new Map<string, HalfBlock | undefined>()
+  const checked = input.checked ?? new Set<string>()
   for (const proposer of committee.facilitators) {
     const bytes = agreed.get(proposer)
     if (bytes === undefined) {
@@ -53,17 +57,24 @@ export function foldAgreement(input: FoldInput): ResultBody {
     let honest = true
     try {
       for (const wire of decodeProposal(rules, bytes, limits)) {
-        let block: HalfBlock
-        try {
-          block = decodeBlock(crypto, wire, limits)
-        } catch {
+        const wireKey = toHex(wire)
+        let block = decoded.get(wireKey)
+        if (!decoded.has(wireKey)) {
+          try {
+            block = decodeBlock(crypto, wire, limits)
+          } catch {
+            block = undefined
+          }
+          decoded.set(wireKey, block)
+        }
+        if (block === undefined) {
           honest = false
           continue
         }
         const key = toHex(blockHash(crypto, block))
         let ok = verdicts.get(key)
         if (ok === undefined) {
-          ok = checkCheckpointBlock(crypto, rules, state, block) === undefined
+          ok = checkCheckpointBlock(crypto, rules, state, block, { signatureChecked: checked.has(key) }) === undefined
           verdicts.set(key, ok)
           if (ok) blocks.set(key, block)
         }
