@@ -165,6 +165,12 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
 
   async function quote(request: InvokeRequest): Promise<InvokePayload> {
     const contract = known(request.contract)
+    if (!(request.caller instanceof Uint8Array) || request.caller.length !== 32) {
+      throw new ContractError(ContractErrorCode.INVALID_INPUT, 'the caller must be a 32-byte public key')
+    }
+    if (!Number.isSafeInteger(request.timestamp) || request.timestamp < 0 || typeof request.seed !== 'string' || request.seed.length > 128) {
+      throw new ContractError(ContractErrorCode.INVALID_INPUT, 'an invocation needs a non-negative integer timestamp and a seed of at most 128 characters')
+    }
     const started = performance.now()
     try {
       const input = decodeWith(contract.input, request.input, ContractErrorCode.INPUT_INVALID, 'the input') as JsonValue
