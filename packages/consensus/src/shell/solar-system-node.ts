@@ -85,6 +85,8 @@ export interface SolarSystemStats {
   readonly framesReceived: number
   readonly messagesDropped: number
   readonly certificatesRejected: number
+  /** Certificates fetched from peers to catch up after falling behind. */
+  readonly certificatesFetched: number
 }
 
 type Listener = (certificate: CheckpointCertificate, state: SolarSystemState) => void
@@ -114,7 +116,7 @@ export class SolarSystemNode {
   #applying: Promise<void> = Promise.resolve()
   #catchingUp = false
   #running = false
-  #stats = { roundsCertified: 0, roundsFacilitated: 0, framesReceived: 0, messagesDropped: 0, certificatesRejected: 0 }
+  #stats = { roundsCertified: 0, roundsFacilitated: 0, framesReceived: 0, messagesDropped: 0, certificatesRejected: 0, certificatesFetched: 0 }
 
   constructor(options: SolarSystemNodeOptions) {
     this.#options = options
@@ -400,6 +402,7 @@ export class SolarSystemNode {
         })
         const certificates = decodeCertificateRange(answer, this.#options.network.limits.maxMessageBytes).map((bytes) => decodeCertificate(bytes))
         if (certificates.length === 0) return
+        this.#stats.certificatesFetched += certificates.length
         this.#enqueueApply(certificates, false)
         const before = this.#state.round
         await this.#applying

@@ -70,3 +70,31 @@ describe('liveness on the simulator', () => {
     expectOneHistory(s, before + 3)
   })
 })
+
+describe('catching up', () => {
+  it('a member that was down for several rounds fetches the certificates it missed and follows again', async () => {
+    sim = await createSolarSystemSim({ seed: 'catch-up', members: 10, facilitators: 4, timing: { proposalTimeoutMs: 300 } })
+    const s = sim
+    await s.runUntilRound(2)
+    // A member that is not facilitating the next rounds, so the others keep their quorum.
+    const sleeper = s.members.find((m) => !s.members[0]!.consensus.state.committee.facilitators.includes(m.id))!
+    s.net.crash(sleeper.id)
+    const awake = s.members.filter((m) => m !== sleeper)
+    const reached = new Promise<void>((resolve) => {
+      const off = awake[0]!.consensus.onCertificate((certificate) => {
+        if (certificate.result.body.round >= 7) {
+          off()
+          resolve()
+        }
+      })
+    })
+    await s.net.runUntil(reached)
+    const missed = sleeper.consensus.history.round
+    expect(missed).toBeLessThan(5)
+    s.net.restart(sleeper.id)
+    await s.runUntilRound(9)
+    expect(certifiedHashes(sleeper).slice(0, 9)).toEqual(certifiedHashes(awake[0]!).slice(0, 9))
+    expect(sleeper.consensus.stats.certificatesFetched).toBeGreaterThan(0)
+    expect(s.errors).toEqual([])
+  })
+})
