@@ -54,6 +54,8 @@ export interface SolarSystemSimOptions {
   readonly requestLossRate?: number
   /** Whether TrustChain nodes broadcast their blocks to everyone (default false: only to counterparties and crawlers). */
   readonly broadcasts?: boolean
+  /** Members whose consensus traffic an adversary rewrites (see `byzantine` in sim/byzantine.test.ts). */
+  readonly corrupt?: ReadonlyMap<number, (network: ConsensusNetwork, random: Random) => ConsensusNetwork>
 }
 
 export interface SolarSystemSim {
@@ -112,7 +114,11 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
     const consensus = createSolarSystemNode({
       crypto,
       keyPair,
-      network: lossRate > 0 ? lossyRequests(sim, net.clock, createRandom(`${options.seed}/loss/${i}`), lossRate) : sim,
+      network: (() => {
+        const base: ConsensusNetwork = lossRate > 0 ? lossyRequests(sim, net.clock, createRandom(`${options.seed}/loss/${i}`), lossRate) : sim
+        const corrupt = options.corrupt?.get(i)
+        return corrupt === undefined ? base : corrupt(base, createRandom(`${options.seed}/byzantine/${i}`))
+      })(),
       clock: net.clock,
       chain,
       genesis,

@@ -1,0 +1,111 @@
+/**
+ * Byzantine facilitators in the full stack on the simulator: t of n facilitators whose consensus traffic an
+ * adversary rewrites — votes flipped, digests and values replaced, signature shares forged, frames sent to only some
+ * peers — while members transact. Honest members must keep one certified history, keep certifying, and every
+ * transaction they see final must carry an agreement proof that a third party verifies from the genesis alone.
+ */
+import type { Random } from '@constellation/gossip'
+import type { Transaction } from '@constellation/trustchain'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type AcsMessage, checkAgreementProof, committeesOf, type ConsensusNetwork, ROUND_PROTOCOL, verifyCertificateChain } from '../../src/index.js'
+import type { RoundMessage } from '../../src/round/facilitator-round.js'
+import { decodeRoundFrame, encodeRoundFrame } from '../../src/shell/wire.js'
+import { certifiedHashes, createSolarSystemSim, type SolarSystemSim } from '../support/solar-system-sim.js'
+
+let sim: SolarSystemSim | undefined
+afterEach(async () => {
+  await sim?.stop()
+  sim = undefined
+})
+
+function randomBytes(random: Random, length: number): Uint8Array {
+  return Uint8Array.from({ length }, () => random.int(256))
+}
+
+function corruptAcs(message: AcsMessage, random: Random): AcsMessage {
+  switch (message.kind) {
+    case 'init':
+    case 'value':
+      return { ...message, value: randomBytes(random, 40) }
+    case 'echo':
+    case 'ready':
+      return { ...message, digest: randomBytes(random, 32) }
+    case 'bval':
+    case 'aux':
+    case 'term':
+      return { ...message, value: !message.value }
+    case 'conf':
+      return { ...message, values: (1 + random.int(3)) as 1 | 2 | 3 }
+    case 'value-request':
+      return message
+  }
+}
+
+/** Rewrites a facilitator's round frames: each message kept, corrupted or dropped, per peer, by the seed. */
+function byzantine(network: ConsensusNetwork, random: Random): ConsensusNetwork {
+  return {
+    peerId: network.peerId,
+    limits: network.limits,
+    publish: (topic, data) => network.publish(topic, data),
+    subscribe: (topic, handler) => network.subscribe(topic, handler),
+    handle: (protocol, handler) => network.handle(protocol, handler),
+    request(peer, protocol, data, options) {
+      if (protocol !== ROUND_PROTOCOL) return network.request(peer, protocol, data, options)
+      const frame = decodeRoundFrame(data, network.limits.maxMessageBytes, 1 << 20)
+      const messages: RoundMessage[] = []
+      for (const message of frame.messages) {
+        const draw = random.next()
+        if (draw < 0.15) continue // withheld from this peer
+        if (draw < 0.5) messages.push(message.kind === 'acs' ? { kind: 'acs', message: corruptAcs(message.message, random) } : { kind: 'share', signature: randomBytes(random, 64) })
+        else messages.push(message)
+      }
+      return network.request(peer, protocol, encodeRoundFrame({ ...frame, messages }), options)
+    },
+  }
+}
+
+describe('Byzantine facilitators in the full stack', () => {
+  for (const [facilitators, seed] of [
+    [4, 1],
+    [4, 2],
+    [7, 3],
+  ] as const) {
+    it(`n = ${facilitators}, seed ${seed}: one history, rounds keep certifying, every final transaction proves final`, async () => {
+      const t = Math.floor((facilitators - 1) / 3)
+      const members = facilitators + 4
+      // The first t genesis facilitators are Byzantine (and may be elected again later).
+      const probe = await createSolarSystemSim({ seed: `byz-${seed}`, members, facilitators })
+      const order = probe.members.map((m, i) => [m.id, i] as const).sort(([a], [b]) => (a < b ? -1 : 1))
+      await probe.stop()
+      const bad = new Set(order.slice(0, t).map(([, i]) => i))
+      sim = await createSolarSystemSim({
+        seed: `byz-${seed}`,
+        members,
+        facilitators,
+        timing: { proposalTimeoutMs: 300 },
+        corrupt: new Map([...bad].map((i) => [i, byzantine])),
+      })
+      const s = sim
+      const honest = s.members.filter((_, i) => !bad.has(i))
+      await s.runUntilRound(1)
+      const [alice, bob] = honest as [(typeof honest)[0], (typeof honest)[0]]
+      const transfers: Transaction[] = await s.net.runUntil(Promise.all([3, 5, 7].map((amount) => alice.chain.propose(bob.chain.publicKey, { transfer: amount }))))
+      await s.runUntilRound(6)
+      expect(s.errors).toEqual([])
+      const reference = certifiedHashes(honest[0]!).slice(0, 6)
+      for (const member of honest) expect(certifiedHashes(member).slice(0, 6), `seed byz-${seed}`).toEqual(reference)
+
+      await s.net.runUntil(alice.chain.crawl(bob.chain.publicKey, bob.chain.publicKey, 1, bob.chain.head().sequenceNumber))
+      const history = await verifyCertificateChain(
+        s.crypto,
+        s.genesis,
+        Array.from({ length: alice.consensus.history.round }, (_, i) => alice.consensus.history.certificate(i + 1)!),
+      )
+      for (const tx of transfers) {
+        expect(alice.consensus.isFinal(tx)).toBe(true)
+        const proof = await alice.consensus.agreementProof(alice.store, tx)
+        expect(await checkAgreementProof(s.crypto, proof, committeesOf(history))).toBeUndefined()
+      }
+    })
+  }
+})
