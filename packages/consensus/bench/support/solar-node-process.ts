@@ -13,6 +13,7 @@
  */
 import { type Crypto, fromHex, loadCrypto, toHex } from '@constellation/crypto'
 import { createLibp2pNetwork, createRandom, type Libp2pNetwork, systemClock as gossipClock } from '@constellation/gossip'
+import { defaultPeerScoreParams } from '@libp2p/gossipsub/score'
 import {
   createGenesisBlock,
   createLedger,
@@ -46,6 +47,19 @@ interface HostedMember {
 
 /** How long a member waits for its gossip mesh after dialling before it reports anyway (gossipReady: false). */
 const GOSSIP_READY_TIMEOUT_MS = 15_000
+/** Dials one process has in flight while connecting, and tries per dial. */
+const DIALS_IN_FLIGHT = 4
+const DIAL_ATTEMPTS = 5
+
+/*
+ * Gossipsub's peer score docks peers that share an IP address (P6: weight -5 per surplus peer squared beyond 10),
+ * and graylists, i.e. ignores everything from, a peer whose score falls below -80. On one host every peer is
+ * 127.0.0.1, so from 14 peers on every member ignores every other's gossip: certificates reach no member that did
+ * not facilitate the round, and the solar system stalls at round 1. Libp2pNetwork does not expose Gossipsub's
+ * score parameters yet, and `createPeerScoreParams` copies the defaults shallowly, so whitelisting loopback in the
+ * defaults' Set, before any node is created, takes the colocation penalty away for these local processes only.
+ */
+defaultPeerScoreParams.IPColocationFactorWhitelist.add('127.0.0.1')
 
 const crypto: Crypto = await loadCrypto()
 let system: DerivedSolarSystem | undefined
@@ -112,10 +126,33 @@ async function startMembers(command: Extract<NodeCommand, { cmd: 'start' }>): Pr
   send({ reply: 'started', addresses: hosted.map((m) => ({ member: m.index, address: m.network.listenAddresses()[0] as string })) })
 }
 
+async function dialWithRetries(network: Libp2pNetwork, address: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await network.dial(address)
+      return
+    } catch (error) {
+      if (attempt >= DIAL_ATTEMPTS || stopping !== undefined) throw error
+    }
+  }
+}
+
 async function connect(addresses: readonly string[]): Promise<void> {
   const ids = (system as DerivedSolarSystem).ids
-  // Member i dials every member below it: over all processes, each pair of members is dialled once.
-  await Promise.all(hosted.flatMap((m) => addresses.slice(0, m.index).map((address) => m.network.dial(address))))
+  // Member i dials every member below it: over all processes, each pair of members is dialled once. A few dials
+  // at a time per process: hundreds of Noise handshakes at once on one event loop outlast libp2p's upgrade timeout.
+  // Each member starts at a different lower member, so that the first dials of all processes do not converge on
+  // member 0's process.
+  const dials = hosted.flatMap((m) => {
+    const lower = addresses.slice(0, m.index)
+    const offset = lower.length === 0 ? 0 : m.index % lower.length
+    return [...lower.slice(offset), ...lower.slice(0, offset)].map((address) => ({ network: m.network, address }))
+  })
+  await Promise.all(
+    Array.from({ length: DIALS_IN_FLIGHT }, async () => {
+      for (let dial = dials.shift(); dial !== undefined; dial = dials.shift()) await dialWithRetries(dial.network, dial.address)
+    }),
+  )
   const ready = await Promise.all(
     hosted.map((m) =>
       m.network
