@@ -2,7 +2,8 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { encodeCanonical } from '@constellation/crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ContractErrorCode, createCaller, createContractHost, defineContract, inThreadExecutor, reexecute, Types } from '../src/index.js'
+import { signBlock } from '@constellation/trustchain'
+import { ContractErrorCode, createCaller, createContractHost, defineContract, inThreadExecutor, type InvokePayload, reexecute, Types } from '../src/index.js'
 import { crypto, executor, fixedNow, keyPair } from './helpers.js'
 
 // A local price feed: answers { price } for a symbol; /slow never answers in time; /big answers too much.
@@ -59,6 +60,23 @@ describe('RPC bridge', () => {
     })
     expect(verdict.kind).toBe('agrees')
     expect(calls).toBe(before)
+
+    // A host that records a different answer, or answers the contract never asked for, is caught on replay.
+    const record = invocation.agreement.payload as unknown as InvokePayload
+    const [exchange] = record.rpc
+    const tampered = [
+      { ...record, rpc: [{ ...exchange, response: '{"symbol":"ETH","price":1}' }] },
+      { ...record, rpc: [exchange, exchange] },
+    ]
+    const verdicts = []
+    for (const payload of tampered) {
+      const invoke = signBlock(crypto, keyPair(5), { ...invocation.agreement, payload: payload as never })
+      verdicts.push(await reexecute(crypto, inThreadExecutor(executor()), { deploy: deployed.proposal, invoke, previousState: encodeCanonical(0) }))
+    }
+    expect(verdicts.map((verdict) => verdict.kind === 'disagrees' && verdict.reason)).toEqual([
+      'the output differs from the record',
+      'the invocation fails: CONTRACT_RPC_FAILED',
+    ])
   })
 
   it('refuses endpoints off the allow-list, slow endpoints and oversized answers, with typed errors', async () => {

@@ -33,6 +33,9 @@ export type VmRun =
   | { readonly kind: 'needs-rpc'; readonly endpoint: string; readonly request: string }
   | { readonly kind: 'failed'; readonly error: ContractError }
 
+/** The prelude and the freezing of the global object are the host's own work, not metered against the contract. */
+const PRELUDE_GAS = 10_000_000
+
 interface RpcSession {
   readonly recorded: readonly RpcExchange[]
   index: number
@@ -85,7 +88,7 @@ export class ContractVm {
       const hostRpc = this.#context.newFunction('__hostRpc', (endpoint, request) => this.#answerRpc(endpoint, request))
       this.#context.setProp(this.#context.global, '__hostRpc', hostRpc)
       hostRpc.dispose()
-      this.#entry = this.#evaluate(PRELUDE_SOURCE, 'prelude.js', limits.gas)
+      this.#entry = this.#evaluate(PRELUDE_SOURCE, 'prelude.js', PRELUDE_GAS)
       handles.push(this.#entry)
       const get = (name: string) => {
         const handle = this.#context.getProp(this.#entry, name)
@@ -100,7 +103,7 @@ export class ContractVm {
         this.#compile(code)
         const factory = this.#evaluate(contractFactory(code), 'contract.js', limits.gas)
         try {
-          sealed = this.#call(seal, [factory], limits.gas)
+          sealed = this.#call(seal, [factory], PRELUDE_GAS)
         } finally {
           factory.dispose()
         }
@@ -225,6 +228,10 @@ export class ContractVm {
       const session = this.#session
       if (session.failure !== undefined) return { kind: 'failed', error: session.failure }
       if (session.needed !== undefined) return { kind: 'needs-rpc', ...session.needed }
+      if (session.index !== session.recorded.length) {
+        const error = new ContractError(ContractErrorCode.RPC_FAILED, `the record answers ${session.recorded.length} RPC calls, the contract made ${session.index}`)
+        return { kind: 'failed', error }
+      }
       if (typeof value !== 'string') {
         return { kind: 'failed', error: new ContractError(ContractErrorCode.RESULT_MALFORMED, 'invoke must return { state, output, effects } made of JSON values') }
       }
