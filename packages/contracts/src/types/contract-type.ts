@@ -63,12 +63,9 @@ const jsonCodec = new t.Type<JsonValue, JsonValue, unknown>(
   (u, c) => (isJsonValue(u) ? t.success(u) : t.failure(u, c)),
   t.identity,
 )
-const finiteNumber = new t.Type<number, number, unknown>(
-  'number',
-  (u): u is number => typeof u === 'number' && Number.isFinite(u),
-  (u, c) => (typeof u === 'number' && Number.isFinite(u) ? t.success(u) : t.failure(u, c)),
-  t.identity,
-)
+/** Finite, and exact when integral: an unsafe integer would come back from canonical CBOR as a bigint. */
+const isJsonNumber = (u: unknown): u is number => typeof u === 'number' && Number.isFinite(u) && (!Number.isInteger(u) || Number.isSafeInteger(u))
+const finiteNumber = new t.Type<number, number, unknown>('number', isJsonNumber, (u, c) => (isJsonNumber(u) ? t.success(u) : t.failure(u, c)), t.identity)
 
 function make<A>(description: TypeDescription, codec: t.Decoder<unknown, A> & { readonly is: t.Is<A> }): ContractType<A> {
   return Object.freeze({ description, codec })
