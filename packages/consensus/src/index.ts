@@ -22,6 +22,7 @@ export {
   FaultRecordCodec,
   MAX_CHECKPOINTS_PER_RESULT,
   MAX_FACILITATORS,
+  MAX_FAULTS_PER_RESULT,
   type ObservationRecord,
   type ResultBody,
   ResultBodyCodec,
@@ -92,7 +93,7 @@ export {
   decodeAgreementProof,
   encodeAgreementProof,
   type HalfProof,
-  isFinal,
+  isEnclosed,
   MAX_AGREEMENT_PROOF_BYTES,
   verifyAgreementProof,
 } from './finality/agreement-proof.js'

@@ -50,8 +50,12 @@ function notFinal(message: string, detail: Record<string, unknown> = {}): Consen
   return new ConsensusError(ConsensusErrorCode.NOT_FINAL, message, detail)
 }
 
-/** Whether both halves are enclosed by certified checkpoints in `history` (no blocks read). */
-export function isFinal(history: CertificateHistory, transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock }): boolean {
+/**
+ * Whether both halves' positions lie between certified checkpoints in `history`. Necessary for finality, not
+ * sufficient: it reads no blocks, so it cannot tell the certified chain's block at that position from a forgery or
+ * a fork — only an agreement proof (`buildAgreementProof`) can.
+ */
+export function isEnclosed(history: CertificateHistory, transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock }): boolean {
   return [transaction.proposal, transaction.agreement].every((half) => history.enclosing(toHex(half.publicKey), half.sequenceNumber) !== undefined)
 }
 
@@ -84,7 +88,7 @@ export async function buildAgreementProof(
   transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock },
 ): Promise<AgreementProof> {
   const why = linkProblem(crypto, transaction.proposal, transaction.agreement)
-  if (why !== undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `not a transaction: ${why}`)
+  if (why !== undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `not a transaction: ${why}`, { reason: why })
   const [proposalSide, agreementSide] = await Promise.all([
     halfProof(crypto, store, history, transaction.proposal),
     halfProof(crypto, store, history, transaction.agreement),

@@ -11,7 +11,7 @@
  * shell delivers events and performs the sends.
  */
 import { type Crypto, fromHex, type KeyPair, SIGNATURE_LENGTH, toHex } from '@constellation/crypto'
-import { type BlockLimits, blockHash, DEFAULT_BLOCK_LIMITS, type HalfBlock } from '@constellation/trustchain'
+import { type BlockLimits, DEFAULT_BLOCK_LIMITS, encodeBlock, type HalfBlock } from '@constellation/trustchain'
 import { type AcsMessage, type AcsState, acsStep, initialAcsState } from '../acs/index.js'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { assembleCertificate, type CertificateSignature, type CheckpointCertificate, signResult } from './certificate.js'
@@ -143,7 +143,8 @@ function afterAcs(state: FacilitatorRoundState, stepped: ReturnType<typeof acsSt
 function sign(state: FacilitatorRoundState, agreed: ReadonlyMap<string, Uint8Array>): RoundStep {
   const { crypto, keyPair, rules, seed } = state.config
   // Blocks in our pool passed the full check on arrival, signature included; the fold need not verify them again.
-  const checked = new Set([...state.pool.values()].map((entry) => toHex(blockHash(crypto, entry.block))))
+  const limits = state.config.limits ?? DEFAULT_BLOCK_LIMITS
+  const checked = new Set([...state.pool.values()].map((entry) => toHex(encodeBlock(entry.block, limits))))
   const body = foldAgreement({
     crypto,
     rules,
@@ -151,7 +152,7 @@ function sign(state: FacilitatorRoundState, agreed: ReadonlyMap<string, Uint8Arr
     committee: seed.committee,
     agreed,
     checked,
-    ...(state.config.limits === undefined ? {} : { limits: state.config.limits }),
+    limits,
   })
   const hash = resultHash(crypto, body)
   const { result, state: nextState } = nextResult(rules, seed, body, hash)
@@ -164,7 +165,7 @@ function sign(state: FacilitatorRoundState, agreed: ReadonlyMap<string, Uint8Arr
   }
   const next: FacilitatorRoundState = {
     ...state,
-    phase: state.phase === 'certified' ? 'certified' : 'signing',
+    phase: 'signing',
     result: { result, hash, digest, next: nextState },
     shares,
     early: new Map(),

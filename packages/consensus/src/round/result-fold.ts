@@ -10,7 +10,7 @@
 import { compareBytes, type Crypto, HASH_LENGTH, toHex } from '@constellation/crypto'
 import { type BlockLimits, blockHash, createFraudProof, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeFraudProof, type HalfBlock } from '@constellation/trustchain'
 import { deepFreeze } from '../codec/fields.js'
-import type { CheckpointEntry, FaultRecord, ObservationRecord, ResultBody } from './checkpoint-result.js'
+import { type CheckpointEntry, type FaultRecord, MAX_FAULTS_PER_RESULT, type ObservationRecord, type ResultBody } from './checkpoint-result.js'
 import type { Committee } from './committee.js'
 import { checkCheckpointBlock, decodeProposal } from './checkpoint-pool.js'
 import type { SolarSystemRules, SolarSystemState } from './solar-system.js'
@@ -25,11 +25,25 @@ export interface FoldInput {
   /** What the agreement decided: proposer id -> proposal bytes. */
   readonly agreed: ReadonlyMap<string, Uint8Array>
   readonly limits?: BlockLimits
-  /** Hashes (hex) of blocks this facilitator already checked in full, signature included, against `state`. */
+  /** Wire bytes (hex) of blocks this facilitator already checked in full, signature included, against `state`. */
   readonly checked?: ReadonlySet<string>
 }
 
 const NO_CHILDREN = new Uint8Array(HASH_LENGTH)
+
+/** The block a proposal's copy holds when it passes every check, else undefined. */
+function checkCopy(input: FoldInput, wire: Uint8Array, wireKey: string, checked: ReadonlySet<string>, limits: BlockLimits): HalfBlock | undefined {
+  let block: HalfBlock
+  try {
+    block = decodeBlock(input.crypto, wire, limits)
+  } catch {
+    return undefined
+  }
+  // A copy byte-for-byte equal to one this facilitator verified in full needs no second signature check; the verdict
+  // is the same either way, so facilitators with different pools still fold alike.
+  const why = checkCheckpointBlock(input.crypto, input.rules, input.state, block, { signatureChecked: checked.has(wireKey) })
+  return why === undefined ? block : undefined
+}
 
 export function foldAgreement(input: FoldInput): ResultBody {
   const { crypto, rules, state, committee, agreed } = input
@@ -43,10 +57,11 @@ export function foldAgreement(input: FoldInput): ResultBody {
     if (outcome === 'bad' || held.outcome === 'neutral') held.outcome = outcome
   }
 
-  // Every distinct block once, decoded and checked once: the same checkpoint usually sits in most proposals.
+  // Every distinct copy once, decoded and checked once: the same checkpoint usually sits in most proposals. Copies
+  // are told apart by their wire bytes, signature included: a proposer that forges a copy of a real block is blamed
+  // for its copy alone, and the real block, carried by others, is still certified.
   const blocks = new Map<string, HalfBlock>()
-  const verdicts = new Map<string, boolean>()
-  const decoded = new Map<string, HalfBlock | undefined>()
+  const verdicts = new Map<string, HalfBlock | undefined>()
   const checked = input.checked ?? new Set<string>()
   for (const proposer of committee.facilitators) {
     const bytes = agreed.get(proposer)
@@ -58,27 +73,14 @@ export function foldAgreement(input: FoldInput): ResultBody {
     try {
       for (const wire of decodeProposal(rules, bytes, limits)) {
         const wireKey = toHex(wire)
-        let block = decoded.get(wireKey)
-        if (!decoded.has(wireKey)) {
-          try {
-            block = decodeBlock(crypto, wire, limits)
-          } catch {
-            block = undefined
-          }
-          decoded.set(wireKey, block)
-        }
+        if (!verdicts.has(wireKey)) verdicts.set(wireKey, checkCopy(input, wire, wireKey, checked, limits))
+        const block = verdicts.get(wireKey)
         if (block === undefined) {
           honest = false
           continue
         }
         const key = toHex(blockHash(crypto, block))
-        let ok = verdicts.get(key)
-        if (ok === undefined) {
-          ok = checkCheckpointBlock(crypto, rules, state, block, { signatureChecked: checked.has(key) }) === undefined
-          verdicts.set(key, ok)
-          if (ok) blocks.set(key, block)
-        }
-        if (!ok) honest = false
+        if (!blocks.has(key)) blocks.set(key, block)
       }
     } catch {
       honest = false
@@ -101,9 +103,13 @@ export function foldAgreement(input: FoldInput): ResultBody {
     for (const block of list) bySequence.set(block.sequenceNumber, [...(bySequence.get(block.sequenceNumber) ?? []), block])
     const conflict = [...bySequence.values()].find((same) => same.length > 1)
     if (conflict !== undefined) {
-      const [a, b] = [...conflict].sort((x, y) => compareBytes(blockHash(crypto, x), blockHash(crypto, y))) as [HalfBlock, HalfBlock]
-      faults.push({ memeId: member, kind: 'double-sign', proof: encodeFraudProof(createFraudProof(crypto, 'double-sign', a, b), limits) })
-      observe(member, 'bad', { provenFrauds: 1 })
+      // Neither block is certified. Past the cap a result can carry, the proof waits: the member's conflicting
+      // blocks are still in the pools, so a later round records it.
+      if (faults.length < MAX_FAULTS_PER_RESULT) {
+        const [a, b] = [...conflict].sort((x, y) => compareBytes(blockHash(crypto, x), blockHash(crypto, y))) as [HalfBlock, HalfBlock]
+        faults.push({ memeId: member, kind: 'double-sign', proof: encodeFraudProof(createFraudProof(crypto, 'double-sign', a, b), limits) })
+        observe(member, 'bad', { provenFrauds: 1 })
+      }
       continue
     }
     const newest = list.reduce((a, b) => (b.sequenceNumber > a.sequenceNumber ? b : a))

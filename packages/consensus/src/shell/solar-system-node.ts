@@ -10,11 +10,11 @@
  * questions from it. A node that falls behind fetches the certificates it missed from the peer that sent a newer
  * one.
  */
-import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
+import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
 import type { Clock, Network, TimerHandle } from '@constellation/gossip'
 import { type BlockLimits, type BlockStore, CheckpointPayloadCodec, DEFAULT_BLOCK_LIMITS, decodeBlock, encodeBlock, type HalfBlock } from '@constellation/trustchain'
-import { ConsensusError, ConsensusErrorCode } from '../errors.js'
-import { type AgreementProof, buildAgreementProof, isFinal } from '../finality/agreement-proof.js'
+import { ConsensusError, ConsensusErrorCode, isConsensusError } from '../errors.js'
+import { type AgreementProof, buildAgreementProof, isEnclosed } from '../finality/agreement-proof.js'
 import { CertificateHistory } from '../finality/certificate-history.js'
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate, encodeCertificate } from '../round/certificate.js'
 import { resultHash } from '../round/checkpoint-result.js'
@@ -40,9 +40,18 @@ import {
   ROUND_PROTOCOL,
 } from './wire.js'
 
-/** The part of a trustchain node the consensus needs: appending checkpoint blocks to the own chain. */
+/**
+ * The part of a trustchain node the consensus needs: appending checkpoint blocks to the own chain, and (optionally)
+ * fetching a stretch of another chain from its owner, to prove a counterparty's half final.
+ */
 export interface CheckpointWriter {
   checkpoint(options: { consensusResultHash: Uint8Array; round: number }): Promise<HalfBlock>
+  crawl?(peer: Uint8Array, publicKey: Uint8Array, from: number, to: number): Promise<unknown>
+}
+
+export interface TransactionHalves {
+  readonly proposal: HalfBlock
+  readonly agreement: HalfBlock
 }
 
 /** The part of the network the consensus uses. */
@@ -66,6 +75,8 @@ export interface SolarSystemNodeOptions {
   readonly network: ConsensusNetwork
   readonly clock: Clock
   readonly chain: CheckpointWriter
+  /** The store behind `chain`: agreement proofs read both halves' fragments from it. */
+  readonly store: BlockStore
   readonly genesis: SolarSystemGenesis
   readonly rules: SolarSystemRules
   /** Checks certificate signatures in batches (default: `crypto.verifyMany` in this thread). */
@@ -184,37 +195,90 @@ export class SolarSystemNode {
     await this.#applying
   }
 
-  /** True when both halves of the transaction lie between certified checkpoints. */
-  isFinal(transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock }): boolean {
-    return isFinal(this.history, transaction)
+  /**
+   * True when the transaction is final: both halves lie, exactly once, inside fragments of their chains that open
+   * and close with certified checkpoints — checked on the blocks themselves, as `agreementProof` builds the proof.
+   */
+  async isFinal(transaction: TransactionHalves): Promise<boolean> {
+    if (!isEnclosed(this.history, transaction)) return false
+    try {
+      await this.agreementProof(transaction)
+      return true
+    } catch (error) {
+      if (isConsensusError(error, ConsensusErrorCode.NOT_FINAL) || isConsensusError(error, ConsensusErrorCode.INVALID_INPUT)) return false
+      throw error
+    }
   }
 
-  /** The transaction's agreement proof, from a store holding both chains' fragments; NOT_FINAL until it can be built. */
-  agreementProof(store: BlockStore, transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock }): Promise<AgreementProof> {
+  /**
+   * The transaction's agreement proof, built from the store; a fragment of another chain that the store lacks is
+   * crawled from its owner first (when `chain.crawl` exists). NOT_FINAL until it can be built; INVALID_INPUT when the
+   * two halves are not one signed transaction.
+   */
+  async agreementProof(transaction: TransactionHalves): Promise<AgreementProof> {
+    const { store, chain } = this.#options
+    try {
+      return await buildAgreementProof(this.crypto, store, this.history, transaction)
+    } catch (error) {
+      if (!isConsensusError(error, ConsensusErrorCode.NOT_FINAL) || chain.crawl === undefined) throw error
+    }
+    for (const half of [transaction.proposal, transaction.agreement]) {
+      if (equalBytes(half.publicKey, this.#options.keyPair.publicKey)) continue
+      const enclosing = this.history.enclosing(toHex(half.publicKey), half.sequenceNumber)
+      if (enclosing === undefined) continue
+      await chain.crawl(half.publicKey, half.publicKey, enclosing.opening.entry.sequenceNumber, enclosing.closing.entry.sequenceNumber).catch(() => undefined)
+    }
     return buildAgreementProof(this.crypto, store, this.history, transaction)
   }
 
-  /** Resolves once the transaction is final here; rejects with ABORTED on the signal or STOPPED on `stop()`. */
-  waitForFinality(transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock }, options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.isFinal(transaction)) return Promise.resolve()
+  /**
+   * Resolves with the agreement proof once the transaction is final here; rejects with ABORTED on the signal, STOPPED
+   * on `stop()`, INVALID_INPUT when the halves are not one signed transaction. A forged or forked half never proves
+   * final, so waiting for one lasts until the signal aborts.
+   */
+  waitForFinality(transaction: TransactionHalves, options: { signal?: AbortSignal } = {}): Promise<AgreementProof> {
     return new Promise((resolve, reject) => {
       const { signal } = options
-      const onStop = () => finish(new ConsensusError(ConsensusErrorCode.STOPPED, 'the node stopped before the transaction became final'))
-      const finish = (error?: ConsensusError) => {
+      let settled = false
+      let trying = false
+      let again = false
+      const finish = (outcome: { proof: AgreementProof } | { error: unknown }) => {
+        if (settled) return
+        settled = true
         off()
         this.#onStop.delete(onStop)
         signal?.removeEventListener('abort', onAbort)
-        if (error === undefined) resolve()
-        else reject(error)
+        if ('proof' in outcome) resolve(outcome.proof)
+        else reject(outcome.error)
       }
-      const onAbort = () => finish(new ConsensusError(ConsensusErrorCode.ABORTED, 'waiting for finality was aborted', {}, { cause: signal?.reason }))
-      const off = this.onCertificate(() => {
-        if (this.isFinal(transaction)) finish()
-      })
+      const onStop = () => finish({ error: new ConsensusError(ConsensusErrorCode.STOPPED, 'the node stopped before the transaction became final') })
+      const onAbort = () => finish({ error: new ConsensusError(ConsensusErrorCode.ABORTED, 'waiting for finality was aborted', {}, { cause: signal?.reason }) })
+      // One attempt at a time; a certificate that arrives during an attempt triggers one more.
+      const attempt = () => {
+        if (settled || !isEnclosed(this.history, transaction)) return
+        if (trying) {
+          again = true
+          return
+        }
+        trying = true
+        this.agreementProof(transaction).then(
+          (proof) => finish({ proof }),
+          (error: unknown) => {
+            trying = false
+            if (!isConsensusError(error, ConsensusErrorCode.NOT_FINAL)) return finish({ error })
+            if (again) {
+              again = false
+              attempt()
+            }
+          },
+        )
+      }
+      const off = this.onCertificate(attempt)
       if (!this.#running) return onStop()
       this.#onStop.add(onStop)
       if (signal?.aborted) return onAbort()
       signal?.addEventListener('abort', onAbort, { once: true })
+      attempt()
     })
   }
 

@@ -13,7 +13,7 @@ export interface RoundFixture {
 }
 
 export function roundFixture(crypto: Crypto, members: number, facilitators: number, rules?: SolarSystemRules): RoundFixture {
-  const pairs = Array.from({ length: members }, (_, i) => crypto.keyPairFromSeed(new Uint8Array(32).fill(200 - i)))
+  const pairs = Array.from({ length: members }, (_, i) => crypto.keyPairFromSeed(Uint8Array.from({ length: 32 }, (_, j) => (j === 0 ? i & 0xff : j === 1 ? i >> 8 : 0xc0))))
   const ids = pairs.map((pair) => toHex(pair.publicKey))
   const chosen = rules ?? defaultSolarSystemRules({ facilitators })
   const state = genesisState(crypto, { level: 0, group: 'unit', members: ids, facilitators: [...ids].sort().slice(0, facilitators) }, chosen)

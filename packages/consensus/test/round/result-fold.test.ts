@@ -2,7 +2,7 @@ import { type Crypto, toHex } from '@constellation/crypto'
 import { checkFraudProof, decodeFraudProof, encodeBlock } from '@constellation/trustchain'
 import { encodeCanonical } from '@constellation/crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { applyResult, encodeProposal, foldAgreement, nextResult, resultHash, scoreOf } from '../../src/index.js'
+import { applyResult, encodeProposal, foldAgreement, MAX_FAULTS_PER_RESULT, nextResult, resultHash, scoreOf } from '../../src/index.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 import { roundFixture } from './fixtures.js'
 
@@ -63,6 +63,41 @@ describe('foldAgreement', () => {
     const body = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed })
     for (const id of [a, b, c]) expect(body.observations.find((o) => o.memeId === id)).toMatchObject({ outcome: 'bad', values: { roundsFaulty: 1 } })
     expect(body.checkpoints.map((e) => toHex(e.publicKey))).toEqual([f.ids[2]])
+  })
+
+  it('folds alike whatever each facilitator already verified, and blames only the proposer of a forged copy', () => {
+    const f = roundFixture(crypto, 8, 4)
+    const [a, b, c, d] = f.state.committee.facilitators as [string, string, string, string]
+    const real = f.checkpoint(4)
+    const forged = { ...real, signature: new Uint8Array(64) }
+    // The Byzantine facilitator sorts first, so its forged copy is met before the real one.
+    const agreed = new Map([
+      [a, encodeProposal([forged])],
+      [b, encodeProposal([real])],
+      [c, encodeProposal([real])],
+      [d, encodeProposal([real])],
+    ])
+    const fold = (checked?: Set<string>) =>
+      foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed, ...(checked === undefined ? {} : { checked }) })
+    const plain = fold()
+    const held = fold(new Set([toHex(encodeBlock(real))]))
+    expect(toHex(resultHash(crypto, held))).toBe(toHex(resultHash(crypto, plain)))
+    expect(plain.checkpoints.map((e) => toHex(e.publicKey))).toEqual([f.ids[4]])
+    expect(plain.observations.find((o) => o.memeId === a)?.outcome).toBe('bad')
+    for (const id of [b, c, d]) expect(plain.observations.find((o) => o.memeId === id)?.outcome).toBe('good')
+  })
+
+  it('records at most MAX_FAULTS_PER_RESULT fraud proofs, and certifies none of the double-signers’ blocks', () => {
+    const members = MAX_FAULTS_PER_RESULT + 6
+    const f = roundFixture(crypto, members, 4)
+    const [a, b] = f.state.committee.facilitators as [string, string]
+    const agreed = new Map([
+      [a, encodeProposal(Array.from({ length: members }, (_, i) => f.checkpoint(i, 1)))],
+      [b, encodeProposal(Array.from({ length: members }, (_, i) => f.checkpoint(i, 2)))],
+    ])
+    const body = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed })
+    expect(body.faults).toHaveLength(MAX_FAULTS_PER_RESULT)
+    expect(body.checkpoints).toHaveLength(0)
   })
 })
 

@@ -1,4 +1,4 @@
-import type { Transaction } from '@constellation/trustchain'
+import { advanceHead, createProposal, EMPTY_CHAIN_HEAD, type Transaction, transferPayload } from '@constellation/trustchain'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   ConsensusErrorCode,
@@ -24,15 +24,31 @@ describe('finality', () => {
     await s.runUntilRound(1)
     const [alice, bob, carol] = s.members as [typeof s.members[0], typeof s.members[0], typeof s.members[0]]
     const tx: Transaction = await s.net.runUntil(alice.chain.propose(bob.chain.publicKey, { transfer: 25 }))
-    expect(alice.consensus.isFinal(tx)).toBe(false)
-    await expect(alice.consensus.agreementProof(alice.store, tx)).rejects.toSatisfy((error) => isConsensusError(error, ConsensusErrorCode.NOT_FINAL))
-    await s.net.runUntil(alice.consensus.waitForFinality(tx))
+    expect(await alice.consensus.isFinal(tx)).toBe(false)
+    await expect(alice.consensus.agreementProof(tx)).rejects.toSatisfy((error) => isConsensusError(error, ConsensusErrorCode.NOT_FINAL))
+    // Alice holds her own fragment; Bob's she crawls from Bob once it is certified.
+    const full = await s.net.runUntil(alice.consensus.waitForFinality(tx))
     await s.runUntilRound(alice.consensus.history.round)
-    expect(bob.consensus.isFinal(tx)).toBe(true)
+    expect(await s.net.runUntil(bob.consensus.isFinal(tx))).toBe(true)
 
-    // Alice holds her own fragment; Bob's she crawls from Bob, as a node does.
-    await s.net.runUntil(alice.chain.crawl(bob.chain.publicKey, bob.chain.publicKey, 1, bob.chain.head().sequenceNumber))
-    const full = await alice.consensus.agreementProof(alice.store, tx)
+    // A forged copy of the transfer at the same positions is enclosed by the same checkpoints, but is not final.
+    const forged = { ...tx, proposal: { ...tx.proposal, payload: { kind: 'transfer', amount: 1_000_000, balance: 0 } } }
+    expect(await s.net.runUntil(alice.consensus.isFinal(forged))).toBe(false)
+    // So is a double spend: a second proposal Alice signed for the same position, which her certified chain lacks.
+    const before = await alice.store.range(alice.chain.publicKey, 1, tx.proposal.sequenceNumber - 1)
+    const head = before.reduce((h, block) => advanceHead(s.crypto, h, block), EMPTY_CHAIN_HEAD)
+    const fork = createProposal({ crypto: s.crypto, keyPair: alice.keyPair }, head, {
+      counterparty: bob.chain.publicKey,
+      payload: transferPayload(head, 500),
+      timestamp: tx.proposal.timestamp,
+    })
+    expect(fork.sequenceNumber).toBe(tx.proposal.sequenceNumber)
+    expect(await s.net.runUntil(alice.consensus.isFinal({ proposal: fork, agreement: tx.agreement }))).toBe(false)
+    const aborted = new AbortController()
+    const waiting = alice.consensus.waitForFinality(forged, { signal: aborted.signal }).catch((error: unknown) => error)
+    await s.runUntilRound(alice.consensus.history.round + 1)
+    aborted.abort()
+    expect(isConsensusError(await waiting, ConsensusErrorCode.ABORTED) || isConsensusError(await waiting, ConsensusErrorCode.INVALID_INPUT)).toBe(true)
 
     // Carol rebuilds the history from the certificates alone, checked from the genesis on.
     const certificates = Array.from({ length: carol.consensus.history.round }, (_, i) => carol.consensus.history.certificate(i + 1)!)

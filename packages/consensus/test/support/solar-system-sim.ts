@@ -121,6 +121,7 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
       })(),
       clock: net.clock,
       chain,
+      store,
       genesis,
       rules,
       ...(options.timing === undefined ? {} : { timing: options.timing }),
