@@ -157,5 +157,5 @@ console.log(`trivial contract      cold ${f(figures.trivialCold)}/s   warm ${f(f
 console.log(`token (100 accounts)  cold ${f(figures.tokenCold)}/s   warm ${f(figures.tokenWarm)}/s   (target >= 2,000 warm)`)
 console.log(`token unsandboxed V8  ${f(figures.tokenV8)}/s   -> sandboxed warm is ${(figures.tokenWarm / figures.tokenV8).toFixed(2)}x of it`)
 console.log(`gas metering (raw QuickJS warm token path) metered ${f(figures.metered)}/s   unmetered ${f(figures.unmetered)}/s   -> overhead ${(figures.unmetered / figures.metered).toFixed(2)}x`)
-console.log(`token via worker thread (one synchronous call each) ${f(figures.tokenWorker)}/s   -> ${(figures.tokenWorker / figures.tokenWarm).toFixed(2)}x of in-thread`)
+console.log(`token via worker thread (one request per message) ${f(figures.tokenWorker)}/s   -> ${(figures.tokenWorker / figures.tokenWarm).toFixed(2)}x of in-thread`)
 console.log(`5-service pipeline of hosted contracts (5 signed transaction pairs each) ${f(figures.pipeline5)} runs/s`)
