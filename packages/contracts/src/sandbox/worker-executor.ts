@@ -40,6 +40,9 @@ export function createWorkerExecutor(options: { limits?: Partial<SandboxLimits> 
       pending.set(0, () => resolve())
       thread.once('error', reject)
     })
+    ready.catch(() => undefined)
+    // A worker that throws later also exits, and the exit handler fails what it had pending.
+    thread.on('error', () => undefined)
     thread.on('message', (reply: Reply) => {
       const resolve = pending.get(reply.id)
       pending.delete(reply.id)
