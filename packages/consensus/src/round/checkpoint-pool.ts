@@ -59,8 +59,8 @@ export function prunePool(crypto: Crypto, rules: SolarSystemRules, state: SolarS
   return next
 }
 
-/** The checkpoints to propose for round `state.round + 1`, highest priority first, at most the rules' bound. */
-export function selectCheckpoints(rules: SolarSystemRules, state: SolarSystemState, pool: CheckpointPool): HalfBlock[] {
+/** The checkpoints to propose for round `state.round + 1`, highest priority first, within the rules' bounds. */
+export function selectCheckpoints(rules: SolarSystemRules, state: SolarSystemState, pool: CheckpointPool, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): HalfBlock[] {
   const ordered = orderMempool(
     rules.mempool,
     [...pool.values()].map((entry) => ({
@@ -71,15 +71,25 @@ export function selectCheckpoints(rules: SolarSystemRules, state: SolarSystemSta
       arrival: entry.arrival,
     })),
   )
-  return ordered.slice(0, rules.maxCheckpointsPerProposal)
+  // Within the byte bound too: the array header takes at most 9 bytes, each item's byte-string header at most 9.
+  const chosen: HalfBlock[] = []
+  let bytes = 9
+  for (const block of ordered) {
+    if (chosen.length === rules.maxCheckpointsPerProposal) break
+    const size = encodeBlock(block, limits).length + 9
+    if (bytes + size > rules.maxProposalBytes) continue
+    bytes += size
+    chosen.push(block)
+  }
+  return chosen
 }
 
 const ProposalCodec = (rules: SolarSystemRules, limits: BlockLimits) =>
   listUpTo(bytesUpTo(limits.maxBlockBytes, 'BlockBytes'), rules.maxCheckpointsPerProposal, 'Proposal') as t.Type<Uint8Array[], Uint8Array[], unknown>
 
 /** Largest proposal the rules allow, in bytes. */
-export function maxProposalBytes(rules: SolarSystemRules, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): number {
-  return rules.maxCheckpointsPerProposal * (limits.maxBlockBytes + 9) + 9
+export function maxProposalBytes(rules: SolarSystemRules): number {
+  return rules.maxProposalBytes
 }
 
 export function encodeProposal(blocks: readonly HalfBlock[], limits: BlockLimits = DEFAULT_BLOCK_LIMITS): Uint8Array {
@@ -88,5 +98,5 @@ export function encodeProposal(blocks: readonly HalfBlock[], limits: BlockLimits
 
 /** The block bytes of a proposal; throws MALFORMED_MESSAGE when it is not one. */
 export function decodeProposal(rules: SolarSystemRules, bytes: Uint8Array, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): Uint8Array[] {
-  return decodeWith(ProposalCodec(rules, limits), bytes, maxProposalBytes(rules, limits), 'proposal')
+  return decodeWith(ProposalCodec(rules, limits), bytes, rules.maxProposalBytes, 'proposal')
 }

@@ -20,6 +20,8 @@ export interface DefaultRulesOptions {
   readonly maxCheckpointsPerProposal?: number
   /** Oldest round a checkpoint may record (default 8 rounds back). */
   readonly maxCheckpointAgeRounds?: number
+  /** Bytes of one proposal at most (default 512 KiB, room for ~1,500 checkpoints in a 1 MiB network message). */
+  readonly maxProposalBytes?: number
 }
 
 export function defaultSolarSystemRules(options: DefaultRulesOptions): SolarSystemRules {
@@ -33,5 +35,6 @@ export function defaultSolarSystemRules(options: DefaultRulesOptions): SolarSyst
     mempool: { agingPerRound: 0.25 },
     maxCheckpointsPerProposal: options.maxCheckpointsPerProposal ?? 1_024,
     maxCheckpointAgeRounds: options.maxCheckpointAgeRounds ?? 8,
+    maxProposalBytes: options.maxProposalBytes ?? 512 * 1_024,
   }
 }

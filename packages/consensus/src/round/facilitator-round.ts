@@ -86,7 +86,7 @@ export function startRound(config: RoundConfig, pool: CheckpointPool = new Map()
     faults: committee.faults,
     coin: commonCoin(crypto, { previousResultHash: seed.resultHash, level: seed.genesis.level, group: seed.genesis.group, round }),
     digest: (value) => crypto.sha256(value),
-    maxProposalBytes: maxProposalBytes(rules, config.limits ?? DEFAULT_BLOCK_LIMITS),
+    maxProposalBytes: maxProposalBytes(rules),
   })
   return { config, self, round, phase: 'collecting', pool, arrivals: pool.size, acs, shares: new Map(), early: new Map(), refused: new Map() }
 }
@@ -123,7 +123,7 @@ function onCheckpoint(state: FacilitatorRoundState, block: HalfBlock): RoundStep
 
 function propose(state: FacilitatorRoundState): RoundStep {
   const { rules, seed, limits } = state.config
-  const chosen = selectCheckpoints(rules, seed, state.pool)
+  const chosen = selectCheckpoints(rules, seed, state.pool, limits ?? DEFAULT_BLOCK_LIMITS)
   const stepped = acsStep(state.acs, { type: 'propose', value: encodeProposal(chosen, limits ?? DEFAULT_BLOCK_LIMITS) })
   return afterAcs({ ...state, phase: 'agreeing', proposed: chosen }, stepped)
 }

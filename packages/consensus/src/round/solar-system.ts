@@ -23,7 +23,7 @@ import {
 } from '@constellation/meme-reputation'
 import { deepFreeze } from '../codec/fields.js'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
-import type { CheckpointEntry, CheckpointResult, ResultBody } from './checkpoint-result.js'
+import { type CheckpointEntry, type CheckpointResult, MAX_CHECKPOINTS_PER_RESULT, MAX_FACILITATORS, type ResultBody } from './checkpoint-result.js'
 import { type Committee, createCommittee } from './committee.js'
 
 /** The trusted start of a solar system: who is in it and who facilitates round 1. */
@@ -46,6 +46,11 @@ export interface SolarSystemRules {
   readonly mempool: MempoolPolicy
   /** Checkpoints one facilitator proposes at most per round; the rest wait for the next round. */
   readonly maxCheckpointsPerProposal: number
+  /**
+   * Bytes of one proposal at most; checkpoints past it wait too. Every facilitator must use the same bound (it
+   * decides which proposals are well-formed), and one proposal must fit in one network message.
+   */
+  readonly maxProposalBytes: number
   /** A checkpoint may record a result at most this many rounds old. */
   readonly maxCheckpointAgeRounds: number
 }
@@ -97,8 +102,21 @@ export function genesisState(crypto: Crypto, genesis: SolarSystemGenesis, rules:
   for (const id of committee.facilitators) {
     if (!members.has(id)) throw new ConsensusError(ConsensusErrorCode.INVALID_COMMITTEE, `facilitator ${id.slice(0, 16)} is not a member`)
   }
-  if (!(Number.isSafeInteger(rules.maxCheckpointsPerProposal) && rules.maxCheckpointsPerProposal >= 1)) {
-    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'maxCheckpointsPerProposal must be a positive integer')
+  if (!(Number.isSafeInteger(rules.maxCheckpointsPerProposal) && rules.maxCheckpointsPerProposal >= 1 && rules.maxCheckpointsPerProposal <= MAX_CHECKPOINTS_PER_RESULT)) {
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `maxCheckpointsPerProposal must be an integer in [1, ${MAX_CHECKPOINTS_PER_RESULT}]`)
+  }
+  if (!(Number.isSafeInteger(rules.maxProposalBytes) && rules.maxProposalBytes >= 1_024)) {
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'maxProposalBytes must be an integer of at least 1,024')
+  }
+  // A result must decode wherever it is sent: its lists are bounded by the codecs.
+  if (members.size > MAX_CHECKPOINTS_PER_RESULT) {
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `a solar system holds at most ${MAX_CHECKPOINTS_PER_RESULT} members`)
+  }
+  if (!(rules.election.seats <= MAX_FACILITATORS)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `at most ${MAX_FACILITATORS} facilitators a round`)
+  for (const feature of ['roundsServed', 'roundsFaulty', 'provenFrauds', 'uptime']) {
+    if (!rules.scorer.schema.index.has(feature)) {
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `the scorer's feature schema must have '${feature}', which results observe (see consensusFeatureSchema)`)
+    }
   }
   if (!(Number.isSafeInteger(rules.maxCheckpointAgeRounds) && rules.maxCheckpointAgeRounds >= 1)) {
     throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'maxCheckpointAgeRounds must be a positive integer')

@@ -12,6 +12,15 @@ import type { Clock, TimerHandle } from '@constellation/gossip'
 import type { RoundMessage } from '../round/facilitator-round.js'
 import { MAX_FRAME_MESSAGES } from './wire.js'
 
+/** Generous upper bounds of encoded sizes: the frame's own fields, and one message. */
+const FRAME_OVERHEAD_BYTES = 256
+
+function messageBytes(message: RoundMessage): number {
+  if (message.kind === 'share') return 80
+  const m = message.message
+  return 'value' in m && m.value instanceof Uint8Array ? m.value.length + 32 : 'digest' in m ? m.digest.length + 24 : 24
+}
+
 export interface LinkTransport {
   /** Sends one frame of `round`'s messages; resolves when the peer acknowledged it. */
   send(peer: string, round: number, messages: readonly RoundMessage[]): Promise<void>
@@ -24,6 +33,8 @@ export interface PeerLinkOptions {
   readonly retryMaxMs: number
   /** Frames awaiting acknowledgement per peer at most (default 4). */
   readonly maxInFlight?: number
+  /** Encoded bytes of one frame at most: a batch is cut before it would exceed them. */
+  readonly maxFrameBytes: number
 }
 
 interface Link {
@@ -93,8 +104,17 @@ export class PeerLinks {
     const first = link.queue[0]
     if (first === undefined) return
     // One frame carries one round; a later round's messages wait for the next frame.
+    // Cut by size as well, so a frame always fits in one network message (a proposal alone is bounded below it).
     let count = 0
-    while (count < link.queue.length && count < MAX_FRAME_MESSAGES && (link.queue[count] as { round: number }).round === first.round) count++
+    let bytes = FRAME_OVERHEAD_BYTES
+    while (count < link.queue.length && count < MAX_FRAME_MESSAGES) {
+      const item = link.queue[count] as { round: number; message: RoundMessage }
+      if (item.round !== first.round) break
+      const size = messageBytes(item.message)
+      if (count > 0 && bytes + size > this.#options.maxFrameBytes) break
+      bytes += size
+      count++
+    }
     const batch = link.queue.splice(0, count)
     link.inFlight++
     this.#options.transport.send(peer, first.round, batch.map((item) => item.message)).then(

@@ -12,13 +12,13 @@
  */
 import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
 import type { Clock, Network, TimerHandle } from '@constellation/gossip'
-import { type BlockLimits, type BlockStore, CheckpointPayloadCodec, DEFAULT_BLOCK_LIMITS, decodeBlock, encodeBlock, type HalfBlock } from '@constellation/trustchain'
+import { type BlockLimits, blockHash, type BlockStore, CheckpointPayloadCodec, DEFAULT_BLOCK_LIMITS, decodeBlock, encodeBlock, type HalfBlock } from '@constellation/trustchain'
 import { ConsensusError, ConsensusErrorCode, isConsensusError } from '../errors.js'
 import { type AgreementProof, buildAgreementProof, isEnclosed } from '../finality/agreement-proof.js'
 import { CertificateHistory } from '../finality/certificate-history.js'
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate, encodeCertificate } from '../round/certificate.js'
 import { resultHash } from '../round/checkpoint-result.js'
-import { addToPool, type CheckpointPool, maxProposalBytes, prunePool } from '../round/checkpoint-pool.js'
+import { addToPool, type CheckpointPool, prunePool } from '../round/checkpoint-pool.js'
 import { type FacilitatorRoundState, type RoundEffect, type RoundEvent, startRound, stepRound } from '../round/facilitator-round.js'
 import { applyResult, genesisState, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
 import { PeerLinks } from './peer-links.js'
@@ -55,7 +55,7 @@ export interface TransactionHalves {
 }
 
 /** The part of the network the consensus uses. */
-export type ConsensusNetwork = Pick<Network, 'peerId' | 'publish' | 'subscribe' | 'request' | 'handle' | 'limits'>
+export type ConsensusNetwork = Pick<Network, 'peerId' | 'publish' | 'subscribe' | 'request' | 'handle' | 'limits' | 'peers'>
 
 export interface SolarSystemTiming {
   /** How long a facilitator waits for N - t checkpoints before proposing what it holds (default 1,000 ms). */
@@ -65,9 +65,11 @@ export interface SolarSystemTiming {
   /** Backoff of a failed frame: first retry, and the cap (defaults 50 and 2,000 ms). */
   readonly retryMinMs: number
   readonly retryMaxMs: number
+  /** With no certificate for this long, ask peers for newer ones (default 5,000 ms). */
+  readonly stallTimeoutMs: number
 }
 
-export const DEFAULT_TIMING: SolarSystemTiming = Object.freeze({ proposalTimeoutMs: 1_000, requestTimeoutMs: 5_000, retryMinMs: 50, retryMaxMs: 2_000 })
+export const DEFAULT_TIMING: SolarSystemTiming = Object.freeze({ proposalTimeoutMs: 1_000, requestTimeoutMs: 5_000, retryMinMs: 50, retryMaxMs: 2_000, stallTimeoutMs: 5_000 })
 
 export interface SolarSystemNodeOptions {
   readonly crypto: Crypto
@@ -102,8 +104,10 @@ export interface SolarSystemStats {
 
 type Listener = (certificate: CheckpointCertificate, state: SolarSystemState) => void
 
-/** Round frames buffered for rounds this node has not started yet, per peer at most. */
-const MAX_EARLY_FRAMES_PER_PEER = 64
+/** Bytes of round frames buffered per member for rounds this node has not started yet. */
+const MAX_EARLY_BYTES_PER_PEER = 4 << 20
+/** Rounds ahead of this node's for which frames are buffered. */
+const EARLY_ROUNDS = 3
 
 export class SolarSystemNode {
   readonly crypto: Crypto
@@ -112,7 +116,7 @@ export class SolarSystemNode {
   readonly #options: SolarSystemNodeOptions
   readonly #timing: SolarSystemTiming
   readonly #limits: BlockLimits
-  readonly #links: PeerLinks
+  #links: PeerLinks
   readonly #listeners = new Set<Listener>()
   readonly #onStop = new Set<() => void>()
   readonly #unsubscribe: (() => void)[] = []
@@ -122,10 +126,13 @@ export class SolarSystemNode {
   /** Checkpoints that arrived for a round this node has not started yet. */
   #pending: CheckpointPool = new Map()
   #arrivals = 0
-  #early = new Map<string, { round: number; bytes: Uint8Array }[]>()
+  #early = new Map<string, { frames: readonly { round: number; bytes: Uint8Array }[]; bytes: number }>()
   /** Certificates are applied one at a time, in round order. */
   #applying: Promise<void> = Promise.resolve()
   #catchingUp = false
+  /** Fires when no certificate arrived for a while: this node then asks its peers for newer ones. */
+  #stallTimer: TimerHandle | undefined
+  #stallProbes = 0
   #running = false
   #stats = { roundsCertified: 0, roundsFacilitated: 0, framesReceived: 0, messagesDropped: 0, certificatesRejected: 0, certificatesFetched: 0 }
 
@@ -139,8 +146,18 @@ export class SolarSystemNode {
     this.#state = genesisState(options.crypto, options.genesis, options.rules)
     if (!this.#state.members.has(this.self)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'this node is not a member of the solar system')
     this.history = new CertificateHistory(options.crypto, options.genesis)
-    this.#links = new PeerLinks({
+    const frameBudget = options.network.limits.maxMessageBytes - 1024
+    if (options.rules.maxProposalBytes > frameBudget) {
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `rules.maxProposalBytes (${options.rules.maxProposalBytes}) must leave room in one network message (${options.network.limits.maxMessageBytes} bytes)`)
+    }
+    this.#links = this.#createLinks()
+  }
+
+  #createLinks(): PeerLinks {
+    const options = this.#options
+    return new PeerLinks({
       clock: options.clock,
+      maxFrameBytes: options.network.limits.maxMessageBytes - 1024,
       retryMinMs: this.#timing.retryMinMs,
       retryMaxMs: this.#timing.retryMaxMs,
       transport: {
@@ -174,6 +191,7 @@ export class SolarSystemNode {
   async start(): Promise<void> {
     if (this.#running) return
     this.#running = true
+    this.#links = this.#createLinks()
     const { network, genesis } = this.#options
     this.#unsubscribe.push(
       network.subscribe(certificateTopic(genesis.level, genesis.group), (message) => this.#onCertificateGossip(message.data, message.from)),
@@ -182,6 +200,7 @@ export class SolarSystemNode {
       network.handle(CERTIFICATES_PROTOCOL, (request) => this.#onRangeRequest(request.data)),
     )
     this.#enterRound()
+    this.#armStallTimer()
     await this.#submitCheckpoint()
   }
 
@@ -190,6 +209,7 @@ export class SolarSystemNode {
     this.#running = false
     for (const off of this.#unsubscribe.splice(0)) off()
     this.#proposalTimer?.cancel()
+    this.#stallTimer?.cancel()
     this.#links.close()
     for (const notify of [...this.#onStop]) notify()
     await this.#applying
@@ -299,7 +319,11 @@ export class SolarSystemNode {
     const bytes = encodeCheckpointSubmission({ level, group, block: encodeBlock(block, this.#limits) })
     for (const facilitator of state.committee.facilitators) {
       if (facilitator === this.self) {
-        this.#acceptCheckpoint(block)
+        try {
+          this.#acceptCheckpoint(block)
+        } catch (error) {
+          this.#options.onError?.(error)
+        }
         continue
       }
       // A facilitator that does not answer is one of the t the round tolerates; the next checkpoint replaces this one.
@@ -318,13 +342,21 @@ export class SolarSystemNode {
   }
 
   #acceptCheckpoint(block: HalfBlock): void {
-    if (this.#round !== undefined && recordedRound(block) <= this.#state.round) {
+    const member = toHex(block.publicKey)
+    if (!this.#state.members.has(member)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the block’s author is not a member')
+    const recorded = recordedRound(block)
+    if (this.#round !== undefined && recorded <= this.#state.round) {
       this.#drive({ type: 'checkpoint', block })
       return
     }
-    // Not facilitating now, or the member has seen a certificate this node has not applied yet: hold the newest per
-    // member (bounded by the members) for the round it belongs to; `#enterRound` checks it then.
-    if (this.#state.members.has(toHex(block.publicKey))) this.#pending = addToPool(this.#pending, block, this.#arrivals++)
+    // Not facilitating now, or the member has applied a certificate this node has not yet: hold the newest per member
+    // for the round it belongs to. Signed by the member and at most one round ahead, or anyone could push a member's
+    // real checkpoint out of the pool with a forged, higher one; `#enterRound` checks the rest then.
+    if (recorded > this.#state.round + 1) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the checkpoint records a round too far ahead')
+    if (!this.crypto.verify(block.signature, blockHash(this.crypto, block), block.publicKey)) {
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the checkpoint is not signed by its author')
+    }
+    this.#pending = addToPool(this.#pending, block, this.#arrivals++)
   }
 
   /** Starts facilitating round `state.round + 1` when the election picked this node. */
@@ -332,9 +364,18 @@ export class SolarSystemNode {
     this.#proposalTimer?.cancel()
     this.#proposalTimer = undefined
     const state = this.#state
-    this.#links.setRound(state.round + 1)
+    const round = state.round + 1
+    this.#links.setRound(round)
     const carried = prunePool(this.crypto, this.#options.rules, state, new Map([...this.#pending, ...(this.#round?.pool ?? [])]))
     this.#round = undefined
+    // Frames of rounds that are over can never be used; those of this round are replayed below if we facilitate it.
+    const replay: { peer: string; bytes: Uint8Array }[] = []
+    for (const [peer, held] of this.#early) {
+      for (const frame of held.frames) if (frame.round === round) replay.push({ peer, bytes: frame.bytes })
+      const later = held.frames.filter((frame) => frame.round > round)
+      if (later.length === 0) this.#early.delete(peer)
+      else this.#early.set(peer, { frames: later, bytes: later.reduce((sum, frame) => sum + frame.bytes.length, 0) })
+    }
     if (!state.committee.facilitators.includes(this.self)) {
       this.#pending = carried
       return
@@ -344,14 +385,15 @@ export class SolarSystemNode {
     const { crypto, keyPair, rules } = this.#options
     this.#round = startRound({ crypto, keyPair, rules, seed: state, limits: this.#limits })
     for (const entry of carried.values()) this.#drive({ type: 'checkpoint', block: entry.block })
-    const round = this.#round?.round
     this.#proposalTimer = this.#options.clock.setTimer(this.#timing.proposalTimeoutMs, () => {
       if (this.#round?.round === round) this.#drive({ type: 'proposal-timeout' })
     })
-    for (const [peer, frames] of this.#early) {
-      const now = frames.filter((frame) => frame.round === round)
-      this.#early.set(peer, frames.filter((frame) => frame.round > (round ?? 0)))
-      for (const frame of now) this.#onFrame(peer, frame.bytes)
+    for (const { peer, bytes } of replay) {
+      try {
+        this.#onFrame(peer, bytes)
+      } catch {
+        // Checked when it arrived; nothing in it can fail now but the round's own rules, which drop quietly.
+      }
     }
   }
 
@@ -376,8 +418,9 @@ export class SolarSystemNode {
   }
 
   #onFrame(from: string, data: Uint8Array): Uint8Array {
+    if (!this.#state.members.has(from)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'round frames come from members only')
     const limit = this.#options.network.limits.maxMessageBytes
-    const frame = decodeRoundFrame(data, limit, maxProposalBytes(this.#options.rules, this.#limits))
+    const frame = decodeRoundFrame(data, limit, this.#options.rules.maxProposalBytes)
     const { level, group } = this.#options.genesis
     if (frame.level !== level || frame.group !== group) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'another solar system')
     this.#stats.framesReceived++
@@ -385,18 +428,21 @@ export class SolarSystemNode {
     const current = this.#round
     if (current !== undefined && frame.round === current.round) {
       for (const message of frame.messages) this.#drive({ type: 'message', from, message })
-    } else if (frame.round > this.#state.round && frame.round <= this.#state.round + 3) {
-      // A round this node has not reached yet: keep a bounded number of frames to replay when it gets there.
-      const held = this.#early.get(from) ?? []
-      if (held.length < MAX_EARLY_FRAMES_PER_PEER) held.push({ round: frame.round, bytes: data })
-      this.#early.set(from, held)
+    } else if (frame.round > this.#state.round + 1 || (frame.round === this.#state.round + 1 && current === undefined)) {
+      // A round this node has not reached (or not started) yet: keep the frame, within a byte budget per member, to
+      // replay then. Past the budget the frame is refused, not acknowledged, so the sender retries it later.
+      if (frame.round > this.#state.round + EARLY_ROUNDS) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a frame for a round too far ahead')
+      const held = this.#early.get(from) ?? { frames: [], bytes: 0 }
+      if (held.bytes + data.length > MAX_EARLY_BYTES_PER_PEER) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'too many frames held for later rounds')
+      this.#early.set(from, { frames: [...held.frames, { round: frame.round, bytes: data }], bytes: held.bytes + data.length })
     }
     return new Uint8Array(0)
   }
 
   // ---- certificates ------------------------------------------------------------------------------------
 
-  #onCertificateGossip(data: Uint8Array, from: string): 'accept' | 'ignore' | 'reject' {
+  /** Forwarded only once verified, so a forged certificate costs its sender a reject and travels no further. */
+  async #onCertificateGossip(data: Uint8Array, from: string): Promise<'accept' | 'ignore' | 'reject'> {
     let certificate: CheckpointCertificate
     try {
       const announcement = decodeCertificateAnnouncement(data)
@@ -414,14 +460,31 @@ export class SolarSystemNode {
       void this.#catchUp(from, body.round)
       return 'ignore'
     }
-    // Verified (in a batch) before it is applied; forwarding waits for nothing, as the signatures protect it.
-    this.#enqueueApply([certificate], false)
+    const committee = this.#state.committee
+    const invalid = await checkCertificate(this.crypto, certificate, committee, this.#options.verifier).catch((error: unknown) => {
+      this.#options.onError?.(error)
+      return 'the verifier failed'
+    })
+    if (invalid !== undefined) {
+      // Only a certificate checked against the committee it names is held against its sender.
+      if (committee !== this.#state.committee) return 'ignore'
+      this.#stats.certificatesRejected++
+      return 'reject'
+    }
+    this.#enqueueApply([certificate], true)
     return 'accept'
   }
 
   #enqueueApply(certificates: readonly CheckpointCertificate[], trusted: boolean): void {
+    // One failing certificate (or listener) must not stop the ones after it: each link of the chain catches.
     this.#applying = this.#applying.then(async () => {
-      for (const certificate of certificates) await this.#apply(certificate, trusted)
+      for (const certificate of certificates) {
+        try {
+          await this.#apply(certificate, trusted)
+        } catch (error) {
+          this.#options.onError?.(error)
+        }
+      }
     })
   }
 
@@ -435,6 +498,8 @@ export class SolarSystemNode {
         if (invalid !== undefined) this.#stats.certificatesRejected++
         return
       }
+    } else if (body.round !== this.#state.round + 1) {
+      return
     }
     let next: SolarSystemState
     try {
@@ -448,19 +513,42 @@ export class SolarSystemNode {
     this.#state = next
     this.#stats.roundsCertified++
     this.#enterRound()
-    for (const listener of this.#listeners) listener(certificate, next)
+    this.#armStallTimer()
+    for (const listener of this.#listeners) {
+      try {
+        listener(certificate, next)
+      } catch (error) {
+        this.#options.onError?.(error)
+      }
+    }
     void this.#submitCheckpoint()
   }
 
-  /** Fetches the certificates between this node's round and `target` from `peer`, and applies them in order. */
+  /**
+   * Progress watchdog: when no certificate arrives for `stallTimeoutMs`, ask the next peer in turn for newer ones. A
+   * node that missed the gossip of the latest certificate (after a partition, say) learns of it this way; without it
+   * a committee with more than t such nodes would wait for a certificate nobody can make.
+   */
+  #armStallTimer(): void {
+    this.#stallTimer?.cancel()
+    if (!this.#running) return
+    this.#stallTimer = this.#options.clock.setTimer(this.#timing.stallTimeoutMs, () => {
+      const peers = this.#options.network.peers().filter((peer) => this.#state.members.has(peer)).sort()
+      const peer = peers[this.#stallProbes++ % Math.max(1, peers.length)]
+      if (peer !== undefined) void this.#catchUp(peer, Number.POSITIVE_INFINITY)
+      this.#armStallTimer()
+    })
+  }
+
+  /** Fetches the certificates from this node's round up to `target` (inclusive) from `peer`, applying them in order. */
   async #catchUp(peer: string, target: number): Promise<void> {
     if (this.#catchingUp) return
     this.#catchingUp = true
     try {
-      while (this.#running && this.#state.round < target - 1) {
+      while (this.#running && this.#state.round < target) {
         const { level, group } = this.#options.genesis
         const from = this.#state.round + 1
-        const count = Math.min(MAX_CERTIFICATES_PER_RESPONSE, target - from)
+        const count = Math.min(MAX_CERTIFICATES_PER_RESPONSE, target - from + 1)
         const answer = await this.#options.network.request(peer, CERTIFICATES_PROTOCOL, encodeCertificateRangeRequest({ level, group, from, count }), {
           timeout: this.#timing.requestTimeoutMs,
         })
@@ -473,7 +561,7 @@ export class SolarSystemNode {
         if (this.#state.round === before) return // the peer sent nothing that follows
       }
     } catch {
-      // The next newer certificate from any peer starts another attempt.
+      // The next newer certificate from any peer, or the watchdog, starts another attempt.
     } finally {
       this.#catchingUp = false
     }

@@ -32,6 +32,15 @@ describe('bad input at the consensus boundary', () => {
         expect(await s.net.runUntil(answer), `${protocol} ${Buffer.from(bytes).toString('hex').slice(0, 40)}`).toBe('refused')
       }
     }
+    // A node that is not a member may not feed the round, however well-formed its frame.
+    const outsider = s.net.addNode()
+    await outsider.start()
+    const frame = encodeCanonical({ level: 0, group: 'sol-0', round: target.consensus.state.round + 1, acs: [], shares: [] })
+    const fromOutsider = outsider.request(target.id, ROUND_PROTOCOL, frame).then(
+      () => 'answered',
+      () => 'refused',
+    )
+    expect(await s.net.runUntil(fromOutsider)).toBe('refused')
     expect(target.consensus.stats.certificatesRejected).toBe(0)
     await s.net.runUntil(attacker.sim.publish(certificateTopic(0, 'sol-0'), encodeCanonical({ round: 99, certificate: new Uint8Array(5) })))
     await s.runUntilRound(4)

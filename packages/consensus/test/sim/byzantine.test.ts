@@ -49,6 +49,7 @@ function byzantine(network: ConsensusNetwork, random: Random): ConsensusNetwork 
     publish: (topic, data) => network.publish(topic, data),
     subscribe: (topic, handler) => network.subscribe(topic, handler),
     handle: (protocol, handler) => network.handle(protocol, handler),
+    peers: () => network.peers(),
     request(peer, protocol, data, options) {
       if (protocol !== ROUND_PROTOCOL) return network.request(peer, protocol, data, options)
       const frame = decodeRoundFrame(data, network.limits.maxMessageBytes, 1 << 20)

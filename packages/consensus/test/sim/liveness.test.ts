@@ -94,7 +94,40 @@ describe('catching up', () => {
     s.net.restart(sleeper.id)
     await s.runUntilRound(9)
     expect(certifiedHashes(sleeper).slice(0, 9)).toEqual(certifiedHashes(awake[0]!).slice(0, 9))
-    expect(sleeper.consensus.stats.certificatesFetched).toBeGreaterThan(0)
+    const fetched = sleeper.consensus.stats.certificatesFetched
+    expect(fetched).toBeGreaterThan(0)
+    // Caught up, not trailing: from here on it follows the gossip like everyone else, fetching nothing more.
+    await s.runUntilRound(12)
+    expect(sleeper.consensus.stats.certificatesFetched).toBe(fetched)
     expect(s.errors).toEqual([])
+  })
+
+  it('a node that stopped and started again rejoins: it checkpoints, facilitates and certifies', async () => {
+    sim = await createSolarSystemSim({ seed: 'restart', members: 5, facilitators: 4, timing: { proposalTimeoutMs: 300 } })
+    const s = sim
+    await s.runUntilRound(2)
+    // A facilitator of the next round: without it (and with one more down) the round could not certify.
+    const member = s.members.find((m) => s.members[0]!.consensus.state.committee.facilitators.includes(m.id))!
+    await member.consensus.stop()
+    await s.net.runUntil(member.consensus.start())
+    const sentBefore = member.consensus.stats.framesSent
+    const round = Math.max(...s.members.map((m) => m.consensus.history.round))
+    await s.runUntilRound(round + 3)
+    expect(member.consensus.stats.framesSent).toBeGreaterThan(sentBefore)
+    expect(s.errors).toEqual([])
+  })
+
+  it('a listener that throws is reported and does not stop the node', async () => {
+    const reported: unknown[] = []
+    sim = await createSolarSystemSim({ seed: 'listener', members: 5, facilitators: 4 })
+    const s = sim
+    s.members[1]!.consensus.onCertificate(() => {
+      throw new Error('listener bug')
+    })
+    await s.runUntilRound(4)
+    reported.push(...s.errors.splice(0))
+    expect(reported.length).toBeGreaterThanOrEqual(4)
+    expect(reported.every((error) => (error as Error).message === 'listener bug')).toBe(true)
+    expect(certifiedHashes(s.members[1]!).slice(0, 4)).toEqual(certifiedHashes(s.members[0]!).slice(0, 4))
   })
 })

@@ -175,6 +175,7 @@ function lossyRequests(sim: SimNode, clock: Clock, random: Random, rate: number)
     publish: (topic, data) => sim.publish(topic, data),
     subscribe: (topic, handler) => sim.subscribe(topic, handler),
     handle: (protocol, handler) => sim.handle(protocol, handler),
+    peers: () => sim.peers(),
     request(peer, protocol, data, options = {}) {
       const draw = random.next()
       const timeout = options.timeout ?? sim.limits.requestTimeoutMs
