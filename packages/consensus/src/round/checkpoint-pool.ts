@@ -26,8 +26,9 @@ export function checkCheckpointBlock(
   if (payload._tag === 'Left') return 'its payload is not a checkpoint payload'
   const { round, consensusResultHash, headSequenceNumber } = payload.right
   if (headSequenceNumber !== block.sequenceNumber - 1) return 'it does not record the head just before it'
-  if (round > state.round || round < state.round - rules.maxCheckpointAgeRounds) return `it records round ${round}, outside the accepted window`
-  if (state.recentResults.get(round) !== toHex(consensusResultHash)) return `it records a result that is not round ${round}'s certified result`
+  // Fixed reasons (no numbers in them): callers count refusals by reason.
+  if (round > state.round || round < state.round - rules.maxCheckpointAgeRounds) return 'it records a round outside the accepted window'
+  if (state.recentResults.get(round) !== toHex(consensusResultHash)) return 'it records a result that is not that round’s certified result'
   const last = state.lastCheckpoints.get(member)
   if (last !== undefined && block.sequenceNumber <= last.entry.sequenceNumber) return 'it is not newer than the member’s last certified checkpoint'
   if (options.signatureChecked !== true && !crypto.verify(block.signature, blockHash(crypto, block), block.publicKey)) return 'its signature does not verify'

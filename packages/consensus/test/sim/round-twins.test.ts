@@ -16,6 +16,7 @@ import {
   type CheckpointCertificate,
   checkCertificate,
   defaultSolarSystemRules,
+  encodeProposal,
   type FacilitatorRoundState,
   genesisState,
   resultHash,
@@ -118,6 +119,18 @@ function toolkit(f: Fixture, faults: number): AdversaryToolkit<RoundMessage> {
   return {
     equivocate: (message, random) => {
       if (message.kind === 'share') return { kind: 'share', signature: randomSignature(random) }
+      // A proposal of its own making: forged copies of members' real checkpoints (the real block's content, another
+      // signature), both of the double-signer's blocks, and a block from outside the solar system.
+      if (message.message.kind === 'init' && random.int(2) === 0) {
+        const forged = f.checkpoints.filter(() => random.next() < 0.5).map((block) => ({ ...block, signature: randomSignature(random) }))
+        const outsider = createCheckpoint({ crypto, keyPair: crypto.keyPairFromSeed(randomSignature(random, 32)) }, EMPTY_CHAIN_HEAD, {
+          consensusResultHash: f.state.genesisHash,
+          round: 0,
+          timestamp: 1,
+        })
+        const value = encodeProposal([...forged, f.checkpoints[0]!, f.conflicting, f.checkpoints.at(-1)!, outsider])
+        return { kind: 'acs', message: { ...message.message, value } }
+      }
       const variant = acs.equivocate(message.message, random)
       return variant === undefined ? undefined : { kind: 'acs', message: variant }
     },
