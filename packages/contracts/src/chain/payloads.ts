@@ -12,9 +12,9 @@
 import { HASH_LENGTH } from '@constellation/crypto'
 import type { PayloadRegistry } from '@constellation/trustchain'
 import * as t from 'io-ts'
-import { isJsonValue, type JsonValue } from '../json/json-value.js'
+import type { JsonValue } from '../json/json-value.js'
 import type { SignatureDescription } from '../sandbox/executor.js'
-import { typeFromDescription } from '../types/contract-type.js'
+import { typeFromDescription, Types } from '../types/contract-type.js'
 
 export const DEPLOY_KIND = 'contract-deploy'
 export const INVOKE_KIND = 'contract-invoke'
@@ -37,7 +37,8 @@ const Count = new t.Type<number, number, unknown>(
   (u, c) => (typeof u === 'number' && Number.isSafeInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c)),
   t.identity,
 )
-const Json = new t.Type<JsonValue, JsonValue, unknown>('JsonValue', isJsonValue, (u, c) => (isJsonValue(u) ? t.success(u) : t.failure(u, c)), t.identity)
+/** Any JSON value of the contract value model (the contract's own types are checked by the host, not here). */
+const Json = Types.unknown.codec as t.Type<JsonValue, JsonValue, unknown>
 const Signature: t.Type<SignatureDescription, SignatureDescription, unknown> = new t.Type<SignatureDescription, SignatureDescription, unknown>(
   'SignatureDescription',
   (u): u is SignatureDescription => {

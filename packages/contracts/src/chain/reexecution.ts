@@ -12,6 +12,7 @@ import { type Crypto, encodeCanonical, equalBytes, toHex } from '@constellation/
 import { blockHash, type HalfBlock, isAgreement } from '@constellation/trustchain'
 import * as E from 'fp-ts/lib/Either.js'
 import { ContractError, ContractErrorCode } from '../errors.js'
+import { asCbor } from '../json/json-value.js'
 import { type AsyncExecutor, errorOf, type ExecutionResult } from '../sandbox/executor.js'
 import { DEPLOY_KIND, DeployPayloadCodec, INVOKE_KIND, type InvokePayload, InvokePayloadCodec } from './payloads.js'
 
@@ -35,8 +36,8 @@ function invalid(message: string): ContractError {
 
 /** Where a re-execution differs from the record, or undefined when it matches. */
 function difference(record: InvokePayload, result: ExecutionResult): string | undefined {
-  if (!equalBytes(encodeCanonical(record.output), encodeCanonical(result.output as never))) return 'output'
-  if (!equalBytes(encodeCanonical(record.effects), encodeCanonical(result.effects as never))) return 'effects'
+  if (!equalBytes(encodeCanonical(record.output), encodeCanonical(asCbor(result.output)))) return 'output'
+  if (!equalBytes(encodeCanonical(record.effects), encodeCanonical(asCbor(result.effects)))) return 'effects'
   if (!equalBytes(record.stateHash, result.stateHash)) return 'state hash'
   if (record.gasUsed !== result.gasUsed) return 'gas used'
   return undefined

@@ -5,7 +5,6 @@
  */
 import { type Crypto, toHex } from '@constellation/crypto'
 import { ContractError, ContractErrorCode } from '../errors.js'
-import { encodeJson, type JsonValue } from '../json/json-value.js'
 import type { SignatureDescription } from '../sandbox/executor.js'
 import { type ContractType, decodeWith } from '../types/contract-type.js'
 
@@ -55,9 +54,4 @@ export function contractId(crypto: Crypto, code: string): string {
 
 export function describeSignature(signature: ContractSignature<unknown, unknown, unknown>): SignatureDescription {
   return { input: signature.input.description, output: signature.output.description, state: signature.state.description }
-}
-
-/** The canonical encoding of a contract's initial state. */
-export function encodeInitialState(definition: ContractDefinition<unknown, unknown, unknown>, maxBytes: number): Uint8Array {
-  return encodeJson(definition.initialState as JsonValue, maxBytes)
 }

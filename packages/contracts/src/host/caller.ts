@@ -8,10 +8,9 @@ import { advanceHead, type BlockLimits, type ChainHead, createProposal, EMPTY_CH
 import * as E from 'fp-ts/lib/Either.js'
 import { DEPLOY_KIND, type InvokePayload } from '../chain/payloads.js'
 import { contractId, type ContractDefinition, describeSignature } from '../contract/contract.js'
-import { toContractError } from '../errors.js'
-import { encodeJson, type JsonValue } from '../json/json-value.js'
+import { asCbor, encodeJson, type JsonValue } from '../json/json-value.js'
 import { check, type Service } from '../service/service.js'
-import { ContractErrorCode } from '../errors.js'
+import { ContractErrorCode, toContractError } from '../errors.js'
 import type { ContractHost } from './contract-host.js'
 
 export interface Invocation<O> {
@@ -45,7 +44,7 @@ export function createCaller(options: {
   let head = options.head ?? EMPTY_CHAIN_HEAD
 
   function propose(host: ContractHost, payload: Record<string, unknown>): HalfBlock {
-    const proposal = createProposal(author, head, { counterparty: host.publicKey, payload: payload as never, timestamp: now() })
+    const proposal = createProposal(author, head, { counterparty: host.publicKey, payload: asCbor(payload), timestamp: now() })
     head = advanceHead(crypto, head, proposal)
     return proposal
   }

@@ -26,7 +26,7 @@ import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { DEPLOY_KIND, DeployPayloadCodec, INVOKE_KIND, type InvokePayload, InvokePayloadCodec } from '../chain/payloads.js'
 import { ContractError, ContractErrorCode } from '../errors.js'
-import { decodeJson, type JsonValue } from '../json/json-value.js'
+import { asCbor, decodeJson, type JsonValue } from '../json/json-value.js'
 import type { RpcExchange } from '../sandbox/contract-vm.js'
 import { type AsyncExecutor, errorOf, type ExecutionResult, type SignatureDescription } from '../sandbox/executor.js'
 import { type ContractType, decodeWith, typeFromDescription } from '../types/contract-type.js'
@@ -98,7 +98,7 @@ function rejected(message: string, detail: Record<string, unknown> = {}): Contra
 /** The invoke record without the payment: what the host's execution determines. */
 function executionPart(payload: InvokePayload): Uint8Array {
   const { payment: _payment, ...rest } = payload
-  return encodeCanonical(rest as never)
+  return encodeCanonical(asCbor(rest))
 }
 
 export function createContractHost(options: ContractHostOptions): ContractHost {
@@ -277,7 +277,7 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       const proposals: HalfBlock[] = []
       for (const effect of payload.effects) {
         if (ProposeEffect.is(effect)) {
-          proposals.push(append(createProposal(author, head, { counterparty: fromHex(effect.counterparty), payload: effect.payload as never, timestamp: now() })))
+          proposals.push(append(createProposal(author, head, { counterparty: fromHex(effect.counterparty), payload: asCbor(effect.payload), timestamp: now() })))
         } else if (CountersignEffect.is(effect)) {
           consents.add(`${effect.proposer}:${effect.sequenceNumber}`)
         }

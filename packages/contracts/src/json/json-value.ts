@@ -65,9 +65,17 @@ export function parseJson(text: string, code: ContractErrorCode, what: string): 
   return value as JsonValue
 }
 
+/** A JSON value as a value of the CBOR model (every JSON value is one; only the readonly-ness differs). */
+export function asCbor(value: JsonValue | PlainRecord): CborValue {
+  return value as CborValue
+}
+
+/** Records of plain data whose fields are CBOR values (payloads built in this package). */
+type PlainRecord = { readonly [key: string]: unknown }
+
 /** Canonical CBOR of a JSON value: what is hashed and what goes on chain. */
 export function encodeJson(value: JsonValue, maxBytes: number): Uint8Array {
-  return encodeCanonical(value as CborValue, { maxBytes, maxDepth: MAX_JSON_DEPTH + 1 })
+  return encodeCanonical(asCbor(value), { maxBytes, maxDepth: MAX_JSON_DEPTH + 1 })
 }
 
 /** Decodes canonical CBOR back into a JSON value; sizes are checked before decoding. */
