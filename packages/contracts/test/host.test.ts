@@ -50,6 +50,13 @@ describe('deploy and invoke as transaction pairs', async () => {
     expect(deployed.id).toBe(toHex(crypto.sha256(new TextEncoder().encode(token.code))))
   })
 
+  it('contract payloads with keys their codec does not name are refused', () => {
+    const registry = registerContractPayloads(new PayloadRegistry([TRANSFER]))
+    expect(registry.check('tx', first.proposal.payload).ok).toBe(true)
+    expect(registry.check('tx', { ...(first.proposal.payload as object), note: 'extra' } as never).ok).toBe(false)
+    expect(registry.check('tx', { ...(deployed.proposal.payload as object), note: 'extra' } as never).ok).toBe(false)
+  })
+
   it('the invoke records input, output, state hash, gas and the payment at the advertised price', () => {
     const record = first.agreement.payload as unknown as InvokePayload
     expect(record.input).toEqual({ to: 'acct001', amount: 10 })

@@ -14,7 +14,7 @@ import type { PayloadRegistry } from '@constellation/trustchain'
 import * as t from 'io-ts'
 import type { JsonValue } from '../json/json-value.js'
 import type { SignatureDescription } from '../sandbox/executor.js'
-import { typeFromDescription, Types } from '../types/contract-type.js'
+import { closedRecord, typeFromDescription, Types } from '../types/contract-type.js'
 
 export const DEPLOY_KIND = 'contract-deploy'
 export const INVOKE_KIND = 'contract-invoke'
@@ -56,32 +56,32 @@ const Signature: t.Type<SignatureDescription, SignatureDescription, unknown> = n
   t.identity,
 )
 
-export const DeployPayloadCodec = t.exact(
-  t.type({ kind: t.literal(DEPLOY_KIND), contract: Hash, code: t.string, signature: Signature, initialState: Bytes }),
-  'DeployPayload',
-)
+export const DeployPayloadCodec = closedRecord('DeployPayload', {
+  kind: t.literal(DEPLOY_KIND),
+  contract: Hash,
+  code: t.string,
+  signature: Signature,
+  initialState: Bytes,
+})
 export type DeployPayload = t.TypeOf<typeof DeployPayloadCodec>
 
-export const RpcExchangeCodec = t.exact(t.type({ endpoint: t.string, request: t.string, response: t.string }), 'RpcExchange')
+export const RpcExchangeCodec = closedRecord('RpcExchange', { endpoint: t.string, request: t.string, response: t.string })
 
-export const InvokePayloadCodec = t.exact(
-  t.type({
-    kind: t.literal(INVOKE_KIND),
-    contract: Hash,
-    invocation: Count,
-    input: Json,
-    timestamp: Count,
-    seed: t.string,
-    previousStateHash: Hash,
-    stateHash: Hash,
-    output: Json,
-    effects: t.array(Json),
-    gasUsed: Count,
-    rpc: t.array(RpcExchangeCodec),
-    payment: Count,
-  }),
-  'InvokePayload',
-)
+export const InvokePayloadCodec = closedRecord('InvokePayload', {
+  kind: t.literal(INVOKE_KIND),
+  contract: Hash,
+  invocation: Count,
+  input: Json,
+  timestamp: Count,
+  seed: t.string,
+  previousStateHash: Hash,
+  stateHash: Hash,
+  output: Json,
+  effects: t.array(Json),
+  gasUsed: Count,
+  rpc: t.array(RpcExchangeCodec),
+  payment: Count,
+})
 export type InvokePayload = t.TypeOf<typeof InvokePayloadCodec>
 
 /** Registers both payload kinds, so a node's validation checks contract transactions against their codecs. */

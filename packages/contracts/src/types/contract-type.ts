@@ -67,6 +67,22 @@ const jsonCodec = new t.Type<JsonValue, JsonValue, unknown>(
 const isJsonNumber = (u: unknown): u is number => typeof u === 'number' && Number.isFinite(u) && (!Number.isInteger(u) || Number.isSafeInteger(u))
 const finiteNumber = new t.Type<number, number, unknown>('number', isJsonNumber, (u, c) => (isJsonNumber(u) ? t.success(u) : t.failure(u, c)), t.identity)
 
+/**
+ * A record codec that refuses unknown keys instead of stripping them (as `t.exact` would): a contract must see
+ * exactly what the caller signed, and two encodings must never decode to one accepted payload.
+ */
+export function closedRecord<P extends t.Props>(name: string, props: P): t.Type<t.TypeOf<t.TypeC<P>>, t.OutputOf<t.TypeC<P>>, unknown> {
+  const open = t.type(props)
+  const keys = Object.keys(props)
+  const closed = (u: unknown): boolean => typeof u === 'object' && u !== null && Object.keys(u).every((key) => Object.hasOwn(props, key))
+  return new t.Type(
+    name,
+    (u): u is t.TypeOf<t.TypeC<P>> => closed(u) && open.is(u),
+    (u, c) => (closed(u) ? open.validate(u, c) : t.failure(u, c, `only the keys ${keys.join(', ')} are allowed`)),
+    (a) => open.encode(a),
+  )
+}
+
 function make<A>(description: TypeDescription, codec: t.Decoder<unknown, A> & { readonly is: t.Is<A> }): ContractType<A> {
   return Object.freeze({ description, codec })
 }
@@ -95,16 +111,7 @@ export const Types = {
       props[name] = field.codec as t.Mixed
       descriptions[name] = field.description
     }
-    // Extra keys are refused rather than stripped: a contract must see exactly what the caller signed.
-    const open = t.type(props)
-    const keys = Object.keys(props)
-    const closed = (u: unknown): boolean => typeof u === 'object' && u !== null && Object.keys(u).every((key) => keys.includes(key))
-    const codec = new t.Type<StructOf<F>, StructOf<F>, unknown>(
-      `{ ${keys.map((key) => `${key}: ${(props[key] as t.Mixed).name}`).join(', ')} }`,
-      (u): u is StructOf<F> => closed(u) && open.is(u),
-      (u, c) => (closed(u) ? (open.validate(u, c) as t.Validation<StructOf<F>>) : t.failure(u, c, `only the keys ${keys.join(', ')} are allowed`)),
-      t.identity,
-    )
+    const codec = closedRecord(`{ ${Object.keys(props).map((key) => `${key}: ${(props[key] as t.Mixed).name}`).join(', ')} }`, props) as t.Type<StructOf<F>, StructOf<F>, unknown>
     return make({ kind: 'struct', fields: descriptions }, codec)
   },
   union: <M extends readonly [ContractType<unknown>, ContractType<unknown>, ...ContractType<unknown>[]]>(...members: M): ContractType<MemberOf<M>> => {
