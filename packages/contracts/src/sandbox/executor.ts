@@ -2,9 +2,8 @@
  * The executor: runs invocations of registered contracts in this thread, one `ContractVm` per contract, and turns
  * their raw results into checked, canonical results.
  *
- * State handling (the fast path): a contract's sandbox keeps its state between invocations, so only the input
- * crosses into the sandbox and only the result comes out (the state is never copied in from outside on the warm
- * path). After every run the new state is checked against the state type, canonical-encoded and hashed, and the
+ * State handling (the fast path): a contract's sandbox keeps its state between invocations, so a request carries
+ * only the input and the name (hash) of the state it starts from, not the state. After every run the new state is checked against the state type, canonical-encoded and hashed, and the
  * sandbox reloads it from its canonical JSON text, so it holds exactly what a node loading that state cold would
  * hold: same key order, no shared sub-objects, nothing JSON cannot carry. Each request names the state it expects by hash: a sandbox
  * holding another state is rolled back to the previous one, or reloaded from the encoded state the caller sends.
