@@ -3,12 +3,13 @@
  * their raw results into checked, canonical results.
  *
  * State handling (the fast path): a contract's sandbox keeps its state between invocations, so a request carries
- * only the input and the name (hash) of the state it starts from, not the state. After every run the new state is checked against the state type, canonical-encoded and hashed, and the
- * sandbox reloads it from its canonical JSON text, so it holds exactly what a node loading that state cold would
- * hold: same key order, no shared sub-objects, nothing JSON cannot carry. Each request names the state it expects by hash: a sandbox
- * holding another state is rolled back to the previous one, or reloaded from the encoded state the caller sends.
- * Any failure discards the contract's sandbox; the state its caller committed is untouched, and other contracts'
- * sandboxes are separate runtimes.
+ * only the input and the name (hash) of the state it starts from, not the state. After every run the new state is
+ * checked against the state type, canonical-encoded and hashed, and the sandbox reloads it from its canonical JSON
+ * text, so it holds exactly what a node loading that state cold would hold: same key order, no shared
+ * sub-objects, nothing JSON cannot carry. A sandbox holding another state than the one requested is rolled back to
+ * the state before its last invocation, or reloaded from the encoded state the caller sends when asked
+ * (`needs-state`). Any failure discards the contract's sandbox; the state its caller committed is untouched, and
+ * other contracts' sandboxes are separate runtimes.
  */
 import { type Crypto, equalBytes, toHex } from '@constellation/crypto'
 import type { QuickJSWASMModule } from 'quickjs-emscripten'
