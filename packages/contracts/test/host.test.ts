@@ -102,6 +102,18 @@ describe('deploy and invoke as transaction pairs', async () => {
     expect(E.isLeft(refused) && refused.left.code).toBe(ContractErrorCode.INVALID_FRAUD_PROOF)
   })
 
+  it('of two invokes proposed from the same state at once, only one is countersigned', async () => {
+    const bob = createCaller({ crypto, keyPair: keyPair(3), now: fixedNow })
+    const carol = createCaller({ crypto, keyPair: keyPair(4), now: fixedNow })
+    const ask = (caller: typeof bob) => host.quote({ contract: deployed.id, caller: caller.publicKey, input: { to: 'acct003', amount: 0 }, timestamp: fixedNow(), seed: '02' })
+    const [forBob, forCarol] = [await ask(bob), await ask(carol)]
+    const results = await Promise.allSettled([
+      host.countersign(proposalBy(3, bob, host.publicKey, forBob)),
+      host.countersign(proposalBy(4, carol, host.publicKey, forCarol)),
+    ])
+    expect(results.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected'])
+  })
+
   it('publishes SLA figures as plain numbers', () => {
     const sla = host.sla()
     expect(sla.invocations).toBeGreaterThanOrEqual(3)

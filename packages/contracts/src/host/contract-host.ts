@@ -128,13 +128,19 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
   }
 
   /** Runs an invocation from the committed state, fetching RPC answers as the contract asks for them. */
-  async function run(contract: DeployedContract, inputJson: string, contextJson: string, recorded: RpcExchange[]): Promise<ExecutionResult> {
+  async function run(
+    contract: DeployedContract,
+    from: { readonly hash: Uint8Array; readonly encoded: Uint8Array },
+    inputJson: string,
+    contextJson: string,
+    recorded: RpcExchange[],
+  ): Promise<ExecutionResult> {
     let sendState = false
     for (;;) {
       const outcome = await executor.execute({
         contractId: contract.id,
-        stateHash: contract.hash,
-        ...(sendState ? { encodedState: contract.encoded } : {}),
+        stateHash: from.hash,
+        ...(sendState ? { encodedState: from.encoded } : {}),
         input: inputJson,
         context: contextJson,
         rpc: recorded,
@@ -174,18 +180,20 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
     const started = performance.now()
     try {
       const input = decodeWith(contract.input, request.input, ContractErrorCode.INPUT_INVALID, 'the input') as JsonValue
-      const context = { caller: toHex(request.caller), timestamp: request.timestamp, seed: request.seed, invocation: contract.invocations }
+      // What the invocation starts from, taken now: commits may happen while it runs.
+      const from = { hash: contract.hash, encoded: contract.encoded, invocation: contract.invocations }
+      const context = { caller: toHex(request.caller), timestamp: request.timestamp, seed: request.seed, invocation: from.invocation }
       const recorded: RpcExchange[] = []
-      const result = await run(contract, JSON.stringify(input), JSON.stringify(context), recorded)
+      const result = await run(contract, from, JSON.stringify(input), JSON.stringify(context), recorded)
       checkEffects(result.effects)
       const payload: InvokePayload = {
         kind: INVOKE_KIND,
         contract: fromHex(contract.id),
-        invocation: contract.invocations,
+        invocation: from.invocation,
         input,
         timestamp: request.timestamp,
         seed: request.seed,
-        previousStateHash: contract.hash,
+        previousStateHash: from.hash,
         stateHash: result.stateHash,
         output: result.output,
         effects: result.effects as JsonValue[],
@@ -241,6 +249,7 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       // Load it now, so code that does not parse or load is refused before the host agrees to host it.
       const outcome = await executor.execute({ contractId: id, stateHash: contract.hash, encodedState: contract.encoded, input: 'null', context: 'null', rpc: [], loadOnly: true })
       if (outcome.kind === 'failed') throw errorOf(outcome.error)
+      if (contracts.has(id)) throw rejected(`contract ${id} is already deployed here`, { contract: id }) // deployed meanwhile
       contracts.set(id, contract)
       return append(createAgreement(author, head, proposal, { timestamp: now() }))
     },
@@ -268,6 +277,10 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       }
       const quoted = pending.get(contract.id)
       if (quoted === undefined || !matches(quoted)) throw rejected('the proposed record is not what the contract computes')
+      // Another invocation may have been committed while this one ran: it must still start from the committed state.
+      if (payload.invocation !== contract.invocations || !equalBytes(payload.previousStateHash, contract.hash)) {
+        throw rejected('the invoke does not start from the committed state', { invocation: contract.invocations })
+      }
       // Commit: the state the contract computed becomes the contract's state (the sandbox already holds it).
       pending.delete(contract.id)
       contract.invocations++
