@@ -22,6 +22,8 @@ import {
   type HalfBlock,
   isAgreement,
   isProposal,
+  isTrustChainError,
+  TrustChainErrorCode,
 } from '@constellation/trustchain'
 import * as t from 'io-ts'
 import { bytesUpTo, closedRecord, decodeWith, listUpTo } from '../codec/fields.js'
@@ -71,7 +73,15 @@ async function halfProof(crypto: Crypto, store: BlockStore, history: Certificate
   if (!equalBytes(blockHash(crypto, from), enclosing.opening.entry.hash) || !equalBytes(blockHash(crypto, to), enclosing.closing.entry.hash)) {
     throw notFinal(`the stored chain of ${member.slice(0, 16)} differs from its certified checkpoints`)
   }
-  const fragment = await extractFragment(crypto, store, from, to)
+  let fragment: AgreementFragment
+  try {
+    fragment = await extractFragment(crypto, store, from, to)
+  } catch (error) {
+    // Gossip can bring a chain's two checkpoints before the blocks between them (on libp2p it does): the store is
+    // not done yet, and a crawl of the fragment can complete it — not final yet rather than a failure.
+    if (isTrustChainError(error, TrustChainErrorCode.INVALID_FRAGMENT)) throw notFinal(`the fragment of ${member.slice(0, 16)} around block ${half.sequenceNumber}: ${error.message}`)
+    throw error
+  }
   if (!containsExactlyOnce(crypto, fragment, half)) throw notFinal(`block ${half.sequenceNumber} of ${member.slice(0, 16)} is not in its certified fragment`)
   return {
     fragment,
