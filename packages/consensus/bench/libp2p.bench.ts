@@ -29,7 +29,7 @@ const CHECO_TX_PER_S = 4_800
 const CHECO_MACHINES = 30
 
 const args = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string | undefined]))
-const roundSizes = (args.get('rounds') ?? '4,7,16,31').split(',').map(Number)
+const roundSizes = (args.get('rounds') ?? '4,7,16,31').split(',').filter(Boolean).map(Number)
 const txSeconds = Number(args.get('tx-seconds') ?? 40)
 const runTx = !args.has('no-tx')
 

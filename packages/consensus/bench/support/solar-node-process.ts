@@ -102,6 +102,7 @@ async function startMembers(command: Extract<NodeCommand, { cmd: 'start' }>): Pr
       network,
       clock: gossipClock,
       chain,
+      store,
       genesis: derived.genesis,
       rules: derived.rules,
       ...(command.plan.timing === undefined ? {} : { timing: command.plan.timing }),
@@ -187,13 +188,13 @@ async function load(concurrency: number, durationMs: number): Promise<LoadReport
       try {
         const tx = await proposer.chain.propose(fromHex(ids[to] as string), { transfer: 1 })
         proposed++
-        await proposer.consensus.waitForFinality(tx, { signal: AbortSignal.timeout(Math.max(1, deadline - wallNow())) })
+        await proposer.consensus.waitForFinality(tx, { signal: AbortSignal.timeout(Math.max(1, Math.ceil(deadline - wallNow()))) })
         finalLatenciesMs.push(wallNow() - startedAt)
       } catch (error) {
         // A finality wait cut by the window's end is not a failure: the transaction simply was not final in time.
         if (wallNow() < deadline) {
           failed++
-          firstError ??= error instanceof Error ? error.message : String(error)
+          firstError ??= error instanceof Error ? (error.stack ?? error.message).split('\n').slice(0, 4).join(' | ') : String(error)
         }
       }
     }
@@ -227,14 +228,14 @@ async function handle(command: NodeCommand): Promise<void> {
     case 'propose': {
       const from = member(command.from)
       const tx = await from.chain.propose(fromHex((system as DerivedSolarSystem).ids[command.to] as string), { transfer: command.transfer })
-      send({ reply: 'proposed', transaction: encodeTransaction(tx), final: from.consensus.isFinal(tx) })
+      send({ reply: 'proposed', transaction: encodeTransaction(tx), final: await from.consensus.isFinal(tx) })
       return
     }
     case 'await-final': {
       const m = member(command.member)
       const tx = decodeTransaction(command.transaction)
       await m.consensus.waitForFinality(tx)
-      send({ reply: 'final', member: m.index, final: m.consensus.isFinal(tx), round: m.consensus.history.round })
+      send({ reply: 'final', member: m.index, final: await m.consensus.isFinal(tx), round: m.consensus.history.round })
       return
     }
     case 'load':
