@@ -32,6 +32,27 @@ export const settle = <T>(promise: Promise<T>) =>
 let cryptoPromise: Promise<Crypto> | undefined
 export const testCrypto = (): Promise<Crypto> => (cryptoPromise ??= loadCrypto())
 
+/** `crypto` counting its signature verifications: what validation really spends. */
+export function countingCrypto(crypto: Crypto): Crypto & { verifies: number } {
+  const counting = {
+    verifies: 0,
+    backend: crypto.backend,
+    generateKeyPair: () => crypto.generateKeyPair(),
+    keyPairFromSeed: (seed: Uint8Array) => crypto.keyPairFromSeed(seed),
+    sign: (message: Uint8Array, keyPair: KeyPair) => crypto.sign(message, keyPair),
+    verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) {
+      counting.verifies++
+      return crypto.verify(signature, message, publicKey)
+    },
+    verifyMany(items: Parameters<Crypto['verifyMany']>[0]) {
+      counting.verifies += items.length
+      return crypto.verifyMany(items)
+    },
+    sha256: (data: Uint8Array) => crypto.sha256(data),
+  }
+  return counting
+}
+
 export function keyPairOf(crypto: Crypto, n: number): KeyPair {
   return crypto.keyPairFromSeed(new Uint8Array(32).fill(n + 1))
 }

@@ -61,7 +61,7 @@ describe('validate and store', () => {
     // waits for her genesis block later in the same batch.
     expect(statuses(outcomes)).toEqual(['rejected', 'stored', 'stored'])
     expect(codeOf(outcomes[0])).toBe(TrustChainErrorCode.MISSING_DEPENDENCY)
-    expect(outcomes[0]?.status === 'rejected' && outcomes[0].error.detail.missing).toEqual({ publicKey: toHex(bob.publicKey), sequenceNumber: 3 })
+    expect(outcomes[0]?.status === 'rejected' && outcomes[0].error.detail.missing).toEqual({ publicKey: toHex(bob.publicKey), sequenceNumber: 3, from: 1 }) // Bob's chain is unknown: fetch 1..3
     expect(outcomes[0]?.validation?.level).toBe(ValidationLevel.PARTIAL_NEXT) // the DESIGN level is still reported
     expect((await ledger.ingest(bob.blocks)).map((o) => o.status)).toEqual(['stored', 'stored', 'stored'])
     expect(statuses(await ledger.ingest([second.agreement]))).toEqual(['stored'])
@@ -123,7 +123,7 @@ describe('validate and store', () => {
     expect(statuses(await ledger.ingest([carol.blocks[0]!]))).toEqual(['stored'])
     const [ahead] = await ledger.ingest([overspend])
     expect(codeOf(ahead)).toBe(TrustChainErrorCode.MISSING_DEPENDENCY)
-    expect(ahead?.status === 'rejected' && ahead.error.detail.missing).toEqual({ publicKey: toHex(carol.publicKey), sequenceNumber: 2 })
+    expect(ahead?.status === 'rejected' && ahead.error.detail.missing).toEqual({ publicKey: toHex(carol.publicKey), sequenceNumber: 2, from: 2 })
     expect(statuses(await ledger.ingest([note]))).toEqual(['stored'])
     const [inOrder] = await ledger.ingest([overspend])
     expect(inOrder?.status === 'rejected' && inOrder.error.detail.reasons).toContain(ValidationReason.INSUFFICIENT_BALANCE)

@@ -9,7 +9,7 @@
  * value cannot be checked yet is refused with the retriable MISSING_DEPENDENCY, naming what to fetch, so that
  * nothing stored is ever found invalid later.
  */
-import { type Crypto, equalBytes, type SignedMessage, toHex } from '@constellation/crypto'
+import { type Crypto, equalBytes, HASH_LENGTH, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, type SignedMessage, toHex } from '@constellation/crypto'
 import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
 import { type BlockKey, type HalfBlock, HalfBlockCodec, isAgreement, isProposal } from '../block/half-block.js'
 import { GenesisPayloadCodec, PayloadRegistry, transferOf } from '../block/payloads.js'
@@ -199,6 +199,21 @@ class BatchView {
     return mergeLinks(mergeLinks(stored, this.pending.links.get(name)), this.acceptedLinks.get(name))
   }
 
+  /** Blocks of a chain between `from` and `to` known to the view, by sequence number. */
+  async held(publicKey: Uint8Array, from: number, to: number): Promise<Map<number, HalfBlock>> {
+    const found = new Map<number, HalfBlock>()
+    if (to < from) return found
+    for (const block of await this.store.range(publicKey, from, to)) found.set(block.sequenceNumber, block)
+    const chain = chainKey(publicKey)
+    if (this.chainsTouched.has(chain) || this.pending.chains.has(chain)) {
+      for (let seq = from; seq <= to; seq++) {
+        const block = this.accepted.get(chain + seq) ?? this.pending.blocks.get(chain + seq)
+        if (block !== undefined) found.set(seq, block)
+      }
+    }
+    return found
+  }
+
   accept(block: HalfBlock): void {
     this.accepted.set(positionKey(block.publicKey, block.sequenceNumber), block)
     this.chainsTouched.add(chainKey(block.publicKey))
@@ -307,20 +322,43 @@ function rejection(block: HalfBlock, validation: ValidationResult): TrustChainEr
  * honest block that fills the gap look wrong. Blocks without value (notes, checkpoints) are stored as partial: their
  * rules are re-checked against their neighbours by whichever block arrives later.
  */
-async function missingDependency(view: BatchView, block: HalfBlock, validation: ValidationResult): Promise<TrustChainError | undefined> {
-  let missing: { publicKey: Uint8Array; sequenceNumber: number } | undefined
+async function missingDependency(view: BatchView, block: HalfBlock, validation: ValidationResult): Promise<BlockKey | undefined> {
   if (isAgreement(block) && validation.reasons.includes(ValidationReason.LINK_UNKNOWN)) {
-    missing = { publicKey: block.linkPublicKey, sequenceNumber: block.linkSequenceNumber }
-  } else if (validation.reasons.includes(ValidationReason.BALANCE_UNCHECKED)) {
-    // The nearest unknown block below this one: the balance walk stopped there.
-    for (let seq = block.sequenceNumber - 1; seq >= 1 && missing === undefined; seq--) {
-      const below = await view.block(block.publicKey, seq)
-      if (below === undefined) missing = { publicKey: block.publicKey, sequenceNumber: seq }
-      else if (BatchView.statedBalance(below) !== undefined) break
-    }
+    return { publicKey: block.linkPublicKey, sequenceNumber: block.linkSequenceNumber }
   }
-  if (missing === undefined) return undefined
-  const name = { publicKey: toHex(missing.publicKey), sequenceNumber: missing.sequenceNumber }
+  if (!validation.reasons.includes(ValidationReason.BALANCE_UNCHECKED)) return undefined
+  // The nearest unknown block below this one: the balance walk stopped there.
+  for (let seq = block.sequenceNumber - 1; seq >= 1; seq--) {
+    const below = await view.block(block.publicKey, seq)
+    if (below === undefined) return { publicKey: block.publicKey, sequenceNumber: seq }
+    if (BatchView.statedBalance(below) !== undefined) return undefined
+  }
+  return undefined
+}
+
+/** How far below a missing block the ledger looks for the start of the run to fetch with it (a crawl's largest answer). */
+const MISSING_RUN_LOOKBACK = 256
+
+/**
+ * The lowest block to fetch together with `missing` so that, once they are stored, the balance before `missing`
+ * is known: going down from it, every block not held until a held one that states a balance (blocks held without
+ * one, checkpoints, are passed). A crawler asks for this run and nothing it already holds below it.
+ */
+async function missingRunStart(view: BatchView, missing: BlockKey): Promise<number> {
+  const lowest = Math.max(1, missing.sequenceNumber - MISSING_RUN_LOOKBACK + 1)
+  const held = await view.held(missing.publicKey, lowest, missing.sequenceNumber - 1)
+  let from = missing.sequenceNumber
+  for (let seq = missing.sequenceNumber - 1; seq >= lowest; seq--) {
+    const block = held.get(seq)
+    if (block === undefined) from = seq
+    else if (BatchView.statedBalance(block) !== undefined) break
+  }
+  return from
+}
+
+/** The retriable refusal of `block`, naming the block to fetch first and where the run to fetch with it starts. */
+function missingError(block: HalfBlock, missing: BlockKey, from: number): TrustChainError {
+  const name = { publicKey: toHex(missing.publicKey), sequenceNumber: missing.sequenceNumber, from }
   return new TrustChainError(TrustChainErrorCode.MISSING_DEPENDENCY, `block ${name.sequenceNumber} of ${name.publicKey} is needed first`, {
     reasons: [TrustChainErrorCode.MISSING_DEPENDENCY],
     publicKey: toHex(block.publicKey),
@@ -346,6 +384,38 @@ export function createLedger(options: LedgerOptions): Ledger {
   }
 
   const minVerifyBatch = options.minVerifyBatch ?? 32
+
+  /**
+   * Signatures this ledger has verified, by block object, with the bytes they were verified over. A block refused
+   * for a missing dependency comes back once the dependency is fetched (often several times while a crawl walks a
+   * chain's history), and a batch retries its waiting blocks after each pass: verifying the same signature again
+   * each time was most of a crawling node's work. The copy guards against a caller reusing a block's buffers.
+   */
+  const verifiedSignatures = new WeakMap<HalfBlock, Uint8Array>()
+  const signedBytes = (block: HalfBlock): Uint8Array => {
+    const bytes = new Uint8Array(PUBLIC_KEY_LENGTH + HASH_LENGTH + SIGNATURE_LENGTH)
+    bytes.set(block.publicKey, 0)
+    bytes.set(blockHash(crypto, block), PUBLIC_KEY_LENGTH)
+    bytes.set(block.signature, PUBLIC_KEY_LENGTH + HASH_LENGTH)
+    return bytes
+  }
+  const rememberSignature = (block: HalfBlock): void => {
+    if (!verifiedSignatures.has(block)) verifiedSignatures.set(block, signedBytes(block))
+  }
+  /**
+   * True when the block's signature needs no verifying: this ledger verified it before, or the block is byte for
+   * byte the one already stored at its position (same hash and same signature), which was verified when it was
+   * stored. Otherwise undefined and validation verifies it; a different block at the position (double-sign fraud)
+   * is always verified before it is compared with the stored one.
+   */
+  const knownSignature = (block: HalfBlock, existing: HalfBlock | undefined): true | undefined => {
+    const remembered = verifiedSignatures.get(block)
+    if (remembered !== undefined && equalBytes(remembered, signedBytes(block))) return true
+    if (existing !== undefined && equalBytes(existing.signature, block.signature) && equalBytes(blockHash(crypto, existing), blockHash(crypto, block))) {
+      return true
+    }
+    return undefined
+  }
   /**
    * Validates and stores decoded blocks. A value that is not a half-block (an in-process caller's mistake) gets its
    * own MALFORMED_BLOCK rejection; the rest of the batch goes on.
@@ -396,15 +466,18 @@ export function createLedger(options: LedgerOptions): Ledger {
     // Blocks waiting for a dependency are tried again after a pass that stored something, so a batch's order does
     // not matter when it holds the dependency itself (an agreement before the proposal it answers, say).
     let todo = [...blocks.keys()]
+    const waitingFor = new Map<number, { missing: BlockKey; validation: ValidationResult }>()
     for (let pass = 0; todo.length > 0; pass++) {
       const waiting: number[] = []
       let progress = false
       for (const index of todo) {
         const block = blocks[index] as HalfBlock
+        waitingFor.delete(index)
         const found = view.quickContext(block) ?? (await view.context(block))
-        const signatureValid = verified?.[index]
+        const signatureValid = verified?.[index] ?? knownSignature(block, found.existing)
         const context = signatureValid === undefined ? found : { ...found, signatureValid }
         const validation = validateBlock(crypto, registry, block, context, settings)
+        if (!validation.reasons.includes(ValidationReason.BAD_SIGNATURE)) rememberSignature(block)
         if (validation.level === ValidationLevel.INVALID) {
           if (validation.fraudProof !== undefined) fraudProofs.push(validation.fraudProof)
           outcomes[index] = { status: 'rejected', block, error: rejection(block, validation), validation }
@@ -412,7 +485,8 @@ export function createLedger(options: LedgerOptions): Ledger {
         }
         const missing = await missingDependency(view, block, validation)
         if (missing !== undefined) {
-          outcomes[index] = { status: 'rejected', block, error: missing, validation }
+          // The refusal is written once the passes are over, if the block still waits then.
+          waitingFor.set(index, { missing, validation })
           waiting.push(index)
           continue
         }
@@ -429,6 +503,17 @@ export function createLedger(options: LedgerOptions): Ledger {
         outcomes[index] = { status: 'stored', block, hash, validation }
       }
       todo = progress ? waiting : []
+    }
+    const runStarts = new Map<string, number>()
+    for (const [index, { missing, validation }] of waitingFor) {
+      const block = blocks[index] as HalfBlock
+      const name = positionKey(missing.publicKey, missing.sequenceNumber)
+      let from = runStarts.get(name)
+      if (from === undefined) {
+        from = await missingRunStart(view, missing)
+        runStarts.set(name, from)
+      }
+      outcomes[index] = { status: 'rejected', block, error: missingError(block, missing, from), validation }
     }
     const previous = writes
     if (toWrite.length === 0 && fraudProofs.length === 0) return { outcomes, written: previous }
