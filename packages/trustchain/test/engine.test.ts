@@ -235,10 +235,10 @@ describe('the pure engine', () => {
     const other = keyPairOf(crypto, 6).publicKey
     const asked = step(config, state, { type: 'proposal-request', now: 1, from, replyId: 1, proposal })
     const purpose = (asked.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).purpose
-    const waiting = (publicKey: Uint8Array, sequenceNumber: number) => ({
+    const waiting = (publicKey: Uint8Array, sequenceNumber: number, from = 1) => ({
       status: 'rejected' as const,
       block: proposal,
-      error: new TrustChainError(TrustChainErrorCode.MISSING_DEPENDENCY, 'needed first', { missing: { publicKey: toHex(publicKey), sequenceNumber } }),
+      error: new TrustChainError(TrustChainErrorCode.MISSING_DEPENDENCY, 'needed first', { missing: { publicKey: toHex(publicKey), sequenceNumber, from } }),
       validation: { level: ValidationLevel.PARTIAL, reasons: [ValidationReason.BALANCE_UNCHECKED] },
     })
     let current = step(config, asked.state, { type: 'ingested', now: 2, purpose, outcomes: [waiting(other, 40)] })
@@ -254,6 +254,50 @@ describe('the pure engine', () => {
       current = next
     }
     expect(rounds).toBe(8)
+  })
+
+  it('a crawl round asks for every chain named missing at once, from where each run starts, and goes on once all have answered', () => {
+    const proposer = keyPairOf(crypto, 7)
+    const proposal = createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: 9, balance: 10 }, {
+      counterparty: config.keyPair.publicKey,
+      payload: { kind: 'transfer', amount: 1, balance: 9 },
+      timestamp: 5,
+    })
+    const from = toHex(proposer.publicKey)
+    const [b, c] = [keyPairOf(crypto, 8).publicKey, keyPairOf(crypto, 9).publicKey]
+    const asked = step(config, state, { type: 'proposal-request', now: 1, from, replyId: 1, proposal })
+    const id = ((asked.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).purpose as { id: string }).id
+    const held = (block: HalfBlock, publicKey: Uint8Array, sequenceNumber: number, runFrom: number) => ({
+      status: 'rejected' as const,
+      block,
+      error: new TrustChainError(TrustChainErrorCode.MISSING_DEPENDENCY, 'needed first', { missing: { publicKey: toHex(publicKey), sequenceNumber, from: runFrom } }),
+      validation: undefined,
+    })
+    // What a first crawl brought waits for blocks of two other chains, and for more of the proposer's own.
+    const outcomes = [held(proposal, b, 4, 3), held(proposal, c, 2, 1), held(proposal, b, 6, 5), held(proposal, proposer.publicKey, 8, 8)]
+    const round = step(config, { ...asked.state, sessions: new Map([[id, { ...asked.state.sessions.get(id)!, crawls: 1 }]]) }, {
+      type: 'ingested',
+      now: 2,
+      purpose: { kind: 'crawled', id },
+      outcomes,
+    })
+    expect(round.effects).toMatchObject([
+      { type: 'request', peer: from, request: { type: 'crawl', publicKey: b, from: 3, to: 6 }, correlation: { kind: 'crawl', id, round: 2 } },
+      { type: 'request', peer: from, request: { type: 'crawl', publicKey: c, from: 1, to: 2 } },
+      { type: 'request', peer: from, request: { type: 'crawl', publicKey: proposer.publicKey, from: 8, to: 8 } },
+    ])
+    const answer = (blocks: HalfBlock[]) => ({ type: 'blocks' as const, blocks })
+    let current = round
+    // An answer to an earlier round does not count for this one.
+    current = step(config, current.state, { type: 'response', now: 3, correlation: { kind: 'crawl', id, round: 1 }, response: answer([]) })
+    expect(current.effects).toEqual([])
+    current = step(config, current.state, { type: 'response', now: 3, correlation: { kind: 'crawl', id, round: 2 }, response: answer([proposal]) })
+    expect(current.effects).toEqual([])
+    current = step(config, current.state, { type: 'response', now: 4, correlation: { kind: 'crawl', id, round: 2 }, response: undefined })
+    expect(current.effects).toEqual([])
+    current = step(config, current.state, { type: 'response', now: 5, correlation: { kind: 'crawl', id, round: 2 }, response: answer([]) })
+    expect(current.effects).toMatchObject([{ type: 'ingest', purpose: { kind: 'crawled', id } }])
+    expect((current.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).blocks).toHaveLength(1 + outcomes.length) // fetched, then held
   })
 
   describe('checkpoint', () => {

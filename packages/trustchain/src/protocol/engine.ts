@@ -49,10 +49,13 @@ export interface EngineConfig {
   /** How far back a counterparty crawls a proposer's chain before deciding. */
   readonly maxCrawlBlocks: number
   /**
-   * How many crawl requests one incoming proposal may cause while the ledger names missing dependencies (the
-   * proposer's earlier blocks, the proposals its agreements answer); default 8.
+   * How many crawl rounds one incoming proposal may cause while the ledger names missing dependencies (the
+   * proposer's earlier blocks, the proposals its agreements answer); default 8. A round asks for every chain the
+   * ledger named at once, up to `maxCrawlChains` of them.
    */
   readonly maxCrawlRounds?: number
+  /** Chains one crawl round asks for at most (one request each, in parallel); default 8. */
+  readonly maxCrawlChains?: number
   /** Payload kinds own proposals are checked against before they are signed (default: transfers only). */
   readonly registry?: PayloadRegistry
   /**
@@ -76,10 +79,20 @@ interface PendingProposal {
   readonly attempts: number
   readonly nextAttemptAt: number
   readonly deadline: number
-  /** Crawls of the counterparty's chain made to check its agreement (bounded by `maxCrawlRounds`). */
+  /** Crawl rounds made to check the counterparty's agreement (bounded by `maxCrawlRounds`). */
   readonly crawls: number
   /** An agreement (and what came with it) the ledger could not check yet, tried again after the crawl. */
   readonly held: readonly HalfBlock[]
+  /** The crawl round under way, if any. */
+  readonly round?: CrawlRound
+}
+
+/** One round of crawling: a request per chain named missing, all sent at once, ingested together once all are answered. */
+interface CrawlRound {
+  /** Answers still to come. */
+  readonly awaiting: number
+  /** Blocks the answers so far brought. */
+  readonly fetched: readonly HalfBlock[]
 }
 
 interface SigningSession {
@@ -87,10 +100,12 @@ interface SigningSession {
   readonly from: PeerId
   /** Every copy of the request waiting for the answer. */
   readonly replyIds: readonly number[]
-  /** Crawl requests made for this proposal so far (bounded by `maxCrawlRounds`). */
+  /** Crawl rounds made for this proposal so far (bounded by `maxCrawlRounds`). */
   readonly crawls: number
   /** Crawled blocks the ledger refused for a missing dependency, tried again once that dependency is fetched. */
   readonly held: readonly HalfBlock[]
+  /** The crawl round under way, if any. */
+  readonly round?: CrawlRound
   /** Our agreement, signed and being stored; answered once the ledger has stored it. */
   readonly agreement?: HalfBlock
   /** When the session gives up: a proposer that never answers our crawl must not hold it (and its replies) forever. */
@@ -127,10 +142,10 @@ export type IngestPurpose =
 
 export type Correlation =
   | { readonly kind: 'proposal'; readonly id: string }
-  /** A crawl for an incoming proposal's session. */
-  | { readonly kind: 'crawl'; readonly id: string }
-  /** A crawl for the dependencies of an agreement to our proposal. */
-  | { readonly kind: 'agreement-crawl'; readonly id: string }
+  /** A crawl of round `round` (1, 2, ...) for an incoming proposal's session. */
+  | { readonly kind: 'crawl'; readonly id: string; readonly round: number }
+  /** A crawl of round `round` for the dependencies of an agreement to our proposal. */
+  | { readonly kind: 'agreement-crawl'; readonly id: string; readonly round: number }
 
 export type Settlement =
   | { readonly ok: true; readonly proposal: HalfBlock; readonly agreement: HalfBlock }
@@ -209,15 +224,66 @@ function backoff(config: EngineConfig, attempts: number, random: number): number
 
 const DEFAULT_REGISTRY = new PayloadRegistry()
 const DEFAULT_MAX_CRAWL_ROUNDS = 8
+const DEFAULT_MAX_CRAWL_CHAINS = 8
 const DEFAULT_MAX_SESSIONS_PER_PEER = 16
 
-/** The block a MISSING_DEPENDENCY rejection names, if the outcome is one. */
-function missingOf(outcome: IngestOutcome): { publicKey: Uint8Array; sequenceNumber: number } | undefined {
-  if (outcome.status !== 'rejected' || outcome.error.code !== TrustChainErrorCode.MISSING_DEPENDENCY) return undefined
-  const missing = outcome.error.detail.missing as { publicKey?: unknown; sequenceNumber?: unknown } | undefined
-  if (typeof missing?.publicKey !== 'string' || typeof missing.sequenceNumber !== 'number') return undefined
-  return { publicKey: fromHex(missing.publicKey), sequenceNumber: missing.sequenceNumber }
+/** A block to fetch (`sequenceNumber`) and the lowest one to fetch with it (`from`). */
+interface MissingRun {
+  readonly publicKey: Uint8Array
+  readonly sequenceNumber: number
+  readonly from: number
 }
+
+/**
+ * The block a MISSING_DEPENDENCY rejection names, if the outcome is one, with the start of the run of blocks the
+ * ledger lacks below it (`missing.from`; without it, the block alone).
+ */
+function missingOf(outcome: IngestOutcome): MissingRun | undefined {
+  if (outcome.status !== 'rejected' || outcome.error.code !== TrustChainErrorCode.MISSING_DEPENDENCY) return undefined
+  const missing = outcome.error.detail.missing as { publicKey?: unknown; sequenceNumber?: unknown; from?: unknown } | undefined
+  if (typeof missing?.publicKey !== 'string' || typeof missing.sequenceNumber !== 'number') return undefined
+  const from = typeof missing.from === 'number' && missing.from >= 1 && missing.from <= missing.sequenceNumber ? missing.from : missing.sequenceNumber
+  return { publicKey: fromHex(missing.publicKey), sequenceNumber: missing.sequenceNumber, from }
+}
+
+/**
+ * What the next crawl round asks for: for each chain with missing blocks named, in order of first mention, the
+ * span from the lowest block of their runs to the highest block named, at most `maxCrawlChains` chains. Only what
+ * the ledger lacks: blocks it holds below a run are not fetched (and checked) again.
+ */
+function crawlTargets(config: EngineConfig, outcomes: readonly IngestOutcome[]): MissingRun[] {
+  const byChain = new Map<string, MissingRun>()
+  for (const outcome of outcomes) {
+    const missing = missingOf(outcome)
+    if (missing === undefined) continue
+    const chain = toHex(missing.publicKey)
+    const known = byChain.get(chain)
+    if (known === undefined) {
+      if (byChain.size < (config.maxCrawlChains ?? DEFAULT_MAX_CRAWL_CHAINS)) byChain.set(chain, missing)
+    } else {
+      byChain.set(chain, {
+        publicKey: known.publicKey,
+        sequenceNumber: Math.max(known.sequenceNumber, missing.sequenceNumber),
+        from: Math.min(known.from, missing.from),
+      })
+    }
+  }
+  return [...byChain.values()]
+}
+
+/** The requests of one crawl round to `peer`, each ending at the highest block needed, at most `maxCrawlBlocks` long. */
+function crawlRequests(config: EngineConfig, peer: PeerId, targets: readonly MissingRun[], correlation: Extract<Correlation, { kind: 'crawl' | 'agreement-crawl' }>): EngineEffect[] {
+  return targets.map((missing) => ({
+    type: 'request',
+    peer,
+    request: { type: 'crawl', publicKey: missing.publicKey, from: Math.max(missing.from, missing.sequenceNumber - config.maxCrawlBlocks + 1), to: missing.sequenceNumber },
+    correlation,
+  }))
+}
+
+/** Blocks of an ingest that wait for a missing dependency: kept for the next try. */
+const heldOf = (outcomes: readonly IngestOutcome[]): HalfBlock[] =>
+  outcomes.flatMap((outcome) => (outcome.status === 'rejected' && outcome.block !== undefined && missingOf(outcome) !== undefined ? [outcome.block] : []))
 
 const idOf = (config: EngineConfig, block: HalfBlock): string => toHex(blockHash(config.crypto, block))
 
@@ -446,59 +512,38 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
     // An agreement the ledger could not check yet (the counterparty's earlier blocks are unknown here): fetch what
     // it names from the counterparty, a bounded number of times, then try again.
     const pending = result.state.proposals.get(purpose.id)
-    const first = event.outcomes.find((outcome) => missingOf(outcome) !== undefined)
-    const missing = first === undefined ? undefined : missingOf(first)
-    if (pending === undefined || missing === undefined || pending.crawls >= (config.maxCrawlRounds ?? DEFAULT_MAX_CRAWL_ROUNDS)) return result
-    const held = event.outcomes.flatMap((outcome) => (missingOf(outcome) !== undefined && outcome.block !== undefined ? [outcome.block] : []))
+    const targets = crawlTargets(config, event.outcomes)
+    if (pending === undefined || targets.length === 0 || pending.crawls >= (config.maxCrawlRounds ?? DEFAULT_MAX_CRAWL_ROUNDS)) return result
+    const round = pending.crawls + 1
     return {
-      state: { ...result.state, proposals: withMap(result.state.proposals, purpose.id, { ...pending, crawls: pending.crawls + 1, held }) },
-      effects: [
-        ...result.effects,
-        {
-          type: 'request',
-          peer: pending.counterparty,
-          request: { type: 'crawl', publicKey: missing.publicKey, from: Math.max(1, missing.sequenceNumber - config.maxCrawlBlocks + 1), to: missing.sequenceNumber },
-          correlation: { kind: 'agreement-crawl', id: purpose.id },
-        },
-      ],
+      state: {
+        ...result.state,
+        proposals: withMap(result.state.proposals, purpose.id, { ...pending, crawls: round, held: heldOf(event.outcomes), round: { awaiting: targets.length, fetched: [] } }),
+      },
+      effects: [...result.effects, ...crawlRequests(config, pending.counterparty, targets, { kind: 'agreement-crawl', id: purpose.id, round })],
     }
   }
   if (purpose.kind === 'own') return merge(onOwnIngested(config, result.state, purpose, event.outcomes))
   if (purpose.kind !== 'incoming-proposal' && purpose.kind !== 'crawled') return result
   const session = result.state.sessions.get(purpose.id)
   if (session === undefined) return result
-  const crawlFor = (missing: { publicKey: Uint8Array; sequenceNumber: number }, held: readonly HalfBlock[]): StepResult => ({
-    state: { ...result.state, sessions: withMap(result.state.sessions, purpose.id, { ...session, crawls: session.crawls + 1, held }) },
-    effects: [
-      {
-        type: 'request',
-        peer: session.from,
-        request: {
-          type: 'crawl',
-          publicKey: missing.publicKey,
-          from: Math.max(1, missing.sequenceNumber - config.maxCrawlBlocks + 1),
-          to: missing.sequenceNumber,
-        },
-        correlation: { kind: 'crawl', id: purpose.id },
+  const crawlFor = (targets: readonly MissingRun[], held: readonly HalfBlock[]): StepResult => {
+    const round = session.crawls + 1
+    return {
+      state: {
+        ...result.state,
+        sessions: withMap(result.state.sessions, purpose.id, { ...session, crawls: round, held, round: { awaiting: targets.length, fetched: [] } }),
       },
-    ],
-  })
+      effects: crawlRequests(config, session.from, targets, { kind: 'crawl', id: purpose.id, round }),
+    }
+  }
   const maxRounds = config.maxCrawlRounds ?? DEFAULT_MAX_CRAWL_ROUNDS
   if (purpose.kind === 'crawled') {
-    // Blocks the ledger could not check yet wait for their dependencies: tried again while anything new was stored,
-    // otherwise the first one's dependency is fetched next. When neither helps, the proposal is validated again with
-    // what the crawl brought.
-    const held = event.outcomes.flatMap((outcome) => (outcome.status === 'rejected' && outcome.block !== undefined && missingOf(outcome) !== undefined ? [outcome.block] : []))
-    const progress = event.outcomes.some((outcome) => outcome.status === 'stored')
-    if (held.length > 0 && progress) {
-      return merge({
-        state: { ...result.state, sessions: withMap(result.state.sessions, purpose.id, { ...session, held: [] }) },
-        effects: [{ type: 'ingest', blocks: held, purpose: { kind: 'crawled', id: purpose.id } }],
-      })
-    }
-    const first = event.outcomes.find((outcome) => missingOf(outcome) !== undefined)
-    const missing = first === undefined ? undefined : missingOf(first)
-    if (missing !== undefined && session.crawls < maxRounds) return merge(crawlFor(missing, held))
+    // Blocks the ledger could not check yet wait for their dependencies, all fetched in the next round. (The ledger
+    // already retried them after each block it stored, so trying them again before that round brings nothing.)
+    // When no round is left or needed, the proposal is validated again with what the crawls brought.
+    const targets = crawlTargets(config, event.outcomes)
+    if (targets.length > 0 && session.crawls < maxRounds) return merge(crawlFor(targets, heldOf(event.outcomes)))
     return merge({
       state: { ...result.state, sessions: withMap(result.state.sessions, purpose.id, { ...session, held: [] }) },
       effects: [{ type: 'ingest', blocks: [session.proposal], purpose: { kind: 'incoming-proposal', id: purpose.id }, findOwnAgreement: session.proposal }],
@@ -506,7 +551,7 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
   }
   const outcome = event.outcomes[0]
   const missing = outcome === undefined ? undefined : missingOf(outcome)
-  if (missing !== undefined && session.crawls < maxRounds) return merge(crawlFor(missing, []))
+  if (missing !== undefined && session.crawls < maxRounds) return merge(crawlFor([missing], []))
   // The outcome comes first: a fork of a proposal we answered is refused (double sign), never handed our agreement
   // to the block that used to sit at its position.
   if (outcome === undefined || outcome.status === 'rejected') {
@@ -527,7 +572,9 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
     outcome.validation.level === ValidationLevel.PARTIAL ||
     outcome.validation.level === ValidationLevel.NO_INFO
   if (gapBefore && session.crawls === 0 && session.proposal.sequenceNumber > 1) {
-    return merge(crawlFor({ publicKey: session.proposal.publicKey, sequenceNumber: session.proposal.sequenceNumber - 1 }, []))
+    // A block without value stored after a gap (the ledger names nothing missing for it): the stretch before it.
+    const before = session.proposal.sequenceNumber - 1
+    return merge(crawlFor([{ publicKey: session.proposal.publicKey, sequenceNumber: before, from: Math.max(1, before - config.maxCrawlBlocks + 1) }], []))
   }
   return merge({
     state: result.state,
@@ -610,21 +657,38 @@ function onOwnIngested(config: EngineConfig, state: EngineState, purpose: Extrac
   }
 }
 
+/** A crawl round with one more answer in. */
+function collect(round: CrawlRound, response: DecodedResponse | undefined): CrawlRound {
+  const blocks = response?.type === 'blocks' ? response.blocks : []
+  return { awaiting: round.awaiting - 1, fetched: blocks.length === 0 ? round.fetched : [...round.fetched, ...blocks] }
+}
+
 function onResponse(state: EngineState, event: Extract<EngineEvent, { type: 'response' }>): StepResult {
   const { correlation, response } = event
   if (correlation.kind === 'crawl') {
     const session = state.sessions.get(correlation.id)
-    if (session === undefined) return { state, effects: [] }
-    const blocks = response?.type === 'blocks' ? response.blocks : []
-    // Even an empty or failed crawl moves on: the policy decides on what is known. Held blocks go after the crawled
+    // An answer to a round that is over (a session begun again after a timeout, say) is not this round's.
+    if (session?.round === undefined || session.crawls !== correlation.round) return { state, effects: [] }
+    const answered = collect(session.round, response)
+    if (answered.awaiting > 0) return { state: { ...state, sessions: withMap(state.sessions, correlation.id, { ...session, round: answered }) }, effects: [] }
+    // Even empty or failed crawls move on: the policy decides on what is known. Held blocks go after the crawled
     // ones, which they may depend on.
-    return { state, effects: [{ type: 'ingest', blocks: [...blocks, ...session.held], purpose: { kind: 'crawled', id: correlation.id } }] }
+    const { round: _, ...rest } = session
+    return {
+      state: { ...state, sessions: withMap(state.sessions, correlation.id, rest) },
+      effects: [{ type: 'ingest', blocks: [...answered.fetched, ...session.held], purpose: { kind: 'crawled', id: correlation.id } }],
+    }
   }
   const pending = state.proposals.get(correlation.id)
   if (correlation.kind === 'agreement-crawl') {
-    if (pending === undefined) return { state, effects: [] }
-    const blocks = response?.type === 'blocks' ? response.blocks : []
-    return { state, effects: [{ type: 'ingest', blocks: [...blocks, ...pending.held], purpose: { kind: 'agreement', id: correlation.id } }] }
+    if (pending?.round === undefined || pending.crawls !== correlation.round) return { state, effects: [] }
+    const answered = collect(pending.round, response)
+    if (answered.awaiting > 0) return { state: { ...state, proposals: withMap(state.proposals, correlation.id, { ...pending, round: answered }) }, effects: [] }
+    const { round: _, ...rest } = pending
+    return {
+      state: { ...state, proposals: withMap(state.proposals, correlation.id, rest) },
+      effects: [{ type: 'ingest', blocks: [...answered.fetched, ...pending.held], purpose: { kind: 'agreement', id: correlation.id } }],
+    }
   }
   if (pending === undefined || response === undefined) return { state, effects: [] }
   if (response.type === 'rejected') {
