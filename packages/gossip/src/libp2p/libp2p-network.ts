@@ -78,6 +78,12 @@ export interface Libp2pNetworkOptions {
   readonly inboundConnectionThreshold?: number
   /** Inbound connections still upgrading at once (libp2p's default is 10). */
   readonly maxIncomingPendingConnections?: number
+  /**
+   * IP addresses exempt from Gossipsub's penalty for many peers behind one address (default: the loopback
+   * addresses). The penalty guards against Sybils sharing a host on the internet; a devnet puts every node on
+   * 127.0.0.1, where past ~10 peers it would make each node ignore all of them.
+   */
+  readonly ipColocationWhitelist?: readonly string[]
 }
 
 /** Gossipsub settings worth changing. The defaults are Gossipsub's, but for a shorter heartbeat (700 ms, as
@@ -126,6 +132,7 @@ export class Libp2pNetwork implements Network {
   readonly #gossip: GossipTuning
   readonly #inboundConnectionThreshold: number
   readonly #maxIncomingPendingConnections: number
+  readonly #ipColocationWhitelist: ReadonlySet<string>
   readonly #maxFrameBytes: number
   readonly #subscriptions = new TopicSubscriptions()
   readonly #handlers = new RequestHandlers()
@@ -183,6 +190,11 @@ export class Libp2pNetwork implements Network {
     }
     this.#inboundConnectionThreshold = options.inboundConnectionThreshold ?? 1_000
     this.#maxIncomingPendingConnections = options.maxIncomingPendingConnections ?? 256
+    const whitelist = options.ipColocationWhitelist ?? ['127.0.0.1', '::1']
+    if (!Array.isArray(whitelist) || !whitelist.every((ip) => typeof ip === 'string' && ip.length > 0 && ip.length <= 64)) {
+      throw new GossipError(GossipErrorCode.INVALID_INPUT, 'ipColocationWhitelist must be a list of IP address strings')
+    }
+    this.#ipColocationWhitelist = new Set(whitelist)
     this.#maxFrameBytes = this.limits.maxMessageBytes + FRAME_OVERHEAD_BYTES
     this.#seen = new SeenCache(this.limits.seenCacheSize)
     this.#gossipLimiter = new PeerRateLimiter(this.#clock, this.limits.maxMessagesPerPeerPerSecond)
@@ -304,6 +316,7 @@ export class Libp2pNetwork implements Network {
           allowPublishToZeroTopicPeers: true,
           ignoreDuplicatePublishError: true,
           heartbeatInterval: gossip.heartbeatIntervalMs,
+          scoreParams: { IPColocationFactorWhitelist: new Set(this.#ipColocationWhitelist) },
           D: gossip.meshDegree,
           Dlo: Math.max(1, gossip.meshDegree - 2),
           Dhi: gossip.meshDegree * 2,
