@@ -13,7 +13,6 @@
  */
 import { type Crypto, fromHex, loadCrypto, toHex } from '@constellation/crypto'
 import { createLibp2pNetwork, createRandom, type Libp2pNetwork, systemClock as gossipClock } from '@constellation/gossip'
-import { defaultPeerScoreParams } from '@libp2p/gossipsub/score'
 import {
   createGenesisBlock,
   createLedger,
@@ -50,16 +49,6 @@ const GOSSIP_READY_TIMEOUT_MS = 15_000
 /** Dials one process has in flight while connecting, and tries per dial. */
 const DIALS_IN_FLIGHT = 4
 const DIAL_ATTEMPTS = 5
-
-/*
- * Gossipsub's peer score docks peers that share an IP address (P6: weight -5 per surplus peer squared beyond 10),
- * and graylists, i.e. ignores everything from, a peer whose score falls below -80. On one host every peer is
- * 127.0.0.1, so from 14 peers on every member ignores every other's gossip: certificates reach no member that did
- * not facilitate the round, and the solar system stalls at round 1. Libp2pNetwork does not expose Gossipsub's
- * score parameters yet, and `createPeerScoreParams` copies the defaults shallowly, so whitelisting loopback in the
- * defaults' Set, before any node is created, takes the colocation penalty away for these local processes only.
- */
-defaultPeerScoreParams.IPColocationFactorWhitelist.add('127.0.0.1')
 
 const crypto: Crypto = await loadCrypto()
 let system: DerivedSolarSystem | undefined

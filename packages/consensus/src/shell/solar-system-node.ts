@@ -431,6 +431,8 @@ export class SolarSystemNode {
     } else if (frame.round > this.#state.round + 1 || (frame.round === this.#state.round + 1 && current === undefined)) {
       // A round this node has not reached (or not started) yet: keep the frame, within a byte budget per member, to
       // replay then. Past the budget the frame is refused, not acknowledged, so the sender retries it later.
+      // A facilitator of a later round holds the certificates this node lacks: fetch them now, not at the watchdog.
+      if (frame.round > this.#state.round + 1) void this.#catchUp(from, frame.round - 1)
       if (frame.round > this.#state.round + EARLY_ROUNDS) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a frame for a round too far ahead')
       const held = this.#early.get(from) ?? { frames: [], bytes: 0 }
       if (held.bytes + data.length > MAX_EARLY_BYTES_PER_PEER) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'too many frames held for later rounds')
