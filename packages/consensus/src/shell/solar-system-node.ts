@@ -67,9 +67,14 @@ export interface SolarSystemTiming {
   readonly retryMaxMs: number
   /** With no certificate for this long, ask peers for newer ones (default 5,000 ms). */
   readonly stallTimeoutMs: number
+  /**
+   * Round frames awaiting acknowledgement per peer (default 4). More hides link latency from the round's sequential
+   * steps; fewer makes bigger frames, which is what a CPU-bound host on a fast link wants.
+   */
+  readonly framesInFlight: number
 }
 
-export const DEFAULT_TIMING: SolarSystemTiming = Object.freeze({ proposalTimeoutMs: 1_000, requestTimeoutMs: 5_000, retryMinMs: 50, retryMaxMs: 2_000, stallTimeoutMs: 5_000 })
+export const DEFAULT_TIMING: SolarSystemTiming = Object.freeze({ proposalTimeoutMs: 1_000, requestTimeoutMs: 5_000, retryMinMs: 50, retryMaxMs: 2_000, stallTimeoutMs: 5_000, framesInFlight: 4 })
 
 export interface SolarSystemNodeOptions {
   readonly crypto: Crypto
@@ -158,6 +163,7 @@ export class SolarSystemNode {
     return new PeerLinks({
       clock: options.clock,
       maxFrameBytes: options.network.limits.maxMessageBytes - 1024,
+      maxInFlight: this.#timing.framesInFlight,
       retryMinMs: this.#timing.retryMinMs,
       retryMaxMs: this.#timing.retryMaxMs,
       transport: {
