@@ -246,16 +246,23 @@ function missingOf(outcome: IngestOutcome): MissingRun | undefined {
   return { publicKey: fromHex(missing.publicKey), sequenceNumber: missing.sequenceNumber, from }
 }
 
+/** Blocks of an ingest that wait for a missing dependency: kept for the next try. */
+const heldOf = (outcomes: readonly IngestOutcome[]): HalfBlock[] =>
+  outcomes.flatMap((outcome) => (outcome.status === 'rejected' && outcome.block !== undefined && missingOf(outcome) !== undefined ? [outcome.block] : []))
+
 /**
  * What the next crawl round asks for: for each chain with missing blocks named, in order of first mention, the
  * span from the lowest block of their runs to the highest block named, at most `maxCrawlChains` chains. Only what
  * the ledger lacks: blocks it holds below a run are not fetched (and checked) again.
  */
 function crawlTargets(config: EngineConfig, outcomes: readonly IngestOutcome[]): MissingRun[] {
+  // A block named missing that is itself held (waiting for its own dependency, named by its own outcome) is not
+  // fetched again: a second copy would only be verified a second time.
+  const held = new Set(heldOf(outcomes).map((block) => `${toHex(block.publicKey)}/${block.sequenceNumber}`))
   const byChain = new Map<string, MissingRun>()
   for (const outcome of outcomes) {
     const missing = missingOf(outcome)
-    if (missing === undefined) continue
+    if (missing === undefined || held.has(`${toHex(missing.publicKey)}/${missing.sequenceNumber}`)) continue
     const chain = toHex(missing.publicKey)
     const known = byChain.get(chain)
     if (known === undefined) {
@@ -280,10 +287,6 @@ function crawlRequests(config: EngineConfig, peer: PeerId, targets: readonly Mis
     correlation,
   }))
 }
-
-/** Blocks of an ingest that wait for a missing dependency: kept for the next try. */
-const heldOf = (outcomes: readonly IngestOutcome[]): HalfBlock[] =>
-  outcomes.flatMap((outcome) => (outcome.status === 'rejected' && outcome.block !== undefined && missingOf(outcome) !== undefined ? [outcome.block] : []))
 
 const idOf = (config: EngineConfig, block: HalfBlock): string => toHex(blockHash(config.crypto, block))
 
