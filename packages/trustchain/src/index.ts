@@ -21,6 +21,7 @@ export {
   UnsignedHalfBlockCodec,
   ZERO_HASH,
 } from './block/half-block.js'
+export { bytesOfLength, bytesUpTo, CborValueCodec, closedRecord, integerIn } from './block/field-codecs.js'
 export {
   type BlockLimits,
   blockHash,

@@ -8,21 +8,8 @@ import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 
-export function bytesOfLength(length: number, name = `Bytes${length}`): t.Type<Uint8Array, Uint8Array, unknown> {
-  const is = (u: unknown): u is Uint8Array => u instanceof Uint8Array && u.length === length
-  return new t.Type(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity)
-}
-
-export function bytesUpTo(maxLength: number, name = `BytesUpTo${maxLength}`): t.Type<Uint8Array, Uint8Array, unknown> {
-  const is = (u: unknown): u is Uint8Array => u instanceof Uint8Array && u.length <= maxLength
-  return new t.Type(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity)
-}
-
-/** A safe integer within [min, max]. */
-export function integerIn(min: number, max: number, name: string): t.Type<number, number, unknown> {
-  const is = (u: unknown): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= min && u <= max
-  return new t.Type(name, is, (u, c) => (is(u) ? t.success(u) : t.failure(u, c)), t.identity)
-}
+// The field codecs trustchain's own shapes are built from; consensus shapes use the same ones.
+export { bytesOfLength, bytesUpTo, closedRecord, integerIn } from '@constellation/trustchain'
 
 /** An array of at most `max` items of `item`; the length is checked before any item is looked at. */
 export function listUpTo<C extends t.Mixed>(item: C, max: number, name: string): t.Type<t.TypeOf<C>[], t.OutputOf<C>[], unknown> {
@@ -42,20 +29,6 @@ export const PeerIdCodec = new t.Type<string, string, unknown>(
   (u, c) => (typeof u === 'string' && /^[0-9a-f]{64}$/.test(u) ? t.success(u) : t.failure(u, c)),
   t.identity,
 )
-
-/** A record that refuses unknown keys: an extra key would change the canonical encoding, and so the hash. */
-export function closedRecord<P extends t.Props>(name: string, props: P): t.Type<t.TypeOf<t.TypeC<P>>, t.OutputOf<t.TypeC<P>>, unknown> {
-  const open = t.type(props)
-  const keys = Object.keys(props)
-  const closed = (u: unknown): boolean =>
-    typeof u === 'object' && u !== null && Object.keys(u).every((key) => Object.hasOwn(props, key)) && keys.every((key) => Object.hasOwn(u, key))
-  return new t.Type(
-    name,
-    (u): u is t.TypeOf<t.TypeC<P>> => closed(u) && open.is(u),
-    (u, c) => (closed(u) ? open.validate(u, c) : t.failure(u, c, `${name} must have exactly the keys ${keys.join(', ')}`)),
-    (a) => open.encode(a),
-  )
-}
 
 /** Decodes canonical CBOR bytes into `codec`'s type, sizes first; every failure is a MALFORMED_MESSAGE error. */
 export function decodeWith<A>(codec: t.Type<A, unknown, unknown>, bytes: unknown, maxBytes: number, what: string): A {

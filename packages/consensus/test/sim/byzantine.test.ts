@@ -7,10 +7,11 @@
 import type { Random } from '@constellation/gossip'
 import type { Transaction } from '@constellation/trustchain'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type AcsMessage, checkAgreementProof, committeesOf, type ConsensusNetwork, ROUND_PROTOCOL, verifyCertificateChain } from '../../src/index.js'
+import { checkAgreementProof, committeesOf, type ConsensusNetwork, ROUND_PROTOCOL, verifyCertificateChain } from '../../src/index.js'
 import type { RoundMessage } from '../../src/round/facilitator-round.js'
 import { decodeRoundFrame, encodeRoundFrame } from '../../src/shell/wire.js'
-import { certifiedHashes, createSolarSystemSim, type SolarSystemSim } from '../support/solar-system-sim.js'
+import { equivocate } from '../support/adversarial-acs.js'
+import { certifiedHashes, createSolarSystemSim, type SolarSystemSim, withRequests } from '../support/solar-system-sim.js'
 
 let sim: SolarSystemSim | undefined
 afterEach(async () => {
@@ -18,51 +19,22 @@ afterEach(async () => {
   sim = undefined
 })
 
-function randomBytes(random: Random, length: number): Uint8Array {
-  return Uint8Array.from({ length }, () => random.int(256))
-}
-
-function corruptAcs(message: AcsMessage, random: Random): AcsMessage {
-  switch (message.kind) {
-    case 'init':
-    case 'value':
-      return { ...message, value: randomBytes(random, 40) }
-    case 'echo':
-    case 'ready':
-      return { ...message, digest: randomBytes(random, 32) }
-    case 'bval':
-    case 'aux':
-    case 'term':
-      return { ...message, value: !message.value }
-    case 'conf':
-      return { ...message, values: (1 + random.int(3)) as 1 | 2 | 3 }
-    case 'value-request':
-      return message
-  }
-}
-
 /** Rewrites a facilitator's round frames: each message kept, corrupted or dropped, per peer, by the seed. */
 function byzantine(network: ConsensusNetwork, random: Random): ConsensusNetwork {
-  return {
-    peerId: network.peerId,
-    limits: network.limits,
-    publish: (topic, data) => network.publish(topic, data),
-    subscribe: (topic, handler) => network.subscribe(topic, handler),
-    handle: (protocol, handler) => network.handle(protocol, handler),
-    peers: () => network.peers(),
-    request(peer, protocol, data, options) {
-      if (protocol !== ROUND_PROTOCOL) return network.request(peer, protocol, data, options)
-      const frame = decodeRoundFrame(data, network.limits.maxMessageBytes, 1 << 20)
-      const messages: RoundMessage[] = []
-      for (const message of frame.messages) {
-        const draw = random.next()
-        if (draw < 0.15) continue // withheld from this peer
-        if (draw < 0.5) messages.push(message.kind === 'acs' ? { kind: 'acs', message: corruptAcs(message.message, random) } : { kind: 'share', signature: randomBytes(random, 64) })
-        else messages.push(message)
-      }
-      return network.request(peer, protocol, encodeRoundFrame({ ...frame, messages }), options)
-    },
-  }
+  return withRequests(network, (peer, protocol, data, options) => {
+    if (protocol !== ROUND_PROTOCOL) return network.request(peer, protocol, data, options)
+    const frame = decodeRoundFrame(data, network.limits.maxMessageBytes, 1 << 20)
+    const messages: RoundMessage[] = []
+    for (const message of frame.messages) {
+      const draw = random.next()
+      if (draw < 0.15) continue // withheld from this peer
+      if (draw < 0.5) {
+        if (message.kind === 'share') messages.push({ kind: 'share', signature: Uint8Array.from({ length: 64 }, () => random.int(256)) })
+        else messages.push({ kind: 'acs', message: equivocate(message.message, random) ?? message.message })
+      } else messages.push(message)
+    }
+    return network.request(peer, protocol, encodeRoundFrame({ ...frame, messages }), options)
+  })
 }
 
 describe('Byzantine facilitators in the full stack', () => {

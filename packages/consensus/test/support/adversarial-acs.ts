@@ -97,7 +97,8 @@ function garbage(random: Random, n: number): AcsMessage {
   return (candidates[random.int(candidates.length)] as () => unknown)() as AcsMessage
 }
 
-function equivocate(message: AcsMessage, random: Random): AcsMessage | undefined {
+/** A conflicting variant of an ACS message: another value, digest or vote (undefined for a value request). */
+export function equivocate(message: AcsMessage, random: Random): AcsMessage | undefined {
   switch (message.kind) {
     case 'init':
     case 'value':

@@ -163,27 +163,32 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
   }
 }
 
+/** `network` with its requests sent through `request`, everything else passed on: for faults injected per request. */
+export function withRequests(network: ConsensusNetwork, request: ConsensusNetwork['request']): ConsensusNetwork {
+  return {
+    peerId: network.peerId,
+    limits: network.limits,
+    publish: (topic, data) => network.publish(topic, data),
+    subscribe: (topic, handler) => network.subscribe(topic, handler),
+    handle: (protocol, handler) => network.handle(protocol, handler),
+    peers: () => network.peers(),
+    request,
+  }
+}
+
 /** The node's network, with each request (or its answer) lost with probability `rate`: the requester times out. */
 function lossyRequests(sim: SimNode, clock: Clock, random: Random, rate: number): ConsensusNetwork {
   const lost = (timeout: number) =>
     sleep(clock, timeout).then(() => {
       throw new GossipError(GossipErrorCode.TIMEOUT, 'lost in the simulated network')
     })
-  return {
-    peerId: sim.peerId,
-    limits: sim.limits,
-    publish: (topic, data) => sim.publish(topic, data),
-    subscribe: (topic, handler) => sim.subscribe(topic, handler),
-    handle: (protocol, handler) => sim.handle(protocol, handler),
-    peers: () => sim.peers(),
-    request(peer, protocol, data, options = {}) {
-      const draw = random.next()
-      const timeout = options.timeout ?? sim.limits.requestTimeoutMs
-      if (draw < rate / 2) return lost(timeout)
-      if (draw < rate) return sim.request(peer, protocol, data, options).then(() => lost(timeout))
-      return sim.request(peer, protocol, data, options)
-    },
-  }
+  return withRequests(sim, (peer, protocol, data, options = {}) => {
+    const draw = random.next()
+    const timeout = options.timeout ?? sim.limits.requestTimeoutMs
+    if (draw < rate / 2) return lost(timeout)
+    if (draw < rate) return sim.request(peer, protocol, data, options).then(() => lost(timeout))
+    return sim.request(peer, protocol, data, options)
+  })
 }
 
 /** The certified result hashes by round, as one member holds them. */
