@@ -76,6 +76,40 @@ describe('determinism', () => {
     }
   })
 
+  it('intrinsics reachable only through instances (iterators, generators, async functions) are frozen: writes do not persist warm', () => {
+    const reach = [
+      '[][Symbol.iterator]()',
+      'new Map()[Symbol.iterator]()',
+      'new Set()[Symbol.iterator]()',
+      "''[Symbol.iterator]()",
+      "/a/g[Symbol.matchAll]('')",
+      'Object.getPrototypeOf([][Symbol.iterator]())',
+      'function* () {}',
+      'Object.getPrototypeOf((function* () {})())',
+      'async function () {}',
+      'async function* () {}',
+      'Object.getPrototypeOf((async function* () {})())',
+      '[].values().map((x) => x)',
+      'Iterator.from({ next() { return { done: true } } })',
+    ]
+    const code = `function invoke(state, input) {
+      const targets = [${reach.join(', ')}].map((value) => Object.getPrototypeOf(value))
+      const seen = targets.map((target) => { try { target.mark = (target.mark || 0) + 1 } catch (error) {} ; return target.mark || 0 })
+      return { state, output: seen }
+    }`
+    const id = contractId(crypto, code)
+    const signature = { input: { kind: 'unknown' }, output: { kind: 'unknown' }, state: { kind: 'null' } } as const
+    const state = encodeJson(null, 64)
+    const call = (target: Executor) => {
+      target.register({ contractId: id, code, signature })
+      return done(target.execute({ contractId: id, stateHash: crypto.sha256(state), encodedState: state, input: 'null', context: 'null', rpc: [] })).output
+    }
+    const warm = executor()
+    const cold = call(executor())
+    expect(cold).toEqual(reach.map(() => 0))
+    for (let i = 0; i < 3; i++) expect(call(warm)).toEqual(cold)
+  })
+
   it('a state with shared sub-objects behaves the same warm as cold (the sandbox reloads the canonical state)', () => {
     const code = 'function invoke(state, input) { if (input === 0) { const shared = { n: 0 }; state = { a: shared, b: shared } } else state.a.n += 1; return { state, output: state.b.n } }'
     const signature = { input: { kind: 'integer' }, output: { kind: 'integer' }, state: { kind: 'unknown' } } as const

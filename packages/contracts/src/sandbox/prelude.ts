@@ -7,7 +7,8 @@
  *
  * The contract's code is compiled once as the body of a factory function (`contractFactory`), and every invocation
  * calls the factory afresh: the code's top-level variables are new each time. Together with `seal`, which freezes
- * everything reachable from the global object before any contract code runs, nothing but the state the host hands
+ * everything reachable from the global object and the intrinsics only instances reach (iterator, generator and
+ * async function prototypes) before any contract code runs, nothing but the state the host hands
  * in can carry information from one invocation to the next, so a warm sandbox behaves exactly as a fresh one.
  */
 export function contractFactory(code: string): string {
@@ -45,11 +46,41 @@ export const PRELUDE_SOURCE = String.raw`(function () {
       stack.push(protoOf(item));
     }
   }
+  // Intrinsics no global property names: reachable only through an instance (an iterator, a generator, an async
+  // function). Left unfrozen, a contract could write to them and a warm sandbox would remember what a cold one does
+  // not. Each is reached through a value of its kind; one the engine lacks is skipped.
+  function hiddenIntrinsics() {
+    const found = [];
+    const reach = (make) => {
+      try {
+        const value = make();
+        if (value !== undefined && value !== null) found.push(value);
+      } catch (error) {
+        // The engine lacks this intrinsic: nothing to freeze.
+      }
+    };
+    reach(() => protoOf([][Symbol.iterator]()));
+    reach(() => protoOf(new Map()[Symbol.iterator]()));
+    reach(() => protoOf(new Set()[Symbol.iterator]()));
+    reach(() => protoOf(''[Symbol.iterator]()));
+    reach(() => protoOf(/a/g[Symbol.matchAll]('')));
+    reach(() => protoOf(function* () {}));
+    reach(() => protoOf(function* () {}).prototype);
+    reach(() => protoOf(async function () {}));
+    reach(() => protoOf(async function* () {}));
+    reach(() => protoOf(async function* () {}).prototype);
+    reach(() => protoOf(protoOf(protoOf((async function* () {})()))));
+    reach(() => protoOf([].values().map((x) => x)));
+    reach(() => protoOf(Iterator.from({ next() { return { done: true }; } })));
+    return found;
+  }
   let state = null;
   let factory = null;
   return {
     seal(contractFactory) {
       deepFreeze(globalThis);
+      const hidden = hiddenIntrinsics();
+      for (let i = 0; i < hidden.length; i++) deepFreeze(hidden[i]);
       factory = contractFactory;
       return typeof factory() === 'function';
     },
