@@ -39,6 +39,7 @@ export {
   DEPLOY_KIND,
   type DeployPayload,
   DeployPayloadCodec,
+  deployHash,
   INVOKE_KIND,
   type InvokePayload,
   InvokePayloadCodec,

@@ -102,6 +102,20 @@ describe('deploy and invoke as transaction pairs', async () => {
     expect(E.isLeft(refused) && refused.left.code).toBe(ContractErrorCode.INVALID_FRAUD_PROOF)
   })
 
+  it('a deploy of the same code with another signature does not make a fraud proof, whichever the verifier saw first', async () => {
+    // Mallory deploys the token's code elsewhere with an output type the honest record cannot fit.
+    const mallory = createCaller({ crypto, keyPair: keyPair(66), now: fixedNow })
+    const elsewhere = createContractHost({ crypto, keyPair: keyPair(67), executor: inThreadExecutor(executor()), now: fixedNow })
+    const fake = defineContract({ code: token.code, input: token.signature.input, output: Types.string, state: token.signature.state, initialState: token.initialState })
+    const fakeDeploy = await mallory.deploy(elsewhere, fake)
+    const previousState = encodeCanonical(token.initialState as never)
+    const fresh = inThreadExecutor(executor())
+    const forged = await verifyExecutionFraudProof(crypto, fresh, { deploy: fakeDeploy.proposal, invoke: first.agreement, previousState })
+    expect(E.isLeft(forged) && forged.left.code).toBe(ContractErrorCode.INVALID_FRAUD_PROOF)
+    // The verifier that saw the fake deploy first still judges the honest deploy on its own signature.
+    expect((await reexecute(crypto, fresh, { deploy: deployed.proposal, invoke: first.agreement, previousState })).kind).toBe('agrees')
+  })
+
   it('of two invokes proposed from the same state at once, only one is countersigned', async () => {
     const bob = createCaller({ crypto, keyPair: keyPair(3), now: fixedNow })
     const carol = createCaller({ crypto, keyPair: keyPair(4), now: fixedNow })

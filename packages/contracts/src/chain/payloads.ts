@@ -4,15 +4,15 @@
  *
  * - `contract-deploy`: the code, its type signature and its initial state (canonical CBOR); the contract id is the
  *   SHA-256 of the code, so the deploy transaction notarises the code.
- * - `contract-invoke`: one committed invocation: who called (the proposer), the input, the time and seed the
+ * - `contract-invoke`: one committed invocation of one deploy (named by `deployHash`): who called (the proposer), the input, the time and seed the
  *   contract saw, the state it started from (hash) and the state, output, effects and gas it ended with, the RPC
  *   answers the host fetched, and the payment to the host. The host's agreement repeats it and signs it, which is
  *   what makes a wrong record provable against the host.
  */
-import { HASH_LENGTH } from '@constellation/crypto'
+import { type Crypto, encodeCanonical, HASH_LENGTH } from '@constellation/crypto'
 import type { PayloadRegistry } from '@constellation/trustchain'
 import * as t from 'io-ts'
-import type { JsonValue } from '../json/json-value.js'
+import { asCbor, type JsonValue } from '../json/json-value.js'
 import type { SignatureDescription } from '../sandbox/executor.js'
 import { closedRecord, typeFromDescription, Types } from '../types/contract-type.js'
 
@@ -70,6 +70,7 @@ export const RpcExchangeCodec = closedRecord('RpcExchange', { endpoint: t.string
 export const InvokePayloadCodec = closedRecord('InvokePayload', {
   kind: t.literal(INVOKE_KIND),
   contract: Hash,
+  deploy: Hash,
   invocation: Count,
   input: Json,
   timestamp: Count,
@@ -83,6 +84,14 @@ export const InvokePayloadCodec = closedRecord('InvokePayload', {
   payment: Count,
 })
 export type InvokePayload = t.TypeOf<typeof InvokePayloadCodec>
+
+/**
+ * The deploy hash: SHA-256 of the whole deploy payload (code, type signature, initial state). An invoke record names
+ * it, so a replay runs the contract under exactly the signature its host deployed, not any deploy with the same code.
+ */
+export function deployHash(crypto: Crypto, payload: DeployPayload): Uint8Array {
+  return crypto.sha256(encodeCanonical(asCbor(payload)))
+}
 
 /** Registers both payload kinds, so a node's validation checks contract transactions against their codecs. */
 export function registerContractPayloads(registry: PayloadRegistry): PayloadRegistry {

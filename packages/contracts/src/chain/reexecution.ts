@@ -14,7 +14,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { ContractError, ContractErrorCode } from '../errors.js'
 import { asCbor } from '../json/json-value.js'
 import { type AsyncExecutor, errorOf, type ExecutionResult } from '../sandbox/executor.js'
-import { DEPLOY_KIND, DeployPayloadCodec, INVOKE_KIND, type InvokePayload, InvokePayloadCodec } from './payloads.js'
+import { DEPLOY_KIND, DeployPayloadCodec, deployHash, INVOKE_KIND, type InvokePayload, InvokePayloadCodec } from './payloads.js'
 
 export interface ExecutionFraudProof {
   /** A deploy transaction half (either half) carrying the contract's code. */
@@ -56,12 +56,16 @@ async function replay(crypto: Crypto, executor: AsyncExecutor, proof: ExecutionF
   const id = toHex(crypto.sha256(new TextEncoder().encode(code)))
   const record = invokePayload.right
   if (id !== toHex(record.contract)) return E.left(invalid('the code does not hash to the invoked contract id'))
+  // The same code deployed with another signature is another contract: only the deploy the record names counts.
+  const deployKey = toHex(deployHash(crypto, deployPayload.right))
+  if (deployKey !== toHex(record.deploy)) return E.left(invalid('the deploy is not the one the invoke record names'))
   if (!equalBytes(crypto.sha256(previousState), record.previousStateHash)) return E.left(invalid('the state does not hash to the record starting point'))
-  await executor.register({ contractId: id, code, signature: deployPayload.right.signature })
+  await executor.register({ contractId: id, deploy: deployKey, code, signature: deployPayload.right.signature })
   // The caller is the proposer, whose key the agreement links to.
   const context = { caller: toHex(invoke.linkPublicKey), timestamp: record.timestamp, seed: record.seed, invocation: record.invocation }
   const outcome = await executor.execute({
     contractId: id,
+    deploy: deployKey,
     stateHash: record.previousStateHash,
     encodedState: previousState,
     input: JSON.stringify(record.input),

@@ -24,7 +24,7 @@ import {
 } from '@constellation/trustchain'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { DEPLOY_KIND, DeployPayloadCodec, INVOKE_KIND, type InvokePayload, InvokePayloadCodec } from '../chain/payloads.js'
+import { DEPLOY_KIND, DeployPayloadCodec, deployHash, INVOKE_KIND, type InvokePayload, InvokePayloadCodec } from '../chain/payloads.js'
 import { ContractError, ContractErrorCode } from '../errors.js'
 import { asCbor, decodeJson, type JsonValue } from '../json/json-value.js'
 import type { RpcExchange } from '../sandbox/contract-vm.js'
@@ -65,6 +65,8 @@ const EffectCodec = t.union([ProposeEffect, CountersignEffect])
 
 export interface DeployedContract {
   readonly id: string
+  /** Hex deploy hash: what invoke records name, and the contract's key in the executor. */
+  readonly deploy: string
   readonly code: string
   readonly signature: SignatureDescription
   readonly input: ContractType<unknown>
@@ -139,6 +141,7 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
     for (;;) {
       const outcome = await executor.execute({
         contractId: contract.id,
+        deploy: contract.deploy,
         stateHash: from.hash,
         ...(sendState ? { encodedState: from.encoded } : {}),
         input: inputJson,
@@ -189,6 +192,7 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       const payload: InvokePayload = {
         kind: INVOKE_KIND,
         contract: fromHex(contract.id),
+        deploy: fromHex(contract.deploy),
         invocation: from.invocation,
         input,
         timestamp: request.timestamp,
@@ -238,6 +242,7 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       if (contracts.has(id)) throw rejected(`contract ${id} is already deployed here`, { contract: id })
       const contract: DeployedContract = {
         id,
+        deploy: toHex(deployHash(crypto, payload)),
         code: payload.code,
         signature: payload.signature,
         input: typeFromDescription(payload.signature.input),
@@ -245,9 +250,9 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
         hash: crypto.sha256(payload.initialState),
         invocations: 0,
       }
-      await executor.register({ contractId: id, code: payload.code, signature: payload.signature })
+      await executor.register({ contractId: id, deploy: contract.deploy, code: payload.code, signature: payload.signature })
       // Load it now, so code that does not parse or load is refused before the host agrees to host it.
-      const outcome = await executor.execute({ contractId: id, stateHash: contract.hash, encodedState: contract.encoded, input: 'null', context: 'null', rpc: [], loadOnly: true })
+      const outcome = await executor.execute({ contractId: id, deploy: contract.deploy, stateHash: contract.hash, encodedState: contract.encoded, input: 'null', context: 'null', rpc: [], loadOnly: true })
       if (outcome.kind === 'failed') throw errorOf(outcome.error)
       if (contracts.has(id)) throw rejected(`contract ${id} is already deployed here`, { contract: id }) // deployed meanwhile
       contracts.set(id, contract)

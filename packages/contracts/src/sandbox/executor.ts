@@ -31,10 +31,22 @@ export interface ContractRegistration {
   readonly contractId: string
   readonly code: string
   readonly signature: SignatureDescription
+  /**
+   * Hex deploy hash (`deployHash`): the registration's key when given, so two deploys of the same code with
+   * different signatures are separate contracts and a verdict never depends on which one was registered first.
+   */
+  readonly deploy?: string
+}
+
+/** The key a registration is stored under: its deploy hash, else its contract id. */
+export function registrationKey(registration: { readonly contractId: string; readonly deploy?: string }): string {
+  return registration.deploy ?? registration.contractId
 }
 
 export interface ExecuteRequest {
   readonly contractId: string
+  /** Hex deploy hash of the registration to run (when it was registered with one). */
+  readonly deploy?: string
   /** The state the invocation starts from: its hash, and its encoding when the executor asks for it. */
   readonly stateHash: Uint8Array
   readonly encodedState?: Uint8Array
@@ -100,8 +112,8 @@ export interface Executor {
   readonly limits: SandboxLimits
   register(registration: ContractRegistration): void
   execute(request: ExecuteRequest): ExecuteOutcome
-  /** Drops a contract's sandbox (it is reloaded on its next invocation). */
-  evict(contractId: string): void
+  /** Drops a contract's sandbox (it is reloaded on its next invocation); the key is its deploy hash or contract id. */
+  evict(key: string): void
   close(): void
 }
 
@@ -168,8 +180,9 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
       if (id !== registration.contractId) {
         throw new ContractError(ContractErrorCode.CODE_HASH_MISMATCH, 'the code does not hash to the contract id', { contractId: registration.contractId, codeHash: id })
       }
-      if (contracts.has(id)) return
-      contracts.set(id, {
+      const key = registrationKey(registration)
+      if (contracts.has(key)) return
+      contracts.set(key, {
         registration,
         output: typeFromDescription(registration.signature.output),
         state: typeFromDescription(registration.signature.state),
@@ -177,8 +190,8 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
     },
     execute(request) {
       if (closed) return { kind: 'failed', error: failureOf(new ContractError(ContractErrorCode.CLOSED, 'the executor is closed')) }
-      const contract = contracts.get(request.contractId)
-      if (contract === undefined) {
+      const contract = contracts.get(registrationKey(request))
+      if (contract === undefined || contract.registration.contractId !== request.contractId) {
         return { kind: 'failed', error: failureOf(new ContractError(ContractErrorCode.UNKNOWN_CONTRACT, `contract ${request.contractId} is not registered`)) }
       }
       try {
@@ -208,8 +221,8 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
         return { kind: 'failed', error: failureOf(error) }
       }
     },
-    evict(contractId) {
-      const contract = contracts.get(contractId)
+    evict(key) {
+      const contract = contracts.get(key)
       if (contract !== undefined) discard(contract)
     },
     close() {

@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { ContractError, ContractErrorCode } from '../errors.js'
-import type { AsyncExecutor, ContractRegistration, ExecuteOutcome, FailureDetail } from './executor.js'
+import { type AsyncExecutor, type ContractRegistration, type ExecuteOutcome, type FailureDetail, registrationKey } from './executor.js'
 import { type SandboxLimits, sandboxLimits } from './limits.js'
 import type { WorkerMessage } from './sandbox-worker.js'
 
@@ -97,10 +97,10 @@ export function createWorkerExecutor(options: { limits?: Partial<SandboxLimits> 
   return {
     limits,
     async register(registration) {
-      registrations.set(registration.contractId, registration)
+      registrations.set(registrationKey(registration), registration)
       const reply = await send({ op: 'register', registration }, STARTUP_MS)
       if (!reply.ok) {
-        registrations.delete(registration.contractId)
+        registrations.delete(registrationKey(registration))
         const error = reply.error as FailureDetail
         throw new ContractError(error.code, error.message, error.detail)
       }
