@@ -10,6 +10,7 @@ import {
   defineContract,
   inThreadExecutor,
   type InvokePayload,
+  PROTOCOL_SIZE_LIMITS,
   reexecute,
   registerContractPayloads,
   Types,
@@ -114,6 +115,29 @@ describe('deploy and invoke as transaction pairs', async () => {
     expect(E.isLeft(forged) && forged.left.code).toBe(ContractErrorCode.INVALID_FRAUD_PROOF)
     // The verifier that saw the fake deploy first still judges the honest deploy on its own signature.
     expect((await reexecute(crypto, fresh, { deploy: deployed.proposal, invoke: first.agreement, previousState })).kind).toBe('agrees')
+  })
+
+  it('a verifier with a smaller gas budget or stricter size limits than the record needs is inconclusive, not a fraud proof', async () => {
+    const grow = defineContract({ code: 'function invoke(s, n) { let t = s; for (let i = 0; i < n; i++) t += "x"; return { state: t, output: n } }', input: Types.integer, output: Types.integer, state: Types.string, initialState: '' })
+    const other = createContractHost({ crypto, keyPair: keyPair(12), executor: inThreadExecutor(executor()), now: fixedNow })
+    const caller = createCaller({ crypto, keyPair: keyPair(13), now: fixedNow })
+    const grown = await caller.deploy(other, grow)
+    const big = await caller.invoke(other, grow, 1_000)
+    const items = { deploy: grown.proposal, invoke: big.agreement, previousState: encodeCanonical('') }
+    const record = big.agreement.payload as unknown as InvokePayload
+    expect((await reexecute(crypto, inThreadExecutor(executor()), items)).kind).toBe('agrees')
+    const lowGas = await reexecute(crypto, inThreadExecutor(executor({ gas: record.gasUsed - 1 })), items)
+    expect(lowGas.kind === 'inconclusive' && lowGas.error.code).toBe(ContractErrorCode.OUT_OF_GAS)
+    const smallState = await reexecute(crypto, inThreadExecutor(executor({ maxStateBytes: 512 })), items)
+    expect(smallState.kind === 'inconclusive' && smallState.error.code).toBe(ContractErrorCode.STATE_TOO_LARGE)
+    // The replay runs on exactly the recorded gas: a record claiming less gas than the run needs is a lie.
+    const cheap = signBlock(crypto, keyPair(12), { ...big.agreement, payload: { ...record, gasUsed: record.gasUsed - 1 } as never })
+    const verdict = await reexecute(crypto, inThreadExecutor(executor()), { ...items, invoke: cheap })
+    expect(verdict.kind === 'disagrees' && verdict.reason).toBe(`the invocation fails: ${ContractErrorCode.OUT_OF_GAS}`)
+    // Size limits are the protocol's at most: a host cannot be looser than every verifier.
+    expect(() => executor({ maxStateBytes: PROTOCOL_SIZE_LIMITS.maxStateBytes + 1 })).toThrow(/maxStateBytes/)
+    expect(() => executor({ stackBytes: 1 << 30 })).toThrow(/stackBytes/)
+    expect(() => executor({ memoryBytes: 1024 })).toThrow(/memoryBytes/)
   })
 
   it('of two invokes proposed from the same state at once, only one is countersigned', async () => {

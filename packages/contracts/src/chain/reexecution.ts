@@ -14,6 +14,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { ContractError, ContractErrorCode } from '../errors.js'
 import { asCbor } from '../json/json-value.js'
 import { type AsyncExecutor, errorOf, type ExecutionResult } from '../sandbox/executor.js'
+import { PROTOCOL_SIZE_LIMITS, type SizeLimit } from '../sandbox/limits.js'
 import { DEPLOY_KIND, DeployPayloadCodec, deployHash, INVOKE_KIND, type InvokePayload, InvokePayloadCodec } from './payloads.js'
 
 export interface ExecutionFraudProof {
@@ -29,6 +30,24 @@ export type ReexecutionVerdict =
   | { readonly kind: 'agrees' }
   | { readonly kind: 'disagrees'; readonly reason: string; readonly proof: ExecutionFraudProof }
   | { readonly kind: 'inconclusive'; readonly error: ContractError }
+
+/** Failures that a size limit causes, and which limit: evidence only from a verifier that applies the protocol's. */
+const SIZE_FAILURES: ReadonlyMap<ContractErrorCode, SizeLimit> = new Map<ContractErrorCode, SizeLimit>([
+  [ContractErrorCode.STATE_TOO_LARGE, 'maxStateBytes'],
+  [ContractErrorCode.INPUT_TOO_LARGE, 'maxInputBytes'],
+  [ContractErrorCode.OUTPUT_TOO_LARGE, 'maxOutputBytes'],
+  [ContractErrorCode.RPC_TOO_LARGE, 'maxRpcCalls'],
+])
+
+/** Whether this verifier's failure proves anything: deterministic, and not caused by a limit stricter than the protocol's. */
+function isEvidence(executor: AsyncExecutor, error: ContractError): boolean {
+  if (!error.deterministic) return false
+  const limit = SIZE_FAILURES.get(error.code)
+  if (limit === undefined) return true
+  // STATE_TOO_LARGE also stands for a whole result past state + output limits: both must be the protocol's.
+  const strict = (name: SizeLimit) => executor.limits[name] < PROTOCOL_SIZE_LIMITS[name]
+  return !strict(limit) && !(error.code === ContractErrorCode.STATE_TOO_LARGE && strict('maxOutputBytes'))
+}
 
 function invalid(message: string): ContractError {
   return new ContractError(ContractErrorCode.INVALID_FRAUD_PROOF, message)
@@ -60,6 +79,10 @@ async function replay(crypto: Crypto, executor: AsyncExecutor, proof: ExecutionF
   const deployKey = toHex(deployHash(crypto, deployPayload.right))
   if (deployKey !== toHex(record.deploy)) return E.left(invalid('the deploy is not the one the invoke record names'))
   if (!equalBytes(crypto.sha256(previousState), record.previousStateHash)) return E.left(invalid('the state does not hash to the record starting point'))
+  // The run gets exactly the gas the record claims: a verifier whose own budget is smaller cannot judge it.
+  if (record.gasUsed > executor.limits.gas) {
+    return E.left(new ContractError(ContractErrorCode.OUT_OF_GAS, `the record used ${record.gasUsed} gas, more than this verifier's budget of ${executor.limits.gas}`))
+  }
   await executor.register({ contractId: id, deploy: deployKey, code, signature: deployPayload.right.signature })
   // The caller is the proposer, whose key the agreement links to.
   const context = { caller: toHex(invoke.linkPublicKey), timestamp: record.timestamp, seed: record.seed, invocation: record.invocation }
@@ -71,6 +94,7 @@ async function replay(crypto: Crypto, executor: AsyncExecutor, proof: ExecutionF
     input: JSON.stringify(record.input),
     context: JSON.stringify(context),
     rpc: record.rpc,
+    gas: record.gasUsed,
   })
   if (outcome.kind === 'done') return E.right({ record, result: E.right(outcome.result) })
   if (outcome.kind === 'failed') return E.right({ record, result: E.left(errorOf(outcome.error)) })
@@ -84,7 +108,7 @@ export async function reexecute(crypto: Crypto, executor: AsyncExecutor, items: 
   if (E.isLeft(replayed)) return { kind: 'inconclusive', error: replayed.left }
   const { record, result } = replayed.right
   if (E.isLeft(result)) {
-    return result.left.deterministic
+    return isEvidence(executor, result.left)
       ? { kind: 'disagrees', reason: `the invocation fails: ${result.left.code}`, proof: items }
       : { kind: 'inconclusive', error: result.left }
   }
