@@ -1,5 +1,5 @@
 import { encodeCanonical, toHex } from '@constellation/crypto'
-import { createLedger, createMemoryBlockStore, PayloadRegistry, signBlock, TRANSFER } from '@constellation/trustchain'
+import { createLedger, createMemoryBlockStore, decodeBlock, encodeBlock, PayloadRegistry, signBlock, TRANSFER } from '@constellation/trustchain'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import {
@@ -138,6 +138,18 @@ describe('deploy and invoke as transaction pairs', async () => {
     expect(() => executor({ maxStateBytes: PROTOCOL_SIZE_LIMITS.maxStateBytes + 1 })).toThrow(/maxStateBytes/)
     expect(() => executor({ stackBytes: 1 << 30 })).toThrow(/stackBytes/)
     expect(() => executor({ memoryBytes: 1024 })).toThrow(/memoryBytes/)
+  })
+
+  it('a record read back from the wire (encodeBlock/decodeBlock) re-executes to the same result: contracts see inputs in canonical key order', async () => {
+    const keys = defineContract({ code: 'function invoke(s, input) { return { state: s, output: Object.keys(input).join() } }', input: Types.struct({ amount: Types.integer, to: Types.string }), output: Types.string, state: Types.null, initialState: null })
+    const other = createContractHost({ crypto, keyPair: keyPair(14), executor: inThreadExecutor(executor()), now: fixedNow })
+    const caller = createCaller({ crypto, keyPair: keyPair(15), now: fixedNow })
+    const keysDeploy = await caller.deploy(other, keys)
+    const invoked = await caller.invoke(other, keys, { to: 'bob', amount: 1 })
+    const wire = (block: typeof invoked.agreement) => decodeBlock(crypto, encodeBlock(block))
+    const items = { deploy: wire(keysDeploy.proposal), invoke: wire(invoked.agreement), previousState: encodeCanonical(null) }
+    expect((await reexecute(crypto, inThreadExecutor(executor()), items)).kind).toBe('agrees')
+    expect((await reexecute(crypto, inThreadExecutor(executor()), { ...items, invoke: invoked.agreement })).kind).toBe('agrees')
   })
 
   it('of two invokes proposed from the same state at once, only one is countersigned', async () => {

@@ -11,8 +11,8 @@
 import { type Crypto, encodeCanonical, equalBytes, toHex } from '@constellation/crypto'
 import { blockHash, type HalfBlock, isAgreement } from '@constellation/trustchain'
 import * as E from 'fp-ts/lib/Either.js'
-import { ContractError, ContractErrorCode } from '../errors.js'
-import { asCbor } from '../json/json-value.js'
+import { ContractError, ContractErrorCode, toContractError } from '../errors.js'
+import { asCbor, canonicalForm } from '../json/json-value.js'
 import { type AsyncExecutor, errorOf, type ExecutionResult } from '../sandbox/executor.js'
 import { PROTOCOL_SIZE_LIMITS, type SizeLimit } from '../sandbox/limits.js'
 import { DEPLOY_KIND, DeployPayloadCodec, deployHash, INVOKE_KIND, type InvokePayload, InvokePayloadCodec } from './payloads.js'
@@ -86,12 +86,19 @@ async function replay(crypto: Crypto, executor: AsyncExecutor, proof: ExecutionF
   await executor.register({ contractId: id, deploy: deployKey, code, signature: deployPayload.right.signature })
   // The caller is the proposer, whose key the agreement links to.
   const context = { caller: toHex(invoke.linkPublicKey), timestamp: record.timestamp, seed: record.seed, invocation: record.invocation }
+  // The input as the host's contract saw it: canonical key order, whatever order this copy of the record has.
+  let input: string
+  try {
+    input = JSON.stringify(canonicalForm(record.input, executor.limits.maxInputBytes, ContractErrorCode.INPUT_TOO_LARGE, 'the input'))
+  } catch (error) {
+    return E.right({ record, result: E.left(toContractError(error)) })
+  }
   const outcome = await executor.execute({
     contractId: id,
     deploy: deployKey,
     stateHash: record.previousStateHash,
     encodedState: previousState,
-    input: JSON.stringify(record.input),
+    input,
     context: JSON.stringify(context),
     rpc: record.rpc,
     gas: record.gasUsed,

@@ -26,7 +26,7 @@ import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { DEPLOY_KIND, DeployPayloadCodec, deployHash, INVOKE_KIND, type InvokePayload, InvokePayloadCodec } from '../chain/payloads.js'
 import { ContractError, ContractErrorCode } from '../errors.js'
-import { asCbor, decodeJson, type JsonValue } from '../json/json-value.js'
+import { asCbor, canonicalForm, decodeJson, type JsonValue } from '../json/json-value.js'
 import type { RpcExchange } from '../sandbox/contract-vm.js'
 import { type AsyncExecutor, errorOf, type ExecutionResult, type SignatureDescription } from '../sandbox/executor.js'
 import { type ContractType, decodeWith, typeFromDescription } from '../types/contract-type.js'
@@ -182,7 +182,9 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
     }
     const started = performance.now()
     try {
-      const input = decodeWith(contract.input, request.input, ContractErrorCode.INPUT_INVALID, 'the input') as JsonValue
+      const decoded = decodeWith(contract.input, request.input, ContractErrorCode.INPUT_INVALID, 'the input') as JsonValue
+      // The contract sees (and the record carries) the input as it reads back from the chain: canonical key order.
+      const input = canonicalForm(decoded, executor.limits.maxInputBytes, ContractErrorCode.INPUT_TOO_LARGE, 'the input')
       // What the invocation starts from, taken now: commits may happen while it runs.
       const from = { hash: contract.hash, encoded: contract.encoded, invocation: contract.invocations }
       const context = { caller: toHex(request.caller), timestamp: request.timestamp, seed: request.seed, invocation: from.invocation }

@@ -102,6 +102,21 @@ export function canonicalJson(encoded: Uint8Array, maxBytes: number): string {
   return JSON.stringify(decodeJson(encoded, maxBytes))
 }
 
+/**
+ * A value with its keys listed as a node that receives it on chain (canonical CBOR) lists them. Contracts see inputs
+ * in this form, so a host and a verifier that decoded the record from a block give them the same object.
+ */
+export function canonicalForm(value: JsonValue, maxBytes: number, code: ContractErrorCode, what: string): JsonValue {
+  if (inCanonicalOrder(value)) return value
+  let encoded: Uint8Array
+  try {
+    encoded = encodeJson(value, maxBytes)
+  } catch (cause) {
+    throw new ContractError(code, `${what} encodes to more than ${maxBytes} bytes`, {}, { cause })
+  }
+  return decodeJson(encoded, maxBytes)
+}
+
 const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/
 const utf8 = new TextEncoder()
 const ASCII = /^[\x00-\x7f]*$/
