@@ -145,7 +145,7 @@ describe('deploy and invoke as transaction pairs', async () => {
     const other = createContractHost({ crypto, keyPair: keyPair(14), executor: inThreadExecutor(executor()), now: fixedNow })
     const caller = createCaller({ crypto, keyPair: keyPair(15), now: fixedNow })
     const keysDeploy = await caller.deploy(other, keys)
-    const invoked = await caller.invoke(other, keys, { to: 'bob', amount: 1 })
+    const invoked = await caller.invoke(other, keys, { amount: 1, to: 'bob' }) // not canonical order: 'to' is shorter
     const wire = (block: typeof invoked.agreement) => decodeBlock(crypto, encodeBlock(block))
     const items = { deploy: wire(keysDeploy.proposal), invoke: wire(invoked.agreement), previousState: encodeCanonical(null) }
     expect((await reexecute(crypto, inThreadExecutor(executor()), items)).kind).toBe('agrees')
