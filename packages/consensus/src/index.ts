@@ -78,6 +78,7 @@ export {
   startRound,
   stepRound,
 } from './round/facilitator-round.js'
+export { FragmentCache, holdsExactlyOnce, type IndexedFragment, indexFragment } from './finality/fragment-cache.js'
 export {
   CertificateHistory,
   type CertifiedCheckpointRef,

@@ -31,6 +31,7 @@ import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { type BatchVerifier, type CheckpointCertificate, CheckpointCertificateCodec, checkCertificate } from '../round/certificate.js'
 import type { Committee } from '../round/committee.js'
 import type { CertificateHistory } from './certificate-history.js'
+import { FragmentCache, holdsExactlyOnce, indexFragment } from './fragment-cache.js'
 
 export interface HalfProof {
   readonly fragment: AgreementFragment
@@ -61,47 +62,64 @@ export function isEnclosed(history: CertificateHistory, transaction: { readonly 
   return [transaction.proposal, transaction.agreement].every((half) => history.enclosing(toHex(half.publicKey), half.sequenceNumber) !== undefined)
 }
 
-async function halfProof(crypto: Crypto, store: BlockStore, history: CertificateHistory, half: HalfBlock): Promise<HalfProof> {
+async function halfProof(crypto: Crypto, store: BlockStore, history: CertificateHistory, half: HalfBlock, cache?: FragmentCache): Promise<HalfProof> {
   const member = toHex(half.publicKey)
   const enclosing = history.enclosing(member, half.sequenceNumber)
   if (enclosing === undefined) throw notFinal(`block ${half.sequenceNumber} of ${member.slice(0, 16)} is not yet enclosed by certified checkpoints`)
-  const [from, to] = await Promise.all([
-    store.get(half.publicKey, enclosing.opening.entry.sequenceNumber),
-    store.get(half.publicKey, enclosing.closing.entry.sequenceNumber),
-  ])
+  const key = FragmentCache.keyOf(half.publicKey, enclosing.closing.entry.hash)
+  let indexed = cache?.get(key)
+  if (indexed === undefined || !equalBytes(blockHash(crypto, indexed.fragment.blocks[0] as HalfBlock), enclosing.opening.entry.hash)) {
+    indexed = indexFragment(crypto, await readFragment(crypto, store, member, half, enclosing.opening.entry, enclosing.closing.entry))
+    cache?.set(key, indexed)
+  }
+  if (!holdsExactlyOnce(crypto, indexed, half)) throw notFinal(`block ${half.sequenceNumber} of ${member.slice(0, 16)} is not in its certified fragment`)
+  return {
+    fragment: indexed.fragment,
+    opening: history.certificate(enclosing.opening.round) as CheckpointCertificate,
+    closing: history.certificate(enclosing.closing.round) as CheckpointCertificate,
+  }
+}
+
+/** Reads and checks (signatures, links) the stored fragment between two certified checkpoints of one chain. */
+async function readFragment(
+  crypto: Crypto,
+  store: BlockStore,
+  member: string,
+  half: HalfBlock,
+  opening: { readonly sequenceNumber: number; readonly hash: Uint8Array },
+  closing: { readonly sequenceNumber: number; readonly hash: Uint8Array },
+): Promise<AgreementFragment> {
+  const [from, to] = await Promise.all([store.get(half.publicKey, opening.sequenceNumber), store.get(half.publicKey, closing.sequenceNumber)])
   if (from === undefined || to === undefined) throw notFinal(`the store lacks the checkpoints of ${member.slice(0, 16)} around block ${half.sequenceNumber}`)
-  if (!equalBytes(blockHash(crypto, from), enclosing.opening.entry.hash) || !equalBytes(blockHash(crypto, to), enclosing.closing.entry.hash)) {
+  if (!equalBytes(blockHash(crypto, from), opening.hash) || !equalBytes(blockHash(crypto, to), closing.hash)) {
     throw notFinal(`the stored chain of ${member.slice(0, 16)} differs from its certified checkpoints`)
   }
-  let fragment: AgreementFragment
   try {
-    fragment = await extractFragment(crypto, store, from, to)
+    return await extractFragment(crypto, store, from, to)
   } catch (error) {
     // Gossip can bring a chain's two checkpoints before the blocks between them (on libp2p it does): the store is
     // not done yet, and a crawl of the fragment can complete it — not final yet rather than a failure.
     if (isTrustChainError(error, TrustChainErrorCode.INVALID_FRAGMENT)) throw notFinal(`the fragment of ${member.slice(0, 16)} around block ${half.sequenceNumber}: ${error.message}`)
     throw error
   }
-  if (!containsExactlyOnce(crypto, fragment, half)) throw notFinal(`block ${half.sequenceNumber} of ${member.slice(0, 16)} is not in its certified fragment`)
-  return {
-    fragment,
-    opening: history.certificate(enclosing.opening.round) as CheckpointCertificate,
-    closing: history.certificate(enclosing.closing.round) as CheckpointCertificate,
-  }
 }
 
-/** Builds the proof from a store holding both chains' fragments; throws NOT_FINAL when it cannot be built yet. */
+/**
+ * Builds the proof from a store holding both chains' fragments; throws NOT_FINAL when it cannot be built yet. With a
+ * `cache`, a fragment already read and checked is not checked again for the next transaction in it.
+ */
 export async function buildAgreementProof(
   crypto: Crypto,
   store: BlockStore,
   history: CertificateHistory,
   transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock },
+  cache?: FragmentCache,
 ): Promise<AgreementProof> {
   const why = linkProblem(crypto, transaction.proposal, transaction.agreement)
   if (why !== undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `not a transaction: ${why}`, { reason: why })
   const [proposalSide, agreementSide] = await Promise.all([
-    halfProof(crypto, store, history, transaction.proposal),
-    halfProof(crypto, store, history, transaction.agreement),
+    halfProof(crypto, store, history, transaction.proposal, cache),
+    halfProof(crypto, store, history, transaction.agreement, cache),
   ])
   return { proposal: transaction.proposal, agreement: transaction.agreement, proposalSide, agreementSide }
 }

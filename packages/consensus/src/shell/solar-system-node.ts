@@ -16,6 +16,7 @@ import { type BlockLimits, blockHash, type BlockStore, CheckpointPayloadCodec, D
 import { ConsensusError, ConsensusErrorCode, isConsensusError } from '../errors.js'
 import { type AgreementProof, buildAgreementProof, isEnclosed } from '../finality/agreement-proof.js'
 import { CertificateHistory } from '../finality/certificate-history.js'
+import { FragmentCache } from '../finality/fragment-cache.js'
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate, encodeCertificate } from '../round/certificate.js'
 import { resultHash } from '../round/checkpoint-result.js'
 import { addToPool, type CheckpointPool, prunePool } from '../round/checkpoint-pool.js'
@@ -124,6 +125,8 @@ export class SolarSystemNode {
   #links: PeerLinks
   readonly #listeners = new Set<Listener>()
   readonly #onStop = new Set<() => void>()
+  /** Fragments read and checked once, so each further transaction in one costs a lookup, not a re-verification. */
+  readonly #fragments = new FragmentCache()
   readonly #unsubscribe: (() => void)[] = []
   #state: SolarSystemState
   #round: FacilitatorRoundState | undefined
@@ -244,7 +247,7 @@ export class SolarSystemNode {
   async agreementProof(transaction: TransactionHalves): Promise<AgreementProof> {
     const { store, chain } = this.#options
     try {
-      return await buildAgreementProof(this.crypto, store, this.history, transaction)
+      return await buildAgreementProof(this.crypto, store, this.history, transaction, this.#fragments)
     } catch (error) {
       if (!isConsensusError(error, ConsensusErrorCode.NOT_FINAL) || chain.crawl === undefined) throw error
     }
@@ -254,7 +257,7 @@ export class SolarSystemNode {
       if (enclosing === undefined) continue
       await chain.crawl(half.publicKey, half.publicKey, enclosing.opening.entry.sequenceNumber, enclosing.closing.entry.sequenceNumber).catch(() => undefined)
     }
-    return buildAgreementProof(this.crypto, store, this.history, transaction)
+    return buildAgreementProof(this.crypto, store, this.history, transaction, this.#fragments)
   }
 
   /**
