@@ -171,6 +171,13 @@ describe('bad input', () => {
     ['an output failing its codec', 'function invoke(state) { return { state, output: { ok: "yes", balance: 1 } } }', ContractErrorCode.OUTPUT_INVALID],
     ['a state failing its codec', 'function invoke(state) { state.balances.alice = "lots"; return { state, output: { ok: true, balance: 1 } } }', ContractErrorCode.STATE_INVALID],
     ['a contract that throws', 'function invoke() { throw new RangeError("no") }', ContractErrorCode.CONTRACT_THREW],
+    // Failures the contract makes up are its own, whatever they say: only the engine reports memory and stack limits.
+    ['a contract that throws null', 'function invoke() { throw null }', ContractErrorCode.CONTRACT_THREW],
+    ['a contract that throws "out of memory"', 'function invoke() { throw new Error("out of memory") }', ContractErrorCode.CONTRACT_THREW],
+    ['a contract that throws "stack overflow"', 'function invoke() { throw new RangeError("stack overflow") }', ContractErrorCode.CONTRACT_THREW],
+    ['a contract that fakes an engine error', 'function invoke() { throw { name: "InternalError", message: "out of memory" } }', ContractErrorCode.CONTRACT_THREW],
+    ['a contract that builds an InternalError', 'function invoke() { throw new InternalError("stack overflow") }', ContractErrorCode.CONTRACT_THREW],
+    ['a contract that rethrows a caught stack overflow with the engine prototype', 'function invoke() { let p; try { (function f() { f() })() } catch (e) { p = Object.getPrototypeOf(e) } throw new p.constructor("out of memory") }', ContractErrorCode.CONTRACT_THREW],
     ['a malformed result', 'function invoke(state) { return 42 }', ContractErrorCode.RESULT_MALFORMED],
   ]
   for (const [what, code, expected] of cases) {

@@ -43,18 +43,18 @@ interface RpcSession {
   failure?: ContractError
 }
 
-/** Maps a QuickJS exception to a typed error. */
-function classify(dumped: unknown, interruptedForGas: boolean): ContractError {
+/**
+ * Maps a QuickJS exception to a typed error. Memory and stack failures are only those the prelude saw the engine
+ * raise (`limitHit`), never a value or message the contract threw, which would otherwise pass a deterministic
+ * failure off as a machine-dependent one (and so shield a host's false record from a fraud proof).
+ */
+function classify(dumped: unknown, interruptedForGas: boolean, limitHit: unknown = null): ContractError {
   if (interruptedForGas) return new ContractError(ContractErrorCode.OUT_OF_GAS, 'the invocation ran out of gas')
+  if (limitHit === 'out of memory') return new ContractError(ContractErrorCode.OUT_OF_MEMORY, 'the sandbox ran out of memory')
+  if (limitHit === 'stack overflow') return new ContractError(ContractErrorCode.STACK_OVERFLOW, 'the sandbox stack overflowed (recursion too deep)')
   const error = dumped as { name?: unknown; message?: unknown } | null
   const name = typeof error?.name === 'string' ? error.name : ''
   const message = typeof error?.message === 'string' ? error.message : String(dumped)
-  if (dumped === null || /out of memory/i.test(message)) {
-    return new ContractError(ContractErrorCode.OUT_OF_MEMORY, 'the sandbox ran out of memory')
-  }
-  if (/stack overflow|call stack size/i.test(message)) {
-    return new ContractError(ContractErrorCode.STACK_OVERFLOW, 'the sandbox stack overflowed (recursion too deep)')
-  }
   if (name === 'SyntaxError') return new ContractError(ContractErrorCode.SYNTAX_ERROR, `syntax error: ${message}`, { message })
   return new ContractError(ContractErrorCode.CONTRACT_THREW, `the contract threw: ${name === '' ? '' : `${name}: `}${message}`, { name, message })
 }
@@ -65,6 +65,7 @@ export class ContractVm {
   readonly #entry: QuickJSHandle
   readonly #run: QuickJSHandle
   readonly #load: QuickJSHandle
+  #limitHitFn: QuickJSHandle | undefined
   readonly #counter: InterruptCounter
   /** Gas budget of the current call, polls accounted for at the last interrupt, and the counter's current segment. */
   #budget = 0
@@ -97,6 +98,7 @@ export class ContractVm {
       }
       this.#run = get('run')
       this.#load = get('load')
+      this.#limitHitFn = get('limitHit')
       const seal = this.#context.getProp(this.#entry, 'seal')
       let sealed: QuickJSHandle
       try {
@@ -179,7 +181,23 @@ export class ContractVm {
     })()
     const failure = this.#session.failure
     if (failure !== undefined) throw failure
-    throw classify(dumped, this.#outOfGas)
+    const outOfGas = this.#outOfGas
+    throw classify(dumped, outOfGas, outOfGas ? null : this.#limitHit())
+  }
+
+  /** What the prelude saw the engine raise in the last call; read outside the gas budget. */
+  #limitHit(): unknown {
+    const fn = this.#limitHitFn
+    if (fn === undefined) return null
+    this.#arm(POLLS_PER_INTERRUPT)
+    const outcome = this.#context.callFunction(fn, this.#context.undefined)
+    if (outcome.error !== undefined) {
+      outcome.error.dispose()
+      return null
+    }
+    const value = this.#context.dump(outcome.value) as unknown
+    outcome.value.dispose()
+    return value
   }
 
   #answerRpc(endpointHandle: QuickJSHandle, requestHandle: QuickJSHandle): QuickJSHandle {
@@ -252,6 +270,7 @@ export class ContractVm {
   dispose(): void {
     if (this.#disposed) return
     for (const handle of [this.#run, this.#load, this.#entry]) handle.dispose()
+    this.#limitHitFn?.dispose()
     this.#disposeRuntime()
   }
 

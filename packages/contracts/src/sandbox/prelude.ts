@@ -20,6 +20,26 @@ export const PRELUDE_SOURCE = String.raw`(function () {
   'use strict';
   const parse = JSON.parse, stringify = JSON.stringify, freeze = Object.freeze, ownKeys = Reflect.ownKeys;
   const describeAll = Object.getOwnPropertyDescriptors, protoOf = Object.getPrototypeOf;
+  const describe = Object.getOwnPropertyDescriptor;
+  // The engine reports its own limits (memory, stack) as InternalErrors. Contracts get neither the constructor nor
+  // (short of catching a real one) the prototype, so an error with this prototype and an engine message was raised
+  // by the engine, not made up by the contract to pass its failure off as machine-dependent.
+  const internalErrorProto = typeof InternalError === 'function' ? InternalError.prototype : null;
+  delete globalThis.InternalError;
+  if (internalErrorProto !== null) delete internalErrorProto.constructor;
+  const ENGINE_LIMITS = ['out of memory', 'stack overflow'];
+  let limitHit = null;
+  function guarded(call) {
+    try {
+      return call();
+    } catch (error) {
+      if (internalErrorProto !== null && typeof error === 'object' && error !== null && protoOf(error) === internalErrorProto) {
+        const message = describe(error, 'message');
+        if (message !== undefined && ENGINE_LIMITS.indexOf(message.value) >= 0) limitHit = message.value;
+      }
+      throw error;
+    }
+  }
   const hostRpc = globalThis.__hostRpc;
   delete globalThis.__hostRpc;
   delete Math.random;
@@ -64,6 +84,7 @@ export const PRELUDE_SOURCE = String.raw`(function () {
     reach(() => protoOf(new Set()[Symbol.iterator]()));
     reach(() => protoOf(''[Symbol.iterator]()));
     reach(() => protoOf(/a/g[Symbol.matchAll]('')));
+    reach(() => internalErrorProto);
     reach(() => protoOf(function* () {}));
     reach(() => protoOf(function* () {}).prototype);
     reach(() => protoOf(async function () {}));
@@ -82,12 +103,15 @@ export const PRELUDE_SOURCE = String.raw`(function () {
       const hidden = hiddenIntrinsics();
       for (let i = 0; i < hidden.length; i++) deepFreeze(hidden[i]);
       factory = contractFactory;
-      return typeof factory() === 'function';
+      limitHit = null;
+      return typeof guarded(() => factory()) === 'function';
     },
     load(json) { state = parse(json); },
+    /** The engine limit ('out of memory' or 'stack overflow') that ended the last call, or null. */
+    limitHit() { return limitHit; },
     run(inputJson, contextJson) {
-      const invoke = factory();
-      const result = invoke(state, parse(inputJson), parse(contextJson));
+      limitHit = null;
+      const result = guarded(() => factory()(state, parse(inputJson), parse(contextJson)));
       if (typeof result !== 'object' || result === null || !('state' in result)) return null;
       let text;
       try {
