@@ -110,6 +110,40 @@ describe('determinism', () => {
     for (let i = 0; i < 3; i++) expect(call(warm)).toEqual(cold)
   })
 
+  it('a contract that catches its out-of-memory error gets the same result warm as cold, or a machine-dependent failure', () => {
+    const code = `function invoke(s, input) { for (let i = 0; i < 20000; i++) { const o = {}; const p = { o }; o.p = p } const a = []; let n = 0; try { for (;;) { a.push({ n, pad: 'x' + n }); n++ } } catch (e) { } return { state: s + 1, output: n } }`
+    const id = contractId(crypto, code)
+    const signature = { input: { kind: 'unknown' }, output: { kind: 'unknown' }, state: { kind: 'unknown' } } as const
+    const limits = { memoryBytes: 8 << 20 }
+    const call = (target: Executor, state: Uint8Array) => {
+      target.register({ contractId: id, code, signature })
+      return target.execute({ contractId: id, stateHash: crypto.sha256(state), encodedState: state, input: 'null', context: '{}', rpc: [] })
+    }
+    const warm = executor(limits)
+    let state = encodeJson(0, 64)
+    for (let i = 0; i < 5; i++) {
+      const outcome = call(warm, state)
+      const cold = done(call(executor(limits), state))
+      if (outcome.kind === 'failed') {
+        expect(outcome.error.code).toBe(ContractErrorCode.OUT_OF_MEMORY)
+        break
+      }
+      const result = done(outcome)
+      expect([result.output, result.gasUsed]).toEqual([cold.output, cold.gasUsed])
+      state = result.state
+    }
+  })
+
+  it('an invocation that leaves promise jobs pending is refused', () => {
+    const code = 'function invoke(s) { Promise.resolve().then(() => {}); return { state: s, output: null } }'
+    const id = contractId(crypto, code)
+    const target = executor()
+    target.register({ contractId: id, code, signature: { input: { kind: 'unknown' }, output: { kind: 'unknown' }, state: { kind: 'null' } } })
+    const state = encodeJson(null, 64)
+    const outcome = target.execute({ contractId: id, stateHash: crypto.sha256(state), encodedState: state, input: 'null', context: 'null', rpc: [] })
+    expect(outcome.kind === 'failed' && outcome.error.code).toBe(ContractErrorCode.RESULT_MALFORMED)
+  })
+
   it('a state with shared sub-objects behaves the same warm as cold (the sandbox reloads the canonical state)', () => {
     const code = 'function invoke(state, input) { if (input === 0) { const shared = { n: 0 }; state = { a: shared, b: shared } } else state.a.n += 1; return { state, output: state.b.n } }'
     const signature = { input: { kind: 'integer' }, output: { kind: 'integer' }, state: { kind: 'unknown' } } as const

@@ -29,12 +29,25 @@ export interface RpcExchange {
 
 /** The raw result of one run: the JSON text the contract returned, or why there is none. */
 export type VmRun =
-  | { readonly kind: 'returned'; readonly text: string; readonly gasUsed: number }
+  | {
+      readonly kind: 'returned'
+      readonly text: string
+      readonly gasUsed: number
+      /**
+       * The heap was seen past half its limit during the call: the contract may have caught an out-of-memory error,
+       * whose point depends on the sandbox's history, so the executor checks the result against a fresh sandbox.
+       */
+      readonly nearMemoryLimit: boolean
+    }
   | { readonly kind: 'needs-rpc'; readonly endpoint: string; readonly request: string }
   | { readonly kind: 'failed'; readonly error: ContractError }
 
 /** The prelude and the freezing of the global object are the host's own work, not metered against the contract. */
 const PRELUDE_GAS = 10_000_000
+
+/** Heap use past this share of the limit makes a result suspect (see `nearMemoryLimit`). */
+const NEAR_MEMORY_LIMIT = 0.5
+const MEMORY_USED = /memory used\s+\d+\s+(\d+)/
 
 interface RpcSession {
   readonly recorded: readonly RpcExchange[]
@@ -73,11 +86,14 @@ export class ContractVm {
   #segment = 0
   #outOfGas = false
   #abort = false
+  #nearMemoryLimit = false
+  readonly #memoryBytes: number
   #session: RpcSession = { recorded: [], index: 0 }
   #disposed = false
 
   /** Loads the code; throws SYNTAX_ERROR, NOT_A_CONTRACT, CONTRACT_THREW or a resource error. */
   constructor(quickjs: QuickJSWASMModule, code: string, limits: SandboxLimits) {
+    this.#memoryBytes = limits.memoryBytes
     this.#runtime = quickjs.newRuntime()
     this.#runtime.setMemoryLimit(limits.memoryBytes)
     this.#runtime.setMaxStackSize(limits.stackBytes)
@@ -153,6 +169,7 @@ export class ContractVm {
   /** The interrupt handler: the counter ran down its segment; stop past the budget, else arm the next segment. */
   #interrupted(): boolean {
     if (this.#abort) return true
+    this.#sampleMemory()
     this.#polled += this.#segment
     if (this.#polled > this.#budget) {
       this.#outOfGas = true
@@ -161,6 +178,13 @@ export class ContractVm {
     this.#segment = Math.min(this.#budget + 1 - this.#polled, POLLS_PER_INTERRUPT)
     this.#counter.write(this.#segment)
     return false
+  }
+
+  /** Notes a heap past `NEAR_MEMORY_LIMIT` of its limit (sampled at interrupts and at the end of a call). */
+  #sampleMemory(): void {
+    if (this.#nearMemoryLimit) return
+    const used = MEMORY_USED.exec(this.#runtime.dumpMemoryUsage())?.[1]
+    if (used !== undefined && Number(used) > this.#memoryBytes * NEAR_MEMORY_LIMIT) this.#nearMemoryLimit = true
   }
 
   /** Polls since the last `#arm`. */
@@ -236,6 +260,7 @@ export class ContractVm {
   /** Runs `invoke(state, input, context)` once. The sandbox's state is left as the contract changed it. */
   run(inputJson: string, contextJson: string, rpc: readonly RpcExchange[], gas: number): VmRun {
     this.#session = { recorded: rpc, index: 0 }
+    this.#nearMemoryLimit = false
     const input = this.#context.newString(inputJson)
     const context = this.#context.newString(contextJson)
     try {
@@ -243,6 +268,11 @@ export class ContractVm {
       const gasUsed = this.#used()
       const value = this.#context.dump(result) as unknown
       result.dispose()
+      this.#sampleMemory()
+      // Jobs left queued (promise reactions) would run in no defined order on a later call: not committable.
+      if (this.#runtime.hasPendingJob()) {
+        return { kind: 'failed', error: new ContractError(ContractErrorCode.RESULT_MALFORMED, 'the invocation left promise jobs pending; invoke must finish synchronously') }
+      }
       const session = this.#session
       if (session.failure !== undefined) return { kind: 'failed', error: session.failure }
       if (session.needed !== undefined) return { kind: 'needs-rpc', ...session.needed }
@@ -253,7 +283,7 @@ export class ContractVm {
       if (typeof value !== 'string') {
         return { kind: 'failed', error: new ContractError(ContractErrorCode.RESULT_MALFORMED, 'invoke must return { state, output, effects } made of JSON values') }
       }
-      return { kind: 'returned', text: value, gasUsed }
+      return { kind: 'returned', text: value, gasUsed, nearMemoryLimit: this.#nearMemoryLimit }
     } catch (error) {
       if (this.#session.needed !== undefined) return { kind: 'needs-rpc', ...this.#session.needed }
       return { kind: 'failed', error: error instanceof ContractError ? error : classify(error, false) }

@@ -201,8 +201,24 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
         const vm = sandboxAt(contract, request)
         if (vm === undefined) return { kind: 'needs-state' }
         if (request.loadOnly === true) return { kind: 'loaded' }
-        const run = vm.run(request.input, request.context, request.rpc, Math.min(request.gas ?? limits.gas, limits.gas))
+        const gas = Math.min(request.gas ?? limits.gas, limits.gas)
+        const before = contract.current?.json
+        const run = vm.run(request.input, request.context, request.rpc, gas)
         if (run.kind === 'failed') throw run.error
+        if (run.kind === 'returned' && run.nearMemoryLimit && before !== undefined) {
+          // The contract may have caught an out-of-memory error, at a point that depends on what this sandbox ran
+          // before: the result counts only if a fresh sandbox, as a verifier runs it, gives the same.
+          const fresh = new ContractVm(quickjs, contract.registration.code, limits)
+          try {
+            fresh.load(before)
+            const again = fresh.run(request.input, request.context, request.rpc, gas)
+            if (again.kind !== 'returned' || again.text !== run.text || again.gasUsed !== run.gasUsed) {
+              throw new ContractError(ContractErrorCode.OUT_OF_MEMORY, 'the invocation neared the memory limit and a fresh sandbox gives another result')
+            }
+          } finally {
+            fresh.dispose()
+          }
+        }
         if (run.kind === 'needs-rpc') {
           discard(contract) // the aborted run may have changed the state in place
           return run
