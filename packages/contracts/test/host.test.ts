@@ -1,5 +1,5 @@
 import { encodeCanonical, toHex } from '@constellation/crypto'
-import { createLedger, createMemoryBlockStore, decodeBlock, encodeBlock, PayloadRegistry, signBlock, TRANSFER } from '@constellation/trustchain'
+import { advanceHead, createGenesisBlock, createLedger, createMemoryBlockStore, decodeBlock, EMPTY_CHAIN_HEAD, encodeBlock, PayloadRegistry, signBlock, TRANSFER } from '@constellation/trustchain'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import {
@@ -191,26 +191,69 @@ describe('hosting', () => {
     await expect(caller.invoke(other, good, 5 as never)).rejects.toMatchObject({ code: ContractErrorCode.INPUT_INVALID })
   })
 
-  it('carries out effects: proposals in the host chain and consents to countersign', async () => {
+  it('carries out effects: proposals in the host chain and consents to countersign bound to a payload hash', async () => {
     const effects = defineContract({
       code: `function invoke(state, input, context) {
         return { state: state + 1, output: state, effects: [
           { kind: 'propose', counterparty: context.caller, payload: { kind: 'receipt', n: state } },
-          { kind: 'countersign', proposer: context.caller, sequenceNumber: 9 },
+          { kind: 'countersign', proposer: context.caller, sequenceNumber: 9, payloadHash: input },
         ] }
       }`,
-      input: Types.null,
+      input: Types.string,
       output: Types.integer,
       state: Types.integer,
       initialState: 0,
     })
     const other = createContractHost({ crypto, keyPair: keyPair(9), executor: inThreadExecutor(executor()), now: fixedNow })
     const caller = createCaller({ crypto, keyPair: keyPair(3), now: fixedNow })
-    await caller.deploy(other, effects)
-    const invocation = await caller.invoke(other, effects, null)
+    const agreed = { kind: 'note', text: 'ok' }
+    const deployedEffects = await caller.deploy(other, effects)
+    const invocation = await caller.invoke(other, effects, toHex(crypto.sha256(encodeCanonical(agreed))))
     expect(invocation.record.effects).toHaveLength(2)
     expect(other.head.sequenceNumber).toBe(3) // deploy agreement, invoke agreement, the receipt proposal
-    expect(other.consents({ ...invocation.proposal, sequenceNumber: 9 })).toBe(true)
-    expect(other.consents({ ...invocation.proposal, sequenceNumber: 8 })).toBe(false)
+    expect(other.consents({ ...invocation.proposal, sequenceNumber: 9, payload: agreed })).toBe(true)
+    expect(other.consentOf({ ...invocation.proposal, sequenceNumber: 9, payload: agreed })).toBe(deployedEffects.id)
+    expect(other.consents({ ...invocation.proposal, sequenceNumber: 9, payload: { kind: 'note', text: 'other' } })).toBe(false)
+    expect(other.consents({ ...invocation.proposal, sequenceNumber: 8, payload: agreed })).toBe(false)
+  })
+
+  it('a contract cannot make its host propose a transfer or any payload carrying value', async () => {
+    const genesis = createGenesisBlock({ crypto, keyPair: keyPair(16) }, { balance: 1_000, timestamp: 1 })
+    const other = createContractHost({ crypto, keyPair: keyPair(16), executor: inThreadExecutor(executor()), now: fixedNow, head: advanceHead(crypto, EMPTY_CHAIN_HEAD, genesis) })
+    const payout = defineContract({
+      code: `function invoke(s, input, ctx) { return { state: s + 1, output: null, effects: [{ kind: 'propose', counterparty: ctx.caller, payload: input === 0 ? { kind: 'transfer', amount: 1000, balance: 0 } : { kind: 'bonus', amount: input } }] } }`,
+      input: Types.integer,
+      output: Types.null,
+      state: Types.integer,
+      initialState: 0,
+    })
+    const mallory = createCaller({ crypto, keyPair: keyPair(17), now: fixedNow })
+    const payoutDeploy = await mallory.deploy(other, payout)
+    const headBefore = other.head
+    for (const input of [0, 5]) await expect(mallory.invoke(other, payout, input)).rejects.toMatchObject({ code: ContractErrorCode.RESULT_MALFORMED })
+    expect(other.head).toEqual(headBefore)
+    expect(other.head.balance).toBe(1_000)
+    expect(other.state(payoutDeploy.id)).toBe(0)
+  })
+
+  it('a bad effect is refused before anything is committed: state, invocation count and chain stay as they were', async () => {
+    const bad = defineContract({
+      code: `function invoke(s, input, ctx) { const effects = [[], [{ kind: 'propose', counterparty: 'zz', payload: { kind: 'x' } }], [{ kind: 'propose', counterparty: ctx.caller, payload: { kind: 'x', blob: 'y'.repeat(9000) } }], [{ kind: 'countersign', proposer: ctx.caller, sequenceNumber: 1.5, payloadHash: '00' }]][input]; return { state: s + 1, output: s, effects } }`,
+      input: Types.integer,
+      output: Types.integer,
+      state: Types.integer,
+      initialState: 0,
+    })
+    const other = createContractHost({ crypto, keyPair: keyPair(18), executor: inThreadExecutor(executor()), now: fixedNow })
+    const caller = createCaller({ crypto, keyPair: keyPair(19), now: fixedNow })
+    const badDeploy = await caller.deploy(other, bad)
+    const seq = other.head.sequenceNumber
+    for (const input of [1, 2, 3]) {
+      await expect(caller.invoke(other, bad, input)).rejects.toMatchObject({ code: ContractErrorCode.RESULT_MALFORMED })
+      expect(other.state(badDeploy.id)).toBe(0)
+      expect(other.contract(badDeploy.id)?.invocations).toBe(0)
+      expect(other.head.sequenceNumber).toBe(seq)
+    }
+    expect((await caller.invoke(other, bad, 0)).output).toBe(0)
   })
 })

@@ -9,6 +9,11 @@
  * committed state, and pays at least the advertised price, so payment and result settle in one transaction pair.
  * Countersigning commits the new state. Effects the contract returned are carried out by the host: `propose`
  * effects become proposals in the host's chain, `countersign` effects are consents `consents` answers.
+ *
+ * Effects are checked in full when quoted (keys, payload kinds, encodability, block limits) and the proposals are
+ * built before anything is committed, so a bad effect leaves state and chain untouched. A contract speaks for
+ * itself, not for its host's purse: a proposal may not carry a transfer or any value field (`amount`, `balance`,
+ * `payment`), and a consent names the exact payload (its hash) it agrees to, and the contract that gave it.
  */
 import { type Crypto, encodeCanonical, equalBytes, fromHex, type KeyPair, toHex } from '@constellation/crypto'
 import {
@@ -59,9 +64,21 @@ export interface ContractHostOptions {
   readonly head?: ChainHead
 }
 
-const ProposeEffect = t.type({ kind: t.literal('propose'), counterparty: t.string, payload: t.intersection([t.UnknownRecord, t.type({ kind: t.string })]) })
-const CountersignEffect = t.type({ kind: t.literal('countersign'), proposer: t.string, sequenceNumber: t.number })
+const PublicKeyHex = t.refinement(t.string, (s) => /^[0-9a-f]{64}$/.test(s), 'PublicKeyHex')
+const ProposeEffect = t.type({ kind: t.literal('propose'), counterparty: PublicKeyHex, payload: t.intersection([t.UnknownRecord, t.type({ kind: t.string })]) })
+const CountersignEffect = t.type({
+  kind: t.literal('countersign'),
+  proposer: PublicKeyHex,
+  sequenceNumber: t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 1, 'SequenceNumber'),
+  /** Hex SHA-256 of the canonical encoding of the payload the contract agrees to. */
+  payloadHash: PublicKeyHex,
+})
 const EffectCodec = t.union([ProposeEffect, CountersignEffect])
+
+/** Payload kinds that move value or speak for the host's other roles: never proposed on a contract's word. */
+const FORBIDDEN_PAYLOAD_KINDS: ReadonlySet<string> = new Set(['transfer', DEPLOY_KIND, INVOKE_KIND])
+/** Fields that carry value: a payload holding one is refused, whatever its kind. */
+const VALUE_FIELDS = ['amount', 'balance', 'payment']
 
 export interface DeployedContract {
   readonly id: string
@@ -87,8 +104,10 @@ export interface ContractHost {
   /** The committed state of a contract. */
   state(contract: string): JsonValue
   contract(contract: string): Readonly<DeployedContract> | undefined
-  /** Whether a contract's effects consented to countersigning this proposal (a trustchain `shouldSign` policy). */
+  /** Whether a contract's effects consented to countersigning this proposal, payload included (a trustchain `shouldSign` policy). */
   consents(proposal: HalfBlock): boolean
+  /** The hex id of the contract that consented to countersigning this proposal, if any. */
+  consentOf(proposal: HalfBlock): string | undefined
   sla(): SlaFigures
   close(): Promise<void>
 }
@@ -112,7 +131,8 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
   const contracts = new Map<string, DeployedContract>()
   /** Quotes not yet proposed, by contract: the record, who asked, and the new state's encoding. */
   const pending = new Map<string, { payload: InvokePayload; caller: string; state: Uint8Array }>()
-  const consents = new Set<string>()
+  /** Consents by proposer, sequence number and payload hash, to the contract that gave them. */
+  const consents = new Map<string, string>()
   const sla = new SlaRecorder()
   let head = options.head ?? EMPTY_CHAIN_HEAD
   let closed = false
@@ -190,7 +210,7 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       const context = { caller: toHex(request.caller), timestamp: request.timestamp, seed: request.seed, invocation: from.invocation }
       const recorded: RpcExchange[] = []
       const result = await run(contract, from, JSON.stringify(input), JSON.stringify(context), recorded)
-      checkEffects(result.effects)
+      buildEffects(result.effects, head, now()) // refused here, before a record exists, if any effect is bad
       const payload: InvokePayload = {
         kind: INVOKE_KIND,
         contract: fromHex(contract.id),
@@ -216,12 +236,52 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
     }
   }
 
-  function checkEffects(effects: JsonValue): void {
+  /**
+   * Checks every effect and builds the proposals they make after `from`, without touching the host's chain: the
+   * blocks, the head after them and the consents. Any bad effect is a RESULT_MALFORMED error.
+   */
+  function buildEffects(effects: JsonValue, from: ChainHead, timestamp: number): { proposals: HalfBlock[]; head: ChainHead; consents: string[] } {
+    const built = { proposals: [] as HalfBlock[], head: from, consents: [] as string[] }
     for (const effect of effects as JsonValue[]) {
-      if (isLeft(EffectCodec.decode(effect))) {
-        throw new ContractError(ContractErrorCode.RESULT_MALFORMED, 'an effect is neither { kind: "propose", counterparty, payload } nor { kind: "countersign", proposer, sequenceNumber }')
+      const decoded = EffectCodec.decode(effect)
+      if (isLeft(decoded)) {
+        throw new ContractError(
+          ContractErrorCode.RESULT_MALFORMED,
+          'an effect is neither { kind: "propose", counterparty, payload } nor { kind: "countersign", proposer, sequenceNumber, payloadHash } (keys and hashes as 64 lowercase hex digits)',
+        )
+      }
+      const checked = decoded.right
+      if (checked.kind === 'countersign') {
+        built.consents.push(consentKey(checked.proposer, checked.sequenceNumber, checked.payloadHash))
+        continue
+      }
+      if (FORBIDDEN_PAYLOAD_KINDS.has(checked.payload.kind) || VALUE_FIELDS.some((field) => field in checked.payload)) {
+        throw new ContractError(ContractErrorCode.RESULT_MALFORMED, `a contract may not propose a ${checked.payload.kind} payload or one carrying value (${VALUE_FIELDS.join(', ')})`, { kind: checked.payload.kind })
+      }
+      try {
+        const block = createProposal(author, built.head, { counterparty: fromHex(checked.counterparty), payload: asCbor(checked.payload), timestamp })
+        built.proposals.push(block)
+        built.head = advanceHead(crypto, built.head, block)
+      } catch (cause) {
+        throw new ContractError(ContractErrorCode.RESULT_MALFORMED, `a proposed payload does not make a valid block: ${cause instanceof Error ? cause.message : String(cause)}`, {}, { cause })
       }
     }
+    return built
+  }
+
+  function consentKey(proposer: string, sequenceNumber: number, payloadHash: string): string {
+    return `${proposer}:${sequenceNumber}:${payloadHash}`
+  }
+
+  function consentKeyOf(proposal: HalfBlock): string | undefined {
+    if (!isProposal(proposal)) return undefined
+    let payloadHash: string
+    try {
+      payloadHash = toHex(crypto.sha256(encodeCanonical(proposal.payload)))
+    } catch {
+      return undefined
+    }
+    return consentKey(toHex(proposal.publicKey), proposal.sequenceNumber, payloadHash)
   }
 
   return {
@@ -288,28 +348,37 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       if (payload.invocation !== contract.invocations || !equalBytes(payload.previousStateHash, contract.hash)) {
         throw rejected('the invoke does not start from the committed state', { invocation: contract.invocations })
       }
+      // Build every block first: if any cannot be made, nothing is committed.
+      const timestamp = now()
+      let agreement: HalfBlock
+      try {
+        agreement = createAgreement(author, head, proposal, { timestamp })
+      } catch (cause) {
+        throw rejected(`the host cannot agree to this proposal: ${cause instanceof Error ? cause.message : String(cause)}`)
+      }
+      const effects = buildEffects(payload.effects, advanceHead(crypto, head, agreement), timestamp)
       // Commit: the state the contract computed becomes the contract's state (the sandbox already holds it).
       pending.delete(contract.id)
       contract.invocations++
       contract.hash = payload.stateHash
       contract.encoded = quoted.state
-      const agreement = append(createAgreement(author, head, proposal, { timestamp: now() }))
-      const proposals: HalfBlock[] = []
-      for (const effect of payload.effects) {
-        if (ProposeEffect.is(effect)) {
-          proposals.push(append(createProposal(author, head, { counterparty: fromHex(effect.counterparty), payload: asCbor(effect.payload), timestamp: now() })))
-        } else if (CountersignEffect.is(effect)) {
-          consents.add(`${effect.proposer}:${effect.sequenceNumber}`)
-        }
-      }
-      return { agreement, proposals }
+      head = effects.head
+      for (const key of effects.consents) consents.set(key, contract.id)
+      return { agreement, proposals: effects.proposals }
     },
 
     state(id) {
       return decodeJson(known(id).encoded, executor.limits.maxStateBytes)
     },
     contract: (id) => contracts.get(id),
-    consents: (proposal) => isProposal(proposal) && consents.has(`${toHex(proposal.publicKey)}:${proposal.sequenceNumber}`),
+    consents: (proposal) => {
+      const key = consentKeyOf(proposal)
+      return key !== undefined && consents.has(key)
+    },
+    consentOf: (proposal) => {
+      const key = consentKeyOf(proposal)
+      return key === undefined ? undefined : consents.get(key)
+    },
     sla: () => sla.figures(price),
     async close() {
       closed = true
