@@ -77,4 +77,29 @@ describe('pipelines run', () => {
     const bad = await sumOfSquares.run([1, 2.5])()
     expect(E.isLeft(bad) && bad.left.code).toBe(ContractErrorCode.INPUT_INVALID)
   })
+
+  it('mapReduce stops a slice at its first failure, decodes the fold with reducer.output, and turns a throwing combine into a Left', async () => {
+    const calls: number[] = []
+    const picky = service('picky', { input: Types.integer, output: Types.integer }, (n) => {
+      calls.push(n)
+      if (n < 0) throw new Error('negative')
+      return n
+    })
+    const collect = mapReduce(picky, { initial: [] as number[], combine: (all, n) => [...all, n], output: Types.array(Types.integer) }, { partitions: 1 })
+    const failed = await collect.run([1, -1, 2, 3])()
+    expect(E.isLeft(failed)).toBe(true)
+    expect(calls).toEqual([1, -1])
+    const lying = mapReduce(picky, { initial: 0, combine: (sum, n) => sum + n + 0.25, output: Types.integer }, { partitions: 2 })
+    const unfit = await lying.run([1, 2])()
+    expect(E.isLeft(unfit) && unfit.left.code).toBe(ContractErrorCode.OUTPUT_INVALID)
+    const throwing = mapReduce(picky, { initial: 0, combine: () => { throw new Error('boom') }, output: Types.integer }, { partitions: 1 })
+    const threw = await throwing.run([1])()
+    expect(E.isLeft(threw) && threw.left.code).toBe(ContractErrorCode.CONTRACT_THREW)
+  })
+
+  it('a host refuses a price that is not a non-negative integer', () => {
+    for (const price of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createContractHost({ crypto, keyPair: keyPair(20), executor: inThreadExecutor(executor()), price })).toThrow(/price/)
+    }
+  })
 })

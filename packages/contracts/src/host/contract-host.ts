@@ -125,6 +125,9 @@ function executionPart(payload: InvokePayload): Uint8Array {
 export function createContractHost(options: ContractHostOptions): ContractHost {
   const { crypto, keyPair, executor } = options
   const price = options.price ?? 0
+  if (!Number.isSafeInteger(price) || price < 0) {
+    throw new ContractError(ContractErrorCode.INVALID_INPUT, `the price must be a non-negative integer, got ${String(price)}`)
+  }
   const now = options.now ?? Date.now
   const author = { crypto, keyPair, ...(options.blockLimits === undefined ? {} : { limits: options.blockLimits }) }
   const bridge: RpcBridge | undefined = options.rpc === undefined ? undefined : createRpcBridge(options.rpc)

@@ -2,12 +2,14 @@
  * Map-reduce over services: a batch is cut into `partitions` contiguous slices, slice k is mapped by the k-th
  * mapper (round robin: typically the same contract on several hosts), the slices run concurrently, and the outputs
  * are folded in batch order, so the result does not depend on which host answered first. The first failure, in
- * batch order, fails the whole run.
+ * batch order, fails the whole run: a slice stops at its first failure, and slices after a failed one stop too (an
+ * earlier slice may still hold an earlier failure). The folded result is decoded with `reducer.output`, and a
+ * `combine` that throws is a Left like any other failure.
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { ContractError, ContractErrorCode } from '../errors.js'
 import { type ContractType } from '../types/contract-type.js'
-import type { Service } from './service.js'
+import { check, type Service } from './service.js'
 
 export interface Reducer<M, R> {
   readonly initial: R
@@ -34,20 +36,33 @@ export function mapReduce<I, M, R>(
     run: (batch) => async () => {
       const size = Math.ceil(batch.length / options.partitions)
       const slices = Array.from({ length: Math.min(options.partitions, batch.length) }, (_, k) => batch.slice(k * size, (k + 1) * size))
+      let failedSlice = Number.POSITIVE_INFINITY
       const mapped = await Promise.all(
         slices.map(async (slice, k) => {
           const host = mappers[k % mappers.length] as Service<I, M>
           const outputs: E.Either<ContractError, M>[] = []
-          for (const item of slice) outputs.push(await host.run(item)())
+          for (const item of slice) {
+            if (k > failedSlice) break // an earlier slice failed: nothing here can come first in batch order
+            const outcome = await host.run(item)()
+            outputs.push(outcome)
+            if (E.isLeft(outcome)) {
+              failedSlice = Math.min(failedSlice, k)
+              break
+            }
+          }
           return outputs
         }),
       )
       let accumulator = reducer.initial
       for (const outcome of mapped.flat()) {
         if (E.isLeft(outcome)) return outcome
-        accumulator = reducer.combine(accumulator, outcome.right)
+        try {
+          accumulator = reducer.combine(accumulator, outcome.right)
+        } catch (cause) {
+          return E.left(new ContractError(ContractErrorCode.CONTRACT_THREW, `combine threw: ${cause instanceof Error ? cause.message : String(cause)}`, {}, { cause }))
+        }
       }
-      return E.right(accumulator)
+      return check(reducer.output, accumulator, ContractErrorCode.OUTPUT_INVALID, 'the folded result')
     },
   }
 }
