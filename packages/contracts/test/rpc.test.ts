@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { encodeCanonical } from '@constellation/crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signBlock } from '@constellation/trustchain'
-import { ContractErrorCode, createCaller, createContractHost, defineContract, inThreadExecutor, type InvokePayload, reexecute, Types } from '../src/index.js'
+import { ContractErrorCode, createCaller, createContractHost, createRpcBridge, defineContract, type FetchLike, inThreadExecutor, type InvokePayload, reexecute, Types } from '../src/index.js'
 import { crypto, executor, fixedNow, keyPair } from './helpers.js'
 
 // A local price feed: answers { price } for a symbol; /slow never answers in time; /big answers too much.
@@ -88,6 +88,34 @@ describe('RPC bridge', () => {
     // The contract's state is untouched by the failures: the next good call is its first invocation.
     const ok = await caller.invoke(host, oracle, { endpoint: `${base}/quote`, symbol: 'BTC' })
     expect(ok.record.invocation).toBe(0)
+  })
+
+  it('matches the allow-list on the parsed origin and path, refuses redirects, caps requests and streams answers with a size cap', async () => {
+    const seen: { url: string; redirect: string }[] = []
+    let pulled = 0
+    const fetch: FetchLike = async (url, init) => {
+      seen.push({ url, redirect: init.redirect })
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled++
+          controller.enqueue(new TextEncoder().encode(url.endsWith('/endless') ? ' '.repeat(256) : '{"ok":true}'))
+          if (!url.endsWith('/endless')) controller.close()
+        },
+      })
+      return { ok: true, status: 200, body, text: async () => { throw new Error('the bridge must stream the body') } }
+    }
+    const bridge = createRpcBridge({ allow: ['https://prices.example/api', 'https://feed.example/'], fetch, maxResponseBytes: 1_000, maxRequestBytes: 100 })
+    for (const endpoint of ['https://prices.example/api-evil', 'https://prices.example.evil/api', 'https://prices.example@evil.example/api', 'https://prices.example/other', 'http://prices.example/api', 'not a url']) {
+      await expect(bridge(endpoint, '{}')).rejects.toMatchObject({ code: ContractErrorCode.RPC_NOT_ALLOWED })
+    }
+    expect(seen).toEqual([])
+    expect((await bridge('https://prices.example/api/quote', '{}')).response).toBe('{"ok":true}')
+    expect((await bridge('https://feed.example/x', '{}')).response).toBe('{"ok":true}')
+    expect(seen.every((call) => call.redirect === 'error')).toBe(true)
+    await expect(bridge('https://feed.example/x', JSON.stringify({ pad: 'x'.repeat(200) }))).rejects.toMatchObject({ code: ContractErrorCode.RPC_TOO_LARGE })
+    pulled = 0
+    await expect(bridge('https://feed.example/endless', '{}')).rejects.toMatchObject({ code: ContractErrorCode.RPC_TOO_LARGE })
+    expect(pulled).toBeLessThan(10) // stopped at the cap, not read to the end
   })
 
   it('a host without a bridge refuses RPC', async () => {
