@@ -2,6 +2,7 @@ import { toHex } from '@constellation/crypto'
 import { describe, expect, it } from 'vitest'
 import { contractId, ContractErrorCode, describeSignature, type ExecuteOutcome, type Executor, Types } from '../src/index.js'
 import { encodeJson } from '../src/json/json-value.js'
+import { ContractVm } from '../src/sandbox/contract-vm.js'
 import { counterContract, tokenContract, TokenState, TransferInput, TransferOutput } from './fixtures/contracts.js'
 import { crypto, executor } from './helpers.js'
 
@@ -142,6 +143,27 @@ describe('determinism', () => {
     const state = encodeJson(null, 64)
     const outcome = target.execute({ contractId: id, stateHash: crypto.sha256(state), encodedState: state, input: 'null', context: 'null', rpc: [] })
     expect(outcome.kind === 'failed' && outcome.error.code).toBe(ContractErrorCode.RESULT_MALFORMED)
+  })
+
+  it('a failure that is not the contract\'s (a trap, a host exception) poisons the executor: it runs nothing more', () => {
+    const target = executor()
+    const state = encodeJson(0, 64)
+    const counterId = contractId(crypto, counterContract.code)
+    target.register({ contractId: counterId, code: counterContract.code, signature: describeSignature(counterContract.signature) })
+    const request = { contractId: counterId, stateHash: crypto.sha256(state), encodedState: state, input: '1', context: 'null', rpc: [] }
+    expect(target.execute(request).kind).toBe('done')
+    const run = ContractVm.prototype.run
+    ContractVm.prototype.run = () => {
+      throw new RangeError('memory access out of bounds') // as a WebAssembly trap surfaces: not a ContractError
+    }
+    try {
+      const trapped = target.execute(request)
+      expect(trapped.kind === 'failed' && trapped.error.code).toBe(ContractErrorCode.SANDBOX_CRASHED)
+    } finally {
+      ContractVm.prototype.run = run
+    }
+    const after = target.execute(request)
+    expect(after.kind === 'failed' && after.error.code).toBe(ContractErrorCode.SANDBOX_CRASHED)
   })
 
   it('a state with shared sub-objects behaves the same warm as cold (the sandbox reloads the canonical state)', () => {

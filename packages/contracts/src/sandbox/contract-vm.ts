@@ -87,6 +87,7 @@ export class ContractVm {
   #outOfGas = false
   #abort = false
   #nearMemoryLimit = false
+  #hostFault: unknown = undefined
   readonly #memoryBytes: number
   #session: RpcSession = { recorded: [], index: 0 }
   #disposed = false
@@ -168,6 +169,22 @@ export class ContractVm {
 
   /** The interrupt handler: the counter ran down its segment; stop past the budget, else arm the next segment. */
   #interrupted(): boolean {
+    // Nothing may throw from here through the WebAssembly frames below: that would leave the module's own stack
+    // unwound half-way. A fault stops the contract instead, and the executor gives up on the module.
+    try {
+      return this.#interruptStep()
+    } catch (error) {
+      this.#hostFault = error
+      return true
+    }
+  }
+
+  /** A host-side fault met inside a callback from the engine (the module is no longer trusted after one). */
+  get hostFault(): unknown {
+    return this.#hostFault
+  }
+
+  #interruptStep(): boolean {
     if (this.#abort) return true
     this.#sampleMemory()
     this.#polled += this.#segment

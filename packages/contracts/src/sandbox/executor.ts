@@ -122,6 +122,12 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
   const limits = sandboxLimits(options.limits)
   const contracts = new Map<string, LoadedContract>()
   let closed = false
+  /**
+   * Set when a failure was not a contract's (a host exception inside an engine callback, a WebAssembly trap): the
+   * shared QuickJS module may be left inconsistent, so this executor runs nothing more (a worker executor starts a
+   * fresh worker, and with it a fresh module).
+   */
+  let poisoned: unknown = undefined
 
   function discard(contract: LoadedContract): void {
     contract.vm?.dispose()
@@ -190,6 +196,9 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
     },
     execute(request) {
       if (closed) return { kind: 'failed', error: failureOf(new ContractError(ContractErrorCode.CLOSED, 'the executor is closed')) }
+      if (poisoned !== undefined) {
+        return { kind: 'failed', error: failureOf(new ContractError(ContractErrorCode.SANDBOX_CRASHED, 'the sandbox module failed earlier and is no longer used', {}, { cause: poisoned })) }
+      }
       const contract = contracts.get(registrationKey(request))
       if (contract === undefined || contract.registration.contractId !== request.contractId) {
         return { kind: 'failed', error: failureOf(new ContractError(ContractErrorCode.UNKNOWN_CONTRACT, `contract ${request.contractId} is not registered`)) }
@@ -233,8 +242,10 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
         contract.current = { hash: result.stateHash, json }
         return { kind: 'done', result }
       } catch (error) {
+        const fault = contract.vm?.hostFault
+        if (fault !== undefined || !(error instanceof ContractError)) poisoned = fault ?? error
         discard(contract)
-        return { kind: 'failed', error: failureOf(error) }
+        return { kind: 'failed', error: failureOf(poisoned === undefined ? error : new ContractError(ContractErrorCode.SANDBOX_CRASHED, 'the sandbox module failed', {}, { cause: poisoned })) }
       }
     },
     evict(key) {

@@ -108,6 +108,12 @@ export function createWorkerExecutor(options: { limits?: Partial<SandboxLimits> 
     async execute(request) {
       // A cold load (code and state) is not the contract's fault: it gets the start-up allowance on top.
       const reply = await send({ op: 'execute', request }, limits.wallClockMs + (request.encodedState === undefined ? 0 : STARTUP_MS / 10))
+      if (reply.outcome?.kind === 'failed' && reply.outcome.error.code === ContractErrorCode.SANDBOX_CRASHED && worker !== undefined) {
+        // The worker's module is poisoned: the next request starts a fresh worker.
+        const poisoned = worker
+        worker = undefined
+        void poisoned.thread.terminate()
+      }
       if (reply.outcome !== undefined) return reply.outcome
       return { kind: 'failed', error: reply.error as FailureDetail }
     },
