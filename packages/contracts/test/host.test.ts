@@ -188,6 +188,10 @@ describe('hosting', () => {
     const forged = { ...proposalBy(2, caller, other.publicKey, quote), signature: new Uint8Array(64) }
     await expect(other.countersign(forged)).rejects.toMatchObject({ code: ContractErrorCode.TRANSACTION_REJECTED })
     await expect(caller.invoke(other, 'ff'.repeat(32), null)).rejects.toMatchObject({ code: ContractErrorCode.UNKNOWN_CONTRACT })
+    // By id alone there is no codec to check the output with, so it is unknown (not whatever the caller claims).
+    // @ts-expect-error invoked by id, the caller cannot name the output type it would like
+    const byId = await caller.invoke<null, number>(other, contractId(crypto, good.code), null)
+    expect(byId.output).toBeNull()
     await expect(caller.invoke(other, good, 5 as never)).rejects.toMatchObject({ code: ContractErrorCode.INPUT_INVALID })
   })
 

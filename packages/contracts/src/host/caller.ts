@@ -25,8 +25,12 @@ export interface ContractCaller {
   readonly head: ChainHead
   /** Deploys a contract to a host; returns its id and the transaction pair. */
   deploy(host: ContractHost, definition: ContractDefinition<unknown, unknown, unknown>): Promise<{ id: string; proposal: HalfBlock; agreement: HalfBlock }>
-  /** Invokes a hosted contract, paying the host's price; returns the output and the transaction pair. */
-  invoke<I, O>(host: ContractHost, contract: string | ContractDefinition<I, O, unknown>, input: I): Promise<Invocation<O>>
+  /**
+   * Invokes a hosted contract, paying the host's price; returns the output and the transaction pair. Given the
+   * definition, the output is checked with its codec; given only the id, there is no codec and the output is `unknown`.
+   */
+  invoke<I, O>(host: ContractHost, contract: ContractDefinition<I, O, unknown>, input: I): Promise<Invocation<O>>
+  invoke(host: ContractHost, contract: string, input: unknown): Promise<Invocation<unknown>>
   /** A hosted contract as a service: its output is checked with the contract's output codec. */
   service<I, O>(host: ContractHost, definition: ContractDefinition<I, O, unknown>, name?: string): Service<I, O>
 }
@@ -66,7 +70,7 @@ export function createCaller(options: {
       const agreement = await host.deploy(proposal)
       return { id, proposal, agreement }
     },
-    async invoke<I, O>(host: ContractHost, contract: string | ContractDefinition<I, O, unknown>, input: I) {
+    async invoke<I, O>(host: ContractHost, contract: string | ContractDefinition<I, O, unknown>, input: I): Promise<Invocation<O>> {
       const id = typeof contract === 'string' ? contract : contractId(crypto, contract.code)
       // The contract's randomness: fixed by the caller's next block position, so every replay sees the same seed.
       const seed = toHex(crypto.sha256(concatBytes(keyPair.publicKey, new TextEncoder().encode(`${head.sequenceNumber + 1}`))))
