@@ -47,9 +47,10 @@ export const PRELUDE_SOURCE = String.raw`(function () {
     if (typeof endpoint !== 'string') throw new TypeError('rpc: the endpoint must be a string');
     return parse(hostRpc(endpoint, stringify(request === undefined ? null : request)));
   };
-  function deepFreeze(root) {
+  // One walk over all roots with one seen-set: walking each root on its own would walk the shared graph again.
+  function deepFreeze(roots) {
     const seen = new Set();
-    const stack = [root];
+    const stack = roots;
     while (stack.length > 0) {
       const item = stack.pop();
       if ((typeof item !== 'object' && typeof item !== 'function') || item === null || seen.has(item)) continue;
@@ -99,9 +100,9 @@ export const PRELUDE_SOURCE = String.raw`(function () {
   let factory = null;
   return {
     seal(contractFactory) {
-      deepFreeze(globalThis);
-      const hidden = hiddenIntrinsics();
-      for (let i = 0; i < hidden.length; i++) deepFreeze(hidden[i]);
+      const roots = hiddenIntrinsics();
+      roots.push(globalThis);
+      deepFreeze(roots);
       factory = contractFactory;
       limitHit = null;
       return typeof guarded(() => factory()) === 'function';
