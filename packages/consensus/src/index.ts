@@ -60,7 +60,6 @@ export {
   type CheckpointPool,
   decodeProposal,
   encodeProposal,
-  maxProposalBytes,
   type PoolEntry,
   prunePool,
   selectCheckpoints,

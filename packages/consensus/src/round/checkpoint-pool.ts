@@ -88,11 +88,6 @@ export function selectCheckpoints(rules: SolarSystemRules, state: SolarSystemSta
 const ProposalCodec = (rules: SolarSystemRules, limits: BlockLimits) =>
   listUpTo(bytesUpTo(limits.maxBlockBytes, 'BlockBytes'), rules.maxCheckpointsPerProposal, 'Proposal') as t.Type<Uint8Array[], Uint8Array[], unknown>
 
-/** Largest proposal the rules allow, in bytes. */
-export function maxProposalBytes(rules: SolarSystemRules): number {
-  return rules.maxProposalBytes
-}
-
 export function encodeProposal(blocks: readonly HalfBlock[], limits: BlockLimits = DEFAULT_BLOCK_LIMITS): Uint8Array {
   return encodeCanonical(blocks.map((block) => encodeBlock(block, limits)))
 }

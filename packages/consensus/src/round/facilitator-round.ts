@@ -16,7 +16,7 @@ import { type AcsMessage, type AcsState, acsStep, initialAcsState } from '../acs
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { assembleCertificate, type CertificateSignature, type CheckpointCertificate, signResult } from './certificate.js'
 import { certificateDigest, type CheckpointResult, resultHash } from './checkpoint-result.js'
-import { addToPool, checkCheckpointBlock, type CheckpointPool, encodeProposal, maxProposalBytes, selectCheckpoints } from './checkpoint-pool.js'
+import { addToPool, checkCheckpointBlock, type CheckpointPool, encodeProposal, selectCheckpoints } from './checkpoint-pool.js'
 import { commonCoin } from './common-coin.js'
 import { foldAgreement } from './result-fold.js'
 import { nextResult, type SolarSystemRules, type SolarSystemState } from './solar-system.js'
@@ -86,7 +86,7 @@ export function startRound(config: RoundConfig, pool: CheckpointPool = new Map()
     faults: committee.faults,
     coin: commonCoin(crypto, { previousResultHash: seed.resultHash, level: seed.genesis.level, group: seed.genesis.group, round }),
     digest: (value) => crypto.sha256(value),
-    maxProposalBytes: maxProposalBytes(rules),
+    maxProposalBytes: rules.maxProposalBytes,
   })
   return { config, self, round, phase: 'collecting', pool, arrivals: pool.size, acs, shares: new Map(), early: new Map(), refused: new Map() }
 }
