@@ -32,6 +32,9 @@ export {
   signBlock,
 } from './block/block-encoding.js'
 export {
+  type CarriedValue,
+  CarriedValueCodec,
+  carriesValue,
   type CheckpointPayload,
   CheckpointPayloadCodec,
   type GenesisPayload,
@@ -43,6 +46,7 @@ export {
   type TransferPayload,
   TransferPayloadCodec,
   transferOf,
+  type ValueTransfer,
 } from './block/payloads.js'
 export {
   advanceHead,
@@ -55,6 +59,7 @@ export {
   createProposal,
   EMPTY_CHAIN_HEAD,
   transferPayload,
+  withValue,
 } from './block/block-builder.js'
 export {
   INFORMATIONAL_REASONS,

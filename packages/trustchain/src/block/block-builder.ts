@@ -4,13 +4,14 @@
  * A `ChainHead` is what an author needs to append: the sequence number and hash of its newest block and its running
  * balance. Each builder returns the signed block; `advanceHead` gives the head after it. Agreements to transfers
  * mirror the proposal's amount and carry the counterparty's new balance; agreements to other payloads repeat the
- * proposal's payload, as in py-ipv8, so both halves describe the same transaction.
+ * proposal's payload, as in py-ipv8, so both halves describe the same transaction, except that a carried `value`
+ * states the agreeing chain's own new balance.
  */
 import type { CborValue, Crypto, KeyPair } from '@constellation/crypto'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import { type BlockLimits, blockHash, DEFAULT_BLOCK_LIMITS, signBlock } from './block-encoding.js'
 import { type HalfBlock, isProposal, NO_LINK, ZERO_HASH } from './half-block.js'
-import { GenesisPayloadCodec, type TransferPayload, transferOf } from './payloads.js'
+import { carriesValue, GenesisPayloadCodec, type TransferPayload, transferOf } from './payloads.js'
 
 export interface ChainHead {
   /** Sequence number of the newest block (0 for an empty chain). */
@@ -60,15 +61,33 @@ function append(
   )
 }
 
-/** A transfer payload paying `amount` out of a chain at `head`. */
-export function transferPayload(head: ChainHead, amount: number): TransferPayload {
+/** The balance left at `head` after paying `amount`; INVALID_INPUT for a bad amount or an overdraft. */
+function balanceAfterPaying(head: ChainHead, amount: number): number {
   if (!Number.isSafeInteger(amount) || amount < 1) {
     throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `a transfer amount must be a positive integer, got ${amount}`)
   }
   if (amount > head.balance) {
     throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `cannot transfer ${amount} with a balance of ${head.balance}`)
   }
-  return { kind: 'transfer', amount, balance: head.balance - amount }
+  return head.balance - amount
+}
+
+/** A transfer payload paying `amount` out of a chain at `head`. */
+export function transferPayload(head: ChainHead, amount: number): TransferPayload {
+  return { kind: 'transfer', amount, balance: balanceAfterPaying(head, amount) }
+}
+
+/**
+ * `payload` made to carry `amount` out of a chain at `head` to the counterparty: its `value` field is set to
+ * `{ amount, balance after paying }`. The ledgers move both balances as for a transfer.
+ */
+export function withValue<P extends { readonly kind: string }>(
+  head: ChainHead,
+  payload: P,
+  amount: number,
+): P & { readonly value: { readonly amount: number; readonly balance: number } } {
+  if (payload.kind === 'transfer') throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'a transfer carries its amount itself, not a `value`')
+  return { ...payload, value: { amount, balance: balanceAfterPaying(head, amount) } }
 }
 
 export function createGenesisBlock(author: BlockAuthor, options: { balance: number; timestamp: number }): HalfBlock {
@@ -103,6 +122,7 @@ export function agreementPayload(head: ChainHead, proposal: HalfBlock): CborValu
   if (!Number.isSafeInteger(balance)) {
     throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `receiving ${transfer.amount} would take the balance past the safe integer range`)
   }
+  if (carriesValue(proposal.payload)) return { ...proposal.payload, value: { amount: transfer.amount, balance } }
   return { kind: 'transfer', amount: transfer.amount, balance }
 }
 

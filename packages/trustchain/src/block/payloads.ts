@@ -5,6 +5,11 @@
  * its payload type; the value transfer (`kind: 'transfer'`) is built in, and applications register their own kinds
  * with an io-ts codec. Validation checks a payload against the codec of its kind; a kind this node has not
  * registered is carried as opaque data (another application on the network may know it).
+ *
+ * Any other kind may carry value too, through a field `value: { amount, balance }` (e.g. a paid service call): the
+ * ledgers then move balances exactly as for a transfer. Because balances are everyone's business, that field is
+ * checked on every node whether or not it knows the kind: a tx payload with a `value` field that is not exactly
+ * `{ amount, balance }` is refused, so no two nodes can disagree on whether a block moved value.
  */
 import type { CborValue } from '@constellation/crypto'
 import { isLeft } from 'fp-ts/lib/Either.js'
@@ -42,6 +47,20 @@ export const TransferPayloadCodec = closedRecord('TransferPayload', {
   balance: Balance,
 })
 export type TransferPayload = t.TypeOf<typeof TransferPayloadCodec>
+
+/** The value a payload of another kind carries: `amount` paid by the proposer, `balance` of the holding chain after it. */
+export const CarriedValueCodec = closedRecord('CarriedValue', { amount: Amount, balance: Balance })
+export type CarriedValue = t.TypeOf<typeof CarriedValueCodec>
+
+/**
+ * The value a tx block moves, whether by a transfer or by a payload of another kind carrying a `value`: its kind,
+ * the amount and the holding chain's balance after it.
+ */
+export interface ValueTransfer {
+  readonly kind: string
+  readonly amount: number
+  readonly balance: number
+}
 
 /** A transaction payload kind with the codec that checks it. */
 export interface PayloadType<P extends { readonly kind: string }> {
@@ -98,6 +117,10 @@ export class PayloadRegistry {
       const field = (payload as Record<string, CborValue>).kind
       if (typeof field !== 'string') return { ok: false, errors: ['a transaction payload must have a string `kind`'] }
       kind = field
+      if (field !== 'transfer' && Object.hasOwn(payload, 'value')) {
+        const value = CarriedValueCodec.decode((payload as Record<string, CborValue>).value)
+        if (isLeft(value)) return { ok: false, errors: describeErrors(value.left).map((error) => `value: ${error}`) }
+      }
       codec = this.#types.get(field)
       if (codec === undefined) return { ok: true, kind }
     }
@@ -106,7 +129,24 @@ export class PayloadRegistry {
   }
 }
 
-/** The transfer payload of a block, or undefined when it carries something else. */
-export function transferOf(type: string, payload: CborValue): TransferPayload | undefined {
-  return type === 'tx' && TransferPayloadCodec.is(payload) ? payload : undefined
+function isMap(payload: CborValue): payload is { readonly [key: string]: CborValue } {
+  return typeof payload === 'object' && payload !== null && !Array.isArray(payload) && !(payload instanceof Uint8Array)
+}
+
+/**
+ * The value a block moves: a transfer, or a tx payload of another kind whose `value` is exactly
+ * `{ amount, balance }`; undefined when it moves none. (A malformed `value` moves nothing here, and the payload
+ * check refuses such a block, so it never reaches a ledger.)
+ */
+export function transferOf(type: string, payload: CborValue): ValueTransfer | undefined {
+  if (type !== 'tx' || !isMap(payload)) return undefined
+  if (TransferPayloadCodec.is(payload)) return payload
+  const { kind, value } = payload
+  if (typeof kind !== 'string' || kind === 'transfer' || !Object.hasOwn(payload, 'value') || !CarriedValueCodec.is(value)) return undefined
+  return { kind, amount: value.amount, balance: value.balance }
+}
+
+/** True when the payload carries value through a `value` field (not a transfer). */
+export function carriesValue(payload: CborValue): payload is { readonly kind: string; readonly value: CarriedValue } {
+  return isMap(payload) && payload.kind !== 'transfer' && transferOf('tx', payload) !== undefined
 }

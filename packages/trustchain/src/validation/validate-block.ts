@@ -7,7 +7,7 @@
  * against the neighbours) and the balance rules of value transfers. Everything it needs from a store arrives in a
  * `ValidationContext`, gathered beforehand (see `gatherContext`), so this function does no I/O and is easy to fuzz.
  */
-import { type Crypto, encodeCanonical, equalBytes } from '@constellation/crypto'
+import { type CborValue, type Crypto, encodeCanonical, equalBytes } from '@constellation/crypto'
 import { blockHash } from '../block/block-encoding.js'
 import { type HalfBlock, isAgreement, isProposal, NO_LINK, ZERO_HASH } from '../block/half-block.js'
 import { CheckpointPayloadCodec, type PayloadRegistry, transferOf } from '../block/payloads.js'
@@ -83,19 +83,31 @@ function checkInvariants(
  * True when an agreement describes the same transaction as the proposal it answers. The link names the proposal only
  * by position, so without this a countersignature to one block could be shown beside another block at that position
  * (a fork). A transfer agreement must be a transfer of the same amount (its balance is its own chain's, checked by
- * the balance rules); any other agreement repeats the proposal's payload exactly (compared in canonical form).
+ * the balance rules); a payload carrying a `value` must carry the same amount and otherwise repeat the proposal's
+ * payload; any other agreement repeats the proposal's payload exactly (compared in canonical form).
  */
 function sameContent(proposal: HalfBlock, agreement: HalfBlock): boolean {
   const offered = transferOf(proposal.type, proposal.payload)
   const accepted = transferOf(agreement.type, agreement.payload)
   if (offered !== undefined || accepted !== undefined) {
-    return offered !== undefined && accepted !== undefined && offered.kind === accepted.kind && offered.amount === accepted.amount
+    if (offered === undefined || accepted === undefined || offered.kind !== accepted.kind || offered.amount !== accepted.amount) return false
+    return offered.kind === 'transfer' || samePayload(withoutValue(proposal.payload), withoutValue(agreement.payload))
   }
+  return samePayload(proposal.payload, agreement.payload)
+}
+
+function samePayload(a: CborValue, b: CborValue): boolean {
   try {
-    return equalBytes(encodeCanonical(proposal.payload), encodeCanonical(agreement.payload))
+    return equalBytes(encodeCanonical(a), encodeCanonical(b))
   } catch {
     return false // a payload that cannot be encoded was refused as bad-payload already; it matches nothing
   }
+}
+
+/** A value-carrying payload without its `value` (whose balance differs between the halves by design). */
+function withoutValue(payload: CborValue): CborValue {
+  const { value: _value, ...rest } = payload as { readonly [key: string]: CborValue }
+  return rest
 }
 
 function checkLinks(
