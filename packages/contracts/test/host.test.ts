@@ -1,5 +1,17 @@
 import { encodeCanonical, toHex } from '@constellation/crypto'
-import { advanceHead, createGenesisBlock, createLedger, createMemoryBlockStore, decodeBlock, EMPTY_CHAIN_HEAD, encodeBlock, PayloadRegistry, signBlock, TRANSFER } from '@constellation/trustchain'
+import {
+  advanceHead,
+  createGenesisBlock,
+  createLedger,
+  createMemoryBlockStore,
+  decodeBlock,
+  EMPTY_CHAIN_HEAD,
+  encodeBlock,
+  PayloadRegistry,
+  signBlock,
+  TRANSFER,
+  withValue,
+} from '@constellation/trustchain'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import {
@@ -20,7 +32,13 @@ import { tokenContract } from './fixtures/contracts.js'
 import { crypto, executor, fixedNow, keyPair } from './helpers.js'
 
 const hostKeys = keyPair(7)
-const alice = createCaller({ crypto, keyPair: keyPair(1), now: fixedNow })
+/** A caller whose chain opens with `balance` (its genesis block too, for ledgers that must check its payments). */
+function funded(seed: number, balance = 1_000) {
+  const genesis = createGenesisBlock({ crypto, keyPair: keyPair(seed) }, { balance, timestamp: 1 })
+  return { genesis, caller: createCaller({ crypto, keyPair: keyPair(seed), now: fixedNow, head: advanceHead(crypto, EMPTY_CHAIN_HEAD, genesis) }) }
+}
+
+const { genesis: aliceGenesis, caller: alice } = funded(1)
 const token = tokenContract(toHex(alice.publicKey))
 const host = createContractHost({ crypto, keyPair: hostKeys, executor: inThreadExecutor(executor()), price: 3, now: fixedNow })
 const verifier = inThreadExecutor(executor())
@@ -46,8 +64,8 @@ describe('deploy and invoke as transaction pairs', async () => {
   it('deploy and invoke are half-blocks that a trustchain ledger with the contract payloads accepts', async () => {
     const registry = registerContractPayloads(new PayloadRegistry([TRANSFER]))
     const ledger = createLedger({ crypto, store: createMemoryBlockStore({ crypto }), registry })
-    const outcomes = await ledger.ingest([deployed.proposal, deployed.agreement, first.proposal, first.agreement])
-    expect(outcomes.map((outcome) => outcome.status)).toEqual(['stored', 'stored', 'stored', 'stored'])
+    const outcomes = await ledger.ingest([aliceGenesis, deployed.proposal, deployed.agreement, first.proposal, first.agreement])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['stored', 'stored', 'stored', 'stored', 'stored'])
     expect(deployed.id).toBe(toHex(crypto.sha256(new TextEncoder().encode(token.code))))
   })
 
@@ -56,13 +74,18 @@ describe('deploy and invoke as transaction pairs', async () => {
     expect(registry.check('tx', first.proposal.payload).ok).toBe(true)
     expect(registry.check('tx', { ...(first.proposal.payload as object), note: 'extra' } as never).ok).toBe(false)
     expect(registry.check('tx', { ...(deployed.proposal.payload as object), note: 'extra' } as never).ok).toBe(false)
+    // The payment is closed too: exactly { amount, balance }, and only on invoke records.
+    expect(registry.check('tx', { ...(first.proposal.payload as object), value: { amount: 3, balance: 997, note: 'extra' } } as never).ok).toBe(false)
+    expect(registry.check('tx', { ...(deployed.proposal.payload as object), value: { amount: 3, balance: 997 } } as never).ok).toBe(false)
   })
 
-  it('the invoke records input, output, state hash, gas and the payment at the advertised price', () => {
+  it('the invoke records input, output, state hash, gas and pays the advertised price as value', () => {
     const record = first.agreement.payload as unknown as InvokePayload
     expect(record.input).toEqual({ to: 'acct001', amount: 10 })
     expect(record.output).toEqual({ ok: true, balance: 999_990 })
-    expect(record.payment).toBe(3)
+    // The caller's chain pays 3 out of its 1,000 in the proposal; the host's (empty before) holds 3 in its agreement.
+    expect((first.proposal.payload as unknown as InvokePayload).value).toEqual({ amount: 3, balance: 997 })
+    expect(record.value).toEqual({ amount: 3, balance: 3 })
     expect(record.gasUsed).toBe(first.record.gasUsed)
     expect(toHex(record.stateHash)).toBe(toHex(crypto.sha256(encodeCanonical(host.state(deployed.id) as never))))
     expect(first.output).toEqual({ ok: true, balance: 999_990 })
@@ -70,13 +93,15 @@ describe('deploy and invoke as transaction pairs', async () => {
 
   it('the host countersigns only when paid', async () => {
     const quote = await host.quote({ contract: deployed.id, caller: alice.publicKey, input: { to: 'acct002', amount: 1 }, timestamp: fixedNow(), seed: '01' })
-    const unpaid = proposalBy(1, alice, host.publicKey, { ...quote, payment: 2 })
+    const underpaid = proposalBy(1, alice, host.publicKey, withValue(alice.head, quote, 2))
+    await expect(host.countersign(underpaid)).rejects.toMatchObject({ code: ContractErrorCode.PAYMENT_REQUIRED })
+    const unpaid = proposalBy(1, alice, host.publicKey, quote)
     await expect(host.countersign(unpaid)).rejects.toMatchObject({ code: ContractErrorCode.PAYMENT_REQUIRED })
   })
 
   it('a proposal whose record is not what the contract computes is refused', async () => {
     const quote = await host.quote({ contract: deployed.id, caller: alice.publicKey, input: { to: 'acct002', amount: 1 }, timestamp: fixedNow(), seed: '01' })
-    const forged = proposalBy(1, alice, host.publicKey, { ...quote, output: { ok: true, balance: 5 } })
+    const forged = proposalBy(1, alice, host.publicKey, withValue(alice.head, { ...quote, output: { ok: true, balance: 5 } }, 3))
     await expect(host.countersign(forged)).rejects.toMatchObject({ code: ContractErrorCode.TRANSACTION_REJECTED })
   })
 
@@ -105,7 +130,7 @@ describe('deploy and invoke as transaction pairs', async () => {
 
   it('a deploy of the same code with another signature does not make a fraud proof, whichever the verifier saw first', async () => {
     // Mallory deploys the token's code elsewhere with an output type the honest record cannot fit.
-    const mallory = createCaller({ crypto, keyPair: keyPair(66), now: fixedNow })
+    const mallory = funded(66).caller
     const elsewhere = createContractHost({ crypto, keyPair: keyPair(67), executor: inThreadExecutor(executor()), now: fixedNow })
     const fake = defineContract({ code: token.code, input: token.signature.input, output: Types.string, state: token.signature.state, initialState: token.initialState })
     const fakeDeploy = await mallory.deploy(elsewhere, fake)
@@ -120,7 +145,7 @@ describe('deploy and invoke as transaction pairs', async () => {
   it('a verifier with a smaller gas budget or stricter size limits than the record needs is inconclusive, not a fraud proof', async () => {
     const grow = defineContract({ code: 'function invoke(s, n) { let t = s; for (let i = 0; i < n; i++) t += "x"; return { state: t, output: n } }', input: Types.integer, output: Types.integer, state: Types.string, initialState: '' })
     const other = createContractHost({ crypto, keyPair: keyPair(12), executor: inThreadExecutor(executor()), now: fixedNow })
-    const caller = createCaller({ crypto, keyPair: keyPair(13), now: fixedNow })
+    const caller = funded(13).caller
     const grown = await caller.deploy(other, grow)
     const big = await caller.invoke(other, grow, 1_000)
     const items = { deploy: grown.proposal, invoke: big.agreement, previousState: encodeCanonical('') }
@@ -143,7 +168,7 @@ describe('deploy and invoke as transaction pairs', async () => {
   it('a record read back from the wire (encodeBlock/decodeBlock) re-executes to the same result: contracts see inputs in canonical key order', async () => {
     const keys = defineContract({ code: 'function invoke(s, input) { return { state: s, output: Object.keys(input).join() } }', input: Types.struct({ amount: Types.integer, to: Types.string }), output: Types.string, state: Types.null, initialState: null })
     const other = createContractHost({ crypto, keyPair: keyPair(14), executor: inThreadExecutor(executor()), now: fixedNow })
-    const caller = createCaller({ crypto, keyPair: keyPair(15), now: fixedNow })
+    const caller = funded(15).caller
     const keysDeploy = await caller.deploy(other, keys)
     const invoked = await caller.invoke(other, keys, { amount: 1, to: 'bob' }) // not canonical order: 'to' is shorter
     const wire = (block: typeof invoked.agreement) => decodeBlock(crypto, encodeBlock(block))
@@ -153,13 +178,13 @@ describe('deploy and invoke as transaction pairs', async () => {
   })
 
   it('of two invokes proposed from the same state at once, only one is countersigned', async () => {
-    const bob = createCaller({ crypto, keyPair: keyPair(3), now: fixedNow })
-    const carol = createCaller({ crypto, keyPair: keyPair(4), now: fixedNow })
+    const bob = funded(3).caller
+    const carol = funded(4).caller
     const ask = (caller: typeof bob) => host.quote({ contract: deployed.id, caller: caller.publicKey, input: { to: 'acct003', amount: 0 }, timestamp: fixedNow(), seed: '02' })
     const [forBob, forCarol] = [await ask(bob), await ask(carol)]
     const results = await Promise.allSettled([
-      host.countersign(proposalBy(3, bob, host.publicKey, forBob)),
-      host.countersign(proposalBy(4, carol, host.publicKey, forCarol)),
+      host.countersign(proposalBy(3, bob, host.publicKey, withValue(bob.head, forBob, 3))),
+      host.countersign(proposalBy(4, carol, host.publicKey, withValue(carol.head, forCarol, 3))),
     ])
     expect(results.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected'])
   })
@@ -176,7 +201,7 @@ describe('deploy and invoke as transaction pairs', async () => {
 describe('hosting', () => {
   it('refuses code whose hash does not match, code that does not parse, and unknown contracts', async () => {
     const other = createContractHost({ crypto, keyPair: keyPair(8), executor: inThreadExecutor(executor()), now: fixedNow })
-    const caller = createCaller({ crypto, keyPair: keyPair(2), now: fixedNow })
+    const caller = funded(2).caller
     const broken = defineContract({ code: 'function invoke(', input: Types.null, output: Types.null, state: Types.null, initialState: null })
     await expect(caller.deploy(other, broken)).rejects.toMatchObject({ code: ContractErrorCode.SYNTAX_ERROR })
     const good = defineContract({ code: 'function invoke(s) { return { state: s, output: null } }', input: Types.null, output: Types.null, state: Types.null, initialState: null })
@@ -209,7 +234,7 @@ describe('hosting', () => {
       initialState: 0,
     })
     const other = createContractHost({ crypto, keyPair: keyPair(9), executor: inThreadExecutor(executor()), now: fixedNow })
-    const caller = createCaller({ crypto, keyPair: keyPair(3), now: fixedNow })
+    const caller = funded(3).caller
     const agreed = { kind: 'note', text: 'ok' }
     const deployedEffects = await caller.deploy(other, effects)
     const invocation = await caller.invoke(other, effects, toHex(crypto.sha256(encodeCanonical(agreed))))
@@ -225,16 +250,16 @@ describe('hosting', () => {
     const genesis = createGenesisBlock({ crypto, keyPair: keyPair(16) }, { balance: 1_000, timestamp: 1 })
     const other = createContractHost({ crypto, keyPair: keyPair(16), executor: inThreadExecutor(executor()), now: fixedNow, head: advanceHead(crypto, EMPTY_CHAIN_HEAD, genesis) })
     const payout = defineContract({
-      code: `function invoke(s, input, ctx) { return { state: s + 1, output: null, effects: [{ kind: 'propose', counterparty: ctx.caller, payload: input === 0 ? { kind: 'transfer', amount: 1000, balance: 0 } : { kind: 'bonus', amount: input } }] } }`,
+      code: `function invoke(s, input, ctx) { return { state: s + 1, output: null, effects: [{ kind: 'propose', counterparty: ctx.caller, payload: input === 0 ? { kind: 'transfer', amount: 1000, balance: 0 } : input === 1 ? { kind: 'bonus', value: { amount: 1, balance: 999 } } : { kind: 'bonus', amount: input } }] } }`,
       input: Types.integer,
       output: Types.null,
       state: Types.integer,
       initialState: 0,
     })
-    const mallory = createCaller({ crypto, keyPair: keyPair(17), now: fixedNow })
+    const mallory = funded(17).caller
     const payoutDeploy = await mallory.deploy(other, payout)
     const headBefore = other.head
-    for (const input of [0, 5]) await expect(mallory.invoke(other, payout, input)).rejects.toMatchObject({ code: ContractErrorCode.RESULT_MALFORMED })
+    for (const input of [0, 1, 5]) await expect(mallory.invoke(other, payout, input)).rejects.toMatchObject({ code: ContractErrorCode.RESULT_MALFORMED })
     expect(other.head).toEqual(headBefore)
     expect(other.head.balance).toBe(1_000)
     expect(other.state(payoutDeploy.id)).toBe(0)
@@ -249,7 +274,7 @@ describe('hosting', () => {
       initialState: 0,
     })
     const other = createContractHost({ crypto, keyPair: keyPair(18), executor: inThreadExecutor(executor()), now: fixedNow })
-    const caller = createCaller({ crypto, keyPair: keyPair(19), now: fixedNow })
+    const caller = funded(19).caller
     const badDeploy = await caller.deploy(other, bad)
     const seq = other.head.sequenceNumber
     for (const input of [1, 2, 3]) {

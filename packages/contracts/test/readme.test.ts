@@ -8,5 +8,5 @@ it('the README example deploys a token and a pipeline, runs them, and prints wha
   expect(example).toBeDefined()
   const run = runExample(here, example as string)
   expect(run.stderr).toBe('')
-  expect(run.stdout.trim().split('\n')).toEqual(['70 1 true 30', 'agrees', 'alice has 50 left', 'CONTRACT_THREW'])
+  expect(run.stdout.trim().split('\n')).toEqual(['70 1 true 30', '9 1', 'agrees', 'alice has 50 left', 'CONTRACT_THREW'])
 })

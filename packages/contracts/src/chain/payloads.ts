@@ -6,11 +6,13 @@
  *   SHA-256 of the code, so the deploy transaction notarises the code.
  * - `contract-invoke`: one committed invocation of one deploy (named by `deployHash`): who called (the proposer), the input, the time and seed the
  *   contract saw, the state it started from (hash) and the state, output, effects and gas it ended with, the RPC
- *   answers the host fetched, and the payment to the host. The host's agreement repeats it and signs it, which is
- *   what makes a wrong record provable against the host.
+ *   answers the host fetched. A paid invoke carries the payment as trustchain value, `value: { amount, balance }`:
+ *   the caller's balance goes down by `amount` in its proposal, the host's goes up in its agreement, and the ledgers
+ *   check both like a transfer. The host's agreement repeats the record (with its own balance in `value`) and signs
+ *   it, which is what makes a wrong record provable against the host.
  */
 import { type Crypto, encodeCanonical, HASH_LENGTH } from '@constellation/crypto'
-import type { PayloadRegistry } from '@constellation/trustchain'
+import { type CarriedValue, CarriedValueCodec, type PayloadRegistry } from '@constellation/trustchain'
 import * as t from 'io-ts'
 import { asCbor, type JsonValue } from '../json/json-value.js'
 import type { SignatureDescription } from '../sandbox/executor.js'
@@ -67,7 +69,7 @@ export type DeployPayload = t.TypeOf<typeof DeployPayloadCodec>
 
 export const RpcExchangeCodec = closedRecord('RpcExchange', { endpoint: t.string, request: t.string, response: t.string })
 
-export const InvokePayloadCodec = closedRecord('InvokePayload', {
+const invokeFields = {
   kind: t.literal(INVOKE_KIND),
   contract: Hash,
   deploy: Hash,
@@ -81,9 +83,20 @@ export const InvokePayloadCodec = closedRecord('InvokePayload', {
   effects: t.array(Json),
   gasUsed: Count,
   rpc: t.array(RpcExchangeCodec),
-  payment: Count,
-})
-export type InvokePayload = t.TypeOf<typeof InvokePayloadCodec>
+}
+const FreeInvokeCodec = closedRecord('InvokePayload', invokeFields)
+const PaidInvokeCodec = closedRecord('PaidInvokePayload', { ...invokeFields, value: CarriedValueCodec })
+
+/** An invoke record; `value` is the payment to the host, present only when the invoke pays. */
+export type InvokePayload = t.TypeOf<typeof FreeInvokeCodec> & { readonly value?: CarriedValue }
+
+/** The invoke record, closed: exactly its fields, plus `value` when it pays. */
+export const InvokePayloadCodec: t.Type<InvokePayload, InvokePayload, unknown> = new t.Type<InvokePayload, InvokePayload, unknown>(
+  'InvokePayload',
+  (u): u is InvokePayload => FreeInvokeCodec.is(u) || PaidInvokeCodec.is(u),
+  (u, c) => (typeof u === 'object' && u !== null && Object.hasOwn(u, 'value') ? PaidInvokeCodec.validate(u, c) : FreeInvokeCodec.validate(u, c)),
+  t.identity,
+)
 
 /**
  * The deploy hash: SHA-256 of the whole deploy payload (code, type signature, initial state). An invoke record names

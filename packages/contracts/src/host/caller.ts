@@ -1,16 +1,17 @@
 /**
  * The caller's side of contracts: a chain author that deploys contracts to hosts and invokes them as real
- * transaction pairs (quote -> proposal with payment -> the host's agreement), tracking its own chain head, and
+ * transaction pairs (quote -> proposal paying the host's price as trustchain value -> the host's agreement),
+ * tracking its own chain head (whose balance goes down by each price paid), and
  * that turns a hosted contract into a `Service` for pipelines.
  */
 import { concatBytes, type Crypto, type KeyPair, toHex } from '@constellation/crypto'
-import { advanceHead, type BlockLimits, type ChainHead, createProposal, EMPTY_CHAIN_HEAD, type HalfBlock } from '@constellation/trustchain'
+import { advanceHead, type BlockLimits, type ChainHead, createProposal, EMPTY_CHAIN_HEAD, type HalfBlock, withValue } from '@constellation/trustchain'
 import * as E from 'fp-ts/lib/Either.js'
 import { DEPLOY_KIND, type InvokePayload } from '../chain/payloads.js'
 import { contractId, type ContractDefinition, describeSignature } from '../contract/contract.js'
 import { asCbor, encodeJson, type JsonValue } from '../json/json-value.js'
 import { check, type Service } from '../service/service.js'
-import { ContractErrorCode, toContractError } from '../errors.js'
+import { ContractError, ContractErrorCode, toContractError } from '../errors.js'
 import type { ContractHost } from './contract-host.js'
 
 export interface Invocation<O> {
@@ -53,6 +54,14 @@ export function createCaller(options: {
     return proposal
   }
 
+  /** The record carrying `price` out of this chain as trustchain value; PAYMENT_REQUIRED when the balance is short. */
+  function paying(record: InvokePayload, price: number): InvokePayload {
+    if (price > head.balance) {
+      throw new ContractError(ContractErrorCode.PAYMENT_REQUIRED, `the host charges ${price} per invocation, this chain holds ${head.balance}`, { price, balance: head.balance })
+    }
+    return withValue(head, record, price)
+  }
+
   const caller: ContractCaller = {
     publicKey: keyPair.publicKey,
     get head() {
@@ -74,7 +83,8 @@ export function createCaller(options: {
       const id = typeof contract === 'string' ? contract : contractId(crypto, contract.code)
       // The contract's randomness: fixed by the caller's next block position, so every replay sees the same seed.
       const seed = toHex(crypto.sha256(concatBytes(keyPair.publicKey, new TextEncoder().encode(`${head.sequenceNumber + 1}`))))
-      const record = await host.quote({ contract: id, caller: keyPair.publicKey, input, timestamp: now(), seed })
+      const quoted = await host.quote({ contract: id, caller: keyPair.publicKey, input, timestamp: now(), seed })
+      const record = host.price === 0 ? quoted : paying(quoted, host.price)
       const proposal = propose(host, record)
       const { agreement } = await host.countersign(proposal)
       const output =

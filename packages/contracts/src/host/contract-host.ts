@@ -5,15 +5,17 @@
  * the contract id, that the signature and initial state are well formed, and that the code loads, then agrees.
  * Invoke: the caller asks for a quote (`quote`): the host runs the invocation (fetching any RPC answers through the
  * bridge) and returns the complete `contract-invoke` record without committing it. The caller proposes that
- * record with its payment; the host countersigns only if the record is what its execution produced, starts from the
- * committed state, and pays at least the advertised price, so payment and result settle in one transaction pair.
+ * record carrying its payment as trustchain value (`value: { amount, balance }`, see `withValue`); the host
+ * countersigns only if the record is what its execution produced, starts from the committed state, pays at least
+ * the advertised price and (given a ledger) the ledger accepts the pair, so payment and result settle in one
+ * transaction pair: the caller's balance goes down in the proposal, the host's up in its agreement.
  * Countersigning commits the new state. Effects the contract returned are carried out by the host: `propose`
  * effects become proposals in the host's chain, `countersign` effects are consents `consents` answers.
  *
  * Effects are checked in full when quoted (keys, payload kinds, encodability, block limits) and the proposals are
  * built before anything is committed, so a bad effect leaves state and chain untouched. A contract speaks for
  * itself, not for its host's purse: a proposal may not carry a transfer or any value field (`amount`, `balance`,
- * `payment`), and a consent names the exact payload (its hash) it agrees to, and the contract that gave it.
+ * `payment`, `value`), and a consent names the exact payload (its hash) it agrees to, and the contract that gave it.
  */
 import { type Crypto, encodeCanonical, equalBytes, fromHex, type KeyPair, toHex } from '@constellation/crypto'
 import {
@@ -26,6 +28,7 @@ import {
   EMPTY_CHAIN_HEAD,
   type HalfBlock,
   isProposal,
+  type Ledger,
 } from '@constellation/trustchain'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
@@ -62,6 +65,12 @@ export interface ContractHostOptions {
   readonly blockLimits?: BlockLimits
   /** The host's chain head to append to (default: an empty chain). */
   readonly head?: ChainHead
+  /**
+   * A ledger (with the contract payload kinds registered) that must accept each pair before the host commits it:
+   * it checks the caller's payment against the caller's chain, so a caller cannot pay with value it does not have.
+   * The ledger must know the host's chain and the chains of paying callers.
+   */
+  readonly ledger?: Ledger
 }
 
 const PublicKeyHex = t.refinement(t.string, (s) => /^[0-9a-f]{64}$/.test(s), 'PublicKeyHex')
@@ -78,7 +87,7 @@ const EffectCodec = t.union([ProposeEffect, CountersignEffect])
 /** Payload kinds that move value or speak for the host's other roles: never proposed on a contract's word. */
 const FORBIDDEN_PAYLOAD_KINDS: ReadonlySet<string> = new Set(['transfer', DEPLOY_KIND, INVOKE_KIND])
 /** Fields that carry value: a payload holding one is refused, whatever its kind. */
-const VALUE_FIELDS = ['amount', 'balance', 'payment']
+const VALUE_FIELDS = ['amount', 'balance', 'payment', 'value']
 
 export interface DeployedContract {
   readonly id: string
@@ -97,6 +106,8 @@ export interface ContractHost {
   readonly publicKey: Uint8Array
   /** The host's chain head after its latest half-block. */
   readonly head: ChainHead
+  /** The price per invocation this host advertises (0: free); a paid invoke carries at least this as `value`. */
+  readonly price: number
   deploy(proposal: HalfBlock): Promise<HalfBlock>
   quote(request: InvokeRequest): Promise<InvokePayload>
   /** Agrees to an invoke proposal; returns the agreement and any proposals the contract's effects made. */
@@ -116,9 +127,9 @@ function rejected(message: string, detail: Record<string, unknown> = {}): Contra
   return new ContractError(ContractErrorCode.TRANSACTION_REJECTED, message, detail)
 }
 
-/** The invoke record without the payment: what the host's execution determines. */
+/** The invoke record without the payment (whose balance is each chain's own): what the host's execution determines. */
 function executionPart(payload: InvokePayload): Uint8Array {
-  const { payment: _payment, ...rest } = payload
+  const { value: _value, ...rest } = payload
   return encodeCanonical(asCbor(rest))
 }
 
@@ -228,7 +239,6 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
         effects: result.effects as JsonValue[],
         gasUsed: result.gasUsed,
         rpc: recorded,
-        payment: price,
       }
       pending.set(contract.id, { payload, caller: toHex(request.caller), state: result.state })
       sla.record(performance.now() - started, true)
@@ -272,6 +282,25 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
     return built
   }
 
+  /** Runs `step` after every earlier one has finished: the host's chain grows one settled pair at a time. */
+  let queue: Promise<unknown> = Promise.resolve()
+  function exclusive<T>(step: () => Promise<T>): Promise<T> {
+    const run = queue.then(step, step)
+    queue = run.catch(() => undefined)
+    return run
+  }
+
+  /** Stores a pair (and the host's blocks after it) in the host's ledger, if it has one; refused blocks refuse the pair. */
+  async function settle(blocks: readonly HalfBlock[]): Promise<void> {
+    if (options.ledger === undefined) return
+    const outcomes = await options.ledger.ingest(blocks)
+    for (const outcome of outcomes) {
+      if (outcome.status !== 'rejected') continue
+      const { code, message, detail } = outcome.error
+      throw rejected(`the ledger refuses the transaction: ${message}`, { ledgerCode: code, ...detail })
+    }
+  }
+
   function consentKey(proposer: string, sequenceNumber: number, payloadHash: string): string {
     return `${proposer}:${sequenceNumber}:${payloadHash}`
   }
@@ -292,6 +321,7 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
     get head() {
       return head
     },
+    price,
 
     async deploy(proposal) {
       proposalTo(proposal, DEPLOY_KIND)
@@ -319,9 +349,13 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       // Load it now, so code that does not parse or load is refused before the host agrees to host it.
       const outcome = await executor.execute({ contractId: id, deploy: contract.deploy, stateHash: contract.hash, encodedState: contract.encoded, input: 'null', context: 'null', rpc: [], loadOnly: true })
       if (outcome.kind === 'failed') throw errorOf(outcome.error)
-      if (contracts.has(id)) throw rejected(`contract ${id} is already deployed here`, { contract: id }) // deployed meanwhile
-      contracts.set(id, contract)
-      return append(createAgreement(author, head, proposal, { timestamp: now() }))
+      return exclusive(async () => {
+        if (contracts.has(id)) throw rejected(`contract ${id} is already deployed here`, { contract: id }) // deployed meanwhile
+        const agreement = createAgreement(author, head, proposal, { timestamp: now() })
+        await settle([proposal, agreement])
+        contracts.set(id, contract)
+        return append(agreement)
+      })
     },
 
     quote,
@@ -332,8 +366,9 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       if (isLeft(decoded)) throw rejected('malformed contract-invoke payload')
       const payload = decoded.right
       const contract = known(toHex(payload.contract))
-      if (payload.payment < price) {
-        throw new ContractError(ContractErrorCode.PAYMENT_REQUIRED, `this host charges ${price} per invocation, the proposal pays ${payload.payment}`, { price, paid: payload.payment })
+      const paid = payload.value?.amount ?? 0
+      if (paid < price) {
+        throw new ContractError(ContractErrorCode.PAYMENT_REQUIRED, `this host charges ${price} per invocation, the proposal pays ${paid}`, { price, paid })
       }
       if (payload.invocation !== contract.invocations || !equalBytes(payload.previousStateHash, contract.hash)) {
         throw rejected('the invoke does not start from the committed state', { invocation: contract.invocations })
@@ -347,27 +382,32 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       }
       const quoted = pending.get(contract.id)
       if (quoted === undefined || !matches(quoted)) throw rejected('the proposed record is not what the contract computes')
-      // Another invocation may have been committed while this one ran: it must still start from the committed state.
-      if (payload.invocation !== contract.invocations || !equalBytes(payload.previousStateHash, contract.hash)) {
-        throw rejected('the invoke does not start from the committed state', { invocation: contract.invocations })
-      }
-      // Build every block first: if any cannot be made, nothing is committed.
-      const timestamp = now()
-      let agreement: HalfBlock
-      try {
-        agreement = createAgreement(author, head, proposal, { timestamp })
-      } catch (cause) {
-        throw rejected(`the host cannot agree to this proposal: ${cause instanceof Error ? cause.message : String(cause)}`)
-      }
-      const effects = buildEffects(payload.effects, advanceHead(crypto, head, agreement), timestamp)
-      // Commit: the state the contract computed becomes the contract's state (the sandbox already holds it).
-      pending.delete(contract.id)
-      contract.invocations++
-      contract.hash = payload.stateHash
-      contract.encoded = quoted.state
-      head = effects.head
-      for (const key of effects.consents) consents.set(key, contract.id)
-      return { agreement, proposals: effects.proposals }
+      // Building, settling and committing the host's blocks is one step at a time: each starts from the head the last left.
+      return exclusive(async () => {
+        // Another invocation may have been committed while this one ran: it must still start from the committed state.
+        if (payload.invocation !== contract.invocations || !equalBytes(payload.previousStateHash, contract.hash)) {
+          throw rejected('the invoke does not start from the committed state', { invocation: contract.invocations })
+        }
+        // Build every block first: if any cannot be made, nothing is committed.
+        const timestamp = now()
+        let agreement: HalfBlock
+        try {
+          agreement = createAgreement(author, head, proposal, { timestamp })
+        } catch (cause) {
+          throw rejected(`the host cannot agree to this proposal: ${cause instanceof Error ? cause.message : String(cause)}`)
+        }
+        const effects = buildEffects(payload.effects, advanceHead(crypto, head, agreement), timestamp)
+        // The payment is real value: the ledger checks the caller could pay it before anything is committed.
+        await settle([proposal, agreement, ...effects.proposals])
+        // Commit: the state the contract computed becomes the contract's state (the sandbox already holds it).
+        pending.delete(contract.id)
+        contract.invocations++
+        contract.hash = payload.stateHash
+        contract.encoded = quoted.state
+        head = effects.head
+        for (const key of effects.consents) consents.set(key, contract.id)
+        return { agreement, proposals: effects.proposals }
+      })
     },
 
     state(id) {
