@@ -11,6 +11,7 @@
 import { type Crypto, encodeCanonical, equalBytes, toHex } from '@constellation/crypto'
 import { blockHash, type HalfBlock, isAgreement } from '@constellation/trustchain'
 import * as E from 'fp-ts/lib/Either.js'
+import { contractId } from '../contract/contract.js'
 import { ContractError, ContractErrorCode, toContractError } from '../errors.js'
 import { asCbor, canonicalForm } from '../json/json-value.js'
 import { type AsyncExecutor, errorOf, type ExecutionResult } from '../sandbox/executor.js'
@@ -72,7 +73,7 @@ async function replay(crypto: Crypto, executor: AsyncExecutor, proof: ExecutionF
   if (!isAgreement(invoke)) return E.left(invalid('the invoke block must be the host agreement'))
   if (!crypto.verify(invoke.signature, blockHash(crypto, invoke), invoke.publicKey)) return E.left(invalid('the invoke block is not signed by its host'))
   const code = deployPayload.right.code
-  const id = toHex(crypto.sha256(new TextEncoder().encode(code)))
+  const id = contractId(crypto, code)
   const record = invokePayload.right
   if (id !== toHex(record.contract)) return E.left(invalid('the code does not hash to the invoked contract id'))
   // The same code deployed with another signature is another contract: only the deploy the record names counts.

@@ -4,7 +4,7 @@
  * tracking its own chain head (whose balance goes down by each price paid), and
  * that turns a hosted contract into a `Service` for pipelines.
  */
-import { concatBytes, type Crypto, type KeyPair, toHex } from '@constellation/crypto'
+import { concatBytes, type Crypto, fromHex, type KeyPair, toHex } from '@constellation/crypto'
 import { advanceHead, type BlockLimits, type ChainHead, createProposal, EMPTY_CHAIN_HEAD, type HalfBlock, withValue } from '@constellation/trustchain'
 import * as E from 'fp-ts/lib/Either.js'
 import { DEPLOY_KIND, type InvokePayload } from '../chain/payloads.js'
@@ -71,7 +71,7 @@ export function createCaller(options: {
       const id = contractId(crypto, definition.code)
       const proposal = propose(host, {
         kind: DEPLOY_KIND,
-        contract: crypto.sha256(new TextEncoder().encode(definition.code)),
+        contract: fromHex(id),
         code: definition.code,
         signature: describeSignature(definition.signature),
         initialState: encodeJson(definition.initialState as JsonValue, 1 << 20),

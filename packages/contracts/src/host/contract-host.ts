@@ -32,6 +32,7 @@ import {
 } from '@constellation/trustchain'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
+import { contractId } from '../contract/contract.js'
 import { DEPLOY_KIND, DeployPayloadCodec, deployHash, INVOKE_KIND, type InvokePayload, InvokePayloadCodec } from '../chain/payloads.js'
 import { ContractError, ContractErrorCode } from '../errors.js'
 import { asCbor, canonicalForm, decodeJson, type JsonValue } from '../json/json-value.js'
@@ -328,7 +329,7 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       const decoded = DeployPayloadCodec.decode(proposal.payload)
       if (isLeft(decoded)) throw rejected('malformed contract-deploy payload')
       const payload = decoded.right
-      const id = toHex(crypto.sha256(new TextEncoder().encode(payload.code)))
+      const id = contractId(crypto, payload.code)
       if (id !== toHex(payload.contract)) {
         throw new ContractError(ContractErrorCode.CODE_HASH_MISMATCH, 'the code does not hash to the contract id', { contract: toHex(payload.contract), codeHash: id })
       }

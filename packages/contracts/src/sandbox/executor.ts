@@ -11,8 +11,9 @@
  * (`needs-state`). Any failure discards the contract's sandbox; the state its caller committed is untouched, and
  * other contracts' sandboxes are separate runtimes.
  */
-import { type Crypto, equalBytes, toHex } from '@constellation/crypto'
+import { type Crypto, equalBytes } from '@constellation/crypto'
 import type { QuickJSWASMModule } from 'quickjs-emscripten'
+import { contractId } from '../contract/contract.js'
 import { ContractError, ContractErrorCode, toContractError } from '../errors.js'
 import { canonicalJson, encodeJson, inCanonicalOrder, type JsonValue, parseJson } from '../json/json-value.js'
 import { type ContractType, decodeWith, type TypeDescription, typeFromDescription } from '../types/contract-type.js'
@@ -182,7 +183,7 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
     limits,
     register(registration) {
       if (closed) throw new ContractError(ContractErrorCode.CLOSED, 'the executor is closed')
-      const id = toHex(crypto.sha256(new TextEncoder().encode(registration.code)))
+      const id = contractId(crypto, registration.code)
       if (id !== registration.contractId) {
         throw new ContractError(ContractErrorCode.CODE_HASH_MISMATCH, 'the code does not hash to the contract id', { contractId: registration.contractId, codeHash: id })
       }
