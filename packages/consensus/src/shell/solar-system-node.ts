@@ -375,7 +375,7 @@ export class SolarSystemNode {
     const state = this.#state
     const round = state.round + 1
     this.#links.setRound(round)
-    const carried = prunePool(this.crypto, this.#options.rules, state, new Map([...this.#pending, ...(this.#round?.pool ?? [])]))
+    const carried: CheckpointPool = new Map([...this.#pending, ...(this.#round?.pool ?? [])])
     this.#round = undefined
     // Frames of rounds that are over can never be used; those of this round are replayed below if we facilitate it.
     const replay: { peer: string; bytes: Uint8Array }[] = []
@@ -386,13 +386,15 @@ export class SolarSystemNode {
       else this.#early.set(peer, { frames: later, bytes: later.reduce((sum, frame) => sum + frame.bytes.length, 0) })
     }
     if (!state.committee.facilitators.includes(this.self)) {
-      this.#pending = carried
+      // Held for a later round: drop what this round made stale, so the pool stays bounded by the members.
+      this.#pending = prunePool(this.crypto, this.#options.rules, state, carried)
       return
     }
     this.#pending = new Map()
     this.#stats.roundsFacilitated++
     const { crypto, keyPair, rules } = this.#options
     this.#round = startRound({ crypto, keyPair, rules, seed: state, limits: this.#limits })
+    // The round checks each carried checkpoint against the new state as it takes it in (no separate prune first).
     for (const entry of carried.values()) this.#drive({ type: 'checkpoint', block: entry.block })
     this.#proposalTimer = this.#options.clock.setTimer(this.#timing.proposalTimeoutMs, () => {
       if (this.#round?.round === round) this.#drive({ type: 'proposal-timeout' })
