@@ -39,7 +39,7 @@ describe('determinism', () => {
     const cold = runTransfers(executor(), 30, true)
     expect(second).toEqual(first)
     expect(cold).toEqual(first)
-    expect(new Set(first.map((run) => run.gas)).size).toBeGreaterThanOrEqual(1)
+    expect(first).toHaveLength(30) // every invocation recorded (the comparisons above are not vacuous)
     expect(first[0]?.gas).toBeGreaterThan(0)
   })
 
