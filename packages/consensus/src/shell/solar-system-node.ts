@@ -93,6 +93,20 @@ export interface SolarSystemNodeOptions {
   readonly limits?: BlockLimits
   /** Failures of the node itself (a chain that cannot append, say); the node keeps running. */
   readonly onError?: (error: unknown) => void
+  /**
+   * Certificates this node applied before it stopped (from its own disk), rounds 1, 2, … in order: `start()` checks
+   * each against the committee the one before named and applies it without replaying side effects, so a restarted
+   * node resumes with its history and memes instead of fetching them all from peers. The first that does not
+   * follow or does not verify ends the replay (the rest are fetched from peers as after any gap).
+   */
+  readonly restore?: readonly CheckpointCertificate[]
+  /**
+   * Rounds up to this one are not facilitated even when the election names this node. A node restarted after a
+   * crash does not know what it signed and sent in the rounds it was facilitating (the round state lives in
+   * memory), and facilitating such a round again could equivocate; sitting it out counts as one of the t
+   * faults the round tolerates.
+   */
+  readonly sitOutThroughRound?: number
 }
 
 export interface SolarSystemStats {
@@ -202,6 +216,7 @@ export class SolarSystemNode {
     this.#running = true
     this.#links = this.#createLinks()
     const { network, genesis } = this.#options
+    await this.#restore(this.#options.restore ?? [])
     this.#unsubscribe.push(
       network.subscribe(certificateTopic(genesis.level, genesis.group), (message) => this.#onCertificateGossip(message.data, message.from)),
       network.handle(ROUND_PROTOCOL, (request) => this.#onFrame(request.from, request.data)),
@@ -311,6 +326,24 @@ export class SolarSystemNode {
     })
   }
 
+  /** Replays certificates from the node's own disk (see `restore`): verified, applied, no listeners, no checkpoints. */
+  async #restore(certificates: readonly CheckpointCertificate[]): Promise<void> {
+    for (const certificate of certificates) {
+      const { body } = certificate.result
+      if (body.round <= this.#state.round) continue
+      if (body.round !== this.#state.round + 1 || body.level !== this.#options.genesis.level || body.group !== this.#options.genesis.group) return
+      if ((await checkCertificate(this.crypto, certificate, this.#state.committee, this.#options.verifier)) !== undefined) return
+      let next: SolarSystemState
+      try {
+        next = applyResult(this.#options.rules, this.#state, certificate.result, resultHash(this.crypto, body))
+      } catch {
+        return
+      }
+      this.history.append(this.crypto, certificate)
+      this.#state = next
+    }
+  }
+
   // ---- member ------------------------------------------------------------------------------------------
 
   /** Appends a checkpoint recording the last certified result and submits it to the next facilitators. */
@@ -385,7 +418,7 @@ export class SolarSystemNode {
       if (later.length === 0) this.#early.delete(peer)
       else this.#early.set(peer, { frames: later, bytes: later.reduce((sum, frame) => sum + frame.bytes.length, 0) })
     }
-    if (!state.committee.facilitators.includes(this.self)) {
+    if (!state.committee.facilitators.includes(this.self) || round <= (this.#options.sitOutThroughRound ?? 0)) {
       // Held for a later round: drop what this round made stale, so the pool stays bounded by the members.
       this.#pending = prunePool(this.crypto, this.#options.rules, state, carried)
       return
