@@ -1,0 +1,99 @@
+/**
+ * A node's configuration: what `createNode` needs, as one validated value. `constellation init` writes it to
+ * `<dataDir>/config.json`; the CLI layers environment variables and flags over that file (see cli/load-config.ts)
+ * and decodes the result with `NodeConfigCodec`, so every source is checked by the same codec.
+ */
+import { join } from 'node:path'
+import * as t from 'io-ts'
+import { NodeErrorCode } from '../errors.js'
+import { decodeJsonFile, decodeWith, PortCodec, SafeNonNegativeInteger, SafePositiveInteger } from './codecs.js'
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+const LogLevelCodec = t.keyof(Object.fromEntries(LOG_LEVELS.map((level) => [level, null])) as Record<LogLevel, null>)
+
+const Multiaddr = t.refinement(t.string, (s) => s.startsWith('/') && s.length <= 512, 'Multiaddr')
+const Host = t.refinement(t.string, (s) => s.length > 0 && s.length <= 253 && !/\s/.test(s), 'Host')
+
+export const ApiConfigCodec = t.exact(
+  t.type({
+    /** Interface the HTTP API binds to (default 127.0.0.1: the API is not for the open internet). */
+    host: Host,
+    /** 0: an OS-chosen port, reported at start. */
+    port: PortCodec,
+    /** Largest request body accepted (bytes). */
+    maxBodyBytes: t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 1_024 && n <= 16 << 20, 'BodyLimit'),
+  }),
+)
+
+export const ConsensusConfigCodec = t.exact(
+  t.partial({
+    proposalTimeoutMs: SafePositiveInteger,
+    requestTimeoutMs: SafePositiveInteger,
+    stallTimeoutMs: SafePositiveInteger,
+  }),
+)
+
+export const ContractsConfigCodec = t.exact(
+  t.type({
+    /** Host contracts for others (deploy and invoke over the network and the API). */
+    enabled: t.boolean,
+    /** Price per invocation in the chain's value unit (0: free). */
+    price: SafeNonNegativeInteger,
+  }),
+)
+
+export const NodeConfigCodec = t.exact(
+  t.type({
+    /** Keys, chains, certificates and logs live here. */
+    dataDir: t.string,
+    /** The network genesis file shared by all nodes of the network (see network-genesis.ts). */
+    genesisFile: t.string,
+    p2p: t.exact(t.type({ listen: t.array(Multiaddr), bootstrap: t.array(Multiaddr) })),
+    api: ApiConfigCodec,
+    consensus: ConsensusConfigCodec,
+    contracts: ContractsConfigCodec,
+    log: t.exact(t.type({ level: LogLevelCodec })),
+  }),
+)
+export type NodeConfig = t.TypeOf<typeof NodeConfigCodec>
+
+/** Largest config file accepted. */
+export const MAX_CONFIG_BYTES = 64 * 1024
+
+export const DEFAULT_API_BODY_BYTES = 1 << 20
+
+/** The configuration `init` writes for a data dir: loopback everywhere, OS-chosen ports, the genesis beside it. */
+export function defaultNodeConfig(dataDir: string): NodeConfig {
+  return {
+    dataDir,
+    genesisFile: join(dataDir, 'genesis.json'),
+    p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] },
+    api: { host: '127.0.0.1', port: 0, maxBodyBytes: DEFAULT_API_BODY_BYTES },
+    consensus: {},
+    contracts: { enabled: true, price: 0 },
+    log: { level: 'info' },
+  }
+}
+
+export function decodeNodeConfig(value: unknown, what = 'config'): NodeConfig {
+  return decodeWith(NodeConfigCodec, value, NodeErrorCode.INVALID_CONFIG, what)
+}
+
+export function readNodeConfigFile(path: string): Promise<NodeConfig> {
+  return decodeJsonFile(path, NodeConfigCodec, MAX_CONFIG_BYTES, NodeErrorCode.INVALID_CONFIG, 'config file')
+}
+
+/** Where a data dir keeps each of its parts. */
+export function dataPaths(dataDir: string) {
+  return {
+    config: join(dataDir, 'config.json'),
+    key: join(dataDir, 'node.key'),
+    chain: join(dataDir, 'chain'),
+    consensus: join(dataDir, 'consensus'),
+    /** Written once the node is up (its addresses and API URL), removed at a clean close. */
+    runtime: join(dataDir, 'node.json'),
+    lock: join(dataDir, 'LOCK'),
+    log: join(dataDir, 'node.log'),
+  } as const
+}

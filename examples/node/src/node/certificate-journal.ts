@@ -1,0 +1,67 @@
+/**
+ * The node's consensus journal on LevelDB: every certificate it applied, by round, and a mark that it has taken
+ * part in consensus before. On restart the certificates are replayed (verified again) so the node resumes with its
+ * history and memes, and the mark tells it to sit out the rounds it may have been facilitating when it stopped
+ * (their round state lived in memory; facilitating them again could equivocate).
+ *
+ * Layout: 'c' round (8 bytes, big-endian) -> the certificate's canonical bytes; 'm' -> the started mark. Each write
+ * is one LevelDB batch, appended in round order by a single writer.
+ */
+import { type CheckpointCertificate, decodeCertificate, encodeCertificate } from '@constellation/consensus'
+import { ClassicLevel } from 'classic-level'
+
+const CERTIFICATE = 0x63 // 'c'
+const STARTED = Uint8Array.of(0x6d) // 'm'
+
+function roundKey(round: number): Uint8Array {
+  const key = new Uint8Array(9)
+  key[0] = CERTIFICATE
+  const view = new DataView(key.buffer)
+  view.setUint32(1, Math.floor(round / 0x100000000))
+  view.setUint32(5, round >>> 0)
+  return key
+}
+
+export interface CertificateJournal {
+  /** Whether this data dir's node took part in consensus before (false on a fresh data dir). */
+  readonly started: boolean
+  /** The certificates stored, rounds 1, 2, … up to the first gap. */
+  certificates(): Promise<CheckpointCertificate[]>
+  markStarted(): Promise<void>
+  /** Appends certificates; call in round order. Resolves once they are in LevelDB's log. */
+  append(certificate: CheckpointCertificate): Promise<void>
+  close(): Promise<void>
+}
+
+export async function openCertificateJournal(location: string): Promise<CertificateJournal> {
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' })
+  await db.open()
+  const started = (await db.get(STARTED)) !== undefined
+  // Writes are chained so the journal never has a later round on disk before an earlier one.
+  let writing: Promise<void> = Promise.resolve()
+  return {
+    started,
+    async certificates() {
+      const out: CheckpointCertificate[] = []
+      for await (const [key, value] of db.iterator({ gte: roundKey(1), lt: roundKey(Number.MAX_SAFE_INTEGER) })) {
+        const certificate = decodeCertificate(value)
+        const round = new DataView(key.buffer, key.byteOffset).getUint32(5)
+        if (certificate.result.body.round !== out.length + 1 || round !== (out.length + 1) >>> 0) break
+        out.push(certificate)
+      }
+      return out
+    },
+    async markStarted() {
+      await db.put(STARTED, Uint8Array.of(1))
+    },
+    append(certificate) {
+      const bytes = encodeCertificate(certificate)
+      writing = writing.then(() => db.put(roundKey(certificate.result.body.round), bytes))
+      return writing
+    },
+    async close() {
+      await writing.catch(() => undefined)
+      await db.close()
+    },
+  }
+}
