@@ -35,6 +35,7 @@ export {
   type CheckpointCertificate,
   CheckpointCertificateCodec,
   checkCertificate,
+  checkCertificateNow,
   decodeCertificate,
   encodeCertificate,
   MAX_CERTIFICATE_BYTES,
@@ -65,6 +66,7 @@ export {
   selectCheckpoints,
 } from './round/checkpoint-pool.js'
 export { type FoldInput, foldAgreement } from './round/result-fold.js'
+export { addInput, checkpointInputs, type InputEntry, type InputPool, type RoundInputKind } from './round/round-inputs.js'
 export {
   collectionTarget,
   type FacilitatorRoundState,

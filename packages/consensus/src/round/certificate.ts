@@ -58,17 +58,37 @@ export async function checkCertificate(
   committee: Committee,
   verifier: BatchVerifier = (items) => crypto.verifyMany(items),
 ): Promise<string | undefined> {
+  const why = checkSigners(certificate, committee)
+  if (why !== undefined) return why
+  return signatureVerdict(certificate, await verifier(signedItems(crypto, certificate)))
+}
+
+/**
+ * `checkCertificate` in this thread, without a promise: for pure machines that check certificates as inputs (a star
+ * cluster's round checks its solar systems' certificates).
+ */
+export function checkCertificateNow(crypto: Crypto, certificate: CheckpointCertificate, committee: Committee): string | undefined {
+  return checkSigners(certificate, committee) ?? signatureVerdict(certificate, crypto.verifyMany(signedItems(crypto, certificate)))
+}
+
+function checkSigners(certificate: CheckpointCertificate, committee: Committee): string | undefined {
   const { signatures } = certificate
   for (let i = 0; i < signatures.length; i++) {
     const signer = (signatures[i] as CertificateSignature).signer
     if (i > 0 && signer <= (signatures[i - 1] as CertificateSignature).signer) return 'signers must be distinct and in ascending order'
     if (!committee.facilitators.includes(signer)) return `signer ${signer.slice(0, 16)} is not a facilitator of the round`
   }
-  if (signatures.length < committee.quorum) return `${signatures.length} signatures, ${committee.quorum} needed`
+  return signatures.length < committee.quorum ? `${signatures.length} signatures, ${committee.quorum} needed` : undefined
+}
+
+function signedItems(crypto: Crypto, certificate: CheckpointCertificate): SignedMessage[] {
   const digest = certificateDigest(crypto, certificate.result)
-  const verdicts = await verifier(signatures.map(({ signer, signature }) => ({ signature, message: digest, publicKey: fromHex(signer) })))
+  return certificate.signatures.map(({ signer, signature }) => ({ signature, message: digest, publicKey: fromHex(signer) }))
+}
+
+function signatureVerdict(certificate: CheckpointCertificate, verdicts: readonly boolean[]): string | undefined {
   const bad = verdicts.findIndex((ok) => !ok)
-  return bad === -1 ? undefined : `the signature of ${signatures[bad]?.signer.slice(0, 16)} does not verify`
+  return bad === -1 ? undefined : `the signature of ${certificate.signatures[bad]?.signer.slice(0, 16)} does not verify`
 }
 
 /** Like `checkCertificate`, but throws INVALID_CERTIFICATE with the reason. */

@@ -9,16 +9,18 @@
  *     and the facilitators exchange signature shares until 2t + 1 make the certificate.
  * `stepRound(state, event)` never touches a clock, a socket or a random source, and never mutates `state`; the
  * shell delivers events and performs the sends.
+ *
+ * The same machine runs at every level of the hierarchy: `config.inputs` says what the round's inputs are (members'
+ * checkpoint blocks by default; the certificates of the level below in a star cluster, galaxy or the universe).
  */
 import { type Crypto, fromHex, type KeyPair, SIGNATURE_LENGTH, toHex } from '@constellation/crypto'
-import { type BlockLimits, DEFAULT_BLOCK_LIMITS, encodeBlock, type HalfBlock } from '@constellation/trustchain'
+import { type BlockLimits, type HalfBlock } from '@constellation/trustchain'
 import { type AcsMessage, type AcsState, acsStep, initialAcsState } from '../acs/index.js'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { assembleCertificate, type CertificateSignature, type CheckpointCertificate, signResult } from './certificate.js'
 import { certificateDigest, type CheckpointResult, resultHash } from './checkpoint-result.js'
-import { addToPool, checkCheckpointBlock, type CheckpointPool, encodeProposal, selectCheckpoints } from './checkpoint-pool.js'
 import { commonCoin } from './common-coin.js'
-import { foldAgreement } from './result-fold.js'
+import { addInput, checkpointInputs, type InputPool, type RoundInputKind } from './round-inputs.js'
 import { nextResult, type SolarSystemRules, type SolarSystemState } from './solar-system.js'
 
 /** What facilitators send each other during a round. */
@@ -27,26 +29,30 @@ export type RoundMessage =
   /** A signature share on the result digest. */
   | { readonly kind: 'share'; readonly signature: Uint8Array }
 
-export interface RoundConfig {
+export interface RoundConfig<I = HalfBlock> {
   readonly crypto: Crypto
   readonly keyPair: KeyPair
   readonly rules: SolarSystemRules
   /** The state after round r - 1: its committee runs round r. */
   readonly seed: SolarSystemState
   readonly limits?: BlockLimits
+  /** What the round agrees on (default: members' checkpoint blocks, `checkpointInputs`). */
+  readonly inputs?: RoundInputKind<I>
 }
 
 export type RoundPhase = 'collecting' | 'agreeing' | 'signing' | 'certified'
 
-export interface FacilitatorRoundState {
-  readonly config: RoundConfig
+export interface FacilitatorRoundState<I = HalfBlock> {
+  readonly config: RoundConfig<I>
+  /** The input kind in use (`config.inputs` or the checkpoint default). */
+  readonly inputs: RoundInputKind<I>
   readonly self: string
   readonly round: number
   readonly phase: RoundPhase
-  readonly pool: CheckpointPool
+  readonly pool: InputPool<I>
   readonly arrivals: number
-  /** Checkpoints proposed (for diagnostics and the explorer). */
-  readonly proposed?: readonly HalfBlock[]
+  /** Inputs proposed (for diagnostics and the explorer). */
+  readonly proposed?: readonly I[]
   readonly acs: AcsState
   readonly result?: { readonly result: CheckpointResult; readonly hash: Uint8Array; readonly digest: Uint8Array; readonly next: SolarSystemState }
   /** Valid shares by signer; shares that came before our own result are held unchecked in `early`. */
@@ -57,8 +63,9 @@ export interface FacilitatorRoundState {
   readonly refused: ReadonlyMap<string, number>
 }
 
-export type RoundEvent =
-  | { readonly type: 'checkpoint'; readonly block: HalfBlock }
+/** A `checkpoint` event carries one input: a member's checkpoint block at level 0, a child's certificates above. */
+export type RoundEvent<I = HalfBlock> =
+  | { readonly type: 'checkpoint'; readonly block: I }
   /** The proposal timer fired: propose what is held even if fewer than N - t checkpoints arrived. */
   | { readonly type: 'proposal-timeout' }
   | { readonly type: 'message'; readonly from: string; readonly message: RoundMessage }
@@ -67,13 +74,17 @@ export type RoundEffect =
   | { readonly type: 'send'; readonly to: string | 'all'; readonly message: RoundMessage }
   | { readonly type: 'certified'; readonly certificate: CheckpointCertificate; readonly state: SolarSystemState }
 
-export interface RoundStep {
-  readonly state: FacilitatorRoundState
+export interface RoundStep<I = HalfBlock> {
+  readonly state: FacilitatorRoundState<I>
   readonly effects: readonly RoundEffect[]
 }
 
-export function startRound(config: RoundConfig, pool: CheckpointPool = new Map()): FacilitatorRoundState {
+export function startRound<I>(config: RoundConfig<I> & { readonly inputs: RoundInputKind<I> }, pool?: InputPool<I>): FacilitatorRoundState<I>
+export function startRound(config: RoundConfig, pool?: InputPool<HalfBlock>): FacilitatorRoundState
+export function startRound<I>(config: RoundConfig<I>, pool: InputPool<I> = new Map()): FacilitatorRoundState<I> {
   const { crypto, keyPair, seed, rules } = config
+  // Without a kind the inputs are checkpoint blocks: I is then HalfBlock, its default.
+  const inputs = config.inputs ?? (checkpointInputs(crypto, rules, config.limits) as unknown as RoundInputKind<I>)
   const self = toHex(keyPair.publicKey)
   const committee = seed.committee
   if (!committee.facilitators.includes(self)) {
@@ -88,15 +99,18 @@ export function startRound(config: RoundConfig, pool: CheckpointPool = new Map()
     digest: (value) => crypto.sha256(value),
     maxProposalBytes: rules.maxProposalBytes,
   })
-  return { config, self, round, phase: 'collecting', pool, arrivals: pool.size, acs, shares: new Map(), early: new Map(), refused: new Map() }
+  return { config, inputs, self, round, phase: 'collecting', pool, arrivals: pool.size, acs, shares: new Map(), early: new Map(), refused: new Map() }
 }
 
-/** Checkpoints held before proposing: N - t of the members. */
-export function collectionTarget(state: FacilitatorRoundState): number {
-  return Math.max(1, state.config.seed.members.size - state.config.seed.committee.faults)
+/** Inputs held before proposing: N - t of the members at level 0 (the kind decides above). */
+export function collectionTarget<I>(state: FacilitatorRoundState<I>): number {
+  return state.inputs.collectionTarget(state.config.seed)
 }
 
-export function stepRound(state: FacilitatorRoundState, event: RoundEvent): RoundStep {
+// The checkpoint signature comes last: `Parameters<typeof stepRound>` names it, as before the machine was generic.
+export function stepRound<I>(state: FacilitatorRoundState<I>, event: RoundEvent<I>): RoundStep<I>
+export function stepRound(state: FacilitatorRoundState, event: RoundEvent): RoundStep
+export function stepRound<I>(state: FacilitatorRoundState<I>, event: RoundEvent<I>): RoundStep<I> {
   switch (event.type) {
     case 'checkpoint':
       return onCheckpoint(state, event.block)
@@ -107,30 +121,28 @@ export function stepRound(state: FacilitatorRoundState, event: RoundEvent): Roun
   }
 }
 
-function onCheckpoint(state: FacilitatorRoundState, block: HalfBlock): RoundStep {
-  const { crypto, rules, seed } = state.config
-  const why = checkCheckpointBlock(crypto, rules, seed, block)
+function onCheckpoint<I>(state: FacilitatorRoundState<I>, block: I): RoundStep<I> {
+  const why = state.inputs.check(state.config.seed, block)
   if (why !== undefined) {
     const refused = new Map(state.refused)
     refused.set(why, (refused.get(why) ?? 0) + 1)
     return { state: { ...state, refused }, effects: [] }
   }
   // Blocks that arrive after the proposal wait in the pool for the next round.
-  const pool = addToPool(state.pool, block, state.arrivals)
+  const pool = addInput(state.inputs, state.pool, block, state.arrivals)
   const next = { ...state, pool, arrivals: state.arrivals + 1 }
   return next.phase === 'collecting' && pool.size >= collectionTarget(next) ? propose(next) : { state: next, effects: [] }
 }
 
-function propose(state: FacilitatorRoundState): RoundStep {
-  const { rules, seed, limits } = state.config
-  const chosen = selectCheckpoints(rules, seed, state.pool, limits ?? DEFAULT_BLOCK_LIMITS)
-  const stepped = acsStep(state.acs, { type: 'propose', value: encodeProposal(chosen, limits ?? DEFAULT_BLOCK_LIMITS) })
+function propose<I>(state: FacilitatorRoundState<I>): RoundStep<I> {
+  const chosen = state.inputs.select(state.config.seed, state.pool)
+  const stepped = acsStep(state.acs, { type: 'propose', value: state.inputs.encodeProposal(chosen) })
   return afterAcs({ ...state, phase: 'agreeing', proposed: chosen }, stepped)
 }
 
-function afterAcs(state: FacilitatorRoundState, stepped: ReturnType<typeof acsStep>): RoundStep {
+function afterAcs<I>(state: FacilitatorRoundState<I>, stepped: ReturnType<typeof acsStep>): RoundStep<I> {
   const effects: RoundEffect[] = stepped.outbox.map((out) => ({ type: 'send', to: out.to, message: { kind: 'acs', message: out.message } }))
-  let next: FacilitatorRoundState = { ...state, acs: stepped.state }
+  let next: FacilitatorRoundState<I> = { ...state, acs: stepped.state }
   if (stepped.output !== undefined && next.result === undefined) {
     const signed = sign(next, stepped.output.proposals)
     next = signed.state
@@ -140,20 +152,9 @@ function afterAcs(state: FacilitatorRoundState, stepped: ReturnType<typeof acsSt
 }
 
 /** Folds the agreed proposals into the result, signs it and sends the share; checks shares that came early. */
-function sign(state: FacilitatorRoundState, agreed: ReadonlyMap<string, Uint8Array>): RoundStep {
+function sign<I>(state: FacilitatorRoundState<I>, agreed: ReadonlyMap<string, Uint8Array>): RoundStep<I> {
   const { crypto, keyPair, rules, seed } = state.config
-  // Blocks in our pool passed the full check on arrival, signature included; the fold need not verify them again.
-  const limits = state.config.limits ?? DEFAULT_BLOCK_LIMITS
-  const checked = new Set([...state.pool.values()].map((entry) => toHex(encodeBlock(entry.block, limits))))
-  const body = foldAgreement({
-    crypto,
-    rules,
-    state: seed,
-    committee: seed.committee,
-    agreed,
-    checked,
-    limits,
-  })
+  const body = state.inputs.fold(seed, agreed, state.pool)
   const hash = resultHash(crypto, body)
   const { result, state: nextState } = nextResult(rules, seed, body, hash)
   const digest = certificateDigest(crypto, result)
@@ -163,7 +164,7 @@ function sign(state: FacilitatorRoundState, agreed: ReadonlyMap<string, Uint8Arr
   for (const [signer, signature] of state.early) {
     if (crypto.verify(signature, digest, fromHex(signer))) shares.set(signer, { signer, signature })
   }
-  const next: FacilitatorRoundState = {
+  const next: FacilitatorRoundState<I> = {
     ...state,
     phase: 'signing',
     result: { result, hash, digest, next: nextState },
@@ -175,7 +176,7 @@ function sign(state: FacilitatorRoundState, agreed: ReadonlyMap<string, Uint8Arr
   return { state: done.state, effects: [...effects, ...done.effects] }
 }
 
-function maybeCertify(state: FacilitatorRoundState): RoundStep {
+function maybeCertify<I>(state: FacilitatorRoundState<I>): RoundStep<I> {
   const committee = state.config.seed.committee
   if (state.certificate !== undefined || state.result === undefined || state.shares.size < committee.quorum) return { state, effects: [] }
   const certificate = assembleCertificate(state.result.result, [...state.shares.values()], committee)
@@ -185,7 +186,7 @@ function maybeCertify(state: FacilitatorRoundState): RoundStep {
   }
 }
 
-function onMessage(state: FacilitatorRoundState, from: string, message: RoundMessage): RoundStep {
+function onMessage<I>(state: FacilitatorRoundState<I>, from: string, message: RoundMessage): RoundStep<I> {
   const committee = state.config.seed.committee
   if (from === state.self || !committee.facilitators.includes(from)) return { state, effects: [] }
   if (message.kind === 'acs') return afterAcs(state, acsStep(state.acs, { type: 'message', from, message: message.message }))

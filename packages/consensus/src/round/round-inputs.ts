@@ -1,0 +1,80 @@
+/**
+ * What a round agrees on, made pluggable: the round machine (`startRound`/`stepRound`) is one code path for every
+ * level of the hierarchy, and a `RoundInputKind` says what its inputs are and how agreed proposals fold into a result.
+ *
+ * Level 0 (a solar system): the inputs are members' checkpoint blocks (`checkpointInputs`, the default). Level k > 0
+ * (star clusters, galaxies, the universe): the inputs are the certificates of the groups one level down — see
+ * `hierarchy/level-inputs.ts`. Either way an input has a source (a member, a child group) and a position in that
+ * source's sequence; a facilitator holds the newest input per source, proposes by the kind's priority, and every
+ * honest facilitator folds the agreed proposals with the same pure function of the round's seed state.
+ */
+import type { Crypto } from '@constellation/crypto'
+import { toHex } from '@constellation/crypto'
+import { type BlockLimits, DEFAULT_BLOCK_LIMITS, encodeBlock, type HalfBlock } from '@constellation/trustchain'
+import type { ResultBody } from './checkpoint-result.js'
+import { checkCheckpointBlock, encodeProposal, selectCheckpoints } from './checkpoint-pool.js'
+import { foldAgreement } from './result-fold.js'
+import type { SolarSystemRules, SolarSystemState } from './solar-system.js'
+
+/** One waiting input and when (in arrival order) it first came from its source. */
+export interface InputEntry<I> {
+  readonly block: I
+  readonly arrival: number
+}
+
+/** The newest waiting input per source. */
+export type InputPool<I> = ReadonlyMap<string, InputEntry<I>>
+
+export interface RoundInputKind<I> {
+  /** Why `input` cannot be proposed in the round after `seed.round`, or undefined when it can. */
+  check(seed: SolarSystemState, input: I): string | undefined
+  /** The source the input speaks for: a member (level 0) or a child group (above). */
+  sourceOf(input: I): string
+  /** Its position in the source's sequence: a newer input replaces an older one in the pool. */
+  positionOf(input: I): number
+  /** Sources heard from before a facilitator proposes without waiting for its timer. */
+  collectionTarget(seed: SolarSystemState): number
+  /** The inputs to propose, highest priority first, within the rules' bounds. */
+  select(seed: SolarSystemState, pool: InputPool<I>): I[]
+  encodeProposal(inputs: readonly I[]): Uint8Array
+  /**
+   * The round's result body from what the agreement decided (proposer -> proposal bytes): a pure function of the
+   * seed and `agreed`, so every honest facilitator folds alike. `pool` only saves re-checking what this facilitator
+   * already checked in full; it must not change the verdict.
+   */
+  fold(seed: SolarSystemState, agreed: ReadonlyMap<string, Uint8Array>, pool: InputPool<I>): ResultBody
+}
+
+/** Adds `input` to the pool unless the pool already holds its source's input at that position or a newer one. */
+export function addInput<I>(kind: RoundInputKind<I>, pool: InputPool<I>, input: I, arrival: number): InputPool<I> {
+  const source = kind.sourceOf(input)
+  const held = pool.get(source)
+  if (held !== undefined && kind.positionOf(held.block) >= kind.positionOf(input)) return pool
+  const next = new Map(pool)
+  // A newer input takes the older one's place in the queue.
+  next.set(source, { block: input, arrival: held?.arrival ?? arrival })
+  return next
+}
+
+/** Level 0: members' checkpoint blocks, checked, selected and folded exactly as a solar system always did. */
+export function checkpointInputs(crypto: Crypto, rules: SolarSystemRules, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): RoundInputKind<HalfBlock> {
+  return {
+    check: (seed, block) => checkCheckpointBlock(crypto, rules, seed, block),
+    sourceOf: (block) => toHex(block.publicKey),
+    positionOf: (block) => block.sequenceNumber,
+    collectionTarget: (seed) => Math.max(1, seed.members.size - seed.committee.faults),
+    select: (seed, pool) => selectCheckpoints(rules, seed, pool, limits),
+    encodeProposal: (blocks) => encodeProposal(blocks, limits),
+    fold: (seed, agreed, pool) =>
+      // Blocks in the pool passed the full check on arrival, signature included; the fold need not verify them again.
+      foldAgreement({
+        crypto,
+        rules,
+        state: seed,
+        committee: seed.committee,
+        agreed,
+        checked: new Set([...pool.values()].map((entry) => toHex(encodeBlock(entry.block, limits)))),
+        limits,
+      }),
+  }
+}
