@@ -7,6 +7,7 @@ import { equalBytes, fromHex, type KeyPair, toHex } from '@constellation/crypto'
 import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
 import type { Ed25519PrivateKey, PeerId as Libp2pPeerId } from '@libp2p/interface'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { checkPeerId } from '../checks.js'
 import { GossipError, GossipErrorCode } from '../errors.js'
 import type { PeerId } from '../network.js'
 
@@ -31,4 +32,14 @@ export function networkIdOf(peer: Libp2pPeerId): PeerId | undefined {
 /** The libp2p PeerId of a (checked) `Network` peer id. */
 export function libp2pIdOf(peer: PeerId): Libp2pPeerId {
   return peerIdFromPublicKey(publicKeyFromRaw(fromHex(peer, 32)))
+}
+
+/**
+ * The libp2p peer id, as text (`12D3KooW…`), of the node whose `Network` peer id (hex Ed25519 public key) is given:
+ * what a dial address ends in (`/ip4/127.0.0.1/tcp/4001/p2p/<this>`). Lets a launcher that holds the nodes' public
+ * keys write every node's bootstrap list before any of them runs.
+ */
+export function libp2pPeerIdOf(peer: PeerId): string {
+  checkPeerId(peer)
+  return libp2pIdOf(peer).toString()
 }
