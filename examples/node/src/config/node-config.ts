@@ -31,6 +31,7 @@ export const ConsensusConfigCodec = t.exact(
     proposalTimeoutMs: SafePositiveInteger,
     requestTimeoutMs: SafePositiveInteger,
     stallTimeoutMs: SafePositiveInteger,
+    checkpointDelayMs: SafeNonNegativeInteger,
   }),
 )
 

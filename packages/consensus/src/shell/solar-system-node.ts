@@ -73,9 +73,17 @@ export interface SolarSystemTiming {
    * steps; fewer makes bigger frames, which is what a CPU-bound host on a fast link wants.
    */
   readonly framesInFlight: number
+  /**
+   * How long a member waits after applying a certificate before it checkpoints for the next round (default 0). The
+   * round starts when N - t checkpoints arrive, so this paces the rounds: on a small, fast network rounds otherwise
+   * follow each other as fast as the facilitators can agree, every member's chain fills with checkpoint blocks that
+   * its counterparties must crawl and verify, and consensus takes the CPU transactions need. Finality then takes
+   * about two rounds, so this trades latency for throughput.
+   */
+  readonly checkpointDelayMs: number
 }
 
-export const DEFAULT_TIMING: SolarSystemTiming = Object.freeze({ proposalTimeoutMs: 1_000, requestTimeoutMs: 5_000, retryMinMs: 50, retryMaxMs: 2_000, stallTimeoutMs: 5_000, framesInFlight: 4 })
+export const DEFAULT_TIMING: SolarSystemTiming = Object.freeze({ proposalTimeoutMs: 1_000, requestTimeoutMs: 5_000, retryMinMs: 50, retryMaxMs: 2_000, stallTimeoutMs: 5_000, framesInFlight: 4, checkpointDelayMs: 0 })
 
 export interface SolarSystemNodeOptions {
   readonly crypto: Crypto
@@ -154,6 +162,7 @@ export class SolarSystemNode {
   #catchingUp = false
   /** Fires when no certificate arrived for a while: this node then asks its peers for newer ones. */
   #stallTimer: TimerHandle | undefined
+  #checkpointTimer: TimerHandle | undefined
   #stallProbes = 0
   #running = false
   #stats = { roundsCertified: 0, roundsFacilitated: 0, framesReceived: 0, messagesDropped: 0, certificatesRejected: 0, certificatesFetched: 0 }
@@ -234,6 +243,7 @@ export class SolarSystemNode {
     for (const off of this.#unsubscribe.splice(0)) off()
     this.#proposalTimer?.cancel()
     this.#stallTimer?.cancel()
+    this.#checkpointTimer?.cancel()
     this.#links.close()
     for (const notify of [...this.#onStop]) notify()
     await this.#applying
@@ -345,6 +355,21 @@ export class SolarSystemNode {
   }
 
   // ---- member ------------------------------------------------------------------------------------------
+
+  /** Checkpoints after `checkpointDelayMs`; a newer certificate meanwhile replaces the pending checkpoint. */
+  #scheduleCheckpoint(): void {
+    this.#checkpointTimer?.cancel()
+    this.#checkpointTimer = undefined
+    const delay = this.#timing.checkpointDelayMs
+    if (delay <= 0) {
+      void this.#submitCheckpoint()
+      return
+    }
+    this.#checkpointTimer = this.#options.clock.setTimer(delay, () => {
+      this.#checkpointTimer = undefined
+      if (this.#running) void this.#submitCheckpoint()
+    })
+  }
 
   /** Appends a checkpoint recording the last certified result and submits it to the next facilitators. */
   async #submitCheckpoint(): Promise<void> {
@@ -567,7 +592,7 @@ export class SolarSystemNode {
         this.#options.onError?.(error)
       }
     }
-    void this.#submitCheckpoint()
+    this.#scheduleCheckpoint()
   }
 
   /**

@@ -174,6 +174,23 @@ describe('catching up', () => {
     }
   })
 
+  it('paces rounds by the members’ checkpoint delay', async () => {
+    const gaps = async (checkpointDelayMs: number): Promise<number[]> => {
+      const paced = await createSolarSystemSim({ seed: 'paced', members: 5, facilitators: 4, timing: { checkpointDelayMs, proposalTimeoutMs: 2_000 } })
+      const at: number[] = []
+      paced.members[0]!.consensus.onCertificate(() => at.push(paced.net.clock.now()))
+      await paced.runUntilRound(8)
+      await paced.stop()
+      expect(paced.errors).toEqual([])
+      return at.slice(1).map((time, i) => time - at[i]!)
+    }
+    const free = await gaps(0)
+    const slowed = await gaps(400)
+    // Each round waits for the checkpoints, which wait the delay after the certificate before.
+    expect(Math.min(...slowed)).toBeGreaterThanOrEqual(400)
+    expect(Math.min(...free)).toBeLessThan(400)
+  })
+
   it('a listener that throws is reported and does not stop the node', async () => {
     const reported: unknown[] = []
     sim = await createSolarSystemSim({ seed: 'listener', members: 5, facilitators: 4 })

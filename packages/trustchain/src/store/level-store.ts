@@ -89,6 +89,14 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
     remember(block)
     return block
   }
+  /**
+   * A stored entry's block, from the cache when it holds that position: validation and crawls read the recent ends
+   * of chains over and over, and decoding costs as much as storing.
+   */
+  const cachedOrDecoded = ([key, value]: [Uint8Array, Uint8Array]): HalfBlock => {
+    const at = key.subarray(1)
+    return cache.get(positionKey(at.subarray(0, 32), sequenceAt(at))) ?? decode(value)
+  }
   /** Only proofs that prove fraud are stored: one bad proof on disk would make every later read fail. */
   const checkProof = (proof: FraudProof): void => {
     if (!verifyFraudProof(crypto, proof)) throw new TrustChainError(TrustChainErrorCode.INVALID_FRAUD_PROOF, 'the fraud proof does not prove fraud')
@@ -214,14 +222,14 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
     getLinkedMany,
     async latest(publicKey) {
       open()
-      const [value] = await db.values({ ...chainBounds(publicKey, 1, Number.MAX_SAFE_INTEGER), reverse: true, limit: 1 }).all()
-      return value === undefined ? undefined : decode(value)
+      const [entry] = await db.iterator({ ...chainBounds(publicKey, 1, Number.MAX_SAFE_INTEGER), reverse: true, limit: 1 }).all()
+      return entry === undefined ? undefined : cachedOrDecoded(entry)
     },
     async range(publicKey, from, to) {
       open()
       if (to < from) return []
-      const values = await db.values(chainBounds(publicKey, from, to)).all()
-      return values.map(decode)
+      const entries = await db.iterator(chainBounds(publicKey, from, to)).all()
+      return entries.map(cachedOrDecoded)
     },
     async fraudProofs(publicKey) {
       open()
