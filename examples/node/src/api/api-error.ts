@@ -1,0 +1,125 @@
+/**
+ * The HTTP API's errors: what a client did wrong (or what the node cannot do now), as a status and a stable code,
+ * sent as `{ "error": { "code", "message" } }`. Handlers throw an `ApiError`, a `NodeError` or a package's typed
+ * error; `toApiError` maps each code deliberately, and anything it does not recognise is a bug in the node (500).
+ */
+import { ConsensusError, ConsensusErrorCode } from '@constellation/consensus'
+import { TrustChainError, TrustChainErrorCode } from '@constellation/trustchain'
+import { NodeError, NodeErrorCode } from '../errors.js'
+
+export enum ApiErrorCode {
+  /** Malformed JSON, a field of the wrong type, a bad path or query parameter. */
+  INVALID_REQUEST = 'INVALID_REQUEST',
+  /** No such route, transaction, block, chain or round. */
+  NOT_FOUND = 'NOT_FOUND',
+  METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED',
+  /** The transaction exists but is not final yet (its proof cannot be built). */
+  NOT_FINAL = 'NOT_FINAL',
+  PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
+  /** Well-formed but refused by the protocol: a bad signature, an invalid block, no funds, a refusing counterparty. */
+  REJECTED = 'REJECTED',
+  /** The node is closing or cannot serve this now (no peers, a timeout); retrying later may work. */
+  UNAVAILABLE = 'UNAVAILABLE',
+  /** A bug in the node (logged). */
+  INTERNAL = 'INTERNAL',
+}
+
+const STATUS: Readonly<Record<ApiErrorCode, number>> = {
+  [ApiErrorCode.INVALID_REQUEST]: 400,
+  [ApiErrorCode.NOT_FOUND]: 404,
+  [ApiErrorCode.METHOD_NOT_ALLOWED]: 405,
+  [ApiErrorCode.NOT_FINAL]: 409,
+  [ApiErrorCode.PAYLOAD_TOO_LARGE]: 413,
+  [ApiErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [ApiErrorCode.REJECTED]: 422,
+  [ApiErrorCode.UNAVAILABLE]: 503,
+  [ApiErrorCode.INTERNAL]: 500,
+}
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError'
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly data: Readonly<Record<string, unknown>> = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+
+  get status(): number {
+    return STATUS[this.code]
+  }
+
+  /** The JSON body sent to the client. */
+  toJSON(): { error: { code: ApiErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } }
+  }
+}
+
+const FROM_NODE: Readonly<Record<NodeErrorCode, ApiErrorCode>> = {
+  [NodeErrorCode.INVALID_REQUEST]: ApiErrorCode.INVALID_REQUEST,
+  [NodeErrorCode.NOT_FOUND]: ApiErrorCode.NOT_FOUND,
+  [NodeErrorCode.PAYLOAD_TOO_LARGE]: ApiErrorCode.PAYLOAD_TOO_LARGE,
+  [NodeErrorCode.REJECTED]: ApiErrorCode.REJECTED,
+  [NodeErrorCode.UNAVAILABLE]: ApiErrorCode.UNAVAILABLE,
+  [NodeErrorCode.NODE_CLOSED]: ApiErrorCode.UNAVAILABLE,
+  [NodeErrorCode.DATA_DIR_LOCKED]: ApiErrorCode.UNAVAILABLE,
+  // Start-up failures never reach a running API: if one does, it is a bug.
+  [NodeErrorCode.INVALID_CONFIG]: ApiErrorCode.INTERNAL,
+  [NodeErrorCode.INVALID_GENESIS]: ApiErrorCode.INTERNAL,
+  [NodeErrorCode.NOT_A_MEMBER]: ApiErrorCode.INTERNAL,
+  [NodeErrorCode.NOT_INITIALISED]: ApiErrorCode.INTERNAL,
+  [NodeErrorCode.ALREADY_INITIALISED]: ApiErrorCode.INTERNAL,
+}
+
+/**
+ * TrustChain failures a request can cause. Validation and policy failures are the protocol refusing the request
+ * (422, with the validation reasons); bytes that are not a block and bad arguments are malformed input (400);
+ * timeouts and a stopped engine are the node being unable to serve it now (503). Store corruption and the rest
+ * are bugs (500).
+ */
+function fromTrustChain(code: TrustChainErrorCode): ApiErrorCode {
+  switch (code) {
+    case TrustChainErrorCode.INVALID_BLOCK:
+    case TrustChainErrorCode.MISSING_DEPENDENCY:
+    case TrustChainErrorCode.PROPOSAL_REJECTED:
+    case TrustChainErrorCode.INVALID_FRAUD_PROOF:
+    case TrustChainErrorCode.PAYLOAD_TYPE_CONFLICT:
+      return ApiErrorCode.REJECTED
+    case TrustChainErrorCode.INVALID_INPUT:
+    case TrustChainErrorCode.MALFORMED_BLOCK:
+    case TrustChainErrorCode.MALFORMED_MESSAGE:
+    case TrustChainErrorCode.BLOCK_TOO_LARGE:
+    case TrustChainErrorCode.PAYLOAD_TOO_LARGE:
+      return ApiErrorCode.INVALID_REQUEST
+    case TrustChainErrorCode.PROPOSAL_TIMEOUT:
+    case TrustChainErrorCode.NODE_STOPPED:
+    case TrustChainErrorCode.STORE_CLOSED:
+      return ApiErrorCode.UNAVAILABLE
+    default:
+      return ApiErrorCode.INTERNAL
+  }
+}
+
+function fromConsensus(code: ConsensusErrorCode): ApiErrorCode {
+  switch (code) {
+    case ConsensusErrorCode.NOT_FINAL:
+      return ApiErrorCode.NOT_FINAL
+    case ConsensusErrorCode.STOPPED:
+    case ConsensusErrorCode.ABORTED:
+      return ApiErrorCode.UNAVAILABLE
+    default:
+      return ApiErrorCode.INTERNAL
+  }
+}
+
+/** The API error a thrown value stands for; `INTERNAL` for anything not deliberately mapped. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error
+  if (error instanceof NodeError) return new ApiError(FROM_NODE[error.code], error.message, error.data, { cause: error })
+  if (error instanceof TrustChainError) return new ApiError(fromTrustChain(error.code), error.message, {}, { cause: error })
+  if (error instanceof ConsensusError) return new ApiError(fromConsensus(error.code), error.message, {}, { cause: error })
+  return new ApiError(ApiErrorCode.INTERNAL, 'internal error', {}, { cause: error })
+}

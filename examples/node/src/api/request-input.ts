@@ -1,0 +1,49 @@
+/**
+ * Decoding what a client sends — path parameters, query strings and JSON bodies — with io-ts codecs, so every
+ * route checks its inputs the same way and a bad one is a 400 that names the field. Query values arrive as strings:
+ * the codecs here read integers and hex from them strictly (no `parseInt` leniency: `12abc` is not 12).
+ */
+import { isLeft } from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { describeErrors } from '../config/codecs.js'
+import { ApiError, ApiErrorCode } from './api-error.js'
+
+/** Which part of the request a value came from, for the error message. */
+export type InputPart = 'path' | 'query' | 'body'
+
+/** Decodes one part of a request; a failure is a 400 naming the first bad field. */
+export function decodeInput<A, O>(codec: t.Type<A, O, unknown>, value: unknown, part: InputPart): A {
+  const decoded = codec.decode(value)
+  if (isLeft(decoded)) throw new ApiError(ApiErrorCode.INVALID_REQUEST, `invalid ${part}: ${describeErrors(decoded.left)}`)
+  return decoded.right
+}
+
+/** A query string as an object of its first values, ready for a codec (a repeated key must not slip past one). */
+export function queryObject(query: URLSearchParams): Record<string, string> {
+  const object: Record<string, string> = {}
+  for (const [key, value] of query) {
+    if (key in object) throw new ApiError(ApiErrorCode.INVALID_REQUEST, `invalid query: ${key} is given more than once`)
+    object[key] = value
+  }
+  return object
+}
+
+/** A decimal integer in a query string, as a number: digits only (an optional leading minus), a safe integer. */
+export const IntegerFromString = new t.Type<number, string, unknown>(
+  'IntegerString',
+  (u): u is number => typeof u === 'number' && Number.isSafeInteger(u),
+  (u, c) => {
+    if (typeof u !== 'string' || !/^-?\d{1,16}$/.test(u)) return t.failure(u, c)
+    const n = Number(u)
+    return Number.isSafeInteger(n) ? t.success(n) : t.failure(u, c)
+  },
+  String,
+)
+
+/** An integer from a query string within [min, max]. */
+export function boundedInteger(min: number, max: number, name: string): t.Type<number, string, unknown> {
+  return t.refinement(IntegerFromString, (n) => n >= min && n <= max, name)
+}
+
+/** Lower-case hex of any even length (encoded blocks, proofs), as a string; decode it with `fromHex` after. */
+export const HexString = t.refinement(t.string, (s) => s.length % 2 === 0 && /^[0-9a-f]*$/.test(s), 'HexString')
