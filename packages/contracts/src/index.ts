@@ -52,7 +52,7 @@ export {
   verifyExecutionFraudProof,
 } from './chain/reexecution.js'
 export { type ContractHost, type ContractHostOptions, createContractHost, type DeployedContract, type InvokeRequest } from './host/contract-host.js'
-export { type ContractCaller, createCaller, type Invocation } from './host/caller.js'
+export { type ContractCaller, type ContractEndpoint, createCaller, type Invocation } from './host/caller.js'
 export { createRpcBridge, type FetchLike, type RpcBridge, type RpcBridgeOptions } from './host/rpc-bridge.js'
 export type { SlaFigures } from './host/sla.js'
 export { check, compose, pipe, type Service, service } from './service/service.js'

@@ -14,6 +14,12 @@ import { check, type Service } from '../service/service.js'
 import { ContractError, ContractErrorCode, toContractError } from '../errors.js'
 import type { ContractHost } from './contract-host.js'
 
+/**
+ * What a caller needs of a host: its key, its price and the three steps of the protocol. A `ContractHost` is one;
+ * so is a stand-in that forwards the steps to a host on another node.
+ */
+export type ContractEndpoint = Pick<ContractHost, 'publicKey' | 'price' | 'deploy' | 'quote' | 'countersign'>
+
 export interface Invocation<O> {
   readonly output: O
   readonly record: InvokePayload
@@ -25,15 +31,15 @@ export interface ContractCaller {
   readonly publicKey: Uint8Array
   readonly head: ChainHead
   /** Deploys a contract to a host; returns its id and the transaction pair. */
-  deploy(host: ContractHost, definition: ContractDefinition<unknown, unknown, unknown>): Promise<{ id: string; proposal: HalfBlock; agreement: HalfBlock }>
+  deploy(host: ContractEndpoint, definition: ContractDefinition<unknown, unknown, unknown>): Promise<{ id: string; proposal: HalfBlock; agreement: HalfBlock }>
   /**
    * Invokes a hosted contract, paying the host's price; returns the output and the transaction pair. Given the
    * definition, the output is checked with its codec; given only the id, there is no codec and the output is `unknown`.
    */
-  invoke<I, O>(host: ContractHost, contract: ContractDefinition<I, O, unknown>, input: I): Promise<Invocation<O>>
-  invoke(host: ContractHost, contract: string, input: unknown): Promise<Invocation<unknown>>
+  invoke<I, O>(host: ContractEndpoint, contract: ContractDefinition<I, O, unknown>, input: I): Promise<Invocation<O>>
+  invoke(host: ContractEndpoint, contract: string, input: unknown): Promise<Invocation<unknown>>
   /** A hosted contract as a service: its output is checked with the contract's output codec. */
-  service<I, O>(host: ContractHost, definition: ContractDefinition<I, O, unknown>, name?: string): Service<I, O>
+  service<I, O>(host: ContractEndpoint, definition: ContractDefinition<I, O, unknown>, name?: string): Service<I, O>
 }
 
 export function createCaller(options: {
@@ -48,7 +54,7 @@ export function createCaller(options: {
   const author = { crypto, keyPair, ...(options.blockLimits === undefined ? {} : { limits: options.blockLimits }) }
   let head = options.head ?? EMPTY_CHAIN_HEAD
 
-  function propose(host: ContractHost, payload: Record<string, unknown>): HalfBlock {
+  function propose(host: ContractEndpoint, payload: Record<string, unknown>): HalfBlock {
     const proposal = createProposal(author, head, { counterparty: host.publicKey, payload: asCbor(payload), timestamp: now() })
     head = advanceHead(crypto, head, proposal)
     return proposal
@@ -79,7 +85,7 @@ export function createCaller(options: {
       const agreement = await host.deploy(proposal)
       return { id, proposal, agreement }
     },
-    async invoke<I, O>(host: ContractHost, contract: string | ContractDefinition<I, O, unknown>, input: I): Promise<Invocation<O>> {
+    async invoke<I, O>(host: ContractEndpoint, contract: string | ContractDefinition<I, O, unknown>, input: I): Promise<Invocation<O>> {
       const id = typeof contract === 'string' ? contract : contractId(crypto, contract.code)
       // The contract's randomness: fixed by the caller's next block position, so every replay sees the same seed.
       const seed = toHex(crypto.sha256(concatBytes(keyPair.publicKey, new TextEncoder().encode(`${head.sequenceNumber + 1}`))))
@@ -95,7 +101,7 @@ export function createCaller(options: {
             })(check(contract.signature.output, record.output, ContractErrorCode.OUTPUT_INVALID, 'the output'))
       return { output, record, proposal, agreement }
     },
-    service<I, O>(host: ContractHost, definition: ContractDefinition<I, O, unknown>, name = `contract ${contractId(crypto, definition.code).slice(0, 8)}`): Service<I, O> {
+    service<I, O>(host: ContractEndpoint, definition: ContractDefinition<I, O, unknown>, name = `contract ${contractId(crypto, definition.code).slice(0, 8)}`): Service<I, O> {
       return {
         name,
         inputType: definition.signature.input.description,

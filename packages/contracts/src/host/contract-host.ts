@@ -27,6 +27,7 @@ import {
   createProposal,
   EMPTY_CHAIN_HEAD,
   type HalfBlock,
+  isAgreement,
   isProposal,
   type Ledger,
 } from '@constellation/trustchain'
@@ -110,6 +111,18 @@ export interface ContractHost {
   /** The price per invocation this host advertises (0: free); a paid invoke carries at least this as `value`. */
   readonly price: number
   deploy(proposal: HalfBlock): Promise<HalfBlock>
+  /**
+   * Checks a deploy payload as `deploy` would (codec, code hash, initial state, the code loads, not deployed yet)
+   * without agreeing to anything; returns the contract id. A deployer asks before it proposes, so a deploy the
+   * host would refuse leaves no block in the deployer's chain.
+   */
+  checkDeploy(payload: unknown): Promise<string>
+  /**
+   * Rebuilds the contracts this host agreed to host from its own stored agreements (deploy and invoke halves of its
+   * chain, in chain order), e.g. after a restart: each recorded invocation runs again with its recorded RPC answers
+   * and must reach the recorded state hash. Appends nothing to the chain; give `head` in the options.
+   */
+  restore(agreements: readonly HalfBlock[]): Promise<void>
   quote(request: InvokeRequest): Promise<InvokePayload>
   /** Agrees to an invoke proposal; returns the agreement and any proposals the contract's effects made. */
   countersign(proposal: HalfBlock): Promise<{ agreement: HalfBlock; proposals: HalfBlock[] }>
@@ -317,6 +330,61 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
     return consentKey(toHex(proposal.publicKey), proposal.sequenceNumber, payloadHash)
   }
 
+  /**
+   * Everything a deploy checks before the host agrees: the payload's codec, the code hash, the initial state against
+   * the state type, that the contract is new here, and that the code loads (code that does not parse or load is
+   * refused before the host agrees to host it). Returns the contract, not yet deployed.
+   */
+  async function prepare(payloadValue: unknown): Promise<DeployedContract> {
+    const decoded = DeployPayloadCodec.decode(payloadValue)
+    if (isLeft(decoded)) throw rejected('malformed contract-deploy payload')
+    const payload = decoded.right
+    const id = contractId(crypto, payload.code)
+    if (id !== toHex(payload.contract)) {
+      throw new ContractError(ContractErrorCode.CODE_HASH_MISMATCH, 'the code does not hash to the contract id', { contract: toHex(payload.contract), codeHash: id })
+    }
+    const initial = decodeJson(payload.initialState, executor.limits.maxStateBytes)
+    decodeWith(typeFromDescription(payload.signature.state), initial, ContractErrorCode.STATE_INVALID, 'the initial state')
+    if (contracts.has(id)) throw rejected(`contract ${id} is already deployed here`, { contract: id })
+    const contract: DeployedContract = {
+      id,
+      deploy: toHex(deployHash(crypto, payload)),
+      code: payload.code,
+      signature: payload.signature,
+      input: typeFromDescription(payload.signature.input),
+      encoded: payload.initialState,
+      hash: crypto.sha256(payload.initialState),
+      invocations: 0,
+    }
+    await executor.register({ contractId: id, deploy: contract.deploy, code: payload.code, signature: payload.signature })
+    const outcome = await executor.execute({ contractId: id, deploy: contract.deploy, stateHash: contract.hash, encodedState: contract.encoded, input: 'null', context: 'null', rpc: [], loadOnly: true })
+    if (outcome.kind === 'failed') throw errorOf(outcome.error)
+    return contract
+  }
+
+  /** Runs a committed invocation (this host's agreement) again from the contract's state and commits its result. */
+  async function replayCommitted(agreement: HalfBlock): Promise<void> {
+    const decoded = InvokePayloadCodec.decode(agreement.payload)
+    if (isLeft(decoded)) throw rejected('malformed contract-invoke payload')
+    const record = decoded.right
+    const contract = known(toHex(record.contract))
+    if (record.invocation !== contract.invocations || !equalBytes(record.previousStateHash, contract.hash) || toHex(record.deploy) !== contract.deploy) {
+      throw rejected(`invocation ${record.invocation} of contract ${contract.id} does not follow the restored state`, { invocation: contract.invocations })
+    }
+    const context = { caller: toHex(agreement.linkPublicKey), timestamp: record.timestamp, seed: record.seed, invocation: record.invocation }
+    const request = { contractId: contract.id, deploy: contract.deploy, stateHash: contract.hash, input: JSON.stringify(canonicalForm(record.input, executor.limits.maxInputBytes, ContractErrorCode.INPUT_TOO_LARGE, 'the input')), context: JSON.stringify(context), rpc: record.rpc }
+    let outcome = await executor.execute(request)
+    if (outcome.kind === 'needs-state') outcome = await executor.execute({ ...request, encodedState: contract.encoded })
+    if (outcome.kind === 'failed') throw errorOf(outcome.error)
+    if (outcome.kind !== 'done' || !equalBytes(outcome.result.stateHash, record.stateHash)) {
+      throw rejected(`replaying invocation ${record.invocation} of contract ${contract.id} does not reach the recorded state`, { invocation: record.invocation })
+    }
+    for (const key of buildEffects(record.effects, head, agreement.timestamp).consents) consents.set(key, contract.id)
+    contract.invocations++
+    contract.hash = record.stateHash
+    contract.encoded = outcome.result.state
+  }
+
   return {
     publicKey: keyPair.publicKey,
     get head() {
@@ -326,30 +394,8 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
 
     async deploy(proposal) {
       proposalTo(proposal, DEPLOY_KIND)
-      const decoded = DeployPayloadCodec.decode(proposal.payload)
-      if (isLeft(decoded)) throw rejected('malformed contract-deploy payload')
-      const payload = decoded.right
-      const id = contractId(crypto, payload.code)
-      if (id !== toHex(payload.contract)) {
-        throw new ContractError(ContractErrorCode.CODE_HASH_MISMATCH, 'the code does not hash to the contract id', { contract: toHex(payload.contract), codeHash: id })
-      }
-      const initial = decodeJson(payload.initialState, executor.limits.maxStateBytes)
-      decodeWith(typeFromDescription(payload.signature.state), initial, ContractErrorCode.STATE_INVALID, 'the initial state')
-      if (contracts.has(id)) throw rejected(`contract ${id} is already deployed here`, { contract: id })
-      const contract: DeployedContract = {
-        id,
-        deploy: toHex(deployHash(crypto, payload)),
-        code: payload.code,
-        signature: payload.signature,
-        input: typeFromDescription(payload.signature.input),
-        encoded: payload.initialState,
-        hash: crypto.sha256(payload.initialState),
-        invocations: 0,
-      }
-      await executor.register({ contractId: id, deploy: contract.deploy, code: payload.code, signature: payload.signature })
-      // Load it now, so code that does not parse or load is refused before the host agrees to host it.
-      const outcome = await executor.execute({ contractId: id, deploy: contract.deploy, stateHash: contract.hash, encodedState: contract.encoded, input: 'null', context: 'null', rpc: [], loadOnly: true })
-      if (outcome.kind === 'failed') throw errorOf(outcome.error)
+      const contract = await prepare(proposal.payload)
+      const id = contract.id
       return exclusive(async () => {
         if (contracts.has(id)) throw rejected(`contract ${id} is already deployed here`, { contract: id }) // deployed meanwhile
         const agreement = createAgreement(author, head, proposal, { timestamp: now() })
@@ -357,6 +403,24 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
         contracts.set(id, contract)
         return append(agreement)
       })
+    },
+
+    async checkDeploy(payload) {
+      if (closed) throw new ContractError(ContractErrorCode.CLOSED, 'the host is closed')
+      return (await prepare(payload)).id
+    },
+
+    async restore(agreements) {
+      for (const block of agreements) {
+        if (!isAgreement(block) || !equalBytes(block.publicKey, keyPair.publicKey)) throw rejected('only this host\'s own agreements restore its contracts')
+        const kind = (block.payload as { kind?: unknown }).kind
+        if (kind === DEPLOY_KIND) {
+          const contract = await prepare(block.payload)
+          contracts.set(contract.id, contract)
+        } else if (kind === INVOKE_KIND) {
+          await replayCommitted(block)
+        }
+      }
     },
 
     quote,
