@@ -32,6 +32,13 @@ import { type TrackedTransaction, type TransactionTotals, TransactionTracker } f
 const SIT_OUT_MARGIN = 3
 /** Heartbeats of Gossipsub on a local network: meshes form in a few hundred milliseconds after peers connect. */
 const GOSSIP_HEARTBEAT_MS = 200
+/**
+ * Members checkpoint this long after each certificate (see `checkpointDelayMs`). Without it a small local network
+ * runs a dozen rounds a second and spends its CPU on consensus and on crawling checkpoint blocks; with it, in the
+ * 4-node smoke run in one process, transfers went from 19 to 43 agreed per second, and finality (about two
+ * rounds) stays near a second.
+ */
+const DEFAULT_CHECKPOINT_DELAY_MS = 400
 
 /** A module of the node that runs beside the core and closes before it (the contracts host, the HTTP API). */
 export interface NodeModule {
@@ -216,7 +223,7 @@ async function assemble(
     store,
     genesis: solarSystem.genesis,
     rules: solarSystem.rules,
-    timing: config.consensus,
+    timing: { checkpointDelayMs: DEFAULT_CHECKPOINT_DELAY_MS, ...config.consensus },
     restore,
     sitOutThroughRound,
     onError: reporter('consensus'),
