@@ -1,0 +1,99 @@
+/**
+ * The CLI's side of the HTTP API: JSON in, JSON out, every answer decoded with a codec. The API's own errors
+ * (`{ "error": { "code", "message" } }`) become an `ApiCallError` carrying the node's code, which the CLI prints as
+ * `error CODE: message`; a node that cannot be reached is a `NodeError` UNAVAILABLE.
+ */
+import { isLeft } from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { describeErrors } from '../config/codecs.js'
+import { NodeError, NodeErrorCode } from '../errors.js'
+import { ENVIRONMENT } from './load-config.js'
+import { readRuntimeFile } from './runtime-file.js'
+
+/** An error the node answered with. */
+export class ApiCallError extends Error {
+  override readonly name = 'ApiCallError'
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message)
+  }
+}
+
+const ApiErrorBodyCodec = t.type({ error: t.type({ code: t.string, message: t.string }) })
+
+/** Largest answer the CLI reads (a chain range or a proof is far smaller). */
+const MAX_RESPONSE_BYTES = 16 << 20
+const REQUEST_TIMEOUT_MS = 30_000
+
+export const ApiUrlCodec = t.refinement(
+  t.string,
+  (s) => {
+    try {
+      const url = new URL(s)
+      return url.protocol === 'http:' || url.protocol === 'https:'
+    } catch {
+      return false
+    }
+  },
+  'HttpUrl',
+)
+
+export class ApiClient {
+  readonly baseUrl: string
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '')
+  }
+
+  get<A>(path: string, codec: t.Decoder<unknown, A>, options: { readonly timeoutMs?: number } = {}): Promise<A> {
+    return this.request('GET', path, codec, undefined, options.timeoutMs)
+  }
+
+  post<A>(path: string, body: unknown, codec: t.Decoder<unknown, A>, options: { readonly timeoutMs?: number } = {}): Promise<A> {
+    return this.request('POST', path, codec, body, options.timeoutMs)
+  }
+
+  private async request<A>(method: string, path: string, codec: t.Decoder<unknown, A>, body: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<A> {
+    const url = `${this.baseUrl}${path}`
+    let response: Response
+    try {
+      response = await fetch(url, {
+        method,
+        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      })
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name
+      throw new NodeError(NodeErrorCode.UNAVAILABLE, `cannot reach the node at ${this.baseUrl} (${cause}): is it running?`, { url }, { cause: error })
+    }
+    const text = await response.text()
+    if (text.length > MAX_RESPONSE_BYTES) throw new NodeError(NodeErrorCode.UNAVAILABLE, `${method} ${url} answered ${text.length} bytes, more than the CLI reads`)
+    let json: unknown
+    try {
+      json = text === '' ? undefined : (JSON.parse(text) as unknown)
+    } catch {
+      throw new NodeError(NodeErrorCode.UNAVAILABLE, `${method} ${url} answered ${response.status} with a body that is not JSON`)
+    }
+    if (!response.ok) {
+      const error = ApiErrorBodyCodec.decode(json)
+      if (isLeft(error)) throw new ApiCallError(`HTTP_${response.status}`, `${method} ${path}: ${response.statusText || 'failed'}`, response.status)
+      throw new ApiCallError(error.right.error.code, error.right.error.message, response.status)
+    }
+    const decoded = codec.decode(json)
+    if (isLeft(decoded)) throw new NodeError(NodeErrorCode.UNAVAILABLE, `unexpected answer to ${method} ${path}: ${describeErrors(decoded.left)}`)
+    return decoded.right
+  }
+}
+
+/** Where a command finds the API: `--api`, else the `node.json` of `--data-dir` or `CONSTELLATION_DATA_DIR`. */
+export async function apiClientFor(options: { readonly api?: string; readonly dataDir?: string }, env: Readonly<Record<string, string | undefined>>): Promise<ApiClient> {
+  if (options.api !== undefined) return new ApiClient(options.api)
+  const dataDir = options.dataDir ?? (env[ENVIRONMENT.dataDir]?.trim() || undefined)
+  if (dataDir === undefined) throw new NodeError(NodeErrorCode.INVALID_CONFIG, `which node? pass --api URL or --data-dir D (or set ${ENVIRONMENT.dataDir})`)
+  const runtime = await readRuntimeFile(dataDir)
+  if (runtime.api === undefined) throw new NodeError(NodeErrorCode.UNAVAILABLE, `the node in ${dataDir} runs without an HTTP API`)
+  return new ApiClient(runtime.api)
+}

@@ -1,0 +1,139 @@
+/**
+ * `constellation start`: runs a node until SIGINT or SIGTERM. The config is layered (see load-config.ts); once the
+ * node is up, one JSON line `{"event":"ready",…}` goes to stdout for scripts and the devnet, and logs go to
+ * `<dataDir>/node.log` (or stderr with `--log-file -`). Stopping is `Shutdown`'s business: the first signal closes
+ * the node, later ones are ignored, a close that hangs ends after a hard timeout with exit code 1; an uncaught error
+ * is logged and closes the node with exit code 1.
+ */
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import { PortCodec } from '../../config/codecs.js'
+import { dataPaths, type NodeConfig, NodeConfigCodec } from '../../config/node-config.js'
+import { createLogger, errorFields, type Logger } from '../../log/logger.js'
+import { createNode } from '../../node/create-node.js'
+import type { CliContext } from '../cli-context.js'
+import { ExitCode } from '../cli-io.js'
+import { type ConfigFlags, ENVIRONMENT, LogLevelCodec, loadNodeConfig } from '../load-config.js'
+import { nodeModules } from '../node-modules.js'
+import { collectWith, integerText, parseWith } from '../option-values.js'
+import { errorLine } from '../report-error.js'
+import { readRuntimeFile, readyLine } from '../runtime-file.js'
+import { Shutdown } from '../shutdown.js'
+
+const Multiaddr = NodeConfigCodec.type.props.p2p.type.props.listen.type
+const Host = NodeConfigCodec.type.props.api.type.props.host
+
+interface StartFlags extends ConfigFlags {
+  readonly logFile?: string
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const
+
+export function registerStartCommand(program: Command, context: CliContext): void {
+  program
+    .command('start')
+    .summary('run a node until SIGINT or SIGTERM')
+    .description(
+      'Runs the node of a data dir made by `init`: its chain, the network, consensus, contracts and the HTTP API. ' +
+        'Prints one JSON line {"event":"ready","id","api","listen","pid"} on stdout when up. ' +
+        'Flags override environment variables, which override <data-dir>/config.json.',
+    )
+    .option('--data-dir <dir>', `the node data dir (or $${ENVIRONMENT.dataDir})`)
+    .option('--listen <multiaddr>', `a p2p listen address, repeatable (or $${ENVIRONMENT.listen}, comma-separated)`, collectWith(Multiaddr))
+    .option('--bootstrap <multiaddr>', `a peer to dial at start, repeatable (or $${ENVIRONMENT.bootstrap}, comma-separated)`, collectWith(Multiaddr))
+    .option('--api-host <host>', `interface the HTTP API binds to (or $${ENVIRONMENT.apiHost})`, parseWith(Host))
+    .option('--api-port <port>', `HTTP API port, 0 for any free one (or $${ENVIRONMENT.apiPort})`, parseWith(PortCodec, integerText))
+    .option('--log-level <level>', `fatal, error, warn, info, debug, trace or silent (or $${ENVIRONMENT.logLevel})`, parseWith(LogLevelCodec))
+    .option('--log-file <file>', 'where logs go (default <data-dir>/node.log; - for stderr)')
+    .addHelpText(
+      'after',
+      `
+The key file is opened with $${ENVIRONMENT.passphrase} when it is sealed.
+
+Examples:
+  $ constellation start --data-dir ./node-a
+  $ constellation start --data-dir ./node-b --api-port 8081 --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…
+  $ ${ENVIRONMENT.dataDir}=./node-a ${ENVIRONMENT.logLevel}=debug constellation start --log-file -`,
+    )
+    .action(async (flags: StartFlags) => {
+      context.setExitCode(await runStart(flags, context))
+    })
+}
+
+async function runStart(flags: StartFlags, context: CliContext): Promise<ExitCode> {
+  const { io } = context
+  const config = await loadNodeConfig(flags, io.env)
+  const logFile = flags.logFile ?? dataPaths(config.dataDir).log
+  const logger = createLogger({ level: config.log.level, ...(logFile !== '-' && { file: resolve(logFile) }) })
+  const shutdown = new Shutdown({
+    onTimeout: (timeoutMs) => {
+      logger.error({ timeoutMs }, 'the node did not close in time')
+      io.stderr(`error: the node did not close within ${timeoutMs / 1000} s; exiting\n`)
+    },
+  })
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shutdown.request(ExitCode.OK)) {
+      logger.info({ signal }, 'stopping')
+      io.stderr(`${signal}: closing the node\n`)
+    } else {
+      logger.info({ signal }, 'already stopping: signal ignored')
+    }
+  }
+  const onFatal = (error: unknown) => {
+    logger.fatal(errorFields(error), 'uncaught error: closing the node')
+    io.stderr(errorLine(error) ?? '')
+    shutdown.request(ExitCode.FAILURE)
+  }
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal)
+  process.on('uncaughtException', onFatal)
+  process.on('unhandledRejection', onFatal)
+  try {
+    await startNode(config, flags, context, logger, shutdown)
+    return await shutdown.done
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal)
+    process.off('uncaughtException', onFatal)
+    process.off('unhandledRejection', onFatal)
+    await flush(logger)
+  }
+}
+
+async function startNode(config: NodeConfig, flags: StartFlags, context: CliContext, logger: Logger, shutdown: Shutdown): Promise<void> {
+  const passphrase = context.io.env[ENVIRONMENT.passphrase]
+  try {
+    const node = await createNode(config, {
+      logger,
+      signal: shutdown.signal,
+      modules: nodeModules(config),
+      ...(passphrase !== undefined && passphrase !== '' && { passphrase }),
+    })
+    shutdown.attach(async () => {
+      try {
+        await node.close()
+      } catch (error) {
+        logger.error(errorFields(error), 'close failed')
+        throw error
+      }
+    })
+    if (shutdown.requested) return
+    const runtime = await readRuntimeFile(config.dataDir)
+    context.io.stdout(readyLine(runtime))
+    context.io.stderr(`node ${node.id.slice(0, 16)}… is up${runtime.api === undefined ? '' : `, API ${runtime.api}`}; logs: ${logTarget(config.dataDir, flags)}; Ctrl-C stops it\n`)
+  } catch (error) {
+    if (!shutdown.requested) {
+      logger.error(errorFields(error), 'start failed')
+      throw error
+    }
+    // Stopped while starting: createNode has closed what it opened.
+    logger.info(errorFields(error), 'stopped while starting')
+    shutdown.settle()
+  }
+}
+
+function logTarget(dataDir: string, flags: StartFlags): string {
+  return flags.logFile === '-' ? 'stderr' : resolve(flags.logFile ?? dataPaths(dataDir).log)
+}
+
+function flush(logger: Logger): Promise<void> {
+  return new Promise((done) => logger.flush(() => done()))
+}

@@ -1,0 +1,34 @@
+/**
+ * Command-line values are checked by the same io-ts codecs as the config file and the HTTP API: a parser turns the
+ * text into a candidate (a number for integer flags), the codec decides, and a refusal becomes commander's
+ * `InvalidArgumentError`, printed as `error: option '--api-port <port>' argument '70000' is invalid. expected …`.
+ */
+import { InvalidArgumentError } from 'commander'
+import { isLeft } from 'fp-ts/lib/Either.js'
+import type * as t from 'io-ts'
+import { describeErrors } from '../config/codecs.js'
+
+/** Integers stay text unless they look like one, so the codec reports `got "abc"` rather than `got NaN`. */
+export function integerText(text: string): unknown {
+  return /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : text
+}
+
+/** `expected Port, got 70000` (the path is the option's, which commander names). */
+export function refusal(errors: t.Errors): string {
+  return describeErrors(errors).replace(/^value: /, '')
+}
+
+/** A commander argument parser that decodes one value with `codec`. */
+export function parseWith<A>(codec: t.Decoder<unknown, A>, fromText: (text: string) => unknown = (text) => text): (text: string) => A {
+  return (text) => {
+    const decoded = codec.decode(fromText(text))
+    if (isLeft(decoded)) throw new InvalidArgumentError(refusal(decoded.left))
+    return decoded.right
+  }
+}
+
+/** The same for a repeatable option: each occurrence is decoded and appended. */
+export function collectWith<A>(codec: t.Decoder<unknown, A>, fromText?: (text: string) => unknown): (text: string, previous: readonly A[] | undefined) => A[] {
+  const parse = parseWith(codec, fromText)
+  return (text, previous) => [...(previous ?? []), parse(text)]
+}
