@@ -100,6 +100,58 @@ export {
   verifyAgreementProof,
 } from './finality/agreement-proof.js'
 export {
+  EMPTY_MERKLE_ROOT,
+  MAX_MERKLE_LEAVES,
+  type MerkleProof,
+  MerkleProofCodec,
+  merkleProof,
+  merkleRoot,
+  verifyMerkleProof,
+} from './hierarchy/merkle.js'
+export {
+  type ChildCertificates,
+  type ChildGroup,
+  childGroups,
+  type LevelConfig,
+  type LevelInput,
+  levelInputs,
+  type MembershipInput,
+} from './hierarchy/level-inputs.js'
+export {
+  checkFinalityPath,
+  checkRootedAgreementProof,
+  type FinalityPath,
+  type FinalityStep,
+  HierarchyIndex,
+  type RootedAgreementProof,
+} from './hierarchy/finality-path.js'
+export {
+  certifiedRequests,
+  checkMembershipRequest,
+  decodeMembershipRequest,
+  encodeMembershipRequest,
+  MAX_MEMBERSHIP_REQUEST_BYTES,
+  type MembershipRequest,
+  MembershipRequestCodec,
+  type MembershipRequestKind,
+  membershipRequestDigest,
+  signMembershipRequest,
+} from './membership/membership-request.js'
+export {
+  applyMembershipRound,
+  type Assignment,
+  assignmentDigest,
+  checkMembershipRules,
+  emptyAssignment,
+  type MemberRecord,
+  type MembershipRound,
+  type MembershipRules,
+  membersOf,
+  type PendingJoin,
+  solarSystemName,
+  solarSystemThreshold,
+} from './membership/assignment.js'
+export {
   CERTIFICATES_PROTOCOL,
   certificateTopic,
   CHECKPOINT_PROTOCOL,

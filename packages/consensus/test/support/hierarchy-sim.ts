@@ -1,0 +1,600 @@
+/**
+ * A whole hierarchy — solar systems, star clusters, galaxies, the universe — on a seeded discrete-event simulator
+ * that runs the real round machine (`startRound`/`stepRound`) at every level: `checkpointInputs` at level 0,
+ * `levelInputs` above. Same seed, same run.
+ *
+ * Cost model (all explicit, all in `CostModel`): every node has one CPU and one uplink. An event (a message, a
+ * checkpoint, a timer) is handled when the node's CPU is free; its cost is the signatures the node's code verified
+ * and made while handling it (counted through a per-node `Crypto` wrapper) times the measured cost of one verify and
+ * one sign. Everything the handler sends leaves after that, one message after another on the uplink
+ * (`bytes / bytesPerMs`), and arrives one latency draw later. Not charged: hashing, encoding, and message handling
+ * beyond signatures. Certificates reach a group's members by gossip: `gossipHops` relays, each a latency draw plus
+ * the certificate's transmission time; each receiver is charged the certificate's signature checks (counted, not
+ * executed, to keep the simulator's own wall time down — the facilitators' checks are executed).
+ *
+ * Roles: every node is a member of one solar system; the validators of a group above level 0 are members of the
+ * solar systems below it (a node may validate at several levels), and its facilitators are elected among them.
+ * Churn: `offline(id, time)` makes a node drop everything while it is away; when it is back it fetches the
+ * certificates it missed (charged as their signature checks) and checkpoints again.
+ */
+import { type Crypto, type KeyPair, type SignedMessage, toHex } from '@constellation/crypto'
+import { createRandom, type LatencyModel, type Random, uniformLatency, VirtualClock } from '@constellation/gossip'
+import {
+  advanceHead,
+  type ChainHead,
+  createAgreement,
+  createCheckpoint,
+  createGenesisBlock,
+  createProposal,
+  EMPTY_CHAIN_HEAD,
+  encodeBlock,
+  type HalfBlock,
+  transferPayload,
+} from '@constellation/trustchain'
+import {
+  type AgreementProof,
+  applyResult,
+  type CheckpointCertificate,
+  defaultSolarSystemRules,
+  encodeCertificate,
+  type FacilitatorRoundState,
+  genesisHashOf,
+  genesisState,
+  resultHash,
+  type RoundEvent,
+  type RoundMessage,
+  type SolarSystemGenesis,
+  type SolarSystemRules,
+  type SolarSystemState,
+  startRound,
+  stepRound,
+} from '../../src/index.js'
+import { type FinalityPath, HierarchyIndex, type RootedAgreementProof } from '../../src/hierarchy/finality-path.js'
+import { type ChildCertificates, type LevelInput, levelInputs } from '../../src/hierarchy/level-inputs.js'
+import type { MembershipRequest } from '../../src/membership/membership-request.js'
+
+export interface CostModel {
+  /** CPU milliseconds per signature verified. */
+  readonly verifyMs: number
+  /** CPU milliseconds per signature made. */
+  readonly signMs: number
+  /** One-way latency of a message. */
+  readonly latency: LatencyModel
+  /** Uplink bandwidth of every node, bytes per millisecond (Infinity: none charged). */
+  readonly bytesPerMs: number
+  /** Relays a certificate takes to reach every member of a group. */
+  readonly gossipHops: number
+}
+
+export interface HierarchySimOptions {
+  readonly seed: string
+  readonly crypto: Crypto
+  readonly systems: number
+  readonly membersPerSystem: number
+  /** Facilitators of a solar-system round. */
+  readonly facilitators: number
+  /** Children of a group above level 0 at most. */
+  readonly fanOut: number
+  /** Members (validators) of a group above level 0, and its facilitators per round. */
+  readonly validatorsPerGroup: number
+  readonly upperFacilitators: number
+  /** Transfers each member proposes to its partner per round: counted and charged, not built as blocks. */
+  readonly transactionsPerRound?: number
+  /** Whether partners make one real transfer (blocks, signatures) per round, for finality proofs. */
+  readonly realTransfers?: boolean
+  readonly cost?: Partial<CostModel>
+  readonly proposalTimeoutMs?: number
+  readonly upperProposalTimeoutMs?: number
+  /** Whether node `id` is away at virtual time `time`. */
+  readonly offline?: (id: string, time: number) => boolean
+  /** The root also certifies membership requests. */
+  readonly membership?: boolean
+}
+
+export interface SimNode {
+  readonly id: string
+  readonly keyPair: KeyPair
+  readonly crypto: Crypto
+  readonly counts: { verify: number; sign: number }
+  busyUntil: number
+  uplinkFree: number
+  head: ChainHead
+  /** The chain's blocks by sequence number (index 0 unused), when transfers are real. */
+  readonly blocks: HalfBlock[]
+  readonly system: Group
+  partner?: SimNode
+  /** Transfers with the partner, cumulative, that this member's chain holds before each of its checkpoints. */
+  readonly transfersAt: Map<number, number>
+  transfers: number
+  /** Transfers before this member's latest rooted checkpoint. */
+  covered: number
+  /** The last round of its solar system this node holds. */
+  lastRound: number
+  syncs: number
+}
+
+export interface Group {
+  readonly genesis: SolarSystemGenesis
+  /** Its key in its parent's results (the genesis hash, hex). */
+  readonly key: string
+  readonly level: number
+  readonly rules: SolarSystemRules
+  readonly members: SimNode[]
+  readonly children: Group[]
+  parent?: Group
+  state: SolarSystemState
+  readonly certifiedAt: number[]
+  /** The facilitator machines of round `state.round + 1`. */
+  machines: Map<string, FacilitatorRoundState<HalfBlock> | FacilitatorRoundState<LevelInput>>
+  /** Messages and inputs that reached a facilitator before its machine for their round started. */
+  early: Map<string, { round: number; event: RoundEvent<HalfBlock> | RoundEvent<LevelInput> }[]>
+  /** Per validator: the newest round of each child it heard of. */
+  readonly heard: Map<string, Map<string, number>>
+}
+
+export interface RealTransfer {
+  readonly proposal: HalfBlock
+  readonly agreement: HalfBlock
+  readonly proposer: SimNode
+  readonly counterparty: SimNode
+}
+
+const DEFAULT_COST: CostModel = { verifyMs: 0, signMs: 0, latency: uniformLatency(5, 25), bytesPerMs: Number.POSITIVE_INFINITY, gossipHops: 1 }
+
+function countingCrypto(crypto: Crypto, counts: { verify: number; sign: number }): Crypto {
+  return {
+    backend: crypto.backend,
+    generateKeyPair: () => crypto.generateKeyPair(),
+    keyPairFromSeed: (seed) => crypto.keyPairFromSeed(seed),
+    sign: (message, keyPair) => {
+      counts.sign++
+      return crypto.sign(message, keyPair)
+    },
+    verify: (signature, message, publicKey) => {
+      counts.verify++
+      return crypto.verify(signature, message, publicKey)
+    },
+    verifyMany: (items: readonly SignedMessage[]) => {
+      counts.verify += items.length
+      return crypto.verifyMany(items)
+    },
+    sha256: (data) => crypto.sha256(data),
+  }
+}
+
+function messageBytes(message: RoundMessage): number {
+  if (message.kind === 'share') return 80
+  const m = message.message
+  return 'value' in m && m.value instanceof Uint8Array ? m.value.length + 32 : 'digest' in m ? m.digest.length + 24 : 24
+}
+
+export class HierarchySim {
+  readonly clock = new VirtualClock()
+  readonly index: HierarchyIndex
+  readonly nodes: SimNode[] = []
+  readonly systems: Group[] = []
+  readonly groups: Group[] = []
+  readonly root: Group
+  readonly transfers: RealTransfer[] = []
+  readonly errors: unknown[] = []
+  readonly cost: CostModel
+  readonly #options: HierarchySimOptions
+  readonly #random: Random
+  readonly #crypto: Crypto
+  readonly #requests: MembershipRequest[] = []
+  readonly #byId = new Map<string, SimNode>()
+
+  constructor(options: HierarchySimOptions) {
+    this.#options = options
+    this.#crypto = options.crypto
+    this.cost = { ...DEFAULT_COST, ...options.cost }
+    this.#random = createRandom(`hierarchy/${options.seed}`)
+    this.index = new HierarchyIndex(options.crypto)
+    const crypto = options.crypto
+    // Level 0: the solar systems and their members.
+    for (let s = 0; s < options.systems; s++) {
+      const pairs = Array.from({ length: options.membersPerSystem }, (_, i) => crypto.keyPairFromSeed(seedBytes(`${options.seed}/${s}`, i)))
+      const ids = pairs.map((pair) => toHex(pair.publicKey))
+      const genesis: SolarSystemGenesis = { level: 0, group: `sol-${s}`, members: ids, facilitators: [...ids].sort().slice(0, options.facilitators) }
+      const group = this.#group(genesis, defaultSolarSystemRules({ facilitators: options.facilitators }), [], [])
+      const sorted = [...pairs].sort((a, b) => (toHex(a.publicKey) < toHex(b.publicKey) ? -1 : 1))
+      for (const keyPair of sorted) group.members.push(this.#node(keyPair, group))
+      for (let i = 0; i + 1 < group.members.length; i += 2) {
+        ;(group.members[i] as SimNode).partner = group.members[i + 1] as SimNode
+        ;(group.members[i + 1] as SimNode).partner = group.members[i] as SimNode
+      }
+      this.systems.push(group)
+    }
+    // Levels above: groups of up to `fanOut` children until one group is left, the root.
+    let layer = this.systems
+    let level = 0
+    while (layer.length > 1 || (level === 0 && options.membership === true)) {
+      level++
+      const next: Group[] = []
+      for (let g = 0; g * options.fanOut < layer.length; g++) {
+        const children = layer.slice(g * options.fanOut, (g + 1) * options.fanOut)
+        const validators = this.#validatorsFor(children)
+        const ids = validators.map((node) => node.id)
+        const genesis: SolarSystemGenesis = { level, group: `L${level}-${g}`, members: ids, facilitators: [...ids].sort().slice(0, options.upperFacilitators) }
+        const rules = defaultSolarSystemRules({ facilitators: options.upperFacilitators, maxProposalBytes: 900 * 1_024 })
+        const group = this.#group(genesis, rules, validators, children)
+        for (const child of children) child.parent = group
+        next.push(group)
+      }
+      layer = next
+    }
+    this.root = layer[0] as Group
+  }
+
+  #group(genesis: SolarSystemGenesis, rules: SolarSystemRules, members: SimNode[], children: Group[]): Group {
+    const group: Group = {
+      genesis,
+      key: toHex(genesisHashOf(this.#crypto, genesis)),
+      level: genesis.level,
+      rules,
+      members,
+      children,
+      state: genesisState(this.#crypto, genesis, rules),
+      certifiedAt: [],
+      machines: new Map(),
+      early: new Map(),
+      heard: new Map(),
+    }
+    this.index.addGroup(
+      genesis,
+      children.map((child) => child.genesis),
+    )
+    this.groups.push(group)
+    return group
+  }
+
+  #node(keyPair: KeyPair, system: Group): SimNode {
+    const counts = { verify: 0, sign: 0 }
+    const crypto = countingCrypto(this.#crypto, counts)
+    const genesisBlock = createGenesisBlock({ crypto: this.#crypto, keyPair }, { balance: 1_000_000, timestamp: 0 })
+    const node: SimNode = {
+      id: toHex(keyPair.publicKey),
+      keyPair,
+      crypto,
+      counts,
+      busyUntil: 0,
+      uplinkFree: 0,
+      head: advanceHead(this.#crypto, EMPTY_CHAIN_HEAD, genesisBlock),
+      blocks: this.#options.realTransfers === true ? [genesisBlock, genesisBlock] : [],
+      system,
+      transfersAt: new Map(),
+      transfers: 0,
+      covered: 0,
+      lastRound: 0,
+      syncs: 0,
+    }
+    this.nodes.push(node)
+    this.#byId.set(node.id, node)
+    return node
+  }
+
+  /** Validators of a group: members of its descendant solar systems, taken round-robin, lowest ids first. */
+  #validatorsFor(children: readonly Group[]): SimNode[] {
+    const systems: Group[] = []
+    const collect = (group: Group) => (group.level === 0 ? systems.push(group) : group.children.forEach(collect))
+    children.forEach(collect)
+    const out: SimNode[] = []
+    for (let j = 0; out.length < this.#options.validatorsPerGroup && j < this.#options.validatorsPerGroup * systems.length; j++) {
+      const node = (systems[j % systems.length] as Group).members[Math.floor(j / systems.length)]
+      if (node !== undefined && !out.includes(node)) out.push(node)
+    }
+    return out
+  }
+
+  node(id: string): SimNode | undefined {
+    return this.#byId.get(id)
+  }
+
+  #offline(node: SimNode): boolean {
+    return this.#options.offline?.(node.id, this.clock.now()) ?? false
+  }
+
+  /** Runs `handler` on `node`'s CPU at `time` (or when the CPU frees up), then sends what it queued. */
+  #at(node: SimNode, time: number, handler: (send: (to: SimNode, bytes: number, onArrival: () => void) => void) => void): void {
+    this.clock.setTimer(time - this.clock.now(), () => this.#run(node, handler))
+  }
+
+  #run(node: SimNode, handler: (send: (to: SimNode, bytes: number, onArrival: () => void) => void) => void): void {
+    if (this.#offline(node)) return
+    const now = this.clock.now()
+    if (node.busyUntil > now) {
+      this.clock.setTimer(node.busyUntil - now, () => this.#run(node, handler))
+      return
+    }
+    const before = { verify: node.counts.verify, sign: node.counts.sign }
+    const outbox: { to: SimNode; bytes: number; onArrival: () => void }[] = []
+    try {
+      handler((to, bytes, onArrival) => outbox.push({ to, bytes, onArrival }))
+    } catch (error) {
+      this.errors.push(error)
+    }
+    const cpu = (node.counts.verify - before.verify) * this.cost.verifyMs + (node.counts.sign - before.sign) * this.cost.signMs
+    node.busyUntil = now + cpu
+    for (const { to, bytes, onArrival } of outbox) {
+      const departure = Math.max(node.busyUntil, node.uplinkFree) + bytes / this.cost.bytesPerMs
+      node.uplinkFree = departure
+      const arrival = departure + (to === node ? 0 : this.cost.latency(this.#random))
+      this.clock.setTimer(arrival - now, () => {
+        if (!this.#offline(to)) onArrival()
+      })
+    }
+  }
+
+  start(): void {
+    for (const group of this.groups) for (const id of group.state.committee.facilitators) this.#startMachine(group, this.#require(id))
+    for (const system of this.systems) for (const member of system.members) this.#at(member, 0, (send) => this.#checkpoint(member, send))
+  }
+
+  /** A certified root round carrying membership requests: what a node sends to the root's validators. */
+  submitMembershipRequest(request: MembershipRequest): void {
+    this.#requests.push(request)
+    for (const validator of this.root.members) {
+      const machine = this.root.machines.get(validator.id)
+      if (machine !== undefined && machine.phase === 'collecting') this.#at(validator, this.clock.now() + this.cost.latency(this.#random), (send) => this.#drive(this.root, validator, { type: 'checkpoint', block: { kind: 'request', request } }, send))
+    }
+  }
+
+  /** Runs until `done()` holds or `untilMs` of virtual time passed. */
+  run(untilMs: number, done: () => boolean = () => false): void {
+    while (!done() && this.clock.step(untilMs)) {
+      // every step runs one event
+    }
+    this.clock.advanceTo(Math.max(this.clock.now(), done() ? this.clock.now() : untilMs))
+  }
+
+  // ---- level 0: members ------------------------------------------------------------------------------
+
+  #checkpoint(member: SimNode, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
+    const system = member.system
+    const state = system.state
+    if (member.lastRound < state.round - 1) {
+      // Back from sleep: fetch and check the certificates missed (charged as their signature checks).
+      member.counts.verify += (state.round - 1 - member.lastRound) * state.committee.quorum
+      member.syncs++
+    }
+    member.lastRound = state.round
+    const author = { crypto: member.crypto, keyPair: member.keyPair }
+    const partner = member.partner
+    const even = partner !== undefined && member.id < partner.id
+    if (even && partner !== undefined && !this.#offline(partner)) {
+      const count = this.#options.transactionsPerRound ?? 0
+      // Proposer signs, counterparty checks and signs, proposer checks the agreement: per transfer one sign and one
+      // verify on each side.
+      member.counts.sign += count
+      member.counts.verify += count
+      partner.counts.sign += count
+      partner.counts.verify += count
+      member.transfers += count
+      partner.transfers += count
+      if (this.#options.realTransfers === true) this.#realTransfer(member, partner)
+    }
+    const block = createCheckpoint(author, member.head, { consensusResultHash: state.resultHash, round: state.round, timestamp: stamp(member, this.clock.now()) })
+    member.head = advanceHead(this.#crypto, member.head, block)
+    if (this.#options.realTransfers === true) member.blocks[block.sequenceNumber] = block
+    member.transfersAt.set(block.sequenceNumber, member.transfers)
+    const bytes = encodeBlock(block).length
+    const round = state.round + 1
+    for (const id of state.committee.facilitators) {
+      const facilitator = this.#require(id)
+      send(facilitator, bytes, () => this.#at(facilitator, this.clock.now(), (out) => this.#deliver(system, facilitator, round, { type: 'checkpoint', block }, out)))
+    }
+  }
+
+  #realTransfer(proposer: SimNode, counterparty: SimNode): void {
+    const proposal = createProposal({ crypto: this.#crypto, keyPair: proposer.keyPair }, proposer.head, {
+      counterparty: counterparty.keyPair.publicKey,
+      payload: transferPayload(proposer.head, 1),
+      timestamp: stamp(proposer, this.clock.now()),
+    })
+    proposer.head = advanceHead(this.#crypto, proposer.head, proposal)
+    proposer.blocks[proposal.sequenceNumber] = proposal
+    const agreement = createAgreement({ crypto: this.#crypto, keyPair: counterparty.keyPair }, counterparty.head, proposal, { timestamp: stamp(counterparty, this.clock.now()) })
+    counterparty.head = advanceHead(this.#crypto, counterparty.head, agreement)
+    counterparty.blocks[agreement.sequenceNumber] = agreement
+    this.transfers.push({ proposal, agreement, proposer, counterparty })
+  }
+
+  // ---- facilitators --------------------------------------------------------------------------------------
+
+  #startMachine(group: Group, facilitator: SimNode): void {
+    const { state } = group
+    if (!state.committee.facilitators.includes(facilitator.id)) return
+    const round = state.round + 1
+    const config = { crypto: facilitator.crypto, keyPair: facilitator.keyPair, rules: group.rules, seed: state }
+    const machine =
+      group.level === 0
+        ? startRound(config)
+        : startRound({
+            ...config,
+            inputs: levelInputs({ crypto: facilitator.crypto, rules: group.rules, level: group.level, children: group.children.map((c) => c.genesis), membership: group === this.root && this.#options.membership === true }),
+          })
+    group.machines.set(facilitator.id, machine)
+    const held = group.early.get(facilitator.id) ?? []
+    group.early.set(
+      facilitator.id,
+      held.filter((item) => item.round > round),
+    )
+    this.#at(facilitator, this.clock.now(), (send) => {
+      if (group.level > 0) {
+        for (const input of this.#levelInputsFor(group, facilitator)) this.#drive(group, facilitator, { type: 'checkpoint', block: input }, send)
+      }
+      for (const item of held) if (item.round === round) this.#drive(group, facilitator, item.event, send)
+    })
+    const timeout = group.level === 0 ? (this.#options.proposalTimeoutMs ?? 1_000) : (this.#options.upperProposalTimeoutMs ?? 500)
+    this.#at(facilitator, this.clock.now() + timeout, (send) => {
+      if (group.state.round + 1 === round) this.#drive(group, facilitator, { type: 'proposal-timeout' }, send)
+    })
+  }
+
+  /** What a validator proposes above level 0: each child's run since the last one certified, and waiting requests. */
+  #levelInputsFor(group: Group, validator: SimNode): LevelInput[] {
+    const inputs: LevelInput[] = []
+    const heard = group.heard.get(validator.id) ?? new Map<string, number>()
+    for (const child of group.children) {
+      const run = this.#childRun(group, child, heard.get(child.genesis.group) ?? 0)
+      if (run !== undefined) inputs.push(run)
+    }
+    if (group === this.root && this.#options.membership === true) {
+      for (const request of this.#requests) {
+        const last = group.state.lastCheckpoints.get(toHex(request.publicKey))
+        if (last === undefined || request.nonce > last.entry.sequenceNumber) inputs.push({ kind: 'request', request })
+      }
+    }
+    return inputs
+  }
+
+  #childRun(group: Group, child: Group, upTo: number): ChildCertificates | undefined {
+    const history = this.index.history(child.level, child.genesis.group)
+    if (history === undefined) return undefined
+    const recorded = group.state.lastCheckpoints.get(child.key)?.entry.sequenceNumber ?? 0
+    const last = Math.min(upTo, history.round, recorded + 16)
+    if (last <= recorded) return undefined
+    const certificates: CheckpointCertificate[] = []
+    for (let round = recorded + 1; round <= last; round++) certificates.push(history.certificate(round) as CheckpointCertificate)
+    const anchor = recorded === 0 ? undefined : (history.certificate(recorded) as CheckpointCertificate).result
+    return anchor === undefined ? { kind: 'child', group: child.genesis.group, certificates } : { kind: 'child', group: child.genesis.group, anchor, certificates }
+  }
+
+  #deliver(group: Group, facilitator: SimNode, round: number, event: RoundEvent<HalfBlock> | RoundEvent<LevelInput>, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
+    if (round === group.state.round + 1 && group.machines.has(facilitator.id)) {
+      this.#drive(group, facilitator, event, send)
+    } else if (round > group.state.round) {
+      const held = group.early.get(facilitator.id) ?? []
+      if (held.length < 100_000) held.push({ round, event })
+      group.early.set(facilitator.id, held)
+    }
+  }
+
+  #drive(group: Group, facilitator: SimNode, event: RoundEvent<HalfBlock> | RoundEvent<LevelInput>, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
+    const machine = group.machines.get(facilitator.id)
+    if (machine === undefined) return
+    // One machine for every level: the input kind differs, the stepping does not.
+    const stepped = stepRound(machine as FacilitatorRoundState<LevelInput>, event as RoundEvent<LevelInput>)
+    group.machines.set(facilitator.id, stepped.state)
+    const round = machine.round
+    for (const effect of stepped.effects) {
+      if (effect.type === 'send') {
+        const targets = effect.to === 'all' ? machine.config.seed.committee.facilitators.filter((id) => id !== facilitator.id) : [effect.to]
+        for (const id of targets) {
+          const peer = this.#require(id)
+          send(peer, messageBytes(effect.message), () =>
+            this.#at(peer, this.clock.now(), (out) => this.#deliver(group, peer, round, { type: 'message', from: facilitator.id, message: effect.message }, out)),
+          )
+        }
+      } else if (effect.certificate.result.body.round === group.state.round + 1) {
+        this.#certified(group, effect.certificate, effect.state)
+      }
+    }
+  }
+
+  // ---- certificates ------------------------------------------------------------------------------------
+
+  #certified(group: Group, certificate: CheckpointCertificate, next: SolarSystemState): void {
+    // The state every honest node derives from the certificate (applyResult re-runs the election to check it).
+    group.state = applyResult(group.rules, group.state, certificate.result, resultHash(this.#crypto, certificate.result.body))
+    if (group.state.committee.facilitators.join() !== next.committee.facilitators.join()) this.errors.push(new Error('the certifier and the followers disagree'))
+    this.index.append(certificate)
+    group.certifiedAt[certificate.result.body.round] = this.clock.now()
+    group.machines = new Map()
+    if (group === this.root) this.#rooted(group.level, group.genesis.group, certificate.result.body.round)
+    const bytes = encodeCertificate(certificate).length
+    const relay = () => {
+      let delay = 0
+      for (let hop = 0; hop < this.cost.gossipHops; hop++) delay += this.cost.latency(this.#random) + bytes / this.cost.bytesPerMs
+      return delay
+    }
+    const quorum = certificate.signatures.length
+    const now = this.clock.now()
+    // Members (level 0) and validators (above) follow the certificate: check it, then checkpoint or facilitate.
+    for (const node of group.members) {
+      this.#at(node, now + relay(), () => {
+        node.counts.verify += quorum
+        if (group.state.committee.facilitators.includes(node.id) && !group.machines.has(node.id)) this.#startMachine(group, node)
+        if (group.level === 0) this.#at(node, this.clock.now(), (out) => this.#checkpoint(node, out))
+      })
+    }
+    // The parent's validators hear of the child's new round and, if they facilitate, take it as an input.
+    const parent = group.parent
+    if (parent !== undefined) {
+      const round = certificate.result.body.round
+      for (const validator of parent.members) {
+        this.#at(validator, now + relay(), (out) => {
+          validator.counts.verify += quorum
+          const heard = parent.heard.get(validator.id) ?? new Map<string, number>()
+          heard.set(group.genesis.group, Math.max(round, heard.get(group.genesis.group) ?? 0))
+          parent.heard.set(validator.id, heard)
+          const machine = parent.machines.get(validator.id)
+          if (machine === undefined || machine.phase !== 'collecting') return
+          const run = this.#childRun(parent, group, round)
+          if (run !== undefined) this.#drive(parent, validator, { type: 'checkpoint', block: run }, out)
+        })
+      }
+    }
+  }
+
+  /** Marks what a root round commits as final, down to the members' checkpoints. */
+  #rooted(level: number, group: string, round: number): void {
+    if (level === 0) {
+      const certificate = this.index.history(0, group)?.certificate(round)
+      for (const entry of certificate?.result.body.checkpoints ?? []) {
+        const member = this.#byId.get(toHex(entry.publicKey))
+        const covered = member?.transfersAt.get(entry.sequenceNumber)
+        if (member !== undefined && covered !== undefined && covered > member.covered) member.covered = covered
+      }
+      return
+    }
+    for (const child of this.index.committedBy(level, group, round)) this.#rooted(level - 1, child.group, child.round)
+  }
+
+  #require(id: string): SimNode {
+    const node = this.#byId.get(id)
+    if (node === undefined) throw new Error(`no node ${id}`)
+    return node
+  }
+
+  // ---- what the tests and the bench read -----------------------------------------------------------------
+
+  /** Transfers final up to the root: per pair, those both partners' rooted checkpoints cover. */
+  finalTransfers(): number {
+    let total = 0
+    for (const node of this.nodes) if (node.partner !== undefined && node.id < node.partner.id) total += Math.min(node.covered, node.partner.covered)
+    return total
+  }
+
+  /** A real transfer's agreement proof with the paths that root its certificates, once it is final up to the root. */
+  rootedProof(transfer: RealTransfer): RootedAgreementProof | undefined {
+    const side = (half: HalfBlock, node: SimNode) => {
+      const history = this.index.history(0, node.system.genesis.group)
+      const enclosing = history?.enclosing(node.id, half.sequenceNumber)
+      if (history === undefined || enclosing === undefined) return undefined
+      const blocks = node.blocks.slice(enclosing.opening.entry.sequenceNumber, enclosing.closing.entry.sequenceNumber + 1)
+      const opening = history.certificate(enclosing.opening.round) as CheckpointCertificate
+      const closing = history.certificate(enclosing.closing.round) as CheckpointCertificate
+      const paths = [enclosing.opening.round, enclosing.closing.round].map((round) => this.index.finalityPath(0, node.system.genesis.group, round))
+      if (paths.some((path) => path === undefined)) return undefined
+      return { half: { fragment: { publicKey: node.keyPair.publicKey, blocks }, opening, closing }, paths: paths as FinalityPath[] }
+    }
+    const proposal = side(transfer.proposal, transfer.proposer)
+    const agreement = side(transfer.agreement, transfer.counterparty)
+    if (proposal === undefined || agreement === undefined) return undefined
+    const proof: AgreementProof = { proposal: transfer.proposal, agreement: transfer.agreement, proposalSide: proposal.half, agreementSide: agreement.half }
+    return { proof, paths: [...proposal.paths, ...agreement.paths] }
+  }
+}
+
+/** Block timestamps are whole milliseconds and never go back along a chain. */
+function stamp(node: SimNode, now: number): number {
+  return Math.max(node.head.timestamp, Math.floor(now))
+}
+
+function seedBytes(label: string, i: number): Uint8Array {
+  const bytes = new Uint8Array(32)
+  bytes.set(new TextEncoder().encode(label).subarray(0, 28))
+  new DataView(bytes.buffer).setUint32(28, i)
+  return bytes
+}
