@@ -1,0 +1,267 @@
+/**
+ * The node's HTTP JSON API as a node module: `apiModule()` starts a `node:http` server on `config.api.host:port`
+ * (port 0: the OS picks one) once the core is up, and closes it before the core. The server owns what every route
+ * shares — finding the route, refusing requests while the node closes, the JSON content type, the body size limit
+ * (it stops reading at `api.maxBodyBytes`), JSON parsing, error bodies and request metrics — so a route only decodes
+ * its inputs and does its work (see router.ts). Routes of other modules (contracts) come in through `routes`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
+import { NodeError, NodeErrorCode } from '../errors.js'
+import { errorFields } from '../log/logger.js'
+import type { FullNode, NodeModule } from '../node/create-node.js'
+import { ApiError, ApiErrorCode, toApiError } from './api-error.js'
+import { nodeRoutes } from './routes/node-routes.js'
+import { isRawResponse, type Route, type RouteResponse, Router, type RouteSource } from './router.js'
+
+export interface ApiModuleOptions {
+  /** Routes of other modules, served beside the node's own (a path and method may be served once only). */
+  readonly routes?: RouteSource
+}
+
+export interface ApiModule extends NodeModule {
+  /** `http://host:port` the API listens on. */
+  readonly url: string
+  readonly router: Router
+}
+
+/** How long a client that is still sending a refused body may keep its connection. */
+const REFUSED_BODY_GRACE_MS = 1_000
+
+/** The API as a module factory for `createNode(config, { modules: [apiModule()] })`. */
+export function apiModule(options: ApiModuleOptions = {}): (node: FullNode) => Promise<ApiModule> {
+  return async (node) => {
+    const extra: readonly Route[] = typeof options.routes === 'function' ? options.routes(node) : (options.routes ?? [])
+    const router = new Router([...nodeRoutes(), ...extra])
+    const api = new ApiServer(node, router)
+    await api.listen()
+    return api
+  }
+}
+
+class ApiServer implements ApiModule {
+  readonly router: Router
+  readonly #node: FullNode
+  readonly #server: Server
+  readonly #log: FullNode['logger']
+  /** Aborted when the module closes: requests under way answer 503 at once instead of holding the close up. */
+  readonly #closing = new AbortController()
+  readonly #inFlight = new Set<Promise<void>>()
+  #url = ''
+
+  constructor(node: FullNode, router: Router) {
+    this.#node = node
+    this.router = router
+    this.#log = node.logger.child({ module: 'api' })
+    this.#server = createServer((request, response) => {
+      const served = this.#serve(request, response)
+      this.#inFlight.add(served)
+      void served.finally(() => this.#inFlight.delete(served))
+    })
+  }
+
+  get url(): string {
+    return this.#url
+  }
+
+  describe(): Record<string, unknown> {
+    return { api: this.#url }
+  }
+
+  async listen(): Promise<void> {
+    const { host, port } = this.#node.config.api
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(new NodeError(NodeErrorCode.INVALID_CONFIG, `the HTTP API cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {}, { cause: error }))
+      }
+      this.#server.once('error', onError)
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError)
+        resolve()
+      })
+    })
+    const address = this.#server.address() as AddressInfo
+    this.#url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
+    this.#server.on('error', (error) => this.#log.error(errorFields(error), 'HTTP server error'))
+    this.#log.info({ url: this.#url }, 'HTTP API listening')
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return
+    this.#closing.abort()
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
+    this.#server.closeIdleConnections()
+    // Requests under way answer 503 as soon as `#closing` aborts; then no socket has anything left to say.
+    await Promise.allSettled([...this.#inFlight])
+    this.#server.closeAllConnections()
+    await closed
+  }
+
+  async #serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let routeLabel = 'unmatched'
+    response.once('finish', () => this.#node.metrics.httpRequests.inc({ route: routeLabel, status: response.statusCode }))
+    try {
+      const method = request.method ?? 'GET'
+      const url = requestUrl(request)
+      const match = this.router.match(method, url.pathname)
+      if (match.kind === 'not-found') throw new ApiError(ApiErrorCode.NOT_FOUND, `no route for ${method} ${url.pathname}`)
+      if (match.kind === 'method-not-allowed') {
+        response.setHeader('allow', match.allowed.join(', '))
+        throw new ApiError(ApiErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed on ${url.pathname} (allowed: ${match.allowed.join(', ')})`)
+      }
+      routeLabel = `${match.route.method} ${match.route.path}`
+      if (this.#closing.signal.aborted || this.#node.signal.aborted) throw new ApiError(ApiErrorCode.UNAVAILABLE, 'the node is closing')
+      const body = method === 'GET' || method === 'DELETE' ? undefined : await readJsonBody(request, this.#node.config.api.maxBodyBytes)
+      const clientGone = new AbortController()
+      response.once('close', () => clientGone.abort())
+      const signal = AbortSignal.any([clientGone.signal, this.#closing.signal, this.#node.signal])
+      const handled = Promise.resolve().then(() => match.route.handler({ params: match.params, query: url.searchParams, body, node: this.#node, signal }))
+      await send(response, await untilClosing(handled, this.#closing.signal))
+    } catch (error) {
+      const apiError = toApiError(error)
+      if (apiError.code === ApiErrorCode.INTERNAL) this.#log.error({ ...errorFields(apiError.cause ?? error), route: routeLabel }, 'API request failed')
+      sendError(request, response, apiError, this.#closing.signal.aborted)
+    }
+  }
+}
+
+function requestUrl(request: IncomingMessage): URL {
+  try {
+    // The base is never shown: only the path and query of the request are used.
+    return new URL(request.url ?? '/', 'http://api.invalid')
+  } catch {
+    throw new ApiError(ApiErrorCode.INVALID_REQUEST, 'the request target is not a valid URL')
+  }
+}
+
+/** The handler's response, or 503 as soon as the API closes (the handler's late outcome is dropped). */
+function untilClosing(handled: Promise<RouteResponse>, closing: AbortSignal): Promise<RouteResponse> {
+  handled.catch(() => undefined)
+  if (closing.aborted) return Promise.reject(new ApiError(ApiErrorCode.UNAVAILABLE, 'the node is closing'))
+  return new Promise((resolve, reject) => {
+    const onClose = () => reject(new ApiError(ApiErrorCode.UNAVAILABLE, 'the node is closing'))
+    closing.addEventListener('abort', onClose, { once: true })
+    handled.then(resolve, reject).finally(() => closing.removeEventListener('abort', onClose))
+  })
+}
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined) return false
+  const type = value.split(';', 1)[0]?.trim().toLowerCase()
+  return type === 'application/json' || (type !== undefined && /^application\/[a-z0-9.+-]+\+json$/.test(type))
+}
+
+/**
+ * The JSON body of a POST or PUT, `undefined` when there is none. A body must be declared JSON (415 otherwise); a
+ * declared length over the limit is refused before reading, and a body that grows past it stops being read (413).
+ */
+async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const contentType = request.headers['content-type']
+  const declared = request.headers['content-length']
+  const hasBody = declared === undefined ? request.headers['transfer-encoding'] !== undefined : declared !== '0'
+  if (!hasBody && contentType === undefined) return undefined
+  if (!isJsonContentType(contentType)) {
+    throw new ApiError(ApiErrorCode.UNSUPPORTED_MEDIA_TYPE, `the body must be application/json, got ${contentType === undefined ? 'no content type' : JSON.stringify(contentType)}`)
+  }
+  if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes)
+  const bytes = await readUpTo(request, maxBytes)
+  if (bytes.length === 0) return undefined
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw new ApiError(ApiErrorCode.INVALID_REQUEST, 'the body is not valid UTF-8')
+  }
+  try {
+    return JSON.parse(text) as unknown
+  } catch (error) {
+    throw new ApiError(ApiErrorCode.INVALID_REQUEST, `the body is not valid JSON: ${(error as Error).message}`)
+  }
+}
+
+function tooLarge(maxBytes: number): ApiError {
+  return new ApiError(ApiErrorCode.PAYLOAD_TOO_LARGE, `the body is larger than the ${maxBytes} bytes allowed`)
+}
+
+function readUpTo(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const cleanup = () => {
+      request.off('data', onData)
+      request.off('end', onEnd)
+      request.off('error', onError)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > maxBytes) {
+        cleanup()
+        request.pause()
+        chunks.length = 0
+        reject(tooLarge(maxBytes))
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      resolve(Buffer.concat(chunks, size))
+    }
+    const onError = (error: Error) => {
+      cleanup()
+      reject(new ApiError(ApiErrorCode.INVALID_REQUEST, `the body could not be read: ${error.message}`))
+    }
+    request.on('data', onData)
+    request.once('end', onEnd)
+    request.once('error', onError)
+  })
+}
+
+async function send(response: ServerResponse, result: RouteResponse): Promise<void> {
+  response.setHeader('cache-control', 'no-store')
+  if (!isRawResponse(result)) {
+    const text = JSON.stringify(result.body)
+    response.writeHead(result.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+    response.end(text)
+    return
+  }
+  response.writeHead(result.status, { 'content-type': result.contentType })
+  if (!(result.raw instanceof Readable)) {
+    response.end(result.raw)
+    return
+  }
+  const stream = result.raw
+  await new Promise<void>((resolve) => {
+    // A stream that fails half-way cannot change its status any more: the connection is cut so the client sees it.
+    stream.once('error', () => {
+      response.destroy()
+      resolve()
+    })
+    response.once('close', () => {
+      stream.destroy()
+      resolve()
+    })
+    stream.pipe(response)
+  })
+}
+
+function sendError(request: IncomingMessage, response: ServerResponse, error: ApiError, closing: boolean): void {
+  if (response.headersSent) {
+    response.destroy()
+    return
+  }
+  const text = JSON.stringify(error.toJSON())
+  // A refused body is not read to its end: the connection cannot carry another request after it.
+  const dropConnection = closing || error.code === ApiErrorCode.PAYLOAD_TOO_LARGE || !request.complete
+  response.writeHead(error.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...(dropConnection ? { connection: 'close' } : {}),
+  })
+  response.end(text)
+  if (dropConnection && !request.complete) {
+    setTimeout(() => request.socket.destroy(), REFUSED_BODY_GRACE_MS).unref()
+  }
+}

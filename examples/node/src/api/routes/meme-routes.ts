@@ -1,0 +1,59 @@
+/**
+ * Proof of Meme as this node sees it: every member's meme with its score and bracket, the committee elected for the
+ * next round with the latest election record (pools, seats, sort keys: enough to re-check it), and the election
+ * history read from the certificates (each certificate names the facilitators of the round after it).
+ */
+import type { SolarSystemRules } from '@constellation/consensus'
+import { toHex } from '@constellation/crypto'
+import * as t from 'io-ts'
+import { solarSystemOf } from '../../config/network-genesis.js'
+import type { FullNode } from '../../node/create-node.js'
+import { boundedInteger, decodeInput, queryObject } from '../request-input.js'
+import type { Route } from '../router.js'
+import { memeViews } from '../views/meme-view.js'
+
+/** Most past elections one answer lists. */
+export const MAX_ELECTIONS_LISTED = 100
+
+const MemesQueryCodec = t.exact(t.partial({ elections: boundedInteger(0, MAX_ELECTIONS_LISTED, 'Elections') }))
+
+// The rules are a pure function of the genesis: derived once per node, not per request.
+const rulesOfNode = new WeakMap<FullNode, SolarSystemRules>()
+function rulesOf(node: FullNode): SolarSystemRules {
+  let rules = rulesOfNode.get(node)
+  if (rules === undefined) {
+    rules = solarSystemOf(node.genesis).rules
+    rulesOfNode.set(node, rules)
+  }
+  return rules
+}
+
+export function memeRoutes(): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/v1/memes',
+      handler({ node, query }) {
+        const { elections = 20 } = decodeInput(MemesQueryCodec, queryObject(query), 'query')
+        const state = node.consensus.state
+        const { history } = node.consensus
+        const past = []
+        for (let round = history.round; round >= 1 && past.length < elections; round--) {
+          const certificate = history.certificate(round)
+          if (certificate !== undefined) past.push({ round, servesRound: round + 1, facilitators: [...certificate.result.nextFacilitators] })
+        }
+        return {
+          status: 200,
+          body: {
+            round: state.round,
+            resultHash: toHex(state.resultHash),
+            committee: { servesRound: state.round + 1, facilitators: state.committee.facilitators, faultsTolerated: state.committee.faults, quorum: state.committee.quorum },
+            election: state.election ?? null,
+            elections: past,
+            memes: memeViews(state, rulesOf(node)),
+          },
+        }
+      },
+    },
+  ]
+}
