@@ -2,7 +2,7 @@ import { openLevelBlockStore } from '../src/index.js'
 import { tempDir, testCrypto } from './helpers.js'
 import { blockStoreConformance } from './store-conformance.js'
 
-blockStoreConformance('LevelDB', () => {
+for (const [label, cacheSize] of [['LevelDB', undefined], ['LevelDB with a 2-entry cache (evictions everywhere)', 2]] as const) blockStoreConformance(label, () => {
   const dir = tempDir('level')
   let n = 0
   // Each open gets its own database unless it is a reopen of the current one.
@@ -10,11 +10,11 @@ blockStoreConformance('LevelDB', () => {
   return {
     open: async () => {
       location = `${dir.path}/db${n++}`
-      return openLevelBlockStore({ crypto: await testCrypto(), location })
+      return openLevelBlockStore({ crypto: await testCrypto(), location, ...(cacheSize === undefined ? {} : { cacheSize }) })
     },
     reopen: async (store) => {
       await store.close()
-      return openLevelBlockStore({ crypto: await testCrypto(), location })
+      return openLevelBlockStore({ crypto: await testCrypto(), location, ...(cacheSize === undefined ? {} : { cacheSize }) })
     },
     cleanup: async () => dir.remove(),
   }

@@ -131,6 +131,27 @@ export function blockStoreConformance(name: string, makeHarness: () => StoreHarn
       expect(await store.getLinked(alice.publicKey, 1)).toEqual([])
     })
 
+    it('answers from what is stored now: lookups past a chain’s end and link lists asked before a write see the write', async () => {
+      const [genesis, proposal] = alice.blocks as [HalfBlock, HalfBlock]
+      await store.write({ blocks: [genesis] })
+      // Asked before the blocks exist (the answers a read cache could keep), then asked again after each write.
+      expect(await store.get(alice.publicKey, 2)).toBeUndefined()
+      expect(await store.getLinked(proposal.publicKey, proposal.sequenceNumber)).toEqual([])
+      expect(await store.getMany([{ publicKey: bob.publicKey, sequenceNumber: 2 }])).toEqual([undefined])
+      await store.write({ blocks: [proposal] })
+      expect(hashes(crypto, [await store.get(alice.publicKey, 2)])).toEqual(hashes(crypto, [proposal]))
+      expect(await store.getLinked(proposal.publicKey, proposal.sequenceNumber)).toEqual([])
+      await store.write({ blocks: bob.blocks.slice(0, 2) })
+      expect(hashes(crypto, await store.getLinked(proposal.publicKey, proposal.sequenceNumber))).toEqual(hashes(crypto, [bob.blocks[1]]))
+      expect(hashes(crypto, await store.getMany([{ publicKey: bob.publicKey, sequenceNumber: 2 }]))).toEqual(hashes(crypto, [bob.blocks[1]]))
+      // Again once later writes may have pushed it out of any cache of recent blocks.
+      expect(hashes(crypto, [await store.get(alice.publicKey, 2)])).toEqual(hashes(crypto, [proposal]))
+      // Reads racing writes: every answer is either before or after the write, and the last read sees everything.
+      await Promise.all([store.write({ blocks: alice.blocks.slice(2) }), store.get(alice.publicKey, 3), store.getLinked(bob.publicKey, 3)])
+      expect(hashes(crypto, await store.range(alice.publicKey, 1, 100))).toEqual(hashes(crypto, alice.blocks))
+      expect(hashes(crypto, [await store.latest(alice.publicKey)])).toEqual(hashes(crypto, [alice.blocks.at(-1)]))
+    })
+
     it('keeps gaps as gaps in ranges and reports the highest block as latest', async () => {
       await store.write({ blocks: [alice.blocks[0] as HalfBlock, alice.blocks[3] as HalfBlock] })
       expect(hashes(crypto, await store.range(alice.publicKey, 1, 4))).toEqual(hashes(crypto, [alice.blocks[0], alice.blocks[3]]))

@@ -22,7 +22,9 @@ import type { HalfBlock } from '../block/half-block.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import { decodeFraudProof, encodeFraudProof, type FraudProof, fraudProofId, verifyFraudProof } from '../validation/fraud-proof.js'
 import type { BlockBatch, BlockStore } from './block-store.js'
-import { positionKey } from './position-key.js'
+import { chainKey, positionKey } from './position-key.js'
+
+type BlockKeyLike = { readonly publicKey: Uint8Array; readonly sequenceNumber: number }
 
 const BLOCK = 0x62 // 'b'
 const HASH = 0x68 // 'h'
@@ -67,6 +69,21 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
   let closed = false
   let writing: Promise<unknown> = Promise.resolve()
   const cache = new Map<string, HalfBlock>()
+  /**
+   * What else validation asks for over and over, kept beside the block cache: each chain's highest stored sequence
+   * number (so a lookup past a chain's end — validation always asks for a block's successor — needs no LevelDB
+   * read) and the link lists of recent proposals. Both are filled from reads only when no write finished during the
+   * read (`writesDone` unchanged), so a read racing a write never caches a stale answer; writes update them.
+   */
+  const heads = new Map<string, number>()
+  const linkLists = new Map<string, Uint8Array[]>()
+  let writesDone = 0
+  const bounded = <V>(map: Map<string, V>, key: string, value: V): void => {
+    if (cacheSize === 0) return
+    map.delete(key)
+    map.set(key, value)
+    if (map.size > cacheSize) map.delete(map.keys().next().value as string)
+  }
 
   const remember = (block: HalfBlock): void => {
     if (cacheSize === 0) return
@@ -106,10 +123,44 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
     gte: blockKey(publicKey, Math.max(from, 0)),
     lte: blockKey(publicKey, Math.min(to, Number.MAX_SAFE_INTEGER)),
   })
+  /** The highest stored sequence number of each chain (0: none), from `heads` or one reverse key read per chain. */
+  const headsOf = async (publicKeys: readonly Uint8Array[]): Promise<Map<string, number>> => {
+    const out = new Map<string, number>()
+    const unknown = new Map<string, Uint8Array>()
+    for (const publicKey of publicKeys) {
+      const chain = chainKey(publicKey)
+      const head = heads.get(chain)
+      if (head === undefined) unknown.set(chain, publicKey)
+      else out.set(chain, head)
+    }
+    if (unknown.size === 0) return out
+    const before = writesDone
+    const found = await Promise.all(
+      [...unknown.values()].map(async (publicKey) => {
+        const [key] = await db.keys({ ...chainBounds(publicKey, 1, Number.MAX_SAFE_INTEGER), reverse: true, limit: 1 }).all()
+        return key === undefined ? 0 : sequenceAt(key.subarray(1))
+      }),
+    )
+    const fresh = before === writesDone
+    ;[...unknown.keys()].forEach((chain, i) => {
+      const head = found[i] as number
+      if (fresh) bounded(heads, chain, head)
+      out.set(chain, head)
+    })
+    return out
+  }
   /** Blocks at the given 40-byte positions, from the cache where possible, the rest in one `getMany`. */
   const atPositions = async (positions: readonly Uint8Array[]): Promise<(HalfBlock | undefined)[]> => {
     const found: (HalfBlock | undefined)[] = positions.map((at) => cache.get(positionKey(at.subarray(0, 32), sequenceAt(at))))
-    const missing = found.flatMap((block, i) => (block === undefined ? [i] : []))
+    let missing = found.flatMap((block, i) => (block === undefined ? [i] : []))
+    if (missing.length > 0 && cacheSize > 0) {
+      // Past a chain's end there is nothing to read (a head learnt before a write is raised by that write).
+      const chainHeads = await headsOf(missing.map((i) => (positions[i] as Uint8Array).subarray(0, 32)))
+      missing = missing.filter((i) => {
+        const at = positions[i] as Uint8Array
+        return sequenceAt(at) <= (chainHeads.get(chainKey(at.subarray(0, 32))) ?? Number.POSITIVE_INFINITY)
+      })
+    }
     if (missing.length > 0) {
       const values = await db.getMany(missing.map((i) => prefixed(BLOCK, positions[i] as Uint8Array)))
       missing.forEach((i, j) => {
@@ -132,11 +183,22 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
   const getLinkedMany = async (targets: readonly { readonly publicKey: Uint8Array; readonly sequenceNumber: number }[]) => {
     open()
     if (targets.length === 0) return []
-    const lists = await db.getMany(targets.map((target) => prefixed(LINK, position(target.publicKey, target.sequenceNumber))))
-    const perTarget = lists.map(positionsIn)
-    const blocks = await atPositions(perTarget.flat())
+    const names = targets.map((target) => positionKey(target.publicKey, target.sequenceNumber))
+    const perTarget: (Uint8Array[] | undefined)[] = names.map((name) => linkLists.get(name))
+    const unknown = perTarget.flatMap((list, i) => (list === undefined ? [i] : []))
+    if (unknown.length > 0) {
+      const before = writesDone
+      const lists = await db.getMany(unknown.map((i) => prefixed(LINK, position((targets[i] as BlockKeyLike).publicKey, (targets[i] as BlockKeyLike).sequenceNumber))))
+      const fresh = before === writesDone
+      unknown.forEach((i, j) => {
+        const list = positionsIn(lists[j])
+        perTarget[i] = list
+        if (fresh) bounded(linkLists, names[i] as string, list)
+      })
+    }
+    const blocks = await atPositions((perTarget as Uint8Array[][]).flat())
     let next = 0
-    return perTarget.map((positions) => positions.flatMap(() => {
+    return (perTarget as Uint8Array[][]).map((positions) => positions.flatMap(() => {
       const block = blocks[next++]
       return block === undefined ? [] : [block]
     }))
@@ -191,8 +253,19 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
     }
     for (const proof of proofs) ops.push({ type: 'put', ...proof })
     if (ops.length > 0) await db.batch(ops, { sync })
+    writesDone++
     // Only once LevelDB has the batch: a failed write must not leave blocks visible through the cache.
-    for (const block of written) remember(block)
+    for (const block of written) {
+      remember(block)
+      const chain = chainKey(block.publicKey)
+      const head = heads.get(chain)
+      if (head !== undefined && block.sequenceNumber > head) bounded(heads, chain, block.sequenceNumber)
+    }
+    for (const [name] of targets) {
+      const list = links.get(name)
+      // The writer read this list itself, and writes are serialised: it is current.
+      if (list !== undefined) bounded(linkLists, name, list)
+    }
   }
 
   return {
@@ -251,6 +324,8 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
       closed = true
       await writing
       cache.clear()
+      heads.clear()
+      linkLists.clear()
       await db.close()
     },
   }
