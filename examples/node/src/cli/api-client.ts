@@ -7,8 +7,6 @@ import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { describeErrors } from '../config/codecs.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
-import { ENVIRONMENT } from './load-config.js'
-import { readRuntimeFile } from './runtime-file.js'
 
 /** An error the node answered with. */
 export class ApiCallError extends Error {
@@ -86,14 +84,4 @@ export class ApiClient {
     if (isLeft(decoded)) throw new NodeError(NodeErrorCode.UNAVAILABLE, `unexpected answer to ${method} ${path}: ${describeErrors(decoded.left)}`)
     return decoded.right
   }
-}
-
-/** Where a command finds the API: `--api`, else the `node.json` of `--data-dir` or `CONSTELLATION_DATA_DIR`. */
-export async function apiClientFor(options: { readonly api?: string; readonly dataDir?: string }, env: Readonly<Record<string, string | undefined>>): Promise<ApiClient> {
-  if (options.api !== undefined) return new ApiClient(options.api)
-  const dataDir = options.dataDir ?? (env[ENVIRONMENT.dataDir]?.trim() || undefined)
-  if (dataDir === undefined) throw new NodeError(NodeErrorCode.INVALID_CONFIG, `which node? pass --api URL or --data-dir D (or set ${ENVIRONMENT.dataDir})`)
-  const runtime = await readRuntimeFile(dataDir)
-  if (runtime.api === undefined) throw new NodeError(NodeErrorCode.UNAVAILABLE, `the node in ${dataDir} runs without an HTTP API`)
-  return new ApiClient(runtime.api)
 }

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander'
 import { isLeft } from 'fp-ts/lib/Either.js'
-import type * as t from 'io-ts'
+import * as t from 'io-ts'
 import { describeErrors } from '../config/codecs.js'
 
 /** Integers stay text unless they look like one, so the codec reports `got "abc"` rather than `got NaN`. */
@@ -32,3 +32,11 @@ export function collectWith<A>(codec: t.Decoder<unknown, A>, fromText?: (text: s
   const parse = parseWith(codec, fromText)
   return (text, previous) => [...(previous ?? []), parse(text)]
 }
+
+/** Decimal numbers (durations, rates) likewise. */
+export function numberText(text: string): unknown {
+  return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text
+}
+
+/** A duration in seconds on the command line: more than 0, at most a day. */
+export const Seconds = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0 && n <= 86_400, 'Seconds (more than 0, at most a day)')

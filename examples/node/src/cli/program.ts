@@ -6,9 +6,12 @@
 import { Command } from 'commander'
 import type { CliContext } from './cli-context.js'
 import { type CliIo, ExitCode } from './cli-io.js'
+import { registerDevnetCommand } from './commands/devnet.js'
 import { registerGenesisCommand } from './commands/genesis.js'
 import { registerInitCommand } from './commands/init.js'
 import { registerStartCommand } from './commands/start.js'
+import { registerStatusCommand } from './commands/status.js'
+import { registerTxCommand } from './commands/tx.js'
 import { ENVIRONMENT } from './load-config.js'
 import { reportError } from './report-error.js'
 
@@ -33,6 +36,9 @@ Exit codes: 0 done, 1 the operation failed, 2 bad command line or configuration.
   registerInitCommand(program, context)
   registerGenesisCommand(program, context)
   registerStartCommand(program, context)
+  registerStatusCommand(program, context)
+  registerTxCommand(program, context)
+  registerDevnetCommand(program, context)
   return program
 }
 

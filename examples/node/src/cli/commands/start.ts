@@ -104,7 +104,7 @@ async function startNode(config: NodeConfig, flags: StartFlags, context: CliCont
     const node = await createNode(config, {
       logger,
       signal: shutdown.signal,
-      modules: nodeModules(config),
+      modules: nodeModules(),
       ...(passphrase !== undefined && passphrase !== '' && { passphrase }),
     })
     shutdown.attach(async () => {

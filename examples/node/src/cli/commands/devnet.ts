@@ -1,0 +1,99 @@
+/**
+ * `constellation devnet`: the command line of `runDevnet` (src/devnet/devnet.ts), which does the work — N node
+ * processes, the load, the progress line and the summary. Ctrl-C ends the load early and the summary is still
+ * printed; the second interrupt a terminal delivers (to the launcher and to this process) is ignored.
+ */
+import { Writable } from 'node:stream'
+import type { Command } from 'commander'
+import * as t from 'io-ts'
+import { SafePositiveInteger } from '../../config/codecs.js'
+import { DEFAULT_CONCURRENCY, DEFAULT_DURATION_S, DEFAULT_FACILITATORS, DEFAULT_NODES, runDevnet } from '../../devnet/devnet.js'
+import type { CliContext } from '../cli-context.js'
+import { type CliIo, ExitCode } from '../cli-io.js'
+import { integerText, numberText, parseWith, Seconds } from '../option-values.js'
+
+const NodeCount = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 2 && n <= 64, 'NodeCount (2 to 64)')
+const Rate = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0, 'TransfersPerSecond (more than 0)')
+const Concurrency = t.refinement(SafePositiveInteger, (n) => n <= 1_024, 'Concurrency (1 to 1024)')
+
+interface DevnetFlags {
+  readonly nodes: number
+  readonly duration: number
+  readonly rate?: number
+  readonly concurrency?: number
+  readonly facilitators?: number
+  readonly seed?: number
+  readonly baseDir?: string
+  readonly keep?: boolean
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const
+
+export function registerDevnetCommand(program: Command, context: CliContext): void {
+  const command = program.command('devnet')
+  command
+    .summary('run a local network of real nodes under load and print a summary')
+    .description(
+      'Starts N node processes on 127.0.0.1, each with its own data dir, all founding one network; offers transfers ' +
+        'between random pairs through their HTTP APIs, shows progress, and ends with a summary (finalised tx/s, ' +
+        'finality p50/p99, rounds, faults, next to the raw ed25519 verify rate) and a last line of JSON with the same figures.',
+    )
+    .option('--nodes <n>', 'node processes', parseWith(NodeCount, integerText), DEFAULT_NODES)
+    .option('--duration <seconds>', 'how long the load runs', parseWith(Seconds, numberText), DEFAULT_DURATION_S)
+    .option('--rate <tx-per-second>', `transfers offered per second (default: a closed loop of ${DEFAULT_CONCURRENCY} outstanding per node)`, parseWith(Rate, numberText))
+    .option('--concurrency <n>', 'outstanding transfers per node in the closed loop', parseWith(Concurrency, integerText))
+    .option('--facilitators <n>', `facilitators per round (default: min(nodes, ${DEFAULT_FACILITATORS}))`, parseWith(SafePositiveInteger, integerText))
+    .option('--seed <n>', "seeds the load's choice of pairs", parseWith(SafePositiveInteger, integerText))
+    .option('--base-dir <dir>', 'where the data dirs go (default: a temp dir, removed at the end)')
+    .option('--keep', 'keep the data dirs (and node logs) afterwards')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ constellation devnet                          # ${DEFAULT_NODES} nodes, ${DEFAULT_DURATION_S} s
+  $ constellation devnet --nodes 4 --duration 10 --rate 500
+  $ constellation devnet --base-dir ./devnet --keep   # then read ./devnet/node-*/node.log`,
+    )
+    .action(async (flags: DevnetFlags) => {
+      if (flags.facilitators !== undefined && flags.facilitators > flags.nodes) {
+        command.error(`error: --facilitators ${flags.facilitators} is more than --nodes ${flags.nodes}`, { exitCode: ExitCode.USAGE })
+      }
+      context.setExitCode(await runDevnetCommand(flags, context.io))
+    })
+}
+
+async function runDevnetCommand(flags: DevnetFlags, io: CliIo): Promise<ExitCode> {
+  const controller = new AbortController()
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) return
+    io.stderr(`${signal}: stopping the devnet (the summary follows)\n`)
+    controller.abort()
+  }
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal)
+  try {
+    const result = await runDevnet({
+      nodes: flags.nodes,
+      durationS: flags.duration,
+      ...(flags.rate !== undefined && { rate: flags.rate }),
+      ...(flags.concurrency !== undefined && { concurrency: flags.concurrency }),
+      ...(flags.facilitators !== undefined && { facilitators: flags.facilitators }),
+      ...(flags.seed !== undefined && { seed: flags.seed }),
+      ...(flags.baseDir !== undefined && { baseDir: flags.baseDir }),
+      ...(flags.keep === true && { keep: true }),
+      out: io.stdoutStream ?? lineWriter(io.stdout),
+      signal: controller.signal,
+    })
+    return result.failedNodes.length === 0 ? ExitCode.OK : ExitCode.FAILURE
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal)
+  }
+}
+
+function lineWriter(write: (text: string) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      write(chunk.toString())
+      done()
+    },
+  })
+}
