@@ -1,0 +1,85 @@
+/**
+ * The files of a local devnet, written before any node starts: one data dir per node with its key file and
+ * `config.json` (what `constellation init` writes, with fixed loopback ports and every other node as bootstrap
+ * peer), and one `genesis.json` shared by all. The nodes' libp2p peer ids follow from their public keys
+ * (`libp2pPeerIdOf`), so every bootstrap address is known before the first node runs.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createKeyFile, type Crypto, toHex } from '@constellation/crypto'
+import { libp2pPeerIdOf } from '@constellation/gossip'
+import { checkGenesis, type NetworkGenesis } from '../config/network-genesis.js'
+import { dataPaths, defaultNodeConfig, type LogLevel, type NodeConfig } from '../config/node-config.js'
+import { reserveFreePorts } from './free-ports.js'
+
+const HOST = '127.0.0.1'
+
+export interface DevnetNodeLayout {
+  readonly index: number
+  /** Hex public key. */
+  readonly id: string
+  readonly dataDir: string
+  readonly p2pPort: number
+  readonly apiPort: number
+  /** Where the others dial it: `/ip4/127.0.0.1/tcp/PORT/p2p/<libp2p id>`. */
+  readonly address: string
+  readonly apiUrl: string
+  readonly config: NodeConfig
+}
+
+export interface DevnetLayout {
+  readonly baseDir: string
+  readonly genesisFile: string
+  readonly genesis: NetworkGenesis
+  readonly nodes: readonly DevnetNodeLayout[]
+}
+
+export interface DevnetLayoutOptions {
+  readonly baseDir: string
+  readonly nodes: number
+  readonly facilitators: number
+  /** Opening balance of every member. */
+  readonly balance: number
+  readonly crypto: Crypto
+  readonly group?: string
+  readonly logLevel?: LogLevel
+}
+
+export async function writeDevnetLayout(options: DevnetLayoutOptions): Promise<DevnetLayout> {
+  const { baseDir, crypto } = options
+  const genesisFile = join(baseDir, 'genesis.json')
+  const ports = await reserveFreePorts(2 * options.nodes, HOST)
+  const drafts: Omit<DevnetNodeLayout, 'config'>[] = []
+  for (let index = 0; index < options.nodes; index++) {
+    const dataDir = join(baseDir, `node-${index}`)
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+    const keyPair = await createKeyFile(dataPaths(dataDir).key, { crypto })
+    const id = toHex(keyPair.publicKey)
+    const p2pPort = ports[2 * index] as number
+    const apiPort = ports[2 * index + 1] as number
+    drafts.push({ index, id, dataDir, p2pPort, apiPort, address: `/ip4/${HOST}/tcp/${p2pPort}/p2p/${libp2pPeerIdOf(id)}`, apiUrl: `http://${HOST}:${apiPort}` })
+  }
+  const genesis = checkGenesis({
+    version: 1,
+    group: options.group ?? 'devnet',
+    timestamp: Date.now(),
+    facilitators: options.facilitators,
+    members: drafts.map((node) => ({ id: node.id, balance: options.balance })),
+  })
+  await writeFile(genesisFile, `${JSON.stringify(genesis, null, 2)}\n`)
+  const nodes = await Promise.all(
+    drafts.map(async (draft) => {
+      const defaults = defaultNodeConfig(draft.dataDir)
+      const config: NodeConfig = {
+        ...defaults,
+        genesisFile,
+        p2p: { listen: [`/ip4/${HOST}/tcp/${draft.p2pPort}`], bootstrap: drafts.filter((other) => other !== draft).map((other) => other.address) },
+        api: { ...defaults.api, host: HOST, port: draft.apiPort },
+        log: { level: options.logLevel ?? 'info' },
+      }
+      await writeFile(dataPaths(draft.dataDir).config, `${JSON.stringify(config, null, 2)}\n`)
+      return { ...draft, config }
+    }),
+  )
+  return { baseDir, genesisFile, genesis, nodes }
+}

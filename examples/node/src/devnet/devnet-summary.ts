@@ -1,0 +1,79 @@
+/**
+ * The devnet's closing figures, computed from what it observed (pure: the devnet gathers, this adds up), and the
+ * two ways they are printed: lines for people, then one line of JSON with the same figures for scripts.
+ */
+export interface DevnetFaults {
+  /** Certificates that did not verify, summed over the nodes. */
+  readonly certificatesRejected: number
+  /** Fraud proofs carried in the certified results (double-signed checkpoints). */
+  readonly fraudProofs: number
+  /** Proposals the counterparty refused or that timed out, summed over the nodes' trackers. */
+  readonly failedProposals: number
+  /** Failures the nodes' modules reported (`constellation_node_errors_total`). */
+  readonly nodeErrors: number
+  /** Load-generator requests answered with an error status or not answered. */
+  readonly requestErrors: number
+  /** Nodes that exited on their own, or not cleanly when stopped. */
+  readonly nodeExits: number
+}
+
+export interface DevnetSummary {
+  readonly nodes: number
+  readonly facilitators: number
+  /** Length of the load window, seconds. */
+  readonly loadSeconds: number
+  /** 'closed loop, C per node' or the offered rate. */
+  readonly offered: string
+  readonly sent: number
+  /** Acknowledged (201: the counterparty agreed). */
+  readonly agreed: number
+  /** Became final inside the load window. */
+  readonly finalInWindow: number
+  /** Final by the end of the run (after the drain that follows the load). */
+  readonly finalAtEnd: number
+  readonly agreedPerSecond: number
+  /** Final inside the load window / the window. */
+  readonly finalisedPerSecond: number
+  readonly finalityP50Ms: number | null
+  readonly finalityP99Ms: number | null
+  /** `tracker`: every node's list of latencies; `histogram`: interpolated from their metrics' buckets (coarse). */
+  readonly finalitySource: 'tracker' | 'histogram'
+  /** Rounds certified during the load window, and in the whole run. */
+  readonly roundsInWindow: number
+  readonly rounds: number
+  readonly faults: DevnetFaults
+  /** Raw Ed25519 verifications per second on one core, measured in this run. */
+  readonly verifyPerSecond: number
+  /** finalisedPerSecond / verifyPerSecond (a transaction carries two signatures: the one-core bound is ~0.5). */
+  readonly ratioToVerify: number
+}
+
+/** The q-quantile (0..1) of `values` by the nearest-rank method; null when there are none. */
+export function quantile(values: readonly number[], q: number): number | null {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)))
+  return sorted[rank - 1] as number
+}
+
+const count = (n: number) => Math.round(n).toLocaleString('en-US')
+const perSecond = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: n < 100 ? 1 : 0 })
+const ms = (n: number | null) => (n === null ? 'n/a' : n < 1_000 ? `${Math.round(n)} ms` : `${(n / 1_000).toFixed(2)} s`)
+
+export function formatSummary(summary: DevnetSummary): string {
+  const f = summary.faults
+  const faultCount = f.certificatesRejected + f.fraudProofs + f.failedProposals + f.nodeErrors + f.requestErrors + f.nodeExits
+  return [
+    `devnet summary — ${summary.nodes} nodes, ${summary.facilitators} facilitators, ${summary.loadSeconds.toFixed(1)} s of load (${summary.offered})`,
+    `  transactions   sent ${count(summary.sent)}, agreed ${count(summary.agreed)}, final ${count(summary.finalInWindow)} in the window, ${count(summary.finalAtEnd)} by the end`,
+    `  throughput     ${perSecond(summary.finalisedPerSecond)} finalised tx/s (agreed ${perSecond(summary.agreedPerSecond)} tx/s)`,
+    `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof${summary.finalitySource === 'histogram' ? ', interpolated from histogram buckets' : ''})`,
+    `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all`,
+    `  faults         ${faultCount === 0 ? 'none' : faultCount}: ${f.certificatesRejected} rejected certificates, ${f.fraudProofs} fraud proofs, ${f.failedProposals} failed proposals, ${f.nodeErrors} node errors, ${f.requestErrors} request errors, ${f.nodeExits} node exits`,
+    `  ed25519        ${count(summary.verifyPerSecond)} verifications/s on one core, measured now; finalised tx/s is ${summary.ratioToVerify.toFixed(3)}× that (one core verifying both halves of every transaction: ~0.5×)`,
+  ].join('\n')
+}
+
+export function summaryJson(summary: DevnetSummary): string {
+  return JSON.stringify({ event: 'summary', ...summary })
+}

@@ -1,0 +1,260 @@
+/**
+ * `constellation devnet`: a local network of real node processes on 127.0.0.1, under load, in front of the user.
+ *
+ * 1. Measures the machine's raw Ed25519 verify rate on one core (the bound the throughput is read against).
+ * 2. Writes the data dirs (keys, configs naming every other node as bootstrap peer) and one shared genesis.
+ * 3. Starts one `constellation start` per node and waits for every ready line, then for consensus to certify.
+ * 4. Offers transfers between random pairs through the nodes' HTTP APIs, printing a progress line every second.
+ * 5. Lets the last transactions become final (bounded), gathers the nodes' figures (transaction totals, finality
+ *    latencies, faults from their metrics) and prints the summary and one line of JSON with the same figures.
+ * 6. Stops the nodes (SIGTERM, SIGKILL after a grace period) and removes the base dir unless asked to keep it.
+ * An abort (Ctrl-C) at any point ends the load early, and steps 5–6 still run on what there is.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { Writable } from 'node:stream'
+import { loadCrypto } from '@constellation/crypto'
+import { createRandom } from '@constellation/gossip'
+import { DevnetCluster, describeStop, type NodeStopReport } from './devnet-cluster.js'
+import { writeDevnetLayout } from './devnet-layout.js'
+import { type DevnetFaults, type DevnetSummary, formatSummary, quantile, summaryJson } from './devnet-summary.js'
+import { histogramQuantileMs, sumBuckets } from './latency-histogram.js'
+import { LoadCounters, runLoad } from './load-generator.js'
+import { type NodeApi, type NodeStatusView, sumMetric } from './node-api.js'
+import { pollUntil } from './poll-until.js'
+import { ProgressLine } from './progress-line.js'
+import { measureVerifyRate } from './verify-rate.js'
+
+/** Eight node processes keep a 2-core laptop busy without starving the load generator. */
+export const DEFAULT_NODES = 8
+export const DEFAULT_DURATION_S = 30
+/** Closed loop: outstanding transfers per node (each waits for its counterparty's agreement). */
+export const DEFAULT_CONCURRENCY = 16
+/**
+ * Facilitators run every round's agreement: each of the n facilitators broadcasts its proposal to the others and
+ * one binary agreement per proposal runs among them, so a round costs O(n²) messages and signatures (n³ bits of
+ * agreement traffic). Four is the smallest committee that tolerates a faulty facilitator (n ≥ 3t + 1, t = 1); more
+ * only buys tolerance, at a quadratic price, on a machine where every facilitator shares the same two cores.
+ */
+export const DEFAULT_FACILITATORS = 4
+/** Opening balance of every member: enough for any devnet run at 1 unit per transfer. */
+const OPENING_BALANCE = 1_000_000_000
+/** Rounds certified after start before the load begins: consensus is running, not just configured. */
+const WARM_UP_ROUNDS = 2
+const CERTIFYING_TIMEOUT_MS = 60_000
+/** Longest wait after the load for the transactions still awaiting finality. */
+const DRAIN_TIMEOUT_MS = 20_000
+const PROGRESS_INTERVAL_MS = 1_000
+
+export interface DevnetOptions {
+  readonly nodes?: number
+  readonly durationS?: number
+  /** Transfers per second offered; without it, a closed loop with `concurrency` outstanding per node. */
+  readonly rate?: number
+  readonly concurrency?: number
+  readonly facilitators?: number
+  /** Default: a new temp dir, removed at the end unless `keep`. */
+  readonly baseDir?: string
+  readonly keep?: boolean
+  /** Seeds the load's choice of pairs. */
+  readonly seed?: number
+  readonly out: Writable
+  readonly signal?: AbortSignal
+}
+
+export interface DevnetResult {
+  /** Undefined when the run was stopped before the load started. */
+  readonly summary?: DevnetSummary
+  readonly baseDir: string
+  /** Nodes that did not exit cleanly. */
+  readonly failedNodes: readonly NodeStopReport[]
+}
+
+interface Totals {
+  readonly round: number
+  readonly submitted: number
+  readonly agreed: number
+  readonly final: number
+  readonly failed: number
+  readonly awaitingFinality: number
+}
+
+export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
+  const nodes = options.nodes ?? DEFAULT_NODES
+  const durationS = options.durationS ?? DEFAULT_DURATION_S
+  const facilitators = options.facilitators ?? Math.min(nodes, DEFAULT_FACILITATORS)
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
+  checkOptions(nodes, durationS, facilitators, concurrency, options.rate)
+  const progress = new ProgressLine(options.out)
+  const crypto = await loadCrypto()
+
+  const verifyPerSecond = measureVerifyRate(crypto)
+  progress.note(`ed25519: ${Math.round(verifyPerSecond).toLocaleString('en-US')} verifications/s on one core (${crypto.backend})`)
+
+  const baseDir = options.baseDir === undefined ? await mkdtemp(join(tmpdir(), 'constellation-devnet-')) : resolve(options.baseDir)
+  let cluster: DevnetCluster | undefined
+  let summary: DevnetSummary | undefined
+  let failedNodes: NodeStopReport[] = []
+  try {
+    const layout = await writeDevnetLayout({ baseDir, nodes, facilitators, balance: OPENING_BALANCE, crypto })
+    progress.note(`starting ${nodes} nodes (${facilitators} facilitators) in ${baseDir}`)
+    const startedAt = performance.now()
+    cluster = await DevnetCluster.start(layout, options.signal === undefined ? {} : { signal: options.signal })
+    const apis = cluster.nodes.map((node) => node.api)
+    progress.note(`${nodes} nodes ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s; waiting for consensus to certify`)
+    const first = await totalsOf(apis)
+    await cluster.untilRound(first.round + WARM_UP_ROUNDS, { timeoutMs: CERTIFYING_TIMEOUT_MS, ...(options.signal !== undefined && { signal: options.signal }) })
+    progress.note(`consensus is certifying; offering ${describeOffer(options.rate, concurrency)} for ${durationS} s`)
+
+    summary = await loadAndMeasure({ cluster, apis, progress, options, durationS, concurrency, facilitators, verifyPerSecond, first })
+    progress.note(formatSummary(summary))
+  } catch (error) {
+    if (options.signal?.aborted !== true) throw error
+    progress.note('stopped')
+  } finally {
+    progress.end()
+    if (cluster !== undefined) {
+      failedNodes = (await cluster.stop()).filter((report) => report.failed)
+      for (const report of failedNodes) progress.note(`warning: ${describeStop(report)}`)
+    }
+    if (options.keep === true) progress.note(`kept ${baseDir}`)
+    else if (options.baseDir === undefined) await rm(baseDir, { recursive: true, force: true })
+    else await Promise.all(Array.from({ length: nodes }, (_, i) => rm(join(baseDir, `node-${i}`), { recursive: true, force: true })))
+  }
+  if (summary !== undefined) options.out.write(`${summaryJson({ ...summary, faults: { ...summary.faults, nodeExits: summary.faults.nodeExits + failedNodes.length } })}\n`)
+  return { ...(summary !== undefined && { summary }), baseDir, failedNodes }
+}
+
+interface LoadContext {
+  readonly cluster: DevnetCluster
+  readonly apis: readonly NodeApi[]
+  readonly progress: ProgressLine
+  readonly options: DevnetOptions
+  readonly durationS: number
+  readonly concurrency: number
+  readonly facilitators: number
+  readonly verifyPerSecond: number
+  readonly first: Totals
+}
+
+async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
+  const { cluster, apis, progress, options, durationS } = context
+  const signal = options.signal
+  const before = await totalsOf(apis)
+  const counters = new LoadCounters()
+  let last = { at: performance.now(), final: before.final }
+  let latest = before
+  const ticker = setInterval(() => {
+    void totalsOf(apis).then(
+      (now) => {
+        const at = performance.now()
+        const rate = ((now.final - last.final) * 1_000) / (at - last.at)
+        last = { at, final: now.final }
+        latest = now
+        const exited = cluster.nodes.filter((node) => node.process.exit !== undefined).length
+        progress.update(
+          `${((at - counters.startedAt) / 1000).toFixed(0).padStart(3)} s  round ${now.round} (+${now.round - before.round})  ` +
+            `sent ${counters.sent}  agreed ${counters.acknowledged}  final ${now.final - before.final}  ${Math.round(rate)} final tx/s  ` +
+            `errors ${counters.errors}${exited > 0 ? `  ${exited} nodes exited` : ''}`,
+        )
+      },
+      () => {},
+    )
+  }, PROGRESS_INTERVAL_MS)
+  try {
+    await runLoad(
+      {
+        targets: cluster.nodes.map((node) => ({ id: node.layout.id, api: node.api })),
+        durationMs: durationS * 1_000,
+        ...(options.rate !== undefined && { rate: options.rate }),
+        concurrencyPerNode: context.concurrency,
+        random: createRandom(options.seed ?? Date.now()),
+        ...(signal !== undefined && { signal }),
+      },
+      counters,
+    )
+  } finally {
+    clearInterval(ticker)
+  }
+  const loadSeconds = (counters.endedAt - counters.startedAt) / 1_000
+  const atLoadEnd = await totalsOf(apis).catch(() => latest)
+  progress.end()
+  let atEnd = atLoadEnd
+  if (signal?.aborted !== true && atLoadEnd.awaitingFinality > 0) {
+    progress.note(`load done; waiting up to ${DRAIN_TIMEOUT_MS / 1000} s for ${atLoadEnd.awaitingFinality} transactions to become final`)
+    atEnd = await pollUntil(() => totalsOf(apis), (t) => t.awaitingFinality === 0, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 250, what: 'the drain' }).catch(() => totalsOf(apis).catch(() => atLoadEnd))
+  }
+  const metrics = await Promise.all(apis.map((api) => api.metrics().catch(() => '')))
+  const finality = await finalityOf(apis, metrics)
+  const faults = faultsOf(metrics, counters, atEnd, before)
+  const finalInWindow = atLoadEnd.final - before.final
+  const finalisedPerSecond = finalInWindow / loadSeconds
+  return {
+    nodes: apis.length,
+    facilitators: context.facilitators,
+    loadSeconds,
+    offered: describeOffer(options.rate, context.concurrency),
+    sent: counters.sent,
+    agreed: counters.acknowledged,
+    finalInWindow,
+    finalAtEnd: atEnd.final - before.final,
+    agreedPerSecond: counters.acknowledged / loadSeconds,
+    finalisedPerSecond,
+    ...finality,
+    roundsInWindow: atLoadEnd.round - before.round,
+    rounds: atEnd.round,
+    faults,
+    verifyPerSecond: context.verifyPerSecond,
+    ratioToVerify: finalisedPerSecond / context.verifyPerSecond,
+  }
+}
+
+/** The network's totals: the highest certified round and the transaction counts summed over the nodes. */
+async function totalsOf(apis: readonly NodeApi[]): Promise<Totals> {
+  const statuses: NodeStatusView[] = await Promise.all(apis.map((api) => api.status()))
+  const sum = (pick: (s: NodeStatusView) => number) => statuses.reduce((total, s) => total + pick(s), 0)
+  return {
+    round: Math.max(...statuses.map((s) => s.round)),
+    submitted: sum((s) => s.transactions.submitted),
+    agreed: sum((s) => s.transactions.agreed),
+    final: sum((s) => s.transactions.final),
+    failed: sum((s) => s.transactions.failed),
+    awaitingFinality: sum((s) => s.transactions.awaitingFinality),
+  }
+}
+
+/** Finality percentiles from every node's own latency list, or from their histograms if one has no list. */
+async function finalityOf(apis: readonly NodeApi[], metrics: readonly string[]): Promise<Pick<DevnetSummary, 'finalityP50Ms' | 'finalityP99Ms' | 'finalitySource'>> {
+  const lists = await Promise.all(apis.map((api) => api.latencies().catch(() => undefined)))
+  if (lists.every((list) => list !== undefined)) {
+    const all = lists.flat()
+    return { finalityP50Ms: quantile(all, 0.5), finalityP99Ms: quantile(all, 0.99), finalitySource: 'tracker' }
+  }
+  const buckets = sumBuckets(metrics)
+  return { finalityP50Ms: histogramQuantileMs(buckets, 0.5), finalityP99Ms: histogramQuantileMs(buckets, 0.99), finalitySource: 'histogram' }
+}
+
+function faultsOf(texts: readonly string[], counters: LoadCounters, end: Totals, before: Totals): DevnetFaults {
+  const sum = (name: string) => texts.reduce((total, text) => total + sumMetric(text, name), 0)
+  return {
+    certificatesRejected: sum('constellation_consensus_certificates_rejected'),
+    fraudProofs: sum('constellation_consensus_fraud_proofs_total'),
+    failedProposals: end.failed - before.failed,
+    nodeErrors: sum('constellation_node_errors_total'),
+    requestErrors: counters.errors,
+    nodeExits: 0,
+  }
+}
+
+function describeOffer(rate: number | undefined, concurrency: number): string {
+  return rate === undefined ? `closed loop, ${concurrency} outstanding transfers per node` : `${rate} tx/s offered`
+}
+
+function checkOptions(nodes: number, durationS: number, facilitators: number, concurrency: number, rate: number | undefined): void {
+  if (!Number.isInteger(nodes) || nodes < 2 || nodes > 64) throw new RangeError(`nodes must be an integer from 2 to 64, got ${nodes}`)
+  if (!Number.isFinite(durationS) || durationS <= 0 || durationS > 86_400) throw new RangeError(`durationS must be more than 0 and at most a day, got ${durationS}`)
+  if (!Number.isInteger(facilitators) || facilitators < 1 || facilitators > nodes) throw new RangeError(`facilitators must be an integer from 1 to nodes (${nodes}), got ${facilitators}`)
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1_024) throw new RangeError(`concurrency must be an integer from 1 to 1024, got ${concurrency}`)
+  if (rate !== undefined && (!Number.isFinite(rate) || rate <= 0)) throw new RangeError(`rate must be a positive number of transfers per second, got ${rate}`)
+}

@@ -1,0 +1,156 @@
+/**
+ * The devnet's view of a node's HTTP API: the few routes it drives and reads (submit a transfer, the status with
+ * its transaction totals, the finality latencies, the Prometheus metrics), over one keep-alive agent per node so the
+ * load generator does not pay a TCP handshake per transfer. Answers are decoded with codecs; an answer the devnet
+ * cannot use is an error, never a guess.
+ */
+import { Agent, request } from 'node:http'
+import { isLeft } from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { describeErrors } from '../config/codecs.js'
+
+/** Largest answer read (the metrics text and a latency sample are the largest). */
+const MAX_RESPONSE_BYTES = 8 << 20
+
+export const TransactionTotalsCodec = t.type({ submitted: t.number, agreed: t.number, final: t.number, failed: t.number, awaitingFinality: t.number })
+export const NodeStatusCodec = t.type({
+  id: t.string,
+  round: t.number,
+  chainHeight: t.number,
+  balance: t.number,
+  peers: t.number,
+  transactions: TransactionTotalsCodec,
+})
+export type NodeStatusView = t.TypeOf<typeof NodeStatusCodec>
+
+const SubmittedCodec = t.type({ id: t.string })
+const LatenciesCodec = t.type({ latenciesMs: t.array(t.number) })
+
+/** An HTTP exchange that came back: its status and parsed JSON body (undefined when the body was not JSON). */
+export interface HttpAnswer {
+  readonly status: number
+  readonly body: unknown
+  readonly text: string
+}
+
+/** A failed call: an error answer (status >= 400) or an answer that does not decode. */
+export class NodeApiError extends Error {
+  override readonly name = 'NodeApiError'
+  constructor(
+    message: string,
+    /** The HTTP status, 0 when the node could not be reached. */
+    readonly status: number,
+    /** The API's error code (`INVALID_REQUEST`…), or `HTTP_<status>`, or the socket error's code. */
+    readonly code: string,
+  ) {
+    super(message)
+  }
+}
+
+export class NodeApi {
+  readonly url: string
+  readonly #agent: Agent
+
+  constructor(url: string, options: { readonly maxSockets?: number } = {}) {
+    this.url = url.replace(/\/+$/, '')
+    this.#agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 })
+  }
+
+  /** One request; resolves with any answer the node gave (errors included), rejects when there was none. */
+  exchange(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<HttpAnswer> {
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    return new Promise((resolve, reject) => {
+      const req = request(
+        `${this.url}${path}`,
+        {
+          method,
+          agent: this.#agent,
+          headers: payload === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          ...(signal !== undefined && { signal }),
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          let size = 0
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length
+            if (size > MAX_RESPONSE_BYTES) res.destroy(new Error(`${method} ${path}: answer larger than ${MAX_RESPONSE_BYTES} bytes`))
+            else chunks.push(chunk)
+          })
+          res.on('error', reject)
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8')
+            let parsed: unknown
+            try {
+              parsed = text === '' ? undefined : (JSON.parse(text) as unknown)
+            } catch {
+              parsed = undefined
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed, text })
+          })
+        },
+      )
+      req.on('error', (error: NodeJS.ErrnoException) => reject(new NodeApiError(`${method} ${this.url}${path}: ${error.message}`, 0, error.code ?? error.name)))
+      req.end(payload)
+    })
+  }
+
+  async get<A>(path: string, codec: t.Decoder<unknown, A>, signal?: AbortSignal): Promise<A> {
+    return this.#decode('GET', path, await this.exchange('GET', path, undefined, signal), codec)
+  }
+
+  async post<A>(path: string, body: unknown, codec: t.Decoder<unknown, A>, signal?: AbortSignal): Promise<A> {
+    return this.#decode('POST', path, await this.exchange('POST', path, body, signal), codec)
+  }
+
+  status(signal?: AbortSignal): Promise<NodeStatusView> {
+    return this.get('/v1/status', NodeStatusCodec, signal)
+  }
+
+  /** Proposes a transfer from this node; resolves once the counterparty agreed (the API answers 201). */
+  async transfer(to: string, amount: number, signal?: AbortSignal): Promise<string> {
+    return (await this.post('/v1/transactions', { to, amount }, SubmittedCodec, signal)).id
+  }
+
+  /** Finality latencies (ms) of this node's own transactions, oldest first. */
+  async latencies(signal?: AbortSignal): Promise<number[]> {
+    return (await this.get('/v1/transactions/latencies', LatenciesCodec, signal)).latenciesMs
+  }
+
+  async metrics(signal?: AbortSignal): Promise<string> {
+    const answer = await this.exchange('GET', '/v1/metrics', undefined, signal)
+    if (answer.status !== 200) throw errorOf('GET', '/v1/metrics', answer)
+    return answer.text
+  }
+
+  close(): void {
+    this.#agent.destroy()
+  }
+
+  #decode<A>(method: string, path: string, answer: HttpAnswer, codec: t.Decoder<unknown, A>): A {
+    if (answer.status >= 400) throw errorOf(method, path, answer)
+    const decoded = codec.decode(answer.body)
+    if (isLeft(decoded)) throw new NodeApiError(`unexpected answer to ${method} ${path}: ${describeErrors(decoded.left)}`, answer.status, 'BAD_ANSWER')
+    return decoded.right
+  }
+}
+
+const ApiErrorBodyCodec = t.type({ error: t.type({ code: t.string, message: t.string }) })
+
+function errorOf(method: string, path: string, answer: HttpAnswer): NodeApiError {
+  const decoded = ApiErrorBodyCodec.decode(answer.body)
+  if (isLeft(decoded)) return new NodeApiError(`${method} ${path}: HTTP ${answer.status}`, answer.status, `HTTP_${answer.status}`)
+  return new NodeApiError(`${method} ${path}: ${decoded.right.error.code}: ${decoded.right.error.message}`, answer.status, decoded.right.error.code)
+}
+
+/** Sums of the Prometheus samples named `name` (all label sets), from the text exposition format. */
+export function sumMetric(text: string, name: string): number {
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue
+    const rest = line.slice(name.length)
+    if (rest[0] !== ' ' && rest[0] !== '{') continue
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1))
+    if (Number.isFinite(value)) sum += value
+  }
+  return sum
+}

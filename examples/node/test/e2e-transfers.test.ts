@@ -1,0 +1,106 @@
+/**
+ * End to end, with real node processes on 127.0.0.1 (`constellation start`, as a user runs it): transfers submitted
+ * through the HTTP API of one node to another become final, and each one's agreement proof, fetched over HTTP, is
+ * checked here against a certificate chain fetched over HTTP and verified from the genesis — the client trusts
+ * nothing but the genesis file.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  type CheckpointCertificate,
+  checkAgreementProof,
+  committeesOf,
+  decodeAgreementProof,
+  decodeCertificate,
+  verifyAgreementProof,
+  verifyCertificateChain,
+} from '@constellation/consensus'
+import { fromHex, loadCrypto } from '@constellation/crypto'
+import * as t from 'io-ts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { solarSystemOf } from '../src/config/network-genesis.js'
+import { DevnetCluster } from '../src/devnet/devnet-cluster.js'
+import { writeDevnetLayout } from '../src/devnet/devnet-layout.js'
+import type { NodeApi } from '../src/devnet/node-api.js'
+import { pollUntil } from '../src/devnet/poll-until.js'
+
+const crypto = await loadCrypto()
+const BALANCE = 1_000_000
+
+const TransactionCodec = t.type({ id: t.string, status: t.string, from: t.string, to: t.string, amount: t.number })
+const ProofCodec = t.type({ id: t.string, proof: t.string })
+const RoundsCodec = t.type({ latestRound: t.number, rounds: t.array(t.type({ round: t.number, hex: t.string })) })
+
+let baseDir: string
+let cluster: DevnetCluster | undefined
+
+beforeAll(async () => {
+  baseDir = await mkdtemp(join(tmpdir(), 'constellation-e2e-transfers-'))
+  const layout = await writeDevnetLayout({ baseDir, nodes: 4, facilitators: 4, balance: BALANCE, crypto, group: 'e2e-transfers' })
+  cluster = await DevnetCluster.start(layout)
+  await cluster.untilRound(2, { timeoutMs: 30_000 })
+}, 75_000)
+
+afterAll(async () => {
+  const reports = (await cluster?.stop()) ?? []
+  await rm(baseDir, { recursive: true, force: true })
+  // Every node stopped cleanly on SIGTERM.
+  expect(reports.filter((report) => report.failed)).toEqual([])
+}, 30_000)
+
+/** Every certificate the node holds, from round 1, a page at a time. */
+async function certificatesOf(api: NodeApi): Promise<CheckpointCertificate[]> {
+  const certificates: CheckpointCertificate[] = []
+  for (;;) {
+    const page = await api.get(`/v1/consensus/rounds?from=${certificates.length + 1}&limit=100`, RoundsCodec)
+    certificates.push(...page.rounds.map((round) => decodeCertificate(fromHex(round.hex))))
+    if (page.rounds.length === 0 || certificates.length >= page.latestRound) return certificates
+  }
+}
+
+describe('transfers between node processes', () => {
+  it('become final, and their agreement proofs verify against the certificate chain from the genesis', async () => {
+    const nodes = (cluster as DevnetCluster).nodes
+    // Node i sends i + 1 units to node i + 1: each balance moves by a different amount.
+    const submitted = await Promise.all(
+      nodes.map((node, i) => {
+        const to = nodes[(i + 1) % nodes.length]?.layout.id as string
+        return node.api.post('/v1/transactions', { to, amount: i + 1 }, TransactionCodec)
+      }),
+    )
+    for (const [i, transaction] of submitted.entries()) {
+      expect(transaction).toMatchObject({ status: 'agreed', from: nodes[i]?.layout.id, to: nodes[(i + 1) % nodes.length]?.layout.id, amount: i + 1 })
+    }
+
+    // Final as seen by the proposer and, from its own store, by the counterparty.
+    await pollUntil(
+      () =>
+        Promise.all(
+          submitted.flatMap((transaction, i) =>
+            [nodes[i], nodes[(i + 1) % nodes.length]].map(async (node) => (await (node as (typeof nodes)[number]).api.get(`/v1/transactions/${transaction.id}`, TransactionCodec)).status),
+          ),
+        ),
+      (statuses) => statuses.every((status) => status === 'final'),
+      { timeoutMs: 30_000, what: 'every transfer to be final on both sides' },
+    )
+
+    const genesis = solarSystemOf((cluster as DevnetCluster).layout.genesis).genesis
+    for (const [i, transaction] of submitted.entries()) {
+      // The proof is fetched from the counterparty, the certificates from a third node.
+      const counterparty = nodes[(i + 1) % nodes.length] as (typeof nodes)[number]
+      const { proof } = await counterparty.api.get(`/v1/transactions/${transaction.id}/proof`, ProofCodec)
+      const decoded = decodeAgreementProof(crypto, fromHex(proof))
+      const history = await verifyCertificateChain(crypto, genesis, await certificatesOf((nodes[(i + 2) % nodes.length] as (typeof nodes)[number]).api))
+      const committees = committeesOf(history)
+      expect(await checkAgreementProof(crypto, decoded, committees)).toBeUndefined()
+      await verifyAgreementProof(crypto, decoded, committees)
+      // The check can fail: the proof of one half does not prove the other.
+      expect(await checkAgreementProof(crypto, { ...decoded, proposalSide: decoded.agreementSide }, committees)).toMatch(/proposal side/)
+    }
+
+    // Balances moved by exactly the amounts transferred: node i paid i + 1 and received i (node 0 received 4).
+    const statuses = await Promise.all(nodes.map((node) => node.api.status()))
+    expect(statuses.map((status) => status.balance)).toEqual([BALANCE - 1 + 4, BALANCE - 2 + 1, BALANCE - 3 + 2, BALANCE - 4 + 3])
+  }, 60_000)
+})
