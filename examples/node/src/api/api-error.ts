@@ -76,19 +76,20 @@ const FROM_NODE: Readonly<Record<NodeErrorCode, ApiErrorCode>> = {
 
 /**
  * TrustChain failures a request can cause. Validation and policy failures are the protocol refusing the request
- * (422, with the validation reasons); bytes that are not a block and bad arguments are malformed input (400);
- * timeouts and a stopped engine are the node being unable to serve it now (503). Store corruption and the rest
- * are bugs (500).
+ * (422, with the validation reasons). INVALID_INPUT is one too: routes decode their input with codecs first, so what
+ * trustchain still refuses is a rule of the protocol (an overdraft, a transfer to oneself), not a malformed field.
+ * Bytes that are not a block are malformed input (400); timeouts and a stopped engine are the node being unable to
+ * serve it now (503). Store corruption and the rest are bugs (500).
  */
 function fromTrustChain(code: TrustChainErrorCode): ApiErrorCode {
   switch (code) {
+    case TrustChainErrorCode.INVALID_INPUT:
     case TrustChainErrorCode.INVALID_BLOCK:
     case TrustChainErrorCode.MISSING_DEPENDENCY:
     case TrustChainErrorCode.PROPOSAL_REJECTED:
     case TrustChainErrorCode.INVALID_FRAUD_PROOF:
     case TrustChainErrorCode.PAYLOAD_TYPE_CONFLICT:
       return ApiErrorCode.REJECTED
-    case TrustChainErrorCode.INVALID_INPUT:
     case TrustChainErrorCode.MALFORMED_BLOCK:
     case TrustChainErrorCode.MALFORMED_MESSAGE:
     case TrustChainErrorCode.BLOCK_TOO_LARGE:
