@@ -22,6 +22,11 @@ export const CONTRACTS_PROTOCOL = '/constellation/contracts/1'
 
 /** Largest request or answer: a block (trustchain's default limit is far below) or an input plus framing. */
 export const MAX_CONTRACTS_MESSAGE_BYTES = 512 * 1024
+/**
+ * Longest input text a quote carries: room above the protocol's input limit, so that the host's own check (on the
+ * input's canonical form) is what refuses an input near the limit, with its typed INPUT_TOO_LARGE.
+ */
+export const MAX_INPUT_JSON_LENGTH = 4 * PROTOCOL_SIZE_LIMITS.maxInputBytes
 /** Encoded half-blocks carried in one message (bounded again by the block limits when decoded). */
 const Block = bytesUpTo(256 * 1024, 'EncodedBlock')
 const Key = bytesOfLength(32, 'PublicKey')
@@ -36,8 +41,8 @@ export const ContractsRequestCodec = t.union([
     type: t.literal('quote'),
     contract: Key,
     caller: Key,
-    /** The input as JSON text, so JSON values cross exactly as the caller wrote them. */
-    input: Text(PROTOCOL_SIZE_LIMITS.maxInputBytes, 'InputJson'),
+    /** The input as JSON text, so JSON values cross exactly as the caller wrote them; the host checks its size. */
+    input: Text(MAX_INPUT_JSON_LENGTH, 'InputJson'),
     timestamp: Count,
     seed: Text(128, 'Seed'),
   }),

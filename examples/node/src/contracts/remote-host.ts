@@ -4,7 +4,7 @@
  * `describe` answer; each quote brings the current price, which the caller pays.
  */
 import { type CborValue, type Crypto, fromHex, toHex } from '@constellation/crypto'
-import { type ContractEndpoint, type InvokePayload, InvokePayloadCodec } from '@constellation/contracts'
+import { type ContractEndpoint, ContractError, ContractErrorCode, type InvokePayload, InvokePayloadCodec } from '@constellation/contracts'
 import type { Network } from '@constellation/gossip'
 import { type BlockLimits, decodeBlock, encodeBlock, type HalfBlock } from '@constellation/trustchain'
 import { isLeft } from 'fp-ts/lib/Either.js'
@@ -17,6 +17,7 @@ import {
   decodeContractsMessage,
   encodeContractsMessage,
   errorFromResponse,
+  MAX_INPUT_JSON_LENGTH,
 } from './contracts-protocol.js'
 
 /** A host a caller can deploy to: the endpoint plus the deploy check, and the node it runs on (undefined: this one). */
@@ -68,10 +69,14 @@ export async function remoteHost(network: Pick<Network, 'request'>, crypto: Cryp
       return block((await ask(network, peer, { type: 'deploy', proposal: encodeBlock(proposal, limits) }, 'deployed')).agreement)
     },
     async quote(request): Promise<InvokePayload> {
+      const input = JSON.stringify(request.input)
+      if (input.length > MAX_INPUT_JSON_LENGTH) {
+        throw new ContractError(ContractErrorCode.INPUT_TOO_LARGE, `the input is ${input.length} characters of JSON, more than the ${MAX_INPUT_JSON_LENGTH} a quote carries`)
+      }
       const answer = await ask(
         network,
         peer,
-        { type: 'quote', contract: fromHex(request.contract), caller: request.caller, input: JSON.stringify(request.input), timestamp: request.timestamp, seed: request.seed },
+        { type: 'quote', contract: fromHex(request.contract), caller: request.caller, input, timestamp: request.timestamp, seed: request.seed },
         'quote',
       )
       const record = InvokePayloadCodec.decode(answer.record)

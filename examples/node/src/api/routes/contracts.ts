@@ -28,7 +28,7 @@
  * RPC_*, PAYMENT_REQUIRED, TRANSACTION_REJECTED); 503 UNAVAILABLE when the sandbox or the host cannot serve now
  * (TIMEOUT, SANDBOX_CRASHED, CLOSED, a host node that does not answer, a node without the contracts module).
  */
-import { ContractError, ContractErrorCode, type SignatureDescription, typeFromDescription } from '@constellation/contracts'
+import { ContractError, ContractErrorCode, type TypeDescription, typeFromDescription } from '@constellation/contracts'
 import * as t from 'io-ts'
 import { Hex32Codec } from '../../config/codecs.js'
 import { type NodeContracts, nodeContracts } from '../../contracts/contracts-module.js'
@@ -38,18 +38,19 @@ import { decodeInput } from '../request-input.js'
 import type { Route } from '../router.js'
 import { halfBlockView } from '../views/half-block-view.js'
 
-/** A type description the contracts package can rebuild a type from. */
-const TypeDescriptionCodec = new t.Type<SignatureDescription['input'], SignatureDescription['input'], unknown>(
+/** Whether the contracts package can rebuild a type from a value (what the deploy payload's codec checks too). */
+function isTypeDescription(u: unknown): u is TypeDescription {
+  try {
+    typeFromDescription(u)
+    return true
+  } catch {
+    return false
+  }
+}
+const TypeDescriptionCodec = new t.Type<TypeDescription, TypeDescription, unknown>(
   'TypeDescription',
-  (u): u is SignatureDescription['input'] => {
-    try {
-      typeFromDescription(u)
-      return true
-    } catch {
-      return false
-    }
-  },
-  (u, c) => (TypeDescriptionCodec.is(u) ? t.success(u) : t.failure(u, c)),
+  isTypeDescription,
+  (u, c) => (isTypeDescription(u) ? t.success(u) : t.failure(u, c)),
   t.identity,
 )
 const SignatureCodec = t.exact(t.type({ input: TypeDescriptionCodec, output: TypeDescriptionCodec, state: TypeDescriptionCodec }))
