@@ -97,6 +97,15 @@ const hangRoute: Route = {
     }),
 }
 
+/** A route with a bug: the API must answer 500 without details and log it. */
+const buggyRoute: Route = {
+  method: 'GET',
+  path: '/v1/test/bug',
+  handler: () => {
+    throw new TypeError('/internal/detail is broken')
+  },
+}
+
 const url = (i: number, path: string) => `${apis[i]?.url}${path}`
 
 beforeAll(async () => {
@@ -125,7 +134,7 @@ beforeAll(async () => {
       api: { ...defaults.api, maxBodyBytes: i === 0 ? SMALL_BODY_LIMIT : defaults.api.maxBodyBytes },
       log: { level: 'warn' as const },
     }
-    const start = apiModule({ routes: i === NODES - 1 ? [hangRoute] : [] })
+    const start = apiModule({ routes: i === NODES - 1 ? [hangRoute, buggyRoute] : [] })
     const node = await createNode(config, {
       logger,
       modules: [
@@ -367,6 +376,11 @@ describe('the HTTP API of a running node', () => {
       const wrongMethod = await call(url(0, '/v1/status'), { method: 'DELETE' })
       expectError(wrongMethod, 405, ApiErrorCode.METHOD_NOT_ALLOWED)
       expect(wrongMethod.headers.allow).toBe('GET')
+      const twoMethods = await call(transfers(), { method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' } })
+      expectError(twoMethods, 405, ApiErrorCode.METHOD_NOT_ALLOWED)
+      expect(twoMethods.headers.allow).toBe('POST, GET')
+      const metrics = await call(url(0, '/v1/metrics'))
+      expect(metrics.text).toMatch(/constellation_http_requests_total\{route="unmatched",status="404"\} 2/)
       expect(JSON.stringify(nodes[0]?.transactions.totals)).toBe(totals)
     })
 
@@ -428,6 +442,12 @@ describe('the HTTP API of a running node', () => {
     })
   })
 
+  it('answers 500 for a bug in a route, without its details, and logs it', async () => {
+    const reply = await call(url(NODES - 1, '/v1/test/bug'))
+    expectError(reply, 500, ApiErrorCode.INTERNAL)
+    expect(reply.text).not.toMatch(/internal\/detail/)
+  })
+
   it('closes while a request is under way: it answers 503 and the close completes', async () => {
     const last = nodes[NODES - 1] as FullNode
     const idle = await call(url(NODES - 1, '/v1/status')) // leaves a keep-alive socket open
@@ -438,7 +458,13 @@ describe('the HTTP API of a running node', () => {
     expectError(await pending, 503, ApiErrorCode.UNAVAILABLE)
   })
 
-  it('logged no API failure', () => {
-    expect(logLines.filter((line) => line.includes('API request failed'))).toEqual([])
+  it('serves contributed routes only on the API they were given to', async () => {
+    expectError(await call(url(NODES - 2, '/v1/test/bug')), 404, ApiErrorCode.NOT_FOUND)
+  })
+
+  it('logged exactly the one bug', () => {
+    const failures = logLines.filter((line) => line.includes('API request failed'))
+    expect(failures).toHaveLength(1)
+    expect(JSON.parse(failures[0] as string)).toMatchObject({ route: 'GET /v1/test/bug', err: { type: 'TypeError', message: '/internal/detail is broken' } })
   })
 })

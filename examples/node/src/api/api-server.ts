@@ -120,7 +120,10 @@ class ApiServer implements ApiModule {
       await send(response, await untilClosing(handled, this.#closing.signal))
     } catch (error) {
       const apiError = toApiError(error)
-      if (apiError.code === ApiErrorCode.INTERNAL) this.#log.error({ ...errorFields(apiError.cause ?? error), route: routeLabel }, 'API request failed')
+      if (apiError.code === ApiErrorCode.INTERNAL) {
+        // The error itself, so pino's serializer keeps its type and stack: a 500 is a bug to be found.
+        this.#log.error({ err: apiError.cause ?? error, route: routeLabel }, 'API request failed')
+      }
       sendError(request, response, apiError, this.#closing.signal.aborted)
     }
   }
