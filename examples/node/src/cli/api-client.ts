@@ -64,8 +64,10 @@ export class ApiClient {
         signal: AbortSignal.timeout(timeoutMs),
       })
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name
-      throw new NodeError(NodeErrorCode.UNAVAILABLE, `cannot reach the node at ${this.baseUrl} (${cause}): is it running?`, { url }, { cause: error })
+      // fetch fails with a TypeError whose cause is the socket's error (ECONNREFUSED) or the refusal's reason.
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause
+      const reason = cause?.code ?? cause?.message ?? (error as Error).message
+      throw new NodeError(NodeErrorCode.UNAVAILABLE, `cannot reach the node at ${this.baseUrl} (${reason}): is it running?`, { url }, { cause: error })
     }
     const text = await response.text()
     if (text.length > MAX_RESPONSE_BYTES) throw new NodeError(NodeErrorCode.UNAVAILABLE, `${method} ${url} answered ${text.length} bytes, more than the CLI reads`)

@@ -40,3 +40,12 @@ export function numberText(text: string): unknown {
 
 /** A duration in seconds on the command line: more than 0, at most a day. */
 export const Seconds = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0 && n <= 86_400, 'Seconds (more than 0, at most a day)')
+
+/** A JSON value given on the command line (`--input '{"to":"bob"}'`). */
+export function parseJsonArgument(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch (error) {
+    throw new InvalidArgumentError(`not JSON (${(error as Error).message}); quote it for the shell, e.g. '{"n":1}'`)
+  }
+}

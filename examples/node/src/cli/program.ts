@@ -6,6 +6,7 @@
 import { Command } from 'commander'
 import type { CliContext } from './cli-context.js'
 import { type CliIo, ExitCode } from './cli-io.js'
+import { registerContractCommand } from './commands/contract.js'
 import { registerDevnetCommand } from './commands/devnet.js'
 import { registerGenesisCommand } from './commands/genesis.js'
 import { registerInitCommand } from './commands/init.js'
@@ -38,6 +39,7 @@ Exit codes: 0 done, 1 the operation failed, 2 bad command line or configuration.
   registerStartCommand(program, context)
   registerStatusCommand(program, context)
   registerTxCommand(program, context)
+  registerContractCommand(program, context)
   registerDevnetCommand(program, context)
   return program
 }

@@ -39,6 +39,7 @@ export function registerTxCommand(program: Command, context: CliContext): void {
     .command('tx')
     .summary('send a transfer, or follow one to finality')
     .description('Transactions through a running node: a transfer is agreed when the counterparty countersigns it and final when both halves lie between certified checkpoints.')
+    .addHelpText('after', '\nExamples:\n  $ constellation tx send --data-dir ./node-a --to <node id> --amount 10 --wait-final\n  $ constellation tx status <transaction id> --data-dir ./node-a --proof')
 
   const send = tx
     .command('send')
