@@ -148,12 +148,22 @@ describe('contracts between nodes', () => {
 
   it('the host keeps its contracts and their committed state across a restart on the same data dir', async () => {
     const before = contracts(0).hostedContract(tokenId)
-    await node(0).close()
-    expect(nodeContracts(node(0))).toBeUndefined()
-    await start(0, node(1).network.listenAddresses())
-    expect(contracts(0).hostedContract(tokenId)).toEqual(before)
-    // B reaches the restarted host once it is connected again, and the state goes on from the restored one.
-    for (let i = 0; i < 100 && !node(1).network.peers().includes(node(0).id); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    const restart = async (price: number) => {
+      await node(0).close()
+      expect(nodeContracts(node(0))).toBeUndefined()
+      configs[0] = { ...(configs[0] as NodeConfig), contracts: { enabled: true, price } }
+      await start(0, node(1).network.listenAddresses())
+      expect(contracts(0).hostedContract(tokenId)).toEqual(before)
+      // B reaches the restarted host once they are connected again.
+      for (let i = 0; i < 100 && !node(1).network.peers().includes(node(0).id); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    // Restarted with a price: B's caller chain holds no value, so the package's payment rule refuses the call first.
+    await restart(1)
+    const unpaid = await fingerprint()
+    await expect(contracts(1).invoke({ contract: tokenId, input: { to: 'carol', amount: 15 }, host: node(0).id })).rejects.toMatchObject({ code: ContractErrorCode.PAYMENT_REQUIRED })
+    expect(await fingerprint()).toBe(unpaid)
+    // Free again, the state goes on from the restored one.
+    await restart(0)
     const after = await contracts(1).invoke({ contract: tokenId, input: { to: 'carol', amount: 15 }, host: node(0).id })
     expect(after.output).toBe(50)
     expect(contracts(0).hostedContract(tokenId)).toMatchObject({ invocations: 3, state: { [contracts(1).callerKey]: 50, carol: 45, dave: 5 } })
@@ -170,7 +180,7 @@ describe('HTTP routes', () => {
     const list = await fetch(url(0, '/v1/contracts'))
     expect(list.status).toBe(200)
     const body = (await list.json()) as { host: string; caller: string; price: number; contracts: { id: string; invocations: number }[] }
-    expect(body).toMatchObject({ host: contracts(0).hostKey, caller: contracts(0).callerKey, price: 0 })
+    expect(body).toMatchObject({ host: contracts(0).hostKey, caller: contracts(0).callerKey, price: 0, sla: { invocations: 1, successes: 1, price: 0 } })
     expect(body.contracts.map((c) => [c.id, c.invocations])).toEqual([[tokenId, 3]])
     const shown = await fetch(url(0, `/v1/contracts/${tokenId}`))
     expect(await shown.json()).toMatchObject({ id: tokenId, signature: TOKEN_SIGNATURE, invocations: 3, state: { carol: 45 } })

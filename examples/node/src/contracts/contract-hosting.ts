@@ -11,7 +11,7 @@
  * proposal is crawled from the node that sent it, so the ledger can check the proposal (and its payment).
  */
 import { type Crypto, fromHex, type KeyPair, toHex } from '@constellation/crypto'
-import { type AsyncExecutor, type ContractHost, createContractHost, type DeployedContract, DEPLOY_KIND, DeployPayloadCodec, type InvokePayload, type InvokeRequest, type JsonValue } from '@constellation/contracts'
+import { type AsyncExecutor, type ContractHost, createContractHost, type DeployedContract, DEPLOY_KIND, DeployPayloadCodec, type InvokePayload, type InvokeRequest, type JsonValue, type SlaFigures } from '@constellation/contracts'
 import { type BlockStore, createGenesisBlock, type HalfBlock, isAgreement, readChainHead, type TrustChainNode } from '@constellation/trustchain'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import type { Logger } from '../log/logger.js'
@@ -35,6 +35,8 @@ export interface ContractHosting {
   ids(): readonly string[]
   contract(id: string): Readonly<DeployedContract> | undefined
   state(id: string): JsonValue
+  /** Latency and success figures of recent invocations, and the price: what clients pick hosts by. */
+  sla(): SlaFigures
   checkDeploy(payload: unknown): Promise<string>
   /** `from`: the node (hex id) that sent the proposal, to crawl the proposer's chain from; undefined for this node. */
   deploy(proposal: HalfBlock, from?: string): Promise<HalfBlock>
@@ -104,6 +106,7 @@ export async function startContractHosting(
     ids: () => ids,
     contract: (id) => host.contract(id),
     state: (id) => host.state(id),
+    sla: () => host.sla(),
     checkDeploy: (payload) => host.checkDeploy(payload),
     async deploy(proposal, from) {
       await knowProposer(proposal, from)

@@ -26,6 +26,7 @@ import {
   registerContractPayloads,
   type SandboxLimits,
   type SignatureDescription,
+  type SlaFigures,
   typeFromDescription,
 } from '@constellation/contracts'
 import type { HalfBlock } from '@constellation/trustchain'
@@ -71,6 +72,8 @@ export interface NodeContracts {
   /** Price per invocation this node's host charges. */
   readonly price: number
   hosted(): HostedContract[]
+  /** The host's SLA figures (invocations, success rate, latency p50/p95, price); undefined when hosting is off. */
+  sla(): SlaFigures | undefined
   hostedContract(id: string): (HostedContract & { readonly state: JsonValue }) | undefined
   deploy(call: DeployCall): Promise<{ id: string; proposal: HalfBlock; agreement: HalfBlock }>
   invoke(call: InvokeCall): Promise<{ output: unknown; gas: number; proposal: HalfBlock; agreement: HalfBlock }>
@@ -139,6 +142,7 @@ export function contractsModule(options: ContractsModuleOptions = {}): (node: Fu
       callerKey: toHex(calling.publicKey),
       price: hosting?.price ?? 0,
       hosted: () => (hosting?.ids() ?? []).flatMap((id) => summary(id) ?? []),
+      sla: () => hosting?.sla(),
       hostedContract(id) {
         const found = summary(id)
         return found === undefined || hosting === undefined ? undefined : { ...found, state: hosting.state(id) }

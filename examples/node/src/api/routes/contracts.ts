@@ -3,8 +3,10 @@
  * `createNode(config, { modules: [contractsModule(), apiModule({ routes: contractRoutes })] })`.
  *
  * GET  /v1/contracts
- *   200 { host: hex key | null, caller: hex key, price, contracts: [{ id, signature, invocations, stateHash }] }
- *   — the contracts this node hosts (`host` null: hosting is off), in deploy order.
+ *   200 { host: hex key | null, caller: hex key, price, sla: { invocations, successes, successRate, latencyP50Ms,
+ *         latencyP95Ms, price } | null, contracts: [{ id, signature, invocations, stateHash }] }
+ *   — the contracts this node hosts (`host` and `sla` null: hosting is off), in deploy order; `host` is the key
+ *   its agreements are signed with, `caller` the key its own deploys and invokes are proposed under.
  * GET  /v1/contracts/:id                      (:id = 64 lower-case hex digits, the SHA-256 of the code)
  *   200 { id, signature, invocations, stateHash, state }   404 NOT_FOUND when this node does not host it.
  * POST /v1/contracts
@@ -118,7 +120,10 @@ export const contractRoutes: readonly Route[] = [
     path: '/v1/contracts',
     handler: ({ node }) => {
       const contracts = contractsOf(node)
-      return { status: 200, body: { host: contracts.hostKey ?? null, caller: contracts.callerKey, price: contracts.price, contracts: contracts.hosted() } }
+      return {
+        status: 200,
+        body: { host: contracts.hostKey ?? null, caller: contracts.callerKey, price: contracts.price, sla: contracts.sla() ?? null, contracts: contracts.hosted() },
+      }
     },
   },
   {
