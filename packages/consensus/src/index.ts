@@ -7,6 +7,11 @@
  * the proposals, `foldAgreement` turns them into the result body, Proof of Meme elects the next facilitators, and
  * 2t + 1 signature shares make the `CheckpointCertificate`. `SolarSystemNode` is the shell that runs all of this over
  * a gossip `Network` and a `Clock`; `CertificateHistory` and agreement proofs answer finality questions.
+ *
+ * Above level 0 the same round machine certifies the certificates of the level below (`levelInputs`): star clusters,
+ * galaxies and the universe commit to their children with a Merkle root, so `HierarchyIndex` can prove a certificate
+ * — and a transaction — final up to the root. Membership (`applyMembershipRound`) assigns sleepy nodes to solar
+ * systems from the join and leave requests the root certified.
  */
 export { ConsensusError, ConsensusErrorCode, isConsensusError } from './errors.js'
 export * from './acs/index.js'
@@ -130,6 +135,7 @@ export {
   checkMembershipRequest,
   decodeMembershipRequest,
   encodeMembershipRequest,
+  indexMembershipRequests,
   MAX_MEMBERSHIP_REQUEST_BYTES,
   type MembershipRequest,
   MembershipRequestCodec,

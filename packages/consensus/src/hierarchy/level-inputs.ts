@@ -117,7 +117,7 @@ export function levelInputs(config: LevelConfig): RoundInputKind<LevelInput> {
   const children = childGroups(crypto, level, config.children)
   const maxCertificates = config.maxCertificatesPerInput ?? DEFAULT_MAX_CERTIFICATES_PER_INPUT
   const codec = proposalCodec(rules.maxCheckpointsPerProposal, maxCertificates)
-  // Signature verdicts by certificate digest and signatures, so a certificate that recurs in many proposals costs its
+  // Signature verdicts by digest and signatures, so a certificate or request that recurs in many proposals costs its
   // signature checks once per facilitator (the cache lives with this facilitator's kind, never shared between nodes).
   const verdicts = new Map<string, string | undefined>()
   const certificateVerdict = (certificate: CheckpointCertificate, committee: Committee): string | undefined => {
@@ -167,7 +167,9 @@ export function levelInputs(config: LevelConfig): RoundInputKind<LevelInput> {
 
   const checkRequest = (seed: SolarSystemState, request: MembershipRequest): string | undefined => {
     if (config.membership !== true) return 'this group does not certify membership'
-    const why = checkMembershipRequest(crypto, request)
+    const key = `${toHex(membershipRequestDigest(crypto, request))}/${toHex(request.signature)}`
+    if (!verdicts.has(key)) verdicts.set(key, checkMembershipRequest(crypto, request))
+    const why = verdicts.get(key)
     if (why !== undefined) return why
     const last = seed.lastCheckpoints.get(toHex(request.publicKey))
     return last !== undefined && request.nonce <= last.entry.sequenceNumber ? 'its nonce is not above the last certified request of its key' : undefined
@@ -186,6 +188,8 @@ export function levelInputs(config: LevelConfig): RoundInputKind<LevelInput> {
     positionOf: (input) => (input.kind === 'child' ? lastRound(input) : input.request.nonce),
     // A facilitator proposes once every child has sent something new (or its timer fires).
     collectionTarget: () => Math.max(1, children.size),
+    // Requests never hurry a proposal: they ride along with the children's certificates or the timer.
+    counts: (input) => input.kind === 'child',
     select: (_seed, pool) => {
       const entries = [...pool.values()].sort((a, b) => {
         // Children's certificates first (they carry finality), then requests in arrival order.

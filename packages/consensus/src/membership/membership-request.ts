@@ -62,23 +62,33 @@ export function decodeMembershipRequest(bytes: Uint8Array): MembershipRequest {
 }
 
 /**
- * The requests a root result certified, picked by digest from the requests this node holds (gossiped, or fetched
- * by digest from any peer: a request is checked against the certified digest, so any source will do); `missing`
- * counts the certified ones not held yet. `childKeys` (hex) are the entries of child groups, which are no requests.
+ * The signed requests a node holds (gossiped, or fetched by digest from any peer), by digest. Only copies whose
+ * signature verifies are kept: a forged signature on a real request's fields has the same digest.
+ */
+export function indexMembershipRequests(crypto: Crypto, held: Iterable<MembershipRequest>): ReadonlyMap<string, MembershipRequest> {
+  const byDigest = new Map<string, MembershipRequest>()
+  for (const request of held) {
+    const key = toHex(membershipRequestDigest(crypto, request))
+    if (!byDigest.has(key) && checkMembershipRequest(crypto, request) === undefined) byDigest.set(key, request)
+  }
+  return byDigest
+}
+
+/**
+ * The requests a root result certified, picked by digest from the requests this node holds
+ * (`indexMembershipRequests`); `missing` counts certified ones not held yet (to fetch by digest: any source will do,
+ * the digest checks it). `childKeys` (hex) are the entries of child groups, which are no requests.
  */
 export function certifiedRequests(
-  crypto: Crypto,
   body: Pick<ResultBody, 'checkpoints'>,
-  held: Iterable<MembershipRequest>,
+  held: ReadonlyMap<string, MembershipRequest>,
   childKeys: ReadonlySet<string> = new Set(),
 ): { readonly requests: MembershipRequest[]; readonly missing: number } {
-  const byDigest = new Map<string, MembershipRequest>()
-  for (const request of held) byDigest.set(toHex(membershipRequestDigest(crypto, request)), request)
   const requests: MembershipRequest[] = []
   let missing = 0
   for (const entry of body.checkpoints) {
     if (childKeys.has(toHex(entry.publicKey))) continue
-    const request = byDigest.get(toHex(entry.hash))
+    const request = held.get(toHex(entry.hash))
     if (request !== undefined && equalBytes(request.publicKey, entry.publicKey) && request.nonce === entry.sequenceNumber) requests.push(request)
     else missing++
   }

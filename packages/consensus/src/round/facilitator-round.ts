@@ -131,7 +131,9 @@ function onCheckpoint<I>(state: FacilitatorRoundState<I>, block: I): RoundStep<I
   // Blocks that arrive after the proposal wait in the pool for the next round.
   const pool = addInput(state.inputs, state.pool, block, state.arrivals)
   const next = { ...state, pool, arrivals: state.arrivals + 1 }
-  return next.phase === 'collecting' && pool.size >= collectionTarget(next) ? propose(next) : { state: next, effects: [] }
+  const { counts } = state.inputs
+  const heard = counts === undefined ? pool.size : [...pool.values()].filter((entry) => counts(entry.block)).length
+  return next.phase === 'collecting' && heard >= collectionTarget(next) ? propose(next) : { state: next, effects: [] }
 }
 
 function propose<I>(state: FacilitatorRoundState<I>): RoundStep<I> {

@@ -34,6 +34,8 @@ export interface RoundInputKind<I> {
   positionOf(input: I): number
   /** Sources heard from before a facilitator proposes without waiting for its timer. */
   collectionTarget(seed: SolarSystemState): number
+  /** Whether an input's source counts towards that target (default: every input does). */
+  readonly counts?: (input: I) => boolean
   /** The inputs to propose, highest priority first, within the rules' bounds. */
   select(seed: SolarSystemState, pool: InputPool<I>): I[]
   encodeProposal(inputs: readonly I[]): Uint8Array

@@ -434,16 +434,17 @@ export class HierarchySim {
   /** What a validator proposes above level 0: each child's run since the last one certified, and waiting requests. */
   #levelInputsFor(group: Group, validator: SimNode): LevelInput[] {
     const inputs: LevelInput[] = []
-    const heard = group.heard.get(validator.id) ?? new Map<string, number>()
-    for (const child of group.children) {
-      const run = this.#childRun(group, child, heard.get(child.genesis.group) ?? 0)
-      if (run !== undefined) inputs.push(run)
-    }
+    // Requests first: the children's runs complete the collection and set off the proposal.
     if (group === this.root && this.#options.membership === true) {
       for (const request of this.#requests) {
         const last = group.state.lastCheckpoints.get(toHex(request.publicKey))
         if (last === undefined || request.nonce > last.entry.sequenceNumber) inputs.push({ kind: 'request', request })
       }
+    }
+    const heard = group.heard.get(validator.id) ?? new Map<string, number>()
+    for (const child of group.children) {
+      const run = this.#childRun(group, child, heard.get(child.genesis.group) ?? 0)
+      if (run !== undefined) inputs.push(run)
     }
     return inputs
   }
