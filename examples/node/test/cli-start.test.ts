@@ -1,45 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ExitCode } from '../src/cli/cli-io.js'
-import { cli, tempDir } from './cli-helpers.js'
-
-const LAUNCHER = fileURLToPath(new URL('../bin/constellation.mjs', import.meta.url))
-
-interface Launched {
-  readonly child: ChildProcess
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  /** The first stdout line, or a rejection (with stderr) if the process exits first. */
-  readonly firstLine: Promise<string>
-  stderr(): string
-}
-
-const running: Launched[] = []
-afterEach(async () => {
-  for (const launched of running.splice(0)) {
-    if (launched.child.exitCode === null && launched.child.signalCode === null) launched.child.kill('SIGKILL')
-    await launched.exited
-  }
-})
-
-function launch(args: readonly string[]): Launched {
-  const child = spawn(process.execPath, [LAUNCHER, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONSTELLATION_PASSPHRASE: '' } })
-  let stderr = ''
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
-  const firstLine = new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve)
-    void exited.then((exit) => reject(new Error(`exited (${exit.code ?? exit.signal}) before a line: ${stderr}`)))
-  })
-  firstLine.catch(() => {})
-  const launched = { child, exited, firstLine, stderr: () => stderr }
-  running.push(launched)
-  return launched
-}
+import { cli, launch, tempDir } from './cli-helpers.js'
 
 describe('constellation start, as a process', () => {
   it('prints the ready line, answers status through the CLI, and exits 0 on SIGTERM (sent twice, as a terminal does)', async () => {
