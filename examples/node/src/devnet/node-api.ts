@@ -42,6 +42,8 @@ export class NodeApiError extends Error {
     readonly status: number,
     /** The API's error code (`INVALID_REQUEST`…), or `HTTP_<status>`, or the socket error's code. */
     readonly code: string,
+    /** Reset on a kept-alive socket reused for this request: the request never reached the node. */
+    readonly reusedSocket = false,
   ) {
     super(message)
   }
@@ -56,8 +58,21 @@ export class NodeApi {
     this.#agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 })
   }
 
-  /** One request; resolves with any answer the node gave (errors included), rejects when there was none. */
-  exchange(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<HttpAnswer> {
+  /**
+   * One request; resolves with any answer the node gave (errors included), rejects when there was none. A GET sent
+   * on a kept-alive socket that the server closed as idle at that moment is sent again once, on a new socket (the
+   * race Node's documentation describes); a POST is not, since it is not idempotent.
+   */
+  async exchange(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<HttpAnswer> {
+    try {
+      return await this.#exchangeOnce(method, path, body, signal)
+    } catch (error) {
+      if (method !== 'GET' || !(error instanceof NodeApiError) || !error.reusedSocket) throw error
+      return this.#exchangeOnce(method, path, body, signal)
+    }
+  }
+
+  #exchangeOnce(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined): Promise<HttpAnswer> {
     const payload = body === undefined ? undefined : JSON.stringify(body)
     return new Promise((resolve, reject) => {
       const req = request(
@@ -89,7 +104,9 @@ export class NodeApi {
           })
         },
       )
-      req.on('error', (error: NodeJS.ErrnoException) => reject(new NodeApiError(`${method} ${this.url}${path}: ${error.message}`, 0, error.code ?? error.name)))
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        reject(new NodeApiError(`${method} ${this.url}${path}: ${error.message}`, 0, error.code ?? error.name, req.reusedSocket && error.code === 'ECONNRESET')),
+      )
       req.end(payload)
     })
   }
