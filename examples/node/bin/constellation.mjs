@@ -6,7 +6,9 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
-const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main, ...process.argv.slice(2)], { stdio: 'inherit' })
+// Resolved from this file, not from the working directory, so the command runs from anywhere.
+const tsx = import.meta.resolve('tsx')
+const child = spawn(process.execPath, ['--conditions=source', '--import', tsx, main, ...process.argv.slice(2)], { stdio: 'inherit' })
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
 child.on('exit', (code, signal) => {
   if (signal === null) process.exit(code ?? 1)
