@@ -215,6 +215,7 @@ describe('HTTP routes', () => {
       [{ code: COUNTER, signature: COUNTER_SIGNATURE, initialState: 0, host: 'zz' }, 400, 'INVALID_REQUEST'],
       [{ code: 'function invoke(', signature: COUNTER_SIGNATURE, initialState: 0, host: node(0).id }, 400, 'INVALID_REQUEST', /^CONTRACT_SYNTAX_ERROR: /],
       [{ code: COUNTER, signature: COUNTER_SIGNATURE, initialState: 'zero', host: node(0).id }, 400, 'INVALID_REQUEST', /^CONTRACT_STATE_INVALID: /],
+      [{ code: `${COUNTER}\n//${'x'.repeat(9_000)}`, signature: COUNTER_SIGNATURE, initialState: 0, host: node(0).id }, 413, 'PAYLOAD_TOO_LARGE'],
     ]
     for (const [body, status, code, message] of cases) {
       const error = await errorOf(await post(1, '/v1/contracts', body))

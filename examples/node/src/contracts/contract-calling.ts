@@ -94,7 +94,7 @@ export async function startContractCalling(components: HostingComponents, option
   function oneAtATime<T>(call: () => Promise<T>): Promise<T> {
     const run = queue.then(call, call).catch(async (error: unknown) => {
       // The stored head is the truth: a proposal that failed before it was stored never left this node.
-      caller = await newCaller()
+      caller = await newCaller().catch(() => caller)
       throw error
     })
     queue = run.catch(() => undefined)

@@ -24,13 +24,15 @@
  * Errors are `{ "error": { "code", "message" } }`; a contract failure keeps its own code at the start of the
  * message (`CONTRACT_SYNTAX_ERROR: …`). Status by contract code: 400 INVALID_REQUEST for what the request got
  * wrong (malformed body, SYNTAX_ERROR, NOT_A_CONTRACT, CODE_HASH_MISMATCH, INPUT_INVALID, STATE_INVALID, INVALID_INPUT,
- * TYPE_MISMATCH); 404 NOT_FOUND for UNKNOWN_CONTRACT; 413 PAYLOAD_TOO_LARGE for INPUT_TOO_LARGE (and bodies past
- * the API's limit); 422 REJECTED when the contract or the protocol refuses a well-formed request (CONTRACT_THREW,
+ * TYPE_MISMATCH); 404 NOT_FOUND for UNKNOWN_CONTRACT; 413 PAYLOAD_TOO_LARGE for INPUT_TOO_LARGE, for a deploy or
+ * invoke whose transaction does not fit in a half-block (8 KiB of payload by default) and for bodies past the
+ * API's limit; 422 REJECTED when the contract or the protocol refuses a well-formed request (CONTRACT_THREW,
  * OUT_OF_GAS, OUT_OF_MEMORY, STACK_OVERFLOW, STATE_TOO_LARGE, OUTPUT_TOO_LARGE, OUTPUT_INVALID, RESULT_MALFORMED,
  * RPC_*, PAYMENT_REQUIRED, TRANSACTION_REJECTED); 503 UNAVAILABLE when the sandbox or the host cannot serve now
  * (TIMEOUT, SANDBOX_CRASHED, CLOSED, a host node that does not answer, a node without the contracts module).
  */
 import { ContractError, ContractErrorCode, type TypeDescription, typeFromDescription } from '@constellation/contracts'
+import { TrustChainError, TrustChainErrorCode } from '@constellation/trustchain'
 import * as t from 'io-ts'
 import { Hex32Codec } from '../../config/codecs.js'
 import { type NodeContracts, nodeContracts } from '../../contracts/contracts-module.js'
@@ -97,6 +99,10 @@ const BY_CONTRACT_CODE: Readonly<Record<ContractErrorCode, ApiErrorCode>> = {
 /** The API error for a failure of a contracts call: contract codes as above, the rest as the API maps them. */
 export function contractApiError(error: unknown): ApiError {
   if (error instanceof ContractError) return new ApiError(BY_CONTRACT_CODE[error.code], `${error.code}: ${error.message}`, {}, { cause: error })
+  // A deploy's code and initial state, and an invoke's record, travel in one half-block: past its limits, the request is too large.
+  if (error instanceof TrustChainError && (error.code === TrustChainErrorCode.PAYLOAD_TOO_LARGE || error.code === TrustChainErrorCode.BLOCK_TOO_LARGE)) {
+    return new ApiError(ApiErrorCode.PAYLOAD_TOO_LARGE, `the transaction does not fit in a half-block: ${error.message}`, {}, { cause: error })
+  }
   return toApiError(error)
 }
 
