@@ -30,9 +30,14 @@ export interface MemeView {
   readonly features: Readonly<Record<string, number>>
 }
 
+/** Bracket b of B holds scores in [b/B, (b+1)/B), the top one also 1 (meme-reputation's definition). */
 function bracketOfScore(score: number, brackets: number): number {
   if (score >= 1) return brackets - 1
-  return Math.min(brackets - 1, Math.max(0, Math.floor(score * brackets + 1e-12)))
+  let b = Math.max(0, Math.floor(score * brackets))
+  // The product can round across a boundary; compare with the boundaries themselves.
+  if (b > 0 && score < b / brackets) b--
+  else if (b < brackets - 1 && score >= (b + 1) / brackets) b++
+  return b
 }
 
 export function memeViews(state: SolarSystemState, rules: SolarSystemRules): MemeView[] {
