@@ -14,7 +14,8 @@
  *
  * Roles: every node is a member of one solar system; the validators of a group above level 0 are members of the
  * solar systems below it (a node may validate at several levels), and its facilitators are elected among them.
- * Churn: `offline(id, time)` makes a node drop everything while it is away; when it is back it fetches the
+ * Churn: `offline(id, time)` puts a node to sleep: nothing of its runs while it is away, and messages for it wait
+ * (links are reliable: the shell's peer links retry until the round ends); when it is back it fetches the
  * certificates it missed (charged as their signature checks) and checkpoints again.
  */
 import { type Crypto, type KeyPair, type SignedMessage, toHex } from '@constellation/crypto'
@@ -138,6 +139,9 @@ export interface RealTransfer {
   readonly proposer: SimNode
   readonly counterparty: SimNode
 }
+
+/** How often a message for a sleeping node is offered again. */
+const RETRY_MS = 200
 
 const DEFAULT_COST: CostModel = { verifyMs: 0, signMs: 0, latency: uniformLatency(5, 25), bytesPerMs: Number.POSITIVE_INFINITY, gossipHops: 1 }
 
@@ -300,8 +304,13 @@ export class HierarchySim {
   }
 
   #run(node: SimNode, handler: (send: (to: SimNode, bytes: number, onArrival: () => void) => void) => void): void {
-    if (this.#offline(node)) return
     const now = this.clock.now()
+    if (this.#offline(node)) {
+      // Links are reliable (the shell's peer links retry until the round ends): what reaches a sleeping node is
+      // delivered when it is back, and its own timers fire then.
+      this.clock.setTimer(RETRY_MS, () => this.#run(node, handler))
+      return
+    }
     if (node.busyUntil > now) {
       this.clock.setTimer(node.busyUntil - now, () => this.#run(node, handler))
       return
@@ -319,9 +328,7 @@ export class HierarchySim {
       const departure = Math.max(node.busyUntil, node.uplinkFree) + bytes / this.cost.bytesPerMs
       node.uplinkFree = departure
       const arrival = departure + (to === node ? 0 : this.cost.latency(this.#random))
-      this.clock.setTimer(arrival - now, () => {
-        if (!this.#offline(to)) onArrival()
-      })
+      this.clock.setTimer(arrival - now, onArrival)
     }
   }
 
