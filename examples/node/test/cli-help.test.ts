@@ -1,4 +1,5 @@
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ExitCode } from '../src/cli/cli-io.js'
 import { cli, tempDir } from './cli-helpers.js'
@@ -90,6 +91,21 @@ describe('bad command lines exit with 2 and say what is wrong', () => {
     const badEnv = await cli(['start', '--data-dir', dataDir], { CONSTELLATION_API_PORT: 'http' })
     expect(badEnv.code).toBe(ExitCode.USAGE)
     expect(badEnv.stderr).toBe('error INVALID_CONFIG: environment variable CONSTELLATION_API_PORT: expected Port, got "http"\n')
+  })
+
+  it('refuses to start without a genesis, or with one that does not name the node', async () => {
+    const dir = await tempDir()
+    const dataDir = join(dir, 'node')
+    expect((await cli(['init', '--data-dir', dataDir])).code).toBe(ExitCode.OK)
+    const noGenesis = await cli(['start', '--data-dir', dataDir])
+    expect(noGenesis.code).toBe(ExitCode.USAGE)
+    expect(noGenesis.stderr).toBe(`error INVALID_GENESIS: no network genesis at ${join(dataDir, 'genesis.json')}: copy the network's genesis.json there, or see \`constellation genesis --help\`\n`)
+    const other = join(dir, 'other.json')
+    expect((await cli(['genesis', 'create', '--group', 'elsewhere', '--member', `${'ab'.repeat(32)}:1`, '--out', other])).code).toBe(ExitCode.OK)
+    expect((await cli(['init', '--data-dir', dataDir, '--genesis', other, '--force'])).code).toBe(ExitCode.OK)
+    const notMember = await cli(['start', '--data-dir', dataDir, '--log-level', 'silent'])
+    expect(notMember.code).toBe(ExitCode.USAGE)
+    expect(notMember.stderr).toMatch(/^error NOT_A_MEMBER: node [0-9a-f]{16}… is not a member of the network in /)
   })
 
   it('reports a node that cannot be reached with exit code 1', async () => {

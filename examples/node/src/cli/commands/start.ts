@@ -5,10 +5,12 @@
  * the node, later ones are ignored, a close that hangs ends after a hard timeout with exit code 1; an uncaught error
  * is logged and closes the node with exit code 1.
  */
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { PortCodec } from '../../config/codecs.js'
 import { dataPaths, type NodeConfig, NodeConfigCodec } from '../../config/node-config.js'
+import { NodeError, NodeErrorCode } from '../../errors.js'
 import { createLogger, errorFields, type Logger } from '../../log/logger.js'
 import { createNode } from '../../node/create-node.js'
 import type { CliContext } from '../cli-context.js'
@@ -63,6 +65,9 @@ Examples:
 async function runStart(flags: StartFlags, context: CliContext): Promise<ExitCode> {
   const { io } = context
   const config = await loadNodeConfig(flags, io.env)
+  if (!existsSync(config.genesisFile)) {
+    throw new NodeError(NodeErrorCode.INVALID_GENESIS, `no network genesis at ${config.genesisFile}: copy the network's genesis.json there, or see \`constellation genesis --help\``)
+  }
   const logFile = flags.logFile ?? dataPaths(config.dataDir).log
   const logger = createLogger({ level: config.log.level, ...(logFile !== '-' && { file: resolve(logFile) }) })
   const shutdown = new Shutdown({
