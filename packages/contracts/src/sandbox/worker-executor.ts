@@ -18,7 +18,10 @@ function startWorker(limits: SandboxLimits): Worker {
   const fromSource = import.meta.url.endsWith('.ts')
   if (!fromSource) return new Worker(new URL('./sandbox-worker.js', import.meta.url), { workerData: { limits } })
   const entry = new URL('./sandbox-worker.ts', import.meta.url).href
-  const source = `import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(entry)})`
+  // Evaluated code resolves bare names from the working directory: name tsx as this module finds it, so a process
+  // started elsewhere (a CLI run from any folder) still starts its workers. Vitest's modules have no `resolve`.
+  const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : 'tsx/esm/api'
+  const source = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)})`
   return new Worker(source, { eval: true, workerData: { limits }, execArgv: ['--conditions=source'] })
 }
 
