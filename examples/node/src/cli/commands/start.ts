@@ -12,7 +12,7 @@ import { PortCodec } from '../../config/codecs.js'
 import { dataPaths, type NodeConfig, NodeConfigCodec } from '../../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../../errors.js'
 import { createLogger, errorFields, type Logger } from '../../log/logger.js'
-import { createNode } from '../../node/create-node.js'
+import { createNode, type FullNode } from '../../node/create-node.js'
 import type { CliContext } from '../cli-context.js'
 import { ExitCode } from '../cli-io.js'
 import { type ConfigFlags, ENVIRONMENT, LogLevelCodec, loadNodeConfig } from '../load-config.js'
@@ -93,7 +93,10 @@ async function runStart(flags: StartFlags, context: CliContext): Promise<ExitCod
   process.on('uncaughtException', onFatal)
   process.on('unhandledRejection', onFatal)
   try {
-    await startNode(config, flags, context, logger, shutdown)
+    // A start that hangs after a stop was requested still ends at the hard timeout.
+    const started = startNode(config, flags, context, logger, shutdown)
+    started.catch(() => {})
+    await Promise.race([started, shutdown.done])
     return await shutdown.done
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal)
@@ -103,27 +106,17 @@ async function runStart(flags: StartFlags, context: CliContext): Promise<ExitCod
   }
 }
 
+/** Resolves once the node is up (or a stop during the start has been dealt with); rejects if the start failed. */
 async function startNode(config: NodeConfig, flags: StartFlags, context: CliContext, logger: Logger, shutdown: Shutdown): Promise<void> {
   const passphrase = context.io.env[ENVIRONMENT.passphrase]
+  let node: FullNode
   try {
-    const node = await createNode(config, {
+    node = await createNode(config, {
       logger,
       signal: shutdown.signal,
       modules: nodeModules(),
       ...(passphrase !== undefined && passphrase !== '' && { passphrase }),
     })
-    shutdown.attach(async () => {
-      try {
-        await node.close()
-      } catch (error) {
-        logger.error(errorFields(error), 'close failed')
-        throw error
-      }
-    })
-    if (shutdown.requested) return
-    const runtime = await readRuntimeFile(config.dataDir)
-    context.io.stdout(readyLine(runtime))
-    context.io.stderr(`node ${node.id.slice(0, 16)}… is up${runtime.api === undefined ? '' : `, API ${runtime.api}`}; logs: ${logTarget(config.dataDir, flags)}; Ctrl-C stops it\n`)
   } catch (error) {
     if (!shutdown.requested) {
       logger.error(errorFields(error), 'start failed')
@@ -132,6 +125,27 @@ async function startNode(config: NodeConfig, flags: StartFlags, context: CliCont
     // Stopped while starting: createNode has closed what it opened.
     logger.info(errorFields(error), 'stopped while starting')
     shutdown.settle()
+    return
+  }
+  const running = node
+  shutdown.attach(async () => {
+    try {
+      await running.close()
+    } catch (error) {
+      logger.error(errorFields(error), 'close failed')
+      throw error
+    }
+  })
+  if (shutdown.requested) return
+  try {
+    const runtime = await readRuntimeFile(config.dataDir)
+    context.io.stdout(readyLine(runtime))
+    context.io.stderr(`node ${node.id.slice(0, 16)}… is up${runtime.api === undefined ? '' : `, API ${runtime.api}`}; logs: ${logTarget(config.dataDir, flags)}; Ctrl-C stops it\n`)
+  } catch (error) {
+    // The node runs but cannot say where: close it rather than leave a node no script will find.
+    logger.error(errorFields(error), 'no ready line')
+    context.io.stderr(errorLine(error) ?? '')
+    shutdown.request(ExitCode.FAILURE)
   }
 }
 
