@@ -83,6 +83,14 @@ describe('config layering: flags > environment > file > defaults', () => {
     })
   })
 
+  it('refuses fields the config does not have, naming them', () => {
+    const misspelt = { ...file, api: { ...file.api, prot: 80 }, logging: { level: 'debug' } }
+    expect(failure(() => layerConfig({ dataDir, file: misspelt, fileName: '/x/config.json', env: {}, flags: {} }))).toEqual({
+      code: NodeErrorCode.INVALID_CONFIG,
+      message: 'config file /x/config.json: unknown field api.prot, logging',
+    })
+  })
+
   it('merges objects field by field and replaces everything else', () => {
     expect(mergeLayer({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, d: undefined })).toEqual({ a: { b: 1, c: [3] }, d: 1 })
     expect(mergeLayer({ a: 1 }, undefined)).toEqual({ a: 1 })

@@ -122,8 +122,20 @@ export function mergeLayer(base: unknown, over: unknown): unknown {
 export function layerConfig(layers: { readonly dataDir: string; readonly file: unknown; readonly fileName: string; readonly env: ConfigOverrides; readonly flags: ConfigOverrides }): NodeConfig {
   const dataDir = resolve(layers.dataDir)
   const fromFile = decodeWith(NodeConfigCodec, mergeLayer(defaultNodeConfig(dataDir), layers.file), NodeErrorCode.INVALID_CONFIG, `config file ${layers.fileName}`)
+  // The codec drops fields it does not know; in a file a person edits, one is almost always a misspelt setting.
+  const unknown = unknownFields(layers.file, fromFile)
+  if (unknown.length > 0) throw new NodeError(NodeErrorCode.INVALID_CONFIG, `config file ${layers.fileName}: unknown field ${unknown.join(', ')}`, { fields: unknown })
   const merged = decodeNodeConfig(mergeLayer(mergeLayer(mergeLayer(fromFile, layers.env), layers.flags), { dataDir }))
   return { ...merged, genesisFile: resolve(dataDir, merged.genesisFile) }
+}
+
+/** Paths of the fields in `given` that `decoded` (the codec's output) does not have. */
+export function unknownFields(given: unknown, decoded: unknown, path = ''): string[] {
+  if (!isPlainObject(given) || !isPlainObject(decoded)) return []
+  return Object.entries(given).flatMap(([key, value]) => {
+    const field = path === '' ? key : `${path}.${key}`
+    return key in decoded ? unknownFields(value, decoded[key], field) : [field]
+  })
 }
 
 /** The data dir `start` uses: `--data-dir`, else `CONSTELLATION_DATA_DIR`. */
