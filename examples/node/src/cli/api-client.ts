@@ -64,13 +64,21 @@ export class ApiClient {
         signal: AbortSignal.timeout(timeoutMs),
       })
     } catch (error) {
+      if ((error as Error).name === 'TimeoutError') {
+        throw new NodeError(NodeErrorCode.UNAVAILABLE, `${method} ${path}: no answer from ${this.baseUrl} within ${timeoutMs / 1000} s`, { url }, { cause: error })
+      }
       // fetch fails with a TypeError whose cause is the socket's error (ECONNREFUSED) or the refusal's reason.
       const cause = (error as { cause?: { code?: string; message?: string } }).cause
       const reason = cause?.code ?? cause?.message ?? (error as Error).message
       throw new NodeError(NodeErrorCode.UNAVAILABLE, `cannot reach the node at ${this.baseUrl} (${reason}): is it running?`, { url }, { cause: error })
     }
+    const declared = Number(response.headers.get('content-length') ?? 0)
+    if (declared > MAX_RESPONSE_BYTES) {
+      await response.body?.cancel()
+      throw new NodeError(NodeErrorCode.UNAVAILABLE, `${method} ${url} answered ${declared} bytes, more than the ${MAX_RESPONSE_BYTES} the CLI reads`)
+    }
     const text = await response.text()
-    if (text.length > MAX_RESPONSE_BYTES) throw new NodeError(NodeErrorCode.UNAVAILABLE, `${method} ${url} answered ${text.length} bytes, more than the CLI reads`)
+    if (text.length > MAX_RESPONSE_BYTES) throw new NodeError(NodeErrorCode.UNAVAILABLE, `${method} ${url} answered more than the ${MAX_RESPONSE_BYTES} bytes the CLI reads`)
     let json: unknown
     try {
       json = text === '' ? undefined : (JSON.parse(text) as unknown)
