@@ -36,8 +36,11 @@ export interface DevnetSummary {
   readonly finalisedPerSecond: number
   readonly finalityP50Ms: number | null
   readonly finalityP99Ms: number | null
-  /** `tracker`: every node's list of latencies; `histogram`: interpolated from their metrics' buckets (coarse). */
-  readonly finalitySource: 'tracker' | 'histogram'
+  /**
+   * Where the percentiles come from: `tracker: K of N sampled transfers` (the proposers' recorded times for a uniform
+   * sample, K of them final), or `histogram` (interpolated from the nodes' latency buckets: coarse).
+   */
+  readonly finalitySource: string
   /** Rounds certified during the load window, and in the whole run. */
   readonly roundsInWindow: number
   readonly rounds: number
@@ -67,7 +70,7 @@ export function formatSummary(summary: DevnetSummary): string {
     `devnet summary — ${summary.nodes} nodes, ${summary.facilitators} facilitators, ${summary.loadSeconds.toFixed(1)} s of load (${summary.offered})`,
     `  transactions   sent ${count(summary.sent)}, agreed ${count(summary.agreed)}, final ${count(summary.finalInWindow)} in the window, ${count(summary.finalAtEnd)} by the end`,
     `  throughput     ${perSecond(summary.finalisedPerSecond)} finalised tx/s (agreed ${perSecond(summary.agreedPerSecond)} tx/s)`,
-    `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof${summary.finalitySource === 'histogram' ? ', interpolated from histogram buckets' : ''})`,
+    `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof; ${summary.finalitySource === 'histogram' ? 'interpolated from histogram buckets' : summary.finalitySource})`,
     `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all`,
     `  faults         ${faultCount === 0 ? 'none' : faultCount}: ${f.certificatesRejected} rejected certificates, ${f.fraudProofs} fraud proofs, ${f.failedProposals} failed proposals, ${f.nodeErrors} node errors, ${f.requestErrors} request errors, ${f.nodeExits} node exits`,
     `  ed25519        ${count(summary.verifyPerSecond)} verifications/s on one core, measured now; finalised tx/s is ${summary.ratioToVerify.toFixed(3)}× that (one core verifying both halves of every transaction: ~0.5×)`,

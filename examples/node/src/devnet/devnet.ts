@@ -5,8 +5,8 @@
  * 2. Writes the data dirs (keys, configs naming every other node as bootstrap peer) and one shared genesis.
  * 3. Starts one `constellation start` per node and waits for every ready line, then for consensus to certify.
  * 4. Offers transfers between random pairs through the nodes' HTTP APIs, printing a progress line every second.
- * 5. Lets the last transactions become final (bounded), gathers the nodes' figures (transaction totals, finality
- *    latencies, faults from their metrics) and prints the summary and one line of JSON with the same figures.
+ * 5. Lets the last transactions become final (bounded), gathers the nodes' figures (transaction totals, the finality
+ *    latencies their trackers recorded for a sample of the transfers, faults from their metrics) and prints the summary and one line of JSON with the same figures.
  * 6. Stops the nodes (SIGTERM, SIGKILL after a grace period) and removes the base dir unless asked to keep it.
  * An abort (Ctrl-C) at any point ends the load early, and steps 5–6 still run on what there is.
  */
@@ -19,6 +19,7 @@ import { createRandom } from '@constellation/gossip'
 import { DevnetCluster, describeStop, type NodeStopReport } from './devnet-cluster.js'
 import { writeDevnetLayout } from './devnet-layout.js'
 import { type DevnetFaults, type DevnetSummary, formatSummary, quantile, summaryJson } from './devnet-summary.js'
+import { FinalitySample } from './finality-sample.js'
 import { histogramQuantileMs, sumBuckets } from './latency-histogram.js'
 import { LoadCounters, runLoad } from './load-generator.js'
 import { type NodeApi, type NodeStatusView, sumMetric } from './node-api.js'
@@ -147,6 +148,8 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   const signal = options.signal
   const before = await totalsOf(apis)
   const counters = new LoadCounters()
+  const random = createRandom(options.seed ?? Date.now())
+  const sample = new FinalitySample(random.fork())
   let last = { at: performance.now(), final: before.final }
   let latest = before
   const ticker = setInterval(() => {
@@ -173,7 +176,8 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
         durationMs: durationS * 1_000,
         ...(options.rate !== undefined && { rate: options.rate }),
         concurrencyPerNode: context.concurrency,
-        random: createRandom(options.seed ?? Date.now()),
+        random,
+        onAcknowledged: (id, from) => sample.offer({ id, from }),
         ...(signal !== undefined && { signal }),
       },
       counters,
@@ -190,7 +194,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
     atEnd = await pollUntil(() => totalsOf(apis), (t) => t.awaitingFinality === 0, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 250, what: 'the drain' }).catch(() => totalsOf(apis).catch(() => atLoadEnd))
   }
   const metrics = await Promise.all(apis.map((api) => api.metrics().catch(() => '')))
-  const finality = await finalityOf(apis, metrics)
+  const finality = await finalityOf(apis, metrics, sample)
   const faults = faultsOf(metrics, counters, atEnd, before)
   const finalInWindow = atLoadEnd.final - before.final
   const finalisedPerSecond = finalInWindow / loadSeconds
@@ -228,12 +232,11 @@ async function totalsOf(apis: readonly NodeApi[]): Promise<Totals> {
   }
 }
 
-/** Finality percentiles from every node's own latency list, or from their histograms if one has no list. */
-async function finalityOf(apis: readonly NodeApi[], metrics: readonly string[]): Promise<Pick<DevnetSummary, 'finalityP50Ms' | 'finalityP99Ms' | 'finalitySource'>> {
-  const lists = await Promise.all(apis.map((api) => api.latencies().catch(() => undefined)))
-  if (lists.every((list) => list !== undefined)) {
-    const all = lists.flat()
-    return { finalityP50Ms: quantile(all, 0.5), finalityP99Ms: quantile(all, 0.99), finalitySource: 'tracker' }
+/** Finality percentiles of the sampled transfers, from their proposers' trackers; the histograms if none is final. */
+async function finalityOf(apis: readonly NodeApi[], metrics: readonly string[], sample: FinalitySample): Promise<Pick<DevnetSummary, 'finalityP50Ms' | 'finalityP99Ms' | 'finalitySource'>> {
+  const { latenciesMs } = await sample.latencies(apis)
+  if (latenciesMs.length > 0) {
+    return { finalityP50Ms: quantile(latenciesMs, 0.5), finalityP99Ms: quantile(latenciesMs, 0.99), finalitySource: `tracker: ${latenciesMs.length} of ${sample.transfers.length} sampled transfers` }
   }
   const buckets = sumBuckets(metrics)
   return { finalityP50Ms: histogramQuantileMs(buckets, 0.5), finalityP99Ms: histogramQuantileMs(buckets, 0.99), finalitySource: 'histogram' }

@@ -1,6 +1,6 @@
 /**
  * The devnet's view of a node's HTTP API: the few routes it drives and reads (submit a transfer, the status with
- * its transaction totals, the finality latencies, the Prometheus metrics), over one keep-alive agent per node so the
+ * its transaction totals, a transaction, the Prometheus metrics), over one keep-alive agent per node so the
  * load generator does not pay a TCP handshake per transfer. Answers are decoded with codecs; an answer the devnet
  * cannot use is an error, never a guess.
  */
@@ -9,7 +9,7 @@ import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { describeErrors } from '../config/codecs.js'
 
-/** Largest answer read (the metrics text and a latency sample are the largest). */
+/** Largest answer read (the metrics text is the largest). */
 const MAX_RESPONSE_BYTES = 8 << 20
 
 export const TransactionTotalsCodec = t.type({ submitted: t.number, agreed: t.number, final: t.number, failed: t.number, awaitingFinality: t.number })
@@ -24,7 +24,6 @@ export const NodeStatusCodec = t.type({
 export type NodeStatusView = t.TypeOf<typeof NodeStatusCodec>
 
 const SubmittedCodec = t.type({ id: t.string })
-const LatenciesCodec = t.type({ latenciesMs: t.array(t.number) })
 
 /** An HTTP exchange that came back: its status and parsed JSON body (undefined when the body was not JSON). */
 export interface HttpAnswer {
@@ -126,11 +125,6 @@ export class NodeApi {
   /** Proposes a transfer from this node; resolves once the counterparty agreed (the API answers 201). */
   async transfer(to: string, amount: number, signal?: AbortSignal): Promise<string> {
     return (await this.post('/v1/transactions', { to, amount }, SubmittedCodec, signal)).id
-  }
-
-  /** Finality latencies (ms) of this node's own transactions, oldest first. */
-  async latencies(signal?: AbortSignal): Promise<number[]> {
-    return (await this.get('/v1/transactions/latencies', LatenciesCodec, signal)).latenciesMs
   }
 
   async metrics(signal?: AbortSignal): Promise<string> {
