@@ -457,10 +457,27 @@ describe('the HTTP API of a running node', () => {
     const last = nodes[NODES - 1] as FullNode
     const idle = await call(url(NODES - 1, '/v1/status')) // leaves a keep-alive socket open
     expect(idle.status).toBe(200)
+    // A body that never finishes arriving.
+    const trickle = httpRequest(url(NODES - 1, '/v1/transactions'), { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '100' } })
+    const trickled = new Promise<Reply>((resolve, reject) => {
+      trickle.on('response', (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: JSON.parse(text) })
+        })
+      })
+      trickle.on('error', reject)
+    })
+    await new Promise((resolve) => trickle.write('{"to": ', resolve))
+    // The server reads the partial request in the same poll as this one, which was sent after it.
+    expect((await call(url(NODES - 1, '/v1/status'))).status).toBe(200)
     const pending = call(url(NODES - 1, '/v1/test/hang'))
     await hanging
     await last.close()
     expectError(await pending, 503, ApiErrorCode.UNAVAILABLE)
+    expectError(await trickled, 503, ApiErrorCode.UNAVAILABLE)
   })
 
   it('serves contributed routes only on the API they were given to', async () => {

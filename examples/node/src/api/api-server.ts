@@ -112,7 +112,8 @@ class ApiServer implements ApiModule {
       }
       routeLabel = `${match.route.method} ${match.route.path}`
       if (this.#closing.signal.aborted || this.#node.signal.aborted) throw new ApiError(ApiErrorCode.UNAVAILABLE, 'the node is closing')
-      const body = method === 'GET' || method === 'DELETE' ? undefined : await readJsonBody(request, this.#node.config.api.maxBodyBytes)
+      // A body still arriving when the node closes must not hold the close up either.
+      const body = method === 'GET' || method === 'DELETE' ? undefined : await untilClosing(readJsonBody(request, this.#node.config.api.maxBodyBytes), this.#closing.signal)
       const clientGone = new AbortController()
       response.once('close', () => clientGone.abort())
       const signal = AbortSignal.any([clientGone.signal, this.#closing.signal, this.#node.signal])
@@ -126,6 +127,13 @@ class ApiServer implements ApiModule {
       }
       sendError(request, response, apiError, this.#closing.signal.aborted)
     }
+    // Settled only once the answer is handed to the socket: `close()` cuts the connections after that, not before.
+    if (!response.writableFinished && !response.destroyed) {
+      await new Promise((resolve) => {
+        response.once('finish', resolve)
+        response.once('close', resolve)
+      })
+    }
   }
 }
 
@@ -138,8 +146,8 @@ function requestUrl(request: IncomingMessage): URL {
   }
 }
 
-/** The handler's response, or 503 as soon as the API closes (the handler's late outcome is dropped). */
-function untilClosing(handled: Promise<RouteResponse>, closing: AbortSignal): Promise<RouteResponse> {
+/** The outcome of `handled`, or 503 as soon as the API closes (the late outcome is dropped). */
+function untilClosing<T>(handled: Promise<T>, closing: AbortSignal): Promise<T> {
   handled.catch(() => undefined)
   if (closing.aborted) return Promise.reject(new ApiError(ApiErrorCode.UNAVAILABLE, 'the node is closing'))
   return new Promise((resolve, reject) => {
