@@ -48,12 +48,16 @@ class ApiServer implements ApiModule {
   /** Aborted when the module closes: requests under way answer 503 at once instead of holding the close up. */
   readonly #closing = new AbortController()
   readonly #inFlight = new Set<Promise<void>>()
+  /** Signals of the requests under way, aborted together when the node or the API closes. */
+  readonly #requestSignals = new Set<AbortController>()
   #url = ''
 
   constructor(node: FullNode, router: Router) {
     this.#node = node
     this.router = router
     this.#log = node.logger.child({ module: 'api' })
+    // One listener on the node's signal for all requests (not one per request on a signal that lives for days).
+    node.signal.addEventListener('abort', () => this.#abortRequests(), { once: true })
     this.#server = createServer((request, response) => {
       const served = this.#serve(request, response)
       this.#inFlight.add(served)
@@ -90,12 +94,18 @@ class ApiServer implements ApiModule {
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return
     this.#closing.abort()
+    this.#abortRequests()
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
     this.#server.closeIdleConnections()
     // Requests under way answer 503 as soon as `#closing` aborts; then no socket has anything left to say.
     await Promise.allSettled([...this.#inFlight])
     this.#server.closeAllConnections()
     await closed
+  }
+
+  #abortRequests(): void {
+    for (const controller of this.#requestSignals) controller.abort()
+    this.#requestSignals.clear()
   }
 
   async #serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -114,9 +124,13 @@ class ApiServer implements ApiModule {
       if (this.#closing.signal.aborted || this.#node.signal.aborted) throw new ApiError(ApiErrorCode.UNAVAILABLE, 'the node is closing')
       // A body still arriving when the node closes must not hold the close up either.
       const body = method === 'GET' || method === 'DELETE' ? undefined : await untilClosing(readJsonBody(request, this.#node.config.api.maxBodyBytes), this.#closing.signal)
-      const clientGone = new AbortController()
-      response.once('close', () => clientGone.abort())
-      const signal = AbortSignal.any([clientGone.signal, this.#closing.signal, this.#node.signal])
+      const controller = new AbortController()
+      this.#requestSignals.add(controller)
+      response.once('close', () => {
+        this.#requestSignals.delete(controller)
+        controller.abort()
+      })
+      const { signal } = controller
       const handled = Promise.resolve().then(() => match.route.handler({ params: match.params, query: url.searchParams, body, node: this.#node, signal }))
       await send(response, await untilClosing(handled, this.#closing.signal))
     } catch (error) {
