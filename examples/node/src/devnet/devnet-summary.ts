@@ -5,8 +5,8 @@
 export interface DevnetFaults {
   /** Certificates that did not verify, summed over the nodes. */
   readonly certificatesRejected: number
-  /** Fraud proofs carried in the certified results (double-signed checkpoints). */
-  readonly fraudProofs: number
+  /** Fraud proofs carried in the certified results of the whole run (double-signed checkpoints); null: no node answered. */
+  readonly fraudProofs: number | null
   /** Proposals the counterparty refused or that timed out, summed over the nodes' trackers. */
   readonly failedProposals: number
   /** Failures the nodes' modules reported (`constellation_node_errors_total`). */
@@ -65,14 +65,14 @@ const ms = (n: number | null) => (n === null ? 'n/a' : n < 1_000 ? `${Math.round
 
 export function formatSummary(summary: DevnetSummary): string {
   const f = summary.faults
-  const faultCount = f.certificatesRejected + f.fraudProofs + f.failedProposals + f.nodeErrors + f.requestErrors + f.nodeExits
+  const faultCount = f.certificatesRejected + (f.fraudProofs ?? 0) + f.failedProposals + f.nodeErrors + f.requestErrors + f.nodeExits
   return [
     `devnet summary — ${summary.nodes} nodes, ${summary.facilitators} facilitators, ${summary.loadSeconds.toFixed(1)} s of load (${summary.offered})`,
     `  transactions   sent ${count(summary.sent)}, agreed ${count(summary.agreed)}, final ${count(summary.finalInWindow)} in the window, ${count(summary.finalAtEnd)} by the end`,
     `  throughput     ${perSecond(summary.finalisedPerSecond)} finalised tx/s (agreed ${perSecond(summary.agreedPerSecond)} tx/s)`,
     `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof; ${summary.finalitySource === 'histogram' ? 'interpolated from histogram buckets' : summary.finalitySource})`,
     `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all`,
-    `  faults         ${faultCount === 0 ? 'none' : faultCount}: ${f.certificatesRejected} rejected certificates, ${f.fraudProofs} fraud proofs, ${f.failedProposals} failed proposals, ${f.nodeErrors} node errors, ${f.requestErrors} request errors, ${f.nodeExits} node exits`,
+    `  faults         ${faultCount === 0 ? 'none' : faultCount}: ${f.certificatesRejected} rejected certificates, ${f.fraudProofs ?? 'n/a'} fraud proofs, ${f.failedProposals} failed proposals, ${f.nodeErrors} node errors, ${f.requestErrors} request errors, ${f.nodeExits} node exits`,
     `  ed25519        ${count(summary.verifyPerSecond)} verifications/s on one core, measured now; finalised tx/s is ${summary.ratioToVerify.toFixed(3)}× that (one core verifying both halves of every transaction: ~0.5×)`,
   ].join('\n')
 }

@@ -195,7 +195,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   }
   const metrics = await Promise.all(apis.map((api) => api.metrics().catch(() => '')))
   const finality = await finalityOf(apis, metrics, sample)
-  const faults = faultsOf(metrics, counters, atEnd, before)
+  const faults = faultsOf(metrics, await fraudProofsOf(apis), counters, atEnd, before)
   const finalInWindow = atLoadEnd.final - before.final
   const finalisedPerSecond = finalInWindow / loadSeconds
   return {
@@ -242,11 +242,23 @@ async function finalityOf(apis: readonly NodeApi[], metrics: readonly string[], 
   return { finalityP50Ms: histogramQuantileMs(buckets, 0.5), finalityP99Ms: histogramQuantileMs(buckets, 0.99), finalitySource: 'histogram' }
 }
 
-function faultsOf(texts: readonly string[], counters: LoadCounters, end: Totals, before: Totals): DevnetFaults {
+/** Fraud proofs carried in the certified results, as the first node that answers holds them. */
+async function fraudProofsOf(apis: readonly NodeApi[]): Promise<number | null> {
+  for (const api of apis) {
+    try {
+      return (await api.certifiedRounds()).reduce((sum, round) => sum + round.faults.length, 0)
+    } catch {
+      // That node is gone (it exited): ask the next.
+    }
+  }
+  return null
+}
+
+function faultsOf(texts: readonly string[], fraudProofs: number | null, counters: LoadCounters, end: Totals, before: Totals): DevnetFaults {
   const sum = (name: string) => texts.reduce((total, text) => total + sumMetric(text, name), 0)
   return {
     certificatesRejected: sum('constellation_consensus_certificates_rejected'),
-    fraudProofs: sum('constellation_consensus_fraud_proofs_total'),
+    fraudProofs,
     failedProposals: end.failed - before.failed,
     nodeErrors: sum('constellation_node_errors_total'),
     requestErrors: counters.errors,

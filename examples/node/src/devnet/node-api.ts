@@ -24,6 +24,10 @@ export const NodeStatusCodec = t.type({
 export type NodeStatusView = t.TypeOf<typeof NodeStatusCodec>
 
 const SubmittedCodec = t.type({ id: t.string })
+/** Most rounds the API lists per page (api/routes/consensus-routes.ts). */
+const ROUNDS_PAGE = 100
+const RoundsPageCodec = t.type({ latestRound: t.number, rounds: t.array(t.type({ round: t.number, faults: t.array(t.type({ memeId: t.string, kind: t.string })) })) })
+export type CertifiedRoundView = t.TypeOf<typeof RoundsPageCodec>['rounds'][number]
 
 /** An HTTP exchange that came back: its status and parsed JSON body (undefined when the body was not JSON). */
 export interface HttpAnswer {
@@ -125,6 +129,16 @@ export class NodeApi {
   /** Proposes a transfer from this node; resolves once the counterparty agreed (the API answers 201). */
   async transfer(to: string, amount: number, signal?: AbortSignal): Promise<string> {
     return (await this.post('/v1/transactions', { to, amount }, SubmittedCodec, signal)).id
+  }
+
+  /** The certified results this node holds, from round 1 to its latest, a page at a time. */
+  async certifiedRounds(signal?: AbortSignal): Promise<CertifiedRoundView[]> {
+    const rounds: CertifiedRoundView[] = []
+    for (;;) {
+      const page = await this.get(`/v1/consensus/rounds?from=${rounds.length + 1}&limit=${ROUNDS_PAGE}`, RoundsPageCodec, signal)
+      rounds.push(...page.rounds)
+      if (page.rounds.length === 0 || rounds.length >= page.latestRound) return rounds
+    }
   }
 
   async metrics(signal?: AbortSignal): Promise<string> {
