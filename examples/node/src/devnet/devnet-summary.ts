@@ -68,7 +68,8 @@ export function formatSummary(summary: DevnetSummary): string {
   const faultCount = f.certificatesRejected + (f.fraudProofs ?? 0) + f.failedProposals + f.nodeErrors + f.requestErrors + f.nodeExits
   return [
     `devnet summary — ${summary.nodes} nodes, ${summary.facilitators} facilitators, ${summary.loadSeconds.toFixed(1)} s of load (${summary.offered})`,
-    `  transactions   sent ${count(summary.sent)}, agreed ${count(summary.agreed)}, final ${count(summary.finalInWindow)} in the window, ${count(summary.finalAtEnd)} by the end`,
+    `  transactions   sent ${count(summary.sent)}, agreed ${count(summary.agreed)}, final ${count(summary.finalInWindow)} in the window, ${count(summary.finalAtEnd)} by the end` +
+      (summary.agreed > summary.finalAtEnd ? ` (${count(summary.agreed - summary.finalAtEnd)} agreed but not final)` : ''),
     `  throughput     ${perSecond(summary.finalisedPerSecond)} finalised tx/s (agreed ${perSecond(summary.agreedPerSecond)} tx/s)`,
     `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof; ${summary.finalitySource === 'histogram' ? 'interpolated from histogram buckets' : summary.finalitySource})`,
     `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all`,

@@ -50,6 +50,8 @@ const WARM_UP_ROUNDS = 2
 const CERTIFYING_TIMEOUT_MS = 60_000
 /** Longest wait after the load for the transactions still awaiting finality. */
 const DRAIN_TIMEOUT_MS = 20_000
+/** The wait ends sooner when no transaction became final for this long (the rest are stuck, not slow). */
+const DRAIN_STALL_MS = 6_000
 const PROGRESS_INTERVAL_MS = 1_000
 
 export interface DevnetOptions {
@@ -190,8 +192,13 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   progress.end()
   let atEnd = atLoadEnd
   if (signal?.aborted !== true && atLoadEnd.awaitingFinality > 0) {
-    progress.note(`load done; waiting up to ${DRAIN_TIMEOUT_MS / 1000} s for ${atLoadEnd.awaitingFinality} transactions to become final`)
-    atEnd = await pollUntil(() => totalsOf(apis), (t) => t.awaitingFinality === 0, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 250, what: 'the drain' }).catch(() => totalsOf(apis).catch(() => atLoadEnd))
+    progress.note(`load done; waiting up to ${DRAIN_TIMEOUT_MS / 1000} s (less if none becomes final for ${DRAIN_STALL_MS / 1000} s) for ${atLoadEnd.awaitingFinality} transactions to become final`)
+    let lastGain = { final: atLoadEnd.final, at: performance.now() }
+    const settled = (t: Totals) => {
+      if (t.final > lastGain.final) lastGain = { final: t.final, at: performance.now() }
+      return t.awaitingFinality === 0 || performance.now() - lastGain.at > DRAIN_STALL_MS
+    }
+    atEnd = await pollUntil(() => totalsOf(apis), settled, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 250, what: 'the drain' }).catch(() => totalsOf(apis).catch(() => atLoadEnd))
   }
   const metrics = await Promise.all(apis.map((api) => api.metrics().catch(() => '')))
   const finality = await finalityOf(apis, metrics, sample)
