@@ -61,7 +61,8 @@ export function blockRoutes(): Route[] {
         const latest = await node.store.latest(key)
         if (latest === undefined) throw new ApiError(ApiErrorCode.NOT_FOUND, `no block of chain ${publicKey} is stored on this node`)
         const from = range.from ?? 1
-        const to = range.to ?? Math.min(latest.sequenceNumber, from + MAX_CHAIN_RANGE - 1)
+        // Without `to`, up to a page from `from` (an empty page past the head, not an error).
+        const to = range.to ?? Math.max(from, Math.min(latest.sequenceNumber, from + MAX_CHAIN_RANGE - 1))
         if (to < from) throw new ApiError(ApiErrorCode.INVALID_REQUEST, `invalid query: to (${to}) is before from (${from})`)
         if (to - from + 1 > MAX_CHAIN_RANGE) throw new ApiError(ApiErrorCode.INVALID_REQUEST, `invalid query: at most ${MAX_CHAIN_RANGE} blocks at once, asked for ${to - from + 1}`)
         const blocks = await node.store.range(key, from, to)
