@@ -25,6 +25,8 @@ export interface DevnetSummary {
   /** 'closed loop, C per node' or the offered rate. */
   readonly offered: string
   readonly sent: number
+  /** Open loop: transfers that were due while the cap of outstanding ones was reached, so never sent. */
+  readonly shed: number
   /** Acknowledged (201: the counterparty agreed). */
   readonly agreed: number
   /** Became final inside the load window. */
@@ -69,7 +71,8 @@ export function formatSummary(summary: DevnetSummary): string {
   return [
     `devnet summary — ${summary.nodes} nodes, ${summary.facilitators} facilitators, ${summary.loadSeconds.toFixed(1)} s of load (${summary.offered})`,
     `  transactions   sent ${count(summary.sent)}, agreed ${count(summary.agreed)}, final ${count(summary.finalInWindow)} in the window, ${count(summary.finalAtEnd)} by the end` +
-      (summary.agreed > summary.finalAtEnd ? ` (${count(summary.agreed - summary.finalAtEnd)} agreed but not final)` : ''),
+      (summary.agreed > summary.finalAtEnd ? ` (${count(summary.agreed - summary.finalAtEnd)} agreed but not final)` : '') +
+      (summary.shed > 0 ? `; ${count(summary.shed)} due but not sent (too many outstanding)` : ''),
     `  throughput     ${perSecond(summary.finalisedPerSecond)} finalised tx/s (agreed ${perSecond(summary.agreedPerSecond)} tx/s)`,
     `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof; ${summary.finalitySource === 'histogram' ? 'interpolated from histogram buckets' : summary.finalitySource})`,
     `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all`,

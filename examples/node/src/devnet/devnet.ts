@@ -211,6 +211,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
     loadSeconds,
     offered: describeOffer(options.rate, context.concurrency),
     sent: counters.sent,
+    shed: counters.shed,
     agreed: counters.acknowledged,
     finalInWindow,
     finalAtEnd: atEnd.final - before.final,
