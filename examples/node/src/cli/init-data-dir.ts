@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { createKeyFile, type Crypto, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
 import { type NetworkGenesis, readNetworkGenesis } from '../config/network-genesis.js'
 import { dataPaths, defaultNodeConfig } from '../config/node-config.js'
@@ -68,7 +68,6 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
       ? createGenesis({ group: source.group, facilitators: source.facilitators, timestamp: source.timestamp, members: [{ id, balance: source.balance }] })
       : given
   if (genesis === undefined) return { id, dataDir, keyFile: paths.key, keyCreated, configFile: paths.config }
-  const genesisFile = join(dataDir, 'genesis.json')
-  await writeGenesisFile(genesisFile, genesis)
-  return { id, dataDir, keyFile: paths.key, keyCreated, configFile: paths.config, genesisFile, member: genesis.members.some((m) => m.id === id) }
+  await writeGenesisFile(config.genesisFile, genesis)
+  return { id, dataDir, keyFile: paths.key, keyCreated, configFile: paths.config, genesisFile: config.genesisFile, member: genesis.members.some((m) => m.id === id) }
 }
