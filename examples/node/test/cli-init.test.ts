@@ -12,7 +12,7 @@ async function initJson(args: readonly string[], env: Record<string, string> = {
   const run = await cli(['init', '--json', ...args], env)
   expect(run.stderr).toBe('')
   expect(run.code).toBe(ExitCode.OK)
-  return JSON.parse(run.stdout) as { id: string; dataDir: string; keyCreated: boolean; genesisFile?: string; member?: boolean }
+  return JSON.parse(run.stdout) as { id: string; peerId: string; dataDir: string; keyCreated: boolean; genesisFile?: string; member?: boolean }
 }
 
 describe('constellation init', () => {
@@ -20,6 +20,7 @@ describe('constellation init', () => {
     const dataDir = join(await tempDir(), 'node')
     const result = await initJson(['--data-dir', dataDir, '--new-network', '--group', 'demo', '--balance', '500'])
     expect(result.id).toMatch(ID)
+    expect(result.peerId).toMatch(/^12D3KooW[1-9A-HJ-NP-Za-km-z]+$/)
     expect((await stat(join(dataDir, 'node.key'))).mode & 0o777).toBe(0o600)
     const config = await readNodeConfigFile(join(dataDir, 'config.json'))
     expect(config.dataDir).toBe(dataDir)

@@ -15,9 +15,11 @@ interface Ready {
 it('two nodes assembled by hand transact, and tx send --wait-final follows the transfer to finality', async () => {
   const dir = await tempDir()
   const ids: string[] = []
+  const peerIds: string[] = []
   for (const name of ['a', 'b']) {
-    const init = await cli(['init', '--data-dir', join(dir, name), '--json'])
-    ids.push((JSON.parse(init.stdout) as { id: string }).id)
+    const init = JSON.parse((await cli(['init', '--data-dir', join(dir, name), '--json'])).stdout) as { id: string; peerId: string }
+    ids.push(init.id)
+    peerIds.push(init.peerId)
   }
   const [a, b] = ids as [string, string]
   const genesis = join(dir, 'genesis.json')
@@ -26,6 +28,8 @@ it('two nodes assembled by hand transact, and tx send --wait-final follows the t
 
   const first = launch(['start', '--data-dir', join(dir, 'a')])
   const readyA = JSON.parse(await first.firstLine) as Ready
+  // init told the peer id a's addresses end with, so bootstrap addresses can be written before a node runs.
+  expect(readyA.listen[0]).toMatch(new RegExp(`/p2p/${peerIds[0]}$`))
   const second = launch(['start', '--data-dir', join(dir, 'b'), '--bootstrap', readyA.listen[0] as string])
   const readyB = JSON.parse(await second.firstLine) as Ready
   expect(readyB.id).toBe(b)

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { createKeyFile, type Crypto, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
+import { libp2pPeerIdOf } from '@constellation/gossip'
 import { type NetworkGenesis, readNetworkGenesis } from '../config/network-genesis.js'
 import { dataPaths, defaultNodeConfig } from '../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
@@ -29,6 +30,8 @@ export interface InitOptions {
 
 export interface InitResult {
   readonly id: string
+  /** The libp2p peer id of the same key: what follows `/p2p/` in this node's addresses, for others' `--bootstrap`. */
+  readonly peerId: string
   readonly dataDir: string
   readonly keyFile: string
   readonly keyCreated: boolean
@@ -58,6 +61,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   const keyCreated = !existsSync(paths.key)
   const keyPair = keyCreated ? await createKeyFile(paths.key, { crypto, ...passphrase }) : await loadKeyFile(paths.key, { crypto, ...passphrase })
   const id = toHex(keyPair.publicKey)
+  const peerId = libp2pPeerIdOf(id)
 
   const config = defaultNodeConfig(dataDir)
   await writeFile(paths.config, `${JSON.stringify(config, null, 2)}\n`)
@@ -67,7 +71,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     source?.kind === 'new-network'
       ? createGenesis({ group: source.group, facilitators: source.facilitators, timestamp: source.timestamp, members: [{ id, balance: source.balance }] })
       : given
-  if (genesis === undefined) return { id, dataDir, keyFile: paths.key, keyCreated, configFile: paths.config }
+  if (genesis === undefined) return { id, peerId, dataDir, keyFile: paths.key, keyCreated, configFile: paths.config }
   await writeGenesisFile(config.genesisFile, genesis)
-  return { id, dataDir, keyFile: paths.key, keyCreated, configFile: paths.config, genesisFile: config.genesisFile, member: genesis.members.some((m) => m.id === id) }
+  return { id, peerId, dataDir, keyFile: paths.key, keyCreated, configFile: paths.config, genesisFile: config.genesisFile, member: genesis.members.some((m) => m.id === id) }
 }

@@ -22,12 +22,12 @@ const MemberArgument = t.exact(t.type(GenesisMemberCodec.type.props), 'HEX:BALAN
 
 const HOW_TO = `
 A network of several nodes, by hand:
-  $ constellation init --data-dir ./a          # prints a's node id (A); likewise ./b (B) and ./c (C)
+  $ constellation init --data-dir ./a          # prints a's node id (A) and peer id (PA); likewise ./b and ./c
   $ constellation genesis create --group demo --facilitators 3 \\
       --member A:1000000 --member B:1000000 --member C:1000000 --out ./genesis.json
   $ cp ./genesis.json ./a/genesis.json; cp ./genesis.json ./b/genesis.json; cp ./genesis.json ./c/genesis.json
   $ constellation start --data-dir ./a --listen /ip4/127.0.0.1/tcp/4001
-  $ constellation start --data-dir ./b --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/<a's peer id from its ready line>
+  $ constellation start --data-dir ./b --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/PA
 Or grow a genesis one member at a time:
   $ constellation genesis add-member --genesis ./genesis.json --id D --balance 1000000`
 

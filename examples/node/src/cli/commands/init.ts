@@ -72,6 +72,7 @@ Examples:
         return (
           table([
             ['node id', result.id],
+            ['peer id', `${result.peerId} (bootstrap address: /ip4/<host>/tcp/<port>/p2p/${result.peerId})`],
             ['data dir', result.dataDir],
             ['key', `${result.keyFile}${result.keyCreated ? '' : ' (kept)'}`],
             ['config', result.configFile],
