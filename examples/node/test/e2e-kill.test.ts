@@ -4,15 +4,12 @@
  * transfer answered 201 before the kill (by the killed node or by the others, some with the killed node as
  * counterparty) is still there afterwards, on its proposer, and becomes final.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { loadCrypto } from '@constellation/crypto'
 import { createRandom } from '@constellation/gossip'
 import * as t from 'io-ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DevnetCluster } from '../src/devnet/devnet-cluster.js'
-import { writeDevnetLayout } from '../src/devnet/devnet-layout.js'
+import type { DevnetCluster } from '../src/devnet/devnet-cluster.js'
+import { type LocalDevnet, startLocalDevnet } from '../src/devnet/local-devnet.js'
 import { LoadCounters, runLoad } from '../src/devnet/load-generator.js'
 import { pollUntil } from '../src/devnet/poll-until.js'
 
@@ -22,19 +19,16 @@ const KILLED = 2
 /** Acknowledged transfers proposed by the node to kill before it is killed (some of its own must be at stake). */
 const ACKNOWLEDGED_BY_KILLED = 10
 
-let baseDir: string
+let devnet: LocalDevnet | undefined
 let cluster: DevnetCluster | undefined
 
 beforeAll(async () => {
-  baseDir = await mkdtemp(join(tmpdir(), 'constellation-e2e-kill-'))
-  const layout = await writeDevnetLayout({ baseDir, nodes: 4, facilitators: 4, balance: 1_000_000, crypto, group: 'e2e-kill' })
-  cluster = await DevnetCluster.start(layout)
-  await cluster.untilRound(2, { timeoutMs: 30_000 })
+  devnet = await startLocalDevnet({ crypto, name: 'e2e-kill', nodes: 4, facilitators: 4, balance: 1_000_000 })
+  cluster = devnet.cluster
 }, 75_000)
 
 afterAll(async () => {
-  await cluster?.stop()
-  await rm(baseDir, { recursive: true, force: true })
+  await devnet?.close()
 }, 30_000)
 
 describe('a node killed with SIGKILL during load and restarted', () => {

@@ -3,14 +3,11 @@
  * it had — its chain (height, balance), its transactions (found and final), its certified rounds — and takes part
  * again: it follows the network's rounds and its new transfers become final.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { loadCrypto } from '@constellation/crypto'
 import * as t from 'io-ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DevnetCluster } from '../src/devnet/devnet-cluster.js'
-import { writeDevnetLayout } from '../src/devnet/devnet-layout.js'
+import type { DevnetCluster } from '../src/devnet/devnet-cluster.js'
+import { type LocalDevnet, startLocalDevnet } from '../src/devnet/local-devnet.js'
 import type { NodeApi } from '../src/devnet/node-api.js'
 import { pollUntil } from '../src/devnet/poll-until.js'
 
@@ -19,19 +16,16 @@ const TransactionCodec = t.type({ id: t.string, status: t.string })
 /** The node that is stopped and restarted. */
 const RESTARTED = 3
 
-let baseDir: string
+let devnet: LocalDevnet | undefined
 let cluster: DevnetCluster | undefined
 
 beforeAll(async () => {
-  baseDir = await mkdtemp(join(tmpdir(), 'constellation-e2e-restart-'))
-  const layout = await writeDevnetLayout({ baseDir, nodes: 4, facilitators: 4, balance: 1_000_000, crypto, group: 'e2e-restart' })
-  cluster = await DevnetCluster.start(layout)
-  await cluster.untilRound(2, { timeoutMs: 30_000 })
+  devnet = await startLocalDevnet({ crypto, name: 'e2e-restart', nodes: 4, facilitators: 4, balance: 1_000_000 })
+  cluster = devnet.cluster
 }, 75_000)
 
 afterAll(async () => {
-  await cluster?.stop()
-  await rm(baseDir, { recursive: true, force: true })
+  await devnet?.close()
 }, 30_000)
 
 function untilFinal(api: NodeApi, ids: readonly string[], what: string): Promise<unknown> {

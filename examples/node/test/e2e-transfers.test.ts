@@ -4,11 +4,7 @@
  * checked here against a certificate chain fetched over HTTP and verified from the genesis — the client trusts
  * nothing but the genesis file.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import {
-  type CheckpointCertificate,
   checkAgreementProof,
   committeesOf,
   decodeAgreementProof,
@@ -20,9 +16,8 @@ import { fromHex, loadCrypto } from '@constellation/crypto'
 import * as t from 'io-ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { solarSystemOf } from '../src/config/network-genesis.js'
-import { DevnetCluster } from '../src/devnet/devnet-cluster.js'
-import { writeDevnetLayout } from '../src/devnet/devnet-layout.js'
-import type { NodeApi } from '../src/devnet/node-api.js'
+import type { DevnetCluster } from '../src/devnet/devnet-cluster.js'
+import { type LocalDevnet, startLocalDevnet } from '../src/devnet/local-devnet.js'
 import { pollUntil } from '../src/devnet/poll-until.js'
 
 const crypto = await loadCrypto()
@@ -30,34 +25,20 @@ const BALANCE = 1_000_000
 
 const TransactionCodec = t.type({ id: t.string, status: t.string, from: t.string, to: t.string, amount: t.number })
 const ProofCodec = t.type({ id: t.string, proof: t.string })
-const RoundsCodec = t.type({ latestRound: t.number, rounds: t.array(t.type({ round: t.number, hex: t.string })) })
 
-let baseDir: string
+let devnet: LocalDevnet | undefined
 let cluster: DevnetCluster | undefined
 
 beforeAll(async () => {
-  baseDir = await mkdtemp(join(tmpdir(), 'constellation-e2e-transfers-'))
-  const layout = await writeDevnetLayout({ baseDir, nodes: 4, facilitators: 4, balance: BALANCE, crypto, group: 'e2e-transfers' })
-  cluster = await DevnetCluster.start(layout)
-  await cluster.untilRound(2, { timeoutMs: 30_000 })
+  devnet = await startLocalDevnet({ crypto, name: 'e2e-transfers', nodes: 4, facilitators: 4, balance: BALANCE })
+  cluster = devnet.cluster
 }, 75_000)
 
 afterAll(async () => {
-  const reports = (await cluster?.stop()) ?? []
-  await rm(baseDir, { recursive: true, force: true })
+  const reports = (await devnet?.close()) ?? []
   // Every node stopped cleanly on SIGTERM.
   expect(reports.filter((report) => report.failed)).toEqual([])
 }, 30_000)
-
-/** Every certificate the node holds, from round 1, a page at a time. */
-async function certificatesOf(api: NodeApi): Promise<CheckpointCertificate[]> {
-  const certificates: CheckpointCertificate[] = []
-  for (;;) {
-    const page = await api.get(`/v1/consensus/rounds?from=${certificates.length + 1}&limit=100`, RoundsCodec)
-    certificates.push(...page.rounds.map((round) => decodeCertificate(fromHex(round.hex))))
-    if (page.rounds.length === 0 || certificates.length >= page.latestRound) return certificates
-  }
-}
 
 describe('transfers between node processes', () => {
   it('become final, and their agreement proofs verify against the certificate chain from the genesis', async () => {
@@ -87,7 +68,9 @@ describe('transfers between node processes', () => {
       const proposer = nodes[i] as (typeof nodes)[number]
       const { proof } = await proposer.api.get(`/v1/transactions/${transaction.id}/proof`, ProofCodec)
       const decoded = decodeAgreementProof(crypto, fromHex(proof))
-      const history = await verifyCertificateChain(crypto, genesis, await certificatesOf((nodes[(i + 2) % nodes.length] as (typeof nodes)[number]).api))
+      const third = nodes[(i + 2) % nodes.length] as (typeof nodes)[number]
+      const certificates = (await third.api.certifiedRounds()).map((round) => decodeCertificate(fromHex(round.hex)))
+      const history = await verifyCertificateChain(crypto, genesis, certificates)
       const committees = committeesOf(history)
       expect(await checkAgreementProof(crypto, decoded, committees)).toBeUndefined()
       await verifyAgreementProof(crypto, decoded, committees)

@@ -26,7 +26,7 @@ export type NodeStatusView = t.TypeOf<typeof NodeStatusCodec>
 const SubmittedCodec = t.type({ id: t.string })
 /** Most rounds the API lists per page (api/routes/consensus-routes.ts). */
 const ROUNDS_PAGE = 100
-const RoundsPageCodec = t.type({ latestRound: t.number, rounds: t.array(t.type({ round: t.number, faults: t.array(t.type({ memeId: t.string, kind: t.string })) })) })
+const RoundsPageCodec = t.type({ latestRound: t.number, rounds: t.array(t.type({ round: t.number, faults: t.array(t.type({ memeId: t.string, kind: t.string })), hex: t.string })) })
 export type CertifiedRoundView = t.TypeOf<typeof RoundsPageCodec>['rounds'][number]
 
 /** An HTTP exchange that came back: its status and parsed JSON body (undefined when the body was not JSON). */
@@ -131,7 +131,7 @@ export class NodeApi {
     return (await this.post('/v1/transactions', { to, amount }, SubmittedCodec, signal)).id
   }
 
-  /** The certified results this node holds, from round 1 to its latest, a page at a time. */
+  /** The certificates this node holds, from round 1 to its latest (a page at a time): faults and encoding (`hex`). */
   async certifiedRounds(signal?: AbortSignal): Promise<CertifiedRoundView[]> {
     const rounds: CertifiedRoundView[] = []
     for (;;) {
