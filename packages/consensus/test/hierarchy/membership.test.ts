@@ -71,7 +71,7 @@ describe('membership from the root', () => {
     sim.run(60_000, certified)
     expect(certified()).toBe(true)
     const lastJoinRound = sim.root.state.round
-    sim.run(60_000, () => sim.root.state.round >= lastJoinRound + 8)
+    sim.run(60_000, () => sim.root.state.round >= lastJoinRound + 6)
     expect(sim.errors).toEqual([])
 
     // Three honest observers hold the requests from gossip in different orders, with forged copies (another

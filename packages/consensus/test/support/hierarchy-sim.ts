@@ -8,8 +8,8 @@
  * and made while handling it (counted through a per-node `Crypto` wrapper) times the measured cost of one verify and
  * one sign. Everything the handler sends leaves after that, one message after another on the uplink
  * (`bytes / bytesPerMs`), and arrives one latency draw later. Not charged: hashing, encoding, and message handling
- * beyond signatures. Certificates reach a group's members by gossip: `gossipHops` relays, each a latency draw plus
- * the certificate's transmission time; each receiver is charged the certificate's signature checks (counted, not
+ * beyond signatures. Certificates reach a group's members by gossip: ceil(log_fanout(group size)) relays, each a
+ * latency draw plus the certificate's transmission time; each receiver is charged the certificate's signature checks (counted, not
  * executed, to keep the simulator's own wall time down — the facilitators' checks are executed).
  *
  * Roles: every node is a member of one solar system; the validators of a group above level 0 are members of the
@@ -43,6 +43,7 @@ import {
   genesisState,
   resultHash,
   type RoundEvent,
+  type RoundInputKind,
   type RoundMessage,
   type SolarSystemGenesis,
   type SolarSystemRules,
@@ -63,8 +64,8 @@ export interface CostModel {
   readonly latency: LatencyModel
   /** Uplink bandwidth of every node, bytes per millisecond (Infinity: none charged). */
   readonly bytesPerMs: number
-  /** Relays a certificate takes to reach every member of a group. */
-  readonly gossipHops: number
+  /** Peers each node relays a certificate to: it reaches a group of G nodes in ceil(log_fanout G) relays. */
+  readonly gossipFanout: number
 }
 
 export interface HierarchySimOptions {
@@ -131,6 +132,8 @@ export interface Group {
   early: Map<string, { round: number; event: RoundEvent<HalfBlock> | RoundEvent<LevelInput> }[]>
   /** Per validator: the newest round of each child it heard of. */
   readonly heard: Map<string, Map<string, number>>
+  /** Per validator above level 0: its input kind, kept across rounds (its verdict cache is its own). */
+  readonly kinds: Map<string, RoundInputKind<LevelInput>>
 }
 
 export interface RealTransfer {
@@ -143,7 +146,7 @@ export interface RealTransfer {
 /** How often a message for a sleeping node is offered again. */
 const RETRY_MS = 200
 
-const DEFAULT_COST: CostModel = { verifyMs: 0, signMs: 0, latency: uniformLatency(5, 25), bytesPerMs: Number.POSITIVE_INFINITY, gossipHops: 1 }
+const DEFAULT_COST: CostModel = { verifyMs: 0, signMs: 0, latency: uniformLatency(5, 25), bytesPerMs: Number.POSITIVE_INFINITY, gossipFanout: 6 }
 
 function countingCrypto(crypto: Crypto, counts: { verify: number; sign: number }): Crypto {
   return {
@@ -180,6 +183,8 @@ export class HierarchySim {
   readonly groups: Group[] = []
   readonly root: Group
   readonly transfers: RealTransfer[] = []
+  /** At each root certificate: when, and how many transfers were then final up to the root. */
+  readonly rootTimeline: { readonly time: number; readonly final: number }[] = []
   readonly errors: unknown[] = []
   readonly cost: CostModel
   readonly #options: HierarchySimOptions
@@ -243,6 +248,7 @@ export class HierarchySim {
       machines: new Map(),
       early: new Map(),
       heard: new Map(),
+      kinds: new Map(),
     }
     this.index.addGroup(
       genesis,
@@ -413,13 +419,13 @@ export class HierarchySim {
     if (!state.committee.facilitators.includes(facilitator.id)) return
     const round = state.round + 1
     const config = { crypto: facilitator.crypto, keyPair: facilitator.keyPair, rules: group.rules, seed: state }
-    const machine =
-      group.level === 0
-        ? startRound(config)
-        : startRound({
-            ...config,
-            inputs: levelInputs({ crypto: facilitator.crypto, rules: group.rules, level: group.level, children: group.children.map((c) => c.genesis), membership: group === this.root && this.#options.membership === true }),
-          })
+    let kind = group.kinds.get(facilitator.id)
+    if (kind === undefined && group.level > 0) {
+      const membership = group === this.root && this.#options.membership === true
+      kind = levelInputs({ crypto: facilitator.crypto, rules: group.rules, level: group.level, children: group.children.map((c) => c.genesis), membership })
+      group.kinds.set(facilitator.id, kind)
+    }
+    const machine = kind === undefined ? startRound(config) : startRound({ ...config, inputs: kind })
     group.machines.set(facilitator.id, machine)
     const held = group.early.get(facilitator.id) ?? []
     group.early.set(
@@ -509,11 +515,15 @@ export class HierarchySim {
     this.index.append(certificate)
     group.certifiedAt[certificate.result.body.round] = this.clock.now()
     group.machines = new Map()
-    if (group === this.root) this.#rooted(group.level, group.genesis.group, certificate.result.body.round)
+    if (group === this.root) {
+      this.#rooted(group.level, group.genesis.group, certificate.result.body.round)
+      this.rootTimeline.push({ time: this.clock.now(), final: this.finalTransfers() })
+    }
     const bytes = encodeCertificate(certificate).length
+    const hops = Math.max(1, Math.ceil(Math.log(Math.max(2, group.members.length + (group.parent?.members.length ?? 0))) / Math.log(this.cost.gossipFanout)))
     const relay = () => {
       let delay = 0
-      for (let hop = 0; hop < this.cost.gossipHops; hop++) delay += this.cost.latency(this.#random) + bytes / this.cost.bytesPerMs
+      for (let hop = 0; hop < hops; hop++) delay += this.cost.latency(this.#random) + bytes / this.cost.bytesPerMs
       return delay
     }
     const quorum = certificate.signatures.length
