@@ -34,6 +34,8 @@ export class DevnetCluster {
   readonly layout: DevnetLayout
   readonly nodes: RunningNode[] = []
   readonly #all = new Set<NodeProcess>()
+  /** Stopped or killed on purpose (`stopNode`, `killNode`): their exits are not faults. */
+  readonly #ended = new Set<NodeProcess>()
   readonly #exitHook = () => {
     for (const child of this.#all) child.kill()
   }
@@ -72,14 +74,17 @@ export class DevnetCluster {
   }
 
   async stopNode(index: number, graceMs = STOP_GRACE_MS): Promise<NodeExit> {
-    return this.#node(index).process.stop(graceMs)
+    const child = this.#node(index).process
+    this.#ended.add(child)
+    return child.stop(graceMs)
   }
 
   /** SIGKILL, and resolves once the process is gone. */
   async killNode(index: number): Promise<NodeExit> {
-    const node = this.#node(index)
-    node.process.kill()
-    return node.process.exited()
+    const child = this.#node(index).process
+    this.#ended.add(child)
+    child.kill()
+    return child.exited()
   }
 
   /** Resolves once every node's certified round is at least `round`. */
@@ -91,14 +96,19 @@ export class DevnetCluster {
     )
   }
 
-  /** Stops every node that is still running (SIGTERM, then SIGKILL after `graceMs`) and reports how each ended. */
+  /**
+   * Stops every node that is still running (SIGTERM, then SIGKILL after `graceMs`; 0: SIGKILL at once) and reports
+   * how each ended. A node failed if it had exited on its own before, or did not exit with code 0 when stopped.
+   */
   async stop(graceMs = STOP_GRACE_MS): Promise<NodeStopReport[]> {
     const children = [...this.#all]
     const reports = await Promise.all(
       children.map(async (child): Promise<NodeStopReport> => {
-        const wasRunning = child.exit === undefined
+        const exitedByItself = child.exit !== undefined && !this.#ended.has(child)
         const exit = graceMs === 0 ? (child.kill(), await child.exited()) : await child.stop(graceMs)
-        return { name: child.name, exit, failed: wasRunning && graceMs > 0 && exit.code !== 0 }
+        const failed = exitedByItself || (graceMs > 0 && !this.#ended.has(child) && exit.code !== 0)
+        this.#ended.add(child)
+        return { name: child.name, exit, failed }
       }),
     )
     for (const node of this.nodes) node.api.close()

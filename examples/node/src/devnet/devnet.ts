@@ -114,8 +114,7 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     await cluster.untilRound(first.round + WARM_UP_ROUNDS, { timeoutMs: CERTIFYING_TIMEOUT_MS, ...(options.signal !== undefined && { signal: options.signal }) })
     progress.note(`consensus is certifying; offering ${describeOffer(options.rate, concurrency)} for ${durationS} s`)
 
-    summary = await loadAndMeasure({ cluster, apis, progress, options, durationS, concurrency, facilitators, verifyPerSecond, first })
-    progress.note(formatSummary(summary))
+    summary = await loadAndMeasure({ cluster, apis, progress, options, durationS, concurrency, facilitators, verifyPerSecond })
   } catch (error) {
     if (options.signal?.aborted !== true) throw error
     progress.note('stopped')
@@ -127,10 +126,14 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     }
     if (options.keep === true) progress.note(`kept ${baseDir}`)
     else if (options.baseDir === undefined) await rm(baseDir, { recursive: true, force: true })
-    else await Promise.all(Array.from({ length: nodes }, (_, i) => rm(join(baseDir, `node-${i}`), { recursive: true, force: true })))
+    else await Promise.all([join(baseDir, 'genesis.json'), ...Array.from({ length: nodes }, (_, i) => join(baseDir, `node-${i}`))].map((path) => rm(path, { recursive: true, force: true })))
   }
-  if (summary !== undefined) options.out.write(`${summaryJson({ ...summary, faults: { ...summary.faults, nodeExits: summary.faults.nodeExits + failedNodes.length } })}\n`)
-  return { ...(summary !== undefined && { summary }), baseDir, failedNodes }
+  if (summary === undefined) return { baseDir, failedNodes }
+  // Printed once the nodes are stopped, so that the exits count those that did not stop cleanly.
+  const final: DevnetSummary = { ...summary, faults: { ...summary.faults, nodeExits: failedNodes.length } }
+  progress.note(formatSummary(final))
+  options.out.write(`${summaryJson(final)}\n`)
+  return { summary: final, baseDir, failedNodes }
 }
 
 interface LoadContext {
@@ -142,7 +145,6 @@ interface LoadContext {
   readonly concurrency: number
   readonly facilitators: number
   readonly verifyPerSecond: number
-  readonly first: Totals
 }
 
 async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
@@ -270,6 +272,7 @@ function faultsOf(texts: readonly string[], fraudProofs: number | null, counters
     failedProposals: end.failed - before.failed,
     nodeErrors: sum('constellation_node_errors_total'),
     requestErrors: counters.errors,
+    // Counted when the nodes are stopped (see runDevnet).
     nodeExits: 0,
   }
 }
