@@ -120,7 +120,8 @@ describe('contracts between nodes', () => {
     expect(invoked.gas).toBeGreaterThan(0)
     expect(a.hostedContract(tokenId)).toMatchObject({ invocations: 1, state: { [b.callerKey]: 70, carol: 30 } })
 
-    // Both halves of both pairs are in the host's store, and the caller's store holds its proposals and the agreements.
+    // Both halves of both pairs are in the host's store; the caller's store holds its proposals and the host's
+    // agreements, which it could validate only after crawling the host's contract chain from node A.
     const stored = async (n: FullNode, block: HalfBlock) => {
       const found = await n.store.get(block.publicKey, block.sequenceNumber)
       return found !== undefined && equalBytes(blockHash(crypto, found), blockHash(crypto, block))
@@ -186,6 +187,9 @@ describe('HTTP routes', () => {
     expect(await shown.json()).toMatchObject({ id: tokenId, signature: TOKEN_SIGNATURE, invocations: 3, state: { carol: 45 } })
     expect(await errorOf(await fetch(url(0, `/v1/contracts/${'cd'.repeat(32)}`)))).toMatchObject({ status: 404, code: 'NOT_FOUND' })
     expect(await errorOf(await fetch(url(0, '/v1/contracts/not-an-id')))).toMatchObject({ status: 400, code: 'INVALID_REQUEST' })
+    // The host's contract chain is an ordinary chain of the node's store: its genesis, then the agreements.
+    const chain = (await (await fetch(url(0, `/v1/chains/${contracts(0).hostKey}`))).json()) as { blocks: { type: string; payload: { kind?: string } }[] }
+    expect(chain.blocks.map((block) => block.payload.kind ?? block.type)).toEqual(['genesis', 'contract-deploy', 'contract-invoke', 'contract-invoke', 'contract-invoke'])
   })
 
   it('deploys and invokes on this node or on another one', async () => {
