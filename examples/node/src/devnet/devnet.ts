@@ -156,8 +156,13 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   const sample = new FinalitySample(random.fork())
   let last = { at: performance.now(), final: before.final }
   let latest = before
+  // One status poll at a time: on a loaded machine a poll can take longer than the interval.
+  let polling = false
   const ticker = setInterval(() => {
-    void totalsOf(apis).then(
+    if (polling) return
+    polling = true
+    void totalsOf(apis)
+      .then(
       (now) => {
         const at = performance.now()
         const rate = ((now.final - last.final) * 1_000) / (at - last.at)
@@ -172,6 +177,9 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
       },
       () => {},
     )
+      .finally(() => {
+        polling = false
+      })
   }, PROGRESS_INTERVAL_MS)
   try {
     await runLoad(
