@@ -14,8 +14,8 @@
  * - Calling: `createCaller` under the caller key, against this node's host or another node's (`host`: its hex
  *   node id), proposals stored before they leave the node (contract-calling.ts). Payments follow the package's
  *   rules: the caller pays the host's advertised price as trustchain value from the caller chain's balance.
- *   The caller chain opens with 0: funding it is not possible yet (see the README), so paid hosts answer
- *   PAYMENT_REQUIRED to nodes' calls until it is.
+ *   The caller chain opens with a balance of 0 and cannot be funded yet (see the README), so a node's calls to a
+ *   paid host fail with PAYMENT_REQUIRED before anything is proposed.
  */
 import { toHex } from '@constellation/crypto'
 import {
