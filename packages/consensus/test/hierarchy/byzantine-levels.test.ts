@@ -28,7 +28,6 @@ import {
   merkleRoot,
   nextResult,
   resultHash,
-  type RoundEvent,
   type RoundInputKind,
   type RoundMessage,
   type SolarSystemGenesis,
@@ -36,10 +35,10 @@ import {
   type SolarSystemState,
   signResult,
   startRound,
-  stepRound,
 } from '../../src/index.js'
 import { acsToolkit } from '../support/adversarial-acs.js'
-import { type AdversaryToolkit, type Machine, runAdversarial, type StepOutcome } from '../support/adversarial-scheduler.js'
+import { type AdversaryToolkit, runAdversarial } from '../support/adversarial-scheduler.js'
+import { roundMachine } from '../support/round-machine.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 
 const SEEDS = Number(process.env['CONSENSUS_HIERARCHY_SEEDS'] ?? 32)
@@ -89,35 +88,6 @@ function solarSystem(name: string): SolarFixture {
     return createCheckpoint({ crypto, keyPair }, advanceHead(crypto, EMPTY_CHAIN_HEAD, first), { consensusResultHash: state.genesisHash, round: 0, timestamp: 1 })
   })
   return { genesis, state, checkpoints, honest: certify(rules, state, checkpoints), conflicting: certify(rules, state, checkpoints.slice(1)) }
-}
-
-/** Any round machine (level 0 or above) behind the scheduler's interface, started with `inputs` and its timer. */
-function roundMachine<I>(start: () => ReturnType<typeof startRound<I>>, inputs: readonly I[]): Machine<RoundMessage, CheckpointCertificate> {
-  let state = start()
-  const drive = (event: RoundEvent<I>): StepOutcome<RoundMessage, CheckpointCertificate> => {
-    const stepped = stepRound(state, event)
-    state = stepped.state
-    const outbox = []
-    let output: CheckpointCertificate | undefined
-    for (const effect of stepped.effects) {
-      if (effect.type === 'send') outbox.push({ to: effect.to, message: effect.message })
-      else output = effect.certificate
-    }
-    return output === undefined ? { outbox } : { outbox, output }
-  }
-  return {
-    start() {
-      const outbox = []
-      let output: CheckpointCertificate | undefined
-      for (const event of [...inputs.map((block) => ({ type: 'checkpoint' as const, block })), { type: 'proposal-timeout' as const }]) {
-        const outcome = drive(event)
-        outbox.push(...outcome.outbox)
-        output ??= outcome.output
-      }
-      return output === undefined ? { outbox } : { outbox, output }
-    },
-    receive: (from, message) => drive({ type: 'message', from, message }),
-  }
 }
 
 function toolkit(ids: readonly string[], forgedProposal: (random: Random) => Uint8Array | undefined): AdversaryToolkit<RoundMessage> {
@@ -176,8 +146,8 @@ describe('Byzantine facilitators at level 0, then at level 1', () => {
         seed,
         participants: sol0.state.committee.facilitators,
         byzantine: pick(sol0.state.committee.facilitators),
-        honest: (id) => roundMachine(() => startRound({ crypto, keyPair: keyPairs.get(id)!, rules: solarRules(), seed: sol0.state }), sol0.checkpoints.filter(() => random.next() < 0.9)),
-        byzantineCore: (id, copy) => roundMachine(() => startRound({ crypto, keyPair: keyPairs.get(id)!, rules: solarRules(), seed: sol0.state }), copy === 0 ? sol0.checkpoints.slice(0, 4) : sol0.checkpoints.slice(2)),
+        honest: (id) => roundMachine(startRound({ crypto, keyPair: keyPairs.get(id)!, rules: solarRules(), seed: sol0.state }), sol0.checkpoints.filter(() => random.next() < 0.9)),
+        byzantineCore: (id, copy) => roundMachine(startRound({ crypto, keyPair: keyPairs.get(id)!, rules: solarRules(), seed: sol0.state }), copy === 0 ? sol0.checkpoints.slice(0, 4) : sol0.checkpoints.slice(2)),
         toolkit: toolkit(sol0.state.committee.facilitators, () => undefined),
       })
       const certificate0 = await agreedCertificate(level0.outputs, sol0.state, violations)
@@ -190,7 +160,7 @@ describe('Byzantine facilitators at level 0, then at level 1', () => {
       const forgedCertificate: CheckpointCertificate = { ...certificate0!, result: { ...certificate0!.result, body: { ...certificate0!.result.body, checkpoints: [] } } }
       // Each facilitator its own kind (its own verdict cache).
       const kindFor = (): RoundInputKind<LevelInput> => levelInputs({ crypto, rules: clusterRules, level: 1, children })
-      const start = (id: string) => () => startRound({ crypto, keyPair: keyPairs.get(id)!, rules: clusterRules, seed: cluster, inputs: kindFor() })
+      const start = (id: string) => startRound({ crypto, keyPair: keyPairs.get(id)!, rules: clusterRules, seed: cluster, inputs: kindFor() })
       const byzantine = pick(validators)
       const honestInputs = (): LevelInput[] => [
         ...(random.next() < 0.8 ? [honestRun(certificate0!, sol0.genesis.group)] : []),

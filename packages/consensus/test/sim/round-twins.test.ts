@@ -40,7 +40,6 @@ import {
   committeesOf,
   defaultSolarSystemRules,
   encodeProposal,
-  type FacilitatorRoundState,
   foldAgreement,
   genesisState,
   nextResult,
@@ -50,10 +49,10 @@ import {
   type SolarSystemState,
   signResult,
   startRound,
-  stepRound,
 } from '../../src/index.js'
 import { acsToolkit } from '../support/adversarial-acs.js'
-import { type AdversaryToolkit, type Machine, runAdversarial, type StepOutcome } from '../support/adversarial-scheduler.js'
+import { type AdversaryToolkit, type Machine, runAdversarial } from '../support/adversarial-scheduler.js'
+import { roundMachine } from '../support/round-machine.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 
 const SEEDS = Number(process.env['CONSENSUS_TWINS_SEEDS'] ?? 200)
@@ -183,32 +182,8 @@ function heard(f: Fixture, random: Random): HalfBlock[] {
   return blocks
 }
 
-function roundMachine(f: Fixture, id: string, blocks: readonly HalfBlock[]): Machine<RoundMessage, CheckpointCertificate> {
-  let state: FacilitatorRoundState = startRound({ crypto, keyPair: f.keyPairs.get(id) as KeyPair, rules: f.rules, seed: f.state })
-  const drive = (event: Parameters<typeof stepRound>[1]): StepOutcome<RoundMessage, CheckpointCertificate> => {
-    const stepped = stepRound(state, event)
-    state = stepped.state
-    const outbox = []
-    let output: CheckpointCertificate | undefined
-    for (const effect of stepped.effects) {
-      if (effect.type === 'send') outbox.push({ to: effect.to, message: effect.message })
-      else output = effect.certificate
-    }
-    return output === undefined ? { outbox } : { outbox, output }
-  }
-  return {
-    start() {
-      const outbox = []
-      let output: CheckpointCertificate | undefined
-      for (const event of [...blocks.map((block) => ({ type: 'checkpoint' as const, block })), { type: 'proposal-timeout' as const }]) {
-        const outcome = drive(event)
-        outbox.push(...outcome.outbox)
-        output ??= outcome.output
-      }
-      return output === undefined ? { outbox } : { outbox, output }
-    },
-    receive: (from, message) => drive({ type: 'message', from, message }),
-  }
+function facilitatorMachine(f: Fixture, id: string, blocks: readonly HalfBlock[]): Machine<RoundMessage, CheckpointCertificate> {
+  return roundMachine(startRound({ crypto, keyPair: f.keyPairs.get(id) as KeyPair, rules: f.rules, seed: f.state }), blocks)
 }
 
 function toolkit(f: Fixture, faults: number): AdversaryToolkit<RoundMessage> {
@@ -253,9 +228,9 @@ async function violationsOf(f: Fixture, faults: number, seed: number): Promise<{
     seed,
     participants: f.facilitators,
     byzantine,
-    honest: (id) => roundMachine(f, id, heard(f, inputs)),
+    honest: (id) => facilitatorMachine(f, id, heard(f, inputs)),
     // Twins hear different checkpoints, so they propose (and sign) different things.
-    byzantineCore: (id, copy) => roundMachine(f, id, copy === 0 ? f.checkpoints.slice(0, -1) : [f.conflicting, ...f.checkpoints.slice(1)]),
+    byzantineCore: (id, copy) => facilitatorMachine(f, id, copy === 0 ? f.checkpoints.slice(0, -1) : [f.conflicting, ...f.checkpoints.slice(1)]),
     toolkit: toolkit(f, faults),
   })
   const violations: string[] = []
