@@ -147,6 +147,27 @@ describe('membership from the root', () => {
     expect(assignment.systems.length).toBe(Math.ceil(650 / 64))
   })
 
+  it('a full solar system admits only to replace a leaver; the rest open new solar systems, in order', () => {
+    const tight: MembershipRules = { ...RULES, facilitators: 4, membersPerFacilitator: 1, admissionsPerRound: 4, maxNewcomerShare: 1 }
+    expect(solarSystemThreshold(tight)).toBe(4)
+    const nodes = keys('replace', 10)
+    const join = (i: number, nonce = 1) => signMembershipRequest(crypto, nodes[i]!, { kind: 'join', nonce })
+    let a = emptyAssignment()
+    a = applyMembershipRound(crypto, tight, a, round(a, [0, 1, 2, 3].map((i) => join(i))))
+    expect(a.systems).toEqual(['sol-0'])
+    a = applyMembershipRound(crypto, tight, a, round(a, [4, 5, 6, 7].map((i) => join(i))))
+    expect(a.systems).toEqual(['sol-0', 'sol-1'])
+    expect([membersOf(a, 'sol-0').length, membersOf(a, 'sol-1').length]).toEqual([4, 4])
+    const leaver = membersOf(a, 'sol-0')[0]!
+    const leaverIndex = nodes.findIndex((k) => toHex(k.publicKey) === leaver)
+    a = applyMembershipRound(crypto, tight, a, round(a, [signMembershipRequest(crypto, nodes[leaverIndex]!, { kind: 'leave', nonce: 2 }), join(8)]))
+    expect(a.members.get(toHex(nodes[8]!.publicKey))?.group).toBe('sol-0')
+    expect(a.systems).toEqual(['sol-0', 'sol-1'])
+    a = applyMembershipRound(crypto, tight, a, round(a, [join(9)]))
+    expect(a.systems).toEqual(['sol-0', 'sol-1', 'sol-2'])
+    expect(a.members.get(toHex(nodes[9]!.publicKey))?.group).toBe('sol-2')
+  })
+
   it('silent members are removed after the timeout; leavers go; rejoiners with a higher nonce are placed again; replays are ignored', () => {
     const nodes = keys('sleepy', 8)
     const ids = nodes.map((k) => toHex(k.publicKey))
