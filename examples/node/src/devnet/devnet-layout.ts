@@ -4,12 +4,14 @@
  * peer), and one `genesis.json` shared by all. The nodes' libp2p peer ids follow from their public keys
  * (`libp2pPeerIdOf`), so every bootstrap address is known before the first node runs.
  */
+import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { createKeyFile, type Crypto, toHex } from '@constellation/crypto'
 import { libp2pPeerIdOf } from '@constellation/gossip'
 import { checkGenesis, type NetworkGenesis } from '../config/network-genesis.js'
 import { dataPaths, defaultNodeConfig, type LogLevel, type NodeConfig } from '../config/node-config.js'
+import { NodeError, NodeErrorCode } from '../errors.js'
 import { reserveFreePorts } from './free-ports.js'
 
 const HOST = '127.0.0.1'
@@ -45,13 +47,28 @@ export interface DevnetLayoutOptions {
   readonly logLevel?: LogLevel
 }
 
+/** The paths a layout of `nodes` nodes writes in `baseDir` (and a devnet removes afterwards). */
+export function devnetPaths(baseDir: string, nodes: number): { readonly genesisFile: string; readonly dataDirs: readonly string[] } {
+  return { genesisFile: join(baseDir, 'genesis.json'), dataDirs: Array.from({ length: nodes }, (_, i) => join(baseDir, `node-${i}`)) }
+}
+
+/** Refuses a base dir that already holds a devnet's files: a new one must not overwrite (or later remove) them. */
+export function checkFreshBaseDir(baseDir: string, nodes: number): void {
+  const { genesisFile, dataDirs } = devnetPaths(baseDir, nodes)
+  const taken = [genesisFile, ...dataDirs].filter((path) => existsSync(path))
+  if (taken.length > 0) {
+    throw new NodeError(NodeErrorCode.ALREADY_INITIALISED, `${baseDir} already holds a devnet (${taken.map((path) => basename(path)).join(', ')}): remove it or choose another base dir`, { baseDir })
+  }
+}
+
 export async function writeDevnetLayout(options: DevnetLayoutOptions): Promise<DevnetLayout> {
   const { baseDir, crypto } = options
-  const genesisFile = join(baseDir, 'genesis.json')
+  checkFreshBaseDir(baseDir, options.nodes)
+  const { genesisFile, dataDirs } = devnetPaths(baseDir, options.nodes)
   const ports = await reserveFreePorts(2 * options.nodes, HOST)
   const drafts: Omit<DevnetNodeLayout, 'config'>[] = []
   for (let index = 0; index < options.nodes; index++) {
-    const dataDir = join(baseDir, `node-${index}`)
+    const dataDir = dataDirs[index] as string
     await mkdir(dataDir, { recursive: true, mode: 0o700 })
     const keyPair = await createKeyFile(dataPaths(dataDir).key, { crypto })
     const id = toHex(keyPair.publicKey)

@@ -17,7 +17,7 @@ import type { Writable } from 'node:stream'
 import { loadCrypto } from '@constellation/crypto'
 import { createRandom } from '@constellation/gossip'
 import { DevnetCluster, describeStop, type NodeStopReport } from './devnet-cluster.js'
-import { writeDevnetLayout } from './devnet-layout.js'
+import { checkFreshBaseDir, devnetPaths, writeDevnetLayout } from './devnet-layout.js'
 import { type DevnetFaults, type DevnetSummary, formatSummary, quantile, summaryJson } from './devnet-summary.js'
 import { FinalitySample } from './finality-sample.js'
 import { histogramQuantileMs, sumBuckets } from './latency-histogram.js'
@@ -100,6 +100,8 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   progress.note(`ed25519: ${Math.round(verifyPerSecond).toLocaleString('en-US')} verifications/s on one core (${crypto.backend})`)
 
   const baseDir = options.baseDir === undefined ? await mkdtemp(join(tmpdir(), 'constellation-devnet-')) : resolve(options.baseDir)
+  // Before anything is written: the clean-up below removes the devnet's paths in a given base dir.
+  if (options.baseDir !== undefined) checkFreshBaseDir(baseDir, nodes)
   let cluster: DevnetCluster | undefined
   let summary: DevnetSummary | undefined
   let failedNodes: NodeStopReport[] = []
@@ -126,7 +128,10 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     }
     if (options.keep === true) progress.note(`kept ${baseDir}`)
     else if (options.baseDir === undefined) await rm(baseDir, { recursive: true, force: true })
-    else await Promise.all([join(baseDir, 'genesis.json'), ...Array.from({ length: nodes }, (_, i) => join(baseDir, `node-${i}`))].map((path) => rm(path, { recursive: true, force: true })))
+    else {
+      const { genesisFile, dataDirs } = devnetPaths(baseDir, nodes)
+      await Promise.all([genesisFile, ...dataDirs].map((path) => rm(path, { recursive: true, force: true })))
+    }
   }
   if (summary === undefined) return { baseDir, failedNodes }
   // Printed once the nodes are stopped, so that the exits count those that did not stop cleanly.
