@@ -22,7 +22,8 @@ import { type DevnetFaults, type DevnetSummary, formatSummary, quantile, summary
 import { FinalitySample } from './finality-sample.js'
 import { histogramQuantileMs, sumBuckets } from './latency-histogram.js'
 import { LoadCounters, runLoad } from './load-generator.js'
-import { type NodeApi, type NodeStatusView, sumMetric } from './node-api.js'
+import { type NetworkTotals, NetworkStatus } from './network-totals.js'
+import { type NodeApi, sumMetric } from './node-api.js'
 import { pollUntil } from './poll-until.js'
 import { ProgressLine } from './progress-line.js'
 import { measureVerifyRate } from './verify-rate.js'
@@ -78,15 +79,6 @@ export interface DevnetResult {
   readonly failedNodes: readonly NodeStopReport[]
 }
 
-interface Totals {
-  readonly round: number
-  readonly submitted: number
-  readonly agreed: number
-  readonly final: number
-  readonly failed: number
-  readonly awaitingFinality: number
-}
-
 export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   const nodes = options.nodes ?? DEFAULT_NODES
   const durationS = options.durationS ?? DEFAULT_DURATION_S
@@ -112,11 +104,12 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     cluster = await DevnetCluster.start(layout, options.signal === undefined ? {} : { signal: options.signal })
     const apis = cluster.nodes.map((node) => node.api)
     progress.note(`${nodes} nodes ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s; waiting for consensus to certify`)
-    const first = await totalsOf(apis)
+    const network = new NetworkStatus(apis)
+    const first = await network.refresh()
     await cluster.untilRound(first.round + WARM_UP_ROUNDS, { timeoutMs: CERTIFYING_TIMEOUT_MS, ...(options.signal !== undefined && { signal: options.signal }) })
     progress.note(`consensus is certifying; offering ${describeOffer(options.rate, concurrency)} for ${durationS} s`)
 
-    summary = await loadAndMeasure({ cluster, apis, progress, options, durationS, concurrency, facilitators, verifyPerSecond })
+    summary = await loadAndMeasure({ cluster, apis, network, progress, options, durationS, concurrency, facilitators, verifyPerSecond })
   } catch (error) {
     if (options.signal?.aborted !== true) throw error
     progress.note('stopped')
@@ -144,6 +137,7 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
 interface LoadContext {
   readonly cluster: DevnetCluster
   readonly apis: readonly NodeApi[]
+  readonly network: NetworkStatus
   readonly progress: ProgressLine
   readonly options: DevnetOptions
   readonly durationS: number
@@ -153,39 +147,13 @@ interface LoadContext {
 }
 
 async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
-  const { cluster, apis, progress, options, durationS } = context
+  const { cluster, apis, network, progress, options, durationS } = context
   const signal = options.signal
-  const before = await totalsOf(apis)
+  const before = await network.refresh()
   const counters = new LoadCounters()
   const random = createRandom(options.seed ?? Date.now())
   const sample = new FinalitySample(random.fork())
-  let last = { at: performance.now(), final: before.final }
-  let latest = before
-  // One status poll at a time: on a loaded machine a poll can take longer than the interval.
-  let polling = false
-  const ticker = setInterval(() => {
-    if (polling) return
-    polling = true
-    void totalsOf(apis)
-      .then(
-      (now) => {
-        const at = performance.now()
-        const rate = ((now.final - last.final) * 1_000) / (at - last.at)
-        last = { at, final: now.final }
-        latest = now
-        const exited = cluster.nodes.filter((node) => node.process.exit !== undefined).length
-        progress.update(
-          `${((at - counters.startedAt) / 1000).toFixed(0).padStart(3)} s  round ${now.round} (+${now.round - before.round})  ` +
-            `sent ${counters.sent}  agreed ${counters.acknowledged}  final ${now.final - before.final}  ${Math.round(rate)} final tx/s  ` +
-            `errors ${counters.errors}${exited > 0 ? `  ${exited} nodes exited` : ''}`,
-        )
-      },
-      () => {},
-    )
-      .finally(() => {
-        polling = false
-      })
-  }, PROGRESS_INTERVAL_MS)
+  const ticker = startProgress(context, before, counters)
   try {
     await runLoad(
       {
@@ -200,20 +168,20 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
       counters,
     )
   } finally {
-    clearInterval(ticker)
+    ticker.stop()
   }
   const loadSeconds = (counters.endedAt - counters.startedAt) / 1_000
-  const atLoadEnd = await totalsOf(apis).catch(() => latest)
+  const atLoadEnd = await network.refresh()
   progress.end()
   let atEnd = atLoadEnd
   if (signal?.aborted !== true && atLoadEnd.awaitingFinality > 0) {
     progress.note(`load done; waiting up to ${DRAIN_TIMEOUT_MS / 1000} s (less if none becomes final for ${DRAIN_STALL_MS / 1000} s) for ${atLoadEnd.awaitingFinality} transactions to become final`)
     let lastGain = { final: atLoadEnd.final, at: performance.now() }
-    const settled = (t: Totals) => {
+    const settled = (t: NetworkTotals) => {
       if (t.final > lastGain.final) lastGain = { final: t.final, at: performance.now() }
       return t.awaitingFinality === 0 || performance.now() - lastGain.at > DRAIN_STALL_MS
     }
-    atEnd = await pollUntil(() => totalsOf(apis), settled, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 250, what: 'the drain' }).catch(() => totalsOf(apis).catch(() => atLoadEnd))
+    atEnd = await pollUntil(() => network.refresh(), settled, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 250, what: 'the drain' }).catch(() => network.refresh())
   }
   const metrics = await Promise.all(apis.map((api) => api.metrics().catch(() => '')))
   const finality = await finalityOf(apis, metrics, sample)
@@ -241,18 +209,29 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   }
 }
 
-/** The network's totals: the highest certified round and the transaction counts summed over the nodes. */
-async function totalsOf(apis: readonly NodeApi[]): Promise<Totals> {
-  const statuses: NodeStatusView[] = await Promise.all(apis.map((api) => api.status()))
-  const sum = (pick: (s: NodeStatusView) => number) => statuses.reduce((total, s) => total + pick(s), 0)
-  return {
-    round: Math.max(...statuses.map((s) => s.round)),
-    submitted: sum((s) => s.transactions.submitted),
-    agreed: sum((s) => s.transactions.agreed),
-    final: sum((s) => s.transactions.final),
-    failed: sum((s) => s.transactions.failed),
-    awaitingFinality: sum((s) => s.transactions.awaitingFinality),
-  }
+/** The progress line, refreshed every second while the load runs (one status poll at a time: on a loaded machine
+ * a poll can take longer than the interval). */
+function startProgress(context: LoadContext, before: NetworkTotals, counters: LoadCounters): { stop(): void } {
+  const { cluster, network, progress } = context
+  let last = { at: performance.now(), final: before.final }
+  let polling = false
+  const timer = setInterval(() => {
+    if (polling) return
+    polling = true
+    void network.refresh().then((now) => {
+      polling = false
+      const at = performance.now()
+      const rate = ((now.final - last.final) * 1_000) / (at - last.at)
+      last = { at, final: now.final }
+      const exited = cluster.nodes.filter((node) => node.process.exit !== undefined).length
+      progress.update(
+        `${((at - counters.startedAt) / 1000).toFixed(0).padStart(3)} s  round ${now.round} (+${now.round - before.round})  ` +
+          `sent ${counters.sent}  agreed ${counters.acknowledged}  final ${now.final - before.final}  ${Math.round(rate)} final tx/s  ` +
+          `errors ${counters.errors}${exited > 0 ? `  ${exited} nodes exited` : ''}`,
+      )
+    })
+  }, PROGRESS_INTERVAL_MS)
+  return { stop: () => clearInterval(timer) }
 }
 
 /** Finality percentiles of the sampled transfers, from their proposers' trackers; the histograms if none is final. */
@@ -277,7 +256,7 @@ async function fraudProofsOf(apis: readonly NodeApi[]): Promise<number | null> {
   return null
 }
 
-function faultsOf(texts: readonly string[], fraudProofs: number | null, counters: LoadCounters, end: Totals, before: Totals): DevnetFaults {
+function faultsOf(texts: readonly string[], fraudProofs: number | null, counters: LoadCounters, end: NetworkTotals, before: NetworkTotals): DevnetFaults {
   const sum = (name: string) => texts.reduce((total, text) => total + sumMetric(text, name), 0)
   return {
     certificatesRejected: sum('constellation_consensus_certificates_rejected'),
