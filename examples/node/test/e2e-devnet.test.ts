@@ -21,10 +21,21 @@ const children = new Set<ChildProcess>()
 beforeAll(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'constellation-e2e-devnet-'))
 })
-afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+// A devnet still running after a failed test is stopped the way a user would (SIGTERM: it stops its own nodes), and
+// killed only if that does not end it; a SIGKILL first would leave its nodes running.
+afterEach(async () => {
+  await Promise.all(
+    [...children].map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const closed = new Promise((resolve) => child.once('close', resolve))
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 25_000)
+      await closed
+      clearTimeout(timer)
+    }),
+  )
   children.clear()
-})
+}, 30_000)
 afterAll(async () => {
   await rm(cwd, { recursive: true, force: true })
 })
