@@ -4,6 +4,7 @@
  * missed, checkpoints again), staggered over the run. Every level keeps certifying; every transfer that was final up
  * to the root before and during the churn is still proven final afterwards from the root's genesis alone; the root
  * certified every leave and rejoin, and the assignment every observer derives from the root follows them.
+ * CONSENSUS_CHURN_SYSTEMS sets the solar systems (default 4 of 10 members; star clusters of two).
  */
 import { type Crypto, toHex } from '@constellation/crypto'
 import { createRandom } from '@constellation/gossip'
@@ -20,6 +21,7 @@ import {
   type MembershipRules,
   type RootedAgreementProof,
   signMembershipRequest,
+  solarSystemThreshold,
   verifyCertificateChain,
 } from '../../src/index.js'
 import { HierarchySim } from '../support/hierarchy-sim.js'
@@ -41,6 +43,7 @@ const RULES: MembershipRules = {
   maxPending: 1_000,
 }
 
+const SYSTEMS = Number(process.env['CONSENSUS_CHURN_SYSTEMS'] ?? 4)
 const START = 1_200
 const GAP = 300
 const AWAY = 800
@@ -51,7 +54,7 @@ describe('churn', () => {
     const sim = new HierarchySim({
       crypto,
       seed: 'churn',
-      systems: 4,
+      systems: SYSTEMS,
       membersPerSystem: 10,
       facilitators: 4,
       fanOut: 2,
@@ -66,8 +69,9 @@ describe('churn', () => {
         return window !== undefined && time >= window[0] && time < window[1]
       },
     })
-    // 8 of 40 nodes, one leaving every GAP ms: a validator of a star cluster, one of the root, a solar system's
-    // facilitator, and five drawn by the seed from everyone else.
+    // 20% of the nodes, one leaving every GAP ms: a validator of a star cluster, one of the root, a solar system's
+    // facilitator, and the rest drawn by the seed from everyone else.
+    const count = sim.nodes.length / 5
     const [cluster, top, solar] = [sim.groups.find((g) => g.level === 1)!, sim.root, sim.systems[2]!]
     const picked = [
       cluster.genesis.members.find((id) => !top.genesis.members.includes(id))!,
@@ -76,8 +80,8 @@ describe('churn', () => {
     ].map((id) => sim.node(id)!)
     const random = createRandom('churn/who')
     const pool = sim.nodes.filter((node) => !picked.includes(node))
-    const churners = [...picked, ...Array.from({ length: 5 }, () => pool.splice(random.int(pool.length), 1)[0]!)]
-    expect(new Set(churners).size).toBe(8)
+    const churners = [...picked, ...Array.from({ length: count - picked.length }, () => pool.splice(random.int(pool.length), 1)[0]!)]
+    expect(new Set(churners).size).toBe(count)
     const requests: MembershipRequest[] = []
     const submit = (request: MembershipRequest) => {
       requests.push(request)
@@ -162,7 +166,7 @@ describe('churn', () => {
       expect(assignment.nonces.get(node.id)).toBe(3)
       expect(assignment.members.has(node.id)).toBe(true)
     }
-    expect(assignment.members.size).toBe(40)
-    expect(assignment.systems.length).toBe(4)
+    expect(assignment.members.size).toBe(sim.nodes.length)
+    expect(assignment.systems.length).toBe(Math.ceil(sim.nodes.length / solarSystemThreshold(RULES)))
   }, 60_000)
 })
