@@ -9,11 +9,14 @@
  * The counters are live (the progress line reads them while the load runs).
  */
 import { setMaxListeners } from 'node:events'
+import { setTimeout as delay } from 'node:timers/promises'
 import type { Random } from '@constellation/gossip'
 import { type NodeApi, NodeApiError } from './node-api.js'
 
 /** How often the open loop starts the transfers that are due. */
 const OPEN_LOOP_TICK_MS = 10
+/** A closed-loop worker whose node did not answer waits this long before trying it again (it may be restarting). */
+const UNREACHABLE_BACKOFF_MS = 200
 
 export interface LoadTarget {
   /** Hex public key: what other nodes send to. */
@@ -76,7 +79,8 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
   const deadline = counters.startedAt + options.durationMs
   const running = () => performance.now() < deadline && !signal.aborted
 
-  const sendOne = async (from: number) => {
+  /** Resolves false when the proposer could not be reached. */
+  const sendOne = async (from: number): Promise<boolean> => {
     const offset = 1 + random.int(targets.length - 1)
     const to = targets[(from + offset) % targets.length] as LoadTarget
     counters.sent++
@@ -85,9 +89,14 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
       const id = await (targets[from] as LoadTarget).api.transfer(to.id, 1, signal)
       counters.acknowledged++
       options.onAcknowledged?.(id, from)
+      return true
     } catch (error) {
-      if (error instanceof NodeApiError && error.status > 0) counters.rejected.set(error.code, (counters.rejected.get(error.code) ?? 0) + 1)
-      else if (!signal.aborted) counters.unreachable++
+      if (error instanceof NodeApiError && error.status > 0) {
+        counters.rejected.set(error.code, (counters.rejected.get(error.code) ?? 0) + 1)
+        return true
+      }
+      if (!signal.aborted) counters.unreachable++
+      return false
     } finally {
       counters.inFlight--
     }
@@ -97,7 +106,9 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
     const workers = targets.flatMap((_, from) => Array.from({ length: options.concurrencyPerNode }, () => from))
     await Promise.all(
       workers.map(async (from) => {
-        while (running()) await sendOne(from)
+        while (running()) {
+          if (!(await sendOne(from))) await delay(UNREACHABLE_BACKOFF_MS, undefined, { signal }).catch(() => {})
+        }
       }),
     )
   } else {
@@ -118,7 +129,7 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
             counters.shed++
             continue
           }
-          const sending = sendOne(next)
+          const sending = sendOne(next).then(() => {})
           next = (next + 1) % targets.length
           outstanding.add(sending)
           void sending.finally(() => outstanding.delete(sending))
