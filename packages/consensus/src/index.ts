@@ -125,9 +125,13 @@ export {
 export {
   checkFinalityPath,
   checkRootedAgreementProof,
+  decodeFinalityPath,
+  encodeFinalityPath,
   type FinalityPath,
+  FinalityPathCodec,
   type FinalityStep,
   HierarchyIndex,
+  MAX_FINALITY_PATH_BYTES,
   type RootedAgreementProof,
 } from './hierarchy/finality-path.js'
 export {

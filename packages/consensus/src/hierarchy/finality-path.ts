@@ -8,16 +8,17 @@
  * the root's genesis and `verifyCertificateChain`). `HierarchyIndex` keeps the certified histories of the groups a
  * validator follows and builds such paths; `checkRootedAgreementProof` proves a transaction final up to the root.
  */
-import { type Crypto, equalBytes, toHex } from '@constellation/crypto'
+import { type Crypto, encodeCanonical, equalBytes, toHex } from '@constellation/crypto'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { type AgreementProof, checkAgreementProof, type CommitteeLookup } from '../finality/agreement-proof.js'
 import { CertificateHistory } from '../finality/certificate-history.js'
-import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from '../round/certificate.js'
+import { closedRecord, decodeWith, deepFreeze, listUpTo } from '../codec/fields.js'
+import { type BatchVerifier, type CheckpointCertificate, CheckpointCertificateCodec, checkCertificate, MAX_CERTIFICATE_BYTES } from '../round/certificate.js'
 import { certificateDigest } from '../round/checkpoint-result.js'
 import { createCommittee } from '../round/committee.js'
 import type { SolarSystemGenesis } from '../round/solar-system.js'
 import { type ChildGroup, childGroups } from './level-inputs.js'
-import { type MerkleProof, merkleProof, verifyMerkleProof } from './merkle.js'
+import { type MerkleProof, MerkleProofCodec, merkleProof, verifyMerkleProof } from './merkle.js'
 
 export interface FinalityStep {
   /** A certificate one level up that commits to the previous one. */
@@ -30,6 +31,26 @@ export interface FinalityPath {
   readonly certificate: CheckpointCertificate
   /** Up to a certificate of the root; empty when `certificate` is the root's own. */
   readonly steps: readonly FinalityStep[]
+}
+
+/** Levels a path climbs at most (results carry levels 0 to 16). */
+const MAX_PATH_STEPS = 16
+
+/** Largest encoded finality path accepted from the network or disk. */
+export const MAX_FINALITY_PATH_BYTES = (MAX_PATH_STEPS + 1) * MAX_CERTIFICATE_BYTES
+
+export const FinalityPathCodec = closedRecord('FinalityPath', {
+  certificate: CheckpointCertificateCodec,
+  steps: listUpTo(closedRecord('FinalityStep', { certificate: CheckpointCertificateCodec, proof: MerkleProofCodec }), MAX_PATH_STEPS, 'FinalitySteps'),
+})
+
+export function encodeFinalityPath(path: FinalityPath): Uint8Array {
+  return encodeCanonical(FinalityPathCodec.encode({ certificate: path.certificate, steps: [...path.steps] }))
+}
+
+/** Decodes a path from bytes (shape and sizes only; `checkFinalityPath` checks what it proves). */
+export function decodeFinalityPath(bytes: Uint8Array): FinalityPath {
+  return deepFreeze(decodeWith(FinalityPathCodec, bytes, MAX_FINALITY_PATH_BYTES, 'finality path'))
 }
 
 /** Why `path` does not prove its certificate committed by the root, or undefined when it does. */

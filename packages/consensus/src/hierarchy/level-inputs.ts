@@ -18,7 +18,7 @@
  */
 import { compareBytes, type Crypto, encodeCanonical, equalBytes, toHex } from '@constellation/crypto'
 import * as t from 'io-ts'
-import { decodeWith, deepFreeze, listUpTo } from '../codec/fields.js'
+import { closedRecord, decodeWith, deepFreeze, listUpTo } from '../codec/fields.js'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { checkMembershipRequest, type MembershipRequest, MembershipRequestCodec, membershipRequestDigest } from '../membership/membership-request.js'
 import { type CheckpointCertificate, CheckpointCertificateCodec, checkCertificateNow } from '../round/certificate.js'
@@ -88,12 +88,13 @@ export function childGroups(crypto: Crypto, level: number, children: readonly So
 const DEFAULT_MAX_CERTIFICATES_PER_INPUT = 16
 
 function proposalCodec(maxInputs: number, maxCertificates: number) {
-  return t.type({
-    children: listUpTo(
-      t.type({ group: t.string, anchor: t.union([CheckpointResultCodec, t.null]), certificates: listUpTo(CheckpointCertificateCodec, maxCertificates, 'Certificates') }),
-      maxInputs,
-      'ChildInputs',
-    ),
+  const child = closedRecord('ChildCertificates', {
+    group: t.string,
+    anchor: t.union([CheckpointResultCodec, t.null]),
+    certificates: listUpTo(CheckpointCertificateCodec, maxCertificates, 'Certificates'),
+  })
+  return closedRecord('LevelProposal', {
+    children: listUpTo(child, maxInputs, 'ChildInputs'),
     requests: listUpTo(MembershipRequestCodec, maxInputs, 'Requests'),
   })
 }

@@ -7,7 +7,7 @@
 import { type Crypto, toHex } from '@constellation/crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { certificateDigest, committeesOf, verifyCertificateChain } from '../../src/index.js'
-import { checkFinalityPath, checkRootedAgreementProof } from '../../src/hierarchy/finality-path.js'
+import { checkFinalityPath, checkRootedAgreementProof, decodeFinalityPath, encodeFinalityPath } from '../../src/hierarchy/finality-path.js'
 import { HierarchySim } from '../support/hierarchy-sim.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 
@@ -66,6 +66,12 @@ describe('a hierarchy of three levels on the simulator', () => {
     const path = sim.index.finalityPath(0, 'sol-1', 2)!
     expect(path.steps.map((step) => step.certificate.result.body.level)).toEqual([1, 2])
     expect(await checkFinalityPath(crypto, path, committeesOf(trusted))).toBeUndefined()
+    // It travels: the decoded copy proves the same, and a flipped byte in its Merkle proof does not.
+    const bytes = encodeFinalityPath(path)
+    expect(await checkFinalityPath(crypto, decodeFinalityPath(bytes), committeesOf(trusted))).toBeUndefined()
+    const tampered = decodeFinalityPath(bytes)
+    const flipped = { ...tampered, steps: tampered.steps.map((step, i) => (i === 0 && step.proof.siblings.length > 0 ? { ...step, proof: { ...step.proof, siblings: [Uint8Array.from(step.proof.siblings[0]!, (x, j) => (j === 0 ? x ^ 1 : x)), ...step.proof.siblings.slice(1)] } } : step)) }
+    expect(await checkFinalityPath(crypto, flipped, committeesOf(trusted))).toMatch(/does not commit/)
     const other = sim.index.finalityPath(0, 'sol-0', 2)!
     expect(await checkFinalityPath(crypto, { ...path, certificate: other.certificate }, committeesOf(trusted))).toMatch(/does not commit/)
     const [first, second] = path.steps as [typeof path.steps[0], typeof path.steps[0]]
