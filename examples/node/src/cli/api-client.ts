@@ -5,6 +5,7 @@
  */
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
+import { ApiErrorBodyCodec } from '../api/error-body.js'
 import { describeErrors } from '../config/codecs.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 
@@ -20,7 +21,6 @@ export class ApiCallError extends Error {
   }
 }
 
-const ApiErrorBodyCodec = t.type({ error: t.type({ code: t.string, message: t.string }) })
 
 /** Largest answer the CLI reads (a chain range or a proof is far smaller). */
 const MAX_RESPONSE_BYTES = 16 << 20

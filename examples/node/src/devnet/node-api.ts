@@ -7,6 +7,7 @@
 import { Agent, request } from 'node:http'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
+import { ApiErrorBodyCodec } from '../api/error-body.js'
 import { describeErrors } from '../config/codecs.js'
 
 /** Largest answer read (the metrics text is the largest). */
@@ -159,7 +160,6 @@ export class NodeApi {
   }
 }
 
-const ApiErrorBodyCodec = t.type({ error: t.type({ code: t.string, message: t.string }) })
 
 function errorOf(method: string, path: string, answer: HttpAnswer): NodeApiError {
   const decoded = ApiErrorBodyCodec.decode(answer.body)

@@ -20,7 +20,7 @@ import {
 } from '@constellation/trustchain'
 import { type NetworkGenesis, memberOf, readNetworkGenesis, solarSystemOf } from '../config/network-genesis.js'
 import { dataPaths, type NodeConfig } from '../config/node-config.js'
-import { isNodeError, NodeError, NodeErrorCode } from '../errors.js'
+import { NodeError, NodeErrorCode } from '../errors.js'
 import { createLogger, errorFields, type Logger } from '../log/logger.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
 import { type CertificateJournal, openCertificateJournal } from './certificate-journal.js'
@@ -242,7 +242,6 @@ async function assemble(
 
   const watcher = new FinalityWatcher({
     consensus: solar,
-    now: Date.now,
     onFinal: (tracked, _proof, round) => {
       const at = Date.now()
       transactions.final(tracked, round, at)
@@ -334,4 +333,3 @@ async function assemble(
   return node
 }
 
-export { isNodeError }

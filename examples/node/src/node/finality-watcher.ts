@@ -10,7 +10,6 @@ import type { TrackedTransaction } from './transaction-tracker.js'
 
 export interface FinalityWatcherOptions {
   readonly consensus: SolarSystemNode
-  readonly now: () => number
   readonly onFinal: (tracked: TrackedTransaction, proof: AgreementProof, round: number) => void
   readonly onError: (error: unknown) => void
 }
@@ -70,6 +69,8 @@ export class FinalityWatcher {
         this.#pending.delete(tracked.id)
         this.#options.onFinal(tracked, proof, consensus.history.round)
       } catch (error) {
+        // The node closed under this pass (its store with it): nothing to report.
+        if (this.#closed) return
         // Not final yet (the counterparty's fragment could not be fetched, say): tried again after the next certificate.
         if (!isConsensusError(error, ConsensusErrorCode.NOT_FINAL)) {
           this.#pending.delete(tracked.id)
