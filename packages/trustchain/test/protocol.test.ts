@@ -2,7 +2,11 @@ import { type Crypto, encodeCanonical, toHex } from '@constellation/crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   blockHash,
+  createGenesisBlock,
+  createLedger,
+  createMemoryBlockStore,
   createProposal,
+  createTrustChainNode,
   decodeMessage,
   encodeBlock,
   encodeMessage,
@@ -314,6 +318,30 @@ describe('a pair of nodes', () => {
     expect(await crawl(2, 3)).toEqual([2, 3])
     expect(await crawl(-100, 2)).toEqual([1, 2])
     expect(await crawl(4, 1)).toEqual([])
+  })
+  it('crawls what a fragment depends on: an agreement to a proposal from a chain the crawler never saw', async () => {
+    const { net, peers, run } = await simPeers(crypto, 2, { seed: 8 })
+    const [carol, bob] = peers as [SimPeer, SimPeer]
+    for (let i = 0; i < 3; i++) {
+      const p = carol.node.propose(bob.node.publicKey, { transfer: 1 })
+      await run()
+      await p
+    }
+    // Alice joins afterwards: she saw none of Carol's blocks, so Bob's agreements depend on what she lacks.
+    const aliceKeys = keyPairOf(crypto, 90)
+    const aliceStore = createMemoryBlockStore({ crypto })
+    await createLedger({ crypto, store: aliceStore }).ingest([createGenesisBlock({ crypto, keyPair: aliceKeys }, { balance: 10, timestamp: 1 })])
+    const alice = createTrustChainNode({ crypto, keyPair: aliceKeys, store: aliceStore, messenger: net.messenger(toHex(aliceKeys.publicKey)), clock: net.clock })
+    await alice.start()
+    const crawled = settle(alice.crawl(bob.node.publicKey, bob.node.publicKey, 1, -1))
+    await run()
+    const result = await crawled
+    if (!result.ok) throw result.error
+    expect(result.value.map((outcome) => [outcome.block?.sequenceNumber, outcome.status])).toEqual([1, 2, 3, 4].map((seq) => [seq, 'stored']))
+    expect((await aliceStore.latest(bob.node.publicKey))?.sequenceNumber).toBe(4)
+    // Carol's proposals came with them, from Bob, who had checked them before he signed.
+    expect((await aliceStore.latest(carol.node.publicKey))?.sequenceNumber).toBe(4)
+    await alice.stop()
   })
 })
 

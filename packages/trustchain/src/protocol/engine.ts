@@ -17,7 +17,7 @@
  *   proposal: one event at a time, so it never shares a sequence number with a proposal or an agreement; it is
  *   broadcast once the ledger has stored it.
  */
-import { type CborValue, type Crypto, equalBytes, fromHex, HASH_LENGTH, type KeyPair, PUBLIC_KEY_LENGTH, toHex } from '@constellation/crypto'
+import { type CborValue, type Crypto, equalBytes, HASH_LENGTH, type KeyPair, PUBLIC_KEY_LENGTH, toHex } from '@constellation/crypto'
 import { advanceHead, type ChainHead, createAgreement, createCheckpoint, createProposal, transferPayload } from '../block/block-builder.js'
 import { blockHash, type BlockLimits, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
 import { type HalfBlock, isAgreement, isProposal } from '../block/half-block.js'
@@ -25,6 +25,7 @@ import { PayloadRegistry, transferOf } from '../block/payloads.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import type { IngestOutcome } from '../ledger/ledger.js'
 import { ValidationLevel, ValidationReason, type ValidationResult } from '../validation/validation-result.js'
+import { crawlRange, crawlTargets, DEFAULT_MAX_CRAWL_CHAINS, DEFAULT_MAX_CRAWL_ROUNDS, heldOf, type MissingRun, missingOf } from './crawl-plan.js'
 import type { PeerId } from './messenger.js'
 import type { Request } from './messages.js'
 
@@ -223,67 +224,14 @@ function backoff(config: EngineConfig, attempts: number, random: number): number
 }
 
 const DEFAULT_REGISTRY = new PayloadRegistry()
-const DEFAULT_MAX_CRAWL_ROUNDS = 8
-const DEFAULT_MAX_CRAWL_CHAINS = 8
 const DEFAULT_MAX_SESSIONS_PER_PEER = 16
-
-/** A block to fetch (`sequenceNumber`) and the lowest one to fetch with it (`from`). */
-interface MissingRun {
-  readonly publicKey: Uint8Array
-  readonly sequenceNumber: number
-  readonly from: number
-}
-
-/**
- * The block a MISSING_DEPENDENCY rejection names, if the outcome is one, with the start of the run of blocks the
- * ledger lacks below it (`missing.from`; without it, the block alone).
- */
-function missingOf(outcome: IngestOutcome): MissingRun | undefined {
-  if (outcome.status !== 'rejected' || outcome.error.code !== TrustChainErrorCode.MISSING_DEPENDENCY) return undefined
-  const missing = outcome.error.detail.missing as { publicKey?: unknown; sequenceNumber?: unknown; from?: unknown } | undefined
-  if (typeof missing?.publicKey !== 'string' || typeof missing.sequenceNumber !== 'number') return undefined
-  const from = typeof missing.from === 'number' && missing.from >= 1 && missing.from <= missing.sequenceNumber ? missing.from : missing.sequenceNumber
-  return { publicKey: fromHex(missing.publicKey), sequenceNumber: missing.sequenceNumber, from }
-}
-
-/** Blocks of an ingest that wait for a missing dependency: kept for the next try. */
-const heldOf = (outcomes: readonly IngestOutcome[]): HalfBlock[] =>
-  outcomes.flatMap((outcome) => (outcome.status === 'rejected' && outcome.block !== undefined && missingOf(outcome) !== undefined ? [outcome.block] : []))
-
-/**
- * What the next crawl round asks for: for each chain with missing blocks named, in order of first mention, the
- * span from the lowest block of their runs to the highest block named, at most `maxCrawlChains` chains. Only what
- * the ledger lacks: blocks it holds below a run are not fetched (and checked) again.
- */
-function crawlTargets(config: EngineConfig, outcomes: readonly IngestOutcome[]): MissingRun[] {
-  // A block named missing that is itself held (waiting for its own dependency, named by its own outcome) is not
-  // fetched again: a second copy would only be verified a second time.
-  const held = new Set(heldOf(outcomes).map((block) => `${toHex(block.publicKey)}/${block.sequenceNumber}`))
-  const byChain = new Map<string, MissingRun>()
-  for (const outcome of outcomes) {
-    const missing = missingOf(outcome)
-    if (missing === undefined || held.has(`${toHex(missing.publicKey)}/${missing.sequenceNumber}`)) continue
-    const chain = toHex(missing.publicKey)
-    const known = byChain.get(chain)
-    if (known === undefined) {
-      if (byChain.size < (config.maxCrawlChains ?? DEFAULT_MAX_CRAWL_CHAINS)) byChain.set(chain, missing)
-    } else {
-      byChain.set(chain, {
-        publicKey: known.publicKey,
-        sequenceNumber: Math.max(known.sequenceNumber, missing.sequenceNumber),
-        from: Math.min(known.from, missing.from),
-      })
-    }
-  }
-  return [...byChain.values()]
-}
 
 /** The requests of one crawl round to `peer`, each ending at the highest block needed, at most `maxCrawlBlocks` long. */
 function crawlRequests(config: EngineConfig, peer: PeerId, targets: readonly MissingRun[], correlation: Extract<Correlation, { kind: 'crawl' | 'agreement-crawl' }>): EngineEffect[] {
   return targets.map((missing) => ({
     type: 'request',
     peer,
-    request: { type: 'crawl', publicKey: missing.publicKey, from: Math.max(missing.from, missing.sequenceNumber - config.maxCrawlBlocks + 1), to: missing.sequenceNumber },
+    request: { type: 'crawl', publicKey: missing.publicKey, ...crawlRange(missing, config.maxCrawlBlocks) },
     correlation,
   }))
 }
@@ -515,7 +463,7 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
     // An agreement the ledger could not check yet (the counterparty's earlier blocks are unknown here): fetch what
     // it names from the counterparty, a bounded number of times, then try again.
     const pending = result.state.proposals.get(purpose.id)
-    const targets = crawlTargets(config, event.outcomes)
+    const targets = crawlTargets(config.maxCrawlChains ?? DEFAULT_MAX_CRAWL_CHAINS, event.outcomes)
     if (pending === undefined || targets.length === 0 || pending.crawls >= (config.maxCrawlRounds ?? DEFAULT_MAX_CRAWL_ROUNDS)) return result
     const round = pending.crawls + 1
     return {
@@ -545,7 +493,7 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
     // Blocks the ledger could not check yet wait for their dependencies, all fetched in the next round. (The ledger
     // already retried them after each block it stored, so trying them again before that round brings nothing.)
     // When no round is left or needed, the proposal is validated again with what the crawls brought.
-    const targets = crawlTargets(config, event.outcomes)
+    const targets = crawlTargets(config.maxCrawlChains ?? DEFAULT_MAX_CRAWL_CHAINS, event.outcomes)
     if (targets.length > 0 && session.crawls < maxRounds) return merge(crawlFor(targets, heldOf(event.outcomes)))
     return merge({
       state: { ...result.state, sessions: withMap(result.state.sessions, purpose.id, { ...session, held: [] }) },

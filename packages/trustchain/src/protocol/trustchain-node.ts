@@ -19,6 +19,7 @@ import type { BlockStore } from '../store/block-store.js'
 import { readChainHead } from '../store/chain-head.js'
 import { ValidationLevel, ValidationReason, type ValidationResult } from '../validation/validation-result.js'
 import { type Clock, systemClock } from './clock.js'
+import { crawlRange, crawlTargets, DEFAULT_MAX_CRAWL_CHAINS, DEFAULT_MAX_CRAWL_ROUNDS, heldOf } from './crawl-plan.js'
 import {
   DEFAULT_RETRY_POLICY,
   type DecodedResponse,
@@ -113,7 +114,11 @@ export interface TrustChainNode {
    * in turn with proposals and agreements; resolves with the block once stored (then broadcast).
    */
   checkpoint(options: { readonly consensusResultHash: Uint8Array; readonly round: number }): Promise<HalfBlock>
-  /** Fetches blocks of a chain from a peer (`from`/`to` negative = from the end) and ingests them. */
+  /**
+   * Fetches blocks of a chain from a peer (`from`/`to` negative = from the end) and ingests them; blocks the ledger
+   * refuses for want of others (an agreement to a proposal from a chain never seen here) bring those others from
+   * the same peer, for up to `DEFAULT_MAX_CRAWL_ROUNDS` (8) rounds. One outcome per block of the range asked for.
+   */
   crawl(peer: Uint8Array, publicKey: Uint8Array, from: number, to: number): Promise<IngestOutcome[]>
   /** The own chain's head as the engine knows it. */
   head(): ChainHead
@@ -122,6 +127,9 @@ export interface TrustChainNode {
   /** True when no event is being processed or waiting (used by simulations to detect quiescence). */
   idle(): boolean
 }
+
+/** A block's place: its chain and sequence number. */
+const blockKey = (block: HalfBlock): string => `${toHex(block.publicKey)}/${block.sequenceNumber}`
 
 export function createTrustChainNode(options: TrustChainNodeOptions): TrustChainNode {
   const { crypto, keyPair, store, messenger } = options
@@ -411,11 +419,31 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
     },
     async crawl(peer, publicKey, from, to) {
       if (!running) throw stopped()
-      const response = decodeResponse(await requestPeer(toHex(peer), encodeRequest({ type: 'crawl', publicKey, from, to })))
-      if (response === undefined || response.type !== 'blocks') {
-        throw new TrustChainError(TrustChainErrorCode.MALFORMED_MESSAGE, 'the peer did not answer the crawl with blocks')
+      const fetchRange = async (chain: Uint8Array, range: { readonly from: number; readonly to: number }): Promise<readonly HalfBlock[]> => {
+        const response = decodeResponse(await requestPeer(toHex(peer), encodeRequest({ type: 'crawl', publicKey: chain, ...range })))
+        if (response === undefined || response.type !== 'blocks') {
+          throw new TrustChainError(TrustChainErrorCode.MALFORMED_MESSAGE, 'the peer did not answer the crawl with blocks')
+        }
+        return response.blocks
       }
-      return ledger.ingest(response.blocks)
+      // The outcome of each block asked for, by position, updated when a later round lets a refused block in.
+      const asked = await ledger.ingest(await fetchRange(publicKey, { from, to }))
+      const slotOf = new Map(asked.flatMap((outcome, slot) => (outcome.block === undefined ? [] : [[blockKey(outcome.block), slot] as const])))
+      // A fragment often holds an agreement to a proposal from a chain this node has never seen: the peer holds that
+      // proposal (it checked it before signing), so it is asked for what the ledger names missing, as the engine
+      // does before it signs, until every block is in or the rounds run out.
+      let outcomes = asked
+      for (let round = 0; round < (config.maxCrawlRounds ?? DEFAULT_MAX_CRAWL_ROUNDS) && running; round++) {
+        const targets = crawlTargets(config.maxCrawlChains ?? DEFAULT_MAX_CRAWL_CHAINS, outcomes)
+        if (targets.length === 0) break
+        const fetched = await Promise.all(targets.map((missing) => fetchRange(missing.publicKey, crawlRange(missing, maxCrawlBlocks))))
+        outcomes = await ledger.ingest([...fetched.flat(), ...heldOf(outcomes)])
+        for (const outcome of outcomes) {
+          const slot = outcome.block === undefined ? undefined : slotOf.get(blockKey(outcome.block))
+          if (slot !== undefined) asked[slot] = outcome
+        }
+      }
+      return asked
     },
     head: () => state.head,
     onTransaction(listener) {
