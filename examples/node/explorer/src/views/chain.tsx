@@ -1,0 +1,75 @@
+/** A personal chain: its newest blocks (up to the API's page of 100), each linking to its own page. */
+import type { ChainPage as ChainPageView } from '../browser/api-types.js'
+import { useView } from '../browser/use-view.js'
+import { formatJson, formatTimestamp, shortHex } from '../model/format.js'
+import { hrefOf } from '../model/route.js'
+import { ErrorNote, Hex, Loading, PageHeading } from './common.js'
+
+/** The API's largest page of blocks. */
+const PAGE = 100
+
+export function ChainPage({ publicKey }: { readonly publicKey: string }) {
+  // The first answer tells the height; the newest page is then asked for by its range.
+  const first = useView<ChainPageView>(`/v1/chains/${publicKey}`, ['height', 'blocks'], (event) => event.kind === 'chain' && event.publicKey === publicKey)
+  const height = first.data?.height ?? 0
+  const from = Math.max(1, height - PAGE + 1)
+  const latest = useView<ChainPageView>(height > PAGE ? `/v1/chains/${publicKey}?from=${from}&to=${height}` : `/v1/chains/${publicKey}`, ['height', 'blocks'])
+  const page = height > PAGE ? latest.data : first.data
+  const error = first.error ?? latest.error
+  return (
+    <>
+      <PageHeading title={`Chain ${shortHex(publicKey)}`}>
+        Chain <Hex value={publicKey} />
+      </PageHeading>
+      {error !== undefined && <ErrorNote error={error} what="the chain" />}
+      {page === undefined && error === undefined && <Loading what="the chain" />}
+      {page !== undefined && (
+        <section aria-labelledby="chain-blocks" class="panel">
+          <h2 id="chain-blocks">Blocks stored here (height {page.height})</h2>
+          <div class="table-scroll">
+            <table>
+              <caption>
+                Blocks #{page.from}–#{page.to} of this chain, newest first
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">#</th>
+                  <th scope="col">hash</th>
+                  <th scope="col">type</th>
+                  <th scope="col">link</th>
+                  <th scope="col">time</th>
+                  <th scope="col">payload</th>
+                </tr>
+              </thead>
+              <tbody>
+                {[...page.blocks].reverse().map((block) => (
+                  <tr key={block.hash}>
+                    <th scope="row">{block.sequenceNumber}</th>
+                    <td>
+                      <Hex value={block.hash} href={hrefOf({ view: 'block', hash: block.hash })} />
+                    </td>
+                    <td>{block.type}</td>
+                    <td>
+                      {block.linkPublicKey === block.publicKey ? (
+                        <span class="muted">own</span>
+                      ) : (
+                        <>
+                          <Hex value={block.linkPublicKey} href={hrefOf({ view: 'chain', publicKey: block.linkPublicKey })} />
+                          {block.linkSequenceNumber === 0 ? '' : ` #${block.linkSequenceNumber}`}
+                        </>
+                      )}
+                    </td>
+                    <td>{formatTimestamp(block.timestamp)}</td>
+                    <td>
+                      <code class="json">{formatJson(block.payload, 80)}</code>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      )}
+    </>
+  )
+}

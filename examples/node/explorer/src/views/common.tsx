@@ -1,0 +1,68 @@
+/** Small pieces every view uses: shortened keys with their full value at hand, loading and error notes, headings. */
+import type { ComponentChildren } from 'preact'
+import { useEffect } from 'preact/hooks'
+import type { ApiFailure } from '../browser/api.js'
+import { shortHex } from '../model/format.js'
+
+/** A key or hash shortened for the eye; the full value is its title and what a screen reader or a copy gets. */
+export function Hex({ value, href, full = false }: { readonly value: string; readonly href?: string; readonly full?: boolean }) {
+  const text = full ? value : shortHex(value)
+  const body = (
+    <code class="hex" title={value}>
+      {text}
+    </code>
+  )
+  return href === undefined ? body : <a href={href}>{body}</a>
+}
+
+export function Loading({ what }: { readonly what: string }) {
+  return <p class="note">Loading {what}…</p>
+}
+
+export function ErrorNote({ error, what }: { readonly error: ApiFailure; readonly what: string }) {
+  return (
+    <p class="note note--error" role="alert">
+      Could not load {what}: {error.code === 'UNREACHABLE' ? 'the node does not answer' : `${error.code} — ${error.message}`}
+    </p>
+  )
+}
+
+/** The view's heading; it also names the page in the window title. */
+export function PageHeading({ children, title }: { readonly children: ComponentChildren; readonly title: string }) {
+  useEffect(() => {
+    document.title = `${title} — Constellation explorer`
+  }, [title])
+  return (
+    <h1 id="page-heading" tabIndex={-1}>
+      {children}
+    </h1>
+  )
+}
+
+/** A list of labelled facts (`<dl>`), in two columns on a wide screen. */
+export function Facts({ items, label }: { readonly items: readonly (readonly [string, ComponentChildren])[]; readonly label?: string }) {
+  return (
+    <dl class="facts" aria-label={label}>
+      {items.map(([term, value]) => (
+        <div class="facts__item" key={term}>
+          <dt>{term}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+    </dl>
+  )
+}
+
+/** A list of keys, each shortened. */
+export function HexList({ values, hrefOf }: { readonly values: readonly string[]; readonly hrefOf?: (value: string) => string }) {
+  if (values.length === 0) return <span class="muted">none</span>
+  return (
+    <ul class="hex-list">
+      {values.map((value) => (
+        <li key={value}>
+          <Hex value={value} {...(hrefOf === undefined ? {} : { href: hrefOf(value) })} />
+        </li>
+      ))}
+    </ul>
+  )
+}

@@ -1,0 +1,155 @@
+/**
+ * A transaction: how far it got (proposed, agreed, final), both halves, the timings this node recorded, and its
+ * agreement proof once it can be built — until then the node answers 409 NOT_FINAL, shown as "not final yet" and
+ * asked again whenever a round is certified or the transaction changes.
+ */
+import { useRef } from 'preact/hooks'
+import type { AgreementProofView, ProofSide, TransactionView } from '../browser/api-types.js'
+import { useView } from '../browser/use-view.js'
+import { formatAmount, formatBytes, formatDuration, formatTimestamp, shortHex } from '../model/format.js'
+import { hrefOf } from '../model/route.js'
+import { ErrorNote, Facts, Hex, Loading, PageHeading } from './common.js'
+import { HalfBlockFacts } from './half-block.js'
+
+function Timings({ transaction }: { readonly transaction: TransactionView }) {
+  const { submittedAt, agreedAt, finalAt, finalRound } = transaction
+  if (submittedAt === undefined) return <p class="note">This node did not propose this transaction, so it holds no timings for it.</p>
+  return (
+    <Facts
+      label="Timings"
+      items={[
+        ['proposed', formatTimestamp(submittedAt)],
+        ['agreed', agreedAt === undefined ? 'not yet' : `${formatTimestamp(agreedAt)} (after ${formatDuration(agreedAt - submittedAt)})`],
+        ['final', finalAt === undefined ? 'not yet' : `${formatTimestamp(finalAt)} (after ${formatDuration(finalAt - submittedAt)})`],
+        ['final in round', finalRound ?? '—'],
+      ]}
+    />
+  )
+}
+
+function SideSummary({ side, name }: { readonly side: ProofSide; readonly name: string }) {
+  return (
+    <tr>
+      <th scope="row">{name}</th>
+      <td>
+        <Hex value={side.publicKey} href={hrefOf({ view: 'chain', publicKey: side.publicKey })} />
+      </td>
+      <td>
+        #{side.fromSequenceNumber}–#{side.toSequenceNumber} ({side.blocks} blocks)
+      </td>
+      <td>{side.openingRound}</td>
+      <td>{side.closingRound}</td>
+    </tr>
+  )
+}
+
+function ProofSection({ id, final }: { readonly id: string; readonly final: boolean }) {
+  // A proof once built never changes: asked for again only until it is there.
+  const built = useRef(false)
+  const { data: proof, error } = useView<AgreementProofView>(
+    `/v1/transactions/${id}/proof`,
+    ['id', 'bytes', 'proof', 'summary'],
+    (event) => !built.current && (event.kind === 'round' || (event.kind === 'transaction' && event.id === id)),
+  )
+  built.current = proof !== undefined
+  const notFinal = error?.code === 'NOT_FINAL'
+  return (
+    <section aria-labelledby="proof-heading" class="panel" data-testid="proof">
+      <h2 id="proof-heading">Agreement proof</h2>
+      {proof === undefined && notFinal && (
+        <p class="note" data-testid="proof-pending">
+          Not final yet: the proof can be built once certified checkpoints close both halves. It is asked for again as rounds are certified.
+        </p>
+      )}
+      {proof === undefined && error !== undefined && !notFinal && <ErrorNote error={error} what="the agreement proof" />}
+      {proof === undefined && error === undefined && <Loading what={final ? 'the agreement proof' : 'the agreement proof (if it can be built yet)'} />}
+      {proof !== undefined && (
+        <>
+          <p class="note">
+            {formatBytes(proof.bytes)} of proof: each half lies in a fragment of its chain between checkpoints that certified rounds committed to. Anyone holding the
+            certificate chain from the genesis can check it with <code>verifyAgreementProof</code>.
+          </p>
+          <div class="table-scroll">
+            <table>
+              <caption>What the proof contains</caption>
+              <thead>
+                <tr>
+                  <th scope="col">half</th>
+                  <th scope="col">chain</th>
+                  <th scope="col">fragment</th>
+                  <th scope="col">opening round</th>
+                  <th scope="col">closing round</th>
+                </tr>
+              </thead>
+              <tbody>
+                <SideSummary side={proof.summary.proposalSide} name={`proposal #${proof.summary.proposal.sequenceNumber}`} />
+                <SideSummary side={proof.summary.agreementSide} name={`agreement #${proof.summary.agreement.sequenceNumber}`} />
+              </tbody>
+            </table>
+          </div>
+          <details>
+            <summary>The proof's encoding ({proof.proof.length / 2} bytes, hex)</summary>
+            <pre class="hex-dump">{proof.proof}</pre>
+          </details>
+        </>
+      )}
+    </section>
+  )
+}
+
+export function TransactionPage({ id }: { readonly id: string }) {
+  // A transaction this node is not party to changes without a `transaction` event: rounds prompt a look until final.
+  const final = useRef(false)
+  const { data: transaction, error } = useView<TransactionView>(
+    `/v1/transactions/${id}`,
+    ['id', 'status', 'proposal'],
+    (event) => (event.kind === 'transaction' && event.id === id) || (!final.current && event.kind === 'round'),
+  )
+  final.current = transaction?.status === 'final'
+  return (
+    <>
+      <PageHeading title={`Transaction ${shortHex(id)}`}>
+        Transaction <Hex value={id} />
+      </PageHeading>
+      {error !== undefined && <ErrorNote error={error} what="the transaction" />}
+      {transaction === undefined && error === undefined && <Loading what="the transaction" />}
+      {transaction !== undefined && (
+        <>
+          <section aria-labelledby="tx-summary-heading" class="panel">
+            <h2 id="tx-summary-heading">Summary</h2>
+            <Facts
+              label="Transaction"
+              items={[
+                [
+                  'status',
+                  <span class={`badge badge--${transaction.status}`} data-testid="tx-status">
+                    {transaction.status}
+                  </span>,
+                ],
+                ['from', <Hex value={transaction.from} href={hrefOf({ view: 'chain', publicKey: transaction.from })} />],
+                ['to', <Hex value={transaction.to} href={hrefOf({ view: 'chain', publicKey: transaction.to })} />],
+                ['amount', formatAmount(transaction.amount)],
+              ]}
+            />
+            <Timings transaction={transaction} />
+          </section>
+          <div class="halves">
+            <section aria-labelledby="proposal-heading" class="panel">
+              <h2 id="proposal-heading">Proposal</h2>
+              <HalfBlockFacts block={transaction.proposal} label="Proposal half" />
+            </section>
+            <section aria-labelledby="agreement-heading" class="panel">
+              <h2 id="agreement-heading">Agreement</h2>
+              {transaction.agreement === null ? (
+                <p class="note">Not countersigned yet (or not known to this node).</p>
+              ) : (
+                <HalfBlockFacts block={transaction.agreement} label="Agreement half" />
+              )}
+            </section>
+          </div>
+          <ProofSection id={id} final={transaction.status === 'final'} />
+        </>
+      )}
+    </>
+  )
+}
