@@ -118,6 +118,7 @@ export {
   type ChildGroup,
   childGroups,
   type LevelConfig,
+  DEFAULT_MAX_CERTIFICATES_PER_INPUT,
   type LevelInput,
   levelInputs,
   type MembershipInput,
@@ -165,6 +166,7 @@ export {
   CERTIFICATES_PROTOCOL,
   certificateTopic,
   CHECKPOINT_PROTOCOL,
+  levelProtocols,
   ROUND_PROTOCOL,
 } from './shell/wire.js'
 export {
@@ -177,3 +179,19 @@ export {
   type SolarSystemStats,
   type SolarSystemTiming,
 } from './shell/solar-system-node.js'
+export {
+  createLevelNode,
+  DEFAULT_LEVEL_TIMING,
+  LevelNode,
+  type LevelNodeOptions,
+  type LevelStats,
+  type LevelTiming,
+} from './shell/level-node.js'
+export {
+  fetchCertifiedHistory,
+  fetchFinalityPath,
+  fetchRootedAgreementProof,
+  type ValidatorClientNetwork,
+  type ValidatorRequestOptions,
+} from './shell/validator-client.js'
+export { childRun } from './hierarchy/child-run.js'

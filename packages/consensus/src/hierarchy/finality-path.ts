@@ -90,17 +90,24 @@ export async function checkRootedAgreementProof(crypto: Crypto, rooted: RootedAg
     certified.set(`${body.level}/${body.group}/${body.round}`, path.certificate)
   }
   const { proposalSide, agreementSide } = rooted.proof
+  // Rooted results were checked by the level above, so their certificates' own signers stand in for their
+  // committees. Two valid certificates of one result may carry different quorums of signatures (each facilitator
+  // assembles its own), so the proof's copy need not be the path's: the signers of every copy the proof holds count.
+  const signers = new Map<string, Set<string>>()
   for (const certificate of [proposalSide.opening, proposalSide.closing, agreementSide.opening, agreementSide.closing]) {
     const { body } = certificate.result
-    const rootedOne = certified.get(`${body.level}/${body.group}/${body.round}`)
+    const key = `${body.level}/${body.group}/${body.round}`
+    const rootedOne = certified.get(key)
     if (rootedOne === undefined || !equalBytes(certificateDigest(crypto, rootedOne.result), certificateDigest(crypto, certificate.result))) {
       return `the certificate of round ${body.round} of ${body.group} is not rooted`
     }
+    const held = signers.get(key) ?? new Set<string>()
+    for (const signature of certificate.signatures) held.add(signature.signer)
+    signers.set(key, held)
   }
-  // Rooted certificates were checked by the level above; their own signers stand in for their committees.
   const committees: CommitteeLookup = (group, level, round) => {
-    const certificate = certified.get(`${level}/${group}/${round}`)
-    return certificate === undefined ? undefined : createCommittee(certificate.signatures.map((s) => s.signer))
+    const held = signers.get(`${level}/${group}/${round}`)
+    return held === undefined ? undefined : createCommittee([...held])
   }
   return checkAgreementProof(crypto, rooted.proof, committees, verifier)
 }

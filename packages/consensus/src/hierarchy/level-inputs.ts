@@ -85,7 +85,7 @@ export function childGroups(crypto: Crypto, level: number, children: readonly So
   return out
 }
 
-const DEFAULT_MAX_CERTIFICATES_PER_INPUT = 16
+export const DEFAULT_MAX_CERTIFICATES_PER_INPUT = 16
 
 function proposalCodec(maxInputs: number, maxCertificates: number) {
   const child = closedRecord('ChildCertificates', {

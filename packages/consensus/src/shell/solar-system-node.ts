@@ -22,19 +22,18 @@ import { resultHash } from '../round/checkpoint-result.js'
 import { addToPool, type CheckpointPool, prunePool } from '../round/checkpoint-pool.js'
 import { type FacilitatorRoundState, type RoundEffect, type RoundEvent, startRound, stepRound } from '../round/facilitator-round.js'
 import { applyResult, genesisState, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
+import { EarlyFrames } from './early-frames.js'
+import { requestCertificateRange, serveCertificateRange } from './certificate-range.js'
 import { PeerLinks } from './peer-links.js'
 import {
   CERTIFICATES_PROTOCOL,
   certificateTopic,
   CHECKPOINT_PROTOCOL,
-  decodeCertificateRange,
   decodeCertificateAnnouncement,
   decodeCertificateRangeRequest,
   decodeCheckpointSubmission,
   decodeRoundFrame,
   encodeCertificateAnnouncement,
-  encodeCertificateRange,
-  encodeCertificateRangeRequest,
   encodeCheckpointSubmission,
   encodeRoundFrame,
   MAX_CERTIFICATES_PER_RESPONSE,
@@ -156,7 +155,7 @@ export class SolarSystemNode {
   /** Checkpoints that arrived for a round this node has not started yet. */
   #pending: CheckpointPool = new Map()
   #arrivals = 0
-  #early = new Map<string, { frames: readonly { round: number; bytes: Uint8Array }[]; bytes: number }>()
+  #early = new EarlyFrames(MAX_EARLY_BYTES_PER_PEER)
   /** Certificates are applied one at a time, in round order. */
   #applying: Promise<void> = Promise.resolve()
   #catchingUp = false
@@ -436,13 +435,7 @@ export class SolarSystemNode {
     const carried: CheckpointPool = new Map([...this.#pending, ...(this.#round?.pool ?? [])])
     this.#round = undefined
     // Frames of rounds that are over can never be used; those of this round are replayed below if we facilitate it.
-    const replay: { peer: string; bytes: Uint8Array }[] = []
-    for (const [peer, held] of this.#early) {
-      for (const frame of held.frames) if (frame.round === round) replay.push({ peer, bytes: frame.bytes })
-      const later = held.frames.filter((frame) => frame.round > round)
-      if (later.length === 0) this.#early.delete(peer)
-      else this.#early.set(peer, { frames: later, bytes: later.reduce((sum, frame) => sum + frame.bytes.length, 0) })
-    }
+    const replay = this.#early.release(round)
     if (!state.committee.facilitators.includes(this.self) || round <= (this.#options.sitOutThroughRound ?? 0)) {
       // Held for a later round: drop what this round made stale, so the pool stays bounded by the members.
       this.#pending = prunePool(this.crypto, this.#options.rules, state, carried)
@@ -503,9 +496,7 @@ export class SolarSystemNode {
       // A facilitator of a later round holds the certificates this node lacks: fetch them now, not at the watchdog.
       if (frame.round > this.#state.round + 1) void this.#catchUp(from, frame.round - 1)
       if (frame.round > this.#state.round + EARLY_ROUNDS) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a frame for a round too far ahead')
-      const held = this.#early.get(from) ?? { frames: [], bytes: 0 }
-      if (held.bytes + data.length > MAX_EARLY_BYTES_PER_PEER) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'too many frames held for later rounds')
-      this.#early.set(from, { frames: [...held.frames, { round: frame.round, bytes: data }], bytes: held.bytes + data.length })
+      this.#early.hold(from, frame.round, data)
     }
     return new Uint8Array(0)
   }
@@ -620,10 +611,7 @@ export class SolarSystemNode {
         const { level, group } = this.#options.genesis
         const from = this.#state.round + 1
         const count = Math.min(MAX_CERTIFICATES_PER_RESPONSE, target - from + 1)
-        const answer = await this.#options.network.request(peer, CERTIFICATES_PROTOCOL, encodeCertificateRangeRequest({ level, group, from, count }), {
-          timeout: this.#timing.requestTimeoutMs,
-        })
-        const certificates = decodeCertificateRange(answer, this.#options.network.limits.maxMessageBytes).map((bytes) => decodeCertificate(bytes))
+        const certificates = await requestCertificateRange(this.#options.network, peer, CERTIFICATES_PROTOCOL, { level, group, from, count }, this.#timing.requestTimeoutMs)
         if (certificates.length === 0) return
         this.#stats.certificatesFetched += certificates.length
         this.#enqueueApply(certificates, false)
@@ -639,20 +627,7 @@ export class SolarSystemNode {
   }
 
   #onRangeRequest(data: Uint8Array): Uint8Array {
-    const request = decodeCertificateRangeRequest(data)
-    const { level, group } = this.#options.genesis
-    if (request.level !== level || request.group !== group) return encodeCertificateRange([])
-    const out: Uint8Array[] = []
-    let size = 16
-    for (let round = request.from; round < request.from + request.count; round++) {
-      const certificate = this.history.certificate(round)
-      if (certificate === undefined) break
-      const bytes = encodeCertificate(certificate)
-      size += bytes.length + 8
-      if (size > this.#options.network.limits.maxMessageBytes) break
-      out.push(bytes)
-    }
-    return encodeCertificateRange(out)
+    return serveCertificateRange(this.history, decodeCertificateRangeRequest(data), this.#options.network.limits.maxMessageBytes)
   }
 }
 

@@ -12,6 +12,7 @@ import { encodeCanonical, SIGNATURE_LENGTH } from '@constellation/crypto'
 import * as t from 'io-ts'
 import { acsMessageFromCbor, acsMessageToCbor } from '../acs/index.js'
 import { bytesOfLength, bytesUpTo, closedRecord, decodeWith, integerIn, listUpTo } from '../codec/fields.js'
+import { MAX_FINALITY_PATH_BYTES } from '../hierarchy/finality-path.js'
 import { MAX_CERTIFICATE_BYTES } from '../round/certificate.js'
 import type { RoundMessage } from '../round/facilitator-round.js'
 
@@ -133,4 +134,43 @@ export function encodeCertificateAnnouncement(announcement: CertificateAnnouncem
 
 export function decodeCertificateAnnouncement(bytes: Uint8Array): CertificateAnnouncement {
   return decodeWith(CertificateAnnouncementCodec, bytes, MAX_CERTIFICATE_BYTES + 64, 'certificate announcement')
+}
+
+/**
+ * The protocols of a validator running a group at `level` >= 1. They carry the level, so one node can validate at
+ * several levels and be a solar-system member besides (a network has one handler per protocol):
+ *   - round frames between the level's facilitators (same frames as level 0);
+ *   - certificate ranges of any group the validator follows (its children and its own group), for syncing nodes;
+ *   - finality paths: given a certificate (level, group, round) of a followed group, its path up to the highest
+ *     level the validator knows.
+ */
+export function levelProtocols(level: number): { readonly round: string; readonly certificates: string; readonly finalityPath: string } {
+  return {
+    round: `/constellation/consensus/level/${level}/round/1`,
+    certificates: `/constellation/consensus/level/${level}/certificates/1`,
+    finalityPath: `/constellation/consensus/level/${level}/finality-path/1`,
+  }
+}
+
+const FinalityPathRequestCodec = closedRecord('FinalityPathRequest', { level: Level, group: Group, round: Round })
+/** Which certificate to root: a group's round. */
+export type FinalityPathRequest = t.TypeOf<typeof FinalityPathRequestCodec>
+
+export function encodeFinalityPathRequest(request: FinalityPathRequest): Uint8Array {
+  return encodeCanonical(FinalityPathRequestCodec.encode(request))
+}
+
+export function decodeFinalityPathRequest(bytes: Uint8Array): FinalityPathRequest {
+  return decodeWith(FinalityPathRequestCodec, bytes, 512, 'finality path request')
+}
+
+/** The path's own encoding (see `encodeFinalityPath`), or null while no level above has committed the certificate. */
+const FinalityPathAnswerCodec = closedRecord('FinalityPathAnswer', { path: t.union([bytesUpTo(MAX_FINALITY_PATH_BYTES, 'FinalityPathBytes'), t.null]) })
+
+export function encodeFinalityPathAnswer(path: Uint8Array | undefined): Uint8Array {
+  return encodeCanonical({ path: path ?? null })
+}
+
+export function decodeFinalityPathAnswer(bytes: Uint8Array, maxBytes: number): Uint8Array | undefined {
+  return decodeWith(FinalityPathAnswerCodec, bytes, maxBytes, 'finality path answer').path ?? undefined
 }

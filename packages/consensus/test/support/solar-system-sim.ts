@@ -79,6 +79,51 @@ function seedBytes(label: string, i: number): Uint8Array {
   return bytes
 }
 
+export interface SimMemberOptions {
+  /** The TrustChain node's seed. */
+  readonly seed: number
+  readonly genesis: SolarSystemGenesis
+  readonly rules: SolarSystemRules
+  readonly errors: unknown[]
+  readonly timing?: Partial<SolarSystemTiming>
+  readonly broadcasts?: boolean
+  /** The network the consensus runs on (default: the simulated node itself). */
+  readonly network?: (sim: SimNode) => ConsensusNetwork
+}
+
+/** One member on `net`: a started simulated node, a memory store with its genesis block, a TrustChain node, and its (not started) consensus. */
+export async function createSimMember(net: SimNetwork, keyPair: KeyPair, options: SimMemberOptions): Promise<SimMember> {
+  const crypto = await testCrypto()
+  const { errors } = options
+  const sim = net.addNode(keyPair)
+  await sim.start()
+  const store = createMemoryBlockStore({ crypto })
+  await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 1_000_000, timestamp: 0 })])
+  const chain = createTrustChainNode({
+    crypto,
+    keyPair,
+    store,
+    messenger: createNetworkMessenger(sim, { broadcasts: options.broadcasts ?? false }),
+    clock: fromDelayClock(net.clock),
+    seed: options.seed,
+    onError: (error) => errors.push(error),
+  })
+  await chain.start()
+  const consensus = createSolarSystemNode({
+    crypto,
+    keyPair,
+    network: options.network?.(sim) ?? sim,
+    clock: net.clock,
+    chain,
+    store,
+    genesis: options.genesis,
+    rules: options.rules,
+    ...(options.timing === undefined ? {} : { timing: options.timing }),
+    onError: (error) => errors.push(error),
+  })
+  return { keyPair, id: toHex(keyPair.publicKey), sim, store, chain, consensus }
+}
+
 export async function createSolarSystemSim(options: SolarSystemSimOptions): Promise<SolarSystemSim> {
   const crypto = await testCrypto()
   const net = new SimNetwork({
@@ -96,38 +141,23 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
   const members: SimMember[] = []
   const silent = new Set(options.silent ?? [])
   for (const [i, keyPair] of keyPairs.entries()) {
-    const sim = net.addNode(keyPair)
-    await sim.start()
-    const store = createMemoryBlockStore({ crypto })
-    await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 1_000_000, timestamp: 0 })])
-    const chain = createTrustChainNode({
-      crypto,
-      keyPair,
-      store,
-      messenger: createNetworkMessenger(sim, { broadcasts: options.broadcasts ?? false }),
-      clock: fromDelayClock(net.clock),
-      seed: i,
-      onError: (error) => errors.push(error),
-    })
-    await chain.start()
     const lossRate = options.requestLossRate ?? 0
-    const consensus = createSolarSystemNode({
-      crypto,
-      keyPair,
-      network: (() => {
-        const base: ConsensusNetwork = lossRate > 0 ? lossyRequests(sim, net.clock, createRandom(`${options.seed}/loss/${i}`), lossRate) : sim
-        const corrupt = options.corrupt?.get(i)
-        return corrupt === undefined ? base : corrupt(base, createRandom(`${options.seed}/byzantine/${i}`))
-      })(),
-      clock: net.clock,
-      chain,
-      store,
-      genesis,
-      rules,
-      ...(options.timing === undefined ? {} : { timing: options.timing }),
-      onError: (error) => errors.push(error),
-    })
-    members.push({ keyPair, id: ids[i] as string, sim, store, chain, consensus })
+    const corrupt = options.corrupt?.get(i)
+    const network = (sim: SimNode): ConsensusNetwork => {
+      const base: ConsensusNetwork = lossRate > 0 ? lossyRequests(sim, net.clock, createRandom(`${options.seed}/loss/${i}`), lossRate) : sim
+      return corrupt === undefined ? base : corrupt(base, createRandom(`${options.seed}/byzantine/${i}`))
+    }
+    members.push(
+      await createSimMember(net, keyPair, {
+        seed: i,
+        genesis,
+        rules,
+        errors,
+        network,
+        ...(options.timing === undefined ? {} : { timing: options.timing }),
+        ...(options.broadcasts === undefined ? {} : { broadcasts: options.broadcasts }),
+      }),
+    )
   }
   for (const [i, member] of members.entries()) {
     if (silent.has(i)) net.crash(member.id)

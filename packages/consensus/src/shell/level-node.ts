@@ -1,0 +1,479 @@
+/**
+ * The imperative shell of a validator in a group above level 0 — a star cluster, a galaxy, the universe. It runs
+ * the one round machine with `levelInputs` over a gossip `Network` and a `Clock`, as `SolarSystemNode` does at
+ * level 0, and shares its wire formats, peer links and range serving.
+ *
+ * A validator follows its children — the groups one level down — by subscribing to their certificate topics, and
+ * checks each certificate against the committee the one before it named (the child's genesis for round 1). When the
+ * election of its own group picks it, it facilitates: each child's run of certificates since the last one the
+ * group certified is an input, the facilitators agree on them over coalescing reliable links, and the certificate
+ * they sign commits to every child certificate by a Merkle root. It gossips that certificate, follows its own
+ * group's certificates (refusing any whose signers or election do not check out), and keeps everything in a
+ * `HierarchyIndex`, from which it serves syncing nodes: certificate ranges of every group it follows, and finality
+ * paths from a child certificate up to its own level. A validator that falls behind — or starts late — fetches the
+ * certificates it lacks from the other validators of its group.
+ */
+import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
+import type { Clock, TimerHandle, Verdict } from '@constellation/gossip'
+import { ConsensusError, ConsensusErrorCode } from '../errors.js'
+import type { CertificateHistory } from '../finality/certificate-history.js'
+import { childRun } from '../hierarchy/child-run.js'
+import { encodeFinalityPath, HierarchyIndex } from '../hierarchy/finality-path.js'
+import { type ChildGroup, childGroups, DEFAULT_MAX_CERTIFICATES_PER_INPUT, type LevelInput, levelInputs } from '../hierarchy/level-inputs.js'
+import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate, encodeCertificate } from '../round/certificate.js'
+import { resultHash } from '../round/checkpoint-result.js'
+import { type FacilitatorRoundState, type RoundEffect, type RoundEvent, startRound, stepRound } from '../round/facilitator-round.js'
+import type { RoundInputKind } from '../round/round-inputs.js'
+import { applyResult, genesisState, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
+import { requestCertificateRange, serveCertificateRange } from './certificate-range.js'
+import { EarlyFrames } from './early-frames.js'
+import { PeerLinks } from './peer-links.js'
+import { type ConsensusNetwork, DEFAULT_TIMING, type SolarSystemTiming } from './solar-system-node.js'
+import {
+  certificateTopic,
+  decodeCertificateAnnouncement,
+  decodeCertificateRangeRequest,
+  decodeFinalityPathRequest,
+  decodeRoundFrame,
+  encodeCertificateAnnouncement,
+  encodeFinalityPathAnswer,
+  encodeRoundFrame,
+  levelProtocols,
+  MAX_CERTIFICATES_PER_RESPONSE,
+} from './wire.js'
+
+/** Timing of a level's rounds: as a solar system's, without the members' checkpoint pacing. */
+export type LevelTiming = Omit<SolarSystemTiming, 'checkpointDelayMs'>
+
+/** Above level 0 a facilitator waits less for its children: a child that certified nothing new has nothing to add. */
+export const DEFAULT_LEVEL_TIMING: LevelTiming = Object.freeze({ ...DEFAULT_TIMING, proposalTimeoutMs: 500 })
+
+export interface LevelNodeOptions {
+  readonly crypto: Crypto
+  readonly keyPair: KeyPair
+  readonly network: ConsensusNetwork
+  readonly clock: Clock
+  /** The group this validator belongs to (level >= 1); its members are the group's validators. */
+  readonly genesis: SolarSystemGenesis
+  /** The groups one level down that the group certifies. */
+  readonly children: readonly SolarSystemGenesis[]
+  readonly rules: SolarSystemRules
+  /** Certificates of one child per input at most (default 16). */
+  readonly maxCertificatesPerInput?: number
+  /** Checks certificate signatures in batches (default: `crypto.verifyMany` in this thread). */
+  readonly verifier?: BatchVerifier
+  readonly timing?: Partial<LevelTiming>
+  /** Failures of the node itself; the node keeps running. */
+  readonly onError?: (error: unknown) => void
+}
+
+export interface LevelStats {
+  readonly roundsCertified: number
+  readonly roundsFacilitated: number
+  /** Certificates of the children followed (gossiped or fetched). */
+  readonly childCertificates: number
+  readonly framesSent: number
+  readonly framesFailed: number
+  readonly messagesSent: number
+  readonly framesReceived: number
+  readonly messagesDropped: number
+  /** Certificates refused: bad signatures, wrong signers, a result that does not follow. */
+  readonly certificatesRejected: number
+  /** Certificates fetched from other validators to catch up. */
+  readonly certificatesFetched: number
+  readonly rangesServed: number
+  readonly pathsServed: number
+}
+
+type Listener = (certificate: CheckpointCertificate, state: SolarSystemState) => void
+
+/** A group whose certificates this validator follows: a child, or its own group. */
+interface Followed {
+  readonly genesis: SolarSystemGenesis
+  readonly history: CertificateHistory
+  /** Set for a child: its key in this group's results. */
+  readonly child?: ChildGroup
+  catchingUp: boolean
+}
+
+/** Bytes of round frames buffered per validator for rounds this node has not started yet. */
+const MAX_EARLY_BYTES_PER_PEER = 4 << 20
+/** Rounds ahead of this node's for which frames are buffered. */
+const EARLY_ROUNDS = 3
+
+export class LevelNode {
+  readonly crypto: Crypto
+  readonly self: string
+  /** The certified histories of the children and of the own group, and which certificate committed which. */
+  readonly index: HierarchyIndex
+  readonly #options: LevelNodeOptions
+  readonly #timing: LevelTiming
+  readonly #protocols: ReturnType<typeof levelProtocols>
+  readonly #kind: RoundInputKind<LevelInput>
+  readonly #maxPerInput: number
+  readonly #own: Followed
+  /** Followed groups by `level/group`. */
+  readonly #followed = new Map<string, Followed>()
+  readonly #validators: readonly string[]
+  readonly #listeners = new Set<Listener>()
+  readonly #unsubscribe: (() => void)[] = []
+  #links: PeerLinks
+  #state: SolarSystemState
+  #round: FacilitatorRoundState<LevelInput> | undefined
+  #proposalTimer: TimerHandle | undefined
+  #stallTimer: TimerHandle | undefined
+  #stallProbes = 0
+  #early = new EarlyFrames(MAX_EARLY_BYTES_PER_PEER)
+  /** Certificates are appended one at a time, in order per group. */
+  #applying: Promise<void> = Promise.resolve()
+  #running = false
+  #stats = { roundsCertified: 0, roundsFacilitated: 0, childCertificates: 0, framesReceived: 0, messagesDropped: 0, certificatesRejected: 0, certificatesFetched: 0, rangesServed: 0, pathsServed: 0 }
+
+  constructor(options: LevelNodeOptions) {
+    this.#options = options
+    this.crypto = options.crypto
+    this.self = toHex(options.keyPair.publicKey)
+    if (options.network.peerId !== this.self) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the network must run under the validator’s own key')
+    const { genesis, rules } = options
+    if (!(Number.isSafeInteger(genesis.level) && genesis.level >= 1)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a level node runs a group above level 0')
+    this.#timing = { ...DEFAULT_LEVEL_TIMING, ...options.timing }
+    this.#protocols = levelProtocols(genesis.level)
+    this.#state = genesisState(options.crypto, genesis, rules)
+    if (!this.#state.members.has(this.self)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'this node is not a validator of the group')
+    this.#validators = [...this.#state.members].filter((id) => id !== this.self).sort()
+    const frameBudget = options.network.limits.maxMessageBytes - 1024
+    if (rules.maxProposalBytes > frameBudget) {
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `rules.maxProposalBytes (${rules.maxProposalBytes}) must leave room in one network message (${options.network.limits.maxMessageBytes} bytes)`)
+    }
+    this.#maxPerInput = options.maxCertificatesPerInput ?? DEFAULT_MAX_CERTIFICATES_PER_INPUT
+    // One kind for the node's life: its verdict cache spares re-checking a child certificate in every proposal.
+    this.#kind = levelInputs({ crypto: options.crypto, rules, level: genesis.level, children: options.children, maxCertificatesPerInput: this.#maxPerInput })
+    this.index = new HierarchyIndex(options.crypto)
+    for (const child of childGroups(options.crypto, genesis.level, options.children).values()) {
+      this.index.addGroup(child.genesis)
+      this.#follow(child.genesis, child)
+    }
+    this.index.addGroup(genesis, options.children)
+    this.#own = this.#follow(genesis, undefined)
+    this.#links = this.#createLinks()
+  }
+
+  #follow(genesis: SolarSystemGenesis, child: ChildGroup | undefined): Followed {
+    const history = this.index.history(genesis.level, genesis.group) as CertificateHistory
+    const followed: Followed = child === undefined ? { genesis, history, catchingUp: false } : { genesis, history, child, catchingUp: false }
+    this.#followed.set(`${genesis.level}/${genesis.group}`, followed)
+    return followed
+  }
+
+  #createLinks(): PeerLinks {
+    const { clock, network, genesis } = this.#options
+    return new PeerLinks({
+      clock,
+      maxFrameBytes: network.limits.maxMessageBytes - 1024,
+      maxInFlight: this.#timing.framesInFlight,
+      retryMinMs: this.#timing.retryMinMs,
+      retryMaxMs: this.#timing.retryMaxMs,
+      transport: {
+        send: async (peer, round, messages) => {
+          await network.request(peer, this.#protocols.round, encodeRoundFrame({ level: genesis.level, group: genesis.group, round, messages }), { timeout: this.#timing.requestTimeoutMs })
+        },
+      },
+    })
+  }
+
+  /** The group's state after the last certified round this validator applied. */
+  get state(): SolarSystemState {
+    return this.#state
+  }
+
+  /** The group's certified history. */
+  get history(): CertificateHistory {
+    return this.#own.history
+  }
+
+  get facilitatorRound(): FacilitatorRoundState<LevelInput> | undefined {
+    return this.#round
+  }
+
+  get stats(): LevelStats {
+    return { ...this.#stats, ...this.#links.stats }
+  }
+
+  /** Called with each certificate of the own group, once applied. */
+  onCertificate(listener: Listener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return
+    this.#running = true
+    this.#links = this.#createLinks()
+    const { network } = this.#options
+    for (const followed of this.#followed.values()) {
+      const { level, group } = followed.genesis
+      this.#unsubscribe.push(network.subscribe(certificateTopic(level, group), (message) => this.#onCertificateGossip(followed, message.data, message.from)))
+    }
+    this.#unsubscribe.push(
+      network.handle(this.#protocols.round, (request) => this.#onFrame(request.from, request.data)),
+      network.handle(this.#protocols.certificates, (request) => this.#onRangeRequest(request.data)),
+      network.handle(this.#protocols.finalityPath, (request) => this.#onFinalityPathRequest(request.data)),
+    )
+    this.#enterRound()
+    this.#armStallTimer()
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#running) return
+    this.#running = false
+    for (const off of this.#unsubscribe.splice(0)) off()
+    this.#proposalTimer?.cancel()
+    this.#stallTimer?.cancel()
+    this.#links.close()
+    await this.#applying
+  }
+
+  // ---- facilitator -------------------------------------------------------------------------------------
+
+  /** Starts facilitating round `state.round + 1` when the election picked this validator; the inputs are the children's runs. */
+  #enterRound(): void {
+    this.#proposalTimer?.cancel()
+    this.#proposalTimer = undefined
+    const state = this.#state
+    const round = state.round + 1
+    this.#links.setRound(round)
+    this.#round = undefined
+    const replay = this.#early.release(round)
+    if (!state.committee.facilitators.includes(this.self)) return
+    this.#stats.roundsFacilitated++
+    const { crypto, keyPair, rules } = this.#options
+    this.#round = startRound({ crypto, keyPair, rules, seed: state, inputs: this.#kind })
+    for (const followed of this.#followed.values()) if (followed.child !== undefined) this.#offerRun(followed)
+    this.#proposalTimer = this.#options.clock.setTimer(this.#timing.proposalTimeoutMs, () => {
+      if (this.#round?.round === round) this.#drive({ type: 'proposal-timeout' })
+    })
+    for (const { peer, bytes } of replay) {
+      try {
+        this.#onFrame(peer, bytes)
+      } catch {
+        // Checked when it arrived; nothing in it can fail now but the round's own rules, which drop quietly.
+      }
+    }
+  }
+
+  /** Hands the child's newest run to the round while it still collects. */
+  #offerRun(followed: Followed): void {
+    const round = this.#round
+    if (round === undefined || round.phase !== 'collecting' || followed.child === undefined) return
+    const run = childRun(round.config.seed, followed.child, followed.history, this.#maxPerInput)
+    if (run !== undefined) this.#drive({ type: 'checkpoint', block: run })
+  }
+
+  #drive(event: RoundEvent<LevelInput>): void {
+    const round = this.#round
+    if (round === undefined) return
+    const stepped = stepRound(round, event)
+    this.#round = stepped.state
+    for (const effect of stepped.effects) this.#perform(round.round, effect)
+  }
+
+  #perform(round: number, effect: RoundEffect): void {
+    if (effect.type === 'send') {
+      const targets = effect.to === 'all' ? this.#state.committee.facilitators.filter((id) => id !== this.self) : [effect.to]
+      for (const peer of targets) this.#links.enqueue(peer, round, effect.message)
+      return
+    }
+    const { level, group } = this.#options.genesis
+    const bytes = encodeCertificateAnnouncement({ round, certificate: encodeCertificate(effect.certificate) })
+    this.#options.network.publish(certificateTopic(level, group), bytes).catch((error: unknown) => this.#options.onError?.(error))
+    this.#enqueueApply(this.#own, [effect.certificate], true)
+  }
+
+  #onFrame(from: string, data: Uint8Array): Uint8Array {
+    if (!this.#state.members.has(from)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'round frames come from the group’s validators only')
+    const frame = decodeRoundFrame(data, this.#options.network.limits.maxMessageBytes, this.#options.rules.maxProposalBytes)
+    const { level, group } = this.#options.genesis
+    if (frame.level !== level || frame.group !== group) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'another group')
+    this.#stats.framesReceived++
+    this.#stats.messagesDropped += frame.dropped
+    const current = this.#round
+    if (current !== undefined && frame.round === current.round) {
+      for (const message of frame.messages) this.#drive({ type: 'message', from, message })
+    } else if (frame.round > this.#state.round + 1 || (frame.round === this.#state.round + 1 && current === undefined)) {
+      // A facilitator of a later round holds the certificates this validator lacks: fetch them now.
+      if (frame.round > this.#state.round + 1) void this.#catchUp(this.#own, from, frame.round - 1)
+      if (frame.round > this.#state.round + EARLY_ROUNDS) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a frame for a round too far ahead')
+      this.#early.hold(from, frame.round, data)
+    }
+    return new Uint8Array(0)
+  }
+
+  // ---- following certificates ---------------------------------------------------------------------------
+
+  /** A certificate of a followed group: checked against the committee its predecessor named, then forwarded. */
+  async #onCertificateGossip(followed: Followed, data: Uint8Array, from: string): Promise<Verdict> {
+    let certificate: CheckpointCertificate
+    try {
+      const announcement = decodeCertificateAnnouncement(data)
+      if (announcement.round <= followed.history.round) return 'ignore'
+      certificate = decodeCertificate(announcement.certificate)
+      if (certificate.result.body.round !== announcement.round) throw new Error('the announced round is not the certificate’s')
+    } catch {
+      this.#stats.certificatesRejected++
+      return 'reject'
+    }
+    const { body } = certificate.result
+    if (body.level !== followed.genesis.level || body.group !== followed.genesis.group) return 'ignore'
+    const round = followed.history.round
+    if (body.round <= round) return 'ignore'
+    if (body.round > round + 1) {
+      // The gossiping neighbour need not keep history: ask a validator of this group.
+      void this.#catchUp(followed, this.#validators.includes(from) ? from : this.#nextValidator(), body.round)
+      return 'ignore'
+    }
+    const committee = followed.history.committeeFor(body.round)
+    if (committee === undefined) return 'ignore'
+    const invalid = await checkCertificate(this.crypto, certificate, committee, this.#options.verifier).catch((error: unknown) => {
+      this.#options.onError?.(error)
+      return 'the verifier failed'
+    })
+    if (invalid !== undefined) {
+      // Only a certificate checked against the committee of the round it names is held against its sender.
+      if (followed.history.round !== round) return 'ignore'
+      this.#stats.certificatesRejected++
+      return 'reject'
+    }
+    this.#enqueueApply(followed, [certificate], true)
+    return 'accept'
+  }
+
+  #enqueueApply(followed: Followed, certificates: readonly CheckpointCertificate[], trusted: boolean): void {
+    this.#applying = this.#applying.then(async () => {
+      for (const certificate of certificates) {
+        try {
+          await this.#apply(followed, certificate, trusted)
+        } catch (error) {
+          this.#options.onError?.(error)
+        }
+      }
+    })
+  }
+
+  async #apply(followed: Followed, certificate: CheckpointCertificate, trusted: boolean): Promise<void> {
+    if (!this.#running) return
+    const { body } = certificate.result
+    const { history } = followed
+    if (body.round !== history.round + 1) return
+    if (!trusted) {
+      const committee = history.committeeFor(body.round)
+      if (committee === undefined) return
+      const invalid = await checkCertificate(this.crypto, certificate, committee, this.#options.verifier)
+      if (invalid !== undefined) {
+        this.#stats.certificatesRejected++
+        return
+      }
+      if (body.round !== history.round + 1) return
+    }
+    if (followed === this.#own) {
+      let next: SolarSystemState
+      try {
+        next = applyResult(this.#options.rules, this.#state, certificate.result, resultHash(this.crypto, body))
+      } catch (error) {
+        this.#stats.certificatesRejected++
+        this.#options.onError?.(error)
+        return
+      }
+      this.index.append(certificate)
+      this.#state = next
+      this.#stats.roundsCertified++
+      this.#enterRound()
+      this.#armStallTimer()
+      for (const listener of this.#listeners) {
+        try {
+          listener(certificate, next)
+        } catch (error) {
+          this.#options.onError?.(error)
+        }
+      }
+      return
+    }
+    try {
+      this.index.append(certificate)
+    } catch (error) {
+      // Signed by the right committee yet not extending the history: two certificates for one round.
+      this.#stats.certificatesRejected++
+      this.#options.onError?.(error)
+      return
+    }
+    this.#stats.childCertificates++
+    this.#offerRun(followed)
+  }
+
+  /** The other validators in turn: where a validator that fell behind fetches what it missed. */
+  #nextValidator(): string | undefined {
+    const connected = new Set(this.#options.network.peers())
+    const candidates = this.#validators.filter((id) => connected.has(id))
+    const pool = candidates.length > 0 ? candidates : this.#validators
+    return pool[this.#stallProbes++ % Math.max(1, pool.length)]
+  }
+
+  /**
+   * Progress watchdog: with no certificate of its own group for `stallTimeoutMs`, ask the next validator for newer
+   * certificates of every group followed. This is also how a validator that starts late syncs its history.
+   */
+  #armStallTimer(): void {
+    this.#stallTimer?.cancel()
+    if (!this.#running) return
+    this.#stallTimer = this.#options.clock.setTimer(this.#timing.stallTimeoutMs, () => {
+      const peer = this.#nextValidator()
+      if (peer !== undefined) for (const followed of this.#followed.values()) void this.#catchUp(followed, peer, Number.POSITIVE_INFINITY)
+      this.#armStallTimer()
+    })
+  }
+
+  /** Fetches the group's certificates after the last one held up to `target` (inclusive) from `peer`, applying each. */
+  async #catchUp(followed: Followed, peer: string | undefined, target: number): Promise<void> {
+    if (peer === undefined || followed.catchingUp) return
+    followed.catchingUp = true
+    const { level, group } = followed.genesis
+    try {
+      while (this.#running && followed.history.round < target) {
+        const from = followed.history.round + 1
+        const count = Math.min(MAX_CERTIFICATES_PER_RESPONSE, target - from + 1)
+        const certificates = await requestCertificateRange(this.#options.network, peer, this.#protocols.certificates, { level, group, from, count }, this.#timing.requestTimeoutMs)
+        if (certificates.length === 0) return
+        this.#stats.certificatesFetched += certificates.length
+        this.#enqueueApply(followed, certificates, false)
+        const before = followed.history.round
+        await this.#applying
+        if (followed.history.round === before) return // the peer sent nothing that follows
+      }
+    } catch {
+      // The next newer certificate, a frame of a later round, or the watchdog starts another attempt.
+    } finally {
+      followed.catchingUp = false
+    }
+  }
+
+  // ---- serving syncing nodes ---------------------------------------------------------------------------
+
+  #onRangeRequest(data: Uint8Array): Uint8Array {
+    const request = decodeCertificateRangeRequest(data)
+    this.#stats.rangesServed++
+    return serveCertificateRange(this.#followed.get(`${request.level}/${request.group}`)?.history, request, this.#options.network.limits.maxMessageBytes)
+  }
+
+  #onFinalityPathRequest(data: Uint8Array): Uint8Array {
+    const request = decodeFinalityPathRequest(data)
+    if (!this.#followed.has(`${request.level}/${request.group}`)) return encodeFinalityPathAnswer(undefined)
+    const path = this.index.finalityPath(request.level, request.group, request.round)
+    this.#stats.pathsServed++
+    const bytes = path === undefined ? undefined : encodeFinalityPath(path)
+    // A path too large for one message is not served (it cannot be: the requester would refuse it).
+    return encodeFinalityPathAnswer(bytes !== undefined && bytes.length + 64 <= this.#options.network.limits.maxMessageBytes ? bytes : undefined)
+  }
+}
+
+export function createLevelNode(options: LevelNodeOptions): LevelNode {
+  return new LevelNode(options)
+}
