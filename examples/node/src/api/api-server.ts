@@ -131,7 +131,7 @@ class ApiServer implements ApiModule {
         controller.abort()
       })
       const { signal } = controller
-      const handled = Promise.resolve().then(() => match.route.handler({ params: match.params, query: url.searchParams, body, node: this.#node, signal }))
+      const handled = Promise.resolve().then(() => match.route.handler({ params: match.params, query: url.searchParams, path: url.pathname, headers: request.headers, body, node: this.#node, signal }))
       await send(response, await untilClosing(handled, this.#closing.signal))
     } catch (error) {
       const apiError = toApiError(error)
@@ -251,7 +251,7 @@ async function send(response: ServerResponse, result: RouteResponse): Promise<vo
     response.end(text)
     return
   }
-  response.writeHead(result.status, { 'content-type': result.contentType })
+  response.writeHead(result.status, { 'content-type': result.contentType, ...result.headers })
   if (!(result.raw instanceof Readable)) {
     response.end(result.raw)
     return

@@ -5,6 +5,7 @@
  * routes through `apiModule({ routes })`; the server (api-server.ts) owns sockets, body limits and error bodies, so
  * a route only decodes its inputs (see request-input.ts) and does its work.
  */
+import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { FullNode } from '../node/create-node.js'
 import { ApiError, ApiErrorCode } from './api-error.js'
@@ -15,6 +16,10 @@ export interface RouteContext {
   /** Path parameters by name, percent-decoded (still strings: decode them with a codec). */
   readonly params: Readonly<Record<string, string>>
   readonly query: URLSearchParams
+  /** The request's path as sent (percent-encoded; a trailing slash kept), for routes that redirect. */
+  readonly path: string
+  /** The request's headers (lower-case names), for conditional requests (`if-none-match`). */
+  readonly headers: IncomingHttpHeaders
   /** The parsed JSON body of a POST/PUT (`undefined` when there is none): decode it with a codec. */
   readonly body: unknown
   readonly node: FullNode
@@ -33,6 +38,11 @@ export interface RawResponse {
   readonly status: number
   readonly contentType: string
   readonly raw: string | Uint8Array | Readable
+  /**
+   * Headers beside the content type (lower-case names): `etag`, `location`, a `cache-control` that replaces the
+   * API's default `no-store`, a page's `content-security-policy`.
+   */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 export type RouteResponse = JsonResponse | RawResponse

@@ -26,6 +26,8 @@ export interface ConfigFlags {
   readonly apiHost?: string
   readonly apiPort?: number
   readonly logLevel?: LogLevel
+  /** `--explorer` / `--no-explorer`: serve the web explorer or not. */
+  readonly explorer?: boolean
 }
 
 /** The environment variables `start` reads (the passphrase is not config: it opens the key file). */
@@ -36,12 +38,20 @@ export const ENVIRONMENT = {
   logLevel: 'CONSTELLATION_LOG_LEVEL',
   bootstrap: 'CONSTELLATION_BOOTSTRAP',
   listen: 'CONSTELLATION_LISTEN',
+  explorer: 'CONSTELLATION_EXPLORER',
   passphrase: 'CONSTELLATION_PASSPHRASE',
 } as const
 
 const Multiaddr = NodeConfigCodec.type.props.p2p.type.props.listen.type
 const Host = NodeConfigCodec.type.props.api.type.props.host
 export const LogLevelCodec = NodeConfigCodec.type.props.log.type.props.level
+/** `true` or `false`, as a variable spells it. */
+const BooleanText = new t.Type<boolean, string, unknown>(
+  'BooleanText',
+  (u): u is boolean => typeof u === 'boolean',
+  (u, c) => (u === 'true' ? t.success(true) : u === 'false' ? t.success(false) : t.failure(u, c)),
+  String,
+)
 
 type Environment = Readonly<Record<string, string | undefined>>
 
@@ -78,6 +88,7 @@ function overrides(fields: ConfigFlags): ConfigOverrides {
     ...(Object.keys(p2p).length > 0 && { p2p }),
     ...(Object.keys(api).length > 0 && { api }),
     ...(fields.logLevel !== undefined && { log: { level: fields.logLevel } }),
+    ...(fields.explorer !== undefined && { explorer: { enabled: fields.explorer } }),
   }
 }
 
@@ -91,6 +102,7 @@ export function configFromEnvironment(env: Environment): ConfigOverrides {
       apiHost: decodeVariable(env, ENVIRONMENT.apiHost, Host),
       apiPort: decodeVariable(env, ENVIRONMENT.apiPort, PortCodec, integerText),
       logLevel: decodeVariable(env, ENVIRONMENT.logLevel, LogLevelCodec),
+      explorer: decodeVariable(env, ENVIRONMENT.explorer, BooleanText, (text) => text.toLowerCase()),
     }),
     ...(listen !== undefined && { listen }),
     ...(bootstrap !== undefined && { bootstrap }),

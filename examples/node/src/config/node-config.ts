@@ -44,6 +44,13 @@ export const ContractsConfigCodec = t.exact(
   }),
 )
 
+export const ExplorerConfigCodec = t.exact(
+  t.type({
+    /** Serve the web explorer (/explorer/, /v1/dag, /v1/hierarchy, /v1/events…) on the HTTP API. */
+    enabled: t.boolean,
+  }),
+)
+
 export const NodeConfigCodec = t.exact(
   t.type({
     /** Keys, chains, certificates and logs live here. */
@@ -54,6 +61,7 @@ export const NodeConfigCodec = t.exact(
     api: ApiConfigCodec,
     consensus: ConsensusConfigCodec,
     contracts: ContractsConfigCodec,
+    explorer: ExplorerConfigCodec,
     log: t.exact(t.type({ level: LogLevelCodec })),
   }),
 )
@@ -73,6 +81,7 @@ export function defaultNodeConfig(dataDir: string): NodeConfig {
     api: { host: '127.0.0.1', port: 0, maxBodyBytes: DEFAULT_API_BODY_BYTES },
     consensus: {},
     contracts: { enabled: true, price: 0 },
+    explorer: { enabled: true },
     log: { level: 'info' },
   }
 }

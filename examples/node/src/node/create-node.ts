@@ -7,7 +7,7 @@
  */
 import { writeFile, rm } from 'node:fs/promises'
 import { createSolarSystemNode, type SolarSystemNode } from '@constellation/consensus'
-import { type Crypto, type KeyPair, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
+import { type Crypto, equalBytes, type KeyPair, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
 import { createLibp2pNetwork, type Libp2pNetwork, systemClock as networkClock } from '@constellation/gossip'
 import {
   blockHash,
@@ -93,6 +93,11 @@ export interface FullNode {
   readonly signal: AbortSignal
   /** The key pair, for modules that sign as this node (the contracts host). */
   readonly keyPair: KeyPair
+  /**
+   * Calls `listener` with the own chain's new height each time a block of this node's is stored: a proposal or
+   * agreement of a delivered transaction, or a checkpoint. Returns the unsubscribe.
+   */
+  onChainGrowth(listener: (height: number) => void): () => void
   /** Proposes a value transfer; resolves once the counterparty's agreement is stored (finality follows later). */
   transfer(to: Uint8Array, amount: number): Promise<TrackedTransaction>
   status(): NodeStatus
@@ -213,13 +218,32 @@ async function assemble(
   const trustchain = chain
   opened.push(() => trustchain.stop())
 
+  // ---- own chain growth, for listeners (the explorer's live events) ----
+  const growthListeners = new Set<(height: number) => void>()
+  const grew = (sequenceNumber: number) => {
+    const height = Math.max(sequenceNumber, trustchain.head().sequenceNumber)
+    for (const listener of growthListeners) listener(height)
+  }
+  trustchain.onTransaction(({ proposal, agreement }) => {
+    const own = equalBytes(proposal.publicKey, keyPair.publicKey) ? proposal : equalBytes(agreement.publicKey, keyPair.publicKey) ? agreement : undefined
+    if (own !== undefined) grew(own.sequenceNumber)
+  })
+
   // ---- consensus ----
   consensus = createSolarSystemNode({
     crypto,
     keyPair,
     network,
     clock: networkClock,
-    chain,
+    // The engine writes the checkpoints; this node hears of each one it stored.
+    chain: {
+      async checkpoint(options) {
+        const block = await trustchain.checkpoint(options)
+        grew(block.sequenceNumber)
+        return block
+      },
+      crawl: (peer, publicKey, from, to) => trustchain.crawl(peer, publicKey, from, to),
+    },
     store,
     genesis: solarSystem.genesis,
     rules: solarSystem.rules,
@@ -285,6 +309,10 @@ async function assemble(
         metrics.transactionsFailed.inc()
         throw error
       }
+    },
+    onChainGrowth(listener) {
+      growthListeners.add(listener)
+      return () => growthListeners.delete(listener)
     },
     status() {
       const state = solar.state

@@ -2,7 +2,8 @@
  * What the node knows about the transactions it proposed: each one's halves, when it was submitted, agreed and
  * found final; running totals (failed proposals included); and recent finality latencies for the devnet summary and the
  * metrics. Bounded: the oldest settled entries are forgotten first (the chain itself keeps every block; the
- * tracker only remembers timings).
+ * tracker only remembers timings). Listeners (`onChange`) hear each transaction as it becomes agreed and final: the
+ * explorer's live events come from here.
  */
 import type { HalfBlock } from '@constellation/trustchain'
 
@@ -44,6 +45,7 @@ export class TransactionTracker {
   /** Finality latencies (ms, submission to final) in a ring, and the count ever recorded. */
   readonly #latencies = new Float64Array(LATENCY_SAMPLES)
   #latencyCount = 0
+  readonly #listeners = new Set<(tracked: TrackedTransaction) => void>()
 
   constructor(capacity = 100_000) {
     this.#capacity = capacity
@@ -62,6 +64,15 @@ export class TransactionTracker {
     return [...this.#byId.values()].slice(-limit).reverse()
   }
 
+  /**
+   * Calls `listener` after each change of state (agreed, then final), with the entry as it is then; returns the
+   * unsubscribe. A listener that throws does not stop the others or the tracker.
+   */
+  onChange(listener: (tracked: TrackedTransaction) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
   /** A proposal went out (its id is known once it is agreed). */
   submitted(): void {
     this.#submitted++
@@ -77,6 +88,7 @@ export class TransactionTracker {
     this.#agreed++
     this.#byId.set(id, tracked)
     this.#evict()
+    this.#changed(tracked)
     return tracked
   }
 
@@ -88,6 +100,17 @@ export class TransactionTracker {
     this.#final++
     this.#latencies[this.#latencyCount % LATENCY_SAMPLES] = at - tracked.submittedAt
     this.#latencyCount++
+    this.#changed(tracked)
+  }
+
+  #changed(tracked: TrackedTransaction): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(tracked)
+      } catch {
+        // A listener's failure is its own (the explorer drops a broken stream itself): the tracker's books stay right.
+      }
+    }
   }
 
   /** Finality latencies in milliseconds, oldest first (at most the last 50,000). */

@@ -12,6 +12,7 @@ import { PortCodec } from '../../config/codecs.js'
 import { dataPaths, type NodeConfig, NodeConfigCodec } from '../../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../../errors.js'
 import { createLogger, errorFields, type Logger } from '../../log/logger.js'
+import { EXPLORER_PATH } from '../../explorer/asset-routes.js'
 import { createNode, type FullNode } from '../../node/create-node.js'
 import type { CliContext } from '../cli-context.js'
 import { ExitCode } from '../cli-io.js'
@@ -36,7 +37,7 @@ export function registerStartCommand(program: Command, context: CliContext): voi
     .command('start')
     .summary('run a node until SIGINT or SIGTERM')
     .description(
-      'Runs the node of a data dir made by `init`: its chain, the network, consensus, contracts and the HTTP API. ' +
+      'Runs the node of a data dir made by `init`: its chain, the network, consensus, contracts, the HTTP API and the web explorer (<api>/explorer/). ' +
         'Prints one JSON line {"event":"ready","id","api","listen","pid"} on stdout when up. ' +
         'Flags override environment variables, which override <data-dir>/config.json.',
     )
@@ -47,6 +48,9 @@ export function registerStartCommand(program: Command, context: CliContext): voi
     .option('--api-port <port>', `HTTP API port, 0 for any free one (or $${ENVIRONMENT.apiPort})`, parseWith(PortCodec, integerText))
     .option('--log-level <level>', `fatal, error, warn, info, debug, trace or silent (or $${ENVIRONMENT.logLevel})`, parseWith(LogLevelCodec))
     .option('--log-file <file>', 'where logs go (default <data-dir>/node.log; - for stderr)')
+    // Both forms, so that neither sets a default: an absent flag leaves the config file's or the environment's choice.
+    .option('--explorer', `serve the web explorer at <api>/explorer/ (the default; or $${ENVIRONMENT.explorer}=true)`)
+    .option('--no-explorer', `do not serve the web explorer (or $${ENVIRONMENT.explorer}=false, or explorer.enabled: false in config.json)`)
     .addHelpText(
       'after',
       `
@@ -114,7 +118,7 @@ async function startNode(config: NodeConfig, flags: StartFlags, context: CliCont
     node = await createNode(config, {
       logger,
       signal: shutdown.signal,
-      modules: nodeModules(),
+      modules: nodeModules(config),
       ...(passphrase !== undefined && passphrase !== '' && { passphrase }),
     })
   } catch (error) {
@@ -140,7 +144,8 @@ async function startNode(config: NodeConfig, flags: StartFlags, context: CliCont
   try {
     const runtime = await readRuntimeFile(config.dataDir)
     context.io.stdout(readyLine(runtime))
-    context.io.stderr(`node ${node.id.slice(0, 16)}… is up${runtime.api === undefined ? '' : `, API ${runtime.api}`}; logs: ${logTarget(config.dataDir, flags)}; Ctrl-C stops it\n`)
+    const explorer = runtime.api !== undefined && config.explorer.enabled ? `, explorer ${runtime.api}${EXPLORER_PATH}` : ''
+    context.io.stderr(`node ${node.id.slice(0, 16)}… is up${runtime.api === undefined ? '' : `, API ${runtime.api}`}${explorer}; logs: ${logTarget(config.dataDir, flags)}; Ctrl-C stops it\n`)
   } catch (error) {
     // The node runs but cannot say where: close it rather than leave a node no script will find.
     logger.error(errorFields(error), 'no ready line')

@@ -1,0 +1,91 @@
+/**
+ * The DAG of personal chains as this node stores them (`GET /v1/dag`): the last `perChain` blocks of every genesis
+ * member's chain, then of this node's contract host and caller chains when the contracts module runs. Each block
+ * says what it is (genesis, proposal, agreement, checkpoint), which transaction it belongs to (the proposal's hash;
+ * for an agreement, that of the linked proposal when it is stored here), and how far certification reached: the round
+ * whose certificate included a checkpoint block, and whether a block lies at or below its chain's latest certified
+ * checkpoint. Read from the store and the consensus history, never from guesses: a crawled chain has gaps, and a
+ * chain consensus does not checkpoint (a contract chain) is never certified.
+ */
+import { fromHex, toHex } from '@constellation/crypto'
+import { blockHash, type HalfBlock, isAgreement, isProposal, transferOf } from '@constellation/trustchain'
+import { nodeContracts } from '../contracts/contracts-module.js'
+import type { FullNode } from '../node/create-node.js'
+import type { DagBlock, DagBlockRole, DagChain, DagView } from './explorer-views.js'
+
+/** Blocks per chain, at most and by default (the contract's `perChain`). */
+export const MAX_DAG_PER_CHAIN = 50
+export const DEFAULT_DAG_PER_CHAIN = 16
+
+function roleOf(block: HalfBlock): DagBlockRole {
+  if (block.type === 'genesis') return 'genesis'
+  if (block.type === 'checkpoint') return 'checkpoint'
+  return isProposal(block) ? 'proposal' : 'agreement'
+}
+
+/** The chains the DAG shows, in order: genesis members, then this node's contract chains. */
+function chainsShown(node: FullNode): { readonly publicKey: string; readonly kind: DagChain['kind'] }[] {
+  const members = node.genesis.members.map((member) => ({ publicKey: member.id, kind: 'member' as const }))
+  const contracts = nodeContracts(node)
+  const contractKeys = contracts === undefined ? [] : [contracts.hostKey, contracts.callerKey].filter((key): key is string => key !== undefined)
+  return [...members, ...contractKeys.map((publicKey) => ({ publicKey, kind: 'contract' as const }))]
+}
+
+/**
+ * Certification of one chain's blocks from `from` on: the round that certified each checkpoint (by sequence number,
+ * matched on the certified hash too) and the highest certified sequence number.
+ */
+function certificationOf(node: FullNode, publicKey: string, from: number) {
+  const certified = node.consensus.history.checkpointsOf(publicKey)
+  const rounds = new Map<number, { readonly round: number; readonly hash: string }>()
+  // Ascending: only the tail that reaches into the blocks shown is read.
+  for (let i = certified.length - 1; i >= 0; i--) {
+    const ref = certified[i]
+    if (ref === undefined || ref.entry.sequenceNumber < from) break
+    rounds.set(ref.entry.sequenceNumber, { round: ref.round, hash: toHex(ref.entry.hash) })
+  }
+  return { rounds, highest: certified.at(-1)?.entry.sequenceNumber ?? 0 }
+}
+
+export async function dagView(node: FullNode, perChain: number): Promise<DagView> {
+  const { crypto, store } = node
+  const chains = await Promise.all(
+    chainsShown(node).map(async ({ publicKey, kind }): Promise<DagChain> => {
+      const key = fromHex(publicKey)
+      const height = (await store.latest(key))?.sequenceNumber ?? 0
+      const from = Math.max(1, height - perChain + 1)
+      const blocks = height === 0 ? [] : await store.range(key, from, height)
+      const { rounds, highest } = certificationOf(node, publicKey, from)
+      // The proposals the agreements answer, in one round trip, for their transaction ids.
+      const agreements = blocks.filter(isAgreement)
+      const linked = await store.getMany(agreements.map((block) => ({ publicKey: block.linkPublicKey, sequenceNumber: block.linkSequenceNumber })))
+      const proposalOf = new Map(agreements.map((block, i) => [block.sequenceNumber, linked[i]]))
+      return {
+        publicKey,
+        kind,
+        self: publicKey === node.id,
+        height,
+        blocks: blocks.map((block): DagBlock => {
+          const hash = toHex(blockHash(crypto, block))
+          const role = roleOf(block)
+          const proposal = role === 'proposal' ? block : proposalOf.get(block.sequenceNumber)
+          const certifiedHere = rounds.get(block.sequenceNumber)
+          return {
+            hash,
+            publicKey,
+            sequenceNumber: block.sequenceNumber,
+            role,
+            linkPublicKey: block.type === 'tx' ? toHex(block.linkPublicKey) : publicKey,
+            linkSequenceNumber: role === 'agreement' ? block.linkSequenceNumber : 0,
+            timestamp: block.timestamp,
+            amount: transferOf(block.type, block.payload)?.amount ?? 0,
+            transactionId: proposal === undefined ? null : toHex(blockHash(crypto, proposal)),
+            certifiedRound: role === 'checkpoint' && certifiedHere?.hash === hash ? certifiedHere.round : null,
+            certified: block.sequenceNumber <= highest,
+          }
+        }),
+      }
+    }),
+  )
+  return { latestRound: node.consensus.history.round, chains }
+}

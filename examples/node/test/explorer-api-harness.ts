@@ -1,0 +1,207 @@
+/**
+ * What the explorer API tests share: a small network of in-process nodes (createNode on temp dirs, one genesis,
+ * libp2p on loopback, as test/api.test.ts starts them) with the contracts module, the explorer module and the HTTP
+ * API; plain HTTP calls; and a server-sent events client that parses the stream as it arrives.
+ */
+import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:http'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createKeyFile, loadCrypto, toHex } from '@constellation/crypto'
+import { pino } from 'pino'
+import { type ApiModule, apiModule } from '../src/api/index.js'
+import { contractRoutes } from '../src/api/routes/contracts.js'
+import { defaultNodeConfig } from '../src/config/node-config.js'
+import { contractsModule } from '../src/contracts/contracts-module.js'
+import type { ExplorerBundler } from '../src/explorer/explorer-assets.js'
+import { type ExplorerModuleOptions, explorerModule, explorerRoutes } from '../src/explorer/explorer-module.js'
+import type { ExplorerEvent } from '../src/explorer/explorer-views.js'
+import { createNode, type FullNode } from '../src/node/create-node.js'
+
+export interface Reply {
+  readonly status: number
+  readonly headers: IncomingHttpHeaders
+  readonly body: Buffer
+  readonly text: string
+  readonly json: any
+}
+
+const agent = new Agent({ keepAlive: true })
+
+export function call(url: string, options: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
+  const headers = { ...(payload !== undefined && { 'content-type': 'application/json' }), ...options.headers }
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: options.method ?? 'GET', headers, agent }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => {
+        const body = Buffer.concat(chunks)
+        const text = body.toString('utf8')
+        let json: unknown
+        try {
+          json = JSON.parse(text)
+        } catch {
+          json = undefined
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text, json })
+      })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+export interface TestNetwork {
+  readonly nodes: readonly FullNode[]
+  readonly apis: readonly ApiModule[]
+  url(node: number, path: string): string
+  close(): Promise<void>
+}
+
+/**
+ * `count` nodes, every one a member and a facilitator; node 0 runs the explorer with `explorer` options (the others
+ * with the defaults) and every node serves the app from `bundler`.
+ */
+export async function startNetwork(options: { readonly count: number; readonly bundler: ExplorerBundler; readonly explorer?: ExplorerModuleOptions }): Promise<TestNetwork> {
+  const crypto = await loadCrypto()
+  const base = await mkdtemp(join(tmpdir(), 'constellation-explorer-'))
+  const dirs = Array.from({ length: options.count }, (_, i) => join(base, `n${i}`))
+  const keys = await Promise.all(dirs.map((dir) => createKeyFile(join(dir, 'node.key'), { crypto })))
+  const genesisFile = join(base, 'genesis.json')
+  const members = keys.map((key) => ({ id: toHex(key.publicKey), balance: 1_000_000 }))
+  await writeFile(genesisFile, JSON.stringify({ version: 1, group: 'explorer-test', timestamp: Date.now(), facilitators: options.count, members }))
+  const logger = pino({ level: 'silent' })
+  const nodes: FullNode[] = []
+  const apis: ApiModule[] = []
+  for (const [i, dir] of dirs.entries()) {
+    const defaults = defaultNodeConfig(dir)
+    const config = {
+      ...defaults,
+      genesisFile,
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: nodes.flatMap((node) => node.network.listenAddresses()) },
+      // Rounds often enough that a test sees a certificate within a second or two.
+      consensus: { checkpointDelayMs: 100 },
+    }
+    const startApi = apiModule({ routes: [...contractRoutes, ...explorerRoutes({ bundler: options.bundler })] })
+    nodes.push(
+      await createNode(config, {
+        logger,
+        modules: [
+          contractsModule(),
+          explorerModule(i === 0 ? (options.explorer ?? {}) : {}),
+          async (node) => {
+            const api = await startApi(node)
+            apis.push(api)
+            return api
+          },
+        ],
+      }),
+    )
+  }
+  return {
+    nodes,
+    apis,
+    url: (node, path) => `${apis[node]?.url}${path}`,
+    async close() {
+      for (const node of [...nodes].reverse()) await node.close()
+      agent.destroy()
+      await rm(base, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A server-sent events client: the events and comments received so far, and ways to wait for the next ones. */
+export interface EventClient {
+  readonly status: number
+  readonly headers: IncomingHttpHeaders
+  readonly events: ExplorerEvent[]
+  /** `event:` field of each event, in order (checks that it matches `kind`). */
+  readonly names: string[]
+  readonly comments: string[]
+  /** The body of an error answer (complete once `ended` resolves). */
+  readonly text: string
+  /** Resolves when the server ends the stream (or the connection closes). */
+  readonly ended: Promise<void>
+  /** The first event received (now or later) that satisfies `test`. */
+  next<E extends ExplorerEvent>(test: (event: ExplorerEvent) => event is E, timeoutMs?: number): Promise<E>
+  /** Resolves once at least `count` comments have arrived. */
+  comment(count: number, timeoutMs?: number): Promise<void>
+  close(): void
+}
+
+/** Opens `GET url` as an event stream; an error answer resolves too (with its status, and no events). */
+export function openEvents(url: string): Promise<EventClient> {
+  return new Promise((resolve, reject) => {
+    // Its own connection (no agent): a stream holds its socket for as long as it runs.
+    const req = httpRequest(url, { headers: { accept: 'text/event-stream' }, agent: false }, (res) => {
+      const events: ExplorerEvent[] = []
+      const names: string[] = []
+      const comments: string[] = []
+      const waiters = new Set<() => void>()
+      const wake = () => {
+        for (const waiter of [...waiters]) waiter()
+      }
+      let buffer = ''
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        if (res.statusCode !== 200) {
+          text += chunk
+          return
+        }
+        buffer += chunk
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const frame = buffer.slice(0, end)
+          buffer = buffer.slice(end + 2)
+          if (frame.startsWith(':')) comments.push(frame.slice(1).trim())
+          else {
+            const fields = new Map(frame.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()] as const))
+            names.push(fields.get('event') ?? '')
+            events.push(JSON.parse(fields.get('data') ?? 'null') as ExplorerEvent)
+          }
+        }
+        wake()
+      })
+      const ended = new Promise<void>((done) => {
+        res.once('end', done)
+        res.once('close', done)
+        res.once('error', done)
+      })
+      void ended.then(wake)
+      const waitFor = <T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
+        new Promise((found, fail) => {
+          const attempt = () => {
+            const value = check()
+            if (value === undefined) return
+            waiters.delete(attempt)
+            clearTimeout(timer)
+            found(value)
+          }
+          const timer = setTimeout(() => {
+            waiters.delete(attempt)
+            fail(new Error(`no ${what} within ${timeoutMs} ms (events so far: ${names.join(', ')})`))
+          }, timeoutMs)
+          waiters.add(attempt)
+          attempt()
+        })
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        events,
+        names,
+        comments,
+        ended,
+        next: (test, timeoutMs = 15_000) => waitFor(() => events.find(test), timeoutMs, 'matching event'),
+        comment: (count, timeoutMs = 5_000) => waitFor(() => (comments.length >= count ? true : undefined), timeoutMs, `${count} comments`).then(() => undefined),
+        close: () => req.destroy(),
+        get text() {
+          return text
+        },
+      } as EventClient)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
