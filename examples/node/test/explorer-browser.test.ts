@@ -1,0 +1,162 @@
+/**
+ * The explorer in a real browser against a real devnet: Debian's Chromium (headless, driven by playwright-core)
+ * loads the explorer from node 0 of a 4-node devnet of `constellation start` processes, sees the DAG of chains,
+ * follows a fresh transfer from its block in the DAG to its page until it is final with its agreement proof,
+ * watches certified rounds arrive without reloading, and visits the hierarchy, memes and contracts views. A
+ * screenshot of each view goes to test-artifacts/ (not committed).
+ *
+ * Chromium is a system package, not an npm one: `.ci/run` and `pnpm test` install it with apt when they can; this
+ * test fails (it does not skip) when it is missing, saying how to install it.
+ */
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadCrypto } from '@constellation/crypto'
+import * as t from 'io-ts'
+import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DevnetCluster } from '../src/devnet/devnet-cluster.js'
+import { type LocalDevnet, startLocalDevnet } from '../src/devnet/local-devnet.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url))
+/** A laptop screen: the explorer must be usable at this size. */
+const VIEWPORT = { width: 1366, height: 768 }
+
+const crypto = await loadCrypto()
+const TransactionCodec = t.type({ id: t.string, status: t.string })
+const DeployedCodec = t.type({ id: t.string })
+const InvokedCodec = t.type({ output: t.unknown })
+
+const COUNTER = {
+  code: 'function invoke(state, input) { return { state: state + input, output: state + input } }',
+  signature: { input: { kind: 'integer' }, output: { kind: 'integer' }, state: { kind: 'integer' } },
+  initialState: 0,
+}
+
+let devnet: LocalDevnet | undefined
+let profileDir: string | undefined
+let context: BrowserContext | undefined
+let page: Page
+
+function cluster(): DevnetCluster {
+  if (devnet === undefined) throw new Error('the devnet did not start')
+  return devnet.cluster
+}
+
+async function screenshot(name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `explorer-${name}.png`), fullPage: true })
+}
+
+/** Follows a link of the labelled navigation, as a person would. */
+async function openSection(name: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Explorer views' }).getByRole('link', { name, exact: true }).click()
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `the explorer's browser tests need Chromium at ${CHROMIUM}, which is missing: install it with \`apt-get update && apt-get install -y chromium\` (as root; \`pnpm test\` and .ci/run do this when they can)`,
+    )
+  }
+  await mkdir(ARTIFACTS, { recursive: true })
+  devnet = await startLocalDevnet({ crypto, name: 'explorer-browser', nodes: 4, facilitators: 4, balance: 1_000_000 })
+  const node = cluster().nodes[0]?.api
+  if (node === undefined) throw new Error('the devnet has no node 0')
+  // A contract with one invocation, so the contracts views have something to show.
+  const { id } = await node.post('/v1/contracts', COUNTER, DeployedCodec)
+  await node.post(`/v1/contracts/${id}/invoke`, { input: 5 }, InvokedCodec)
+  profileDir = await mkdtemp(join(tmpdir(), 'constellation-chromium-'))
+  context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: VIEWPORT })
+  page = context.pages()[0] ?? (await context.newPage())
+}, 90_000)
+
+afterAll(async () => {
+  await context?.close()
+  if (profileDir !== undefined) await rm(profileDir, { recursive: true, force: true })
+  const reports = (await devnet?.close()) ?? []
+  expect(reports.filter((report) => report.failed)).toEqual([])
+}, 40_000)
+
+describe('the explorer in Chromium', () => {
+  it('shows the DAG live, and a transfer followed from it becomes final with its agreement proof', async () => {
+    const [node0, node1] = cluster().nodes
+    if (node0 === undefined || node1 === undefined) throw new Error('the devnet has fewer than 2 nodes')
+    await page.goto(`${node0.api.url}/`)
+    // GET / redirects to the explorer.
+    expect(new URL(page.url()).pathname).toBe('/explorer/')
+    await expect.poll(() => page.getByTestId('live-status').textContent(), { timeout: 10_000 }).toBe('live')
+    expect(await page.getByRole('banner').count()).toBe(1)
+    expect(await page.getByRole('main').count()).toBe(1)
+    await page.getByRole('heading', { level: 2, name: 'Personal chains' }).waitFor()
+    await page.getByTestId('dag-block').first().waitFor({ timeout: 10_000 })
+    expect(await page.getByTestId('dag').locator('[data-role="checkpoint"]').count()).toBeGreaterThan(0)
+    await screenshot('overview')
+
+    // A transfer sent now: its proposal block appears in the DAG on its own (live), and leads to its page.
+    const transfer = await node0.api.post('/v1/transactions', { to: node1.layout.id, amount: 3 }, TransactionCodec)
+    const block = page.locator(`[data-testid="dag-block"][data-hash="${transfer.id}"]`)
+    await block.waitFor({ timeout: 15_000 })
+    expect(await block.getAttribute('data-role')).toBe('proposal')
+    await block.click()
+    await page.waitForURL(`**/explorer/#/tx/${transfer.id}`)
+    await page.getByRole('heading', { level: 1, name: /^Transaction/ }).waitFor()
+    await expect.poll(() => page.getByTestId('tx-status').textContent(), { timeout: 30_000 }).toBe('final')
+    const proof = page.getByTestId('proof')
+    await proof.getByRole('table', { name: 'What the proof contains' }).waitFor({ timeout: 15_000 })
+    expect(await proof.textContent()).toMatch(/verifyAgreementProof/)
+    expect(await proof.getByRole('row').count()).toBe(3)
+    await screenshot('transaction')
+  }, 60_000)
+
+  it('adds certified rounds as they happen, without reloading', async () => {
+    await openSection('Rounds')
+    await page.getByRole('heading', { level: 1, name: 'Checkpoint rounds' }).waitFor()
+    await page.getByTestId('round-row').first().waitFor()
+    const rounds = async () => (await page.getByTestId('round-row').evaluateAll((rows) => rows.map((row) => Number(row.getAttribute('data-round')))))
+    const newest = Math.max(...(await rounds()))
+    // A mark on the window survives only if the page is not loaded again.
+    await page.evaluate(() => Object.assign(window, { explorerTestMark: 'same page' }))
+    await page.waitForFunction(
+      (above) => [...document.querySelectorAll('[data-testid="round-row"]')].some((row) => Number(row.getAttribute('data-round')) > above),
+      newest,
+      { timeout: 15_000 },
+    )
+    expect(await page.evaluate(() => (window as unknown as { explorerTestMark?: string }).explorerTestMark)).toBe('same page')
+    expect(Math.max(...(await rounds()))).toBeGreaterThan(newest)
+    await expect.poll(() => page.getByRole('table', { name: /^Certified rounds of/ }).count()).toBe(1)
+    await screenshot('rounds')
+  }, 30_000)
+
+  it('shows the hierarchy, memes and contracts', async () => {
+    await openSection('Hierarchy')
+    await page.getByRole('heading', { level: 1, name: 'Hierarchy' }).waitFor()
+    await expect.poll(() => page.getByTestId('hierarchy-summary').textContent(), { timeout: 10_000 }).toMatch(/single solar system, explorer-browser, and it is the network's root/)
+    await screenshot('hierarchy')
+
+    await openSection('Memes')
+    await page.getByRole('heading', { level: 1, name: 'Memes and elections' }).waitFor()
+    const memes = page.getByRole('table', { name: /members' memes/ })
+    await memes.waitFor()
+    expect(await memes.locator('tbody tr').count()).toBe(4)
+    await page.getByRole('table', { name: /^Facilitators elected by the last/ }).waitFor()
+    await screenshot('memes')
+
+    await openSection('Contracts')
+    const hosted = page.getByRole('table', { name: /contracts, in deploy order/ })
+    await hosted.waitFor()
+    expect(await hosted.textContent()).toContain('(input: integer, state: integer) => integer')
+    await screenshot('contracts')
+    await hosted.locator('tbody th a').first().click()
+    await page.getByRole('heading', { level: 1, name: /^Contract/ }).waitFor()
+    await page.getByRole('heading', { level: 3, name: 'Committed state' }).waitFor()
+    expect(await page.locator('pre.json-block').textContent()).toBe('5')
+    const invocations = page.getByRole('table', { name: /invocations, newest first/ })
+    await invocations.waitFor({ timeout: 10_000 })
+    expect(await invocations.locator('tbody tr').count()).toBe(1)
+    await screenshot('contract')
+  }, 30_000)
+})
