@@ -2,13 +2,35 @@
  * The validators' shell above level 0 on the simulator, with the real shells at both levels: four solar systems of
  * `SolarSystemNode`s and a star cluster of `LevelNode` validators (each also a solar-system member) on one
  * `SimNetwork`. Every level certifies; a transaction final in its solar system gets a rooted agreement proof
- * fetched from a validator over request/response and checked from the cluster's genesis alone.
+ * fetched from a validator over request/response and checked from the cluster's genesis alone; a validator that
+ * starts late syncs the history from the others and joins in; a Byzantine validator's forgeries are refused.
  */
 import { toHex } from '@constellation/crypto'
+import type { Random } from '@constellation/gossip'
 import type { Transaction } from '@constellation/trustchain'
 import { afterEach, describe, expect, it } from 'vitest'
-import { checkRootedAgreementProof, committeesOf, fetchCertifiedHistory, fetchRootedAgreementProof } from '../../src/index.js'
-import { type ClusterSim, createClusterSim } from '../support/cluster-sim.js'
+import {
+  certificateDigest,
+  certificateTopic,
+  type CheckpointCertificate,
+  checkRootedAgreementProof,
+  committeesOf,
+  ConsensusErrorCode,
+  type ConsensusNetwork,
+  decodeCertificate,
+  encodeCertificate,
+  fetchCertifiedHistory,
+  fetchRootedAgreementProof,
+  isConsensusError,
+  levelProtocols,
+  nextResult,
+  resultHash,
+  signResult,
+} from '../../src/index.js'
+import type { RoundMessage } from '../../src/round/facilitator-round.js'
+import { decodeCertificateRange, decodeRoundFrame, encodeCertificateAnnouncement, encodeCertificateRange, encodeRoundFrame } from '../../src/shell/wire.js'
+import { equivocate } from '../support/adversarial-acs.js'
+import { type ClusterSim, type ClusterValidator, createClusterSim } from '../support/cluster-sim.js'
 
 let sim: ClusterSim | undefined
 afterEach(async () => {
@@ -48,4 +70,101 @@ describe('validators above level 0 (LevelNode)', () => {
     expect(validator.level.stats.pathsServed).toBeGreaterThan(0)
     expect(s.errors).toEqual([])
   })
+
+  it('a validator that starts late syncs the cluster’s and its children’s histories from another validator, then takes part', async () => {
+    sim = await createClusterSim({ seed: 'level-late', systems: 4, membersPerSystem: 4, facilitators: 4, validators: 5, late: [4] })
+    const s = sim
+    await s.runUntilClusterRound(4)
+    const late = s.validators[4]!
+    expect(late.level.history.round).toBe(0)
+    await s.startValidator(4)
+    await s.runUntilClusterRound(8)
+    const hashes = (v: ClusterValidator, upTo: number) => Array.from({ length: upTo }, (_, i) => toHex(v.level.history.resultHashOf(i + 1)!))
+    expect(hashes(late, 8)).toEqual(hashes(s.validators[0]!, 8))
+    expect(late.level.stats.certificatesFetched).toBeGreaterThanOrEqual(4)
+    // It fetched the solar systems' early certificates too: it can serve them and root them.
+    for (const system of s.systems) expect(late.level.index.history(0, system.genesis.group)!.certificate(1)).toBeDefined()
+    expect(late.level.index.finalityPath(0, 'sol-0', 1)).toBeDefined()
+    // Caught up, it facilitates: its frames reach the others and they answer.
+    expect(late.level.stats.roundsFacilitated).toBeGreaterThan(0)
+    expect(late.level.stats.framesSent).toBeGreaterThan(0)
+    expect(late.level.stats.framesReceived).toBeGreaterThan(0)
+    expect(s.errors).toEqual([])
+  })
+
+  it('a Byzantine validator’s forged certificates and history are refused; the cluster keeps certifying', async () => {
+    sim = await createClusterSim({ seed: 'level-byzantine', systems: 4, membersPerSystem: 4, facilitators: 4, validators: 4, corrupt: new Map([[3, byzantineValidator]]) })
+    const s = sim
+    await s.runUntilClusterRound(3)
+    const [honest, , , liar] = s.validators as [ClusterValidator, ClusterValidator, ClusterValidator, ClusterValidator]
+    const rejectedBefore = honest.level.stats.certificatesRejected
+    // A forged next result that follows the history (right round, previous hash and election), under the last real
+    // certificate's signatures (which do not verify on it), and the same result signed by the liar alone.
+    const latest = honest.level.history.latest()!
+    const round = honest.level.history.round + 1
+    const body = { ...latest.result.body, round, previousResultHash: resultHash(s.crypto, latest.result.body) }
+    const { result } = nextResult(s.clusterRules, honest.level.state, body, resultHash(s.crypto, body))
+    const forged: CheckpointCertificate = { result, signatures: latest.signatures }
+    const alone: CheckpointCertificate = { result: forged.result, signatures: [signResult(s.crypto, liar.member.keyPair, forged.result)] }
+    for (const certificate of [forged, alone]) {
+      await s.net.runUntil(liar.network.publish(certificateTopic(1, 'cluster-0'), encodeCertificateAnnouncement({ round, certificate: encodeCertificate(certificate) })))
+    }
+    await s.runUntilClusterRound(round + 3)
+    expect(honest.level.stats.certificatesRejected).toBeGreaterThanOrEqual(rejectedBefore + 2)
+    const top = Math.min(...s.validators.map((v) => v.level.history.round))
+    const hashes = (v: ClusterValidator) => Array.from({ length: top }, (_, i) => toHex(v.level.history.resultHashOf(i + 1)!))
+    for (const v of s.validators) expect(hashes(v)).toEqual(hashes(honest))
+    expect(toHex(certificateDigest(s.crypto, honest.level.history.certificate(round)!.result))).not.toBe(toHex(certificateDigest(s.crypto, forged.result)))
+    // A syncing node that asks the liar for the history gets forgeries and refuses them; an honest validator's checks out.
+    const client = s.systems[0]!.members[3]!.sim
+    const lied = await s.net.runUntil(fetchCertifiedHistory(s.crypto, client, liar.member.id, s.cluster, { level: 1 }).catch((error: unknown) => error))
+    expect(isConsensusError(lied, ConsensusErrorCode.INVALID_CERTIFICATE)).toBe(true)
+    const told = await s.net.runUntil(fetchCertifiedHistory(s.crypto, client, honest.member.id, s.cluster, { level: 1 }))
+    expect(told.round).toBeGreaterThanOrEqual(round)
+  })
 })
+
+/**
+ * A validator whose round frames an adversary rewrites (messages withheld, votes and digests equivocated, shares
+ * forged) and whose certificate ranges come back with a signature flipped in each certificate.
+ */
+function byzantineValidator(network: ConsensusNetwork, random: Random): ConsensusNetwork {
+  const protocols = levelProtocols(1)
+  return {
+    peerId: network.peerId,
+    limits: network.limits,
+    publish: (topic, data) => network.publish(topic, data),
+    subscribe: (topic, handler) => network.subscribe(topic, handler),
+    peers: () => network.peers(),
+    request: (peer, protocol, data, options) => {
+      if (protocol !== protocols.round) return network.request(peer, protocol, data, options)
+      const frame = decodeRoundFrame(data, network.limits.maxMessageBytes, 1 << 20)
+      const messages: RoundMessage[] = []
+      for (const message of frame.messages) {
+        const draw = random.next()
+        if (draw < 0.15) continue
+        if (draw < 0.5) {
+          if (message.kind === 'share') messages.push({ kind: 'share', signature: Uint8Array.from({ length: 64 }, () => random.int(256)) })
+          else messages.push({ kind: 'acs', message: equivocate(message.message, random) ?? message.message })
+        } else messages.push(message)
+      }
+      return network.request(peer, protocol, encodeRoundFrame({ ...frame, messages }), options)
+    },
+    handle: (protocol, handler) => {
+      if (protocol !== protocols.certificates) return network.handle(protocol, handler)
+      return network.handle(protocol, async (request) => {
+        const answer = decodeCertificateRange(await handler(request), network.limits.maxMessageBytes)
+        return encodeCertificateRange(
+          answer.map((bytes) => {
+            const certificate = decodeCertificate(bytes)
+            const [first, ...rest] = certificate.signatures
+            if (first === undefined) return bytes
+            const signature = Uint8Array.from(first.signature)
+            signature[0] = (signature[0] as number) ^ 1
+            return encodeCertificate({ ...certificate, signatures: [{ ...first, signature }, ...rest] })
+          }),
+        )
+      })
+    },
+  }
+}
