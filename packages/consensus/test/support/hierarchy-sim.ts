@@ -18,7 +18,7 @@
  * (links are reliable: the shell's peer links retry until the round ends); when it is back it fetches the
  * certificates it missed (charged as their signature checks) and checkpoints again.
  */
-import { type Crypto, type KeyPair, type SignedMessage, toHex } from '@constellation/crypto'
+import { type Crypto, fromHex, type KeyPair, type SignedMessage, toHex } from '@constellation/crypto'
 import { createRandom, type LatencyModel, type Random, uniformLatency, VirtualClock } from '@constellation/gossip'
 import {
   advanceHead,
@@ -51,6 +51,7 @@ import {
   startRound,
   stepRound,
 } from '../../src/index.js'
+import { childRun } from '../../src/hierarchy/child-run.js'
 import { type FinalityPath, HierarchyIndex, type RootedAgreementProof } from '../../src/hierarchy/finality-path.js'
 import { type ChildCertificates, type LevelInput, levelInputs } from '../../src/hierarchy/level-inputs.js'
 import type { MembershipRequest } from '../../src/membership/membership-request.js'
@@ -465,13 +466,7 @@ export class HierarchySim {
   #childRun(group: Group, child: Group, upTo: number): ChildCertificates | undefined {
     const history = this.index.history(child.level, child.genesis.group)
     if (history === undefined) return undefined
-    const recorded = group.state.lastCheckpoints.get(child.key)?.entry.sequenceNumber ?? 0
-    const last = Math.min(upTo, history.round, recorded + 16)
-    if (last <= recorded) return undefined
-    const certificates: CheckpointCertificate[] = []
-    for (let round = recorded + 1; round <= last; round++) certificates.push(history.certificate(round) as CheckpointCertificate)
-    const anchor = recorded === 0 ? undefined : (history.certificate(recorded) as CheckpointCertificate).result
-    return anchor === undefined ? { kind: 'child', group: child.genesis.group, certificates } : { kind: 'child', group: child.genesis.group, anchor, certificates }
+    return childRun(group.state, { genesis: child.genesis, key: fromHex(child.key), keyHex: child.key }, history, 16, upTo)
   }
 
   #deliver(group: Group, facilitator: SimNode, round: number, event: RoundEvent<HalfBlock> | RoundEvent<LevelInput>, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
