@@ -94,7 +94,6 @@ describe('the explorer in Chromium', () => {
     await page.getByRole('heading', { level: 2, name: 'Personal chains' }).waitFor()
     await page.getByTestId('dag-block').first().waitFor({ timeout: 10_000 })
     expect(await page.getByTestId('dag').locator('[data-role="checkpoint"]').count()).toBeGreaterThan(0)
-    await screenshot('overview')
 
     // A transfer sent now: its proposal block appears in the DAG on its own (live), and leads to its page.
     const transfer = await node0.api.post('/v1/transactions', { to: node1.layout.id, amount: 3 }, TransactionCodec)
@@ -110,6 +109,14 @@ describe('the explorer in Chromium', () => {
     expect(await proof.textContent()).toMatch(/verifyAgreementProof/)
     expect(await proof.getByRole('row').count()).toBe(3)
     await screenshot('transaction')
+
+    // Back on the overview, the DAG now links the transfer's proposal to its agreement in node 1's chain.
+    await openSection('Overview')
+    await page.locator(`[data-testid="dag-block"][data-hash="${transfer.id}"]`).waitFor()
+    await screenshot('overview')
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await screenshot('overview-dark')
+    await page.emulateMedia({ colorScheme: 'light' })
   }, 60_000)
 
   it('adds certified rounds as they happen, without reloading', async () => {
@@ -119,14 +126,9 @@ describe('the explorer in Chromium', () => {
     const rounds = async () => (await page.getByTestId('round-row').evaluateAll((rows) => rows.map((row) => Number(row.getAttribute('data-round')))))
     const newest = Math.max(...(await rounds()))
     // A mark on the window survives only if the page is not loaded again.
-    await page.evaluate(() => Object.assign(window, { explorerTestMark: 'same page' }))
-    await page.waitForFunction(
-      (above) => [...document.querySelectorAll('[data-testid="round-row"]')].some((row) => Number(row.getAttribute('data-round')) > above),
-      newest,
-      { timeout: 15_000 },
-    )
-    expect(await page.evaluate(() => (window as unknown as { explorerTestMark?: string }).explorerTestMark)).toBe('same page')
-    expect(Math.max(...(await rounds()))).toBeGreaterThan(newest)
+    await page.evaluate(() => Object.assign(globalThis, { explorerTestMark: 'same page' }))
+    await expect.poll(async () => Math.max(...(await rounds())), { timeout: 15_000 }).toBeGreaterThan(newest)
+    expect(await page.evaluate(() => (globalThis as { explorerTestMark?: string }).explorerTestMark)).toBe('same page')
     await expect.poll(() => page.getByRole('table', { name: /^Certified rounds of/ }).count()).toBe(1)
     await screenshot('rounds')
   }, 30_000)

@@ -101,6 +101,7 @@ describe('layoutDag', () => {
   it('describes blocks in words', () => {
     expect(describeBlock(placed(A, 2).block)).toBe('checkpoint #2, certified in round 4')
     expect(describeBlock(placed(B, 4).block)).toBe('checkpoint #4, not certified yet')
+    expect(describeBlock({ ...placed(B, 4).block, certified: true })).toBe('checkpoint #4, named by no round, below a certified checkpoint')
     expect(describeBlock(proposalA)).toBe('proposal #3, 7 units, to bbbbbbbb')
     expect(describeBlock({ ...agreementB, certified: true })).toBe('agreement #5, 7 units, answering aaaaaaaa #3, under a certified checkpoint')
   })

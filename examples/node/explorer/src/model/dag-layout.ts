@@ -116,7 +116,9 @@ export function describeBlock(block: DagBlock): string {
     if (block.amount > 0) parts.push(`${block.amount} units`)
     parts.push(block.role === 'proposal' ? `to ${block.linkPublicKey.slice(0, 8)}` : `answering ${block.linkPublicKey.slice(0, 8)} #${block.linkSequenceNumber}`)
   }
-  if (block.role === 'checkpoint') parts.push(block.certifiedRound === null ? 'not certified yet' : `certified in round ${block.certifiedRound}`)
+  if (block.role === 'checkpoint') {
+    parts.push(block.certifiedRound !== null ? `certified in round ${block.certifiedRound}` : block.certified ? 'named by no round, below a certified checkpoint' : 'not certified yet')
+  }
   else if (block.certified) parts.push('under a certified checkpoint')
   return parts.join(', ')
 }

@@ -9,10 +9,16 @@ import { DEFAULT_DAG_LAYOUT, type DagLayout, describeBlock, layoutDag } from '..
 import { shortHex } from '../model/format.js'
 import type { DagView } from '../browser/api-types.js'
 
+/** Gap left between a link's ends and the blocks' centres, so the arrowhead shows outside the agreement's shape. */
+const LINK_INSET = DEFAULT_DAG_LAYOUT.blockSize / 2 + 3
+
 function linkPath(link: DagLayout['links'][number]): string {
-  // A gentle S-curve between lanes: straight lines would hide each other where lanes are close.
-  const middle = (link.y1 + link.y2) / 2
-  return `M ${link.x1} ${link.y1} C ${link.x1} ${middle}, ${link.x2} ${middle}, ${link.x2} ${link.y2}`
+  // A gentle S-curve from the edge of one block to the edge of the other: straight lines would hide each other.
+  const direction = Math.sign(link.y2 - link.y1) || 1
+  const y1 = link.y1 + direction * LINK_INSET
+  const y2 = link.y2 - direction * LINK_INSET
+  const middle = (y1 + y2) / 2
+  return `M ${link.x1} ${y1} C ${link.x1} ${middle}, ${link.x2} ${middle}, ${link.x2} ${y2}`
 }
 
 export function DagGraph({ view }: { readonly view: DagView }) {
@@ -40,12 +46,21 @@ export function DagGraph({ view }: { readonly view: DagView }) {
         {layout.lanes.map((lane, index) => (
           <g key={lane.publicKey} class={`dag__lane${index % 2 === 1 ? ' dag__lane--odd' : ''}`}>
             <rect x={0} y={lane.y - DEFAULT_DAG_LAYOUT.laneHeight / 2} width={layout.width} height={DEFAULT_DAG_LAYOUT.laneHeight} class="dag__lane-band" />
-            <a href={hrefOf({ view: 'chain', publicKey: lane.publicKey })}>
-              <text x={8} y={lane.y + 4} class="dag__label">
+            <a href={hrefOf({ view: 'chain', publicKey: lane.publicKey })} aria-label={`chain ${lane.publicKey}${lane.self ? ', this node' : lane.kind === 'contract' ? ', a contract chain' : ''}`}>
+              <text x={8} y={lane.self || lane.kind === 'contract' ? lane.y - 3 : lane.y + 4} class="dag__label">
                 {shortHex(lane.publicKey, 8, 4)}
-                {lane.self ? ' (this node)' : lane.kind === 'contract' ? ' (contract)' : ''}
               </text>
+              {(lane.self || lane.kind === 'contract') && (
+                <text x={8} y={lane.y + 12} class="dag__tag">
+                  {lane.self ? 'this node' : 'contract chain'}
+                </text>
+              )}
             </a>
+            {!layout.blocks.some((placed) => placed.block.publicKey === lane.publicKey) && (
+              <text x={DEFAULT_DAG_LAYOUT.labelWidth + 6} y={lane.y + 4} class="dag__empty">
+                no block of this chain stored here yet
+              </text>
+            )}
           </g>
         ))}
         <g class="dag__links" aria-hidden="true">
@@ -55,12 +70,13 @@ export function DagGraph({ view }: { readonly view: DagView }) {
         </g>
         {layout.blocks.map(({ block, x, y, target }) => {
           const href = target.view === 'transaction' ? hrefOf({ view: 'transaction', id: target.id }) : hrefOf({ view: 'block', hash: target.hash })
-          const shaded = block.role === 'checkpoint' ? block.certifiedRound !== null : block.certified
+          // A checkpoint no certificate named but that lies below one is settled all the same: shaded lighter.
+          const shade = block.role === 'checkpoint' && block.certifiedRound === null ? (block.certified ? ' dag__block--covered' : '') : block.certified ? ' dag__block--certified' : ''
           return (
             <a
               key={block.hash}
               href={href}
-              class={`dag__block dag__block--${block.role}${shaded ? ' dag__block--certified' : ''}`}
+              class={`dag__block dag__block--${block.role}${shade}`}
               data-testid="dag-block"
               data-hash={block.hash}
               data-role={block.role}
@@ -109,6 +125,12 @@ export function DagLegend() {
           <path d="M 9 1 L 17 9 L 9 17 L 1 9 Z" class="legend__checkpoint" />
         </svg>
         checkpoint, not yet certified
+      </li>
+      <li>
+        <svg width="18" height="18" aria-hidden="true" class="dag">
+          <path d="M 9 1 L 17 9 L 9 17 L 1 9 Z" class="legend__checkpoint legend--covered" />
+        </svg>
+        checkpoint no round named, below a certified one
       </li>
       <li>
         <svg width="18" height="18" aria-hidden="true" class="dag">

@@ -55,6 +55,7 @@ export function MemesPage() {
                     <th scope="col" class="num">
                       age (rounds)
                     </th>
+                    <th scope="col">history</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -71,6 +72,9 @@ export function MemesPage() {
                         <td>{meme.bracket === 'newcomers' ? 'newcomers' : `bracket ${meme.bracket}`}</td>
                         <td>{meme.facilitator ? 'yes' : 'no'}</td>
                         <td class="num">{meme.ageRounds}</td>
+                        <td>
+                          {meme.history.goodObservations} of {meme.history.observations} observations good, {meme.history.provenFaults} proven faults
+                        </td>
                       </tr>
                     ))}
                 </tbody>

@@ -42,7 +42,13 @@ function RoundRowView({ row }: { readonly row: RoundRow }) {
           <HexList values={certificate.signers} />
         </details>
       </td>
-      <td>{row.facilitators === null ? <span class="muted">earlier round not listed</span> : <HexList values={row.facilitators} />}</td>
+      <td>
+        {row.facilitators !== null ? (
+          <HexList values={row.facilitators} />
+        ) : (
+          <span class="muted">{certificate.round === 1 ? 'the genesis committee' : 'elected in a round not listed'}</span>
+        )}
+      </td>
       <td>
         <CheckpointList checkpoints={certificate.checkpoints} />
       </td>
