@@ -117,6 +117,12 @@ describe('constellation devnet', () => {
     expect(summary.rounds as number).toBeGreaterThan(2)
     expect(summary.verifyPerSecond as number).toBeGreaterThan(0)
     expect(summary.faults).toEqual({ certificatesRejected: 0, fraudProofs: 0, failedProposals: 0, nodeErrors: 0, requestErrors: 0, nodeExits: 0 })
+    // Node 0's explorer is named when the nodes are up and in the JSON; the demo contract ran beside the load.
+    const explorer = lines.find((line) => line.startsWith('explorer: '))?.split(' ')[1]
+    expect(explorer).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/explorer\/$/)
+    expect(summary.explorer).toBe(explorer)
+    expect(lines.some((line) => /^demo contract [0-9a-f]{16}… \(a free counter\) deployed on node 0/.test(line))).toBe(true)
+    expect(summary.contractInvocations as number).toBeGreaterThan(0)
     expect(existsSync(baseDirOf(lines))).toBe(false)
   }, 80_000)
 

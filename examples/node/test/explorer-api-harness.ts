@@ -105,8 +105,8 @@ export async function startNetwork(options: { readonly count: number; readonly b
     apis,
     url: (node, path) => `${apis[node]?.url}${path}`,
     async close() {
+      // The servers close their connections, kept-alive ones too.
       for (const node of [...nodes].reverse()) await node.close()
-      agent.destroy()
       await rm(base, { recursive: true, force: true })
     },
   }

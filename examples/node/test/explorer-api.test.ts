@@ -241,6 +241,8 @@ describe('GET /v1/events', () => {
       expect(sent.status).toBe(201)
       const transaction = await events.next((event): event is Extract<ExplorerEvent, { kind: 'transaction' }> => event.kind === 'transaction' && event.id === sent.json.id)
       expect(transaction).toEqual({ kind: 'transaction', id: sent.json.id, status: 'agreed', from: n0?.id, to: n1?.id, amount: 3 })
+      const final = await events.next((event): event is Extract<ExplorerEvent, { kind: 'transaction' }> => event.kind === 'transaction' && event.id === sent.json.id && event.status === 'final', 25_000)
+      expect(final).toMatchObject({ from: n0?.id, to: n1?.id, amount: 3 })
       const grown = await events.next((event): event is Extract<ExplorerEvent, { kind: 'chain' }> => event.kind === 'chain' && event.height > hello.height)
       expect(grown.publicKey).toBe(n0?.id)
       // An agreement this node signs to another node's proposal is a transaction event too.

@@ -51,6 +51,10 @@ export interface DevnetSummary {
   readonly verifyPerSecond: number
   /** finalisedPerSecond / verifyPerSecond (a transaction carries two signatures: the one-core bound is ~0.5). */
   readonly ratioToVerify: number
+  /** Node 0's web explorer (served while the devnet ran). */
+  readonly explorer: string
+  /** Invocations of the demo contract on node 0 during the load (beside the transfers, not in their figures). */
+  readonly contractInvocations: number
 }
 
 /** The q-quantile (0..1) of `values` by the nearest-rank method; null when there are none. */
@@ -77,6 +81,7 @@ export function formatSummary(summary: DevnetSummary): string {
     `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof; ${summary.finalitySource === 'histogram' ? 'interpolated from histogram buckets' : summary.finalitySource})`,
     `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all`,
     `  faults         ${faultCount === 0 ? 'none' : faultCount}: ${f.certificatesRejected} rejected certificates, ${f.fraudProofs ?? 'n/a'} fraud proofs, ${f.failedProposals} failed proposals, ${f.nodeErrors} node errors, ${f.requestErrors} request errors, ${f.nodeExits} node exits`,
+    `  contracts      ${count(summary.contractInvocations)} invocations of the demo counter on node 0`,
     `  ed25519        ${count(summary.verifyPerSecond)} verifications/s on one core, measured now; finalised tx/s is ${summary.ratioToVerify.toPrecision(2)}× that (one core verifying both halves of every transaction: ~0.5×)`,
   ].join('\n')
 }

@@ -3,8 +3,10 @@
  *
  * 1. Measures the machine's raw Ed25519 verify rate on one core (the bound the throughput is read against).
  * 2. Writes the data dirs (keys, configs naming every other node as bootstrap peer) and one shared genesis.
- * 3. Starts one `constellation start` per node and waits for every ready line, then for consensus to certify.
- * 4. Offers transfers between random pairs through the nodes' HTTP APIs, printing a progress line every second.
+ * 3. Starts one `constellation start` per node and waits for every ready line (node 0's explorer URL is printed
+ *    then), then for consensus to certify, and deploys the demo contract on node 0 (demo-contract.ts).
+ * 4. Offers transfers between random pairs through the nodes' HTTP APIs, printing a progress line every second, and
+ *    invokes the demo contract now and then.
  * 5. Lets the last transactions become final (bounded), gathers the nodes' figures (transaction totals, the finality
  *    latencies their trackers recorded for a sample of the transfers, faults from their metrics) and prints the summary and one line of JSON with the same figures.
  * 6. Stops the nodes (SIGTERM, SIGKILL after a grace period) and removes the base dir unless asked to keep it.
@@ -16,6 +18,8 @@ import { join, resolve } from 'node:path'
 import type { Writable } from 'node:stream'
 import { loadCrypto } from '@constellation/crypto'
 import { createRandom } from '@constellation/gossip'
+import { EXPLORER_PATH } from '../explorer/asset-routes.js'
+import { deployDemoContract, DEMO_INVOKE_INTERVAL_MS, invokeDemoContract } from './demo-contract.js'
 import { DevnetCluster, describeStop, type NodeStopReport } from './devnet-cluster.js'
 import { checkFreshBaseDir, devnetPaths, writeDevnetLayout } from './devnet-layout.js'
 import { type DevnetFaults, type DevnetSummary, formatSummary, quantile, summaryJson } from './devnet-summary.js'
@@ -103,13 +107,16 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     const startedAt = performance.now()
     cluster = await DevnetCluster.start(layout, options.signal === undefined ? {} : { signal: options.signal })
     const apis = cluster.nodes.map((node) => node.api)
+    const explorer = `${(apis[0] as NodeApi).url}${EXPLORER_PATH}`
     progress.note(`${nodes} nodes ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s; waiting for consensus to certify`)
+    progress.note(`explorer: ${explorer} (node 0; open it while the devnet runs)`)
     const network = new NetworkStatus(apis)
     const first = await network.refresh()
     await cluster.untilRound(first.round + WARM_UP_ROUNDS, { timeoutMs: CERTIFYING_TIMEOUT_MS, ...(options.signal !== undefined && { signal: options.signal }) })
+    const demoContract = await deployDemo(apis[0] as NodeApi, progress, options.signal)
     progress.note(`consensus is certifying; offering ${describeOffer(options.rate, concurrency)} for ${durationS} s`)
 
-    summary = await loadAndMeasure({ cluster, apis, network, progress, options, durationS, concurrency, facilitators, verifyPerSecond })
+    summary = await loadAndMeasure({ cluster, apis, network, progress, options, durationS, concurrency, facilitators, verifyPerSecond, explorer, demoContract })
   } catch (error) {
     if (options.signal?.aborted !== true) throw error
     progress.note('stopped')
@@ -144,6 +151,22 @@ interface LoadContext {
   readonly concurrency: number
   readonly facilitators: number
   readonly verifyPerSecond: number
+  readonly explorer: string
+  /** The demo contract's id on node 0 (undefined: its deploy failed). */
+  readonly demoContract: string | undefined
+}
+
+/** Deploys the demo contract on node 0; a failure is a warning (the devnet measures transfers, not contracts). */
+async function deployDemo(api: NodeApi, progress: ProgressLine, signal: AbortSignal | undefined): Promise<string | undefined> {
+  try {
+    const id = await deployDemoContract(api, signal)
+    progress.note(`demo contract ${id.slice(0, 16)}… (a free counter) deployed on node 0; invoked every ${DEMO_INVOKE_INTERVAL_MS / 1000} s during the load`)
+    return id
+  } catch (error) {
+    if (signal?.aborted === true) throw error
+    progress.note(`warning: the demo contract could not be deployed: ${(error as Error).message}`)
+    return undefined
+  }
 }
 
 async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
@@ -154,6 +177,8 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   const random = createRandom(options.seed ?? Date.now())
   const sample = new FinalitySample(random.fork())
   const ticker = startProgress(context, before, counters)
+  const demo = context.demoContract === undefined ? undefined : invokeDemoContract(apis[0] as NodeApi, context.demoContract)
+  let contractInvocations = 0
   try {
     await runLoad(
       {
@@ -169,6 +194,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
     )
   } finally {
     ticker.stop()
+    contractInvocations = (await demo?.stop())?.done ?? 0
   }
   const loadSeconds = (counters.endedAt - counters.startedAt) / 1_000
   const atLoadEnd = await network.refresh()
@@ -206,6 +232,8 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
     faults,
     verifyPerSecond: context.verifyPerSecond,
     ratioToVerify: finalisedPerSecond / context.verifyPerSecond,
+    explorer: context.explorer,
+    contractInvocations,
   }
 }
 
