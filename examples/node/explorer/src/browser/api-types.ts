@@ -2,6 +2,7 @@
  * The JSON bodies of the node's API routes that have no named view type on the server (they are built inline in the
  * routes, see src/api/routes); the rest are the server's own view types, imported as types only.
  */
+import type { SlaFigures } from '@constellation/contracts'
 import type { CertificateView } from '../../../src/api/views/certificate-view.js'
 import type { HalfBlockView } from '../../../src/api/views/half-block-view.js'
 import type { MemeView } from '../../../src/api/views/meme-view.js'
@@ -82,14 +83,8 @@ export interface ContractsView {
   readonly host: string | null
   readonly caller: string
   readonly price: number
-  readonly sla: {
-    readonly invocations: number
-    readonly successes: number
-    readonly successRate: number
-    readonly latencyP50Ms: number
-    readonly latencyP95Ms: number
-    readonly price: number
-  } | null
+  /** The host's published service figures (null when hosting is off). */
+  readonly sla: SlaFigures | null
   readonly contracts: readonly HostedContract[]
 }
 

@@ -3,7 +3,7 @@ import type { ChainPage as ChainPageView } from '../browser/api-types.js'
 import { useView } from '../browser/use-view.js'
 import { formatJson, formatTimestamp, shortHex } from '../model/format.js'
 import { hrefOf } from '../model/route.js'
-import { ErrorNote, Hex, Loading, PageHeading } from './common.js'
+import { DataTable, Hex, Loaded, PageHeading } from './common.js'
 
 /** The API's largest page of blocks. */
 const PAGE = 100
@@ -14,62 +14,44 @@ export function ChainPage({ publicKey }: { readonly publicKey: string }) {
   const height = first.data?.height ?? 0
   const from = Math.max(1, height - PAGE + 1)
   const latest = useView<ChainPageView>(height > PAGE ? `/v1/chains/${publicKey}?from=${from}&to=${height}` : `/v1/chains/${publicKey}`, ['height', 'blocks'])
-  const page = height > PAGE ? latest.data : first.data
-  const error = first.error ?? latest.error
+  const shown = height > PAGE ? latest : first
   return (
     <>
       <PageHeading title={`Chain ${shortHex(publicKey)}`}>
         Chain <Hex value={publicKey} />
       </PageHeading>
-      {error !== undefined && <ErrorNote error={error} what="the chain" />}
-      {page === undefined && error === undefined && <Loading what="the chain" />}
-      {page !== undefined && (
-        <section aria-labelledby="chain-blocks" class="panel">
-          <h2 id="chain-blocks">Blocks stored here (height {page.height})</h2>
-          <div class="table-scroll">
-            <table>
-              <caption>
-                Blocks #{page.from}–#{page.to} of this chain, newest first
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">hash</th>
-                  <th scope="col">type</th>
-                  <th scope="col">link</th>
-                  <th scope="col">time</th>
-                  <th scope="col">payload</th>
+      <Loaded state={{ data: shown.data, error: first.error ?? latest.error }} what="the chain">
+        {(page) => (
+          <section aria-labelledby="chain-blocks" class="panel">
+            <h2 id="chain-blocks">Blocks stored here (height {page.height})</h2>
+            <DataTable caption={`Blocks #${page.from}–#${page.to} of this chain, newest first`} columns={['#', 'hash', 'type', 'link', 'time', 'payload']}>
+              {[...page.blocks].reverse().map((block) => (
+                <tr key={block.hash}>
+                  <th scope="row">{block.sequenceNumber}</th>
+                  <td>
+                    <Hex value={block.hash} href={hrefOf({ view: 'block', hash: block.hash })} />
+                  </td>
+                  <td>{block.type}</td>
+                  <td>
+                    {block.linkPublicKey === block.publicKey ? (
+                      <span class="muted">own</span>
+                    ) : (
+                      <>
+                        <Hex value={block.linkPublicKey} href={hrefOf({ view: 'chain', publicKey: block.linkPublicKey })} />
+                        {block.linkSequenceNumber === 0 ? '' : ` #${block.linkSequenceNumber}`}
+                      </>
+                    )}
+                  </td>
+                  <td>{formatTimestamp(block.timestamp)}</td>
+                  <td>
+                    <code class="json">{formatJson(block.payload, 80)}</code>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {[...page.blocks].reverse().map((block) => (
-                  <tr key={block.hash}>
-                    <th scope="row">{block.sequenceNumber}</th>
-                    <td>
-                      <Hex value={block.hash} href={hrefOf({ view: 'block', hash: block.hash })} />
-                    </td>
-                    <td>{block.type}</td>
-                    <td>
-                      {block.linkPublicKey === block.publicKey ? (
-                        <span class="muted">own</span>
-                      ) : (
-                        <>
-                          <Hex value={block.linkPublicKey} href={hrefOf({ view: 'chain', publicKey: block.linkPublicKey })} />
-                          {block.linkSequenceNumber === 0 ? '' : ` #${block.linkSequenceNumber}`}
-                        </>
-                      )}
-                    </td>
-                    <td>{formatTimestamp(block.timestamp)}</td>
-                    <td>
-                      <code class="json">{formatJson(block.payload, 80)}</code>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </section>
-      )}
+              ))}
+            </DataTable>
+          </section>
+        )}
+      </Loaded>
     </>
   )
 }

@@ -2,6 +2,7 @@
 import type { ComponentChildren } from 'preact'
 import { useEffect } from 'preact/hooks'
 import type { ApiFailure } from '../browser/api.js'
+import type { ViewState } from '../browser/use-view.js'
 import { shortHex } from '../model/format.js'
 
 /** A key or hash shortened for the eye; the full value is its title and what a screen reader or a copy gets. */
@@ -64,5 +65,45 @@ export function HexList({ values, hrefOf }: { readonly values: readonly string[]
         </li>
       ))}
     </ul>
+  )
+}
+
+/** A loaded view's content, or why there is none yet: loading, or the node's error (the last answer stays shown). */
+export function Loaded<T>({ state, what, children }: { readonly state: Pick<ViewState<T>, 'data' | 'error'>; readonly what: string; readonly children: (data: T) => ComponentChildren }) {
+  return (
+    <>
+      {state.error !== undefined && <ErrorNote error={state.error} what={what} />}
+      {state.data === undefined ? state.error === undefined && <Loading what={what} /> : children(state.data)}
+    </>
+  )
+}
+
+export interface Column {
+  readonly label: string
+  /** Right-aligned, tabular figures. */
+  readonly numeric?: boolean
+}
+
+/** A table with its caption and column headers, scrolling sideways inside its panel on a narrow screen. */
+export function DataTable({ caption, columns, children }: { readonly caption: ComponentChildren; readonly columns: readonly (string | Column)[]; readonly children: ComponentChildren }) {
+  return (
+    <div class="table-scroll">
+      <table>
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            {columns.map((column) => {
+              const { label, numeric = false } = typeof column === 'string' ? { label: column } : column
+              return (
+                <th scope="col" key={label} class={numeric ? 'num' : undefined}>
+                  {label}
+                </th>
+              )
+            })}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
   )
 }

@@ -5,74 +5,58 @@
 import type { HierarchyView } from '../browser/api-types.js'
 import { useView } from '../browser/use-view.js'
 import { hierarchySummary } from '../model/hierarchy-summary.js'
-import { ErrorNote, Hex, HexList, Loading, PageHeading } from './common.js'
+import { DataTable, Hex, HexList, Loaded, PageHeading } from './common.js'
+
+const COLUMNS = ['group', 'certified by', 'round', 'result hash', 'members', 'facilitators', 'followed here']
 
 export function HierarchyPage() {
-  const { data: view, error } = useView<HierarchyView>('/v1/hierarchy', ['levels', 'root'], (event) => event.kind === 'round')
+  const state = useView<HierarchyView>('/v1/hierarchy', ['levels', 'root'], (event) => event.kind === 'round')
   return (
     <>
       <PageHeading title="Hierarchy">Hierarchy</PageHeading>
-      {error !== undefined && <ErrorNote error={error} what="the hierarchy" />}
-      {view === undefined && error === undefined && <Loading what="the hierarchy" />}
-      {view !== undefined && (
-        <>
-          <p class="lead" data-testid="hierarchy-summary">
-            {hierarchySummary(view)}
-          </p>
-          {view.levels
-            .filter((level) => level.groups.length > 0)
-            .map((level) => (
-              <section key={level.level} aria-labelledby={`level-${level.level}`} class="panel">
-                <h2 id={`level-${level.level}`}>
-                  Level {level.level}: {level.name === 'galaxy' ? 'galaxies' : `${level.name}s`}
-                </h2>
-                <div class="table-scroll">
-                  <table>
-                    <caption>
-                      {level.groups.length} {level.groups.length === 1 ? level.name : `${level.name} groups`} at level {level.level}
-                    </caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">group</th>
-                        <th scope="col">certified by</th>
-                        <th scope="col">round</th>
-                        <th scope="col">result hash</th>
-                        <th scope="col">members</th>
-                        <th scope="col">facilitators</th>
-                        <th scope="col">followed here</th>
+      <Loaded state={state} what="the hierarchy">
+        {(view) => (
+          <>
+            <p class="lead" data-testid="hierarchy-summary">
+              {hierarchySummary(view)}
+            </p>
+            {view.levels
+              .filter((level) => level.groups.length > 0)
+              .map((level) => (
+                <section key={level.level} aria-labelledby={`level-${level.level}`} class="panel">
+                  <h2 id={`level-${level.level}`}>
+                    Level {level.level}: {level.name === 'galaxy' ? 'galaxies' : `${level.name}s`}
+                  </h2>
+                  <DataTable caption={`${level.groups.length} ${level.groups.length === 1 ? level.name : `${level.name} groups`} at level ${level.level}`} columns={COLUMNS}>
+                    {level.groups.map((group) => (
+                      <tr key={group.group}>
+                        <th scope="row">
+                          {group.group}
+                          {group.group === view.root.group && group.level === view.root.level ? ' (root)' : ''}
+                        </th>
+                        <td>{group.parent ?? <span class="muted">none: the root</span>}</td>
+                        <td>{group.round}</td>
+                        <td>
+                          <Hex value={group.resultHash} />
+                        </td>
+                        <td>
+                          <details>
+                            <summary>{group.members.length} members</summary>
+                            <HexList values={group.members} />
+                          </details>
+                        </td>
+                        <td>
+                          <HexList values={group.facilitators} />
+                        </td>
+                        <td>{group.followed ? 'yes' : 'no: known from its parent'}</td>
                       </tr>
-                    </thead>
-                    <tbody>
-                      {level.groups.map((group) => (
-                        <tr key={group.group}>
-                          <th scope="row">
-                            {group.group}
-                            {group.group === view.root.group && group.level === view.root.level ? ' (root)' : ''}
-                          </th>
-                          <td>{group.parent ?? <span class="muted">none: the root</span>}</td>
-                          <td>{group.round}</td>
-                          <td>
-                            <Hex value={group.resultHash} />
-                          </td>
-                          <td>
-                            <details>
-                              <summary>{group.members.length} members</summary>
-                              <HexList values={group.members} />
-                            </details>
-                          </td>
-                          <td>
-                            <HexList values={group.facilitators} />
-                          </td>
-                          <td>{group.followed ? 'yes' : 'no: known from its parent'}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
-              </section>
-            ))}
-        </>
-      )}
+                    ))}
+                  </DataTable>
+                </section>
+              ))}
+          </>
+        )}
+      </Loaded>
     </>
   )
 }

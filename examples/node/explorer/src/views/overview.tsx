@@ -3,50 +3,50 @@ import type { DagView, NodeStatus } from '../browser/api-types.js'
 import { useView } from '../browser/use-view.js'
 import { formatAmount, formatDuration } from '../model/format.js'
 import { hrefOf } from '../model/route.js'
-import { ErrorNote, Facts, Hex, Loading, PageHeading } from './common.js'
+import { Facts, Hex, Loaded, PageHeading } from './common.js'
 import { DagGraph, DagLegend } from './dag-graph.js'
 
 /** Blocks shown per chain: enough to see several transactions and checkpoints at 1366 px wide. */
 const BLOCKS_PER_CHAIN = 16
 
 function StatusPanel() {
-  const { data: status, error } = useView<NodeStatus>('/v1/status', ['id', 'round', 'chainHeight'], () => true)
+  const state = useView<NodeStatus>('/v1/status', ['id', 'round', 'chainHeight'], () => true)
   return (
     <section aria-labelledby="status-heading" class="panel">
       <h2 id="status-heading">Node status</h2>
-      {error !== undefined && <ErrorNote error={error} what="the node's status" />}
-      {status === undefined ? (
-        error === undefined && <Loading what="the node's status" />
-      ) : (
-        <Facts
-          label="Node status"
-          items={[
-            ['node', <Hex value={status.id} href={hrefOf({ view: 'chain', publicKey: status.id })} />],
-            ['solar system', status.group],
-            ['certified round', <a href={hrefOf({ view: 'rounds' })}>{status.round}</a>],
-            ['facilitating', status.facilitating ? 'yes' : 'no'],
-            ['chain height', status.chainHeight],
-            ['balance', formatAmount(status.balance)],
-            ['peers', status.peers],
-            ['transactions', `${status.transactions.submitted} sent, ${status.transactions.agreed} agreed, ${status.transactions.final} final, ${status.transactions.failed} failed`],
-            ['up for', formatDuration(status.uptimeMs)],
-          ]}
-        />
-      )}
+      <Loaded state={state} what="the node's status">
+        {(status) => (
+          <Facts
+            label="Node status"
+            items={[
+              ['node', <Hex value={status.id} href={hrefOf({ view: 'chain', publicKey: status.id })} />],
+              ['solar system', status.group],
+              ['certified round', <a href={hrefOf({ view: 'rounds' })}>{status.round}</a>],
+              ['facilitating', status.facilitating ? 'yes' : 'no'],
+              ['chain height', status.chainHeight],
+              ['balance', formatAmount(status.balance)],
+              ['peers', status.peers],
+              ['transactions', `${status.transactions.submitted} sent, ${status.transactions.agreed} agreed, ${status.transactions.final} final, ${status.transactions.failed} failed`],
+              ['up for', formatDuration(status.uptimeMs)],
+            ]}
+          />
+        )}
+      </Loaded>
     </section>
   )
 }
 
 function DagPanel() {
-  const { data: dag, error } = useView<DagView>(`/v1/dag?perChain=${BLOCKS_PER_CHAIN}`, ['latestRound', 'chains'], (event) => event.kind !== 'hello')
+  const state = useView<DagView>(`/v1/dag?perChain=${BLOCKS_PER_CHAIN}`, ['latestRound', 'chains'], (event) => event.kind !== 'hello')
   return (
     <section aria-labelledby="dag-heading" class="panel">
       <h2 id="dag-heading">Personal chains</h2>
       <p class="note">
         The last {BLOCKS_PER_CHAIN} blocks this node stores of each chain, newest at the right. Select a block to open its transaction.
       </p>
-      {error !== undefined && <ErrorNote error={error} what="the DAG" />}
-      {dag === undefined ? error === undefined && <Loading what="the DAG" /> : <DagGraph view={dag} />}
+      <Loaded state={state} what="the DAG">
+        {(dag) => <DagGraph view={dag} />}
+      </Loaded>
       <DagLegend />
     </section>
   )

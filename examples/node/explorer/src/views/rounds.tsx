@@ -9,7 +9,9 @@ import type { CertificateView, RoundsPage } from '../browser/api-types.js'
 import { useLiveEvents } from '../browser/use-view.js'
 import { mergeCertificates, type RoundRow, roundsByGroup } from '../model/certified-rounds.js'
 import { hrefOf } from '../model/route.js'
-import { ErrorNote, Hex, HexList, Loading, PageHeading } from './common.js'
+import { DataTable, ErrorNote, Hex, HexList, Loading, PageHeading } from './common.js'
+
+const ROUND_COLUMNS = ['round', 'result hash', 'signers', 'facilitators', 'checkpoints', 'faults', 'elected for next round']
 
 function CheckpointList({ checkpoints }: { readonly checkpoints: CertificateView['checkpoints'] }) {
   if (checkpoints.length === 0) return <span class="muted">none</span>
@@ -95,29 +97,11 @@ export function RoundsPage() {
           <h2 id={`rounds-${group.level}-${group.group}`}>
             {group.level === 0 ? 'Solar system' : `Level ${group.level}`} {group.group}
           </h2>
-          <div class="table-scroll">
-            <table>
-              <caption>
-                Certified rounds of {group.group} (latest {group.rows.length}, newest first)
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">round</th>
-                  <th scope="col">result hash</th>
-                  <th scope="col">signers</th>
-                  <th scope="col">facilitators</th>
-                  <th scope="col">checkpoints</th>
-                  <th scope="col">faults</th>
-                  <th scope="col">elected for next round</th>
-                </tr>
-              </thead>
-              <tbody>
-                {group.rows.map((row) => (
-                  <RoundRowView key={row.certificate.round} row={row} />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable caption={`Certified rounds of ${group.group} (latest ${group.rows.length}, newest first)`} columns={ROUND_COLUMNS}>
+            {group.rows.map((row) => (
+              <RoundRowView key={row.certificate.round} row={row} />
+            ))}
+          </DataTable>
         </section>
       ))}
     </>

@@ -8,7 +8,7 @@ import type { AgreementProofView, ProofSide, TransactionView } from '../browser/
 import { useView } from '../browser/use-view.js'
 import { formatAmount, formatBytes, formatDuration, formatTimestamp, shortHex } from '../model/format.js'
 import { hrefOf } from '../model/route.js'
-import { ErrorNote, Facts, Hex, Loading, PageHeading } from './common.js'
+import { DataTable, ErrorNote, Facts, Hex, Loaded, Loading, PageHeading } from './common.js'
 import { HalfBlockFacts } from './half-block.js'
 
 function Timings({ transaction }: { readonly transaction: TransactionView }) {
@@ -69,24 +69,10 @@ function ProofSection({ id, final }: { readonly id: string; readonly final: bool
             {formatBytes(proof.bytes)} of proof: each half lies in a fragment of its chain between checkpoints that certified rounds committed to. Anyone holding the
             certificate chain from the genesis can check it with <code>verifyAgreementProof</code>.
           </p>
-          <div class="table-scroll">
-            <table>
-              <caption>What the proof contains</caption>
-              <thead>
-                <tr>
-                  <th scope="col">half</th>
-                  <th scope="col">chain</th>
-                  <th scope="col">fragment</th>
-                  <th scope="col">opening round</th>
-                  <th scope="col">closing round</th>
-                </tr>
-              </thead>
-              <tbody>
-                <SideSummary side={proof.summary.proposalSide} name={`proposal #${proof.summary.proposal.sequenceNumber}`} />
-                <SideSummary side={proof.summary.agreementSide} name={`agreement #${proof.summary.agreement.sequenceNumber}`} />
-              </tbody>
-            </table>
-          </div>
+          <DataTable caption="What the proof contains" columns={['half', 'chain', 'fragment', 'opening round', 'closing round']}>
+            <SideSummary side={proof.summary.proposalSide} name={`proposal #${proof.summary.proposal.sequenceNumber}`} />
+            <SideSummary side={proof.summary.agreementSide} name={`agreement #${proof.summary.agreement.sequenceNumber}`} />
+          </DataTable>
           <details>
             <summary>The proof's encoding ({proof.proof.length / 2} bytes, hex)</summary>
             <pre class="hex-dump">{proof.proof}</pre>
@@ -100,56 +86,56 @@ function ProofSection({ id, final }: { readonly id: string; readonly final: bool
 export function TransactionPage({ id }: { readonly id: string }) {
   // A transaction this node is not party to changes without a `transaction` event: rounds prompt a look until final.
   const final = useRef(false)
-  const { data: transaction, error } = useView<TransactionView>(
+  const state = useView<TransactionView>(
     `/v1/transactions/${id}`,
     ['id', 'status', 'proposal'],
     (event) => (event.kind === 'transaction' && event.id === id) || (!final.current && event.kind === 'round'),
   )
-  final.current = transaction?.status === 'final'
+  final.current = state.data?.status === 'final'
   return (
     <>
       <PageHeading title={`Transaction ${shortHex(id)}`}>
         Transaction <Hex value={id} />
       </PageHeading>
-      {error !== undefined && <ErrorNote error={error} what="the transaction" />}
-      {transaction === undefined && error === undefined && <Loading what="the transaction" />}
-      {transaction !== undefined && (
-        <>
-          <section aria-labelledby="tx-summary-heading" class="panel">
-            <h2 id="tx-summary-heading">Summary</h2>
-            <Facts
-              label="Transaction"
-              items={[
-                [
-                  'status',
-                  <span class={`badge badge--${transaction.status}`} data-testid="tx-status">
-                    {transaction.status}
-                  </span>,
-                ],
-                ['from', <Hex value={transaction.from} href={hrefOf({ view: 'chain', publicKey: transaction.from })} />],
-                ['to', <Hex value={transaction.to} href={hrefOf({ view: 'chain', publicKey: transaction.to })} />],
-                ['amount', formatAmount(transaction.amount)],
-              ]}
-            />
-            <Timings transaction={transaction} />
-          </section>
-          <div class="halves">
-            <section aria-labelledby="proposal-heading" class="panel">
-              <h2 id="proposal-heading">Proposal</h2>
-              <HalfBlockFacts block={transaction.proposal} label="Proposal half" />
+      <Loaded state={state} what="the transaction">
+        {(transaction) => (
+          <>
+            <section aria-labelledby="tx-summary-heading" class="panel">
+              <h2 id="tx-summary-heading">Summary</h2>
+              <Facts
+                label="Transaction"
+                items={[
+                  [
+                    'status',
+                    <span class={`badge badge--${transaction.status}`} data-testid="tx-status">
+                      {transaction.status}
+                    </span>,
+                  ],
+                  ['from', <Hex value={transaction.from} href={hrefOf({ view: 'chain', publicKey: transaction.from })} />],
+                  ['to', <Hex value={transaction.to} href={hrefOf({ view: 'chain', publicKey: transaction.to })} />],
+                  ['amount', formatAmount(transaction.amount)],
+                ]}
+              />
+              <Timings transaction={transaction} />
             </section>
-            <section aria-labelledby="agreement-heading" class="panel">
-              <h2 id="agreement-heading">Agreement</h2>
-              {transaction.agreement === null ? (
-                <p class="note">Not countersigned yet (or not known to this node).</p>
-              ) : (
-                <HalfBlockFacts block={transaction.agreement} label="Agreement half" />
-              )}
-            </section>
-          </div>
-          <ProofSection id={id} final={transaction.status === 'final'} />
-        </>
-      )}
+            <div class="halves">
+              <section aria-labelledby="proposal-heading" class="panel">
+                <h2 id="proposal-heading">Proposal</h2>
+                <HalfBlockFacts block={transaction.proposal} label="Proposal half" />
+              </section>
+              <section aria-labelledby="agreement-heading" class="panel">
+                <h2 id="agreement-heading">Agreement</h2>
+                {transaction.agreement === null ? (
+                  <p class="note">Not countersigned yet (or not known to this node).</p>
+                ) : (
+                  <HalfBlockFacts block={transaction.agreement} label="Agreement half" />
+                )}
+              </section>
+            </div>
+            <ProofSection id={id} final={transaction.status === 'final'} />
+          </>
+        )}
+      </Loaded>
     </>
   )
 }
