@@ -155,7 +155,7 @@ describe('the explorer in Chromium', () => {
     await screenshot('memes')
 
     await openSection('Contracts')
-    const hosted = page.getByRole('table', { name: /contracts, in deploy order/ })
+    const hosted = page.getByRole('table', { name: /contracts?, in deploy order/ })
     await hosted.waitFor()
     expect(await hosted.textContent()).toContain('(input: integer, state: integer) => integer')
     await screenshot('contracts')
@@ -163,7 +163,7 @@ describe('the explorer in Chromium', () => {
     await page.getByRole('heading', { level: 1, name: /^Contract/ }).waitFor()
     await page.getByRole('heading', { level: 3, name: 'Committed state' }).waitFor()
     expect(await page.locator('pre.json-block').textContent()).toBe('5')
-    const invocations = page.getByRole('table', { name: /invocations, newest first/ })
+    const invocations = page.getByRole('table', { name: /invocations?, newest first/ })
     await invocations.waitFor({ timeout: 10_000 })
     expect(await invocations.locator('tbody tr').count()).toBe(1)
     await screenshot('contract')

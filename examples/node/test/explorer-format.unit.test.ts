@@ -1,6 +1,6 @@
 /** How the explorer writes values: keys, durations, times, amounts, sizes, JSON and contract type signatures. */
 import { describe, expect, it } from 'vitest'
-import { formatAmount, formatBytes, formatDuration, formatJson, formatScore, formatTimestamp, shortHex } from '../explorer/src/model/format.js'
+import { formatAmount, formatBytes, formatCount, formatDuration, formatJson, formatScore, formatTimestamp, shortHex } from '../explorer/src/model/format.js'
 import { DEFAULT_RECONNECT, reconnectDelay } from '../explorer/src/model/reconnect.js'
 import { formatSignature, formatType } from '../explorer/src/model/type-signature.js'
 
@@ -27,6 +27,12 @@ describe('explorer formatting', () => {
     expect(formatBytes(512)).toBe('512 B')
     expect(formatBytes(3482)).toBe('3.4 KiB')
     expect(formatBytes(5 * 1024 * 1024)).toBe('5.0 MiB')
+  })
+
+  it('makes counts agree with their noun', () => {
+    expect(formatCount(1, 'contract')).toBe('1 contract')
+    expect(formatCount(0, 'contract')).toBe('0 contracts')
+    expect(formatCount(3, 'galaxy', 'galaxies')).toBe('3 galaxies')
   })
 
   it('cuts long JSON', () => {

@@ -48,3 +48,8 @@ export function formatJson(value: unknown, max = 120): string {
   const text = JSON.stringify(value) ?? 'undefined'
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`
 }
+
+/** `1 contract`, `3 contracts`: a count with its noun agreeing. */
+export function formatCount(count: number, singular: string, plural = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : plural}`
+}

@@ -4,7 +4,7 @@
  */
 import type { ContractInvocationsView, ContractsView, ContractView } from '../browser/api-types.js'
 import { useView } from '../browser/use-view.js'
-import { formatAmount, formatDuration, formatJson, formatTimestamp, shortHex } from '../model/format.js'
+import { formatAmount, formatCount, formatDuration, formatJson, formatTimestamp, shortHex } from '../model/format.js'
 import { hrefOf } from '../model/route.js'
 import { formatSignature, formatType } from '../model/type-signature.js'
 import { DataTable, Facts, Hex, Loaded, PageHeading } from './common.js'
@@ -38,7 +38,7 @@ function HostedContracts({ view }: { readonly view: ContractsView }) {
             This node hosts no contract yet. Deploy one with POST /v1/contracts or <code>constellation contract deploy</code>.
           </p>
         ) : (
-          <DataTable caption={`${view.contracts.length} contracts, in deploy order`} columns={['contract', 'type signature', { label: 'invocations', numeric: true }, 'state hash']}>
+          <DataTable caption={`${formatCount(view.contracts.length, 'contract')}, in deploy order`} columns={['contract', 'type signature', { label: 'invocations', numeric: true }, 'state hash']}>
             {view.contracts.map((contract) => (
               <tr key={contract.id}>
                 <th scope="row">
@@ -84,7 +84,7 @@ function Invocations({ id }: { readonly id: string }) {
           view.invocations.length === 0 ? (
             <p class="note">Not invoked yet.</p>
           ) : (
-            <DataTable caption={`The last ${view.invocations.length} invocations, newest first`} columns={INVOCATION_COLUMNS}>
+            <DataTable caption={`The last ${formatCount(view.invocations.length, 'invocation')}, newest first`} columns={INVOCATION_COLUMNS}>
               {view.invocations.map((invocation) => (
                 <tr key={invocation.transactionId}>
                   <th scope="row">

@@ -4,7 +4,7 @@
  */
 import type { MemesView } from '../browser/api-types.js'
 import { useView } from '../browser/use-view.js'
-import { formatScore } from '../model/format.js'
+import { formatCount, formatScore } from '../model/format.js'
 import { hrefOf } from '../model/route.js'
 import { DataTable, Facts, Hex, HexList, Loaded, PageHeading } from './common.js'
 
@@ -67,7 +67,7 @@ function MemesContent({ view }: { readonly view: MemesView }) {
             {view.election.seats.map((seat) => `${seat.memeId.slice(0, 8)} from ${seat.bracket === 'newcomers' ? 'newcomers' : `bracket ${seat.bracket}`}`).join(', ')}.
           </p>
         )}
-        <DataTable caption={`Facilitators elected by the last ${view.elections.length} certified rounds`} columns={['certified round', 'serves round', 'facilitators']}>
+        <DataTable caption={`Facilitators elected by the last ${formatCount(view.elections.length, 'certified round')}`} columns={['certified round', 'serves round', 'facilitators']}>
           {view.elections.map((election) => (
             <tr key={election.round}>
               <th scope="row">{election.round}</th>

@@ -8,6 +8,7 @@ import { ApiFailure, getView } from '../browser/api.js'
 import type { CertificateView, RoundsPage } from '../browser/api-types.js'
 import { useLiveEvents } from '../browser/use-view.js'
 import { mergeCertificates, type RoundRow, roundsByGroup } from '../model/certified-rounds.js'
+import { formatCount } from '../model/format.js'
 import { hrefOf } from '../model/route.js'
 import { DataTable, ErrorNote, Hex, HexList, Loading, PageHeading } from './common.js'
 
@@ -17,7 +18,7 @@ function CheckpointList({ checkpoints }: { readonly checkpoints: CertificateView
   if (checkpoints.length === 0) return <span class="muted">none</span>
   return (
     <details>
-      <summary>{checkpoints.length} checkpoints</summary>
+      <summary>{formatCount(checkpoints.length, 'checkpoint')}</summary>
       <ul class="hex-list">
         {checkpoints.map((checkpoint) => (
           <li key={checkpoint.hash}>
@@ -40,7 +41,7 @@ function RoundRowView({ row }: { readonly row: RoundRow }) {
       </td>
       <td>
         <details>
-          <summary>{certificate.signers.length} signers</summary>
+          <summary>{formatCount(certificate.signers.length, 'signer')}</summary>
           <HexList values={certificate.signers} />
         </details>
       </td>
