@@ -391,6 +391,20 @@ describe('the HTTP API of a running node', () => {
       expect(JSON.stringify(nodes[0]?.transactions.totals)).toBe(totals)
     })
 
+    it('a host name the node does not answer for (a DNS-rebinding page): 421, nothing done', async () => {
+      const before = await storeFingerprint(nodes[0] as FullNode)
+      const body = JSON.stringify({ to: nodes[1]?.id, amount: 1 })
+      const rebound = await call(transfers(), { method: 'POST', body, headers: { 'content-type': 'application/json', host: 'attacker.example:80' } })
+      expectError(rebound, 421, ApiErrorCode.MISDIRECTED)
+      expectError(await call(url(0, '/v1/status'), { headers: { host: 'attacker.example' } }), 421, ApiErrorCode.MISDIRECTED)
+      expect(await storeFingerprint(nodes[0] as FullNode)).toBe(before)
+      // Addresses and localhost are served.
+      const port = new URL(url(0, '/')).port
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'LOCALHOST']) {
+        expect((await call(url(0, '/v1/status'), { headers: { host } })).status).toBe(200)
+      }
+    })
+
     it('transfers the protocol refuses (counted as failed proposals, nothing stored)', async () => {
       expectError(await postJson(transfers(), { to: nodes[1]?.id, amount: BALANCE * 10 }), 422, ApiErrorCode.REJECTED)
       expectError(await postJson(transfers(), { to: nodes[0]?.id, amount: 1 }), 422, ApiErrorCode.REJECTED)

@@ -13,6 +13,8 @@ export enum ApiErrorCode {
   /** No such route, transaction, block, chain or round. */
   NOT_FOUND = 'NOT_FOUND',
   METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED',
+  /** The request names a host this node does not answer for (see host-check.ts). */
+  MISDIRECTED = 'MISDIRECTED',
   /** The transaction exists but is not final yet (its proof cannot be built). */
   NOT_FINAL = 'NOT_FINAL',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
@@ -29,6 +31,7 @@ const STATUS: Readonly<Record<ApiErrorCode, number>> = {
   [ApiErrorCode.INVALID_REQUEST]: 400,
   [ApiErrorCode.NOT_FOUND]: 404,
   [ApiErrorCode.METHOD_NOT_ALLOWED]: 405,
+  [ApiErrorCode.MISDIRECTED]: 421,
   [ApiErrorCode.NOT_FINAL]: 409,
   [ApiErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ApiErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,

@@ -12,6 +12,7 @@ import { NodeError, NodeErrorCode } from '../errors.js'
 import { errorFields } from '../log/logger.js'
 import type { FullNode, NodeModule } from '../node/create-node.js'
 import { ApiError, ApiErrorCode, toApiError } from './api-error.js'
+import { isAllowedHost } from './host-check.js'
 import { nodeRoutes } from './routes/node-routes.js'
 import { isRawResponse, type Route, type RouteResponse, Router, type RouteSource } from './router.js'
 
@@ -113,6 +114,9 @@ class ApiServer implements ApiModule {
     response.once('finish', () => this.#node.metrics.httpRequests.inc({ route: routeLabel, status: response.statusCode }))
     try {
       const method = request.method ?? 'GET'
+      if (!isAllowedHost(request.headers.host, this.#node.config.api.allowedHosts)) {
+        throw new ApiError(ApiErrorCode.MISDIRECTED, `this node does not answer for host ${JSON.stringify(request.headers.host)} (add it to api.allowedHosts to serve it)`)
+      }
       const url = requestUrl(request)
       const match = this.router.match(method, url.pathname)
       if (match.kind === 'not-found') throw new ApiError(ApiErrorCode.NOT_FOUND, `no route for ${method} ${url.pathname}`)

@@ -23,6 +23,11 @@ export const ApiConfigCodec = t.exact(
     port: PortCodec,
     /** Largest request body accepted (bytes). */
     maxBodyBytes: t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 1_024 && n <= 16 << 20, 'BodyLimit'),
+    /**
+     * DNS names requests may reach the API under, beside IP addresses and `localhost` (see api/host-check.ts: other
+     * names are refused, which stops DNS-rebinding pages from driving the node). Empty by default.
+     */
+    allowedHosts: t.array(Host),
   }),
 )
 
@@ -78,7 +83,7 @@ export function defaultNodeConfig(dataDir: string): NodeConfig {
     dataDir,
     genesisFile: join(dataDir, 'genesis.json'),
     p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] },
-    api: { host: '127.0.0.1', port: 0, maxBodyBytes: DEFAULT_API_BODY_BYTES },
+    api: { host: '127.0.0.1', port: 0, maxBodyBytes: DEFAULT_API_BODY_BYTES, allowedHosts: [] },
     consensus: {},
     contracts: { enabled: true, price: 0 },
     explorer: { enabled: true },
