@@ -53,6 +53,7 @@ export {
   genesisHashOf,
   genesisState,
   nextResult,
+  scheduleMembers,
   scoreOf,
   type SolarSystemGenesis,
   type SolarSystemRules,
@@ -162,6 +163,7 @@ export {
   solarSystemName,
   solarSystemThreshold,
 } from './membership/assignment.js'
+export { EpochSchedule, type MemberSchedule } from './membership/member-schedule.js'
 export {
   CERTIFICATES_PROTOCOL,
   certificateTopic,

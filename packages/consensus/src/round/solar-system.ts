@@ -83,6 +83,11 @@ export interface SolarSystemState {
   readonly recentResults: ReadonlyMap<number, string>
   /** The latest election record (undefined before the first result). */
   readonly election?: Election
+  /**
+   * An epoch change scheduled for the end of round `round + 1` (`scheduleMembers`): the member set from round
+   * `round + 2` on, ascending. The result of round `round + 1` then elects its next facilitators from these members.
+   */
+  readonly nextMembers?: readonly string[]
 }
 
 export function genesisHashOf(crypto: Crypto, genesis: SolarSystemGenesis): Uint8Array {
@@ -148,29 +153,73 @@ function memeUpdatesOf(body: ResultBody): { observations: Observation[]; faults:
   }
 }
 
+/**
+ * Schedules an epoch change at the end of the next round: every honest node that schedules the same members after
+ * the same certified round switches at the same boundary, because the switch is part of the state both the
+ * facilitators (`nextResult`) and the followers (`applyResult`) advance. Removed members lose their memes and are
+ * never elected again; admitted members get fresh memes and, from the round after next, submit checkpoints and
+ * can be elected. The certificate of the next round names facilitators among the new members, so the committee
+ * handover stays in the certificates and anyone holding the genesis can still follow the history.
+ */
+export function scheduleMembers(state: SolarSystemState, members: readonly string[]): SolarSystemState {
+  const sorted = [...members].sort()
+  if (sorted.length === 0) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a solar system needs at least one member')
+  if (sorted.length > MAX_CHECKPOINTS_PER_RESULT) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `a solar system holds at most ${MAX_CHECKPOINTS_PER_RESULT} members`)
+  for (const [i, id] of sorted.entries()) {
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'member ids are lowercase hex 32-byte public keys', { id })
+    if (i > 0 && id === sorted[i - 1]) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `member ${id.slice(0, 16)} is listed twice`)
+  }
+  return { ...state, nextMembers: Object.freeze(sorted) }
+}
+
+/** The memes, checkpoints and meme updates of an epoch change: only the new members' count from now on. */
+function switchMembers(rules: SolarSystemRules, state: SolarSystemState, next: readonly string[], updates: ReturnType<typeof memeUpdatesOf>) {
+  const members = new Set(next)
+  const kept = state.memes.filter((meme) => members.has(meme.id))
+  const added = next.filter((id) => !state.memeIndex.has(id)).map((id) => createMeme(rules.scorer.schema, id, state.round))
+  const memes = [...kept, ...added]
+  return {
+    members,
+    memes,
+    memeIndex: new Map(memes.map((meme, i) => [meme.id, i])),
+    lastCheckpoints: new Map([...state.lastCheckpoints].filter(([id]) => members.has(id))),
+    // An update naming a removed member would admit its meme again (meme-reputation admits unknown ids).
+    observations: updates.observations.filter((observation) => members.has(observation.memeId)),
+    faults: updates.faults.filter((fault) => members.has(fault.memeId)),
+  }
+}
+
 /** Runs the round's election over the memes the body updates: the next state and the next facilitators. */
 function advance(rules: SolarSystemRules, state: SolarSystemState, body: ResultBody, hash: Uint8Array): SolarSystemState {
-  const { observations, faults } = memeUpdatesOf(body)
+  const updates = memeUpdatesOf(body)
+  const switched = state.nextMembers === undefined ? undefined : switchMembers(rules, state, state.nextMembers, updates)
+  const { observations, faults } = switched ?? updates
+  const before = switched ?? state
   const ran = runElection({
     scorer: rules.scorer,
     docking: rules.docking,
     config: rules.election,
     round: body.round,
-    memes: state.memes,
+    memes: before.memes,
     observations,
     faults,
     resultHash: hash,
     previousHash: state.resultHash,
-    index: state.memeIndex,
+    index: before.memeIndex,
   })
-  const lastCheckpoints = new Map(state.lastCheckpoints)
-  for (const entry of body.checkpoints) lastCheckpoints.set(toHex(entry.publicKey), { entry, round: body.round })
+  const lastCheckpoints = new Map(before.lastCheckpoints)
+  for (const entry of body.checkpoints) {
+    const id = toHex(entry.publicKey)
+    if (switched === undefined || switched.members.has(id)) lastCheckpoints.set(id, { entry, round: body.round })
+  }
   const recentResults = new Map(state.recentResults)
   recentResults.set(body.round, toHex(hash))
   recentResults.delete(body.round - rules.maxCheckpointAgeRounds - 1)
-  const memeIndex = ran.memes.length === state.memes.length ? state.memeIndex : new Map(ran.memes.map((meme, i) => [meme.id, i]))
+  const memeIndex = ran.memes.length === before.memes.length ? before.memeIndex : new Map(ran.memes.map((meme, i) => [meme.id, i]))
+  const { nextMembers: _done, ...rest } = state
   return {
-    ...state,
+    ...rest,
+    ...(switched === undefined ? {} : { members: switched.members }),
     round: body.round,
     resultHash: hash,
     previousResultHash: state.resultHash,

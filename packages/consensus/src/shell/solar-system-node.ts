@@ -21,7 +21,8 @@ import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decod
 import { resultHash } from '../round/checkpoint-result.js'
 import { addToPool, type CheckpointPool, prunePool } from '../round/checkpoint-pool.js'
 import { type FacilitatorRoundState, type RoundEffect, type RoundEvent, startRound, stepRound } from '../round/facilitator-round.js'
-import { applyResult, genesisState, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
+import { type MemberSchedule } from '../membership/member-schedule.js'
+import { applyResult, genesisState, scheduleMembers, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
 import { EarlyFrames } from './early-frames.js'
 import { requestCertificateRange, serveCertificateRange } from './certificate-range.js'
 import { PeerLinks } from './peer-links.js'
@@ -114,6 +115,11 @@ export interface SolarSystemNodeOptions {
    * faults the round tolerates.
    */
   readonly sitOutThroughRound?: number
+  /**
+   * The solar system's epoch changes (from the membership the root certified). A node that is not a genesis member
+   * may run with one: it follows the certificates and becomes a member at the epoch that admits it.
+   */
+  readonly epochs?: MemberSchedule
 }
 
 export interface SolarSystemStats {
@@ -173,8 +179,8 @@ export class SolarSystemNode {
     if (options.network.peerId !== this.self) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the network must run under the node’s own key')
     this.#timing = { ...DEFAULT_TIMING, ...options.timing }
     this.#limits = options.limits ?? DEFAULT_BLOCK_LIMITS
-    this.#state = genesisState(options.crypto, options.genesis, options.rules)
-    if (!this.#state.members.has(this.self)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'this node is not a member of the solar system')
+    this.#state = this.#scheduled(genesisState(options.crypto, options.genesis, options.rules))
+    if (!this.#state.members.has(this.self) && options.epochs === undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'this node is not a member of the solar system')
     this.history = new CertificateHistory(options.crypto, options.genesis)
     const frameBudget = options.network.limits.maxMessageBytes - 1024
     if (options.rules.maxProposalBytes > frameBudget) {
@@ -349,8 +355,14 @@ export class SolarSystemNode {
         return
       }
       this.history.append(this.crypto, certificate)
-      this.#state = next
+      this.#state = this.#scheduled(next)
     }
+  }
+
+  /** The state with the epoch change that takes effect two rounds on, when the schedule has one. */
+  #scheduled(state: SolarSystemState): SolarSystemState {
+    const members = this.#options.epochs?.membersFrom(state.round + 2)
+    return members === undefined ? state : scheduleMembers(state, members)
   }
 
   // ---- member ------------------------------------------------------------------------------------------
@@ -373,6 +385,8 @@ export class SolarSystemNode {
   /** Appends a checkpoint recording the last certified result and submits it to the next facilitators. */
   async #submitCheckpoint(): Promise<void> {
     const state = this.#state
+    // Not a member (yet, or any more): nothing to checkpoint for.
+    if (!state.members.has(this.self)) return
     let block: HalfBlock
     try {
       block = await this.#options.chain.checkpoint({ consensusResultHash: state.resultHash, round: state.round })
@@ -409,7 +423,10 @@ export class SolarSystemNode {
 
   #acceptCheckpoint(block: HalfBlock): void {
     const member = toHex(block.publicKey)
-    if (!this.#state.members.has(member)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the block’s author is not a member')
+    // A member admitted at the next boundary may checkpoint before this node applied the round that admits it.
+    if (!this.#state.members.has(member) && !(this.#state.nextMembers?.includes(member) ?? false)) {
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the block’s author is not a member')
+    }
     const recorded = recordedRound(block)
     if (this.#round !== undefined && recorded <= this.#state.round) {
       this.#drive({ type: 'checkpoint', block })
@@ -572,7 +589,7 @@ export class SolarSystemNode {
       return
     }
     this.history.append(this.crypto, certificate)
-    this.#state = next
+    this.#state = this.#scheduled(next)
     this.#stats.roundsCertified++
     this.#enterRound()
     this.#armStallTimer()

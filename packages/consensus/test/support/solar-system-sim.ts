@@ -17,6 +17,7 @@ import {
 import {
   type CheckpointCertificate,
   type ConsensusNetwork,
+  type MemberSchedule,
   createSolarSystemNode,
   defaultSolarSystemRules,
   type SolarSystemGenesis,
@@ -54,6 +55,8 @@ export interface SolarSystemSimOptions {
   readonly requestLossRate?: number
   /** Whether TrustChain nodes broadcast their blocks to everyone (default false: only to counterparties and crawlers). */
   readonly broadcasts?: boolean
+  /** The solar system's epoch changes, shared by every member. */
+  readonly epochs?: MemberSchedule
   /** Members whose consensus traffic an adversary rewrites (see `byzantine` in sim/byzantine.test.ts). */
   readonly corrupt?: ReadonlyMap<number, (network: ConsensusNetwork, random: Random) => ConsensusNetwork>
 }
@@ -89,6 +92,7 @@ export interface SimMemberOptions {
   readonly broadcasts?: boolean
   /** The network the consensus runs on (default: the simulated node itself). */
   readonly network?: (sim: SimNode) => ConsensusNetwork
+  readonly epochs?: MemberSchedule
 }
 
 /** One member on `net`: a started simulated node, a memory store with its genesis block, a TrustChain node, and its (not started) consensus. */
@@ -119,6 +123,7 @@ export async function createSimMember(net: SimNetwork, keyPair: KeyPair, options
     genesis: options.genesis,
     rules: options.rules,
     ...(options.timing === undefined ? {} : { timing: options.timing }),
+    ...(options.epochs === undefined ? {} : { epochs: options.epochs }),
     onError: (error) => errors.push(error),
   })
   return { keyPair, id: toHex(keyPair.publicKey), sim, store, chain, consensus }
@@ -156,6 +161,7 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
         network,
         ...(options.timing === undefined ? {} : { timing: options.timing }),
         ...(options.broadcasts === undefined ? {} : { broadcasts: options.broadcasts }),
+        ...(options.epochs === undefined ? {} : { epochs: options.epochs }),
       }),
     )
   }
