@@ -16,7 +16,7 @@ export function HalfBlockFacts({ block, label }: { readonly block: HalfBlockView
           'link',
           <>
             <Hex value={block.linkPublicKey} href={hrefOf({ view: 'chain', publicKey: block.linkPublicKey })} />
-            {block.linkSequenceNumber === 0 ? ' (proposal: no linked block yet)' : ` #${block.linkSequenceNumber}`}
+            {block.linkSequenceNumber !== 0 ? ` #${block.linkSequenceNumber}` : block.linkPublicKey === block.publicKey ? ' (its own chain)' : ' (the counterparty)'}
           </>,
         ],
         ['previous', <Hex value={block.previousHash} />],
