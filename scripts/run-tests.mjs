@@ -37,8 +37,9 @@ try {
   passed = results.numPassedTests
   failed = results.numFailedTests
   skipped = results.numPendingTests + results.numTodoTests
-  // A suite that fails to load has no failed tests but is a failure all the same.
-  failed += results.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length
+  // A suite that fails to load, or whose beforeAll fails (its tests then count as skipped), has no failed tests but
+  // is a failure all the same.
+  failed += results.testResults.filter((file) => file.status === 'failed' && !file.assertionResults.some((test) => test.status === 'failed')).length
 } catch {
   failed = Math.max(failed, 1) // no report: vitest itself failed
 }
