@@ -10,8 +10,11 @@
  *
  * Above level 0 the same round machine certifies the certificates of the level below (`levelInputs`): star clusters,
  * galaxies and the universe commit to their children with a Merkle root, so `HierarchyIndex` can prove a certificate
- * — and a transaction — final up to the root. Membership (`applyMembershipRound`) assigns sleepy nodes to solar
- * systems from the join and leave requests the root certified.
+ * — and a transaction — final up to the root. `LevelNode` is the validators' shell for those levels: it follows the
+ * children's certificates, facilitates its level's rounds and serves histories and finality paths to syncing nodes
+ * (`fetchCertifiedHistory`, `fetchRootedAgreementProof`). Membership (`applyMembershipRound`) assigns sleepy nodes
+ * to solar systems from the join and leave requests the root certified; `scheduleMembers` switches a running solar
+ * system to a new member set at a certified boundary.
  */
 export { ConsensusError, ConsensusErrorCode, isConsensusError } from './errors.js'
 export * from './acs/index.js'

@@ -20,24 +20,20 @@ import type { CertificateHistory } from '../finality/certificate-history.js'
 import { childRun } from '../hierarchy/child-run.js'
 import { encodeFinalityPath, HierarchyIndex } from '../hierarchy/finality-path.js'
 import { type ChildGroup, childGroups, DEFAULT_MAX_CERTIFICATES_PER_INPUT, type LevelInput, levelInputs } from '../hierarchy/level-inputs.js'
-import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate, encodeCertificate } from '../round/certificate.js'
+import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate } from '../round/certificate.js'
 import { resultHash } from '../round/checkpoint-result.js'
-import { type FacilitatorRoundState, type RoundEffect, type RoundEvent, startRound, stepRound } from '../round/facilitator-round.js'
+import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
 import type { RoundInputKind } from '../round/round-inputs.js'
 import { applyResult, genesisState, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
 import { requestCertificateRange, serveCertificateRange } from './certificate-range.js'
-import { EarlyFrames } from './early-frames.js'
-import { PeerLinks } from './peer-links.js'
+import { RoundDriver } from './round-driver.js'
 import { type ConsensusNetwork, DEFAULT_TIMING, type SolarSystemTiming } from './solar-system-node.js'
 import {
   certificateTopic,
   decodeCertificateAnnouncement,
   decodeCertificateRangeRequest,
   decodeFinalityPathRequest,
-  decodeRoundFrame,
-  encodeCertificateAnnouncement,
   encodeFinalityPathAnswer,
-  encodeRoundFrame,
   levelProtocols,
   MAX_CERTIFICATES_PER_RESPONSE,
 } from './wire.js'
@@ -96,11 +92,6 @@ interface Followed {
   catchingUp: boolean
 }
 
-/** Bytes of round frames buffered per validator for rounds this node has not started yet. */
-const MAX_EARLY_BYTES_PER_PEER = 4 << 20
-/** Rounds ahead of this node's for which frames are buffered. */
-const EARLY_ROUNDS = 3
-
 export class LevelNode {
   readonly crypto: Crypto
   readonly self: string
@@ -117,17 +108,14 @@ export class LevelNode {
   readonly #validators: readonly string[]
   readonly #listeners = new Set<Listener>()
   readonly #unsubscribe: (() => void)[] = []
-  #links: PeerLinks
+  readonly #driver: RoundDriver<LevelInput>
   #state: SolarSystemState
-  #round: FacilitatorRoundState<LevelInput> | undefined
-  #proposalTimer: TimerHandle | undefined
   #stallTimer: TimerHandle | undefined
   #stallProbes = 0
-  #early = new EarlyFrames(MAX_EARLY_BYTES_PER_PEER)
   /** Certificates are appended one at a time, in order per group. */
   #applying: Promise<void> = Promise.resolve()
   #running = false
-  #stats = { roundsCertified: 0, roundsFacilitated: 0, childCertificates: 0, framesReceived: 0, messagesDropped: 0, certificatesRejected: 0, certificatesFetched: 0, rangesServed: 0, pathsServed: 0 }
+  #stats = { roundsCertified: 0, roundsFacilitated: 0, childCertificates: 0, certificatesRejected: 0, certificatesFetched: 0, rangesServed: 0, pathsServed: 0 }
 
   constructor(options: LevelNodeOptions) {
     this.#options = options
@@ -155,7 +143,20 @@ export class LevelNode {
     }
     this.index.addGroup(genesis, options.children)
     this.#own = this.#follow(genesis, undefined)
-    this.#links = this.#createLinks()
+    this.#driver = new RoundDriver<LevelInput>({
+      network: options.network,
+      clock: options.clock,
+      protocol: this.#protocols.round,
+      level: genesis.level,
+      group: genesis.group,
+      timing: this.#timing,
+      maxProposalBytes: rules.maxProposalBytes,
+      isMember: (peer) => this.#state.members.has(peer),
+      certifiedRound: () => this.#state.round,
+      onCertified: (certificate) => this.#enqueueApply(this.#own, [certificate], true),
+      onAhead: (peer, round) => void this.#catchUp(this.#own, peer, round),
+      ...(options.onError === undefined ? {} : { onError: options.onError }),
+    })
   }
 
   #follow(genesis: SolarSystemGenesis, child: ChildGroup | undefined): Followed {
@@ -163,22 +164,6 @@ export class LevelNode {
     const followed: Followed = child === undefined ? { genesis, history, catchingUp: false } : { genesis, history, child, catchingUp: false }
     this.#followed.set(`${genesis.level}/${genesis.group}`, followed)
     return followed
-  }
-
-  #createLinks(): PeerLinks {
-    const { clock, network, genesis } = this.#options
-    return new PeerLinks({
-      clock,
-      maxFrameBytes: network.limits.maxMessageBytes - 1024,
-      maxInFlight: this.#timing.framesInFlight,
-      retryMinMs: this.#timing.retryMinMs,
-      retryMaxMs: this.#timing.retryMaxMs,
-      transport: {
-        send: async (peer, round, messages) => {
-          await network.request(peer, this.#protocols.round, encodeRoundFrame({ level: genesis.level, group: genesis.group, round, messages }), { timeout: this.#timing.requestTimeoutMs })
-        },
-      },
-    })
   }
 
   /** The group's state after the last certified round this validator applied. */
@@ -192,11 +177,11 @@ export class LevelNode {
   }
 
   get facilitatorRound(): FacilitatorRoundState<LevelInput> | undefined {
-    return this.#round
+    return this.#driver.round
   }
 
   get stats(): LevelStats {
-    return { ...this.#stats, ...this.#links.stats }
+    return { ...this.#stats, ...this.#driver.stats }
   }
 
   /** Called with each certificate of the own group, once applied. */
@@ -208,14 +193,14 @@ export class LevelNode {
   async start(): Promise<void> {
     if (this.#running) return
     this.#running = true
-    this.#links = this.#createLinks()
+    this.#driver.start()
     const { network } = this.#options
     for (const followed of this.#followed.values()) {
       const { level, group } = followed.genesis
       this.#unsubscribe.push(network.subscribe(certificateTopic(level, group), (message) => this.#onCertificateGossip(followed, message.data, message.from)))
     }
     this.#unsubscribe.push(
-      network.handle(this.#protocols.round, (request) => this.#onFrame(request.from, request.data)),
+      network.handle(this.#protocols.round, (request) => this.#driver.onFrame(request.from, request.data)),
       network.handle(this.#protocols.certificates, (request) => this.#onRangeRequest(request.data)),
       network.handle(this.#protocols.finalityPath, (request) => this.#onFinalityPathRequest(request.data)),
     )
@@ -227,9 +212,8 @@ export class LevelNode {
     if (!this.#running) return
     this.#running = false
     for (const off of this.#unsubscribe.splice(0)) off()
-    this.#proposalTimer?.cancel()
+    this.#driver.stop()
     this.#stallTimer?.cancel()
-    this.#links.close()
     await this.#applying
   }
 
@@ -237,75 +221,25 @@ export class LevelNode {
 
   /** Starts facilitating round `state.round + 1` when the election picked this validator; the inputs are the children's runs. */
   #enterRound(): void {
-    this.#proposalTimer?.cancel()
-    this.#proposalTimer = undefined
     const state = this.#state
     const round = state.round + 1
-    this.#links.setRound(round)
-    this.#round = undefined
-    const replay = this.#early.release(round)
-    if (!state.committee.facilitators.includes(this.self)) return
+    if (!state.committee.facilitators.includes(this.self)) {
+      this.#driver.enter(round)
+      return
+    }
     this.#stats.roundsFacilitated++
     const { crypto, keyPair, rules } = this.#options
-    this.#round = startRound({ crypto, keyPair, rules, seed: state, inputs: this.#kind })
-    for (const followed of this.#followed.values()) if (followed.child !== undefined) this.#offerRun(followed)
-    this.#proposalTimer = this.#options.clock.setTimer(this.#timing.proposalTimeoutMs, () => {
-      if (this.#round?.round === round) this.#drive({ type: 'proposal-timeout' })
+    this.#driver.enter(round, startRound({ crypto, keyPair, rules, seed: state, inputs: this.#kind }), () => {
+      for (const followed of this.#followed.values()) if (followed.child !== undefined) this.#offerRun(followed)
     })
-    for (const { peer, bytes } of replay) {
-      try {
-        this.#onFrame(peer, bytes)
-      } catch {
-        // Checked when it arrived; nothing in it can fail now but the round's own rules, which drop quietly.
-      }
-    }
   }
 
   /** Hands the child's newest run to the round while it still collects. */
   #offerRun(followed: Followed): void {
-    const round = this.#round
+    const round = this.#driver.round
     if (round === undefined || round.phase !== 'collecting' || followed.child === undefined) return
     const run = childRun(round.config.seed, followed.child, followed.history, this.#maxPerInput)
-    if (run !== undefined) this.#drive({ type: 'checkpoint', block: run })
-  }
-
-  #drive(event: RoundEvent<LevelInput>): void {
-    const round = this.#round
-    if (round === undefined) return
-    const stepped = stepRound(round, event)
-    this.#round = stepped.state
-    for (const effect of stepped.effects) this.#perform(round.round, effect)
-  }
-
-  #perform(round: number, effect: RoundEffect): void {
-    if (effect.type === 'send') {
-      const targets = effect.to === 'all' ? this.#state.committee.facilitators.filter((id) => id !== this.self) : [effect.to]
-      for (const peer of targets) this.#links.enqueue(peer, round, effect.message)
-      return
-    }
-    const { level, group } = this.#options.genesis
-    const bytes = encodeCertificateAnnouncement({ round, certificate: encodeCertificate(effect.certificate) })
-    this.#options.network.publish(certificateTopic(level, group), bytes).catch((error: unknown) => this.#options.onError?.(error))
-    this.#enqueueApply(this.#own, [effect.certificate], true)
-  }
-
-  #onFrame(from: string, data: Uint8Array): Uint8Array {
-    if (!this.#state.members.has(from)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'round frames come from the group’s validators only')
-    const frame = decodeRoundFrame(data, this.#options.network.limits.maxMessageBytes, this.#options.rules.maxProposalBytes)
-    const { level, group } = this.#options.genesis
-    if (frame.level !== level || frame.group !== group) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'another group')
-    this.#stats.framesReceived++
-    this.#stats.messagesDropped += frame.dropped
-    const current = this.#round
-    if (current !== undefined && frame.round === current.round) {
-      for (const message of frame.messages) this.#drive({ type: 'message', from, message })
-    } else if (frame.round > this.#state.round + 1 || (frame.round === this.#state.round + 1 && current === undefined)) {
-      // A facilitator of a later round holds the certificates this validator lacks: fetch them now.
-      if (frame.round > this.#state.round + 1) void this.#catchUp(this.#own, from, frame.round - 1)
-      if (frame.round > this.#state.round + EARLY_ROUNDS) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a frame for a round too far ahead')
-      this.#early.hold(from, frame.round, data)
-    }
-    return new Uint8Array(0)
+    if (run !== undefined) this.#driver.drive({ type: 'checkpoint', block: run })
   }
 
   // ---- following certificates ---------------------------------------------------------------------------

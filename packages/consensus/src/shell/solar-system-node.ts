@@ -17,15 +17,14 @@ import { ConsensusError, ConsensusErrorCode, isConsensusError } from '../errors.
 import { type AgreementProof, buildAgreementProof, isEnclosed } from '../finality/agreement-proof.js'
 import { CertificateHistory } from '../finality/certificate-history.js'
 import { FragmentCache } from '../finality/fragment-cache.js'
-import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate, encodeCertificate } from '../round/certificate.js'
+import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate } from '../round/certificate.js'
 import { resultHash } from '../round/checkpoint-result.js'
 import { addToPool, type CheckpointPool, prunePool } from '../round/checkpoint-pool.js'
-import { type FacilitatorRoundState, type RoundEffect, type RoundEvent, startRound, stepRound } from '../round/facilitator-round.js'
+import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
 import { type MemberSchedule } from '../membership/member-schedule.js'
 import { applyResult, genesisState, scheduleMembers, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
-import { EarlyFrames } from './early-frames.js'
 import { requestCertificateRange, serveCertificateRange } from './certificate-range.js'
-import { PeerLinks } from './peer-links.js'
+import { RoundDriver } from './round-driver.js'
 import {
   CERTIFICATES_PROTOCOL,
   certificateTopic,
@@ -33,10 +32,7 @@ import {
   decodeCertificateAnnouncement,
   decodeCertificateRangeRequest,
   decodeCheckpointSubmission,
-  decodeRoundFrame,
-  encodeCertificateAnnouncement,
   encodeCheckpointSubmission,
-  encodeRoundFrame,
   MAX_CERTIFICATES_PER_RESPONSE,
   ROUND_PROTOCOL,
 } from './wire.js'
@@ -137,11 +133,6 @@ export interface SolarSystemStats {
 
 type Listener = (certificate: CheckpointCertificate, state: SolarSystemState) => void
 
-/** Bytes of round frames buffered per member for rounds this node has not started yet. */
-const MAX_EARLY_BYTES_PER_PEER = 4 << 20
-/** Rounds ahead of this node's for which frames are buffered. */
-const EARLY_ROUNDS = 3
-
 export class SolarSystemNode {
   readonly crypto: Crypto
   readonly self: string
@@ -149,19 +140,16 @@ export class SolarSystemNode {
   readonly #options: SolarSystemNodeOptions
   readonly #timing: SolarSystemTiming
   readonly #limits: BlockLimits
-  #links: PeerLinks
+  readonly #driver: RoundDriver<HalfBlock>
   readonly #listeners = new Set<Listener>()
   readonly #onStop = new Set<() => void>()
   /** Fragments read and checked once, so each further transaction in one costs a lookup, not a re-verification. */
   readonly #fragments = new FragmentCache()
   readonly #unsubscribe: (() => void)[] = []
   #state: SolarSystemState
-  #round: FacilitatorRoundState | undefined
-  #proposalTimer: TimerHandle | undefined
   /** Checkpoints that arrived for a round this node has not started yet. */
   #pending: CheckpointPool = new Map()
   #arrivals = 0
-  #early = new EarlyFrames(MAX_EARLY_BYTES_PER_PEER)
   /** Certificates are applied one at a time, in round order. */
   #applying: Promise<void> = Promise.resolve()
   #catchingUp = false
@@ -170,7 +158,7 @@ export class SolarSystemNode {
   #checkpointTimer: TimerHandle | undefined
   #stallProbes = 0
   #running = false
-  #stats = { roundsCertified: 0, roundsFacilitated: 0, framesReceived: 0, messagesDropped: 0, certificatesRejected: 0, certificatesFetched: 0 }
+  #stats = { roundsCertified: 0, roundsFacilitated: 0, certificatesRejected: 0, certificatesFetched: 0 }
 
   constructor(options: SolarSystemNodeOptions) {
     this.#options = options
@@ -186,23 +174,20 @@ export class SolarSystemNode {
     if (options.rules.maxProposalBytes > frameBudget) {
       throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `rules.maxProposalBytes (${options.rules.maxProposalBytes}) must leave room in one network message (${options.network.limits.maxMessageBytes} bytes)`)
     }
-    this.#links = this.#createLinks()
-  }
-
-  #createLinks(): PeerLinks {
-    const options = this.#options
-    return new PeerLinks({
+    const { level, group } = options.genesis
+    this.#driver = new RoundDriver<HalfBlock>({
+      network: options.network,
       clock: options.clock,
-      maxFrameBytes: options.network.limits.maxMessageBytes - 1024,
-      maxInFlight: this.#timing.framesInFlight,
-      retryMinMs: this.#timing.retryMinMs,
-      retryMaxMs: this.#timing.retryMaxMs,
-      transport: {
-        send: async (peer, round, messages) => {
-          const { level, group } = options.genesis
-          await options.network.request(peer, ROUND_PROTOCOL, encodeRoundFrame({ level, group, round, messages }), { timeout: this.#timing.requestTimeoutMs })
-        },
-      },
+      protocol: ROUND_PROTOCOL,
+      level,
+      group,
+      timing: this.#timing,
+      maxProposalBytes: options.rules.maxProposalBytes,
+      isMember: (peer) => this.#state.members.has(peer),
+      certifiedRound: () => this.#state.round,
+      onCertified: (certificate) => this.#enqueueApply([certificate], true),
+      onAhead: (peer, round) => void this.#catchUp(peer, round),
+      ...(options.onError === undefined ? {} : { onError: options.onError }),
     })
   }
 
@@ -213,11 +198,11 @@ export class SolarSystemNode {
 
   /** The round this node facilitates now, if any (for diagnostics and the explorer). */
   get facilitatorRound(): FacilitatorRoundState | undefined {
-    return this.#round
+    return this.#driver.round
   }
 
   get stats(): SolarSystemStats {
-    return { ...this.#stats, ...this.#links.stats }
+    return { ...this.#stats, ...this.#driver.stats }
   }
 
   onCertificate(listener: Listener): () => void {
@@ -228,12 +213,12 @@ export class SolarSystemNode {
   async start(): Promise<void> {
     if (this.#running) return
     this.#running = true
-    this.#links = this.#createLinks()
+    this.#driver.start()
     const { network, genesis } = this.#options
     await this.#restore(this.#options.restore ?? [])
     this.#unsubscribe.push(
       network.subscribe(certificateTopic(genesis.level, genesis.group), (message) => this.#onCertificateGossip(message.data, message.from)),
-      network.handle(ROUND_PROTOCOL, (request) => this.#onFrame(request.from, request.data)),
+      network.handle(ROUND_PROTOCOL, (request) => this.#driver.onFrame(request.from, request.data)),
       network.handle(CHECKPOINT_PROTOCOL, (request) => this.#onSubmission(request.data)),
       network.handle(CERTIFICATES_PROTOCOL, (request) => this.#onRangeRequest(request.data)),
     )
@@ -246,10 +231,9 @@ export class SolarSystemNode {
     if (!this.#running) return
     this.#running = false
     for (const off of this.#unsubscribe.splice(0)) off()
-    this.#proposalTimer?.cancel()
+    this.#driver.stop()
     this.#stallTimer?.cancel()
     this.#checkpointTimer?.cancel()
-    this.#links.close()
     for (const notify of [...this.#onStop]) notify()
     await this.#applying
   }
@@ -428,8 +412,8 @@ export class SolarSystemNode {
       throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the block’s author is not a member')
     }
     const recorded = recordedRound(block)
-    if (this.#round !== undefined && recorded <= this.#state.round) {
-      this.#drive({ type: 'checkpoint', block })
+    if (this.#driver.round !== undefined && recorded <= this.#state.round) {
+      this.#driver.drive({ type: 'checkpoint', block })
       return
     }
     // Not facilitating now, or the member has applied a certificate this node has not yet: hold the newest per member
@@ -444,16 +428,11 @@ export class SolarSystemNode {
 
   /** Starts facilitating round `state.round + 1` when the election picked this node. */
   #enterRound(): void {
-    this.#proposalTimer?.cancel()
-    this.#proposalTimer = undefined
     const state = this.#state
     const round = state.round + 1
-    this.#links.setRound(round)
-    const carried: CheckpointPool = new Map([...this.#pending, ...(this.#round?.pool ?? [])])
-    this.#round = undefined
-    // Frames of rounds that are over can never be used; those of this round are replayed below if we facilitate it.
-    const replay = this.#early.release(round)
+    const carried: CheckpointPool = new Map([...this.#pending, ...(this.#driver.round?.pool ?? [])])
     if (!state.committee.facilitators.includes(this.self) || round <= (this.#options.sitOutThroughRound ?? 0)) {
+      this.#driver.enter(round)
       // Held for a later round: drop what this round made stale, so the pool stays bounded by the members.
       this.#pending = prunePool(this.crypto, this.#options.rules, state, carried)
       return
@@ -461,61 +440,10 @@ export class SolarSystemNode {
     this.#pending = new Map()
     this.#stats.roundsFacilitated++
     const { crypto, keyPair, rules } = this.#options
-    this.#round = startRound({ crypto, keyPair, rules, seed: state, limits: this.#limits })
     // The round checks each carried checkpoint against the new state as it takes it in (no separate prune first).
-    for (const entry of carried.values()) this.#drive({ type: 'checkpoint', block: entry.block })
-    this.#proposalTimer = this.#options.clock.setTimer(this.#timing.proposalTimeoutMs, () => {
-      if (this.#round?.round === round) this.#drive({ type: 'proposal-timeout' })
+    this.#driver.enter(round, startRound({ crypto, keyPair, rules, seed: state, limits: this.#limits }), () => {
+      for (const entry of carried.values()) this.#driver.drive({ type: 'checkpoint', block: entry.block })
     })
-    for (const { peer, bytes } of replay) {
-      try {
-        this.#onFrame(peer, bytes)
-      } catch {
-        // Checked when it arrived; nothing in it can fail now but the round's own rules, which drop quietly.
-      }
-    }
-  }
-
-  #drive(event: RoundEvent): void {
-    const round = this.#round
-    if (round === undefined) return
-    const stepped = stepRound(round, event)
-    this.#round = stepped.state
-    for (const effect of stepped.effects) this.#perform(round.round, effect)
-  }
-
-  #perform(round: number, effect: RoundEffect): void {
-    if (effect.type === 'send') {
-      const targets = effect.to === 'all' ? this.#state.committee.facilitators.filter((id) => id !== this.self) : [effect.to]
-      for (const peer of targets) this.#links.enqueue(peer, round, effect.message)
-      return
-    }
-    const bytes = encodeCertificateAnnouncement({ round, certificate: encodeCertificate(effect.certificate) })
-    const { level, group } = this.#options.genesis
-    this.#options.network.publish(certificateTopic(level, group), bytes).catch((error: unknown) => this.#options.onError?.(error))
-    this.#enqueueApply([effect.certificate], true)
-  }
-
-  #onFrame(from: string, data: Uint8Array): Uint8Array {
-    if (!this.#state.members.has(from)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'round frames come from members only')
-    const limit = this.#options.network.limits.maxMessageBytes
-    const frame = decodeRoundFrame(data, limit, this.#options.rules.maxProposalBytes)
-    const { level, group } = this.#options.genesis
-    if (frame.level !== level || frame.group !== group) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'another solar system')
-    this.#stats.framesReceived++
-    this.#stats.messagesDropped += frame.dropped
-    const current = this.#round
-    if (current !== undefined && frame.round === current.round) {
-      for (const message of frame.messages) this.#drive({ type: 'message', from, message })
-    } else if (frame.round > this.#state.round + 1 || (frame.round === this.#state.round + 1 && current === undefined)) {
-      // A round this node has not reached (or not started) yet: keep the frame, within a byte budget per member, to
-      // replay then. Past the budget the frame is refused, not acknowledged, so the sender retries it later.
-      // A facilitator of a later round holds the certificates this node lacks: fetch them now, not at the watchdog.
-      if (frame.round > this.#state.round + 1) void this.#catchUp(from, frame.round - 1)
-      if (frame.round > this.#state.round + EARLY_ROUNDS) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a frame for a round too far ahead')
-      this.#early.hold(from, frame.round, data)
-    }
-    return new Uint8Array(0)
   }
 
   // ---- certificates ------------------------------------------------------------------------------------

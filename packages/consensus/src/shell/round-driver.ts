@@ -1,0 +1,171 @@
+/**
+ * A node's seat in its group's rounds, over the network: the pure round machine of the current round (when the
+ * election picked the node), its proposal timer, reliable coalescing links to the other facilitators, and round
+ * frames that arrived before their round started. Both shells run their rounds through it — `SolarSystemNode` at
+ * level 0, `LevelNode` above — and differ only in what a round's inputs are and where they come from.
+ *
+ * The driver performs the machine's effects: messages go out on the links, a certificate is gossiped on the group's
+ * topic and handed to the shell, which applies it and moves the driver to the next round (`enter`).
+ */
+import type { Clock, TimerHandle } from '@constellation/gossip'
+import { ConsensusError, ConsensusErrorCode } from '../errors.js'
+import { type CheckpointCertificate, encodeCertificate } from '../round/certificate.js'
+import { type FacilitatorRoundState, type RoundEffect, type RoundEvent, stepRound } from '../round/facilitator-round.js'
+import { EarlyFrames } from './early-frames.js'
+import { PeerLinks } from './peer-links.js'
+import type { ConsensusNetwork, SolarSystemTiming } from './solar-system-node.js'
+import { certificateTopic, decodeRoundFrame, encodeCertificateAnnouncement, encodeRoundFrame } from './wire.js'
+
+/** Bytes of round frames buffered per member for rounds this node has not started yet. */
+const MAX_EARLY_BYTES_PER_PEER = 4 << 20
+/** Rounds ahead of this node's for which frames are buffered. */
+const EARLY_ROUNDS = 3
+
+export interface RoundDriverOptions {
+  readonly network: ConsensusNetwork
+  readonly clock: Clock
+  /** The request/response protocol of the group's round frames. */
+  readonly protocol: string
+  readonly level: number
+  readonly group: string
+  readonly timing: Pick<SolarSystemTiming, 'proposalTimeoutMs' | 'requestTimeoutMs' | 'retryMinMs' | 'retryMaxMs' | 'framesInFlight'>
+  /** Bytes of one proposal at most (the rules' bound: it decides which frames' values are well-formed). */
+  readonly maxProposalBytes: number
+  /** Whether `peer` may send round frames (a member of the group). */
+  readonly isMember: (peer: string) => boolean
+  /** The last round this node applied. */
+  readonly certifiedRound: () => number
+  /** The certificate this node's machine assembled (already gossiped): the shell applies it. */
+  readonly onCertified: (certificate: CheckpointCertificate) => void
+  /** A frame of a round past the next one came from `peer`: it holds certificates up to `round` this node lacks. */
+  readonly onAhead: (peer: string, round: number) => void
+  readonly onError?: (error: unknown) => void
+}
+
+export interface RoundDriverStats {
+  readonly framesSent: number
+  readonly framesFailed: number
+  readonly messagesSent: number
+  readonly framesReceived: number
+  readonly messagesDropped: number
+}
+
+export class RoundDriver<I> {
+  readonly #options: RoundDriverOptions
+  #links: PeerLinks
+  readonly #early = new EarlyFrames(MAX_EARLY_BYTES_PER_PEER)
+  #round: FacilitatorRoundState<I> | undefined
+  #proposalTimer: TimerHandle | undefined
+  #received = { framesReceived: 0, messagesDropped: 0 }
+
+  constructor(options: RoundDriverOptions) {
+    this.#options = options
+    this.#links = this.#createLinks()
+  }
+
+  #createLinks(): PeerLinks {
+    const { clock, network, timing, protocol, level, group } = this.#options
+    return new PeerLinks({
+      clock,
+      maxFrameBytes: network.limits.maxMessageBytes - 1024,
+      maxInFlight: timing.framesInFlight,
+      retryMinMs: timing.retryMinMs,
+      retryMaxMs: timing.retryMaxMs,
+      transport: {
+        send: async (peer, round, messages) => {
+          await network.request(peer, protocol, encodeRoundFrame({ level, group, round, messages }), { timeout: timing.requestTimeoutMs })
+        },
+      },
+    })
+  }
+
+  /** The machine of the round this node facilitates now, if any. */
+  get round(): FacilitatorRoundState<I> | undefined {
+    return this.#round
+  }
+
+  get stats(): RoundDriverStats {
+    return { ...this.#links.stats, ...this.#received }
+  }
+
+  /** Fresh links, for a node that starts (again). */
+  start(): void {
+    this.#links = this.#createLinks()
+  }
+
+  stop(): void {
+    this.#proposalTimer?.cancel()
+    this.#links.close()
+  }
+
+  /**
+   * Moves to round `round`. With a `machine` (the election picked this node), facilitates it: `feed` hands the
+   * machine the inputs the shell holds, the proposal timer starts, and the frames that came early are replayed.
+   */
+  enter(round: number, machine?: FacilitatorRoundState<I>, feed?: () => void): void {
+    this.#proposalTimer?.cancel()
+    this.#proposalTimer = undefined
+    this.#links.setRound(round)
+    this.#round = undefined
+    // Frames of rounds that are over can never be used; those of this round are replayed if we facilitate it.
+    const replay = this.#early.release(round)
+    if (machine === undefined) return
+    this.#round = machine
+    feed?.()
+    this.#proposalTimer = this.#options.clock.setTimer(this.#options.timing.proposalTimeoutMs, () => {
+      if (this.#round?.round === round) this.drive({ type: 'proposal-timeout' })
+    })
+    for (const { peer, bytes } of replay) {
+      try {
+        this.onFrame(peer, bytes)
+      } catch {
+        // Checked when it arrived; nothing in it can fail now but the round's own rules, which drop quietly.
+      }
+    }
+  }
+
+  drive(event: RoundEvent<I>): void {
+    const round = this.#round
+    if (round === undefined) return
+    const stepped = stepRound(round, event)
+    this.#round = stepped.state
+    for (const effect of stepped.effects) this.#perform(round, effect)
+  }
+
+  #perform(machine: FacilitatorRoundState<I>, effect: RoundEffect): void {
+    const round = machine.round
+    if (effect.type === 'send') {
+      const self = machine.self
+      const targets = effect.to === 'all' ? machine.config.seed.committee.facilitators.filter((id) => id !== self) : [effect.to]
+      for (const peer of targets) this.#links.enqueue(peer, round, effect.message)
+      return
+    }
+    const { network, level, group } = this.#options
+    const bytes = encodeCertificateAnnouncement({ round, certificate: encodeCertificate(effect.certificate) })
+    network.publish(certificateTopic(level, group), bytes).catch((error: unknown) => this.#options.onError?.(error))
+    this.#options.onCertified(effect.certificate)
+  }
+
+  /** A round frame from `from`: driven into the current round, held for a later one, or dropped when stale. */
+  onFrame(from: string, data: Uint8Array): Uint8Array {
+    const { network, level, group } = this.#options
+    if (!this.#options.isMember(from)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'round frames come from members only')
+    const frame = decodeRoundFrame(data, network.limits.maxMessageBytes, this.#options.maxProposalBytes)
+    if (frame.level !== level || frame.group !== group) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'another group')
+    this.#received.framesReceived++
+    this.#received.messagesDropped += frame.dropped
+    const certified = this.#options.certifiedRound()
+    const current = this.#round
+    if (current !== undefined && frame.round === current.round) {
+      for (const message of frame.messages) this.drive({ type: 'message', from, message })
+    } else if (frame.round > certified + 1 || (frame.round === certified + 1 && current === undefined)) {
+      // A round this node has not reached (or not started) yet: keep the frame, within a byte budget per member, to
+      // replay then. Past the budget the frame is refused, not acknowledged, so the sender retries it later.
+      // A facilitator of a later round holds the certificates this node lacks: fetch them now, not at the watchdog.
+      if (frame.round > certified + 1) this.#options.onAhead(from, frame.round - 1)
+      if (frame.round > certified + EARLY_ROUNDS) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a frame for a round too far ahead')
+      this.#early.hold(from, frame.round, data)
+    }
+    return new Uint8Array(0)
+  }
+}
