@@ -184,6 +184,7 @@ export {
   type SolarSystemStats,
   type SolarSystemTiming,
 } from './shell/solar-system-node.js'
+export type { RoundDriverStats } from './shell/round-driver.js'
 export {
   createLevelNode,
   DEFAULT_LEVEL_TIMING,

@@ -20,22 +20,21 @@ import type { CertificateHistory } from '../finality/certificate-history.js'
 import { childRun } from '../hierarchy/child-run.js'
 import { encodeFinalityPath, HierarchyIndex } from '../hierarchy/finality-path.js'
 import { type ChildGroup, childGroups, DEFAULT_MAX_CERTIFICATES_PER_INPUT, type LevelInput, levelInputs } from '../hierarchy/level-inputs.js'
-import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate } from '../round/certificate.js'
+import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from '../round/certificate.js'
 import { resultHash } from '../round/checkpoint-result.js'
 import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
 import type { RoundInputKind } from '../round/round-inputs.js'
 import { applyResult, genesisState, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
-import { requestCertificateRange, serveCertificateRange } from './certificate-range.js'
+import { serveCertificateRange } from './certificate-range.js'
+import { catchUpFrom, judgeNext, readAnnouncement } from './certificate-following.js'
 import { RoundDriver } from './round-driver.js'
-import { type ConsensusNetwork, DEFAULT_TIMING, type SolarSystemTiming } from './solar-system-node.js'
+import { type ConsensusNetwork, DEFAULT_TIMING, type SolarSystemStats, type SolarSystemTiming } from './solar-system-node.js'
 import {
   certificateTopic,
-  decodeCertificateAnnouncement,
   decodeCertificateRangeRequest,
   decodeFinalityPathRequest,
   encodeFinalityPathAnswer,
   levelProtocols,
-  MAX_CERTIFICATES_PER_RESPONSE,
 } from './wire.js'
 
 /** Timing of a level's rounds: as a solar system's, without the members' checkpoint pacing. */
@@ -63,20 +62,9 @@ export interface LevelNodeOptions {
   readonly onError?: (error: unknown) => void
 }
 
-export interface LevelStats {
-  readonly roundsCertified: number
-  readonly roundsFacilitated: number
+export interface LevelStats extends SolarSystemStats {
   /** Certificates of the children followed (gossiped or fetched). */
   readonly childCertificates: number
-  readonly framesSent: number
-  readonly framesFailed: number
-  readonly messagesSent: number
-  readonly framesReceived: number
-  readonly messagesDropped: number
-  /** Certificates refused: bad signatures, wrong signers, a result that does not follow. */
-  readonly certificatesRejected: number
-  /** Certificates fetched from other validators to catch up. */
-  readonly certificatesFetched: number
   readonly rangesServed: number
   readonly pathsServed: number
 }
@@ -246,39 +234,18 @@ export class LevelNode {
 
   /** A certificate of a followed group: checked against the committee its predecessor named, then forwarded. */
   async #onCertificateGossip(followed: Followed, data: Uint8Array, from: string): Promise<Verdict> {
-    let certificate: CheckpointCertificate
-    try {
-      const announcement = decodeCertificateAnnouncement(data)
-      if (announcement.round <= followed.history.round) return 'ignore'
-      certificate = decodeCertificate(announcement.certificate)
-      if (certificate.result.body.round !== announcement.round) throw new Error('the announced round is not the certificate’s')
-    } catch {
-      this.#stats.certificatesRejected++
-      return 'reject'
-    }
-    const { body } = certificate.result
-    if (body.level !== followed.genesis.level || body.group !== followed.genesis.group) return 'ignore'
     const round = followed.history.round
-    if (body.round <= round) return 'ignore'
-    if (body.round > round + 1) {
-      // The gossiping neighbour need not keep history: ask a validator of this group.
-      void this.#catchUp(followed, this.#validators.includes(from) ? from : this.#nextValidator(), body.round)
-      return 'ignore'
-    }
-    const committee = followed.history.committeeFor(body.round)
+    const announced = readAnnouncement(data, followed.genesis, round)
+    if (announced.kind === 'malformed') this.#stats.certificatesRejected++
+    // The gossiping neighbour need not keep history: ask a validator of this group.
+    if (announced.kind === 'ahead') void this.#catchUp(followed, this.#validators.includes(from) ? from : this.#nextValidator(), announced.round)
+    if (announced.kind !== 'next') return announced.kind === 'malformed' ? 'reject' : 'ignore'
+    const committee = followed.history.committeeFor(round + 1)
     if (committee === undefined) return 'ignore'
-    const invalid = await checkCertificate(this.crypto, certificate, committee, this.#options.verifier).catch((error: unknown) => {
-      this.#options.onError?.(error)
-      return 'the verifier failed'
-    })
-    if (invalid !== undefined) {
-      // Only a certificate checked against the committee of the round it names is held against its sender.
-      if (followed.history.round !== round) return 'ignore'
-      this.#stats.certificatesRejected++
-      return 'reject'
-    }
-    this.#enqueueApply(followed, [certificate], true)
-    return 'accept'
+    const verdict = await judgeNext(this.crypto, announced.certificate, committee, () => followed.history.round === round, this.#options.verifier, this.#options.onError)
+    if (verdict === 'reject') this.#stats.certificatesRejected++
+    if (verdict === 'accept') this.#enqueueApply(followed, [announced.certificate], true)
+    return verdict
   }
 
   #enqueueApply(followed: Followed, certificates: readonly CheckpointCertificate[], trusted: boolean): void {
@@ -370,23 +337,24 @@ export class LevelNode {
     if (peer === undefined || followed.catchingUp) return
     followed.catchingUp = true
     const { level, group } = followed.genesis
-    try {
-      while (this.#running && followed.history.round < target) {
-        const from = followed.history.round + 1
-        const count = Math.min(MAX_CERTIFICATES_PER_RESPONSE, target - from + 1)
-        const certificates = await requestCertificateRange(this.#options.network, peer, this.#protocols.certificates, { level, group, from, count }, this.#timing.requestTimeoutMs)
-        if (certificates.length === 0) return
-        this.#stats.certificatesFetched += certificates.length
-        this.#enqueueApply(followed, certificates, false)
-        const before = followed.history.round
-        await this.#applying
-        if (followed.history.round === before) return // the peer sent nothing that follows
-      }
-    } catch {
-      // The next newer certificate, a frame of a later round, or the watchdog starts another attempt.
-    } finally {
-      followed.catchingUp = false
-    }
+    this.#stats.certificatesFetched += await catchUpFrom(
+      {
+        network: this.#options.network,
+        protocol: this.#protocols.certificates,
+        level,
+        group,
+        timeoutMs: this.#timing.requestTimeoutMs,
+        held: () => followed.history.round,
+        running: () => this.#running,
+        apply: (certificates) => {
+          this.#enqueueApply(followed, certificates, false)
+          return this.#applying
+        },
+      },
+      peer,
+      target,
+    )
+    followed.catchingUp = false
   }
 
   // ---- serving syncing nodes ---------------------------------------------------------------------------

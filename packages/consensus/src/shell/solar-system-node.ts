@@ -11,29 +11,28 @@
  * one.
  */
 import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
-import type { Clock, Network, TimerHandle } from '@constellation/gossip'
+import type { Clock, Network, TimerHandle, Verdict } from '@constellation/gossip'
 import { type BlockLimits, blockHash, type BlockStore, CheckpointPayloadCodec, DEFAULT_BLOCK_LIMITS, decodeBlock, encodeBlock, type HalfBlock } from '@constellation/trustchain'
 import { ConsensusError, ConsensusErrorCode, isConsensusError } from '../errors.js'
 import { type AgreementProof, buildAgreementProof, isEnclosed } from '../finality/agreement-proof.js'
 import { CertificateHistory } from '../finality/certificate-history.js'
 import { FragmentCache } from '../finality/fragment-cache.js'
-import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate } from '../round/certificate.js'
+import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from '../round/certificate.js'
 import { resultHash } from '../round/checkpoint-result.js'
 import { addToPool, type CheckpointPool, prunePool } from '../round/checkpoint-pool.js'
 import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
 import { type MemberSchedule } from '../membership/member-schedule.js'
 import { applyResult, genesisState, scheduleMembers, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
-import { requestCertificateRange, serveCertificateRange } from './certificate-range.js'
-import { RoundDriver } from './round-driver.js'
+import { serveCertificateRange } from './certificate-range.js'
+import { catchUpFrom, judgeNext, readAnnouncement } from './certificate-following.js'
+import { RoundDriver, type RoundDriverStats } from './round-driver.js'
 import {
   CERTIFICATES_PROTOCOL,
   certificateTopic,
   CHECKPOINT_PROTOCOL,
-  decodeCertificateAnnouncement,
   decodeCertificateRangeRequest,
   decodeCheckpointSubmission,
   encodeCheckpointSubmission,
-  MAX_CERTIFICATES_PER_RESPONSE,
   ROUND_PROTOCOL,
 } from './wire.js'
 
@@ -118,14 +117,10 @@ export interface SolarSystemNodeOptions {
   readonly epochs?: MemberSchedule
 }
 
-export interface SolarSystemStats {
+/** Rounds, frames (`RoundDriverStats`: sent, failed, received, messages sent and dropped) and certificates. */
+export interface SolarSystemStats extends RoundDriverStats {
   readonly roundsCertified: number
   readonly roundsFacilitated: number
-  readonly framesSent: number
-  readonly framesFailed: number
-  readonly messagesSent: number
-  readonly framesReceived: number
-  readonly messagesDropped: number
   readonly certificatesRejected: number
   /** Certificates fetched from peers to catch up after falling behind. */
   readonly certificatesFetched: number
@@ -449,37 +444,16 @@ export class SolarSystemNode {
   // ---- certificates ------------------------------------------------------------------------------------
 
   /** Forwarded only once verified, so a forged certificate costs its sender a reject and travels no further. */
-  async #onCertificateGossip(data: Uint8Array, from: string): Promise<'accept' | 'ignore' | 'reject'> {
-    let certificate: CheckpointCertificate
-    try {
-      const announcement = decodeCertificateAnnouncement(data)
-      if (announcement.round <= this.#state.round) return 'ignore'
-      certificate = decodeCertificate(announcement.certificate)
-      if (certificate.result.body.round !== announcement.round) throw new Error('the announced round is not the certificate’s')
-    } catch {
-      this.#stats.certificatesRejected++
-      return 'reject'
-    }
-    const { body } = certificate.result
-    if (body.group !== this.#options.genesis.group || body.level !== this.#options.genesis.level) return 'ignore'
-    if (body.round <= this.#state.round) return 'ignore'
-    if (body.round > this.#state.round + 1) {
-      void this.#catchUp(from, body.round)
-      return 'ignore'
-    }
+  async #onCertificateGossip(data: Uint8Array, from: string): Promise<Verdict> {
+    const announced = readAnnouncement(data, this.#options.genesis, this.#state.round)
+    if (announced.kind === 'malformed') this.#stats.certificatesRejected++
+    if (announced.kind === 'ahead') void this.#catchUp(from, announced.round)
+    if (announced.kind !== 'next') return announced.kind === 'malformed' ? 'reject' : 'ignore'
     const committee = this.#state.committee
-    const invalid = await checkCertificate(this.crypto, certificate, committee, this.#options.verifier).catch((error: unknown) => {
-      this.#options.onError?.(error)
-      return 'the verifier failed'
-    })
-    if (invalid !== undefined) {
-      // Only a certificate checked against the committee it names is held against its sender.
-      if (committee !== this.#state.committee) return 'ignore'
-      this.#stats.certificatesRejected++
-      return 'reject'
-    }
-    this.#enqueueApply([certificate], true)
-    return 'accept'
+    const verdict = await judgeNext(this.crypto, announced.certificate, committee, () => committee === this.#state.committee, this.#options.verifier, this.#options.onError)
+    if (verdict === 'reject') this.#stats.certificatesRejected++
+    if (verdict === 'accept') this.#enqueueApply([announced.certificate], true)
+    return verdict
   }
 
   #enqueueApply(certificates: readonly CheckpointCertificate[], trusted: boolean): void {
@@ -551,24 +525,25 @@ export class SolarSystemNode {
   async #catchUp(peer: string, target: number): Promise<void> {
     if (this.#catchingUp) return
     this.#catchingUp = true
-    try {
-      while (this.#running && this.#state.round < target) {
-        const { level, group } = this.#options.genesis
-        const from = this.#state.round + 1
-        const count = Math.min(MAX_CERTIFICATES_PER_RESPONSE, target - from + 1)
-        const certificates = await requestCertificateRange(this.#options.network, peer, CERTIFICATES_PROTOCOL, { level, group, from, count }, this.#timing.requestTimeoutMs)
-        if (certificates.length === 0) return
-        this.#stats.certificatesFetched += certificates.length
-        this.#enqueueApply(certificates, false)
-        const before = this.#state.round
-        await this.#applying
-        if (this.#state.round === before) return // the peer sent nothing that follows
-      }
-    } catch {
-      // The next newer certificate from any peer, or the watchdog, starts another attempt.
-    } finally {
-      this.#catchingUp = false
-    }
+    const { level, group } = this.#options.genesis
+    this.#stats.certificatesFetched += await catchUpFrom(
+      {
+        network: this.#options.network,
+        protocol: CERTIFICATES_PROTOCOL,
+        level,
+        group,
+        timeoutMs: this.#timing.requestTimeoutMs,
+        held: () => this.#state.round,
+        running: () => this.#running,
+        apply: (certificates) => {
+          this.#enqueueApply(certificates, false)
+          return this.#applying
+        },
+      },
+      peer,
+      target,
+    )
+    this.#catchingUp = false
   }
 
   #onRangeRequest(data: Uint8Array): Uint8Array {

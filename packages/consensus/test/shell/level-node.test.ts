@@ -27,10 +27,9 @@ import {
   resultHash,
   signResult,
 } from '../../src/index.js'
-import type { RoundMessage } from '../../src/round/facilitator-round.js'
-import { decodeCertificateRange, decodeRoundFrame, encodeCertificateAnnouncement, encodeCertificateRange, encodeRoundFrame } from '../../src/shell/wire.js'
-import { equivocate } from '../support/adversarial-acs.js'
+import { decodeCertificateRange, encodeCertificateAnnouncement, encodeCertificateRange } from '../../src/shell/wire.js'
 import { type ClusterSim, type ClusterValidator, createClusterSim } from '../support/cluster-sim.js'
+import { rewriteRoundFrames } from '../support/solar-system-sim.js'
 
 let sim: ClusterSim | undefined
 afterEach(async () => {
@@ -130,26 +129,9 @@ describe('validators above level 0 (LevelNode)', () => {
  */
 function byzantineValidator(network: ConsensusNetwork, random: Random): ConsensusNetwork {
   const protocols = levelProtocols(1)
+  const rewritten = rewriteRoundFrames(network, random, protocols.round)
   return {
-    peerId: network.peerId,
-    limits: network.limits,
-    publish: (topic, data) => network.publish(topic, data),
-    subscribe: (topic, handler) => network.subscribe(topic, handler),
-    peers: () => network.peers(),
-    request: (peer, protocol, data, options) => {
-      if (protocol !== protocols.round) return network.request(peer, protocol, data, options)
-      const frame = decodeRoundFrame(data, network.limits.maxMessageBytes, 1 << 20)
-      const messages: RoundMessage[] = []
-      for (const message of frame.messages) {
-        const draw = random.next()
-        if (draw < 0.15) continue
-        if (draw < 0.5) {
-          if (message.kind === 'share') messages.push({ kind: 'share', signature: Uint8Array.from({ length: 64 }, () => random.int(256)) })
-          else messages.push({ kind: 'acs', message: equivocate(message.message, random) ?? message.message })
-        } else messages.push(message)
-      }
-      return network.request(peer, protocol, encodeRoundFrame({ ...frame, messages }), options)
-    },
+    ...rewritten,
     handle: (protocol, handler) => {
       if (protocol !== protocols.certificates) return network.handle(protocol, handler)
       return network.handle(protocol, async (request) => {

@@ -25,6 +25,9 @@ import {
   type SolarSystemRules,
   type SolarSystemTiming,
 } from '../../src/index.js'
+import type { RoundMessage } from '../../src/round/facilitator-round.js'
+import { decodeRoundFrame, encodeRoundFrame } from '../../src/shell/wire.js'
+import { equivocate } from './adversarial-acs.js'
 
 let shared: Promise<Crypto> | undefined
 export const testCrypto = (): Promise<Crypto> => (shared ??= loadCrypto())
@@ -235,3 +238,24 @@ export function certifiedHashes(member: SimMember): string[] {
 }
 
 export type { CheckpointCertificate }
+
+/**
+ * `network` with the round frames it sends on `protocol` rewritten by an adversary: each message kept, corrupted
+ * (votes and digests equivocated, shares forged) or withheld, per peer, by the seed.
+ */
+export function rewriteRoundFrames(network: ConsensusNetwork, random: Random, protocol: string): ConsensusNetwork {
+  return withRequests(network, (peer, requested, data, options) => {
+    if (requested !== protocol) return network.request(peer, requested, data, options)
+    const frame = decodeRoundFrame(data, network.limits.maxMessageBytes, 1 << 20)
+    const messages: RoundMessage[] = []
+    for (const message of frame.messages) {
+      const draw = random.next()
+      if (draw < 0.15) continue // withheld from this peer
+      if (draw < 0.5) {
+        if (message.kind === 'share') messages.push({ kind: 'share', signature: Uint8Array.from({ length: 64 }, () => random.int(256)) })
+        else messages.push({ kind: 'acs', message: equivocate(message.message, random) ?? message.message })
+      } else messages.push(message)
+    }
+    return network.request(peer, requested, encodeRoundFrame({ ...frame, messages }), options)
+  })
+}
