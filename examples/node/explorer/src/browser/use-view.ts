@@ -1,7 +1,8 @@
 /**
  * Preact hooks that tie views to the node: `useView` loads a route's JSON and loads it again when a live event
- * says it changed (at most once per `MIN_REFRESH_MS`, keeping the last answer on screen meanwhile), and
- * `useLiveEvents` hands a view the live events themselves.
+ * says it changed, or when the stream opens again after a break (its `hello`: events may have been missed
+ * meanwhile) — at most once per `MIN_REFRESH_MS`, keeping the last answer on screen meanwhile; `useLiveEvents`
+ * hands a view the live events themselves.
  */
 import { createContext } from 'preact'
 import { useContext, useEffect, useRef, useState } from 'preact/hooks'
@@ -24,13 +25,11 @@ export function useLiveEvents(listener: (event: ExplorerEvent) => void): void {
 export interface ViewState<T> {
   readonly data: T | undefined
   readonly error: ApiFailure | undefined
-  /** Loads again now (e.g. after a live event the refresh rule does not cover). */
-  readonly reload: () => void
 }
 
 export function useView<T extends object>(path: string, fields: readonly (keyof T & string)[], refreshOn?: (event: ExplorerEvent) => boolean): ViewState<T> {
   const [state, setState] = useState<{ readonly path: string; readonly data: T | undefined; readonly error: ApiFailure | undefined }>({ path, data: undefined, error: undefined })
-  const loader = useRef<{ reload: () => void; refresh: () => void }>({ reload: () => {}, refresh: () => {} })
+  const refresher = useRef<() => void>(() => {})
   const fieldList = fields.join(',')
 
   useEffect(() => {
@@ -66,7 +65,7 @@ export function useView<T extends object>(path: string, fields: readonly (keyof 
         void load()
       }, Math.max(0, lastStarted + MIN_REFRESH_MS - Date.now()))
     }
-    loader.current = { reload: () => void load(), refresh }
+    refresher.current = refresh
     void load()
     return () => {
       controller.abort()
@@ -75,9 +74,8 @@ export function useView<T extends object>(path: string, fields: readonly (keyof 
   }, [path, fieldList])
 
   useLiveEvents((event) => {
-    if (refreshOn?.(event) === true) loader.current.refresh()
+    if (event.kind === 'hello' || refreshOn?.(event) === true) refresher.current()
   })
 
-  const current = state.path === path ? state : { data: undefined, error: undefined }
-  return { data: current.data, error: current.error, reload: () => loader.current.reload() }
+  return state.path === path ? { data: state.data, error: state.error } : { data: undefined, error: undefined }
 }

@@ -68,21 +68,26 @@ export function RoundsPage() {
   const [loaded, setLoaded] = useState(false)
   const [error, setError] = useState<ApiFailure | undefined>(undefined)
 
+  // The latest page on arrival, and again whenever the stream opens anew (rounds certified during a break).
+  const [streams, setStreams] = useState(0)
   useEffect(() => {
     const controller = new AbortController()
     getView<RoundsPage>('/v1/consensus/rounds?limit=20', ['latestRound', 'rounds'], controller.signal)
       .then((page) => {
         setCertificates((known) => mergeCertificates(known, page.rounds))
         setLoaded(true)
+        setError(undefined)
       })
       .catch((failure: unknown) => {
         if (!controller.signal.aborted) setError(failure instanceof ApiFailure ? failure : new ApiFailure(0, 'UNREACHABLE', String(failure)))
       })
     return () => controller.abort()
-  }, [])
+  }, [streams])
 
   useLiveEvents((event) => {
     if (event.kind === 'round') setCertificates((known) => mergeCertificates(known, [event.certificate]))
+    // The first stream's hello comes with the first page: only a later one means a break.
+    else if (event.kind === 'hello' && loaded) setStreams((count) => count + 1)
   })
 
   const groups = roundsByGroup(certificates)
