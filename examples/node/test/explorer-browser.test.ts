@@ -167,5 +167,16 @@ describe('the explorer in Chromium', () => {
     await invocations.waitFor({ timeout: 10_000 })
     expect(await invocations.locator('tbody tr').count()).toBe(1)
     await screenshot('contract')
+
+    // A checkpoint in the DAG opens its block's page, and from there its chain.
+    await openSection('Overview')
+    await page.locator('[data-testid="dag-block"][data-role="checkpoint"]').first().click()
+    await page.getByRole('heading', { level: 1, name: /^Block/ }).waitFor()
+    const facts = page.locator('dl[aria-label="Half-block"]')
+    await facts.waitFor()
+    expect(await facts.locator('dd').filter({ hasText: /^checkpoint$/ }).count()).toBe(1)
+    await facts.locator('dd a').nth(1).click()
+    await page.getByRole('table', { name: /^Blocks #\d+–#\d+ of this chain/ }).waitFor()
+    await screenshot('chain')
   }, 30_000)
 })

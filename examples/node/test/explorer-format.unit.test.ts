@@ -1,6 +1,6 @@
 /** How the explorer writes values: keys, durations, times, amounts, sizes, JSON and contract type signatures. */
 import { describe, expect, it } from 'vitest'
-import { formatAmount, formatBytes, formatCount, formatDuration, formatJson, formatScore, formatTimestamp, shortHex } from '../explorer/src/model/format.js'
+import { formatAmount, formatBytes, formatCount, formatDuration, formatJson, formatScore, formatTimestamp, isNoKey, shortHex } from '../explorer/src/model/format.js'
 import { DEFAULT_RECONNECT, reconnectDelay } from '../explorer/src/model/reconnect.js'
 import { formatSignature, formatType } from '../explorer/src/model/type-signature.js'
 
@@ -27,6 +27,11 @@ describe('explorer formatting', () => {
     expect(formatBytes(512)).toBe('512 B')
     expect(formatBytes(3482)).toBe('3.4 KiB')
     expect(formatBytes(5 * 1024 * 1024)).toBe('5.0 MiB')
+  })
+
+  it('tells the no-chain link key from a real one', () => {
+    expect(isNoKey('0'.repeat(64))).toBe(true)
+    expect(isNoKey(`${'0'.repeat(63)}1`)).toBe(false)
   })
 
   it('makes counts agree with their noun', () => {

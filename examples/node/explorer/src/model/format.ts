@@ -53,3 +53,8 @@ export function formatJson(value: unknown, max = 120): string {
 export function formatCount(count: number, singular: string, plural = `${singular}s`): string {
   return `${count} ${count === 1 ? singular : plural}`
 }
+
+/** Whether a key is the all-zero one that genesis and checkpoint blocks carry as their link: they link to no chain. */
+export function isNoKey(hex: string): boolean {
+  return /^0+$/.test(hex)
+}

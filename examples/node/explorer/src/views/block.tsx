@@ -20,7 +20,7 @@ export function BlockPage({ hash }: { readonly hash: string }) {
               #{block.sequenceNumber} of chain <Hex value={block.publicKey} />
             </h2>
             <HalfBlockFacts block={block} label="Half-block" />
-            {block.linkSequenceNumber === 0 && block.linkPublicKey !== block.publicKey && (
+            {block.type === 'tx' && block.linkSequenceNumber === 0 && (
               <p>
                 <a href={hrefOf({ view: 'transaction', id: block.hash })}>The transaction this proposal opens</a>
               </p>

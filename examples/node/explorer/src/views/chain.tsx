@@ -1,7 +1,7 @@
 /** A personal chain: its newest blocks (up to the API's page of 100), each linking to its own page. */
 import type { ChainPage as ChainPageView } from '../browser/api-types.js'
 import { useView } from '../browser/use-view.js'
-import { formatJson, formatTimestamp, shortHex } from '../model/format.js'
+import { formatJson, formatTimestamp, isNoKey, shortHex } from '../model/format.js'
 import { hrefOf } from '../model/route.js'
 import { DataTable, Hex, Loaded, PageHeading } from './common.js'
 
@@ -33,8 +33,8 @@ export function ChainPage({ publicKey }: { readonly publicKey: string }) {
                   </td>
                   <td>{block.type}</td>
                   <td>
-                    {block.linkPublicKey === block.publicKey ? (
-                      <span class="muted">own</span>
+                    {isNoKey(block.linkPublicKey) ? (
+                      <span class="muted">none</span>
                     ) : (
                       <>
                         <Hex value={block.linkPublicKey} href={hrefOf({ view: 'chain', publicKey: block.linkPublicKey })} />

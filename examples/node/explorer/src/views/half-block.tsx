@@ -1,6 +1,6 @@
 /** One half-block's fields as a list of facts (the transaction page shows two, the block page one). */
 import type { HalfBlockView } from '../browser/api-types.js'
-import { formatJson, formatTimestamp } from '../model/format.js'
+import { formatJson, formatTimestamp, isNoKey } from '../model/format.js'
 import { hrefOf } from '../model/route.js'
 import { Facts, Hex } from './common.js'
 
@@ -14,10 +14,14 @@ export function HalfBlockFacts({ block, label }: { readonly block: HalfBlockView
         ['sequence number', block.sequenceNumber],
         [
           'link',
-          <>
-            <Hex value={block.linkPublicKey} href={hrefOf({ view: 'chain', publicKey: block.linkPublicKey })} />
-            {block.linkSequenceNumber !== 0 ? ` #${block.linkSequenceNumber}` : block.linkPublicKey === block.publicKey ? ' (its own chain)' : ' (the counterparty)'}
-          </>,
+          isNoKey(block.linkPublicKey) ? (
+            <span class="muted">none</span>
+          ) : (
+            <>
+              <Hex value={block.linkPublicKey} href={hrefOf({ view: 'chain', publicKey: block.linkPublicKey })} />
+              {block.linkSequenceNumber === 0 ? ' (the counterparty)' : ` #${block.linkSequenceNumber}`}
+            </>
+          ),
         ],
         ['previous', <Hex value={block.previousHash} />],
         ['time', formatTimestamp(block.timestamp)],
