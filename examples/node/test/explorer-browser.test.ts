@@ -107,11 +107,17 @@ describe('the explorer in Chromium', () => {
     const block = page.locator(`[data-testid="dag-block"][data-hash="${transfer.id}"]`)
     await block.waitFor({ timeout: 15_000 })
     expect(await block.getAttribute('data-role')).toBe('proposal')
+    // The first ask for its proof is answered 409 NOT_FINAL, as the node does until the closing checkpoints are
+    // certified: the page says so and asks again on its own as rounds are certified.
+    const notFinal = { error: { code: 'NOT_FINAL', message: `transaction ${transfer.id} is not final yet` } }
+    await page.route(`**/v1/transactions/${transfer.id}/proof`, (route) => route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify(notFinal) }), { times: 1 })
     await block.click()
     await page.waitForURL(`**/explorer/#/tx/${transfer.id}`)
     await page.getByRole('heading', { level: 1, name: /^Transaction/ }).waitFor()
     await expect.poll(() => page.getByTestId('tx-status').textContent(), { timeout: 30_000 }).toBe('final')
     const proof = page.getByTestId('proof')
+    await proof.getByTestId('proof-pending').waitFor()
+    expect(await proof.getByTestId('proof-pending').textContent()).toMatch(/^Not final yet/)
     await proof.getByRole('table', { name: 'What the proof contains' }).waitFor({ timeout: 15_000 })
     expect(await proof.textContent()).toMatch(/verifyAgreementProof/)
     expect(await proof.getByRole('row').count()).toBe(3)
