@@ -12,9 +12,10 @@
  * Merkle root over the digests of every child certificate it certified, child by child, round by round: any child
  * certificate can then be proven committed by a Merkle proof.
  *
- * The root of the hierarchy also certifies signed membership requests (join, leave): the newest valid one per key,
- * recorded as an entry `{ publicKey, sequenceNumber: nonce, hash: request digest }`, so a replayed or older request
- * is refused by every honest facilitator alike, and every node derives the assignment from the certified result.
+ * The root of the hierarchy also certifies signed membership requests (join, leave): per key the newest valid leave
+ * and, when it is newer still, the newest join (a node that left and rejoined within one round), each recorded as an
+ * entry `{ publicKey, sequenceNumber: nonce, hash: request digest }`, so a replayed or older request is refused by
+ * every honest facilitator alike, and every node derives the assignment from the certified result.
  */
 import { compareBytes, type Crypto, encodeCanonical, equalBytes, toHex } from '@constellation/crypto'
 import * as t from 'io-ts'
@@ -185,7 +186,8 @@ export function levelInputs(config: LevelConfig): RoundInputKind<LevelInput> {
 
   const kind: RoundInputKind<LevelInput> = {
     check,
-    sourceOf: (input) => (input.kind === 'child' ? `child:${input.group}` : `request:${toHex(input.request.publicKey)}`),
+    // A key's leave and its join are separate sources, so a rejoin does not push the leave before it out of the pool.
+    sourceOf: (input) => (input.kind === 'child' ? `child:${input.group}` : `request:${input.request.kind}:${toHex(input.request.publicKey)}`),
     positionOf: (input) => (input.kind === 'child' ? lastRound(input) : input.request.nonce),
     // A facilitator proposes once every child has sent something new (or its timer fires).
     collectionTarget: () => Math.max(1, children.size),
@@ -253,7 +255,7 @@ export function levelInputs(config: LevelConfig): RoundInputKind<LevelInput> {
             else if (!prefixConsistent(crypto, held, input)) conflicted.add(input.group)
             else if (lastRound(input) > lastRound(held)) runs.set(input.group, input)
           } else {
-            const key = toHex(input.request.publicKey)
+            const key = `${input.request.kind}:${toHex(input.request.publicKey)}`
             const held = requests.get(key)
             if (held === undefined || input.request.nonce > held.nonce) requests.set(key, input.request)
             else if (held.nonce === input.request.nonce && !equalBytes(membershipRequestDigest(crypto, held), membershipRequestDigest(crypto, input.request))) {
@@ -274,11 +276,17 @@ export function levelInputs(config: LevelConfig): RoundInputKind<LevelInput> {
       entries.push({ publicKey: child.key, sequenceNumber: last.result.body.round, hash: certificateDigest(crypto, last.result) })
       leaves.push({ key: child.key, digests: run.certificates.map((certificate) => certificateDigest(crypto, certificate.result)) })
     }
+    // Per key the newest leave and the newest join: both are certified when the join is the newer (a leave and the
+    // rejoin after it, in one round, so the assignment sees the node leave and come back); otherwise the leave alone.
     for (const [key, request] of requests) {
       if (conflicted.has(`request:${key}`)) continue
+      const other = requests.get(`${request.kind === 'join' ? 'leave' : 'join'}:${toHex(request.publicKey)}`)
+      if (other !== undefined && other.nonce > request.nonce && request.kind === 'join') continue
+      if (other !== undefined && other.nonce === request.nonce) continue // one nonce, two kinds: a conflict
       entries.push({ publicKey: request.publicKey, sequenceNumber: request.nonce, hash: membershipRequestDigest(crypto, request) })
     }
-    entries.sort((a, b) => compareBytes(a.publicKey, b.publicKey))
+    // By key, then by nonce: the last entry of a key is its newest request, which the state records.
+    entries.sort((a, b) => compareBytes(a.publicKey, b.publicKey) || a.sequenceNumber - b.sequenceNumber)
     leaves.sort((a, b) => compareBytes(a.key, b.key))
     return deepFreeze({
       level,

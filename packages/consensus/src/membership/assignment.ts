@@ -13,7 +13,8 @@
  *   4. Sybil pressure: a solar system admits at most `admissionsPerRound` per round, and newcomers (members younger
  *      than `newcomerAgeRounds`) fill at most `maxNewcomerShare` of its seats; joiners go to the emptiest system
  *      first, so a flood of fresh keys is spread over every system and must wait, instead of taking over one.
- * A rejoining node sends a join with a higher nonce and is placed again like any joiner.
+ * A rejoining node sends a join with a higher nonce and is placed again like any joiner — also when its leave and its
+ * rejoin are certified in one root result (the leave is applied first).
  */
 import { type Crypto, encodeCanonical, toHex } from '@constellation/crypto'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
@@ -110,23 +111,28 @@ export function applyMembershipRound(crypto: Crypto, rules: MembershipRules, ass
   const members = new Map(assignment.members)
   let pending = [...assignment.pending]
 
-  // The newest valid request per key, beyond what was applied: the order they arrived in does not matter.
+  // The newest valid request per key beyond what was applied — and, when that is a join, the newest leave before it
+  // (a node that left and rejoined within one root round): the order they arrived in does not matter.
   const newest = new Map<string, MembershipRequest>()
+  const leftBefore = new Map<string, MembershipRequest>()
   for (const request of input.requests) {
     if (checkMembershipRequest(crypto, request) !== undefined) continue
     const id = toHex(request.publicKey)
     if (request.nonce <= (nonces.get(id) ?? 0)) continue
     const held = newest.get(id)
     if (held === undefined || request.nonce > held.nonce) newest.set(id, request)
+    const left = leftBefore.get(id)
+    if (request.kind === 'leave' && (left === undefined || request.nonce > left.nonce)) leftBefore.set(id, request)
   }
   const ranked = [...newest.entries()]
     .map(([id, request]) => ({ id, request, rank: toHex(crypto.sha256(encodeCanonical(['constellation/join-rank/1', input.resultHash, request.publicKey]))) }))
     .sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0))
 
-  // 1. Leavers and silent members go; everyone seen is marked.
+  // 1. Leavers and silent members go (a rejoiner's leave too: it is placed again below, like any joiner); everyone
+  //    seen is marked.
   for (const { id, request } of ranked) {
     nonces.set(id, request.nonce)
-    if (request.kind === 'leave') {
+    if (request.kind === 'leave' || leftBefore.has(id)) {
       members.delete(id)
       pending = pending.filter((join) => join.id !== id)
     }

@@ -7,12 +7,18 @@ import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
 import { createRandom } from '@constellation/gossip'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
+  addInput,
   applyMembershipRound,
   type Assignment,
   assignmentDigest,
   certifiedRequests,
+  defaultSolarSystemRules,
   emptyAssignment,
+  genesisState,
   indexMembershipRequests,
+  type InputPool,
+  type LevelInput,
+  levelInputs,
   type MembershipRequest,
   type MembershipRules,
   membersOf,
@@ -192,5 +198,52 @@ describe('membership from the root', () => {
     const forged = { ...signMembershipRequest(crypto, nodes[2]!, { kind: 'leave', nonce: 9 }), signature: crypto.sign(new Uint8Array(32), nodes[3]!) }
     const digest = toHex(assignmentDigest(crypto, applyMembershipRound(crypto, RULES, a, round(a, []))))
     expect(toHex(assignmentDigest(crypto, applyMembershipRound(crypto, RULES, a, round(a, [forged]))))).toBe(digest)
+  })
+  it('a leave and a rejoin that reach the root in one round are both certified: the node leaves and is placed again', () => {
+    const nodes = keys('rejoin', 8)
+    const validators = keys('rejoin-root', 4)
+    const ids = validators.map((k) => toHex(k.publicKey))
+    const rules = defaultSolarSystemRules({ facilitators: 4 })
+    const genesis = { level: 1, group: 'root', members: ids, facilitators: ids }
+    const seed = genesisState(crypto, genesis, rules)
+    const kind = levelInputs({ crypto, rules, level: 1, children: [], membership: true })
+    const mover = nodes[3]!
+    const leave = signMembershipRequest(crypto, mover, { kind: 'leave', nonce: 2 })
+    const rejoin = signMembershipRequest(crypto, mover, { kind: 'join', nonce: 3 })
+    // The leave and the rejoin are separate sources of one facilitator's pool; another facilitator holds only one.
+    let pool: InputPool<LevelInput> = new Map()
+    pool = addInput(kind, pool, { kind: 'request', request: leave }, 0)
+    pool = addInput(kind, pool, { kind: 'request', request: rejoin }, 1)
+    expect(pool.size).toBe(2)
+    const proposal = (inputs: LevelInput[]) => kind.encodeProposal(inputs)
+    const agreed = new Map([
+      [ids[0]!, proposal(kind.select(seed, pool))],
+      [ids[1]!, proposal([{ kind: 'request', request: rejoin }])],
+      [ids[2]!, proposal([{ kind: 'request', request: leave }])],
+    ])
+    const body = kind.fold(seed, agreed, new Map())
+    const mine = body.checkpoints.filter((entry) => toHex(entry.publicKey) === toHex(mover.publicKey))
+    expect(mine.map((entry) => entry.sequenceNumber)).toEqual([2, 3])
+    const { requests, missing } = certifiedRequests(body, indexMembershipRequests(crypto, [leave, rejoin]))
+    expect(missing).toBe(0)
+
+    let a = emptyAssignment()
+    a = applyMembershipRound(crypto, RULES, a, round(a, nodes.map((k) => signMembershipRequest(crypto, k, { kind: 'join', nonce: 1 }))))
+    a = applyMembershipRound(crypto, RULES, a, round(a, []))
+    const before = a.members.get(toHex(mover.publicKey))!
+    a = applyMembershipRound(crypto, RULES, a, round(a, requests))
+    const after = a.members.get(toHex(mover.publicKey))!
+    // Placed again, as a joiner of this round (not kept as if it had never left), under the rejoin's nonce.
+    expect(after.joined).toBe(a.round)
+    expect(after.joined).toBeGreaterThan(before.joined)
+    expect(a.nonces.get(toHex(mover.publicKey))).toBe(3)
+    expect(a.members.size).toBe(8)
+    // A leave newer than the join wins alone: the node is gone.
+    const late = signMembershipRequest(crypto, mover, { kind: 'leave', nonce: 5 })
+    const early = signMembershipRequest(crypto, mover, { kind: 'join', nonce: 4 })
+    const both = kind.fold(seed, new Map([[ids[0]!, proposal([{ kind: 'request', request: early }, { kind: 'request', request: late }])]]), new Map())
+    expect(both.checkpoints.map((entry) => entry.sequenceNumber)).toEqual([5])
+    a = applyMembershipRound(crypto, RULES, a, round(a, [late, early]))
+    expect(a.members.has(toHex(mover.publicKey))).toBe(false)
   })
 })
