@@ -5,8 +5,8 @@
  * fetched from a validator over request/response and checked from the cluster's genesis alone; a validator that
  * starts late syncs the history from the others and joins in; a Byzantine validator's forgeries are refused.
  */
-import { toHex } from '@constellation/crypto'
-import type { Random } from '@constellation/gossip'
+import { encodeCanonical, toHex } from '@constellation/crypto'
+import { GossipErrorCode, isGossipError, type Random } from '@constellation/gossip'
 import type { Transaction } from '@constellation/trustchain'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -27,7 +27,7 @@ import {
   resultHash,
   signResult,
 } from '../../src/index.js'
-import { decodeCertificateRange, encodeCertificateAnnouncement, encodeCertificateRange } from '../../src/shell/wire.js'
+import { decodeCertificateRange, decodeFinalityPathAnswer, encodeCertificateAnnouncement, encodeCertificateRange, encodeFinalityPathRequest } from '../../src/shell/wire.js'
 import { type ClusterSim, type ClusterValidator, createClusterSim } from '../support/cluster-sim.js'
 import { rewriteRoundFrames } from '../support/solar-system-sim.js'
 
@@ -67,6 +67,22 @@ describe('validators above level 0 (LevelNode)', () => {
     for (let round = 1; round <= top; round++) for (const leaf of validator.level.index.committedBy(1, 'cluster-0', round)) committed.add(leaf.group)
     expect([...committed].sort()).toEqual(['sol-0', 'sol-1', 'sol-2', 'sol-3'])
     expect(validator.level.stats.pathsServed).toBeGreaterThan(0)
+
+    // What a validator serves is checked on the way in: junk, over-long ranges and unknown fields are refused.
+    const protocols = levelProtocols(1)
+    const junk = [new Uint8Array([0xff]), encodeCanonical({ level: 0, group: 'sol-1', from: 1, count: 100_000 }), encodeCanonical({ level: 0, group: 'sol-1', round: 1, extra: 1 })]
+    for (const protocol of [protocols.certificates, protocols.finalityPath, protocols.round]) {
+      for (const bytes of junk) {
+        const answer = bob.sim.request(validator.member.id, protocol, bytes).then(
+          () => 'answered',
+          (error: unknown) => (isGossipError(error) && error.code === GossipErrorCode.REMOTE_ERROR ? 'refused' : String(error)),
+        )
+        expect(await s.net.runUntil(answer)).toBe('refused')
+      }
+    }
+    // A group it does not follow gets no path and no certificates, not an error.
+    const elsewhere = await s.net.runUntil(bob.sim.request(validator.member.id, protocols.finalityPath, encodeFinalityPathRequest({ level: 0, group: 'sol-9', round: 1 })))
+    expect(decodeFinalityPathAnswer(elsewhere, 1 << 20)).toBeUndefined()
     expect(s.errors).toEqual([])
   })
 

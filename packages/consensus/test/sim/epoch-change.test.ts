@@ -8,11 +8,16 @@ import { toHex } from '@constellation/crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   applyMembershipRound,
+  applyResult,
   type CheckpointCertificate,
   emptyAssignment,
   EpochSchedule,
+  genesisState,
   type MembershipRules,
   membersOf,
+  nextResult,
+  resultHash,
+  scheduleMembers,
   signMembershipRequest,
 } from '../../src/index.js'
 import { createSimMember, createSolarSystemSim, type SimMember, type SolarSystemSim } from '../support/solar-system-sim.js'
@@ -106,5 +111,41 @@ describe('epoch change in a running solar system', () => {
     }
     expect(Array.from({ length: top - boundary + 1 }, (_, i) => checkpointers(boundary + i)).flat()).toContain(joinerId)
     expect(s.errors).toEqual([])
+  })
+  it('the switch is part of the state: a follower without the epoch refuses the certificate that hands over to it', async () => {
+    sim = await createSolarSystemSim({ seed: 'epoch-pure', members: 6, facilitators: 4 })
+    const s = sim
+    await s.runUntilRound(3)
+    const history = s.members[0]!.consensus.history
+    const newcomer = toHex(s.crypto.keyPairFromSeed(new Uint8Array(32).fill(7)).publicKey)
+    // Both sides from the state after round 1 with the epoch scheduled: the facilitators' result of round 2 elects
+    // from the new members, and the followers holding the same schedule accept it.
+    let state = genesisState(s.crypto, s.genesis, s.rules)
+    state = applyResult(s.rules, state, history.certificate(1)!.result, history.resultHashOf(1)!)
+    const body = history.certificate(2)!.result.body
+    const hash = resultHash(s.crypto, body)
+    // The epoch removes a member the old set's election would pick, and admits a newcomer.
+    const unscheduledElected = nextResult(s.rules, state, body, hash).result.nextFacilitators
+    const removed = unscheduledElected[0]!
+    const next = [...s.genesis.members.filter((id) => id !== removed), newcomer]
+    const scheduled = scheduleMembers(state, next)
+    const { result, state: after } = nextResult(s.rules, scheduled, body, hash)
+    expect([...after.members].sort()).toEqual([...next].sort())
+    expect(result.nextFacilitators.every((id) => next.includes(id))).toBe(true)
+    expect(after.memes.map((meme) => meme.id)).not.toContain(removed)
+    expect(result.nextFacilitators).not.toContain(removed)
+    expect(after.memes.map((meme) => meme.id)).toContain(newcomer)
+    expect([...applyResult(s.rules, scheduled, result, hash).members].sort()).toEqual([...next].sort())
+    // A follower without the schedule runs the old set's election, which picks the removed member, and refuses the
+    // result; with the old member set it could never accept the newcomer's checkpoints either.
+    expect(() => applyResult(s.rules, state, result, hash)).toThrow(/next facilitators/)
+    expect(state.members.has(newcomer)).toBe(false)
+    expect(() => scheduleMembers(state, [newcomer, newcomer])).toThrow(/twice/)
+    expect(() => scheduleMembers(state, [])).toThrow(/at least one/)
+    const epochs = new EpochSchedule()
+    expect(epochs.membersFrom(5)).toBeUndefined()
+    expect(() => epochs.add(5, next)).toThrow(/too close/)
+    epochs.add(6, next)
+    expect(epochs.membersFrom(6)).toEqual([...next].sort())
   })
 })
