@@ -126,6 +126,9 @@ describe('the explorer in Chromium', () => {
     // Back on the overview, the DAG now links the transfer's proposal to its agreement in node 1's chain.
     await openSection('Overview')
     await page.locator(`[data-testid="dag-block"][data-hash="${transfer.id}"]`).waitFor()
+    // It is also listed among the transfers this node proposed, final.
+    const listed = page.getByRole('table', { name: 'The latest, newest first' }).getByRole('row').filter({ has: page.locator(`a[href="#/tx/${transfer.id}"]`) })
+    await expect.poll(() => listed.locator('.badge').textContent(), { timeout: 10_000 }).toBe('final')
     await screenshot('overview')
     await page.emulateMedia({ colorScheme: 'dark' })
     await screenshot('overview-dark')

@@ -13,6 +13,11 @@ import type { ContractSignature } from '../model/type-signature.js'
 export type { CertificateView, HalfBlockView, MemeView, NodeStatus, TransactionView }
 export type { ContractInvocation, ContractInvocationsView, DagView, ExplorerEvent, HierarchyView } from '../../../src/explorer/explorer-views.js'
 
+/** GET /v1/transactions: the ones this node proposed, newest first. */
+export interface TransactionsPage {
+  readonly transactions: readonly TransactionView[]
+}
+
 /** GET /v1/consensus/rounds */
 export interface RoundsPage {
   readonly latestRound: number

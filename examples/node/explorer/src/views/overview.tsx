@@ -1,9 +1,12 @@
-/** The overview: this node's status and the DAG of the chains it knows, both refreshed as the network moves. */
-import type { DagView, NodeStatus } from '../browser/api-types.js'
+/**
+ * The overview: this node's status, the DAG of the chains it knows and the transfers it proposed last (a way to a
+ * transaction that does not need the DAG), all refreshed as the network moves.
+ */
+import type { DagView, NodeStatus, TransactionsPage, TransactionView } from '../browser/api-types.js'
 import { useView } from '../browser/use-view.js'
 import { formatAmount, formatDuration } from '../model/format.js'
 import { hrefOf } from '../model/route.js'
-import { Facts, Hex, Loaded, PageHeading } from './common.js'
+import { DataTable, Facts, Hex, Loaded, PageHeading } from './common.js'
 import { DagGraph, DagLegend } from './dag-graph.js'
 
 /** Blocks shown per chain: enough to see several transactions and checkpoints at 1366 px wide. */
@@ -52,12 +55,54 @@ function DagPanel() {
   )
 }
 
+/** Transfers listed: a screenful beside the DAG. */
+const RECENT_TRANSACTIONS = 8
+
+const elapsed = (transaction: TransactionView, at: number | undefined) =>
+  at === undefined || transaction.submittedAt === undefined ? '—' : formatDuration(at - transaction.submittedAt)
+
+function RecentTransactions() {
+  const state = useView<TransactionsPage>(`/v1/transactions?limit=${RECENT_TRANSACTIONS}`, ['transactions'], (event) => event.kind === 'transaction')
+  return (
+    <section aria-labelledby="recent-heading" class="panel">
+      <h2 id="recent-heading">Transfers this node proposed</h2>
+      <Loaded state={state} what="the transfers">
+        {(page) =>
+          page.transactions.length === 0 ? (
+            <p class="note">None yet: send one with POST /v1/transactions or <code>constellation tx send</code>.</p>
+          ) : (
+            <DataTable caption="The latest, newest first" columns={['transaction', 'to', { label: 'amount', numeric: true }, 'status', 'agreed after', 'final after']}>
+              {page.transactions.map((transaction) => (
+                <tr key={transaction.id}>
+                  <th scope="row">
+                    <Hex value={transaction.id} href={hrefOf({ view: 'transaction', id: transaction.id })} />
+                  </th>
+                  <td>
+                    <Hex value={transaction.to} href={hrefOf({ view: 'chain', publicKey: transaction.to })} />
+                  </td>
+                  <td class="num">{formatAmount(transaction.amount)}</td>
+                  <td>
+                    <span class={`badge badge--${transaction.status}`}>{transaction.status}</span>
+                  </td>
+                  <td>{elapsed(transaction, transaction.agreedAt)}</td>
+                  <td>{elapsed(transaction, transaction.finalAt)}</td>
+                </tr>
+              ))}
+            </DataTable>
+          )
+        }
+      </Loaded>
+    </section>
+  )
+}
+
 export function OverviewPage() {
   return (
     <>
       <PageHeading title="Overview">Overview</PageHeading>
       <StatusPanel />
       <DagPanel />
+      <RecentTransactions />
     </>
   )
 }
