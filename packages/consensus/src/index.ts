@@ -197,6 +197,7 @@ export {
   fetchCertifiedHistory,
   fetchFinalityPath,
   fetchRootedAgreementProof,
+  submitMembershipRequest,
   type ValidatorClientNetwork,
   type ValidatorRequestOptions,
 } from './shell/validator-client.js'

@@ -20,6 +20,7 @@ import type { CertificateHistory } from '../finality/certificate-history.js'
 import { childRun } from '../hierarchy/child-run.js'
 import { encodeFinalityPath, HierarchyIndex } from '../hierarchy/finality-path.js'
 import { type ChildGroup, childGroups, DEFAULT_MAX_CERTIFICATES_PER_INPUT, type LevelInput, levelInputs } from '../hierarchy/level-inputs.js'
+import { checkMembershipRequest, decodeMembershipRequest, type MembershipRequest } from '../membership/membership-request.js'
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from '../round/certificate.js'
 import { resultHash } from '../round/checkpoint-result.js'
 import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
@@ -53,6 +54,8 @@ export interface LevelNodeOptions {
   /** The groups one level down that the group certifies. */
   readonly children: readonly SolarSystemGenesis[]
   readonly rules: SolarSystemRules
+  /** Whether the group certifies membership requests (the root does): validators then take them on `levelProtocols(level).membership`. */
+  readonly membership?: boolean
   /** Certificates of one child per input at most (default 16). */
   readonly maxCertificatesPerInput?: number
   /** Checks certificate signatures in batches (default: `crypto.verifyMany` in this thread). */
@@ -67,9 +70,14 @@ export interface LevelStats extends SolarSystemStats {
   readonly childCertificates: number
   readonly rangesServed: number
   readonly pathsServed: number
+  /** Membership requests taken (valid, newer than the last certified one of their key). */
+  readonly requestsTaken: number
 }
 
 type Listener = (certificate: CheckpointCertificate, state: SolarSystemState) => void
+
+/** Membership requests a root validator holds at most: past it, new keys are refused until some are certified. */
+const MAX_HELD_REQUESTS = 4_096
 
 /** A group whose certificates this validator follows: a child, or its own group. */
 interface Followed {
@@ -103,7 +111,9 @@ export class LevelNode {
   /** Certificates are appended one at a time, in order per group. */
   #applying: Promise<void> = Promise.resolve()
   #running = false
-  #stats = { roundsCertified: 0, roundsFacilitated: 0, childCertificates: 0, certificatesRejected: 0, certificatesFetched: 0, rangesServed: 0, pathsServed: 0 }
+  /** Membership requests waiting to be certified: per key the newest join and the newest leave. */
+  #requests = new Map<string, MembershipRequest>()
+  #stats = { roundsCertified: 0, roundsFacilitated: 0, childCertificates: 0, certificatesRejected: 0, certificatesFetched: 0, rangesServed: 0, pathsServed: 0, requestsTaken: 0 }
 
   constructor(options: LevelNodeOptions) {
     this.#options = options
@@ -123,7 +133,14 @@ export class LevelNode {
     }
     this.#maxPerInput = options.maxCertificatesPerInput ?? DEFAULT_MAX_CERTIFICATES_PER_INPUT
     // One kind for the node's life: its verdict cache spares re-checking a child certificate in every proposal.
-    this.#kind = levelInputs({ crypto: options.crypto, rules, level: genesis.level, children: options.children, maxCertificatesPerInput: this.#maxPerInput })
+    this.#kind = levelInputs({
+      crypto: options.crypto,
+      rules,
+      level: genesis.level,
+      children: options.children,
+      maxCertificatesPerInput: this.#maxPerInput,
+      membership: options.membership === true,
+    })
     this.index = new HierarchyIndex(options.crypto)
     for (const child of childGroups(options.crypto, genesis.level, options.children).values()) {
       this.index.addGroup(child.genesis)
@@ -192,6 +209,7 @@ export class LevelNode {
       network.handle(this.#protocols.certificates, (request) => this.#onRangeRequest(request.data)),
       network.handle(this.#protocols.finalityPath, (request) => this.#onFinalityPathRequest(request.data)),
     )
+    if (this.#options.membership === true) this.#unsubscribe.push(network.handle(this.#protocols.membership, (request) => this.#onMembershipRequest(request.data)))
     this.#enterRound()
     this.#armStallTimer()
   }
@@ -218,8 +236,36 @@ export class LevelNode {
     this.#stats.roundsFacilitated++
     const { crypto, keyPair, rules } = this.#options
     this.#driver.enter(round, startRound({ crypto, keyPair, rules, seed: state, inputs: this.#kind }), () => {
+      // Requests first: the children's runs complete the collection and set off the proposal.
+      for (const request of this.#requests.values()) this.#driver.drive({ type: 'checkpoint', block: { kind: 'request', request } })
       for (const followed of this.#followed.values()) if (followed.child !== undefined) this.#offerRun(followed)
     })
+  }
+
+  /** A node's signed join or leave: held (newest per key and kind, within a bound) and proposed when this validator facilitates. */
+  #onMembershipRequest(data: Uint8Array): Uint8Array {
+    const request = decodeMembershipRequest(data)
+    const why = checkMembershipRequest(this.crypto, request)
+    if (why !== undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `membership request: ${why}`)
+    const id = toHex(request.publicKey)
+    const last = this.#state.lastCheckpoints.get(id)
+    if (last !== undefined && request.nonce <= last.entry.sequenceNumber) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'its nonce is not above the last certified request of its key')
+    const key = `${request.kind}:${id}`
+    const held = this.#requests.get(key)
+    if (held !== undefined && held.nonce >= request.nonce) return new Uint8Array(0)
+    if (held === undefined && this.#requests.size >= MAX_HELD_REQUESTS) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'too many membership requests waiting')
+    this.#requests.set(key, request)
+    this.#stats.requestsTaken++
+    if (this.#driver.round?.phase === 'collecting') this.#driver.drive({ type: 'checkpoint', block: { kind: 'request', request } })
+    return new Uint8Array(0)
+  }
+
+  /** Drops the requests the group's last result certified or made stale. */
+  #pruneRequests(): void {
+    for (const [key, request] of this.#requests) {
+      const last = this.#state.lastCheckpoints.get(toHex(request.publicKey))
+      if (last !== undefined && request.nonce <= last.entry.sequenceNumber) this.#requests.delete(key)
+    }
   }
 
   /** Hands the child's newest run to the round while it still collects. */
@@ -286,6 +332,7 @@ export class LevelNode {
       }
       this.index.append(certificate)
       this.#state = next
+      this.#pruneRequests()
       this.#stats.roundsCertified++
       this.#enterRound()
       this.#armStallTimer()

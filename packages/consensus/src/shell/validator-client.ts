@@ -7,6 +7,7 @@
 import { type Crypto, equalBytes } from '@constellation/crypto'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import type { AgreementProof } from '../finality/agreement-proof.js'
+import { encodeMembershipRequest, type MembershipRequest } from '../membership/membership-request.js'
 import { CertificateHistory } from '../finality/certificate-history.js'
 import { decodeFinalityPath, type FinalityPath, type RootedAgreementProof } from '../hierarchy/finality-path.js'
 import { type BatchVerifier, type CheckpointCertificate, verifyCertificate } from '../round/certificate.js'
@@ -86,4 +87,9 @@ export async function fetchRootedAgreementProof(crypto: Crypto, network: Validat
     paths.push(path)
   }
   return { proof, paths }
+}
+
+/** Hands a signed join or leave to a root validator (`LevelNode` with `membership`); it proposes it when it facilitates. */
+export async function submitMembershipRequest(network: ValidatorClientNetwork, validator: string, request: MembershipRequest, options: Pick<ValidatorRequestOptions, 'level' | 'timeoutMs'>): Promise<void> {
+  await network.request(validator, levelProtocols(options.level).membership, encodeMembershipRequest(request), { timeout: options.timeoutMs ?? network.limits.requestTimeoutMs })
 }

@@ -142,13 +142,16 @@ export function decodeCertificateAnnouncement(bytes: Uint8Array): CertificateAnn
  *   - round frames between the level's facilitators (same frames as level 0);
  *   - certificate ranges of any group the validator follows (its children and its own group), for syncing nodes;
  *   - finality paths: given a certificate (level, group, round) of a followed group, its path up to the highest
- *     level the validator knows.
+ *     level the validator knows;
+ *   - membership requests, at the root: a node's signed join or leave, held until the validator proposes it.
  */
-export function levelProtocols(level: number): { readonly round: string; readonly certificates: string; readonly finalityPath: string } {
+export function levelProtocols(level: number): { readonly round: string; readonly certificates: string; readonly finalityPath: string; readonly membership: string } {
   return {
     round: `/constellation/consensus/level/${level}/round/1`,
     certificates: `/constellation/consensus/level/${level}/certificates/1`,
     finalityPath: `/constellation/consensus/level/${level}/finality-path/1`,
+    // Signed join and leave requests, for the root's validators (a `MembershipRequest` as `encodeMembershipRequest`).
+    membership: `/constellation/consensus/level/${level}/membership/1`,
   }
 }
 

@@ -10,7 +10,9 @@ import { GossipErrorCode, isGossipError, type Random } from '@constellation/goss
 import type { Transaction } from '@constellation/trustchain'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
+  applyMembershipRound,
   certificateDigest,
+  certifiedRequests,
   certificateTopic,
   type CheckpointCertificate,
   checkRootedAgreementProof,
@@ -18,18 +20,35 @@ import {
   ConsensusErrorCode,
   type ConsensusNetwork,
   decodeCertificate,
+  emptyAssignment,
   encodeCertificate,
   fetchCertifiedHistory,
   fetchRootedAgreementProof,
+  genesisHashOf,
+  indexMembershipRequests,
   isConsensusError,
   levelProtocols,
+  type MembershipRules,
   nextResult,
   resultHash,
+  signMembershipRequest,
   signResult,
+  submitMembershipRequest,
 } from '../../src/index.js'
 import { decodeCertificateRange, decodeFinalityPathAnswer, encodeCertificateAnnouncement, encodeCertificateRange, encodeFinalityPathRequest } from '../../src/shell/wire.js'
 import { type ClusterSim, type ClusterValidator, createClusterSim } from '../support/cluster-sim.js'
 import { rewriteRoundFrames } from '../support/solar-system-sim.js'
+
+const MEMBERSHIP: MembershipRules = {
+  facilitators: 4,
+  membersPerFacilitator: 4,
+  maxMembersForThroughput: 64,
+  admissionsPerRound: 8,
+  maxNewcomerShare: 1,
+  newcomerAgeRounds: 1,
+  silentRounds: 100,
+  maxPending: 64,
+}
 
 let sim: ClusterSim | undefined
 afterEach(async () => {
@@ -104,6 +123,42 @@ describe('validators above level 0 (LevelNode)', () => {
     expect(late.level.stats.roundsFacilitated).toBeGreaterThan(0)
     expect(late.level.stats.framesSent).toBeGreaterThan(0)
     expect(late.level.stats.framesReceived).toBeGreaterThan(0)
+    expect(s.errors).toEqual([])
+  })
+
+  it('root validators take signed join and leave requests over the network and certify them; the assignment follows', async () => {
+    sim = await createClusterSim({ seed: 'level-membership', systems: 2, membersPerSystem: 4, facilitators: 4, validators: 4, membership: true })
+    const s = sim
+    await s.runUntilClusterRound(1)
+    const client = s.systems[0]!.members[3]!
+    const [first, second] = s.validators as [ClusterValidator, ClusterValidator]
+    const newcomer = s.crypto.keyPairFromSeed(new Uint8Array(32).fill(42))
+    const join = signMembershipRequest(s.crypto, newcomer, { kind: 'join', nonce: 1 })
+    const leave = signMembershipRequest(s.crypto, client.keyPair, { kind: 'leave', nonce: 1 })
+    await s.net.runUntil(submitMembershipRequest(client.sim, first.member.id, join, { level: 1 }))
+    await s.net.runUntil(submitMembershipRequest(client.sim, second.member.id, leave, { level: 1 }))
+    // A forged request (another key's signature) is refused at the door.
+    const forged = { ...signMembershipRequest(s.crypto, newcomer, { kind: 'leave', nonce: 7 }), signature: leave.signature }
+    const refused = submitMembershipRequest(client.sim, first.member.id, forged, { level: 1 }).then(
+      () => 'answered',
+      (error: unknown) => (isGossipError(error) && error.code === GossipErrorCode.REMOTE_ERROR ? 'refused' : String(error)),
+    )
+    expect(await s.net.runUntil(refused)).toBe('refused')
+    const certified = (id: string) => first.level.state.lastCheckpoints.get(id) !== undefined
+    for (let round = first.level.history.round + 1; !(certified(toHex(newcomer.publicKey)) && certified(client.id)) && round < 20; round++) await s.runUntilClusterRound(round)
+    // Every node derives the assignment from the cluster's certified results and the requests it holds.
+    const held = indexMembershipRequests(s.crypto, [join, leave, forged])
+    const childKeys = new Set(s.systems.map((system) => toHex(genesisHashOf(s.crypto, system.genesis))))
+    let assignment = emptyAssignment()
+    const history = second.level.history
+    for (let round = 1; round <= history.round; round++) {
+      const { requests, missing } = certifiedRequests(history.certificate(round)!.result.body, held, childKeys)
+      expect(missing).toBe(0)
+      assignment = applyMembershipRound(s.crypto, MEMBERSHIP, assignment, { round: assignment.round + 1, resultHash: history.resultHashOf(round)!, requests, seen: new Set(assignment.members.keys()) })
+    }
+    expect(assignment.members.has(toHex(newcomer.publicKey))).toBe(true)
+    expect(assignment.nonces.get(client.id)).toBe(1)
+    expect(first.level.stats.requestsTaken + second.level.stats.requestsTaken).toBe(2)
     expect(s.errors).toEqual([])
   })
 

@@ -29,6 +29,8 @@ export interface ClusterSimOptions {
   /** Validators whose network an adversary rewrites. */
   readonly corrupt?: ReadonlyMap<number, (network: ConsensusNetwork, random: Random) => ConsensusNetwork>
   readonly levelTiming?: Partial<LevelTiming>
+  /** Whether the cluster (the root here) certifies membership requests. */
+  readonly membership?: boolean
 }
 
 export interface ClusterValidator {
@@ -90,6 +92,7 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
       genesis: cluster,
       children: systems.map((system) => system.genesis),
       rules: clusterRules,
+      membership: options.membership === true,
       ...(options.levelTiming === undefined ? {} : { timing: options.levelTiming }),
       onError: (error) => errors.push(error),
     })
