@@ -97,3 +97,35 @@ export async function catchUpFrom(from: CatchUp, peer: string, target: number): 
   }
   return fetched
 }
+
+/**
+ * Chains `apply` for each certificate after `queue`, in order: certificates are applied one at a time. One failing
+ * certificate must not stop the ones after it, so each link catches (and reports) its own failure.
+ */
+export function applyInTurn(
+  queue: Promise<void>,
+  certificates: readonly CheckpointCertificate[],
+  apply: (certificate: CheckpointCertificate) => Promise<void>,
+  onError?: (error: unknown) => void,
+): Promise<void> {
+  return queue.then(async () => {
+    for (const certificate of certificates) {
+      try {
+        await apply(certificate)
+      } catch (error) {
+        onError?.(error)
+      }
+    }
+  })
+}
+
+/** Tells every listener of an applied certificate; a listener that throws is reported and the rest still hear. */
+export function notifyListeners<S>(listeners: Iterable<(certificate: CheckpointCertificate, state: S) => void>, certificate: CheckpointCertificate, state: S, onError?: (error: unknown) => void): void {
+  for (const listener of listeners) {
+    try {
+      listener(certificate, state)
+    } catch (error) {
+      onError?.(error)
+    }
+  }
+}

@@ -27,7 +27,7 @@ import { type FacilitatorRoundState, startRound } from '../round/facilitator-rou
 import type { RoundInputKind } from '../round/round-inputs.js'
 import { applyResult, genesisState, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
 import { serveCertificateRange } from './certificate-range.js'
-import { catchUpFrom, judgeNext, readAnnouncement } from './certificate-following.js'
+import { applyInTurn, catchUpFrom, judgeNext, notifyListeners, readAnnouncement } from './certificate-following.js'
 import { RoundDriver } from './round-driver.js'
 import { type ConsensusNetwork, DEFAULT_TIMING, type SolarSystemStats, type SolarSystemTiming } from './solar-system-node.js'
 import {
@@ -295,16 +295,9 @@ export class LevelNode {
   }
 
   #enqueueApply(followed: Followed, certificates: readonly CheckpointCertificate[], trusted: boolean): void {
-    this.#applying = this.#applying.then(async () => {
-      for (const certificate of certificates) {
-        try {
-          await this.#apply(followed, certificate, trusted)
-        } catch (error) {
-          this.#options.onError?.(error)
-        }
-      }
-    })
+    this.#applying = applyInTurn(this.#applying, certificates, (certificate) => this.#apply(followed, certificate, trusted), this.#options.onError)
   }
+
 
   async #apply(followed: Followed, certificate: CheckpointCertificate, trusted: boolean): Promise<void> {
     if (!this.#running) return
@@ -336,13 +329,7 @@ export class LevelNode {
       this.#stats.roundsCertified++
       this.#enterRound()
       this.#armStallTimer()
-      for (const listener of this.#listeners) {
-        try {
-          listener(certificate, next)
-        } catch (error) {
-          this.#options.onError?.(error)
-        }
-      }
+      notifyListeners(this.#listeners, certificate, next, this.#options.onError)
       return
     }
     try {

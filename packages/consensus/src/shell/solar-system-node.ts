@@ -24,7 +24,7 @@ import { type FacilitatorRoundState, startRound } from '../round/facilitator-rou
 import { type MemberSchedule } from '../membership/member-schedule.js'
 import { applyResult, genesisState, scheduleMembers, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
 import { serveCertificateRange } from './certificate-range.js'
-import { catchUpFrom, judgeNext, readAnnouncement } from './certificate-following.js'
+import { applyInTurn, catchUpFrom, judgeNext, notifyListeners, readAnnouncement } from './certificate-following.js'
 import { RoundDriver, type RoundDriverStats } from './round-driver.js'
 import {
   CERTIFICATES_PROTOCOL,
@@ -457,16 +457,7 @@ export class SolarSystemNode {
   }
 
   #enqueueApply(certificates: readonly CheckpointCertificate[], trusted: boolean): void {
-    // One failing certificate (or listener) must not stop the ones after it: each link of the chain catches.
-    this.#applying = this.#applying.then(async () => {
-      for (const certificate of certificates) {
-        try {
-          await this.#apply(certificate, trusted)
-        } catch (error) {
-          this.#options.onError?.(error)
-        }
-      }
-    })
+    this.#applying = applyInTurn(this.#applying, certificates, (certificate) => this.#apply(certificate, trusted), this.#options.onError)
   }
 
   async #apply(certificate: CheckpointCertificate, trusted: boolean): Promise<void> {
@@ -495,13 +486,7 @@ export class SolarSystemNode {
     this.#stats.roundsCertified++
     this.#enterRound()
     this.#armStallTimer()
-    for (const listener of this.#listeners) {
-      try {
-        listener(certificate, next)
-      } catch (error) {
-        this.#options.onError?.(error)
-      }
-    }
+    notifyListeners(this.#listeners, certificate, next, this.#options.onError)
     this.#scheduleCheckpoint()
   }
 

@@ -28,7 +28,6 @@ import {
   indexMembershipRequests,
   isConsensusError,
   levelProtocols,
-  type MembershipRules,
   nextResult,
   resultHash,
   signMembershipRequest,
@@ -38,17 +37,7 @@ import {
 import { decodeCertificateRange, decodeFinalityPathAnswer, encodeCertificateAnnouncement, encodeCertificateRange, encodeFinalityPathRequest } from '../../src/shell/wire.js'
 import { type ClusterSim, type ClusterValidator, createClusterSim } from '../support/cluster-sim.js'
 import { rewriteRoundFrames } from '../support/solar-system-sim.js'
-
-const MEMBERSHIP: MembershipRules = {
-  facilitators: 4,
-  membersPerFacilitator: 4,
-  maxMembersForThroughput: 64,
-  admissionsPerRound: 8,
-  maxNewcomerShare: 1,
-  newcomerAgeRounds: 1,
-  silentRounds: 100,
-  maxPending: 64,
-}
+import { SHELL_MEMBERSHIP } from '../support/membership-rules.js'
 
 let sim: ClusterSim | undefined
 afterEach(async () => {
@@ -154,7 +143,7 @@ describe('validators above level 0 (LevelNode)', () => {
     for (let round = 1; round <= history.round; round++) {
       const { requests, missing } = certifiedRequests(history.certificate(round)!.result.body, held, childKeys)
       expect(missing).toBe(0)
-      assignment = applyMembershipRound(s.crypto, MEMBERSHIP, assignment, { round: assignment.round + 1, resultHash: history.resultHashOf(round)!, requests, seen: new Set(assignment.members.keys()) })
+      assignment = applyMembershipRound(s.crypto, SHELL_MEMBERSHIP, assignment, { round: assignment.round + 1, resultHash: history.resultHashOf(round)!, requests, seen: new Set(assignment.members.keys()) })
     }
     expect(assignment.members.has(toHex(newcomer.publicKey))).toBe(true)
     expect(assignment.nonces.get(client.id)).toBe(1)

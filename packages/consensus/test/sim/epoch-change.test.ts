@@ -13,7 +13,6 @@ import {
   emptyAssignment,
   EpochSchedule,
   genesisState,
-  type MembershipRules,
   membersOf,
   nextResult,
   resultHash,
@@ -21,6 +20,7 @@ import {
   signMembershipRequest,
 } from '../../src/index.js'
 import { createSimMember, createSolarSystemSim, type SimMember, type SolarSystemSim } from '../support/solar-system-sim.js'
+import { SHELL_MEMBERSHIP } from '../support/membership-rules.js'
 
 let sim: SolarSystemSim | undefined
 let extra: SimMember[] = []
@@ -34,17 +34,6 @@ afterEach(async () => {
   sim = undefined
 })
 
-const MEMBERSHIP: MembershipRules = {
-  facilitators: 4,
-  membersPerFacilitator: 2,
-  maxMembersForThroughput: 64,
-  admissionsPerRound: 8,
-  maxNewcomerShare: 1,
-  newcomerAgeRounds: 1,
-  silentRounds: 100,
-  maxPending: 64,
-}
-
 describe('epoch change in a running solar system', () => {
   it('admits a joiner that then checkpoints, is elected and signs; removes a leaver; every node switches at one round', async () => {
     const epochs = new EpochSchedule()
@@ -56,10 +45,10 @@ describe('epoch change in a running solar system', () => {
     const [leaver, ...stayers] = s.members as [SimMember, ...SimMember[]]
     // The membership the root certifies: the genesis members' joins, then the joiner's join and the leaver's leave.
     const joins = s.members.map((m) => signMembershipRequest(crypto, m.keyPair, { kind: 'join', nonce: 1 }))
-    const first = applyMembershipRound(crypto, MEMBERSHIP, emptyAssignment(), { round: 1, resultHash: crypto.sha256(new Uint8Array([1])), requests: joins, seen: new Set() })
+    const first = applyMembershipRound(crypto, SHELL_MEMBERSHIP, emptyAssignment(), { round: 1, resultHash: crypto.sha256(new Uint8Array([1])), requests: joins, seen: new Set() })
     expect(membersOf(first, 'sol-0')).toEqual([...s.genesis.members].sort())
     const changes = [signMembershipRequest(crypto, joinerKey, { kind: 'join', nonce: 1 }), signMembershipRequest(crypto, leaver.keyPair, { kind: 'leave', nonce: 2 })]
-    const second = applyMembershipRound(crypto, MEMBERSHIP, first, { round: 2, resultHash: crypto.sha256(new Uint8Array([2])), requests: changes, seen: new Set(s.genesis.members) })
+    const second = applyMembershipRound(crypto, SHELL_MEMBERSHIP, first, { round: 2, resultHash: crypto.sha256(new Uint8Array([2])), requests: changes, seen: new Set(s.genesis.members) })
     const next = membersOf(second, 'sol-0')
     expect(next).toContain(joinerId)
     expect(next).not.toContain(leaver.id)
