@@ -7,13 +7,7 @@ import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { NodeError, type NodeErrorCode } from '../errors.js'
 
-export type Hex32 = string
-/** A 32-byte value in lower-case hex: public keys (node ids) and hashes. */
-export const Hex32Codec = t.refinement(t.string, (s): s is Hex32 => /^[0-9a-f]{64}$/.test(s), 'Hex32')
-
-export const SafeNonNegativeInteger = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 0, 'SafeNonNegativeInteger')
-export const SafePositiveInteger = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 1, 'SafePositiveInteger')
-export const PortCodec = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0 && n <= 65_535, 'Port')
+export { type Hex32, Hex32Codec, PortCodec, SafeNonNegativeInteger, SafePositiveInteger } from './value-codecs.js'
 
 /** The first failure of a decode, as `path.to.field: expected Type, got value`. */
 export function describeErrors(errors: t.Errors): string {
