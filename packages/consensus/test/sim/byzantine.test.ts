@@ -8,7 +8,10 @@ import type { Random } from '@constellation/gossip'
 import type { Transaction } from '@constellation/trustchain'
 import { afterEach, describe, expect, it } from 'vitest'
 import { checkAgreementProof, committeesOf, type ConsensusNetwork, ROUND_PROTOCOL, verifyCertificateChain } from '../../src/index.js'
-import { certifiedHashes, createSolarSystemSim, rewriteRoundFrames, type SolarSystemSim } from '../support/solar-system-sim.js'
+import type { RoundMessage } from '../../src/round/facilitator-round.js'
+import { decodeRoundFrame, encodeRoundFrame } from '../../src/shell/wire.js'
+import { equivocate } from '../support/adversarial-acs.js'
+import { certifiedHashes, createSolarSystemSim, type SolarSystemSim, withRequests } from '../support/solar-system-sim.js'
 
 let sim: SolarSystemSim | undefined
 afterEach(async () => {
@@ -18,7 +21,20 @@ afterEach(async () => {
 
 /** Rewrites a facilitator's round frames: each message kept, corrupted or dropped, per peer, by the seed. */
 function byzantine(network: ConsensusNetwork, random: Random): ConsensusNetwork {
-  return rewriteRoundFrames(network, random, ROUND_PROTOCOL)
+  return withRequests(network, (peer, protocol, data, options) => {
+    if (protocol !== ROUND_PROTOCOL) return network.request(peer, protocol, data, options)
+    const frame = decodeRoundFrame(data, network.limits.maxMessageBytes, 1 << 20)
+    const messages: RoundMessage[] = []
+    for (const message of frame.messages) {
+      const draw = random.next()
+      if (draw < 0.15) continue // withheld from this peer
+      if (draw < 0.5) {
+        if (message.kind === 'share') messages.push({ kind: 'share', signature: Uint8Array.from({ length: 64 }, () => random.int(256)) })
+        else messages.push({ kind: 'acs', message: equivocate(message.message, random) ?? message.message })
+      } else messages.push(message)
+    }
+    return network.request(peer, protocol, encodeRoundFrame({ ...frame, messages }), options)
+  })
 }
 
 describe('Byzantine facilitators in the full stack', () => {
