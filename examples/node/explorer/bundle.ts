@@ -17,6 +17,13 @@ export interface ExplorerAsset {
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
+/**
+ * Modules the node's packages reach only through dynamic imports (native crypto backends, worker threads, LevelDB)
+ * or in code the app never calls: left out of the bundle rather than built for a browser. The bundle test checks
+ * that app.js imports none of them, so a new static import from a browser path fails there, not in the page.
+ */
+export const NODE_ONLY_MODULES = ['node:*', 'classic-level', 'sodium-native']
+
 /** Browsers of the last few years: what esbuild lowers the app's syntax to. */
 const BROWSER_TARGET = ['chrome109', 'firefox115', 'safari16', 'edge109']
 
@@ -28,6 +35,13 @@ async function bundleScript(): Promise<Uint8Array> {
     minify: true,
     format: 'esm',
     platform: 'browser',
+    // The workspace packages' TypeScript sources, as the node's own tests and tsx run them (no build needed first).
+    conditions: ['source'],
+    external: NODE_ONLY_MODULES,
+    // io-ts imports fp-ts's ES modules, the packages its CommonJS build: one copy, the one esbuild can tree-shake.
+    // (esbuild resolves an alias from the working directory: this folder's, whatever the caller's is.)
+    alias: { 'fp-ts/lib': 'fp-ts/es6' },
+    absWorkingDir: here('.'),
     target: BROWSER_TARGET,
     jsx: 'automatic',
     jsxImportSource: 'preact',

@@ -1,7 +1,8 @@
 /**
  * The explorer in a real browser against a real devnet: Debian's Chromium (headless, driven by playwright-core)
  * loads the explorer from node 0 of a 4-node devnet of `constellation start` processes, sees the DAG of chains,
- * follows a fresh transfer from its block in the DAG to its page until it is final with its agreement proof,
+ * follows a fresh transfer from its block in the DAG to its page until it is final with its agreement proof (which
+ * the page verifies itself from the genesis),
  * watches certified rounds arrive without reloading, and visits the hierarchy, memes and contracts views. A
  * screenshot of each view goes to test-artifacts/ (not committed).
  *
@@ -121,6 +122,11 @@ describe('the explorer in Chromium', () => {
     await proof.getByRole('table', { name: 'What the proof contains' }).waitFor({ timeout: 15_000 })
     expect(await proof.textContent()).toMatch(/verifyAgreementProof/)
     expect(await proof.getByRole('row').count()).toBe(3)
+    // The page checks the proof itself, from the genesis the node names: certificates from round 1, then the proof.
+    const check = proof.getByTestId('proof-check')
+    await proof.getByText(/^Verified in this browser/).waitFor({ timeout: 15_000 })
+    const { fingerprint } = (await (await fetch(`${node0.api.url}/v1/genesis`)).json()) as { fingerprint: string }
+    expect(await check.textContent()).toMatch(new RegExp(`^Verified in this browser: \\d+ certificates? from the genesis \\(fingerprint ${fingerprint}\\), \\d+ signatures checked\\.`))
     await screenshot('transaction')
 
     // Back on the overview, the DAG now links the transfer's proposal to its agreement in node 1's chain.

@@ -25,13 +25,15 @@ export const NetworkGenesisCodec = t.exact(
 export type NetworkGenesis = t.TypeOf<typeof NetworkGenesisCodec>
 export type GenesisMember = t.TypeOf<typeof GenesisMemberCodec>
 
-/** The solar system the genesis founds: the first facilitators are the members with the lowest ids. */
-export function solarSystemOf(genesis: NetworkGenesis): { genesis: SolarSystemGenesis; rules: SolarSystemRules } {
+/** The solar system's genesis: its group, the founding members, and as first facilitators those with the lowest ids. */
+export function solarSystemGenesisOf(genesis: NetworkGenesis): SolarSystemGenesis {
   const ids = genesis.members.map((m) => m.id)
-  return {
-    genesis: { level: 0, group: genesis.group, members: ids, facilitators: [...ids].sort().slice(0, genesis.facilitators) },
-    rules: defaultSolarSystemRules({ facilitators: genesis.facilitators }),
-  }
+  return { level: 0, group: genesis.group, members: ids, facilitators: [...ids].sort().slice(0, genesis.facilitators) }
+}
+
+/** The solar system the genesis founds, and the rules it runs by. */
+export function solarSystemOf(genesis: NetworkGenesis): { genesis: SolarSystemGenesis; rules: SolarSystemRules } {
+  return { genesis: solarSystemGenesisOf(genesis), rules: defaultSolarSystemRules({ facilitators: genesis.facilitators }) }
 }
 
 /**

@@ -16,6 +16,7 @@ export {
   memberOf,
   type NetworkGenesis,
   NetworkGenesisCodec,
+  solarSystemGenesisOf,
   solarSystemOf,
 } from './network-genesis-form.js'
 

@@ -22,8 +22,7 @@ import {
 } from '@constellation/consensus'
 import { type Crypto, fromHex, toHex } from '@constellation/crypto'
 import { blockHash } from '@constellation/trustchain'
-import { isLeft } from 'fp-ts/lib/Either.js'
-import { genesisFingerprint, NetworkGenesisCodec, solarSystemOf } from '../../../src/config/network-genesis-form.js'
+import { genesisFingerprint, NetworkGenesisCodec, solarSystemGenesisOf } from '../../../src/config/network-genesis-form.js'
 
 /** Where the bytes come from: the node's GET /v1/genesis and GET /v1/consensus/rounds, as JSON. */
 export interface FinalitySource {
@@ -139,10 +138,10 @@ export class FinalityChecker {
   #trustedGenesis() {
     this.#genesis ??= this.#source.genesis().then(({ genesis, fingerprint }) => {
       const decoded = NetworkGenesisCodec.decode(genesis)
-      if (isLeft(decoded)) throw new CheckFailure('the node answered a genesis that is not a network genesis')
+      if (decoded._tag === 'Left') throw new CheckFailure('the node answered a genesis that is not a network genesis')
       const computed = genesisFingerprint(this.#crypto, decoded.right)
       if (computed !== fingerprint) throw new CheckFailure(`the node names fingerprint ${fingerprint} for a genesis whose fingerprint is ${computed}`)
-      return { genesis: solarSystemOf(decoded.right).genesis, fingerprint: computed }
+      return { genesis: solarSystemGenesisOf(decoded.right), fingerprint: computed }
     })
     // A node that could not answer is asked again next time.
     this.#genesis.catch(() => (this.#genesis = undefined))

@@ -5,6 +5,7 @@
  */
 import { useRef } from 'preact/hooks'
 import type { AgreementProofView, ProofSide, TransactionView } from '../browser/api-types.js'
+import { type FinalityCheckState, useFinalityCheck } from '../browser/use-finality-check.js'
 import { useView } from '../browser/use-view.js'
 import { formatAmount, formatBytes, formatDuration, formatTimestamp, shortHex } from '../model/format.js'
 import { hrefOf } from '../model/route.js'
@@ -43,7 +44,36 @@ function SideSummary({ side, name }: { readonly side: ProofSide; readonly name: 
   )
 }
 
-function ProofSection({ id, final }: { readonly id: string; readonly final: boolean }) {
+/** What the page's own check of the proof found: the chain of certificates it verified, or why it failed. */
+function ProofCheck({ check }: { readonly check: FinalityCheckState | undefined }) {
+  if (check === undefined || check.kind === 'checking') {
+    const progress = check?.progress
+    return (
+      <p class="note" role="status" data-testid="proof-check" aria-busy="true">
+        Checking the proof in this browser
+        {progress === undefined ? '…' : `: certificate ${progress.certificates.toLocaleString('en')} of ${progress.of.toLocaleString('en')} from the genesis…`}
+      </p>
+    )
+  }
+  const { verdict } = check
+  if (!verdict.verified) {
+    return (
+      <p class="note note--error" role="status" data-testid="proof-check">
+        Not verified in this browser: {verdict.reason}
+      </p>
+    )
+  }
+  return (
+    <p class="note note--verified" role="status" data-testid="proof-check">
+      Verified in this browser: {verdict.certificates.toLocaleString('en')} {verdict.certificates === 1 ? 'certificate' : 'certificates'} from the genesis
+      (fingerprint <Hex value={verdict.fingerprint} full />), {verdict.signatures.toLocaleString('en')} signatures checked. Compare the fingerprint with the one
+      published for the network: the check rests on that genesis alone.
+    </p>
+  )
+}
+
+function ProofSection({ transaction, final }: { readonly transaction: TransactionView; readonly final: boolean }) {
+  const { id } = transaction
   // A proof once built never changes: asked for again only until it is there.
   const built = useRef(false)
   const { data: proof, error } = useView<AgreementProofView>(
@@ -52,6 +82,7 @@ function ProofSection({ id, final }: { readonly id: string; readonly final: bool
     (event) => !built.current && (event.kind === 'round' || (event.kind === 'transaction' && event.id === id)),
   )
   built.current = proof !== undefined
+  const check = useFinalityCheck(transaction, proof?.proof)
   const notFinal = error?.code === 'NOT_FINAL'
   return (
     <section aria-labelledby="proof-heading" class="panel" data-testid="proof">
@@ -67,8 +98,9 @@ function ProofSection({ id, final }: { readonly id: string; readonly final: bool
         <>
           <p class="note">
             {formatBytes(proof.bytes)} of proof: each half lies in a fragment of its chain between checkpoints that certified rounds committed to. Anyone holding the
-            certificate chain from the genesis can check it with <code>verifyAgreementProof</code>.
+            certificate chain from the genesis can check it with <code>verifyAgreementProof</code>; this page does, from the genesis the node names.
           </p>
+          <ProofCheck check={check} />
           <DataTable caption="What the proof contains" columns={['half', 'chain', 'fragment', 'opening round', 'closing round']}>
             <SideSummary side={proof.summary.proposalSide} name={`proposal #${proof.summary.proposal.sequenceNumber}`} />
             <SideSummary side={proof.summary.agreementSide} name={`agreement #${proof.summary.agreement.sequenceNumber}`} />
@@ -132,7 +164,7 @@ export function TransactionPage({ id }: { readonly id: string }) {
                 )}
               </section>
             </div>
-            <ProofSection id={id} final={transaction.status === 'final'} />
+            <ProofSection transaction={transaction} final={transaction.status === 'final'} />
           </>
         )}
       </Loaded>
