@@ -1,7 +1,8 @@
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { readNetworkGenesis } from '../src/config/network-genesis.js'
+import { loadCrypto } from '@constellation/crypto'
+import { genesisFingerprint, readNetworkGenesis } from '../src/config/network-genesis.js'
 import { readNodeConfigFile } from '../src/config/node-config.js'
 import { ExitCode } from '../src/cli/cli-io.js'
 import { cli, tempDir } from './cli-helpers.js'
@@ -89,6 +90,9 @@ describe('constellation genesis', () => {
     const out = join(dir, 'genesis.json')
     const created = await cli(['genesis', 'create', '--group', 'trio', '--facilitators', '2', '--member', `${ids[0]}:100`, '--member', `${ids[1]}:200`, '--timestamp', '1000', '--out', out])
     expect(created).toMatchObject({ code: ExitCode.OK, stdout: '' })
+    const crypto = await loadCrypto()
+    const first = await readNetworkGenesis(out)
+    expect(created.stderr).toBe(`wrote ${out}: group trio, 2 members, 2 facilitators, fingerprint ${genesisFingerprint(crypto, first)}\n`)
     const added = await cli(['genesis', 'add-member', '--genesis', out, '--id', ids[2] as string, '--balance', '300', '--json'])
     expect(added.code).toBe(ExitCode.OK)
     const genesis = await readNetworkGenesis(out)
@@ -96,6 +100,8 @@ describe('constellation genesis', () => {
     expect(genesis).toEqual({ version: 1, group: 'trio', timestamp: 1000, facilitators: 2, members: ids.map((id, i) => ({ id, balance: 100 * (i + 1) })) })
     const again = await cli(['genesis', 'add-member', '--genesis', out, '--id', ids[2] as string, '--balance', '1'])
     expect(again.code).toBe(ExitCode.USAGE)
+    const text = await cli(['genesis', 'add-member', '--genesis', out, '--id', 'cd'.repeat(32), '--balance', '1'])
+    expect(text.stdout).toBe(`${out}: 4 members, 2 facilitators, fingerprint ${genesisFingerprint(crypto, await readNetworkGenesis(out))}\n`)
     expect(again.stderr).toBe(`error INVALID_GENESIS: ${ids[2]} is already a member\n`)
     // Each node takes the same file; init --force keeps its key.
     const joined = await initJson(['--data-dir', join(dir, 'b'), '--genesis', out, '--force'])

@@ -5,7 +5,8 @@
 import type { Command } from 'commander'
 import * as t from 'io-ts'
 import { Hex32Codec, SafeNonNegativeInteger } from '../../config/codecs.js'
-import { type GenesisMember, GenesisMemberCodec, NetworkGenesisCodec } from '../../config/network-genesis.js'
+import { loadCrypto } from '@constellation/crypto'
+import { type GenesisMember, GenesisMemberCodec, genesisFingerprint, type NetworkGenesis, NetworkGenesisCodec } from '../../config/network-genesis.js'
 import type { CliContext } from '../cli-context.js'
 import { addGenesisMember, createGenesis, genesisText, readGenesisDraft, writeGenesisFile } from '../genesis-file.js'
 import { collectWith, integerText, parseWith } from '../option-values.js'
@@ -54,7 +55,7 @@ export function registerGenesisCommand(program: Command, context: CliContext): v
         return
       }
       await writeGenesisFile(flags.out, created)
-      context.io.stderr(`wrote ${flags.out}: group ${created.group}, ${created.members.length} members, ${created.facilitators} facilitators\n`)
+      context.io.stderr(`wrote ${flags.out}: group ${created.group}, ${created.members.length} members, ${created.facilitators} facilitators, fingerprint ${await fingerprintOf(created)}\n`)
     })
 
   const addMember = genesis
@@ -68,6 +69,15 @@ export function registerGenesisCommand(program: Command, context: CliContext): v
     .action(async (flags: { genesis: string; id: string; balance: number; json?: boolean }) => {
       const updated = addGenesisMember(await readGenesisDraft(flags.genesis), { id: flags.id, balance: flags.balance })
       await writeGenesisFile(flags.genesis, updated)
-      printResult(context.io, flags, updated, () => `${flags.genesis}: ${updated.members.length} members, ${updated.facilitators} facilitators\n`)
+      const fingerprint = flags.json === true ? '' : await fingerprintOf(updated)
+      printResult(context.io, flags, updated, () => `${flags.genesis}: ${updated.members.length} members, ${updated.facilitators} facilitators, fingerprint ${fingerprint}\n`)
     })
+}
+
+/**
+ * The genesis fingerprint (what `GET /v1/genesis` serves and the explorer checks proofs against): operators publish
+ * it so that anyone can tell they hold the network's genesis.
+ */
+async function fingerprintOf(genesis: NetworkGenesis): Promise<string> {
+  return genesisFingerprint(await loadCrypto(), genesis)
 }
