@@ -107,6 +107,24 @@ describe('FinalityChecker', () => {
     if (!verdict.verified) expect(verdict.reason).toMatch(/^the agreement proof does not hold: proposal side: /)
   })
 
+  it('fails when the node shows the genuine halves beside another amount, party or block field', async () => {
+    const [first] = finals as [(typeof finals)[number]]
+    const checker = new FinalityChecker(crypto, source())
+    const otherKey = net.nodes[2]!.id
+    const lies: [string, ShownTransaction][] = [
+      ['amount', { ...first.view, amount: first.view.amount + 1_000 }],
+      ['to', { ...first.view, to: otherKey }],
+      ['proposal', { ...first.view, proposal: { ...first.view.proposal, timestamp: first.view.proposal.timestamp + 1 } }],
+      ['agreement', { ...first.view, agreement: { ...first.view.agreement!, payload: { amount: 1 } } }],
+    ]
+    for (const [field, shown] of lies) {
+      expect(await checker.verify(shown, first.proof)).toEqual({ verified: false, reason: `the node shows a ${field} that is not the one of the proof's transaction` })
+    }
+    // Key order is not a difference: the node's JSON may list fields in any order.
+    const reordered = Object.fromEntries(Object.entries(first.view).reverse()) as unknown as ShownTransaction
+    expect(await checker.verify(reordered, first.proof)).toMatchObject({ verified: true })
+  })
+
   it("fails on another transaction's proof, before fetching any certificate", async () => {
     const [first, second] = finals as [(typeof finals)[number], (typeof finals)[number]]
     const from = source()

@@ -24,8 +24,9 @@ export type FinalityCheckState = { readonly kind: 'checking'; readonly progress:
 /** The check of `proofHex` for `transaction`, while it runs and once it is done; nothing until there is a proof. */
 export function useFinalityCheck(transaction: ShownTransaction, proofHex: string | undefined): FinalityCheckState | undefined {
   const [state, setState] = useState<{ readonly proof: string; readonly check: FinalityCheckState } | undefined>(undefined)
-  const { id } = transaction
-  const agreement = transaction.agreement?.hash
+  // Checked again whenever anything shown of the transaction changes, not only its halves' hashes: the check
+  // compares every shown field with the proof.
+  const shown = JSON.stringify([transaction.id, transaction.from, transaction.to, transaction.amount, transaction.proposal, transaction.agreement])
   useEffect(() => {
     if (proofHex === undefined) return
     let current = true
@@ -36,7 +37,7 @@ export function useFinalityCheck(transaction: ShownTransaction, proofHex: string
     return () => {
       current = false
     }
-    // The transaction is named by its halves' hashes: a new object with the same halves is the same transaction.
-  }, [id, agreement, proofHex])
+    // A new object showing the same is the same transaction.
+  }, [shown, proofHex])
   return state !== undefined && state.proof === proofHex ? state.check : undefined
 }

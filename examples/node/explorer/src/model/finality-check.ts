@@ -2,7 +2,8 @@
  * Checks a transaction's finality in the page instead of trusting the node: from the network genesis the node
  * names (whose fingerprint the user compares with the published one), rebuild the solar system's certificate chain
  * from round 1 — each certificate signed by the committee the previous one handed over — then check the agreement
- * proof against that chain and that its two halves are the transaction shown.
+ * proof against that chain and that its two halves are the transaction shown: every field the page shows of it
+ * (parties, amount, both halves), not only their hashes, since all of them come from the node.
  *
  * The node is only a source of bytes (`FinalitySource`): a lie shows as a failed check with its reason. The verified
  * history is kept for the page's lifetime and extended for later transactions, not rebuilt from round 1. Checks run
@@ -22,6 +23,7 @@ import {
 } from '@constellation/consensus'
 import { type Crypto, fromHex, toHex } from '@constellation/crypto'
 import { blockHash } from '@constellation/trustchain'
+import { type TransactionView, transactionView } from '../../../src/api/views/transaction-view.js'
 import { genesisFingerprint, NetworkGenesisCodec, solarSystemGenesisOf } from '../../../src/config/network-genesis-form.js'
 
 /** Where the bytes come from: the node's GET /v1/genesis and GET /v1/consensus/rounds, as JSON. */
@@ -30,11 +32,19 @@ export interface FinalitySource {
   rounds(from: number, limit: number): Promise<{ readonly latestRound: number; readonly rounds: readonly { readonly round: number; readonly hex: string }[] }>
 }
 
-/** The transaction the page shows, by the hashes of its halves. */
-export interface ShownTransaction {
-  readonly id: string
-  readonly proposal: { readonly hash: string }
-  readonly agreement: { readonly hash: string } | null
+/** The transaction as the page shows it (the node's view of it; `id` is the one the page was opened for). */
+export type ShownTransaction = Pick<TransactionView, 'id' | 'from' | 'to' | 'amount' | 'proposal' | 'agreement'>
+
+/** The fields of a `ShownTransaction` the check compares with the proof's halves, in the order it names them. */
+const SHOWN_FIELDS = ['from', 'to', 'amount', 'proposal', 'agreement'] as const
+
+/** Deep equality of JSON values (object keys in any order). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false
+  const aKeys = Object.keys(a)
+  const bRecord = b as Record<string, unknown>
+  return aKeys.length === Object.keys(b).length && aKeys.every((key) => key in bRecord && sameJson((a as Record<string, unknown>)[key], bRecord[key]))
 }
 
 export type FinalityVerdict =
@@ -166,6 +176,10 @@ export class FinalityChecker {
     if (agreement !== transaction.agreement.hash) {
       throw new CheckFailure(`the proof's agreement is ${agreement.slice(0, 16)}…, not this transaction's ${transaction.agreement.hash.slice(0, 16)}…`)
     }
+    // The hashes match, but the page shows the node's JSON beside them: each shown field must be the proof's.
+    const proven = transactionView(this.#crypto, { id: proposal, status: 'final', proposal: proof.proposal, agreement: proof.agreement })
+    const differs = SHOWN_FIELDS.find((field) => !sameJson(transaction[field], proven[field]))
+    if (differs !== undefined) throw new CheckFailure(`the node shows a ${differs} that is not the one of the proof's transaction`)
   }
 
   /** The verified history through `round`, extended from what was verified before. */

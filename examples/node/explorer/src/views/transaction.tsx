@@ -164,7 +164,8 @@ export function TransactionPage({ id }: { readonly id: string }) {
                 )}
               </section>
             </div>
-            <ProofSection transaction={transaction} final={transaction.status === 'final'} />
+            {/* The proof is checked against the id the page was opened for, not the one the node put in its answer. */}
+            <ProofSection transaction={{ ...transaction, id }} final={transaction.status === 'final'} />
           </>
         )}
       </Loaded>
