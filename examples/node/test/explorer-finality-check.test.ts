@@ -2,10 +2,11 @@
  * The explorer's in-browser finality check (explorer/src/model/finality-check.ts) against real data: three
  * in-process nodes, two transfers made final, their proofs and the certificates from GET /v1/consensus/rounds, read
  * over HTTP as the page reads them and checked with the noble backend the page uses. A proof holds; a tampered
- * certificate, a tampered block in a proof and a proof of another transaction each fail with their reason; a second
+ * certificate, a tampered block in a proof, genuine halves shown with another field, a proof closed by a forked
+ * certificate and a proof of another transaction each fail with their reason; a second
  * transaction extends the verified history instead of checking it again from round 1.
  */
-import { decodeAgreementProof, decodeCertificate, encodeAgreementProof, encodeCertificate } from '@constellation/consensus'
+import { certificateDigest, decodeAgreementProof, decodeCertificate, encodeAgreementProof, encodeCertificate } from '@constellation/consensus'
 import { createCrypto, fromHex, nobleBackend, toHex } from '@constellation/crypto'
 import { decodeBlock } from '@constellation/trustchain'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -123,6 +124,26 @@ describe('FinalityChecker', () => {
     // Key order is not a difference: the node's JSON may list fields in any order.
     const reordered = Object.fromEntries(Object.entries(first.view).reverse()) as unknown as ShownTransaction
     expect(await checker.verify(reordered, first.proof)).toMatchObject({ verified: true })
+  })
+
+  it('fails on a proof whose closing certificate the committee signed but the chain does not hold (a forked round)', async () => {
+    const [first] = finals as [(typeof finals)[number]]
+    const proof = decodeAgreementProof(crypto, fromHex(first.proof))
+    const { closing } = proof.proposalSide
+    // The same round's committee signs another result for it: same checkpoints, another previous result.
+    const result = { ...closing.result, body: { ...closing.result.body, previousResultHash: flip(closing.result.body.previousResultHash) } }
+    const digest = certificateDigest(crypto, result)
+    const signatures = closing.signatures.map(({ signer }) => {
+      const node = net.nodes.find((candidate) => candidate.id === signer)
+      if (node === undefined) throw new Error(`no test node signs as ${signer}`)
+      return { signer, signature: crypto.sign(digest, node.keyPair) }
+    })
+    const forked = toHex(encodeAgreementProof({ ...proof, proposalSide: { ...proof.proposalSide, closing: { result, signatures } } }))
+    const verdict = await new FinalityChecker(crypto, source()).verify(first.view, forked)
+    expect(verdict).toEqual({
+      verified: false,
+      reason: `the proof's certificate of round ${closing.result.body.round} is not the one the verified chain holds for that round`,
+    })
   })
 
   it("fails on another transaction's proof, before fetching any certificate", async () => {

@@ -18,10 +18,11 @@ import {
   committeesOf,
   decodeAgreementProof,
   decodeCertificate,
+  resultHash,
   verifyCertificate,
   verifyCertificateChain,
 } from '@constellation/consensus'
-import { type Crypto, fromHex, toHex } from '@constellation/crypto'
+import { type Crypto, equalBytes, fromHex, toHex } from '@constellation/crypto'
 import { blockHash } from '@constellation/trustchain'
 import { type TransactionView, transactionView } from '../../../src/api/views/transaction-view.js'
 import { genesisFingerprint, NetworkGenesisCodec, solarSystemGenesisOf } from '../../../src/config/network-genesis-form.js'
@@ -139,6 +140,7 @@ export class FinalityChecker {
       const before = this.#count()
       const reason = await checkAgreementProof(this.#crypto, proof, committeesOf(history))
       if (reason !== undefined) throw new CheckFailure(`the agreement proof does not hold: ${reason}`)
+      this.#checkOnChain(proof, history)
       return { verified: true, certificates: history.round, fingerprint, signatures: this.#chainSignatures + this.#count() - before }
     } catch (error) {
       return { verified: false, reason: messageOf(error) }
@@ -180,6 +182,22 @@ export class FinalityChecker {
     const proven = transactionView(this.#crypto, { id: proposal, status: 'final', proposal: proof.proposal, agreement: proof.agreement })
     const differs = SHOWN_FIELDS.find((field) => !sameJson(transaction[field], proven[field]))
     if (differs !== undefined) throw new CheckFailure(`the node shows a ${differs} that is not the one of the proof's transaction`)
+  }
+
+  /**
+   * The proof's certificates are the chain's own, not merely signed by the right committee: a committee that signed
+   * two results for one round would otherwise prove a checkpoint the verified chain never certified.
+   */
+  #checkOnChain(proof: AgreementProof, history: CertificateHistory): void {
+    for (const side of [proof.proposalSide, proof.agreementSide]) {
+      for (const certificate of [side.opening, side.closing]) {
+        const { body } = certificate.result
+        const certified = history.resultHashOf(body.round)
+        if (certified === undefined || !equalBytes(certified, resultHash(this.#crypto, body))) {
+          throw new CheckFailure(`the proof's certificate of round ${body.round} is not the one the verified chain holds for that round`)
+        }
+      }
+    }
   }
 
   /** The verified history through `round`, extended from what was verified before. */
