@@ -168,12 +168,24 @@ export {
 } from './membership/assignment.js'
 export { EpochSchedule, type MemberSchedule } from './membership/member-schedule.js'
 export {
+  checkpointAuthors,
+  deriveEpoch,
+  type Epoch,
+  type EpochDerivation,
+  type EpochRules,
+  type RootResult,
+  settledThrough,
+  startEpochDerivation,
+} from './membership/epoch-derivation.js'
+export {
   CERTIFICATES_PROTOCOL,
   certificateTopic,
   CHECKPOINT_PROTOCOL,
   levelProtocols,
+  membershipTopic,
   ROUND_PROTOCOL,
 } from './shell/wire.js'
+export { createEpochFollower, EpochFollower, type EpochFollowerOptions, type EpochFollowerStats } from './shell/epoch-follower.js'
 export {
   type CheckpointWriter,
   type ConsensusNetwork,

@@ -12,6 +12,11 @@ import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 export interface MemberSchedule {
   /** The member set from round `round` on, when an epoch starts at that round (undefined otherwise). */
   membersFrom(round: number): readonly string[] | undefined
+  /**
+   * For a schedule learned as the solar system runs (`EpochFollower`): undefined when every epoch up to `round` is
+   * known, else a promise that resolves once it is. A node asks before it schedules round `round`, and waits.
+   */
+  untilSettled?(round: number): Promise<void> | undefined
 }
 
 export class EpochSchedule implements MemberSchedule {

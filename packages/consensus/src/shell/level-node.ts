@@ -20,7 +20,13 @@ import type { CertificateHistory } from '../finality/certificate-history.js'
 import { childRun } from '../hierarchy/child-run.js'
 import { encodeFinalityPath, HierarchyIndex } from '../hierarchy/finality-path.js'
 import { type ChildGroup, childGroups, DEFAULT_MAX_CERTIFICATES_PER_INPUT, type LevelInput, levelInputs } from '../hierarchy/level-inputs.js'
-import { checkMembershipRequest, decodeMembershipRequest, type MembershipRequest } from '../membership/membership-request.js'
+import {
+  checkMembershipRequest,
+  decodeMembershipRequest,
+  encodeMembershipRequest,
+  type MembershipRequest,
+  membershipRequestDigest,
+} from '../membership/membership-request.js'
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from '../round/certificate.js'
 import { resultHash } from '../round/checkpoint-result.js'
 import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
@@ -34,8 +40,11 @@ import {
   certificateTopic,
   decodeCertificateRangeRequest,
   decodeFinalityPathRequest,
+  decodeRequestDigests,
   encodeFinalityPathAnswer,
+  encodeMembershipRequestsAnswer,
   levelProtocols,
+  membershipTopic,
 } from './wire.js'
 
 /** Timing of a level's rounds: as a solar system's, without the members' checkpoint pacing. */
@@ -113,6 +122,8 @@ export class LevelNode {
   #running = false
   /** Membership requests waiting to be certified: per key the newest join and the newest leave. */
   #requests = new Map<string, MembershipRequest>()
+  /** The requests the group certified, by digest (hex): served to nodes that derive the assignment. */
+  readonly #certifiedRequests = new Map<string, MembershipRequest>()
   #stats = { roundsCertified: 0, roundsFacilitated: 0, childCertificates: 0, certificatesRejected: 0, certificatesFetched: 0, rangesServed: 0, pathsServed: 0, requestsTaken: 0 }
 
   constructor(options: LevelNodeOptions) {
@@ -209,7 +220,25 @@ export class LevelNode {
       network.handle(this.#protocols.certificates, (request) => this.#onRangeRequest(request.data)),
       network.handle(this.#protocols.finalityPath, (request) => this.#onFinalityPathRequest(request.data)),
     )
-    if (this.#options.membership === true) this.#unsubscribe.push(network.handle(this.#protocols.membership, (request) => this.#onMembershipRequest(request.data)))
+    if (this.#options.membership === true) {
+      const { level, group } = this.#options.genesis
+      this.#unsubscribe.push(
+        network.handle(this.#protocols.membership, (request) => {
+          const taken = this.#onMembershipRequest(request.data)
+          // Passed on to the other validators, so whichever facilitates proposes it and all can serve it once certified.
+          if (taken) network.publish(membershipTopic(level, group), request.data).catch((error: unknown) => this.#options.onError?.(error))
+          return new Uint8Array(0)
+        }),
+        network.subscribe(membershipTopic(level, group), (message) => {
+          try {
+            return this.#onMembershipRequest(message.data) ? 'accept' : 'ignore'
+          } catch {
+            return 'ignore'
+          }
+        }),
+        network.handle(this.#protocols.membershipRequests, (request) => this.#onCertifiedRequestsQuery(request.data)),
+      )
+    }
     this.#enterRound()
     this.#armStallTimer()
   }
@@ -242,8 +271,11 @@ export class LevelNode {
     })
   }
 
-  /** A node's signed join or leave: held (newest per key and kind, within a bound) and proposed when this validator facilitates. */
-  #onMembershipRequest(data: Uint8Array): Uint8Array {
+  /**
+   * A node's signed join or leave: held (newest per key and kind, within a bound) and proposed when this validator
+   * facilitates. True when it was new here.
+   */
+  #onMembershipRequest(data: Uint8Array): boolean {
     const request = decodeMembershipRequest(data)
     const why = checkMembershipRequest(this.crypto, request)
     if (why !== undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `membership request: ${why}`)
@@ -252,12 +284,31 @@ export class LevelNode {
     if (last !== undefined && request.nonce <= last.entry.sequenceNumber) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'its nonce is not above the last certified request of its key')
     const key = `${request.kind}:${id}`
     const held = this.#requests.get(key)
-    if (held !== undefined && held.nonce >= request.nonce) return new Uint8Array(0)
+    if (held !== undefined && held.nonce >= request.nonce) return false
     if (held === undefined && this.#requests.size >= MAX_HELD_REQUESTS) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'too many membership requests waiting')
     this.#requests.set(key, request)
     this.#stats.requestsTaken++
     if (this.#driver.round?.phase === 'collecting') this.#driver.drive({ type: 'checkpoint', block: { kind: 'request', request } })
-    return new Uint8Array(0)
+    return true
+  }
+
+  /** The certified requests asked for by digest, those this validator holds. */
+  #onCertifiedRequestsQuery(data: Uint8Array): Uint8Array {
+    const found: Uint8Array[] = []
+    for (const digest of decodeRequestDigests(data)) {
+      const request = this.#certifiedRequests.get(toHex(digest))
+      if (request !== undefined) found.push(encodeMembershipRequest(request))
+    }
+    return encodeMembershipRequestsAnswer(found)
+  }
+
+  /** Keeps the held requests the group's result certified (its entries name them by key, nonce and digest). */
+  #keepCertified(certificate: CheckpointCertificate): void {
+    const certified = new Set(certificate.result.body.checkpoints.map((entry) => toHex(entry.hash)))
+    for (const request of this.#requests.values()) {
+      const digest = toHex(membershipRequestDigest(this.crypto, request))
+      if (certified.has(digest)) this.#certifiedRequests.set(digest, request)
+    }
   }
 
   /** Drops the requests the group's last result certified or made stale. */
@@ -325,6 +376,7 @@ export class LevelNode {
       }
       this.index.append(certificate)
       this.#state = next
+      if (this.#options.membership === true) this.#keepCertified(certificate)
       this.#pruneRequests()
       this.#stats.roundsCertified++
       this.#enterRound()

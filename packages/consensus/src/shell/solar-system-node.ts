@@ -327,6 +327,8 @@ export class SolarSystemNode {
       if (body.round <= this.#state.round) continue
       if (body.round !== this.#state.round + 1 || body.level !== this.#options.genesis.level || body.group !== this.#options.genesis.group) return
       if ((await checkCertificate(this.crypto, certificate, this.#state.committee, this.#options.verifier)) !== undefined) return
+      // An epoch not learned yet: the rest is fetched from peers once it is (see `#settled`).
+      if (this.#options.epochs?.untilSettled?.(body.round + 2) !== undefined) return
       let next: SolarSystemState
       try {
         next = applyResult(this.#options.rules, this.#state, certificate.result, resultHash(this.crypto, body))
@@ -336,6 +338,24 @@ export class SolarSystemNode {
       this.history.append(this.crypto, certificate)
       this.#state = this.#scheduled(next)
     }
+  }
+
+  /**
+   * Waits until the schedule knows every epoch up to round `round` (at once for a given schedule); false when the
+   * node stopped meanwhile. Applying a round whose epoch two rounds on is not known yet could schedule the wrong
+   * member set, so the node waits instead: safety never rests on learning the root's results in time.
+   */
+  async #settled(round: number): Promise<boolean> {
+    const waiting = this.#options.epochs?.untilSettled?.(round)
+    if (waiting === undefined) return true
+    let onStop: () => void = () => undefined
+    const stopped = new Promise<void>((resolve) => {
+      onStop = resolve
+      this.#onStop.add(resolve)
+    })
+    await Promise.race([waiting, stopped])
+    this.#onStop.delete(onStop)
+    return this.#running
   }
 
   /** The state with the epoch change that takes effect two rounds on, when the schedule has one. */
@@ -473,6 +493,7 @@ export class SolarSystemNode {
     } else if (body.round !== this.#state.round + 1) {
       return
     }
+    if (!(await this.#settled(body.round + 2)) || body.round !== this.#state.round + 1) return
     let next: SolarSystemState
     try {
       next = applyResult(this.#options.rules, this.#state, certificate.result, resultHash(this.crypto, body))

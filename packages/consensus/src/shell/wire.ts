@@ -13,6 +13,7 @@ import * as t from 'io-ts'
 import { acsMessageFromCbor, acsMessageToCbor } from '../acs/index.js'
 import { bytesOfLength, bytesUpTo, closedRecord, decodeWith, integerIn, listUpTo } from '../codec/fields.js'
 import { MAX_FINALITY_PATH_BYTES } from '../hierarchy/finality-path.js'
+import { MAX_MEMBERSHIP_REQUEST_BYTES } from '../membership/membership-request.js'
 import { MAX_CERTIFICATE_BYTES } from '../round/certificate.js'
 import type { RoundMessage } from '../round/facilitator-round.js'
 
@@ -143,16 +144,53 @@ export function decodeCertificateAnnouncement(bytes: Uint8Array): CertificateAnn
  *   - certificate ranges of any group the validator follows (its children and its own group), for syncing nodes;
  *   - finality paths: given a certificate (level, group, round) of a followed group, its path up to the highest
  *     level the validator knows;
- *   - membership requests, at the root: a node's signed join or leave, held until the validator proposes it.
+ *   - membership requests, at the root: a node's signed join or leave, held until the validator proposes it;
+ *   - certified membership requests by digest, at the root: what a node deriving the assignment fetches (a root
+ *     result records only each request's digest).
  */
-export function levelProtocols(level: number): { readonly round: string; readonly certificates: string; readonly finalityPath: string; readonly membership: string } {
+export function levelProtocols(level: number): {
+  readonly round: string
+  readonly certificates: string
+  readonly finalityPath: string
+  readonly membership: string
+  readonly membershipRequests: string
+} {
   return {
     round: `/constellation/consensus/level/${level}/round/1`,
     certificates: `/constellation/consensus/level/${level}/certificates/1`,
     finalityPath: `/constellation/consensus/level/${level}/finality-path/1`,
     // Signed join and leave requests, for the root's validators (a `MembershipRequest` as `encodeMembershipRequest`).
     membership: `/constellation/consensus/level/${level}/membership/1`,
+    membershipRequests: `/constellation/consensus/level/${level}/membership-requests/1`,
   }
+}
+
+/** Where root validators pass on the requests they take, so each can propose them and serve them once certified. */
+export function membershipTopic(level: number, group: string): string {
+  return `/constellation/consensus/${level}/${group}/membership/1`
+}
+
+/** Request digests asked for in one query at most (and requests answered). */
+export const MAX_REQUESTS_PER_QUERY = 256
+
+const RequestDigestsCodec = listUpTo(bytesOfLength(32, 'RequestDigest'), MAX_REQUESTS_PER_QUERY, 'RequestDigests')
+const MembershipRequestsAnswerCodec = listUpTo(bytesUpTo(MAX_MEMBERSHIP_REQUEST_BYTES, 'MembershipRequestBytes'), MAX_REQUESTS_PER_QUERY, 'MembershipRequests')
+
+export function encodeRequestDigests(digests: readonly Uint8Array[]): Uint8Array {
+  return encodeCanonical([...digests])
+}
+
+export function decodeRequestDigests(bytes: Uint8Array): Uint8Array[] {
+  return decodeWith(RequestDigestsCodec, bytes, MAX_REQUESTS_PER_QUERY * 40 + 16, 'request digests')
+}
+
+/** The encoded requests found (`encodeMembershipRequest`), in any order; the asker checks each against its digest. */
+export function encodeMembershipRequestsAnswer(requests: readonly Uint8Array[]): Uint8Array {
+  return encodeCanonical([...requests])
+}
+
+export function decodeMembershipRequestsAnswer(bytes: Uint8Array): Uint8Array[] {
+  return decodeWith(MembershipRequestsAnswerCodec, bytes, MAX_REQUESTS_PER_QUERY * (MAX_MEMBERSHIP_REQUEST_BYTES + 8) + 16, 'membership requests')
 }
 
 const FinalityPathRequestCodec = closedRecord('FinalityPathRequest', { level: Level, group: Group, round: Round })

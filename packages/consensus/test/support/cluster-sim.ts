@@ -1,13 +1,18 @@
 /**
  * A star cluster on the seeded simulator with the real shells: several solar systems of `SolarSystemNode`s and one
  * level-1 group run by `LevelNode` validators, all on one `SimNetwork`. A validator is also a member of a solar
- * system (one network node holds both roles), picked round-robin across the systems. Same seed, same run.
+ * system (one network node holds both roles), picked round-robin across the systems. With `epochs`, every member
+ * derives its solar system's epochs from the cluster's certified results (an `EpochFollower`), and `addMember` brings
+ * in a node the cluster admitted. Same seed, same run.
  */
 import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
 import { createRandom, type Random, SimNetwork, uniformLatency } from '@constellation/gossip'
 import {
   type ConsensusNetwork,
+  createEpochFollower,
   createLevelNode,
+  type EpochFollower,
+  type EpochRules,
   defaultSolarSystemRules,
   type LevelNode,
   type LevelTiming,
@@ -31,6 +36,8 @@ export interface ClusterSimOptions {
   readonly levelTiming?: Partial<LevelTiming>
   /** Whether the cluster (the root here) certifies membership requests. */
   readonly membership?: boolean
+  /** The epoch rules a member (by system and index) derives its epochs with; undefined: no epochs. */
+  readonly epochs?: (system: number, member: number) => EpochRules | undefined
 }
 
 export interface ClusterValidator {
@@ -47,6 +54,10 @@ export interface ClusterSim {
   readonly clusterRules: SolarSystemRules
   readonly validators: readonly ClusterValidator[]
   readonly errors: unknown[]
+  /** The members' epoch followers, by member id. */
+  readonly followers: ReadonlyMap<string, EpochFollower>
+  /** A node admitted to `group`: a member that derives its epochs with `rules`, started (follower and consensus). */
+  addMember(keyPair: KeyPair, group: string, rules: EpochRules, seed: number): Promise<SimMember>
   /** Runs until every started validator has applied round `round` of the cluster. */
   runUntilClusterRound(round: number, timeoutMs?: number): Promise<void>
   /** Starts a late validator's level node; from then on `runUntilClusterRound` waits for it too. */
@@ -64,22 +75,35 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
   const errors: unknown[] = []
   const systems: { genesis: SolarSystemGenesis; members: SimMember[] }[] = []
   const rules = defaultSolarSystemRules({ facilitators: options.facilitators })
-  for (let s = 0; s < options.systems; s++) {
-    const keys = Array.from({ length: options.membersPerSystem }, (_, i) => keyFor(crypto, `${options.seed}/sol-${s}/${i}`))
-    const ids = keys.map((pair) => toHex(pair.publicKey))
-    const genesis: SolarSystemGenesis = { level: 0, group: `sol-${s}`, members: ids, facilitators: [...ids].sort().slice(0, options.facilitators) }
+  const keys = Array.from({ length: options.systems }, (_, s) => Array.from({ length: options.membersPerSystem }, (_, i) => keyFor(crypto, `${options.seed}/sol-${s}/${i}`)))
+  const geneses = keys.map((system, s): SolarSystemGenesis => {
+    const ids = system.map((pair) => toHex(pair.publicKey))
+    return { level: 0, group: `sol-${s}`, members: ids, facilitators: [...ids].sort().slice(0, options.facilitators) }
+  })
+  const validatorIds: string[] = []
+  for (let v = 0; v < options.validators; v++) {
+    const keyPair = keys[v % options.systems]?.[Math.floor(v / options.systems)]
+    if (keyPair === undefined) throw new Error('more validators than members')
+    validatorIds.push(toHex(keyPair.publicKey))
+  }
+  const cluster: SolarSystemGenesis = { level: 1, group: 'cluster-0', members: validatorIds, facilitators: [...validatorIds].sort() }
+  const followers = new Map<string, EpochFollower>()
+  const extra: SimMember[] = []
+  const follow = (id: string, group: string, epochRules: EpochRules) => (network: ConsensusNetwork) => {
+    const follower = createEpochFollower({ crypto, network, clock: net.clock, root: cluster, systems: geneses, group, rules: epochRules, onError: (error) => errors.push(error) })
+    followers.set(id, follower)
+    return follower
+  }
+  for (const [s, genesis] of geneses.entries()) {
     const members: SimMember[] = []
-    for (const [i, keyPair] of keys.entries()) members.push(await createSimMember(net, keyPair, { seed: s * 1_000 + i, genesis, rules, errors }))
+    for (const [i, keyPair] of (keys[s] as KeyPair[]).entries()) {
+      const epochRules = options.epochs?.(s, i)
+      const epochs = epochRules === undefined ? undefined : follow(toHex(keyPair.publicKey), genesis.group, epochRules)
+      members.push(await createSimMember(net, keyPair, { seed: s * 1_000 + i, genesis, rules, errors, ...(epochs === undefined ? {} : { epochs }) }))
+    }
     systems.push({ genesis, members })
   }
-  const chosen: SimMember[] = []
-  for (let v = 0; v < options.validators; v++) {
-    const member = systems[v % options.systems]?.members[Math.floor(v / options.systems)]
-    if (member === undefined) throw new Error('more validators than members')
-    chosen.push(member)
-  }
-  const ids = chosen.map((member) => member.id)
-  const cluster: SolarSystemGenesis = { level: 1, group: 'cluster-0', members: ids, facilitators: [...ids].sort() }
+  const chosen = validatorIds.map((_, v) => systems[v % options.systems]?.members[Math.floor(v / options.systems)] as SimMember)
   const clusterRules = defaultSolarSystemRules({ facilitators: options.validators, maxProposalBytes: 900 * 1_024 })
   const validators = chosen.map((member, v): ClusterValidator => {
     const corrupt = options.corrupt?.get(v)
@@ -98,6 +122,7 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
     })
     return { member, level, network }
   })
+  for (const follower of followers.values()) void follower.start()
   for (const system of systems) for (const member of system.members) void member.consensus.start()
   const late = new Set(options.late ?? [])
   for (const [v, validator] of validators.entries()) if (!late.has(v)) void validator.level.start()
@@ -110,6 +135,15 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
     clusterRules,
     validators,
     errors,
+    followers,
+    async addMember(keyPair, group, epochRules, seed) {
+      const genesis = geneses.find((g) => g.group === group) as SolarSystemGenesis
+      const member = await createSimMember(net, keyPair, { seed, genesis, rules, errors, epochs: follow(toHex(keyPair.publicKey), group, epochRules) })
+      extra.push(member)
+      void followers.get(member.id)?.start()
+      void member.consensus.start()
+      return member
+    },
     async runUntilClusterRound(round, timeoutMs = 120_000) {
       const reached = new Promise<void>((resolve) => {
         const check = () => {
@@ -130,7 +164,8 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
     },
     async stop() {
       for (const validator of validators) await validator.level.stop()
-      for (const system of systems) {
+      for (const follower of followers.values()) await follower.stop()
+      for (const system of [...systems, { members: extra }]) {
         for (const member of system.members) {
           await member.consensus.stop()
           await member.chain.stop()

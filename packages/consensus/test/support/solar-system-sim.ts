@@ -95,7 +95,8 @@ export interface SimMemberOptions {
   readonly broadcasts?: boolean
   /** The network the consensus runs on (default: the simulated node itself). */
   readonly network?: (sim: SimNode) => ConsensusNetwork
-  readonly epochs?: MemberSchedule
+  /** The epoch changes, or how to make them from the member's network (an `EpochFollower` that derives them). */
+  readonly epochs?: MemberSchedule | ((network: ConsensusNetwork) => MemberSchedule)
 }
 
 /** One member on `net`: a started simulated node, a memory store with its genesis block, a TrustChain node, and its (not started) consensus. */
@@ -116,17 +117,19 @@ export async function createSimMember(net: SimNetwork, keyPair: KeyPair, options
     onError: (error) => errors.push(error),
   })
   await chain.start()
+  const network = options.network?.(sim) ?? sim
+  const epochs = typeof options.epochs === 'function' ? options.epochs(network) : options.epochs
   const consensus = createSolarSystemNode({
     crypto,
     keyPair,
-    network: options.network?.(sim) ?? sim,
+    network,
     clock: net.clock,
     chain,
     store,
     genesis: options.genesis,
     rules: options.rules,
     ...(options.timing === undefined ? {} : { timing: options.timing }),
-    ...(options.epochs === undefined ? {} : { epochs: options.epochs }),
+    ...(epochs === undefined ? {} : { epochs }),
     onError: (error) => errors.push(error),
   })
   return { keyPair, id: toHex(keyPair.publicKey), sim, store, chain, consensus }

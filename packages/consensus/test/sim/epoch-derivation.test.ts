@@ -1,0 +1,125 @@
+/**
+ * Epochs derived from the root, with the real shells on the simulator: two solar systems of `SolarSystemNode`s and a
+ * star cluster of `LevelNode` validators as the root, certifying membership. Every member runs an `EpochFollower`
+ * that follows the cluster's certificates and derives its solar system's epochs; nobody hands out a schedule. A node
+ * sends a signed join to one validator and a member a signed leave to another; the cluster certifies both; the solar
+ * system switches to the new member set at the same round on every member, the joiner signs, a member that was
+ * offline meanwhile catches up and agrees. A member that derives with another delay refuses the others' handover.
+ */
+import { toHex } from '@constellation/crypto'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type CheckpointCertificate, ConsensusErrorCode, type EpochRules, isConsensusError, signMembershipRequest, submitMembershipRequest } from '../../src/index.js'
+import { type ClusterSim, createClusterSim } from '../support/cluster-sim.js'
+import { SHELL_MEMBERSHIP } from '../support/membership-rules.js'
+import type { SimMember } from '../support/solar-system-sim.js'
+
+const RULES: EpochRules = { membership: SHELL_MEMBERSHIP, delay: 4 }
+
+let sim: ClusterSim | undefined
+afterEach(async () => {
+  await sim?.stop()
+  sim = undefined
+})
+
+/** Runs cluster round after cluster round until `done` holds (at most `limit` rounds). */
+async function runUntil(s: ClusterSim, done: () => boolean, limit = 60): Promise<void> {
+  for (let round = s.validators[0]!.level.history.round + 1; !done() && round <= limit; round++) await s.runUntilClusterRound(round)
+  expect(done()).toBe(true)
+}
+
+const signers = (certificate: CheckpointCertificate) => certificate.signatures.map((sig) => sig.signer)
+
+describe('epochs derived from the root’s certified results', () => {
+  it('a join and a leave certified by the root switch the solar system at one round on every member; an offline member catches up and agrees', async () => {
+    sim = await createClusterSim({ seed: 'derived-epochs', systems: 2, membersPerSystem: 4, facilitators: 4, validators: 4, membership: true, epochs: () => RULES })
+    const s = sim
+    const [m0, m1, offline, leaver] = s.systems[0]!.members as [SimMember, SimMember, SimMember, SimMember]
+    const follower = (member: SimMember) => s.followers.get(member.id)!
+    await s.runUntilClusterRound(2)
+    // One member sleeps through the root results that certify the change.
+    await follower(offline).stop()
+    await offline.consensus.stop()
+    const offlineRootRound = follower(offline).history.round
+
+    const joinerKey = s.crypto.keyPairFromSeed(s.crypto.sha256(new TextEncoder().encode('derived-epochs/joiner')))
+    const joinerId = toHex(joinerKey.publicKey)
+    const client = s.systems[1]!.members[3]!
+    await s.net.runUntil(submitMembershipRequest(client.sim, s.validators[0]!.member.id, signMembershipRequest(s.crypto, joinerKey, { kind: 'join', nonce: 1 }), { level: 1 }))
+    await s.net.runUntil(submitMembershipRequest(leaver.sim, s.validators[1]!.member.id, signMembershipRequest(s.crypto, leaver.keyPair, { kind: 'leave', nonce: 1 }), { level: 1 }))
+    const expected = [m0.id, m1.id, offline.id, joinerId].sort()
+    const derivedAll = () => follower(m0).derivation.members.join() === expected.join()
+    await runUntil(s, derivedAll)
+    // The joiner learns from the same derivation where it was seated, and joins that solar system.
+    expect(follower(m0).derivation.assignment.members.get(joinerId)?.group).toBe('sol-0')
+    const joiner = await s.addMember(joinerKey, 'sol-0', RULES, 77)
+    const epochs = follower(m0).derivation.epochs
+    const boundary = epochs.at(-1)!.fromRound
+    expect(epochs.at(-1)!.members).toEqual(expected)
+
+    const live = [m0, m1, joiner]
+    await runUntil(s, () => live.every((m) => m.consensus.history.round >= boundary + 3))
+    expect(follower(offline).history.round).toBe(offlineRootRound)
+    void follower(offline).start()
+    void offline.consensus.start()
+    await runUntil(s, () => offline.consensus.history.round >= boundary + 3)
+
+    // Every member of sol-0 (the leaver too, which follows on) derived the same epochs.
+    for (const m of [m1, offline, leaver, joiner]) expect(follower(m).derivation.epochs, m.id).toEqual(epochs)
+    // sol-1 kept its members: its followers derived no epoch.
+    for (const m of s.systems[1]!.members) expect(follower(m).derivation.epochs).toEqual([])
+
+    const top = Math.min(...[...live, offline].map((m) => m.consensus.history.round))
+    const reference = m0.consensus.history
+    for (const m of [m1, offline, joiner]) {
+      for (let round = 1; round <= top; round++) expect(toHex(m.consensus.history.resultHashOf(round)!), `round ${round}`).toBe(toHex(reference.resultHashOf(round)!))
+      expect([...m.consensus.state.members].sort()).toEqual(expected)
+    }
+    // Each epoch took effect at its boundary: the result before it elects from the new members, checkpoints from it on are theirs.
+    const certificate = (round: number) => reference.certificate(round)!
+    for (const [i, epoch] of epochs.entries()) {
+      const end = epochs[i + 1]?.fromRound ?? top + 1
+      for (let round = epoch.fromRound - 1; round < end; round++) {
+        for (const id of certificate(round).result.nextFacilitators) expect(epoch.members).toContain(id)
+      }
+      for (let round = epoch.fromRound; round < end; round++) {
+        for (const entry of certificate(round).result.body.checkpoints) expect(epoch.members).toContain(toHex(entry.publicKey))
+      }
+    }
+    expect(certificate(boundary - 2).result.nextFacilitators).toContain(leaver.id)
+    const after = Array.from({ length: top - boundary + 1 }, (_, i) => certificate(boundary + i))
+    expect(after.flatMap((c) => c.result.body.checkpoints.map((entry) => toHex(entry.publicKey)))).toContain(joinerId)
+    expect(after.flatMap(signers)).toContain(joinerId)
+    expect(after.flatMap(signers)).not.toContain(leaver.id)
+    expect(follower(offline).stats.rootCertificates).toBeGreaterThan(0)
+    expect(s.errors).toEqual([])
+  })
+
+  it('a member that derives with another delay cannot follow the handover: it refuses the others’ result and signs none of it', async () => {
+    const wrong: EpochRules = { ...RULES, delay: RULES.delay + 1 }
+    sim = await createClusterSim({ seed: 'derived-epochs-wrong', systems: 2, membersPerSystem: 4, facilitators: 4, validators: 4, membership: true, epochs: (system, member) => (system === 0 && member === 2 ? wrong : RULES) })
+    const s = sim
+    const [m0, m1, misled, leaver] = s.systems[0]!.members as [SimMember, SimMember, SimMember, SimMember]
+    await s.runUntilClusterRound(2)
+    await s.net.runUntil(submitMembershipRequest(leaver.sim, s.validators[1]!.member.id, signMembershipRequest(s.crypto, leaver.keyPair, { kind: 'leave', nonce: 1 }), { level: 1 }))
+    const honest = s.followers.get(m0.id)!
+    await runUntil(s, () => honest.derivation.epochs.length > 0)
+    const [epoch] = honest.derivation.epochs
+    const boundary = epoch!.fromRound
+    expect(epoch!.members).toEqual([m0.id, m1.id, misled.id].sort())
+    // Same assignment, another boundary: the misled member schedules the switch one round late.
+    await runUntil(s, () => s.followers.get(misled.id)!.derivation.epochs.length > 0)
+    expect(s.followers.get(misled.id)!.derivation.epochs).toEqual([{ ...epoch, fromRound: boundary + 1 }])
+    await runUntil(s, () => m0.consensus.history.round >= boundary - 1 && m1.consensus.history.round >= boundary - 1)
+    await s.runUntilClusterRound(s.validators[0]!.level.history.round + 2)
+
+    // The handover (round boundary - 1 elects from the new members) is certified without the misled member, which refuses it.
+    const handover = m0.consensus.history.certificate(boundary - 1)!
+    expect(signers(handover)).not.toContain(misled.id)
+    expect(handover.result.nextFacilitators).not.toContain(leaver.id)
+    expect(misled.consensus.history.round).toBe(boundary - 2)
+    const refusals = s.errors.filter((error) => isConsensusError(error, ConsensusErrorCode.INVALID_CERTIFICATE) && /next facilitators/.test(error.message))
+    expect(refusals.length).toBeGreaterThan(0)
+    expect(s.errors.length).toBe(refusals.length)
+    expect(misled.consensus.stats.certificatesRejected).toBeGreaterThan(0)
+  })
+})
