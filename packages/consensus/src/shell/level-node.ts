@@ -79,7 +79,7 @@ export interface LevelStats extends SolarSystemStats {
   readonly childCertificates: number
   readonly rangesServed: number
   readonly pathsServed: number
-  /** Membership requests taken (valid, newer than the last certified one of their key). */
+  /** Membership requests taken from nodes (valid, newer than the last certified one of their key; not those passed on by other validators). */
   readonly requestsTaken: number
 }
 
@@ -224,14 +224,14 @@ export class LevelNode {
       const { level, group } = this.#options.genesis
       this.#unsubscribe.push(
         network.handle(this.#protocols.membership, (request) => {
-          const taken = this.#onMembershipRequest(request.data)
+          const taken = this.#onMembershipRequest(request.data, true)
           // Passed on to the other validators, so whichever facilitates proposes it and all can serve it once certified.
           if (taken) network.publish(membershipTopic(level, group), request.data).catch((error: unknown) => this.#options.onError?.(error))
           return new Uint8Array(0)
         }),
         network.subscribe(membershipTopic(level, group), (message) => {
           try {
-            return this.#onMembershipRequest(message.data) ? 'accept' : 'ignore'
+            return this.#onMembershipRequest(message.data, false) ? 'accept' : 'ignore'
           } catch {
             return 'ignore'
           }
@@ -275,7 +275,7 @@ export class LevelNode {
    * A node's signed join or leave: held (newest per key and kind, within a bound) and proposed when this validator
    * facilitates. True when it was new here.
    */
-  #onMembershipRequest(data: Uint8Array): boolean {
+  #onMembershipRequest(data: Uint8Array, fromNode: boolean): boolean {
     const request = decodeMembershipRequest(data)
     const why = checkMembershipRequest(this.crypto, request)
     if (why !== undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `membership request: ${why}`)
@@ -287,7 +287,7 @@ export class LevelNode {
     if (held !== undefined && held.nonce >= request.nonce) return false
     if (held === undefined && this.#requests.size >= MAX_HELD_REQUESTS) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'too many membership requests waiting')
     this.#requests.set(key, request)
-    this.#stats.requestsTaken++
+    if (fromNode) this.#stats.requestsTaken++
     if (this.#driver.round?.phase === 'collecting') this.#driver.drive({ type: 'checkpoint', block: { kind: 'request', request } })
     return true
   }
