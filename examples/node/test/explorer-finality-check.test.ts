@@ -21,16 +21,16 @@ const bundler = async (): Promise<readonly ExplorerAsset[]> => []
 let net: TestNetwork
 const url = (path: string) => net.url(0, path)
 /** Two final transactions as the page shows them, with their proofs' hex. */
-const finals: { readonly view: ShownTransaction; readonly proof: string }[] = []
+const finals: { readonly view: ShownTransaction; readonly proof: string; readonly summary: unknown }[] = []
 
-async function finalTransfer(amount: number): Promise<{ readonly view: ShownTransaction; readonly proof: string }> {
+async function finalTransfer(amount: number): Promise<(typeof finals)[number]> {
   const sent = await call(url('/v1/transactions'), { method: 'POST', body: { to: net.nodes[1]?.id, amount } })
   expect(sent.status).toBe(201)
   const halves = { proposal: decodeBlock(crypto, fromHex(sent.json.proposal.hex)), agreement: decodeBlock(crypto, fromHex(sent.json.agreement.hex)) }
   await net.nodes[0]!.consensus.waitForFinality(halves, { signal: AbortSignal.timeout(25_000) })
   for (const deadline = Date.now() + 10_000; ; ) {
     const reply = await call(url(`/v1/transactions/${sent.json.id}/proof`))
-    if (reply.status === 200) return { view: sent.json as ShownTransaction, proof: reply.json.proof as string }
+    if (reply.status === 200) return { view: sent.json as ShownTransaction, proof: reply.json.proof as string, summary: reply.json.summary }
     if (Date.now() > deadline) throw new Error(`no proof for ${sent.json.id}: ${reply.text}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
@@ -72,7 +72,14 @@ describe('FinalityChecker', () => {
       const decoded = decodeAgreementProof(crypto, fromHex(proof))
       return Math.max(decoded.proposalSide.closing.result.body.round, decoded.agreementSide.closing.result.body.round)
     }
-    expect(verdict).toEqual({ verified: true, certificates: closing(first.proof), fingerprint: genesisFingerprint(crypto, net.nodes[0]!.genesis), signatures: expect.any(Number) })
+    expect(verdict).toEqual({
+      verified: true,
+      certificates: closing(first.proof),
+      fingerprint: genesisFingerprint(crypto, net.nodes[0]!.genesis),
+      signatures: expect.any(Number),
+      // The page's own summary of the proof it verified: the same as an honest node's.
+      summary: first.summary,
+    })
     if (!verdict.verified) return
     // Each certificate carries a quorum of signatures, the proof's halves and fragments theirs.
     expect(verdict.signatures).toBeGreaterThan(verdict.certificates)

@@ -3,6 +3,7 @@
  * routes, see src/api/routes); the rest are the server's own view types, imported as types only.
  */
 import type { SlaFigures } from '@constellation/contracts'
+import type { ProofSide, ProofSummary } from '../../../src/api/views/agreement-proof-view.js'
 import type { CertificateView } from '../../../src/api/views/certificate-view.js'
 import type { HalfBlockView } from '../../../src/api/views/half-block-view.js'
 import type { MemeView } from '../../../src/api/views/meme-view.js'
@@ -10,7 +11,7 @@ import type { TransactionView } from '../../../src/api/views/transaction-view.js
 import type { NodeStatus } from '../../../src/node/create-node.js'
 import type { ContractSignature } from '../model/type-signature.js'
 
-export type { CertificateView, HalfBlockView, MemeView, NodeStatus, TransactionView }
+export type { CertificateView, HalfBlockView, MemeView, NodeStatus, ProofSide, ProofSummary, TransactionView }
 export type { ContractInvocation, ContractInvocationsView, DagView, ExplorerEvent, HierarchyView } from '../../../src/explorer/explorer-views.js'
 
 /** GET /v1/transactions: the ones this node proposed, newest first. */
@@ -24,29 +25,14 @@ export interface RoundsPage {
   readonly rounds: readonly CertificateView[]
 }
 
-/** GET /v1/transactions/:id/proof: the summary of one side of an agreement proof. */
-export interface ProofSide {
-  readonly publicKey: string
-  readonly fromSequenceNumber: number
-  readonly toSequenceNumber: number
-  readonly blocks: number
-  readonly openingRound: number
-  readonly closingRound: number
-}
-
-export interface ProofHalf {
-  readonly hash: string
-  readonly publicKey: string
-  readonly sequenceNumber: number
-}
-
 /** GET /v1/transactions/:id/proof (200; 409 NOT_FINAL until it can be built) */
 export interface AgreementProofView {
   readonly id: string
   readonly bytes: number
   /** Hex of `encodeAgreementProof`. */
   readonly proof: string
-  readonly summary: { readonly proposal: ProofHalf; readonly agreement: ProofHalf; readonly proposalSide: ProofSide; readonly agreementSide: ProofSide }
+  /** The node's summary; the page shows the one it computes from the proof it verified (finality-check.ts). */
+  readonly summary: ProofSummary
 }
 
 /** GET /v1/chains/:publicKey */

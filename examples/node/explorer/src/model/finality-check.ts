@@ -24,6 +24,7 @@ import {
 } from '@constellation/consensus'
 import { type Crypto, equalBytes, fromHex, toHex } from '@constellation/crypto'
 import { blockHash } from '@constellation/trustchain'
+import { type ProofSummary, proofSummary } from '../../../src/api/views/agreement-proof-view.js'
 import { type TransactionView, transactionView } from '../../../src/api/views/transaction-view.js'
 import { genesisFingerprint, NetworkGenesisCodec, solarSystemGenesisOf } from '../../../src/config/network-genesis-form.js'
 
@@ -57,6 +58,8 @@ export type FinalityVerdict =
       readonly fingerprint: string
       /** Ed25519 signatures checked for this verdict: the chain's (so far) and the proof's. */
       readonly signatures: number
+      /** What the verified proof contains, summarised here (the page shows this, not the node's summary). */
+      readonly summary: ProofSummary
     }
   | { readonly verified: false; readonly reason: string }
 
@@ -141,7 +144,8 @@ export class FinalityChecker {
       const reason = await checkAgreementProof(this.#crypto, proof, committeesOf(history))
       if (reason !== undefined) throw new CheckFailure(`the agreement proof does not hold: ${reason}`)
       this.#checkOnChain(proof, history)
-      return { verified: true, certificates: history.round, fingerprint, signatures: this.#chainSignatures + this.#count() - before }
+      const signatures = this.#chainSignatures + this.#count() - before
+      return { verified: true, certificates: history.round, fingerprint, signatures, summary: proofSummary(this.#crypto, proof) }
     } catch (error) {
       return { verified: false, reason: messageOf(error) }
     }

@@ -83,6 +83,8 @@ function ProofSection({ transaction, final }: { readonly transaction: Transactio
   )
   built.current = proof !== undefined
   const check = useFinalityCheck(transaction, proof?.proof)
+  // Once verified, the proof's contents as this page read them from the proof; the node's summary until then.
+  const summary = check?.kind === 'done' && check.verdict.verified ? check.verdict.summary : proof?.summary
   const notFinal = error?.code === 'NOT_FINAL'
   return (
     <section aria-labelledby="proof-heading" class="panel" data-testid="proof">
@@ -94,7 +96,7 @@ function ProofSection({ transaction, final }: { readonly transaction: Transactio
       )}
       {proof === undefined && error !== undefined && !notFinal && <ErrorNote error={error} what="the agreement proof" />}
       {proof === undefined && error === undefined && <Loading what={final ? 'the agreement proof' : 'the agreement proof (if it can be built yet)'} />}
-      {proof !== undefined && (
+      {proof !== undefined && summary !== undefined && (
         <>
           <p class="note">
             {formatBytes(proof.bytes)} of proof: each half lies in a fragment of its chain between checkpoints that certified rounds committed to. Anyone holding the
@@ -102,8 +104,8 @@ function ProofSection({ transaction, final }: { readonly transaction: Transactio
           </p>
           <ProofCheck check={check} />
           <DataTable caption="What the proof contains" columns={['half', 'chain', 'fragment', 'opening round', 'closing round']}>
-            <SideSummary side={proof.summary.proposalSide} name={`proposal #${proof.summary.proposal.sequenceNumber}`} />
-            <SideSummary side={proof.summary.agreementSide} name={`agreement #${proof.summary.agreement.sequenceNumber}`} />
+            <SideSummary side={summary.proposalSide} name={`proposal #${summary.proposal.sequenceNumber}`} />
+            <SideSummary side={summary.agreementSide} name={`agreement #${summary.agreement.sequenceNumber}`} />
           </DataTable>
           <details>
             <summary>The proof's encoding ({proof.proof.length / 2} bytes, hex)</summary>

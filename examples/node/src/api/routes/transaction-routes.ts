@@ -3,9 +3,9 @@
  * proposed, look one up by id — the tracker first, then the store: the proposal by its hash and its agreement by
  * link — and fetch its agreement proof once it is final.
  */
-import { type AgreementProof, encodeAgreementProof, type HalfProof } from '@constellation/consensus'
+import { encodeAgreementProof } from '@constellation/consensus'
 import { equalBytes, fromHex, toHex } from '@constellation/crypto'
-import { blockHash, type HalfBlock, isProposal } from '@constellation/trustchain'
+import { type HalfBlock, isProposal } from '@constellation/trustchain'
 import * as t from 'io-ts'
 import { Hex32Codec, SafePositiveInteger } from '../../config/codecs.js'
 import { memberOf } from '../../config/network-genesis.js'
@@ -13,6 +13,7 @@ import type { FullNode } from '../../node/create-node.js'
 import { ApiError, ApiErrorCode } from '../api-error.js'
 import { boundedInteger, decodeInput, queryObject } from '../request-input.js'
 import type { Route } from '../router.js'
+import { proofSummary } from '../views/agreement-proof-view.js'
 import { type TransactionRecord, trackedRecord, transactionView } from '../views/transaction-view.js'
 
 /** Most transactions one listing returns. */
@@ -46,23 +47,6 @@ async function findTransaction(node: FullNode, id: string): Promise<TransactionR
   const { proposal, agreement } = halves
   if (agreement === undefined) return { id, status: 'proposed', proposal, agreement }
   return { id, status: (await node.consensus.isFinal({ proposal, agreement })) ? 'final' : 'agreed', proposal, agreement }
-}
-
-function sideSummary(side: HalfProof) {
-  const blocks = side.fragment.blocks
-  return {
-    publicKey: toHex(side.fragment.publicKey),
-    fromSequenceNumber: blocks[0]?.sequenceNumber ?? 0,
-    toSequenceNumber: blocks.at(-1)?.sequenceNumber ?? 0,
-    blocks: blocks.length,
-    openingRound: side.opening.result.body.round,
-    closingRound: side.closing.result.body.round,
-  }
-}
-
-function proofSummary(node: FullNode, proof: AgreementProof) {
-  const half = (block: HalfBlock) => ({ hash: toHex(blockHash(node.crypto, block)), publicKey: toHex(block.publicKey), sequenceNumber: block.sequenceNumber })
-  return { proposal: half(proof.proposal), agreement: half(proof.agreement), proposalSide: sideSummary(proof.proposalSide), agreementSide: sideSummary(proof.agreementSide) }
 }
 
 export function transactionRoutes(): Route[] {
@@ -106,7 +90,7 @@ export function transactionRoutes(): Route[] {
         // NOT_FINAL from the consensus (409) until both halves lie between certified checkpoints.
         const proof = await node.consensus.agreementProof({ proposal, agreement })
         const bytes = encodeAgreementProof(proof, node.chain.ledger.limits)
-        return { status: 200, body: { id, bytes: bytes.length, proof: toHex(bytes), summary: proofSummary(node, proof) } }
+        return { status: 200, body: { id, bytes: bytes.length, proof: toHex(bytes), summary: proofSummary(node.crypto, proof) } }
       },
     },
   ]
