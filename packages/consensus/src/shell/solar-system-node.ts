@@ -341,13 +341,11 @@ export class SolarSystemNode {
   }
 
   /**
-   * Waits until the schedule knows every epoch up to round `round` (at once for a given schedule); false when the
+   * Waits for the schedule to know every epoch up to the round it was asked about (`untilSettled`); false when the
    * node stopped meanwhile. Applying a round whose epoch two rounds on is not known yet could schedule the wrong
    * member set, so the node waits instead: safety never rests on learning the root's results in time.
    */
-  async #settled(round: number): Promise<boolean> {
-    const waiting = this.#options.epochs?.untilSettled?.(round)
-    if (waiting === undefined) return true
+  async #settled(waiting: Promise<void>): Promise<boolean> {
     let onStop: () => void = () => undefined
     const stopped = new Promise<void>((resolve) => {
       onStop = resolve
@@ -493,7 +491,9 @@ export class SolarSystemNode {
     } else if (body.round !== this.#state.round + 1) {
       return
     }
-    if (!(await this.#settled(body.round + 2)) || body.round !== this.#state.round + 1) return
+    // Only a schedule still learning makes the node wait (an await here otherwise would reorder it against stop()).
+    const waiting = this.#options.epochs?.untilSettled?.(body.round + 2)
+    if (waiting !== undefined && (!(await this.#settled(waiting)) || body.round !== this.#state.round + 1)) return
     let next: SolarSystemState
     try {
       next = applyResult(this.#options.rules, this.#state, certificate.result, resultHash(this.crypto, body))

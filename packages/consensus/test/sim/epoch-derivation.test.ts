@@ -8,7 +8,19 @@
  */
 import { toHex } from '@constellation/crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type CheckpointCertificate, ConsensusErrorCode, type EpochRules, isConsensusError, signMembershipRequest, submitMembershipRequest } from '../../src/index.js'
+import {
+  type CheckpointCertificate,
+  ConsensusErrorCode,
+  deriveEpoch,
+  type EpochDerivation,
+  type EpochRules,
+  isConsensusError,
+  type RootResult,
+  settledThrough,
+  signMembershipRequest,
+  startEpochDerivation,
+  submitMembershipRequest,
+} from '../../src/index.js'
 import { type ClusterSim, createClusterSim } from '../support/cluster-sim.js'
 import { SHELL_MEMBERSHIP } from '../support/membership-rules.js'
 import type { SimMember } from '../support/solar-system-sim.js'
@@ -121,5 +133,74 @@ describe('epochs derived from the root’s certified results', () => {
     expect(refusals.length).toBeGreaterThan(0)
     expect(s.errors.length).toBe(refusals.length)
     expect(misled.consensus.stats.certificatesRejected).toBeGreaterThan(0)
+  })
+
+  it('the derivation is a checked function of the root results: refused when a request or child certificate is missing or foreign', async () => {
+    sim = await createClusterSim({ seed: 'derived-epochs-pure', systems: 2, membersPerSystem: 4, facilitators: 4, validators: 4, membership: true })
+    const s = sim
+    await s.runUntilClusterRound(1)
+    const joinerKey = s.crypto.keyPairFromSeed(new Uint8Array(32).fill(9))
+    const join = signMembershipRequest(s.crypto, joinerKey, { kind: 'join', nonce: 1 })
+    const leaver = s.systems[1]!.members[2]!
+    const leave = signMembershipRequest(s.crypto, leaver.keyPair, { kind: 'leave', nonce: 1 })
+    await s.net.runUntil(submitMembershipRequest(leaver.sim, s.validators[0]!.member.id, join, { level: 1 }))
+    await s.net.runUntil(submitMembershipRequest(leaver.sim, s.validators[0]!.member.id, leave, { level: 1 }))
+    const validator = s.validators[2]!.level
+    await runUntil(s, () => validator.state.lastCheckpoints.has(toHex(joinerKey.publicKey)) && validator.state.lastCheckpoints.has(leaver.id))
+    const geneses = s.systems.map((system) => system.genesis)
+    // The root results as a follower fetches them: the certificate, the requests, each child's committed run.
+    const inputs: RootResult[] = []
+    const committed = new Map<string, number>()
+    for (let round = 1; round <= validator.history.round; round++) {
+      const certificate = validator.history.certificate(round)!
+      const runs = new Map<string, CheckpointCertificate[]>()
+      for (const genesis of geneses) {
+        const history = validator.index.history(0, genesis.group)!
+        const upTo = certificate.result.body.checkpoints.find((entry) => toHex(entry.publicKey) === toHex(history.genesisHash))?.sequenceNumber
+        if (upTo === undefined) continue
+        const from = (committed.get(genesis.group) ?? 0) + 1
+        runs.set(genesis.group, Array.from({ length: upTo - from + 1 }, (_, i) => history.certificate(from + i)!))
+        committed.set(genesis.group, upTo)
+      }
+      inputs.push({ certificate, requests: [leave, join], runs })
+    }
+    const derive = (group: string, rules: EpochRules, over: readonly RootResult[]) => {
+      let derivation: EpochDerivation = startEpochDerivation(geneses, group)
+      for (const input of over) derivation = deriveEpoch(s.crypto, rules, geneses, derivation, input).derivation
+      return derivation
+    }
+    const sol1 = derive('sol-1', RULES, inputs)
+    const expected = [...s.systems[1]!.genesis.members.filter((id) => id !== leaver.id), toHex(joinerKey.publicKey)].sort()
+    expect(sol1.members).toEqual(expected)
+    const last = sol1.epochs.at(-1)!
+    expect(last.members).toEqual(expected)
+    expect(settledThrough(RULES, sol1)).toBe(sol1.committed.get('sol-1')! + RULES.delay)
+    // Another delay moves every boundary by as much; another order of the requests changes nothing.
+    const later = derive('sol-1', { ...RULES, delay: RULES.delay + 3 }, inputs)
+    expect(later.epochs.map((epoch) => epoch.fromRound)).toEqual(sol1.epochs.map((epoch) => epoch.fromRound + 3))
+    expect(derive('sol-1', RULES, inputs.map((input) => ({ ...input, requests: [...input.requests].reverse() }))).epochs).toEqual(sol1.epochs)
+    expect(derive('sol-0', RULES, inputs).epochs).toEqual([])
+
+    const certifying = inputs.findIndex((input) => input.certificate.result.body.checkpoints.some((entry) => toHex(entry.publicKey) === leaver.id))
+    const before = derive('sol-1', RULES, inputs.slice(0, certifying))
+    const at = inputs[certifying]!
+    const refused = (input: RootResult) => {
+      try {
+        deriveEpoch(s.crypto, RULES, geneses, before, input)
+        return 'derived'
+      } catch (error) {
+        return isConsensusError(error, ConsensusErrorCode.INVALID_INPUT) ? 'refused' : String(error)
+      }
+    }
+    expect(refused(at)).toBe('derived')
+    expect(refused({ ...at, requests: [join] })).toBe('refused')
+    const [group, run] = [...at.runs].find(([, certificates]) => certificates.length > 0)!
+    expect(refused({ ...at, runs: new Map([...at.runs, [group, run.slice(0, -1)]]) })).toBe('refused')
+    const other = s.systems.find((system) => system.genesis.group !== group)!.genesis.group
+    const foreign = validator.index.history(0, other)!.certificate(run[0]!.result.body.round)!
+    expect(refused({ ...at, runs: new Map([...at.runs, [group, [foreign, ...run.slice(1)]]]) })).toBe('refused')
+    expect(certifying).toBeGreaterThan(0)
+    expect(refused(inputs[certifying - 1]!)).toBe('refused') // a result that does not follow
+    expect(() => derive('sol-1', { ...RULES, delay: 1 }, inputs)).toThrow(/at least 2/)
   })
 })
