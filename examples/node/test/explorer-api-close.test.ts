@@ -10,13 +10,6 @@ import { openEvents, startNetwork } from './explorer-api-harness.js'
 
 const bundler = async (): Promise<readonly ExplorerAsset[]> => []
 
-/** Milliseconds `work` took. */
-async function timed(work: () => Promise<void>): Promise<number> {
-  const started = performance.now()
-  await work()
-  return performance.now() - started
-}
-
 describe('event streams when the node closes', () => {
   it('closing the node ends the open streams at once', async () => {
     const net = await startNetwork({ count: 1, bundler })
@@ -24,8 +17,8 @@ describe('event streams when the node closes', () => {
       const streams = [await openEvents(net.url(0, '/v1/events')), await openEvents(net.url(0, '/v1/events'))]
       for (const stream of streams) await stream.next((event) => event.kind === 'hello')
       expect(nodeExplorer(net.nodes[0]!)?.events.streams).toBe(2)
-      // Well under the API's own patience: nothing waits for the streams to end by themselves.
-      expect(await timed(() => net.nodes[0]!.close())).toBeLessThan(5_000)
+      // The close returns (a stream that held it up would time the test out), and it ended the streams.
+      await net.nodes[0]!.close()
       await Promise.all(streams.map((stream) => stream.ended))
       expect(nodeExplorer(net.nodes[0]!)).toBeUndefined()
     } finally {
@@ -38,7 +31,7 @@ describe('event streams when the node closes', () => {
     try {
       const stream = await openEvents(net.url(0, '/v1/events'))
       await stream.next((event) => event.kind === 'hello')
-      expect(await timed(() => net.apis[0]!.close())).toBeLessThan(5_000)
+      await net.apis[0]!.close()
       await stream.ended
       await expect.poll(() => nodeExplorer(net.nodes[0]!)?.events.streams).toBe(0)
     } finally {

@@ -35,6 +35,7 @@ const proposalB = block(B, 6, { role: 'proposal', linkPublicKey: A, amount: 2, t
 const agreementA = block(A, 4, { role: 'agreement', linkPublicKey: B, linkSequenceNumber: 6, amount: 2 })
 const view: DagView = {
   latestRound: 9,
+  omittedChains: 0,
   chains: [
     chain(A, [block(A, 1, { role: 'genesis' }), block(A, 2, { certifiedRound: 4, certified: true }), proposalA, agreementA], { self: true }),
     chain(B, [block(B, 3), block(B, 4), agreementB, proposalB]),
@@ -70,7 +71,7 @@ describe('layoutDag', () => {
   })
 
   it('leaves a crawled chain gaps where blocks are missing', () => {
-    const gappy = layoutDag({ latestRound: 1, chains: [chain(A, [block(A, 2), block(A, 7)])] })
+    const gappy = layoutDag({ latestRound: 1, chains: [chain(A, [block(A, 2), block(A, 7)])], omittedChains: 0 })
     expect(gappy.columns).toBe(6)
     expect(gappy.blocks.map((p) => p.x)).toEqual([columnX(0), columnX(5)])
   })
@@ -83,7 +84,7 @@ describe('layoutDag', () => {
   })
 
   it('draws no link to a proposal outside the view', () => {
-    const lone = layoutDag({ latestRound: 1, chains: [chain(B, [agreementB])] })
+    const lone = layoutDag({ latestRound: 1, chains: [chain(B, [agreementB])], omittedChains: 0 })
     expect(lone.links).toEqual([])
   })
 
@@ -94,7 +95,7 @@ describe('layoutDag', () => {
   })
 
   it('lays out an empty view without dividing by nothing', () => {
-    const empty = layoutDag({ latestRound: 0, chains: [] })
+    const empty = layoutDag({ latestRound: 0, chains: [], omittedChains: 0 })
     expect(empty).toMatchObject({ columns: 1, lanes: [], blocks: [], links: [], height: laneHeight })
   })
 

@@ -1,6 +1,7 @@
 /**
- * The DAG of personal chains as this node stores them (`GET /v1/dag`): the last `perChain` blocks of every genesis
- * member's chain, then of this node's contract host and caller chains when the contracts module runs. Each block
+ * The DAG of personal chains as this node stores them (`GET /v1/dag`): the last `perChain` blocks of this node's
+ * chain and the other genesis members' (a bounded number of them), then of this node's contract host and caller
+ * chains when the contracts module runs. Each block
  * says what it is (genesis, proposal, agreement, checkpoint), which transaction it belongs to (the proposal's hash;
  * for an agreement, that of the linked proposal when it is stored here), and how far certification reached: the round
  * whose certificate included a checkpoint block, and whether a block lies at or below its chain's latest certified
@@ -23,12 +24,23 @@ function roleOf(block: HalfBlock): DagBlockRole {
   return isProposal(block) ? 'proposal' : 'agreement'
 }
 
-/** The chains the DAG shows, in order: genesis members, then this node's contract chains. */
-function chainsShown(node: FullNode): { readonly publicKey: string; readonly kind: DagChain['kind'] }[] {
-  const members = node.genesis.members.map((member) => ({ publicKey: member.id, kind: 'member' as const }))
+/**
+ * Member chains one answer shows at most: a genesis may name a thousand members, and the overview asks about once a
+ * second per open page, so the work per request is bounded (and a thousand lanes would not be readable anyway).
+ */
+export const MAX_DAG_MEMBER_CHAINS = 32
+
+/**
+ * The chains the DAG shows, in order: this node's own chain, other genesis members' in genesis order (up to
+ * `MAX_DAG_MEMBER_CHAINS` member chains in all), then this node's contract chains.
+ */
+function chainsShown(node: FullNode): { readonly shown: { readonly publicKey: string; readonly kind: DagChain['kind'] }[]; readonly omitted: number } {
+  const ids = node.genesis.members.map((member) => member.id)
+  const ordered = ids.includes(node.id) ? [node.id, ...ids.filter((id) => id !== node.id)] : ids
+  const members = ordered.slice(0, MAX_DAG_MEMBER_CHAINS).map((publicKey) => ({ publicKey, kind: 'member' as const }))
   const contracts = nodeContracts(node)
   const contractKeys = contracts === undefined ? [] : [contracts.hostKey, contracts.callerKey].filter((key): key is string => key !== undefined)
-  return [...members, ...contractKeys.map((publicKey) => ({ publicKey, kind: 'contract' as const }))]
+  return { shown: [...members, ...contractKeys.map((publicKey) => ({ publicKey, kind: 'contract' as const }))], omitted: ordered.length - members.length }
 }
 
 /**
@@ -49,8 +61,9 @@ function certificationOf(node: FullNode, publicKey: string, from: number) {
 
 export async function dagView(node: FullNode, perChain: number): Promise<DagView> {
   const { crypto, store } = node
+  const { shown, omitted } = chainsShown(node)
   const chains = await Promise.all(
-    chainsShown(node).map(async ({ publicKey, kind }): Promise<DagChain> => {
+    shown.map(async ({ publicKey, kind }): Promise<DagChain> => {
       const key = fromHex(publicKey)
       const height = (await store.latest(key))?.sequenceNumber ?? 0
       const from = Math.max(1, height - perChain + 1)
@@ -87,5 +100,5 @@ export async function dagView(node: FullNode, perChain: number): Promise<DagView
       }
     }),
   )
-  return { latestRound: node.consensus.history.round, chains }
+  return { latestRound: node.consensus.history.round, chains, omittedChains: omitted }
 }

@@ -15,6 +15,7 @@ import { blockHash, type HalfBlock, transferOf } from '@constellation/trustchain
 import { ApiError, ApiErrorCode } from '../api/api-error.js'
 import { certificateView } from '../api/views/certificate-view.js'
 import type { TransactionState } from '../api/views/transaction-view.js'
+import { errorFields } from '../log/logger.js'
 import type { FullNode } from '../node/create-node.js'
 import { EventStream, eventFrame, KEEP_ALIVE_COMMENT } from './event-stream.js'
 import type { ExplorerEvent } from './explorer-views.js'
@@ -34,6 +35,7 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 1 << 20
 
 export class ExplorerEvents {
   readonly #node: FullNode
+  readonly #log: FullNode['logger']
   readonly #maxStreams: number
   readonly #keepAliveMs: number
   readonly #maxBufferedBytes: number
@@ -44,6 +46,7 @@ export class ExplorerEvents {
 
   constructor(node: FullNode, options: ExplorerEventsOptions = {}) {
     this.#node = node
+    this.#log = node.logger.child({ module: 'explorer' })
     this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS
     this.#keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS
     this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES
@@ -98,7 +101,15 @@ export class ExplorerEvents {
   /** The event is built only when someone listens (a certificate's view encodes it). */
   #publish(event: () => ExplorerEvent): void {
     if (this.#streams.size === 0) return
-    const frame = eventFrame(event())
+    // Called from the node's listeners (certificates, transactions, chain growth): a failure to build an event is
+    // logged here rather than thrown into the consensus or trustchain code that notified us.
+    let frame: string
+    try {
+      frame = eventFrame(event())
+    } catch (error) {
+      this.#log.error(errorFields(error), 'an explorer event could not be built')
+      return
+    }
     for (const stream of this.#streams) stream.send(frame)
   }
 

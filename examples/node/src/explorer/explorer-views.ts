@@ -3,9 +3,10 @@
  * chains, the hierarchy, the live event stream), as types the server builds and the browser app reads. The browser
  * app imports these types only (erased at bundling), so the two cannot drift apart.
  *
- *   GET /v1/dag?perChain=N            DagView       (N: 1..50, default 16) the last N stored blocks of every chain
- *                                                   this node knows of (genesis members first, then contract chains)
- *   GET /v1/hierarchy                 HierarchyView the levels this network runs, solar systems up to its root
+ *   GET /v1/dag?perChain=N            DagView       (N: 1..50, default 16) the last N stored blocks of this node's
+ *                                                   chain, other genesis members' (up to 31 of them), then its
+ *                                                   contract chains
+ *   GET /v1/hierarchy                 HierarchyView the levels this node runs, solar systems up to the root it knows
  *   GET /v1/contracts/:id/invocations ContractInvocationsView (?limit 1..100, default 20) newest first
  *   GET /v1/events                    text/event-stream of ExplorerEvent (`event: <kind>`, `data: <json>`), with a
  *                                     `: keep-alive` comment every 15 s; the first event is always `hello`
@@ -52,6 +53,8 @@ export interface DagChain {
 export interface DagView {
   readonly latestRound: number
   readonly chains: readonly DagChain[]
+  /** Genesis members' chains left out to keep the answer bounded (a large network shows the first ones). */
+  readonly omittedChains: number
 }
 
 export type HierarchyLevelName = 'solar system' | 'star cluster' | 'galaxy' | 'universe'

@@ -220,9 +220,18 @@ async function assemble(
 
   // ---- own chain growth, for listeners (the explorer's live events) ----
   const growthListeners = new Set<(height: number) => void>()
+  // A listener's failure is logged and goes no further: it must not fail the checkpoint or the trustchain effect
+  // that reported the growth.
+  const growthLog = log('node')
   const grew = (sequenceNumber: number) => {
     const height = Math.max(sequenceNumber, trustchain.head().sequenceNumber)
-    for (const listener of growthListeners) listener(height)
+    for (const listener of growthListeners) {
+      try {
+        listener(height)
+      } catch (error) {
+        growthLog.error(errorFields(error), 'a chain-growth listener failed')
+      }
+    }
   }
   trustchain.onTransaction(({ proposal, agreement }) => {
     const own = equalBytes(proposal.publicKey, keyPair.publicKey) ? proposal : equalBytes(agreement.publicKey, keyPair.publicKey) ? agreement : undefined

@@ -40,7 +40,7 @@ function StatusPanel() {
 }
 
 function DagPanel() {
-  const state = useView<DagView>(`/v1/dag?perChain=${BLOCKS_PER_CHAIN}`, ['latestRound', 'chains'], () => true)
+  const state = useView<DagView>(`/v1/dag?perChain=${BLOCKS_PER_CHAIN}`, ['latestRound', 'chains', 'omittedChains'], () => true)
   return (
     <section aria-labelledby="dag-heading" class="panel">
       <h2 id="dag-heading">Personal chains</h2>
@@ -48,7 +48,12 @@ function DagPanel() {
         The last {BLOCKS_PER_CHAIN} blocks this node stores of each chain, newest at the right. Select a block to open its transaction.
       </p>
       <Loaded state={state} what="the DAG">
-        {(dag) => <DagGraph view={dag} />}
+        {(dag) => (
+          <>
+            <DagGraph view={dag} />
+            {dag.omittedChains > 0 && <p class="note">{dag.omittedChains} more members' chains are not shown here; open a chain from the memes or rounds pages.</p>}
+          </>
+        )}
       </Loaded>
       <DagLegend />
     </section>
