@@ -129,3 +129,14 @@ export function notifyListeners<S>(listeners: Iterable<(certificate: CheckpointC
     }
   }
 }
+
+/**
+ * The `probe`-th validator in turn, among those connected (all of them when none is): whom a node that fell behind
+ * asks next, so a validator that withholds is passed over on the next attempt.
+ */
+export function validatorInTurn(network: Pick<ConsensusNetwork, 'peers'>, validators: readonly string[], probe: number): string | undefined {
+  const connected = new Set(network.peers())
+  const candidates = validators.filter((id) => connected.has(id))
+  const pool = candidates.length > 0 ? candidates : validators
+  return pool[probe % Math.max(1, pool.length)]
+}

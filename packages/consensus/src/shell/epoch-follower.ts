@@ -21,7 +21,7 @@ import { decodeMembershipRequest, type MembershipRequest } from '../membership/m
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from '../round/certificate.js'
 import type { SolarSystemGenesis } from '../round/solar-system.js'
 import { requestCertificateRange } from './certificate-range.js'
-import { applyInTurn, catchUpFrom, judgeNext, readAnnouncement } from './certificate-following.js'
+import { applyInTurn, catchUpFrom, judgeNext, readAnnouncement, validatorInTurn } from './certificate-following.js'
 import type { ConsensusNetwork } from './solar-system-node.js'
 import { certificateTopic, decodeMembershipRequestsAnswer, encodeRequestDigests, levelProtocols, MAX_CERTIFICATES_PER_RESPONSE, MAX_REQUESTS_PER_QUERY } from './wire.js'
 
@@ -222,10 +222,7 @@ export class EpochFollower implements MemberSchedule {
   }
 
   #nextValidator(): string | undefined {
-    const connected = new Set(this.#options.network.peers())
-    const candidates = this.#validators.filter((id) => connected.has(id))
-    const pool = candidates.length > 0 ? candidates : this.#validators
-    return pool[this.#probes++ % Math.max(1, pool.length)]
+    return validatorInTurn(this.#options.network, this.#validators, this.#probes++)
   }
 
   /** Watchdog: with no root certificate for a while, ask the next validator for newer ones and derive again. */

@@ -33,7 +33,7 @@ import { type FacilitatorRoundState, startRound } from '../round/facilitator-rou
 import type { RoundInputKind } from '../round/round-inputs.js'
 import { applyResult, genesisState, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
 import { serveCertificateRange } from './certificate-range.js'
-import { applyInTurn, catchUpFrom, judgeNext, notifyListeners, readAnnouncement } from './certificate-following.js'
+import { applyInTurn, catchUpFrom, judgeNext, notifyListeners, readAnnouncement, validatorInTurn } from './certificate-following.js'
 import { RoundDriver } from './round-driver.js'
 import { type ConsensusNetwork, DEFAULT_TIMING, type SolarSystemStats, type SolarSystemTiming } from './solar-system-node.js'
 import {
@@ -398,10 +398,7 @@ export class LevelNode {
 
   /** The other validators in turn: where a validator that fell behind fetches what it missed. */
   #nextValidator(): string | undefined {
-    const connected = new Set(this.#options.network.peers())
-    const candidates = this.#validators.filter((id) => connected.has(id))
-    const pool = candidates.length > 0 ? candidates : this.#validators
-    return pool[this.#stallProbes++ % Math.max(1, pool.length)]
+    return validatorInTurn(this.#options.network, this.#validators, this.#stallProbes++)
   }
 
   /**
