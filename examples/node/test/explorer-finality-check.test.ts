@@ -115,6 +115,15 @@ describe('FinalityChecker', () => {
     if (!verdict.verified) expect(verdict.reason).toMatch(/^the agreement proof does not hold: proposal side: /)
   })
 
+  it('declines a proof that would need more certificates checked than the page allows, before fetching any', async () => {
+    const [first] = finals as [(typeof finals)[number]]
+    const from = source()
+    const verdict = await new FinalityChecker(crypto, from, { maxCertificates: 1 }).verify(first.view, first.proof)
+    expect(verdict.verified).toBe(false)
+    if (!verdict.verified) expect(verdict.reason).toMatch(/^the proof closes in round \d+: checking the \d+ certificates from the genesis to it is more than this page does \(1 at most\)/)
+    expect(from.froms).toEqual([])
+  })
+
   it('fails when the node shows the genuine halves beside another amount, party or block field', async () => {
     const [first] = finals as [(typeof finals)[number]]
     const checker = new FinalityChecker(crypto, source())

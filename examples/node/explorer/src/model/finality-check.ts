@@ -72,6 +72,12 @@ export interface FinalityProgress {
 const ROUNDS_PER_REQUEST = 100
 /** Certificates checked between pauses: a few tens of milliseconds of noble's Ed25519 in a browser. */
 const CERTIFICATES_PER_SLICE = 8
+/**
+ * Certificates one check verifies at most beyond what the page verified before. The chain is checked from the
+ * genesis, so the work grows with the network's age: past this (minutes of a browser's CPU), the page says so
+ * instead of starting work it would not finish.
+ */
+export const DEFAULT_MAX_CERTIFICATES_CHECKED = 5_000
 
 /** Thrown inside the check to end it with a reason; anything else thrown is reported with its message. */
 class CheckFailure extends Error {}
@@ -114,11 +120,14 @@ export class FinalityChecker {
   /** Checks run one after another: they share the history. */
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor(crypto: Crypto, source: FinalitySource) {
+  readonly #maxCertificates: number
+
+  constructor(crypto: Crypto, source: FinalitySource, options: { readonly maxCertificates?: number } = {}) {
     const counting = countingCrypto(crypto)
     this.#crypto = counting.crypto
     this.#count = counting.count
     this.#source = source
+    this.#maxCertificates = options.maxCertificates ?? DEFAULT_MAX_CERTIFICATES_CHECKED
   }
 
   /** The last round verified so far (0 before any). */
@@ -139,6 +148,11 @@ export class FinalityChecker {
       const proof = this.#decodeProof(proofHex)
       this.#checkHalves(proof, transaction)
       const closing = Math.max(proof.proposalSide.closing.result.body.round, proof.agreementSide.closing.result.body.round)
+      if (closing - this.verifiedRound > this.#maxCertificates) {
+        throw new CheckFailure(
+          `the proof closes in round ${closing}: checking the ${closing - this.verifiedRound} certificates from the genesis to it is more than this page does (${this.#maxCertificates} at most); check it with the consensus package's verifyAgreementProof`,
+        )
+      }
       const history = await this.#historyThrough(genesis, closing, onProgress)
       const before = this.#count()
       const reason = await checkAgreementProof(this.#crypto, proof, committeesOf(history))
