@@ -261,6 +261,11 @@ async function send(response: ServerResponse, result: RouteResponse): Promise<vo
     return
   }
   const stream = result.raw
+  // A client that went away before the answer was ready will not close again: end the stream and settle now.
+  if (response.destroyed) {
+    stream.destroy()
+    return
+  }
   await new Promise<void>((resolve) => {
     // A stream that fails half-way cannot change its status any more: the connection is cut so the client sees it.
     stream.once('error', () => {

@@ -1,5 +1,5 @@
 /** A personal chain: its newest blocks (up to the API's page of 100), each linking to its own page. */
-import type { ChainPage as ChainPageView } from '../browser/api-types.js'
+import type { ChainPage as ChainPageView, ExplorerEvent } from '../browser/api-types.js'
 import { useView } from '../browser/use-view.js'
 import { formatJson, formatTimestamp, isNoKey, shortHex } from '../model/format.js'
 import { hrefOf } from '../model/route.js'
@@ -10,7 +10,13 @@ const PAGE = 100
 
 export function ChainPage({ publicKey }: { readonly publicKey: string }) {
   // The first answer tells the height; the newest page is then asked for by its range.
-  const first = useView<ChainPageView>(`/v1/chains/${publicKey}`, ['height', 'blocks'], (event) => event.kind === 'chain' && event.publicKey === publicKey)
+  // The node announces growth of its own chain only; another chain is read again when a round or a transaction
+  // names it (its checkpoints are in the round's certificate).
+  const names = (event: ExplorerEvent) =>
+    (event.kind === 'chain' && event.publicKey === publicKey) ||
+    (event.kind === 'transaction' && (event.from === publicKey || event.to === publicKey)) ||
+    (event.kind === 'round' && event.certificate.checkpoints.some((entry) => entry.publicKey === publicKey))
+  const first = useView<ChainPageView>(`/v1/chains/${publicKey}`, ['height', 'blocks'], names)
   const height = first.data?.height ?? 0
   const from = Math.max(1, height - PAGE + 1)
   const latest = useView<ChainPageView>(height > PAGE ? `/v1/chains/${publicKey}?from=${from}&to=${height}` : `/v1/chains/${publicKey}`, ['height', 'blocks'])
