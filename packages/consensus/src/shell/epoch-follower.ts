@@ -146,7 +146,7 @@ export class EpochFollower implements MemberSchedule {
       this.#stats.certificatesRejected++
       return
     }
-    if (body.round !== this.history.round + 1) return
+    if (!this.#running || body.round !== this.history.round + 1) return
     this.history.append(this.#options.crypto, certificate)
     this.#stats.rootCertificates++
     this.#arm()

@@ -363,7 +363,8 @@ export class LevelNode {
         this.#stats.certificatesRejected++
         return
       }
-      if (body.round !== history.round + 1) return
+      // The check awaited: the node may have stopped meanwhile, and a stopped node applies nothing.
+      if (!this.#running || body.round !== history.round + 1) return
     }
     if (followed === this.#own) {
       let next: SolarSystemState

@@ -57,6 +57,8 @@ export class RoundDriver<I> {
   #round: FacilitatorRoundState<I> | undefined
   #proposalTimer: TimerHandle | undefined
   #received = { framesReceived: 0, messagesDropped: 0 }
+  /** Set by `stop`: a shell's apply that finishes after it must not start a round (a timer and frames nobody stops). */
+  #stopped = false
 
   constructor(options: RoundDriverOptions) {
     this.#options = options
@@ -90,11 +92,14 @@ export class RoundDriver<I> {
 
   /** Fresh links, for a node that starts (again). */
   start(): void {
+    this.#stopped = false
     this.#links = this.#createLinks()
   }
 
   stop(): void {
+    this.#stopped = true
     this.#proposalTimer?.cancel()
+    this.#proposalTimer = undefined
     this.#links.close()
   }
 
@@ -103,6 +108,8 @@ export class RoundDriver<I> {
    * machine the inputs the shell holds, the proposal timer starts, and the frames that came early are replayed.
    */
   enter(round: number, machine?: FacilitatorRoundState<I>, feed?: () => void): void {
+    // Stopped: the round held stays as it was (its pool is what a restart carries over), and none starts.
+    if (this.#stopped) return
     this.#proposalTimer?.cancel()
     this.#proposalTimer = undefined
     this.#links.setRound(round)

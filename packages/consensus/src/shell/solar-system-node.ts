@@ -484,7 +484,8 @@ export class SolarSystemNode {
     if (body.round !== this.#state.round + 1) return
     if (!trusted) {
       const invalid = await checkCertificate(this.crypto, certificate, this.#state.committee, this.#options.verifier)
-      if (invalid !== undefined || body.round !== this.#state.round + 1) {
+      // The check awaited: a node stopped meanwhile applies nothing (no round, checkpoint or listener after stop).
+      if (invalid !== undefined || !this.#running || body.round !== this.#state.round + 1) {
         if (invalid !== undefined) this.#stats.certificatesRejected++
         return
       }
