@@ -5,11 +5,14 @@
  * sends a signed join to one validator and a member a signed leave to another; the cluster certifies both; the solar
  * system switches to the new member set at the same round on every member, the joiner signs, a member that was
  * offline meanwhile catches up and agrees. A member that derives with another delay refuses the others' handover.
+ * A join that a Byzantine validator put only in its own proposal (never gossiped, never served by it) is still
+ * served once certified: the validators that folded the proposal keep it, the others fetch it from them.
  */
 import { toHex } from '@constellation/crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   type CheckpointCertificate,
+  type ConsensusNetwork,
   ConsensusErrorCode,
   deriveEpoch,
   type EpochDerivation,
@@ -21,6 +24,7 @@ import {
   startEpochDerivation,
   submitMembershipRequest,
 } from '../../src/index.js'
+import { encodeMembershipRequestsAnswer, levelProtocols, membershipTopic } from '../../src/shell/wire.js'
 import { type ClusterSim, createClusterSim } from '../support/cluster-sim.js'
 import { SHELL_MEMBERSHIP } from '../support/membership-rules.js'
 import type { SimMember } from '../support/solar-system-sim.js'
@@ -135,6 +139,37 @@ describe('epochs derived from the root’s certified results', () => {
     expect(misled.consensus.stats.certificatesRejected).toBeGreaterThan(0)
   })
 
+  it('a join only in a Byzantine validator’s own proposal, never gossiped nor served by it, is seated by every follower alike; nobody stalls', async () => {
+    sim = await createClusterSim({ seed: 'derived-epochs-hidden', systems: 2, membersPerSystem: 4, facilitators: 4, validators: 4, membership: true, epochs: () => RULES, corrupt: new Map([[3, hidingValidator]]) })
+    const s = sim
+    await s.runUntilClusterRound(2)
+    const joinerKey = s.crypto.keyPairFromSeed(s.crypto.sha256(new TextEncoder().encode('derived-epochs-hidden/joiner')))
+    const joinerId = toHex(joinerKey.publicKey)
+    const liar = s.validators[3]!
+    // The join reaches the liar alone, which proposes it but passes it on to nobody.
+    await s.net.runUntil(submitMembershipRequest(s.systems[0]!.members[3]!.sim, liar.member.id, signMembershipRequest(s.crypto, joinerKey, { kind: 'join', nonce: 1 }), { level: 1 }))
+    const honestValidators = s.validators.slice(0, 3)
+    await runUntil(s, () => honestValidators.every((v) => v.level.state.lastCheckpoints.has(joinerId)))
+    const certifying = Array.from({ length: honestValidators[0]!.level.history.round }, (_, i) => i + 1).find((round) =>
+      honestValidators[0]!.level.history.certificate(round)!.result.body.checkpoints.some((entry) => toHex(entry.publicKey) === joinerId),
+    )!
+    const followers = [...s.followers.values()]
+    // Every follower derives past the result that certified the join: the honest validators serve it.
+    await runUntil(s, () => followers.every((f) => f.derivation.assignment.round >= certifying), certifying + 40)
+    const seat = followers[0]!.derivation.assignment.members.get(joinerId)?.group
+    expect(seat).toBeDefined()
+    for (const f of followers) expect(f.derivation.assignment.members.get(joinerId)?.group).toBe(seat)
+    const system = s.systems.find((candidate) => candidate.genesis.group === seat)!
+    const epochs = s.followers.get(system.members[0]!.id)!.derivation.epochs
+    expect(epochs.at(-1)!.members).toContain(joinerId)
+    for (const m of system.members) expect(s.followers.get(m.id)!.derivation.epochs, m.id).toEqual(epochs)
+    // The solar systems go on past the boundary: none is held back waiting for a request nobody can serve.
+    const joiner = await s.addMember(joinerKey, seat!, RULES, 91)
+    const boundary = epochs.at(-1)!.fromRound
+    await runUntil(s, () => [...system.members, joiner].every((m) => m.consensus.history.round >= boundary + 2), certifying + 80)
+    expect(s.errors).toEqual([])
+  })
+
   it('the derivation is a checked function of the root results: refused when a request or child certificate is missing or foreign', async () => {
     sim = await createClusterSim({ seed: 'derived-epochs-pure', systems: 2, membersPerSystem: 4, facilitators: 4, validators: 4, membership: true })
     const s = sim
@@ -204,3 +239,17 @@ describe('epochs derived from the root’s certified results', () => {
     expect(() => derive('sol-1', { ...RULES, delay: 1 }, inputs)).toThrow(/at least 2/)
   })
 })
+
+/** A root validator that never passes on the membership requests it takes, nor serves any it certified. */
+function hidingValidator(network: ConsensusNetwork): ConsensusNetwork {
+  const protocols = levelProtocols(1)
+  return {
+    peerId: network.peerId,
+    limits: network.limits,
+    publish: (topic, data) => (topic === membershipTopic(1, 'cluster-0') ? Promise.resolve() : network.publish(topic, data)),
+    subscribe: (topic, handler) => network.subscribe(topic, handler),
+    handle: (protocol, handler) => network.handle(protocol, protocol === protocols.membershipRequests ? () => encodeMembershipRequestsAnswer([]) : handler),
+    peers: () => network.peers(),
+    request: (peer, protocol, data, options) => network.request(peer, protocol, data, options),
+  }
+}
