@@ -124,6 +124,7 @@ export {
   type LevelConfig,
   DEFAULT_MAX_CERTIFICATES_PER_INPUT,
   type LevelInput,
+  type LevelInputKind,
   levelInputs,
   type MembershipInput,
 } from './hierarchy/level-inputs.js'

@@ -88,6 +88,15 @@ export function childGroups(crypto: Crypto, level: number, children: readonly So
 
 export const DEFAULT_MAX_CERTIFICATES_PER_INPUT = 16
 
+/** The kind of a level's inputs, and what a facilitator keeps of the proposals it agreed on. */
+export interface LevelInputKind extends RoundInputKind<LevelInput> {
+  /**
+   * The membership requests a proposal carries, unchecked (none when it does not decode): a facilitator that folded
+   * the agreed proposals keeps those the result certified, so it can serve them though nobody else passed them on.
+   */
+  readonly requestsIn: (proposal: Uint8Array) => readonly MembershipRequest[]
+}
+
 function proposalCodec(maxInputs: number, maxCertificates: number) {
   const child = closedRecord('ChildCertificates', {
     group: t.string,
@@ -113,7 +122,7 @@ interface RunStart {
   readonly round: number
 }
 
-export function levelInputs(config: LevelConfig): RoundInputKind<LevelInput> {
+export function levelInputs(config: LevelConfig): LevelInputKind {
   const { crypto, rules, level } = config
   if (!(Number.isSafeInteger(level) && level >= 1)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a level above 0 certifies certificates; level must be >= 1')
   const children = childGroups(crypto, level, config.children)
@@ -184,7 +193,7 @@ export function levelInputs(config: LevelConfig): RoundInputKind<LevelInput> {
 
   const lastRound = (input: ChildCertificates): number => (input.certificates.at(-1) as CheckpointCertificate).result.body.round
 
-  const kind: RoundInputKind<LevelInput> = {
+  const kind: LevelInputKind = {
     check,
     // A key's leave and its join are separate sources, so a rejoin does not push the leave before it out of the pool.
     sourceOf: (input) => (input.kind === 'child' ? `child:${input.group}` : `request:${input.request.kind}:${toHex(input.request.publicKey)}`),
@@ -216,6 +225,13 @@ export function levelInputs(config: LevelConfig): RoundInputKind<LevelInput> {
         requests: inputs.filter((input) => input.kind === 'request').map(wireOf),
       } as Parameters<typeof encodeCanonical>[0]),
     fold: (seed, agreed) => foldLevel(seed, agreed),
+    requestsIn: (proposal) => {
+      try {
+        return decode(proposal).flatMap((input) => (input.kind === 'request' ? [input.request] : []))
+      } catch {
+        return []
+      }
+    },
   }
 
   const decode = (bytes: Uint8Array): LevelInput[] => {

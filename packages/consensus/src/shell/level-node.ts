@@ -13,13 +13,13 @@
  * paths from a child certificate up to its own level. A validator that falls behind — or starts late — fetches the
  * certificates it lacks from the other validators of its group.
  */
-import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
+import { type Crypto, fromHex, type KeyPair, toHex } from '@constellation/crypto'
 import type { Clock, TimerHandle, Verdict } from '@constellation/gossip'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import type { CertificateHistory } from '../finality/certificate-history.js'
 import { childRun } from '../hierarchy/child-run.js'
 import { encodeFinalityPath, HierarchyIndex } from '../hierarchy/finality-path.js'
-import { type ChildGroup, childGroups, DEFAULT_MAX_CERTIFICATES_PER_INPUT, type LevelInput, levelInputs } from '../hierarchy/level-inputs.js'
+import { type ChildGroup, childGroups, DEFAULT_MAX_CERTIFICATES_PER_INPUT, type LevelInput, type LevelInputKind, levelInputs } from '../hierarchy/level-inputs.js'
 import {
   checkMembershipRequest,
   decodeMembershipRequest,
@@ -28,7 +28,7 @@ import {
   membershipRequestDigest,
 } from '../membership/membership-request.js'
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from '../round/certificate.js'
-import { resultHash } from '../round/checkpoint-result.js'
+import { type CheckpointEntry, resultHash } from '../round/checkpoint-result.js'
 import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
 import type { RoundInputKind } from '../round/round-inputs.js'
 import { applyResult, genesisState, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
@@ -40,10 +40,13 @@ import {
   certificateTopic,
   decodeCertificateRangeRequest,
   decodeFinalityPathRequest,
+  decodeMembershipRequestsAnswer,
   decodeRequestDigests,
   encodeFinalityPathAnswer,
   encodeMembershipRequestsAnswer,
+  encodeRequestDigests,
   levelProtocols,
+  MAX_REQUESTS_PER_QUERY,
   membershipTopic,
 } from './wire.js'
 
@@ -124,6 +127,13 @@ export class LevelNode {
   #requests = new Map<string, MembershipRequest>()
   /** The requests the group certified, by digest (hex): served to nodes that derive the assignment. */
   readonly #certifiedRequests = new Map<string, MembershipRequest>()
+  /** Requests in the proposals this validator folded whose digests the result certifies, by digest (hex): kept once it is certified. */
+  readonly #agreedRequests = new Map<string, MembershipRequest>()
+  /** Digests (hex) of requests the group certified that this validator lacks: asked of the other validators. */
+  readonly #missingRequests = new Set<string>()
+  #fetchingRequests = false
+  /** The children's keys in the group's results (hex): every other entry is a membership request. */
+  readonly #childKeys: ReadonlySet<string>
   #stats = { roundsCertified: 0, roundsFacilitated: 0, childCertificates: 0, certificatesRejected: 0, certificatesFetched: 0, rangesServed: 0, pathsServed: 0, requestsTaken: 0 }
 
   constructor(options: LevelNodeOptions) {
@@ -144,7 +154,7 @@ export class LevelNode {
     }
     this.#maxPerInput = options.maxCertificatesPerInput ?? DEFAULT_MAX_CERTIFICATES_PER_INPUT
     // One kind for the node's life: its verdict cache spares re-checking a child certificate in every proposal.
-    this.#kind = levelInputs({
+    const kind = levelInputs({
       crypto: options.crypto,
       rules,
       level: genesis.level,
@@ -152,8 +162,23 @@ export class LevelNode {
       maxCertificatesPerInput: this.#maxPerInput,
       membership: options.membership === true,
     })
+    // The fold sees every agreed proposal: the requests the result certifies are kept from them, since a request
+    // that only its proposer held (it passed it on to nobody) could otherwise never be served once certified.
+    this.#kind =
+      options.membership === true
+        ? {
+            ...kind,
+            fold: (seed, agreed, pool) => {
+              const body = kind.fold(seed, agreed, pool)
+              this.#noteAgreed(body.checkpoints, agreed, kind)
+              return body
+            },
+          }
+        : kind
     this.index = new HierarchyIndex(options.crypto)
-    for (const child of childGroups(options.crypto, genesis.level, options.children).values()) {
+    const children = childGroups(options.crypto, genesis.level, options.children)
+    this.#childKeys = new Set([...children.values()].map((child) => child.keyHex))
+    for (const child of children.values()) {
       this.index.addGroup(child.genesis)
       this.#follow(child.genesis, child)
     }
@@ -273,10 +298,11 @@ export class LevelNode {
 
   /**
    * A node's signed join or leave: held (newest per key and kind, within a bound) and proposed when this validator
-   * facilitates. True when it was new here.
+   * facilitates; or one the group certified that this validator lacked. True when it was new here.
    */
   #onMembershipRequest(data: Uint8Array, fromNode: boolean): boolean {
     const request = decodeMembershipRequest(data)
+    if (this.#takeMissing(request)) return true
     const why = checkMembershipRequest(this.crypto, request)
     if (why !== undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `membership request: ${why}`)
     const id = toHex(request.publicKey)
@@ -302,12 +328,63 @@ export class LevelNode {
     return encodeMembershipRequestsAnswer(found)
   }
 
-  /** Keeps the held requests the group's result certified (its entries name them by key, nonce and digest). */
+  /** The requests of the agreed proposals whose digests the folded result certifies (signatures checked). */
+  #noteAgreed(entries: readonly CheckpointEntry[], agreed: ReadonlyMap<string, Uint8Array>, kind: LevelInputKind): void {
+    const certified = new Set(entries.filter((entry) => !this.#childKeys.has(toHex(entry.publicKey))).map((entry) => toHex(entry.hash)))
+    if (certified.size === 0) return
+    for (const proposal of agreed.values()) {
+      for (const request of kind.requestsIn(proposal)) {
+        const digest = toHex(membershipRequestDigest(this.crypto, request))
+        if (!certified.has(digest) || this.#agreedRequests.has(digest) || this.#certifiedRequests.has(digest)) continue
+        if (checkMembershipRequest(this.crypto, request) === undefined) this.#agreedRequests.set(digest, request)
+      }
+    }
+  }
+
+  /**
+   * Keeps the requests the group's result certified (its entries name them by key, nonce and digest): those held,
+   * those of the proposals this validator folded; the others it asks the other validators for.
+   */
   #keepCertified(certificate: CheckpointCertificate): void {
-    const certified = new Set(certificate.result.body.checkpoints.map((entry) => toHex(entry.hash)))
-    for (const request of this.#requests.values()) {
-      const digest = toHex(membershipRequestDigest(this.crypto, request))
-      if (certified.has(digest)) this.#certifiedRequests.set(digest, request)
+    const known = new Map(this.#agreedRequests)
+    // Folded for this round (the next round's fold comes after this apply): what the result did not certify goes.
+    this.#agreedRequests.clear()
+    for (const request of this.#requests.values()) known.set(toHex(membershipRequestDigest(this.crypto, request)), request)
+    for (const entry of certificate.result.body.checkpoints) {
+      if (this.#childKeys.has(toHex(entry.publicKey))) continue
+      const digest = toHex(entry.hash)
+      if (this.#certifiedRequests.has(digest)) continue
+      const request = known.get(digest)
+      if (request !== undefined) this.#certifiedRequests.set(digest, request)
+      else if (this.#missingRequests.size < MAX_HELD_REQUESTS) this.#missingRequests.add(digest)
+    }
+    void this.#fetchMissing()
+  }
+
+  /** A certified request this validator lacked: kept when its digest is one missing and its signature checks. */
+  #takeMissing(request: MembershipRequest): boolean {
+    if (this.#missingRequests.size === 0) return false
+    const digest = toHex(membershipRequestDigest(this.crypto, request))
+    if (!this.#missingRequests.has(digest) || checkMembershipRequest(this.crypto, request) !== undefined) return false
+    this.#missingRequests.delete(digest)
+    this.#certifiedRequests.set(digest, request)
+    return true
+  }
+
+  /** Asks the next validator for certified requests this validator lacks (again at each certificate and watchdog). */
+  async #fetchMissing(): Promise<void> {
+    if (this.#fetchingRequests || this.#missingRequests.size === 0 || !this.#running) return
+    const peer = this.#nextValidator()
+    if (peer === undefined) return
+    this.#fetchingRequests = true
+    try {
+      const digests = [...this.#missingRequests].slice(0, MAX_REQUESTS_PER_QUERY).map((digest) => fromHex(digest))
+      const answer = await this.#options.network.request(peer, this.#protocols.membershipRequests, encodeRequestDigests(digests), { timeout: this.#timing.requestTimeoutMs })
+      for (const bytes of decodeMembershipRequestsAnswer(answer)) this.#takeMissing(decodeMembershipRequest(bytes))
+    } catch {
+      // Unreachable, withholding or malformed: another validator is asked next time.
+    } finally {
+      this.#fetchingRequests = false
     }
   }
 
@@ -412,6 +489,7 @@ export class LevelNode {
     this.#stallTimer = this.#options.clock.setTimer(this.#timing.stallTimeoutMs, () => {
       const peer = this.#nextValidator()
       if (peer !== undefined) for (const followed of this.#followed.values()) void this.#catchUp(followed, peer, Number.POSITIVE_INFINITY)
+      void this.#fetchMissing()
       this.#armStallTimer()
     })
   }

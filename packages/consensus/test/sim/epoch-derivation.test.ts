@@ -14,17 +14,19 @@ import {
   type CheckpointCertificate,
   type ConsensusNetwork,
   ConsensusErrorCode,
+  decodeMembershipRequest,
   deriveEpoch,
   type EpochDerivation,
   type EpochRules,
   isConsensusError,
+  membershipRequestDigest,
   type RootResult,
   settledThrough,
   signMembershipRequest,
   startEpochDerivation,
   submitMembershipRequest,
 } from '../../src/index.js'
-import { encodeMembershipRequestsAnswer, levelProtocols, membershipTopic } from '../../src/shell/wire.js'
+import { decodeMembershipRequestsAnswer, encodeMembershipRequestsAnswer, encodeRequestDigests, levelProtocols, membershipTopic } from '../../src/shell/wire.js'
 import { type ClusterSim, createClusterSim } from '../support/cluster-sim.js'
 import { SHELL_MEMBERSHIP } from '../support/membership-rules.js'
 import type { SimMember } from '../support/solar-system-sim.js'
@@ -167,6 +169,26 @@ describe('epochs derived from the root’s certified results', () => {
     const joiner = await s.addMember(joinerKey, seat!, RULES, 91)
     const boundary = epochs.at(-1)!.fromRound
     await runUntil(s, () => [...system.members, joiner].every((m) => m.consensus.history.round >= boundary + 2), certifying + 80)
+    expect(s.errors).toEqual([])
+  })
+
+  it('a validator that missed a request’s gossip and synced by ranges fetches it from the others once certified, and serves it', async () => {
+    sim = await createClusterSim({ seed: 'derived-epochs-late', systems: 2, membersPerSystem: 4, facilitators: 4, validators: 4, membership: true, late: [2] })
+    const s = sim
+    await s.runUntilClusterRound(2)
+    const joinerKey = s.crypto.keyPairFromSeed(s.crypto.sha256(new TextEncoder().encode('derived-epochs-late/joiner')))
+    const join = signMembershipRequest(s.crypto, joinerKey, { kind: 'join', nonce: 1 })
+    const client = s.systems[0]!.members[3]!.sim
+    await s.net.runUntil(submitMembershipRequest(client, s.validators[0]!.member.id, join, { level: 1 }))
+    await runUntil(s, () => s.validators[0]!.level.state.lastCheckpoints.has(toHex(joinerKey.publicKey)))
+    const late = s.validators[2]!
+    await s.startValidator(2)
+    await s.runUntilClusterRound(s.validators[0]!.level.history.round + 3)
+    expect(late.level.state.lastCheckpoints.has(toHex(joinerKey.publicKey))).toBe(true)
+    const asked = encodeRequestDigests([membershipRequestDigest(s.crypto, join)])
+    const answer = await s.net.runUntil(client.request(late.member.id, levelProtocols(1).membershipRequests, asked, { timeout: 5_000 }))
+    const served = decodeMembershipRequestsAnswer(answer).map((bytes) => decodeMembershipRequest(bytes))
+    expect(served.map((request) => toHex(request.signature))).toEqual([toHex(join.signature)])
     expect(s.errors).toEqual([])
   })
 
