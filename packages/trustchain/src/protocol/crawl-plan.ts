@@ -8,6 +8,7 @@ import { fromHex, toHex } from '@constellation/crypto'
 import type { HalfBlock } from '../block/half-block.js'
 import { TrustChainErrorCode } from '../errors.js'
 import type { IngestOutcome } from '../ledger/ledger.js'
+import { positionKey } from '../store/position-key.js'
 
 /** Crawl rounds one dependency search may take, and chains one round may ask for, unless configured. */
 export const DEFAULT_MAX_CRAWL_ROUNDS = 8
@@ -44,11 +45,11 @@ export const heldOf = (outcomes: readonly IngestOutcome[]): HalfBlock[] =>
 export function crawlTargets(maxChains: number, outcomes: readonly IngestOutcome[]): MissingRun[] {
   // A block named missing that is itself held (waiting for its own dependency, named by its own outcome) is not
   // fetched again: a second copy would only be verified a second time.
-  const held = new Set(heldOf(outcomes).map((block) => `${toHex(block.publicKey)}/${block.sequenceNumber}`))
+  const held = new Set(heldOf(outcomes).map((block) => positionKey(block.publicKey, block.sequenceNumber)))
   const byChain = new Map<string, MissingRun>()
   for (const outcome of outcomes) {
     const missing = missingOf(outcome)
-    if (missing === undefined || held.has(`${toHex(missing.publicKey)}/${missing.sequenceNumber}`)) continue
+    if (missing === undefined || held.has(positionKey(missing.publicKey, missing.sequenceNumber))) continue
     const chain = toHex(missing.publicKey)
     const known = byChain.get(chain)
     if (known === undefined) {

@@ -17,6 +17,7 @@ import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import { type BatchVerifier, createLedger, type IngestOutcome, type Ledger } from '../ledger/ledger.js'
 import type { BlockStore } from '../store/block-store.js'
 import { readChainHead } from '../store/chain-head.js'
+import { positionKey } from '../store/position-key.js'
 import { ValidationLevel, ValidationReason, type ValidationResult } from '../validation/validation-result.js'
 import { type Clock, systemClock } from './clock.js'
 import { crawlRange, crawlTargets, DEFAULT_MAX_CRAWL_CHAINS, DEFAULT_MAX_CRAWL_ROUNDS, heldOf } from './crawl-plan.js'
@@ -127,9 +128,6 @@ export interface TrustChainNode {
   /** True when no event is being processed or waiting (used by simulations to detect quiescence). */
   idle(): boolean
 }
-
-/** A block's place: its chain and sequence number. */
-const blockKey = (block: HalfBlock): string => `${toHex(block.publicKey)}/${block.sequenceNumber}`
 
 export function createTrustChainNode(options: TrustChainNodeOptions): TrustChainNode {
   const { crypto, keyPair, store, messenger } = options
@@ -428,7 +426,7 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
       }
       // The outcome of each block asked for, by position, updated when a later round lets a refused block in.
       const asked = await ledger.ingest(await fetchRange(publicKey, { from, to }))
-      const slotOf = new Map(asked.flatMap((outcome, slot) => (outcome.block === undefined ? [] : [[blockKey(outcome.block), slot] as const])))
+      const slotOf = new Map(asked.flatMap((outcome, slot) => (outcome.block === undefined ? [] : [[positionKey(outcome.block.publicKey, outcome.block.sequenceNumber), slot] as const])))
       // A fragment often holds an agreement to a proposal from a chain this node has never seen: the peer holds that
       // proposal (it checked it before signing), so it is asked for what the ledger names missing, as the engine
       // does before it signs, until every block is in or the rounds run out.
@@ -439,7 +437,7 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
         const fetched = await Promise.all(targets.map((missing) => fetchRange(missing.publicKey, crawlRange(missing, maxCrawlBlocks))))
         outcomes = await ledger.ingest([...fetched.flat(), ...heldOf(outcomes)])
         for (const outcome of outcomes) {
-          const slot = outcome.block === undefined ? undefined : slotOf.get(blockKey(outcome.block))
+          const slot = outcome.block === undefined ? undefined : slotOf.get(positionKey(outcome.block.publicKey, outcome.block.sequenceNumber))
           if (slot !== undefined) asked[slot] = outcome
         }
       }
