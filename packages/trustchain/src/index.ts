@@ -16,6 +16,7 @@ export {
   HalfBlockCodec,
   isAgreement,
   isProposal,
+  isVoid,
   NO_LINK,
   type UnsignedHalfBlock,
   UnsignedHalfBlockCodec,
@@ -41,13 +42,17 @@ export {
   GenesisPayloadCodec,
   type PayloadCheck,
   PayloadRegistry,
+  statedBalance,
   type PayloadType,
   TRANSFER,
   type TransferPayload,
   TransferPayloadCodec,
   transferOf,
   type ValueTransfer,
+  type VoidPayload,
+  VoidPayloadCodec,
 } from './block/payloads.js'
+export { checkRefusal, refusalDigest, signRefusal } from './block/refusal.js'
 export {
   advanceHead,
   agreementPayload,
@@ -57,6 +62,7 @@ export {
   createCheckpoint,
   createGenesisBlock,
   createProposal,
+  createVoid,
   EMPTY_CHAIN_HEAD,
   transferPayload,
   withValue,
@@ -83,6 +89,19 @@ export { createMemoryBlockStore, type MemoryBlockStoreOptions } from './store/me
 export { type LevelBlockStoreOptions, openLevelBlockStore } from './store/level-store.js'
 export { readChainHead } from './store/chain-head.js'
 export { type BatchVerifier, createLedger, type IngestOutcome, type Ledger, type LedgerOptions } from './ledger/ledger.js'
+export { type CertifiedAnchor, type CertifiedAnchors, type ChainAnchor, openingAnchor } from './anchor/chain-anchor.js'
+export {
+  checkStretch,
+  extendStretch,
+  type StretchCheck,
+  type StretchCredit,
+  type StretchDebit,
+  type StretchOptions,
+  type StretchSummary,
+  type StretchTail,
+  type StretchVoid,
+  stretchFrom,
+} from './anchor/stretch.js'
 export {
   type AgreementFragment,
   checkFragment,

@@ -26,17 +26,19 @@ describe('TrustChainNode.checkpoint', () => {
     const { peers, run } = await simPeers(crypto, 2, { seed: 21 })
     const [alice, bob] = peers as [SimPeer, SimPeer]
     const before = alice.node.head()
+    // Bob holds alice's chain below the checkpoint, so he can check the balance it states.
+    await bob.node.ledger.ingest([(await alice.store.get(alice.node.publicKey, 1))!])
     const done = settle(alice.node.checkpoint({ consensusResultHash: resultHash(7), round: 3 }))
     await run()
     const result = await done
     if (!result.ok) throw result.error
     const block = result.value
     expect(block).toMatchObject({ type: 'checkpoint', sequenceNumber: before.sequenceNumber + 1, previousHash: before.hash })
-    expect(block.payload).toEqual({ consensusResultHash: resultHash(7), round: 3, headSequenceNumber: before.sequenceNumber, headHash: before.hash })
+    expect(block.payload).toEqual({ consensusResultHash: resultHash(7), round: 3, headSequenceNumber: before.sequenceNumber, headHash: before.hash, balance: before.balance })
     const stored = await alice.store.get(alice.node.publicKey, before.sequenceNumber + 1)
     expect(stored && toHex(blockHash(crypto, stored))).toBe(toHex(blockHash(crypto, block)))
     expect(alice.node.head()).toMatchObject({ sequenceNumber: 2, hash: blockHash(crypto, block), balance: before.balance })
-    // Broadcast as other own blocks are: Bob has it too.
+    // Broadcast as other own blocks are: Bob, who holds the chain below it, stores it too.
     expect(await bob.store.getByHash(blockHash(crypto, block))).toBeDefined()
     await checkOwnChain(crypto, alice)
   })

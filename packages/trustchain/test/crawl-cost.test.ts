@@ -7,7 +7,7 @@ import { type Crypto, toHex } from '@constellation/crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   blockHash,
-  createCheckpoint,
+  createProposal,
   createGenesisBlock,
   createLedger,
   createMemoryBlockStore,
@@ -100,11 +100,12 @@ describe('the ledger verifies each signature once', () => {
     alice.genesis(100)
     bob.genesis(50)
     for (let i = 0; i < 3; i++) alice.pay(bob, 1, 2_000 + i) // alice 2..4
-    alice.append(createCheckpoint(alice.author, alice.head, { consensusResultHash: new Uint8Array(32).fill(1), round: 1, timestamp: 3_000 })) // 5
+    alice.append(createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: { kind: 'note', text: 'no value' }, timestamp: 3_000 })) // 5
     alice.pay(bob, 1, 3_001) // 6
     alice.pay(bob, 1, 3_002) // 7
     const ledger = createLedger({ crypto, store: createMemoryBlockStore({ crypto }) })
-    // Held: 1, 2 and the checkpoint 5. Block 7 needs 6, which needs 5's predecessor 4, which needs 3.
+    // Held: 1, 2 and the note 5 (no balance: stored without its predecessors). Block 7 needs 6, which needs 5's
+    // predecessor 4, which needs 3.
     expect(statuses(await ledger.ingest([alice.blocks[0]!, alice.blocks[1]!, alice.blocks[4]!]))).toEqual(['stored', 'stored', 'stored'])
     const [waiting] = await ledger.ingest([alice.blocks[6]!])
     expect(waiting?.status === 'rejected' && waiting.error.detail.missing).toEqual({ publicKey: toHex(alice.publicKey), sequenceNumber: 6, from: 3 })

@@ -317,7 +317,7 @@ describe('the pure engine', () => {
       expect(ingest.purpose).toEqual({ kind: 'own', previousHead: state.head, checkpoint: 3 })
       const block = ingest.blocks[0]!
       expect(block).toMatchObject({ type: 'checkpoint', sequenceNumber: 1, previousHash: state.head.hash, timestamp: 20 })
-      expect(block.payload).toEqual({ consensusResultHash: resultHash, round: 7, headSequenceNumber: 0, headHash: state.head.hash })
+      expect(block.payload).toEqual({ consensusResultHash: resultHash, round: 7, headSequenceNumber: 0, headHash: state.head.hash, balance: state.head.balance })
       expect(next.head).toEqual({ sequenceNumber: 1, hash: blockHash(crypto, block), balance: 100, timestamp: 20 })
       const done = step(config, next, { type: 'ingested', now: 21, purpose: ingest.purpose, outcomes: [stored(block)] })
       expect(done.effects).toEqual([

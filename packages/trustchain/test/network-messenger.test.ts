@@ -33,10 +33,12 @@ describe('createNetworkMessenger over the gossip SimNetwork', () => {
       nodes.push({ node, store })
     }
     const [alice, bob, carol] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]]
+    // A third party stores the broadcast blocks it can check: it holds alice's genesis, so the transaction's broadcast
+    // brings alice's proposal, and the checkpoint after it follows.
+    await createLedger({ crypto, store: carol.store }).ingest([(await alice.store.get(alice.node.publicKey, 1))!])
     const tx = await net.runUntil(alice.node.propose(bob.node.publicKey, { transfer: 10 }))
     expect(toHex(tx.agreement.linkPublicKey)).toBe(toHex(alice.node.publicKey))
     expect(await bob.store.getByHash(blockHash(crypto, tx.proposal))).toBeDefined()
-    // A checkpoint carries no value, so a third party that lacks the chain's earlier blocks still stores it.
     const checkpoint = await net.runUntil(alice.node.checkpoint({ consensusResultHash: new Uint8Array(32), round: 0 }))
     await net.run({ until: net.clock.now() + 5_000 })
     const seen = await carol.store.getByHash(blockHash(crypto, checkpoint))
@@ -60,6 +62,9 @@ describe('createNetworkMessenger without broadcasts', () => {
       nodes.push({ node, store })
     }
     const [alice, bob, carol] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]]
+    // A third party stores the broadcast blocks it can check: it holds alice's genesis, so the transaction's broadcast
+    // brings alice's proposal, and the checkpoint after it follows.
+    await createLedger({ crypto, store: carol.store }).ingest([(await alice.store.get(alice.node.publicKey, 1))!])
     const tx = await net.runUntil(alice.node.propose(bob.node.publicKey, { transfer: 10 }))
     expect(await bob.store.getByHash(blockHash(crypto, tx.agreement))).toBeDefined()
     const checkpoint = await net.runUntil(alice.node.checkpoint({ consensusResultHash: new Uint8Array(32), round: 0 }))

@@ -7,11 +7,12 @@
  * proposal's payload, as in py-ipv8, so both halves describe the same transaction, except that a carried `value`
  * states the agreeing chain's own new balance.
  */
-import type { CborValue, Crypto, KeyPair } from '@constellation/crypto'
+import { type CborValue, type Crypto, equalBytes, type KeyPair } from '@constellation/crypto'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import { type BlockLimits, blockHash, DEFAULT_BLOCK_LIMITS, signBlock } from './block-encoding.js'
 import { type HalfBlock, isProposal, NO_LINK, ZERO_HASH } from './half-block.js'
-import { carriesValue, GenesisPayloadCodec, type TransferPayload, transferOf } from './payloads.js'
+import { carriesValue, statedBalance, type TransferPayload, transferOf } from './payloads.js'
+import { checkRefusal } from './refusal.js'
 
 export interface ChainHead {
   /** Sequence number of the newest block (0 for an empty chain). */
@@ -28,10 +29,7 @@ export const EMPTY_CHAIN_HEAD: ChainHead = Object.freeze({ sequenceNumber: 0, ha
 
 /** The head after appending `block` to a chain whose head was `head`. */
 export function advanceHead(crypto: Crypto, head: ChainHead, block: HalfBlock): ChainHead {
-  const transfer = transferOf(block.type, block.payload)
-  let balance = head.balance
-  if (transfer !== undefined) balance = transfer.balance
-  else if (block.type === 'genesis' && GenesisPayloadCodec.is(block.payload)) balance = block.payload.balance
+  const balance = statedBalance(block.type, block.payload) ?? head.balance
   return { sequenceNumber: block.sequenceNumber, hash: blockHash(crypto, block), balance, timestamp: block.timestamp }
 }
 
@@ -151,7 +149,33 @@ export function createCheckpoint(
       round: options.round,
       headSequenceNumber: head.sequenceNumber,
       headHash: head.hash,
+      balance: head.balance,
     },
+    timestamp: options.timestamp,
+  })
+}
+
+/**
+ * A void of the own chain's `proposal`, which its counterparty refused with `refusal` (`signRefusal`): the amount
+ * goes back to the running balance. INVALID_INPUT unless `proposal` is an own proposal below `head` that moves value
+ * and `refusal` is its counterparty's refusal of it.
+ */
+export function createVoid(author: BlockAuthor, head: ChainHead, proposal: HalfBlock, options: { refusal: Uint8Array; timestamp: number }): HalfBlock {
+  const { crypto, keyPair } = author
+  const transfer = transferOf(proposal.type, proposal.payload)
+  if (!isProposal(proposal) || !equalBytes(proposal.publicKey, keyPair.publicKey) || proposal.sequenceNumber > head.sequenceNumber || transfer === undefined) {
+    throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'only an own proposal that moves value can be voided')
+  }
+  if (!checkRefusal(crypto, { hash: blockHash(crypto, proposal), counterparty: proposal.linkPublicKey }, options.refusal)) {
+    throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'the refusal is not the counterparty’s refusal of this proposal')
+  }
+  const balance = head.balance + transfer.amount
+  if (!Number.isSafeInteger(balance)) throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'the refund would take the balance past the safe integer range')
+  return append(author, head, {
+    type: 'void',
+    linkPublicKey: keyPair.publicKey,
+    linkSequenceNumber: proposal.sequenceNumber,
+    payload: { amount: transfer.amount, balance, refusal: options.refusal },
     timestamp: options.timestamp,
   })
 }

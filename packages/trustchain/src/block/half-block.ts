@@ -10,8 +10,12 @@ import { HASH_LENGTH, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH } from '@constellation
 import * as t from 'io-ts'
 import { bytesOfLength, CborValueCodec, closedRecord, integerIn } from './field-codecs.js'
 
-/** Kinds of half-block. `tx` carries a transaction payload; the other two are not transactions and link nowhere. */
-export const BlockTypeCodec = t.keyof({ genesis: null, tx: null, checkpoint: null }, 'BlockType')
+/**
+ * Kinds of half-block. `tx` carries a transaction payload and links to another chain; `genesis` and `checkpoint` are
+ * not transactions and link nowhere; `void` undoes one of its own chain's proposals that the counterparty refused,
+ * and links to that proposal (its own chain, the proposal's sequence number).
+ */
+export const BlockTypeCodec = t.keyof({ genesis: null, tx: null, checkpoint: null, void: null }, 'BlockType')
 export type BlockType = t.TypeOf<typeof BlockTypeCodec>
 
 export const PublicKeyCodec = bytesOfLength(PUBLIC_KEY_LENGTH, 'PublicKey')
@@ -55,3 +59,5 @@ export interface BlockKey {
 
 export const isProposal = (block: UnsignedHalfBlock): boolean => block.type === 'tx' && block.linkSequenceNumber === 0
 export const isAgreement = (block: UnsignedHalfBlock): boolean => block.type === 'tx' && block.linkSequenceNumber > 0
+/** A void of the own chain's proposal at `linkSequenceNumber`. */
+export const isVoid = (block: UnsignedHalfBlock): boolean => block.type === 'void'

@@ -15,7 +15,7 @@ import type { CborValue } from '@constellation/crypto'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
-import { closedRecord, describeErrors, integerIn } from './field-codecs.js'
+import { bytesOfLength, closedRecord, describeErrors, integerIn } from './field-codecs.js'
 import { HashCodec } from './half-block.js'
 
 const Amount = integerIn(1, Number.MAX_SAFE_INTEGER, 'Amount')
@@ -26,16 +26,31 @@ export const GenesisPayloadCodec = closedRecord('GenesisPayload', { balance: Bal
 export type GenesisPayload = t.TypeOf<typeof GenesisPayloadCodec>
 
 /**
- * A checkpoint commits to the latest certified consensus result its author has seen (hash and round) and to its
- * own chain head: the block just below it, by sequence number and hash (0 and the zero hash for a first block).
+ * A checkpoint commits to the latest certified consensus result its author has seen (hash and round), to its own
+ * chain head — the block just below it, by sequence number and hash (0 and the zero hash for a first block) — and
+ * to the chain's running balance there. Once certified, it is the anchor a counterparty checks later blocks from:
+ * facilitators checked the stretch below it, balance included.
  */
 export const CheckpointPayloadCodec = closedRecord('CheckpointPayload', {
   consensusResultHash: HashCodec,
   round: integerIn(0, Number.MAX_SAFE_INTEGER, 'Round'),
   headSequenceNumber: integerIn(0, Number.MAX_SAFE_INTEGER, 'HeadSequenceNumber'),
   headHash: HashCodec,
+  balance: Balance,
 })
 export type CheckpointPayload = t.TypeOf<typeof CheckpointPayloadCodec>
+
+/**
+ * A void undoes the own chain's proposal its link names, which the counterparty refused: it returns the proposal's
+ * `amount` to the running `balance` (the chain's balance after the void) and carries the counterparty's signed
+ * refusal (`refusal`, see `signRefusal`), so that anyone can check the counterparty will never agree to it.
+ */
+export const VoidPayloadCodec = closedRecord('VoidPayload', {
+  amount: Amount,
+  balance: Balance,
+  refusal: bytesOfLength(64, 'RefusalSignature'),
+})
+export type VoidPayload = t.TypeOf<typeof VoidPayloadCodec>
 
 /**
  * A value transfer from the proposer to the counterparty. `balance` is the running balance of the chain that holds
@@ -105,11 +120,12 @@ export class PayloadRegistry {
   }
 
   /** Checks the payload of a block of the given type against its codec. */
-  check(type: 'genesis' | 'tx' | 'checkpoint', payload: CborValue): PayloadCheck {
+  check(type: 'genesis' | 'tx' | 'checkpoint' | 'void', payload: CborValue): PayloadCheck {
     let codec: t.Decoder<unknown, unknown> | undefined
     let kind: string | undefined
     if (type === 'genesis') codec = GenesisPayloadCodec
     else if (type === 'checkpoint') codec = CheckpointPayloadCodec
+    else if (type === 'void') codec = VoidPayloadCodec
     else {
       if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || payload instanceof Uint8Array) {
         return { ok: false, errors: ['a transaction payload must be a map with a string `kind`'] }
@@ -149,4 +165,18 @@ export function transferOf(type: string, payload: CborValue): ValueTransfer | un
 /** True when the payload carries value through a `value` field (not a transfer). */
 export function carriesValue(payload: CborValue): payload is { readonly kind: string; readonly value: CarriedValue } {
   return isMap(payload) && payload.kind !== 'transfer' && transferOf('tx', payload) !== undefined
+}
+
+/**
+ * The running balance a block states, if it states one: a genesis (opening balance), a transfer or value-carrying
+ * payload (the holding chain's balance after it), a checkpoint (the balance at the head it records) or a void (the
+ * balance after the refund).
+ */
+export function statedBalance(type: string, payload: CborValue): number | undefined {
+  const transfer = transferOf(type, payload)
+  if (transfer !== undefined) return transfer.balance
+  if (type === 'genesis' && GenesisPayloadCodec.is(payload)) return payload.balance
+  if (type === 'checkpoint' && CheckpointPayloadCodec.is(payload)) return payload.balance
+  if (type === 'void' && VoidPayloadCodec.is(payload)) return payload.balance
+  return undefined
 }

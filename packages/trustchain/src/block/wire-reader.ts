@@ -23,7 +23,7 @@ export interface WireParts {
 
 const encoder = new TextEncoder()
 const keyBytes = (key: string): Uint8Array => Uint8Array.of(0x60 + key.length, ...encoder.encode(key))
-const TYPES = new Map(['genesis', 'tx', 'checkpoint'].map((type) => [type, keyBytes(type)] as const))
+const TYPES = new Map(['genesis', 'tx', 'checkpoint', 'void'].map((type) => [type, keyBytes(type)] as const))
 const KEYS = {
   type: keyBytes('type'),
   payload: keyBytes('payload'),

@@ -11,8 +11,8 @@
  */
 import { type Crypto, equalBytes, HASH_LENGTH, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, type SignedMessage, toHex } from '@constellation/crypto'
 import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
-import { type BlockKey, type HalfBlock, HalfBlockCodec, isAgreement, isProposal } from '../block/half-block.js'
-import { GenesisPayloadCodec, PayloadRegistry, transferOf } from '../block/payloads.js'
+import { type BlockKey, type HalfBlock, HalfBlockCodec, isAgreement, isProposal, isVoid } from '../block/half-block.js'
+import { PayloadRegistry, statedBalance } from '../block/payloads.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import type { BlockStore } from '../store/block-store.js'
 import { chainKey, positionKey } from '../store/position-key.js'
@@ -155,7 +155,7 @@ class BatchView {
       want(block.publicKey, block.sequenceNumber, wanted)
       want(block.publicKey, block.sequenceNumber - 1, wanted)
       want(block.publicKey, block.sequenceNumber + 1, wanted)
-      if (isAgreement(block)) {
+      if (isAgreement(block) || isVoid(block)) {
         want(block.linkPublicKey, block.linkSequenceNumber, wanted)
         want(block.linkPublicKey, block.linkSequenceNumber, linkTargets)
       } else if (isProposal(block)) {
@@ -223,12 +223,12 @@ class BatchView {
     }
   }
 
-  /** The balance a block states, if it states one. */
+  /**
+   * The balance a block states (genesis, transfer, void, checkpoint). The ledger stores a block that states one only
+   * once it has checked it, so a stored block's balance is a base later blocks may be checked against.
+   */
   static statedBalance(block: HalfBlock): number | undefined {
-    const transfer = transferOf(block.type, block.payload)
-    if (transfer !== undefined) return transfer.balance
-    if (block.type === 'genesis' && GenesisPayloadCodec.is(block.payload)) return block.payload.balance
-    return undefined
+    return statedBalance(block.type, block.payload)
   }
 
   /** Running balance of a chain after block `sequenceNumber` (0 before the first), if the blocks are known. */
@@ -251,10 +251,10 @@ class BatchView {
     const previous = block.sequenceNumber > 1 ? this.known(positionKey(block.publicKey, block.sequenceNumber - 1)) : undefined
     const next = this.known(positionKey(block.publicKey, block.sequenceNumber + 1))
     if (existing === 'unknown' || previous === 'unknown' || next === 'unknown') return undefined
-    const agreement = isAgreement(block)
-    const linkedProposal = agreement ? this.known(positionKey(block.linkPublicKey, block.linkSequenceNumber)) : undefined
+    const answer = isAgreement(block) || isVoid(block)
+    const linkedProposal = answer ? this.known(positionKey(block.linkPublicKey, block.linkSequenceNumber)) : undefined
     if (linkedProposal === 'unknown') return undefined
-    const target = agreement ? positionKey(block.linkPublicKey, block.linkSequenceNumber) : isProposal(block) ? positionKey(block.publicKey, block.sequenceNumber) : undefined
+    const target = answer ? positionKey(block.linkPublicKey, block.linkSequenceNumber) : isProposal(block) ? positionKey(block.publicKey, block.sequenceNumber) : undefined
     let agreements: readonly HalfBlock[] = []
     if (target !== undefined) {
       const stored = this.storedLinks.get(target)
@@ -269,7 +269,7 @@ class BatchView {
       this.pending.chains.has(chainKey(block.publicKey))
     if (!chainKnown) return undefined
     let previousBalance: number | undefined
-    if (transferOf(block.type, block.payload) !== undefined) {
+    if (statedBalance(block.type, block.payload) !== undefined) {
       if (block.sequenceNumber === 1) previousBalance = 0
       else if (previous !== undefined) {
         previousBalance = BatchView.statedBalance(previous)
@@ -285,9 +285,9 @@ class BatchView {
     const existing = await this.block(block.publicKey, block.sequenceNumber)
     const previous = block.sequenceNumber > 1 ? await this.block(block.publicKey, block.sequenceNumber - 1) : undefined
     const next = await this.block(block.publicKey, block.sequenceNumber + 1)
-    const agreement = isAgreement(block)
-    const linkedProposal = agreement ? await this.block(block.linkPublicKey, block.linkSequenceNumber) : undefined
-    const agreements = agreement
+    const answer = isAgreement(block) || isVoid(block)
+    const linkedProposal = answer ? await this.block(block.linkPublicKey, block.linkSequenceNumber) : undefined
+    const agreements = answer
       ? await this.linked(block.linkPublicKey, block.linkSequenceNumber)
       : isProposal(block)
         ? await this.linked(block.publicKey, block.sequenceNumber)
@@ -300,7 +300,7 @@ class BatchView {
       this.pending.chains.has(chainKey(block.publicKey)) ||
       (await this.store.latest(block.publicKey)) !== undefined
     const previousBalance =
-      transferOf(block.type, block.payload) === undefined ? undefined : await this.balanceAfter(block.publicKey, block.sequenceNumber - 1)
+      statedBalance(block.type, block.payload) === undefined ? undefined : await this.balanceAfter(block.publicKey, block.sequenceNumber - 1)
     return { existing, previous, next, chainKnown, linkedProposal, agreements, previousBalance }
   }
 }
@@ -323,7 +323,7 @@ function rejection(block: HalfBlock, validation: ValidationResult): TrustChainEr
  * rules are re-checked against their neighbours by whichever block arrives later.
  */
 async function missingDependency(view: BatchView, block: HalfBlock, validation: ValidationResult): Promise<BlockKey | undefined> {
-  if (isAgreement(block) && validation.reasons.includes(ValidationReason.LINK_UNKNOWN)) {
+  if ((isAgreement(block) || isVoid(block)) && validation.reasons.includes(ValidationReason.LINK_UNKNOWN)) {
     return { publicKey: block.linkPublicKey, sequenceNumber: block.linkSequenceNumber }
   }
   if (!validation.reasons.includes(ValidationReason.BALANCE_UNCHECKED)) return undefined

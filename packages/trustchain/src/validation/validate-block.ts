@@ -9,8 +9,9 @@
  */
 import { type CborValue, type Crypto, encodeCanonical, equalBytes } from '@constellation/crypto'
 import { blockHash } from '../block/block-encoding.js'
-import { type HalfBlock, isAgreement, isProposal, NO_LINK, ZERO_HASH } from '../block/half-block.js'
-import { CheckpointPayloadCodec, type PayloadRegistry, transferOf } from '../block/payloads.js'
+import { type HalfBlock, isAgreement, isProposal, isVoid, NO_LINK, ZERO_HASH } from '../block/half-block.js'
+import { CheckpointPayloadCodec, type PayloadRegistry, transferOf, VoidPayloadCodec } from '../block/payloads.js'
+import { checkRefusal } from '../block/refusal.js'
 import { createFraudProof, type FraudProof } from './fraud-proof.js'
 import { INFORMATIONAL_REASONS, ValidationLevel, ValidationReason, type ValidationResult } from './validation-result.js'
 
@@ -24,9 +25,12 @@ export interface ValidationContext {
   readonly next: HalfBlock | undefined
   /** Whether any block of this chain is known (tells `partial` from `no-info`). */
   readonly chainKnown: boolean
-  /** For an agreement: the proposal it answers, if known. */
+  /** For an agreement: the proposal it answers; for a void: the own proposal it voids. If known. */
   readonly linkedProposal: HalfBlock | undefined
-  /** Agreements that link to the proposal (for a proposal: to itself; for an agreement: to the one it answers). */
+  /**
+   * Blocks that link to the proposal — agreements, and the proposer's voids (for a proposal: to itself; for an
+   * agreement or a void: to the one it names).
+   */
   readonly agreements: readonly HalfBlock[]
   /** The chain's running balance just before this block, when every block needed to compute it is known. */
   readonly previousBalance: number | undefined
@@ -57,6 +61,11 @@ function checkInvariants(
   if (block.type === 'tx') {
     if (equalBytes(block.publicKey, block.linkPublicKey)) reasons.push(ValidationReason.SELF_LINK)
     else if (equalBytes(block.linkPublicKey, NO_LINK)) reasons.push(ValidationReason.BAD_LINK)
+  } else if (block.type === 'void') {
+    // A void names an earlier proposal of its own chain.
+    if (!equalBytes(block.publicKey, block.linkPublicKey) || block.linkSequenceNumber < 1 || block.linkSequenceNumber >= block.sequenceNumber) {
+      reasons.push(ValidationReason.BAD_LINK)
+    }
   } else if (!equalBytes(block.linkPublicKey, NO_LINK) || block.linkSequenceNumber !== 0) {
     // Genesis and checkpoint blocks are not transactions: nothing may countersign or be countersigned by them.
     reasons.push(ValidationReason.BAD_LINK)
@@ -110,6 +119,27 @@ function withoutValue(payload: CborValue): CborValue {
   return rest
 }
 
+/** A void: the proposal it names is an own proposal of that amount, refused by its counterparty, voided once and never agreed. */
+function checkVoid(crypto: Crypto, block: HalfBlock, hash: Uint8Array, context: ValidationContext, reasons: ValidationReason[]): void {
+  const proposal = context.linkedProposal
+  if (proposal === undefined) reasons.push(ValidationReason.LINK_UNKNOWN)
+  else {
+    const offered = transferOf(proposal.type, proposal.payload)
+    if (!isProposal(proposal) || offered === undefined || !VoidPayloadCodec.is(block.payload) || offered.amount !== block.payload.amount) {
+      reasons.push(ValidationReason.LINK_MISMATCH)
+    } else if (!checkRefusal(crypto, { hash: blockHash(crypto, proposal), counterparty: proposal.linkPublicKey }, block.payload.refusal)) {
+      reasons.push(ValidationReason.BAD_REFUSAL)
+    }
+  }
+  for (const other of context.agreements) {
+    if (isVoid(other) && equalBytes(other.publicKey, block.publicKey) && !equalBytes(blockHash(crypto, other), hash)) {
+      reasons.push(ValidationReason.DOUBLE_VOID)
+    } else if (isAgreement(other) && (proposal === undefined || equalBytes(other.publicKey, proposal.linkPublicKey))) {
+      reasons.push(ValidationReason.PROPOSAL_AGREED)
+    }
+  }
+}
+
 function checkLinks(
   crypto: Crypto,
   block: HalfBlock,
@@ -117,6 +147,10 @@ function checkLinks(
   context: ValidationContext,
   reasons: ValidationReason[],
 ): FraudProof | undefined {
+  if (isVoid(block)) {
+    checkVoid(crypto, block, hash, context, reasons)
+    return undefined
+  }
   if (isProposal(block)) {
     // Only the named counterparty's agreements count; anyone else's claim to answer this proposal is its own problem.
     for (const agreement of context.agreements) {
@@ -134,7 +168,10 @@ function checkLinks(
     reasons.push(ValidationReason.LINK_MISMATCH)
   }
   for (const other of context.agreements) {
+    // The proposer voided it with a refusal: this counterparty said no before.
+    if (isVoid(other) && equalBytes(other.publicKey, block.linkPublicKey)) reasons.push(ValidationReason.PROPOSAL_VOIDED)
     if (
+      isAgreement(other) &&
       equalBytes(other.publicKey, block.publicKey) &&
       other.sequenceNumber !== block.sequenceNumber &&
       !equalBytes(blockHash(crypto, other), hash)
@@ -162,20 +199,31 @@ function checkChain(crypto: Crypto, block: HalfBlock, hash: Uint8Array, context:
   }
 }
 
-function checkBalance(block: HalfBlock, context: ValidationContext, reasons: ValidationReason[]): void {
+/**
+ * The balance rules: the running balance a block states follows from the one before it. A transfer proposal pays
+ * out of it (never below zero), an agreement and a void add to it, a checkpoint records it unchanged.
+ */
+function expectedBalance(block: HalfBlock, previous: number): { expected: number; stated: number; overdraft: boolean } | undefined {
+  if (block.type === 'checkpoint') return CheckpointPayloadCodec.is(block.payload) ? { expected: previous, stated: block.payload.balance, overdraft: false } : undefined
+  if (block.type === 'void') {
+    return VoidPayloadCodec.is(block.payload) ? { expected: previous + block.payload.amount, stated: block.payload.balance, overdraft: false } : undefined
+  }
   const transfer = transferOf(block.type, block.payload)
-  if (transfer === undefined) return
+  if (transfer === undefined) return undefined
+  if (isProposal(block)) return { expected: previous - transfer.amount, stated: transfer.balance, overdraft: previous - transfer.amount < 0 }
+  return { expected: previous + transfer.amount, stated: transfer.balance, overdraft: false }
+}
+
+function checkBalance(block: HalfBlock, context: ValidationContext, reasons: ValidationReason[]): void {
+  // Blocks that state no balance (notes, and payloads already refused as bad) have nothing to check.
+  if (expectedBalance(block, 0) === undefined) return
   if (context.previousBalance === undefined) {
     reasons.push(ValidationReason.BALANCE_UNCHECKED)
     return
   }
-  if (isProposal(block)) {
-    const expected = context.previousBalance - transfer.amount
-    if (expected < 0) reasons.push(ValidationReason.INSUFFICIENT_BALANCE)
-    else if (transfer.balance !== expected) reasons.push(ValidationReason.BALANCE_MISMATCH)
-  } else if (transfer.balance !== context.previousBalance + transfer.amount) {
-    reasons.push(ValidationReason.BALANCE_MISMATCH)
-  }
+  const rule = expectedBalance(block, context.previousBalance) as { expected: number; stated: number; overdraft: boolean }
+  if (rule.overdraft) reasons.push(ValidationReason.INSUFFICIENT_BALANCE)
+  else if (rule.stated !== rule.expected) reasons.push(ValidationReason.BALANCE_MISMATCH)
 }
 
 function levelOf(block: HalfBlock, context: ValidationContext, reasons: readonly ValidationReason[]): ValidationLevel {

@@ -35,6 +35,14 @@ export const ValidationReason = {
   // link consistency
   LINK_MISMATCH: 'link-mismatch',
   DOUBLE_COUNTERSIGN: 'double-countersign',
+  /** A void whose refusal is not the counterparty's refusal of the proposal it names. */
+  BAD_REFUSAL: 'bad-refusal',
+  /** A second void of one proposal. */
+  DOUBLE_VOID: 'double-void',
+  /** A void of a proposal its counterparty agreed to. */
+  PROPOSAL_AGREED: 'proposal-agreed',
+  /** An agreement to a proposal its author voided with this counterparty's refusal. */
+  PROPOSAL_VOIDED: 'proposal-voided',
   // chain consistency
   PREVIOUS_HASH_MISMATCH: 'previous-hash-mismatch',
   NEXT_HASH_MISMATCH: 'next-hash-mismatch',
