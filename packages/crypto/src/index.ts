@@ -3,7 +3,8 @@
  *
  * Data flow: `loadCrypto()` picks a backend (libsodium, node:crypto or noble) and returns a checked `Crypto`
  * facade; protocol code encodes values with `encodeCanonical`, hashes with `crypto.sha256` and signs the hash;
- * bulk verification goes through `createVerifyPool`; a node's own key lives in a key file (`createKeyFile`).
+ * bulk verification goes through `createVerifyPool`; a node's own key lives in a key file (`createKeyFile`);
+ * `countingCrypto` wraps a `Crypto` to count the signatures it makes and checks.
  */
 export { CryptoError, CryptoErrorCode, isCryptoError } from './errors.js'
 export { HASH_LENGTH, PUBLIC_KEY_LENGTH, SEED_LENGTH, SIGNATURE_LENGTH } from './constants.js'
@@ -23,6 +24,7 @@ export type { BackendName, CryptoBackend, SignFunction } from './backend/backend
 export { availableBackends, BACKEND_NAMES, type BackendPreference, loadBackend } from './backend/load.js'
 export { nobleBackend } from './backend/noble.js'
 export { createCrypto, type Crypto, type KeyPair, loadCrypto, type LoadCryptoOptions, type SignedMessage } from './crypto.js'
+export { type CountingCrypto, countingCrypto, type CryptoCounts } from './counting-crypto.js'
 export {
   type CborLimits,
   type CborValue,
