@@ -24,6 +24,13 @@ export {
   type Verdict,
 } from './network.js'
 export {
+  NETWORK_TRAFFIC_KINDS,
+  type NetworkTraffic,
+  type NetworkTrafficKind,
+  trafficBytes,
+  type TrafficTally,
+} from './network-traffic.js'
+export {
   checkResourceAdvert,
   decodeSignedAdvert,
   encodeSignedAdvert,

@@ -8,7 +8,7 @@
  *   - request/response: `request(peer, protocol, data)` asks one peer and awaits its answer; `handle(protocol, fn)`
  *     answers.
  * Plus membership: `peers()`, join/leave events, and each peer's signed `ResourceAdvert` (what it offers: roles,
- * capacity, uptime, version), the raw material of memes.
+ * capacity, uptime, version), the raw material of memes; and `traffic()`, what the node has sent and received.
  *
  * Peer ids are the hex of the node's Ed25519 public key from @constellation/crypto. Messages are opaque bytes:
  * the protocols above encode and sign their own payloads, so the network neither signs nor trusts them. The
@@ -19,6 +19,7 @@
  * (js-libp2p over TCP). The conformance suite in test/conformance runs against both.
  */
 import type { SignedResourceAdvert, ResourceAdvert } from './advert/resource-advert.js'
+import type { NetworkTraffic } from './network-traffic.js'
 
 /** Lowercase hex of the peer's 32-byte Ed25519 public key. */
 export type PeerId = string
@@ -87,6 +88,13 @@ export interface Network {
   advertise(advert: ResourceAdvert): Promise<void>
   /** The latest valid advert seen from `peer` (this node's own included). */
   advertOf(peer: PeerId): SignedResourceAdvert | undefined
+
+  /**
+   * Messages and application bytes sent and received since the network was created, by kind (request, response,
+   * gossip): a frozen snapshot. Application bytes are counted before the transport's own framing and encryption;
+   * see network-traffic.ts for what each implementation counts.
+   */
+  traffic(): NetworkTraffic
 }
 
 /** Bounds every implementation enforces. */

@@ -16,6 +16,8 @@
  *   - membership: libp2p's peer connect/disconnect events are `peer:join`/`peer:leave`; signed resource adverts
  *     ride on the network's own operations through `attachAdvertExchange`, as on the simulator.
  * The libp2p identity is the node's Ed25519 key, so a libp2p PeerId and a `Network` peer id name the same node.
+ * `traffic()` counts the application bytes of all three: request/response frames as written to and read from the
+ * streams, and Gossipsub message payloads as sent to and received from each neighbour (network-traffic.ts).
  */
 import { setMaxListeners } from 'node:events'
 import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
@@ -52,6 +54,7 @@ import {
   type TopicHandler,
   type Verdict,
 } from '../network.js'
+import { type NetworkTraffic, TrafficCounter } from '../network-traffic.js'
 import { decodeGossipEnvelope, encodeGossipEnvelope, GOSSIP_CARRIER_TOPIC } from './gossip-envelope.js'
 import { libp2pIdOf, libp2pKeyOf, networkIdOf } from './peer-identity.js'
 import { installPromiseWithResolvers } from './promise-with-resolvers.js'
@@ -113,6 +116,8 @@ type Services = { identify: unknown; pubsub: GossipSub }
 type MeshQuery = { getMeshPeers(topic: string): string[] }
 /** Gossipsub's entry for every RPC a neighbour sends: public on its class, not on the exported interface. */
 type RpcIntake = { handleReceivedRpc(from: Libp2pPeerId, rpc: RPC): Promise<void> }
+/** Gossipsub's exit for every RPC it sends one neighbour (publishes, relays, answers to IWANT): private in its types. */
+type RpcOutlet = { sendRpc(id: string, rpc: RPC): boolean }
 
 const GOSSIPSUB_VERDICT: Record<Verdict, TopicValidatorResult> = {
   accept: TopicValidatorResult.Accept,
@@ -150,6 +155,7 @@ export class Libp2pNetwork implements Network {
   readonly #stalled = new WeakSet<Stream>()
   /** Peers announced with peer:join and not yet with peer:leave. */
   readonly #joined = new Set<PeerId>()
+  readonly #traffic = new TrafficCounter()
   /** Our own publishes waiting for room; at `maxQueuedMessages` more fail with QUEUE_FULL. */
   #waitingPublishes = 0
   #node: Libp2p<Services> | undefined
@@ -287,6 +293,7 @@ export class Libp2pNetwork implements Network {
     const ids = this.#ids
     const denyForeignKeys = (peer: Libp2pPeerId) => networkIdOf(peer) === undefined
     const screen = (from: Libp2pPeerId, rpc: RPC) => this.#screen(from, rpc)
+    const traffic = this.#traffic
     return createLibp2p<Services>({
       start: false,
       privateKey,
@@ -305,7 +312,7 @@ export class Libp2pNetwork implements Network {
       },
       services: {
         identify: identify(),
-        pubsub: (components: GossipSubComponents) => screenInboundRpcs(gossipsub({
+        pubsub: (components: GossipSubComponents) => countOutboundRpcs(screenInboundRpcs(gossipsub({
           globalSignaturePolicy: 'StrictNoSign',
           allowedTopics: [GOSSIP_CARRIER_TOPIC],
           fallbackToFloodsub: false,
@@ -331,7 +338,7 @@ export class Libp2pNetwork implements Network {
             return digest
           },
           msgIdToStrFn: (id: Uint8Array) => toHex(id),
-        })(components), screen),
+        })(components), screen), traffic),
       },
     })
   }
@@ -378,6 +385,8 @@ export class Libp2pNetwork implements Network {
    * runs, so a copy dropped there for its sender's sake would also drop the honest copies of other peers.
    */
   #screen(source: Libp2pPeerId, rpc: RPC): RPC {
+    // Everything that arrived counts as received, whatever the screen then drops.
+    for (const message of rpc.messages) this.#traffic.received('gossip', message.data?.length ?? 0)
     const from = networkIdOf(source)
     if (from === undefined || rpc.messages.length === 0) return rpc
     const messages = rpc.messages.filter((message) => {
@@ -505,6 +514,7 @@ export class Libp2pNetwork implements Network {
         maxInFlight: Math.min(MAX_REQUESTS_IN_FLIGHT_PER_PEER, this.limits.maxQueuedMessages),
         openStream: (signal) => node.dialProtocol(libp2pIdOf(peer), REQUEST_PROTOCOL, { signal }),
         onViolation: (from) => this.#reject(from),
+        traffic: this.#traffic,
         onIdle: () => {
           if (this.#channels.get(peer) === created) this.#channels.delete(peer)
         },
@@ -531,6 +541,7 @@ export class Libp2pNetwork implements Network {
       handlerFor: (protocol) => this.#handlers.get(protocol),
       onViolation: (from) => this.#reject(from),
       signal: this.#stopping.signal,
+      traffic: this.#traffic,
     })
   }
 
@@ -557,6 +568,10 @@ export class Libp2pNetwork implements Network {
 
   advertOf(peer: PeerId): SignedResourceAdvert | undefined {
     return this.#adverts.get(peer)
+  }
+
+  traffic(): NetworkTraffic {
+    return this.#traffic.snapshot()
   }
 
   #onPeer(type: 'peer:join' | 'peer:leave', remote: Libp2pPeerId): void {
@@ -704,6 +719,23 @@ function screenInboundRpcs(pubsub: GossipSub, screen: (from: Libp2pPeerId, rpc: 
   const handle = intake.handleReceivedRpc
   if (typeof handle !== 'function') throw new Error('this Gossipsub has no handleReceivedRpc to screen inbound gossip')
   intake.handleReceivedRpc = (from: Libp2pPeerId, rpc: RPC) => handle.call(pubsub, from, screen(from, rpc))
+  return pubsub
+}
+
+/**
+ * Counts the gossip messages of each RPC Gossipsub sends a neighbour (own publishes, relays, answers to IWANT), as
+ * it sends them; control-only RPCs carry no messages and count nothing. Fails at construction when a later
+ * Gossipsub lacks the exit, rather than reporting no gossip sent.
+ */
+function countOutboundRpcs(pubsub: GossipSub, traffic: TrafficCounter): GossipSub {
+  const outlet = pubsub as GossipSub & Partial<RpcOutlet>
+  const send = outlet.sendRpc
+  if (typeof send !== 'function') throw new Error('this Gossipsub has no sendRpc to count outbound gossip')
+  outlet.sendRpc = (id: string, rpc: RPC) => {
+    const sent = send.call(pubsub, id, rpc)
+    if (sent) for (const message of rpc.messages) traffic.sent('gossip', message.data?.length ?? 0)
+    return sent
+  }
   return pubsub
 }
 

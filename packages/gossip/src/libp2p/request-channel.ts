@@ -13,6 +13,7 @@ import type { Stream } from '@libp2p/interface'
 import type { Clock, TimerHandle } from '../clock.js'
 import { GossipError, GossipErrorCode } from '../errors.js'
 import type { PeerId } from '../network.js'
+import type { TrafficCounter } from '../network-traffic.js'
 import { decodeRequestFrame, encodeRequestFrame, FrameReader } from './request-frame.js'
 import { drained } from './stream-drain.js'
 
@@ -30,6 +31,8 @@ export interface RequestChannelComponents {
    * owner may drop it, so that peers asked once and never reached do not each keep a channel.
    */
   onIdle?(): void
+  /** Counts the frames written (`request`: requests and cancels) and read (`response`: answers and errors). */
+  readonly traffic?: TrafficCounter
 }
 
 interface PendingRequest {
@@ -143,6 +146,7 @@ export class RequestChannel {
     if (stream.status !== 'open' || stream.writeStatus !== 'writable') return
     try {
       stream.send(frame)
+      this.#components.traffic?.sent('request', frame.length)
     } catch {
       // The stream failed under us; its close event fails what was pending on it.
     }
@@ -179,12 +183,14 @@ export class RequestChannel {
       stream.abort(this.#closed)
       throw this.#closed
     }
-    const { peer, maxFrameBytes, onViolation } = this.#components
+    const { peer, maxFrameBytes, onViolation, traffic } = this.#components
     const reader = new FrameReader(maxFrameBytes)
     stream.addEventListener('message', (event) => {
       try {
         const chunk = event.data instanceof Uint8Array ? event.data : event.data.subarray()
+        traffic?.received('response', chunk.length, 0)
         for (const body of reader.push(chunk)) {
+          traffic?.received('response', 0)
           if (!(body instanceof Uint8Array)) {
             // A response over our limit (the responder's limit is larger): fail that request, drop the bytes.
             if (body.frameKind !== 'response') throw new GossipError(GossipErrorCode.MALFORMED, `oversized ${body.frameKind} frame`)

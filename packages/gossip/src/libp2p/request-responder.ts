@@ -11,6 +11,7 @@ import type { Stream } from '@libp2p/interface'
 import { GossipError, GossipErrorCode } from '../errors.js'
 import type { PeerRateLimiter } from '../limits/rate-limiter.js'
 import type { PeerId, RequestHandler } from '../network.js'
+import type { TrafficCounter } from '../network-traffic.js'
 import { answerRequest, isThenable, type RequestAnswer } from '../registrations.js'
 import { decodeRequestFrame, encodeRequestFrame, FrameReader, type RemoteErrorCode, type RequestFrame } from './request-frame.js'
 
@@ -26,10 +27,12 @@ export interface RequestResponderComponents {
   onViolation(peer: PeerId, reason: string): void
   /** Aborted when the network stops: every running handler is aborted with it. */
   readonly signal: AbortSignal
+  /** Counts the frames read (`request`: requests and cancels) and written (`response`: answers and errors). */
+  readonly traffic?: TrafficCounter
 }
 
 export function serveRequestStream(stream: Stream, peer: PeerId, components: RequestResponderComponents): void {
-  const { self, maxMessageBytes, maxFrameBytes, maxInFlight, rateLimiter, isPenalised, handlerFor, onViolation, signal } = components
+  const { self, maxMessageBytes, maxFrameBytes, maxInFlight, rateLimiter, isPenalised, handlerFor, onViolation, signal, traffic } = components
   const running = new Map<number, AbortController>()
   const reader = new FrameReader(maxFrameBytes)
   // Room to hold what arrives while paused: yamux keeps sending until its window is used up.
@@ -38,7 +41,9 @@ export function serveRequestStream(stream: Stream, peer: PeerId, components: Req
   const send = (frame: RequestFrame) => {
     if (stream.status !== 'open' || stream.writeStatus !== 'writable') return
     try {
-      stream.send(encodeRequestFrame(frame))
+      const bytes = encodeRequestFrame(frame)
+      stream.send(bytes)
+      traffic?.sent('response', bytes.length)
     } catch {
       // The stream failed; its close event aborts the handlers.
     }
@@ -107,7 +112,9 @@ export function serveRequestStream(stream: Stream, peer: PeerId, components: Req
   stream.addEventListener('message', (event) => {
     try {
       const chunk = event.data instanceof Uint8Array ? event.data : event.data.subarray()
+      traffic?.received('request', chunk.length, 0)
       for (const body of reader.push(chunk)) {
+        traffic?.received('request', 0)
         if (!(body instanceof Uint8Array)) {
           // A request over our limit, from a peer whose limit is larger: refuse it without reading it.
           if (body.frameKind !== 'request') throw new GossipError(GossipErrorCode.MALFORMED, `oversized ${body.frameKind} frame`)

@@ -331,6 +331,9 @@ export class SimNetwork implements SimWorld {
   transmit(from: SimNode, to: SimNode, bytes: number, kind: TrafficKind, deliver: () => void): void {
     this.stats.sent[kind]++
     this.stats.bytes += bytes
+    // Each node's traffic() counts what it sends (lost or not) and what reaches it; digests are the simulator's own.
+    const counted = kind !== 'control'
+    if (counted) from.countTraffic('sent', kind, bytes)
     const lossy = kind === 'gossip' || kind === 'control'
     if (!this.#reachable(from, to) || (lossy && this.#lossRate > 0 && this.random.next() < this.#lossRate)) {
       this.stats.lost++
@@ -364,6 +367,7 @@ export class SimNetwork implements SimWorld {
     const arrive = () => {
       if (to.running && to.epoch === toEpoch && this.#reachable(from, to)) {
         this.trace(kindCode, from.index, to.index, bytes)
+        if (counted) to.countTraffic('received', kind, bytes)
         deliver()
       } else {
         this.stats.lost++

@@ -30,6 +30,7 @@ import type {
   TopicHandler,
   Verdict,
 } from '../network.js'
+import { type NetworkTraffic, type NetworkTrafficKind, TrafficCounter } from '../network-traffic.js'
 import { answerRequest, isThenable, type RequestAnswer, RequestHandlers, TopicSubscriptions } from '../registrations.js'
 import type { SimWorld } from './sim-world.js'
 
@@ -74,6 +75,7 @@ export class SimNode implements Network {
   readonly #adverts: AdvertBook
   readonly #pendingRequests = new Map<number, (outcome: RequestOutcome) => void>()
   readonly #inbound = new Set<AbortController>()
+  readonly #traffic = new TrafficCounter()
   #exchange: AdvertExchange | undefined
   #antiEntropy: TimerHandle | undefined
   #nextRequestId = 0
@@ -411,6 +413,18 @@ export class SimNode implements Network {
 
   advertOf(peer: PeerId): SignedResourceAdvert | undefined {
     return this.#adverts.get(peer)
+  }
+
+  // ---- traffic -----------------------------------------------------------------------------------------
+
+  traffic(): NetworkTraffic {
+    return this.#traffic.snapshot()
+  }
+
+  /** Used by the world: a transmission of `bytes` left this node, or arrived at it. Kept across crashes. */
+  countTraffic(direction: 'sent' | 'received', kind: NetworkTrafficKind, bytes: number): void {
+    if (direction === 'sent') this.#traffic.sent(kind, bytes)
+    else this.#traffic.received(kind, bytes)
   }
 
   #assertRunning(): void {

@@ -239,6 +239,38 @@ export function describeNetworkConformance(name: string, harness: ConformanceHar
       await expectCode(a.request(b.peerId, '/p/1', bytes('x')), GossipErrorCode.NETWORK_CLOSED)
     })
 
+    it('counts the messages and bytes it sends and receives, by kind, in frozen snapshots', async () => {
+      const g = await open(2, 'full')
+      const [a, b] = g.nodes as [Network, Network]
+      const inbox = collect(b, '/conformance/traffic')
+      b.handle('/conformance/traffic/1', () => new Uint8Array(300))
+      const before = { a: a.traffic(), b: b.traffic() }
+      await a.publish('/conformance/traffic', new Uint8Array(200))
+      await g.settle(inbox.received(1))
+      expect(await g.settle(a.request(b.peerId, '/conformance/traffic/1', new Uint8Array(100)))).toHaveLength(300)
+      await g.quiesce()
+      const after = { a: a.traffic(), b: b.traffic() }
+      // Each side counts at least the payloads (implementations add their own headers), and at least one message.
+      const grew = (node: 'a' | 'b', direction: 'sent' | 'received', kind: 'request' | 'response' | 'gossip', bytes: number) => {
+        const then = before[node][direction][kind]
+        const now = after[node][direction][kind]
+        expect(now.messages - then.messages, `${node} ${direction} ${kind} messages`).toBeGreaterThanOrEqual(1)
+        expect(now.bytes - then.bytes, `${node} ${direction} ${kind} bytes`).toBeGreaterThanOrEqual(bytes)
+      }
+      grew('a', 'sent', 'gossip', 200)
+      grew('b', 'received', 'gossip', 200)
+      grew('a', 'sent', 'request', 100)
+      grew('b', 'received', 'request', 100)
+      grew('b', 'sent', 'response', 300)
+      grew('a', 'received', 'response', 300)
+      // Snapshots: frozen, and not moved by later traffic.
+      expect(Object.isFrozen(before.a) && Object.isFrozen(before.a.sent) && Object.isFrozen(before.a.sent.gossip)).toBe(true)
+      expect(() => {
+        ;(before.a.sent.gossip as { bytes: number }).bytes = 0
+      }).toThrow(TypeError)
+      expect(a.traffic()).toEqual(after.a)
+    })
+
     it('spreads signed resource adverts that every node can read and check', async () => {
       const g = await open(3, 'full')
       const [a, b, c] = g.nodes as [Network, Network, Network]
