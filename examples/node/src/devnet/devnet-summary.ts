@@ -55,6 +55,16 @@ export interface DevnetSummary {
   readonly explorer: string
   /** Invocations of the demo contract on node 0 during the load (beside the transfers, not in their figures). */
   readonly contractInvocations: number
+  // What a finalised transfer cost, summed over all node processes (devnet-cost.ts), over the window from right
+  // before the load starts to right after the drain, divided by the transfers that became final in it; null when
+  // none did or a node's counters could not be read. The window's work includes everything the nodes did meanwhile:
+  // consensus rounds, crawls, the demo contract's invocations, serving the load generator's HTTP requests.
+  /** Ed25519 verifications through the nodes' `Crypto` per finalised transfer. */
+  readonly verifiesPerTx: number | null
+  /** Process CPU (user + system) in milliseconds per finalised transfer. */
+  readonly cpuMsPerTx: number | null
+  /** Application bytes the nodes' networks sent (before Noise and Yamux) per finalised transfer. */
+  readonly bytesPerTx: number | null
 }
 
 /** The q-quantile (0..1) of `values` by the nearest-rank method; null when there are none. */
@@ -68,6 +78,19 @@ export function quantile(values: readonly number[], q: number): number | null {
 const count = (n: number) => Math.round(n).toLocaleString('en-US')
 const perSecond = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: n < 100 ? 1 : 0 })
 const ms = (n: number | null) => (n === null ? 'n/a' : n < 1_000 ? `${Math.round(n)} ms` : `${(n / 1_000).toFixed(2)} s`)
+const significant = (n: number) => (n >= 100 ? count(n) : n.toPrecision(3))
+
+/** The cost line's figures, or why there are none. */
+export function formatCost(summary: Pick<DevnetSummary, 'nodes' | 'finalAtEnd' | 'verifiesPerTx' | 'cpuMsPerTx' | 'bytesPerTx'>): string {
+  const { verifiesPerTx, cpuMsPerTx, bytesPerTx } = summary
+  if (verifiesPerTx === null || cpuMsPerTx === null || bytesPerTx === null) {
+    return `n/a (${summary.finalAtEnd > 0 ? 'a node’s counters could not be read' : 'no transfer became final'})`
+  }
+  return (
+    `${verifiesPerTx.toFixed(1)} verifies, ${significant(cpuMsPerTx)} ms CPU, ${count(bytesPerTx)} bytes sent ` +
+    `(all ${summary.nodes} node processes; window: load start to end of drain, per transfer final in it)`
+  )
+}
 
 export function formatSummary(summary: DevnetSummary): string {
   const f = summary.faults
@@ -83,6 +106,7 @@ export function formatSummary(summary: DevnetSummary): string {
     `  faults         ${faultCount === 0 ? 'none' : faultCount}: ${f.certificatesRejected} rejected certificates, ${f.fraudProofs ?? 'n/a'} fraud proofs, ${f.failedProposals} failed proposals, ${f.nodeErrors} node errors, ${f.requestErrors} request errors, ${f.nodeExits} node exits`,
     `  contracts      ${count(summary.contractInvocations)} invocations of the demo counter on node 0`,
     `  ed25519        ${count(summary.verifyPerSecond)} verifications/s on one core, measured now; finalised tx/s is ${summary.ratioToVerify.toPrecision(2)}× that (one core verifying both halves of every transaction: ~0.5×)`,
+    `  cost per tx    ${formatCost(summary)}`,
   ].join('\n')
 }
 

@@ -8,7 +8,8 @@
  * 4. Offers transfers between random pairs through the nodes' HTTP APIs, printing a progress line every second, and
  *    invokes the demo contract now and then.
  * 5. Lets the last transactions become final (bounded), gathers the nodes' figures (transaction totals, the finality
- *    latencies their trackers recorded for a sample of the transfers, faults from their metrics) and prints the summary and one line of JSON with the same figures.
+ *    latencies their trackers recorded for a sample of the transfers, faults from their metrics, the cost per finalised
+ *    transfer from their counters) and prints the summary and one line of JSON with the same figures.
  * 6. Stops the nodes (SIGTERM, SIGKILL after a grace period) and removes the base dir unless asked to keep it.
  * An abort (Ctrl-C) at any point ends the load early, and steps 5–6 still run on what there is.
  */
@@ -21,6 +22,7 @@ import { createRandom } from '@constellation/gossip'
 import { EXPLORER_PATH } from '../explorer/asset-routes.js'
 import { deployDemoContract, DEMO_INVOKE_INTERVAL_MS, invokeDemoContract } from './demo-contract.js'
 import { DevnetCluster, describeStop, type NodeStopReport } from './devnet-cluster.js'
+import { costCountersOf, costPerTx, type NodeCostCounters } from './devnet-cost.js'
 import { checkFreshBaseDir, devnetPaths, writeDevnetLayout } from './devnet-layout.js'
 import { type DevnetFaults, type DevnetSummary, formatSummary, quantile, summaryJson } from './devnet-summary.js'
 import { FinalitySample } from './finality-sample.js'
@@ -172,7 +174,9 @@ async function deployDemo(api: NodeApi, progress: ProgressLine, signal: AbortSig
 async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   const { cluster, apis, network, progress, options, durationS } = context
   const signal = options.signal
-  const before = await network.refresh()
+  // The cost window (verifies, CPU and bytes per finalised transfer) opens here, right before the load starts: every
+  // node's counters, read together with the network's transaction totals. It closes right after the drain, below.
+  const [before, costStart] = await Promise.all([network.refresh(), costSnapshot(apis)])
   const counters = new LoadCounters()
   const random = createRandom(options.seed ?? Date.now())
   const sample = new FinalitySample(random.fork())
@@ -209,7 +213,10 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
     }
     atEnd = await pollUntil(() => network.refresh(), settled, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 250, what: 'the drain' }).catch(() => network.refresh())
   }
-  const metrics = await Promise.all(apis.map((api) => api.metrics().catch(() => '')))
+  // The cost window closes here, right after the drain: the counters and the count of final transfers read together,
+  // so the transfers it divides by are exactly those that became final between the two snapshots.
+  const [costEnd, metrics] = await Promise.all([network.refresh(), Promise.all(apis.map((api) => api.metrics().catch(() => '')))])
+  const cost = costPerTx(costStart, metrics.map(costCountersOf), costEnd.final - before.final)
   const finality = await finalityOf(apis, metrics, sample)
   const faults = faultsOf(metrics, await fraudProofsOf(apis), counters, atEnd, before)
   const finalInWindow = atLoadEnd.final - before.final
@@ -234,7 +241,13 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
     ratioToVerify: finalisedPerSecond / context.verifyPerSecond,
     explorer: context.explorer,
     contractInvocations,
+    ...cost,
   }
+}
+
+/** Every node's cost counters now (undefined for a node that does not answer). */
+function costSnapshot(apis: readonly NodeApi[]): Promise<(NodeCostCounters | undefined)[]> {
+  return Promise.all(apis.map((api) => api.metrics().then(costCountersOf, () => undefined)))
 }
 
 /** The progress line, refreshed every second while the load runs (one status poll at a time: on a loaded machine

@@ -7,7 +7,7 @@
  */
 import { writeFile, rm } from 'node:fs/promises'
 import { createSolarSystemNode, type SolarSystemNode } from '@constellation/consensus'
-import { type Crypto, equalBytes, type KeyPair, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
+import { countingCrypto, type Crypto, equalBytes, type KeyPair, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
 import { createLibp2pNetwork, type Libp2pNetwork, systemClock as networkClock } from '@constellation/gossip'
 import {
   blockHash,
@@ -133,7 +133,9 @@ async function assemble(
   const startedAt = Date.now()
 
   // ---- keys ----
-  const crypto = await loadCrypto()
+  // Every signature the node makes or checks goes through this one Crypto, so the metrics can count them.
+  const counting = countingCrypto(await loadCrypto())
+  const crypto = counting.crypto
   let keyPair: KeyPair
   try {
     keyPair = await loadKeyFile(paths.key, { crypto, ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }) })
@@ -195,6 +197,8 @@ async function assemble(
     peers: () => network.peers().length,
     chainHeight: () => chain?.head().sequenceNumber ?? 0,
     awaitingFinality: () => transactions.totals.awaitingFinality,
+    signatureCounts: () => counting.counts(),
+    networkTraffic: () => network.traffic(),
   })
   const reporter = (module: string) => {
     const moduleLog = log(module)

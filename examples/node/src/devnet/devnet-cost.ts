@@ -1,0 +1,69 @@
+/**
+ * What a finalised transfer costs the whole network: signature verifications, CPU time and bytes sent, summed over
+ * every node process and divided by the transfers that became final. Pure: the devnet reads each node's cumulative
+ * counters from `/v1/metrics` at the two ends of a window (see devnet.ts for which), this takes the differences.
+ */
+import { sumMetric } from './node-api.js'
+
+/** The node metrics the cost figures come from (examples/node/src/metrics/node-metrics.ts). */
+export const COST_METRICS = {
+  /** Every `verify` and every item of `verifyMany` through the node's `Crypto` (`countingCrypto`). */
+  verifies: 'constellation_signature_verifications_total',
+  /** prom-client's process CPU, user + system, from `process.cpuUsage()`. */
+  cpuSeconds: 'constellation_process_process_cpu_seconds_total',
+  /** Application bytes the node's libp2p network sent (request/response frames, gossip to each neighbour), all kinds. */
+  sentBytes: 'constellation_network_sent_bytes_total',
+} as const
+
+/** One node's cumulative counters at one instant. */
+export type NodeCostCounters = { readonly [K in keyof typeof COST_METRICS]: number }
+
+export interface CostPerTx {
+  /** Signature verifications per finalised transfer, all nodes; null: nothing became final, or a node's counters are missing. */
+  readonly verifiesPerTx: number | null
+  /** CPU milliseconds (user + system) per finalised transfer, all node processes; null likewise. */
+  readonly cpuMsPerTx: number | null
+  /** Application bytes sent per finalised transfer, all nodes; null likewise. */
+  readonly bytesPerTx: number | null
+}
+
+/** Whether the exposition text has a sample of `name` (with or without labels). */
+function hasSample(text: string, name: string): boolean {
+  return text.split('\n').some((line) => line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{'))
+}
+
+/** A node's counters from its `/v1/metrics` text; undefined when the text lacks any of them (no answer, say). */
+export function costCountersOf(metricsText: string): NodeCostCounters | undefined {
+  const names = Object.values(COST_METRICS)
+  if (!names.every((name) => hasSample(metricsText, name))) return undefined
+  return {
+    verifies: sumMetric(metricsText, COST_METRICS.verifies),
+    cpuSeconds: sumMetric(metricsText, COST_METRICS.cpuSeconds),
+    sentBytes: sumMetric(metricsText, COST_METRICS.sentBytes),
+  }
+}
+
+/**
+ * The cost figures: each node's counters at the window's end minus at its start, summed over the nodes, divided by
+ * `finalTransfers`, the transfers that became final between the two snapshots. `start[i]` and `end[i]` are node i's.
+ * All null when nothing became final or any node's counters are missing at either end (a sum without that node
+ * would understate the cost).
+ */
+export function costPerTx(start: readonly (NodeCostCounters | undefined)[], end: readonly (NodeCostCounters | undefined)[], finalTransfers: number): CostPerTx {
+  const unknown: CostPerTx = { verifiesPerTx: null, cpuMsPerTx: null, bytesPerTx: null }
+  if (!(finalTransfers > 0) || start.length !== end.length || start.length === 0) return unknown
+  const totals = { verifies: 0, cpuSeconds: 0, sentBytes: 0 }
+  for (let i = 0; i < start.length; i++) {
+    const before = start[i]
+    const after = end[i]
+    if (before === undefined || after === undefined) return unknown
+    totals.verifies += after.verifies - before.verifies
+    totals.cpuSeconds += after.cpuSeconds - before.cpuSeconds
+    totals.sentBytes += after.sentBytes - before.sentBytes
+  }
+  return {
+    verifiesPerTx: totals.verifies / finalTransfers,
+    cpuMsPerTx: (totals.cpuSeconds * 1_000) / finalTransfers,
+    bytesPerTx: totals.sentBytes / finalTransfers,
+  }
+}
