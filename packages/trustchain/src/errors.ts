@@ -40,6 +40,13 @@ export const TrustChainErrorCode = {
   PROPOSAL_TIMEOUT: 'TRUSTCHAIN_PROPOSAL_TIMEOUT',
   /** The node was stopped while the operation was under way. */
   NODE_STOPPED: 'TRUSTCHAIN_NODE_STOPPED',
+  /** A transfer was refused before anything was signed: it would spend more than the chain may (`detail.available`). */
+  INSUFFICIENT_FUNDS: 'TRUSTCHAIN_INSUFFICIENT_FUNDS',
+  /**
+   * A transfer was refused before anything was signed because the node is at a bound (unanswered proposals, blocks
+   * not yet certified); retriable after `detail.retryAfterMs`.
+   */
+  BUSY: 'TRUSTCHAIN_BUSY',
 } as const
 
 export type TrustChainErrorCode = (typeof TrustChainErrorCode)[keyof typeof TrustChainErrorCode]

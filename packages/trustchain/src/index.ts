@@ -73,7 +73,7 @@ export {
   ValidationReason,
   type ValidationResult,
 } from './validation/validation-result.js'
-export { type ValidationContext, type ValidationOptions, validateBlock } from './validation/validate-block.js'
+export { sameContent, type ValidationContext, type ValidationOptions, validateBlock } from './validation/validate-block.js'
 export {
   checkFraudProof,
   createFraudProof,
@@ -93,6 +93,7 @@ export { type CertifiedAnchor, type CertifiedAnchors, type ChainAnchor, openingA
 export {
   checkStretch,
   extendStretch,
+  rebaseStretch,
   type StretchCheck,
   type StretchCredit,
   type StretchDebit,
@@ -102,6 +103,32 @@ export {
   type StretchVoid,
   stretchFrom,
 } from './anchor/stretch.js'
+export {
+  type AnchoredNode,
+  type AnchoredNodeOptions,
+  type AnchoredNodeStats,
+  type AnchoredSigningPolicy,
+  createAnchoredNode,
+  type ExchangeNetwork,
+  type SettledTransfer,
+  type TransferOrder,
+  type TransferOutcome,
+} from './exchange/anchored-node.js'
+export {
+  type Answer,
+  decodeExchangeRequest,
+  decodeExchangeResponse,
+  encodeExchangeRequest,
+  encodeExchangeResponse,
+  type ExchangeRequest,
+  ExchangeRequestCodec,
+  type ExchangeResponse,
+  ExchangeResponseCodec,
+  MAX_FRAME_BLOCKS,
+  MAX_FRAME_BYTES,
+  TRANSFER_PROTOCOL,
+} from './exchange/exchange-messages.js'
+export { type FrameReading, type ReadProposal, readFrame } from './exchange/frame-reading.js'
 export {
   type AgreementFragment,
   checkFragment,

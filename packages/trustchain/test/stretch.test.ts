@@ -10,6 +10,7 @@ import {
   createProposal,
   createVoid,
   extendStretch,
+  rebaseStretch,
   type HalfBlock,
   PayloadRegistry,
   signBlock,
@@ -66,8 +67,15 @@ describe('checkStretch', () => {
     const whole = checkStretch(alice.publicKey, opening(100), alice.blocks, { crypto, registry })
     const first = checkStretch(alice.publicKey, opening(100), alice.blocks.slice(0, 2), { crypto, registry })
     if (!whole.ok || !first.ok) throw new Error('refused')
-    const rest = extendStretch(first.tail, alice.blocks.slice(2), { crypto, registry })
-    expect(rest.ok && rest.tail.summary).toEqual(whole.tail.summary)
+    const rest = extendStretch(stretchFrom(alice.publicKey, opening(100)), alice.blocks.slice(0, 2), { crypto, registry })
+    const more = rest.ok ? extendStretch(rest.tail, alice.blocks.slice(2), { crypto, registry }) : rest
+    expect(more.ok && more.tail.summary).toEqual(whole.tail.summary)
+    expect(first.ok && first.tail.summary).toEqual(rest.ok && rest.tail.summary)
+    // The tail seen from block 3 as a newer anchor: only block 4 on counts; from a hash it does not hold, nothing.
+    const rebased = rebaseStretch(whole.tail, { sequenceNumber: 3, hash: blockHash(crypto, alice.blocks[2]!), balance: 85 })
+    expect(rebased?.summary).toMatchObject({ anchor: 3, debits: [], spent: 0, credits: [{ sequenceNumber: 4 }] })
+    expect(rebaseStretch(whole.tail, { sequenceNumber: 3, hash: blockHash(crypto, alice.blocks[1]!), balance: 85 })).toBeUndefined()
+    expect(rebaseStretch(whole.tail, { sequenceNumber: 9, hash: ZERO_HASH, balance: 0 })).toBeUndefined()
     // After the checkpoint at 5: only what follows it counts.
     const checkpoint = alice.blocks[4]!
     const later = alice.pay(bob, 30, 4_000)

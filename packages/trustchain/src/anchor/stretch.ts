@@ -67,6 +67,8 @@ export interface StretchTail {
   readonly summary: StretchSummary
   /** The newest block checked (undefined while the stretch is empty). */
   readonly last: HalfBlock | undefined
+  /** Hashes of the stretch's blocks, from `anchor + 1` on (to rebase the tail on a newer anchor inside it). */
+  readonly hashes: readonly Uint8Array[]
   /** Own proposals of the stretch by sequence number (a void names one), and the stretch's answers by proposal. */
   readonly proposals: ReadonlyMap<number, HalfBlock>
   readonly answers: ReadonlyMap<string, readonly HalfBlock[]>
@@ -108,8 +110,42 @@ export function stretchFrom(publicKey: Uint8Array, anchor: ChainAnchor): Stretch
       spent: 0,
     },
     last: undefined,
+    hashes: [],
     proposals: new Map(),
     answers: new Map(),
+  }
+}
+
+/**
+ * `tail` seen from a newer anchor that lies inside it (a certified checkpoint of the stretch): only what follows the
+ * anchor counts. Undefined when the anchor is not a block of the tail (beyond it, or another hash there: a fork).
+ */
+export function rebaseStretch(tail: StretchTail, anchor: ChainAnchor): StretchTail | undefined {
+  const { summary } = tail
+  if (anchor.sequenceNumber === summary.anchor) return tail
+  const at = anchor.sequenceNumber - summary.anchor - 1
+  const hash = tail.hashes[at]
+  if (anchor.sequenceNumber < summary.anchor || hash === undefined || !equalBytes(hash, anchor.hash)) return undefined
+  const after = (entry: { readonly sequenceNumber: number }) => entry.sequenceNumber > anchor.sequenceNumber
+  const debits = summary.debits.filter(after)
+  return {
+    summary: {
+      ...summary,
+      anchor: anchor.sequenceNumber,
+      debits,
+      credits: summary.credits.filter(after),
+      voids: summary.voids.filter(after),
+      spent: debits.reduce((sum, debit) => sum + debit.amount, 0),
+    },
+    last: tail.last,
+    hashes: tail.hashes.slice(at + 1),
+    proposals: new Map([...tail.proposals].filter(([sequenceNumber]) => sequenceNumber > anchor.sequenceNumber)),
+    answers: new Map(
+      [...tail.answers].flatMap(([target, blocks]) => {
+        const kept = blocks.filter(after)
+        return kept.length === 0 ? [] : [[target, kept] as const]
+      }),
+    ),
   }
 }
 
@@ -127,7 +163,8 @@ export function extendStretch(tail: StretchTail, blocks: readonly HalfBlock[], o
   let spent = tail.summary.spent
   const proposals = new Map(tail.proposals)
   const answers = new Map(tail.answers)
-  const snapshot = (): StretchTail => ({ summary: { publicKey, anchor: tail.summary.anchor, head, debits, credits, voids, spent }, last, proposals, answers })
+  const hashes = [...tail.hashes]
+  const snapshot = (): StretchTail => ({ summary: { publicKey, anchor: tail.summary.anchor, head, debits, credits, voids, spent }, last, hashes, proposals, answers })
   const refuse = (index: number, reasons: readonly string[], fraudProof?: FraudProof): StretchCheck => ({
     ok: false,
     index,
@@ -182,6 +219,7 @@ export function extendStretch(tail: StretchTail, blocks: readonly HalfBlock[], o
     }
     if (target !== undefined) answers.set(target, [...(answers.get(target) ?? []), block])
     head = { sequenceNumber: block.sequenceNumber, hash, balance: statedBalance(block.type, block.payload) ?? head.balance }
+    hashes.push(hash)
     last = block
   }
   return { ok: true, tail: snapshot() }

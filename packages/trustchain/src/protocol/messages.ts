@@ -55,11 +55,11 @@ export function encodeMessage<A, O>(codec: t.Type<A, O, unknown>, message: A): U
 }
 
 /** Decodes a message of the given shape; MALFORMED_MESSAGE on anything else. */
-export function decodeMessage<A>(codec: t.Decoder<unknown, A>, bytes: unknown, maxBytes = 8 << 20): A {
+export function decodeMessage<A>(codec: t.Decoder<unknown, A>, bytes: unknown, maxBytes = 8 << 20, maxDepth = 3): A {
   if (!(bytes instanceof Uint8Array)) throw new TrustChainError(TrustChainErrorCode.MALFORMED_MESSAGE, 'a message must be bytes')
   let value: unknown
   try {
-    value = decodeCanonical(bytes, { maxBytes, maxDepth: 3 })
+    value = decodeCanonical(bytes, { maxBytes, maxDepth })
   } catch (cause) {
     throw new TrustChainError(TrustChainErrorCode.MALFORMED_MESSAGE, 'message is not canonical CBOR', {}, { cause })
   }

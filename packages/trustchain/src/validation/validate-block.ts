@@ -95,7 +95,7 @@ function checkInvariants(
  * the balance rules); a payload carrying a `value` must carry the same amount and otherwise repeat the proposal's
  * payload; any other agreement repeats the proposal's payload exactly (compared in canonical form).
  */
-function sameContent(proposal: HalfBlock, agreement: HalfBlock): boolean {
+export function sameContent(proposal: HalfBlock, agreement: HalfBlock): boolean {
   const offered = transferOf(proposal.type, proposal.payload)
   const accepted = transferOf(agreement.type, agreement.payload)
   if (offered !== undefined || accepted !== undefined) {
