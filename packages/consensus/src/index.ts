@@ -44,10 +44,12 @@ export {
   CheckpointCertificateCodec,
   checkCertificate,
   checkCertificateNow,
+  checkFinalisedLeaves,
   decodeCertificate,
   encodeCertificate,
   MAX_CERTIFICATE_BYTES,
   signResult,
+  withoutLeaves,
   verifyCertificate,
 } from './round/certificate.js'
 export {
@@ -57,6 +59,7 @@ export {
   genesisState,
   nextResult,
   scheduleMembers,
+  anchorOf,
   scoreOf,
   type SolarSystemGenesis,
   type SolarSystemRules,
@@ -66,15 +69,20 @@ export {
 export { type DefaultRulesOptions, defaultSolarSystemRules } from './round/default-rules.js'
 export {
   addToPool,
+  type AnchoredCheckpoint,
+  anchorCheckpoint,
   checkCheckpointBlock,
   type CheckpointPool,
+  checkSubmission,
+  stretchAfterAnchor,
+  type SubmissionCheck,
   decodeProposal,
   encodeProposal,
   type PoolEntry,
   prunePool,
   selectCheckpoints,
 } from './round/checkpoint-pool.js'
-export { type FoldInput, foldAgreement } from './round/result-fold.js'
+export { type FoldInput, foldAgreement, type FoldOutcome } from './round/result-fold.js'
 export { addInput, checkpointInputs, type InputEntry, type InputPool, type RoundInputKind } from './round/round-inputs.js'
 export {
   collectionTarget,
@@ -88,7 +96,6 @@ export {
   startRound,
   stepRound,
 } from './round/facilitator-round.js'
-export { FragmentCache, holdsExactlyOnce, type IndexedFragment, indexFragment } from './finality/fragment-cache.js'
 export {
   CertificateHistory,
   type CertifiedCheckpointRef,
@@ -103,11 +110,30 @@ export {
   committeesOf,
   decodeAgreementProof,
   encodeAgreementProof,
-  type HalfProof,
-  isEnclosed,
   MAX_AGREEMENT_PROOF_BYTES,
+  type TransactionHalves,
+  transactionLeaf,
   verifyAgreementProof,
 } from './finality/agreement-proof.js'
+export {
+  applyLedgerDelta,
+  AWAITING_ROUNDS,
+  type AwaitingAgreement,
+  EMPTY_LEDGER_DELTA,
+  finalisedLeaf,
+  genesisLedger,
+  type LedgerDelta,
+  LedgerDeltaCodec,
+  ledgerDigest,
+  MAX_LEDGER_ENTRIES_PER_ROUND,
+  type OpenProposal,
+  proposalKey,
+  type SettleInput,
+  type Settlement,
+  settleLedger,
+  type TransferLedger,
+} from './ledger/transfer-ledger.js'
+export { decodeStretchSummary, encodeStretchSummary, MAX_STRETCH_ENTRIES, MAX_SUMMARY_BYTES, summaryEntries } from './ledger/stretch-summary-codec.js'
 export {
   EMPTY_MERKLE_ROOT,
   MAX_MERKLE_LEAVES,
@@ -191,6 +217,7 @@ export {
   type CheckpointWriter,
   type ConsensusNetwork,
   createSolarSystemNode,
+  type FinalisedRound,
   DEFAULT_TIMING,
   SolarSystemNode,
   type SolarSystemNodeOptions,

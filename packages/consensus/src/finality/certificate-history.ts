@@ -8,7 +8,7 @@
  */
 import { type Crypto, toHex } from '@constellation/crypto'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
-import { type BatchVerifier, type CheckpointCertificate, verifyCertificate } from '../round/certificate.js'
+import { type BatchVerifier, type CheckpointCertificate, verifyCertificate, withoutLeaves } from '../round/certificate.js'
 import { type CheckpointEntry, resultHash } from '../round/checkpoint-result.js'
 import { type Committee, createCommittee } from '../round/committee.js'
 import { genesisHashOf, type SolarSystemGenesis } from '../round/solar-system.js'
@@ -75,7 +75,8 @@ export class CertificateHistory {
     if (toHex(body.previousResultHash) !== toHex(previous)) {
       throw new ConsensusError(ConsensusErrorCode.INVALID_CERTIFICATE, `round ${body.round} does not extend round ${this.round}`)
     }
-    this.#certificates.push(certificate)
+    // The finalised leaves are not kept: the result commits to them, and a history lives as long as its node.
+    this.#certificates.push(withoutLeaves(certificate))
     this.#hashes.push(resultHash(crypto, body))
     for (const entry of body.checkpoints) {
       const member = toHex(entry.publicKey)

@@ -71,15 +71,15 @@ export async function checkFinalityPath(crypto: Crypto, path: FinalityPath, root
   return invalid === undefined ? undefined : `the root certificate: ${invalid}`
 }
 
-/** A transaction's agreement proof with the paths that root each of its four certificates. */
+/** A transaction's agreement proof with the path that roots its certificate. */
 export interface RootedAgreementProof {
   readonly proof: AgreementProof
   readonly paths: readonly FinalityPath[]
 }
 
 /**
- * Why `rooted` does not prove the transaction final up to the root, or undefined when it does: every certificate
- * of the agreement proof is rooted by a path, and the proof's fragments end at checkpoints those certificates commit.
+ * Why `rooted` does not prove the transaction final up to the root, or undefined when it does: the certificate of
+ * the agreement proof is rooted by a path, and the proof holds against it.
  */
 export async function checkRootedAgreementProof(crypto: Crypto, rooted: RootedAgreementProof, rootCommittee: CommitteeLookup, verifier?: BatchVerifier): Promise<string | undefined> {
   const certified = new Map<string, CheckpointCertificate>()
@@ -89,12 +89,11 @@ export async function checkRootedAgreementProof(crypto: Crypto, rooted: RootedAg
     const { body } = path.certificate.result
     certified.set(`${body.level}/${body.group}/${body.round}`, path.certificate)
   }
-  const { proposalSide, agreementSide } = rooted.proof
   // Rooted results were checked by the level above, so their certificates' own signers stand in for their
   // committees. Two valid certificates of one result may carry different quorums of signatures (each facilitator
   // assembles its own), so the proof's copy need not be the path's: the signers of every copy the proof holds count.
   const signers = new Map<string, Set<string>>()
-  for (const certificate of [proposalSide.opening, proposalSide.closing, agreementSide.opening, agreementSide.closing]) {
+  for (const certificate of [rooted.proof.certificate]) {
     const { body } = certificate.result
     const key = `${body.level}/${body.group}/${body.round}`
     const rootedOne = certified.get(key)

@@ -20,6 +20,8 @@
 import { compareBytes, type Crypto, encodeCanonical, equalBytes, toHex } from '@constellation/crypto'
 import * as t from 'io-ts'
 import { closedRecord, decodeWith, deepFreeze, listUpTo } from '../codec/fields.js'
+import { EMPTY_LEDGER_DELTA } from '../ledger/transfer-ledger.js'
+import type { FoldOutcome } from '../round/result-fold.js'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { checkMembershipRequest, type MembershipRequest, MembershipRequestCodec, membershipRequestDigest } from '../membership/membership-request.js'
 import { type CheckpointCertificate, CheckpointCertificateCodec, checkCertificateNow } from '../round/certificate.js'
@@ -29,7 +31,6 @@ import {
   type CheckpointResult,
   CheckpointResultCodec,
   type ObservationRecord,
-  type ResultBody,
   resultHash,
 } from '../round/checkpoint-result.js'
 import { type Committee, createCommittee } from '../round/committee.js'
@@ -245,7 +246,7 @@ export function levelInputs(config: LevelConfig): LevelInputKind {
   }
 
   /** The algebra above level 0: the union of the valid inputs, newest per source, conflicts certified by neither side. */
-  const foldLevel = (seed: SolarSystemState, agreed: ReadonlyMap<string, Uint8Array>): ResultBody => {
+  const foldLevel = (seed: SolarSystemState, agreed: ReadonlyMap<string, Uint8Array>): FoldOutcome => {
     const observations: ObservationRecord[] = []
     const runs = new Map<string, ChildCertificates>()
     const conflicted = new Set<string>()
@@ -289,7 +290,7 @@ export function levelInputs(config: LevelConfig): LevelInputKind {
       if (conflicted.has(group)) continue
       const child = children.get(group) as ChildGroup
       const last = run.certificates.at(-1) as CheckpointCertificate
-      entries.push({ publicKey: child.key, sequenceNumber: last.result.body.round, hash: certificateDigest(crypto, last.result) })
+      entries.push({ publicKey: child.key, sequenceNumber: last.result.body.round, hash: certificateDigest(crypto, last.result), balance: 0 })
       leaves.push({ key: child.key, digests: run.certificates.map((certificate) => certificateDigest(crypto, certificate.result)) })
     }
     // Per key the newest leave and the newest join: both are certified when the join is the newer (a leave and the
@@ -299,12 +300,14 @@ export function levelInputs(config: LevelConfig): LevelInputKind {
       const other = requests.get(`${request.kind === 'join' ? 'leave' : 'join'}:${toHex(request.publicKey)}`)
       if (other !== undefined && other.nonce > request.nonce && request.kind === 'join') continue
       if (other !== undefined && other.nonce === request.nonce) continue // one nonce, two kinds: a conflict
-      entries.push({ publicKey: request.publicKey, sequenceNumber: request.nonce, hash: membershipRequestDigest(crypto, request) })
+      entries.push({ publicKey: request.publicKey, sequenceNumber: request.nonce, hash: membershipRequestDigest(crypto, request), balance: 0 })
     }
     // By key, then by nonce: the last entry of a key is its newest request, which the state records.
     entries.sort((a, b) => compareBytes(a.publicKey, b.publicKey) || a.sequenceNumber - b.sequenceNumber)
     leaves.sort((a, b) => compareBytes(a.key, b.key))
-    return deepFreeze({
+    return {
+      finalised: [],
+      body: deepFreeze({
       level,
       group: seed.genesis.group,
       round: seed.round + 1,
@@ -316,7 +319,10 @@ export function levelInputs(config: LevelConfig): LevelInputKind {
         crypto,
         leaves.flatMap((leaf) => leaf.digests),
       ),
-    })
+        // Levels above the solar systems move no value: their ledger stays empty.
+        ledger: EMPTY_LEDGER_DELTA,
+      }),
+    }
   }
 
   return kind

@@ -8,7 +8,9 @@
  */
 import { type Crypto, encodeCanonical, type KeyPair, SIGNATURE_LENGTH, type SignedMessage, fromHex, toHex } from '@constellation/crypto'
 import * as t from 'io-ts'
-import { bytesOfLength, closedRecord, decodeWith, deepFreeze, listUpTo, PeerIdCodec } from '../codec/fields.js'
+import { bytesOfLength, closedRecord, decodeWith, deepFreeze, listUpTo, PeerIdCodec, recordWithOptional } from '../codec/fields.js'
+import { merkleRoot } from '../hierarchy/merkle.js'
+import { MAX_LEDGER_ENTRIES_PER_ROUND } from '../ledger/transfer-ledger.js'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { certificateDigest, type CheckpointResult, CheckpointResultCodec, MAX_FACILITATORS } from './checkpoint-result.js'
 import type { Committee } from './committee.js'
@@ -22,12 +24,40 @@ export const CertificateSignatureCodec = closedRecord('CertificateSignature', {
 })
 export type CertificateSignature = t.TypeOf<typeof CertificateSignatureCodec>
 
-export const CheckpointCertificateCodec = closedRecord('CheckpointCertificate', {
-  result: CheckpointResultCodec,
-  /** Ascending by signer, one per signer. */
-  signatures: listUpTo(CertificateSignatureCodec, MAX_FACILITATORS, 'Signatures'),
-})
+export const CheckpointCertificateCodec = recordWithOptional(
+  'CheckpointCertificate',
+  {
+    result: CheckpointResultCodec,
+    /** Ascending by signer, one per signer. */
+    signatures: listUpTo(CertificateSignatureCodec, MAX_FACILITATORS, 'Signatures'),
+  },
+  {
+    /**
+     * The round's finalised transfers (`finalisedLeaf`: proposal hash, agreement hash), whose Merkle root the result
+     * commits to (`body.ledger.finalised`). Not signed itself: checked against the root when present, and left out
+     * where only the commitment matters (in agreement proofs, in the history a node keeps in memory).
+     */
+    finalised: listUpTo(bytesOfLength(64, 'FinalisedLeaf'), MAX_LEDGER_ENTRIES_PER_ROUND, 'FinalisedLeaves'),
+  },
+)
 export type CheckpointCertificate = t.TypeOf<typeof CheckpointCertificateCodec>
+
+/** The certificate without its finalised leaves (the signed part, which commits to them). */
+export function withoutLeaves(certificate: CheckpointCertificate): CheckpointCertificate {
+  if (certificate.finalised === undefined) return certificate
+  const { finalised: _leaves, ...rest } = certificate
+  return deepFreeze(rest)
+}
+
+/** Why a certificate's finalised leaves are not the ones its result commits to, or undefined (also when it carries none). */
+export function checkFinalisedLeaves(crypto: Crypto, certificate: CheckpointCertificate): string | undefined {
+  const leaves = certificate.finalised
+  if (leaves === undefined) return undefined
+  const { ledger } = certificate.result.body
+  if (leaves.length !== ledger.finalisedCount) return `${leaves.length} finalised leaves, the result commits to ${ledger.finalisedCount}`
+  const root = merkleRoot(crypto, leaves)
+  return root.every((byte, i) => byte === ledger.finalised[i]) ? undefined : 'the finalised leaves are not the ones the result commits to'
+}
 
 /** Largest encoded certificate accepted from the network or disk. */
 export const MAX_CERTIFICATE_BYTES = 1 << 20
@@ -58,7 +88,7 @@ export async function checkCertificate(
   committee: Committee,
   verifier: BatchVerifier = (items) => crypto.verifyMany(items),
 ): Promise<string | undefined> {
-  const why = checkSigners(certificate, committee)
+  const why = checkSigners(certificate, committee) ?? checkFinalisedLeaves(crypto, certificate)
   if (why !== undefined) return why
   return signatureVerdict(certificate, await verifier(signedItems(crypto, certificate)))
 }
@@ -68,7 +98,7 @@ export async function checkCertificate(
  * cluster's round checks its solar systems' certificates).
  */
 export function checkCertificateNow(crypto: Crypto, certificate: CheckpointCertificate, committee: Committee): string | undefined {
-  return checkSigners(certificate, committee) ?? signatureVerdict(certificate, crypto.verifyMany(signedItems(crypto, certificate)))
+  return checkSigners(certificate, committee) ?? checkFinalisedLeaves(crypto, certificate) ?? signatureVerdict(certificate, crypto.verifyMany(signedItems(crypto, certificate)))
 }
 
 function checkSigners(certificate: CheckpointCertificate, committee: Committee): string | undefined {

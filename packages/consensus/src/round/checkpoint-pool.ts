@@ -1,15 +1,41 @@
 /**
- * What a facilitator proposes: the members' checkpoint blocks it holds, checked against the solar system's state,
- * latest one per member. When more are waiting than a proposal may carry, Proof of Meme decides the order — a
- * member's score plus the rounds its checkpoint has waited — so a low-reputation member waits longer but is never
- * dropped: its checkpoint stays in the pool and ages until it is served.
+ * What a facilitator proposes: members' checkpoints with the stretches they close, checked against the solar
+ * system's state, latest one per member. When more are waiting than a proposal may carry, Proof of Meme decides the
+ * order — a member's score plus the rounds its checkpoint has waited — so a low-reputation member waits longer but is
+ * never dropped: its checkpoint stays in the pool and ages until it is served.
+ *
+ * A member submits its checkpoint block with its stretch: its blocks after its certified anchor, up to and including
+ * the checkpoint. The facilitator checks the whole stretch (every signature, the links, the running balances:
+ * trustchain's `checkStretch`) before it holds it (`AnchoredCheckpoint`), and proposes the checkpoint with the
+ * stretch's summary. A stretch checked against an older anchor is rebased on the newer one when the anchor moved into
+ * it (the member's earlier checkpoint got certified meanwhile).
  */
 import { type Crypto, encodeCanonical, toHex } from '@constellation/crypto'
 import { orderMempool } from '@constellation/meme-reputation'
-import { type BlockLimits, blockHash, CheckpointPayloadCodec, DEFAULT_BLOCK_LIMITS, encodeBlock, type HalfBlock } from '@constellation/trustchain'
+import {
+  type BlockLimits,
+  blockHash,
+  CheckpointPayloadCodec,
+  checkStretch,
+  DEFAULT_BLOCK_LIMITS,
+  encodeBlock,
+  type HalfBlock,
+  type PayloadRegistry,
+  rebaseStretch,
+  type StretchTail,
+} from '@constellation/trustchain'
+import { equalBytes } from '@constellation/crypto'
 import * as t from 'io-ts'
 import { bytesUpTo, decodeWith, listUpTo } from '../codec/fields.js'
-import { scoreOf, waitedRounds, type SolarSystemRules, type SolarSystemState } from './solar-system.js'
+import { encodeStretchSummary, MAX_STRETCH_ENTRIES, MAX_SUMMARY_BYTES, summaryEntries } from '../ledger/stretch-summary-codec.js'
+import { anchorOf, scoreOf, waitedRounds, type SolarSystemRules, type SolarSystemState } from './solar-system.js'
+
+/** A member's checkpoint block with the stretch it closes, checked in full (signatures included). */
+export interface AnchoredCheckpoint {
+  readonly block: HalfBlock
+  /** The stretch from the anchor it was checked against up to the checkpoint (its last block). */
+  readonly tail: StretchTail
+}
 
 /** Why `block` cannot be a member's checkpoint in the round after `state.round`, or undefined when it can. */
 export function checkCheckpointBlock(
@@ -35,64 +61,150 @@ export function checkCheckpointBlock(
   return undefined
 }
 
+/**
+ * The anchored checkpoint seen from `state`: its stretch rebased on the member's certified anchor there, and checked
+ * against what the member may spend. A reason when it cannot be proposed in the round after `state.round`.
+ */
+export function anchorCheckpoint(crypto: Crypto, rules: SolarSystemRules, state: SolarSystemState, input: AnchoredCheckpoint): AnchoredCheckpoint | string {
+  const why = checkCheckpointBlock(crypto, rules, state, input.block, { signatureChecked: true })
+  if (why !== undefined) return why
+  const anchor = anchorOf(state, toHex(input.block.publicKey))
+  if (anchor === undefined) return 'its author is not a member of the solar system'
+  const tail = rebaseStretch(input.tail, anchor)
+  if (tail === undefined) return 'its stretch does not continue the member’s certified checkpoint'
+  const { head } = tail.summary
+  if (head.sequenceNumber !== input.block.sequenceNumber || !equalBytes(head.hash, blockHash(crypto, input.block))) return 'its stretch does not end at the checkpoint'
+  if (summaryEntries(tail.summary) > MAX_STRETCH_ENTRIES) return 'its stretch moves value too many times for one round'
+  if (tail.summary.spent > anchor.spendable) return 'its stretch spends more than the member may'
+  return tail === input.tail ? input : { block: input.block, tail }
+}
+
+/** What becomes of a member's submission: held for the round, kept until this node catches up, or refused. */
+export type SubmissionCheck =
+  | { readonly kind: 'anchored'; readonly checkpoint: AnchoredCheckpoint }
+  /** It starts past the member's anchor in `state`: the member applied a round this node has not yet. */
+  | { readonly kind: 'early' }
+  | { readonly kind: 'refused'; readonly reason: string }
+
+/**
+ * The blocks of a submission (a member's run of its chain, the new checkpoint last) that lie after the member's
+ * certified anchor in `state`: the ones to check, signatures included. A refusal or `early` when there are none to.
+ */
+export function stretchAfterAnchor(crypto: Crypto, state: SolarSystemState, blocks: readonly HalfBlock[]): { readonly after: readonly HalfBlock[] } | Exclude<SubmissionCheck, { kind: 'anchored' }> {
+  const checkpoint = blocks.at(-1)
+  if (checkpoint === undefined || checkpoint.type !== 'checkpoint') return { kind: 'refused', reason: 'a submission ends with a checkpoint block' }
+  const member = toHex(checkpoint.publicKey)
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i] as HalfBlock
+    if (toHex(block.publicKey) !== member || block.sequenceNumber !== checkpoint.sequenceNumber - blocks.length + 1 + i) {
+      return { kind: 'refused', reason: 'a submission is a contiguous run of one chain' }
+    }
+  }
+  // A member admitted at the next boundary may checkpoint before this node applied the round that admits it: its
+  // stretch then starts at its genesis.
+  const anchor = anchorOf(state, member) ?? (state.nextMembers?.includes(member) === true ? { sequenceNumber: 0, hash: new Uint8Array(32) } : undefined)
+  if (anchor === undefined) return { kind: 'refused', reason: 'the block’s author is not a member' }
+  const first = blocks[0] as HalfBlock
+  if (first.sequenceNumber > anchor.sequenceNumber + 1) return { kind: 'early' }
+  if (anchor.sequenceNumber > 0) {
+    const at = blocks[anchor.sequenceNumber - first.sequenceNumber]
+    if (at === undefined || !equalBytes(blockHash(crypto, at), anchor.hash)) return { kind: 'refused', reason: 'the stretch does not continue the member’s certified checkpoint' }
+  }
+  return { after: blocks.filter((block) => block.sequenceNumber > anchor.sequenceNumber) }
+}
+
+/**
+ * Checks a member's submission against `state`: the stretch after its certified anchor, in full (`signatures`: 'all',
+ * 'none' for blocks this node signed itself, or verdicts for `stretchAfterAnchor`'s blocks computed elsewhere).
+ */
+export function checkSubmission(
+  crypto: Crypto,
+  registry: PayloadRegistry,
+  state: SolarSystemState,
+  blocks: readonly HalfBlock[],
+  signatures: 'all' | 'none' | readonly boolean[] = 'all',
+): SubmissionCheck {
+  const split = stretchAfterAnchor(crypto, state, blocks)
+  if (!('after' in split)) return split
+  const checkpoint = blocks.at(-1) as HalfBlock
+  const member = toHex(checkpoint.publicKey)
+  const anchor = anchorOf(state, member) ?? { sequenceNumber: 0, hash: new Uint8Array(32), balance: state.openingBalances.get(member) ?? 0 }
+  const check = checkStretch(checkpoint.publicKey, anchor, split.after, { crypto, registry, signatures })
+  if (!check.ok) return { kind: 'refused', reason: `the stretch is refused at block ${check.tail.summary.head.sequenceNumber + 1}: ${check.reasons.join(', ')}` }
+  return { kind: 'anchored', checkpoint: { block: checkpoint, tail: check.tail } }
+}
+
 export interface PoolEntry {
-  readonly block: HalfBlock
+  readonly block: AnchoredCheckpoint
   readonly arrival: number
 }
 
 /** One waiting checkpoint per member, the newest; older ones are covered by it. */
 export type CheckpointPool = ReadonlyMap<string, PoolEntry>
 
-export function addToPool(pool: CheckpointPool, block: HalfBlock, arrival: number): CheckpointPool {
-  const member = toHex(block.publicKey)
+export function addToPool(pool: CheckpointPool, input: AnchoredCheckpoint, arrival: number): CheckpointPool {
+  const member = toHex(input.block.publicKey)
   const held = pool.get(member)
-  if (held !== undefined && held.block.sequenceNumber >= block.sequenceNumber) return pool
+  if (held !== undefined && held.block.block.sequenceNumber >= input.block.sequenceNumber) return pool
   const next = new Map(pool)
   // A newer checkpoint takes the older one's place in the queue.
-  next.set(member, { block, arrival: held?.arrival ?? arrival })
+  next.set(member, { block: input, arrival: held?.arrival ?? arrival })
   return next
 }
 
 /** Drops entries the state has made stale (certified, too old or no longer valid). */
 export function prunePool(crypto: Crypto, rules: SolarSystemRules, state: SolarSystemState, pool: CheckpointPool): CheckpointPool {
   const next = new Map<string, PoolEntry>()
-  for (const [member, entry] of pool) if (checkCheckpointBlock(crypto, rules, state, entry.block) === undefined) next.set(member, entry)
+  for (const [member, entry] of pool) if (typeof anchorCheckpoint(crypto, rules, state, entry.block) !== 'string') next.set(member, entry)
   return next
 }
 
-/** The checkpoints to propose for round `state.round + 1`, highest priority first, within the rules' bounds. */
-export function selectCheckpoints(rules: SolarSystemRules, state: SolarSystemState, pool: CheckpointPool, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): HalfBlock[] {
+/** The checkpoints to propose for round `state.round + 1`, highest priority first, rebased, within the rules' bounds. */
+export function selectCheckpoints(
+  crypto: Crypto,
+  rules: SolarSystemRules,
+  state: SolarSystemState,
+  pool: CheckpointPool,
+  limits: BlockLimits = DEFAULT_BLOCK_LIMITS,
+): AnchoredCheckpoint[] {
   const ordered = orderMempool(
     rules.mempool,
     [...pool.values()].map((entry) => ({
       key: entry.block,
-      score: scoreOf(state, toHex(entry.block.publicKey)),
+      score: scoreOf(state, toHex(entry.block.block.publicKey)),
       // Measured from the member's last certified checkpoint, so the wait carries over when the committee changes.
-      waitedRounds: waitedRounds(state, toHex(entry.block.publicKey)),
+      waitedRounds: waitedRounds(state, toHex(entry.block.block.publicKey)),
       arrival: entry.arrival,
     })),
   )
-  // Within the byte bound too: the array header takes at most 9 bytes, each item's byte-string header at most 9.
-  const chosen: HalfBlock[] = []
+  // Within the byte bound too: the array header takes at most 9 bytes, each pair's headers at most 20.
+  const chosen: AnchoredCheckpoint[] = []
   let bytes = 9
-  for (const block of ordered) {
+  for (const input of ordered) {
     if (chosen.length === rules.maxCheckpointsPerProposal) break
-    const size = encodeBlock(block, limits).length + 9
+    const anchored = anchorCheckpoint(crypto, rules, state, input)
+    if (typeof anchored === 'string') continue
+    const size = encodeBlock(anchored.block, limits).length + encodeStretchSummary(anchored.tail.summary).length + 20
     if (bytes + size > rules.maxProposalBytes) continue
     bytes += size
-    chosen.push(block)
+    chosen.push(anchored)
   }
   return chosen
 }
 
 const ProposalCodec = (rules: SolarSystemRules, limits: BlockLimits) =>
-  listUpTo(bytesUpTo(limits.maxBlockBytes, 'BlockBytes'), rules.maxCheckpointsPerProposal, 'Proposal') as t.Type<Uint8Array[], Uint8Array[], unknown>
+  listUpTo(t.tuple([bytesUpTo(limits.maxBlockBytes, 'BlockBytes'), bytesUpTo(MAX_SUMMARY_BYTES, 'SummaryBytes')]), rules.maxCheckpointsPerProposal, 'Proposal') as t.Type<
+    [Uint8Array, Uint8Array][],
+    [Uint8Array, Uint8Array][],
+    unknown
+  >
 
-export function encodeProposal(blocks: readonly HalfBlock[], limits: BlockLimits = DEFAULT_BLOCK_LIMITS): Uint8Array {
-  return encodeCanonical(blocks.map((block) => encodeBlock(block, limits)))
+/** A proposal: each checkpoint block with its stretch's summary, in wire form. */
+export function encodeProposal(inputs: readonly AnchoredCheckpoint[], limits: BlockLimits = DEFAULT_BLOCK_LIMITS): Uint8Array {
+  return encodeCanonical(inputs.map((input) => [encodeBlock(input.block, limits), encodeStretchSummary(input.tail.summary)]))
 }
 
-/** The block bytes of a proposal; throws MALFORMED_MESSAGE when it is not one. */
-export function decodeProposal(rules: SolarSystemRules, bytes: Uint8Array, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): Uint8Array[] {
+/** The (block bytes, summary bytes) pairs of a proposal; throws MALFORMED_MESSAGE when it is not one. */
+export function decodeProposal(rules: SolarSystemRules, bytes: Uint8Array, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): [Uint8Array, Uint8Array][] {
   return decodeWith(ProposalCodec(rules, limits), bytes, rules.maxProposalBytes, 'proposal')
 }

@@ -10,6 +10,7 @@
 import { type Crypto, encodeCanonical, HASH_LENGTH, PUBLIC_KEY_LENGTH } from '@constellation/crypto'
 import * as t from 'io-ts'
 import { bytesOfLength, bytesUpTo, closedRecord, integerIn, listUpTo, PeerIdCodec } from '../codec/fields.js'
+import { LedgerDeltaCodec } from '../ledger/transfer-ledger.js'
 
 /** Members of one solar system whose checkpoints one result can hold at most. */
 export const MAX_CHECKPOINTS_PER_RESULT = 4_096
@@ -25,8 +26,10 @@ export const CheckpointEntryCodec = closedRecord('CheckpointEntry', {
   publicKey: bytesOfLength(PUBLIC_KEY_LENGTH, 'PublicKey'),
   sequenceNumber: integerIn(1, Number.MAX_SAFE_INTEGER, 'SequenceNumber'),
   hash: Hash,
+  /** The running balance the checkpoint records (checked with the stretch it closes). */
+  balance: integerIn(0, Number.MAX_SAFE_INTEGER, 'Balance'),
 })
-/** A member's checkpoint block as a result commits to it. */
+/** A member's checkpoint block as a result commits to it: the anchor of its chain from then on. */
 export type CheckpointEntry = t.TypeOf<typeof CheckpointEntryCodec>
 
 export const ObservationOutcomeCodec = t.keyof({ good: null, bad: null, neutral: null }, 'ObservationOutcome')
@@ -62,6 +65,8 @@ export const ResultBodyCodec = closedRecord('ResultBody', {
   faults: listUpTo(FaultRecordCodec, MAX_FAULTS_PER_RESULT, 'Faults'),
   /** Merkle root of the child certificates certified at this level (all zero at level 0). */
   children: Hash,
+  /** What the round's certified stretches did to the transfer ledger (empty above level 0). */
+  ledger: LedgerDeltaCodec,
 })
 export type ResultBody = t.TypeOf<typeof ResultBodyCodec>
 

@@ -14,7 +14,9 @@
  * checkpoint blocks by default; the certificates of the level below in a star cluster, galaxy or the universe).
  */
 import { type Crypto, fromHex, type KeyPair, SIGNATURE_LENGTH, toHex } from '@constellation/crypto'
-import { type BlockLimits, type HalfBlock } from '@constellation/trustchain'
+import { type BlockLimits } from '@constellation/trustchain'
+import { deepFreeze } from '../codec/fields.js'
+import type { AnchoredCheckpoint } from './checkpoint-pool.js'
 import { type AcsMessage, type AcsState, acsStep, initialAcsState } from '../acs/index.js'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { assembleCertificate, type CertificateSignature, type CheckpointCertificate, signResult } from './certificate.js'
@@ -29,7 +31,7 @@ export type RoundMessage =
   /** A signature share on the result digest. */
   | { readonly kind: 'share'; readonly signature: Uint8Array }
 
-export interface RoundConfig<I = HalfBlock> {
+export interface RoundConfig<I = AnchoredCheckpoint> {
   readonly crypto: Crypto
   readonly keyPair: KeyPair
   readonly rules: SolarSystemRules
@@ -42,7 +44,7 @@ export interface RoundConfig<I = HalfBlock> {
 
 export type RoundPhase = 'collecting' | 'agreeing' | 'signing' | 'certified'
 
-export interface FacilitatorRoundState<I = HalfBlock> {
+export interface FacilitatorRoundState<I = AnchoredCheckpoint> {
   readonly config: RoundConfig<I>
   /** The input kind in use (`config.inputs` or the checkpoint default). */
   readonly inputs: RoundInputKind<I>
@@ -54,7 +56,14 @@ export interface FacilitatorRoundState<I = HalfBlock> {
   /** Inputs proposed (for diagnostics and the explorer). */
   readonly proposed?: readonly I[]
   readonly acs: AcsState
-  readonly result?: { readonly result: CheckpointResult; readonly hash: Uint8Array; readonly digest: Uint8Array; readonly next: SolarSystemState }
+  readonly result?: {
+    readonly result: CheckpointResult
+    readonly hash: Uint8Array
+    readonly digest: Uint8Array
+    readonly next: SolarSystemState
+    /** The leaves of the transfers the result finalises (level 0), carried beside the certificate. */
+    readonly finalised: readonly Uint8Array[]
+  }
   /** Valid shares by signer; shares that came before our own result are held unchecked in `early`. */
   readonly shares: ReadonlyMap<string, CertificateSignature>
   readonly early: ReadonlyMap<string, Uint8Array>
@@ -64,7 +73,7 @@ export interface FacilitatorRoundState<I = HalfBlock> {
 }
 
 /** A `checkpoint` event carries one input: a member's checkpoint block at level 0, a child's certificates above. */
-export type RoundEvent<I = HalfBlock> =
+export type RoundEvent<I = AnchoredCheckpoint> =
   | { readonly type: 'checkpoint'; readonly block: I }
   /** The proposal timer fired: propose what is held even if fewer than N - t checkpoints arrived. */
   | { readonly type: 'proposal-timeout' }
@@ -74,16 +83,16 @@ export type RoundEffect =
   | { readonly type: 'send'; readonly to: string | 'all'; readonly message: RoundMessage }
   | { readonly type: 'certified'; readonly certificate: CheckpointCertificate; readonly state: SolarSystemState }
 
-export interface RoundStep<I = HalfBlock> {
+export interface RoundStep<I = AnchoredCheckpoint> {
   readonly state: FacilitatorRoundState<I>
   readonly effects: readonly RoundEffect[]
 }
 
 export function startRound<I>(config: RoundConfig<I> & { readonly inputs: RoundInputKind<I> }, pool?: InputPool<I>): FacilitatorRoundState<I>
-export function startRound(config: RoundConfig, pool?: InputPool<HalfBlock>): FacilitatorRoundState
+export function startRound(config: RoundConfig, pool?: InputPool<AnchoredCheckpoint>): FacilitatorRoundState
 export function startRound<I>(config: RoundConfig<I>, pool: InputPool<I> = new Map()): FacilitatorRoundState<I> {
   const { crypto, keyPair, seed, rules } = config
-  // Without a kind the inputs are checkpoint blocks: I is then HalfBlock, its default.
+  // Without a kind the inputs are anchored checkpoints: I is then AnchoredCheckpoint, its default.
   const inputs = config.inputs ?? (checkpointInputs(crypto, rules, config.limits) as unknown as RoundInputKind<I>)
   const self = toHex(keyPair.publicKey)
   const committee = seed.committee
@@ -156,7 +165,7 @@ function afterAcs<I>(state: FacilitatorRoundState<I>, stepped: ReturnType<typeof
 /** Folds the agreed proposals into the result, signs it and sends the share; checks shares that came early. */
 function sign<I>(state: FacilitatorRoundState<I>, agreed: ReadonlyMap<string, Uint8Array>): RoundStep<I> {
   const { crypto, keyPair, rules, seed } = state.config
-  const body = state.inputs.fold(seed, agreed, state.pool)
+  const { body, finalised } = state.inputs.fold(seed, agreed, state.pool)
   const hash = resultHash(crypto, body)
   const { result, state: nextState } = nextResult(rules, seed, body, hash)
   const digest = certificateDigest(crypto, result)
@@ -169,7 +178,7 @@ function sign<I>(state: FacilitatorRoundState<I>, agreed: ReadonlyMap<string, Ui
   const next: FacilitatorRoundState<I> = {
     ...state,
     phase: 'signing',
-    result: { result, hash, digest, next: nextState },
+    result: { result, hash, digest, next: nextState, finalised },
     shares,
     early: new Map(),
   }
@@ -181,7 +190,9 @@ function sign<I>(state: FacilitatorRoundState<I>, agreed: ReadonlyMap<string, Ui
 function maybeCertify<I>(state: FacilitatorRoundState<I>): RoundStep<I> {
   const committee = state.config.seed.committee
   if (state.certificate !== undefined || state.result === undefined || state.shares.size < committee.quorum) return { state, effects: [] }
-  const certificate = assembleCertificate(state.result.result, [...state.shares.values()], committee)
+  const assembled = assembleCertificate(state.result.result, [...state.shares.values()], committee)
+  // Level 0 results finalise transfers: their leaves travel with the certificate (its result commits to their root).
+  const certificate = state.config.seed.genesis.level === 0 ? deepFreeze({ ...assembled, finalised: [...state.result.finalised] }) : assembled
   return {
     state: { ...state, phase: 'certified', certificate },
     effects: [{ type: 'certified', certificate, state: state.result.next }],

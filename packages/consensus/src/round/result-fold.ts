@@ -1,19 +1,26 @@
 /**
  * The algebra of the round: folds what the agreement decided (proposer -> proposal bytes) into the result body.
  *
- * It is a pure function of the state every honest facilitator shares and of the agreed proposals, so every
- * honest facilitator builds the same body and signs the same hash. The union of the proposals is deduplicated by
- * block hash, the newest checkpoint per member is kept, and two different checkpoint blocks that one member signed
- * for one position become a fraud proof that docks the member (neither block is certified). A facilitator whose
- * proposal was not agreed, or held anything an honest facilitator would not propose, is observed as faulty.
+ * It is a pure function of the state every honest facilitator shares and of the agreed proposals, so every honest
+ * facilitator builds the same body and signs the same hash. A proposal pairs each member checkpoint with the summary
+ * of the stretch it closes, which only the facilitators that checked the stretch can vouch for; so a checkpoint is
+ * certified only when at least t + 1 agreed proposals carry it with the same summary — one of them from an honest
+ * facilitator that checked it — and up to t Byzantine facilitators can never make an invalid stretch certified. Two
+ * different checkpoint blocks that one member signed for one position become a fraud proof that docks the member
+ * (neither is certified); two different stretches each carried t + 1 times (a fork shown to different facilitators)
+ * certify neither. The included summaries then settle the transfer ledger (`settleLedger`), whose delta and the
+ * round's finalised transfers the body records. A facilitator whose proposal was not agreed, or did not decode, is
+ * observed as faulty.
  */
 import { compareBytes, type Crypto, HASH_LENGTH, toHex } from '@constellation/crypto'
-import { type BlockLimits, blockHash, createFraudProof, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeFraudProof, type HalfBlock } from '@constellation/trustchain'
+import { type BlockLimits, blockHash, createFraudProof, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeFraudProof, type HalfBlock, type StretchSummary } from '@constellation/trustchain'
 import { deepFreeze } from '../codec/fields.js'
+import { decodeStretchSummary, summaryEntries } from '../ledger/stretch-summary-codec.js'
+import { MAX_LEDGER_ENTRIES_PER_ROUND, settleLedger } from '../ledger/transfer-ledger.js'
 import { type CheckpointEntry, type FaultRecord, MAX_FAULTS_PER_RESULT, type ObservationRecord, type ResultBody } from './checkpoint-result.js'
-import type { Committee } from './committee.js'
 import { checkCheckpointBlock, decodeProposal } from './checkpoint-pool.js'
-import type { SolarSystemRules, SolarSystemState } from './solar-system.js'
+import type { Committee } from './committee.js'
+import { anchorOf, type SolarSystemRules, type SolarSystemState } from './solar-system.js'
 
 export interface FoldInput {
   readonly crypto: Crypto
@@ -25,27 +32,26 @@ export interface FoldInput {
   /** What the agreement decided: proposer id -> proposal bytes. */
   readonly agreed: ReadonlyMap<string, Uint8Array>
   readonly limits?: BlockLimits
-  /** Wire bytes (hex) of blocks this facilitator already checked in full, signature included, against `state`. */
+  /** Wire bytes (hex) of checkpoint blocks this facilitator already checked in full, signature included. */
   readonly checked?: ReadonlySet<string>
+}
+
+/** The body, and the leaves of the transfers it finalises (their root is `body.ledger.finalised`). */
+export interface FoldOutcome {
+  readonly body: ResultBody
+  readonly finalised: readonly Uint8Array[]
 }
 
 const NO_CHILDREN = new Uint8Array(HASH_LENGTH)
 
-/** The block a proposal's copy holds when it passes every check, else undefined. */
-function checkCopy(input: FoldInput, wire: Uint8Array, wireKey: string, checked: ReadonlySet<string>, limits: BlockLimits): HalfBlock | undefined {
-  let block: HalfBlock
-  try {
-    block = decodeBlock(input.crypto, wire, limits)
-  } catch {
-    return undefined
-  }
-  // A copy byte-for-byte equal to one this facilitator verified in full needs no second signature check; the verdict
-  // is the same either way, so facilitators with different pools still fold alike.
-  const why = checkCheckpointBlock(input.crypto, input.rules, input.state, block, { signatureChecked: checked.has(wireKey) })
-  return why === undefined ? block : undefined
+interface Candidate {
+  readonly block: HalfBlock
+  readonly wire: string
+  readonly summaryBytes: Uint8Array
+  readonly supporters: Set<string>
 }
 
-export function foldAgreement(input: FoldInput): ResultBody {
+export function foldAgreement(input: FoldInput): FoldOutcome {
   const { crypto, rules, state, committee, agreed } = input
   const limits = input.limits ?? DEFAULT_BLOCK_LIMITS
   const observed = new Map<string, { outcome: ObservationRecord['outcome']; values: Record<string, number> }>()
@@ -57,12 +63,10 @@ export function foldAgreement(input: FoldInput): ResultBody {
     if (outcome === 'bad' || held.outcome === 'neutral') held.outcome = outcome
   }
 
-  // Every distinct copy once, decoded and checked once: the same checkpoint usually sits in most proposals. Copies
-  // are told apart by their wire bytes, signature included: a proposer that forges a copy of a real block is blamed
-  // for its copy alone, and the real block, carried by others, is still certified.
-  const blocks = new Map<string, HalfBlock>()
-  const verdicts = new Map<string, HalfBlock | undefined>()
-  const checked = input.checked ?? new Set<string>()
+  // Every distinct copy decoded once; candidates by member, then by (block, summary).
+  const decoded = new Map<string, HalfBlock | undefined>()
+  const candidates = new Map<string, Map<string, Candidate>>()
+  const positions = new Map<string, Map<number, Map<string, HalfBlock>>>()
   for (const proposer of committee.facilitators) {
     const bytes = agreed.get(proposer)
     if (bytes === undefined) {
@@ -71,16 +75,35 @@ export function foldAgreement(input: FoldInput): ResultBody {
     }
     let honest = true
     try {
-      for (const wire of decodeProposal(rules, bytes, limits)) {
-        const wireKey = toHex(wire)
-        if (!verdicts.has(wireKey)) verdicts.set(wireKey, checkCopy(input, wire, wireKey, checked, limits))
-        const block = verdicts.get(wireKey)
+      for (const [wireBytes, summaryBytes] of decodeProposal(rules, bytes, limits)) {
+        const wire = toHex(wireBytes)
+        if (!decoded.has(wire)) {
+          let block: HalfBlock | undefined
+          try {
+            block = decodeBlock(crypto, wireBytes, limits)
+          } catch {
+            block = undefined
+          }
+          decoded.set(wire, block?.type === 'checkpoint' && state.members.has(toHex(block.publicKey)) ? block : undefined)
+        }
+        const block = decoded.get(wire)
         if (block === undefined) {
           honest = false
           continue
         }
-        const key = toHex(blockHash(crypto, block))
-        if (!blocks.has(key)) blocks.set(key, block)
+        const member = toHex(block.publicKey)
+        const hash = toHex(blockHash(crypto, block))
+        const key = `${hash}/${toHex(crypto.sha256(summaryBytes))}`
+        const byMember = candidates.get(member) ?? new Map<string, Candidate>()
+        candidates.set(member, byMember)
+        const candidate = byMember.get(key) ?? { block, wire, summaryBytes, supporters: new Set<string>() }
+        candidate.supporters.add(proposer)
+        byMember.set(key, candidate)
+        const bySequence = positions.get(member) ?? new Map<number, Map<string, HalfBlock>>()
+        positions.set(member, bySequence)
+        const atPosition = bySequence.get(block.sequenceNumber) ?? new Map<string, HalfBlock>()
+        atPosition.set(hash, block)
+        bySequence.set(block.sequenceNumber, atPosition)
       }
     } catch {
       honest = false
@@ -88,40 +111,82 @@ export function foldAgreement(input: FoldInput): ResultBody {
     observe(proposer, honest ? 'good' : 'bad', honest ? { roundsServed: 1 } : { roundsFaulty: 1 })
   }
 
-  // Per member: the newest position, unless the member signed two blocks for one position.
-  const byMember = new Map<string, HalfBlock[]>()
-  for (const block of blocks.values()) {
-    const member = toHex(block.publicKey)
-    const list = byMember.get(member)
-    if (list === undefined) byMember.set(member, [block])
-    else list.push(block)
-  }
-  const checkpoints: CheckpointEntry[] = []
   const faults: FaultRecord[] = []
-  for (const [member, list] of byMember) {
-    const bySequence = new Map<number, HalfBlock[]>()
-    for (const block of list) bySequence.set(block.sequenceNumber, [...(bySequence.get(block.sequenceNumber) ?? []), block])
-    const conflict = [...bySequence.values()].find((same) => same.length > 1)
+  const chosen: { member: string; block: HalfBlock; summary: StretchSummary }[] = []
+  const checked = input.checked ?? new Set<string>()
+  for (const member of [...candidates.keys()].sort()) {
+    // Two checkpoint blocks the member signed for one position: neither is certified. Only signed copies count (a
+    // forged copy proves nothing against the member). Past the cap a result can carry, the proof waits: the member's
+    // conflicting blocks are still in the pools, so a later round records it.
+    const signedAt = (blocks: Map<string, HalfBlock>) =>
+      blocks.size < 2 ? [...blocks.values()] : [...blocks.values()].filter((block) => crypto.verify(block.signature, blockHash(crypto, block), block.publicKey))
+    const conflict = [...(positions.get(member)?.values() ?? [])].map(signedAt).find((blocks) => blocks.length > 1)
     if (conflict !== undefined) {
-      // Neither block is certified. Past the cap a result can carry, the proof waits: the member's conflicting
-      // blocks are still in the pools, so a later round records it.
+      const [a, b] = [...conflict].sort((x, y) => compareBytes(blockHash(crypto, x), blockHash(crypto, y))) as [HalfBlock, HalfBlock]
       if (faults.length < MAX_FAULTS_PER_RESULT) {
-        const [a, b] = [...conflict].sort((x, y) => compareBytes(blockHash(crypto, x), blockHash(crypto, y))) as [HalfBlock, HalfBlock]
         faults.push({ memeId: member, kind: 'double-sign', proof: encodeFraudProof(createFraudProof(crypto, 'double-sign', a, b), limits) })
         observe(member, 'bad', { provenFrauds: 1 })
       }
       continue
     }
-    const newest = list.reduce((a, b) => (b.sequenceNumber > a.sequenceNumber ? b : a))
-    checkpoints.push({ publicKey: newest.publicKey, sequenceNumber: newest.sequenceNumber, hash: blockHash(crypto, newest) })
-    observe(member, 'neutral', { uptime: 1 })
+    const backed = [...(candidates.get(member)?.values() ?? [])].filter((candidate) => candidate.supporters.size >= committee.faults + 1)
+    if (backed.length !== 1) {
+      // Two stretches each vouched for by t + 1: the member showed facilitators different chains. Neither counts.
+      if (backed.length > 1) observe(member, 'bad', { roundsFaulty: 1 })
+      continue
+    }
+    const candidate = backed[0] as Candidate
+    if (checkCheckpointBlock(crypto, rules, state, candidate.block, { signatureChecked: checked.has(candidate.wire) }) !== undefined) continue
+    let summary: StretchSummary
+    try {
+      summary = decodeStretchSummary(candidate.block.publicKey, candidate.summaryBytes)
+    } catch {
+      continue
+    }
+    // What an honest facilitator would have checked; with t + 1 copies one did, so this only guards against a bug.
+    const anchor = anchorOf(state, member)
+    if (
+      anchor === undefined ||
+      summary.anchor !== anchor.sequenceNumber ||
+      summary.head.sequenceNumber !== candidate.block.sequenceNumber ||
+      toHex(summary.head.hash) !== toHex(blockHash(crypto, candidate.block)) ||
+      summary.spent > anchor.spendable
+    ) {
+      continue
+    }
+    chosen.push({ member, block: candidate.block, summary })
   }
+
+  // Within the ledger work one result may carry; members past it wait for the next round (ascending, so alike everywhere).
+  const included: typeof chosen = []
+  let entries = 0
+  for (const item of chosen) {
+    const count = summaryEntries(item.summary)
+    if (entries + count > MAX_LEDGER_ENTRIES_PER_ROUND) continue
+    entries += count
+    included.push(item)
+  }
+  const certifiedThrough = new Map(included.map((item) => [item.member, item.block.sequenceNumber]))
+  const { delta, leaves } = settleLedger({
+    crypto,
+    ledger: state.ledger,
+    round: state.round + 1,
+    certifiedThrough: (member) => certifiedThrough.get(member) ?? state.lastCheckpoints.get(member)?.entry.sequenceNumber ?? 0,
+    stretches: included.map(({ member, summary }) => ({ member, summary })),
+  })
+  const checkpoints: CheckpointEntry[] = included.map(({ block, summary }) => ({
+    publicKey: block.publicKey,
+    sequenceNumber: block.sequenceNumber,
+    hash: blockHash(crypto, block),
+    balance: summary.head.balance,
+  }))
+  for (const { member } of included) observe(member, 'neutral', { uptime: 1 })
   checkpoints.sort((a, b) => compareBytes(a.publicKey, b.publicKey))
   faults.sort((a, b) => (a.memeId < b.memeId ? -1 : a.memeId > b.memeId ? 1 : 0))
   const observations: ObservationRecord[] = [...observed.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([memeId, { outcome, values }]) => ({ memeId, outcome, values }))
-  return deepFreeze({
+  const body: ResultBody = deepFreeze({
     level: state.genesis.level,
     group: state.genesis.group,
     round: state.round + 1,
@@ -130,5 +195,7 @@ export function foldAgreement(input: FoldInput): ResultBody {
     observations,
     faults,
     children: NO_CHILDREN,
+    ledger: delta,
   })
+  return { body, finalised: leaves }
 }

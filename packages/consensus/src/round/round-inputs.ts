@@ -10,10 +10,9 @@
  */
 import type { Crypto } from '@constellation/crypto'
 import { toHex } from '@constellation/crypto'
-import { type BlockLimits, DEFAULT_BLOCK_LIMITS, encodeBlock, type HalfBlock } from '@constellation/trustchain'
-import type { ResultBody } from './checkpoint-result.js'
-import { checkCheckpointBlock, encodeProposal, selectCheckpoints } from './checkpoint-pool.js'
-import { foldAgreement } from './result-fold.js'
+import { type BlockLimits, DEFAULT_BLOCK_LIMITS, encodeBlock } from '@constellation/trustchain'
+import { type AnchoredCheckpoint, anchorCheckpoint, encodeProposal, selectCheckpoints } from './checkpoint-pool.js'
+import { foldAgreement, type FoldOutcome } from './result-fold.js'
 import type { SolarSystemRules, SolarSystemState } from './solar-system.js'
 
 /** One waiting input and when (in arrival order) it first came from its source. */
@@ -40,11 +39,11 @@ export interface RoundInputKind<I> {
   select(seed: SolarSystemState, pool: InputPool<I>): I[]
   encodeProposal(inputs: readonly I[]): Uint8Array
   /**
-   * The round's result body from what the agreement decided (proposer -> proposal bytes): a pure function of the
-   * seed and `agreed`, so every honest facilitator folds alike. `pool` only saves re-checking what this facilitator
-   * already checked in full; it must not change the verdict.
+   * The round's result body (and the leaves of the transfers it finalises) from what the agreement decided
+   * (proposer -> proposal bytes): a pure function of the seed and `agreed`, so every honest facilitator folds alike.
+   * `pool` only saves re-checking what this facilitator already checked in full; it must not change the verdict.
    */
-  fold(seed: SolarSystemState, agreed: ReadonlyMap<string, Uint8Array>, pool: InputPool<I>): ResultBody
+  fold(seed: SolarSystemState, agreed: ReadonlyMap<string, Uint8Array>, pool: InputPool<I>): FoldOutcome
 }
 
 /** Adds `input` to the pool unless the pool already holds its source's input at that position or a newer one. */
@@ -58,15 +57,21 @@ export function addInput<I>(kind: RoundInputKind<I>, pool: InputPool<I>, input: 
   return next
 }
 
-/** Level 0: members' checkpoint blocks, checked, selected and folded exactly as a solar system always did. */
-export function checkpointInputs(crypto: Crypto, rules: SolarSystemRules, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): RoundInputKind<HalfBlock> {
+/**
+ * Level 0: members' checkpoints with the stretches they close (checked in full by the shell on arrival), rebased on
+ * the seed's anchors, selected by priority and folded with the transfer ledger.
+ */
+export function checkpointInputs(crypto: Crypto, rules: SolarSystemRules, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): RoundInputKind<AnchoredCheckpoint> {
   return {
-    check: (seed, block) => checkCheckpointBlock(crypto, rules, seed, block),
-    sourceOf: (block) => toHex(block.publicKey),
-    positionOf: (block) => block.sequenceNumber,
+    check: (seed, input) => {
+      const anchored = anchorCheckpoint(crypto, rules, seed, input)
+      return typeof anchored === 'string' ? anchored : undefined
+    },
+    sourceOf: (input) => toHex(input.block.publicKey),
+    positionOf: (input) => input.block.sequenceNumber,
     collectionTarget: (seed) => Math.max(1, seed.members.size - seed.committee.faults),
-    select: (seed, pool) => selectCheckpoints(rules, seed, pool, limits),
-    encodeProposal: (blocks) => encodeProposal(blocks, limits),
+    select: (seed, pool) => selectCheckpoints(crypto, rules, seed, pool, limits),
+    encodeProposal: (inputs) => encodeProposal(inputs, limits),
     fold: (seed, agreed, pool) =>
       // Blocks in the pool passed the full check on arrival, signature included; the fold need not verify them again.
       foldAgreement({
@@ -75,7 +80,7 @@ export function checkpointInputs(crypto: Crypto, rules: SolarSystemRules, limits
         state: seed,
         committee: seed.committee,
         agreed,
-        checked: new Set([...pool.values()].map((entry) => toHex(encodeBlock(entry.block, limits)))),
+        checked: new Set([...pool.values()].map((entry) => toHex(encodeBlock(entry.block.block, limits)))),
         limits,
       }),
   }

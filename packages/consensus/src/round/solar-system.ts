@@ -21,8 +21,10 @@ import {
   type Scorer,
   scoreMemes,
 } from '@constellation/meme-reputation'
+import { type CertifiedAnchor, ZERO_HASH } from '@constellation/trustchain'
 import { deepFreeze } from '../codec/fields.js'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
+import { applyLedgerDelta, genesisLedger, type TransferLedger } from '../ledger/transfer-ledger.js'
 import { type CheckpointEntry, type CheckpointResult, MAX_CHECKPOINTS_PER_RESULT, MAX_FACILITATORS, type ResultBody } from './checkpoint-result.js'
 import { type Committee, createCommittee } from './committee.js'
 
@@ -34,6 +36,11 @@ export interface SolarSystemGenesis {
   readonly members: readonly string[]
   /** Facilitators of round 1, drawn from `members`. */
   readonly facilitators: readonly string[]
+  /**
+   * Opening balances by member: what each chain's genesis block states and may spend before any transfer (a member
+   * not listed opens with 0).
+   */
+  readonly balances?: Readonly<Record<string, number>>
 }
 
 /** The rules every member of a solar system must share; they shape the results' hashes. */
@@ -79,6 +86,10 @@ export interface SolarSystemState {
   readonly memeIndex: ReadonlyMap<string, number>
   /** Each member's last checkpoint included in a certified result, with the round that certified it. */
   readonly lastCheckpoints: ReadonlyMap<string, CertifiedCheckpoint>
+  /** Spendable balances and the transfers under way, as the certified results left them. */
+  readonly ledger: TransferLedger
+  /** The opening balances of the genesis, by member. */
+  readonly openingBalances: ReadonlyMap<string, number>
   /** Hashes (hex) of the last `maxCheckpointAgeRounds + 1` results by round, genesis as round 0. */
   readonly recentResults: ReadonlyMap<number, string>
   /** The latest election record (undefined before the first result). */
@@ -91,9 +102,35 @@ export interface SolarSystemState {
 }
 
 export function genesisHashOf(crypto: Crypto, genesis: SolarSystemGenesis): Uint8Array {
+  const balances = Object.entries(genesis.balances ?? {})
+    .filter(([, amount]) => amount > 0)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
   return crypto.sha256(
-    encodeCanonical(['constellation/genesis/1', genesis.level, genesis.group, [...genesis.members].sort(), [...genesis.facilitators].sort()]),
+    encodeCanonical(['constellation/genesis/2', genesis.level, genesis.group, [...genesis.members].sort(), [...genesis.facilitators].sort(), balances]),
   )
+}
+
+/** The opening balances of a genesis, checked: members only, safe non-negative integers. */
+function openingBalancesOf(genesis: SolarSystemGenesis, members: ReadonlySet<string>): Map<string, number> {
+  const balances = new Map<string, number>()
+  for (const [member, amount] of Object.entries(genesis.balances ?? {})) {
+    if (!members.has(member)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `genesis balance for ${member.slice(0, 16)}, which is not a member`)
+    if (!(Number.isSafeInteger(amount) && amount >= 0)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `genesis balance of ${member.slice(0, 16)} must be a non-negative safe integer`)
+    if (amount > 0) balances.set(member, amount)
+  }
+  return balances
+}
+
+/**
+ * A member's certified anchor: its last certified checkpoint (position, hash, the balance it records) and what it
+ * may spend, or its genesis for a member with none yet. Undefined for a chain that is not a member.
+ */
+export function anchorOf(state: SolarSystemState, member: string): CertifiedAnchor | undefined {
+  if (!state.members.has(member)) return undefined
+  const spendable = state.ledger.spendable.get(member) ?? 0
+  const last = state.lastCheckpoints.get(member)
+  if (last === undefined) return { sequenceNumber: 0, hash: ZERO_HASH, balance: state.openingBalances.get(member) ?? 0, spendable, round: state.round }
+  return { sequenceNumber: last.entry.sequenceNumber, hash: last.entry.hash, balance: last.entry.balance, spendable, round: state.round }
 }
 
 export function genesisState(crypto: Crypto, genesis: SolarSystemGenesis, rules: SolarSystemRules): SolarSystemState {
@@ -129,6 +166,7 @@ export function genesisState(crypto: Crypto, genesis: SolarSystemGenesis, rules:
   const ids = [...members].sort()
   const memes = ids.map((id) => createMeme(rules.scorer.schema, id, 0))
   const genesisHash = genesisHashOf(crypto, genesis)
+  const openingBalances = openingBalancesOf(genesis, members)
   return {
     genesis,
     genesisHash,
@@ -141,6 +179,8 @@ export function genesisState(crypto: Crypto, genesis: SolarSystemGenesis, rules:
     scores: scoreMemes(rules.scorer, memes, 0),
     memeIndex: new Map(ids.map((id, i) => [id, i])),
     lastCheckpoints: new Map(),
+    ledger: genesisLedger(openingBalances),
+    openingBalances,
     recentResults: new Map([[0, toHex(genesisHash)]]),
   }
 }
@@ -228,6 +268,7 @@ function advance(rules: SolarSystemRules, state: SolarSystemState, body: ResultB
     scores: ran.scores,
     memeIndex,
     lastCheckpoints,
+    ledger: applyLedgerDelta(state.ledger, body.ledger, body.round),
     recentResults,
     election: ran.election,
   }

@@ -14,13 +14,21 @@ import { type CertificateRangeRequest, decodeCertificateRange, encodeCertificate
 const RANGE_OVERHEAD_BYTES = 16
 const PER_CERTIFICATE_BYTES = 8
 
-/** The answer to `request` from `history` (undefined: a group not kept here, answered with no certificates). */
-export function serveCertificateRange(history: CertificateHistory | undefined, request: CertificateRangeRequest, maxBytes: number): Uint8Array {
+/**
+ * The answer to `request` from `history` (undefined: a group not kept here, answered with no certificates). `full`
+ * gives a round's certificate with its finalised leaves when they are still held (a history keeps none).
+ */
+export function serveCertificateRange(
+  history: CertificateHistory | undefined,
+  request: CertificateRangeRequest,
+  maxBytes: number,
+  full?: (round: number) => CheckpointCertificate | undefined,
+): Uint8Array {
   const out: Uint8Array[] = []
   if (history !== undefined && history.genesis.level === request.level && history.genesis.group === request.group) {
     let size = RANGE_OVERHEAD_BYTES
     for (let round = request.from; round < request.from + request.count; round++) {
-      const certificate = history.certificate(round)
+      const certificate = full?.(round) ?? history.certificate(round)
       if (certificate === undefined) break
       const bytes = encodeCertificate(certificate)
       size += bytes.length + PER_CERTIFICATE_BYTES

@@ -169,9 +169,9 @@ export class LevelNode {
         ? {
             ...kind,
             fold: (seed, agreed, pool) => {
-              const body = kind.fold(seed, agreed, pool)
-              this.#noteAgreed(body.checkpoints, agreed, kind)
-              return body
+              const outcome = kind.fold(seed, agreed, pool)
+              this.#noteAgreed(outcome.body.checkpoints, agreed, kind)
+              return outcome
             },
           }
         : kind

@@ -3,26 +3,37 @@
  * `Clock`, so the same code runs on `SimNetwork` and on `Libp2pNetwork`.
  *
  * Every node is a member: after each certified round it appends a checkpoint block recording that result to its
- * own chain and submits it to the next round's facilitators. A node the election picks is also a facilitator for
- * that round: it collects checkpoints, runs the agreement with the other facilitators over coalescing reliable
- * links, signs the result and gossips the certificate. Every node follows the certificates (verified in one batch
- * against the committee the previous certificate named), keeps the certified history, and answers finality
- * questions from it. A node that falls behind fetches the certificates it missed from the peer that sent a newer
- * one.
+ * own chain and submits it, with the stretch of its chain it closes, to the next round's facilitators. A node the
+ * election picks is also a facilitator for that round: it checks each member's stretch in full (signatures, links,
+ * balances) before it holds it, runs the agreement with the other facilitators over coalescing reliable links,
+ * signs the result and gossips the certificate. Every node follows the certificates (verified in one batch against
+ * the committee the previous certificate named), keeps the certified history and the transfer ledger, and answers
+ * from them: the certified anchors counterparties check proposals against (`anchors`), and which transfers each
+ * round finalised (`onFinalised`, `agreementProof`). A node that falls behind fetches the certificates it missed
+ * from the peer that sent a newer one.
  */
-import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
+import { type Crypto, type KeyPair, type SignedMessage, toHex } from '@constellation/crypto'
 import type { Clock, Network, TimerHandle, Verdict } from '@constellation/gossip'
-import { type BlockLimits, blockHash, type BlockStore, CheckpointPayloadCodec, DEFAULT_BLOCK_LIMITS, decodeBlock, encodeBlock, type HalfBlock } from '@constellation/trustchain'
-import { ConsensusError, ConsensusErrorCode, isConsensusError } from '../errors.js'
-import { type AgreementProof, buildAgreementProof, isEnclosed } from '../finality/agreement-proof.js'
+import {
+  type BlockLimits,
+  blockHash,
+  type CertifiedAnchors,
+  CheckpointPayloadCodec,
+  DEFAULT_BLOCK_LIMITS,
+  decodeBlock,
+  encodeBlock,
+  type HalfBlock,
+  PayloadRegistry,
+} from '@constellation/trustchain'
+import { ConsensusError, ConsensusErrorCode } from '../errors.js'
+import { type AgreementProof, buildAgreementProof, type TransactionHalves, transactionLeaf } from '../finality/agreement-proof.js'
 import { CertificateHistory } from '../finality/certificate-history.js'
-import { FragmentCache } from '../finality/fragment-cache.js'
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from '../round/certificate.js'
 import { resultHash } from '../round/checkpoint-result.js'
-import { addToPool, type CheckpointPool, prunePool } from '../round/checkpoint-pool.js'
+import { addToPool, type AnchoredCheckpoint, type CheckpointPool, checkSubmission, prunePool, stretchAfterAnchor, type SubmissionCheck } from '../round/checkpoint-pool.js'
 import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
 import { type MemberSchedule } from '../membership/member-schedule.js'
-import { applyResult, genesisState, scheduleMembers, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
+import { anchorOf, applyResult, genesisState, scheduleMembers, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
 import { serveCertificateRange } from './certificate-range.js'
 import { applyInTurn, catchUpFrom, judgeNext, notifyListeners, readAnnouncement } from './certificate-following.js'
 import { RoundDriver, type RoundDriverStats } from './round-driver.js'
@@ -37,17 +48,20 @@ import {
 } from './wire.js'
 
 /**
- * The part of a trustchain node the consensus needs: appending checkpoint blocks to the own chain, and (optionally)
- * fetching a stretch of another chain from its owner, to prove a counterparty's half final.
+ * The part of a trustchain node the consensus needs: appending checkpoint blocks to the own chain, and the own
+ * blocks after a position (the stretch a checkpoint closes, submitted with it).
  */
 export interface CheckpointWriter {
   checkpoint(options: { consensusResultHash: Uint8Array; round: number }): Promise<HalfBlock>
-  crawl?(peer: Uint8Array, publicKey: Uint8Array, from: number, to: number): Promise<unknown>
+  stretch(after: number): Promise<readonly HalfBlock[]>
 }
 
-export interface TransactionHalves {
-  readonly proposal: HalfBlock
-  readonly agreement: HalfBlock
+/** A round's finalised transfers as a node applied it: the certificate (with its leaves) and the leaves. */
+export interface FinalisedRound {
+  readonly round: number
+  readonly certificate: CheckpointCertificate
+  /** `finalisedLeaf(proposal hash, agreement hash)` of each transfer the round finalised. */
+  readonly leaves: readonly Uint8Array[]
 }
 
 /** The part of the network the consensus uses. */
@@ -86,14 +100,19 @@ export interface SolarSystemNodeOptions {
   readonly network: ConsensusNetwork
   readonly clock: Clock
   readonly chain: CheckpointWriter
-  /** The store behind `chain`: agreement proofs read both halves' fragments from it. */
-  readonly store: BlockStore
   readonly genesis: SolarSystemGenesis
   readonly rules: SolarSystemRules
   /** Checks certificate signatures in batches (default: `crypto.verifyMany` in this thread). */
   readonly verifier?: BatchVerifier
   readonly timing?: Partial<SolarSystemTiming>
   readonly limits?: BlockLimits
+  /** Payload kinds the members' stretches are checked against (default: transfers). */
+  readonly registry?: PayloadRegistry
+  /**
+   * Rounds whose certificates (with their finalised leaves) are kept in memory, to build agreement proofs and serve
+   * catching-up members the leaves (default 256). Older rounds' proofs need the leaves from elsewhere (a journal).
+   */
+  readonly finalityWindowRounds?: number
   /** Failures of the node itself (a chain that cannot append, say); the node keeps running. */
   readonly onError?: (error: unknown) => void
   /**
@@ -128,6 +147,8 @@ export interface SolarSystemStats extends RoundDriverStats {
 
 type Listener = (certificate: CheckpointCertificate, state: SolarSystemState) => void
 
+const DEFAULT_FINALITY_WINDOW_ROUNDS = 256
+
 export class SolarSystemNode {
   readonly crypto: Crypto
   readonly self: string
@@ -135,11 +156,16 @@ export class SolarSystemNode {
   readonly #options: SolarSystemNodeOptions
   readonly #timing: SolarSystemTiming
   readonly #limits: BlockLimits
-  readonly #driver: RoundDriver<HalfBlock>
+  readonly #driver: RoundDriver<AnchoredCheckpoint>
   readonly #listeners = new Set<Listener>()
   readonly #onStop = new Set<() => void>()
-  /** Fragments read and checked once, so each further transaction in one costs a lookup, not a re-verification. */
-  readonly #fragments = new FragmentCache()
+  readonly #registry: PayloadRegistry
+  /** The recent rounds' certificates with their finalised leaves, and which round finalised each leaf (hex). */
+  readonly #recent = new Map<number, FinalisedRound>()
+  readonly #finalisedIn = new Map<string, number>()
+  readonly #finalisedListeners = new Set<(finalised: FinalisedRound) => void>()
+  /** Submissions that start past this node's anchor for their member (it is behind): checked again after each round. */
+  #early = new Map<string, HalfBlock[]>()
   readonly #unsubscribe: (() => void)[] = []
   #state: SolarSystemState
   /** Checkpoints that arrived for a round this node has not started yet. */
@@ -162,6 +188,7 @@ export class SolarSystemNode {
     if (options.network.peerId !== this.self) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the network must run under the node’s own key')
     this.#timing = { ...DEFAULT_TIMING, ...options.timing }
     this.#limits = options.limits ?? DEFAULT_BLOCK_LIMITS
+    this.#registry = options.registry ?? new PayloadRegistry()
     this.#state = this.#scheduled(genesisState(options.crypto, options.genesis, options.rules))
     if (!this.#state.members.has(this.self) && options.epochs === undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'this node is not a member of the solar system')
     this.history = new CertificateHistory(options.crypto, options.genesis)
@@ -170,7 +197,7 @@ export class SolarSystemNode {
       throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `rules.maxProposalBytes (${options.rules.maxProposalBytes}) must leave room in one network message (${options.network.limits.maxMessageBytes} bytes)`)
     }
     const { level, group } = options.genesis
-    this.#driver = new RoundDriver<HalfBlock>({
+    this.#driver = new RoundDriver<AnchoredCheckpoint>({
       network: options.network,
       clock: options.clock,
       protocol: ROUND_PROTOCOL,
@@ -233,91 +260,68 @@ export class SolarSystemNode {
     await this.#applying
   }
 
-  /**
-   * True when the transaction is final: both halves lie, exactly once, inside fragments of their chains that open
-   * and close with certified checkpoints — checked on the blocks themselves, as `agreementProof` builds the proof.
-   */
-  async isFinal(transaction: TransactionHalves): Promise<boolean> {
-    if (!isEnclosed(this.history, transaction)) return false
-    try {
-      await this.agreementProof(transaction)
-      return true
-    } catch (error) {
-      if (isConsensusError(error, ConsensusErrorCode.NOT_FINAL) || isConsensusError(error, ConsensusErrorCode.INVALID_INPUT)) return false
-      throw error
+  /** The certified anchors of the members, as of the last round this node applied (for counterparties' checks). */
+  anchors(): CertifiedAnchors {
+    return {
+      round: () => this.#state.round,
+      anchorOf: (publicKey) => anchorOf(this.#state, toHex(publicKey)),
     }
   }
 
-  /**
-   * The transaction's agreement proof, built from the store; a fragment of another chain that the store lacks is
-   * crawled from its owner first (when `chain.crawl` exists). NOT_FINAL until it can be built; INVALID_INPUT when the
-   * two halves are not one signed transaction.
-   */
-  async agreementProof(transaction: TransactionHalves): Promise<AgreementProof> {
-    const { store, chain } = this.#options
-    try {
-      return await buildAgreementProof(this.crypto, store, this.history, transaction, this.#fragments)
-    } catch (error) {
-      if (!isConsensusError(error, ConsensusErrorCode.NOT_FINAL) || chain.crawl === undefined) throw error
-    }
-    for (const half of [transaction.proposal, transaction.agreement]) {
-      if (equalBytes(half.publicKey, this.#options.keyPair.publicKey)) continue
-      const enclosing = this.history.enclosing(toHex(half.publicKey), half.sequenceNumber)
-      if (enclosing === undefined) continue
-      await chain.crawl(half.publicKey, half.publicKey, enclosing.opening.entry.sequenceNumber, enclosing.closing.entry.sequenceNumber).catch(() => undefined)
-    }
-    return buildAgreementProof(this.crypto, store, this.history, transaction, this.#fragments)
+  /** Calls `listener` with each round's finalised transfers as this node applies it (restored rounds excepted). */
+  onFinalised(listener: (finalised: FinalisedRound) => void): () => void {
+    this.#finalisedListeners.add(listener)
+    return () => this.#finalisedListeners.delete(listener)
+  }
+
+  /** The round that finalised the transaction, when it is within the recent rounds this node keeps. */
+  finalisedIn(transaction: TransactionHalves): number | undefined {
+    return this.#finalisedIn.get(toHex(transactionLeaf(this.crypto, transaction)))
+  }
+
+  /** A recent round's certificate with its finalised leaves, if still kept. */
+  finalisedRound(round: number): FinalisedRound | undefined {
+    return this.#recent.get(round)
   }
 
   /**
-   * Resolves with the agreement proof once the transaction is final here; rejects with ABORTED on the signal, STOPPED
-   * on `stop()`, INVALID_INPUT when the halves are not one signed transaction. A forged or forked half never proves
-   * final, so waiting for one lasts until the signal aborts.
+   * The transaction's agreement proof, built from what this node holds: the certificate of the round that finalised
+   * it and that round's leaves (kept for recent rounds; pass `from` with an older round's certificate and leaves).
+   * NOT_FINAL while the consensus has not finalised it (or its round is not held); INVALID_INPUT when the two halves
+   * are not one signed transaction.
    */
-  waitForFinality(transaction: TransactionHalves, options: { signal?: AbortSignal } = {}): Promise<AgreementProof> {
-    return new Promise((resolve, reject) => {
-      const { signal } = options
-      let settled = false
-      let trying = false
-      let again = false
-      const finish = (outcome: { proof: AgreementProof } | { error: unknown }) => {
-        if (settled) return
-        settled = true
-        off()
-        this.#onStop.delete(onStop)
-        signal?.removeEventListener('abort', onAbort)
-        if ('proof' in outcome) resolve(outcome.proof)
-        else reject(outcome.error)
+  agreementProof(transaction: TransactionHalves, from?: { readonly certificate: CheckpointCertificate; readonly leaves: readonly Uint8Array[] }): AgreementProof {
+    if (from !== undefined) return buildAgreementProof(this.crypto, transaction, from.certificate, from.leaves)
+    const round = this.finalisedIn(transaction)
+    const held = round === undefined ? undefined : this.#recent.get(round)
+    if (held === undefined) throw new ConsensusError(ConsensusErrorCode.NOT_FINAL, 'the transaction is not among the transfers this node saw finalised', {})
+    return buildAgreementProof(this.crypto, transaction, held.certificate, held.leaves)
+  }
+
+  /** Keeps a round's finalised leaves (within the window) and tells the listeners. */
+  #noteFinalised(certificate: CheckpointCertificate, notify: boolean): void {
+    const { round } = certificate.result.body
+    const leaves = certificate.finalised ?? []
+    const finalised: FinalisedRound = { round, certificate, leaves }
+    this.#recent.set(round, finalised)
+    for (const leaf of leaves) this.#finalisedIn.set(toHex(leaf), round)
+    const window = this.#options.finalityWindowRounds ?? DEFAULT_FINALITY_WINDOW_ROUNDS
+    const old = this.#recent.get(round - window)
+    if (old !== undefined) {
+      this.#recent.delete(round - window)
+      for (const leaf of old.leaves) {
+        const key = toHex(leaf)
+        if (this.#finalisedIn.get(key) === round - window) this.#finalisedIn.delete(key)
       }
-      const onStop = () => finish({ error: new ConsensusError(ConsensusErrorCode.STOPPED, 'the node stopped before the transaction became final') })
-      const onAbort = () => finish({ error: new ConsensusError(ConsensusErrorCode.ABORTED, 'waiting for finality was aborted', {}, { cause: signal?.reason }) })
-      // One attempt at a time; a certificate that arrives during an attempt triggers one more.
-      const attempt = () => {
-        if (settled || !isEnclosed(this.history, transaction)) return
-        if (trying) {
-          again = true
-          return
-        }
-        trying = true
-        this.agreementProof(transaction).then(
-          (proof) => finish({ proof }),
-          (error: unknown) => {
-            trying = false
-            if (!isConsensusError(error, ConsensusErrorCode.NOT_FINAL)) return finish({ error })
-            if (again) {
-              again = false
-              attempt()
-            }
-          },
-        )
+    }
+    if (!notify) return
+    for (const listener of this.#finalisedListeners) {
+      try {
+        listener(finalised)
+      } catch (error) {
+        this.#options.onError?.(error)
       }
-      const off = this.onCertificate(attempt)
-      if (!this.#running) return onStop()
-      this.#onStop.add(onStop)
-      if (signal?.aborted) return onAbort()
-      signal?.addEventListener('abort', onAbort, { once: true })
-      attempt()
-    })
+    }
   }
 
   /** Replays certificates from the node's own disk (see `restore`): verified, applied, no listeners, no checkpoints. */
@@ -336,6 +340,7 @@ export class SolarSystemNode {
         return
       }
       this.history.append(this.crypto, certificate)
+      this.#noteFinalised(certificate, false)
       this.#state = this.#scheduled(next)
     }
   }
@@ -379,28 +384,31 @@ export class SolarSystemNode {
     })
   }
 
-  /** Appends a checkpoint recording the last certified result and submits it to the next facilitators. */
+  /**
+   * Appends a checkpoint recording the last certified result and submits it, with the stretch of the own chain after
+   * the own certified checkpoint that it closes, to the next facilitators.
+   */
   async #submitCheckpoint(): Promise<void> {
     const state = this.#state
     // Not a member (yet, or any more): nothing to checkpoint for.
     if (!state.members.has(this.self)) return
+    const anchor = anchorOf(state, this.self)
     let block: HalfBlock
+    let stretch: readonly HalfBlock[]
     try {
       block = await this.#options.chain.checkpoint({ consensusResultHash: state.resultHash, round: state.round })
+      stretch = (await this.#options.chain.stretch(anchor?.sequenceNumber ?? 0)).filter((own) => own.sequenceNumber <= block.sequenceNumber)
     } catch (error) {
       this.#options.onError?.(error)
       return
     }
     if (!this.#running) return
     const { level, group } = this.#options.genesis
-    const bytes = encodeCheckpointSubmission({ level, group, block: encodeBlock(block, this.#limits) })
+    const bytes = encodeCheckpointSubmission({ level, group, blocks: stretch.map((own) => encodeBlock(own, this.#limits)) })
     for (const facilitator of state.committee.facilitators) {
       if (facilitator === this.self) {
-        try {
-          this.#acceptCheckpoint(block)
-        } catch (error) {
-          this.#options.onError?.(error)
-        }
+        // Its own blocks: signed here, so checked without verifying them again.
+        this.#takeStretch(stretch, 'none').catch((error: unknown) => this.#options.onError?.(error))
         continue
       }
       // A facilitator that does not answer is one of the t the round tolerates; the next checkpoint replaces this one.
@@ -410,33 +418,68 @@ export class SolarSystemNode {
 
   // ---- facilitator -------------------------------------------------------------------------------------
 
-  #onSubmission(data: Uint8Array): Uint8Array {
-    const submission = decodeCheckpointSubmission(data)
+  async #onSubmission(data: Uint8Array): Promise<Uint8Array> {
+    const submission = decodeCheckpointSubmission(data, this.#options.network.limits.maxMessageBytes)
     const { level, group } = this.#options.genesis
     if (submission.level !== level || submission.group !== group) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'another solar system')
-    this.#acceptCheckpoint(decodeBlock(this.crypto, submission.block, this.#limits))
+    const blocks = submission.blocks.map((bytes) => decodeBlock(this.crypto, bytes, this.#limits))
+    await this.#takeStretch(blocks, 'all')
     return new Uint8Array(0)
   }
 
-  #acceptCheckpoint(block: HalfBlock): void {
-    const member = toHex(block.publicKey)
-    // A member admitted at the next boundary may checkpoint before this node applied the round that admits it.
-    if (!this.#state.members.has(member) && !(this.#state.nextMembers?.includes(member) ?? false)) {
-      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the block’s author is not a member')
+  /**
+   * Checks a member's stretch (its blocks after its certified checkpoint, the new checkpoint last) against this node's
+   * state and holds it for the round. A stretch that starts past the anchor this node knows (the member applied a
+   * round this node has not yet) waits, and is checked again after the next round.
+   */
+  async #takeStretch(blocks: readonly HalfBlock[], signatures: 'all' | 'none'): Promise<void> {
+    const checkpoint = blocks.at(-1)
+    if (checkpoint !== undefined && checkpoint.type === 'checkpoint' && recordedRound(checkpoint) > this.#state.round + 1) {
+      // At most one round ahead, or anyone could push a member's real checkpoint out of the pool with a forged, higher one.
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the checkpoint records a round too far ahead')
     }
-    const recorded = recordedRound(block)
+    const state = this.#state
+    const split = stretchAfterAnchor(this.crypto, state, blocks)
+    let checked: SubmissionCheck = 'after' in split ? { kind: 'early' } : split
+    if ('after' in split) {
+      // Verdicts for the blocks after the anchor; the check runs against the state they were split on, even if a
+      // round was applied while the signatures were checked (the round rebases the stretch).
+      const verdicts = signatures === 'none' ? 'none' : await this.#verifyAll(split.after)
+      checked = checkSubmission(this.crypto, this.#registry, state, blocks, verdicts)
+    }
+    if (checked.kind === 'refused') throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, checked.reason)
+    if (checked.kind === 'early') {
+      // Behind the member: held (newest per member) until the round that certifies its anchor is applied here.
+      const member = toHex((blocks.at(-1) as HalfBlock).publicKey)
+      const held = this.#early.get(member)
+      if (held === undefined || (held.at(-1) as HalfBlock).sequenceNumber < (blocks.at(-1) as HalfBlock).sequenceNumber) this.#early.set(member, [...blocks])
+      return
+    }
+    this.#acceptCheckpoint(checked.checkpoint)
+  }
+
+  async #verifyAll(blocks: readonly HalfBlock[]): Promise<readonly boolean[]> {
+    const items: SignedMessage[] = blocks.map((block) => ({ publicKey: block.publicKey, message: blockHash(this.crypto, block), signature: block.signature }))
+    return this.#options.verifier === undefined ? this.crypto.verifyMany(items) : await this.#options.verifier(items)
+  }
+
+  /** Stretches that waited for this node to catch up: checked again now (one per member, the newest). */
+  #retryEarly(): void {
+    if (this.#early.size === 0) return
+    const early = this.#early
+    this.#early = new Map()
+    for (const blocks of early.values()) this.#takeStretch(blocks, 'all').catch(() => undefined)
+  }
+
+  #acceptCheckpoint(input: AnchoredCheckpoint): void {
+    const recorded = recordedRound(input.block)
     if (this.#driver.round !== undefined && recorded <= this.#state.round) {
-      this.#driver.drive({ type: 'checkpoint', block })
+      this.#driver.drive({ type: 'checkpoint', block: input })
       return
     }
     // Not facilitating now, or the member has applied a certificate this node has not yet: hold the newest per member
-    // for the round it belongs to. Signed by the member and at most one round ahead, or anyone could push a member's
-    // real checkpoint out of the pool with a forged, higher one; `#enterRound` checks the rest then.
-    if (recorded > this.#state.round + 1) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the checkpoint records a round too far ahead')
-    if (!this.crypto.verify(block.signature, blockHash(this.crypto, block), block.publicKey)) {
-      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the checkpoint is not signed by its author')
-    }
-    this.#pending = addToPool(this.#pending, block, this.#arrivals++)
+    // for the round it belongs to; `#enterRound` checks the rest then.
+    this.#pending = addToPool(this.#pending, input, this.#arrivals++)
   }
 
   /** Starts facilitating round `state.round + 1` when the election picked this node. */
@@ -508,8 +551,10 @@ export class SolarSystemNode {
     this.#stats.roundsCertified++
     this.#enterRound()
     this.#armStallTimer()
+    this.#noteFinalised(certificate, true)
     notifyListeners(this.#listeners, certificate, next, this.#options.onError)
     this.#scheduleCheckpoint()
+    this.#retryEarly()
   }
 
   /**
@@ -554,7 +599,8 @@ export class SolarSystemNode {
   }
 
   #onRangeRequest(data: Uint8Array): Uint8Array {
-    return serveCertificateRange(this.history, decodeCertificateRangeRequest(data), this.#options.network.limits.maxMessageBytes)
+    // Recent rounds go with their finalised leaves, so a member that catches up learns which of its transfers are final.
+    return serveCertificateRange(this.history, decodeCertificateRangeRequest(data), this.#options.network.limits.maxMessageBytes, (round) => this.#recent.get(round)?.certificate)
   }
 }
 

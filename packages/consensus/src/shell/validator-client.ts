@@ -69,24 +69,12 @@ export async function fetchFinalityPath(crypto: Crypto, network: ValidatorClient
 }
 
 /**
- * A transaction's agreement proof with the paths that root its certificates, fetched from the validator;
- * undefined while some certificate is not committed above yet. Check it with `checkRootedAgreementProof`.
+ * A transaction's agreement proof with the path that roots its certificate, fetched from the validator; undefined
+ * while the certificate is not committed above yet. Check it with `checkRootedAgreementProof`.
  */
 export async function fetchRootedAgreementProof(crypto: Crypto, network: ValidatorClientNetwork, validator: string, proof: AgreementProof, options: ValidatorRequestOptions): Promise<RootedAgreementProof | undefined> {
-  const wanted = new Map<string, CheckpointCertificate>()
-  for (const side of [proof.proposalSide, proof.agreementSide]) {
-    for (const certificate of [side.opening, side.closing]) {
-      const { level, group, round } = certificate.result.body
-      wanted.set(`${level}/${group}/${round}`, certificate)
-    }
-  }
-  const paths: FinalityPath[] = []
-  for (const certificate of wanted.values()) {
-    const path = await fetchFinalityPath(crypto, network, validator, certificate, options)
-    if (path === undefined) return undefined
-    paths.push(path)
-  }
-  return { proof, paths }
+  const path = await fetchFinalityPath(crypto, network, validator, proof.certificate, options)
+  return path === undefined ? undefined : { proof, paths: [path] }
 }
 
 /** Hands a signed join or leave to a root validator (`LevelNode` with `membership`); it proposes it when it facilitates. */

@@ -78,10 +78,17 @@ export function decodeRoundFrame(bytes: Uint8Array, maxBytes: number, maxValueBy
   return { level: wire.level, group: wire.group, round: wire.round, messages, dropped }
 }
 
+/** Blocks one submission carries at most: a member's stretch since its certified checkpoint, the checkpoint last. */
+export const MAX_SUBMISSION_BLOCKS = 4_096
+
+/**
+ * A member's checkpoint submission: its blocks after its certified checkpoint (as it knows it) up to and including
+ * the new checkpoint block, the last one.
+ */
 const CheckpointSubmissionCodec = closedRecord('CheckpointSubmission', {
   level: Level,
   group: Group,
-  block: bytesUpTo(1 << 16, 'BlockBytes'),
+  blocks: listUpTo(bytesUpTo(1 << 16, 'BlockBytes'), MAX_SUBMISSION_BLOCKS, 'StretchBlocks'),
 })
 export type CheckpointSubmission = t.TypeOf<typeof CheckpointSubmissionCodec>
 
@@ -89,8 +96,8 @@ export function encodeCheckpointSubmission(submission: CheckpointSubmission): Ui
   return encodeCanonical(CheckpointSubmissionCodec.encode(submission))
 }
 
-export function decodeCheckpointSubmission(bytes: Uint8Array): CheckpointSubmission {
-  return decodeWith(CheckpointSubmissionCodec, bytes, (1 << 16) + 256, 'checkpoint submission')
+export function decodeCheckpointSubmission(bytes: Uint8Array, maxBytes: number): CheckpointSubmission {
+  return decodeWith(CheckpointSubmissionCodec, bytes, maxBytes, 'checkpoint submission')
 }
 
 const CertificateRangeRequestCodec = closedRecord('CertificateRangeRequest', {

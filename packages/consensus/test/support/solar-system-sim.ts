@@ -1,18 +1,18 @@
 /**
- * A whole solar system on the seeded simulator: every member a SimNetwork node with a memory block store, a
- * TrustChain node (genesis block with a balance) and a SolarSystemNode. Same seed, same run.
+ * A whole solar system on the seeded simulator: every member a SimNetwork node with a memory block store, an
+ * anchored TrustChain node (genesis block with the genesis balance) and a SolarSystemNode whose certified anchors it
+ * checks proposals against. Same seed, same run.
  */
 import { type Crypto, type KeyPair, loadCrypto, toHex } from '@constellation/crypto'
 import { type Clock, createRandom, GossipError, GossipErrorCode, type LatencyModel, type Random, SimNetwork, type SimNode, sleep, uniformLatency } from '@constellation/gossip'
 import {
+  type AnchoredNode,
+  type AnchoredNodeOptions,
   type BlockStore,
+  createAnchoredNode,
   createGenesisBlock,
-  createLedger,
   createMemoryBlockStore,
-  createNetworkMessenger,
-  createTrustChainNode,
   fromDelayClock,
-  type TrustChainNode,
 } from '@constellation/trustchain'
 import {
   type CheckpointCertificate,
@@ -37,9 +37,12 @@ export interface SimMember {
   readonly id: string
   readonly sim: SimNode
   readonly store: BlockStore
-  readonly chain: TrustChainNode
+  readonly chain: AnchoredNode
   readonly consensus: SolarSystemNode
 }
+
+/** Every member's opening balance in the simulated solar systems. */
+export const SIM_BALANCE = 1_000_000
 
 export interface SolarSystemSimOptions {
   readonly seed: number | string
@@ -56,8 +59,8 @@ export interface SolarSystemSimOptions {
    * simulator's streams never lose requests, so loss is injected here; gossip loss is `lossRate`.
    */
   readonly requestLossRate?: number
-  /** Whether TrustChain nodes broadcast their blocks to everyone (default false: only to counterparties and crawlers). */
-  readonly broadcasts?: boolean
+  /** Options of the members' anchored TrustChain nodes (a signing policy, timeouts). */
+  readonly chain?: Partial<AnchoredNodeOptions>
   /** The solar system's epoch changes, shared by every member. */
   readonly epochs?: MemberSchedule
   /** Members whose consensus traffic an adversary rewrites (see `byzantine` in sim/byzantine.test.ts). */
@@ -92,40 +95,48 @@ export interface SimMemberOptions {
   readonly rules: SolarSystemRules
   readonly errors: unknown[]
   readonly timing?: Partial<SolarSystemTiming>
-  readonly broadcasts?: boolean
+  readonly chain?: Partial<AnchoredNodeOptions>
   /** The network the consensus runs on (default: the simulated node itself). */
   readonly network?: (sim: SimNode) => ConsensusNetwork
   /** The epoch changes, or how to make them from the member's network (an `EpochFollower` that derives them). */
   readonly epochs?: MemberSchedule | ((network: ConsensusNetwork) => MemberSchedule)
 }
 
-/** One member on `net`: a started simulated node, a memory store with its genesis block, a TrustChain node, and its (not started) consensus. */
+/**
+ * One member on `net`: a started simulated node, a memory store with its genesis block (its genesis balance), an
+ * anchored TrustChain node checking proposals against the consensus's certified anchors, and its (not started)
+ * consensus.
+ */
 export async function createSimMember(net: SimNetwork, keyPair: KeyPair, options: SimMemberOptions): Promise<SimMember> {
   const crypto = await testCrypto()
   const { errors } = options
   const sim = net.addNode(keyPair)
   await sim.start()
   const store = createMemoryBlockStore({ crypto })
-  await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 1_000_000, timestamp: 0 })])
-  const chain = createTrustChainNode({
+  const balance = options.genesis.balances?.[toHex(keyPair.publicKey)] ?? 0
+  await store.write({ blocks: [createGenesisBlock({ crypto, keyPair }, { balance, timestamp: 0 })] })
+  // The chain and the consensus need each other: the consensus appends to the chain, the chain checks against the
+  // consensus's anchors. The anchors are read through this holder, filled once the consensus exists.
+  let consensus: SolarSystemNode | undefined
+  const chain = createAnchoredNode({
     crypto,
     keyPair,
     store,
-    messenger: createNetworkMessenger(sim, { broadcasts: options.broadcasts ?? false }),
+    network: sim,
+    anchors: { round: () => consensus?.state.round ?? 0, anchorOf: (publicKey) => consensus?.anchors().anchorOf(publicKey) },
     clock: fromDelayClock(net.clock),
-    seed: options.seed,
     onError: (error) => errors.push(error),
+    ...options.chain,
   })
   await chain.start()
   const network = options.network?.(sim) ?? sim
   const epochs = typeof options.epochs === 'function' ? options.epochs(network) : options.epochs
-  const consensus = createSolarSystemNode({
+  consensus = createSolarSystemNode({
     crypto,
     keyPair,
     network,
     clock: net.clock,
-    chain,
-    store,
+    chain: { checkpoint: (request) => chain.checkpoint(request), stretch: (after) => chain.stretch(after) },
     genesis: options.genesis,
     rules: options.rules,
     ...(options.timing === undefined ? {} : { timing: options.timing }),
@@ -146,7 +157,13 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
   })
   const keyPairs = Array.from({ length: options.members }, (_, i) => crypto.keyPairFromSeed(seedBytes(`member-${options.seed}`, i)))
   const ids = keyPairs.map((pair) => toHex(pair.publicKey))
-  const genesis: SolarSystemGenesis = { level: 0, group: 'sol-0', members: ids, facilitators: [...ids].sort().slice(0, options.facilitators) }
+  const genesis: SolarSystemGenesis = {
+    level: 0,
+    group: 'sol-0',
+    members: ids,
+    facilitators: [...ids].sort().slice(0, options.facilitators),
+    balances: Object.fromEntries(ids.map((id) => [id, SIM_BALANCE])),
+  }
   const rules = options.rules ?? defaultSolarSystemRules({ facilitators: options.facilitators })
   const errors: unknown[] = []
   const members: SimMember[] = []
@@ -166,7 +183,7 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
         errors,
         network,
         ...(options.timing === undefined ? {} : { timing: options.timing }),
-        ...(options.broadcasts === undefined ? {} : { broadcasts: options.broadcasts }),
+        ...(options.chain === undefined ? {} : { chain: options.chain }),
         ...(options.epochs === undefined ? {} : { epochs: options.epochs }),
       }),
     )
