@@ -106,7 +106,9 @@ export function stretchAfterAnchor(crypto: Crypto, state: SolarSystemState, bloc
   if (anchor === undefined) return { kind: 'refused', reason: 'the block’s author is not a member' }
   const first = blocks[0] as HalfBlock
   if (first.sequenceNumber > anchor.sequenceNumber + 1) return { kind: 'early' }
-  if (anchor.sequenceNumber > 0) {
+  // A run that starts at or below the anchor must hold it, unchanged (one that starts just after it links to it: the
+  // stretch check compares the first block's previous hash with the anchor's).
+  if (anchor.sequenceNumber > 0 && first.sequenceNumber <= anchor.sequenceNumber) {
     const at = blocks[anchor.sequenceNumber - first.sequenceNumber]
     if (at === undefined || !equalBytes(blockHash(crypto, at), anchor.hash)) return { kind: 'refused', reason: 'the stretch does not continue the member’s certified checkpoint' }
   }

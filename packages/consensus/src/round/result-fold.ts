@@ -46,7 +46,6 @@ const NO_CHILDREN = new Uint8Array(HASH_LENGTH)
 
 interface Candidate {
   readonly block: HalfBlock
-  readonly wire: string
   readonly summaryBytes: Uint8Array
   readonly supporters: Set<string>
 }
@@ -63,6 +62,7 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
     if (outcome === 'bad' || held.outcome === 'neutral') held.outcome = outcome
   }
 
+  const checked = input.checked ?? new Set<string>()
   // Every distinct copy decoded once; candidates by member, then by (block, summary).
   const decoded = new Map<string, HalfBlock | undefined>()
   const candidates = new Map<string, Map<string, Candidate>>()
@@ -84,7 +84,13 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
           } catch {
             block = undefined
           }
-          decoded.set(wire, block?.type === 'checkpoint' && state.members.has(toHex(block.publicKey)) ? block : undefined)
+          // Each distinct copy's signature is checked once (unless this facilitator checked it already): a proposer
+          // that forges a copy of a member's block is blamed for it, and the copy proves nothing against the member.
+          const usable =
+            block?.type === 'checkpoint' &&
+            state.members.has(toHex(block.publicKey)) &&
+            (checked.has(wire) || crypto.verify(block.signature, blockHash(crypto, block), block.publicKey))
+          decoded.set(wire, usable ? block : undefined)
         }
         const block = decoded.get(wire)
         if (block === undefined) {
@@ -96,7 +102,7 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
         const key = `${hash}/${toHex(crypto.sha256(summaryBytes))}`
         const byMember = candidates.get(member) ?? new Map<string, Candidate>()
         candidates.set(member, byMember)
-        const candidate = byMember.get(key) ?? { block, wire, summaryBytes, supporters: new Set<string>() }
+        const candidate = byMember.get(key) ?? { block, summaryBytes, supporters: new Set<string>() }
         candidate.supporters.add(proposer)
         byMember.set(key, candidate)
         const bySequence = positions.get(member) ?? new Map<number, Map<string, HalfBlock>>()
@@ -113,16 +119,12 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
 
   const faults: FaultRecord[] = []
   const chosen: { member: string; block: HalfBlock; summary: StretchSummary }[] = []
-  const checked = input.checked ?? new Set<string>()
   for (const member of [...candidates.keys()].sort()) {
-    // Two checkpoint blocks the member signed for one position: neither is certified. Only signed copies count (a
-    // forged copy proves nothing against the member). Past the cap a result can carry, the proof waits: the member's
-    // conflicting blocks are still in the pools, so a later round records it.
-    const signedAt = (blocks: Map<string, HalfBlock>) =>
-      blocks.size < 2 ? [...blocks.values()] : [...blocks.values()].filter((block) => crypto.verify(block.signature, blockHash(crypto, block), block.publicKey))
-    const conflict = [...(positions.get(member)?.values() ?? [])].map(signedAt).find((blocks) => blocks.length > 1)
+    // Two checkpoint blocks the member signed for one position: neither is certified. Past the cap a result can carry,
+    // the proof waits: the member's conflicting blocks are still in the pools, so a later round records it.
+    const conflict = [...(positions.get(member)?.values() ?? [])].find((blocks) => blocks.size > 1)
     if (conflict !== undefined) {
-      const [a, b] = [...conflict].sort((x, y) => compareBytes(blockHash(crypto, x), blockHash(crypto, y))) as [HalfBlock, HalfBlock]
+      const [a, b] = [...conflict.values()].sort((x, y) => compareBytes(blockHash(crypto, x), blockHash(crypto, y))) as [HalfBlock, HalfBlock]
       if (faults.length < MAX_FAULTS_PER_RESULT) {
         faults.push({ memeId: member, kind: 'double-sign', proof: encodeFraudProof(createFraudProof(crypto, 'double-sign', a, b), limits) })
         observe(member, 'bad', { provenFrauds: 1 })
@@ -136,7 +138,7 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
       continue
     }
     const candidate = backed[0] as Candidate
-    if (checkCheckpointBlock(crypto, rules, state, candidate.block, { signatureChecked: checked.has(candidate.wire) }) !== undefined) continue
+    if (checkCheckpointBlock(crypto, rules, state, candidate.block, { signatureChecked: true }) !== undefined) continue
     let summary: StretchSummary
     try {
       summary = decodeStretchSummary(candidate.block.publicKey, candidate.summaryBytes)

@@ -1,42 +1,94 @@
-import { type Crypto, toHex } from '@constellation/crypto'
-import { checkFraudProof, decodeFraudProof, encodeBlock } from '@constellation/trustchain'
-import { encodeCanonical } from '@constellation/crypto'
+import { type Crypto, encodeCanonical, type KeyPair, toHex } from '@constellation/crypto'
+import {
+  advanceHead,
+  blockHash,
+  checkFraudProof,
+  checkStretch,
+  createAgreement,
+  createCheckpoint,
+  createGenesisBlock,
+  createProposal,
+  decodeFraudProof,
+  EMPTY_CHAIN_HEAD,
+  encodeBlock,
+  type HalfBlock,
+  PayloadRegistry,
+  transferPayload,
+} from '@constellation/trustchain'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { applyResult, encodeProposal, foldAgreement, MAX_FAULTS_PER_RESULT, nextResult, resultHash, scoreOf } from '../../src/index.js'
+import {
+  applyResult,
+  defaultSolarSystemRules,
+  encodeProposal,
+  encodeStretchSummary,
+  finalisedLeaf,
+  foldAgreement,
+  genesisState,
+  MAX_FAULTS_PER_RESULT,
+  nextResult,
+  resultHash,
+  scoreOf,
+} from '../../src/index.js'
 import { testCrypto } from '../support/solar-system-sim.js'
-import { roundFixture } from './fixtures.js'
+import { anchored, roundFixture } from './fixtures.js'
 
 let crypto: Crypto
 beforeAll(async () => {
   crypto = await testCrypto()
 })
 
+/** A proposal of checkpoint blocks, each with the summary an honest facilitator would give (a one-block stretch). */
+function proposalOf(blocks: readonly HalfBlock[]): Uint8Array {
+  return encodeCanonical(blocks.map((block) => [encodeBlock(block), encodeStretchSummary(checkStretch(block.publicKey, opening, [block], { crypto, registry, signatures: 'none' }).tail.summary)]))
+}
+const registry = new PayloadRegistry()
+const opening = { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0 }
+
 describe('foldAgreement', () => {
-  it('unites the agreed proposals, one checkpoint per member, and observes who served', () => {
+  it('certifies a checkpoint carried by t + 1 agreed proposals with one summary, and observes who served', () => {
     const f = roundFixture(crypto, 8, 4)
     const [a, b, c, d] = f.state.committee.facilitators as [string, string, string, string]
     const agreed = new Map([
-      [a, encodeProposal([f.checkpoint(0), f.checkpoint(1)])],
-      [b, encodeProposal([f.checkpoint(1), f.checkpoint(2)])],
-      [c, encodeProposal([f.checkpoint(3)])],
+      [a, encodeProposal([f.anchored(0), f.anchored(1)])],
+      [b, encodeProposal([f.anchored(1), f.anchored(2)])],
+      [c, encodeProposal([f.anchored(3), f.anchored(2)])],
     ])
-    const body = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed })
+    const { body, finalised } = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed })
     expect(body.round).toBe(1)
-    expect(body.checkpoints.map((e) => toHex(e.publicKey))).toEqual([f.ids[0], f.ids[1], f.ids[2], f.ids[3]].sort())
+    // Members 1 and 2 have two proposals each (t + 1 = 2); 0 and 3 only one: an honest facilitator may not be among them.
+    expect(body.checkpoints.map((e) => toHex(e.publicKey))).toEqual([f.ids[1], f.ids[2]].sort())
+    expect(body.checkpoints.every((e) => e.balance === 0)).toBe(true)
+    expect(finalised).toEqual([])
     const outcome = Object.fromEntries(body.observations.map((o) => [o.memeId, o]))
     expect(outcome[a]?.outcome).toBe('good')
     expect(outcome[d]).toMatchObject({ outcome: 'bad', values: { roundsFaulty: 1 } })
     expect(Object.isFrozen(body.checkpoints)).toBe(true)
   })
 
+  it('does not certify a checkpoint whose summaries differ, when no one summary has t + 1 proposals', () => {
+    const f = roundFixture(crypto, 8, 4)
+    const [a, b, c] = f.state.committee.facilitators as [string, string, string]
+    const real = f.anchored(4)
+    // A Byzantine facilitator pairs the real block with a summary that spends nothing it says.
+    const lie = encodeCanonical([[encodeBlock(real.block), encodeStretchSummary({ ...real.tail.summary, head: { ...real.tail.summary.head, balance: 7 } })]])
+    const honestOnly = new Map([
+      [a, lie],
+      [b, encodeProposal([real])],
+    ])
+    expect(foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed: honestOnly }).body.checkpoints).toEqual([])
+    const withAnother = new Map([...honestOnly, [c, encodeProposal([real])]])
+    const { body } = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed: withAnother })
+    expect(body.checkpoints).toMatchObject([{ sequenceNumber: 1, balance: 0 }])
+  })
+
   it('turns two checkpoints a member signed for one position into a fraud proof, certifies neither, and docks the member', () => {
     const f = roundFixture(crypto, 8, 4)
     const [a, b] = f.state.committee.facilitators as [string, string]
     const agreed = new Map([
-      [a, encodeProposal([f.checkpoint(5, 1), f.checkpoint(6)])],
-      [b, encodeProposal([f.checkpoint(5, 2)])],
+      [a, encodeProposal([f.anchored(5, 1), f.anchored(6)])],
+      [b, encodeProposal([f.anchored(5, 2), f.anchored(6)])],
     ])
-    const body = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed })
+    const { body } = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed })
     expect(body.checkpoints.map((e) => toHex(e.publicKey))).toEqual([f.ids[6]])
     expect(body.faults).toHaveLength(1)
     const fault = body.faults[0]!
@@ -52,17 +104,17 @@ describe('foldAgreement', () => {
 
   it('observes a proposer as faulty when its proposal holds garbage or blocks no honest facilitator would propose', () => {
     const f = roundFixture(crypto, 8, 4)
-    const [a, b, c] = f.state.committee.facilitators as [string, string, string]
-    const stale = f.checkpoint(2)
+    const [a, b, c, d] = f.state.committee.facilitators as [string, string, string, string]
     const forged = { ...f.checkpoint(3), signature: new Uint8Array(64) }
     const agreed = new Map([
-      [a, encodeCanonical([encodeBlock(stale), new Uint8Array([1, 2, 3])])],
-      [b, encodeProposal([forged])],
+      [a, encodeCanonical([[encodeBlock(f.checkpoint(2)), new Uint8Array([1, 2, 3])], [new Uint8Array([1, 2, 3]), new Uint8Array(0)]])],
+      [b, proposalOf([forged])],
       [c, new Uint8Array([0xff, 0x00])],
+      [d, encodeProposal([f.anchored(2)])],
     ])
-    const body = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed })
+    const { body } = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed })
     for (const id of [a, b, c]) expect(body.observations.find((o) => o.memeId === id)).toMatchObject({ outcome: 'bad', values: { roundsFaulty: 1 } })
-    expect(body.checkpoints.map((e) => toHex(e.publicKey))).toEqual([f.ids[2]])
+    expect(body.checkpoints).toEqual([])
   })
 
   it('folds alike whatever each facilitator already verified, and blames only the proposer of a forged copy', () => {
@@ -72,17 +124,18 @@ describe('foldAgreement', () => {
     const forged = { ...real, signature: new Uint8Array(64) }
     // The Byzantine facilitator sorts first, so its forged copy is met before the real one.
     const agreed = new Map([
-      [a, encodeProposal([forged])],
-      [b, encodeProposal([real])],
-      [c, encodeProposal([real])],
-      [d, encodeProposal([real])],
+      [a, proposalOf([forged])],
+      [b, proposalOf([real])],
+      [c, proposalOf([real])],
+      [d, proposalOf([real])],
     ])
     const fold = (checked?: Set<string>) =>
-      foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed, ...(checked === undefined ? {} : { checked }) })
+      foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed, ...(checked === undefined ? {} : { checked }) }).body
     const plain = fold()
     const held = fold(new Set([toHex(encodeBlock(real))]))
     expect(toHex(resultHash(crypto, held))).toBe(toHex(resultHash(crypto, plain)))
     expect(plain.checkpoints.map((e) => toHex(e.publicKey))).toEqual([f.ids[4]])
+    expect(plain.faults).toEqual([])
     expect(plain.observations.find((o) => o.memeId === a)?.outcome).toBe('bad')
     for (const id of [b, c, d]) expect(plain.observations.find((o) => o.memeId === id)?.outcome).toBe('good')
   })
@@ -92,19 +145,43 @@ describe('foldAgreement', () => {
     const f = roundFixture(crypto, members, 4)
     const [a, b] = f.state.committee.facilitators as [string, string]
     const agreed = new Map([
-      [a, encodeProposal(Array.from({ length: members }, (_, i) => f.checkpoint(i, 1)))],
-      [b, encodeProposal(Array.from({ length: members }, (_, i) => f.checkpoint(i, 2)))],
+      [a, encodeProposal(Array.from({ length: members }, (_, i) => f.anchored(i, 1)))],
+      [b, encodeProposal(Array.from({ length: members }, (_, i) => f.anchored(i, 2)))],
     ])
-    const body = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed })
+    const { body } = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed })
     expect(body.faults).toHaveLength(MAX_FAULTS_PER_RESULT)
     expect(body.checkpoints).toHaveLength(0)
+  })
+
+  it('settles a transfer whose two halves are certified in one round: final, and spendable by its receiver', () => {
+    const pairs = [1, 2].map((n) => crypto.keyPairFromSeed(new Uint8Array(32).fill(n)))
+    const [alice, bob] = pairs.map((keyPair) => ({ crypto, keyPair })) as [{ crypto: Crypto; keyPair: KeyPair }, { crypto: Crypto; keyPair: KeyPair }]
+    const ids = pairs.map((pair) => toHex(pair.publicKey))
+    const rules = defaultSolarSystemRules({ facilitators: 2 })
+    const state = genesisState(crypto, { level: 0, group: 'ledger', members: ids, facilitators: ids, balances: { [ids[0]!]: 100 } }, rules)
+    const aliceGenesis = createGenesisBlock(alice, { balance: 100, timestamp: 1 })
+    let aliceHead = advanceHead(crypto, EMPTY_CHAIN_HEAD, aliceGenesis)
+    const proposal = createProposal(alice, aliceHead, { counterparty: bob.keyPair.publicKey, payload: transferPayload(aliceHead, 30), timestamp: 2 })
+    aliceHead = advanceHead(crypto, aliceHead, proposal)
+    const aliceCheckpoint = createCheckpoint(alice, aliceHead, { consensusResultHash: state.genesisHash, round: 0, timestamp: 3 })
+    const agreement = createAgreement(bob, EMPTY_CHAIN_HEAD, proposal, { timestamp: 2 })
+    const bobCheckpoint = createCheckpoint(bob, advanceHead(crypto, EMPTY_CHAIN_HEAD, agreement), { consensusResultHash: state.genesisHash, round: 0, timestamp: 3 })
+    const inputs = [anchored(crypto, state, [aliceGenesis, proposal, aliceCheckpoint]), anchored(crypto, state, [agreement, bobCheckpoint])]
+    const agreed = new Map(state.committee.facilitators.map((id) => [id, encodeProposal(inputs)]))
+    const { body, finalised } = foldAgreement({ crypto, rules, state, committee: state.committee, agreed })
+    expect(finalised).toEqual([finalisedLeaf(blockHash(crypto, proposal), blockHash(crypto, agreement))])
+    expect(body.ledger).toMatchObject({ opened: [], awaiting: [], closed: [], finalisedCount: 1 })
+    const next = nextResult(rules, state, body, resultHash(crypto, body)).state
+    expect(next.ledger.spendable.get(ids[0]!)).toBe(70)
+    expect(next.ledger.spendable.get(ids[1]!)).toBe(30)
+    expect(body.checkpoints.map((e) => e.balance)).toEqual(toHex(pairs[0]!.publicKey) < toHex(pairs[1]!.publicKey) ? [70, 30] : [30, 70])
   })
 })
 
 describe('applyResult', () => {
   it('refuses a result for another round, on another previous result, or with other next facilitators', () => {
     const f = roundFixture(crypto, 8, 4)
-    const body = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed: new Map() })
+    const { body } = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed: new Map() })
     const hash = resultHash(crypto, body)
     const { result } = nextResult(f.rules, f.state, body, hash)
     expect(applyResult(f.rules, f.state, result, hash).round).toBe(1)
