@@ -10,9 +10,10 @@
  */
 import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
 import { createRandom, type Random } from '@constellation/gossip'
-import { advanceHead, createCheckpoint, createGenesisBlock, EMPTY_CHAIN_HEAD, type HalfBlock } from '@constellation/trustchain'
+import { advanceHead, createCheckpoint, createGenesisBlock, EMPTY_CHAIN_HEAD } from '@constellation/trustchain'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
+  type AnchoredCheckpoint,
   applyResult,
   assembleCertificate,
   certificateDigest,
@@ -36,6 +37,7 @@ import {
   signResult,
   startRound,
 } from '../../src/index.js'
+import { anchored } from '../round/fixtures.js'
 import { acsToolkit } from '../support/adversarial-acs.js'
 import { type AdversaryToolkit, runAdversarial } from '../support/adversarial-scheduler.js'
 import { roundMachine } from '../support/round-machine.js'
@@ -51,7 +53,8 @@ beforeAll(async () => {
 interface SolarFixture {
   readonly genesis: SolarSystemGenesis
   readonly state: SolarSystemState
-  readonly checkpoints: readonly HalfBlock[]
+  /** Each member's round-1 checkpoint with its stretch (its genesis block, the checkpoint), as facilitators hold it. */
+  readonly checkpoints: readonly AnchoredCheckpoint[]
   /** Its round-1 certificate, folded from every checkpoint and signed by the whole committee. */
   readonly honest: CheckpointCertificate
   /** A second round-1 certificate with another result, signed by the same committee (a fully corrupted system). */
@@ -70,9 +73,11 @@ const key = (label: string, i: number): KeyPair => {
 
 const solarRules = () => defaultSolarSystemRules({ facilitators: 4 })
 
-function certify(rules: SolarSystemRules, state: SolarSystemState, blocks: readonly HalfBlock[]): CheckpointCertificate {
-  const proposer = state.committee.facilitators[0] as string
-  const body = foldAgreement({ crypto, rules, state, committee: state.committee, agreed: new Map([[proposer, encodeProposal(blocks)]]) })
+function certify(rules: SolarSystemRules, state: SolarSystemState, inputs: readonly AnchoredCheckpoint[]): CheckpointCertificate {
+  // Every facilitator's proposal agreed, all the same: a checkpoint needs t + 1 agreed proposals carrying it.
+  const proposal = encodeProposal(inputs)
+  const agreed = new Map(state.committee.facilitators.map((id) => [id, proposal]))
+  const { body } = foldAgreement({ crypto, rules, state, committee: state.committee, agreed })
   const { result } = nextResult(rules, state, body, resultHash(crypto, body))
   return assembleCertificate(result, state.committee.facilitators.map((id) => signResult(crypto, keyPairs.get(id) as KeyPair, result)), state.committee)
 }
@@ -80,12 +85,14 @@ function certify(rules: SolarSystemRules, state: SolarSystemState, blocks: reado
 function solarSystem(name: string): SolarFixture {
   const pairs = Array.from({ length: 6 }, (_, i) => key(name, i))
   const ids = pairs.map((pair) => toHex(pair.publicKey))
-  const genesis: SolarSystemGenesis = { level: 0, group: name, members: ids, facilitators: [...ids].sort().slice(0, 4) }
+  // Every chain opens with 10, as its genesis block states.
+  const genesis: SolarSystemGenesis = { level: 0, group: name, members: ids, facilitators: [...ids].sort().slice(0, 4), balances: Object.fromEntries(ids.map((id) => [id, 10])) }
   const rules = solarRules()
   const state = genesisState(crypto, genesis, rules)
   const checkpoints = pairs.map((keyPair) => {
     const first = createGenesisBlock({ crypto, keyPair }, { balance: 10, timestamp: 0 })
-    return createCheckpoint({ crypto, keyPair }, advanceHead(crypto, EMPTY_CHAIN_HEAD, first), { consensusResultHash: state.genesisHash, round: 0, timestamp: 1 })
+    const checkpoint = createCheckpoint({ crypto, keyPair }, advanceHead(crypto, EMPTY_CHAIN_HEAD, first), { consensusResultHash: state.genesisHash, round: 0, timestamp: 1 })
+    return anchored(crypto, state, [first, checkpoint])
   })
   return { genesis, state, checkpoints, honest: certify(rules, state, checkpoints), conflicting: certify(rules, state, checkpoints.slice(1)) }
 }
@@ -204,7 +211,7 @@ describe('Byzantine facilitators at level 0, then at level 1', () => {
     expect(kind.check(cluster, run(forged, sol0.genesis.group))).toMatch(/invalid/)
     expect(kind.check(cluster, run(sol0.conflicting, sol0.genesis.group))).toBeUndefined()
     const [a, b, c] = cluster.committee.facilitators as [string, string, string]
-    const body = kind.fold(
+    const { body } = kind.fold(
       cluster,
       new Map([
         [a, kind.encodeProposal([run(sol0.honest, sol0.genesis.group), run(sol1.honest, sol1.genesis.group)])],

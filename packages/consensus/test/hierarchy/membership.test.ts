@@ -221,7 +221,7 @@ describe('membership from the root', () => {
       [ids[1]!, proposal([{ kind: 'request', request: rejoin }])],
       [ids[2]!, proposal([{ kind: 'request', request: leave }])],
     ])
-    const body = kind.fold(seed, agreed, new Map())
+    const { body } = kind.fold(seed, agreed, new Map())
     const mine = body.checkpoints.filter((entry) => toHex(entry.publicKey) === toHex(mover.publicKey))
     expect(mine.map((entry) => entry.sequenceNumber)).toEqual([2, 3])
     const { requests, missing } = certifiedRequests(body, indexMembershipRequests(crypto, [leave, rejoin]))
@@ -241,7 +241,7 @@ describe('membership from the root', () => {
     // A leave newer than the join wins alone: the node is gone.
     const late = signMembershipRequest(crypto, mover, { kind: 'leave', nonce: 5 })
     const early = signMembershipRequest(crypto, mover, { kind: 'join', nonce: 4 })
-    const both = kind.fold(seed, new Map([[ids[0]!, proposal([{ kind: 'request', request: early }, { kind: 'request', request: late }])]]), new Map())
+    const { body: both } = kind.fold(seed, new Map([[ids[0]!, proposal([{ kind: 'request', request: early }, { kind: 'request', request: late }])]]), new Map())
     expect(both.checkpoints.map((entry) => entry.sequenceNumber)).toEqual([5])
     a = applyMembershipRound(crypto, RULES, a, round(a, [late, early]))
     expect(a.members.has(toHex(mover.publicKey))).toBe(false)

@@ -7,7 +7,7 @@
  */
 import { encodeCanonical, toHex } from '@constellation/crypto'
 import { GossipErrorCode, isGossipError, type Random } from '@constellation/gossip'
-import type { Transaction } from '@constellation/trustchain'
+import type { TransferOutcome } from '@constellation/trustchain'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   applyMembershipRound,
@@ -36,7 +36,7 @@ import {
 } from '../../src/index.js'
 import { decodeCertificateRange, decodeFinalityPathAnswer, encodeCertificateAnnouncement, encodeCertificateRange, encodeFinalityPathRequest } from '../../src/shell/wire.js'
 import { type ClusterSim, type ClusterValidator, createClusterSim } from '../support/cluster-sim.js'
-import { rewriteRoundFrames } from '../support/solar-system-sim.js'
+import { rewriteRoundFrames, SIM_BALANCE } from '../support/solar-system-sim.js'
 import { SHELL_MEMBERSHIP } from '../support/membership-rules.js'
 
 let sim: ClusterSim | undefined
@@ -47,13 +47,27 @@ afterEach(async () => {
 
 describe('validators above level 0 (LevelNode)', () => {
   it('certify the solar systems’ certificates, and serve a rooted agreement proof that checks from the root genesis', async () => {
-    sim = await createClusterSim({ seed: 'level-node', systems: 4, membersPerSystem: 4, facilitators: 4, validators: 4 })
+    sim = await createClusterSim({ seed: 'level-node', systems: 4, membersPerSystem: 4, facilitators: 4, validators: 4, balance: SIM_BALANCE })
     const s = sim
     await s.runUntilClusterRound(2)
     const [alice, bob] = s.systems[1]!.members as [(typeof s.systems)[0]['members'][0], (typeof s.systems)[0]['members'][0]]
-    const tx: Transaction = await s.net.runUntil(alice.chain.propose(bob.chain.publicKey, { transfer: 7 }))
-    const proof = await s.net.runUntil(alice.consensus.waitForFinality(tx))
-    // A client (Bob's node) asks a validator for the paths of the proof's certificates until the cluster has committed them.
+    const [outcome] = await s.net.runUntil(alice.chain.transfer([{ to: bob.chain.publicKey, amount: 7 }]))
+    expect(outcome?.status).toBe('agreed')
+    const { proposal, agreement } = outcome as Extract<TransferOutcome, { status: 'agreed' }>
+    const tx = { proposal, agreement }
+    // Final when a round of the solar system finalises it (both halves certified): its leaf comes with that certificate.
+    const finalised = new Promise<void>((resolve) => {
+      const check = () => {
+        if (alice.consensus.finalisedIn(tx) === undefined) return
+        off()
+        resolve()
+      }
+      const off = alice.consensus.onFinalised(check)
+      check()
+    })
+    await s.net.runUntil(finalised)
+    const proof = alice.consensus.agreementProof(tx)
+    // A client (Bob's node) asks a validator for the path of the proof's certificate until the cluster has committed it.
     const validator = s.validators[2]!
     let rooted = await s.net.runUntil(fetchRootedAgreementProof(s.crypto, bob.sim, validator.member.id, proof, { level: 1 }))
     for (let round = validator.level.history.round + 1; rooted === undefined && round < 30; round++) {
@@ -108,7 +122,9 @@ describe('validators above level 0 (LevelNode)', () => {
     // It fetched the solar systems' early certificates too: it can serve them and root them.
     for (const system of s.systems) expect(late.level.index.history(0, system.genesis.group)!.certificate(1)).toBeDefined()
     expect(late.level.index.finalityPath(0, 'sol-0', 1)).toBeDefined()
-    // Caught up, it facilitates: its frames reach the others and they answer.
+    // Caught up, it facilitates: its frames reach the others and they answer (in a round after the one it caught up
+    // at, which may be the last one run so far).
+    await s.runUntilClusterRound(late.level.history.round + 1)
     expect(late.level.stats.roundsFacilitated).toBeGreaterThan(0)
     expect(late.level.stats.framesSent).toBeGreaterThan(0)
     expect(late.level.stats.framesReceived).toBeGreaterThan(0)

@@ -38,6 +38,11 @@ export interface ClusterSimOptions {
   readonly membership?: boolean
   /** The epoch rules a member (by system and index) derives its epochs with; undefined: no epochs. */
   readonly epochs?: (system: number, member: number) => EpochRules | undefined
+  /**
+   * Every genesis member's opening balance (the solar system genesis's `balances`, which its chain's genesis block
+   * states), for tests that move value; default none (0). A member admitted later opens with 0.
+   */
+  readonly balance?: number
 }
 
 export interface ClusterValidator {
@@ -78,7 +83,8 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
   const keys = Array.from({ length: options.systems }, (_, s) => Array.from({ length: options.membersPerSystem }, (_, i) => keyFor(crypto, `${options.seed}/sol-${s}/${i}`)))
   const geneses = keys.map((system, s): SolarSystemGenesis => {
     const ids = system.map((pair) => toHex(pair.publicKey))
-    return { level: 0, group: `sol-${s}`, members: ids, facilitators: [...ids].sort().slice(0, options.facilitators) }
+    const genesis: SolarSystemGenesis = { level: 0, group: `sol-${s}`, members: ids, facilitators: [...ids].sort().slice(0, options.facilitators) }
+    return options.balance === undefined ? genesis : { ...genesis, balances: Object.fromEntries(ids.map((id) => [id, options.balance as number])) }
   })
   const validatorIds: string[] = []
   for (let v = 0; v < options.validators; v++) {

@@ -89,6 +89,28 @@ export function measureScaling(config: ScalingConfig, systems: number, seed = 's
   }
 }
 
+/**
+ * One point measured on each of `seeds` and averaged: throughput and round rates are the means, the busiest CPU the
+ * highest, the wall time the sum. A short window's figure moves by tens of percent with the seed (how the latency
+ * draws fall against the window's edges), its mean over a few seeds far less.
+ */
+export function measureScalingMean(config: ScalingConfig, systems: number, seeds: readonly string[]): ScalingPoint {
+  const points = seeds.map((seed) => measureScaling(config, systems, seed))
+  const mean = (figure: (point: ScalingPoint) => number) => points.reduce((sum, point) => sum + figure(point), 0) / points.length
+  const first = points[0]
+  if (first === undefined) throw new Error('no seeds to measure on')
+  return {
+    systems,
+    nodes: first.nodes,
+    levels: first.levels,
+    finalPerSecond: mean((point) => point.finalPerSecond),
+    roundsPerSecond: mean((point) => point.roundsPerSecond),
+    rootRoundsPerSecond: mean((point) => point.rootRoundsPerSecond),
+    busiestCpu: Math.max(...points.map((point) => point.busiestCpu)),
+    wallSeconds: points.reduce((sum, point) => sum + point.wallSeconds, 0),
+  }
+}
+
 /** Throughput at `point` against `systems` times the one-system throughput. */
 export function scalingEfficiency(point: ScalingPoint, single: ScalingPoint): number {
   return point.finalPerSecond / (point.systems * single.finalPerSecond)

@@ -12,6 +12,12 @@
  * latency draw plus the certificate's transmission time; each receiver is charged the certificate's signature checks (counted, not
  * executed, to keep the simulator's own wall time down — the facilitators' checks are executed).
  *
+ * Level 0 as the shells run it: members keep their chains' blocks after their certified checkpoint (`anchorOf`) and
+ * submit each new checkpoint with that stretch; a facilitator checks the stretch in full (`checkSubmission`, its
+ * signatures charged to it) before its round machine takes the `AnchoredCheckpoint`. Every member opens with a
+ * genesis block stating its genesis balance (`SIM_BALANCE`, the solar system genesis's `balances`). With
+ * `realTransfers`, finality comes from the leaves each level-0 certificate finalises (`rootedProof`).
+ *
  * Roles: every node is a member of one solar system; the validators of a group above level 0 are members of the
  * solar systems below it (a node may validate at several levels), and its facilitators are elected among them.
  * Churn: `offline(id, time)` puts a node to sleep: nothing of its runs while it is away, and messages for it wait
@@ -30,12 +36,16 @@ import {
   EMPTY_CHAIN_HEAD,
   encodeBlock,
   type HalfBlock,
+  PayloadRegistry,
   transferPayload,
 } from '@constellation/trustchain'
 import {
-  type AgreementProof,
+  type AnchoredCheckpoint,
+  anchorOf,
   applyResult,
+  buildAgreementProof,
   type CheckpointCertificate,
+  checkSubmission,
   defaultSolarSystemRules,
   encodeCertificate,
   type FacilitatorRoundState,
@@ -50,11 +60,13 @@ import {
   type SolarSystemState,
   startRound,
   stepRound,
+  transactionLeaf,
 } from '../../src/index.js'
 import { childRun } from '../../src/hierarchy/child-run.js'
-import { type FinalityPath, HierarchyIndex, type RootedAgreementProof } from '../../src/hierarchy/finality-path.js'
+import { HierarchyIndex, type RootedAgreementProof } from '../../src/hierarchy/finality-path.js'
 import { type ChildCertificates, type LevelInput, levelInputs } from '../../src/hierarchy/level-inputs.js'
 import type { MembershipRequest } from '../../src/membership/membership-request.js'
+import { SIM_BALANCE } from './solar-system-sim.js'
 
 export interface CostModel {
   /** CPU milliseconds per signature verified. */
@@ -102,8 +114,11 @@ export interface SimNode {
   busyUntil: number
   uplinkFree: number
   head: ChainHead
-  /** The chain's blocks by sequence number (index 0 unused), when transfers are real. */
-  readonly blocks: HalfBlock[]
+  /**
+   * The chain's blocks after its last certified checkpoint, oldest first: the stretch its next checkpoint closes.
+   * Replaced, never changed in place (a submission in flight holds the array it was sent with).
+   */
+  stretch: readonly HalfBlock[]
   readonly system: Group
   partner?: SimNode
   /** Transfers with the partner, cumulative, that this member's chain holds before each of its checkpoints. */
@@ -128,9 +143,9 @@ export interface Group {
   state: SolarSystemState
   readonly certifiedAt: number[]
   /** The facilitator machines of round `state.round + 1`. */
-  machines: Map<string, FacilitatorRoundState<HalfBlock> | FacilitatorRoundState<LevelInput>>
+  machines: Map<string, FacilitatorRoundState<AnchoredCheckpoint> | FacilitatorRoundState<LevelInput>>
   /** Messages and inputs that reached a facilitator before its machine for their round started. */
-  early: Map<string, { round: number; event: RoundEvent<HalfBlock> | RoundEvent<LevelInput> }[]>
+  early: Map<string, { round: number; event: RoundEvent<AnchoredCheckpoint> | RoundEvent<LevelInput> }[]>
   /** Per validator: the newest round of each child it heard of. */
   readonly heard: Map<string, Map<string, number>>
   /** Per validator above level 0: its input kind, kept across rounds (its verdict cache is its own). */
@@ -193,6 +208,9 @@ export class HierarchySim {
   readonly #crypto: Crypto
   readonly #requests: MembershipRequest[] = []
   readonly #byId = new Map<string, SimNode>()
+  readonly #registry = new PayloadRegistry()
+  /** Level 0: where each finalised transfer's leaf (hex) was finalised, with that round's leaves. */
+  readonly #finalised = new Map<string, { readonly group: string; readonly round: number; readonly leaves: readonly Uint8Array[] }>()
 
   constructor(options: HierarchySimOptions) {
     this.#options = options
@@ -205,7 +223,13 @@ export class HierarchySim {
     for (let s = 0; s < options.systems; s++) {
       const pairs = Array.from({ length: options.membersPerSystem }, (_, i) => crypto.keyPairFromSeed(seedBytes(`${options.seed}/${s}`, i)))
       const ids = pairs.map((pair) => toHex(pair.publicKey))
-      const genesis: SolarSystemGenesis = { level: 0, group: `sol-${s}`, members: ids, facilitators: [...ids].sort().slice(0, options.facilitators) }
+      const genesis: SolarSystemGenesis = {
+        level: 0,
+        group: `sol-${s}`,
+        members: ids,
+        facilitators: [...ids].sort().slice(0, options.facilitators),
+        balances: Object.fromEntries(ids.map((id) => [id, SIM_BALANCE])),
+      }
       const group = this.#group(genesis, defaultSolarSystemRules({ facilitators: options.facilitators }), [], [])
       const sorted = [...pairs].sort((a, b) => (toHex(a.publicKey) < toHex(b.publicKey) ? -1 : 1))
       for (const keyPair of sorted) group.members.push(this.#node(keyPair, group))
@@ -262,7 +286,9 @@ export class HierarchySim {
   #node(keyPair: KeyPair, system: Group): SimNode {
     const counts = { verify: 0, sign: 0 }
     const crypto = countingCrypto(this.#crypto, counts)
-    const genesisBlock = createGenesisBlock({ crypto: this.#crypto, keyPair }, { balance: 1_000_000, timestamp: 0 })
+    // The genesis block states the opening balance the solar system's genesis gives the member (its first stretch is
+    // refused otherwise).
+    const genesisBlock = createGenesisBlock({ crypto: this.#crypto, keyPair }, { balance: system.genesis.balances?.[toHex(keyPair.publicKey)] ?? 0, timestamp: 0 })
     const node: SimNode = {
       id: toHex(keyPair.publicKey),
       keyPair,
@@ -271,7 +297,7 @@ export class HierarchySim {
       busyUntil: 0,
       uplinkFree: 0,
       head: advanceHead(this.#crypto, EMPTY_CHAIN_HEAD, genesisBlock),
-      blocks: this.#options.realTransfers === true ? [genesisBlock, genesisBlock] : [],
+      stretch: [genesisBlock],
       system,
       transfersAt: new Map(),
       transfers: 0,
@@ -389,14 +415,35 @@ export class HierarchySim {
     }
     const block = createCheckpoint(author, member.head, { consensusResultHash: state.resultHash, round: state.round, timestamp: stamp(member, this.clock.now()) })
     member.head = advanceHead(this.#crypto, member.head, block)
-    if (this.#options.realTransfers === true) member.blocks[block.sequenceNumber] = block
+    // The submission: the own blocks after the certified checkpoint (the genesis on, before the first), the new one last.
+    const anchor = anchorOf(state, member.id)?.sequenceNumber ?? 0
+    member.stretch = [...member.stretch.filter((own) => own.sequenceNumber > anchor), block]
     member.transfersAt.set(block.sequenceNumber, member.transfers)
-    const bytes = encodeBlock(block).length
+    const blocks = member.stretch
+    const bytes = blocks.reduce((sum, own) => sum + encodeBlock(own).length, 0)
     const round = state.round + 1
     for (const id of state.committee.facilitators) {
       const facilitator = this.#require(id)
-      send(facilitator, bytes, () => this.#at(facilitator, this.clock.now(), (out) => this.#deliver(system, facilitator, round, { type: 'checkpoint', block }, out)))
+      send(facilitator, bytes, () => this.#at(facilitator, this.clock.now(), (out) => this.#takeSubmission(system, facilitator, round, blocks, out)))
     }
+  }
+
+  /**
+   * A facilitator takes a member's submission as the shell does: it checks the stretch in full against the solar
+   * system's certified state (its own signature checks, charged to it) and hands the anchored checkpoint to its round.
+   */
+  #takeSubmission(system: Group, facilitator: SimNode, round: number, blocks: readonly HalfBlock[], send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
+    // Stale (a round certified meanwhile, or a newer checkpoint of the member): dropped unchecked, as the machine would.
+    const checkpoint = blocks.at(-1) as HalfBlock
+    const certified = system.state.lastCheckpoints.get(toHex(checkpoint.publicKey))?.entry.sequenceNumber ?? 0
+    if (round <= system.state.round || checkpoint.sequenceNumber <= certified) return
+    const checked = checkSubmission(facilitator.crypto, this.#registry, system.state, blocks)
+    if (checked.kind !== 'anchored') {
+      // Members here are honest and the state is shared: a refusal is a bug of the simulator or of the check.
+      this.errors.push(new Error(`a submission of ${checkpoint.sequenceNumber} by ${toHex(checkpoint.publicKey).slice(0, 8)} is ${checked.kind === 'early' ? 'early' : `refused: ${checked.reason}`}`))
+      return
+    }
+    this.#deliver(system, facilitator, round, { type: 'checkpoint', block: checked.checkpoint }, send)
   }
 
   #realTransfer(proposer: SimNode, counterparty: SimNode): void {
@@ -406,10 +453,10 @@ export class HierarchySim {
       timestamp: stamp(proposer, this.clock.now()),
     })
     proposer.head = advanceHead(this.#crypto, proposer.head, proposal)
-    proposer.blocks[proposal.sequenceNumber] = proposal
+    proposer.stretch = [...proposer.stretch, proposal]
     const agreement = createAgreement({ crypto: this.#crypto, keyPair: counterparty.keyPair }, counterparty.head, proposal, { timestamp: stamp(counterparty, this.clock.now()) })
     counterparty.head = advanceHead(this.#crypto, counterparty.head, agreement)
-    counterparty.blocks[agreement.sequenceNumber] = agreement
+    counterparty.stretch = [...counterparty.stretch, agreement]
     this.transfers.push({ proposal, agreement, proposer, counterparty })
   }
 
@@ -469,7 +516,7 @@ export class HierarchySim {
     return childRun(group.state, { genesis: child.genesis, key: fromHex(child.key), keyHex: child.key }, history, 16, upTo)
   }
 
-  #deliver(group: Group, facilitator: SimNode, round: number, event: RoundEvent<HalfBlock> | RoundEvent<LevelInput>, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
+  #deliver(group: Group, facilitator: SimNode, round: number, event: RoundEvent<AnchoredCheckpoint> | RoundEvent<LevelInput>, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
     if (round === group.state.round + 1 && group.machines.has(facilitator.id)) {
       this.#drive(group, facilitator, event, send)
     } else if (round > group.state.round) {
@@ -479,7 +526,7 @@ export class HierarchySim {
     }
   }
 
-  #drive(group: Group, facilitator: SimNode, event: RoundEvent<HalfBlock> | RoundEvent<LevelInput>, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
+  #drive(group: Group, facilitator: SimNode, event: RoundEvent<AnchoredCheckpoint> | RoundEvent<LevelInput>, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
     const machine = group.machines.get(facilitator.id)
     if (machine === undefined) return
     // One machine for every level: the input kind differs, the stepping does not.
@@ -509,6 +556,9 @@ export class HierarchySim {
     if (group.state.committee.facilitators.join() !== next.committee.facilitators.join()) this.errors.push(new Error('the certifier and the followers disagree'))
     this.index.append(certificate)
     group.certifiedAt[certificate.result.body.round] = this.clock.now()
+    // Level 0: the transfers the round finalised travel beside its certificate (the index keeps it without them).
+    const leaves = certificate.finalised ?? []
+    for (const leaf of leaves) this.#finalised.set(toHex(leaf), { group: group.genesis.group, round: certificate.result.body.round, leaves })
     group.machines = new Map()
     if (group === this.root) {
       this.#rooted(group.level, group.genesis.group, certificate.result.body.round)
@@ -579,24 +629,18 @@ export class HierarchySim {
     return total
   }
 
-  /** A real transfer's agreement proof with the paths that root its certificates, once it is final up to the root. */
+  /**
+   * A real transfer's agreement proof (its halves, the certificate of the level-0 round that finalised it and the
+   * Merkle path to its leaf) with the path that roots that certificate, once the root has committed it.
+   */
   rootedProof(transfer: RealTransfer): RootedAgreementProof | undefined {
-    const side = (half: HalfBlock, node: SimNode) => {
-      const history = this.index.history(0, node.system.genesis.group)
-      const enclosing = history?.enclosing(node.id, half.sequenceNumber)
-      if (history === undefined || enclosing === undefined) return undefined
-      const blocks = node.blocks.slice(enclosing.opening.entry.sequenceNumber, enclosing.closing.entry.sequenceNumber + 1)
-      const opening = history.certificate(enclosing.opening.round) as CheckpointCertificate
-      const closing = history.certificate(enclosing.closing.round) as CheckpointCertificate
-      const paths = [enclosing.opening.round, enclosing.closing.round].map((round) => this.index.finalityPath(0, node.system.genesis.group, round))
-      if (paths.some((path) => path === undefined)) return undefined
-      return { half: { fragment: { publicKey: node.keyPair.publicKey, blocks }, opening, closing }, paths: paths as FinalityPath[] }
-    }
-    const proposal = side(transfer.proposal, transfer.proposer)
-    const agreement = side(transfer.agreement, transfer.counterparty)
-    if (proposal === undefined || agreement === undefined) return undefined
-    const proof: AgreementProof = { proposal: transfer.proposal, agreement: transfer.agreement, proposalSide: proposal.half, agreementSide: agreement.half }
-    return { proof, paths: [...proposal.paths, ...agreement.paths] }
+    const at = this.#finalised.get(toHex(transactionLeaf(this.#crypto, transfer)))
+    if (at === undefined) return undefined
+    const certificate = this.index.history(0, at.group)?.certificate(at.round)
+    const path = this.index.finalityPath(0, at.group, at.round)
+    if (certificate === undefined || path === undefined) return undefined
+    const proof = buildAgreementProof(this.#crypto, { proposal: transfer.proposal, agreement: transfer.agreement }, certificate, at.leaves)
+    return { proof, paths: [path] }
   }
 }
 
