@@ -11,8 +11,8 @@
  * Run: pnpm --filter @constellation/consensus bench   (or: tsx --conditions=source bench/consensus.bench.ts)
  */
 import { loadCrypto, toHex } from '@constellation/crypto'
-import { uniformLatency } from '@constellation/gossip'
-import type { Transaction } from '@constellation/trustchain'
+import { sleep, uniformLatency } from '@constellation/gossip'
+import type { SolarSystemNode, TransactionHalves } from '../src/index.js'
 import { createSolarSystemSim } from '../test/support/solar-system-sim.js'
 
 const quick = process.argv.includes('--quick')
@@ -66,6 +66,20 @@ async function rounds(facilitators: number, target: number) {
   }
 }
 
+/** Resolves once `consensus` applied the round that finalised the transaction, or when `stopped()` at a round. */
+function finalised(consensus: SolarSystemNode, tx: TransactionHalves, stopped: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (consensus.finalisedIn(tx) !== undefined || stopped()) {
+        off()
+        resolve()
+      }
+    }
+    const off = consensus.onFinalised(check)
+    check()
+  })
+}
+
 async function finality(facilitators: number, virtualSeconds: number, concurrency: number) {
   const sim = await createSolarSystemSim({ seed: 'bench-finality', members: MEMBERS, facilitators, latency: uniformLatency(10, 50) })
   await sim.runUntilRound(1)
@@ -82,14 +96,14 @@ async function finality(facilitators: number, virtualSeconds: number, concurrenc
       const other = sim.members[(i + 1 + ((k * 7 + lane) % (MEMBERS - 1))) % MEMBERS]!
       k++
       const began = sim.net.clock.now()
-      let tx: Transaction
-      try {
-        sent++
-        tx = await me.chain.propose(other.chain.publicKey, { transfer: 1 })
-      } catch {
+      sent++
+      const [outcome] = await me.chain.transfer([{ to: other.keyPair.publicKey, amount: 1 }])
+      if (outcome?.status !== 'agreed') {
+        // Not agreed (refused, or rejected at a bound: those answer at once): back off before the next one.
+        await sleep(sim.net.clock, outcome?.status === 'rejected' ? 100 : 0)
         continue
       }
-      await me.consensus.waitForFinality(tx).catch(() => undefined)
+      await finalised(me.consensus, { proposal: outcome.proposal, agreement: outcome.agreement }, () => !running)
       if (!running) return
       final++
       latencies.push(sim.net.clock.now() - began)

@@ -6,8 +6,8 @@
  * how long after the first member the last member holds a certificate, and messages and frames per round (all
  * facilitators together; messages are protocol messages, frames the requests that carry them). Transactions: N =
  * 64 members, n = 16, a load generator in every process proposes transfers between random pairs (proposer hosted
- * there) at a fixed concurrency; a transaction counts when it is final at its proposer (`waitForFinality`, i.e.
- * `isFinal` on certificate events); finality latency runs from the proposal to then.
+ * there) at a fixed concurrency; a transaction counts when it is final at its proposer (the proposer applied the
+ * round that finalised it: `onFinalised` / `finalisedIn`); finality latency runs from the proposal to then.
  *
  * Baselines in the same run: this machine's ed25519 verifications per second (one core, @constellation/crypto);
  * and Checo's published anchors (~76 s rounds at n = 32; ~4,800 validated tx/s over 1,200 nodes on 30 machines,

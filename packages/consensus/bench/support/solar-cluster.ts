@@ -88,7 +88,9 @@ export interface SolarCluster {
   untilRound(round: number): Promise<void>
   /** Certificates as each member saw them: member -> round -> report. */
   byMember(): Map<number, Map<number, CertificateReport>>
+  /** A transfer of `transfer` from member `from` to member `to`, once `to` agreed (rejects otherwise); `final`: already final then. */
   propose(from: number, to: number, transfer: number): Promise<{ transaction: EncodedTransaction; final: boolean }>
+  /** Waits until `member` applied the round that finalised the transaction; `final` says its agreement proof checks there. */
   awaitFinal(member: number, transaction: EncodedTransaction): Promise<Reply<'final'>>
   load(concurrencyPerProcess: number, durationMs: number): Promise<LoadReport[]>
   stats(): Promise<MemberStats[]>

@@ -22,7 +22,13 @@ export interface DerivedSolarSystem {
   readonly rules: SolarSystemRules
 }
 
-/** Member i's key is derived from SHA-256 of `seed/member/i`; the first facilitators are the lowest ids. */
+/** Every member's opening balance (the genesis states it, and so does the member's genesis block). */
+export const CLUSTER_BALANCE = 1_000_000
+
+/**
+ * Member i's key is derived from SHA-256 of `seed/member/i`; the first facilitators are the lowest ids; every member
+ * opens with `CLUSTER_BALANCE`.
+ */
 export function deriveSolarSystem(crypto: Crypto, plan: SolarSystemPlan): DerivedSolarSystem {
   const encoder = new TextEncoder()
   const keyPairs = Array.from({ length: plan.members }, (_, i) => crypto.keyPairFromSeed(crypto.sha256(encoder.encode(`${plan.seed}/member/${i}`))))
@@ -32,6 +38,7 @@ export function deriveSolarSystem(crypto: Crypto, plan: SolarSystemPlan): Derive
     group: `libp2p-${plan.seed}`,
     members: ids,
     facilitators: [...ids].sort().slice(0, plan.facilitators),
+    balances: Object.fromEntries(ids.map((id) => [id, CLUSTER_BALANCE])),
   }
   return { keyPairs, ids, genesis, rules: defaultSolarSystemRules({ facilitators: plan.facilitators }) }
 }
@@ -68,7 +75,9 @@ export interface EncodedTransaction {
 }
 
 export interface LoadReport {
+  /** Transfers agreed by their counterparty. */
   readonly proposed: number
+  /** Transfers that were not agreed (refused, rejected, or still pending at the answer timeout). */
   readonly failed: number
   /** Transactions final at their proposer within the window, and each one's latency from the proposal (ms). */
   readonly finalLatenciesMs: readonly number[]

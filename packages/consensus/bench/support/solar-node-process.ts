@@ -2,31 +2,31 @@
  * One process of a solar system running over libp2p on 127.0.0.1, driven by its parent over the IPC channel
  * (bench/support/solar-cluster.ts spawns it for the libp2p test and benchmark). It hosts one or more members,
  * each a full node of its own: a `Libp2pNetwork` under the member's key (loopback, OS-chosen port), a memory block
- * store holding the member's genesis block, a TrustChain node over the network and a `SolarSystemNode`. Keys and
- * genesis come from the plan's seed (see solar-genesis.ts), so every process builds the same solar system.
+ * store holding the member's genesis block (with its genesis balance), an anchored TrustChain node over the network
+ * that checks proposals against the consensus's certified anchors, and a `SolarSystemNode`. Keys and genesis come
+ * from the plan's seed (see solar-genesis.ts), so every process builds the same solar system.
  *
  * Commands: start (listen and report addresses), connect (each hosted member dials every member with a lower
  * index, so that the processes together form a full mesh: consensus frames and checkpoint submissions go by
  * request straight to each facilitator), run (start the chains and the consensus), propose / await-final (one
- * transaction), load (transfers between random pairs at a fixed concurrency), stats, stop. Every certificate a
- * hosted member applies is reported as it happens. SIGTERM stops the process as `stop` does.
+ * transfer; final once the consensus finalised it and its agreement proof checks), load (transfers between random
+ * pairs at a fixed concurrency), stats, stop. Every certificate a hosted member applies is reported as it happens.
+ * SIGTERM stops the process as `stop` does.
  */
 import { type Crypto, fromHex, loadCrypto, toHex } from '@constellation/crypto'
 import { createLibp2pNetwork, createRandom, type Libp2pNetwork, systemClock as gossipClock } from '@constellation/gossip'
 import {
+  type AnchoredNode,
+  createAnchoredNode,
   createGenesisBlock,
-  createLedger,
   createMemoryBlockStore,
-  createNetworkMessenger,
-  createTrustChainNode,
   DEFAULT_BLOCK_LIMITS,
   decodeBlock,
   encodeBlock,
   systemClock as chainClock,
-  type Transaction,
-  type TrustChainNode,
+  type TransferOutcome,
 } from '@constellation/trustchain'
-import { createSolarSystemNode, type SolarSystemNode } from '../../src/index.js'
+import { checkAgreementProof, committeesOf, createSolarSystemNode, type SolarSystemNode, type TransactionHalves } from '../../src/index.js'
 import {
   type DerivedSolarSystem,
   deriveSolarSystem,
@@ -40,7 +40,7 @@ import {
 interface HostedMember {
   readonly index: number
   readonly network: Libp2pNetwork
-  readonly chain: TrustChainNode
+  readonly chain: AnchoredNode
   readonly consensus: SolarSystemNode
 }
 
@@ -49,11 +49,15 @@ const GOSSIP_READY_TIMEOUT_MS = 15_000
 /** Dials one process has in flight while connecting, and tries per dial. */
 const DIALS_IN_FLIGHT = 4
 const DIAL_ATTEMPTS = 5
+/** How long a load worker waits after a transfer was rejected without a retry hint. */
+const REJECTED_BACKOFF_MS = 50
 
 const crypto: Crypto = await loadCrypto()
 let system: DerivedSolarSystem | undefined
 let hosted: HostedMember[] = []
 let stopping: Promise<void> | undefined
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
 
 const send = (reply: NodeReply): void => {
   if (process.connected) process.send?.(reply)
@@ -63,15 +67,66 @@ const member = (index: number): HostedMember => {
   if (found === undefined) throw new Error(`member ${index} is not hosted here`)
   return found
 }
-const encodeTransaction = (tx: Transaction): EncodedTransaction => ({
+const encodeTransaction = (tx: TransactionHalves): EncodedTransaction => ({
   proposal: toHex(encodeBlock(tx.proposal, DEFAULT_BLOCK_LIMITS)),
   agreement: toHex(encodeBlock(tx.agreement, DEFAULT_BLOCK_LIMITS)),
 })
-const decodeTransaction = (tx: EncodedTransaction): Transaction => ({
+const decodeTransaction = (tx: EncodedTransaction): TransactionHalves => ({
   proposal: decodeBlock(crypto, fromHex(tx.proposal), DEFAULT_BLOCK_LIMITS),
   agreement: decodeBlock(crypto, fromHex(tx.agreement), DEFAULT_BLOCK_LIMITS),
 })
 const reportError = (error: unknown) => send({ reply: 'error', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
+
+/** A transfer that was not agreed, as an error (with the retry hint of a rejection, if any). */
+class NotAgreed extends Error {
+  readonly retryAfterMs: number | undefined
+  constructor(outcome: Exclude<TransferOutcome, { status: 'agreed' }>) {
+    const why = outcome.status === 'rejected' ? `${outcome.error.code}: ${outcome.error.message}` : outcome.status === 'refused' ? `${outcome.code}: ${outcome.reason}` : 'no answer yet'
+    super(`the transfer was ${outcome.status} (${why})`)
+    this.name = 'NotAgreed'
+    const hint = outcome.status === 'rejected' ? (outcome.error.detail as { retryAfterMs?: unknown } | undefined)?.retryAfterMs : undefined
+    this.retryAfterMs = typeof hint === 'number' ? hint : undefined
+  }
+}
+
+/** One transfer of `amount` from a hosted member to member `to`: its two halves once the counterparty agreed. */
+async function transferTo(from: HostedMember, to: number, amount: number): Promise<TransactionHalves> {
+  const [outcome] = await from.chain.transfer([{ to: fromHex((system as DerivedSolarSystem).ids[to] as string), amount }])
+  if (outcome === undefined) throw new Error('no outcome for the transfer')
+  if (outcome.status !== 'agreed') throw new NotAgreed(outcome)
+  return { proposal: outcome.proposal, agreement: outcome.agreement }
+}
+
+/** Resolves once `consensus` applied the round that finalised the transaction (rejects if `signal` aborts first). */
+function finalised(consensus: SolarSystemNode, tx: TransactionHalves, signal?: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let settled = false
+    const finish = (): boolean => {
+      if (settled) return false
+      settled = true
+      off()
+      signal?.removeEventListener('abort', abort)
+      return true
+    }
+    const check = () => {
+      const round = consensus.finalisedIn(tx)
+      if (round !== undefined && finish()) resolve(round)
+    }
+    const abort = () => {
+      if (finish()) reject(signal?.reason ?? new Error('aborted'))
+    }
+    const off = consensus.onFinalised(check)
+    signal?.addEventListener('abort', abort, { once: true })
+    check()
+    if (signal?.aborted === true) abort()
+  })
+}
+
+/** Whether the transaction is final at `consensus`: finalised there, and its agreement proof checks against its history. */
+async function provenFinal(consensus: SolarSystemNode, tx: TransactionHalves): Promise<boolean> {
+  if (consensus.finalisedIn(tx) === undefined) return false
+  return (await checkAgreementProof(crypto, consensus.agreementProof(tx), committeesOf(consensus.history))) === undefined
+}
 
 async function startMembers(command: Extract<NodeCommand, { cmd: 'start' }>): Promise<void> {
   const derived = deriveSolarSystem(crypto, command.plan)
@@ -83,15 +138,26 @@ async function startMembers(command: Extract<NodeCommand, { cmd: 'start' }>): Pr
     const network = createLibp2pNetwork({ crypto, keyPair, gossip: { heartbeatIntervalMs: 200 } })
     await network.start()
     const store = createMemoryBlockStore({ crypto })
-    await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 1_000_000, timestamp: chainClock.now() })])
-    const chain = createTrustChainNode({ crypto, keyPair, store, messenger: createNetworkMessenger(network), clock: chainClock, seed: index, onError: reportError })
-    const consensus = createSolarSystemNode({
+    const balance = derived.genesis.balances?.[toHex(keyPair.publicKey)] ?? 0
+    await store.write({ blocks: [createGenesisBlock({ crypto, keyPair }, { balance, timestamp: chainClock.now() })] })
+    // The chain checks proposals against the consensus's certified anchors, and the consensus appends to the chain:
+    // the anchors are read through this holder, filled once the consensus exists.
+    let consensus: SolarSystemNode | undefined
+    const chain = createAnchoredNode({
+      crypto,
+      keyPair,
+      store,
+      network,
+      anchors: { round: () => consensus?.state.round ?? 0, anchorOf: (publicKey) => consensus?.anchors().anchorOf(publicKey) },
+      clock: chainClock,
+      onError: reportError,
+    })
+    consensus = createSolarSystemNode({
       crypto,
       keyPair,
       network,
       clock: gossipClock,
-      chain,
-      store,
+      chain: { checkpoint: (request) => chain.checkpoint(request), stretch: (after) => chain.stretch(after) },
       genesis: derived.genesis,
       rules: derived.rules,
       ...(command.plan.timing === undefined ? {} : { timing: command.plan.timing }),
@@ -175,15 +241,18 @@ async function load(concurrency: number, durationMs: number): Promise<LoadReport
       if (to >= proposer.index) to++
       const startedAt = wallNow()
       try {
-        const tx = await proposer.chain.propose(fromHex(ids[to] as string), { transfer: 1 })
+        const tx = await transferTo(proposer, to, 1)
         proposed++
-        await proposer.consensus.waitForFinality(tx, { signal: AbortSignal.timeout(Math.max(1, Math.ceil(deadline - wallNow()))) })
+        await finalised(proposer.consensus, tx, AbortSignal.timeout(Math.max(1, Math.ceil(deadline - wallNow()))))
         finalLatenciesMs.push(wallNow() - startedAt)
       } catch (error) {
         // A finality wait cut by the window's end is not a failure: the transaction simply was not final in time.
         if (wallNow() < deadline) {
           failed++
           firstError ??= error instanceof Error ? (error.stack ?? error.message).split('\n').slice(0, 4).join(' | ') : String(error)
+          // A rejection comes back at once: wait before the next try (its hint, if it has one), or the worker spins.
+          if (error instanceof NotAgreed && error.retryAfterMs !== undefined) await delay(Math.min(error.retryAfterMs, deadline - wallNow()))
+          else if (error instanceof NotAgreed) await delay(REJECTED_BACKOFF_MS)
         }
       }
     }
@@ -216,15 +285,15 @@ async function handle(command: NodeCommand): Promise<void> {
     }
     case 'propose': {
       const from = member(command.from)
-      const tx = await from.chain.propose(fromHex((system as DerivedSolarSystem).ids[command.to] as string), { transfer: command.transfer })
-      send({ reply: 'proposed', transaction: encodeTransaction(tx), final: await from.consensus.isFinal(tx) })
+      const tx = await transferTo(from, command.to, command.transfer)
+      send({ reply: 'proposed', transaction: encodeTransaction(tx), final: await provenFinal(from.consensus, tx) })
       return
     }
     case 'await-final': {
       const m = member(command.member)
       const tx = decodeTransaction(command.transaction)
-      await m.consensus.waitForFinality(tx)
-      send({ reply: 'final', member: m.index, final: await m.consensus.isFinal(tx), round: m.consensus.history.round })
+      await finalised(m.consensus, tx)
+      send({ reply: 'final', member: m.index, final: await provenFinal(m.consensus, tx), round: m.consensus.history.round })
       return
     }
     case 'load':

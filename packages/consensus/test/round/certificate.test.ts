@@ -23,7 +23,7 @@ beforeAll(async () => {
 })
 
 function certified(f: ReturnType<typeof roundFixture>) {
-  const body = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed: new Map() })
+  const { body } = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed: new Map() })
   const { result } = nextResult(f.rules, f.state, body, resultHash(crypto, body))
   const byId = new Map(f.pairs.map((pair, i) => [f.ids[i]!, pair]))
   const shares = f.state.committee.facilitators.map((id) => signResult(crypto, byId.get(id)!, result))

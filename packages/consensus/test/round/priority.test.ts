@@ -13,7 +13,7 @@ import {
   type SolarSystemState,
 } from '../../src/index.js'
 import { testCrypto } from '../support/solar-system-sim.js'
-import { roundFixture } from './fixtures.js'
+import { anchored, roundFixture } from './fixtures.js'
 
 let crypto: Crypto
 beforeAll(async () => {
@@ -28,19 +28,24 @@ describe('checkpoint priority', () => {
     const f = roundFixture(crypto, members, 4, rules)
     let state: SolarSystemState = f.state
     const heads: ChainHead[] = f.pairs.map(() => EMPTY_CHAIN_HEAD)
+    const chains: HalfBlock[][] = f.pairs.map(() => [])
     const servedAt = new Map<string, number[]>()
     for (let round = 1; round <= 12; round++) {
-      // Every member checkpoints every round; one facilitator proposes (the others' proposals were not agreed).
+      // Every member checkpoints every round, submitting its chain after its certified checkpoint; t + 1 facilitators
+      // propose the same selection (the least that certifies; the others' proposals were not agreed).
       let pool: CheckpointPool = new Map()
       f.pairs.forEach((pair: KeyPair, i) => {
         const block: HalfBlock = createCheckpoint({ crypto, keyPair: pair }, heads[i]!, { consensusResultHash: state.resultHash, round: state.round, timestamp: round })
         heads[i] = advanceHead(crypto, heads[i]!, block)
-        pool = addToPool(pool, block, i)
+        chains[i]!.push(block)
+        const certified = state.lastCheckpoints.get(f.ids[i]!)?.entry.sequenceNumber ?? 0
+        pool = addToPool(pool, anchored(crypto, state, chains[i]!.slice(certified)), i)
       })
-      const chosen = selectCheckpoints(rules, state, pool)
+      const chosen = selectCheckpoints(crypto, rules, state, pool)
       expect(chosen).toHaveLength(perProposal)
-      const proposer = state.committee.facilitators[0]!
-      const body = foldAgreement({ crypto, rules, state, committee: state.committee, agreed: new Map([[proposer, encodeProposal(chosen)]]) })
+      const proposal = encodeProposal(chosen)
+      const proposers = state.committee.facilitators.slice(0, state.committee.faults + 1)
+      const { body } = foldAgreement({ crypto, rules, state, committee: state.committee, agreed: new Map(proposers.map((id) => [id, proposal])) })
       for (const entry of body.checkpoints) servedAt.set(toHex(entry.publicKey), [...(servedAt.get(toHex(entry.publicKey)) ?? []), round])
       state = nextResult(rules, state, body, resultHash(crypto, body)).state
     }

@@ -5,13 +5,12 @@
  * transaction they see final must carry an agreement proof that a third party verifies from the genesis alone.
  */
 import type { Random } from '@constellation/gossip'
-import type { Transaction } from '@constellation/trustchain'
 import { afterEach, describe, expect, it } from 'vitest'
-import { checkAgreementProof, committeesOf, type ConsensusNetwork, ROUND_PROTOCOL, verifyCertificateChain } from '../../src/index.js'
+import { checkAgreementProof, committeesOf, type ConsensusNetwork, ROUND_PROTOCOL, type TransactionHalves, verifyCertificateChain } from '../../src/index.js'
 import type { RoundMessage } from '../../src/round/facilitator-round.js'
 import { decodeRoundFrame, encodeRoundFrame } from '../../src/shell/wire.js'
 import { equivocate } from '../support/adversarial-acs.js'
-import { certifiedHashes, createSolarSystemSim, type SolarSystemSim, withRequests } from '../support/solar-system-sim.js'
+import { certifiedHashes, createSolarSystemSim, type SimMember, type SolarSystemSim, withRequests } from '../support/solar-system-sim.js'
 
 let sim: SolarSystemSim | undefined
 afterEach(async () => {
@@ -34,6 +33,21 @@ function byzantine(network: ConsensusNetwork, random: Random): ConsensusNetwork 
       } else messages.push(message)
     }
     return network.request(peer, protocol, encodeRoundFrame({ ...frame, messages }), options)
+  })
+}
+
+/** Resolves once `member` saw the transaction finalised, with the round that did (run the simulation meanwhile). */
+function finalisedAt(member: SimMember, transaction: TransactionHalves): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const check = () => {
+      const round = member.consensus.finalisedIn(transaction)
+      if (round !== undefined) {
+        off()
+        resolve(round)
+      }
+    }
+    const off = member.consensus.onFinalised(check)
+    check()
   })
 }
 
@@ -62,8 +76,13 @@ describe('Byzantine facilitators in the full stack', () => {
       const honest = s.members.filter((_, i) => !bad.has(i))
       await s.runUntilRound(1)
       const [alice, bob] = honest as [(typeof honest)[0], (typeof honest)[0]]
-      const transfers: Transaction[] = await s.net.runUntil(Promise.all([3, 5, 7].map((amount) => alice.chain.propose(bob.chain.publicKey, { transfer: amount }))))
-      await s.runUntilRound(6)
+      const outcomes = await s.net.runUntil(alice.chain.transfer([3, 5, 7].map((amount) => ({ to: bob.keyPair.publicKey, amount }))))
+      const transfers: TransactionHalves[] = outcomes.map((outcome) => {
+        if (outcome.status !== 'agreed') throw new Error(`seed byz-${seed}: a transfer was ${outcome.status}`)
+        return { proposal: outcome.proposal, agreement: outcome.agreement }
+      })
+      const finalIn = await s.net.runUntil(Promise.all(transfers.map((tx) => finalisedAt(alice, tx))), 120_000)
+      await s.runUntilRound(Math.max(6, ...finalIn))
       expect(s.errors).toEqual([])
       const reference = certifiedHashes(honest[0]!).slice(0, 6)
       for (const member of honest) expect(certifiedHashes(member).slice(0, 6), `seed byz-${seed}`).toEqual(reference)
@@ -74,8 +93,10 @@ describe('Byzantine facilitators in the full stack', () => {
         Array.from({ length: alice.consensus.history.round }, (_, i) => alice.consensus.history.certificate(i + 1)!),
       )
       for (const tx of transfers) {
-        const proof = await s.net.runUntil(alice.consensus.agreementProof(tx))
+        const proof = alice.consensus.agreementProof(tx)
         expect(await checkAgreementProof(s.crypto, proof, committeesOf(history))).toBeUndefined()
+        // Bob, the other party, proves the same finality from what he holds.
+        expect(await checkAgreementProof(s.crypto, bob.consensus.agreementProof(tx), committeesOf(history))).toBeUndefined()
       }
     })
   }

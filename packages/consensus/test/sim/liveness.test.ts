@@ -137,8 +137,8 @@ describe('catching up', () => {
       keyPair: member.keyPair,
       network: member.sim,
       clock: s.net.clock,
+      // The member's chain appends the checkpoints and hands out their stretches (no transfers run here).
       chain: member.chain,
-      store: member.store,
       genesis: s.genesis,
       rules: s.rules,
       timing: { proposalTimeoutMs: 300 },

@@ -1,5 +1,5 @@
 /**
- * A facilitator's round machine (any level: checkpoint blocks or child certificates as inputs) behind the
+ * A facilitator's round machine (any level: anchored checkpoints or child certificates as inputs) behind the
  * adversarial scheduler's `Machine` interface: started with its inputs and its proposal timer, then handed messages;
  * its output is the certificate it assembles.
  */
