@@ -42,7 +42,8 @@ describe('a node killed with SIGKILL during load and restarted', () => {
       {
         targets: running.nodes.map((node) => ({ id: node.layout.id, api: node.api })),
         durationMs: 60_000,
-        concurrencyPerNode: 4,
+        concurrencyPerNode: 2,
+        batch: 4,
         random: createRandom(9),
         signal: stopLoad.signal,
         onAcknowledged: (id, from) => {

@@ -22,7 +22,7 @@ export {
   UnsignedHalfBlockCodec,
   ZERO_HASH,
 } from './block/half-block.js'
-export { bytesOfLength, bytesUpTo, CborValueCodec, closedRecord, integerIn } from './block/field-codecs.js'
+export { bytesOfLength, bytesUpTo, CborValueCodec, closedRecord, integerIn, recordWithOptional } from './block/field-codecs.js'
 export {
   type BlockLimits,
   blockHash,
@@ -40,6 +40,7 @@ export {
   CheckpointPayloadCodec,
   type GenesisPayload,
   GenesisPayloadCodec,
+  MAX_REFERENCE_BYTES,
   type PayloadCheck,
   PayloadRegistry,
   statedBalance,

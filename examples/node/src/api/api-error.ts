@@ -19,8 +19,16 @@ export enum ApiErrorCode {
   NOT_FINAL = 'NOT_FINAL',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
-  /** Well-formed but refused by the protocol: a bad signature, an invalid block, no funds, a refusing counterparty. */
+  /** Well-formed but refused by the protocol: a bad signature, an invalid block, a transfer to a non-member. */
   REJECTED = 'REJECTED',
+  /** A transfer that would spend more than the node may now (nothing was signed). */
+  INSUFFICIENT_FUNDS = 'INSUFFICIENT_FUNDS',
+  /** The counterparty refused the transfer and its proposal was voided: nothing moved, it can never become final. */
+  REFUSED = 'REFUSED',
+  /** The node is at a bound (transfers waiting for answers or for a checkpoint): nothing was signed; retry after `Retry-After`. */
+  BUSY = 'BUSY',
+  /** An idempotency key already used for another transfer. */
+  KEY_CONFLICT = 'KEY_CONFLICT',
   /** The node is closing or cannot serve this now (no peers, a timeout); retrying later may work. */
   UNAVAILABLE = 'UNAVAILABLE',
   /** A bug in the node (logged). */
@@ -36,19 +44,34 @@ const STATUS: Readonly<Record<ApiErrorCode, number>> = {
   [ApiErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ApiErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
   [ApiErrorCode.REJECTED]: 422,
+  [ApiErrorCode.INSUFFICIENT_FUNDS]: 422,
+  [ApiErrorCode.REFUSED]: 422,
+  [ApiErrorCode.BUSY]: 429,
+  [ApiErrorCode.KEY_CONFLICT]: 409,
   [ApiErrorCode.UNAVAILABLE]: 503,
   [ApiErrorCode.INTERNAL]: 500,
 }
 
+export interface ApiErrorOptions extends ErrorOptions {
+  /** Response headers beside the body's (`retry-after`). */
+  readonly headers?: Readonly<Record<string, string>>
+  /** Fields added to the error object of the body (a refused transfer's `transaction`). */
+  readonly extra?: Readonly<Record<string, unknown>>
+}
+
 export class ApiError extends Error {
   override readonly name = 'ApiError'
+  readonly headers: Readonly<Record<string, string>>
+  readonly extra: Readonly<Record<string, unknown>>
   constructor(
     readonly code: ApiErrorCode,
     message: string,
     readonly data: Readonly<Record<string, unknown>> = {},
-    options?: ErrorOptions,
+    options: ApiErrorOptions = {},
   ) {
     super(message, options)
+    this.headers = options.headers ?? {}
+    this.extra = options.extra ?? {}
   }
 
   get status(): number {
@@ -57,7 +80,7 @@ export class ApiError extends Error {
 
   /** The JSON body sent to the client. */
   toJSON(): { error: { code: ApiErrorCode; message: string } } {
-    return { error: { code: this.code, message: this.message } }
+    return { error: { ...this.extra, code: this.code, message: this.message } }
   }
 }
 
@@ -98,6 +121,10 @@ function fromTrustChain(code: TrustChainErrorCode): ApiErrorCode {
     case TrustChainErrorCode.BLOCK_TOO_LARGE:
     case TrustChainErrorCode.PAYLOAD_TOO_LARGE:
       return ApiErrorCode.INVALID_REQUEST
+    case TrustChainErrorCode.INSUFFICIENT_FUNDS:
+      return ApiErrorCode.INSUFFICIENT_FUNDS
+    case TrustChainErrorCode.BUSY:
+      return ApiErrorCode.BUSY
     case TrustChainErrorCode.PROPOSAL_TIMEOUT:
     case TrustChainErrorCode.NODE_STOPPED:
     case TrustChainErrorCode.STORE_CLOSED:

@@ -292,6 +292,7 @@ function sendError(request: IncomingMessage, response: ServerResponse, error: Ap
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
+    ...error.headers,
     ...(dropConnection ? { connection: 'close' } : {}),
   })
   response.end(text)

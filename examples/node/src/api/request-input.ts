@@ -9,7 +9,7 @@ import { describeErrors } from '../config/codecs.js'
 import { ApiError, ApiErrorCode } from './api-error.js'
 
 /** Which part of the request a value came from, for the error message. */
-export type InputPart = 'path' | 'query' | 'body'
+export type InputPart = 'path' | 'query' | 'body' | 'header'
 
 /** Decodes one part of a request; a failure is a 400 naming the first bad field. */
 export function decodeInput<A, O>(codec: t.Type<A, O, unknown>, value: unknown, part: InputPart): A {

@@ -25,10 +25,19 @@ export const NetworkGenesisCodec = t.exact(
 export type NetworkGenesis = t.TypeOf<typeof NetworkGenesisCodec>
 export type GenesisMember = t.TypeOf<typeof GenesisMemberCodec>
 
-/** The solar system's genesis: its group, the founding members, and as first facilitators those with the lowest ids. */
+/**
+ * The solar system's genesis: its group, the founding members with their opening balances (what each member's genesis
+ * block states and may spend), and as first facilitators those with the lowest ids.
+ */
 export function solarSystemGenesisOf(genesis: NetworkGenesis): SolarSystemGenesis {
   const ids = genesis.members.map((m) => m.id)
-  return { level: 0, group: genesis.group, members: ids, facilitators: [...ids].sort().slice(0, genesis.facilitators) }
+  return {
+    level: 0,
+    group: genesis.group,
+    members: ids,
+    facilitators: [...ids].sort().slice(0, genesis.facilitators),
+    balances: Object.fromEntries(genesis.members.map((m) => [m.id, m.balance])),
+  }
 }
 
 /** The solar system the genesis founds, and the rules it runs by. */

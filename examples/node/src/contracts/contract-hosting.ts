@@ -12,7 +12,7 @@
  */
 import { type Crypto, fromHex, type KeyPair, toHex } from '@constellation/crypto'
 import { type AsyncExecutor, type ContractHost, createContractHost, type DeployedContract, DEPLOY_KIND, DeployPayloadCodec, type InvokePayload, type InvokeRequest, type JsonValue, type SlaFigures } from '@constellation/contracts'
-import { type BlockStore, createGenesisBlock, type HalfBlock, isAgreement, readChainHead, type TrustChainNode } from '@constellation/trustchain'
+import { type BlockStore, createGenesisBlock, type HalfBlock, isAgreement, readChainHead, type AnchoredNode } from '@constellation/trustchain'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import type { Logger } from '../log/logger.js'
 
@@ -25,7 +25,7 @@ const MAX_CRAWL_BLOCKS = 10_000
 export interface HostingComponents {
   readonly crypto: Crypto
   readonly store: BlockStore
-  readonly chain: Pick<TrustChainNode, 'ledger' | 'crawl'>
+  readonly chain: Pick<AnchoredNode, 'ledger' | 'crawl'>
 }
 
 export interface ContractHosting {

@@ -1,5 +1,5 @@
 /**
- * The node's contract keys. The node's own chain belongs to its `TrustChainNode` (heads, sequence numbers), while
+ * The node's contract keys. The node's own chain belongs to its anchored TrustChain node (`AnchoredNode`) (heads, sequence numbers), while
  * the contracts package's host and caller each author their own chain: two authors cannot share one chain's
  * sequence numbers, so the node hosts contracts under a second key and calls them under a third. Both are derived
  * from the node key's seed with a domain label (SHA-256 of label and seed): nothing more to create, back up or

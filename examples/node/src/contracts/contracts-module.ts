@@ -2,7 +2,7 @@
  * The contracts module of the full node: `contractsModule()` wires @constellation/contracts into a running node,
  * `createNode(config, { modules: [contractsModule(), apiModule({ routes: contractRoutes })] })`.
  *
- * Design. The node's own chain is authored by its `TrustChainNode`, while the contracts package's host and caller
+ * Design. The node's own chain is authored by its anchored TrustChain node (`AnchoredNode`), while the contracts package's host and caller
  * author their chains themselves; two authors cannot share one chain's sequence numbers. So the node hosts
  * contracts under a second key and calls them under a third, both derived from the node key (contract-keys.ts).
  * All three chains live in the node's one LevelDB `BlockStore` and enter it through the node's ledger (with the

@@ -38,11 +38,12 @@ import { measureVerifyRate } from './verify-rate.js'
 export const DEFAULT_NODES = 8
 export const DEFAULT_DURATION_S = 30
 /**
- * Closed loop: outstanding transfers per node (each waits for its counterparty's agreement). Measured on the 2-core
- * machine with 8 nodes: 16 per node finalised about as many as 4 (36.7 against 35.4 tx/s) with finality p50 4.95 s
- * against 1.97 s: past a few, outstanding transfers only queue. `--concurrency` or `--rate` offer more.
+ * Closed loop: outstanding batches per node (each answered once its transfers are agreed or pending), and transfers
+ * per batch: a payment service sends what it has in one request, and the node sends each counterparty its share in
+ * one frame. `--concurrency`, `--batch` or `--rate` offer more or less.
  */
-export const DEFAULT_CONCURRENCY = 4
+export const DEFAULT_CONCURRENCY = 2
+export const DEFAULT_BATCH = 100
 /**
  * Facilitators run every round's agreement: each of the n facilitators broadcasts its proposal to the others and
  * one binary agreement per proposal runs among them, so a round costs O(n²) messages and signatures (n³ bits of
@@ -64,9 +65,11 @@ const PROGRESS_INTERVAL_MS = 1_000
 export interface DevnetOptions {
   readonly nodes?: number
   readonly durationS?: number
-  /** Transfers per second offered; without it, a closed loop with `concurrency` outstanding per node. */
+  /** Transfers per second offered; without it, a closed loop with `concurrency` outstanding batches per node. */
   readonly rate?: number
   readonly concurrency?: number
+  /** Transfers per request (`POST /v1/transactions/batch`). */
+  readonly batch?: number
   readonly facilitators?: number
   /** Default: a new temp dir, removed at the end unless `keep`. */
   readonly baseDir?: string
@@ -90,7 +93,8 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   const durationS = options.durationS ?? DEFAULT_DURATION_S
   const facilitators = options.facilitators ?? Math.min(nodes, DEFAULT_FACILITATORS)
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
-  checkOptions(nodes, durationS, facilitators, concurrency, options.rate)
+  const batch = options.batch ?? DEFAULT_BATCH
+  checkOptions(nodes, durationS, facilitators, concurrency, options.rate, batch)
   const progress = new ProgressLine(options.out)
   const crypto = await loadCrypto()
 
@@ -116,9 +120,9 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     const first = await network.refresh()
     await cluster.untilRound(first.round + WARM_UP_ROUNDS, { timeoutMs: CERTIFYING_TIMEOUT_MS, ...(options.signal !== undefined && { signal: options.signal }) })
     const demoContract = await deployDemo(apis[0] as NodeApi, progress, options.signal)
-    progress.note(`consensus is certifying; offering ${describeOffer(options.rate, concurrency)} for ${durationS} s`)
+    progress.note(`consensus is certifying; offering ${describeOffer(options.rate, concurrency, batch)} for ${durationS} s`)
 
-    summary = await loadAndMeasure({ cluster, apis, network, progress, options, durationS, concurrency, facilitators, verifyPerSecond, explorer, demoContract })
+    summary = await loadAndMeasure({ cluster, apis, network, progress, options, durationS, concurrency, batch, facilitators, verifyPerSecond, explorer, demoContract })
   } catch (error) {
     if (options.signal?.aborted !== true) throw error
     progress.note('stopped')
@@ -151,6 +155,7 @@ interface LoadContext {
   readonly options: DevnetOptions
   readonly durationS: number
   readonly concurrency: number
+  readonly batch: number
   readonly facilitators: number
   readonly verifyPerSecond: number
   readonly explorer: string
@@ -190,6 +195,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
         durationMs: durationS * 1_000,
         ...(options.rate !== undefined && { rate: options.rate }),
         concurrencyPerNode: context.concurrency,
+        batch: context.batch,
         random,
         onAcknowledged: (id, from) => sample.offer({ id, from }),
         ...(signal !== undefined && { signal }),
@@ -225,7 +231,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
     nodes: apis.length,
     facilitators: context.facilitators,
     loadSeconds,
-    offered: describeOffer(options.rate, context.concurrency),
+    offered: describeOffer(options.rate, context.concurrency, context.batch),
     sent: counters.sent,
     shed: counters.shed,
     agreed: counters.acknowledged,
@@ -310,11 +316,12 @@ function faultsOf(texts: readonly string[], fraudProofs: number | null, counters
   }
 }
 
-function describeOffer(rate: number | undefined, concurrency: number): string {
-  return rate === undefined ? `closed loop, ${concurrency} outstanding transfers per node` : `${rate} tx/s offered`
+function describeOffer(rate: number | undefined, concurrency: number, batch: number): string {
+  return rate === undefined ? `closed loop, ${concurrency} outstanding batches of ${batch} transfers per node` : `${rate} tx/s offered in batches of at most ${batch}`
 }
 
-function checkOptions(nodes: number, durationS: number, facilitators: number, concurrency: number, rate: number | undefined): void {
+function checkOptions(nodes: number, durationS: number, facilitators: number, concurrency: number, rate: number | undefined, batch: number): void {
+  if (!Number.isInteger(batch) || batch < 1 || batch > 1_000) throw new RangeError(`batch must be an integer from 1 to 1000, got ${batch}`)
   if (!Number.isInteger(nodes) || nodes < 2 || nodes > 64) throw new RangeError(`nodes must be an integer from 2 to 64, got ${nodes}`)
   if (!Number.isFinite(durationS) || durationS <= 0 || durationS > 86_400) throw new RangeError(`durationS must be more than 0 and at most a day, got ${durationS}`)
   if (!Number.isInteger(facilitators) || facilitators < 1 || facilitators > nodes) throw new RangeError(`facilitators must be an integer from 1 to nodes (${nodes}), got ${facilitators}`)

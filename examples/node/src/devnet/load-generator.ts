@@ -1,12 +1,13 @@
 /**
- * The devnet's load: transfers of 1 unit between random pairs of distinct nodes, each submitted to the proposer's
- * HTTP API (`POST /v1/transactions`, which answers 201 once the counterparty agreed). Two ways to offer it:
- *   - closed loop (no rate): `concurrency` outstanding transfers per node, each worker sending the next as soon as
- *     the last was answered — it finds what the network sustains;
- *   - open loop (`rate` tx/s): transfers started on a schedule, whatever the answers, up to a cap of outstanding
- *     ones; those the cap refuses are counted as `shed`, so an overloaded network shows as such instead of
- *     silently lowering the offered rate.
- * The counters are live (the progress line reads them while the load runs).
+ * The devnet's load: transfers of 1 unit from each node to random other nodes, submitted to the proposer's HTTP API
+ * in batches (`POST /v1/transactions/batch`: an array of transfers in, one outcome per transfer out), as a payment
+ * service would send them. Two ways to offer it:
+ *   - closed loop (no rate): `concurrency` outstanding batches of `batch` transfers per node, each worker sending
+ *     the next batch as soon as the last was answered — it finds what the network sustains;
+ *   - open loop (`rate` tx/s): batches started on a schedule (each tick's due transfers, spread over the nodes),
+ *     whatever the answers, up to a cap of outstanding transfers; those the cap refuses are counted as `shed`, so an
+ *     overloaded network shows as such instead of silently lowering the offered rate.
+ * The counters count transfers, not requests, and are live (the progress line reads them while the load runs).
  */
 import { setMaxListeners } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -29,20 +30,25 @@ export interface LoadOptions {
   readonly durationMs: number
   /** Transfers per second offered (open loop); undefined for the closed loop. */
   readonly rate?: number
-  /** Closed loop: outstanding transfers per node. Open loop: the cap on outstanding ones is this times the nodes. */
+  /** Closed loop: outstanding batches per node. Open loop: the cap on outstanding transfers is this times `batch` times the nodes. */
   readonly concurrencyPerNode: number
+  /** Transfers per request. */
+  readonly batch: number
   readonly random: Random
   readonly signal?: AbortSignal
-  /** Each acknowledged transfer (201), with the proposer's index. */
+  /** Each acknowledged transfer (agreed), with the proposer's index. */
   readonly onAcknowledged?: (id: string, from: number) => void
 }
 
 export class LoadCounters {
   sent = 0
+  /** Agreed by their counterparty when the answer came. */
   acknowledged = 0
-  /** Answers with an error status, by the API's error code. */
+  /** Signed, no answer yet when the batch was answered (they may still be agreed: not errors). */
+  pending = 0
+  /** Transfers refused (by the counterparty, voided; or before signing), by the API's error code. */
   readonly rejected = new Map<string, number>()
-  /** Requests that got no answer (connection refused or reset). */
+  /** Transfers of requests that got no answer (connection refused or reset) or an error answer. */
   unreachable = 0
   /** Open loop only: transfers that were due while the cap of outstanding ones was reached. */
   shed = 0
@@ -79,26 +85,35 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
   const deadline = counters.startedAt + options.durationMs
   const running = () => performance.now() < deadline && !signal.aborted
 
-  /** Resolves false when the proposer could not be reached. */
-  const sendOne = async (from: number): Promise<boolean> => {
-    const offset = 1 + random.int(targets.length - 1)
-    const to = targets[(from + offset) % targets.length] as LoadTarget
-    counters.sent++
-    counters.inFlight++
+  /** Sends `count` transfers from node `from` in one batch; resolves false when the proposer could not be reached. */
+  const sendBatch = async (from: number, count: number): Promise<boolean> => {
+    const transfers = Array.from({ length: count }, () => {
+      const offset = 1 + random.int(targets.length - 1)
+      return { to: (targets[(from + offset) % targets.length] as LoadTarget).id, amount: 1 }
+    })
+    counters.sent += count
+    counters.inFlight += count
     try {
-      const id = await (targets[from] as LoadTarget).api.transfer(to.id, 1, signal)
-      counters.acknowledged++
-      options.onAcknowledged?.(id, from)
+      const outcomes = await (targets[from] as LoadTarget).api.transferBatch(transfers, signal)
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') counters.rejected.set(outcome.error.code, (counters.rejected.get(outcome.error.code) ?? 0) + 1)
+        else if (outcome.status === 'refused') counters.rejected.set('REFUSED', (counters.rejected.get('REFUSED') ?? 0) + 1)
+        else if (outcome.status === 'pending') counters.pending++
+        else {
+          counters.acknowledged++
+          options.onAcknowledged?.(outcome.transaction.id, from)
+        }
+      }
       return true
     } catch (error) {
       if (error instanceof NodeApiError && error.status > 0) {
-        counters.rejected.set(error.code, (counters.rejected.get(error.code) ?? 0) + 1)
+        counters.rejected.set(error.code, (counters.rejected.get(error.code) ?? 0) + count)
         return true
       }
-      if (!signal.aborted) counters.unreachable++
+      if (!signal.aborted) counters.unreachable += count
       return false
     } finally {
-      counters.inFlight--
+      counters.inFlight -= count
     }
   }
 
@@ -107,13 +122,13 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
     await Promise.all(
       workers.map(async (from) => {
         while (running()) {
-          if (!(await sendOne(from))) await delay(UNREACHABLE_BACKOFF_MS, undefined, { signal }).catch(() => {})
+          if (!(await sendBatch(from, options.batch))) await delay(UNREACHABLE_BACKOFF_MS, undefined, { signal }).catch(() => {})
         }
       }),
     )
   } else {
     const rate = options.rate
-    const cap = options.concurrencyPerNode * targets.length
+    const cap = options.concurrencyPerNode * options.batch * targets.length
     const outstanding = new Set<Promise<void>>()
     let due = 0
     let next = 0
@@ -124,12 +139,15 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
           return resolve()
         }
         const target = Math.floor(((performance.now() - counters.startedAt) * rate) / 1_000)
-        for (; due < target; due++) {
-          if (counters.inFlight >= cap) {
-            counters.shed++
+        // What is due now, as batches of at most `batch`, one node after the other.
+        while (due < target) {
+          const count = Math.min(options.batch, target - due)
+          due += count
+          if (counters.inFlight + count > cap) {
+            counters.shed += count
             continue
           }
-          const sending = sendOne(next).then(() => {})
+          const sending = sendBatch(next, count).then(() => {})
           next = (next + 1) % targets.length
           outstanding.add(sending)
           void sending.finally(() => outstanding.delete(sending))

@@ -11,7 +11,10 @@ export interface NetworkTotals {
   readonly submitted: number
   readonly agreed: number
   readonly final: number
+  /** Transfers that failed: refused by the counterparty (and voided) or refused before anything was signed. */
   readonly failed: number
+  /** Proposals still waiting for their counterparty's answer. */
+  readonly pending: number
   readonly awaitingFinality: number
   /** Nodes that answered this refresh. */
   readonly answering: number
@@ -41,7 +44,8 @@ export class NetworkStatus {
       submitted: sum((s) => s.transactions.submitted),
       agreed: sum((s) => s.transactions.agreed),
       final: sum((s) => s.transactions.final),
-      failed: sum((s) => s.transactions.failed),
+      failed: sum((s) => s.transactions.refused + s.transactions.rejected),
+      pending: sum((s) => s.transactions.pending),
       awaitingFinality: sum((s) => s.transactions.awaitingFinality),
       answering,
     }

@@ -13,7 +13,15 @@ import { describeErrors } from '../config/codecs.js'
 /** Largest answer read (the metrics text is the largest). */
 const MAX_RESPONSE_BYTES = 8 << 20
 
-export const TransactionTotalsCodec = t.type({ submitted: t.number, agreed: t.number, final: t.number, failed: t.number, awaitingFinality: t.number })
+export const TransactionTotalsCodec = t.type({
+  submitted: t.number,
+  agreed: t.number,
+  refused: t.number,
+  pending: t.number,
+  final: t.number,
+  rejected: t.number,
+  awaitingFinality: t.number,
+})
 export const NodeStatusCodec = t.type({
   id: t.string,
   round: t.number,
@@ -25,6 +33,13 @@ export const NodeStatusCodec = t.type({
 export type NodeStatusView = t.TypeOf<typeof NodeStatusCodec>
 
 const SubmittedCodec = t.type({ id: t.string })
+/** One item of a batch answer: a transaction and its status, or why nothing was signed. */
+const BatchOutcomeCodec = t.union([
+  t.type({ status: t.keyof({ pending: null, agreed: null, refused: null, final: null }), transaction: t.type({ id: t.string }) }),
+  t.type({ status: t.literal('rejected'), error: t.type({ code: t.string }) }),
+])
+const BatchAnswerCodec = t.type({ outcomes: t.array(BatchOutcomeCodec) })
+export type BatchOutcome = t.TypeOf<typeof BatchOutcomeCodec>
 /** Most rounds the API lists per page (api/routes/consensus-routes.ts). */
 const ROUNDS_PAGE = 100
 const RoundsPageCodec = t.type({ latestRound: t.number, rounds: t.array(t.type({ round: t.number, faults: t.array(t.type({ memeId: t.string, kind: t.string })), hex: t.string })) })
@@ -130,6 +145,13 @@ export class NodeApi {
   /** Proposes a transfer from this node; resolves once the counterparty agreed (the API answers 201). */
   async transfer(to: string, amount: number, signal?: AbortSignal): Promise<string> {
     return (await this.post('/v1/transactions', { to, amount }, SubmittedCodec, signal)).id
+  }
+
+  /** Proposes several transfers from this node in one request (`POST /v1/transactions/batch`); one outcome each. */
+  async transferBatch(transfers: readonly { readonly to: string; readonly amount: number }[], signal?: AbortSignal): Promise<BatchOutcome[]> {
+    const answer = await this.post('/v1/transactions/batch', { transfers }, BatchAnswerCodec, signal)
+    if (answer.outcomes.length !== transfers.length) throw new NodeApiError(`POST /v1/transactions/batch: ${answer.outcomes.length} outcomes for ${transfers.length} transfers`, 200, 'BAD_ANSWER')
+    return answer.outcomes
   }
 
   /** The certificates this node holds, from round 1 to its latest (a page at a time): faults and encoding (`hex`). */

@@ -1,17 +1,36 @@
 /**
- * The node's consensus journal on LevelDB: every certificate it applied, by round, and a mark that it has taken
- * part in consensus before. On restart the certificates are replayed (verified again) so the node resumes with its
- * history and memes, and the mark tells it to sit out the rounds it may have been facilitating when it stopped
- * (their round state lived in memory; facilitating them again could equivocate).
+ * The node's consensus journal on LevelDB: every certificate it applied, by round (with the round's finalised
+ * transfers' leaves), a mark that it has taken part in consensus before, and the round that finalised each of the
+ * node's own transactions. On restart the certificates are replayed (verified again) so the node resumes with its
+ * history, memes and transfer ledger, and the mark tells it to sit out the rounds it may have been facilitating when
+ * it stopped (their round state lived in memory; facilitating them again could equivocate). The finality index and
+ * the leaves let it prove a transaction final long after the round, without asking anyone.
  *
- * Layout: 'c' round (8 bytes, big-endian) -> the certificate's canonical bytes; 'm' -> the started mark. Each write
- * is one LevelDB batch, appended in round order by a single writer.
+ * Layout: 'c' round (8 bytes, big-endian) -> the certificate's canonical bytes; 'm' -> the started mark; 'f' proposal
+ * hash -> the round (8 bytes). Writes are LevelDB batches appended in order by a single writer.
  */
 import { type CheckpointCertificate, decodeCertificate, encodeCertificate } from '@constellation/consensus'
 import { ClassicLevel } from 'classic-level'
 
 const CERTIFICATE = 0x63 // 'c'
 const STARTED = Uint8Array.of(0x6d) // 'm'
+const FINAL = 0x66 // 'f'
+
+function finalKey(id: Uint8Array): Uint8Array {
+  const key = new Uint8Array(1 + id.length)
+  key[0] = FINAL
+  key.set(id, 1)
+  return key
+}
+
+function roundBytes(round: number): Uint8Array {
+  return roundKey(round).subarray(1)
+}
+
+function roundOf(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return view.getUint32(0) * 0x100000000 + view.getUint32(4)
+}
 
 function roundKey(round: number): Uint8Array {
   const key = new Uint8Array(9)
@@ -30,6 +49,12 @@ export interface CertificateJournal {
   markStarted(): Promise<void>
   /** Appends certificates; call in round order. Resolves once they are in LevelDB's log. */
   append(certificate: CheckpointCertificate): Promise<void>
+  /** A stored certificate (with its finalised leaves), if held. */
+  certificate(round: number): Promise<CheckpointCertificate | undefined>
+  /** Records the rounds that finalised transactions (by proposal hash), after the certificates before them. */
+  recordFinal(entries: readonly { readonly id: Uint8Array; readonly round: number }[]): Promise<void>
+  /** The round that finalised a transaction (by proposal hash), if recorded. */
+  finalRound(id: Uint8Array): Promise<number | undefined>
   close(): Promise<void>
 }
 
@@ -58,6 +83,19 @@ export async function openCertificateJournal(location: string): Promise<Certific
       const bytes = encodeCertificate(certificate)
       writing = writing.then(() => db.put(roundKey(certificate.result.body.round), bytes))
       return writing
+    },
+    async certificate(round) {
+      const bytes = await db.get(roundKey(round))
+      return bytes === undefined ? undefined : decodeCertificate(bytes)
+    },
+    recordFinal(entries) {
+      if (entries.length === 0) return writing
+      writing = writing.then(() => db.batch(entries.map(({ id, round }) => ({ type: 'put' as const, key: finalKey(id), value: roundBytes(round) }))))
+      return writing
+    },
+    async finalRound(id) {
+      const bytes = await db.get(finalKey(id))
+      return bytes === undefined ? undefined : roundOf(bytes)
     },
     async close() {
       await writing.catch(() => undefined)

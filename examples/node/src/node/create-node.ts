@@ -6,17 +6,20 @@
  * is thrown, so a failed start never leaves a locked data dir or a bound port behind.
  */
 import { writeFile, rm } from 'node:fs/promises'
-import { createSolarSystemNode, type SolarSystemNode } from '@constellation/consensus'
-import { countingCrypto, type Crypto, equalBytes, type KeyPair, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
+import { type AgreementProof, ConsensusError, ConsensusErrorCode, createSolarSystemNode, type FinalisedRound, type SolarSystemNode, type TransactionHalves } from '@constellation/consensus'
+import { countingCrypto, type Crypto, equalBytes, fromHex, type KeyPair, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
 import { createLibp2pNetwork, type Libp2pNetwork, systemClock as networkClock } from '@constellation/gossip'
 import {
+  type AnchoredNode,
+  type AnchoredSigningPolicy,
   blockHash,
   type BlockStore,
+  createAnchoredNode,
   createGenesisBlock,
-  createNetworkMessenger,
-  createTrustChainNode,
+  type HalfBlock,
   openLevelBlockStore,
-  type TrustChainNode,
+  TrustChainErrorCode,
+  type TransferOutcome,
 } from '@constellation/trustchain'
 import { type NetworkGenesis, memberOf, readNetworkGenesis, solarSystemOf } from '../config/network-genesis.js'
 import { dataPaths, type NodeConfig } from '../config/node-config.js'
@@ -24,7 +27,7 @@ import { NodeError, NodeErrorCode } from '../errors.js'
 import { createLogger, errorFields, type Logger } from '../log/logger.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
 import { type CertificateJournal, openCertificateJournal } from './certificate-journal.js'
-import { FinalityWatcher } from './finality-watcher.js'
+import { IdempotencyKeys, MAX_REMEMBERED_KEYS, referenceOf } from './idempotency.js'
 import { type TrackedTransaction, type TransactionTotals, TransactionTracker } from './transaction-tracker.js'
 
 /** Rounds a restarted node sits out past its last stored certificate (see `sitOutThroughRound`): the certificate of
@@ -33,12 +36,16 @@ const SIT_OUT_MARGIN = 3
 /** Heartbeats of Gossipsub on a local network: meshes form in a few hundred milliseconds after peers connect. */
 const GOSSIP_HEARTBEAT_MS = 200
 /**
- * Members checkpoint this long after each certificate (see `checkpointDelayMs`). Without it a small local network
- * runs a dozen rounds a second and spends its CPU on consensus and on crawling checkpoint blocks; with it, in the
- * 4-node smoke run in one process, transfers went from 19 to 43 agreed per second, and finality (about two
- * rounds) stays near a second.
+ * Members checkpoint this long after each certificate (see `checkpointDelayMs`): a round every few hundred
+ * milliseconds batches the transfers of that time into one stretch per member, while finality (a round or two)
+ * stays well under a second.
  */
-const DEFAULT_CHECKPOINT_DELAY_MS = 400
+const DEFAULT_CHECKPOINT_DELAY_MS = 200
+/**
+ * How long a transfer request waits for the counterparty's answer before it reports the transfer pending. An answer
+ * takes milliseconds on a working network; a counterparty that is down gets its proposal again in the background.
+ */
+const ANSWER_TIMEOUT_MS = 2_000
 
 /** A module of the node that runs beside the core and closes before it (the contracts host, the HTTP API). */
 export interface NodeModule {
@@ -59,6 +66,11 @@ export interface NodeOptions {
    * api/api-server.ts); each gets the running node.
    */
   readonly modules?: readonly ((node: FullNode) => Promise<NodeModule>)[]
+  /**
+   * Whether to countersign a transfer proposed to this node that its proposer can pay (default: every one). A
+   * refused transfer is answered with a signed refusal: its proposer voids it, nothing moves.
+   */
+  readonly shouldSign?: AnchoredSigningPolicy
 }
 
 export interface NodeStatus {
@@ -68,12 +80,30 @@ export interface NodeStatus {
   readonly facilitators: readonly string[]
   readonly facilitating: boolean
   readonly chainHeight: number
+  /** The running balance the own chain states (received value not yet final included). */
   readonly balance: number
+  /** What the node may spend now: its certified spendable balance minus what it paid since. */
+  readonly available: number
   readonly peers: number
   readonly listen: readonly string[]
   readonly transactions: TransactionTotals
   readonly uptimeMs: number
 }
+
+/** A transfer to make: `amount` to the member `to`, optionally under a client's idempotency key. */
+export interface TransferRequest {
+  readonly to: Uint8Array
+  readonly amount: number
+  readonly key?: string
+}
+
+/** Why a transfer was refused before anything was signed. */
+export type TransferRejection = 'INSUFFICIENT_FUNDS' | 'BUSY' | 'INVALID' | 'KEY_CONFLICT' | 'CLOSED'
+
+export type TransferResult =
+  /** A transaction was made (now, or earlier under the same key: `replay`); its status says how far it got. */
+  | { readonly kind: 'transaction'; readonly tracked: TrackedTransaction; readonly replay: boolean }
+  | { readonly kind: 'rejected'; readonly reason: TransferRejection; readonly message: string; readonly retryAfterMs?: number }
 
 export interface FullNode {
   /** Hex public key: the node id on every layer. */
@@ -84,8 +114,9 @@ export interface FullNode {
   readonly crypto: Crypto
   readonly store: BlockStore
   readonly network: Libp2pNetwork
-  readonly chain: TrustChainNode
+  readonly chain: AnchoredNode
   readonly consensus: SolarSystemNode
+  readonly journal: CertificateJournal
   readonly transactions: TransactionTracker
   readonly metrics: NodeMetrics
   readonly logger: Logger
@@ -98,8 +129,15 @@ export interface FullNode {
    * agreement of a delivered transaction, or a checkpoint. Returns the unsubscribe.
    */
   onChainGrowth(listener: (height: number) => void): () => void
-  /** Proposes a value transfer; resolves once the counterparty's agreement is stored (finality follows later). */
-  transfer(to: Uint8Array, amount: number): Promise<TrackedTransaction>
+  /**
+   * Proposes value transfers, one result per request: the transaction (agreed, pending, or refused and voided), or
+   * why nothing was signed. A request with a `key` that an earlier one used returns that transfer (`replay`).
+   */
+  transfer(requests: readonly TransferRequest[]): Promise<TransferResult[]>
+  /** The round that finalised the transaction, if it is final (checked on what this node holds). */
+  finalRound(transaction: TransactionHalves): Promise<number | undefined>
+  /** The transaction's agreement proof; NOT_FINAL (consensus) until it is final. */
+  agreementProof(transaction: TransactionHalves): Promise<AgreementProof>
   status(): NodeStatus
   close(): Promise<void>
 }
@@ -187,7 +225,7 @@ async function assemble(
   // ---- modules that report failures ----
   const transactions = new TransactionTracker()
   let consensus: SolarSystemNode | undefined
-  let chain: TrustChainNode | undefined
+  let chain: AnchoredNode | undefined
   const metrics = new NodeMetrics({
     round: () => consensus?.history.round ?? 0,
     roundsFacilitated: () => consensus?.stats.roundsFacilitated ?? 0,
@@ -208,27 +246,32 @@ async function assemble(
     }
   }
 
-  // ---- trustchain ----
-  chain = createTrustChainNode({
+  // ---- trustchain and consensus ----
+  // The chain checks proposals against the consensus's certified anchors, and the consensus checkpoints the chain:
+  // the anchors are read through this holder, set once the consensus exists (before either starts).
+  let anchorsOf: SolarSystemNode | undefined
+  chain = createAnchoredNode({
     crypto,
     keyPair,
     store,
-    // Blocks go to counterparties and crawlers only: no node verifies every block of the network.
-    messenger: createNetworkMessenger(network, { broadcasts: false }),
-    seed: Number.parseInt(id.slice(0, 8), 16),
+    network,
+    anchors: {
+      round: () => anchorsOf?.state.round ?? 0,
+      anchorOf: (publicKey) => anchorsOf?.anchors().anchorOf(publicKey),
+    },
+    answerTimeoutMs: ANSWER_TIMEOUT_MS,
+    ...(options.shouldSign === undefined ? {} : { shouldSign: options.shouldSign }),
     onError: reporter('trustchain'),
   })
-  await chain.start()
   const trustchain = chain
-  opened.push(() => trustchain.stop())
 
   // ---- own chain growth, for listeners (the explorer's live events) ----
   const growthListeners = new Set<(height: number) => void>()
   // A listener's failure is logged and goes no further: it must not fail the checkpoint or the trustchain effect
   // that reported the growth.
   const growthLog = log('node')
-  const grew = (sequenceNumber: number) => {
-    const height = Math.max(sequenceNumber, trustchain.head().sequenceNumber)
+  const grew = () => {
+    const height = trustchain.head().sequenceNumber
     for (const listener of growthListeners) {
       try {
         listener(height)
@@ -237,27 +280,21 @@ async function assemble(
       }
     }
   }
-  trustchain.onTransaction(({ proposal, agreement }) => {
-    const own = equalBytes(proposal.publicKey, keyPair.publicKey) ? proposal : equalBytes(agreement.publicKey, keyPair.publicKey) ? agreement : undefined
-    if (own !== undefined) grew(own.sequenceNumber)
-  })
 
-  // ---- consensus ----
   consensus = createSolarSystemNode({
     crypto,
     keyPair,
     network,
     clock: networkClock,
-    // The engine writes the checkpoints; this node hears of each one it stored.
+    // The chain writes the checkpoints; this node hears of each one it stored.
     chain: {
-      async checkpoint(options) {
-        const block = await trustchain.checkpoint(options)
-        grew(block.sequenceNumber)
+      async checkpoint(request) {
+        const block = await trustchain.checkpoint(request)
+        grew()
         return block
       },
-      crawl: (peer, publicKey, from, to) => trustchain.crawl(peer, publicKey, from, to),
+      stretch: (after) => trustchain.stretch(after),
     },
-    store,
     genesis: solarSystem.genesis,
     rules: solarSystem.rules,
     timing: { checkpointDelayMs: DEFAULT_CHECKPOINT_DELAY_MS, ...config.consensus },
@@ -265,29 +302,108 @@ async function assemble(
     sitOutThroughRound,
     onError: reporter('consensus'),
   })
+  anchorsOf = consensus
   const solar = consensus
   const consensusLog = log('consensus')
+  await trustchain.start()
+  opened.push(() => trustchain.stop())
+
+  // ---- what this node knows of its transactions ----
+  const keys = new IdempotencyKeys(crypto)
+  const head = trustchain.head().sequenceNumber
+  keys.learn(await trustchain.stretch(Math.max(0, head - MAX_REMEMBERED_KEYS)))
+  const finalityLog = log('finality')
+  /** Marks the node's transactions the round finalised, and records them in the journal for later proofs. */
+  const noteFinalised = (finalised: FinalisedRound) => {
+    const at = Date.now()
+    const recorded: { id: Uint8Array; round: number }[] = []
+    for (const leaf of finalised.leaves) {
+      const id = toHex(leaf.subarray(0, 32))
+      const tracked = transactions.get(id)
+      if (tracked?.agreement === undefined || toHex(blockHash(crypto, tracked.agreement)) !== toHex(leaf.subarray(32))) continue
+      transactions.final(tracked, finalised.round, at)
+      recorded.push({ id: leaf.slice(0, 32), round: finalised.round })
+      if (tracked.role === 'proposer') {
+        metrics.transactionsFinal.inc()
+        metrics.finalityLatency.observe((at - tracked.submittedAt) / 1000)
+      }
+    }
+    journal.recordFinal(recorded).catch(reporter('journal'))
+  }
+  solar.onFinalised((finalised) => {
+    try {
+      noteFinalised(finalised)
+    } catch (error) {
+      finalityLog.error(errorFields(error), 'noting finalised transfers failed')
+    }
+  })
   // Certificates go to the journal in the order they are applied; a failed write is reported, the node runs on.
   solar.onCertificate((certificate, state) => {
     journal.append(certificate).catch(reporter('journal'))
     consensusLog.debug({ round: state.round, checkpoints: certificate.result.body.checkpoints.length }, 'certified')
+  })
+  // Transactions this node agreed to as counterparty are tracked too: they become final like its own.
+  trustchain.onAgreed(({ proposal, agreement }) => {
+    transactions.incoming(toHex(blockHash(crypto, proposal)), proposal, agreement, Date.now())
+    grew()
+  })
+  // Own proposals answered after their `transfer` call said pending.
+  trustchain.onSettled((settled) => {
+    const tracked = transactions.get(toHex(blockHash(crypto, settled.proposal)))
+    if (tracked === undefined) return
+    if (settled.status === 'agreed') transactions.agreed(tracked, settled.agreement, Date.now())
+    else transactions.refused(tracked, { block: settled.void, code: settled.code, reason: settled.reason })
+    grew()
   })
   await journal.markStarted()
   await solar.start()
   opened.push(() => solar.stop())
   consensusLog.info({ round: solar.history.round, facilitators: solar.state.committee.facilitators.length }, 'consensus running')
 
-  const watcher = new FinalityWatcher({
-    consensus: solar,
-    onFinal: (tracked, _proof, round) => {
-      const at = Date.now()
-      transactions.final(tracked, round, at)
-      metrics.transactionsFinal.inc()
-      metrics.finalityLatency.observe((at - tracked.submittedAt) / 1000)
-    },
-    onError: reporter('finality'),
-  })
-  opened.push(async () => watcher.close())
+  /** The round that finalised a transaction: the tracker, the consensus's recent rounds, then the journal. */
+  const finalRound = async (halves: TransactionHalves): Promise<number | undefined> => {
+    const id = blockHash(crypto, halves.proposal)
+    const tracked = transactions.get(toHex(id))
+    if (tracked?.finalRound !== undefined && tracked.agreement !== undefined && equalBytes(blockHash(crypto, tracked.agreement), blockHash(crypto, halves.agreement))) {
+      return tracked.finalRound
+    }
+    return solar.finalisedIn(halves) ?? (await journal.finalRound(id))
+  }
+
+  /** Turns a trustchain outcome into the tracker's entry (or a rejection). */
+  const record = (outcome: TransferOutcome, submittedAt: number): TransferResult => {
+    if (outcome.status === 'rejected') {
+      transactions.rejected()
+      metrics.transactionsFailed.inc()
+      const { error } = outcome
+      const reason: TransferRejection =
+        error.code === TrustChainErrorCode.INSUFFICIENT_FUNDS ? 'INSUFFICIENT_FUNDS' : error.code === TrustChainErrorCode.BUSY ? 'BUSY' : error.code === TrustChainErrorCode.NODE_STOPPED ? 'CLOSED' : 'INVALID'
+      const retryAfterMs = typeof error.detail.retryAfterMs === 'number' ? error.detail.retryAfterMs : undefined
+      return { kind: 'rejected', reason, message: error.message, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }
+    }
+    const id = toHex(blockHash(crypto, outcome.proposal))
+    const tracked = transactions.get(id) ?? transactions.proposed(id, outcome.proposal, submittedAt)
+    metrics.transactionsSubmitted.inc()
+    if (outcome.status === 'agreed') {
+      transactions.agreed(tracked, outcome.agreement, Date.now())
+      metrics.transactionsAgreed.inc()
+    } else if (outcome.status === 'refused') {
+      transactions.refused(tracked, { block: outcome.void, code: outcome.code, reason: outcome.reason })
+      metrics.transactionsFailed.inc()
+    }
+    return { kind: 'transaction', tracked, replay: false }
+  }
+
+  /** The transaction an earlier request made under `key`, as the tracker or the store knows it now. */
+  const replayOf = async (key: string, request: TransferRequest): Promise<TransferResult | undefined> => {
+    const made = keys.find(key)
+    if (made === undefined) return undefined
+    if (made.to !== toHex(request.to) || made.amount !== request.amount) {
+      return { kind: 'rejected', reason: 'KEY_CONFLICT', message: `the idempotency key was used for another transfer (${made.id})` }
+    }
+    const tracked = transactions.get(made.id) ?? (await trackedFromStore(store, keyPair.publicKey, made.id, transactions))
+    return tracked === undefined ? undefined : { kind: 'transaction', tracked, replay: true }
+  }
 
   const controller = new AbortController()
   let closing: Promise<void> | undefined
@@ -302,26 +418,53 @@ async function assemble(
     network,
     chain: trustchain,
     consensus: solar,
+    journal,
     transactions,
     metrics,
     logger,
     signal: controller.signal,
-    async transfer(to, amount) {
-      if (controller.signal.aborted) throw new NodeError(NodeErrorCode.NODE_CLOSED, 'the node is closing')
-      const submittedAt = Date.now()
-      transactions.submitted()
-      metrics.transactionsSubmitted.inc()
-      try {
-        const halves = await trustchain.propose(to, { transfer: amount })
-        const tracked = transactions.agreed(toHex(blockHash(crypto, halves.proposal)), halves, submittedAt, Date.now())
-        metrics.transactionsAgreed.inc()
-        watcher.watch(tracked)
-        return tracked
-      } catch (error) {
-        transactions.failed()
-        metrics.transactionsFailed.inc()
-        throw error
+    async transfer(requests) {
+      if (controller.signal.aborted) return requests.map(() => ({ kind: 'rejected', reason: 'CLOSED', message: 'the node is closing' }) as const)
+      const results: (TransferResult | undefined)[] = new Array(requests.length).fill(undefined)
+      // Keyed requests go one key at a time (a retry waits for the request it repeats); the rest go in one batch.
+      const fresh: number[] = []
+      const keyed = requests.flatMap((request, index) => (request.key === undefined ? (fresh.push(index), []) : [{ request, index, key: request.key }]))
+      const submit = async (indices: readonly number[]) => {
+        if (indices.length === 0) return
+        const submittedAt = Date.now()
+        const outcomes = await trustchain.transfer(
+          indices.map((index) => {
+            const request = requests[index] as TransferRequest
+            return { to: request.to, amount: request.amount, ...(request.key === undefined ? {} : { reference: referenceOf(crypto, request.key) }) }
+          }),
+        )
+        keys.learn(outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [] : [outcome.proposal])))
+        indices.forEach((index, i) => {
+          results[index] = record(outcomes[i] as TransferOutcome, submittedAt)
+        })
       }
+      await Promise.all([
+        submit(fresh),
+        ...keyed.map(({ request, index, key }) =>
+          keys.exclusive(key, async () => {
+            results[index] = await replayOf(key, request)
+            if (results[index] === undefined) await submit([index])
+          }),
+        ),
+      ])
+      grew()
+      return results as TransferResult[]
+    },
+    finalRound,
+    async agreementProof(halves) {
+      const round = await finalRound(halves)
+      if (round !== undefined && solar.finalisedRound(round) === undefined) {
+        // Older than the rounds the consensus keeps: the journal has the certificate with its leaves.
+        const certificate = await journal.certificate(round)
+        if (certificate?.finalised !== undefined) return solar.agreementProof(halves, { certificate, leaves: certificate.finalised })
+      }
+      if (round === undefined) throw new ConsensusError(ConsensusErrorCode.NOT_FINAL, 'the transaction is not final yet', {})
+      return solar.agreementProof(halves)
     },
     onChainGrowth(listener) {
       growthListeners.add(listener)
@@ -337,6 +480,7 @@ async function assemble(
         facilitating: solar.facilitatorRound !== undefined,
         chainHeight: trustchain.head().sequenceNumber,
         balance: trustchain.head().balance,
+        available: trustchain.available(),
         peers: network.peers().length,
         listen: network.listenAddresses(),
         transactions: transactions.totals,
@@ -374,3 +518,16 @@ async function assemble(
   return node
 }
 
+
+/** A transaction of this node's that the tracker forgot (a restart, an old one), rebuilt from the store. */
+async function trackedFromStore(store: BlockStore, self: Uint8Array, id: string, transactions: TransactionTracker): Promise<TrackedTransaction | undefined> {
+  const proposal = await store.getByHash(fromHex(id))
+  if (proposal === undefined) return undefined
+  const linked = await store.getLinked(proposal.publicKey, proposal.sequenceNumber)
+  const agreement = linked.find((block) => equalBytes(block.publicKey, proposal.linkPublicKey) && block.type === 'tx')
+  const voided = linked.find((block: HalfBlock) => block.type === 'void' && equalBytes(block.publicKey, self))
+  const tracked = transactions.proposed(id, proposal, proposal.timestamp)
+  if (agreement !== undefined) transactions.agreed(tracked, agreement, agreement.timestamp)
+  else if (voided !== undefined) transactions.refused(tracked, { block: voided, code: 'REFUSED', reason: 'refused by the counterparty' })
+  return tracked
+}

@@ -1,34 +1,51 @@
 /**
- * What the node knows about the transactions it proposed: each one's halves, when it was submitted, agreed and
- * found final; running totals (failed proposals included); and recent finality latencies for the devnet summary and the
- * metrics. Bounded: the oldest settled entries are forgotten first (the chain itself keeps every block; the
- * tracker only remembers timings). Listeners (`onChange`) hear each transaction as it becomes agreed and final: the
- * explorer's live events come from here.
+ * What the node knows about the transactions it is party to: the ones it proposed (from signing to final, or to
+ * refused), and the ones it agreed to as counterparty (from agreed to final); running totals (transfers refused
+ * before anything was signed included); and recent finality latencies for the devnet summary and the metrics.
+ * Bounded: the oldest settled entries are forgotten first (the chain itself keeps every block; the tracker only
+ * remembers timings). Listeners (`onChange`) hear each entry as its status changes: the explorer's live events come
+ * from here.
  */
 import type { HalfBlock } from '@constellation/trustchain'
 
-export type TransactionStatus = 'agreed' | 'final'
+/**
+ * `pending`: proposed, no answer yet (it may still be agreed); `agreed`: both halves signed; `refused`: the
+ * counterparty refused and the proposal was voided (nothing moved, never final); `final`: the consensus finalised it.
+ */
+export type TransactionStatus = 'pending' | 'agreed' | 'refused' | 'final'
 
-/** A transaction this node proposed and its counterparty countersigned (ids exist from then on). */
 export interface TrackedTransaction {
   /** Hex hash of the proposal half-block. */
   readonly id: string
+  /** Whether this node proposed it or agreed to it. */
+  readonly role: 'proposer' | 'counterparty'
   readonly proposal: HalfBlock
-  readonly agreement: HalfBlock
+  agreement?: HalfBlock
+  /** The void that returned a refused proposal's amount, and why the counterparty refused. */
+  voided?: { readonly block: HalfBlock; readonly code: string; readonly reason: string }
   status: TransactionStatus
   readonly submittedAt: number
-  readonly agreedAt: number
+  agreedAt?: number
   finalAt?: number
-  /** The certified round after which the node held the transaction's agreement proof. */
+  /** The certified round that finalised it. */
   finalRound?: number
 }
 
 export interface TransactionTotals {
+  /** Proposals this node signed. */
   readonly submitted: number
+  /** Of those: agreed (final ones included), refused (voided), and still waiting for an answer. */
   readonly agreed: number
+  readonly refused: number
+  readonly pending: number
+  /** Proposals of this node the consensus finalised. */
   readonly final: number
-  readonly failed: number
-  /** Agreed and not yet final. */
+  /** Transfers refused before anything was signed (an overdraft, a bound reached, a bad order). */
+  readonly rejected: number
+  /** Transactions this node agreed to as counterparty, and how many of those are final. */
+  readonly incoming: number
+  readonly incomingFinal: number
+  /** Own transactions agreed and not yet final. */
   readonly awaitingFinality: number
 }
 
@@ -40,8 +57,11 @@ export class TransactionTracker {
   readonly #capacity: number
   #submitted = 0
   #agreed = 0
+  #refused = 0
   #final = 0
-  #failed = 0
+  #rejected = 0
+  #incoming = 0
+  #incomingFinal = 0
   /** Finality latencies (ms, submission to final) in a ring, and the count ever recorded. */
   readonly #latencies = new Float64Array(LATENCY_SAMPLES)
   #latencyCount = 0
@@ -52,54 +72,101 @@ export class TransactionTracker {
   }
 
   get totals(): TransactionTotals {
-    return { submitted: this.#submitted, agreed: this.#agreed, final: this.#final, failed: this.#failed, awaitingFinality: this.#agreed - this.#final }
+    return {
+      submitted: this.#submitted,
+      agreed: this.#agreed,
+      refused: this.#refused,
+      pending: this.#submitted - this.#agreed - this.#refused,
+      final: this.#final,
+      rejected: this.#rejected,
+      incoming: this.#incoming,
+      incomingFinal: this.#incomingFinal,
+      awaitingFinality: this.#agreed - this.#final,
+    }
   }
 
   get(id: string): TrackedTransaction | undefined {
     return this.#byId.get(id)
   }
 
-  /** The most recent transactions first. */
+  /** The most recent transactions this node proposed, newest first. */
   recent(limit: number): TrackedTransaction[] {
-    return [...this.#byId.values()].slice(-limit).reverse()
+    const out: TrackedTransaction[] = []
+    for (const tracked of [...this.#byId.values()].reverse()) {
+      if (tracked.role !== 'proposer') continue
+      out.push(tracked)
+      if (out.length === limit) break
+    }
+    return out
   }
 
   /**
-   * Calls `listener` after each change of state (agreed, then final), with the entry as it is then; returns the
-   * unsubscribe. A listener that throws does not stop the others or the tracker.
+   * Calls `listener` after each change of status, with the entry as it is then; returns the unsubscribe. A listener
+   * that throws does not stop the others or the tracker.
    */
   onChange(listener: (tracked: TrackedTransaction) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
   }
 
-  /** A proposal went out (its id is known once it is agreed). */
-  submitted(): void {
+  /** Transfers refused before anything was signed. */
+  rejected(count = 1): void {
+    this.#rejected += count
+  }
+
+  /** An own proposal was signed and sent. */
+  proposed(id: string, proposal: HalfBlock, submittedAt: number): TrackedTransaction {
+    const tracked: TrackedTransaction = { id, role: 'proposer', proposal, status: 'pending', submittedAt }
     this.#submitted++
-  }
-
-  /** A proposal was refused, timed out or could not be made. */
-  failed(): void {
-    this.#failed++
-  }
-
-  agreed(id: string, halves: { proposal: HalfBlock; agreement: HalfBlock }, submittedAt: number, agreedAt: number): TrackedTransaction {
-    const tracked: TrackedTransaction = { id, proposal: halves.proposal, agreement: halves.agreement, status: 'agreed', submittedAt, agreedAt }
-    this.#agreed++
     this.#byId.set(id, tracked)
     this.#evict()
     this.#changed(tracked)
     return tracked
   }
 
+  /** The counterparty agreed to an own proposal. */
+  agreed(tracked: TrackedTransaction, agreement: HalfBlock, at: number): void {
+    if (tracked.status !== 'pending') return
+    tracked.agreement = agreement
+    tracked.status = 'agreed'
+    tracked.agreedAt = at
+    this.#agreed++
+    this.#changed(tracked)
+  }
+
+  /** The counterparty refused an own proposal, which `block` voided. */
+  refused(tracked: TrackedTransaction, voided: { readonly block: HalfBlock; readonly code: string; readonly reason: string }): void {
+    if (tracked.status !== 'pending') return
+    tracked.voided = voided
+    tracked.status = 'refused'
+    this.#refused++
+    this.#changed(tracked)
+  }
+
+  /** This node agreed to another node's proposal. */
+  incoming(id: string, proposal: HalfBlock, agreement: HalfBlock, at: number): TrackedTransaction {
+    const held = this.#byId.get(id)
+    if (held !== undefined) return held
+    const tracked: TrackedTransaction = { id, role: 'counterparty', proposal, agreement, status: 'agreed', submittedAt: at, agreedAt: at }
+    this.#incoming++
+    this.#byId.set(id, tracked)
+    this.#evict()
+    this.#changed(tracked)
+    return tracked
+  }
+
+  /** The consensus finalised it in `round`. */
   final(tracked: TrackedTransaction, round: number, at: number): void {
     if (tracked.status !== 'agreed') return
     tracked.status = 'final'
     tracked.finalAt = at
     tracked.finalRound = round
-    this.#final++
-    this.#latencies[this.#latencyCount % LATENCY_SAMPLES] = at - tracked.submittedAt
-    this.#latencyCount++
+    if (tracked.role === 'counterparty') this.#incomingFinal++
+    else {
+      this.#final++
+      this.#latencies[this.#latencyCount % LATENCY_SAMPLES] = at - tracked.submittedAt
+      this.#latencyCount++
+    }
     this.#changed(tracked)
   }
 
@@ -124,8 +191,8 @@ export class TransactionTracker {
     if (this.#byId.size <= this.#capacity) return
     for (const [id, tracked] of this.#byId) {
       if (this.#byId.size <= this.#capacity) return
-      // Ones awaiting finality stay: the finality watcher still holds them.
-      if (tracked.status === 'final') this.#byId.delete(id)
+      // Settled ones go first; the ones still under way stay until they settle.
+      if (tracked.status === 'final' || tracked.status === 'refused') this.#byId.delete(id)
     }
   }
 }

@@ -9,7 +9,7 @@ import * as t from 'io-ts'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 
 // The field codecs trustchain's own shapes are built from; consensus shapes use the same ones.
-export { bytesOfLength, bytesUpTo, closedRecord, integerIn } from '@constellation/trustchain'
+export { bytesOfLength, bytesUpTo, closedRecord, integerIn, recordWithOptional } from '@constellation/trustchain'
 
 /** An array of at most `max` items of `item`; the length is checked before any item is looked at. */
 export function listUpTo<C extends t.Mixed>(item: C, max: number, name: string): t.Type<t.TypeOf<C>[], t.OutputOf<C>[], unknown> {
@@ -19,34 +19,6 @@ export function listUpTo<C extends t.Mixed>(item: C, max: number, name: string):
     (u): u is t.TypeOf<C>[] => Array.isArray(u) && u.length <= max && array.is(u),
     (u, c) => (Array.isArray(u) && u.length <= max ? array.validate(u, c) : t.failure(u, c, `${name} must be an array of at most ${max} items`)),
     (a) => array.encode(a),
-  )
-}
-
-/**
- * A record with required keys and optional ones that refuses any other key (an extra key would change an encoding
- * that something hashes).
- */
-export function recordWithOptional<R extends t.Props, O extends t.Props>(
-  name: string,
-  required: R,
-  optional: O,
-): t.Type<t.TypeOf<t.TypeC<R>> & Partial<t.TypeOf<t.TypeC<O>>>, t.OutputOf<t.TypeC<R>> & Partial<t.OutputOf<t.TypeC<O>>>, unknown> {
-  const codec = t.intersection([t.type(required), t.partial(optional)])
-  const known = (key: string) => Object.hasOwn(required, key) || Object.hasOwn(optional, key)
-  const closed = (u: unknown): boolean =>
-    typeof u === 'object' && u !== null && Object.keys(u).every(known) && Object.keys(optional).every((key) => !Object.hasOwn(u, key) || (u as Record<string, unknown>)[key] !== undefined)
-  return new t.Type(
-    name,
-    (u): u is t.TypeOf<t.TypeC<R>> & Partial<t.TypeOf<t.TypeC<O>>> => closed(u) && codec.is(u),
-    (u, c) => (closed(u) ? codec.validate(u, c) : t.failure(u, c, `${name} has keys it does not know`)),
-    (a) => {
-      const out: Record<string, unknown> = {}
-      for (const [key, value] of Object.entries(a)) {
-        const field = (required as t.Props)[key] ?? (optional as t.Props)[key]
-        if (field !== undefined && value !== undefined) out[key] = field.encode(value)
-      }
-      return out as t.OutputOf<t.TypeC<R>> & Partial<t.OutputOf<t.TypeC<O>>>
-    },
   )
 }
 

@@ -16,12 +16,13 @@ import {
   type BlockLimits,
   blockHash,
   CheckpointPayloadCodec,
-  checkStretch,
   DEFAULT_BLOCK_LIMITS,
   encodeBlock,
   type HalfBlock,
   type PayloadRegistry,
+  extendStretch,
   rebaseStretch,
+  stretchFrom,
   type StretchTail,
 } from '@constellation/trustchain'
 import { equalBytes } from '@constellation/crypto'
@@ -86,11 +87,26 @@ export type SubmissionCheck =
   | { readonly kind: 'early' }
   | { readonly kind: 'refused'; readonly reason: string }
 
+/** Where checking a submission starts: the tail already checked, and the blocks left to check (signatures too). */
+export interface SubmissionPlan {
+  readonly kind: 'check'
+  readonly tail: StretchTail
+  readonly rest: readonly HalfBlock[]
+}
+
 /**
- * The blocks of a submission (a member's run of its chain, the new checkpoint last) that lie after the member's
- * certified anchor in `state`: the ones to check, signatures included. A refusal or `early` when there are none to.
+ * How to check a submission (a member's run of its chain, the new checkpoint last) against `state`: from the member's
+ * certified anchor, or from `known` — the member's stretch this node checked before (an earlier submission), rebased
+ * on the anchor — when the submission repeats it (each submission carries the whole stretch since the anchor, so
+ * without this every block would be checked again each round until certified). A refusal, or `early` when the run
+ * starts past the anchor this node knows.
  */
-export function stretchAfterAnchor(crypto: Crypto, state: SolarSystemState, blocks: readonly HalfBlock[]): { readonly after: readonly HalfBlock[] } | Exclude<SubmissionCheck, { kind: 'anchored' }> {
+export function planSubmission(
+  crypto: Crypto,
+  state: SolarSystemState,
+  blocks: readonly HalfBlock[],
+  known?: StretchTail,
+): SubmissionPlan | Exclude<SubmissionCheck, { kind: 'anchored' }> {
   const checkpoint = blocks.at(-1)
   if (checkpoint === undefined || checkpoint.type !== 'checkpoint') return { kind: 'refused', reason: 'a submission ends with a checkpoint block' }
   const member = toHex(checkpoint.publicKey)
@@ -102,7 +118,7 @@ export function stretchAfterAnchor(crypto: Crypto, state: SolarSystemState, bloc
   }
   // A member admitted at the next boundary may checkpoint before this node applied the round that admits it: its
   // stretch then starts at its genesis.
-  const anchor = anchorOf(state, member) ?? (state.nextMembers?.includes(member) === true ? { sequenceNumber: 0, hash: new Uint8Array(32) } : undefined)
+  const anchor = anchorOf(state, member) ?? (state.nextMembers?.includes(member) === true ? { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0 } : undefined)
   if (anchor === undefined) return { kind: 'refused', reason: 'the block’s author is not a member' }
   const first = blocks[0] as HalfBlock
   if (first.sequenceNumber > anchor.sequenceNumber + 1) return { kind: 'early' }
@@ -112,28 +128,33 @@ export function stretchAfterAnchor(crypto: Crypto, state: SolarSystemState, bloc
     const at = blocks[anchor.sequenceNumber - first.sequenceNumber]
     if (at === undefined || !equalBytes(blockHash(crypto, at), anchor.hash)) return { kind: 'refused', reason: 'the stretch does not continue the member’s certified checkpoint' }
   }
-  return { after: blocks.filter((block) => block.sequenceNumber > anchor.sequenceNumber) }
+  const after = blocks.filter((block) => block.sequenceNumber > anchor.sequenceNumber)
+  const fresh = { kind: 'check' as const, tail: stretchFrom(checkpoint.publicKey, anchor), rest: after }
+  const reused = known === undefined ? undefined : rebaseStretch(known, anchor)
+  if (reused === undefined) return fresh
+  // The blocks the earlier check covered must be the same blocks; the rest is checked from where it stopped.
+  const covered = Math.min(after.length, reused.hashes.length)
+  for (let i = 0; i < covered; i++) if (!equalBytes(blockHash(crypto, after[i] as HalfBlock), reused.hashes[i] as Uint8Array)) return fresh
+  if (covered < reused.hashes.length) return fresh // a shorter run than checked before: check it as it is
+  return { kind: 'check', tail: reused, rest: after.slice(covered) }
+}
+
+/** Ends a submission's check: the plan's tail extended with its remaining blocks (`signatures` for `plan.rest`). */
+export function finishSubmission(crypto: Crypto, registry: PayloadRegistry, plan: SubmissionPlan, signatures: 'all' | 'none' | readonly boolean[]): SubmissionCheck {
+  const check = extendStretch(plan.tail, plan.rest, { crypto, registry, signatures })
+  if (!check.ok) return { kind: 'refused', reason: `the stretch is refused at block ${check.tail.summary.head.sequenceNumber + 1}: ${check.reasons.join(', ')}` }
+  const checkpoint = check.tail.last
+  if (checkpoint === undefined || checkpoint.type !== 'checkpoint') return { kind: 'refused', reason: 'a submission ends with a checkpoint block' }
+  return { kind: 'anchored', checkpoint: { block: checkpoint, tail: check.tail } }
 }
 
 /**
- * Checks a member's submission against `state`: the stretch after its certified anchor, in full (`signatures`: 'all',
- * 'none' for blocks this node signed itself, or verdicts for `stretchAfterAnchor`'s blocks computed elsewhere).
+ * Checks a member's submission against `state` in one go: the stretch after its certified anchor, in full
+ * (`signatures`: 'all', or 'none' for blocks this node signed itself).
  */
-export function checkSubmission(
-  crypto: Crypto,
-  registry: PayloadRegistry,
-  state: SolarSystemState,
-  blocks: readonly HalfBlock[],
-  signatures: 'all' | 'none' | readonly boolean[] = 'all',
-): SubmissionCheck {
-  const split = stretchAfterAnchor(crypto, state, blocks)
-  if (!('after' in split)) return split
-  const checkpoint = blocks.at(-1) as HalfBlock
-  const member = toHex(checkpoint.publicKey)
-  const anchor = anchorOf(state, member) ?? { sequenceNumber: 0, hash: new Uint8Array(32), balance: state.openingBalances.get(member) ?? 0 }
-  const check = checkStretch(checkpoint.publicKey, anchor, split.after, { crypto, registry, signatures })
-  if (!check.ok) return { kind: 'refused', reason: `the stretch is refused at block ${check.tail.summary.head.sequenceNumber + 1}: ${check.reasons.join(', ')}` }
-  return { kind: 'anchored', checkpoint: { block: checkpoint, tail: check.tail } }
+export function checkSubmission(crypto: Crypto, registry: PayloadRegistry, state: SolarSystemState, blocks: readonly HalfBlock[], signatures: 'all' | 'none' = 'all'): SubmissionCheck {
+  const plan = planSubmission(crypto, state, blocks)
+  return plan.kind === 'check' ? finishSubmission(crypto, registry, plan, signatures) : plan
 }
 
 export interface PoolEntry {

@@ -24,13 +24,14 @@ import {
   encodeBlock,
   type HalfBlock,
   PayloadRegistry,
+  type StretchTail,
 } from '@constellation/trustchain'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { type AgreementProof, buildAgreementProof, type TransactionHalves, transactionLeaf } from '../finality/agreement-proof.js'
 import { CertificateHistory } from '../finality/certificate-history.js'
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from '../round/certificate.js'
 import { resultHash } from '../round/checkpoint-result.js'
-import { addToPool, type AnchoredCheckpoint, type CheckpointPool, checkSubmission, prunePool, stretchAfterAnchor, type SubmissionCheck } from '../round/checkpoint-pool.js'
+import { addToPool, type AnchoredCheckpoint, type CheckpointPool, finishSubmission, planSubmission, prunePool, type SubmissionCheck } from '../round/checkpoint-pool.js'
 import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
 import { type MemberSchedule } from '../membership/member-schedule.js'
 import { anchorOf, applyResult, genesisState, scheduleMembers, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
@@ -148,6 +149,15 @@ export interface SolarSystemStats extends RoundDriverStats {
 type Listener = (certificate: CheckpointCertificate, state: SolarSystemState) => void
 
 const DEFAULT_FINALITY_WINDOW_ROUNDS = 256
+/** Members whose last checked stretch a facilitator keeps (bounded by the solar system's size). */
+const MAX_CHECKED_STRETCHES = 4_096
+
+/** A bounded map that forgets its oldest entries. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, capacity: number): void {
+  map.delete(key)
+  map.set(key, value)
+  if (map.size > capacity) map.delete(map.keys().next().value as K)
+}
 
 export class SolarSystemNode {
   readonly crypto: Crypto
@@ -166,6 +176,8 @@ export class SolarSystemNode {
   readonly #finalisedListeners = new Set<(finalised: FinalisedRound) => void>()
   /** Submissions that start past this node's anchor for their member (it is behind): checked again after each round. */
   #early = new Map<string, HalfBlock[]>()
+  /** Per member, the stretch this node last checked: the next submission repeats it, and only what it adds is checked. */
+  readonly #checked = new Map<string, StretchTail>()
   readonly #unsubscribe: (() => void)[] = []
   #state: SolarSystemState
   /** Checkpoints that arrived for a round this node has not started yet. */
@@ -438,23 +450,23 @@ export class SolarSystemNode {
       // At most one round ahead, or anyone could push a member's real checkpoint out of the pool with a forged, higher one.
       throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the checkpoint records a round too far ahead')
     }
-    const state = this.#state
-    const split = stretchAfterAnchor(this.crypto, state, blocks)
-    let checked: SubmissionCheck = 'after' in split ? { kind: 'early' } : split
-    if ('after' in split) {
-      // Verdicts for the blocks after the anchor; the check runs against the state they were split on, even if a
-      // round was applied while the signatures were checked (the round rebases the stretch).
-      const verdicts = signatures === 'none' ? 'none' : await this.#verifyAll(split.after)
-      checked = checkSubmission(this.crypto, this.#registry, state, blocks, verdicts)
+    const member = checkpoint === undefined ? '' : toHex(checkpoint.publicKey)
+    // The plan runs against the state it was made on, even if a round is applied while the signatures are checked
+    // (the round rebases the stretch on its anchor then).
+    const plan = planSubmission(this.crypto, this.#state, blocks, this.#checked.get(member))
+    let checked: SubmissionCheck = plan.kind === 'check' ? { kind: 'early' } : plan
+    if (plan.kind === 'check') {
+      const verdicts = signatures === 'none' ? 'none' : await this.#verifyAll(plan.rest)
+      checked = finishSubmission(this.crypto, this.#registry, plan, verdicts)
     }
     if (checked.kind === 'refused') throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, checked.reason)
     if (checked.kind === 'early') {
       // Behind the member: held (newest per member) until the round that certifies its anchor is applied here.
-      const member = toHex((blocks.at(-1) as HalfBlock).publicKey)
       const held = this.#early.get(member)
       if (held === undefined || (held.at(-1) as HalfBlock).sequenceNumber < (blocks.at(-1) as HalfBlock).sequenceNumber) this.#early.set(member, [...blocks])
       return
     }
+    remember(this.#checked, member, checked.checkpoint.tail, MAX_CHECKED_STRETCHES)
     this.#acceptCheckpoint(checked.checkpoint)
   }
 

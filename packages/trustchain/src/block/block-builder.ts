@@ -11,7 +11,7 @@ import { type CborValue, type Crypto, equalBytes, type KeyPair } from '@constell
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import { type BlockLimits, blockHash, DEFAULT_BLOCK_LIMITS, signBlock } from './block-encoding.js'
 import { type HalfBlock, isProposal, NO_LINK, ZERO_HASH } from './half-block.js'
-import { carriesValue, statedBalance, type TransferPayload, transferOf } from './payloads.js'
+import { carriesValue, MAX_REFERENCE_BYTES, statedBalance, type TransferPayload, transferOf } from './payloads.js'
 import { checkRefusal } from './refusal.js'
 
 export interface ChainHead {
@@ -70,9 +70,14 @@ function balanceAfterPaying(head: ChainHead, amount: number): number {
   return head.balance - amount
 }
 
-/** A transfer payload paying `amount` out of a chain at `head`. */
-export function transferPayload(head: ChainHead, amount: number): TransferPayload {
-  return { kind: 'transfer', amount, balance: balanceAfterPaying(head, amount) }
+/** A transfer payload paying `amount` out of a chain at `head`, with an optional reference (at most 32 bytes). */
+export function transferPayload(head: ChainHead, amount: number, reference?: Uint8Array): TransferPayload {
+  const balance = balanceAfterPaying(head, amount)
+  if (reference === undefined) return { kind: 'transfer', amount, balance }
+  if (!(reference instanceof Uint8Array) || reference.length > MAX_REFERENCE_BYTES) {
+    throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `a transfer reference is at most ${MAX_REFERENCE_BYTES} bytes`)
+  }
+  return { kind: 'transfer', amount, balance, reference: Uint8Array.from(reference) }
 }
 
 /**

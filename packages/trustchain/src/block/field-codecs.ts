@@ -70,6 +70,34 @@ export function closedRecord<P extends t.Props>(name: string, props: P): t.Type<
   )
 }
 
+/**
+ * A record with required keys and optional ones that refuses any other key (an extra key would change an encoding
+ * that something hashes).
+ */
+export function recordWithOptional<R extends t.Props, O extends t.Props>(
+  name: string,
+  required: R,
+  optional: O,
+): t.Type<t.TypeOf<t.TypeC<R>> & Partial<t.TypeOf<t.TypeC<O>>>, t.OutputOf<t.TypeC<R>> & Partial<t.OutputOf<t.TypeC<O>>>, unknown> {
+  const codec = t.intersection([t.type(required), t.partial(optional)])
+  const known = (key: string) => Object.hasOwn(required, key) || Object.hasOwn(optional, key)
+  const closed = (u: unknown): boolean =>
+    typeof u === 'object' && u !== null && Object.keys(u).every(known) && Object.keys(optional).every((key) => !Object.hasOwn(u, key) || (u as Record<string, unknown>)[key] !== undefined)
+  return new t.Type(
+    name,
+    (u): u is t.TypeOf<t.TypeC<R>> & Partial<t.TypeOf<t.TypeC<O>>> => closed(u) && codec.is(u),
+    (u, c) => (closed(u) ? codec.validate(u, c) : t.failure(u, c, `${name} has keys it does not know`)),
+    (a) => {
+      const out: Record<string, unknown> = {}
+      for (const [key, value] of Object.entries(a)) {
+        const field = (required as t.Props)[key] ?? (optional as t.Props)[key]
+        if (field !== undefined && value !== undefined) out[key] = field.encode(value)
+      }
+      return out as t.OutputOf<t.TypeC<R>> & Partial<t.OutputOf<t.TypeC<O>>>
+    },
+  )
+}
+
 /** The io-ts errors of a failed decode as short `path: message` lines, for error details. */
 export function describeErrors(errors: t.Errors): string[] {
   return errors.slice(0, 8).map((error) => {

@@ -15,7 +15,7 @@ import type { CborValue } from '@constellation/crypto'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
-import { bytesOfLength, closedRecord, describeErrors, integerIn } from './field-codecs.js'
+import { bytesOfLength, bytesUpTo, closedRecord, describeErrors, integerIn, recordWithOptional } from './field-codecs.js'
 import { HashCodec } from './half-block.js'
 
 const Amount = integerIn(1, Number.MAX_SAFE_INTEGER, 'Amount')
@@ -52,15 +52,20 @@ export const VoidPayloadCodec = closedRecord('VoidPayload', {
 })
 export type VoidPayload = t.TypeOf<typeof VoidPayloadCodec>
 
+/** Bytes of a transfer's reference at most: room for a 16- or 32-byte digest, not for data. */
+export const MAX_REFERENCE_BYTES = 32
+
 /**
  * A value transfer from the proposer to the counterparty. `balance` is the running balance of the chain that holds
- * the block, after this transfer: the proposer's goes down by `amount`, the counterparty's goes up.
+ * the block, after this transfer: the proposer's goes down by `amount`, the counterparty's goes up. A proposal may
+ * carry a `reference` (at most 32 bytes) its proposer chose — a payment reference, or the digest of a client's
+ * idempotency key, so that a retried request finds the transfer it already made in the chain itself.
  */
-export const TransferPayloadCodec = closedRecord('TransferPayload', {
-  kind: t.literal('transfer'),
-  amount: Amount,
-  balance: Balance,
-})
+export const TransferPayloadCodec = recordWithOptional(
+  'TransferPayload',
+  { kind: t.literal('transfer'), amount: Amount, balance: Balance },
+  { reference: bytesUpTo(MAX_REFERENCE_BYTES, 'Reference') },
+)
 export type TransferPayload = t.TypeOf<typeof TransferPayloadCodec>
 
 /** The value a payload of another kind carries: `amount` paid by the proposer, `balance` of the holding chain after it. */

@@ -26,10 +26,10 @@ import type { StretchTail } from '../anchor/stretch.js'
 import { type ChainHead, createAgreement, createCheckpoint, createProposal, createVoid, transferPayload } from '../block/block-builder.js'
 import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeBlock } from '../block/block-encoding.js'
 import { type HalfBlock, isAgreement, isProposal } from '../block/half-block.js'
-import { PayloadRegistry, transferOf } from '../block/payloads.js'
+import { MAX_REFERENCE_BYTES, PayloadRegistry, transferOf } from '../block/payloads.js'
 import { checkRefusal, signRefusal } from '../block/refusal.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
-import { type BatchVerifier, createLedger, type Ledger } from '../ledger/ledger.js'
+import { type BatchVerifier, createLedger, type IngestOutcome, type Ledger } from '../ledger/ledger.js'
 import { type Clock, systemClock } from '../protocol/clock.js'
 import type { MessengerNetwork } from '../protocol/network-messenger.js'
 import type { BlockStore } from '../store/block-store.js'
@@ -52,10 +52,12 @@ import { OwnChain } from './own-chain.js'
 /** The part of a network the node uses: request/response (@constellation/gossip's `Network` has it). */
 export type ExchangeNetwork = Pick<MessengerNetwork, 'request' | 'handle'>
 
-/** A transfer to make: `amount` of value to the chain `to`. */
+/** A transfer to make: `amount` of value to the chain `to`, with an optional reference its proposal carries. */
 export interface TransferOrder {
   readonly to: Uint8Array
   readonly amount: number
+  /** At most 32 bytes, written into the proposal (see `TransferPayloadCodec`). */
+  readonly reference?: Uint8Array
 }
 
 export type TransferOutcome =
@@ -132,6 +134,8 @@ export interface AnchoredNode {
   onAgreed(listener: (transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock }) => void): () => void
   /** Stored blocks of a chain from a peer (sync, recovery), not validated: the caller ingests them. */
   fetchRange(peer: Uint8Array, publicKey: Uint8Array, from: number, to: number): Promise<HalfBlock[]>
+  /** `fetchRange`, then the blocks validated and stored through the ledger: one outcome per block fetched. */
+  crawl(peer: Uint8Array, publicKey: Uint8Array, from: number, to: number): Promise<IngestOutcome[]>
   /** Own proposals not answered yet. */
   outstanding(): number
   readonly stats: AnchoredNodeStats
@@ -298,6 +302,10 @@ class AnchoredNodeShell implements AnchoredNode {
     return response.blocks.map((block) => decodeBlock(this.#crypto, block, this.#limits))
   }
 
+  async crawl(peer: Uint8Array, publicKey: Uint8Array, from: number, to: number): Promise<IngestOutcome[]> {
+    return this.ledger.ingest(await this.fetchRange(peer, publicKey, from, to))
+  }
+
   // ---- proposer ----------------------------------------------------------------------------------------
 
   async transfer(orders: readonly TransferOrder[]): Promise<TransferOutcome[]> {
@@ -324,6 +332,10 @@ class AnchoredNodeShell implements AnchoredNode {
         reject(index, TrustChainErrorCode.INVALID_INPUT, `a transfer amount must be a positive safe integer, got ${String(order.amount)}`)
         continue
       }
+      if (order.reference !== undefined && !(order.reference instanceof Uint8Array && order.reference.length <= MAX_REFERENCE_BYTES)) {
+        reject(index, TrustChainErrorCode.INVALID_INPUT, `a transfer reference is at most ${MAX_REFERENCE_BYTES} bytes`)
+        continue
+      }
       if (anchor === undefined) {
         reject(index, TrustChainErrorCode.INVALID_INPUT, 'this chain has no certified anchor: it is not a member of the consensus')
         continue
@@ -346,7 +358,9 @@ class AnchoredNodeShell implements AnchoredNode {
         reject(index, TrustChainErrorCode.INSUFFICIENT_FUNDS, `cannot transfer ${order.amount}: ${Math.max(0, available)} may be spent now`, { available: Math.max(0, available) })
         continue
       }
-      const proposal = chain.append((head) => createProposal(this.#author, head, { counterparty: to, payload: transferPayload(head, order.amount), timestamp: now }))
+      const proposal = chain.append((head) =>
+        createProposal(this.#author, head, { counterparty: to, payload: transferPayload(head, order.amount, order.reference), timestamp: now }),
+      )
       signed.push({ index, proposal, counterparty: toHex(to) })
     }
     if (signed.length === 0) return outcomes as TransferOutcome[]

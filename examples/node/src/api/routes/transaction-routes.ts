@@ -1,7 +1,17 @@
 /**
- * Transactions: submit a transfer (answered once the counterparty has countersigned), list the ones this node
- * proposed, look one up by id — the tracker first, then the store: the proposal by its hash and its agreement by
- * link — and fetch its agreement proof once it is final.
+ * Transactions: submit transfers (one, or a batch), list the ones this node proposed, look one up by id — the tracker
+ * first, then the store: the proposal by its hash and its answer by link — and fetch its agreement proof once final.
+ *
+ * What a transfer's answer means, so that a client can always act on it:
+ *   201 agreed              the counterparty countersigned; finality follows (status `final` later)
+ *   202 pending             signed and sent, no answer yet: it may still be agreed (ask again by id); never an error
+ *   422 REFUSED             the counterparty refused and the proposal was voided: nothing moved, never final
+ *   422 INSUFFICIENT_FUNDS  more than the node may spend now: nothing was signed
+ *   422 REJECTED            not a member, a transfer to itself: nothing was signed
+ *   429 BUSY                at a bound: nothing was signed, retry after `Retry-After`
+ *   409 KEY_CONFLICT        the idempotency key was used for another transfer: nothing was signed
+ * A request with an `Idempotency-Key` header (a batch item: its `id`) that an earlier one used answers with that
+ * transfer as it stands now, so a client that retries after a lost answer never pays twice.
  */
 import { encodeAgreementProof } from '@constellation/consensus'
 import { equalBytes, fromHex, toHex } from '@constellation/crypto'
@@ -9,17 +19,33 @@ import { type HalfBlock, isProposal } from '@constellation/trustchain'
 import * as t from 'io-ts'
 import { Hex32Codec, SafePositiveInteger } from '../../config/codecs.js'
 import { memberOf } from '../../config/network-genesis.js'
-import type { FullNode } from '../../node/create-node.js'
+import type { FullNode, TransferRequest, TransferResult } from '../../node/create-node.js'
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../node/idempotency.js'
+import type { TrackedTransaction } from '../../node/transaction-tracker.js'
 import { ApiError, ApiErrorCode } from '../api-error.js'
 import { boundedInteger, decodeInput, queryObject } from '../request-input.js'
 import type { Route } from '../router.js'
 import { proofSummary } from '../views/agreement-proof-view.js'
-import { type TransactionRecord, trackedRecord, transactionView } from '../views/transaction-view.js'
+import { type TransactionRecord, type TransactionView, trackedRecord, transactionView } from '../views/transaction-view.js'
 
 /** Most transactions one listing returns. */
 export const MAX_TRANSACTIONS_LISTED = 100
+/** Most transfers one batch carries. */
+export const MAX_BATCH_TRANSFERS = 1_000
 
+const IdempotencyKeyCodec = new t.Type<string, string, unknown>(
+  'IdempotencyKey',
+  (u): u is string => typeof u === 'string' && u.length > 0 && u.length <= MAX_IDEMPOTENCY_KEY_LENGTH && /^[\x21-\x7e]+$/.test(u),
+  (u, c) => (typeof u === 'string' && u.length > 0 && u.length <= MAX_IDEMPOTENCY_KEY_LENGTH && /^[\x21-\x7e]+$/.test(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+)
 const TransferRequestCodec = t.exact(t.type({ to: Hex32Codec, amount: SafePositiveInteger }))
+const BatchItemCodec = t.exact(t.intersection([t.type({ to: Hex32Codec, amount: SafePositiveInteger }), t.partial({ id: IdempotencyKeyCodec })]))
+const BatchRequestCodec = t.exact(
+  t.type({
+    transfers: t.refinement(t.array(BatchItemCodec), (items) => items.length >= 1 && items.length <= MAX_BATCH_TRANSFERS, `Transfers(1..${MAX_BATCH_TRANSFERS})`),
+  }),
+)
 const IdParamsCodec = t.type({ id: Hex32Codec })
 const ListQueryCodec = t.exact(t.partial({ limit: boundedInteger(1, MAX_TRANSACTIONS_LISTED, 'Limit') }))
 
@@ -37,7 +63,7 @@ async function findHalves(node: FullNode, id: string): Promise<Halves & { readon
   if (proposal === undefined || !isProposal(proposal)) throw new ApiError(ApiErrorCode.NOT_FOUND, `no transaction ${id} is known to this node`)
   // The agreement is the counterparty's block that links to the proposal (a second one would be fraud).
   const linked = await node.store.getLinked(proposal.publicKey, proposal.sequenceNumber)
-  const agreement = linked.find((block) => equalBytes(block.publicKey, proposal.linkPublicKey))
+  const agreement = linked.find((block) => equalBytes(block.publicKey, proposal.linkPublicKey) && block.type === 'tx')
   return { id, proposal, agreement }
 }
 
@@ -46,7 +72,57 @@ async function findTransaction(node: FullNode, id: string): Promise<TransactionR
   if (halves.record !== undefined) return halves.record
   const { proposal, agreement } = halves
   if (agreement === undefined) return { id, status: 'proposed', proposal, agreement }
-  return { id, status: (await node.consensus.isFinal({ proposal, agreement })) ? 'final' : 'agreed', proposal, agreement }
+  return { id, status: (await node.finalRound({ proposal, agreement })) === undefined ? 'agreed' : 'final', proposal, agreement }
+}
+
+const view = (node: FullNode, tracked: TrackedTransaction): TransactionView => transactionView(node.crypto, trackedRecord(tracked), node.chain.ledger.limits)
+
+/** A refused transfer as its error: the voided transaction goes with it, so the client sees nothing moved. */
+function refusedError(node: FullNode, tracked: TrackedTransaction): ApiError {
+  const reason = tracked.voided === undefined ? 'refused' : `${tracked.voided.code}: ${tracked.voided.reason}`
+  return new ApiError(ApiErrorCode.REFUSED, `the counterparty refused the transfer (${reason}); its proposal was voided, nothing moved`, {}, {
+    extra: { transaction: view(node, tracked) },
+  })
+}
+
+/** The error of a transfer refused before anything was signed. */
+function rejectionError(result: Extract<TransferResult, { kind: 'rejected' }>): ApiError {
+  switch (result.reason) {
+    case 'INSUFFICIENT_FUNDS':
+      return new ApiError(ApiErrorCode.INSUFFICIENT_FUNDS, result.message)
+    case 'BUSY': {
+      const seconds = String(Math.max(1, Math.ceil((result.retryAfterMs ?? 1_000) / 1_000)))
+      return new ApiError(ApiErrorCode.BUSY, result.message, {}, { headers: { 'retry-after': seconds } })
+    }
+    case 'KEY_CONFLICT':
+      return new ApiError(ApiErrorCode.KEY_CONFLICT, result.message)
+    case 'CLOSED':
+      return new ApiError(ApiErrorCode.UNAVAILABLE, result.message, {}, { headers: { 'retry-after': '5' } })
+    case 'INVALID':
+      return new ApiError(ApiErrorCode.REJECTED, result.message)
+  }
+}
+
+/** A transfer's result as one HTTP answer (see the module comment). */
+function answerOf(node: FullNode, result: TransferResult): { status: number; body: unknown } {
+  if (result.kind === 'rejected') throw rejectionError(result)
+  const { tracked } = result
+  if (tracked.status === 'refused') throw refusedError(node, tracked)
+  return { status: tracked.status === 'pending' ? 202 : result.replay ? 200 : 201, body: view(node, tracked) }
+}
+
+/** A transfer's result as one item of a batch answer. */
+function itemOf(node: FullNode, result: TransferResult): unknown {
+  if (result.kind === 'transaction') return { status: result.tracked.status, replay: result.replay, transaction: view(node, result.tracked) }
+  const error = rejectionError(result)
+  return { status: 'rejected', error: { code: error.code, message: error.message, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) } }
+}
+
+/** The request's transfers, checked: members of the network only (a key outside it could never finalise). */
+function requestOf(node: FullNode, to: string, amount: number, key?: string): TransferRequest | ApiError {
+  const publicKey = fromHex(to)
+  if (memberOf(node.genesis, publicKey) === undefined) return new ApiError(ApiErrorCode.REJECTED, `${to} is not a member of this network`)
+  return { to: publicKey, amount, ...(key === undefined ? {} : { key }) }
 }
 
 export function transactionRoutes(): Route[] {
@@ -54,13 +130,29 @@ export function transactionRoutes(): Route[] {
     {
       method: 'POST',
       path: '/v1/transactions',
-      async handler({ node, body }) {
+      async handler({ node, body, headers }) {
         const request = decodeInput(TransferRequestCodec, body, 'body')
-        const to = fromHex(request.to)
-        // A key outside the network would only time out after every retry: refuse it at once.
-        if (memberOf(node.genesis, to) === undefined) throw new ApiError(ApiErrorCode.REJECTED, `${request.to} is not a member of this network`)
-        const tracked = await node.transfer(to, request.amount)
-        return { status: 201, body: transactionView(node.crypto, trackedRecord(tracked), node.chain.ledger.limits) }
+        const header = headers['idempotency-key']
+        const key = header === undefined ? undefined : decodeInput(IdempotencyKeyCodec, header, 'header')
+        const transfer = requestOf(node, request.to, request.amount, key)
+        if (transfer instanceof ApiError) throw transfer
+        const [result] = await node.transfer([transfer])
+        return answerOf(node, result as TransferResult)
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/transactions/batch',
+      async handler({ node, body }) {
+        const { transfers } = decodeInput(BatchRequestCodec, body, 'body')
+        const requests = transfers.map((item) => requestOf(node, item.to, item.amount, item.id))
+        const valid = requests.flatMap((request) => (request instanceof ApiError ? [] : [request]))
+        const results = await node.transfer(valid)
+        let next = 0
+        const outcomes = requests.map((request) =>
+          request instanceof ApiError ? { status: 'rejected', error: { code: request.code, message: request.message } } : itemOf(node, results[next++] as TransferResult),
+        )
+        return { status: 200, body: { outcomes } }
       },
     },
     {
@@ -68,8 +160,7 @@ export function transactionRoutes(): Route[] {
       path: '/v1/transactions',
       handler({ node, query }) {
         const { limit = 20 } = decodeInput(ListQueryCodec, queryObject(query), 'query')
-        const transactions = node.transactions.recent(limit).map((tracked) => transactionView(node.crypto, trackedRecord(tracked), node.chain.ledger.limits))
-        return { status: 200, body: { totals: node.transactions.totals, transactions } }
+        return { status: 200, body: { totals: node.transactions.totals, transactions: node.transactions.recent(limit).map((tracked) => view(node, tracked)) } }
       },
     },
     {
@@ -86,9 +177,9 @@ export function transactionRoutes(): Route[] {
       async handler({ node, params }) {
         const { id } = decodeInput(IdParamsCodec, params, 'path')
         const { proposal, agreement } = await findHalves(node, id)
-        if (agreement === undefined) throw new ApiError(ApiErrorCode.NOT_FINAL, `transaction ${id} has no agreement yet`)
-        // NOT_FINAL from the consensus (409) until both halves lie between certified checkpoints.
-        const proof = await node.consensus.agreementProof({ proposal, agreement })
+        if (agreement === undefined) throw new ApiError(ApiErrorCode.NOT_FINAL, `transaction ${id} has no agreement`)
+        // NOT_FINAL from the consensus (409) until the consensus finalised it.
+        const proof = await node.agreementProof({ proposal, agreement })
         const bytes = encodeAgreementProof(proof, node.chain.ledger.limits)
         return { status: 200, body: { id, bytes: bytes.length, proof: toHex(bytes), summary: proofSummary(node.crypto, proof) } }
       },

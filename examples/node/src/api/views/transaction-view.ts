@@ -1,14 +1,16 @@
 /**
- * How a transaction appears in the API's JSON: its id (the proposal's hash), how far it got (`proposed`: only the
- * proposal is known here; `agreed`: both halves are stored; `final`: its agreement proof can be built), both halves
- * as block views, the value it moves, and the timings this node recorded when it proposed it.
+ * How a transaction appears in the API's JSON: its id (the proposal's hash), how far it got (`pending`: proposed,
+ * no answer yet, it may still be agreed; `proposed`: only the proposal is known here; `agreed`: both halves are
+ * signed; `refused`: the counterparty refused and the proposal was voided — nothing moved; `final`: the consensus
+ * finalised it and its agreement proof can be built), both halves (and a void) as block views, the value it moves,
+ * and the timings this node recorded.
  */
 import { type Crypto, toHex } from '@constellation/crypto'
 import { type BlockLimits, type HalfBlock, transferOf } from '@constellation/trustchain'
 import type { TrackedTransaction } from '../../node/transaction-tracker.js'
 import { type HalfBlockView, halfBlockView } from './half-block-view.js'
 
-export type TransactionState = 'proposed' | 'agreed' | 'final'
+export type TransactionState = 'pending' | 'proposed' | 'agreed' | 'refused' | 'final'
 
 export interface TransactionView {
   readonly id: string
@@ -19,11 +21,13 @@ export interface TransactionView {
   readonly amount: number
   readonly proposal: HalfBlockView
   readonly agreement: HalfBlockView | null
-  /** Set for transactions this node proposed (milliseconds since the epoch). */
+  /** A refused transaction: the void that returned its amount, and the counterparty's reason. */
+  readonly refusal?: { readonly code: string; readonly reason: string; readonly void: HalfBlockView }
+  /** Set for transactions this node is party to (milliseconds since the epoch). */
   readonly submittedAt?: number
   readonly agreedAt?: number
   readonly finalAt?: number
-  /** The certified round after which this node held the agreement proof. */
+  /** The certified round that finalised it. */
   readonly finalRound?: number
 }
 
@@ -46,18 +50,21 @@ export function transactionView(crypto: Crypto, record: TransactionRecord, limit
     amount: transferOf(proposal.type, proposal.payload)?.amount ?? 0,
     proposal: halfBlockView(crypto, proposal, limits),
     agreement: agreement === undefined ? null : halfBlockView(crypto, agreement, limits),
+    ...(tracked?.voided === undefined
+      ? {}
+      : { refusal: { code: tracked.voided.code, reason: tracked.voided.reason, void: halfBlockView(crypto, tracked.voided.block, limits) } }),
     ...(tracked === undefined
       ? {}
       : {
           submittedAt: tracked.submittedAt,
-          agreedAt: tracked.agreedAt,
+          ...(tracked.agreedAt === undefined ? {} : { agreedAt: tracked.agreedAt }),
           ...(tracked.finalAt === undefined ? {} : { finalAt: tracked.finalAt }),
           ...(tracked.finalRound === undefined ? {} : { finalRound: tracked.finalRound }),
         }),
   }
 }
 
-/** A record of a transaction this node proposed, as its tracker knows it. */
+/** A record of a transaction this node is party to, as its tracker knows it. */
 export function trackedRecord(tracked: TrackedTransaction): TransactionRecord {
   return { id: tracked.id, status: tracked.status, proposal: tracked.proposal, agreement: tracked.agreement, tracked }
 }

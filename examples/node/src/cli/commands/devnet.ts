@@ -7,7 +7,7 @@ import { Writable } from 'node:stream'
 import type { Command } from 'commander'
 import * as t from 'io-ts'
 import { SafePositiveInteger } from '../../config/codecs.js'
-import { DEFAULT_CONCURRENCY, DEFAULT_DURATION_S, DEFAULT_FACILITATORS, DEFAULT_NODES, runDevnet } from '../../devnet/devnet.js'
+import { DEFAULT_BATCH, DEFAULT_CONCURRENCY, DEFAULT_DURATION_S, DEFAULT_FACILITATORS, DEFAULT_NODES, runDevnet } from '../../devnet/devnet.js'
 import type { CliContext } from '../cli-context.js'
 import { type CliIo, ExitCode } from '../cli-io.js'
 import { integerText, numberText, parseWith, Seconds } from '../option-values.js'
@@ -15,12 +15,14 @@ import { integerText, numberText, parseWith, Seconds } from '../option-values.js
 const NodeCount = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 2 && n <= 64, 'NodeCount (2 to 64)')
 const Rate = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0, 'TransfersPerSecond (more than 0)')
 const Concurrency = t.refinement(SafePositiveInteger, (n) => n <= 1_024, 'Concurrency (1 to 1024)')
+const BatchSize = t.refinement(SafePositiveInteger, (n) => n <= 1_000, 'BatchSize (1 to 1000)')
 
 interface DevnetFlags {
   readonly nodes: number
   readonly duration: number
   readonly rate?: number
   readonly concurrency?: number
+  readonly batch?: number
   readonly facilitators?: number
   readonly seed?: number
   readonly baseDir?: string
@@ -40,8 +42,9 @@ export function registerDevnetCommand(program: Command, context: CliContext): vo
     )
     .option('--nodes <n>', 'node processes', parseWith(NodeCount, integerText), DEFAULT_NODES)
     .option('--duration <seconds>', 'how long the load runs', parseWith(Seconds, numberText), DEFAULT_DURATION_S)
-    .option('--rate <tx-per-second>', `transfers offered per second (default: a closed loop of ${DEFAULT_CONCURRENCY} outstanding per node)`, parseWith(Rate, numberText))
-    .option('--concurrency <n>', 'outstanding transfers per node in the closed loop', parseWith(Concurrency, integerText))
+    .option('--rate <tx-per-second>', `transfers offered per second (default: a closed loop of ${DEFAULT_CONCURRENCY} outstanding batches per node)`, parseWith(Rate, numberText))
+    .option('--concurrency <n>', `outstanding batches per node in the closed loop (default ${DEFAULT_CONCURRENCY})`, parseWith(Concurrency, integerText))
+    .option('--batch <n>', `transfers per request to a node (default ${DEFAULT_BATCH})`, parseWith(BatchSize, integerText))
     .option('--facilitators <n>', `facilitators per round (default: min(nodes, ${DEFAULT_FACILITATORS}))`, parseWith(SafePositiveInteger, integerText))
     .option('--seed <n>', "seeds the load's choice of pairs", parseWith(SafePositiveInteger, integerText))
     .option('--base-dir <dir>', 'where the data dirs go (default: a temp dir, removed at the end)')
@@ -76,6 +79,7 @@ async function runDevnetCommand(flags: DevnetFlags, io: CliIo): Promise<ExitCode
       durationS: flags.duration,
       ...(flags.rate !== undefined && { rate: flags.rate }),
       ...(flags.concurrency !== undefined && { concurrency: flags.concurrency }),
+      ...(flags.batch !== undefined && { batch: flags.batch }),
       ...(flags.facilitators !== undefined && { facilitators: flags.facilitators }),
       ...(flags.seed !== undefined && { seed: flags.seed }),
       ...(flags.baseDir !== undefined && { baseDir: flags.baseDir }),
