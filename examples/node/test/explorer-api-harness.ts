@@ -53,6 +53,25 @@ export function call(url: string, options: { method?: string; body?: unknown; he
   })
 }
 
+/**
+ * POST /v1/transactions on `url` (a node's API), then, if the answer was 202 pending (no answer from the counterparty
+ * within the node's wait, which a busy machine can take), GET it until agreed: the transaction view once agreed.
+ */
+export async function agreedTransfer(url: string, to: string, amount: number, timeoutMs = 15_000): Promise<any> {
+  const sent = await call(`${url}/v1/transactions`, { method: 'POST', body: { to, amount } })
+  if (sent.status === 201) return sent.json
+  if (sent.status !== 202) throw new Error(`POST /v1/transactions answered ${sent.status}: ${sent.text}`)
+  for (const deadline = Date.now() + timeoutMs; ; ) {
+    const shown = await call(`${url}/v1/transactions/${sent.json.id}`)
+    if (shown.json?.status !== 'pending') {
+      if (shown.json?.status === 'refused') throw new Error(`transaction ${sent.json.id} was refused: ${shown.text}`)
+      return shown.json
+    }
+    if (Date.now() > deadline) throw new Error(`transaction ${sent.json.id} still pending after ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 export interface TestNetwork {
   readonly nodes: readonly FullNode[]
   readonly apis: readonly ApiModule[]

@@ -2,8 +2,9 @@
  * The explorer's server side against three in-process nodes: the app's files (redirects, ETag and 304, content
  * types, the page's CSP, 404 for an unknown file, one build per process), the DAG, the hierarchy and a contract's
  * invocations as the data contract (src/explorer/explorer-views.ts) documents them, each with its bad inputs (400),
- * and the live event stream: hello first, a round after a certificate, a transaction and the chain's growth after
- * a transfer, keep-alive comments, the cap on streams and a slot freed by a client that went away.
+ * and the live event stream: hello first, a round after a certificate, a transfer's statuses in order (pending,
+ * agreed, final) and the chain's growth after it, an agreement to another node's proposal, keep-alive comments, the
+ * cap on streams and a slot freed by a client that went away.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ExplorerAsset } from '../src/explorer/explorer-assets.js'
@@ -11,7 +12,7 @@ import { EXPLORER_CSP } from '../src/explorer/asset-routes.js'
 import { nodeExplorer } from '../src/explorer/explorer-module.js'
 import type { DagView, ExplorerEvent, HierarchyView } from '../src/explorer/explorer-views.js'
 import { nodeContracts } from '../src/contracts/contracts-module.js'
-import { call, openEvents, startNetwork, type TestNetwork } from './explorer-api-harness.js'
+import { agreedTransfer, call, openEvents, startNetwork, type TestNetwork } from './explorer-api-harness.js'
 
 const MAX_STREAMS = 2
 const KEEP_ALIVE_MS = 200
@@ -97,11 +98,10 @@ describe('GET /v1/dag', () => {
   it('lists the members chains, then the contract chains, with roles, links and certification', async () => {
     const [n0, n1] = net.nodes
     // A transfer, so that a proposal and its agreement are in the DAG.
-    const sent = await call(url('/v1/transactions'), { method: 'POST', body: { to: n1?.id, amount: 7 } })
-    expect(sent.status).toBe(201)
-    const id = sent.json.id as string
+    const sent = await agreedTransfer(net.url(0, ''), n1!.id, 7)
+    const id = sent.id as string
     // ... and a checkpoint of node 0 certified after it, so that the DAG shows certification.
-    const proposed = sent.json.proposal.sequenceNumber as number
+    const proposed = sent.proposal.sequenceNumber as number
     await waitFor(() => (n0!.consensus.history.checkpointsOf(n0!.id).at(-1)?.entry.sequenceNumber ?? 0) > proposed, 20_000)
     const reply = await call(url('/v1/dag'))
     expect(reply.status).toBe(200)
@@ -244,19 +244,22 @@ describe('GET /v1/events', () => {
     })
     try {
       const hello = await events.next((event): event is Extract<ExplorerEvent, { kind: 'hello' }> => event.kind === 'hello')
-      const sent = await call(url('/v1/transactions'), { method: 'POST', body: { to: n1?.id, amount: 3 } })
-      expect(sent.status).toBe(201)
-      const transaction = await events.next((event): event is Extract<ExplorerEvent, { kind: 'transaction' }> => event.kind === 'transaction' && event.id === sent.json.id)
-      expect(transaction).toEqual({ kind: 'transaction', id: sent.json.id, status: 'agreed', from: n0?.id, to: n1?.id, amount: 3 })
-      const final = await events.next((event): event is Extract<ExplorerEvent, { kind: 'transaction' }> => event.kind === 'transaction' && event.id === sent.json.id && event.status === 'final', 25_000)
+      const sent = await agreedTransfer(net.url(0, ''), n1!.id, 3)
+      type TransactionEvent = Extract<ExplorerEvent, { kind: 'transaction' }>
+      const isTransaction = (id: string) => (event: ExplorerEvent): event is TransactionEvent => event.kind === 'transaction' && event.id === id
+      const transaction = await events.next(isTransaction(sent.id))
+      // Signed and sent first (pending), then agreed, then final: one event per change, in that order.
+      expect(transaction).toEqual({ kind: 'transaction', id: sent.id, status: 'pending', from: n0?.id, to: n1?.id, amount: 3 })
+      const final = await events.next((event): event is TransactionEvent => isTransaction(sent.id)(event) && event.status === 'final', 25_000)
       expect(final).toMatchObject({ from: n0?.id, to: n1?.id, amount: 3 })
+      expect(events.events.filter(isTransaction(sent.id)).map((event) => event.status)).toEqual(['pending', 'agreed', 'final'])
       const grown = await events.next((event): event is Extract<ExplorerEvent, { kind: 'chain' }> => event.kind === 'chain' && event.height > hello.height)
       expect(grown.publicKey).toBe(n0?.id)
-      // An agreement this node signs to another node's proposal is a transaction event too.
-      const incoming = await call(net.url(1, '/v1/transactions'), { method: 'POST', body: { to: n0?.id, amount: 4 } })
-      expect(incoming.status).toBe(201)
-      const agreed = await events.next((event): event is Extract<ExplorerEvent, { kind: 'transaction' }> => event.kind === 'transaction' && event.id === incoming.json.id)
+      // An agreement this node signs to another node's proposal is a transaction event too, and so is its finality.
+      const incoming = await agreedTransfer(net.url(1, ''), n0!.id, 4)
+      const agreed = await events.next(isTransaction(incoming.id))
       expect(agreed).toMatchObject({ status: 'agreed', from: n1?.id, to: n0?.id, amount: 4 })
+      await events.next((event): event is TransactionEvent => isTransaction(incoming.id)(event) && event.status === 'final', 25_000)
     } finally {
       offBroken()
       events.close()

@@ -1,4 +1,4 @@
-/** The DAG's layout: lanes per chain, blocks right-aligned by sequence number, proposal→agreement links. */
+/** The DAG's layout: lanes per chain, blocks right-aligned by sequence number, proposal→agreement links, voids. */
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_DAG_LAYOUT, describeBlock, layoutDag } from '../explorer/src/model/dag-layout.js'
 import type { DagBlock, DagChain, DagView } from '../src/explorer/explorer-views.js'
@@ -92,6 +92,17 @@ describe('layoutDag', () => {
     expect(placed(A, 3).target).toEqual({ view: 'transaction', id: proposalA.transactionId })
     expect(placed(B, 6).target).toEqual({ view: 'block', hash: proposalB.hash })
     expect(placed(A, 2).target).toEqual({ view: 'block', hash: placed(A, 2).block.hash })
+  })
+
+  it('links no void, and sends a click on one to the refused transaction it undid', () => {
+    // A#5 proposes to B, B refuses, A#6 voids it (a void links to its own chain's proposal).
+    const refused = block(A, 5, { role: 'proposal', linkPublicKey: B, amount: 9, transactionId: 'e'.repeat(64) })
+    const voided = block(A, 6, { role: 'void', linkPublicKey: A, linkSequenceNumber: 5, amount: 9, transactionId: refused.transactionId })
+    const drawn = layoutDag({ latestRound: 1, chains: [chain(A, [refused, voided]), chain(B, [block(B, 1, { role: 'genesis' })])], omittedChains: 0 })
+    expect(drawn.links).toEqual([])
+    expect(drawn.blocks.find((p) => p.block.role === 'void')?.target).toEqual({ view: 'transaction', id: refused.transactionId })
+    expect(describeBlock(voided)).toBe('void #6, undoes refused proposal #5, 9 units returned')
+    expect(layoutDag({ latestRound: 1, chains: [chain(A, [{ ...voided, transactionId: null }])], omittedChains: 0 }).blocks[0]?.target).toEqual({ view: 'block', hash: voided.hash })
   })
 
   it('lays out an empty view without dividing by nothing', () => {

@@ -1,6 +1,6 @@
 /** How the explorer writes values: keys, durations, times, amounts, sizes, JSON and contract type signatures. */
 import { describe, expect, it } from 'vitest'
-import { formatAmount, formatBytes, formatCount, formatDuration, formatJson, formatScore, formatTimestamp, isNoKey, shortHex } from '../explorer/src/model/format.js'
+import { formatAmount, formatBytes, formatCount, formatDuration, formatJson, formatScore, formatTimestamp, formatTransactionTotals, isNoKey, shortHex } from '../explorer/src/model/format.js'
 import { DEFAULT_RECONNECT, reconnectDelay } from '../explorer/src/model/reconnect.js'
 import { formatSignature, formatType } from '../explorer/src/model/type-signature.js'
 
@@ -17,6 +17,13 @@ describe('explorer formatting', () => {
     expect(formatDuration(125_000)).toBe('2 min 5 s')
     expect(formatDuration(3 * 3600_000 + 4 * 60_000)).toBe('3 h 4 min')
     expect(formatDuration(-1)).toBe('—')
+  })
+
+  it("writes a node's transaction totals in one line", () => {
+    const totals = { submitted: 1_204, agreed: 1_190, refused: 3, pending: 11, final: 1_150, rejected: 7, incoming: 980, incomingFinal: 960, awaitingFinality: 40 }
+    expect(formatTransactionTotals(totals)).toBe(
+      '1,204 sent: 1,190 agreed (1,150 final, 40 awaiting finality), 11 pending, 3 refused; 7 rejected before signing; 980 received (960 final)',
+    )
   })
 
   it('writes times in UTC and amounts with separators', () => {

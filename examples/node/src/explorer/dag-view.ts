@@ -2,14 +2,15 @@
  * The DAG of personal chains as this node stores them (`GET /v1/dag`): the last `perChain` blocks of this node's
  * chain and the other genesis members' (a bounded number of them), then of this node's contract host and caller
  * chains when the contracts module runs. Each block
- * says what it is (genesis, proposal, agreement, checkpoint), which transaction it belongs to (the proposal's hash;
- * for an agreement, that of the linked proposal when it is stored here), and how far certification reached: the round
+ * says what it is (genesis, proposal, agreement, void, checkpoint), which transaction it belongs to (the proposal's
+ * hash; for an agreement or a void, that of the linked proposal when it is stored here — a void's is the refused
+ * transaction it undid), and how far certification reached: the round
  * whose certificate included a checkpoint block, and whether a block lies at or below its chain's latest certified
  * checkpoint. Read from the store and the consensus history, never from guesses: a crawled chain has gaps, and a
  * chain consensus does not checkpoint (a contract chain) is never certified.
  */
 import { fromHex, toHex } from '@constellation/crypto'
-import { blockHash, type HalfBlock, isAgreement, isProposal, transferOf } from '@constellation/trustchain'
+import { blockHash, type HalfBlock, isAgreement, isProposal, isVoid, transferOf, VoidPayloadCodec } from '@constellation/trustchain'
 import { nodeContracts } from '../contracts/contracts-module.js'
 import type { FullNode } from '../node/create-node.js'
 import type { DagBlock, DagBlockRole, DagChain, DagView } from './explorer-views.js'
@@ -21,7 +22,14 @@ export const DEFAULT_DAG_PER_CHAIN = 16
 function roleOf(block: HalfBlock): DagBlockRole {
   if (block.type === 'genesis') return 'genesis'
   if (block.type === 'checkpoint') return 'checkpoint'
+  if (isVoid(block)) return 'void'
   return isProposal(block) ? 'proposal' : 'agreement'
+}
+
+/** The value a block moves (a transfer's amount), or for a void the amount it returned. */
+function amountOf(block: HalfBlock): number {
+  if (isVoid(block)) return VoidPayloadCodec.is(block.payload) ? block.payload.amount : 0
+  return transferOf(block.type, block.payload)?.amount ?? 0
 }
 
 /**
@@ -69,10 +77,10 @@ export async function dagView(node: FullNode, perChain: number): Promise<DagView
       const from = Math.max(1, height - perChain + 1)
       const blocks = height === 0 ? [] : await store.range(key, from, height)
       const { rounds, highest } = certificationOf(node, publicKey, from)
-      // The proposals the agreements answer, in one round trip, for their transaction ids.
-      const agreements = blocks.filter(isAgreement)
-      const linked = await store.getMany(agreements.map((block) => ({ publicKey: block.linkPublicKey, sequenceNumber: block.linkSequenceNumber })))
-      const proposalOf = new Map(agreements.map((block, i) => [block.sequenceNumber, linked[i]]))
+      // The proposals the agreements answer and the voids undo, in one round trip, for their transaction ids.
+      const answering = blocks.filter((block) => isAgreement(block) || isVoid(block))
+      const linked = await store.getMany(answering.map((block) => ({ publicKey: block.linkPublicKey, sequenceNumber: block.linkSequenceNumber })))
+      const proposalOf = new Map(answering.map((block, i) => [block.sequenceNumber, linked[i]]))
       return {
         publicKey,
         kind,
@@ -89,9 +97,9 @@ export async function dagView(node: FullNode, perChain: number): Promise<DagView
             sequenceNumber: block.sequenceNumber,
             role,
             linkPublicKey: block.type === 'tx' ? toHex(block.linkPublicKey) : publicKey,
-            linkSequenceNumber: role === 'agreement' ? block.linkSequenceNumber : 0,
+            linkSequenceNumber: role === 'agreement' || role === 'void' ? block.linkSequenceNumber : 0,
             timestamp: block.timestamp,
-            amount: transferOf(block.type, block.payload)?.amount ?? 0,
+            amount: amountOf(block),
             transactionId: proposal === undefined ? null : toHex(blockHash(crypto, proposal)),
             certifiedRound: role === 'checkpoint' && certifiedHere?.hash === hash ? certifiedHere.round : null,
             certified: block.sequenceNumber <= highest,

@@ -1,8 +1,9 @@
 /**
  * The explorer's live events: what happens on the node, fanned out to every open `GET /v1/events` stream.
  *   round        each certificate the node applies (consensus `onCertificate`), as the API's certificate view;
- *   transaction  a transaction this node proposed that became agreed or final (the tracker's `onChange`), and one
- *                another node proposed to it, once this node has agreed (trustchain `onTransaction`);
+ *   transaction  each change of status of a transaction this node is party to (the tracker's `onChange`): its own
+ *                proposals as they go pending (signed and sent), then agreed or refused (voided), then final; and
+ *                another node's proposal to it once this node has agreed, then final;
  *   chain        this node's own chain grew (a proposal, an agreement or a checkpoint: `onChainGrowth`).
  * A stream opens with `hello` (the node, its round and height) and gets a keep-alive comment every `keepAliveMs`.
  * Streams are capped (`maxStreams`; one more is refused with 503 until a slot frees) and each one's backlog is
@@ -53,11 +54,8 @@ export class ExplorerEvents {
     const self = node.id
     this.#unsubscribe = [
       node.consensus.onCertificate((certificate) => this.#publish(() => ({ kind: 'round', certificate: certificateView(node.crypto, certificate) }))),
+      // The tracker follows both the node's own proposals and the ones it agreed to as counterparty.
       node.transactions.onChange((tracked) => this.#publish(() => transactionEvent(node, tracked.proposal, tracked.status))),
-      // Agreements this node signed to others' proposals; its own proposals are the tracker's.
-      node.chain.onTransaction(({ proposal }) => {
-        if (toHex(proposal.publicKey) !== self) this.#publish(() => transactionEvent(node, proposal, 'agreed'))
-      }),
       node.onChainGrowth((height) => this.#publish(() => ({ kind: 'chain', publicKey: self, height }))),
     ]
   }

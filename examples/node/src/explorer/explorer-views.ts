@@ -15,8 +15,8 @@
 import type { CertificateView } from '../api/views/certificate-view.js'
 import type { TransactionState } from '../api/views/transaction-view.js'
 
-/** What a half-block is in the DAG. */
-export type DagBlockRole = 'genesis' | 'proposal' | 'agreement' | 'checkpoint'
+/** What a half-block is in the DAG (`void`: undoes an own proposal its counterparty refused). */
+export type DagBlockRole = 'genesis' | 'proposal' | 'agreement' | 'void' | 'checkpoint'
 
 export interface DagBlock {
   readonly hash: string
@@ -25,12 +25,18 @@ export interface DagBlock {
   readonly role: DagBlockRole
   /** The counterparty's key (proposal and agreement); the block's own key otherwise. */
   readonly linkPublicKey: string
-  /** For an agreement: the proposal's sequence number in the counterparty's chain; 0 otherwise. */
+  /**
+   * For an agreement: the proposal's sequence number in the counterparty's chain; for a void: the voided proposal's
+   * in its own chain; 0 otherwise.
+   */
   readonly linkSequenceNumber: number
   readonly timestamp: number
-  /** Value moved by the transaction this half belongs to (0 for non-transfers). */
+  /** Value moved by the transaction this half belongs to (0 for non-transfers); for a void, the amount it returned. */
   readonly amount: number
-  /** The transaction this half belongs to (the proposal's hash), when it is a proposal or agreement and known. */
+  /**
+   * The transaction this half belongs to (the proposal's hash), when it is a proposal, an agreement or a void and the
+   * proposal is known here (a void's is the refused transaction).
+   */
   readonly transactionId: string | null
   /** For a checkpoint block: the certified round that committed to it (null while uncertified). */
   readonly certifiedRound: number | null

@@ -3,7 +3,7 @@
  * routes, see src/api/routes); the rest are the server's own view types, imported as types only.
  */
 import type { SlaFigures } from '@constellation/contracts'
-import type { ProofSide, ProofSummary } from '../../../src/api/views/agreement-proof-view.js'
+import type { ProofSummary } from '../../../src/api/views/agreement-proof-view.js'
 import type { CertificateView } from '../../../src/api/views/certificate-view.js'
 import type { HalfBlockView } from '../../../src/api/views/half-block-view.js'
 import type { MemeView } from '../../../src/api/views/meme-view.js'
@@ -11,13 +11,16 @@ import type { TransactionView } from '../../../src/api/views/transaction-view.js
 import type { NodeStatus } from '../../../src/node/create-node.js'
 import type { ContractSignature } from '../model/type-signature.js'
 
-export type { CertificateView, HalfBlockView, MemeView, NodeStatus, ProofSide, ProofSummary, TransactionView }
+export type { CertificateView, HalfBlockView, MemeView, NodeStatus, ProofSummary, TransactionView }
 export type { ContractInvocation, ContractInvocationsView, DagView, ExplorerEvent, HierarchyView } from '../../../src/explorer/explorer-views.js'
 
 /** GET /v1/transactions: the ones this node proposed, newest first. */
 export interface TransactionsPage {
   readonly transactions: readonly TransactionView[]
 }
+
+/** A transaction's status as the API names it. */
+export type TransactionStatus = TransactionView['status']
 
 /** GET /v1/consensus/rounds */
 export interface RoundsPage {

@@ -31,7 +31,7 @@ export interface PlacedBlock {
   /** Centre of the block. */
   readonly x: number
   readonly y: number
-  /** Where a click leads: the transaction of a proposal or agreement when known, else the block itself. */
+  /** Where a click leads: the transaction of a proposal, agreement or void when known, else the block itself. */
   readonly target: { readonly view: 'transaction'; readonly id: string } | { readonly view: 'block'; readonly hash: string }
 }
 
@@ -69,7 +69,7 @@ function columnsOf(chains: readonly DagChain[]): number {
 }
 
 function targetOf(block: DagBlock): PlacedBlock['target'] {
-  const carriesTransaction: readonly DagBlockRole[] = ['proposal', 'agreement']
+  const carriesTransaction: readonly DagBlockRole[] = ['proposal', 'agreement', 'void']
   return carriesTransaction.includes(block.role) && block.transactionId !== null ? { view: 'transaction', id: block.transactionId } : { view: 'block', hash: block.hash }
 }
 
@@ -116,6 +116,7 @@ export function describeBlock(block: DagBlock): string {
     if (block.amount > 0) parts.push(`${block.amount} units`)
     parts.push(block.role === 'proposal' ? `to ${block.linkPublicKey.slice(0, 8)}` : `answering ${block.linkPublicKey.slice(0, 8)} #${block.linkSequenceNumber}`)
   }
+  if (block.role === 'void') parts.push(`undoes refused proposal #${block.linkSequenceNumber}${block.amount > 0 ? `, ${block.amount} units returned` : ''}`)
   if (block.role === 'checkpoint') {
     parts.push(block.certifiedRound !== null ? `certified in round ${block.certifiedRound}` : block.certified ? 'named by no round, below a certified checkpoint' : 'not certified yet')
   }

@@ -147,10 +147,10 @@ export class FinalityChecker {
       const { genesis, fingerprint } = await this.#trustedGenesis()
       const proof = this.#decodeProof(proofHex)
       this.#checkHalves(proof, transaction)
-      const closing = Math.max(proof.proposalSide.closing.result.body.round, proof.agreementSide.closing.result.body.round)
+      const closing = proof.certificate.result.body.round
       if (closing - this.verifiedRound > this.#maxCertificates) {
         throw new CheckFailure(
-          `the proof closes in round ${closing}: checking the ${closing - this.verifiedRound} certificates from the genesis to it is more than this page does (${this.#maxCertificates} at most); check it with the consensus package's verifyAgreementProof`,
+          `the proof is of round ${closing}: checking the ${closing - this.verifiedRound} certificates from the genesis to it is more than this page does (${this.#maxCertificates} at most); check it with the consensus package's verifyAgreementProof`,
         )
       }
       const history = await this.#historyThrough(genesis, closing, onProgress)
@@ -203,18 +203,14 @@ export class FinalityChecker {
   }
 
   /**
-   * The proof's certificates are the chain's own, not merely signed by the right committee: a committee that signed
-   * two results for one round would otherwise prove a checkpoint the verified chain never certified.
+   * The proof's certificate is the chain's own, not merely signed by the right committee: a committee that signed
+   * two results for one round would otherwise prove a transfer the verified chain never finalised.
    */
   #checkOnChain(proof: AgreementProof, history: CertificateHistory): void {
-    for (const side of [proof.proposalSide, proof.agreementSide]) {
-      for (const certificate of [side.opening, side.closing]) {
-        const { body } = certificate.result
-        const certified = history.resultHashOf(body.round)
-        if (certified === undefined || !equalBytes(certified, resultHash(this.#crypto, body))) {
-          throw new CheckFailure(`the proof's certificate of round ${body.round} is not the one the verified chain holds for that round`)
-        }
-      }
+    const { body } = proof.certificate.result
+    const certified = history.resultHashOf(body.round)
+    if (certified === undefined || !equalBytes(certified, resultHash(this.#crypto, body))) {
+      throw new CheckFailure(`the proof's certificate of round ${body.round} is not the one the verified chain holds for that round`)
     }
   }
 
@@ -224,7 +220,7 @@ export class FinalityChecker {
       const from = this.verifiedRound + 1
       const page = await this.#source.rounds(from, Math.min(ROUNDS_PER_REQUEST, round - from + 1))
       if (page.rounds[0]?.round !== from) {
-        throw new CheckFailure(`the proof closes in round ${round}, but the node answered no certificate for round ${from} (it holds up to ${page.latestRound})`)
+        throw new CheckFailure(`the proof is of round ${round}, but the node answered no certificate for round ${from} (it holds up to ${page.latestRound})`)
       }
       const certificates = page.rounds.filter((entry) => entry.round <= round).map((entry) => this.#decodeCertificate(entry.round, entry.hex))
       for (let start = 0; start < certificates.length; start += CERTIFICATES_PER_SLICE) {

@@ -2,6 +2,7 @@
  * How the explorer writes values for people: keys and hashes shortened (the full value stays in a title and in
  * links), durations, times, scores and sizes. Pure functions, so the views and the unit tests agree.
  */
+import type { TransactionTotals } from '../../../src/node/transaction-tracker.js'
 
 /** `ab12cd…90ef`: enough of a 64-digit key to tell the keys of one network apart at a glance. */
 export function shortHex(hex: string, head = 6, tail = 4): string {
@@ -57,4 +58,17 @@ export function formatCount(count: number, singular: string, plural = `${singula
 /** Whether a key is the all-zero one that genesis and checkpoint blocks carry as their link: they link to no chain. */
 export function isNoKey(hex: string): boolean {
   return /^0+$/.test(hex)
+}
+
+/**
+ * A node's transaction totals in one line: its own proposals and how far they got, the transfers it refused before
+ * signing anything, and the ones it agreed to as counterparty.
+ */
+export function formatTransactionTotals(totals: TransactionTotals): string {
+  const n = formatAmount
+  return (
+    `${n(totals.submitted)} sent: ${n(totals.agreed)} agreed (${n(totals.final)} final, ${n(totals.awaitingFinality)} awaiting finality), ` +
+    `${n(totals.pending)} pending, ${n(totals.refused)} refused; ${n(totals.rejected)} rejected before signing; ` +
+    `${n(totals.incoming)} received (${n(totals.incomingFinal)} final)`
+  )
 }

@@ -40,12 +40,20 @@ export function PageHeading({ children, title }: { readonly children: ComponentC
   )
 }
 
-/** A list of labelled facts (`<dl>`), in two columns on a wide screen. */
-export function Facts({ items, label }: { readonly items: readonly (readonly [string, ComponentChildren])[]; readonly label?: string }) {
+/** A list of labelled facts (`<dl>`), in columns on a wide screen; the terms in `wide` take a whole row. */
+export function Facts({
+  items,
+  label,
+  wide = [],
+}: {
+  readonly items: readonly (readonly [string, ComponentChildren])[]
+  readonly label?: string
+  readonly wide?: readonly string[]
+}) {
   return (
     <dl class="facts" aria-label={label}>
       {items.map(([term, value]) => (
-        <div class="facts__item" key={term}>
+        <div class={wide.includes(term) ? 'facts__item facts__item--wide' : 'facts__item'} key={term}>
           <dt>{term}</dt>
           <dd>{value}</dd>
         </div>

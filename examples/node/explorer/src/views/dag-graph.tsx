@@ -1,7 +1,8 @@
 /**
  * The DAG of personal chains as SVG: a lane per chain (labelled with its key, the node's own and contract chains
  * marked), each block a link to its transaction or its own page, a curve from each proposal to the agreement that
- * answers it, checkpoint blocks drawn as diamonds and shaded once a certified round committed to them. The
+ * answers it, a void (the undoing of a refused proposal) struck through, checkpoint blocks drawn as diamonds and
+ * shaded once a certified round committed to them. The
  * geometry comes from model/dag-layout.ts; this only draws it.
  */
 import { hrefOf } from '../model/route.js'
@@ -87,6 +88,8 @@ export function DagGraph({ view }: { readonly view: DagView }) {
                 <path d={`M ${x} ${y - half - 2} L ${x + half + 2} ${y} L ${x} ${y + half + 2} L ${x - half - 2} ${y} Z`} />
               ) : block.role === 'genesis' ? (
                 <circle cx={x} cy={y} r={half} />
+              ) : block.role === 'void' ? (
+                <path d={`M ${x - half} ${y - half} H ${x + half} V ${y + half} H ${x - half} Z M ${x - half} ${y + half} L ${x + half} ${y - half}`} />
               ) : (
                 <rect x={x - half} y={y - half} width={half * 2} height={half * 2} rx={block.role === 'agreement' ? 8 : 2} />
               )}
@@ -131,6 +134,12 @@ export function DagLegend() {
           <path d="M 9 1 L 17 9 L 9 17 L 1 9 Z" class="legend__checkpoint legend--covered" />
         </svg>
         checkpoint no round named, below a certified one
+      </li>
+      <li>
+        <svg width="18" height="18" aria-hidden="true" class="dag">
+          <path d="M 2 2 H 16 V 16 H 2 Z M 2 16 L 16 2" class="legend__void" />
+        </svg>
+        void: a refused proposal undone, nothing moved
       </li>
       <li>
         <svg width="18" height="18" aria-hidden="true" class="dag">

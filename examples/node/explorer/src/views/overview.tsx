@@ -4,7 +4,7 @@
  */
 import type { DagView, NodeStatus, TransactionsPage, TransactionView } from '../browser/api-types.js'
 import { useView } from '../browser/use-view.js'
-import { formatAmount, formatDuration } from '../model/format.js'
+import { formatAmount, formatDuration, formatTransactionTotals } from '../model/format.js'
 import { hrefOf } from '../model/route.js'
 import { DataTable, Facts, Hex, Loaded, PageHeading } from './common.js'
 import { DagGraph, DagLegend } from './dag-graph.js'
@@ -28,10 +28,12 @@ function StatusPanel() {
               ['facilitating', status.facilitating ? 'yes' : 'no'],
               ['chain height', status.chainHeight],
               ['balance', formatAmount(status.balance)],
+              ['spendable now', formatAmount(status.available)],
               ['peers', status.peers],
-              ['transactions', `${status.transactions.submitted} sent, ${status.transactions.agreed} agreed, ${status.transactions.final} final, ${status.transactions.failed} failed`],
               ['up for', formatDuration(status.uptimeMs)],
+              ['transactions', <span data-testid="tx-totals">{formatTransactionTotals(status.transactions)}</span>],
             ]}
+            wide={['transactions']}
           />
         )}
       </Loaded>
@@ -89,7 +91,7 @@ function RecentTransactions() {
                   <td>
                     <span class={`badge badge--${transaction.status}`}>{transaction.status}</span>
                   </td>
-                  <td>{elapsed(transaction, transaction.agreedAt)}</td>
+                  <td>{transaction.status === 'refused' ? 'refused: nothing moved' : elapsed(transaction, transaction.agreedAt)}</td>
                   <td>{elapsed(transaction, transaction.finalAt)}</td>
                 </tr>
               ))}

@@ -1,10 +1,12 @@
 /**
- * A transaction: how far it got (proposed, agreed, final), both halves, the timings this node recorded, and its
- * agreement proof once it can be built — until then the node answers 409 NOT_FINAL, shown as "not final yet" and
- * asked again whenever a round is certified or the transaction changes.
+ * A transaction: how far it got (pending, proposed, agreed, refused, final), both halves — or, for a refused one,
+ * the counterparty's reason and the void that undid the proposal — the timings this node recorded, and its agreement
+ * proof once it can be built: until then the node answers 409 NOT_FINAL, shown as "not final yet" and asked again
+ * whenever a round is certified or the transaction changes. A refused transaction can never become final, so no
+ * proof is asked for.
  */
 import { useRef } from 'preact/hooks'
-import type { AgreementProofView, ProofSide, TransactionView } from '../browser/api-types.js'
+import type { AgreementProofView, NodeStatus, ProofSummary, TransactionStatus, TransactionView } from '../browser/api-types.js'
 import { type FinalityCheckState, useFinalityCheck } from '../browser/use-finality-check.js'
 import { useView } from '../browser/use-view.js'
 import { formatAmount, formatBytes, formatDuration, formatTimestamp, shortHex } from '../model/format.js'
@@ -12,35 +14,49 @@ import { hrefOf } from '../model/route.js'
 import { DataTable, ErrorNote, Facts, Hex, Loaded, Loading, PageHeading } from './common.js'
 import { HalfBlockFacts } from './half-block.js'
 
-function Timings({ transaction }: { readonly transaction: TransactionView }) {
-  const { submittedAt, agreedAt, finalAt, finalRound } = transaction
-  if (submittedAt === undefined) return <p class="note">This node did not propose this transaction, so it holds no timings for it.</p>
+/** What each status means, in a sentence beside the badge. */
+const STATUS_TEXT: Readonly<Record<TransactionStatus, string>> = {
+  pending: 'Signed and sent, and the counterparty has not answered yet: it may still be agreed.',
+  proposed: 'This node holds the proposal but no answer to it.',
+  agreed: 'Both halves are signed; it becomes final once a certified round finalises it.',
+  refused: 'The counterparty refused it and the proposal was voided: nothing moved, and it can never become final.',
+  final: 'A certified round finalised it.',
+}
+
+const since = (at: number, from: number) => `${formatTimestamp(at)} (after ${formatDuration(at - from)})`
+
+/**
+ * The timings this node recorded: as the proposer from its submission, as the counterparty from its agreement
+ * (which is when it first saw the transaction). `nodeId` tells which; until it is known the proposer's are assumed.
+ */
+function Timings({ transaction, nodeId }: { readonly transaction: TransactionView; readonly nodeId: string | undefined }) {
+  const { submittedAt, agreedAt, finalAt, finalRound, status } = transaction
+  if (submittedAt === undefined) return <p class="note">This node is not party to this transaction, so it holds no timings for it.</p>
+  const finalRow = ['final in round', finalRound ?? '—'] as const
+  if (nodeId !== undefined && nodeId === transaction.to && nodeId !== transaction.from) {
+    const agreed = agreedAt ?? submittedAt
+    return (
+      <Facts
+        label="Timings"
+        items={[
+          ['agreed here', formatTimestamp(agreed)],
+          ['final', finalAt === undefined ? 'not yet' : since(finalAt, agreed)],
+          finalRow,
+        ]}
+      />
+    )
+  }
+  const refused = status === 'refused'
   return (
     <Facts
       label="Timings"
       items={[
         ['proposed', formatTimestamp(submittedAt)],
-        ['agreed', agreedAt === undefined ? 'not yet' : `${formatTimestamp(agreedAt)} (after ${formatDuration(agreedAt - submittedAt)})`],
-        ['final', finalAt === undefined ? 'not yet' : `${formatTimestamp(finalAt)} (after ${formatDuration(finalAt - submittedAt)})`],
-        ['final in round', finalRound ?? '—'],
+        ['agreed', refused ? 'never: refused' : agreedAt === undefined ? 'not yet' : since(agreedAt, submittedAt)],
+        ['final', refused ? 'never' : finalAt === undefined ? 'not yet' : since(finalAt, submittedAt)],
+        finalRow,
       ]}
     />
-  )
-}
-
-function SideSummary({ side, name }: { readonly side: ProofSide; readonly name: string }) {
-  return (
-    <tr>
-      <th scope="row">{name}</th>
-      <td>
-        <Hex value={side.publicKey} href={hrefOf({ view: 'chain', publicKey: side.publicKey })} />
-      </td>
-      <td>
-        #{side.fromSequenceNumber}–#{side.toSequenceNumber} ({side.blocks} blocks)
-      </td>
-      <td>{side.openingRound}</td>
-      <td>{side.closingRound}</td>
-    </tr>
   )
 }
 
@@ -72,6 +88,42 @@ function ProofCheck({ check }: { readonly check: FinalityCheckState | undefined 
   )
 }
 
+function HalfRow({ name, half }: { readonly name: string; readonly half: ProofSummary['proposal'] }) {
+  return (
+    <tr>
+      <th scope="row">{name}</th>
+      <td>
+        #{half.sequenceNumber} of chain <Hex value={half.publicKey} href={hrefOf({ view: 'chain', publicKey: half.publicKey })} />, hash{' '}
+        <Hex value={half.hash} href={hrefOf({ view: 'block', hash: half.hash })} />
+      </td>
+    </tr>
+  )
+}
+
+/** The proof's parts: the two signed halves, the certificate of the round that finalised it, the transfer's place in it. */
+function ProofContents({ summary }: { readonly summary: ProofSummary }) {
+  return (
+    <DataTable caption="What the proof contains" columns={['part', 'contents']}>
+      <HalfRow name="proposal" half={summary.proposal} />
+      <HalfRow name="agreement" half={summary.agreement} />
+      <tr>
+        <th scope="row">certificate</th>
+        <td data-testid="proof-round">
+          round {summary.round} of {summary.group}, the round that finalised the transfer: {formatAmount(summary.signatures)}{' '}
+          {summary.signatures === 1 ? 'signature' : 'signatures'} of its committee
+        </td>
+      </tr>
+      <tr>
+        <th scope="row">Merkle path</th>
+        <td>
+          transfer {formatAmount(summary.leaf + 1)} of the {formatAmount(summary.finalised)} that round {summary.round} finalised, up to their Merkle root, which
+          the certificate signs
+        </td>
+      </tr>
+    </DataTable>
+  )
+}
+
 function ProofSection({ transaction, final }: { readonly transaction: TransactionView; readonly final: boolean }) {
   const { id } = transaction
   // A proof once built never changes: asked for again only until it is there.
@@ -91,7 +143,7 @@ function ProofSection({ transaction, final }: { readonly transaction: Transactio
       <h2 id="proof-heading">Agreement proof</h2>
       {proof === undefined && notFinal && (
         <p class="note" data-testid="proof-pending">
-          Not final yet: the proof can be built once certified checkpoints close both halves. It is asked for again as rounds are certified.
+          Not final yet: the proof can be built once a certified round finalises the transfer. It is asked for again as rounds are certified.
         </p>
       )}
       {proof === undefined && error !== undefined && !notFinal && <ErrorNote error={error} what="the agreement proof" />}
@@ -99,14 +151,12 @@ function ProofSection({ transaction, final }: { readonly transaction: Transactio
       {proof !== undefined && summary !== undefined && (
         <>
           <p class="note">
-            {formatBytes(proof.bytes)} of proof: each half lies in a fragment of its chain between checkpoints that certified rounds committed to. Anyone holding the
-            certificate chain from the genesis can check it with <code>verifyAgreementProof</code>; this page does, from the genesis the node names.
+            {formatBytes(proof.bytes)} of proof: both signed halves, the certificate of the round that finalised the transfer, and the Merkle path from the
+            transfer to the round's finalised transfers, which the certificate signs. Anyone holding the certificate chain from the genesis can check it with{' '}
+            <code>verifyAgreementProof</code>; this page does, from the genesis the node names.
           </p>
           <ProofCheck check={check} />
-          <DataTable caption="What the proof contains" columns={['half', 'chain', 'fragment', 'opening round', 'closing round']}>
-            <SideSummary side={summary.proposalSide} name={`proposal #${summary.proposal.sequenceNumber}`} />
-            <SideSummary side={summary.agreementSide} name={`agreement #${summary.agreement.sequenceNumber}`} />
-          </DataTable>
+          <ProofContents summary={summary} />
           <details>
             <summary>The proof's encoding ({proof.proof.length / 2} bytes, hex)</summary>
             <pre class="hex-dump">{proof.proof}</pre>
@@ -117,15 +167,55 @@ function ProofSection({ transaction, final }: { readonly transaction: Transactio
   )
 }
 
+/** A refused transaction's answer: the counterparty's reason and the void that undid the proposal. */
+function RefusalSection({ transaction }: { readonly transaction: TransactionView }) {
+  const { refusal } = transaction
+  return (
+    <section aria-labelledby="refusal-heading" class="panel" data-testid="refusal">
+      <h2 id="refusal-heading">Refused</h2>
+      <p class="note note--refused">
+        Nothing moved: the counterparty refused this transfer
+        {refusal === undefined ? '' : ` (${refusal.code}: ${refusal.reason})`}, and the proposer voided its proposal, which returned the{' '}
+        {formatAmount(transaction.amount)} units to its balance. It can never become final.
+      </p>
+      {refusal === undefined ? (
+        <p class="note">This node holds no record of the void.</p>
+      ) : (
+        <HalfBlockFacts block={refusal.void} label="Void half" />
+      )}
+    </section>
+  )
+}
+
+/** Where the agreement half goes: the agreement, or why there is none. */
+function AnswerSection({ transaction }: { readonly transaction: TransactionView }) {
+  if (transaction.status === 'refused') return <RefusalSection transaction={transaction} />
+  return (
+    <section aria-labelledby="agreement-heading" class="panel">
+      <h2 id="agreement-heading">Agreement</h2>
+      {transaction.agreement !== null ? (
+        <HalfBlockFacts block={transaction.agreement} label="Agreement half" />
+      ) : transaction.status === 'pending' ? (
+        <p class="note">No answer from the counterparty yet: it may still agree (or refuse).</p>
+      ) : (
+        <p class="note">Not countersigned yet (or not known to this node).</p>
+      )}
+    </section>
+  )
+}
+
 export function TransactionPage({ id }: { readonly id: string }) {
-  // A transaction this node is not party to changes without a `transaction` event: rounds prompt a look until final.
-  const final = useRef(false)
+  // A transaction this node is not party to changes without a `transaction` event: rounds prompt a look until it
+  // is settled (final, or refused).
+  const settled = useRef(false)
   const state = useView<TransactionView>(
     `/v1/transactions/${id}`,
     ['id', 'status', 'proposal'],
-    (event) => (event.kind === 'transaction' && event.id === id) || (!final.current && event.kind === 'round'),
+    (event) => (event.kind === 'transaction' && event.id === id) || (!settled.current && event.kind === 'round'),
   )
-  final.current = state.data?.status === 'final'
+  settled.current = state.data?.status === 'final' || state.data?.status === 'refused'
+  // Which side this node is on, for its timings.
+  const node = useView<NodeStatus>('/v1/status', ['id'])
   return (
     <>
       <PageHeading title={`Transaction ${shortHex(id)}`}>
@@ -147,27 +237,30 @@ export function TransactionPage({ id }: { readonly id: string }) {
                   ],
                   ['from', <Hex value={transaction.from} href={hrefOf({ view: 'chain', publicKey: transaction.from })} />],
                   ['to', <Hex value={transaction.to} href={hrefOf({ view: 'chain', publicKey: transaction.to })} />],
-                  ['amount', formatAmount(transaction.amount)],
+                  ['amount', transaction.status === 'refused' ? `${formatAmount(transaction.amount)} (not moved)` : formatAmount(transaction.amount)],
                 ]}
               />
-              <Timings transaction={transaction} />
+              <p class={transaction.status === 'refused' ? 'note note--refused' : 'note'} data-testid="tx-status-text">
+                {STATUS_TEXT[transaction.status]}
+              </p>
+              <Timings transaction={transaction} nodeId={node.data?.id} />
             </section>
             <div class="halves">
               <section aria-labelledby="proposal-heading" class="panel">
                 <h2 id="proposal-heading">Proposal</h2>
                 <HalfBlockFacts block={transaction.proposal} label="Proposal half" />
               </section>
-              <section aria-labelledby="agreement-heading" class="panel">
-                <h2 id="agreement-heading">Agreement</h2>
-                {transaction.agreement === null ? (
-                  <p class="note">Not countersigned yet (or not known to this node).</p>
-                ) : (
-                  <HalfBlockFacts block={transaction.agreement} label="Agreement half" />
-                )}
-              </section>
+              <AnswerSection transaction={transaction} />
             </div>
-            {/* The proof is checked against the id the page was opened for, not the one the node put in its answer. */}
-            <ProofSection transaction={{ ...transaction, id }} final={transaction.status === 'final'} />
+            {transaction.status === 'refused' ? (
+              <section aria-labelledby="proof-heading" class="panel" data-testid="proof">
+                <h2 id="proof-heading">Agreement proof</h2>
+                <p class="note">None: a refused transaction can never become final, so there is no proof of finality to build.</p>
+              </section>
+            ) : (
+              // The proof is checked against the id the page was opened for, not the one the node put in its answer.
+              <ProofSection transaction={{ ...transaction, id }} final={transaction.status === 'final'} />
+            )}
           </>
         )}
       </Loaded>
