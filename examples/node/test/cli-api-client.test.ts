@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import * as t from 'io-ts'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ApiCallError, ApiClient } from '../src/cli/api-client.js'
+import { errorLine } from '../src/cli/report-error.js'
 import { isNodeError, NodeErrorCode } from '../src/errors.js'
 
 let server: Server | undefined
@@ -47,6 +48,34 @@ describe('ApiClient', () => {
     const error = await rejection(client.get('/v1/transactions/ab/proof', t.unknown))
     expect(error).toBeInstanceOf(ApiCallError)
     expect(error).toMatchObject({ code: 'NOT_FINAL', message: 'not final yet', status: 409 })
+  })
+
+  it("sends a request's own headers, which cannot replace accept or content-type", async () => {
+    const client = await serve((request, response) => {
+      request.resume()
+      request.on('end', () => json(response, 201, { key: request.headers['idempotency-key'], accept: request.headers.accept, type: request.headers['content-type'] }))
+    })
+    const codec = t.type({ key: t.string, accept: t.string, type: t.string })
+    const headers = { 'idempotency-key': 'invoice-1042', accept: 'text/plain', 'content-type': 'text/plain' }
+    expect(await client.post('/v1/transactions', { amount: 1 }, codec, { headers })).toEqual({ key: 'invoice-1042', accept: 'application/json', type: 'application/json' })
+  })
+
+  it("keeps the error object's other fields and a BUSY answer's Retry-After", async () => {
+    const refused = await serve((_request, response) => json(response, 422, { error: { code: 'REFUSED', message: 'refused', transaction: { id: 'ab', status: 'refused' } } }))
+    expect(await rejection(refused.post('/v1/transactions', {}, t.unknown))).toMatchObject({
+      code: 'REFUSED',
+      status: 422,
+      details: { transaction: { id: 'ab', status: 'refused' } },
+      retryAfterS: undefined,
+    })
+    server?.closeAllConnections()
+    server?.close()
+    const busy = await serve((_request, response) =>
+      response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '2' }).end(JSON.stringify({ error: { code: 'BUSY', message: 'busy' } })),
+    )
+    const error = await rejection(busy.post('/v1/transactions', {}, t.unknown))
+    expect(error).toMatchObject({ code: 'BUSY', status: 429, details: {}, retryAfterS: 2 })
+    expect(errorLine(error)).toBe('error BUSY: busy (retry after 2 s)\n')
   })
 
   it('names the status when an error answer is not the API error shape', async () => {

@@ -59,6 +59,8 @@ describe('bad command lines exit with 2 and say what is wrong', () => {
     [['start'], 'error INVALID_CONFIG: no data dir: pass --data-dir or set CONSTELLATION_DATA_DIR'],
     [['tx', 'send', '--api', 'http://127.0.0.1:1', '--to', 'ab', '--amount', '1'], "option '--to <hex>' argument 'ab' is invalid. expected Hex32"],
     [['tx', 'send', '--api', 'http://127.0.0.1:1', '--to', 'ab'.repeat(32), '--amount', '0'], 'expected SafePositiveInteger, got 0'],
+    [['tx', 'send', '--api', 'http://127.0.0.1:1', '--to', 'ab'.repeat(32), '--amount', '1', '--idempotency-key', 'two words'], 'expected IdempotencyKey (1 to 128 printable ASCII characters, no spaces), got "two words"'],
+    [['tx', 'send', '--api', 'http://127.0.0.1:1', '--to', 'ab'.repeat(32), '--amount', '1', '--idempotency-key', 'k'.repeat(129)], 'expected IdempotencyKey (1 to 128 printable ASCII characters, no spaces)'],
     [['tx', 'status', 'nope', '--api', 'http://127.0.0.1:1'], "error: command-argument value 'nope' is invalid for argument 'id'. expected Hex32"],
     [['status', '--api', 'ftp://example.org'], 'expected HttpUrl, got "ftp://example.org"'],
     [['status', '--api', 'http://127.0.0.1:1', '--data-dir', 'x'], "error: option '--api <url>' cannot be used with option '--data-dir <dir>'"],

@@ -1,7 +1,9 @@
 /**
- * The CLI's side of the HTTP API: JSON in, JSON out, every answer decoded with a codec. The API's own errors
- * (`{ "error": { "code", "message" } }`) become an `ApiCallError` carrying the node's code, which the CLI prints as
- * `error CODE: message`; a node that cannot be reached is a `NodeError` UNAVAILABLE.
+ * The CLI's side of the HTTP API: JSON in, JSON out, every answer decoded with a codec; a request may carry headers
+ * of its own (`Idempotency-Key`). The API's own errors (`{ "error": { "code", "message", … } }`) become an
+ * `ApiCallError` carrying the node's code, the error object's other fields (a refused transfer's `transaction`) and
+ * the `Retry-After` of a BUSY answer; the CLI prints it as `error CODE: message`. A node that cannot be reached is a
+ * `NodeError` UNAVAILABLE.
  */
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
@@ -16,11 +18,27 @@ export class ApiCallError extends Error {
     readonly code: string,
     message: string,
     readonly status: number,
+    /** The error object's fields beside `code` and `message` (a REFUSED transfer's `transaction`). */
+    readonly details: Readonly<Record<string, unknown>> = {},
+    /** Seconds the node asked the client to wait (`Retry-After`), when it did. */
+    readonly retryAfterS?: number,
   ) {
     super(message)
   }
 }
 
+export interface RequestOptions {
+  /** Give up after this long (default 30 s). */
+  readonly timeoutMs?: number
+  /** Headers sent beside `accept` and `content-type` (which they cannot replace). */
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+/** `Retry-After` in seconds, when it is a whole number of them (the API's form; an HTTP date is not used). */
+function retryAfterOf(value: string | null): number | undefined {
+  if (value === null || !/^\d+$/.test(value.trim())) return undefined
+  return Number(value.trim())
+}
 
 /** Largest answer the CLI reads (a chain range or a proof is far smaller). */
 const MAX_RESPONSE_BYTES = 16 << 20
@@ -45,21 +63,26 @@ export class ApiClient {
     this.baseUrl = baseUrl.replace(/\/+$/, '')
   }
 
-  get<A>(path: string, codec: t.Decoder<unknown, A>, options: { readonly timeoutMs?: number } = {}): Promise<A> {
-    return this.request('GET', path, codec, undefined, options.timeoutMs)
+  get<A>(path: string, codec: t.Decoder<unknown, A>, options: RequestOptions = {}): Promise<A> {
+    return this.request('GET', path, codec, undefined, options)
   }
 
-  post<A>(path: string, body: unknown, codec: t.Decoder<unknown, A>, options: { readonly timeoutMs?: number } = {}): Promise<A> {
-    return this.request('POST', path, codec, body, options.timeoutMs)
+  post<A>(path: string, body: unknown, codec: t.Decoder<unknown, A>, options: RequestOptions = {}): Promise<A> {
+    return this.request('POST', path, codec, body, options)
   }
 
-  private async request<A>(method: string, path: string, codec: t.Decoder<unknown, A>, body: unknown, timeoutMs = REQUEST_TIMEOUT_MS): Promise<A> {
+  private async request<A>(method: string, path: string, codec: t.Decoder<unknown, A>, body: unknown, options: RequestOptions): Promise<A> {
     const url = `${this.baseUrl}${path}`
+    const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS
     let response: Response
     try {
       response = await fetch(url, {
         method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers: {
+          ...options.headers,
+          accept: 'application/json',
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
         ...(body !== undefined && { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
       })
@@ -88,7 +111,8 @@ export class ApiClient {
     if (!response.ok) {
       const error = ApiErrorBodyCodec.decode(json)
       if (isLeft(error)) throw new ApiCallError(`HTTP_${response.status}`, `${method} ${path}: ${response.statusText || 'failed'}`, response.status)
-      throw new ApiCallError(error.right.error.code, error.right.error.message, response.status)
+      const { code, message, ...details } = error.right.error as { code: string; message: string } & Record<string, unknown>
+      throw new ApiCallError(code, message, response.status, details, retryAfterOf(response.headers.get('retry-after')))
     }
     const decoded = codec.decode(json)
     if (isLeft(decoded)) throw new NodeError(NodeErrorCode.UNAVAILABLE, `unexpected answer to ${method} ${path}: ${describeErrors(decoded.left)}`)

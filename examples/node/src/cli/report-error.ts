@@ -26,6 +26,7 @@ export function exitCodeOf(error: unknown): ExitCode {
 /** The one line printed for a failure (commander's own errors are printed by commander). */
 export function errorLine(error: unknown): string | undefined {
   if (error instanceof CommanderError) return undefined
+  if (error instanceof ApiCallError && error.retryAfterS !== undefined) return `error ${error.code}: ${error.message} (retry after ${error.retryAfterS} s)\n`
   if (error instanceof NodeError || error instanceof ApiCallError) return `error ${error.code}: ${error.message}\n`
   const code = (error as { code?: unknown } | undefined)?.code
   const message = error instanceof Error ? error.message : String(error)

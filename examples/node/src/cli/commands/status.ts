@@ -5,7 +5,17 @@ import type { CliContext } from '../cli-context.js'
 import { type ApiFlags, apiClientFor, withApiOptions } from '../api-options.js'
 import { printResult, table } from '../output.js'
 
-const TotalsCodec = t.type({ submitted: t.number, agreed: t.number, final: t.number, failed: t.number, awaitingFinality: t.number })
+const TotalsCodec = t.type({
+  submitted: t.number,
+  agreed: t.number,
+  refused: t.number,
+  pending: t.number,
+  final: t.number,
+  rejected: t.number,
+  incoming: t.number,
+  incomingFinal: t.number,
+  awaitingFinality: t.number,
+})
 /** The fields the CLI shows (`t.type` keeps any others, so `--json` prints all the node sent). */
 export const StatusCodec = t.type({
   id: t.string,
@@ -15,6 +25,7 @@ export const StatusCodec = t.type({
   facilitating: t.boolean,
   chainHeight: t.number,
   balance: t.number,
+  available: t.number,
   peers: t.number,
   listen: t.array(t.string),
   transactions: TotalsCodec,
@@ -44,9 +55,13 @@ export function formatStatus(status: StatusView, api: string): string {
     ['round', `${status.round}${status.facilitating ? ' (facilitating)' : ''}`],
     ['facilitators', String(status.facilitators.length)],
     ['chain height', String(status.chainHeight)],
-    ['balance', String(status.balance)],
+    ['balance', `${status.balance} (spendable now: ${status.available})`],
     ['peers', String(status.peers)],
-    ['transactions', `${tx.submitted} submitted, ${tx.agreed} agreed, ${tx.final} final, ${tx.failed} failed, ${tx.awaitingFinality} awaiting finality`],
+    [
+      'transactions',
+      `${tx.submitted} submitted: ${tx.agreed} agreed (${tx.final} final, ${tx.awaitingFinality} awaiting finality), ${tx.pending} pending, ${tx.refused} refused; ` +
+        `${tx.rejected} rejected before signing; ${tx.incoming} received (${tx.incomingFinal} final)`,
+    ],
     ['uptime', `${(status.uptimeMs / 1000).toFixed(1)} s`],
     ['api', api],
     ...status.listen.map((address, i) => [i === 0 ? 'listen' : '', address] as const),
