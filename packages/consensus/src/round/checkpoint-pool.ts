@@ -80,11 +80,14 @@ export function anchorCheckpoint(crypto: Crypto, rules: SolarSystemRules, state:
   return tail === input.tail ? input : { block: input.block, tail }
 }
 
-/** What becomes of a member's submission: held for the round, kept until this node catches up, or refused. */
+/** What becomes of a member's submission: held for the round, asked again with more blocks, or refused. */
 export type SubmissionCheck =
   | { readonly kind: 'anchored'; readonly checkpoint: AnchoredCheckpoint }
-  /** It starts past the member's anchor in `state`: the member applied a round this node has not yet. */
-  | { readonly kind: 'early' }
+  /**
+   * It starts past what this node checked of the member's stretch (the member sends only what it believes this node
+   * lacks, and this node lost it, or is behind the member's anchor): send the blocks from `from` on.
+   */
+  | { readonly kind: 'resend'; readonly from: number }
   | { readonly kind: 'refused'; readonly reason: string }
 
 /** Where checking a submission starts: the tail already checked, and the blocks left to check (signatures too). */
@@ -96,10 +99,10 @@ export interface SubmissionPlan {
 
 /**
  * How to check a submission (a member's run of its chain, the new checkpoint last) against `state`: from the member's
- * certified anchor, or from `known` — the member's stretch this node checked before (an earlier submission), rebased
- * on the anchor — when the submission repeats it (each submission carries the whole stretch since the anchor, so
- * without this every block would be checked again each round until certified). A refusal, or `early` when the run
- * starts past the anchor this node knows.
+ * certified anchor, or from `known` — the member's stretch this node checked before (earlier submissions), rebased
+ * on the anchor — so that each block is checked once however many rounds it waits to be certified. A member sends
+ * only the blocks after the ones this node acknowledged; a run that starts past what this node holds is answered
+ * `resend` (after a restart, or when this node is behind the member's anchor).
  */
 export function planSubmission(
   crypto: Crypto,
@@ -121,7 +124,6 @@ export function planSubmission(
   const anchor = anchorOf(state, member) ?? (state.nextMembers?.includes(member) === true ? { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0 } : undefined)
   if (anchor === undefined) return { kind: 'refused', reason: 'the block’s author is not a member' }
   const first = blocks[0] as HalfBlock
-  if (first.sequenceNumber > anchor.sequenceNumber + 1) return { kind: 'early' }
   // A run that starts at or below the anchor must hold it, unchanged (one that starts just after it links to it: the
   // stretch check compares the first block's previous hash with the anchor's).
   if (anchor.sequenceNumber > 0 && first.sequenceNumber <= anchor.sequenceNumber) {
@@ -129,14 +131,28 @@ export function planSubmission(
     if (at === undefined || !equalBytes(blockHash(crypto, at), anchor.hash)) return { kind: 'refused', reason: 'the stretch does not continue the member’s certified checkpoint' }
   }
   const after = blocks.filter((block) => block.sequenceNumber > anchor.sequenceNumber)
-  const fresh = { kind: 'check' as const, tail: stretchFrom(checkpoint.publicKey, anchor), rest: after }
   const reused = known === undefined ? undefined : rebaseStretch(known, anchor)
-  if (reused === undefined) return fresh
-  // The blocks the earlier check covered must be the same blocks; the rest is checked from where it stopped.
-  const covered = Math.min(after.length, reused.hashes.length)
-  for (let i = 0; i < covered; i++) if (!equalBytes(blockHash(crypto, after[i] as HalfBlock), reused.hashes[i] as Uint8Array)) return fresh
-  if (covered < reused.hashes.length) return fresh // a shorter run than checked before: check it as it is
-  return { kind: 'check', tail: reused, rest: after.slice(covered) }
+  const start = (after[0] as HalfBlock).sequenceNumber
+  if (reused === undefined) {
+    // Nothing checked before to build on: the run must start right after the anchor.
+    return start === anchor.sequenceNumber + 1 ? { kind: 'check', tail: stretchFrom(checkpoint.publicKey, anchor), rest: after } : { kind: 'resend', from: anchor.sequenceNumber + 1 }
+  }
+  const held = reused.summary.head.sequenceNumber
+  if (start > held + 1) return { kind: 'resend', from: held + 1 }
+  // Blocks this node checked before must be the same blocks; the rest is checked from where it stopped.
+  const overlap = after.slice(0, held - start + 1)
+  for (const block of overlap) {
+    const seen = reused.hashes[block.sequenceNumber - anchor.sequenceNumber - 1]
+    if (seen === undefined || !equalBytes(blockHash(crypto, block), seen)) {
+      // Another chain than the one shown before (a fork, or this node's memory of it is stale): check it from the anchor.
+      return start === anchor.sequenceNumber + 1 ? { kind: 'check', tail: stretchFrom(checkpoint.publicKey, anchor), rest: after } : { kind: 'resend', from: anchor.sequenceNumber + 1 }
+    }
+  }
+  if (overlap.length === after.length && held > checkpoint.sequenceNumber) {
+    // A shorter run than checked before (an older submission arriving late): checked on its own from the anchor.
+    return start === anchor.sequenceNumber + 1 ? { kind: 'check', tail: stretchFrom(checkpoint.publicKey, anchor), rest: after } : { kind: 'resend', from: anchor.sequenceNumber + 1 }
+  }
+  return { kind: 'check', tail: reused, rest: after.slice(overlap.length) }
 }
 
 /** Ends a submission's check: the plan's tail extended with its remaining blocks (`signatures` for `plan.rest`). */

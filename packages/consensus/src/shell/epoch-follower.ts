@@ -65,6 +65,7 @@ export class EpochFollower implements MemberSchedule {
   #deriving = false
   #catchingUp = false
   #probes = 0
+  #deriveProbes = 0
   #timer: TimerHandle | undefined
   #running = false
   #stats = { rootCertificates: 0, certificatesRejected: 0, fetchesFailed: 0 }
@@ -160,7 +161,9 @@ export class EpochFollower implements MemberSchedule {
     try {
       while (this.#running && this.#derivation.assignment.round < this.history.round) {
         const certificate = this.history.certificate(this.#derivation.assignment.round + 1) as CheckpointCertificate
-        const validator = this.#nextValidator()
+        // The validator that served the last result serves the next one too; a failure moves on to another. (A turn
+        // of its own: the watchdog's catch-ups also take turns, and sharing one counter could skip half the validators.)
+        const validator = validatorInTurn(this.#options.network, this.#validators, this.#deriveProbes)
         if (validator === undefined) break
         let derived: ReturnType<typeof deriveEpoch>
         try {
@@ -169,6 +172,7 @@ export class EpochFollower implements MemberSchedule {
         } catch {
           // Withheld, short or unreachable: the watchdog tries the next validator.
           this.#stats.fetchesFailed++
+          this.#deriveProbes++
           break
         }
         this.#derivation = derived.derivation

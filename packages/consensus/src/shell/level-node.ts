@@ -459,6 +459,7 @@ export class LevelNode {
       this.#stats.roundsCertified++
       this.#enterRound()
       this.#armStallTimer()
+      this.#catchUpCommitted(body.checkpoints)
       notifyListeners(this.#listeners, certificate, next, this.#options.onError)
       return
     }
@@ -472,6 +473,21 @@ export class LevelNode {
     }
     this.#stats.childCertificates++
     this.#offerRun(followed)
+  }
+
+  /**
+   * A certified result of this group committed children's runs up to some round: a child this validator holds less
+   * of (it missed the gossip, and the child has gone quiet since, so no newer announcement will reveal the gap) is
+   * fetched now. The own group's progress keeps the watchdog from firing, so it would not catch up otherwise; and
+   * followers deriving epochs fetch exactly those runs from the validators.
+   */
+  #catchUpCommitted(entries: readonly CheckpointEntry[]): void {
+    for (const followed of this.#followed.values()) {
+      const key = followed.child?.keyHex
+      if (key === undefined) continue
+      const entry = entries.find((e) => toHex(e.publicKey) === key)
+      if (entry !== undefined && entry.sequenceNumber > followed.history.round) void this.#catchUp(followed, this.#nextValidator(), entry.sequenceNumber)
+    }
   }
 
   /** The other validators in turn: where a validator that fell behind fetches what it missed. */

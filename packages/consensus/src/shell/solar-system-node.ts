@@ -31,7 +31,7 @@ import { type AgreementProof, buildAgreementProof, type TransactionHalves, trans
 import { CertificateHistory } from '../finality/certificate-history.js'
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from '../round/certificate.js'
 import { resultHash } from '../round/checkpoint-result.js'
-import { addToPool, type AnchoredCheckpoint, type CheckpointPool, finishSubmission, planSubmission, prunePool, type SubmissionCheck } from '../round/checkpoint-pool.js'
+import { addToPool, type AnchoredCheckpoint, type CheckpointPool, finishSubmission, planSubmission, prunePool } from '../round/checkpoint-pool.js'
 import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
 import { type MemberSchedule } from '../membership/member-schedule.js'
 import { anchorOf, applyResult, genesisState, scheduleMembers, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
@@ -44,7 +44,9 @@ import {
   CHECKPOINT_PROTOCOL,
   decodeCertificateRangeRequest,
   decodeCheckpointSubmission,
+  decodeSubmissionAnswer,
   encodeCheckpointSubmission,
+  encodeSubmissionAnswer,
   ROUND_PROTOCOL,
 } from './wire.js'
 
@@ -174,8 +176,8 @@ export class SolarSystemNode {
   readonly #recent = new Map<number, FinalisedRound>()
   readonly #finalisedIn = new Map<string, number>()
   readonly #finalisedListeners = new Set<(finalised: FinalisedRound) => void>()
-  /** Submissions that start past this node's anchor for their member (it is behind): checked again after each round. */
-  #early = new Map<string, HalfBlock[]>()
+  /** Per facilitator, the own stretch it acknowledged: the anchor it was after, and the last block sent. */
+  readonly #submitted = new Map<string, { readonly anchor: number; readonly upTo: number }>()
   /** Per member, the stretch this node last checked: the next submission repeats it, and only what it adds is checked. */
   readonly #checked = new Map<string, StretchTail>()
   readonly #unsubscribe: (() => void)[] = []
@@ -398,33 +400,64 @@ export class SolarSystemNode {
 
   /**
    * Appends a checkpoint recording the last certified result and submits it, with the stretch of the own chain after
-   * the own certified checkpoint that it closes, to the next facilitators.
+   * the own certified checkpoint that it closes, to the next facilitators. Each facilitator gets only the blocks it
+   * has not acknowledged yet; one that asks for more gets them at once.
    */
   async #submitCheckpoint(): Promise<void> {
     const state = this.#state
     // Not a member (yet, or any more): nothing to checkpoint for.
     if (!state.members.has(this.self)) return
-    const anchor = anchorOf(state, this.self)
+    const anchor = anchorOf(state, this.self)?.sequenceNumber ?? 0
     let block: HalfBlock
     let stretch: readonly HalfBlock[]
     try {
       block = await this.#options.chain.checkpoint({ consensusResultHash: state.resultHash, round: state.round })
-      stretch = (await this.#options.chain.stretch(anchor?.sequenceNumber ?? 0)).filter((own) => own.sequenceNumber <= block.sequenceNumber)
+      stretch = (await this.#options.chain.stretch(anchor)).filter((own) => own.sequenceNumber <= block.sequenceNumber)
     } catch (error) {
       this.#options.onError?.(error)
       return
     }
     if (!this.#running) return
-    const { level, group } = this.#options.genesis
-    const bytes = encodeCheckpointSubmission({ level, group, blocks: stretch.map((own) => encodeBlock(own, this.#limits)) })
     for (const facilitator of state.committee.facilitators) {
       if (facilitator === this.self) {
         // Its own blocks: signed here, so checked without verifying them again.
         this.#takeStretch(stretch, 'none').catch((error: unknown) => this.#options.onError?.(error))
         continue
       }
-      // A facilitator that does not answer is one of the t the round tolerates; the next checkpoint replaces this one.
-      this.#options.network.request(facilitator, CHECKPOINT_PROTOCOL, bytes, { timeout: this.#timing.requestTimeoutMs }).catch(() => undefined)
+      void this.#submitTo(facilitator, anchor, stretch)
+    }
+  }
+
+  /** Sends `facilitator` the part of `stretch` (after `anchor`) it lacks, and what it asks for if it lacks more. */
+  async #submitTo(facilitator: string, anchor: number, stretch: readonly HalfBlock[]): Promise<void> {
+    const { level, group } = this.#options.genesis
+    const acknowledged = this.#submitted.get(facilitator)
+    let from = acknowledged !== undefined && acknowledged.anchor === anchor ? acknowledged.upTo + 1 : anchor + 1
+    const top = (stretch.at(-1) as HalfBlock).sequenceNumber
+    for (let attempt = 0; attempt < 2 && this.#running; attempt++) {
+      const blocks = stretch.filter((own) => own.sequenceNumber >= from)
+      if (blocks.length === 0) return
+      const bytes = encodeCheckpointSubmission({ level, group, blocks: blocks.map((own) => encodeBlock(own, this.#limits)) })
+      let answer
+      try {
+        answer = decodeSubmissionAnswer(await this.#options.network.request(facilitator, CHECKPOINT_PROTOCOL, bytes, { timeout: this.#timing.requestTimeoutMs }))
+      } catch {
+        // A facilitator that does not answer is one of the t the round tolerates; the next checkpoint sends it all again.
+        this.#submitted.delete(facilitator)
+        return
+      }
+      if (answer.resend === undefined) {
+        remember(this.#submitted, facilitator, { anchor, upTo: top }, MAX_CHECKED_STRETCHES)
+        return
+      }
+      // It holds less than acknowledged (a restart) or is behind this node's anchor: the blocks it asks for, once.
+      if (answer.resend >= from || answer.resend < 1) return
+      from = answer.resend
+      if (from <= anchor) {
+        const below = await this.#options.chain.stretch(from - 1).catch(() => undefined)
+        if (below === undefined) return
+        stretch = below.filter((own) => own.sequenceNumber <= top)
+      }
     }
   }
 
@@ -435,8 +468,8 @@ export class SolarSystemNode {
     const { level, group } = this.#options.genesis
     if (submission.level !== level || submission.group !== group) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'another solar system')
     const blocks = submission.blocks.map((bytes) => decodeBlock(this.crypto, bytes, this.#limits))
-    await this.#takeStretch(blocks, 'all')
-    return new Uint8Array(0)
+    const resend = await this.#takeStretch(blocks, 'all')
+    return encodeSubmissionAnswer(resend === undefined ? {} : { resend })
   }
 
   /**
@@ -444,7 +477,8 @@ export class SolarSystemNode {
    * state and holds it for the round. A stretch that starts past the anchor this node knows (the member applied a
    * round this node has not yet) waits, and is checked again after the next round.
    */
-  async #takeStretch(blocks: readonly HalfBlock[], signatures: 'all' | 'none'): Promise<void> {
+  /** Checks a stretch and holds its checkpoint for the round; the first block needed when it lacks blocks before the run. */
+  async #takeStretch(blocks: readonly HalfBlock[], signatures: 'all' | 'none'): Promise<number | undefined> {
     const checkpoint = blocks.at(-1)
     if (checkpoint !== undefined && checkpoint.type === 'checkpoint' && recordedRound(checkpoint) > this.#state.round + 1) {
       // At most one round ahead, or anyone could push a member's real checkpoint out of the pool with a forged, higher one.
@@ -454,33 +488,20 @@ export class SolarSystemNode {
     // The plan runs against the state it was made on, even if a round is applied while the signatures are checked
     // (the round rebases the stretch on its anchor then).
     const plan = planSubmission(this.crypto, this.#state, blocks, this.#checked.get(member))
-    let checked: SubmissionCheck = plan.kind === 'check' ? { kind: 'early' } : plan
-    if (plan.kind === 'check') {
-      const verdicts = signatures === 'none' ? 'none' : await this.#verifyAll(plan.rest)
-      checked = finishSubmission(this.crypto, this.#registry, plan, verdicts)
-    }
+    if (plan.kind === 'resend') return plan.from
+    if (plan.kind === 'refused') throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, plan.reason)
+    const verdicts = signatures === 'none' ? 'none' : await this.#verifyAll(plan.rest)
+    const checked = finishSubmission(this.crypto, this.#registry, plan, verdicts)
     if (checked.kind === 'refused') throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, checked.reason)
-    if (checked.kind === 'early') {
-      // Behind the member: held (newest per member) until the round that certifies its anchor is applied here.
-      const held = this.#early.get(member)
-      if (held === undefined || (held.at(-1) as HalfBlock).sequenceNumber < (blocks.at(-1) as HalfBlock).sequenceNumber) this.#early.set(member, [...blocks])
-      return
-    }
+    if (checked.kind === 'resend') return checked.from
     remember(this.#checked, member, checked.checkpoint.tail, MAX_CHECKED_STRETCHES)
     this.#acceptCheckpoint(checked.checkpoint)
+    return undefined
   }
 
   async #verifyAll(blocks: readonly HalfBlock[]): Promise<readonly boolean[]> {
     const items: SignedMessage[] = blocks.map((block) => ({ publicKey: block.publicKey, message: blockHash(this.crypto, block), signature: block.signature }))
     return this.#options.verifier === undefined ? this.crypto.verifyMany(items) : await this.#options.verifier(items)
-  }
-
-  /** Stretches that waited for this node to catch up: checked again now (one per member, the newest). */
-  #retryEarly(): void {
-    if (this.#early.size === 0) return
-    const early = this.#early
-    this.#early = new Map()
-    for (const blocks of early.values()) this.#takeStretch(blocks, 'all').catch(() => undefined)
   }
 
   #acceptCheckpoint(input: AnchoredCheckpoint): void {
@@ -566,7 +587,6 @@ export class SolarSystemNode {
     this.#noteFinalised(certificate, true)
     notifyListeners(this.#listeners, certificate, next, this.#options.onError)
     this.#scheduleCheckpoint()
-    this.#retryEarly()
   }
 
   /**

@@ -100,6 +100,21 @@ export function decodeCheckpointSubmission(bytes: Uint8Array, maxBytes: number):
   return decodeWith(CheckpointSubmissionCodec, bytes, maxBytes, 'checkpoint submission')
 }
 
+/**
+ * A facilitator's answer to a submission: taken (`resend` absent), or the blocks from `resend` on are needed first (it
+ * holds less of the member's stretch than the member thought).
+ */
+const SubmissionAnswerCodec = t.union([closedRecord('SubmissionTaken', {}), closedRecord('SubmissionResend', { resend: integerIn(1, Number.MAX_SAFE_INTEGER, 'From') })])
+export type SubmissionAnswer = { readonly resend?: number }
+
+export function encodeSubmissionAnswer(answer: SubmissionAnswer): Uint8Array {
+  return encodeCanonical(answer)
+}
+
+export function decodeSubmissionAnswer(bytes: Uint8Array): SubmissionAnswer {
+  return decodeWith(SubmissionAnswerCodec, bytes, 64, 'submission answer') as SubmissionAnswer
+}
+
 const CertificateRangeRequestCodec = closedRecord('CertificateRangeRequest', {
   level: Level,
   group: Group,

@@ -9,7 +9,7 @@ import { type AnchoredCheckpoint, checkSubmission, defaultSolarSystemRules, gene
  */
 export function anchored(crypto: Crypto, state: SolarSystemState, blocks: readonly HalfBlock[]): AnchoredCheckpoint {
   const checked = checkSubmission(crypto, new PayloadRegistry(), state, blocks)
-  if (checked.kind !== 'anchored') throw new Error(`not an anchored checkpoint: ${checked.kind === 'refused' ? checked.reason : 'early'}`)
+  if (checked.kind !== 'anchored') throw new Error(`not an anchored checkpoint: ${checked.kind === 'refused' ? checked.reason : `missing blocks from ${checked.from}`}`)
   return checked.checkpoint
 }
 

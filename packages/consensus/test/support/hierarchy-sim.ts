@@ -440,7 +440,7 @@ export class HierarchySim {
     const checked = checkSubmission(facilitator.crypto, this.#registry, system.state, blocks)
     if (checked.kind !== 'anchored') {
       // Members here are honest and the state is shared: a refusal is a bug of the simulator or of the check.
-      this.errors.push(new Error(`a submission of ${checkpoint.sequenceNumber} by ${toHex(checkpoint.publicKey).slice(0, 8)} is ${checked.kind === 'early' ? 'early' : `refused: ${checked.reason}`}`))
+      this.errors.push(new Error(`a submission of ${checkpoint.sequenceNumber} by ${toHex(checkpoint.publicKey).slice(0, 8)} is ${checked.kind === 'resend' ? `missing blocks from ${checked.from}` : `refused: ${checked.reason}`}`))
       return
     }
     this.#deliver(system, facilitator, round, { type: 'checkpoint', block: checked.checkpoint }, send)
