@@ -101,7 +101,7 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
         else if (outcome.status === 'pending') counters.pending++
         else {
           counters.acknowledged++
-          options.onAcknowledged?.(outcome.transaction.id, from)
+          options.onAcknowledged?.(outcome.id, from)
         }
       }
       return true

@@ -35,7 +35,7 @@ export type NodeStatusView = t.TypeOf<typeof NodeStatusCodec>
 const SubmittedCodec = t.type({ id: t.string })
 /** One item of a batch answer: a transaction and its status, or why nothing was signed. */
 const BatchOutcomeCodec = t.union([
-  t.type({ status: t.keyof({ pending: null, agreed: null, refused: null, final: null }), transaction: t.type({ id: t.string }) }),
+  t.type({ status: t.keyof({ pending: null, agreed: null, refused: null, final: null }), id: t.string }),
   t.type({ status: t.literal('rejected'), error: t.type({ code: t.string }) }),
 ])
 const BatchAnswerCodec = t.type({ outcomes: t.array(BatchOutcomeCodec) })

@@ -59,6 +59,6 @@ async function invocation(node: FullNode, agreement: HalfBlock, proposal: HalfBl
     output: cborToJson(record.output),
     gas: record.gasUsed,
     timestamp: record.timestamp,
-    status: (await node.consensus.isFinal({ proposal, agreement })) ? 'final' : 'agreed',
+    status: (await node.finalRound({ proposal, agreement })) === undefined ? 'agreed' : 'final',
   }
 }

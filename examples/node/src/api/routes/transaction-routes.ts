@@ -111,9 +111,20 @@ function answerOf(node: FullNode, result: TransferResult): { status: number; bod
   return { status: tracked.status === 'pending' ? 202 : result.replay ? 200 : 201, body: view(node, tracked) }
 }
 
-/** A transfer's result as one item of a batch answer. */
-function itemOf(node: FullNode, result: TransferResult): unknown {
-  if (result.kind === 'transaction') return { status: result.tracked.status, replay: result.replay, transaction: view(node, result.tracked) }
+/**
+ * A transfer's result as one item of a batch answer: its status and id (a batch may hold a thousand transfers, so
+ * the halves are left to `GET /v1/transactions/:id`), the refusal of a refused one, or why nothing was signed.
+ */
+function itemOf(result: TransferResult): unknown {
+  if (result.kind === 'transaction') {
+    const { tracked } = result
+    return {
+      status: tracked.status,
+      id: tracked.id,
+      replay: result.replay,
+      ...(tracked.voided === undefined ? {} : { refusal: { code: tracked.voided.code, reason: tracked.voided.reason } }),
+    }
+  }
   const error = rejectionError(result)
   return { status: 'rejected', error: { code: error.code, message: error.message, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) } }
 }
@@ -150,7 +161,7 @@ export function transactionRoutes(): Route[] {
         const results = await node.transfer(valid)
         let next = 0
         const outcomes = requests.map((request) =>
-          request instanceof ApiError ? { status: 'rejected', error: { code: request.code, message: request.message } } : itemOf(node, results[next++] as TransferResult),
+          request instanceof ApiError ? { status: 'rejected', error: { code: request.code, message: request.message } } : itemOf(results[next++] as TransferResult),
         )
         return { status: 200, body: { outcomes } }
       },
