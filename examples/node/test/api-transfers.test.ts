@@ -1,7 +1,8 @@
 /**
  * What a transfer's HTTP answer means, against three in-process nodes (createNode on temp dirs, libp2p on loopback):
  * an error answer always means nothing moved and the transfer can never become final; a retried request with the
- * same idempotency key never pays twice; the batch route answers each transfer on its own.
+ * same idempotency key never pays twice, and after a restart finds the transfer as it stands (final, refused) without
+ * counting it again; the batch route answers each transfer on its own; each side sees its role in a transaction.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,7 +11,7 @@ import { createKeyFile, type Crypto, loadCrypto, toHex } from '@constellation/cr
 import { isProposal, transferOf } from '@constellation/trustchain'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiModule, apiModule } from '../src/api/index.js'
-import { defaultNodeConfig } from '../src/config/node-config.js'
+import { defaultNodeConfig, type NodeConfig } from '../src/config/node-config.js'
 import { createNode, type FullNode } from '../src/node/create-node.js'
 
 const BALANCE = 1_000_000
@@ -21,6 +22,7 @@ let crypto: Crypto
 let base: string
 const nodes: FullNode[] = []
 const apis: ApiModule[] = []
+const configs: NodeConfig[] = []
 const url = (i: number, path: string) => `${apis[i]?.url}${path}`
 
 async function post(i: number, path: string, body: unknown, headers: Record<string, string> = {}) {
@@ -61,28 +63,30 @@ beforeAll(async () => {
   const genesis = { version: 1, group: 'transfers-test', timestamp: Date.now(), facilitators: 3, members: keys.map((k) => ({ id: toHex(k.publicKey), balance: BALANCE })) }
   await writeFile(genesisFile, JSON.stringify(genesis))
   for (const [i, dir] of dirs.entries()) {
-    const defaults = defaultNodeConfig(dir)
-    const config = {
-      ...defaults,
-      genesisFile,
-      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: nodes.flatMap((node) => node.network.listenAddresses()) },
-      log: { level: 'warn' as const },
-    }
-    const start = apiModule()
-    const node = await createNode(config, {
+    configs[i] = { ...defaultNodeConfig(dir), genesisFile, p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] }, log: { level: 'warn' } }
+    await start(i, nodes.flatMap((node) => node.network.listenAddresses()))
+  }
+  await until(async () => nodes.every((node) => node.consensus.history.round >= 2), 'the first rounds')
+}, 60_000)
+
+/** Starts node `i` (again, after a restart) on its data dir, with its API. */
+async function start(i: number, bootstrap: string[]): Promise<void> {
+  const config = configs[i] as NodeConfig
+  const serve = apiModule()
+  nodes[i] = await createNode(
+    { ...config, p2p: { ...config.p2p, bootstrap } },
+    {
       modules: [
         async (full) => {
-          const api = await start(full)
-          apis.push(api)
+          const api = await serve(full)
+          apis[i] = api
           return api
         },
       ],
       ...(i === 1 ? { shouldSign: (proposal) => (transferOf(proposal.type, proposal.payload)?.amount ?? 0) < REFUSE_FROM } : {}),
-    })
-    nodes.push(node)
-  }
-  await until(async () => nodes.every((node) => node.consensus.history.round >= 2), 'the first rounds')
-}, 60_000)
+    },
+  )
+}
 
 afterAll(async () => {
   for (const node of [...nodes].reverse()) await node.close()
@@ -130,7 +134,7 @@ describe('transfers over HTTP', () => {
     expect(reply.status).toBe(422)
     expect(reply.json.error.code).toBe('REFUSED')
     const transaction = reply.json.error.transaction
-    expect(transaction).toMatchObject({ status: 'refused', amount: REFUSE_FROM, agreement: null })
+    expect(transaction).toMatchObject({ status: 'refused', role: 'proposer', amount: REFUSE_FROM, agreement: null })
     expect(transaction.refusal.void).toMatchObject({ type: 'void', linkSequenceNumber: transaction.proposal.sequenceNumber })
     expect(sender.chain.head().balance).toBe(balance)
     expect((await get(0, `/v1/transactions/${transaction.id}/proof`)).status).toBe(409)
@@ -153,11 +157,13 @@ describe('transfers over HTTP', () => {
     const after = await proposalsTo(0, receiver)
     expect(after.signed - before.signed).toBe(2)
     expect(after.moved - before.moved).toBe(7)
-    // The same key for another transfer is a conflict: nothing signed.
+    // The same key for another transfer is a conflict: nothing signed, counted with the other rejections.
+    const rejected = (await get(0, '/v1/transactions')).json.totals.rejected as number
     const conflict = await post(0, '/v1/transactions', { to: receiver.id, amount: 5 }, { 'idempotency-key': key })
     expect(conflict.status).toBe(409)
     expect(conflict.json.error.code).toBe('KEY_CONFLICT')
     expect((await proposalsTo(0, receiver)).signed).toBe(after.signed)
+    expect((await get(0, '/v1/transactions')).json.totals.rejected).toBe(rejected + 1)
     expect((await post(0, '/v1/transactions', { to: receiver.id, amount: 5 }, { 'idempotency-key': 'not a key' })).status).toBe(400)
   }, 30_000)
 
@@ -181,4 +187,44 @@ describe('transfers over HTTP', () => {
     expect(reply.json.outcomes[1]).toMatchObject({ refusal: { code: 'TRUSTCHAIN_PROPOSAL_REJECTED' } })
     expect((await post(0, '/v1/transactions/batch', { transfers: [] })).status).toBe(400)
   }, 30_000)
+
+  it('each side sees its role: the proposer an outgoing transaction, the counterparty an incoming one', async () => {
+    const receiver = nodes[2] as FullNode
+    const sent = await post(0, '/v1/transactions', { to: receiver.id, amount: 1 })
+    expect(sent.status).toBe(201)
+    expect(sent.json.role).toBe('proposer')
+    expect((await get(0, `/v1/transactions/${sent.json.id}`)).json.role).toBe('proposer')
+    expect((await get(2, `/v1/transactions/${sent.json.id}`)).json).toMatchObject({ id: sent.json.id, role: 'counterparty' })
+  }, 30_000)
+
+  it('after a restart, a retried request finds its transfer as it stands (final in its round, or refused) and counts it in no total', async () => {
+    const [, refuser, receiver] = nodes as [FullNode, FullNode, FullNode]
+    const paid = await post(0, '/v1/transactions', { to: receiver.id, amount: 6 }, { 'idempotency-key': 'restart-paid' })
+    expect(paid.status).toBe(201)
+    const refused = await post(0, '/v1/transactions', { to: refuser.id, amount: REFUSE_FROM }, { 'idempotency-key': 'restart-refused' })
+    expect(refused.json.error.code).toBe('REFUSED')
+    const refusedView = refused.json.error.transaction
+    await until(async () => (await get(0, `/v1/transactions/${paid.json.id}`)).json.status === 'final', 'the paid transfer to be final')
+    const { finalRound } = (await get(0, `/v1/transactions/${paid.json.id}`)).json
+
+    await (nodes[0] as FullNode).close()
+    await start(0, [...refuser.network.listenAddresses(), ...receiver.network.listenAddresses()])
+    const none = { submitted: 0, agreed: 0, refused: 0, pending: 0, final: 0, rejected: 0, incoming: 0, incomingFinal: 0, awaitingFinality: 0 }
+    expect((await get(0, '/v1/transactions')).json.totals).toEqual(none)
+
+    // Looked up by id, the refused one comes from the store: the void in the own chain says it was refused.
+    const found = await get(0, `/v1/transactions/${refusedView.id}`)
+    expect(found.json).toMatchObject({ status: 'refused', role: 'proposer', agreement: null, refusal: { code: 'REFUSED', void: { type: 'void', linkSequenceNumber: refusedView.proposal.sequenceNumber } } })
+
+    const paidAgain = await post(0, '/v1/transactions', { to: receiver.id, amount: 6 }, { 'idempotency-key': 'restart-paid' })
+    expect(paidAgain.status).toBe(200)
+    expect(paidAgain.json).toMatchObject({ id: paid.json.id, status: 'final', finalRound, role: 'proposer' })
+    const refusedAgain = await post(0, '/v1/transactions', { to: refuser.id, amount: REFUSE_FROM }, { 'idempotency-key': 'restart-refused' })
+    expect(refusedAgain.status).toBe(422)
+    expect(refusedAgain.json.error).toMatchObject({ code: 'REFUSED', transaction: { id: refusedView.id, status: 'refused', refusal: { code: 'REFUSED' } } })
+    // Shown again, counted nowhere: this run neither proposed nor finalised them.
+    const listed = (await get(0, '/v1/transactions')).json
+    expect(listed.totals).toEqual(none)
+    expect(listed.transactions.map((transaction: { id: string }) => transaction.id)).toEqual([refusedView.id, paid.json.id])
+  }, 60_000)
 })

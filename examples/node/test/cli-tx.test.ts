@@ -152,6 +152,23 @@ describe('tx send', () => {
 })
 
 describe('tx status', () => {
+  it("shows which side the node is on: an outgoing transaction's proposer, an incoming one's counterparty, or neither", async () => {
+    const [incoming, neither] = ['ce'.repeat(32), 'cf'.repeat(32)]
+    const node = await scriptedNode((seen) => ({
+      status: 200,
+      body: seen.path.endsWith(incoming)
+        ? view('agreed', { id: incoming, role: 'counterparty' })
+        : seen.path.endsWith(neither)
+          ? view('proposed', { id: neither })
+          : view('agreed', { role: 'proposer' }),
+    }))
+    const status = async (id: string, ...more: string[]) => (await cli(['tx', 'status', id, '--api', node.url, ...more])).stdout
+    expect(await status(ID)).toMatch(/^this node +proposer \(outgoing\)$/m)
+    expect(await status(incoming)).toMatch(/^this node +counterparty \(incoming\)$/m)
+    expect(await status(neither)).not.toMatch(/^this node/m)
+    expect(JSON.parse(await status(incoming, '--json'))).toMatchObject({ id: incoming, role: 'counterparty' })
+  })
+
   it('shows a refused transaction with its reason and void, and refuses to fetch a proof it cannot have', async () => {
     const node = await scriptedNode(() => ({ status: 200, body: view('refused', { refusal }) }))
     const run = await cli(['tx', 'status', ID, '--api', node.url])

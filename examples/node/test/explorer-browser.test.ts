@@ -5,7 +5,8 @@
  * the page verifies itself from the genesis, and summarises as the round that finalised it, the transfer's place
  * among that round's finalised transfers and the certificate's signatures), shows the node's transaction totals,
  * shows a pending transaction and a refused one (its reason, its void, nothing moved, no proof asked for: answers
- * the page is given by intercepting the node's, since a healthy devnet refuses nothing), watches certified rounds
+ * the page is given by intercepting the node's, since a healthy devnet refuses nothing) and which side the node is on
+ * (an outgoing transfer, and an incoming one, timed from its agreement), watches certified rounds
  * arrive without reloading, and visits the hierarchy, memes and contracts views. A screenshot of each view goes to
  * test-artifacts/ (not committed).
  *
@@ -135,6 +136,7 @@ describe('the explorer in Chromium', () => {
     await proof.getByTestId('proof-pending').waitFor()
     expect(await proof.getByTestId('proof-pending').textContent()).toMatch(/^Not final yet/)
     await expect.poll(() => page.getByTestId('tx-status').textContent(), { timeout: 30_000 }).toBe('final')
+    expect(await page.locator('dl[aria-label="Transaction"]').textContent()).toMatch(/this node:?\s*proposer: an outgoing transfer/)
     await proof.getByRole('table', { name: 'What the proof contains' }).waitFor({ timeout: 15_000 })
     expect(await proof.textContent()).toMatch(/verifyAgreementProof/)
     // A header, the two halves, the certificate and the Merkle path.
@@ -172,7 +174,7 @@ describe('the explorer in Chromium', () => {
     await page.emulateMedia({ colorScheme: 'light' })
   }, 60_000)
 
-  it('shows a pending transaction as one that may still be agreed, and a refused one as nothing moved, with its void', async () => {
+  it('shows a pending transaction as one that may still be agreed, a refused one as nothing moved, with its void, and an incoming one', async () => {
     const [node0, node1] = cluster().nodes
     if (node0 === undefined || node1 === undefined) throw new Error('the devnet has fewer than 2 nodes')
     // A real transaction's view, as the node serves it, made into a pending one and a refused one under ids of their own.
@@ -193,6 +195,8 @@ describe('the explorer in Chromium', () => {
       payload: { amount: real.amount, balance: 1_000_000, refusal: 'd4'.repeat(64) },
     }
     const refused = { ...unanswered, id: refusedId, status: 'refused', agreement: null, refusal: { code: 'PROPOSAL_REJECTED', reason: 'policy', void: voidBlock } }
+    const incomingId = 'e5'.repeat(32)
+    const incoming = { ...fields, id: incomingId, role: 'counterparty' }
     const proofAsks: string[] = []
     page.on('request', (request) => {
       if (request.url().endsWith('/proof')) proofAsks.push(new URL(request.url()).pathname)
@@ -202,6 +206,7 @@ describe('the explorer in Chromium', () => {
       route.fulfill({ status: 409, json: { error: { code: 'NOT_FINAL', message: `transaction ${pendingId} has no agreement` } } }),
     )
     await page.route(`**/v1/transactions/${refusedId}`, (route) => route.fulfill({ json: refused }))
+    await page.route(`**/v1/transactions/${incomingId}`, (route) => route.fulfill({ json: incoming }))
 
     // Moved to by the location hash, as a link would: the app is not loaded again.
     const open = (hash: string) => page.evaluate((to) => ((globalThis as unknown as { location: { hash: string } }).location.hash = to), hash)
@@ -227,6 +232,11 @@ describe('the explorer in Chromium', () => {
     // A refused transaction's proof is never asked for.
     expect(proofAsks.filter((path) => path.includes(refusedId))).toEqual([])
     await screenshot('transaction-refused')
+
+    // The role the node states, not who sent it, tells an incoming transfer: its timings start at the agreement.
+    await open(`#/tx/${incomingId}`)
+    await page.getByText('counterparty: an incoming transfer').waitFor({ timeout: 10_000 })
+    expect(await page.locator('dl[aria-label="Timings"]').textContent()).toMatch(/^agreed here/)
   }, 30_000)
 
   it('adds certified rounds as they happen, without reloading', async () => {

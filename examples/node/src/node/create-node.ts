@@ -16,7 +16,7 @@ import {
   type BlockStore,
   createAnchoredNode,
   createGenesisBlock,
-  type HalfBlock,
+  isProposal,
   openLevelBlockStore,
   TrustChainErrorCode,
   type TransferOutcome,
@@ -28,6 +28,7 @@ import { createLogger, errorFields, type Logger } from '../log/logger.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
 import { type CertificateJournal, openCertificateJournal } from './certificate-journal.js'
 import { IdempotencyKeys, MAX_REMEMBERED_KEYS, referenceOf } from './idempotency.js'
+import { storedAnswer } from './stored-answer.js'
 import { type TrackedTransaction, type TransactionTotals, TransactionTracker } from './transaction-tracker.js'
 
 /** Rounds a restarted node sits out past its last stored certificate (see `sitOutThroughRound`): the certificate of
@@ -294,6 +295,7 @@ async function assemble(
         return block
       },
       stretch: (after) => trustchain.stretch(after),
+      proposalOf: (agreement) => store.get(agreement.linkPublicKey, agreement.linkSequenceNumber),
     },
     genesis: solarSystem.genesis,
     rules: solarSystem.rules,
@@ -323,7 +325,8 @@ async function assemble(
       if (tracked?.agreement === undefined || toHex(blockHash(crypto, tracked.agreement)) !== toHex(leaf.subarray(32))) continue
       transactions.final(tracked, finalised.round, at)
       recorded.push({ id: leaf.slice(0, 32), round: finalised.round })
-      if (tracked.role === 'proposer') {
+      // A restored one was counted by the run that proposed it.
+      if (tracked.role === 'proposer' && tracked.restored === undefined) {
         metrics.transactionsFinal.inc()
         metrics.finalityLatency.observe((at - tracked.submittedAt) / 1000)
       }
@@ -394,14 +397,37 @@ async function assemble(
     return { kind: 'transaction', tracked, replay: false }
   }
 
+  /**
+   * An own transaction the tracker forgot (a restart, an old one), put back as the store and the consensus know it
+   * now — agreed, final in its round, refused, or still pending — without counting it again.
+   */
+  const restoreFromStore = async (id: string): Promise<TrackedTransaction | undefined> => {
+    const proposal = await store.getByHash(fromHex(id))
+    if (proposal === undefined || !isProposal(proposal) || !equalBytes(proposal.publicKey, keyPair.publicKey)) return undefined
+    const known = { id, role: 'proposer', proposal, submittedAt: proposal.timestamp } as const
+    const answer = await storedAnswer(store, proposal)
+    if (answer.status === 'refused') return transactions.restore({ ...known, status: 'refused', voided: answer.voided })
+    if (answer.status === 'unanswered') return transactions.restore({ ...known, status: 'pending' })
+    const { agreement } = answer
+    const round = await finalRound({ proposal, agreement })
+    return transactions.restore(
+      round === undefined
+        ? { ...known, status: 'agreed', agreement, agreedAt: agreement.timestamp }
+        : { ...known, status: 'final', agreement, agreedAt: agreement.timestamp, finalRound: round },
+    )
+  }
+
   /** The transaction an earlier request made under `key`, as the tracker or the store knows it now. */
   const replayOf = async (key: string, request: TransferRequest): Promise<TransferResult | undefined> => {
     const made = keys.find(key)
     if (made === undefined) return undefined
     if (made.to !== toHex(request.to) || made.amount !== request.amount) {
+      // Refused before anything was signed, like an overdraft: counted with those.
+      transactions.rejected()
+      metrics.transactionsFailed.inc()
       return { kind: 'rejected', reason: 'KEY_CONFLICT', message: `the idempotency key was used for another transfer (${made.id})` }
     }
-    const tracked = transactions.get(made.id) ?? (await trackedFromStore(store, keyPair.publicKey, made.id, transactions))
+    const tracked = transactions.get(made.id) ?? (await restoreFromStore(made.id))
     return tracked === undefined ? undefined : { kind: 'transaction', tracked, replay: true }
   }
 
@@ -516,18 +542,4 @@ async function assemble(
   await writeFile(paths.runtime, `${JSON.stringify(runtime)}\n`)
   logger.info({ id, round: solar.history.round }, 'node started')
   return node
-}
-
-
-/** A transaction of this node's that the tracker forgot (a restart, an old one), rebuilt from the store. */
-async function trackedFromStore(store: BlockStore, self: Uint8Array, id: string, transactions: TransactionTracker): Promise<TrackedTransaction | undefined> {
-  const proposal = await store.getByHash(fromHex(id))
-  if (proposal === undefined) return undefined
-  const linked = await store.getLinked(proposal.publicKey, proposal.sequenceNumber)
-  const agreement = linked.find((block) => equalBytes(block.publicKey, proposal.linkPublicKey) && block.type === 'tx')
-  const voided = linked.find((block: HalfBlock) => block.type === 'void' && equalBytes(block.publicKey, self))
-  const tracked = transactions.proposed(id, proposal, proposal.timestamp)
-  if (agreement !== undefined) transactions.agreed(tracked, agreement, agreement.timestamp)
-  else if (voided !== undefined) transactions.refused(tracked, { block: voided, code: 'REFUSED', reason: 'refused by the counterparty' })
-  return tracked
 }

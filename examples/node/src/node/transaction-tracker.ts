@@ -3,8 +3,10 @@
  * refused), and the ones it agreed to as counterparty (from agreed to final); running totals (transfers refused
  * before anything was signed included); and recent finality latencies for the devnet summary and the metrics.
  * Bounded: the oldest settled entries are forgotten first (the chain itself keeps every block; the tracker only
- * remembers timings). Listeners (`onChange`) hear each entry as its status changes: the explorer's live events come
- * from here.
+ * remembers timings). A forgotten transaction (an old one, or one from before a restart) can be put back as the
+ * chain and the consensus know it (`restore`): it is shown again, but counted in no total and no latency, since
+ * this run did not see it happen. Listeners (`onChange`) hear each entry as its status changes: the explorer's live
+ * events come from here.
  */
 import type { HalfBlock } from '@constellation/trustchain'
 
@@ -14,22 +16,49 @@ import type { HalfBlock } from '@constellation/trustchain'
  */
 export type TransactionStatus = 'pending' | 'agreed' | 'refused' | 'final'
 
+/** Whether this node proposed a transaction (outgoing) or agreed to another node's proposal (incoming). */
+export type TransactionRole = 'proposer' | 'counterparty'
+
+/** The void that returned a refused proposal's amount, and why the counterparty refused. */
+export interface VoidedProposal {
+  readonly block: HalfBlock
+  readonly code: string
+  readonly reason: string
+}
+
 export interface TrackedTransaction {
   /** Hex hash of the proposal half-block. */
   readonly id: string
-  /** Whether this node proposed it or agreed to it. */
-  readonly role: 'proposer' | 'counterparty'
+  readonly role: TransactionRole
   readonly proposal: HalfBlock
   agreement?: HalfBlock
-  /** The void that returned a refused proposal's amount, and why the counterparty refused. */
-  voided?: { readonly block: HalfBlock; readonly code: string; readonly reason: string }
+  voided?: VoidedProposal
   status: TransactionStatus
   readonly submittedAt: number
   agreedAt?: number
   finalAt?: number
   /** The certified round that finalised it. */
   finalRound?: number
+  /** Put back by `restore`: an earlier run counted it, so none of its changes count in this run's totals. */
+  readonly restored?: true
 }
+
+/**
+ * A transaction the tracker forgot, as the chain and the consensus know it now: its status with what that status
+ * needs (the agreement; the void; the round that finalised it). The times are the blocks' own timestamps, as this
+ * run did not see the transaction happen.
+ */
+export type RestoredTransaction = {
+  readonly id: string
+  readonly role: TransactionRole
+  readonly proposal: HalfBlock
+  readonly submittedAt: number
+} & (
+  | { readonly status: 'pending' }
+  | { readonly status: 'agreed'; readonly agreement: HalfBlock; readonly agreedAt: number }
+  | { readonly status: 'refused'; readonly voided: VoidedProposal }
+  | { readonly status: 'final'; readonly agreement: HalfBlock; readonly agreedAt: number; readonly finalRound: number }
+)
 
 export interface TransactionTotals {
   /** Proposals this node signed. */
@@ -130,17 +159,41 @@ export class TransactionTracker {
     tracked.agreement = agreement
     tracked.status = 'agreed'
     tracked.agreedAt = at
-    this.#agreed++
+    if (tracked.restored === undefined) this.#agreed++
     this.#changed(tracked)
   }
 
   /** The counterparty refused an own proposal, which `block` voided. */
-  refused(tracked: TrackedTransaction, voided: { readonly block: HalfBlock; readonly code: string; readonly reason: string }): void {
+  refused(tracked: TrackedTransaction, voided: VoidedProposal): void {
     if (tracked.status !== 'pending') return
     tracked.voided = voided
     tracked.status = 'refused'
-    this.#refused++
+    if (tracked.restored === undefined) this.#refused++
     this.#changed(tracked)
+  }
+
+  /**
+   * Puts back a transaction the tracker forgot (an idempotent replay after a restart finds it in the chain), or
+   * returns the entry it holds. Nothing is counted, now or when it settles or becomes final later: the run that
+   * proposed or agreed to it counted it. No listener hears it either, as its status did not change.
+   */
+  restore(known: RestoredTransaction): TrackedTransaction {
+    const held = this.#byId.get(known.id)
+    if (held !== undefined) return held
+    const tracked: TrackedTransaction = {
+      id: known.id,
+      role: known.role,
+      proposal: known.proposal,
+      status: known.status,
+      submittedAt: known.submittedAt,
+      restored: true,
+      ...(known.status === 'agreed' || known.status === 'final' ? { agreement: known.agreement, agreedAt: known.agreedAt } : {}),
+      ...(known.status === 'final' ? { finalRound: known.finalRound } : {}),
+      ...(known.status === 'refused' ? { voided: known.voided } : {}),
+    }
+    this.#byId.set(known.id, tracked)
+    this.#evict()
+    return tracked
   }
 
   /** This node agreed to another node's proposal. */
@@ -161,13 +214,19 @@ export class TransactionTracker {
     tracked.status = 'final'
     tracked.finalAt = at
     tracked.finalRound = round
-    if (tracked.role === 'counterparty') this.#incomingFinal++
-    else {
-      this.#final++
-      this.#latencies[this.#latencyCount % LATENCY_SAMPLES] = at - tracked.submittedAt
-      this.#latencyCount++
-    }
+    // A restored one was counted by the run that saw it proposed or agreed (and its latency would span the restart).
+    if (tracked.restored === undefined) this.#countFinal(tracked, at)
     this.#changed(tracked)
+  }
+
+  #countFinal(tracked: TrackedTransaction, at: number): void {
+    if (tracked.role === 'counterparty') {
+      this.#incomingFinal++
+      return
+    }
+    this.#final++
+    this.#latencies[this.#latencyCount % LATENCY_SAMPLES] = at - tracked.submittedAt
+    this.#latencyCount++
   }
 
   #changed(tracked: TrackedTransaction): void {

@@ -6,7 +6,7 @@
  * proof is asked for.
  */
 import { useRef } from 'preact/hooks'
-import type { AgreementProofView, NodeStatus, ProofSummary, TransactionStatus, TransactionView } from '../browser/api-types.js'
+import type { AgreementProofView, ProofSummary, TransactionStatus, TransactionView } from '../browser/api-types.js'
 import { type FinalityCheckState, useFinalityCheck } from '../browser/use-finality-check.js'
 import { useView } from '../browser/use-view.js'
 import { formatAmount, formatBytes, formatDuration, formatTimestamp, shortHex } from '../model/format.js'
@@ -25,26 +25,24 @@ const STATUS_TEXT: Readonly<Record<TransactionStatus, string>> = {
 
 const since = (at: number, from: number) => `${formatTimestamp(at)} (after ${formatDuration(at - from)})`
 
+/** Which side this node is on, beside the transaction's summary. */
+const ROLE_TEXT: Readonly<Record<NonNullable<TransactionView['role']>, string>> = {
+  proposer: 'proposer: an outgoing transfer',
+  counterparty: 'counterparty: an incoming transfer',
+}
+
 /**
  * The timings this node recorded: as the proposer from its submission, as the counterparty from its agreement
- * (which is when it first saw the transaction). `nodeId` tells which; until it is known the proposer's are assumed.
+ * (which is when it first saw the transaction). A transaction found final again after a restart has no final time.
  */
-function Timings({ transaction, nodeId }: { readonly transaction: TransactionView; readonly nodeId: string | undefined }) {
+function Timings({ transaction }: { readonly transaction: TransactionView }) {
   const { submittedAt, agreedAt, finalAt, finalRound, status } = transaction
   if (submittedAt === undefined) return <p class="note">This node is not party to this transaction, so it holds no timings for it.</p>
   const finalRow = ['final in round', finalRound ?? '—'] as const
-  if (nodeId !== undefined && nodeId === transaction.to && nodeId !== transaction.from) {
+  const finalText = (from: number) => (finalAt !== undefined ? since(finalAt, from) : status === 'final' ? 'yes (not timed by this run of the node)' : 'not yet')
+  if (transaction.role === 'counterparty') {
     const agreed = agreedAt ?? submittedAt
-    return (
-      <Facts
-        label="Timings"
-        items={[
-          ['agreed here', formatTimestamp(agreed)],
-          ['final', finalAt === undefined ? 'not yet' : since(finalAt, agreed)],
-          finalRow,
-        ]}
-      />
-    )
+    return <Facts label="Timings" items={[['agreed here', formatTimestamp(agreed)], ['final', finalText(agreed)], finalRow]} />
   }
   const refused = status === 'refused'
   return (
@@ -53,7 +51,7 @@ function Timings({ transaction, nodeId }: { readonly transaction: TransactionVie
       items={[
         ['proposed', formatTimestamp(submittedAt)],
         ['agreed', refused ? 'never: refused' : agreedAt === undefined ? 'not yet' : since(agreedAt, submittedAt)],
-        ['final', refused ? 'never' : finalAt === undefined ? 'not yet' : since(finalAt, submittedAt)],
+        ['final', refused ? 'never' : finalText(submittedAt)],
         finalRow,
       ]}
     />
@@ -214,8 +212,6 @@ export function TransactionPage({ id }: { readonly id: string }) {
     (event) => (event.kind === 'transaction' && event.id === id) || (!settled.current && event.kind === 'round'),
   )
   settled.current = state.data?.status === 'final' || state.data?.status === 'refused'
-  // Which side this node is on, for its timings.
-  const node = useView<NodeStatus>('/v1/status', ['id'])
   return (
     <>
       <PageHeading title={`Transaction ${shortHex(id)}`}>
@@ -238,12 +234,13 @@ export function TransactionPage({ id }: { readonly id: string }) {
                   ['from', <Hex value={transaction.from} href={hrefOf({ view: 'chain', publicKey: transaction.from })} />],
                   ['to', <Hex value={transaction.to} href={hrefOf({ view: 'chain', publicKey: transaction.to })} />],
                   ['amount', transaction.status === 'refused' ? `${formatAmount(transaction.amount)} (not moved)` : formatAmount(transaction.amount)],
+                  ['this node', transaction.role === undefined ? 'not party to it' : ROLE_TEXT[transaction.role]],
                 ]}
               />
               <p class={transaction.status === 'refused' ? 'note note--refused' : 'note'} data-testid="tx-status-text">
                 {STATUS_TEXT[transaction.status]}
               </p>
-              <Timings transaction={transaction} nodeId={node.data?.id} />
+              <Timings transaction={transaction} />
             </section>
             <div class="halves">
               <section aria-labelledby="proposal-heading" class="panel">

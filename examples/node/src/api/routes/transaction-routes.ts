@@ -1,6 +1,7 @@
 /**
  * Transactions: submit transfers (one, or a batch), list the ones this node proposed, look one up by id — the tracker
- * first, then the store: the proposal by its hash and its answer by link — and fetch its agreement proof once final.
+ * first, then the store: the proposal by its hash and its answer by link (the agreement, or the proposer's void of a
+ * refused one) — and fetch its agreement proof once final.
  *
  * What a transfer's answer means, so that a client can always act on it:
  *   201 agreed              the counterparty countersigned; finality follows (status `final` later)
@@ -21,7 +22,8 @@ import { Hex32Codec, SafePositiveInteger } from '../../config/codecs.js'
 import { memberOf } from '../../config/network-genesis.js'
 import type { FullNode, TransferRequest, TransferResult } from '../../node/create-node.js'
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../node/idempotency.js'
-import type { TrackedTransaction } from '../../node/transaction-tracker.js'
+import { type StoredAnswer, storedAnswer } from '../../node/stored-answer.js'
+import type { TrackedTransaction, TransactionRole } from '../../node/transaction-tracker.js'
 import { ApiError, ApiErrorCode } from '../api-error.js'
 import { boundedInteger, decodeInput, queryObject } from '../request-input.js'
 import type { Route } from '../router.js'
@@ -55,24 +57,40 @@ interface Halves {
   readonly agreement: HalfBlock | undefined
 }
 
-/** The transaction's halves from the tracker or the store; 404 when this node holds no proposal with that hash. */
-async function findHalves(node: FullNode, id: string): Promise<Halves & { readonly record?: TransactionRecord }> {
+type Found = Halves & ({ readonly tracked: TrackedTransaction } | { readonly answer: StoredAnswer })
+
+/** The transaction from the tracker or the store; 404 when this node holds no proposal with that hash. */
+async function findHalves(node: FullNode, id: string): Promise<Found> {
   const tracked = node.transactions.get(id)
-  if (tracked !== undefined) return { id, proposal: tracked.proposal, agreement: tracked.agreement, record: trackedRecord(tracked) }
+  if (tracked !== undefined) return { id, proposal: tracked.proposal, agreement: tracked.agreement, tracked }
   const proposal = await node.store.getByHash(fromHex(id))
   if (proposal === undefined || !isProposal(proposal)) throw new ApiError(ApiErrorCode.NOT_FOUND, `no transaction ${id} is known to this node`)
-  // The agreement is the counterparty's block that links to the proposal (a second one would be fraud).
-  const linked = await node.store.getLinked(proposal.publicKey, proposal.sequenceNumber)
-  const agreement = linked.find((block) => equalBytes(block.publicKey, proposal.linkPublicKey) && block.type === 'tx')
-  return { id, proposal, agreement }
+  const answer = await storedAnswer(node.store, proposal)
+  return { id, proposal, agreement: answer.status === 'agreed' ? answer.agreement : undefined, answer }
+}
+
+/** This node's side of a transaction it found in its store, if it is party to it. */
+function roleOf(node: FullNode, proposal: HalfBlock): TransactionRole | undefined {
+  if (equalBytes(proposal.publicKey, node.publicKey)) return 'proposer'
+  return equalBytes(proposal.linkPublicKey, node.publicKey) ? 'counterparty' : undefined
 }
 
 async function findTransaction(node: FullNode, id: string): Promise<TransactionRecord> {
-  const halves = await findHalves(node, id)
-  if (halves.record !== undefined) return halves.record
-  const { proposal, agreement } = halves
-  if (agreement === undefined) return { id, status: 'proposed', proposal, agreement }
-  return { id, status: (await node.finalRound({ proposal, agreement })) === undefined ? 'agreed' : 'final', proposal, agreement }
+  const found = await findHalves(node, id)
+  if ('tracked' in found) return trackedRecord(found.tracked)
+  const { proposal, answer } = found
+  const role = roleOf(node, proposal)
+  const known = { id, proposal, ...(role === undefined ? {} : { role }) }
+  switch (answer.status) {
+    case 'unanswered':
+      return { ...known, status: 'proposed', agreement: undefined }
+    case 'refused':
+      return { ...known, status: 'refused', agreement: undefined, voided: answer.voided }
+    case 'agreed': {
+      const { agreement } = answer
+      return { ...known, status: (await node.finalRound({ proposal, agreement })) === undefined ? 'agreed' : 'final', agreement }
+    }
+  }
 }
 
 const view = (node: FullNode, tracked: TrackedTransaction): TransactionView => transactionView(node.crypto, trackedRecord(tracked), node.chain.ledger.limits)

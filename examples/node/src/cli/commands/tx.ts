@@ -10,8 +10,9 @@
  * answer was lost can be repeated safely.
  *
  * `status` shows how far a transaction got (pending, proposed, agreed, refused with its reason and void, final with
- * its round) and, with `--proof`, its agreement proof: the certificate of the round that finalised it and the
- * transfer's place among that round's finalised transfers.
+ * its round), which side the node is on (proposer: outgoing, counterparty: incoming) and, with `--proof`, its
+ * agreement proof: the certificate of the round that finalised it and the transfer's place among that round's
+ * finalised transfers.
  */
 import type { Command } from 'commander'
 import * as t from 'io-ts'
@@ -34,6 +35,8 @@ export const TransactionCodec = t.intersection([
     amount: t.number,
   }),
   t.partial({
+    /** Absent when the node is party to neither side. */
+    role: t.keyof({ proposer: null, counterparty: null }),
     submittedAt: t.number,
     agreedAt: t.number,
     finalAt: t.number,
@@ -183,12 +186,18 @@ function after(from: number | undefined, to: number | undefined): string | undef
   return from === undefined || to === undefined ? undefined : `${to - from} ms after submission`
 }
 
+const ROLE_TEXT: Readonly<Record<NonNullable<TransactionView['role']>, string>> = {
+  proposer: 'proposer (outgoing)',
+  counterparty: 'counterparty (incoming)',
+}
+
 export function formatTransaction(tx: TransactionView): string {
   const agreed = after(tx.submittedAt, tx.agreedAt)
   const final = after(tx.submittedAt, tx.finalAt)
   return table([
     ['transaction', tx.id],
     ['status', tx.status],
+    ...(tx.role === undefined ? [] : [['this node', ROLE_TEXT[tx.role]] as const]),
     ['from', tx.from],
     ['to', tx.to],
     ['amount', tx.status === 'refused' ? `${tx.amount} (not moved)` : String(tx.amount)],
