@@ -99,6 +99,45 @@ export interface RegisteredPayloadType {
 /** The outcome of checking a payload: its kind, and reasons if it does not fit its codec. */
 export type PayloadCheck = { readonly ok: true; readonly kind: string | undefined } | { readonly ok: false; readonly errors: string[] }
 
+const isAmount = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 1
+const isBalance = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+
+/**
+ * `TransferPayloadCodec.is` for the usual payload, a plain object, without io-ts's work: true only when the codec
+ * would say so too (anything unusual answers false, and the caller asks the codec).
+ */
+function isPlainTransfer(payload: unknown): payload is TransferPayload {
+  if (typeof payload !== 'object' || payload === null || Object.getPrototypeOf(payload) !== Object.prototype) return false
+  const fields = payload as Record<string, unknown>
+  if (fields.kind !== 'transfer' || !isAmount(fields.amount) || !isBalance(fields.balance)) return false
+  let keys = 0
+  for (const key in fields) {
+    if (!Object.hasOwn(fields, key)) return false
+    keys++
+  }
+  if (keys === 3) return true
+  const reference = fields.reference
+  return keys === 4 && reference instanceof Uint8Array && reference.length <= MAX_REFERENCE_BYTES
+}
+
+/** `CarriedValueCodec.is` for a plain `{ amount, balance }`; false means "ask the codec". */
+function isPlainValue(value: unknown): value is CarriedValue {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false
+  const fields = value as Record<string, unknown>
+  if (!isAmount(fields.amount) || !isBalance(fields.balance)) return false
+  let keys = 0
+  for (const key in fields) {
+    if (!Object.hasOwn(fields, key)) return false
+    keys++
+  }
+  return keys === 2
+}
+
+const isTransferPayload = (payload: unknown): payload is TransferPayload => isPlainTransfer(payload) || TransferPayloadCodec.is(payload)
+const isCarriedValue = (value: unknown): value is CarriedValue => isPlainValue(value) || CarriedValueCodec.is(value)
+
+const TRANSFER_FITS: PayloadCheck = Object.freeze({ ok: true, kind: 'transfer' })
+
 export class PayloadRegistry {
   readonly #types = new Map<string, t.Decoder<unknown, unknown>>()
 
@@ -138,12 +177,14 @@ export class PayloadRegistry {
       const field = (payload as Record<string, CborValue>).kind
       if (typeof field !== 'string') return { ok: false, errors: ['a transaction payload must have a string `kind`'] }
       kind = field
-      if (field !== 'transfer' && Object.hasOwn(payload, 'value')) {
+      if (field !== 'transfer' && Object.hasOwn(payload, 'value') && !isPlainValue((payload as Record<string, CborValue>).value)) {
         const value = CarriedValueCodec.decode((payload as Record<string, CborValue>).value)
         if (isLeft(value)) return { ok: false, errors: describeErrors(value.left).map((error) => `value: ${error}`) }
       }
       codec = this.#types.get(field)
       if (codec === undefined) return { ok: true, kind }
+      // The built-in transfer codec, on the usual payload: no need for io-ts to say yes.
+      if (codec === TransferPayloadCodec && isPlainTransfer(payload)) return TRANSFER_FITS
     }
     const decoded = codec.decode(payload)
     return isLeft(decoded) ? { ok: false, errors: describeErrors(decoded.left) } : { ok: true, kind }
@@ -161,9 +202,9 @@ function isMap(payload: CborValue): payload is { readonly [key: string]: CborVal
  */
 export function transferOf(type: string, payload: CborValue): ValueTransfer | undefined {
   if (type !== 'tx' || !isMap(payload)) return undefined
-  if (TransferPayloadCodec.is(payload)) return payload
+  if (isTransferPayload(payload)) return payload
   const { kind, value } = payload
-  if (typeof kind !== 'string' || kind === 'transfer' || !Object.hasOwn(payload, 'value') || !CarriedValueCodec.is(value)) return undefined
+  if (typeof kind !== 'string' || kind === 'transfer' || !Object.hasOwn(payload, 'value') || !isCarriedValue(value)) return undefined
   return { kind, amount: value.amount, balance: value.balance }
 }
 
