@@ -44,11 +44,23 @@ export interface LedgerOptions {
   readonly now?: () => number
   readonly maxClockSkewMs?: number
   /**
-   * Verifies the signatures of a batch elsewhere, e.g. a `VerifyPool` of @constellation/crypto on worker threads;
-   * batches of at least `minVerifyBatch` blocks (default 32) go there, while this thread validates the batch before.
+   * Verifies the signatures of a batch elsewhere, e.g. a `VerifyPool` of @constellation/crypto on worker threads.
+   * Of a batch of at least `minVerifyBatch` blocks (default 32), the verifier gets the last part, as soon as the
+   * batch arrives (so it works while this thread validates the batch before); this thread verifies the first part
+   * itself as it validates it, then takes the verifier's answers. The verifier's share adapts from batch to batch:
+   * it grows while its answers are ready when validation reaches them and shrinks while validation has to wait, so
+   * a verifier on busy cores never makes the ledger slower than verifying everything in this thread.
    */
   readonly verifier?: BatchVerifier
   readonly minVerifyBatch?: number
+}
+
+/** The verifier's answers for the blocks of a batch from index `from` on. */
+interface Verdicts {
+  readonly from: number
+  readonly answers: Promise<boolean[] | undefined>
+  /** Whether `answers` has settled. */
+  settled: boolean
 }
 
 /** The one thing the ledger needs from a verification pool. */
@@ -69,134 +81,196 @@ export interface Ledger {
   validate(block: HalfBlock): Promise<ValidationResult>
 }
 
+/** The blocks of one chain that earlier batches accepted and whose write has not completed yet. */
+interface PendingChain {
+  /** Pending blocks of this chain, by sequence number. */
+  readonly blocks: Map<number, HalfBlock>
+  /** Pending blocks linking to positions of this chain (agreements, voids), by the target's sequence number. */
+  readonly links: Map<number, readonly HalfBlock[]>
+}
+
 /**
  * Blocks accepted by earlier batches whose store write has not completed yet. Later batches validate against them,
  * so validating batch k+1 overlaps with writing batch k; a batch is acknowledged only once its own write and every
- * earlier one are done.
+ * earlier one are done. Kept as the list of batches, and indexed (by chain, then sequence number) only when a batch
+ * is validated while writes are pending — a node ingesting one batch at a time never pays for the index.
  */
 class PendingWrites {
-  readonly blocks = new Map<string, HalfBlock>()
-  readonly links = new Map<string, HalfBlock[]>()
-  readonly chains = new Map<string, number>()
+  readonly #batches = new Set<readonly HalfBlock[]>()
 
-  add(blocks: readonly HalfBlock[]): void {
-    for (const block of blocks) {
-      this.blocks.set(positionKey(block.publicKey, block.sequenceNumber), block)
-      const chain = chainKey(block.publicKey)
-      this.chains.set(chain, (this.chains.get(chain) ?? 0) + 1)
-      if (block.linkSequenceNumber > 0) {
-        const target = positionKey(block.linkPublicKey, block.linkSequenceNumber)
-        this.links.set(target, [...(this.links.get(target) ?? []), block])
-      }
-    }
+  get empty(): boolean {
+    return this.#batches.size === 0
   }
 
-  /**
-   * A copy for one batch's view: an earlier write may complete (and `remove` its blocks) while the batch is being
-   * validated, after the view has already read those positions from the store as absent.
-   */
-  snapshot(): PendingWrites {
-    const copy = new PendingWrites()
-    for (const [key, block] of this.blocks) copy.blocks.set(key, block)
-    for (const [key, list] of this.links) copy.links.set(key, list)
-    for (const [key, count] of this.chains) copy.chains.set(key, count)
-    return copy
+  add(blocks: readonly HalfBlock[]): void {
+    this.#batches.add(blocks)
   }
 
   remove(blocks: readonly HalfBlock[]): void {
-    for (const block of blocks) {
-      this.blocks.delete(positionKey(block.publicKey, block.sequenceNumber))
-      const chain = chainKey(block.publicKey)
-      const count = (this.chains.get(chain) ?? 1) - 1
-      if (count === 0) this.chains.delete(chain)
-      else this.chains.set(chain, count)
-      if (block.linkSequenceNumber > 0) {
-        const target = positionKey(block.linkPublicKey, block.linkSequenceNumber)
-        const rest = (this.links.get(target) ?? []).filter((other) => other !== block)
-        if (rest.length === 0) this.links.delete(target)
-        else this.links.set(target, rest)
+    this.#batches.delete(blocks)
+  }
+
+  /**
+   * The pending blocks as one batch's view sees them: a copy, since an earlier write may complete (and `remove` its
+   * blocks) while the batch is being validated, after the view has already read those positions from the store as
+   * absent.
+   */
+  index(): Map<string, PendingChain> {
+    const chains = new Map<string, PendingChain>()
+    const chainOf = (publicKey: Uint8Array): PendingChain => {
+      const key = chainKey(publicKey)
+      let chain = chains.get(key)
+      if (chain === undefined) {
+        chain = { blocks: new Map(), links: new Map() }
+        chains.set(key, chain)
+      }
+      return chain
+    }
+    for (const batch of this.#batches) {
+      for (const block of batch) {
+        chainOf(block.publicKey).blocks.set(block.sequenceNumber, block)
+        if (block.linkSequenceNumber > 0) {
+          const links = chainOf(block.linkPublicKey).links as Map<number, HalfBlock[]>
+          const list = links.get(block.linkSequenceNumber)
+          if (list === undefined) links.set(block.linkSequenceNumber, [block])
+          else list.push(block)
+        }
       }
     }
+    return chains
   }
 }
 
 /** Agreements from two sources without repeating a block (a write may land between two lookups). */
 function mergeLinks(first: readonly HalfBlock[], second: readonly HalfBlock[] | undefined): readonly HalfBlock[] {
   if (second === undefined || second.length === 0) return first
+  if (first.length === 0) return second
   return [...first, ...second.filter((block) => !first.includes(block))]
+}
+
+const NO_BLOCKS: readonly HalfBlock[] = Object.freeze([])
+const NO_PENDING: ReadonlyMap<string, PendingChain> = new Map()
+
+/** What one batch knows of one chain: the store's answers, overlaid with pending blocks and the batch's own. */
+interface ChainView {
+  readonly publicKey: Uint8Array
+  /** Store answers by sequence number; `null` = known to be absent. */
+  readonly fetched: Map<number, HalfBlock | null>
+  /** Blocks accepted earlier in this batch. */
+  readonly accepted: Map<number, HalfBlock>
+  /** The store's blocks linking to positions of this chain, by the target's sequence number. */
+  readonly storedLinks: Map<number, readonly HalfBlock[]>
+  /** This batch's accepted blocks linking to positions of this chain. */
+  readonly acceptedLinks: Map<number, HalfBlock[]>
+  /** Pending writes of earlier batches touching this chain. */
+  readonly pending: PendingChain | undefined
 }
 
 /** The blocks known to one ingest call: the store's answers overlaid with blocks accepted earlier in the batch. */
 class BatchView {
-  /** Store answers by position; `null` = known to be absent. */
-  readonly fetched = new Map<string, HalfBlock | null>()
-  readonly accepted = new Map<string, HalfBlock>()
-  readonly storedLinks = new Map<string, HalfBlock[]>()
-  readonly acceptedLinks = new Map<string, HalfBlock[]>()
-  readonly chainsTouched = new Set<string>()
-
-  readonly pending: PendingWrites
+  readonly #chains = new Map<string, ChainView>()
+  readonly #pending: ReadonlyMap<string, PendingChain>
 
   constructor(
     readonly store: BlockStore,
     pending: PendingWrites,
   ) {
-    this.pending = pending.snapshot()
+    this.#pending = pending.empty ? NO_PENDING : pending.index()
+  }
+
+  /** The view of the chain of `publicKey`. */
+  chain(publicKey: Uint8Array): ChainView {
+    const key = chainKey(publicKey)
+    let chain = this.#chains.get(key)
+    if (chain === undefined) {
+      chain = {
+        publicKey,
+        fetched: new Map(),
+        accepted: new Map(),
+        storedLinks: new Map(),
+        acceptedLinks: new Map(),
+        pending: this.#pending.get(key),
+      }
+      this.#chains.set(key, chain)
+    }
+    return chain
   }
 
   /** Looks up, in one `getMany` and one `getLinkedMany`, everything the batch's validation will ask for. */
   async prefetch(blocks: readonly HalfBlock[]): Promise<void> {
-    const wanted = new Map<string, BlockKey>()
-    const linkTargets = new Map<string, BlockKey>()
-    const want = (publicKey: Uint8Array, sequenceNumber: number, into: Map<string, BlockKey>) => {
-      if (sequenceNumber >= 1) into.set(positionKey(publicKey, sequenceNumber), { publicKey, sequenceNumber })
+    const keys: BlockKey[] = []
+    const keyChains: ChainView[] = []
+    const targets: BlockKey[] = []
+    const targetChains: ChainView[] = []
+    // Placeholders mark what is asked for already; the answers replace them below.
+    const want = (chain: ChainView, sequenceNumber: number) => {
+      if (sequenceNumber < 1 || chain.fetched.has(sequenceNumber)) return
+      chain.fetched.set(sequenceNumber, null)
+      keys.push({ publicKey: chain.publicKey, sequenceNumber })
+      keyChains.push(chain)
+    }
+    const wantLinks = (chain: ChainView, sequenceNumber: number) => {
+      if (chain.storedLinks.has(sequenceNumber)) return
+      chain.storedLinks.set(sequenceNumber, NO_BLOCKS)
+      targets.push({ publicKey: chain.publicKey, sequenceNumber })
+      targetChains.push(chain)
     }
     for (const block of blocks) {
-      want(block.publicKey, block.sequenceNumber, wanted)
-      want(block.publicKey, block.sequenceNumber - 1, wanted)
-      want(block.publicKey, block.sequenceNumber + 1, wanted)
+      const chain = this.chain(block.publicKey)
+      want(chain, block.sequenceNumber)
+      want(chain, block.sequenceNumber - 1)
+      want(chain, block.sequenceNumber + 1)
       if (isAgreement(block) || isVoid(block)) {
-        want(block.linkPublicKey, block.linkSequenceNumber, wanted)
-        want(block.linkPublicKey, block.linkSequenceNumber, linkTargets)
+        const linked = this.chain(block.linkPublicKey)
+        want(linked, block.linkSequenceNumber)
+        if (block.linkSequenceNumber >= 1) wantLinks(linked, block.linkSequenceNumber)
       } else if (isProposal(block)) {
-        want(block.publicKey, block.sequenceNumber, linkTargets)
+        wantLinks(chain, block.sequenceNumber)
       }
     }
-    const keys = [...wanted.entries()]
-    const targets = [...linkTargets.entries()]
     const [found, links] = await Promise.all([
-      this.store.getMany(keys.map(([, key]) => key)),
-      this.store.getLinkedMany(targets.map(([, key]) => key)),
+      keys.length === 0 ? [] : this.store.getMany(keys),
+      targets.length === 0 ? [] : this.store.getLinkedMany(targets),
     ])
-    keys.forEach(([name], i) => this.fetched.set(name, found[i] ?? null))
-    targets.forEach(([name], i) => this.storedLinks.set(name, links[i] ?? []))
+    for (let i = 0; i < keys.length; i++) (keyChains[i] as ChainView).fetched.set((keys[i] as BlockKey).sequenceNumber, found[i] ?? null)
+    for (let i = 0; i < targets.length; i++) (targetChains[i] as ChainView).storedLinks.set((targets[i] as BlockKey).sequenceNumber, links[i] ?? NO_BLOCKS)
   }
 
   /** The block at a position if the view knows (`undefined` = absent), or `unknown` if the store must be asked. */
-  known(name: string): HalfBlock | undefined | 'unknown' {
-    const accepted = this.accepted.get(name) ?? this.pending.blocks.get(name)
+  known(chain: ChainView, sequenceNumber: number): HalfBlock | undefined | 'unknown' {
+    const accepted = chain.accepted.get(sequenceNumber) ?? chain.pending?.blocks.get(sequenceNumber)
     if (accepted !== undefined) return accepted
-    const fetched = this.fetched.get(name)
+    const fetched = chain.fetched.get(sequenceNumber)
     return fetched === undefined ? 'unknown' : (fetched ?? undefined)
   }
 
   async block(publicKey: Uint8Array, sequenceNumber: number): Promise<HalfBlock | undefined> {
-    const name = positionKey(publicKey, sequenceNumber)
-    const known = this.known(name)
+    const chain = this.chain(publicKey)
+    const known = this.known(chain, sequenceNumber)
     if (known !== 'unknown') return known
     const block = await this.store.get(publicKey, sequenceNumber)
-    this.fetched.set(name, block ?? null)
+    chain.fetched.set(sequenceNumber, block ?? null)
     return block
   }
 
+  /** Blocks linking to a position: the store's, then pending ones, then this batch's. */
+  #links(chain: ChainView, sequenceNumber: number, stored: readonly HalfBlock[]): readonly HalfBlock[] {
+    return mergeLinks(mergeLinks(stored, chain.pending?.links.get(sequenceNumber)), chain.acceptedLinks.get(sequenceNumber))
+  }
+
   async linked(publicKey: Uint8Array, sequenceNumber: number): Promise<readonly HalfBlock[]> {
-    const name = positionKey(publicKey, sequenceNumber)
-    let stored = this.storedLinks.get(name)
+    const chain = this.chain(publicKey)
+    let stored = chain.storedLinks.get(sequenceNumber)
     if (stored === undefined) {
       stored = await this.store.getLinked(publicKey, sequenceNumber)
-      this.storedLinks.set(name, stored)
+      chain.storedLinks.set(sequenceNumber, stored)
     }
-    return mergeLinks(mergeLinks(stored, this.pending.links.get(name)), this.acceptedLinks.get(name))
+    return this.#links(chain, sequenceNumber, stored)
+  }
+
+  /** Whether the view holds blocks of the chain of its own (accepted in this batch, or pending). */
+  static touched(chain: ChainView): boolean {
+    return chain.accepted.size > 0 || (chain.pending !== undefined && chain.pending.blocks.size > 0)
   }
 
   /** Blocks of a chain between `from` and `to` known to the view, by sequence number. */
@@ -204,22 +278,23 @@ class BatchView {
     const found = new Map<number, HalfBlock>()
     if (to < from) return found
     for (const block of await this.store.range(publicKey, from, to)) found.set(block.sequenceNumber, block)
-    const chain = chainKey(publicKey)
-    if (this.chainsTouched.has(chain) || this.pending.chains.has(chain)) {
+    const chain = this.chain(publicKey)
+    if (BatchView.touched(chain)) {
       for (let seq = from; seq <= to; seq++) {
-        const block = this.accepted.get(chain + seq) ?? this.pending.blocks.get(chain + seq)
+        const block = chain.accepted.get(seq) ?? chain.pending?.blocks.get(seq)
         if (block !== undefined) found.set(seq, block)
       }
     }
     return found
   }
 
-  accept(block: HalfBlock): void {
-    this.accepted.set(positionKey(block.publicKey, block.sequenceNumber), block)
-    this.chainsTouched.add(chainKey(block.publicKey))
+  accept(block: HalfBlock, chain: ChainView): void {
+    chain.accepted.set(block.sequenceNumber, block)
     if (block.linkSequenceNumber > 0) {
-      const name = positionKey(block.linkPublicKey, block.linkSequenceNumber)
-      this.acceptedLinks.set(name, [...(this.acceptedLinks.get(name) ?? []), block])
+      const target = this.chain(block.linkPublicKey)
+      const list = target.acceptedLinks.get(block.linkSequenceNumber)
+      if (list === undefined) target.acceptedLinks.set(block.linkSequenceNumber, [block])
+      else list.push(block)
     }
   }
 
@@ -246,27 +321,27 @@ class BatchView {
    * The context from what was prefetched, without waiting: the common case of a batch. Undefined when something
    * must still be read from the store (a walk back for a balance, whether an unconnected chain is known).
    */
-  quickContext(block: HalfBlock): ValidationContext | undefined {
-    const existing = this.known(positionKey(block.publicKey, block.sequenceNumber))
-    const previous = block.sequenceNumber > 1 ? this.known(positionKey(block.publicKey, block.sequenceNumber - 1)) : undefined
-    const next = this.known(positionKey(block.publicKey, block.sequenceNumber + 1))
+  quickContext(block: HalfBlock, chain: ChainView): ValidationContext | undefined {
+    const existing = this.known(chain, block.sequenceNumber)
+    const previous = block.sequenceNumber > 1 ? this.known(chain, block.sequenceNumber - 1) : undefined
+    const next = this.known(chain, block.sequenceNumber + 1)
     if (existing === 'unknown' || previous === 'unknown' || next === 'unknown') return undefined
     const answer = isAgreement(block) || isVoid(block)
-    const linkedProposal = answer ? this.known(positionKey(block.linkPublicKey, block.linkSequenceNumber)) : undefined
-    if (linkedProposal === 'unknown') return undefined
-    const target = answer ? positionKey(block.linkPublicKey, block.linkSequenceNumber) : isProposal(block) ? positionKey(block.publicKey, block.sequenceNumber) : undefined
-    let agreements: readonly HalfBlock[] = []
-    if (target !== undefined) {
-      const stored = this.storedLinks.get(target)
+    let linkedProposal: HalfBlock | undefined
+    let agreements: readonly HalfBlock[] = NO_BLOCKS
+    if (answer || isProposal(block)) {
+      const target = answer ? this.chain(block.linkPublicKey) : chain
+      const targetSequence = answer ? block.linkSequenceNumber : block.sequenceNumber
+      if (answer) {
+        const known = this.known(target, targetSequence)
+        if (known === 'unknown') return undefined
+        linkedProposal = known
+      }
+      const stored = target.storedLinks.get(targetSequence)
       if (stored === undefined) return undefined
-      agreements = mergeLinks(mergeLinks(stored, this.pending.links.get(target)), this.acceptedLinks.get(target))
+      agreements = this.#links(target, targetSequence, stored)
     }
-    const chainKnown =
-      existing !== undefined ||
-      previous !== undefined ||
-      next !== undefined ||
-      this.chainsTouched.has(chainKey(block.publicKey)) ||
-      this.pending.chains.has(chainKey(block.publicKey))
+    const chainKnown = existing !== undefined || previous !== undefined || next !== undefined || BatchView.touched(chain)
     if (!chainKnown) return undefined
     let previousBalance: number | undefined
     if (statedBalance(block.type, block.payload) !== undefined) {
@@ -280,7 +355,7 @@ class BatchView {
   }
 
   async context(block: HalfBlock): Promise<ValidationContext> {
-    const quick = this.quickContext(block)
+    const quick = this.quickContext(block, this.chain(block.publicKey))
     if (quick !== undefined) return quick
     const existing = await this.block(block.publicKey, block.sequenceNumber)
     const previous = block.sequenceNumber > 1 ? await this.block(block.publicKey, block.sequenceNumber - 1) : undefined
@@ -296,8 +371,7 @@ class BatchView {
       existing !== undefined ||
       previous !== undefined ||
       next !== undefined ||
-      this.chainsTouched.has(chainKey(block.publicKey)) ||
-      this.pending.chains.has(chainKey(block.publicKey)) ||
+      BatchView.touched(this.chain(block.publicKey)) ||
       (await this.store.latest(block.publicKey)) !== undefined
     const previousBalance =
       statedBalance(block.type, block.payload) === undefined ? undefined : await this.balanceAfter(block.publicKey, block.sequenceNumber - 1)
@@ -322,6 +396,11 @@ function rejection(block: HalfBlock, validation: ValidationResult): TrustChainEr
  * honest block that fills the gap look wrong. Blocks without value (notes, checkpoints) are stored as partial: their
  * rules are re-checked against their neighbours by whichever block arrives later.
  */
+/** Whether `missingDependency` has anything to look for: most blocks are checked in full and need no await. */
+function mayMissDependency(validation: ValidationResult): boolean {
+  return validation.reasons.includes(ValidationReason.LINK_UNKNOWN) || validation.reasons.includes(ValidationReason.BALANCE_UNCHECKED)
+}
+
 async function missingDependency(view: BatchView, block: HalfBlock, validation: ValidationResult): Promise<BlockKey | undefined> {
   if ((isAgreement(block) || isVoid(block)) && validation.reasons.includes(ValidationReason.LINK_UNKNOWN)) {
     return { publicKey: block.linkPublicKey, sequenceNumber: block.linkSequenceNumber }
@@ -399,6 +478,8 @@ export function createLedger(options: LedgerOptions): Ledger {
     bytes.set(block.signature, PUBLIC_KEY_LENGTH + HASH_LENGTH)
     return bytes
   }
+  // Remembered only for blocks that are not stored (refused, or waiting for a dependency): a stored block is known
+  // by the store itself, and a memo per stored block would cost more than the rest of its bookkeeping.
   const rememberSignature = (block: HalfBlock): void => {
     if (!verifiedSignatures.has(block)) verifiedSignatures.set(block, signedBytes(block))
   }
@@ -432,14 +513,26 @@ export function createLedger(options: LedgerOptions): Ledger {
     })
   }
 
+  /** The verifier's share of each batch's signatures (see `LedgerOptions.verifier`), and how it moves. */
+  let verifierShare = 0.5
+  const SHARE_STEP = 0.05
+  const MIN_SHARE = 0.05
+
   const ingestShaped = (blocks: readonly HalfBlock[]): Promise<IngestOutcome[]> => {
     // Signatures do not depend on the store: verification starts at once, outside the exclusive section, so it
     // overlaps with the validation of the batch before.
-    let verdicts: Promise<boolean[] | undefined> | undefined
+    let verdicts: Verdicts | undefined
     if (options.verifier !== undefined && blocks.length >= minVerifyBatch) {
-      const items = blocks.map((block) => ({ publicKey: block.publicKey, message: blockHash(crypto, block), signature: block.signature }))
-      // A failed pool is not a failed batch: validation then verifies in this thread.
-      verdicts = options.verifier.verifyBatch(items).catch(() => undefined)
+      const from = Math.min(blocks.length - 1, Math.round(blocks.length * (1 - verifierShare)))
+      const items = blocks.slice(from).map((block) => ({ publicKey: block.publicKey, message: blockHash(crypto, block), signature: block.signature }))
+      const pooled: Verdicts = {
+        from,
+        // A failed pool is not a failed batch: validation then verifies in this thread.
+        answers: options.verifier.verifyBatch(items).catch(() => undefined),
+        settled: false,
+      }
+      void pooled.answers.then(() => (pooled.settled = true))
+      verdicts = pooled
     }
     return exclusive(() => ingestNow(blocks, verdicts)).then(async ({ outcomes, written }) => {
       await written
@@ -454,11 +547,12 @@ export function createLedger(options: LedgerOptions): Ledger {
 
   const ingestNow = async (
     blocks: readonly HalfBlock[],
-    verdicts: Promise<boolean[] | undefined> | undefined,
+    verdicts: Verdicts | undefined,
   ): Promise<{ outcomes: IngestOutcome[]; written: Promise<void> }> => {
     const view = new BatchView(store, pending)
     await view.prefetch(blocks)
-    const verified = verdicts === undefined ? undefined : await verdicts
+    let verified: readonly boolean[] | undefined
+    let verifiedFrom = blocks.length
     const outcomes: IngestOutcome[] = new Array(blocks.length)
     const toWrite: HalfBlock[] = []
     const fraudProofs: FraudProof[] = []
@@ -473,18 +567,27 @@ export function createLedger(options: LedgerOptions): Ledger {
       for (const index of todo) {
         const block = blocks[index] as HalfBlock
         waitingFor.delete(index)
-        const found = view.quickContext(block) ?? (await view.context(block))
-        const signatureValid = verified?.[index] ?? knownSignature(block, found.existing)
+        const chain = view.chain(block.publicKey)
+        const found = view.quickContext(block, chain) ?? (await view.context(block))
+        if (verdicts !== undefined && index >= verdicts.from && verifiedFrom === blocks.length) {
+          // The verifier's part begins: were its answers ready in time? Its share follows.
+          verifierShare = verdicts.settled ? Math.min(1, verifierShare + SHARE_STEP) : Math.max(MIN_SHARE, verifierShare - SHARE_STEP)
+          verified = await verdicts.answers
+          verifiedFrom = verdicts.from
+        }
+        const signatureValid = (index >= verifiedFrom ? verified?.[index - verifiedFrom] : undefined) ?? knownSignature(block, found.existing)
         const context = signatureValid === undefined ? found : { ...found, signatureValid }
         const validation = validateBlock(crypto, registry, block, context, settings)
-        if (!validation.reasons.includes(ValidationReason.BAD_SIGNATURE)) rememberSignature(block)
+        const signed = !validation.reasons.includes(ValidationReason.BAD_SIGNATURE)
         if (validation.level === ValidationLevel.INVALID) {
+          if (signed) rememberSignature(block)
           if (validation.fraudProof !== undefined) fraudProofs.push(validation.fraudProof)
           outcomes[index] = { status: 'rejected', block, error: rejection(block, validation), validation }
           continue
         }
-        const missing = await missingDependency(view, block, validation)
+        const missing = mayMissDependency(validation) ? await missingDependency(view, block, validation) : undefined
         if (missing !== undefined) {
+          rememberSignature(block)
           // The refusal is written once the passes are over, if the block still waits then.
           waitingFor.set(index, { missing, validation })
           waiting.push(index)
@@ -497,7 +600,7 @@ export function createLedger(options: LedgerOptions): Ledger {
           outcomes[index] = { status: 'duplicate', block, hash, validation }
           continue
         }
-        view.accept(block)
+        view.accept(block, chain)
         toWrite.push(block)
         progress = true
         outcomes[index] = { status: 'stored', block, hash, validation }

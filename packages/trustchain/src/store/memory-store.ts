@@ -2,10 +2,11 @@
  * An in-memory `BlockStore`: for tests, simulations and nodes that keep nothing across restarts.
  *
  * Chains are maps from sequence number to block, with hash and link indexes beside them. A batch is checked in
- * full before anything is applied, which is what makes it atomic here.
+ * full before anything is applied, which is what makes it atomic here. Whether a position already holds the same
+ * block is decided by comparing hashes, which every block remembers, so a write hashes nothing twice.
  */
 import { type Crypto, equalBytes, toHex } from '@constellation/crypto'
-import { chainKey, positionKey } from './position-key.js'
+import { chainKey, PositionMap } from './position-key.js'
 import { blockHash } from '../block/block-encoding.js'
 import type { HalfBlock } from '../block/half-block.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
@@ -17,16 +18,22 @@ interface Chain {
   maxSequenceNumber: number
 }
 
-
 export interface MemoryBlockStoreOptions {
   readonly crypto: Crypto
 }
 
+/**
+ * The hash index is keyed by a hash's first 30 bits (a small integer: no string to build per block); the rare
+ * blocks that share them sit in a list.
+ */
+const hashTag = (hash: Uint8Array): number =>
+  (hash[0] as number) | ((hash[1] as number) << 8) | ((hash[2] as number) << 16) | (((hash[3] as number) & 0x3f) << 24)
+
 export function createMemoryBlockStore(options: MemoryBlockStoreOptions): BlockStore {
   const { crypto } = options
   const chains = new Map<string, Chain>()
-  const byHash = new Map<string, HalfBlock>()
-  const linked = new Map<string, HalfBlock[]>()
+  const byHash = new Map<number, HalfBlock | HalfBlock[]>()
+  const linked = new PositionMap<HalfBlock[]>()
   const proofs = new Map<string, FraudProof>()
   let closed = false
 
@@ -35,22 +42,30 @@ export function createMemoryBlockStore(options: MemoryBlockStoreOptions): BlockS
   }
   const lookup = (publicKey: Uint8Array, sequenceNumber: number): HalfBlock | undefined =>
     chains.get(chainKey(publicKey))?.blocks.get(sequenceNumber)
-  /** Hashes of stored blocks by position, so that "already stored" is decided by hash without rehashing. */
-  const hashes = new Map<string, Uint8Array>()
-  const heldHash = (publicKey: Uint8Array, sequenceNumber: number): Uint8Array | undefined => hashes.get(positionKey(publicKey, sequenceNumber))
+  const indexHash = (hash: Uint8Array, block: HalfBlock): void => {
+    const tag = hashTag(hash)
+    const held = byHash.get(tag)
+    if (held === undefined) byHash.set(tag, block)
+    else if (Array.isArray(held)) held.push(block)
+    else byHash.set(tag, [held, block])
+  }
 
   return {
     async write(batch: BlockBatch): Promise<void> {
       open()
       // Everything that can fail (hashing a malformed block, a conflict) happens before the first change, so a
       // batch is written whole or not at all.
-      const fresh = new Map<string, { block: HalfBlock; hash: Uint8Array }>()
+      const fresh: { block: HalfBlock; hash: Uint8Array; chain: string }[] = []
+      const inBatch = new PositionMap<Uint8Array>()
       for (const block of batch.blocks) {
-        const key = positionKey(block.publicKey, block.sequenceNumber)
         const hash = blockHash(crypto, block)
-        const held = fresh.get(key)?.hash ?? heldHash(block.publicKey, block.sequenceNumber)
-        if (held === undefined) fresh.set(key, { block, hash })
-        else if (!equalBytes(held, hash)) {
+        const chain = chainKey(block.publicKey)
+        const stored = chains.get(chain)?.blocks.get(block.sequenceNumber)
+        const held = inBatch.get(block.publicKey, block.sequenceNumber) ?? (stored === undefined ? undefined : blockHash(crypto, stored))
+        if (held === undefined) {
+          inBatch.set(block.publicKey, block.sequenceNumber, hash)
+          fresh.push({ block, hash, chain })
+        } else if (!equalBytes(held, hash)) {
           throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `a different block is already at ${toHex(block.publicKey)}:${block.sequenceNumber}`, {
             publicKey: toHex(block.publicKey),
             sequenceNumber: block.sequenceNumber,
@@ -62,20 +77,19 @@ export function createMemoryBlockStore(options: MemoryBlockStoreOptions): BlockS
         if (!verifyFraudProof(crypto, proof)) throw new TrustChainError(TrustChainErrorCode.INVALID_FRAUD_PROOF, 'the fraud proof does not prove fraud')
         return [toHex(fraudProofId(crypto, proof)), proof] as const
       })
-      for (const { block, hash } of fresh.values()) {
-        const pk = chainKey(block.publicKey)
-        let chain = chains.get(pk)
+      for (const { block, hash, chain: key } of fresh) {
+        let chain = chains.get(key)
         if (chain === undefined) {
           chain = { blocks: new Map(), maxSequenceNumber: 0 }
-          chains.set(pk, chain)
+          chains.set(key, chain)
         }
         chain.blocks.set(block.sequenceNumber, block)
-        chain.maxSequenceNumber = Math.max(chain.maxSequenceNumber, block.sequenceNumber)
-        byHash.set(chainKey(hash), block)
-        hashes.set(positionKey(block.publicKey, block.sequenceNumber), hash)
+        if (block.sequenceNumber > chain.maxSequenceNumber) chain.maxSequenceNumber = block.sequenceNumber
+        indexHash(hash, block)
         if (block.linkSequenceNumber > 0) {
-          const target = positionKey(block.linkPublicKey, block.linkSequenceNumber)
-          linked.set(target, [...(linked.get(target) ?? []), block])
+          const list = linked.get(block.linkPublicKey, block.linkSequenceNumber)
+          if (list === undefined) linked.set(block.linkPublicKey, block.linkSequenceNumber, [block])
+          else list.push(block) // lists are copied on the way out, so growing them in place is safe
         }
       }
       for (const [id, proof] of newProofs) proofs.set(id, proof)
@@ -90,15 +104,19 @@ export function createMemoryBlockStore(options: MemoryBlockStoreOptions): BlockS
     },
     async getByHash(hash) {
       open()
-      return byHash.get(chainKey(hash))
+      if (!(hash instanceof Uint8Array)) return undefined
+      const held = byHash.get(hashTag(hash))
+      if (held === undefined) return undefined
+      for (const block of Array.isArray(held) ? held : [held]) if (equalBytes(blockHash(crypto, block), hash)) return block
+      return undefined
     },
     async getLinked(publicKey, sequenceNumber) {
       open()
-      return [...(linked.get(positionKey(publicKey, sequenceNumber)) ?? [])]
+      return [...(linked.get(publicKey, sequenceNumber) ?? [])]
     },
     async getLinkedMany(targets) {
       open()
-      return targets.map((target) => [...(linked.get(positionKey(target.publicKey, target.sequenceNumber)) ?? [])])
+      return targets.map((target) => [...(linked.get(target.publicKey, target.sequenceNumber) ?? [])])
     },
     async latest(publicKey) {
       open()

@@ -201,33 +201,43 @@ function checkChain(crypto: Crypto, block: HalfBlock, hash: Uint8Array, context:
 
 /**
  * The balance rules: the running balance a block states follows from the one before it. A transfer proposal pays
- * out of it (never below zero), an agreement and a void add to it, a checkpoint records it unchanged.
+ * out of it (never below zero), an agreement and a void add to it, a checkpoint records it unchanged. The rule of a
+ * block is its change to the balance and the balance it states, or undefined for a block that states none.
  */
-function expectedBalance(block: HalfBlock, previous: number): { expected: number; stated: number; overdraft: boolean } | undefined {
-  if (block.type === 'checkpoint') return CheckpointPayloadCodec.is(block.payload) ? { expected: previous, stated: block.payload.balance, overdraft: false } : undefined
-  if (block.type === 'void') {
-    return VoidPayloadCodec.is(block.payload) ? { expected: previous + block.payload.amount, stated: block.payload.balance, overdraft: false } : undefined
-  }
+interface BalanceRule {
+  readonly change: number
+  readonly stated: number
+}
+
+function balanceRule(block: HalfBlock): BalanceRule | undefined {
+  if (block.type === 'checkpoint') return CheckpointPayloadCodec.is(block.payload) ? { change: 0, stated: block.payload.balance } : undefined
+  if (block.type === 'void') return VoidPayloadCodec.is(block.payload) ? { change: block.payload.amount, stated: block.payload.balance } : undefined
   const transfer = transferOf(block.type, block.payload)
   if (transfer === undefined) return undefined
-  if (isProposal(block)) return { expected: previous - transfer.amount, stated: transfer.balance, overdraft: previous - transfer.amount < 0 }
-  return { expected: previous + transfer.amount, stated: transfer.balance, overdraft: false }
+  return { change: isProposal(block) ? -transfer.amount : transfer.amount, stated: transfer.balance }
 }
 
 function checkBalance(block: HalfBlock, context: ValidationContext, reasons: ValidationReason[]): void {
   // Blocks that state no balance (notes, and payloads already refused as bad) have nothing to check.
-  if (expectedBalance(block, 0) === undefined) return
+  const rule = balanceRule(block)
+  if (rule === undefined) return
   if (context.previousBalance === undefined) {
     reasons.push(ValidationReason.BALANCE_UNCHECKED)
     return
   }
-  const rule = expectedBalance(block, context.previousBalance) as { expected: number; stated: number; overdraft: boolean }
-  if (rule.overdraft) reasons.push(ValidationReason.INSUFFICIENT_BALANCE)
-  else if (rule.stated !== rule.expected) reasons.push(ValidationReason.BALANCE_MISMATCH)
+  const expected = context.previousBalance + rule.change
+  // Only a payment can overdraw: it is the only rule with a negative change.
+  if (rule.change < 0 && expected < 0) reasons.push(ValidationReason.INSUFFICIENT_BALANCE)
+  else if (rule.stated !== expected) reasons.push(ValidationReason.BALANCE_MISMATCH)
+}
+
+function isInformational(reasons: readonly ValidationReason[]): boolean {
+  for (const reason of reasons) if (!INFORMATIONAL_REASONS.has(reason)) return false
+  return true
 }
 
 function levelOf(block: HalfBlock, context: ValidationContext, reasons: readonly ValidationReason[]): ValidationLevel {
-  if (reasons.some((reason) => !INFORMATIONAL_REASONS.has(reason))) return ValidationLevel.INVALID
+  if (!isInformational(reasons)) return ValidationLevel.INVALID
   const previousKnown = block.sequenceNumber === 1 || context.previous !== undefined
   const nextKnown = context.next !== undefined
   if (previousKnown && nextKnown) return ValidationLevel.VALID
@@ -248,7 +258,7 @@ export function validateBlock(
   const payloadErrors = checkInvariants(crypto, registry, block, context, options, reasons)
   // A block that is not validly signed proves nothing about its author: stop before comparing it with others.
   if (reasons.includes(ValidationReason.BAD_SIGNATURE)) {
-    return { level: ValidationLevel.INVALID, reasons, ...(payloadErrors === undefined ? {} : { payloadErrors }) }
+    return payloadErrors === undefined ? { level: ValidationLevel.INVALID, reasons } : { level: ValidationLevel.INVALID, reasons, payloadErrors }
   }
   const hash = blockHash(crypto, block)
   let fraudProof: FraudProof | undefined
@@ -260,6 +270,7 @@ export function validateBlock(
   checkChain(crypto, block, hash, context, reasons)
   checkBalance(block, context, reasons)
   const level = levelOf(block, context, reasons)
+  if (fraudProof === undefined && payloadErrors === undefined) return { level, reasons }
   return {
     level,
     reasons,
