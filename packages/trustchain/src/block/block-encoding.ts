@@ -59,6 +59,16 @@ type Memoised = { readonly [ENCODINGS]?: Encodings }
 /** Memos of objects this module did not create. */
 const foreign = new WeakMap<object, Encodings>()
 
+/**
+ * True for a block this module built, signed or decoded (frozen, and checked when it was made): its shape needs no
+ * checking again.
+ */
+export function isSealedBlock(block: unknown): block is HalfBlock {
+  if (typeof block !== 'object' || block === null) return false
+  const own = (block as Memoised)[ENCODINGS]
+  return own !== undefined && own.owner === block && own.wire !== undefined && Object.isFrozen(block)
+}
+
 function encodingsOf(block: UnsignedHalfBlock): Encodings | undefined {
   const own = (block as Memoised)[ENCODINGS]
   return own !== undefined && own.owner === block ? own : foreign.get(block)
@@ -176,7 +186,8 @@ export function signBlock(
   unsigned: UnsignedHalfBlock,
   limits: BlockLimits = DEFAULT_BLOCK_LIMITS,
 ): HalfBlock {
-  const memo = encodingsOf(unsigned)
+  // A block of this module's making is checked and frozen: its bytes can be taken as they are.
+  const memo = isSealedBlock(unsigned) ? encodingsOf(unsigned) : undefined
   const bytes = memo === undefined ? unsignedBytesOf(unsigned, limits) : unsignedOf(memo)
   // The limit applies to what travels and is stored: a block whose wire form is too large is refused here, by its
   // author, rather than signed and then impossible to send.

@@ -10,7 +10,7 @@
  * nothing stored is ever found invalid later.
  */
 import { type Crypto, equalBytes, HASH_LENGTH, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, type SignedMessage, toHex } from '@constellation/crypto'
-import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS } from '../block/block-encoding.js'
+import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS, isSealedBlock } from '../block/block-encoding.js'
 import { type BlockKey, type HalfBlock, HalfBlockCodec, isAgreement, isProposal, isVoid } from '../block/half-block.js'
 import { PayloadRegistry, statedBalance } from '../block/payloads.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
@@ -502,7 +502,8 @@ export function createLedger(options: LedgerOptions): Ledger {
    * own MALFORMED_BLOCK rejection; the rest of the batch goes on.
    */
   const ingest = async (input: readonly HalfBlock[]): Promise<IngestOutcome[]> => {
-    const shaped = input.map((block) => HalfBlockCodec.is(block))
+    // Blocks this package built or decoded were checked when they were made, and are frozen.
+    const shaped = input.map((block) => isSealedBlock(block) || HalfBlockCodec.is(block))
     if (shaped.every(Boolean)) return ingestShaped(input)
     const stored = await ingestShaped(input.filter((_, i) => shaped[i]))
     let next = 0
