@@ -27,7 +27,8 @@ import {
 } from '@constellation/trustchain'
 import { equalBytes } from '@constellation/crypto'
 import * as t from 'io-ts'
-import { bytesUpTo, decodeWith, listUpTo } from '../codec/fields.js'
+import { bytesUpTo, closedRecord, decodeWith, listUpTo } from '../codec/fields.js'
+import { MAX_FRAUD_PROOF_BYTES } from './checkpoint-result.js'
 import { encodeStretchSummary, MAX_STRETCH_ENTRIES, MAX_SUMMARY_BYTES, summaryEntries } from '../ledger/stretch-summary-codec.js'
 import { anchorOf, scoreOf, waitedRounds, type SolarSystemRules, type SolarSystemState } from './solar-system.js'
 
@@ -205,6 +206,7 @@ export function selectCheckpoints(
   state: SolarSystemState,
   pool: CheckpointPool,
   limits: BlockLimits = DEFAULT_BLOCK_LIMITS,
+  reservedBytes = 0,
 ): AnchoredCheckpoint[] {
   const ordered = orderMempool(
     rules.mempool,
@@ -216,9 +218,9 @@ export function selectCheckpoints(
       arrival: entry.arrival,
     })),
   )
-  // Within the byte bound too: the array header takes at most 9 bytes, each pair's headers at most 20.
+  // Within the byte bound too: the record and array headers take at most 32 bytes, each pair's headers at most 20.
   const chosen: AnchoredCheckpoint[] = []
-  let bytes = 9
+  let bytes = 32 + reservedBytes
   for (const input of ordered) {
     if (chosen.length === rules.maxCheckpointsPerProposal) break
     const anchored = anchorCheckpoint(crypto, rules, state, input)
@@ -231,19 +233,38 @@ export function selectCheckpoints(
   return chosen
 }
 
-const ProposalCodec = (rules: SolarSystemRules, limits: BlockLimits) =>
-  listUpTo(t.tuple([bytesUpTo(limits.maxBlockBytes, 'BlockBytes'), bytesUpTo(MAX_SUMMARY_BYTES, 'SummaryBytes')]), rules.maxCheckpointsPerProposal, 'Proposal') as t.Type<
-    [Uint8Array, Uint8Array][],
-    [Uint8Array, Uint8Array][],
-    unknown
-  >
+/** Fraud proofs one proposal carries at most (each up to `MAX_FRAUD_PROOF_BYTES`). */
+export const MAX_FRAUDS_PER_PROPOSAL = 16
 
-/** A proposal: each checkpoint block with its stretch's summary, in wire form. */
-export function encodeProposal(inputs: readonly AnchoredCheckpoint[], limits: BlockLimits = DEFAULT_BLOCK_LIMITS): Uint8Array {
-  return encodeCanonical(inputs.map((input) => [encodeBlock(input.block, limits), encodeStretchSummary(input.tail.summary)]))
+const ProposalCodec = (rules: SolarSystemRules, limits: BlockLimits) =>
+  closedRecord('Proposal', {
+    checkpoints: listUpTo(t.tuple([bytesUpTo(limits.maxBlockBytes, 'BlockBytes'), bytesUpTo(MAX_SUMMARY_BYTES, 'SummaryBytes')]), rules.maxCheckpointsPerProposal, 'Checkpoints'),
+    frauds: listUpTo(bytesUpTo(MAX_FRAUD_PROOF_BYTES, 'FraudProofBytes'), MAX_FRAUDS_PER_PROPOSAL, 'Frauds'),
+  }) as unknown as t.Type<DecodedProposal, DecodedProposal, unknown>
+
+/** A proposal in wire form: each checkpoint block with its stretch's summary, and fraud proofs against members. */
+export interface DecodedProposal {
+  readonly checkpoints: [Uint8Array, Uint8Array][]
+  readonly frauds: Uint8Array[]
 }
 
-/** The (block bytes, summary bytes) pairs of a proposal; throws MALFORMED_MESSAGE when it is not one. */
-export function decodeProposal(rules: SolarSystemRules, bytes: Uint8Array, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): [Uint8Array, Uint8Array][] {
+/**
+ * A proposal: each checkpoint block with its stretch's summary, in wire form, and the fraud proofs (encoded, see
+ * trustchain's `encodeFraudProof`) this facilitator holds against members and wants recorded.
+ */
+export function encodeProposal(inputs: readonly AnchoredCheckpoint[], limits: BlockLimits = DEFAULT_BLOCK_LIMITS, frauds: readonly Uint8Array[] = []): Uint8Array {
+  return encodeCanonical({
+    checkpoints: inputs.map((input) => [encodeBlock(input.block, limits), encodeStretchSummary(input.tail.summary)]),
+    frauds: frauds.slice(0, MAX_FRAUDS_PER_PROPOSAL),
+  })
+}
+
+/** A proposal's checkpoints (block bytes, summary bytes) and fraud proofs; throws MALFORMED_MESSAGE when it is not one. */
+export function decodeProposal(rules: SolarSystemRules, bytes: Uint8Array, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): DecodedProposal {
   return decodeWith(ProposalCodec(rules, limits), bytes, rules.maxProposalBytes, 'proposal')
+}
+
+/** The bytes `frauds` take in a proposal (with their headers): kept free of checkpoints when selecting. */
+export function fraudBytes(frauds: readonly Uint8Array[]): number {
+  return frauds.slice(0, MAX_FRAUDS_PER_PROPOSAL).reduce((sum, proof) => sum + proof.length + 5, 16)
 }

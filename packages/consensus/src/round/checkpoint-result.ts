@@ -44,10 +44,14 @@ export type ObservationRecord = t.TypeOf<typeof ObservationRecordCodec>
 
 export const FaultKindCodec = t.keyof({ 'double-sign': null }, 'FaultKind')
 
-/** A proven fault: the meme it docks and the fraud proof (trustchain's encoding) anyone can check. */
+/**
+ * A proven fault: the meme it docks, where in the member's chain it signed two blocks (each position is recorded
+ * once: `SolarSystemState.provenFrauds`), and the fraud proof (trustchain's encoding) anyone can check.
+ */
 export const FaultRecordCodec = closedRecord('FaultRecord', {
   memeId: PeerIdCodec,
   kind: FaultKindCodec,
+  sequenceNumber: integerIn(1, Number.MAX_SAFE_INTEGER, 'SequenceNumber'),
   proof: bytesUpTo(MAX_FRAUD_PROOF_BYTES, 'FraudProofBytes'),
 })
 export type FaultRecord = t.TypeOf<typeof FaultRecordCodec>

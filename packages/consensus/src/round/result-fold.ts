@@ -7,20 +7,32 @@
  * certified only when at least t + 1 agreed proposals carry it with the same summary — one of them from an honest
  * facilitator that checked it — and up to t Byzantine facilitators can never make an invalid stretch certified. Two
  * different checkpoint blocks that one member signed for one position become a fraud proof that docks the member
- * (neither is certified); two different stretches each carried t + 1 times (a fork shown to different facilitators)
- * certify neither. The included summaries then settle the transfer ledger (`settleLedger`), whose delta and the
+ * (neither is certified), as does a fraud proof a proposal carries (a fork a counterparty reported: it answered a
+ * proposal other than the one the member's certified chain holds at that position); each position docks once. Two
+ * different stretches each carried t + 1 times (a fork shown to different facilitators) certify neither. The included summaries then settle the transfer ledger (`settleLedger`), whose delta and the
  * round's finalised transfers the body records. A facilitator whose proposal was not agreed, or did not decode, is
  * observed as faulty.
  */
 import { compareBytes, type Crypto, HASH_LENGTH, toHex } from '@constellation/crypto'
-import { type BlockLimits, blockHash, createFraudProof, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeFraudProof, type HalfBlock, type StretchSummary } from '@constellation/trustchain'
+import {
+  type BlockLimits,
+  blockHash,
+  createFraudProof,
+  decodeBlock,
+  decodeFraudProof,
+  DEFAULT_BLOCK_LIMITS,
+  encodeFraudProof,
+  type FraudProof,
+  type HalfBlock,
+  type StretchSummary,
+} from '@constellation/trustchain'
 import { deepFreeze } from '../codec/fields.js'
 import { decodeStretchSummary, summaryEntries } from '../ledger/stretch-summary-codec.js'
 import { MAX_LEDGER_ENTRIES_PER_ROUND, settleLedger } from '../ledger/transfer-ledger.js'
 import { type CheckpointEntry, type FaultRecord, MAX_FAULTS_PER_RESULT, type ObservationRecord, type ResultBody } from './checkpoint-result.js'
 import { checkCheckpointBlock, decodeProposal } from './checkpoint-pool.js'
 import type { Committee } from './committee.js'
-import { anchorOf, type SolarSystemRules, type SolarSystemState } from './solar-system.js'
+import { anchorOf, fraudPosition, type SolarSystemRules, type SolarSystemState } from './solar-system.js'
 
 export interface FoldInput {
   readonly crypto: Crypto
@@ -63,6 +75,8 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
   }
 
   const checked = input.checked ?? new Set<string>()
+  // Fraud proofs the proposals carry, each distinct one once, with the proposers that carried it.
+  const reported = new Map<string, { readonly bytes: Uint8Array; readonly carriers: string[] }>()
   // Every distinct copy decoded once; candidates by member, then by (block, summary).
   const decoded = new Map<string, HalfBlock | undefined>()
   const candidates = new Map<string, Map<string, Candidate>>()
@@ -75,7 +89,14 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
     }
     let honest = true
     try {
-      for (const [wireBytes, summaryBytes] of decodeProposal(rules, bytes, limits)) {
+      const proposal = decodeProposal(rules, bytes, limits)
+      for (const proof of proposal.frauds) {
+        const key = toHex(proof)
+        const held = reported.get(key) ?? { bytes: proof, carriers: [] }
+        held.carriers.push(proposer)
+        reported.set(key, held)
+      }
+      for (const [wireBytes, summaryBytes] of proposal.checkpoints) {
         const wire = toHex(wireBytes)
         if (!decoded.has(wire)) {
           let block: HalfBlock | undefined
@@ -118,6 +139,14 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
   }
 
   const faults: FaultRecord[] = []
+  // One fault per member per result, and one per position ever (within FRAUD_MEMORY_ROUNDS): a fork docks once.
+  const faulted = new Set<string>()
+  const record = (member: string, sequenceNumber: number, proof: () => Uint8Array) => {
+    if (faults.length >= MAX_FAULTS_PER_RESULT || faulted.has(member) || state.provenFrauds.has(fraudPosition(member, sequenceNumber))) return
+    faulted.add(member)
+    faults.push({ memeId: member, kind: 'double-sign', sequenceNumber, proof: proof() })
+    observe(member, 'bad', { provenFrauds: 1 })
+  }
   const chosen: { member: string; block: HalfBlock; summary: StretchSummary }[] = []
   for (const member of [...candidates.keys()].sort()) {
     // Two checkpoint blocks the member signed for one position: neither is certified. Past the cap a result can carry,
@@ -125,10 +154,7 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
     const conflict = [...(positions.get(member)?.values() ?? [])].find((blocks) => blocks.size > 1)
     if (conflict !== undefined) {
       const [a, b] = [...conflict.values()].sort((x, y) => compareBytes(blockHash(crypto, x), blockHash(crypto, y))) as [HalfBlock, HalfBlock]
-      if (faults.length < MAX_FAULTS_PER_RESULT) {
-        faults.push({ memeId: member, kind: 'double-sign', proof: encodeFraudProof(createFraudProof(crypto, 'double-sign', a, b), limits) })
-        observe(member, 'bad', { provenFrauds: 1 })
-      }
+      record(member, a.sequenceNumber, () => encodeFraudProof(createFraudProof(crypto, 'double-sign', a, b), limits))
       continue
     }
     const backed = [...(candidates.get(member)?.values() ?? [])].filter((candidate) => candidate.supporters.size >= committee.faults + 1)
@@ -157,6 +183,23 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
       continue
     }
     chosen.push({ member, block: candidate.block, summary })
+  }
+
+  // Forks reported as fraud proofs (a counterparty answered a proposal the member's certified chain does not hold):
+  // each checked here, signatures included — it is rare, and a single proposal suffices because the proof is
+  // self-contained. A proof that does not hold blames the proposers that carried it.
+  for (const [, { bytes, carriers }] of [...reported].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    let proof: FraudProof | undefined
+    try {
+      proof = decodeFraudProof(crypto, bytes, limits)
+    } catch {
+      proof = undefined
+    }
+    if (proof === undefined || proof.kind !== 'double-sign' || !state.members.has(toHex(proof.publicKey))) {
+      for (const carrier of carriers) observe(carrier, 'bad', { roundsFaulty: 1 })
+      continue
+    }
+    record(toHex(proof.publicKey), proof.first.sequenceNumber, () => encodeFraudProof(proof, limits))
   }
 
   // Within the ledger work one result may carry; members past it wait for the next round (ascending, so alike everywhere).

@@ -92,6 +92,11 @@ export interface SolarSystemState {
   readonly openingBalances: ReadonlyMap<string, number>
   /** Hashes (hex) of the last `maxCheckpointAgeRounds + 1` results by round, genesis as round 0. */
   readonly recentResults: ReadonlyMap<number, string>
+  /**
+   * Positions (`member/sequence`) where a member was proven to have signed two blocks, with the round that recorded
+   * it, for the last `FRAUD_MEMORY_ROUNDS` rounds: a fraud docks its member once, however often it is reported.
+   */
+  readonly provenFrauds: ReadonlyMap<string, number>
   /** The latest election record (undefined before the first result). */
   readonly election?: Election
   /**
@@ -100,6 +105,12 @@ export interface SolarSystemState {
    */
   readonly nextMembers?: readonly string[]
 }
+
+/** Rounds a proven fraud's position is remembered (a report after that docks the member again). */
+export const FRAUD_MEMORY_ROUNDS = 4_096
+
+/** The key of a proven fraud in `SolarSystemState.provenFrauds`. */
+export const fraudPosition = (member: string, sequenceNumber: number): string => `${member}/${sequenceNumber}`
 
 export function genesisHashOf(crypto: Crypto, genesis: SolarSystemGenesis): Uint8Array {
   const balances = Object.entries(genesis.balances ?? {})
@@ -182,6 +193,7 @@ export function genesisState(crypto: Crypto, genesis: SolarSystemGenesis, rules:
     ledger: genesisLedger(openingBalances),
     openingBalances,
     recentResults: new Map([[0, toHex(genesisHash)]]),
+    provenFrauds: new Map(),
   }
 }
 
@@ -256,6 +268,13 @@ function advance(rules: SolarSystemRules, state: SolarSystemState, body: ResultB
   recentResults.set(body.round, toHex(hash))
   recentResults.delete(body.round - rules.maxCheckpointAgeRounds - 1)
   const memeIndex = ran.memes.length === before.memes.length ? before.memeIndex : new Map(ran.memes.map((meme, i) => [meme.id, i]))
+  let provenFrauds = state.provenFrauds
+  const forgetBefore = body.round - FRAUD_MEMORY_ROUNDS
+  if (body.faults.length > 0 || (provenFrauds.size > 0 && (provenFrauds.values().next().value as number) < forgetBefore)) {
+    const kept = new Map([...provenFrauds].filter(([, round]) => round >= forgetBefore))
+    for (const fault of body.faults) kept.set(fraudPosition(fault.memeId, fault.sequenceNumber), body.round)
+    provenFrauds = kept
+  }
   const { nextMembers: _done, ...rest } = state
   return {
     ...rest,
@@ -270,6 +289,7 @@ function advance(rules: SolarSystemRules, state: SolarSystemState, body: ResultB
     lastCheckpoints,
     ledger: applyLedgerDelta(state.ledger, body.ledger, body.round),
     recentResults,
+    provenFrauds,
     election: ran.election,
   }
 }

@@ -12,7 +12,7 @@
  * round finalised (`onFinalised`, `agreementProof`). A node that falls behind fetches the certificates it missed
  * from the peer that sent a newer one.
  */
-import { type Crypto, type KeyPair, type SignedMessage, toHex } from '@constellation/crypto'
+import { type Crypto, equalBytes, type KeyPair, type SignedMessage, toHex } from '@constellation/crypto'
 import type { Clock, Network, TimerHandle, Verdict } from '@constellation/gossip'
 import {
   type BlockLimits,
@@ -33,6 +33,7 @@ import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from
 import { resultHash } from '../round/checkpoint-result.js'
 import { addToPool, type AnchoredCheckpoint, type CheckpointPool, finishSubmission, planSubmission, prunePool } from '../round/checkpoint-pool.js'
 import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
+import { checkpointInputs } from '../round/round-inputs.js'
 import { type MemberSchedule } from '../membership/member-schedule.js'
 import { anchorOf, applyResult, genesisState, scheduleMembers, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
 import { serveCertificateRange } from './certificate-range.js'
@@ -49,6 +50,7 @@ import {
   encodeSubmissionAnswer,
   ROUND_PROTOCOL,
 } from './wire.js'
+import { AnswerWatch, ForkEvidence } from './fork-reports.js'
 
 /**
  * The part of a trustchain node the consensus needs: appending checkpoint blocks to the own chain, and the own
@@ -57,6 +59,11 @@ import {
 export interface CheckpointWriter {
   checkpoint(options: { consensusResultHash: Uint8Array; round: number }): Promise<HalfBlock>
   stretch(after: number): Promise<readonly HalfBlock[]>
+  /**
+   * The proposal an own agreement answered, as this node received it. With it the node reports a proposer that
+   * forked its chain (the proposal it answered is not the one certified at that position); without it, it cannot.
+   */
+  proposalOf?(agreement: HalfBlock): Promise<HalfBlock | undefined>
 }
 
 /** A round's finalised transfers as a node applied it: the certificate (with its leaves) and the leaves. */
@@ -180,6 +187,10 @@ export class SolarSystemNode {
   readonly #submitted = new Map<string, { readonly anchor: number; readonly upTo: number }>()
   /** Per member, the stretch this node last checked: the next submission repeats it, and only what it adds is checked. */
   readonly #checked = new Map<string, StretchTail>()
+  /** Proposals of checked stretches, and fraud proofs made from counterparties' reports (facilitator side). */
+  readonly #evidence: ForkEvidence
+  /** Own agreements until final, and the forked proposals to report (member side). */
+  readonly #answers: AnswerWatch
   readonly #unsubscribe: (() => void)[] = []
   #state: SolarSystemState
   /** Checkpoints that arrived for a round this node has not started yet. */
@@ -203,6 +214,8 @@ export class SolarSystemNode {
     this.#timing = { ...DEFAULT_TIMING, ...options.timing }
     this.#limits = options.limits ?? DEFAULT_BLOCK_LIMITS
     this.#registry = options.registry ?? new PayloadRegistry()
+    this.#evidence = new ForkEvidence(options.crypto, this.#limits)
+    this.#answers = new AnswerWatch(options.crypto)
     this.#state = this.#scheduled(genesisState(options.crypto, options.genesis, options.rules))
     if (!this.#state.members.has(this.self) && options.epochs === undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'this node is not a member of the solar system')
     this.history = new CertificateHistory(options.crypto, options.genesis)
@@ -319,6 +332,7 @@ export class SolarSystemNode {
     const finalised: FinalisedRound = { round, certificate, leaves }
     this.#recent.set(round, finalised)
     for (const leaf of leaves) this.#finalisedIn.set(toHex(leaf), round)
+    this.#answers.noteFinal(leaves)
     const window = this.#options.finalityWindowRounds ?? DEFAULT_FINALITY_WINDOW_ROUNDS
     const old = this.#recent.get(round - window)
     if (old !== undefined) {
@@ -418,26 +432,30 @@ export class SolarSystemNode {
       return
     }
     if (!this.#running) return
+    this.#answers.noteOwn(stretch)
+    const reports = this.#answers.nextReports()
     for (const facilitator of state.committee.facilitators) {
       if (facilitator === this.self) {
         // Its own blocks: signed here, so checked without verifying them again.
         this.#takeStretch(stretch, 'none').catch((error: unknown) => this.#options.onError?.(error))
+        for (const proposal of reports) this.#evidence.takeReport(this.#state, proposal)
         continue
       }
-      void this.#submitTo(facilitator, anchor, stretch)
+      void this.#submitTo(facilitator, anchor, stretch, reports)
     }
   }
 
   /** Sends `facilitator` the part of `stretch` (after `anchor`) it lacks, and what it asks for if it lacks more. */
-  async #submitTo(facilitator: string, anchor: number, stretch: readonly HalfBlock[]): Promise<void> {
+  async #submitTo(facilitator: string, anchor: number, stretch: readonly HalfBlock[], reports: readonly HalfBlock[]): Promise<void> {
     const { level, group } = this.#options.genesis
+    const reported = reports.length === 0 ? {} : { reports: reports.map((proposal) => encodeBlock(proposal, this.#limits)) }
     const acknowledged = this.#submitted.get(facilitator)
     let from = acknowledged !== undefined && acknowledged.anchor === anchor ? acknowledged.upTo + 1 : anchor + 1
     const top = (stretch.at(-1) as HalfBlock).sequenceNumber
     for (let attempt = 0; attempt < 2 && this.#running; attempt++) {
       const blocks = stretch.filter((own) => own.sequenceNumber >= from)
       if (blocks.length === 0) return
-      const bytes = encodeCheckpointSubmission({ level, group, blocks: blocks.map((own) => encodeBlock(own, this.#limits)) })
+      const bytes = encodeCheckpointSubmission({ level, group, blocks: blocks.map((own) => encodeBlock(own, this.#limits)), ...reported })
       let answer
       try {
         answer = decodeSubmissionAnswer(await this.#options.network.request(facilitator, CHECKPOINT_PROTOCOL, bytes, { timeout: this.#timing.requestTimeoutMs }))
@@ -468,16 +486,15 @@ export class SolarSystemNode {
     const { level, group } = this.#options.genesis
     if (submission.level !== level || submission.group !== group) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'another solar system')
     const blocks = submission.blocks.map((bytes) => decodeBlock(this.crypto, bytes, this.#limits))
+    for (const bytes of submission.reports ?? []) this.#evidence.takeReport(this.#state, decodeBlock(this.crypto, bytes, this.#limits))
     const resend = await this.#takeStretch(blocks, 'all')
     return encodeSubmissionAnswer(resend === undefined ? {} : { resend })
   }
 
   /**
    * Checks a member's stretch (its blocks after its certified checkpoint, the new checkpoint last) against this node's
-   * state and holds it for the round. A stretch that starts past the anchor this node knows (the member applied a
-   * round this node has not yet) waits, and is checked again after the next round.
+   * state and holds it for the round; the first block needed when the run starts past what this node holds.
    */
-  /** Checks a stretch and holds its checkpoint for the round; the first block needed when it lacks blocks before the run. */
   async #takeStretch(blocks: readonly HalfBlock[], signatures: 'all' | 'none'): Promise<number | undefined> {
     const checkpoint = blocks.at(-1)
     if (checkpoint !== undefined && checkpoint.type === 'checkpoint' && recordedRound(checkpoint) > this.#state.round + 1) {
@@ -495,6 +512,7 @@ export class SolarSystemNode {
     if (checked.kind === 'refused') throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, checked.reason)
     if (checked.kind === 'resend') return checked.from
     remember(this.#checked, member, checked.checkpoint.tail, MAX_CHECKED_STRETCHES)
+    this.#evidence.noteChecked(plan.rest)
     this.#acceptCheckpoint(checked.checkpoint)
     return undefined
   }
@@ -530,7 +548,8 @@ export class SolarSystemNode {
     this.#stats.roundsFacilitated++
     const { crypto, keyPair, rules } = this.#options
     // The round checks each carried checkpoint against the new state as it takes it in (no separate prune first).
-    this.#driver.enter(round, startRound({ crypto, keyPair, rules, seed: state, limits: this.#limits }), () => {
+    const inputs = checkpointInputs(crypto, rules, this.#limits, this.#evidence.toPropose(state))
+    this.#driver.enter(round, startRound({ crypto, keyPair, rules, seed: state, limits: this.#limits, inputs }), () => {
       for (const entry of carried.values()) this.#driver.drive({ type: 'checkpoint', block: entry.block })
     })
   }
@@ -585,8 +604,19 @@ export class SolarSystemNode {
     this.#enterRound()
     this.#armStallTimer()
     this.#noteFinalised(certificate, true)
+    void this.#reviewAnswers()
     notifyListeners(this.#listeners, certificate, next, this.#options.onError)
     this.#scheduleCheckpoint()
+  }
+
+  /** Own agreements certified on both sides yet not final answered a forked proposal: those are reported. */
+  async #reviewAnswers(): Promise<void> {
+    const proposalOf = this.#options.chain.proposalOf
+    if (proposalOf === undefined) return
+    for (const agreement of this.#answers.suspects(this.#state, this.self)) {
+      const proposal = await proposalOf(agreement).catch(() => undefined)
+      if (proposal !== undefined && proposal.sequenceNumber === agreement.linkSequenceNumber && equalBytes(proposal.publicKey, agreement.linkPublicKey)) this.#answers.report(proposal)
+    }
   }
 
   /**

@@ -11,11 +11,12 @@
 import { encodeCanonical, SIGNATURE_LENGTH } from '@constellation/crypto'
 import * as t from 'io-ts'
 import { acsMessageFromCbor, acsMessageToCbor } from '../acs/index.js'
-import { bytesOfLength, bytesUpTo, closedRecord, decodeWith, integerIn, listUpTo } from '../codec/fields.js'
+import { bytesOfLength, bytesUpTo, closedRecord, decodeWith, integerIn, listUpTo, recordWithOptional } from '../codec/fields.js'
 import { MAX_FINALITY_PATH_BYTES } from '../hierarchy/finality-path.js'
 import { MAX_MEMBERSHIP_REQUEST_BYTES } from '../membership/membership-request.js'
 import { MAX_CERTIFICATE_BYTES } from '../round/certificate.js'
 import type { RoundMessage } from '../round/facilitator-round.js'
+import { MAX_REPORTS_PER_SUBMISSION } from './fork-reports.js'
 
 export const ROUND_PROTOCOL = '/constellation/consensus/round/1'
 export const CHECKPOINT_PROTOCOL = '/constellation/consensus/checkpoint/1'
@@ -83,13 +84,18 @@ export const MAX_SUBMISSION_BLOCKS = 4_096
 
 /**
  * A member's checkpoint submission: its blocks after its certified checkpoint (as it knows it) up to and including
- * the new checkpoint block, the last one.
+ * the new checkpoint block, the last one; and `reports`: proposals of other members its agreements answered that
+ * turned out not to be the ones certified at their positions (forks, see `fork-reports.ts`).
  */
-const CheckpointSubmissionCodec = closedRecord('CheckpointSubmission', {
-  level: Level,
-  group: Group,
-  blocks: listUpTo(bytesUpTo(1 << 16, 'BlockBytes'), MAX_SUBMISSION_BLOCKS, 'StretchBlocks'),
-})
+const CheckpointSubmissionCodec = recordWithOptional(
+  'CheckpointSubmission',
+  {
+    level: Level,
+    group: Group,
+    blocks: listUpTo(bytesUpTo(1 << 16, 'BlockBytes'), MAX_SUBMISSION_BLOCKS, 'StretchBlocks'),
+  },
+  { reports: listUpTo(bytesUpTo(1 << 16, 'BlockBytes'), MAX_REPORTS_PER_SUBMISSION, 'ForkReports') },
+)
 export type CheckpointSubmission = t.TypeOf<typeof CheckpointSubmissionCodec>
 
 export function encodeCheckpointSubmission(submission: CheckpointSubmission): Uint8Array {

@@ -6,11 +6,13 @@ import {
   checkStretch,
   createAgreement,
   createCheckpoint,
+  createFraudProof,
   createGenesisBlock,
   createProposal,
   decodeFraudProof,
   EMPTY_CHAIN_HEAD,
   encodeBlock,
+  encodeFraudProof,
   type HalfBlock,
   PayloadRegistry,
   transferPayload,
@@ -39,7 +41,10 @@ beforeAll(async () => {
 
 /** A proposal of checkpoint blocks, each with the summary an honest facilitator would give (a one-block stretch). */
 function proposalOf(blocks: readonly HalfBlock[]): Uint8Array {
-  return encodeCanonical(blocks.map((block) => [encodeBlock(block), encodeStretchSummary(checkStretch(block.publicKey, opening, [block], { crypto, registry, signatures: 'none' }).tail.summary)]))
+  return encodeCanonical({
+    checkpoints: blocks.map((block) => [encodeBlock(block), encodeStretchSummary(checkStretch(block.publicKey, opening, [block], { crypto, registry, signatures: 'none' }).tail.summary)]),
+    frauds: [],
+  })
 }
 const registry = new PayloadRegistry()
 const opening = { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0 }
@@ -70,7 +75,7 @@ describe('foldAgreement', () => {
     const [a, b, c] = f.state.committee.facilitators as [string, string, string]
     const real = f.anchored(4)
     // A Byzantine facilitator pairs the real block with a summary that spends nothing it says.
-    const lie = encodeCanonical([[encodeBlock(real.block), encodeStretchSummary({ ...real.tail.summary, head: { ...real.tail.summary.head, balance: 7 } })]])
+    const lie = encodeCanonical({ checkpoints: [[encodeBlock(real.block), encodeStretchSummary({ ...real.tail.summary, head: { ...real.tail.summary.head, balance: 7 } })]], frauds: [] })
     const honestOnly = new Map([
       [a, lie],
       [b, encodeProposal([real])],
@@ -107,7 +112,7 @@ describe('foldAgreement', () => {
     const [a, b, c, d] = f.state.committee.facilitators as [string, string, string, string]
     const forged = { ...f.checkpoint(3), signature: new Uint8Array(64) }
     const agreed = new Map([
-      [a, encodeCanonical([[encodeBlock(f.checkpoint(2)), new Uint8Array([1, 2, 3])], [new Uint8Array([1, 2, 3]), new Uint8Array(0)]])],
+      [a, encodeCanonical({ checkpoints: [[encodeBlock(f.checkpoint(2)), new Uint8Array([1, 2, 3])], [new Uint8Array([1, 2, 3]), new Uint8Array(0)]], frauds: [] })],
       [b, proposalOf([forged])],
       [c, new Uint8Array([0xff, 0x00])],
       [d, encodeProposal([f.anchored(2)])],
@@ -138,6 +143,35 @@ describe('foldAgreement', () => {
     expect(plain.faults).toEqual([])
     expect(plain.observations.find((o) => o.memeId === a)?.outcome).toBe('bad')
     for (const id of [b, c, d]) expect(plain.observations.find((o) => o.memeId === id)?.outcome).toBe('good')
+  })
+
+  it('records a reported fork’s fraud proof once per position, and blames the carriers of a proof that does not hold', () => {
+    const f = roundFixture(crypto, 8, 4)
+    const [a, b, c] = f.state.committee.facilitators as [string, string, string]
+    const author = { crypto, keyPair: f.pairs[5]! }
+    const genesis = createGenesisBlock(author, { balance: 100, timestamp: 1 })
+    const head = advanceHead(crypto, EMPTY_CHAIN_HEAD, genesis)
+    const toSix = createProposal(author, head, { counterparty: f.pairs[6]!.publicKey, payload: transferPayload(head, 10), timestamp: 2 })
+    const toSeven = createProposal(author, head, { counterparty: f.pairs[7]!.publicKey, payload: transferPayload(head, 10), timestamp: 2 })
+    const fork = encodeFraudProof(createFraudProof(crypto, 'double-sign', toSix, toSeven))
+    const notAFork = encodeFraudProof({ kind: 'double-sign', publicKey: toSix.publicKey, first: toSix, second: { ...toSeven, signature: new Uint8Array(64) } })
+    const agreed = new Map([
+      [a, encodeProposal([f.anchored(1)], undefined, [fork])],
+      [b, encodeProposal([f.anchored(1)], undefined, [fork, notAFork])],
+      [c, encodeProposal([f.anchored(1)])],
+    ])
+    const { body } = foldAgreement({ crypto, rules: f.rules, state: f.state, committee: f.state.committee, agreed })
+    expect(body.faults).toEqual([{ memeId: f.ids[5], kind: 'double-sign', sequenceNumber: toSix.sequenceNumber, proof: fork }])
+    expect(body.observations.find((o) => o.memeId === f.ids[5])).toMatchObject({ outcome: 'bad', values: { provenFrauds: 1 } })
+    expect(body.observations.find((o) => o.memeId === a)?.outcome).toBe('good')
+    expect(body.observations.find((o) => o.memeId === b)).toMatchObject({ outcome: 'bad', values: { roundsFaulty: 1 } })
+    // The member's checkpoint is still certified: the fork is proven, its certified branch stands.
+    expect(body.checkpoints.map((e) => toHex(e.publicKey))).toEqual([f.ids[1]])
+    const { state } = nextResult(f.rules, f.state, body, resultHash(crypto, body))
+    expect(state.memes[state.memeIndex.get(f.ids[5]!)!]!.history.provenFaults).toBe(1)
+    // Reported again next round: recorded once.
+    const again = foldAgreement({ crypto, rules: f.rules, state, committee: state.committee, agreed: new Map(state.committee.facilitators.map((id) => [id, encodeProposal([], undefined, [fork])])) })
+    expect(again.body.faults).toEqual([])
   })
 
   it('records at most MAX_FAULTS_PER_RESULT fraud proofs, and certifies none of the double-signers’ blocks', () => {

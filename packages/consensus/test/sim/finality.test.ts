@@ -1,5 +1,5 @@
 import { toHex } from '@constellation/crypto'
-import { advanceHead, blockHash, createProposal, EMPTY_CHAIN_HEAD, encodeBlock, encodeExchangeRequest, decodeExchangeResponse, type HalfBlock, TRANSFER_PROTOCOL, transferPayload } from '@constellation/trustchain'
+import { advanceHead, blockHash, createCheckpoint, createProposal, decodeFraudProof, EMPTY_CHAIN_HEAD, encodeBlock, encodeExchangeRequest, decodeExchangeResponse, type HalfBlock, TRANSFER_PROTOCOL, transferPayload } from '@constellation/trustchain'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   checkAgreementProof,
@@ -10,6 +10,7 @@ import {
   type TransactionHalves,
   verifyCertificateChain,
 } from '../../src/index.js'
+import { CHECKPOINT_PROTOCOL, encodeCheckpointSubmission } from '../../src/shell/wire.js'
 import { createSolarSystemSim, SIM_BALANCE, type SimMember, type SolarSystemSim } from '../support/solar-system-sim.js'
 
 let sim: SolarSystemSim | undefined
@@ -90,7 +91,46 @@ describe('finality', () => {
     expect(spent?.status).toBe('agreed')
   })
 
-  it('a double spend through a fork of the proposer’s chain finalises at most one of the two transfers', async () => {
+  it('a double spend without a fork: the proposal that overspends is refused by its counterparty and by the facilitators, and only the first finalises', async () => {
+    sim = await createSolarSystemSim({ seed: 'overspend', members: 4, facilitators: 4 })
+    const s = sim
+    await s.runUntilRound(1)
+    const [alice, bob, carol, dave] = s.members as [SimMember, SimMember, SimMember, SimMember]
+    // Alice pays bob everything she may spend; a second proposal on top of it pays carol the same again, stating
+    // the balance alice had before paying bob (a false balance), so that it looks covered.
+    const honest = await transfer(s, alice, bob, SIM_BALANCE)
+    const below = await alice.store.range(alice.keyPair.publicKey, 1, honest.proposal.sequenceNumber)
+    const head = below.reduce((h, block) => advanceHead(s.crypto, h, block), EMPTY_CHAIN_HEAD)
+    const overspend: HalfBlock = createProposal({ crypto: s.crypto, keyPair: alice.keyPair }, head, {
+      counterparty: carol.keyPair.publicKey,
+      payload: { kind: 'transfer', amount: SIM_BALANCE, balance: SIM_BALANCE },
+      timestamp: honest.proposal.timestamp + 1,
+    })
+    const frame = encodeExchangeRequest({ type: 'transfers', round: alice.consensus.state.round, blocks: [...below, overspend].map((block) => encodeBlock(block)) })
+    const answer = decodeExchangeResponse(await s.net.runUntil(alice.sim.request(carol.id, TRANSFER_PROTOCOL, frame)))
+    expect(answer.type === 'answers' && answer.answers.some((a) => 'agreement' in a)).toBe(false)
+    expect(await carol.store.getLinked(alice.keyPair.publicKey, overspend.sequenceNumber)).toEqual([])
+    // The same stretch, closed by a checkpoint, submitted straight to a facilitator: refused before it is pooled.
+    const afterOverspend = advanceHead(s.crypto, head, overspend)
+    const checkpoint = createCheckpoint({ crypto: s.crypto, keyPair: alice.keyPair }, afterOverspend, {
+      consensusResultHash: alice.consensus.state.resultHash,
+      round: alice.consensus.state.round,
+      timestamp: overspend.timestamp + 1,
+    })
+    const { level, group } = s.genesis
+    const stretch = [...below.filter((block) => block.sequenceNumber > (alice.consensus.state.lastCheckpoints.get(alice.id)?.entry.sequenceNumber ?? 0)), overspend, checkpoint]
+    const submission = encodeCheckpointSubmission({ level, group, blocks: stretch.map((block) => encodeBlock(block)) })
+    await expect(s.net.runUntil(alice.sim.request(dave.id, CHECKPOINT_PROTOCOL, submission))).rejects.toThrow(/insufficient-balance/)
+
+    const round = await untilFinal(s, bob, honest)
+    await s.runUntilRound(round + 2)
+    expect(bob.chain.available()).toBe(2 * SIM_BALANCE)
+    expect(carol.chain.available()).toBe(SIM_BALANCE)
+    expect(alice.chain.available()).toBe(0)
+    expect(bob.consensus.state.ledger.spendable.get(carol.id)).toBe(SIM_BALANCE)
+  })
+
+  it('a double spend through a fork of the proposer’s chain finalises at most one of the two transfers, and the fork docks the proposer’s meme', async () => {
     sim = await createSolarSystemSim({ seed: 'fork', members: 4, facilitators: 4 })
     const s = sim
     await s.runUntilRound(1)
@@ -120,5 +160,23 @@ describe('finality', () => {
     expect(carol.chain.available()).toBe(SIM_BALANCE)
     expect(bob.chain.available()).toBe(2 * SIM_BALANCE)
     expect(toHex(blockHash(s.crypto, fork))).not.toBe(toHex(blockHash(s.crypto, honest.proposal)))
+
+    // Carol's node notices that the proposal she answered is not the one certified at its position, and reports it;
+    // a facilitator that checked alice's certified stretch holds the other block: a fraud proof docks alice once.
+    const docked = () => s.members.every((m) => (m.consensus.state.memes.find((meme) => meme.id === alice.id)?.history.provenFaults ?? 0) > 0)
+    for (let r = round + 4; r <= round + 12 && !docked(); r++) await s.runUntilRound(r)
+    expect(docked()).toBe(true)
+    const faults = Array.from({ length: bob.consensus.history.round }, (_, i) => bob.consensus.history.certificate(i + 1)!.result.body.faults).flat()
+    expect(faults).toHaveLength(1)
+    expect(faults[0]).toMatchObject({ memeId: alice.id, kind: 'double-sign', sequenceNumber: fork.sequenceNumber })
+    const proof = decodeFraudProof(s.crypto, faults[0]!.proof)
+    expect([proof.first, proof.second].map((block) => toHex(blockHash(s.crypto, block))).sort()).toEqual(
+      [fork, honest.proposal].map((block) => toHex(blockHash(s.crypto, block))).sort(),
+    )
+    // Reported again in later submissions, it is not recorded again: a fork docks once.
+    await s.runUntilRound(bob.consensus.history.round + 4)
+    const later = Array.from({ length: bob.consensus.history.round }, (_, i) => bob.consensus.history.certificate(i + 1)!.result.body.faults).flat()
+    expect(later).toHaveLength(1)
+    expect(bob.consensus.state.memes.find((meme) => meme.id === alice.id)?.history.provenFaults).toBe(1)
   })
 })

@@ -136,7 +136,11 @@ export async function createSimMember(net: SimNetwork, keyPair: KeyPair, options
     keyPair,
     network,
     clock: net.clock,
-    chain: { checkpoint: (request) => chain.checkpoint(request), stretch: (after) => chain.stretch(after) },
+    chain: {
+      checkpoint: (request) => chain.checkpoint(request),
+      stretch: (after) => chain.stretch(after),
+      proposalOf: (agreement) => store.get(agreement.linkPublicKey, agreement.linkSequenceNumber),
+    },
     genesis: options.genesis,
     rules: options.rules,
     ...(options.timing === undefined ? {} : { timing: options.timing }),
