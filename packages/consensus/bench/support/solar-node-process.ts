@@ -157,7 +157,11 @@ async function startMembers(command: Extract<NodeCommand, { cmd: 'start' }>): Pr
       keyPair,
       network,
       clock: gossipClock,
-      chain: { checkpoint: (request) => chain.checkpoint(request), stretch: (after) => chain.stretch(after) },
+      chain: {
+        checkpoint: (request) => chain.checkpoint(request),
+        stretch: (after) => chain.stretch(after),
+        proposalOf: (agreement) => store.get(agreement.linkPublicKey, agreement.linkSequenceNumber),
+      },
       genesis: derived.genesis,
       rules: derived.rules,
       ...(command.plan.timing === undefined ? {} : { timing: command.plan.timing }),
