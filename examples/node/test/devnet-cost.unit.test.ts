@@ -97,6 +97,7 @@ const summary: DevnetSummary = {
   sent: 420,
   shed: 0,
   agreed: 420,
+  rejected: {},
   finalInWindow: 400,
   finalAtEnd: 418,
   agreedPerSecond: 41.2,

@@ -7,11 +7,11 @@ export interface DevnetFaults {
   readonly certificatesRejected: number
   /** Fraud proofs carried in the certified results of the whole run (double-signed checkpoints); null: no node answered. */
   readonly fraudProofs: number | null
-  /** Proposals the counterparty refused or that timed out, summed over the nodes' trackers. */
+  /** Proposals the counterparty refused (voided), summed over the nodes' trackers. */
   readonly failedProposals: number
   /** Failures the nodes' modules reported (`constellation_node_errors_total`). */
   readonly nodeErrors: number
-  /** Load-generator requests answered with an error status or not answered. */
+  /** Load-generator transfers not answered, or rejected for another reason than back-pressure (BUSY). */
   readonly requestErrors: number
   /** Nodes that exited on their own, or not cleanly when stopped. */
   readonly nodeExits: number
@@ -29,6 +29,11 @@ export interface DevnetSummary {
   readonly shed: number
   /** Acknowledged (201: the counterparty agreed). */
   readonly agreed: number
+  /**
+   * Transfers the nodes rejected before signing anything, by the API's error code: `BUSY` is back-pressure (the load
+   * waits as its Retry-After asks), not a fault; other codes are counted in `faults.requestErrors` too.
+   */
+  readonly rejected: Readonly<Record<string, number>>
   /** Became final inside the load window. */
   readonly finalInWindow: number
   /** Final by the end of the run (after the drain that follows the load). */
@@ -101,6 +106,9 @@ export function formatSummary(summary: DevnetSummary): string {
       (summary.agreed > summary.finalAtEnd ? ` (${count(summary.agreed - summary.finalAtEnd)} agreed but not final)` : '') +
       (summary.shed > 0 ? `; ${count(summary.shed)} due but not sent (too many outstanding)` : ''),
     `  throughput     ${perSecond(summary.finalisedPerSecond)} finalised tx/s (agreed ${perSecond(summary.agreedPerSecond)} tx/s)`,
+    ...(Object.keys(summary.rejected).length === 0
+      ? []
+      : [`  rejected       ${Object.entries(summary.rejected).map(([code, n]) => `${count(n)} ${code}`).join(', ')} (before anything was signed; nothing moved)`]),
     `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof; ${summary.finalitySource === 'histogram' ? 'interpolated from histogram buckets' : summary.finalitySource})`,
     `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all`,
     `  faults         ${faultCount === 0 ? 'none' : faultCount}: ${f.certificatesRejected} rejected certificates, ${f.fraudProofs ?? 'n/a'} fraud proofs, ${f.failedProposals} failed proposals, ${f.nodeErrors} node errors, ${f.requestErrors} request errors, ${f.nodeExits} node exits`,

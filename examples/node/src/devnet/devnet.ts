@@ -235,6 +235,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
     sent: counters.sent,
     shed: counters.shed,
     agreed: counters.acknowledged,
+    rejected: Object.fromEntries([...counters.rejected].sort(([a], [b]) => (a < b ? -1 : 1))),
     finalInWindow,
     finalAtEnd: atEnd.final - before.final,
     agreedPerSecond: counters.acknowledged / loadSeconds,
@@ -308,9 +309,9 @@ function faultsOf(texts: readonly string[], fraudProofs: number | null, counters
   return {
     certificatesRejected: sum('constellation_consensus_certificates_rejected'),
     fraudProofs,
-    failedProposals: end.failed - before.failed,
+    failedProposals: end.refused - before.refused,
     nodeErrors: sum('constellation_node_errors_total'),
-    requestErrors: counters.errors,
+    requestErrors: counters.errors - (counters.rejected.get('BUSY') ?? 0),
     // Counted when the nodes are stopped (see runDevnet).
     nodeExits: 0,
   }

@@ -3,7 +3,8 @@
  * in batches (`POST /v1/transactions/batch`: an array of transfers in, one outcome per transfer out), as a payment
  * service would send them. Two ways to offer it:
  *   - closed loop (no rate): `concurrency` outstanding batches of `batch` transfers per node, each worker sending
- *     the next batch as soon as the last was answered — it finds what the network sustains;
+ *     the next batch as soon as the last was answered — it finds what the network sustains; a batch with
+ *     back-pressure rejections (BUSY) makes its worker wait as long as their Retry-After asks (at most 2 s);
  *   - open loop (`rate` tx/s): batches started on a schedule (each tick's due transfers, spread over the nodes),
  *     whatever the answers, up to a cap of outstanding transfers; those the cap refuses are counted as `shed`, so an
  *     overloaded network shows as such instead of silently lowering the offered rate.
@@ -18,6 +19,8 @@ import { type NodeApi, NodeApiError } from './node-api.js'
 const OPEN_LOOP_TICK_MS = 10
 /** A closed-loop worker whose node did not answer waits this long before trying it again (it may be restarting). */
 const UNREACHABLE_BACKOFF_MS = 200
+/** The longest a worker honours a node's Retry-After (the load must go on within the run). */
+const MAX_RETRY_AFTER_MS = 2_000
 
 export interface LoadTarget {
   /** Hex public key: what other nodes send to. */
@@ -85,8 +88,12 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
   const deadline = counters.startedAt + options.durationMs
   const running = () => performance.now() < deadline && !signal.aborted
 
-  /** Sends `count` transfers from node `from` in one batch; resolves false when the proposer could not be reached. */
-  const sendBatch = async (from: number, count: number): Promise<boolean> => {
+  /**
+   * Sends `count` transfers from node `from` in one batch. Resolves how long to wait before this worker's next batch:
+   * 0, the longest `retryAfterMs` of the batch's back-pressure rejections (BUSY: a polite client waits as asked), or
+   * a short backoff when the proposer could not be reached.
+   */
+  const sendBatch = async (from: number, count: number): Promise<number> => {
     const transfers = Array.from({ length: count }, () => {
       const offset = 1 + random.int(targets.length - 1)
       return { to: (targets[(from + offset) % targets.length] as LoadTarget).id, amount: 1 }
@@ -95,23 +102,26 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
     counters.inFlight += count
     try {
       const outcomes = await (targets[from] as LoadTarget).api.transferBatch(transfers, signal)
+      let wait = 0
       for (const outcome of outcomes) {
-        if (outcome.status === 'rejected') counters.rejected.set(outcome.error.code, (counters.rejected.get(outcome.error.code) ?? 0) + 1)
-        else if (outcome.status === 'refused') counters.rejected.set('REFUSED', (counters.rejected.get('REFUSED') ?? 0) + 1)
+        if (outcome.status === 'rejected') {
+          counters.rejected.set(outcome.error.code, (counters.rejected.get(outcome.error.code) ?? 0) + 1)
+          wait = Math.max(wait, Math.min(outcome.error.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS))
+        } else if (outcome.status === 'refused') counters.rejected.set('REFUSED', (counters.rejected.get('REFUSED') ?? 0) + 1)
         else if (outcome.status === 'pending') counters.pending++
         else {
           counters.acknowledged++
           options.onAcknowledged?.(outcome.id, from)
         }
       }
-      return true
+      return wait
     } catch (error) {
       if (error instanceof NodeApiError && error.status > 0) {
         counters.rejected.set(error.code, (counters.rejected.get(error.code) ?? 0) + count)
-        return true
+        return Math.min(error.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS)
       }
       if (!signal.aborted) counters.unreachable += count
-      return false
+      return UNREACHABLE_BACKOFF_MS
     } finally {
       counters.inFlight -= count
     }
@@ -122,7 +132,9 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
     await Promise.all(
       workers.map(async (from) => {
         while (running()) {
-          if (!(await sendBatch(from, options.batch))) await delay(UNREACHABLE_BACKOFF_MS, undefined, { signal }).catch(() => {})
+          // Not past the end of the run: a wait that outlasts it ends the worker.
+          const wait = Math.min(await sendBatch(from, options.batch), deadline - performance.now())
+          if (wait > 0) await delay(wait, undefined, { signal }).catch(() => {})
         }
       }),
     )

@@ -11,8 +11,10 @@ export interface NetworkTotals {
   readonly submitted: number
   readonly agreed: number
   readonly final: number
-  /** Transfers that failed: refused by the counterparty (and voided) or refused before anything was signed. */
-  readonly failed: number
+  /** Transfers the counterparty refused (their proposals voided). */
+  readonly refused: number
+  /** Transfers refused before anything was signed (back-pressure, funds, bad input). */
+  readonly rejected: number
   /** Proposals still waiting for their counterparty's answer. */
   readonly pending: number
   readonly awaitingFinality: number
@@ -44,7 +46,8 @@ export class NetworkStatus {
       submitted: sum((s) => s.transactions.submitted),
       agreed: sum((s) => s.transactions.agreed),
       final: sum((s) => s.transactions.final),
-      failed: sum((s) => s.transactions.refused + s.transactions.rejected),
+      refused: sum((s) => s.transactions.refused),
+      rejected: sum((s) => s.transactions.rejected),
       pending: sum((s) => s.transactions.pending),
       awaitingFinality: sum((s) => s.transactions.awaitingFinality),
       answering,

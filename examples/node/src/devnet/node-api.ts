@@ -36,7 +36,7 @@ const SubmittedCodec = t.type({ id: t.string })
 /** One item of a batch answer: a transaction and its status, or why nothing was signed. */
 const BatchOutcomeCodec = t.union([
   t.type({ status: t.keyof({ pending: null, agreed: null, refused: null, final: null }), id: t.string }),
-  t.type({ status: t.literal('rejected'), error: t.type({ code: t.string }) }),
+  t.type({ status: t.literal('rejected'), error: t.intersection([t.type({ code: t.string }), t.partial({ retryAfterMs: t.number })]) }),
 ])
 const BatchAnswerCodec = t.type({ outcomes: t.array(BatchOutcomeCodec) })
 export type BatchOutcome = t.TypeOf<typeof BatchOutcomeCodec>
@@ -50,6 +50,8 @@ export interface HttpAnswer {
   readonly status: number
   readonly body: unknown
   readonly text: string
+  /** The Retry-After header in milliseconds (seconds form), when the answer has one. */
+  readonly retryAfterMs?: number
 }
 
 /** A failed call: an error answer (status >= 400) or an answer that does not decode. */
@@ -63,6 +65,8 @@ export class NodeApiError extends Error {
     readonly code: string,
     /** Reset on a kept-alive socket reused for this request: the request never reached the node. */
     readonly reusedSocket = false,
+    /** How long the node asked the client to wait before trying again (a 429 or 503 answer's Retry-After). */
+    readonly retryAfterMs?: number,
   ) {
     super(message)
   }
@@ -119,7 +123,8 @@ export class NodeApi {
             } catch {
               parsed = undefined
             }
-            resolve({ status: res.statusCode ?? 0, body: parsed, text })
+            const retryAfter = Number(res.headers['retry-after'])
+            resolve({ status: res.statusCode ?? 0, body: parsed, text, ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1_000 } : {}) })
           })
         },
       )
@@ -186,7 +191,7 @@ export class NodeApi {
 function errorOf(method: string, path: string, answer: HttpAnswer): NodeApiError {
   const decoded = ApiErrorBodyCodec.decode(answer.body)
   if (isLeft(decoded)) return new NodeApiError(`${method} ${path}: HTTP ${answer.status}`, answer.status, `HTTP_${answer.status}`)
-  return new NodeApiError(`${method} ${path}: ${decoded.right.error.code}: ${decoded.right.error.message}`, answer.status, decoded.right.error.code)
+  return new NodeApiError(`${method} ${path}: ${decoded.right.error.code}: ${decoded.right.error.message}`, answer.status, decoded.right.error.code, false, answer.retryAfterMs)
 }
 
 /** Sums of the Prometheus samples named `name` (all label sets), from the text exposition format. */
