@@ -1,9 +1,10 @@
 import { expect, it } from 'vitest'
 import { readmeExamples, runExample } from '../../../scripts/readme-examples.mjs'
 
-// The README promises an example that runs: run it, as a user would, against the package's exports.
+const here = new URL('..', import.meta.url)
+
+// The README promises examples that run: run them, as a user would, against the package's exports.
 it('the README example runs and prints what it says', () => {
-  const here = new URL('..', import.meta.url)
   const [example] = readmeExamples(here).examples
   expect(example).toBeDefined()
   const run = runExample(here, example as string)
@@ -14,4 +15,12 @@ it('the README example runs and prints what it says', () => {
     'rejected double-sign',
     "[ 'double-sign' ]",
   ])
+})
+
+it('the anchored transfers example runs and prints what it says', () => {
+  const anchored = readmeExamples(here).examples[1]
+  expect(anchored).toBeDefined()
+  const run = runExample(here, anchored as string, 'anchored')
+  expect(run.stderr).toBe('')
+  expect(run.stdout.trim().split('\n')).toEqual(["[ 'agreed', 'agreed', 'refused' ]", '60 5', '130 100', 'TRUSTCHAIN_INSUFFICIENT_FUNDS'])
 })
