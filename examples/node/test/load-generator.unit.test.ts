@@ -27,4 +27,25 @@ describe('load generator', () => {
     expect(counters.acknowledged).toBe(3 * fine.calls())
     expect(counters.sent).toBe(4 * (busy.calls() + fine.calls()))
   })
+
+  it('with a window, holds a node’s workers while it has that many transfers not final, and sends again once it has fewer', async () => {
+    const agreed = (call: number, count: number): BatchOutcome[] => Array.from({ length: count }, (_, i) => ({ status: 'agreed', id: `${call}/${i}` }))
+    const backlogged = fakeNode('a'.repeat(64), agreed)
+    const flowing = fakeNode('b'.repeat(64), agreed)
+    let backlog = 100
+    const counters = await runLoad({
+      targets: [backlogged.target, flowing.target],
+      durationMs: 200,
+      concurrencyPerNode: 2,
+      batch: 10,
+      random: createRandom('window'),
+      window: { perNode: 100, unfinal: (from) => (from === 0 ? backlog : 0) },
+    })
+    expect(backlogged.calls()).toBe(0)
+    expect(flowing.calls()).toBeGreaterThan(0)
+    expect(counters.windowWaits).toBeGreaterThan(0)
+    backlog = 85 // room for one batch of 10 at a time
+    await runLoad({ targets: [backlogged.target, flowing.target], durationMs: 100, concurrencyPerNode: 2, batch: 10, random: createRandom('window'), window: { perNode: 100, unfinal: (from) => (from === 0 ? backlog : 0) } })
+    expect(backlogged.calls()).toBeGreaterThan(0)
+  })
 })

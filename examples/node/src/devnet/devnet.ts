@@ -45,6 +45,13 @@ export const DEFAULT_DURATION_S = 30
 export const DEFAULT_CONCURRENCY = 2
 export const DEFAULT_BATCH = 100
 /**
+ * Closed loop: a node's transfers not final yet, at most. The loop otherwise waits only for agreement, and a network
+ * that agrees faster than it finalises would pile up a backlog (and a finality latency) that grows with the run.
+ */
+export const DEFAULT_WINDOW = 400
+/** How often the finality window's counts are refreshed from the nodes' status. */
+const WINDOW_REFRESH_MS = 100
+/**
  * Facilitators run every round's agreement: each of the n facilitators broadcasts its proposal to the others and
  * one binary agreement per proposal runs among them, so a round costs O(n²) messages and signatures (n³ bits of
  * agreement traffic). Four is the smallest committee that tolerates a faulty facilitator (n ≥ 3t + 1, t = 1); more
@@ -70,6 +77,8 @@ export interface DevnetOptions {
   readonly concurrency?: number
   /** Transfers per request (`POST /v1/transactions/batch`). */
   readonly batch?: number
+  /** Closed loop: at most this many of a node's transfers not final yet (default `DEFAULT_WINDOW`; 0: no window). */
+  readonly window?: number
   readonly facilitators?: number
   /** Default: a new temp dir, removed at the end unless `keep`. */
   readonly baseDir?: string
@@ -94,7 +103,9 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   const facilitators = options.facilitators ?? Math.min(nodes, DEFAULT_FACILITATORS)
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
   const batch = options.batch ?? DEFAULT_BATCH
+  const window = options.window === 0 ? undefined : (options.window ?? DEFAULT_WINDOW)
   checkOptions(nodes, durationS, facilitators, concurrency, options.rate, batch)
+  if (window !== undefined && (!Number.isInteger(window) || window < batch)) throw new RangeError(`window must be an integer of at least the batch (${batch}), or 0 for none; got ${window}`)
   const progress = new ProgressLine(options.out)
   const crypto = await loadCrypto()
 
@@ -120,9 +131,10 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     const first = await network.refresh()
     await cluster.untilRound(first.round + WARM_UP_ROUNDS, { timeoutMs: CERTIFYING_TIMEOUT_MS, ...(options.signal !== undefined && { signal: options.signal }) })
     const demoContract = await deployDemo(apis[0] as NodeApi, progress, options.signal)
-    progress.note(`consensus is certifying; offering ${describeOffer(options.rate, concurrency, batch)} for ${durationS} s`)
+    const offer = describeOffer(options.rate, concurrency, batch, window)
+    progress.note(`consensus is certifying; offering ${offer} for ${durationS} s`)
 
-    summary = await loadAndMeasure({ cluster, apis, network, progress, options, durationS, concurrency, batch, facilitators, verifyPerSecond, explorer, demoContract })
+    summary = await loadAndMeasure({ cluster, apis, network, progress, options, durationS, concurrency, batch, window, offer, facilitators, verifyPerSecond, explorer, demoContract })
   } catch (error) {
     if (options.signal?.aborted !== true) throw error
     progress.note('stopped')
@@ -156,6 +168,9 @@ interface LoadContext {
   readonly durationS: number
   readonly concurrency: number
   readonly batch: number
+  /** Closed loop: at most this many of a node's transfers not final yet (undefined: no window). */
+  readonly window: number | undefined
+  readonly offer: string
   readonly facilitators: number
   readonly verifyPerSecond: number
   readonly explorer: string
@@ -188,6 +203,8 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   const ticker = startProgress(context, before, counters)
   const demo = context.demoContract === undefined ? undefined : invokeDemoContract(apis[0] as NodeApi, context.demoContract)
   let contractInvocations = 0
+  // The finality window reads each node's count of transfers not final yet, kept fresh by polling its status.
+  const unfollow = context.window === undefined || options.rate !== undefined ? undefined : network.follow(WINDOW_REFRESH_MS)
   try {
     await runLoad(
       {
@@ -198,11 +215,13 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
         batch: context.batch,
         random,
         onAcknowledged: (id, from) => sample.offer({ id, from }),
+        ...(context.window !== undefined && { window: { perNode: context.window, unfinal: (from: number) => network.unfinal(from) } }),
         ...(signal !== undefined && { signal }),
       },
       counters,
     )
   } finally {
+    unfollow?.()
     ticker.stop()
     contractInvocations = (await demo?.stop())?.done ?? 0
   }
@@ -231,7 +250,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
     nodes: apis.length,
     facilitators: context.facilitators,
     loadSeconds,
-    offered: describeOffer(options.rate, context.concurrency, context.batch),
+    offered: context.offer,
     sent: counters.sent,
     shed: counters.shed,
     agreed: counters.acknowledged,
@@ -317,8 +336,9 @@ function faultsOf(texts: readonly string[], fraudProofs: number | null, counters
   }
 }
 
-function describeOffer(rate: number | undefined, concurrency: number, batch: number): string {
-  return rate === undefined ? `closed loop, ${concurrency} outstanding batches of ${batch} transfers per node` : `${rate} tx/s offered in batches of at most ${batch}`
+function describeOffer(rate: number | undefined, concurrency: number, batch: number, window: number | undefined): string {
+  if (rate !== undefined) return `${rate} tx/s offered in batches of at most ${batch}`
+  return `closed loop, ${concurrency} outstanding batches of ${batch} transfers per node${window === undefined || rate !== undefined ? '' : `, at most ${window} not final per node`}`
 }
 
 function checkOptions(nodes: number, durationS: number, facilitators: number, concurrency: number, rate: number | undefined, batch: number): void {

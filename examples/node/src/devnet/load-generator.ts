@@ -4,7 +4,8 @@
  * service would send them. Two ways to offer it:
  *   - closed loop (no rate): `concurrency` outstanding batches of `batch` transfers per node, each worker sending
  *     the next batch as soon as the last was answered — it finds what the network sustains; a batch with
- *     back-pressure rejections (BUSY) makes its worker wait as long as their Retry-After asks (at most 2 s);
+ *     back-pressure rejections (BUSY) makes its worker wait as long as their Retry-After asks (at most 2 s); with a
+ *     `window`, a worker also waits while its node has that many transfers not final yet;
  *   - open loop (`rate` tx/s): batches started on a schedule (each tick's due transfers, spread over the nodes),
  *     whatever the answers, up to a cap of outstanding transfers; those the cap refuses are counted as `shed`, so an
  *     overloaded network shows as such instead of silently lowering the offered rate.
@@ -21,6 +22,8 @@ const OPEN_LOOP_TICK_MS = 10
 const UNREACHABLE_BACKOFF_MS = 200
 /** The longest a worker honours a node's Retry-After (the load must go on within the run). */
 const MAX_RETRY_AFTER_MS = 2_000
+/** How often a worker held by the finality window looks again. */
+const WINDOW_POLL_MS = 20
 
 export interface LoadTarget {
   /** Hex public key: what other nodes send to. */
@@ -38,6 +41,13 @@ export interface LoadOptions {
   /** Transfers per request. */
   readonly batch: number
   readonly random: Random
+  /**
+   * Closed loop: at most `perNode` of a node's transfers not final yet (`unfinal(from)`, as the node last reported it,
+   * plus those in requests under way); a worker waits for finality to catch up before it sends more. Without it the
+   * loop waits only for agreement, and on a network that agrees faster than it finalises the backlog — and so the
+   * finality latency — grows for as long as the load runs.
+   */
+  readonly window?: { readonly perNode: number; readonly unfinal: (from: number) => number }
   readonly signal?: AbortSignal
   /** Each acknowledged transfer (agreed), with the proposer's index. */
   readonly onAcknowledged?: (id: string, from: number) => void
@@ -55,6 +65,8 @@ export class LoadCounters {
   unreachable = 0
   /** Open loop only: transfers that were due while the cap of outstanding ones was reached. */
   shed = 0
+  /** Closed loop with a window: times a worker waited for its node's transfers to become final. */
+  windowWaits = 0
   inFlight = 0
   startedAt = 0
   endedAt = 0
@@ -129,12 +141,21 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
 
   if (options.rate === undefined) {
     const workers = targets.flatMap((_, from) => Array.from({ length: options.concurrencyPerNode }, () => from))
+    const sending = targets.map(() => 0)
+    const { window } = options
     await Promise.all(
       workers.map(async (from) => {
         while (running()) {
+          if (window !== undefined && window.unfinal(from) + (sending[from] as number) + options.batch > window.perNode) {
+            counters.windowWaits++
+            await delay(WINDOW_POLL_MS, undefined, { signal }).catch(() => {})
+            continue
+          }
+          sending[from] = (sending[from] as number) + options.batch
+          const wait = await sendBatch(from, options.batch).finally(() => (sending[from] = (sending[from] as number) - options.batch))
           // Not past the end of the run: a wait that outlasts it ends the worker.
-          const wait = Math.min(await sendBatch(from, options.batch), deadline - performance.now())
-          if (wait > 0) await delay(wait, undefined, { signal }).catch(() => {})
+          const paused = Math.min(wait, deadline - performance.now())
+          if (paused > 0) await delay(paused, undefined, { signal }).catch(() => {})
         }
       }),
     )

@@ -31,6 +31,23 @@ export class NetworkStatus {
     this.#last = apis.map(() => undefined)
   }
 
+  /** Node `i`'s own transfers not final yet (pending or agreed), as it last reported them (0 before it has). */
+  unfinal(i: number): number {
+    const last = this.#last[i]
+    return last === undefined ? 0 : last.transactions.pending + last.transactions.awaitingFinality
+  }
+
+  /** Refreshes every `intervalMs` (one refresh at a time) until the returned function is called. */
+  follow(intervalMs: number): () => void {
+    let busy = false
+    const timer = setInterval(() => {
+      if (busy) return
+      busy = true
+      void this.refresh().finally(() => (busy = false))
+    }, intervalMs)
+    return () => clearInterval(timer)
+  }
+
   async refresh(): Promise<NetworkTotals> {
     const answers = await Promise.allSettled(this.#apis.map((api) => api.status()))
     let answering = 0

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream'
 import type { Command } from 'commander'
 import * as t from 'io-ts'
 import { SafePositiveInteger } from '../../config/codecs.js'
-import { DEFAULT_BATCH, DEFAULT_CONCURRENCY, DEFAULT_DURATION_S, DEFAULT_FACILITATORS, DEFAULT_NODES, runDevnet } from '../../devnet/devnet.js'
+import { DEFAULT_BATCH, DEFAULT_CONCURRENCY, DEFAULT_DURATION_S, DEFAULT_FACILITATORS, DEFAULT_NODES, DEFAULT_WINDOW, runDevnet } from '../../devnet/devnet.js'
 import type { CliContext } from '../cli-context.js'
 import { type CliIo, ExitCode } from '../cli-io.js'
 import { integerText, numberText, parseWith, Seconds } from '../option-values.js'
@@ -16,6 +16,7 @@ const NodeCount = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 2 &&
 const Rate = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0, 'TransfersPerSecond (more than 0)')
 const Concurrency = t.refinement(SafePositiveInteger, (n) => n <= 1_024, 'Concurrency (1 to 1024)')
 const BatchSize = t.refinement(SafePositiveInteger, (n) => n <= 1_000, 'BatchSize (1 to 1000)')
+const Window = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 0 && n <= 1_000_000, 'Window (0 to 1,000,000)')
 
 interface DevnetFlags {
   readonly nodes: number
@@ -23,6 +24,7 @@ interface DevnetFlags {
   readonly rate?: number
   readonly concurrency?: number
   readonly batch?: number
+  readonly window?: number
   readonly facilitators?: number
   readonly seed?: number
   readonly baseDir?: string
@@ -45,6 +47,7 @@ export function registerDevnetCommand(program: Command, context: CliContext): vo
     .option('--rate <tx-per-second>', `transfers offered per second (default: a closed loop of ${DEFAULT_CONCURRENCY} outstanding batches per node)`, parseWith(Rate, numberText))
     .option('--concurrency <n>', `outstanding batches per node in the closed loop (default ${DEFAULT_CONCURRENCY})`, parseWith(Concurrency, integerText))
     .option('--batch <n>', `transfers per request to a node (default ${DEFAULT_BATCH})`, parseWith(BatchSize, integerText))
+    .option('--window <n>', `closed loop: at most this many of a node's transfers not final yet, 0 for no limit (default ${DEFAULT_WINDOW})`, parseWith(Window, integerText))
     .option('--facilitators <n>', `facilitators per round (default: min(nodes, ${DEFAULT_FACILITATORS}))`, parseWith(SafePositiveInteger, integerText))
     .option('--seed <n>', "seeds the load's choice of pairs", parseWith(SafePositiveInteger, integerText))
     .option('--base-dir <dir>', 'where the data dirs go (default: a temp dir, removed at the end)')
@@ -80,6 +83,7 @@ async function runDevnetCommand(flags: DevnetFlags, io: CliIo): Promise<ExitCode
       ...(flags.rate !== undefined && { rate: flags.rate }),
       ...(flags.concurrency !== undefined && { concurrency: flags.concurrency }),
       ...(flags.batch !== undefined && { batch: flags.batch }),
+      ...(flags.window !== undefined && { window: flags.window }),
       ...(flags.facilitators !== undefined && { facilitators: flags.facilitators }),
       ...(flags.seed !== undefined && { seed: flags.seed }),
       ...(flags.baseDir !== undefined && { baseDir: flags.baseDir }),
