@@ -138,11 +138,26 @@ export async function verifyCertificate(
   }
 }
 
+/**
+ * Encodings of certificates (frozen objects) already made or decoded: a certificate is journalled, gossiped and
+ * served as the same bytes, and with a round's ledger and leaves it is large enough for encoding to show in profiles.
+ */
+const encodings = new WeakMap<CheckpointCertificate, Uint8Array>()
+
 export function encodeCertificate(certificate: CheckpointCertificate): Uint8Array {
-  return encodeCanonical(CheckpointCertificateCodec.encode(certificate))
+  let bytes = encodings.get(certificate)
+  if (bytes === undefined) {
+    bytes = encodeCanonical(CheckpointCertificateCodec.encode(certificate))
+    if (Object.isFrozen(certificate)) encodings.set(certificate, bytes)
+  }
+  return bytes
 }
 
 /** Decodes a certificate from bytes (shape and sizes only; `verifyCertificate` checks the signatures). */
 export function decodeCertificate(bytes: Uint8Array): CheckpointCertificate {
-  return deepFreeze(decodeWith(CheckpointCertificateCodec, bytes, MAX_CERTIFICATE_BYTES, 'certificate'))
+  const certificate = deepFreeze(decodeWith(CheckpointCertificateCodec, bytes, MAX_CERTIFICATE_BYTES, 'certificate'))
+  // Canonical decoding accepts only the bytes the encoder makes, so these are the certificate's encoding (copied: the
+  // caller's buffer may be reused).
+  encodings.set(certificate, Uint8Array.from(bytes))
+  return certificate
 }
