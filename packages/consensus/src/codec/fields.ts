@@ -3,7 +3,7 @@
  * handed to third parties): fixed-length byte strings, bounded integers, bounded lists and closed records, so that
  * every shape's static type and runtime check come from one definition.
  */
-import { type CborValue, decodeCanonical } from '@constellation/crypto'
+import { type CborValue, decodeCanonical, fromHex, toHex } from '@constellation/crypto'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
@@ -28,6 +28,17 @@ export const PeerIdCodec = new t.Type<string, string, unknown>(
   (u): u is string => typeof u === 'string' && /^[0-9a-f]{64}$/.test(u),
   (u, c) => (typeof u === 'string' && /^[0-9a-f]{64}$/.test(u) ? t.success(u) : t.failure(u, c)),
   t.identity,
+)
+
+/**
+ * A peer id (lowercase hex of a 32-byte public key) in memory, its 32 bytes on the wire: for lists that name many
+ * peers, such as a round's ledger entries, where hex would double what every node receives.
+ */
+export const PeerIdBytesCodec = new t.Type<string, Uint8Array, unknown>(
+  'PeerIdBytes',
+  (u): u is string => PeerIdCodec.is(u),
+  (u, c) => (u instanceof Uint8Array && u.length === 32 ? t.success(toHex(u)) : t.failure(u, c, 'a peer id is 32 bytes')),
+  (a) => fromHex(a),
 )
 
 /** Decodes canonical CBOR bytes into `codec`'s type, sizes first; every failure is a MALFORMED_MESSAGE error. */

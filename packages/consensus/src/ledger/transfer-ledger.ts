@@ -21,7 +21,7 @@
 import { type Crypto, encodeCanonical, fromHex, HASH_LENGTH, toHex } from '@constellation/crypto'
 import { checkRefusal, type StretchSummary, ZERO_HASH } from '@constellation/trustchain'
 import * as t from 'io-ts'
-import { bytesOfLength, closedRecord, integerIn, listUpTo, PeerIdCodec } from '../codec/fields.js'
+import { bytesOfLength, closedRecord, integerIn, listUpTo, PeerIdBytesCodec } from '../codec/fields.js'
 import { merkleRoot } from '../hierarchy/merkle.js'
 
 /** Ledger entries (debits, credits, voids) one round takes in at most: keeps a result within one network message. */
@@ -67,19 +67,19 @@ const Amount = integerIn(1, Number.MAX_SAFE_INTEGER, 'Amount')
 
 export const LedgerDeltaCodec = closedRecord('LedgerDelta', {
   /** New spendable balances of the members whose balance changed, ascending by member. */
-  spendable: listUpTo(closedRecord('Spendable', { member: PeerIdCodec, amount: integerIn(0, Number.MAX_SAFE_INTEGER, 'Spendable') }), 1 << 16, 'SpendableBalances'),
+  spendable: listUpTo(closedRecord('Spendable', { member: PeerIdBytesCodec, amount: integerIn(0, Number.MAX_SAFE_INTEGER, 'Spendable') }), 1 << 16, 'SpendableBalances'),
   /** Proposals certified this round that wait for their answer. */
   opened: listUpTo(
-    closedRecord('OpenedProposal', { proposer: PeerIdCodec, sequenceNumber: Sequence, hash: Hash, counterparty: PeerIdCodec, amount: Amount }),
+    closedRecord('OpenedProposal', { proposer: PeerIdBytesCodec, sequenceNumber: Sequence, hash: Hash, counterparty: PeerIdBytesCodec, amount: Amount }),
     MAX_LEDGER_ENTRIES_PER_ROUND,
     'Opened',
   ),
   /** Agreements certified this round that wait for their proposal. */
   awaiting: listUpTo(
     closedRecord('AwaitingAgreement', {
-      proposer: PeerIdCodec,
+      proposer: PeerIdBytesCodec,
       sequenceNumber: Sequence,
-      counterparty: PeerIdCodec,
+      counterparty: PeerIdBytesCodec,
       agreementSequenceNumber: Sequence,
       hash: Hash,
       amount: Amount,
@@ -88,7 +88,7 @@ export const LedgerDeltaCodec = closedRecord('LedgerDelta', {
     'Awaiting',
   ),
   /** Entries of `open` or `awaiting` that end this round (answered, voided, dead or expired), removed before the additions. */
-  closed: listUpTo(closedRecord('ClosedEntry', { proposer: PeerIdCodec, sequenceNumber: Sequence }), MAX_LEDGER_ENTRIES_PER_ROUND + (1 << 16), 'Closed'),
+  closed: listUpTo(closedRecord('ClosedEntry', { proposer: PeerIdBytesCodec, sequenceNumber: Sequence }), MAX_LEDGER_ENTRIES_PER_ROUND + (1 << 16), 'Closed'),
   /** Merkle root of the round's finalised transfers (`finalisedLeaf`), in the order the fold found them. */
   finalised: Hash,
   finalisedCount: integerIn(0, MAX_LEDGER_ENTRIES_PER_ROUND, 'FinalisedCount'),

@@ -410,6 +410,7 @@ export class LevelNode {
   async #onCertificateGossip(followed: Followed, data: Uint8Array, from: string): Promise<Verdict> {
     const round = followed.history.round
     const announced = readAnnouncement(data, followed.genesis, round)
+    if (announced.kind === 'stale' && followed === this.#own) void this.#driver.observeGossip(data, (r) => followed.history.committeeFor(r), this.crypto, this.#options.verifier)
     if (announced.kind === 'malformed') this.#stats.certificatesRejected++
     // The gossiping neighbour need not keep history: ask a validator of this group.
     if (announced.kind === 'ahead') void this.#catchUp(followed, this.#validators.includes(from) ? from : this.#nextValidator(), announced.round)
@@ -418,7 +419,10 @@ export class LevelNode {
     if (committee === undefined) return 'ignore'
     const verdict = await judgeNext(this.crypto, announced.certificate, committee, () => followed.history.round === round, this.#options.verifier, this.#options.onError)
     if (verdict === 'reject') this.#stats.certificatesRejected++
-    if (verdict === 'accept') this.#enqueueApply(followed, [announced.certificate], true)
+    if (verdict === 'accept') {
+      if (followed === this.#own) this.#driver.heardCertificate(announced.certificate.result.body.round)
+      this.#enqueueApply(followed, [announced.certificate], true)
+    }
     return verdict
   }
 

@@ -9,15 +9,19 @@
  */
 import type { Clock, TimerHandle } from '@constellation/gossip'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
-import { type CheckpointCertificate, encodeCertificate } from '../round/certificate.js'
+import type { Crypto } from '@constellation/crypto'
+import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate, encodeCertificate } from '../round/certificate.js'
+import type { Committee } from '../round/committee.js'
 import { type FacilitatorRoundState, type RoundEffect, type RoundEvent, stepRound } from '../round/facilitator-round.js'
 import { EarlyFrames } from './early-frames.js'
 import { PeerLinks } from './peer-links.js'
 import type { ConsensusNetwork, SolarSystemTiming } from './solar-system-node.js'
-import { certificateTopic, decodeRoundFrame, encodeCertificateAnnouncement, encodeRoundFrame } from './wire.js'
+import { certificateTopic, decodeCertificateAnnouncement, decodeRoundFrame, encodeCertificateAnnouncement, encodeRoundFrame } from './wire.js'
 
 /** Bytes of round frames buffered per member for rounds this node has not started yet. */
 const MAX_EARLY_BYTES_PER_PEER = 4 << 20
+/** How long each facilitator after the round's first waits, per place in turn, before it publishes the certificate. */
+const PUBLISH_TURN_MS = 250
 /** Rounds ahead of this node's for which frames are buffered. */
 const EARLY_ROUNDS = 3
 
@@ -59,6 +63,10 @@ export class RoundDriver<I> {
   #received = { framesReceived: 0, messagesDropped: 0 }
   /** Set by `stop`: a shell's apply that finishes after it must not start a round (a timer and frames nobody stops). */
   #stopped = false
+  /** Certificates this facilitator waits to publish (its turn comes after others'), by round. */
+  readonly #publishing = new Map<number, TimerHandle>()
+  /** The newest round whose certificate this node heard gossiped by someone else. */
+  #heard = 0
 
   constructor(options: RoundDriverOptions) {
     this.#options = options
@@ -100,7 +108,23 @@ export class RoundDriver<I> {
     this.#stopped = true
     this.#proposalTimer?.cancel()
     this.#proposalTimer = undefined
+    for (const timer of this.#publishing.values()) timer.cancel()
+    this.#publishing.clear()
     this.#links.close()
+  }
+
+  /**
+   * The shell accepted a certificate of `round` gossiped (whoever made it): a copy this facilitator still waits to
+   * publish would only be a duplicate — each facilitator's certificate holds its own set of signature shares, so
+   * the copies differ and gossip would carry every one of them to every node.
+   */
+  heardCertificate(round: number): void {
+    if (round > this.#heard) this.#heard = round
+    for (const [pending, timer] of this.#publishing) {
+      if (pending > round) continue
+      timer.cancel()
+      this.#publishing.delete(pending)
+    }
   }
 
   /**
@@ -147,10 +171,49 @@ export class RoundDriver<I> {
       for (const peer of targets) this.#links.enqueue(peer, round, effect.message)
       return
     }
-    const { network, level, group } = this.#options
-    const bytes = encodeCertificateAnnouncement({ round, certificate: encodeCertificate(effect.certificate) })
-    network.publish(certificateTopic(level, group), bytes).catch((error: unknown) => this.#options.onError?.(error))
     this.#options.onCertified(effect.certificate)
+    // One facilitator publishes at once, the round's first in turn; each other one waits its turn and publishes only
+    // if no certificate of the round reached it meanwhile, so a silent or slow first costs a short delay, not the round.
+    const { facilitators } = machine.config.seed.committee
+    const rank = (facilitators.indexOf(machine.self) - (round % facilitators.length) + facilitators.length) % facilitators.length
+    if (rank <= 0) return this.#publish(round, effect.certificate)
+    if (this.#heard >= round) return
+    this.#publishing.set(
+      round,
+      this.#options.clock.setTimer(rank * PUBLISH_TURN_MS, () => {
+        this.#publishing.delete(round)
+        if (this.#heard < round && !this.#stopped) this.#publish(round, effect.certificate)
+      }),
+    )
+  }
+
+  /**
+   * A certificate announcement gossiped by someone else, for a round this node already holds (so the shell drops it
+   * unread): when it is a valid certificate of a round this facilitator still waits to publish, that copy serves.
+   * Checked in full first, so a forged copy cannot keep the honest ones from being published.
+   */
+  async observeGossip(data: Uint8Array, committeeFor: (round: number) => Committee | undefined, crypto: Crypto, verifier?: BatchVerifier): Promise<void> {
+    if (this.#publishing.size === 0) return
+    let certificate: CheckpointCertificate
+    try {
+      const announcement = decodeCertificateAnnouncement(data)
+      if (!this.#publishing.has(announcement.round)) return
+      certificate = decodeCertificate(announcement.certificate)
+      const { body } = certificate.result
+      if (body.round !== announcement.round || body.level !== this.#options.level || body.group !== this.#options.group) return
+    } catch {
+      return
+    }
+    const round = certificate.result.body.round
+    const committee = committeeFor(round)
+    if (committee === undefined || (await checkCertificate(crypto, certificate, committee, verifier).catch(() => 'unchecked')) !== undefined) return
+    this.heardCertificate(round)
+  }
+
+  #publish(round: number, certificate: CheckpointCertificate): void {
+    const { network, level, group } = this.#options
+    const bytes = encodeCertificateAnnouncement({ round, certificate: encodeCertificate(certificate) })
+    network.publish(certificateTopic(level, group), bytes).catch((error: unknown) => this.#options.onError?.(error))
   }
 
   /** A round frame from `from`: driven into the current round, held for a later one, or dropped when stale. */

@@ -559,13 +559,17 @@ export class SolarSystemNode {
   /** Forwarded only once verified, so a forged certificate costs its sender a reject and travels no further. */
   async #onCertificateGossip(data: Uint8Array, from: string): Promise<Verdict> {
     const announced = readAnnouncement(data, this.#options.genesis, this.#state.round)
+    if (announced.kind === 'stale') void this.#driver.observeGossip(data, (round) => this.history.committeeFor(round), this.crypto, this.#options.verifier)
     if (announced.kind === 'malformed') this.#stats.certificatesRejected++
     if (announced.kind === 'ahead') void this.#catchUp(from, announced.round)
     if (announced.kind !== 'next') return announced.kind === 'malformed' ? 'reject' : 'ignore'
     const committee = this.#state.committee
     const verdict = await judgeNext(this.crypto, announced.certificate, committee, () => committee === this.#state.committee, this.#options.verifier, this.#options.onError)
     if (verdict === 'reject') this.#stats.certificatesRejected++
-    if (verdict === 'accept') this.#enqueueApply([announced.certificate], true)
+    if (verdict === 'accept') {
+      this.#driver.heardCertificate(announced.certificate.result.body.round)
+      this.#enqueueApply([announced.certificate], true)
+    }
     return verdict
   }
 
