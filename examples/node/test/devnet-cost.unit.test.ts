@@ -31,7 +31,7 @@ function metricsOf(counts: { verifies: number; signs: number }, network: Network
   })
 }
 
-const node = (verifies: number, cpuSeconds: number, sentBytes: number): NodeCostCounters => ({ verifies, cpuSeconds, sentBytes })
+const node = (verifies: number, cpuSeconds: number, sentBytes: number, gossipBytes = 0): NodeCostCounters => ({ verifies, cpuSeconds, sentBytes, gossipBytes })
 
 describe('node metrics the cost comes from', () => {
   it('exposes signatures and network bytes, read at each scrape', async () => {
@@ -44,7 +44,7 @@ describe('node metrics the cost comes from', () => {
     expect(text).toContain('constellation_network_sent_bytes_total{kind="request"} 1000\n')
     expect(text).toContain('constellation_network_sent_bytes_total{kind="gossip"} 3000\n')
     expect(text).toContain('constellation_network_received_bytes_total{kind="response"} 20\n')
-    expect(costCountersOf(text)).toMatchObject({ verifies: 120, sentBytes: 6_000 })
+    expect(costCountersOf(text)).toMatchObject({ verifies: 120, sentBytes: 6_000, gossipBytes: 3_000 })
     expect(costCountersOf(text)?.cpuSeconds).toBeGreaterThan(0)
     // The counters follow their sources: nothing is kept in between.
     counts.verifies = 150
@@ -64,24 +64,25 @@ describe('node metrics the cost comes from', () => {
     // A longer name that starts with a cost metric's name is not that metric.
     expect(costCountersOf(`${COST_METRICS.verifies}_created 5\n${COST_METRICS.cpuSeconds} 1\n${COST_METRICS.sentBytes}{kind="gossip"} 9\n`)).toBeUndefined()
     expect(costCountersOf(`${COST_METRICS.verifies} 5\n${COST_METRICS.cpuSeconds} 1.25\n${COST_METRICS.sentBytes}{kind="gossip"} 9\n${COST_METRICS.sentBytes}{kind="request"} 1\n`)).toEqual(
-      node(5, 1.25, 10),
+      node(5, 1.25, 10, 9),
     )
   })
 })
 
 describe('costPerTx', () => {
   it('sums each node’s deltas over the window and divides by the transfers final in it', () => {
-    const start = [node(100, 2.0, 10_000), node(50, 1.5, 4_000)]
-    const end = [node(400, 2.5, 70_000), node(250, 2.3, 24_000)]
+    const start = [node(100, 2.0, 10_000, 1_000), node(50, 1.5, 4_000, 0)]
+    const end = [node(400, 2.5, 70_000, 21_000), node(250, 2.3, 24_000, 4_000)]
     // (300 + 200) verifies, (0.5 + 0.8) s CPU, (60,000 + 20,000) bytes over 40 transfers.
     const cost = costPerTx(start, end, 40)
     expect(cost.verifiesPerTx).toBe(12.5)
     expect(cost.cpuMsPerTx).toBeCloseTo(32.5, 9)
     expect(cost.bytesPerTx).toBe(2_000)
+    expect(cost.gossipBytesPerTx).toBe(600)
   })
 
   it('is null when nothing became final, or a node’s counters are missing at either end', () => {
-    const nulls = { verifiesPerTx: null, cpuMsPerTx: null, bytesPerTx: null }
+    const nulls = { verifiesPerTx: null, cpuMsPerTx: null, bytesPerTx: null, gossipBytesPerTx: null }
     expect(costPerTx([node(1, 1, 1)], [node(2, 2, 2)], 0)).toEqual(nulls)
     expect(costPerTx([undefined, node(1, 1, 1)], [node(2, 2, 2), node(2, 2, 2)], 5)).toEqual(nulls)
     expect(costPerTx([node(1, 1, 1), node(1, 1, 1)], [node(2, 2, 2), undefined], 5)).toEqual(nulls)
@@ -115,20 +116,21 @@ const summary: DevnetSummary = {
   verifiesPerTx: 12.345,
   cpuMsPerTx: 4.5612,
   bytesPerTx: 7_890.4,
+  gossipBytesPerTx: 3_210.9,
 }
 
 describe('the summary’s cost line and JSON', () => {
   it('prints the three figures on one line, after the verify rate, naming the window', () => {
     const lines = formatSummary(summary).split('\n')
     expect(lines.at(-1)).toBe(
-      '  cost per tx    12.3 verifies, 4.56 ms CPU, 7,890 bytes sent (all 8 node processes; window: load start to end of drain, per transfer final in it)',
+      '  cost per tx    12.3 verifies, 4.56 ms CPU, 7,890 bytes sent (3,211 of them gossip) (all 8 node processes; window: load start to end of drain, per transfer final in it)',
     )
     expect(lines.at(-2)).toMatch(/^ {2}ed25519 {8}/)
     expect(formatCost({ ...summary, cpuMsPerTx: 123.4, verifiesPerTx: 0.04 })).toMatch(/^0\.0 verifies, 123 ms CPU, /)
   })
 
   it('says why there are no figures', () => {
-    const none = { verifiesPerTx: null, cpuMsPerTx: null, bytesPerTx: null }
+    const none = { verifiesPerTx: null, cpuMsPerTx: null, bytesPerTx: null, gossipBytesPerTx: null }
     expect(formatCost({ ...summary, ...none, finalAtEnd: 0 })).toBe('n/a (no transfer became final)')
     expect(formatCost({ ...summary, ...none })).toBe('n/a (a node’s counters could not be read)')
   })

@@ -15,8 +15,8 @@ export const COST_METRICS = {
   sentBytes: 'constellation_network_sent_bytes_total',
 } as const
 
-/** One node's cumulative counters at one instant. */
-export type NodeCostCounters = { readonly [K in keyof typeof COST_METRICS]: number }
+/** One node's cumulative counters at one instant (`gossipBytes`: the part of `sentBytes` that was gossip). */
+export type NodeCostCounters = { readonly [K in keyof typeof COST_METRICS | 'gossipBytes']: number }
 
 export interface CostPerTx {
   /** Signature verifications per finalised transfer, all nodes; null: nothing became final, or a node's counters are missing. */
@@ -25,6 +25,21 @@ export interface CostPerTx {
   readonly cpuMsPerTx: number | null
   /** Application bytes sent per finalised transfer, all nodes; null likewise. */
   readonly bytesPerTx: number | null
+  /** The part of `bytesPerTx` sent as gossip (certificates and announcements to each neighbour); null likewise. */
+  readonly gossipBytesPerTx: number | null
+}
+
+/** The sum of `name`'s samples whose labels include `label` (such as `kind="gossip"`). */
+function sumLabelled(text: string, name: string, label: string): number {
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue
+    const labels = line.slice(name.length + 1, line.indexOf('}'))
+    if (!labels.split(',').includes(label)) continue
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1))
+    if (Number.isFinite(value)) sum += value
+  }
+  return sum
 }
 
 /** Whether the exposition text has a sample of `name` (with or without labels). */
@@ -40,6 +55,7 @@ export function costCountersOf(metricsText: string): NodeCostCounters | undefine
     verifies: sumMetric(metricsText, COST_METRICS.verifies),
     cpuSeconds: sumMetric(metricsText, COST_METRICS.cpuSeconds),
     sentBytes: sumMetric(metricsText, COST_METRICS.sentBytes),
+    gossipBytes: sumLabelled(metricsText, COST_METRICS.sentBytes, 'kind="gossip"'),
   }
 }
 
@@ -50,9 +66,9 @@ export function costCountersOf(metricsText: string): NodeCostCounters | undefine
  * would understate the cost).
  */
 export function costPerTx(start: readonly (NodeCostCounters | undefined)[], end: readonly (NodeCostCounters | undefined)[], finalTransfers: number): CostPerTx {
-  const unknown: CostPerTx = { verifiesPerTx: null, cpuMsPerTx: null, bytesPerTx: null }
+  const unknown: CostPerTx = { verifiesPerTx: null, cpuMsPerTx: null, bytesPerTx: null, gossipBytesPerTx: null }
   if (!(finalTransfers > 0) || start.length !== end.length || start.length === 0) return unknown
-  const totals = { verifies: 0, cpuSeconds: 0, sentBytes: 0 }
+  const totals = { verifies: 0, cpuSeconds: 0, sentBytes: 0, gossipBytes: 0 }
   for (let i = 0; i < start.length; i++) {
     const before = start[i]
     const after = end[i]
@@ -60,10 +76,12 @@ export function costPerTx(start: readonly (NodeCostCounters | undefined)[], end:
     totals.verifies += after.verifies - before.verifies
     totals.cpuSeconds += after.cpuSeconds - before.cpuSeconds
     totals.sentBytes += after.sentBytes - before.sentBytes
+    totals.gossipBytes += after.gossipBytes - before.gossipBytes
   }
   return {
     verifiesPerTx: totals.verifies / finalTransfers,
     cpuMsPerTx: (totals.cpuSeconds * 1_000) / finalTransfers,
     bytesPerTx: totals.sentBytes / finalTransfers,
+    gossipBytesPerTx: totals.gossipBytes / finalTransfers,
   }
 }

@@ -70,6 +70,8 @@ export interface DevnetSummary {
   readonly cpuMsPerTx: number | null
   /** Application bytes the nodes' networks sent (before Noise and Yamux) per finalised transfer. */
   readonly bytesPerTx: number | null
+  /** The part of `bytesPerTx` sent as gossip (certificates, to each neighbour). */
+  readonly gossipBytesPerTx: number | null
 }
 
 /** The q-quantile (0..1) of `values` by the nearest-rank method; null when there are none. */
@@ -86,13 +88,14 @@ const ms = (n: number | null) => (n === null ? 'n/a' : n < 1_000 ? `${Math.round
 const significant = (n: number) => (n >= 100 ? count(n) : n.toPrecision(3))
 
 /** The cost line's figures, or why there are none. */
-export function formatCost(summary: Pick<DevnetSummary, 'nodes' | 'finalAtEnd' | 'verifiesPerTx' | 'cpuMsPerTx' | 'bytesPerTx'>): string {
-  const { verifiesPerTx, cpuMsPerTx, bytesPerTx } = summary
+export function formatCost(summary: Pick<DevnetSummary, 'nodes' | 'finalAtEnd' | 'verifiesPerTx' | 'cpuMsPerTx' | 'bytesPerTx' | 'gossipBytesPerTx'>): string {
+  const { verifiesPerTx, cpuMsPerTx, bytesPerTx, gossipBytesPerTx } = summary
   if (verifiesPerTx === null || cpuMsPerTx === null || bytesPerTx === null) {
     return `n/a (${summary.finalAtEnd > 0 ? 'a node’s counters could not be read' : 'no transfer became final'})`
   }
   return (
-    `${verifiesPerTx.toFixed(1)} verifies, ${significant(cpuMsPerTx)} ms CPU, ${count(bytesPerTx)} bytes sent ` +
+    `${verifiesPerTx.toFixed(1)} verifies, ${significant(cpuMsPerTx)} ms CPU, ${count(bytesPerTx)} bytes sent` +
+    `${gossipBytesPerTx === null ? '' : ` (${count(gossipBytesPerTx)} of them gossip)`} ` +
     `(all ${summary.nodes} node processes; window: load start to end of drain, per transfer final in it)`
   )
 }
