@@ -18,6 +18,14 @@
  * genesis block stating its genesis balance (`SIM_BALANCE`, the solar system genesis's `balances`). With
  * `realTransfers`, finality comes from the leaves each level-0 certificate finalises (`rootedProof`).
  *
+ * The `transactionsPerRound` transfers are counted, not built as blocks: what each costs is charged where the anchored
+ * flow spends it (`TransferCharges`, measured on the real nodes by transfer-cost.ts). The proposer signs and sends a
+ * frame; the counterparty, when the frame arrives, checks and signs and answers; the proposer checks the answer.
+ * Each member's next submission carries its new halves to every facilitator, which checks them; each half adds its
+ * summary entry to every copy of a level-0 proposal that carries its checkpoint, and each transfer a level-0 round
+ * finalises adds its ledger entries and leaf to the certificate (and the entries to it as a parent's proposal
+ * carries it, counted against the parent's proposal bound like the real bytes).
+ *
  * Roles: every node is a member of one solar system; the validators of a group above level 0 are members of the
  * solar systems below it (a node may validate at several levels), and its facilitators are elected among them.
  * Churn: `offline(id, time)` puts a node to sleep: nothing of its runs while it is away, and messages for it wait
@@ -79,7 +87,37 @@ export interface CostModel {
   readonly bytesPerMs: number
   /** Peers each node relays a certificate to: it reaches a group of G nodes in ceil(log_fanout G) relays. */
   readonly gossipFanout: number
+  /** What each of the `transactionsPerRound` transfers costs, by role. */
+  readonly transfer: TransferCharges
 }
+
+/**
+ * What one transfer on the anchored flow costs each role beyond the rounds themselves (signatures checked and made,
+ * bytes sent): `measureTransferCost` (transfer-cost.ts) measures it on the real nodes.
+ */
+export interface TransferCharges {
+  /** Signs its proposals, checks the agreements; bytes of its frames to the counterparty. */
+  readonly proposer: { readonly verifies: number; readonly signs: number; readonly bytes: number }
+  /** Checks the proposals addressed to it, signs the agreements; bytes of its answers. */
+  readonly counterparty: { readonly verifies: number; readonly signs: number; readonly bytes: number }
+  /** Per transfer half and per facilitator other than its author: signatures checked, and bytes of the half submitted. */
+  readonly facilitator: { readonly verifiesPerHalf: number; readonly submissionBytesPerHalf: number }
+  /** Bytes a half adds to each copy of a level-0 proposal (its stretch-summary entry). */
+  readonly summaryBytesPerHalf: number
+  /** Bytes a finalised transfer adds to its level-0 certificate as gossiped (entries and leaf), and as a parent carries it. */
+  readonly certificateBytesPerTransfer: number
+  readonly childCertificateBytesPerTransfer: number
+}
+
+/** One sign and one verify per transfer on each side and nothing else: what the model charged before it was measured. */
+export const ASSUMED_TRANSFER_CHARGES: TransferCharges = Object.freeze({
+  proposer: { verifies: 1, signs: 1, bytes: 0 },
+  counterparty: { verifies: 1, signs: 1, bytes: 0 },
+  facilitator: { verifiesPerHalf: 0, submissionBytesPerHalf: 0 },
+  summaryBytesPerHalf: 0,
+  certificateBytesPerTransfer: 0,
+  childCertificateBytesPerTransfer: 0,
+})
 
 export interface HierarchySimOptions {
   readonly seed: string
@@ -93,7 +131,7 @@ export interface HierarchySimOptions {
   /** Members (validators) of a group above level 0, and its facilitators per round. */
   readonly validatorsPerGroup: number
   readonly upperFacilitators: number
-  /** Transfers each member proposes to its partner per round: counted and charged, not built as blocks. */
+  /** Transfers each member proposes to its partner per round: counted and charged (`cost.transfer`), not built as blocks. */
   readonly transactionsPerRound?: number
   /** Whether partners make one real transfer (blocks, signatures) per round, for finality proofs. */
   readonly realTransfers?: boolean
@@ -113,6 +151,10 @@ export interface SimNode {
   readonly counts: { verify: number; sign: number }
   busyUntil: number
   uplinkFree: number
+  /** Milliseconds its uplink has spent sending, in all. */
+  uplinkBusy: number
+  /** Rounds it has facilitated, by level. */
+  readonly facilitated: number[]
   head: ChainHead
   /**
    * The chain's blocks after its last certified checkpoint, oldest first: the stretch its next checkpoint closes.
@@ -123,7 +165,11 @@ export interface SimNode {
   partner?: SimNode
   /** Transfers with the partner, cumulative, that this member's chain holds before each of its checkpoints. */
   readonly transfersAt: Map<number, number>
+  /** Its halves of counted transfers: in its chain, and not yet submitted to the facilitators. */
   transfers: number
+  unsubmitted: number
+  /** Transfers before this member's latest checkpoint certified at level 0. */
+  certified: number
   /** Transfers before this member's latest rooted checkpoint. */
   covered: number
   /** The last round of its solar system this node holds. */
@@ -162,7 +208,7 @@ export interface RealTransfer {
 /** How often a message for a sleeping node is offered again. */
 const RETRY_MS = 200
 
-const DEFAULT_COST: CostModel = { verifyMs: 0, signMs: 0, latency: uniformLatency(5, 25), bytesPerMs: Number.POSITIVE_INFINITY, gossipFanout: 6 }
+const DEFAULT_COST: CostModel = { verifyMs: 0, signMs: 0, latency: uniformLatency(5, 25), bytesPerMs: Number.POSITIVE_INFINITY, gossipFanout: 6, transfer: ASSUMED_TRANSFER_CHARGES }
 
 function countingCrypto(crypto: Crypto, counts: { verify: number; sign: number }): Crypto {
   return {
@@ -211,6 +257,10 @@ export class HierarchySim {
   readonly #registry = new PayloadRegistry()
   /** Level 0: where each finalised transfer's leaf (hex) was finalised, with that round's leaves. */
   readonly #finalised = new Map<string, { readonly group: string; readonly round: number; readonly leaves: readonly Uint8Array[] }>()
+  /** Bytes the counted transfers add to a level-0 certificate (`group/round`) as a parent carries it. */
+  readonly #ledgerBytes = new Map<string, number>()
+  /** Bytes the counted transfers add to a proposal, by the proposal's encoded value (its copies share the array). */
+  readonly #proposalPadding = new WeakMap<Uint8Array, number>()
 
   constructor(options: HierarchySimOptions) {
     this.#options = options
@@ -296,11 +346,15 @@ export class HierarchySim {
       counts,
       busyUntil: 0,
       uplinkFree: 0,
+      uplinkBusy: 0,
+      facilitated: [],
       head: advanceHead(this.#crypto, EMPTY_CHAIN_HEAD, genesisBlock),
       stretch: [genesisBlock],
       system,
       transfersAt: new Map(),
       transfers: 0,
+      unsubmitted: 0,
+      certified: 0,
       covered: 0,
       lastRound: 0,
       syncs: 0,
@@ -360,6 +414,7 @@ export class HierarchySim {
     for (const { to, bytes, onArrival } of outbox) {
       const departure = Math.max(node.busyUntil, node.uplinkFree) + bytes / this.cost.bytesPerMs
       node.uplinkFree = departure
+      node.uplinkBusy += bytes / this.cost.bytesPerMs
       const arrival = departure + (to === node ? 0 : this.cost.latency(this.#random))
       this.clock.setTimer(arrival - now, onArrival)
     }
@@ -403,14 +458,7 @@ export class HierarchySim {
     const even = partner !== undefined && member.id < partner.id
     if (even && partner !== undefined && !this.#offline(partner)) {
       const count = this.#options.transactionsPerRound ?? 0
-      // Proposer signs, counterparty checks and signs, proposer checks the agreement: per transfer one sign and one
-      // verify on each side.
-      member.counts.sign += count
-      member.counts.verify += count
-      partner.counts.sign += count
-      partner.counts.verify += count
-      member.transfers += count
-      partner.transfers += count
+      if (count > 0) this.#propose(member, partner, count, send)
       if (this.#options.realTransfers === true) this.#realTransfer(member, partner)
     }
     const block = createCheckpoint(author, member.head, { consensusResultHash: state.resultHash, round: state.round, timestamp: stamp(member, this.clock.now()) })
@@ -422,21 +470,54 @@ export class HierarchySim {
     const blocks = member.stretch
     const bytes = blocks.reduce((sum, own) => sum + encodeBlock(own).length, 0)
     const round = state.round + 1
+    // The counted halves go to each facilitator once (a member sends only what a facilitator has not acknowledged);
+    // its own facilitator role takes them unchecked, as the shell does with blocks it signed itself.
+    const halves = member.unsubmitted
+    member.unsubmitted = 0
+    const perHalf = this.cost.transfer.facilitator.submissionBytesPerHalf
     for (const id of state.committee.facilitators) {
       const facilitator = this.#require(id)
-      send(facilitator, bytes, () => this.#at(facilitator, this.clock.now(), (out) => this.#takeSubmission(system, facilitator, round, blocks, out)))
+      const counted = facilitator === member ? 0 : halves
+      send(facilitator, bytes + counted * perHalf, () => this.#at(facilitator, this.clock.now(), (out) => this.#takeSubmission(system, facilitator, round, blocks, counted, out)))
     }
+  }
+
+  /**
+   * `count` transfers from `proposer` to `counterparty` on the anchored flow, charged by role: the proposer signs its
+   * proposals and sends them in a frame; the counterparty, when the frame arrives, checks them, signs its agreements
+   * and answers; the proposer checks the answer. Each side's halves are in its chain from then on.
+   */
+  #propose(proposer: SimNode, counterparty: SimNode, count: number, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
+    const charge = this.cost.transfer
+    proposer.counts.sign += count * charge.proposer.signs
+    proposer.transfers += count
+    proposer.unsubmitted += count
+    send(counterparty, count * charge.proposer.bytes, () =>
+      this.#at(counterparty, this.clock.now(), (answer) => {
+        counterparty.counts.verify += count * charge.counterparty.verifies
+        counterparty.counts.sign += count * charge.counterparty.signs
+        counterparty.transfers += count
+        counterparty.unsubmitted += count
+        answer(proposer, count * charge.counterparty.bytes, () =>
+          this.#at(proposer, this.clock.now(), () => {
+            proposer.counts.verify += count * charge.proposer.verifies
+          }),
+        )
+      }),
+    )
   }
 
   /**
    * A facilitator takes a member's submission as the shell does: it checks the stretch in full against the solar
    * system's certified state (its own signature checks, charged to it) and hands the anchored checkpoint to its round.
    */
-  #takeSubmission(system: Group, facilitator: SimNode, round: number, blocks: readonly HalfBlock[], send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
+  #takeSubmission(system: Group, facilitator: SimNode, round: number, blocks: readonly HalfBlock[], halves: number, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
     // Stale (a round certified meanwhile, or a newer checkpoint of the member): dropped unchecked, as the machine would.
     const checkpoint = blocks.at(-1) as HalfBlock
     const certified = system.state.lastCheckpoints.get(toHex(checkpoint.publicKey))?.entry.sequenceNumber ?? 0
     if (round <= system.state.round || checkpoint.sequenceNumber <= certified) return
+    // The counted transfer halves of the stretch, checked once each by this facilitator.
+    facilitator.counts.verify += halves * this.cost.transfer.facilitator.verifiesPerHalf
     const checked = checkSubmission(facilitator.crypto, this.#registry, system.state, blocks)
     if (checked.kind !== 'anchored') {
       // Members here are honest and the state is shared: a refusal is a bug of the simulator or of the check.
@@ -466,11 +547,12 @@ export class HierarchySim {
     const { state } = group
     if (!state.committee.facilitators.includes(facilitator.id)) return
     const round = state.round + 1
+    facilitator.facilitated[group.level] = (facilitator.facilitated[group.level] ?? 0) + 1
     const config = { crypto: facilitator.crypto, keyPair: facilitator.keyPair, rules: group.rules, seed: state }
     let kind = group.kinds.get(facilitator.id)
     if (kind === undefined && group.level > 0) {
       const membership = group === this.root && this.#options.membership === true
-      kind = levelInputs({ crypto: facilitator.crypto, rules: group.rules, level: group.level, children: group.children.map((c) => c.genesis), membership })
+      kind = this.#bounded(group, levelInputs({ crypto: facilitator.crypto, rules: group.rules, level: group.level, children: group.children.map((c) => c.genesis), membership }))
       group.kinds.set(facilitator.id, kind)
     }
     const machine = kind === undefined ? startRound(config) : startRound({ ...config, inputs: kind })
@@ -490,6 +572,39 @@ export class HierarchySim {
     this.#at(facilitator, this.clock.now() + timeout, (send) => {
       if (group.state.round + 1 === round) this.#drive(group, facilitator, { type: 'proposal-timeout' }, send)
     })
+  }
+
+  /**
+   * `kind` with its selection held to the rules' proposal bound counting the bytes the counted transfers add to the
+   * child certificates, as the real selection would count them if they were there.
+   */
+  #bounded(group: Group, kind: RoundInputKind<LevelInput>): RoundInputKind<LevelInput> {
+    if (this.cost.transfer.childCertificateBytesPerTransfer === 0) return kind
+    return {
+      ...kind,
+      select: (seed, pool) => {
+        let bytes = 16
+        return kind.select(seed, pool).filter((input) => {
+          const size = kind.encodeProposal([input]).length + this.#inputPadding(input)
+          if (bytes + size > group.rules.maxProposalBytes) return false
+          bytes += size
+          return true
+        })
+      },
+    }
+  }
+
+  /** Bytes the counted transfers add to a proposed input: summary entries at level 0, ledger entries above. */
+  #inputPadding(input: AnchoredCheckpoint | LevelInput): number {
+    if ('tail' in input) {
+      const member = this.#byId.get(toHex(input.block.publicKey))
+      if (member === undefined) return 0
+      const halves = (member.transfersAt.get(input.block.sequenceNumber) ?? 0) - (member.transfersAt.get(input.tail.summary.anchor) ?? 0)
+      return halves * this.cost.transfer.summaryBytesPerHalf
+    }
+    if (input.kind !== 'child') return 0
+    const rounds = [...(input.anchor === undefined ? [] : [input.anchor.body.round]), ...input.certificates.map((certificate) => certificate.result.body.round)]
+    return rounds.reduce((sum, round) => sum + (this.#ledgerBytes.get(`${input.group}/${round}`) ?? 0), 0)
   }
 
   /** What a validator proposes above level 0: each child's run since the last one certified, and waiting requests. */
@@ -533,12 +648,22 @@ export class HierarchySim {
     const stepped = stepRound(machine as FacilitatorRoundState<LevelInput>, event as RoundEvent<LevelInput>)
     group.machines.set(facilitator.id, stepped.state)
     const round = machine.round
+    if (machine.proposed === undefined && stepped.state.proposed !== undefined) {
+      // This step proposes: the proposal's value (in its INIT, and in any copy fetched later) carries the counted
+      // transfers' bytes of the inputs it proposes.
+      const padding = (stepped.state.proposed as readonly (AnchoredCheckpoint | LevelInput)[]).reduce((sum, input) => sum + this.#inputPadding(input), 0)
+      for (const effect of stepped.effects) {
+        if (effect.type === 'send' && effect.message.kind === 'acs' && effect.message.message.kind === 'init') this.#proposalPadding.set(effect.message.message.value, padding)
+      }
+    }
     for (const effect of stepped.effects) {
       if (effect.type === 'send') {
         const targets = effect.to === 'all' ? machine.config.seed.committee.facilitators.filter((id) => id !== facilitator.id) : [effect.to]
+        const m = effect.message
+        const padding = m.kind === 'acs' && (m.message.kind === 'init' || m.message.kind === 'value') ? (this.#proposalPadding.get(m.message.value) ?? 0) : 0
         for (const id of targets) {
           const peer = this.#require(id)
-          send(peer, messageBytes(effect.message), () =>
+          send(peer, messageBytes(effect.message) + padding, () =>
             this.#at(peer, this.clock.now(), (out) => this.#deliver(group, peer, round, { type: 'message', from: facilitator.id, message: effect.message }, out)),
           )
         }
@@ -559,12 +684,14 @@ export class HierarchySim {
     // Level 0: the transfers the round finalised travel beside its certificate (the index keeps it without them).
     const leaves = certificate.finalised ?? []
     for (const leaf of leaves) this.#finalised.set(toHex(leaf), { group: group.genesis.group, round: certificate.result.body.round, leaves })
+    const counted = group.level === 0 ? this.#countedFinalised(certificate) : 0
+    this.#ledgerBytes.set(`${group.genesis.group}/${certificate.result.body.round}`, counted * this.cost.transfer.childCertificateBytesPerTransfer)
     group.machines = new Map()
     if (group === this.root) {
       this.#rooted(group.level, group.genesis.group, certificate.result.body.round)
       this.rootTimeline.push({ time: this.clock.now(), final: this.finalTransfers() })
     }
-    const bytes = encodeCertificate(certificate).length
+    const bytes = encodeCertificate(certificate).length + counted * this.cost.transfer.certificateBytesPerTransfer
     const hops = Math.max(1, Math.ceil(Math.log(Math.max(2, group.members.length + (group.parent?.members.length ?? 0))) / Math.log(this.cost.gossipFanout)))
     const relay = () => {
       let delay = 0
@@ -598,6 +725,21 @@ export class HierarchySim {
         })
       }
     }
+  }
+
+  /** Counted transfers a level-0 certificate finalises: per pair, those both partners' certified checkpoints now cover. */
+  #countedFinalised(certificate: CheckpointCertificate): number {
+    let finalised = 0
+    for (const entry of certificate.result.body.checkpoints) {
+      const member = this.#byId.get(toHex(entry.publicKey))
+      const covered = member?.transfersAt.get(entry.sequenceNumber)
+      const partner = member?.partner
+      if (member === undefined || partner === undefined || covered === undefined || covered <= member.certified) continue
+      const before = Math.min(member.certified, partner.certified)
+      member.certified = covered
+      finalised += Math.min(member.certified, partner.certified) - before
+    }
+    return finalised
   }
 
   /** Marks what a root round commits as final, down to the members' checkpoints. */
