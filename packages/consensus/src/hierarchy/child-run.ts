@@ -4,22 +4,40 @@
  * history as this node followed it. Pure: the same state and history give the same input on every validator.
  */
 import type { CertificateHistory } from '../finality/certificate-history.js'
-import type { CheckpointCertificate } from '../round/certificate.js'
+import { type CheckpointCertificate, encodeCertificate } from '../round/certificate.js'
 import type { SolarSystemState } from '../round/solar-system.js'
 import type { ChildCertificates, ChildGroup } from './level-inputs.js'
 
 /**
  * The child's certificates from the round after the one `seed` recorded for it up to `upTo` (default: all this
- * history holds), at most `max`; undefined when there is nothing new.
+ * history holds), at most `max` of them and at most `maxBytes` of encoded certificates (but always the first: a run
+ * that could never fit would never be committed, and the child's run would only grow); undefined when there is
+ * nothing new. The byte bound keeps a busy child — whose certificates carry its rounds' ledgers — committed a few
+ * rounds at a time instead of falling out of every proposal once its backlog outgrew one.
  */
-export function childRun(seed: SolarSystemState, child: ChildGroup, history: CertificateHistory, max: number, upTo = Number.POSITIVE_INFINITY): ChildCertificates | undefined {
+export function childRun(
+  seed: SolarSystemState,
+  child: ChildGroup,
+  history: CertificateHistory,
+  max: number,
+  upTo = Number.POSITIVE_INFINITY,
+  maxBytes = Number.POSITIVE_INFINITY,
+): ChildCertificates | undefined {
   const recorded = seed.lastCheckpoints.get(child.keyHex)?.entry.sequenceNumber ?? 0
   const last = Math.min(upTo, history.round, recorded + max)
   if (last <= recorded) return undefined
   const certificates: CheckpointCertificate[] = []
-  for (let round = recorded + 1; round <= last; round++) certificates.push(history.certificate(round) as CheckpointCertificate)
+  // The anchor result travels with the run: counted by its certificate's size, an upper bound.
+  const anchorCertificate = recorded === 0 ? undefined : history.certificate(recorded)
+  let bytes = anchorCertificate === undefined ? 0 : encodeCertificate(anchorCertificate).length
+  for (let round = recorded + 1; round <= last; round++) {
+    const certificate = history.certificate(round) as CheckpointCertificate
+    bytes += encodeCertificate(certificate).length
+    if (certificates.length > 0 && bytes > maxBytes) break
+    certificates.push(certificate)
+  }
   const group = child.genesis.group
-  const anchor = recorded === 0 ? undefined : (history.certificate(recorded) as CheckpointCertificate | undefined)?.result
+  const anchor = anchorCertificate?.result
   if (recorded > 0 && anchor === undefined) return undefined
   return anchor === undefined ? { kind: 'child', group, certificates } : { kind: 'child', group, anchor, certificates }
 }

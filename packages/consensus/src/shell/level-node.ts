@@ -400,7 +400,9 @@ export class LevelNode {
   #offerRun(followed: Followed): void {
     const round = this.#driver.round
     if (round === undefined || round.phase !== 'collecting' || followed.child === undefined) return
-    const run = childRun(round.config.seed, followed.child, followed.history, this.#maxPerInput)
+    // A share of the proposal per child (the anchor result and the framing take the rest of it).
+    const share = Math.floor((this.#options.rules.maxProposalBytes * 3) / (4 * Math.max(1, this.#childKeys.size)))
+    const run = childRun(round.config.seed, followed.child, followed.history, this.#maxPerInput, Number.POSITIVE_INFINITY, share)
     if (run !== undefined) this.#driver.drive({ type: 'checkpoint', block: run })
   }
 

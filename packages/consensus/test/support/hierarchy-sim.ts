@@ -628,7 +628,9 @@ export class HierarchySim {
   #childRun(group: Group, child: Group, upTo: number): ChildCertificates | undefined {
     const history = this.index.history(child.level, child.genesis.group)
     if (history === undefined) return undefined
-    return childRun(group.state, { genesis: child.genesis, key: fromHex(child.key), keyHex: child.key }, history, 16, upTo)
+    // As LevelNode bounds a run: a share of the proposal per child.
+    const share = Math.floor((group.rules.maxProposalBytes * 3) / (4 * Math.max(1, group.children.length)))
+    return childRun(group.state, { genesis: child.genesis, key: fromHex(child.key), keyHex: child.key }, history, 16, upTo, share)
   }
 
   #deliver(group: Group, facilitator: SimNode, round: number, event: RoundEvent<AnchoredCheckpoint> | RoundEvent<LevelInput>, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
