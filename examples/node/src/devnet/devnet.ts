@@ -43,12 +43,14 @@ export const DEFAULT_DURATION_S = 30
  * one frame. `--concurrency`, `--batch` or `--rate` offer more or less.
  */
 export const DEFAULT_CONCURRENCY = 2
-export const DEFAULT_BATCH = 100
+export const DEFAULT_BATCH = 50
 /**
  * Closed loop: a node's transfers not final yet, at most. The loop otherwise waits only for agreement, and a network
- * that agrees faster than it finalises would pile up a backlog (and a finality latency) that grows with the run.
+ * that agrees faster than it finalises would pile up a backlog (and a finality latency) that grows with the run. A
+ * window is a latency budget: finality latency is about the transfers in flight over the throughput (Little's law),
+ * so 100 per node keeps it near a second or two here, and 400 (with batches of 100) trades that for throughput.
  */
-export const DEFAULT_WINDOW = 400
+export const DEFAULT_WINDOW = 100
 /** How often the finality window's counts are refreshed from the nodes' status. */
 const WINDOW_REFRESH_MS = 100
 /**
