@@ -8,18 +8,18 @@
  * then payload), then canonical form and shape, and fails with typed errors; it never checks the signature, which
  * is validation's job.
  *
- * Blocks are frozen, and their encodings and hash are remembered with the object, so validating, storing and
- * forwarding one block encodes and hashes it once. A decoded block keeps the bytes it came in and is hashed only
- * when something asks for its hash. Blocks this module creates carry that memo in a hidden (non-enumerable, symbol
- * keyed) property — a `WeakMap` entry costs more than decoding the block, and more again in every garbage
- * collection — and other objects given to these functions get a `WeakMap` entry as before. Spreading a block into
- * a new object does not copy the memo: the copy is encoded afresh.
+ * Blocks this module makes (built and signed, or decoded) are frozen `SealedBlock`s that keep their encodings and
+ * hash beside them (`sealed-block.ts`), so validating, storing and forwarding one block encodes and hashes it once.
+ * A decoded block keeps the bytes it came in and is hashed only when something asks for its hash. Other objects
+ * given to these functions get their encodings remembered in a `WeakMap`.
  */
 import { type CborValue, type Crypto, type KeyPair, decodeCanonical, encodeCanonical, isCryptoError } from '@constellation/crypto'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import { TrustChainError, TrustChainErrorCode } from '../errors.js'
 import { wireLength, writeUnsigned, writeWire } from './block-writer.js'
+import { copyBytes } from './byte-slab.js'
 import { CborValueCodec, describeErrors } from './field-codecs.js'
+import { type Encodings, NOT_THERE, seal, SealedBlock } from './sealed-block.js'
 import { readWireBlock } from './wire-reader.js'
 import { type HalfBlock, HalfBlockCodec, type UnsignedHalfBlock, UnsignedHalfBlockCodec } from './half-block.js'
 
@@ -37,26 +37,13 @@ const MAX_BLOCK_DEPTH = 16
 /** The generic encoder's nesting limit for the whole unsigned part, of which the payload is one level down. */
 const MAX_PAYLOAD_ENCODE_DEPTH = 63
 
-/**
- * What is remembered of a block object: the bytes that are hashed (as a range of the wire form when there is one,
- * so that a block holds one array for both), their hash once asked for, the wire form.
- */
-interface Encodings {
-  /** The object these belong to (a memo reached through an object's prototype is not its own). */
-  readonly owner: object
-  /** The array holding the unsigned part, at [start, end). */
-  readonly source: Uint8Array
-  readonly start: number
-  readonly end: number
-  hash: Uint8Array | undefined
-  wire: Uint8Array | undefined
-}
+const wireOf = (encodings: Encodings): Uint8Array | undefined =>
+  encodings.wire ?? (encodings.wireEnd === NOT_THERE ? undefined : encodings.source.subarray(encodings.wireStart, encodings.wireEnd))
 
 const unsignedOf = (encodings: Encodings): Uint8Array =>
   encodings.start === 0 && encodings.end === encodings.source.length ? encodings.source : encodings.source.subarray(encodings.start, encodings.end)
-const ENCODINGS: unique symbol = Symbol('trustchain.encodings')
-type Memoised = { readonly [ENCODINGS]?: Encodings }
-/** Memos of objects this module did not create. */
+
+/** Encodings of objects this module did not make. */
 const foreign = new WeakMap<object, Encodings>()
 
 /**
@@ -64,28 +51,11 @@ const foreign = new WeakMap<object, Encodings>()
  * checking again.
  */
 export function isSealedBlock(block: unknown): block is HalfBlock {
-  if (typeof block !== 'object' || block === null) return false
-  const own = (block as Memoised)[ENCODINGS]
-  return own !== undefined && own.owner === block && own.wire !== undefined && Object.isFrozen(block)
+  return block instanceof SealedBlock
 }
 
 function encodingsOf(block: UnsignedHalfBlock): Encodings | undefined {
-  const own = (block as Memoised)[ENCODINGS]
-  return own !== undefined && own.owner === block ? own : foreign.get(block)
-}
-
-/** A frozen block of this module's making, with its memo. */
-function sealed<B extends UnsignedHalfBlock>(
-  block: B,
-  source: Uint8Array,
-  start: number,
-  end: number,
-  hash: Uint8Array | undefined,
-  wire: Uint8Array | undefined,
-): B {
-  const encodings: Encodings = { owner: block, source, start, end, hash, wire }
-  Object.defineProperty(block, ENCODINGS, { value: encodings })
-  return Object.freeze(block)
+  return SealedBlock.encodingsOf(block) ?? foreign.get(block)
 }
 
 function payloadTooLarge(payloadBytes: number, limits: BlockLimits): TrustChainError {
@@ -99,8 +69,12 @@ function payloadTooLarge(payloadBytes: number, limits: BlockLimits): TrustChainE
 const isBytes32 = (value: unknown): boolean => value instanceof Uint8Array && value.length === 32
 const isIntegerFrom = (value: unknown, min: number): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= min
 
-/** `UnsignedHalfBlockCodec.is` on the block's eight fields, without io-ts's allocations. */
-function hasUnsignedShape(block: UnsignedHalfBlock): boolean {
+/**
+ * `UnsignedHalfBlockCodec.is` on the block's fields but the payload, without io-ts's allocations. The payload is
+ * checked as it is written (`writeUnsigned` writes only values of the canonical model, and hands anything else to
+ * `encodePayload`, which checks it against `CborValueCodec` first).
+ */
+function hasUnsignedFields(block: UnsignedHalfBlock): boolean {
   const type = block.type as unknown
   return (
     isBytes32(block.publicKey) &&
@@ -109,34 +83,41 @@ function hasUnsignedShape(block: UnsignedHalfBlock): boolean {
     isIntegerFrom(block.linkSequenceNumber, 0) &&
     isBytes32(block.previousHash) &&
     isIntegerFrom(block.timestamp, 0) &&
-    (type === 'tx' || type === 'genesis' || type === 'checkpoint' || type === 'void') &&
-    CborValueCodec.is(block.payload)
+    (type === 'tx' || type === 'genesis' || type === 'checkpoint' || type === 'void')
   )
 }
 
-const encodePayload = (limits: BlockLimits) => (payload: CborValue) =>
-  encodeCanonical(payload, { maxBytes: limits.maxBlockBytes, maxDepth: MAX_PAYLOAD_ENCODE_DEPTH })
+function notAnUnsignedBlock(block: UnsignedHalfBlock): TrustChainError {
+  const checked = UnsignedHalfBlockCodec.decode({
+    publicKey: block.publicKey,
+    sequenceNumber: block.sequenceNumber,
+    linkPublicKey: block.linkPublicKey,
+    linkSequenceNumber: block.linkSequenceNumber,
+    previousHash: block.previousHash,
+    timestamp: block.timestamp,
+    type: block.type,
+    payload: block.payload,
+  })
+  return new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'not a valid unsigned half-block', {
+    errors: isLeft(checked) ? describeErrors(checked.left) : [],
+  })
+}
 
-/** The canonical encoding of the unsigned part, checked against the limits; nothing remembered. */
+/** A payload the fast writer left: checked against the value model, then encoded by the generic encoder. */
+const encodePayload = (block: UnsignedHalfBlock, limits: BlockLimits) => (payload: CborValue) => {
+  if (!CborValueCodec.is(payload)) throw notAnUnsignedBlock(block)
+  return encodeCanonical(payload, { maxBytes: limits.maxBlockBytes, maxDepth: MAX_PAYLOAD_ENCODE_DEPTH })
+}
+
+/**
+ * The canonical encoding of the unsigned part, checked against the limits; nothing remembered. The bytes are the
+ * writer's scratch space, valid until the next encoding: copy them to keep them.
+ */
 function unsignedBytesOf(block: UnsignedHalfBlock, limits: BlockLimits): Uint8Array {
-  if (!hasUnsignedShape(block)) {
-    const checked = UnsignedHalfBlockCodec.decode({
-      publicKey: block.publicKey,
-      sequenceNumber: block.sequenceNumber,
-      linkPublicKey: block.linkPublicKey,
-      linkSequenceNumber: block.linkSequenceNumber,
-      previousHash: block.previousHash,
-      timestamp: block.timestamp,
-      type: block.type,
-      payload: block.payload,
-    })
-    throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'not a valid unsigned half-block', {
-      errors: isLeft(checked) ? describeErrors(checked.left) : [],
-    })
-  }
+  if (!hasUnsignedFields(block)) throw notAnUnsignedBlock(block)
   let written: { bytes: Uint8Array; payloadLength: number }
   try {
-    written = writeUnsigned(block, encodePayload(limits))
+    written = writeUnsigned(block, encodePayload(block, limits))
   } catch (cause) {
     if (isCryptoError(cause)) {
       throw new TrustChainError(TrustChainErrorCode.BLOCK_TOO_LARGE, `cannot encode block: ${cause.message}`, {}, { cause })
@@ -158,8 +139,8 @@ function unsignedBytesOf(block: UnsignedHalfBlock, limits: BlockLimits): Uint8Ar
 export function encodeUnsigned(block: UnsignedHalfBlock, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): Uint8Array {
   const cached = encodingsOf(block)
   if (cached !== undefined) return unsignedOf(cached)
-  const bytes = unsignedBytesOf(block, limits)
-  foreign.set(block, { owner: block, source: bytes, start: 0, end: bytes.length, hash: undefined, wire: undefined })
+  const bytes = copyBytes(unsignedBytesOf(block, limits))
+  foreign.set(block, { source: bytes, start: 0, end: bytes.length, wireStart: 0, wireEnd: NOT_THERE, hash: undefined, wire: undefined })
   return bytes
 }
 
@@ -194,37 +175,33 @@ export function signBlock(
   if (wireLength(bytes.length) > limits.maxBlockBytes) throw wireTooLarge(limits)
   const hash = crypto.sha256(bytes)
   const signature = crypto.sign(hash, keyPair)
-  const { wire, unsignedStart } = writeWire(bytes, signature)
-  return sealed<HalfBlock>(
-    {
-      publicKey: unsigned.publicKey,
-      sequenceNumber: unsigned.sequenceNumber,
-      linkPublicKey: unsigned.linkPublicKey,
-      linkSequenceNumber: unsigned.linkSequenceNumber,
-      previousHash: unsigned.previousHash,
-      timestamp: unsigned.timestamp,
-      type: unsigned.type,
-      payload: unsigned.payload,
-      signature,
-    },
-    wire,
-    unsignedStart,
-    unsignedStart + bytes.length,
-    hash,
-    wire,
+  const { source, wireStart, wireEnd, unsignedStart } = writeWire(bytes, signature)
+  return new SealedBlock(
+    unsigned.publicKey,
+    unsigned.sequenceNumber,
+    unsigned.linkPublicKey,
+    unsigned.linkSequenceNumber,
+    unsigned.previousHash,
+    unsigned.timestamp,
+    unsigned.type,
+    unsigned.payload,
+    signature,
+    { source, start: unsignedStart, end: unsignedStart + bytes.length, wireStart, wireEnd, hash, wire: undefined },
   )
 }
 
 /** The wire (and disk) form: canonical CBOR `[unsignedBytes, signature]`. */
 export function encodeBlock(block: HalfBlock, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): Uint8Array {
-  let wire = encodingsOf(block)?.wire
+  const memo = encodingsOf(block)
+  let wire = memo === undefined ? undefined : wireOf(memo)
   if (wire === undefined) {
     const unsigned = encodeUnsigned(block, limits)
     if (!HalfBlockCodec.is(block)) {
       throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'not a valid half-block (signature must be 64 bytes)')
     }
     if (wireLength(unsigned.length) > limits.maxBlockBytes) throw wireTooLarge(limits)
-    wire = writeWire(unsigned, block.signature).wire
+    const written = writeWire(unsigned, block.signature)
+    wire = written.source.subarray(written.wireStart, written.wireEnd)
     ;(encodingsOf(block) as Encodings).wire = wire
   } else if (wire.length > limits.maxBlockBytes) {
     // Cached under other limits: the caller's limit still holds.
@@ -276,7 +253,7 @@ export function decodeBlock(_crypto: Crypto, bytes: unknown, limits: BlockLimits
   if (fast !== undefined) {
     // The reader vouches for the half-block's shape; only the payload limit is left to check.
     if (fast.payloadLength > limits.maxPayloadBytes) throw payloadTooLarge(fast.payloadLength, limits)
-    return sealed(fast.fields, fast.wire, fast.unsignedStart, fast.unsignedStart + fast.unsignedLength, undefined, fast.wire)
+    return fast.fields
   }
   let envelope: unknown
   let fields: unknown
@@ -307,6 +284,5 @@ export function decodeBlock(_crypto: Crypto, bytes: unknown, limits: BlockLimits
   const block = decoded.right
   const payloadBytes = payloadLength(block, unsignedBytes.length)
   if (payloadBytes > limits.maxPayloadBytes) throw payloadTooLarge(payloadBytes, limits)
-  // io-ts hands back the object it was given, which is this function's own: it can carry the memo.
-  return sealed(block, unsignedBytes, 0, unsignedBytes.length, undefined, bytes)
+  return seal(block, { source: unsignedBytes, start: 0, end: unsignedBytes.length, wireStart: 0, wireEnd: NOT_THERE, hash: undefined, wire: bytes })
 }

@@ -9,7 +9,7 @@
  * refuses what has no encoding. The bytes are exactly the generic encoder's (a property test compares them).
  */
 import type { CborValue } from '@constellation/crypto'
-import { allocateBytes } from './byte-slab.js'
+import { reserve, reservedIn } from './byte-slab.js'
 import type { HalfBlock, UnsignedHalfBlock } from './half-block.js'
 
 /** Nesting this writer handles itself (payload containers; the generic encoder takes deeper ones). */
@@ -79,6 +79,11 @@ function text(value: string): boolean {
 /** Canonical map order for ASCII keys: the bytewise order of their encodings, i.e. shorter first, then bytewise. */
 const keyOrder = (a: string, b: string): number => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
 
+function inKeyOrder(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keyOrder(keys[i - 1] as string, keys[i] as string) > 0) return false
+  return true
+}
+
 /** Writes `value` if it is of the usual kinds; false otherwise (the caller then rewinds and uses the generic encoder). */
 function value(item: unknown, depth: number): boolean {
   switch (typeof item) {
@@ -112,7 +117,8 @@ function value(item: unknown, depth: number): boolean {
       if (Object.getPrototypeOf(item) !== Object.prototype) return false
       const map = item as Record<string, unknown>
       const keys = Object.keys(map)
-      if (keys.length > 1) keys.sort(keyOrder)
+      // Most payloads are built with their keys in canonical order already (`{ kind, amount, balance }`).
+      if (!inKeyOrder(keys)) keys.sort(keyOrder)
       head(5, keys.length)
       for (const key of keys) if (!text(key) || !value(map[key], depth + 1)) return false
       return true
@@ -142,8 +148,9 @@ function raw(part: Uint8Array): void {
 
 /**
  * The canonical encoding of an unsigned half-block whose fields have been checked (keys and hashes of 32 bytes,
- * safe integers, a known type, a payload of the canonical value model), and the length of its payload's encoding.
- * `encodePayload` is the generic encoder, for payloads this writer leaves to it; whatever it throws propagates.
+ * safe integers, a known type), and the length of its payload's encoding. `encodePayload` is the generic encoder,
+ * for payloads this writer leaves to it (it checks them and throws what it throws). The bytes are scratch space,
+ * valid until the next call: copy them to keep them.
  */
 export function writeUnsigned(block: UnsignedHalfBlock, encodePayload: (payload: CborValue) => Uint8Array): { bytes: Uint8Array; payloadLength: number } {
   at = 0
@@ -169,9 +176,7 @@ export function writeUnsigned(block: UnsignedHalfBlock, encodePayload: (payload:
   head(0, block.sequenceNumber)
   raw(KEY_LINK_SEQUENCE_NUMBER)
   head(0, block.linkSequenceNumber)
-  const written = allocateBytes(at)
-  written.set(out.subarray(0, at))
-  return { bytes: written, payloadLength }
+  return { bytes: out.subarray(0, at), payloadLength }
 }
 
 /** Length of the wire form `[unsigned, signature(64)]` of an unsigned part of `unsignedLength` bytes. */
@@ -180,11 +185,21 @@ export function wireLength(unsignedLength: number): number {
   return 1 + headLength + unsignedLength + 2 + 64
 }
 
-/** The wire form: canonical CBOR `[unsignedBytes, signature]`, and where the unsigned part sits in it. */
-export function writeWire(unsigned: Uint8Array, signature: HalfBlock['signature']): { wire: Uint8Array; unsignedStart: number } {
+/** Where `writeWire` put a wire form: in `source` at [wireStart, wireEnd), its unsigned part from `unsignedStart`. */
+export interface WrittenWire {
+  readonly source: Uint8Array
+  readonly wireStart: number
+  readonly wireEnd: number
+  readonly unsignedStart: number
+}
+
+/** The wire form, canonical CBOR `[unsignedBytes, signature]`, written into a slab (see `byte-slab.ts`). */
+export function writeWire(unsigned: Uint8Array, signature: HalfBlock['signature']): WrittenWire {
   const length = unsigned.length
-  const wire = allocateBytes(wireLength(length))
-  let offset = 0
+  const total = wireLength(length)
+  const wireStart = reserve(total)
+  const wire = reservedIn()
+  let offset = wireStart
   wire[offset++] = 0x82
   if (length < 24) wire[offset++] = 0x40 | length
   else if (length < 0x100) {
@@ -207,5 +222,5 @@ export function writeWire(unsigned: Uint8Array, signature: HalfBlock['signature'
   wire[offset++] = 0x58
   wire[offset++] = 64
   wire.set(signature, offset)
-  return { wire, unsignedStart }
+  return { source: wire, wireStart, wireEnd: wireStart + total, unsignedStart }
 }

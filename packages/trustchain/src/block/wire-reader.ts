@@ -16,27 +16,35 @@
  * Public keys come from the key table (`key-table.ts`), shared with the other blocks of their chains.
  */
 import type { CborValue } from '@constellation/crypto'
-import { copyBytes } from './byte-slab.js'
+import { reserve, reservedIn, unreserve } from './byte-slab.js'
 import { keyAt } from './key-table.js'
 import type { BlockType, HalfBlock } from './half-block.js'
+import { SealedBlock } from './sealed-block.js'
 
 /** The hashed part and the fields, as the strict decoder would give them. */
 export class WireParts {
   constructor(
-    /** A private copy of the whole input (so later changes to the caller's buffer cannot reach cached blocks). */
-    readonly wire: Uint8Array,
-    /** The half-block's fields, in the key order the block builders use. */
-    readonly fields: HalfBlock,
-    /** Where the hashed part sits in `wire`. */
+    /** The array holding a private copy of the whole input (a slab shared with other blocks), at [wireStart, wireEnd). */
+    readonly source: Uint8Array,
+    readonly wireStart: number,
+    readonly wireEnd: number,
+    /** Where the hashed part sits in `source`. */
     readonly unsignedStart: number,
-    readonly unsignedLength: number,
+    readonly unsignedEnd: number,
+    /** The half-block, sealed with its encodings (see `sealed-block.ts`). */
+    readonly fields: HalfBlock,
     /** Length of the payload's canonical encoding inside the hashed part. */
     readonly payloadLength: number,
   ) {}
 
+  /** The copy of the input (so later changes to the caller's buffer cannot reach cached blocks). */
+  get wire(): Uint8Array {
+    return this.source.subarray(this.wireStart, this.wireEnd)
+  }
+
   /** The hashed part: the block without its signature, in canonical form. */
   get unsignedBytes(): Uint8Array {
-    return this.wire.subarray(this.unsignedStart, this.unsignedStart + this.unsignedLength)
+    return this.source.subarray(this.unsignedStart, this.unsignedEnd)
   }
 }
 
@@ -301,18 +309,21 @@ function blockType(): BlockType | undefined {
 /** Reads a block in the usual layout, or returns undefined (then use the strict path). Copies its input. */
 export function readWireBlock(input: Uint8Array, maxBytes: number): WireParts | undefined {
   if (input.length > maxBytes) return undefined
-  const wire = copyBytes(input)
-  data = wire
-  pos = 0
-  end = wire.length
+  const start = reserve(input.length)
+  data = reservedIn()
+  data.set(input, start)
+  pos = start
+  end = start + input.length
   try {
-    return readBlock(wire)
+    const parts = readBlock(start, end)
+    if (parts === undefined) unreserve(start)
+    return parts
   } finally {
     data = NOTHING // no reference to the block kept
   }
 }
 
-function readBlock(wire: Uint8Array): WireParts | undefined {
+function readBlock(wireStart: number, wireEnd: number): WireParts | undefined {
   // The envelope: [unsignedBytes, signature(64)], nothing after it.
   if (data[pos++] !== 0x82) return undefined
   const unsignedLength = head(2)
@@ -346,7 +357,14 @@ function readBlock(wire: Uint8Array): WireParts | undefined {
   if (sequenceNumber < 1 || !match(KEY_LINK_SEQUENCE_NUMBER)) return undefined
   const linkSequenceNumber = head(0)
   if (linkSequenceNumber < 0 || pos !== end) return undefined
-  // The builders' key order, so that decoded and built blocks share one object shape.
-  const fields: HalfBlock = { publicKey, sequenceNumber, linkPublicKey, linkSequenceNumber, previousHash, timestamp, type, payload, signature }
-  return new WireParts(wire, fields, unsignedStart, unsignedEnd - unsignedStart, payloadLength)
+  const fields = new SealedBlock(publicKey, sequenceNumber, linkPublicKey, linkSequenceNumber, previousHash, timestamp, type, payload, signature, {
+    source: data,
+    start: unsignedStart,
+    end: unsignedEnd,
+    wireStart,
+    wireEnd,
+    hash: undefined,
+    wire: undefined,
+  })
+  return new WireParts(data, wireStart, wireEnd, unsignedStart, unsignedEnd, fields, payloadLength)
 }
