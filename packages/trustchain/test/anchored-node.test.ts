@@ -1,4 +1,4 @@
-import { type Crypto, toHex } from '@constellation/crypto'
+import { type Crypto, countingCrypto as countingSignatures, toHex } from '@constellation/crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   blockHash,
@@ -199,6 +199,51 @@ describe('anchored transfers', () => {
     expect(bob.node.head().balance).toBe(1_000 + agreed)
     // Far fewer frames than transfers: the ones queued while a frame was in flight went together.
     expect(bob.node.stats.framesReceived).toBeLessThan(20)
+  })
+
+  it('BUSY before signing when proposals wait on a counterparty that does not answer; a transfer goes through once they drain', async () => {
+    const counting = countingSignatures(crypto)
+    const { net, peers } = await anchoredPeers(crypto, 2, { seed: 9, crypto: counting.crypto, node: { maxOutstanding: 3, answerTimeoutMs: 1_000 } })
+    const [alice, bob] = peers as [NonNullable<(typeof peers)[0]>, NonNullable<(typeof peers)[0]>]
+    const toBob = (amount: number) => ({ to: bob.keyPair.publicKey, amount })
+    let frames = 0
+    const request = alice.sim.request.bind(alice.sim)
+    alice.sim.request = (peer, protocol, data, options) => {
+      frames++
+      return request(peer, protocol, data, options)
+    }
+    // Bob is cut off: alice's proposals to him stay queued in his outbox, unanswered.
+    net.partition([[toHex(alice.keyPair.publicKey)], [toHex(bob.keyPair.publicKey)]])
+    expect(statuses(await net.runUntil(alice.node.transfer([toBob(1), toBob(2)])))).toEqual(['pending', 'pending'])
+    // A batch that reaches the bound: the order that fits is signed, the one past it is refused.
+    const bound = await net.runUntil(alice.node.transfer([toBob(3), toBob(4)]))
+    expect(bound.map((outcome) => (outcome.status === 'rejected' ? outcome.error.code : outcome.status))).toEqual(['pending', TrustChainErrorCode.BUSY])
+    expect(alice.node.outstanding()).toBe(3)
+
+    const head = alice.node.head()
+    const available = alice.node.available()
+    const signs = counting.counts().signs
+    const sent = frames
+    const [busy] = await net.runUntil(alice.node.transfer([toBob(5)]))
+    if (busy?.status !== 'rejected') throw new Error(`expected rejected, got ${busy?.status}`)
+    expect(busy.error.code).toBe(TrustChainErrorCode.BUSY)
+    expect(busy.error.detail.retryAfterMs).toBeGreaterThan(0)
+    // Nothing signed, stored, queued or sent: the head, the balance and what may be spent are as before.
+    expect(counting.counts().signs).toBe(signs)
+    expect(alice.node.outstanding()).toBe(3)
+    expect(alice.node.head()).toEqual(head)
+    expect(alice.node.available()).toBe(available)
+    expect(await alice.store.latest(alice.keyPair.publicKey)).toMatchObject({ sequenceNumber: head.sequenceNumber })
+    expect(frames).toBe(sent)
+
+    // Bob is reachable again: the queued proposals go out on the outbox's next retry and are answered.
+    net.heal()
+    await net.run({ until: net.clock.now() + 30_000 })
+    expect(alice.node.outstanding()).toBe(0)
+    expect(bob.node.head().balance).toBe(1_000 + 1 + 2 + 3)
+    const [after] = await net.runUntil(alice.node.transfer([toBob(5)]))
+    expect(after?.status).toBe('agreed')
+    expect(alice.node.head().balance).toBe(1_000 - 1 - 2 - 3 - 5)
   })
 })
 
