@@ -243,4 +243,4 @@ export {
   type ValidatorClientNetwork,
   type ValidatorRequestOptions,
 } from './shell/validator-client.js'
-export { childRun } from './hierarchy/child-run.js'
+export { childRun, childRunBytes } from './hierarchy/child-run.js'

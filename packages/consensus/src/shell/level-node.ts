@@ -17,7 +17,7 @@ import { type Crypto, fromHex, type KeyPair, toHex } from '@constellation/crypto
 import type { Clock, TimerHandle, Verdict } from '@constellation/gossip'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import type { CertificateHistory } from '../finality/certificate-history.js'
-import { childRun } from '../hierarchy/child-run.js'
+import { childRun, childRunBytes } from '../hierarchy/child-run.js'
 import { encodeFinalityPath, HierarchyIndex } from '../hierarchy/finality-path.js'
 import { type ChildGroup, childGroups, DEFAULT_MAX_CERTIFICATES_PER_INPUT, type LevelInput, type LevelInputKind, levelInputs } from '../hierarchy/level-inputs.js'
 import {
@@ -400,8 +400,7 @@ export class LevelNode {
   #offerRun(followed: Followed): void {
     const round = this.#driver.round
     if (round === undefined || round.phase !== 'collecting' || followed.child === undefined) return
-    // A share of the proposal per child (the anchor result and the framing take the rest of it).
-    const share = Math.floor((this.#options.rules.maxProposalBytes * 3) / (4 * Math.max(1, this.#childKeys.size)))
+    const share = childRunBytes(this.#options.rules.maxProposalBytes, this.#childKeys.size)
     const run = childRun(round.config.seed, followed.child, followed.history, this.#maxPerInput, Number.POSITIVE_INFINITY, share)
     if (run !== undefined) this.#driver.drive({ type: 'checkpoint', block: run })
   }

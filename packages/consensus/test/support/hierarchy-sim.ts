@@ -26,6 +26,12 @@
  * finalises adds its ledger entries and leaf to the certificate (and the entries to it as a parent's proposal
  * carries it, counted against the parent's proposal bound like the real bytes).
  *
+ * Child runs above level 0 are bounded as `LevelNode` bounds them: `childRun` with a share of the parent's proposal
+ * per child (`childRunBytes`), each certificate measured as the parent carries it — its encoding plus the ledger
+ * entries its counted transfers would have put there (`CarriedLedgerBytes`, recorded once per certified round and
+ * read by both the proposal bound and the run bound). Measuring the simulated certificate's encoding alone would let
+ * runs of the modeled size through that the real node cuts short, so the bench would not be the real code's.
+ *
  * Roles: every node is a member of one solar system; the validators of a group above level 0 are members of the
  * solar systems below it (a node may validate at several levels), and its facilitators are elected among them.
  * Churn: `offline(id, time)` puts a node to sleep: nothing of its runs while it is away, and messages for it wait
@@ -70,10 +76,11 @@ import {
   stepRound,
   transactionLeaf,
 } from '../../src/index.js'
-import { childRun } from '../../src/hierarchy/child-run.js'
+import { childRun, childRunBytes } from '../../src/hierarchy/child-run.js'
 import { HierarchyIndex, type RootedAgreementProof } from '../../src/hierarchy/finality-path.js'
 import { type ChildCertificates, type LevelInput, levelInputs } from '../../src/hierarchy/level-inputs.js'
 import type { MembershipRequest } from '../../src/membership/membership-request.js'
+import { CarriedLedgerBytes } from './carried-ledger-bytes.js'
 import { SIM_BALANCE } from './solar-system-sim.js'
 
 export interface CostModel {
@@ -131,8 +138,11 @@ export interface HierarchySimOptions {
   /** Members (validators) of a group above level 0, and its facilitators per round. */
   readonly validatorsPerGroup: number
   readonly upperFacilitators: number
-  /** Transfers each member proposes to its partner per round: counted and charged (`cost.transfer`), not built as blocks. */
-  readonly transactionsPerRound?: number
+  /**
+   * Transfers each member proposes to its partner per round: counted and charged (`cost.transfer`), not built as blocks.
+   * A function gives each solar system its own load (by its index, 0 first), e.g. one busy system among quiet ones.
+   */
+  readonly transactionsPerRound?: number | ((system: number) => number)
   /** Whether partners make one real transfer (blocks, signatures) per round, for finality proofs. */
   readonly realTransfers?: boolean
   readonly cost?: Partial<CostModel>
@@ -257,8 +267,8 @@ export class HierarchySim {
   readonly #registry = new PayloadRegistry()
   /** Level 0: where each finalised transfer's leaf (hex) was finalised, with that round's leaves. */
   readonly #finalised = new Map<string, { readonly group: string; readonly round: number; readonly leaves: readonly Uint8Array[] }>()
-  /** Bytes the counted transfers add to a level-0 certificate (`group/round`) as a parent carries it. */
-  readonly #ledgerBytes = new Map<string, number>()
+  /** Bytes the counted transfers add to a level-0 certificate as a parent carries it. */
+  readonly #carried = new CarriedLedgerBytes()
   /** Bytes the counted transfers add to a proposal, by the proposal's encoded value (its copies share the array). */
   readonly #proposalPadding = new WeakMap<Uint8Array, number>()
 
@@ -457,7 +467,8 @@ export class HierarchySim {
     const partner = member.partner
     const even = partner !== undefined && member.id < partner.id
     if (even && partner !== undefined && !this.#offline(partner)) {
-      const count = this.#options.transactionsPerRound ?? 0
+      const load = this.#options.transactionsPerRound ?? 0
+      const count = typeof load === 'number' ? load : load(this.systems.indexOf(member.system))
       if (count > 0) this.#propose(member, partner, count, send)
       if (this.#options.realTransfers === true) this.#realTransfer(member, partner)
     }
@@ -602,9 +613,7 @@ export class HierarchySim {
       const halves = (member.transfersAt.get(input.block.sequenceNumber) ?? 0) - (member.transfersAt.get(input.tail.summary.anchor) ?? 0)
       return halves * this.cost.transfer.summaryBytesPerHalf
     }
-    if (input.kind !== 'child') return 0
-    const rounds = [...(input.anchor === undefined ? [] : [input.anchor.body.round]), ...input.certificates.map((certificate) => certificate.result.body.round)]
-    return rounds.reduce((sum, round) => sum + (this.#ledgerBytes.get(`${input.group}/${round}`) ?? 0), 0)
+    return input.kind === 'child' ? this.#carried.runPadding(input) : 0
   }
 
   /** What a validator proposes above level 0: each child's run since the last one certified, and waiting requests. */
@@ -628,9 +637,10 @@ export class HierarchySim {
   #childRun(group: Group, child: Group, upTo: number): ChildCertificates | undefined {
     const history = this.index.history(child.level, child.genesis.group)
     if (history === undefined) return undefined
-    // As LevelNode bounds a run: a share of the proposal per child.
-    const share = Math.floor((group.rules.maxProposalBytes * 3) / (4 * Math.max(1, group.children.length)))
-    return childRun(group.state, { genesis: child.genesis, key: fromHex(child.key), keyHex: child.key }, history, 16, upTo, share)
+    // As LevelNode bounds a run — a share of the proposal per child — with each certificate measured as the parent
+    // would carry it: its encoding plus the counted transfers' ledger entries, which the simulated one lacks.
+    const share = childRunBytes(group.rules.maxProposalBytes, group.children.length)
+    return childRun(group.state, { genesis: child.genesis, key: fromHex(child.key), keyHex: child.key }, history, 16, upTo, share, (certificate) => this.#carried.certificateBytes(certificate))
   }
 
   #deliver(group: Group, facilitator: SimNode, round: number, event: RoundEvent<AnchoredCheckpoint> | RoundEvent<LevelInput>, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
@@ -687,7 +697,7 @@ export class HierarchySim {
     const leaves = certificate.finalised ?? []
     for (const leaf of leaves) this.#finalised.set(toHex(leaf), { group: group.genesis.group, round: certificate.result.body.round, leaves })
     const counted = group.level === 0 ? this.#countedFinalised(certificate) : 0
-    this.#ledgerBytes.set(`${group.genesis.group}/${certificate.result.body.round}`, counted * this.cost.transfer.childCertificateBytesPerTransfer)
+    this.#carried.record(group.genesis.group, certificate.result.body.round, counted * this.cost.transfer.childCertificateBytesPerTransfer)
     group.machines = new Map()
     if (group === this.root) {
       this.#rooted(group.level, group.genesis.group, certificate.result.body.round)
