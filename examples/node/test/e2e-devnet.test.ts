@@ -124,11 +124,12 @@ describe('constellation devnet', () => {
     expect(lines.some((line) => /^demo contract [0-9a-f]{16}… \(a free counter\) deployed on node 0/.test(line))).toBe(true)
     expect(summary.contractInvocations as number).toBeGreaterThan(0)
     // What a finalised transfer cost the nodes, summed over them, in the window from the load's start to the drain's end.
-    for (const figure of ['verifiesPerTx', 'cpuMsPerTx', 'bytesPerTx']) {
+    for (const figure of ['verifiesPerTx', 'cpuMsPerTx', 'bytesPerTx', 'gossipBytesPerTx']) {
       expect(summary[figure], figure).toEqual(expect.any(Number))
       expect(summary[figure] as number, figure).toBeGreaterThan(0)
     }
-    expect(lines.some((line) => /^ {2}cost per tx {4}[\d.]+ verifies, [\d.,]+ ms CPU, [\d,]+ bytes sent \(all 4 node processes; window: /.test(line))).toBe(true)
+    expect(summary.gossipBytesPerTx as number).toBeLessThan(summary.bytesPerTx as number)
+    expect(lines.some((line) => /^ {2}cost per tx {4}[\d.]+ verifies, [\d.,]+ ms CPU, [\d,]+ bytes sent \([\d,]+ of them gossip\) \(all 4 node processes; window: /.test(line))).toBe(true)
     expect(existsSync(baseDirOf(lines))).toBe(false)
   }, 80_000)
 
