@@ -122,3 +122,30 @@ describe('restoring a transaction the tracker forgot', () => {
     expect(tracker.totals).toMatchObject({ submitted: 1, pending: 1, refused: 0 })
   })
 })
+
+describe('an answer that arrives after the round that finalised the transfer', () => {
+  // The counterparty checkpointed its agreement while its answer to the proposer was slow: the round's leaves found
+  // the transfer still pending here and passed it over, so the agreement, when it comes, says which round that was.
+  it('makes the transfer final at once, counted with its latency, and listeners hear it final', () => {
+    const tracker = new TransactionTracker()
+    const heard: string[] = []
+    tracker.onChange((tracked) => heard.push(tracked.status))
+    const late = proposal()
+    const tracked = tracker.proposed(late.id, late.proposal, 2_000)
+    tracker.agreed(tracked, agreement(late.proposal), 2_900, 6)
+
+    expect(tracker.get(late.id)).toMatchObject({ status: 'final', finalRound: 6, agreedAt: 2_900, finalAt: 2_900 })
+    expect(tracker.totals).toMatchObject({ submitted: 1, agreed: 1, final: 1, awaitingFinality: 0, pending: 0 })
+    expect(tracker.latencies()).toEqual([900])
+    expect(heard).toEqual(['pending', 'final'])
+  })
+
+  it('leaves it agreed when no round finalised it yet', () => {
+    const tracker = new TransactionTracker()
+    const early = proposal()
+    const tracked = tracker.proposed(early.id, early.proposal, 2_000)
+    tracker.agreed(tracked, agreement(early.proposal), 2_100, undefined)
+    expect(tracker.get(early.id)).toMatchObject({ status: 'agreed' })
+    expect(tracker.totals).toMatchObject({ agreed: 1, final: 0, awaitingFinality: 1 })
+  })
+})

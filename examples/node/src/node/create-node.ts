@@ -16,6 +16,7 @@ import {
   type BlockStore,
   createAnchoredNode,
   createGenesisBlock,
+  type HalfBlock,
   isProposal,
   openLevelBlockStore,
   TrustChainErrorCode,
@@ -333,6 +334,19 @@ async function assemble(
     }
     journal.recordFinal(recorded).catch(reporter('journal'))
   }
+  /** An own proposal's agreement, noted; final at once when a round already finalised it (see `agreed`). */
+  const noteAgreed = (tracked: TrackedTransaction, agreement: HalfBlock) => {
+    if (tracked.status !== 'pending') return
+    const round = solar.finalisedIn({ proposal: tracked.proposal, agreement })
+    const at = Date.now()
+    transactions.agreed(tracked, agreement, at, round)
+    if (round === undefined) return
+    journal.recordFinal([{ id: blockHash(crypto, tracked.proposal), round }]).catch(reporter('journal'))
+    if (tracked.restored === undefined) {
+      metrics.transactionsFinal.inc()
+      metrics.finalityLatency.observe((at - tracked.submittedAt) / 1000)
+    }
+  }
   solar.onFinalised((finalised) => {
     try {
       noteFinalised(finalised)
@@ -354,7 +368,7 @@ async function assemble(
   trustchain.onSettled((settled) => {
     const tracked = transactions.get(toHex(blockHash(crypto, settled.proposal)))
     if (tracked === undefined) return
-    if (settled.status === 'agreed') transactions.agreed(tracked, settled.agreement, Date.now())
+    if (settled.status === 'agreed') noteAgreed(tracked, settled.agreement)
     else transactions.refused(tracked, { block: settled.void, code: settled.code, reason: settled.reason })
     grew()
   })
@@ -388,7 +402,7 @@ async function assemble(
     const tracked = transactions.get(id) ?? transactions.proposed(id, outcome.proposal, submittedAt)
     metrics.transactionsSubmitted.inc()
     if (outcome.status === 'agreed') {
-      transactions.agreed(tracked, outcome.agreement, Date.now())
+      noteAgreed(tracked, outcome.agreement)
       metrics.transactionsAgreed.inc()
     } else if (outcome.status === 'refused') {
       transactions.refused(tracked, { block: outcome.void, code: outcome.code, reason: outcome.reason })

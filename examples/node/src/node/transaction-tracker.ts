@@ -153,13 +153,21 @@ export class TransactionTracker {
     return tracked
   }
 
-  /** The counterparty agreed to an own proposal. */
-  agreed(tracked: TrackedTransaction, agreement: HalfBlock, at: number): void {
+  /**
+   * The counterparty agreed to an own proposal. `finalRound` is the round that already finalised the transfer, when
+   * the answer reached this node after it: the counterparty checkpointed its agreement while the answer was slow or
+   * lost, and that round's leaves found nothing to mark then. The transfer is then final at once.
+   */
+  agreed(tracked: TrackedTransaction, agreement: HalfBlock, at: number, finalRound?: number): void {
     if (tracked.status !== 'pending') return
     tracked.agreement = agreement
     tracked.status = 'agreed'
     tracked.agreedAt = at
     if (tracked.restored === undefined) this.#agreed++
+    if (finalRound !== undefined) {
+      this.final(tracked, finalRound, at)
+      return
+    }
     this.#changed(tracked)
   }
 
