@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiModule, apiModule } from '../src/api/index.js'
 import { defaultNodeConfig, type NodeConfig } from '../src/config/node-config.js'
 import { createNode, type FullNode } from '../src/node/create-node.js'
+import { ownerHeaders, rememberOwnerToken } from './api-owner.js'
 
 const BALANCE = 1_000_000
 /** Node 1 refuses transfers of this much or more. */
@@ -26,7 +27,7 @@ const configs: NodeConfig[] = []
 const url = (i: number, path: string) => `${apis[i]?.url}${path}`
 
 async function post(i: number, path: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(url(i, path), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+  const response = await fetch(url(i, path), { method: 'POST', headers: { 'content-type': 'application/json', ...ownerHeaders(url(i, path), 'POST'), ...headers }, body: JSON.stringify(body) })
   return { status: response.status, headers: response.headers, json: (await response.json()) as any }
 }
 
@@ -79,6 +80,7 @@ async function start(i: number, bootstrap: string[]): Promise<void> {
       modules: [
         async (full) => {
           const api = await serve(full)
+          await rememberOwnerToken(api.url, full.config.dataDir)
           apis[i] = api
           return api
         },

@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiModule, apiModule, ApiError, ApiErrorCode, type Route } from '../src/api/index.js'
 import { defaultNodeConfig } from '../src/config/node-config.js'
 import { createNode, type FullNode } from '../src/node/create-node.js'
+import { ownerHeaders, rememberOwnerToken } from './api-owner.js'
 
 const NODES = 4
 const BALANCE = 1_000_000
@@ -40,7 +41,8 @@ const agent = new Agent({ keepAlive: true })
 /** One HTTP request with full control of the headers and body (fetch would add its own content type). */
 function call(url: string, options: { method?: string; body?: string | Buffer | readonly Buffer[]; headers?: Record<string, string> } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, agent }, (res) => {
+    const method = options.method ?? 'GET'
+    const req = httpRequest(url, { method, headers: { ...ownerHeaders(url, method), ...options.headers }, agent }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () => {
@@ -140,6 +142,7 @@ beforeAll(async () => {
       modules: [
         async (full) => {
           const api = await start(full)
+          await rememberOwnerToken(api.url, full.config.dataDir)
           apis.push(api)
           return api
         },
@@ -481,7 +484,10 @@ describe('the HTTP API of a running node', () => {
     const idle = await call(url(NODES - 1, '/v1/status')) // leaves a keep-alive socket open
     expect(idle.status).toBe(200)
     // A body that never finishes arriving.
-    const trickle = httpRequest(url(NODES - 1, '/v1/transactions'), { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '100' } })
+    const trickle = httpRequest(url(NODES - 1, '/v1/transactions'), {
+      method: 'POST',
+      headers: { ...ownerHeaders(url(NODES - 1, '/'), 'POST'), 'content-type': 'application/json', 'content-length': '100' },
+    })
     const trickled = new Promise<Reply>((resolve, reject) => {
       trickle.on('response', (res) => {
         const chunks: Buffer[] = []

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defaultNodeConfig } from '../src/config/node-config.js'
+import { DEFAULT_API_LIMITS, defaultNodeConfig } from '../src/config/node-config.js'
 import { isNodeError, NodeErrorCode } from '../src/errors.js'
 import { configFromEnvironment, configFromFlags, layerConfig, mergeLayer } from '../src/cli/load-config.js'
 
@@ -29,7 +29,7 @@ function failure(run: () => unknown): { code: string; message: string } {
 describe('config layering: flags > environment > file > defaults', () => {
   it('takes the file over the defaults, field by field, and keeps defaults the file does not set', () => {
     const config = layered({})
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080, maxBodyBytes: 65_536, allowedHosts: [] })
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080, maxBodyBytes: 65_536, allowedHosts: [], ...DEFAULT_API_LIMITS })
     expect(config.log.level).toBe('warn')
     expect(config.contracts).toEqual(defaultNodeConfig(dataDir).contracts)
     // The data dir is where the file was read from, and a relative genesis lives in it.
@@ -45,7 +45,7 @@ describe('config layering: flags > environment > file > defaults', () => {
       CONSTELLATION_BOOTSTRAP: '/ip4/10.0.0.2/tcp/1, /ip4/10.0.0.3/tcp/1',
       CONSTELLATION_LISTEN: '/ip4/0.0.0.0/tcp/5000',
     })
-    expect(config.api).toEqual({ host: '0.0.0.0', port: 9090, maxBodyBytes: 65_536, allowedHosts: [] })
+    expect(config.api).toEqual({ host: '0.0.0.0', port: 9090, maxBodyBytes: 65_536, allowedHosts: [], ...DEFAULT_API_LIMITS })
     expect(config.log.level).toBe('debug')
     expect(config.p2p).toEqual({ listen: ['/ip4/0.0.0.0/tcp/5000'], bootstrap: ['/ip4/10.0.0.2/tcp/1', '/ip4/10.0.0.3/tcp/1'] })
   })

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ExitCode } from '../src/cli/cli-io.js'
@@ -25,8 +25,13 @@ describe('constellation start, as a process', () => {
     const human = await cli(['status', '--api', ready.api])
     expect(human.stdout).toMatch(new RegExp(`^node +${id}$`, 'm'))
 
+    // The running node's API token, in a file only its owner can read; commands that change state need it with --api.
+    const cookie = join(dataDir, 'api.cookie')
+    expect((await stat(cookie)).mode & 0o777).toBe(0o600)
+    const token = ['--api-token', (await readFile(cookie, 'utf8')).trim()]
+
     // The API's refusal comes back as `error CODE: message` with exit code 1.
-    const refused = await cli(['tx', 'send', '--api', ready.api, '--to', 'ab'.repeat(32), '--amount', '1'])
+    const refused = await cli(['tx', 'send', '--api', ready.api, ...token, '--to', 'ab'.repeat(32), '--amount', '1'])
     expect(refused).toMatchObject({ code: ExitCode.FAILURE, stdout: '' })
     expect(refused.stderr).toBe(`error REJECTED: ${'ab'.repeat(32)} is not a member of this network\n`)
     const unknown = await cli(['tx', 'status', 'cd'.repeat(32), '--api', ready.api])
@@ -35,14 +40,14 @@ describe('constellation start, as a process', () => {
     // A contract: deployed from files, called with JSON input, listed.
     await writeFile(join(dataDir, 'counter.js'), 'function invoke(state, input, context) { return { state: state + input, output: state + input } }\n')
     await writeFile(join(dataDir, 'counter.sig.json'), JSON.stringify({ input: { kind: 'integer' }, output: { kind: 'integer' }, state: { kind: 'integer' } }))
-    const deployed = await cli(['contract', 'deploy', '--api', ready.api, '--code', join(dataDir, 'counter.js'), '--signature', join(dataDir, 'counter.sig.json'), '--initial-state', '0', '--json'])
+    const deployed = await cli(['contract', 'deploy', '--api', ready.api, ...token, '--code', join(dataDir, 'counter.js'), '--signature', join(dataDir, 'counter.sig.json'), '--initial-state', '0', '--json'])
     expect(deployed.stderr).toBe('')
     const contract = (JSON.parse(deployed.stdout) as { id: string }).id
     expect(contract).toMatch(/^[0-9a-f]{64}$/)
-    const called = await cli(['contract', 'call', contract, '--api', ready.api, '--input', '5'])
+    const called = await cli(['contract', 'call', contract, '--api', ready.api, ...token, '--input', '5'])
     expect(called.stdout).toMatch(/^output +5$/m)
-    expect(JSON.parse((await cli(['contract', 'call', contract, '--api', ready.api, '--input', '7', '--json'])).stdout)).toMatchObject({ output: 12 })
-    const badInput = await cli(['contract', 'call', contract, '--api', ready.api, '--input', '"seven"'])
+    expect(JSON.parse((await cli(['contract', 'call', contract, '--api', ready.api, ...token, '--input', '7', '--json'])).stdout)).toMatchObject({ output: 12 })
+    const badInput = await cli(['contract', 'call', contract, '--api', ready.api, ...token, '--input', '"seven"'])
     expect(badInput.code).toBe(ExitCode.FAILURE)
     expect(badInput.stderr).toMatch(/^error INVALID_REQUEST: CONTRACT_INPUT_INVALID: /)
     expect(JSON.parse((await cli(['contract', 'list', '--api', ready.api, '--json'])).stdout)).toMatchObject({ contracts: [{ id: contract, invocations: 2 }] })
@@ -53,6 +58,7 @@ describe('constellation start, as a process', () => {
     expect(await node.exited).toEqual({ code: 0, signal: null })
     expect(node.stderr()).toContain('SIGTERM: closing the node')
     expect(existsSync(join(dataDir, 'node.json'))).toBe(false)
+    expect(existsSync(cookie)).toBe(false)
     const gone = await cli(['status', '--data-dir', dataDir])
     expect(gone.stderr).toMatch(/^error UNAVAILABLE: no node is running in /)
   })

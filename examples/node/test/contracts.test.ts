@@ -18,6 +18,7 @@ import { contractRoutes } from '../src/api/routes/contracts.js'
 import { defaultNodeConfig, type NodeConfig } from '../src/config/node-config.js'
 import { contractsModule, type NodeContracts, nodeContracts } from '../src/contracts/contracts-module.js'
 import { createNode, type FullNode } from '../src/node/create-node.js'
+import { ownerHeaders, rememberOwnerToken } from './api-owner.js'
 
 const crypto = await loadCrypto()
 
@@ -60,6 +61,7 @@ async function start(i: number, bootstrap: readonly string[]): Promise<FullNode>
       contractsModule(),
       async (full) => {
         const api = await apiModule({ routes: contractRoutes })(full)
+        await rememberOwnerToken(api.url, full.config.dataDir)
         apis[i] = api
         return api
       },
@@ -174,7 +176,7 @@ describe('contracts between nodes', () => {
 describe('HTTP routes', () => {
   const url = (i: number, path: string) => `${apis[i]?.url}${path}`
   const post = (i: number, path: string, body: unknown) =>
-    fetch(url(i, path), { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) })
+    fetch(url(i, path), { method: 'POST', headers: { 'content-type': 'application/json', ...ownerHeaders(url(i, path), 'POST') }, body: typeof body === 'string' ? body : JSON.stringify(body) })
   const errorOf = async (response: Response) => ({ status: response.status, ...((await response.json()) as { error: { code: string; message: string } }).error })
 
   it('lists and shows hosted contracts', async () => {

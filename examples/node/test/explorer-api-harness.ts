@@ -17,6 +17,7 @@ import type { ExplorerBundler } from '../src/explorer/explorer-assets.js'
 import { type ExplorerModuleOptions, explorerModule, explorerRoutes } from '../src/explorer/explorer-module.js'
 import type { ExplorerEvent } from '../src/explorer/explorer-views.js'
 import { createNode, type FullNode } from '../src/node/create-node.js'
+import { ownerHeaders, rememberOwnerToken } from './api-owner.js'
 
 export interface Reply {
   readonly status: number
@@ -30,9 +31,10 @@ const agent = new Agent({ keepAlive: true })
 
 export function call(url: string, options: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
-  const headers = { ...(payload !== undefined && { 'content-type': 'application/json' }), ...options.headers }
+  const method = options.method ?? 'GET'
+  const headers = { ...(payload !== undefined && { 'content-type': 'application/json' }), ...ownerHeaders(url, method), ...options.headers }
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: options.method ?? 'GET', headers, agent }, (res) => {
+    const req = httpRequest(url, { method, headers, agent }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () => {
@@ -112,6 +114,7 @@ export async function startNetwork(options: { readonly count: number; readonly b
           explorerModule(i === 0 ? (options.explorer ?? {}) : {}),
           async (node) => {
             const api = await startApi(node)
+            await rememberOwnerToken(api.url, node.config.dataDir)
             apis.push(api)
             return api
           },

@@ -12,6 +12,8 @@ export enum ApiErrorCode {
   INVALID_REQUEST = 'INVALID_REQUEST',
   /** No such route, transaction, block, chain or round. */
   NOT_FOUND = 'NOT_FOUND',
+  /** A route that changes state, without the node's API token (see api-token.ts). */
+  UNAUTHORIZED = 'UNAUTHORIZED',
   METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED',
   /** The request names a host this node does not answer for (see host-check.ts). */
   MISDIRECTED = 'MISDIRECTED',
@@ -38,6 +40,7 @@ export enum ApiErrorCode {
 const STATUS: Readonly<Record<ApiErrorCode, number>> = {
   [ApiErrorCode.INVALID_REQUEST]: 400,
   [ApiErrorCode.NOT_FOUND]: 404,
+  [ApiErrorCode.UNAUTHORIZED]: 401,
   [ApiErrorCode.METHOD_NOT_ALLOWED]: 405,
   [ApiErrorCode.MISDIRECTED]: 421,
   [ApiErrorCode.NOT_FINAL]: 409,

@@ -4,14 +4,18 @@
  * shares — finding the route, refusing requests while the node closes, the JSON content type, the body size limit
  * (it stops reading at `api.maxBodyBytes`), JSON parsing, error bodies and request metrics — so a route only decodes
  * its inputs and does its work (see router.ts). Routes of other modules (contracts) come in through `routes`.
+ * Requests that may change state (any method but GET) must carry the node's API token (see api-token.ts): the server
+ * writes it to the data dir's cookie file before it listens and removes the file when it closes.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
+import { dataPaths } from '../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import { errorFields } from '../log/logger.js'
 import type { FullNode, NodeModule } from '../node/create-node.js'
 import { ApiError, ApiErrorCode, toApiError } from './api-error.js'
+import { bearerTokenOf, createApiToken, removeApiCookie, tokenMatches, writeApiCookie } from './api-token.js'
 import { isAllowedHost } from './host-check.js'
 import { nodeRoutes } from './routes/node-routes.js'
 import { isRawResponse, type Route, type RouteResponse, Router, type RouteSource } from './router.js'
@@ -51,10 +55,15 @@ class ApiServer implements ApiModule {
   readonly #inFlight = new Set<Promise<void>>()
   /** Signals of the requests under way, aborted together when the node or the API closes. */
   readonly #requestSignals = new Set<AbortController>()
+  /** The token requests that change state must carry (`api.token`, or a new random one). */
+  readonly #token: string
+  readonly #cookiePath: string
   #url = ''
 
   constructor(node: FullNode, router: Router) {
     this.#node = node
+    this.#token = node.config.api.token ?? createApiToken()
+    this.#cookiePath = dataPaths(node.config.dataDir).apiCookie
     this.router = router
     this.#log = node.logger.child({ module: 'api' })
     // One listener on the node's signal for all requests (not one per request on a signal that lives for days).
@@ -76,16 +85,23 @@ class ApiServer implements ApiModule {
 
   async listen(): Promise<void> {
     const { host, port } = this.#node.config.api
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => {
-        reject(new NodeError(NodeErrorCode.INVALID_CONFIG, `the HTTP API cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {}, { cause: error }))
-      }
-      this.#server.once('error', onError)
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', onError)
-        resolve()
+    // Written before the port opens, so a client that finds the API finds its token too.
+    await writeApiCookie(this.#cookiePath, this.#token)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (error: NodeJS.ErrnoException) => {
+          reject(new NodeError(NodeErrorCode.INVALID_CONFIG, `the HTTP API cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {}, { cause: error }))
+        }
+        this.#server.once('error', onError)
+        this.#server.listen(port, host, () => {
+          this.#server.off('error', onError)
+          resolve()
+        })
       })
-    })
+    } catch (error) {
+      await removeApiCookie(this.#cookiePath)
+      throw error
+    }
     const address = this.#server.address() as AddressInfo
     this.#url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
     this.#server.on('error', (error) => this.#log.error(errorFields(error), 'HTTP server error'))
@@ -102,6 +118,19 @@ class ApiServer implements ApiModule {
     await Promise.allSettled([...this.#inFlight])
     this.#server.closeAllConnections()
     await closed
+    await removeApiCookie(this.#cookiePath)
+  }
+
+  /** Refuses a request that may change state unless it carries the node's token (401 with `WWW-Authenticate`). */
+  #authorize(method: string, path: string, header: string | undefined): void {
+    const presented = bearerTokenOf(header)
+    if (presented !== undefined && tokenMatches(presented, this.#token)) return
+    const challenge = `Bearer realm="constellation"${presented === undefined ? '' : ', error="invalid_token"'}`
+    const message =
+      presented === undefined
+        ? `${method} ${path} changes the node's state: send Authorization: Bearer <token> (the node writes its token to api.cookie in its data dir, readable by its owner only)`
+        : `${method} ${path}: the API token is not this node's (a node makes a new one at each start unless api.token fixes it)`
+    throw new ApiError(ApiErrorCode.UNAUTHORIZED, message, {}, { headers: { 'www-authenticate': challenge } })
   }
 
   #abortRequests(): void {
@@ -125,6 +154,8 @@ class ApiServer implements ApiModule {
         throw new ApiError(ApiErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed on ${url.pathname} (allowed: ${match.allowed.join(', ')})`)
       }
       routeLabel = `${match.route.method} ${match.route.path}`
+      // Before the body is read: a client without the token gets nothing from the node but this answer.
+      if (method !== 'GET') this.#authorize(method, url.pathname, request.headers.authorization)
       if (this.#closing.signal.aborted || this.#node.signal.aborted) throw new ApiError(ApiErrorCode.UNAVAILABLE, 'the node is closing')
       // A body still arriving when the node closes must not hold the close up either.
       const body = method === 'GET' || method === 'DELETE' ? undefined : await untilClosing(readJsonBody(request, this.#node.config.api.maxBodyBytes), this.#closing.signal)

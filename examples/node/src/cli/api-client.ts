@@ -3,13 +3,15 @@
  * of its own (`Idempotency-Key`). The API's own errors (`{ "error": { "code", "message", … } }`) become an
  * `ApiCallError` carrying the node's code, the error object's other fields (a refused transfer's `transaction`) and
  * the `Retry-After` of a BUSY answer; the CLI prints it as `error CODE: message`. A node that cannot be reached is a
- * `NodeError` UNAVAILABLE.
+ * `NodeError` UNAVAILABLE. Requests that change state carry the node's API token (`Authorization: Bearer`) when the
+ * client has one; a 401 says where the token should have come from.
  */
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { ApiErrorBodyCodec } from '../api/error-body.js'
 import { describeErrors } from '../config/codecs.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
+import { ENVIRONMENT } from './load-config.js'
 
 /** An error the node answered with. */
 export class ApiCallError extends Error {
@@ -57,10 +59,19 @@ export const ApiUrlCodec = t.refinement(
   'HttpUrl',
 )
 
+export interface ApiClientOptions {
+  /** The node's API token, sent with every request but GETs (see api/api-token.ts). */
+  readonly token?: string
+  /** Why there is no token (the cookie file could not be read), added to a 401's message. */
+  readonly tokenProblem?: string
+}
+
 export class ApiClient {
   readonly baseUrl: string
-  constructor(baseUrl: string) {
+  readonly #options: ApiClientOptions
+  constructor(baseUrl: string, options: ApiClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '')
+    this.#options = options
   }
 
   get<A>(path: string, codec: t.Decoder<unknown, A>, options: RequestOptions = {}): Promise<A> {
@@ -80,6 +91,7 @@ export class ApiClient {
         method,
         headers: {
           ...options.headers,
+          ...(method !== 'GET' && this.#options.token !== undefined && { authorization: `Bearer ${this.#options.token}` }),
           accept: 'application/json',
           ...(body !== undefined && { 'content-type': 'application/json' }),
         },
@@ -112,10 +124,17 @@ export class ApiClient {
       const error = ApiErrorBodyCodec.decode(json)
       if (isLeft(error)) throw new ApiCallError(`HTTP_${response.status}`, `${method} ${path}: ${response.statusText || 'failed'}`, response.status)
       const { code, message, ...details } = error.right.error as { code: string; message: string } & Record<string, unknown>
+      if (response.status === 401) throw new ApiCallError(code, `${message}; ${this.#tokenHint()}`, response.status, details)
       throw new ApiCallError(code, message, response.status, details, retryAfterOf(response.headers.get('retry-after')))
     }
     const decoded = codec.decode(json)
     if (isLeft(decoded)) throw new NodeError(NodeErrorCode.UNAVAILABLE, `unexpected answer to ${method} ${path}: ${describeErrors(decoded.left)}`)
     return decoded.right
+  }
+
+  #tokenHint(): string {
+    if (this.#options.tokenProblem !== undefined) return this.#options.tokenProblem
+    if (this.#options.token !== undefined) return 'the token sent was refused (the node makes a new one at each start unless api.token fixes it)'
+    return `no token was sent: pass --data-dir of the node (as its owner), or --api-token, or set ${ENVIRONMENT.apiToken}`
   }
 }

@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { decodeJsonFile, decodeWith, PortCodec } from '../config/codecs.js'
-import { decodeNodeConfig, dataPaths, defaultNodeConfig, type LogLevel, MAX_CONFIG_BYTES, type NodeConfig, NodeConfigCodec } from '../config/node-config.js'
+import { ApiTokenCodec, decodeNodeConfig, dataPaths, defaultNodeConfig, Host, type LogLevel, MAX_CONFIG_BYTES, type NodeConfig, NodeConfigCodec } from '../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import { integerText, refusal } from './option-values.js'
 
@@ -25,6 +25,8 @@ export interface ConfigFlags {
   readonly bootstrap?: string[]
   readonly apiHost?: string
   readonly apiPort?: number
+  /** `--api-token`: a fixed token for the routes that change state (else a new one at each start). */
+  readonly apiToken?: string
   readonly logLevel?: LogLevel
   /** `--explorer` / `--no-explorer`: serve the web explorer or not. */
   readonly explorer?: boolean
@@ -35,6 +37,8 @@ export const ENVIRONMENT = {
   dataDir: 'CONSTELLATION_DATA_DIR',
   apiPort: 'CONSTELLATION_API_PORT',
   apiHost: 'CONSTELLATION_API_HOST',
+  /** The fixed API token: `start` serves it, the client commands send it (see api/api-token.ts). */
+  apiToken: 'CONSTELLATION_API_TOKEN',
   logLevel: 'CONSTELLATION_LOG_LEVEL',
   bootstrap: 'CONSTELLATION_BOOTSTRAP',
   listen: 'CONSTELLATION_LISTEN',
@@ -43,7 +47,6 @@ export const ENVIRONMENT = {
 } as const
 
 const Multiaddr = NodeConfigCodec.type.props.p2p.type.props.listen.type
-const Host = NodeConfigCodec.type.props.api.type.props.host
 export const LogLevelCodec = NodeConfigCodec.type.props.log.type.props.level
 /** `true` or `false`, as a variable spells it. */
 const BooleanText = new t.Type<boolean, string, unknown>(
@@ -61,7 +64,8 @@ function variable(env: Environment, name: string): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim()
 }
 
-function decodeVariable<A>(env: Environment, name: string, codec: t.Decoder<unknown, A>, fromText: (text: string) => unknown = (text) => text): A | undefined {
+/** A variable decoded by `codec`; unset or empty is undefined, a bad value fails naming the variable. */
+export function decodeVariable<A>(env: Environment, name: string, codec: t.Decoder<unknown, A>, fromText: (text: string) => unknown = (text) => text): A | undefined {
   const text = variable(env, name)
   if (text === undefined) return undefined
   const decoded = codec.decode(fromText(text))
@@ -82,7 +86,7 @@ function defined<T extends Record<string, unknown>>(fields: T): { [K in keyof T]
 
 function overrides(fields: ConfigFlags): ConfigOverrides {
   const p2p = defined({ listen: fields.listen, bootstrap: fields.bootstrap })
-  const api = defined({ host: fields.apiHost, port: fields.apiPort })
+  const api = defined({ host: fields.apiHost, port: fields.apiPort, token: fields.apiToken })
   return {
     ...defined({ dataDir: fields.dataDir }),
     ...(Object.keys(p2p).length > 0 && { p2p }),
@@ -101,6 +105,7 @@ export function configFromEnvironment(env: Environment): ConfigOverrides {
       dataDir: decodeVariable(env, ENVIRONMENT.dataDir, t.string),
       apiHost: decodeVariable(env, ENVIRONMENT.apiHost, Host),
       apiPort: decodeVariable(env, ENVIRONMENT.apiPort, PortCodec, integerText),
+      apiToken: decodeVariable(env, ENVIRONMENT.apiToken, ApiTokenCodec),
       logLevel: decodeVariable(env, ENVIRONMENT.logLevel, LogLevelCodec),
       explorer: decodeVariable(env, ENVIRONMENT.explorer, BooleanText, (text) => text.toLowerCase()),
     }),

@@ -13,22 +13,48 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 const LogLevelCodec = t.keyof(Object.fromEntries(LOG_LEVELS.map((level) => [level, null])) as Record<LogLevel, null>)
 
 const Multiaddr = t.refinement(t.string, (s) => s.startsWith('/') && s.length <= 512, 'Multiaddr')
-const Host = t.refinement(t.string, (s) => s.length > 0 && s.length <= 253 && !/\s/.test(s), 'Host')
+export const Host = t.refinement(t.string, (s) => s.length > 0 && s.length <= 253 && !/\s/.test(s), 'Host')
+
+/** A server timeout in milliseconds: at least 100 ms, at most an hour. */
+const TimeoutMs = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 100 && n <= 3_600_000, 'TimeoutMs (100 to 3600000)')
+
+/**
+ * A fixed API token (see api/api-token.ts): the characters of an RFC 6750 bearer token, at least 32 of them, so it
+ * cannot be guessed (`openssl rand -hex 32` makes one).
+ */
+export const ApiTokenCodec = t.refinement(t.string, (s) => s.length >= 32 && s.length <= 512 && /^[A-Za-z0-9\-._~+/]+=*$/.test(s), 'ApiToken (32 to 512 of A-Z a-z 0-9 - . _ ~ + /)')
 
 export const ApiConfigCodec = t.exact(
-  t.type({
-    /** Interface the HTTP API binds to (default 127.0.0.1: the API is not for the open internet). */
-    host: Host,
-    /** 0: an OS-chosen port, reported at start. */
-    port: PortCodec,
-    /** Largest request body accepted (bytes). */
-    maxBodyBytes: t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 1_024 && n <= 16 << 20, 'BodyLimit'),
-    /**
-     * DNS names requests may reach the API under, beside IP addresses and `localhost` (see api/host-check.ts: other
-     * names are refused, which stops DNS-rebinding pages from driving the node). Empty by default.
-     */
-    allowedHosts: t.array(Host),
-  }),
+  t.intersection([
+    t.type({
+      /** Interface the HTTP API binds to (default 127.0.0.1: the API is not for the open internet). */
+      host: Host,
+      /** 0: an OS-chosen port, reported at start. */
+      port: PortCodec,
+      /** Largest request body accepted (bytes). */
+      maxBodyBytes: t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 1_024 && n <= 16 << 20, 'BodyLimit'),
+      /**
+       * DNS names requests may reach the API under, beside IP addresses and `localhost` (see api/host-check.ts: other
+       * names are refused, which stops DNS-rebinding pages from driving the node). Empty by default.
+       */
+      allowedHosts: t.array(Host),
+      /** How long a client may take to send a request's headers, from the moment it connects (then 408, closed). */
+      headersTimeoutMs: TimeoutMs,
+      /** How long a client may take to send a whole request, body included (then 408, closed); at least headersTimeoutMs. */
+      requestTimeoutMs: TimeoutMs,
+      /** How long a kept-alive connection may sit idle between requests before the node closes it. */
+      idleTimeoutMs: TimeoutMs,
+      /** Open connections one client address may hold at once; one more is answered 429 and closed. */
+      maxConnectionsPerClient: t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 1 && n <= 65_535, 'ConnectionLimit (1 to 65535)'),
+    }),
+    t.partial({
+      /**
+       * A fixed token for the routes that change state, for clients on other machines. Without one the node makes a
+       * new random token at each start. Either way it is written to `<dataDir>/api.cookie`, readable by the owner only.
+       */
+      token: ApiTokenCodec,
+    }),
+  ]),
 )
 
 export const ConsensusConfigCodec = t.exact(
@@ -76,6 +102,8 @@ export type NodeConfig = t.TypeOf<typeof NodeConfigCodec>
 export const MAX_CONFIG_BYTES = 64 * 1024
 
 export const DEFAULT_API_BODY_BYTES = 1 << 20
+/** The HTTP server's limits by default: generous for a client on the same machine, short for one that stalls. */
+export const DEFAULT_API_LIMITS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 5_000, maxConnectionsPerClient: 128 } as const
 
 /** The configuration `init` writes for a data dir: loopback everywhere, OS-chosen ports, the genesis beside it. */
 export function defaultNodeConfig(dataDir: string): NodeConfig {
@@ -83,7 +111,7 @@ export function defaultNodeConfig(dataDir: string): NodeConfig {
     dataDir,
     genesisFile: join(dataDir, 'genesis.json'),
     p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] },
-    api: { host: '127.0.0.1', port: 0, maxBodyBytes: DEFAULT_API_BODY_BYTES, allowedHosts: [] },
+    api: { host: '127.0.0.1', port: 0, maxBodyBytes: DEFAULT_API_BODY_BYTES, allowedHosts: [], ...DEFAULT_API_LIMITS },
     consensus: {},
     contracts: { enabled: true, price: 0 },
     explorer: { enabled: true },
@@ -109,6 +137,8 @@ export function dataPaths(dataDir: string) {
     /** Written once the node is up (its addresses and API URL), removed at a clean close. */
     runtime: join(dataDir, 'node.json'),
     lock: join(dataDir, 'LOCK'),
+    /** The API token for the routes that change state (owner-only), while the node runs: see api/api-token.ts. */
+    apiCookie: join(dataDir, 'api.cookie'),
     log: join(dataDir, 'node.log'),
   } as const
 }

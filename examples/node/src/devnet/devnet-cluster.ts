@@ -6,6 +6,7 @@
  * devnet, which stops the load, gathers the figures and then stops the nodes; if the devnet process itself goes away
  * uncleanly, an exit hook kills whatever is still running.
  */
+import { readApiCookie } from '../api/api-token.js'
 import type { DevnetLayout, DevnetNodeLayout } from './devnet-layout.js'
 import { NodeApi } from './node-api.js'
 import { describeExit, type NodeExit, NodeProcess, type ReadyLine } from './node-process.js'
@@ -51,9 +52,9 @@ export class DevnetCluster {
     try {
       const processes = layout.nodes.map((node) => cluster.#spawn(node, options.env))
       const readies = await withAbort(Promise.all(processes.map((child) => withTimeout(child.ready(), READY_TIMEOUT_MS, `${child.name} to be ready`))), options.signal)
+      const apis = await Promise.all(layout.nodes.map((node, i) => apiOf(node, readies[i] as ReadyLine)))
       layout.nodes.forEach((node, i) => {
-        const ready = readies[i] as ReadyLine
-        cluster.nodes.push({ layout: node, process: processes[i] as NodeProcess, ready, api: new NodeApi(ready.api) })
+        cluster.nodes.push({ layout: node, process: processes[i] as NodeProcess, ready: readies[i] as ReadyLine, api: apis[i] as NodeApi })
       })
       return cluster
     } catch (error) {
@@ -69,7 +70,7 @@ export class DevnetCluster {
     node.api.close()
     node.process = this.#spawn(node.layout, options.env)
     node.ready = await withTimeout(node.process.ready(), READY_TIMEOUT_MS, `${node.process.name} to be ready again`)
-    node.api = new NodeApi(node.ready.api)
+    node.api = await apiOf(node.layout, node.ready)
     return node
   }
 
@@ -131,6 +132,11 @@ export class DevnetCluster {
 
 export function describeStop(report: NodeStopReport): string {
   return `${report.name} exited with ${describeExit(report.exit)}`
+}
+
+/** A node's API with the token it wrote at this start (a new one each time). */
+async function apiOf(layout: DevnetNodeLayout, ready: ReadyLine): Promise<NodeApi> {
+  return new NodeApi(ready.api, { token: await readApiCookie(layout.dataDir) })
 }
 
 function withTimeout<A>(promise: Promise<A>, ms: number, what: string): Promise<A> {

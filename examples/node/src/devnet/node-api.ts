@@ -2,7 +2,7 @@
  * The devnet's view of a node's HTTP API: the few routes it drives and reads (submit a transfer, the status with
  * its transaction totals, a transaction, the Prometheus metrics), over one keep-alive agent per node so the
  * load generator does not pay a TCP handshake per transfer. Answers are decoded with codecs; an answer the devnet
- * cannot use is an error, never a guess.
+ * cannot use is an error, never a guess. POSTs carry the node's API token (the devnet reads each node's cookie file).
  */
 import { Agent, request } from 'node:http'
 import { isLeft } from 'fp-ts/lib/Either.js'
@@ -75,9 +75,11 @@ export class NodeApiError extends Error {
 export class NodeApi {
   readonly url: string
   readonly #agent: Agent
+  readonly #authorization: Record<string, string>
 
-  constructor(url: string, options: { readonly maxSockets?: number } = {}) {
+  constructor(url: string, options: { readonly maxSockets?: number; readonly token?: string } = {}) {
     this.url = url.replace(/\/+$/, '')
+    this.#authorization = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }
     this.#agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 })
   }
 
@@ -103,7 +105,10 @@ export class NodeApi {
         {
           method,
           agent: this.#agent,
-          headers: payload === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          headers:
+            method === 'GET'
+              ? { accept: 'application/json' }
+              : { ...this.#authorization, accept: 'application/json', 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload ?? '') },
           ...(signal !== undefined && { signal }),
         },
         (res) => {

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { PortCodec } from '../../config/codecs.js'
-import { dataPaths, type NodeConfig, NodeConfigCodec } from '../../config/node-config.js'
+import { ApiTokenCodec, dataPaths, Host, type NodeConfig, NodeConfigCodec } from '../../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../../errors.js'
 import { createLogger, errorFields, type Logger } from '../../log/logger.js'
 import { EXPLORER_PATH } from '../../explorer/asset-routes.js'
@@ -24,7 +24,6 @@ import { readRuntimeFile, readyLine } from '../runtime-file.js'
 import { Shutdown } from '../shutdown.js'
 
 const Multiaddr = NodeConfigCodec.type.props.p2p.type.props.listen.type
-const Host = NodeConfigCodec.type.props.api.type.props.host
 
 interface StartFlags extends ConfigFlags {
   readonly logFile?: string
@@ -46,6 +45,11 @@ export function registerStartCommand(program: Command, context: CliContext): voi
     .option('--bootstrap <multiaddr>', `a peer to dial at start, repeatable (or $${ENVIRONMENT.bootstrap}, comma-separated)`, collectWith(Multiaddr))
     .option('--api-host <host>', `interface the HTTP API binds to (or $${ENVIRONMENT.apiHost})`, parseWith(Host))
     .option('--api-port <port>', `HTTP API port, 0 for any free one (or $${ENVIRONMENT.apiPort})`, parseWith(PortCodec, integerText))
+    .option(
+      '--api-token <token>',
+      `a fixed token for the API's routes that change state, for clients on other machines (default: a new random one at each start, in <data-dir>/api.cookie); prefer $${ENVIRONMENT.apiToken}, which other users cannot see in the process list`,
+      parseWith(ApiTokenCodec),
+    )
     .option('--log-level <level>', `fatal, error, warn, info, debug, trace or silent (or $${ENVIRONMENT.logLevel})`, parseWith(LogLevelCodec))
     .option('--log-file <file>', 'where logs go (default <data-dir>/node.log; - for stderr)')
     // Both forms, so that neither sets a default: an absent flag leaves the config file's or the environment's choice.
