@@ -20,12 +20,13 @@
  * streams, and Gossipsub message payloads as sent to and received from each neighbour (network-traffic.ts).
  */
 import { setMaxListeners } from 'node:events'
-import { type Crypto, equalBytes, type KeyPair, toHex } from '@constellation/crypto'
+import { type Crypto, equalBytes, fromHex, type KeyPair, toHex } from '@constellation/crypto'
 import { gossipsub, type GossipSub, type GossipSubComponents, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { RPC } from '@libp2p/gossipsub/message'
 import { identify } from '@libp2p/identify'
-import type { Libp2p, PeerId as Libp2pPeerId, Stream } from '@libp2p/interface'
+import { type Libp2p, NotFoundError, type PeerId as Libp2pPeerId, type PeerInfo, type PeerRouting, type Stream } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
+import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -48,6 +49,7 @@ import {
   type NetworkEvent,
   type NetworkLimits,
   type NetworkListener,
+  type InboundRequest,
   type PeerId,
   type RequestHandler,
   type RequestOptions,
@@ -56,6 +58,16 @@ import {
 } from '../network.js'
 import { type NetworkTraffic, TrafficCounter } from '../network-traffic.js'
 import { decodeGossipEnvelope, encodeGossipEnvelope, GOSSIP_CARRIER_TOPIC } from './gossip-envelope.js'
+import {
+  decodePeerExchangeQuery,
+  decodePeerRecords,
+  encodePeerExchangeQuery,
+  encodePeerRecords,
+  MAX_EXCHANGED_RECORDS,
+  MAX_PEER_RECORD_BYTES,
+  PEER_EXCHANGE_PROTOCOL,
+  type PeerExchangeQuery,
+} from './peer-exchange.js'
 import { libp2pIdOf, libp2pKeyOf, networkIdOf } from './peer-identity.js'
 import { installPromiseWithResolvers } from './promise-with-resolvers.js'
 import { RequestChannel } from './request-channel.js'
@@ -87,6 +99,11 @@ export interface Libp2pNetworkOptions {
    * 127.0.0.1, where past ~10 peers it would make each node ignore all of them.
    */
   readonly ipColocationWhitelist?: readonly string[]
+  /**
+   * Which peers learnt through peer exchange (peer-exchange.ts) to connect to at once (default: none; every learnt
+   * peer can still be reached by id, connected on demand). The full node connects to the facilitators.
+   */
+  readonly connectToDiscovered?: (peer: PeerId) => boolean
 }
 
 /** Gossipsub settings worth changing. The defaults are Gossipsub's, but for a shorter heartbeat (700 ms, as
@@ -109,6 +126,10 @@ const DEFAULT_GOSSIP: GossipTuning = { heartbeatIntervalMs: 700, meshDegree: 6, 
 const MAX_REQUESTS_IN_FLIGHT_PER_PEER = 256
 /** Requests from one peer served at once before its stream is paused. */
 const MAX_SERVED_IN_FLIGHT_PER_PEER = 64
+/** Longest a peer-exchange answer waits for a just-connected peer to be identified (its record to arrive). */
+const IDENTIFY_WAIT_MS = 2_000
+/** Neighbours asked at once for the record of a peer this node cannot reach. */
+const PEER_LOOKUP_FAN_OUT = 8
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped'
 type Services = { identify: unknown; pubsub: GossipSub }
@@ -138,6 +159,7 @@ export class Libp2pNetwork implements Network {
   readonly #inboundConnectionThreshold: number
   readonly #maxIncomingPendingConnections: number
   readonly #ipColocationWhitelist: ReadonlySet<string>
+  readonly #connectToDiscovered: (peer: PeerId) => boolean
   readonly #maxFrameBytes: number
   readonly #subscriptions = new TopicSubscriptions()
   readonly #handlers = new RequestHandlers()
@@ -201,6 +223,10 @@ export class Libp2pNetwork implements Network {
       throw new GossipError(GossipErrorCode.INVALID_INPUT, 'ipColocationWhitelist must be a list of IP address strings')
     }
     this.#ipColocationWhitelist = new Set(whitelist)
+    const connect = options.connectToDiscovered ?? (() => false)
+    if (typeof connect !== 'function') throw new GossipError(GossipErrorCode.INVALID_INPUT, 'connectToDiscovered must be a function')
+    this.#connectToDiscovered = connect
+    this.#handlers.add(PEER_EXCHANGE_PROTOCOL, (request) => this.#answerPeerExchange(request))
     this.#maxFrameBytes = this.limits.maxMessageBytes + FRAME_OVERHEAD_BYTES
     this.#seen = new SeenCache(this.limits.seenCacheSize)
     this.#gossipLimiter = new PeerRateLimiter(this.#clock, this.limits.maxMessagesPerPeerPerSecond)
@@ -310,6 +336,8 @@ export class Libp2pNetwork implements Network {
         inboundConnectionThreshold: this.#inboundConnectionThreshold,
         maxIncomingPendingConnections: this.#maxIncomingPendingConnections,
       },
+      // Consulted by libp2p when it dials a peer id it has no addresses for.
+      peerRouters: [() => this.#peerRouter()],
       services: {
         identify: identify(),
         pubsub: (components: GossipSubComponents) => countOutboundRpcs(screenInboundRpcs(gossipsub({
@@ -589,6 +617,108 @@ export class Libp2pNetwork implements Network {
       channel?.close(new GossipError(GossipErrorCode.PEER_UNREACHABLE, `peer ${peer.slice(0, 16)} disconnected`))
     }
     this.#emit({ type, peer })
+    if (type === 'peer:join') void this.#askForPeers(peer, { kind: 'neighbours' })
+  }
+
+  // ---- peer exchange (peer-exchange.ts) ----------------------------------------------------------------
+
+  /** Answers a neighbour with the signed records of this node's other peers, or of the one peer it names. */
+  async #answerPeerExchange(request: InboundRequest): Promise<Uint8Array> {
+    const query = decodePeerExchangeQuery(request.data)
+    const node = this.#running()
+    const wanted =
+      query.kind === 'peer'
+        ? [libp2pIdOf(toHex(query.publicKey))]
+        : node.getPeers().filter((peer) => {
+            const id = networkIdOf(peer)
+            return id !== undefined && id !== request.from
+          })
+    const found = await Promise.all(wanted.slice(0, MAX_EXCHANGED_RECORDS).map((peer) => this.#identifiedRecordOf(node, peer)))
+    return encodePeerRecords(found.filter((record): record is Uint8Array => record !== undefined && record.length <= MAX_PEER_RECORD_BYTES))
+  }
+
+  /**
+   * The signed record identify stored for `peer`. A peer that is connecting or connected a moment ago may not be
+   * identified yet: its record is waited for, up to IDENTIFY_WAIT_MS, so that a node that just joined can be found
+   * at once (a peer this node never meets costs the asker that wait).
+   */
+  async #identifiedRecordOf(node: Libp2p<Services>, peer: Libp2pPeerId): Promise<Uint8Array | undefined> {
+    const held = await signedRecordOf(node, peer)
+    if (held !== undefined || this.#state !== 'running') return held
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        timer.cancel()
+        node.removeEventListener('peer:identify', onIdentify)
+        this.#stopping.signal.removeEventListener('abort', done)
+        resolve()
+      }
+      const onIdentify = (event: CustomEvent<{ peerId: Libp2pPeerId }>) => {
+        if (event.detail.peerId.equals(peer)) done()
+      }
+      const timer = this.#clock.setTimer(IDENTIFY_WAIT_MS, done)
+      node.addEventListener('peer:identify', onIdentify)
+      this.#stopping.signal.addEventListener('abort', done, { once: true })
+    })
+    return signedRecordOf(node, peer)
+  }
+
+  /**
+   * Asks `neighbour` for peer records and stores those whose seal holds (and that are newer than held); connects to
+   * the new ones `connectToDiscovered` names. Resolves with the peers whose records were taken; never rejects.
+   */
+  async #askForPeers(neighbour: PeerId, query: PeerExchangeQuery): Promise<Libp2pPeerId[]> {
+    let records: Uint8Array[]
+    try {
+      const answer = await this.request(neighbour, PEER_EXCHANGE_PROTOCOL, encodePeerExchangeQuery(query))
+      records = decodePeerRecords(answer)
+    } catch (error) {
+      if (error instanceof GossipError && error.code === GossipErrorCode.INVALID_INPUT) this.#reject(neighbour)
+      return [] // gone, slow or stopping: the next neighbour may know
+    }
+    const node = this.#node
+    if (node === undefined || this.#state !== 'running') return []
+    const taken: Libp2pPeerId[] = []
+    for (const record of records) {
+      let peer: Libp2pPeerId
+      try {
+        const envelope = await RecordEnvelope.openAndCertify(record, PeerRecord.DOMAIN)
+        peer = PeerRecord.createFromProtobuf(envelope.payload).peerId
+        const id = networkIdOf(peer)
+        if (id === undefined || id === this.peerId) continue
+        if (!(await node.peerStore.consumePeerRecord(record, { expectedPeer: peer }))) continue
+      } catch {
+        this.#reject(neighbour) // a record whose seal does not hold: the neighbour made or altered it
+        continue
+      }
+      taken.push(peer)
+      const id = networkIdOf(peer) as PeerId
+      if (this.#state === 'running' && node.getConnections(peer).length === 0 && this.#connectToDiscovered(id)) {
+        node.dial(peer, { signal: this.#stopping.signal }).catch(() => {
+          // Unreachable at its stated addresses for now: a later exchange or request tries again.
+        })
+      }
+    }
+    return taken
+  }
+
+  /** A libp2p peer router that asks the neighbours for a peer's signed record. */
+  #peerRouter(): PeerRouting {
+    return {
+      findPeer: async (peer: Libp2pPeerId): Promise<PeerInfo> => {
+        const target = networkIdOf(peer)
+        const node = this.#node
+        if (target === undefined || node === undefined) throw new NotFoundError(`${peer.toString()} is not a Constellation peer`)
+        const neighbours = this.peers().filter((id) => id !== target).slice(0, PEER_LOOKUP_FAN_OUT)
+        const query: PeerExchangeQuery = { kind: 'peer', publicKey: fromHex(target, 32) }
+        await Promise.all(neighbours.map((neighbour) => this.#askForPeers(neighbour, query)))
+        const known = await node.peerStore.get(peer).catch(() => undefined)
+        const multiaddrs = known?.addresses.map((address) => address.multiaddr) ?? []
+        if (multiaddrs.length === 0) throw new NotFoundError(`none of ${neighbours.length} neighbours knows where ${target.slice(0, 16)} is`)
+        return { id: peer, multiaddrs }
+      },
+      // This router finds peers by id only; there is no keyspace to walk.
+      getClosestPeers: async function* () {},
+    }
   }
 
   #emit(event: NetworkEvent): void {
@@ -617,6 +747,21 @@ export class Libp2pNetwork implements Network {
     const peer = networkIdOf(connection.remotePeer)
     if (peer === undefined) throw new GossipError(GossipErrorCode.PEER_UNREACHABLE, `${address} is not a Constellation node`)
     return peer
+  }
+
+  /**
+   * Connects to the node with this peer id, at the addresses the peer store holds for it or, failing that, that a
+   * neighbour gives (peer exchange); PEER_UNREACHABLE when none is known or none answers.
+   */
+  async connect(peer: PeerId): Promise<void> {
+    checkPeerId(peer)
+    const node = this.#running()
+    if (peer === this.peerId) throw new GossipError(GossipErrorCode.INVALID_INPUT, 'a node does not connect to itself')
+    try {
+      await node.dial(libp2pIdOf(peer), { signal: this.#stopping.signal })
+    } catch (cause) {
+      throw new GossipError(GossipErrorCode.PEER_UNREACHABLE, `cannot connect to ${peer.slice(0, 16)}: ${(cause as Error).message}`, {}, { cause })
+    }
   }
 
   /** The neighbours this node relays gossip to (its Gossipsub mesh). */
@@ -737,6 +882,15 @@ function countOutboundRpcs(pubsub: GossipSub, traffic: TrafficCounter): GossipSu
     return sent
   }
   return pubsub
+}
+
+/** The signed peer record identify stored for `peer`, if any. */
+async function signedRecordOf(node: Libp2p<Services>, peer: Libp2pPeerId): Promise<Uint8Array | undefined> {
+  try {
+    return (await node.peerStore.get(peer)).peerRecordEnvelope
+  } catch {
+    return undefined // not in the store
+  }
 }
 
 /** Whether a carrier message's payload is over `maxMessageBytes`; malformed envelopes are left to the validator. */
