@@ -35,6 +35,14 @@ export async function tempDir(): Promise<string> {
 
 const LAUNCHER = fileURLToPath(new URL('../bin/constellation.mjs', import.meta.url))
 
+/** The `ready` line `constellation start` prints first. */
+export interface Ready {
+  readonly id: string
+  readonly api: string
+  readonly listen: readonly string[]
+  readonly pid: number
+}
+
 export interface Launched {
   readonly child: ChildProcess
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>

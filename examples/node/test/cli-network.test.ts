@@ -1,14 +1,7 @@
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import { ExitCode } from '../src/cli/cli-io.js'
-import { cli, launch, tempDir } from './cli-helpers.js'
-
-interface Ready {
-  readonly id: string
-  readonly api: string
-  readonly listen: readonly string[]
-  readonly pid: number
-}
+import { cli, launch, type Ready, tempDir } from './cli-helpers.js'
 
 // The README's "network by hand" steps: init two nodes, one genesis naming both, start them bootstrapped to each
 // other, and a transfer followed to finality from the command line; sent again under its idempotency key it is the

@@ -213,12 +213,16 @@ async function assemble(
   log('stores').info({ restoredRounds: restore.length, sitOutThroughRound }, 'stores open')
 
   // ---- network ----
+  // The consensus, once assembled below: peers learnt through peer exchange that are facilitators of the current
+  // committee are connected to at once, so facilitators reach each other directly (others are dialled on first use).
+  let committeeOf: SolarSystemNode | undefined
   const network = createLibp2pNetwork({
     crypto,
     keyPair,
     listen: config.p2p.listen,
     bootstrap: config.p2p.bootstrap,
     gossip: { heartbeatIntervalMs: GOSSIP_HEARTBEAT_MS },
+    connectToDiscovered: (peer) => committeeOf?.state.committee.facilitators.includes(peer) ?? false,
   })
   await network.start()
   opened.push(() => network.stop())
@@ -306,6 +310,7 @@ async function assemble(
     onError: reporter('consensus'),
   })
   anchorsOf = consensus
+  committeeOf = consensus
   const solar = consensus
   const consensusLog = log('consensus')
   await trustchain.start()
@@ -355,7 +360,21 @@ async function assemble(
     }
   })
   // Certificates go to the journal in the order they are applied; a failed write is reported, the node runs on.
+  // Facilitators reach each other directly: the committee's members not connected yet are connected to by id (the
+  // peer store's addresses, or a neighbour's signed record of them), at start and when the committee changes.
+  let committeeKey = ''
+  const connectCommittee = (facilitators: readonly string[]) => {
+    const key = facilitators.join()
+    if (key === committeeKey) return
+    committeeKey = key
+    const neighbours = new Set(network.peers())
+    for (const peer of facilitators) {
+      if (peer === network.peerId || neighbours.has(peer)) continue
+      network.connect(peer).catch((error: unknown) => log('network').debug({ peer, ...errorFields(error) }, 'facilitator not reachable yet'))
+    }
+  }
   solar.onCertificate((certificate, state) => {
+    connectCommittee(state.committee.facilitators)
     journal.append(certificate).catch(reporter('journal'))
     consensusLog.debug({ round: state.round, checkpoints: certificate.result.body.checkpoints.length }, 'certified')
   })
@@ -375,6 +394,7 @@ async function assemble(
   await journal.markStarted()
   await solar.start()
   opened.push(() => solar.stop())
+  connectCommittee(solar.state.committee.facilitators)
   consensusLog.info({ round: solar.history.round, facilitators: solar.state.committee.facilitators.length }, 'consensus running')
 
   /** The round that finalised a transaction: the tracker, the consensus's recent rounds, then the journal. */
