@@ -15,6 +15,12 @@ export enum ApiErrorCode {
   /** A route that changes state, without the node's API token (see api-token.ts). */
   UNAUTHORIZED = 'UNAUTHORIZED',
   METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED',
+  /** The request did not arrive whole within `api.headersTimeoutMs` / `api.requestTimeoutMs`: the connection is closed. */
+  REQUEST_TIMEOUT = 'REQUEST_TIMEOUT',
+  /** The request's headers are larger than the server reads. */
+  HEADERS_TOO_LARGE = 'HEADERS_TOO_LARGE',
+  /** The client already holds `api.maxConnectionsPerClient` connections: this one is answered and closed. */
+  TOO_MANY_CONNECTIONS = 'TOO_MANY_CONNECTIONS',
   /** The request names a host this node does not answer for (see host-check.ts). */
   MISDIRECTED = 'MISDIRECTED',
   /** The transaction exists but is not final yet (its proof cannot be built). */
@@ -42,6 +48,9 @@ const STATUS: Readonly<Record<ApiErrorCode, number>> = {
   [ApiErrorCode.NOT_FOUND]: 404,
   [ApiErrorCode.UNAUTHORIZED]: 401,
   [ApiErrorCode.METHOD_NOT_ALLOWED]: 405,
+  [ApiErrorCode.REQUEST_TIMEOUT]: 408,
+  [ApiErrorCode.HEADERS_TOO_LARGE]: 431,
+  [ApiErrorCode.TOO_MANY_CONNECTIONS]: 429,
   [ApiErrorCode.MISDIRECTED]: 421,
   [ApiErrorCode.NOT_FINAL]: 409,
   [ApiErrorCode.PAYLOAD_TOO_LARGE]: 413,

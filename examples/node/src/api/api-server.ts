@@ -5,17 +5,21 @@
  * (it stops reading at `api.maxBodyBytes`), JSON parsing, error bodies and request metrics — so a route only decodes
  * its inputs and does its work (see router.ts). Routes of other modules (contracts) come in through `routes`.
  * Requests that may change state (any method but GET) must carry the node's API token (see api-token.ts): the server
- * writes it to the data dir's cookie file before it listens and removes the file when it closes.
+ * writes it to the data dir's cookie file before it listens and removes the file when it closes. A client gets
+ * `api.headersTimeoutMs` to send its headers and `api.requestTimeoutMs` for the whole request (then 408 and the
+ * connection is closed), a kept-alive connection is closed after `api.idleTimeoutMs` without a request, and one
+ * address may hold `api.maxConnectionsPerClient` connections at once (one more is answered 429 and closed).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
 import { Readable } from 'node:stream'
-import { dataPaths } from '../config/node-config.js'
+import { type ApiConfig, dataPaths } from '../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import { errorFields } from '../log/logger.js'
 import type { FullNode, NodeModule } from '../node/create-node.js'
 import { ApiError, ApiErrorCode, toApiError } from './api-error.js'
 import { bearerTokenOf, createApiToken, removeApiCookie, tokenMatches, writeApiCookie } from './api-token.js'
+import { ClientConnections } from './client-connections.js'
 import { isAllowedHost } from './host-check.js'
 import { nodeRoutes } from './routes/node-routes.js'
 import { isRawResponse, type Route, type RouteResponse, Router, type RouteSource } from './router.js'
@@ -58,6 +62,9 @@ class ApiServer implements ApiModule {
   /** The token requests that change state must carry (`api.token`, or a new random one). */
   readonly #token: string
   readonly #cookiePath: string
+  readonly #connections: ClientConnections
+  /** Connections refused at the limit: a request that still arrives on one is not served. */
+  readonly #refused = new WeakSet<Socket>()
   #url = ''
 
   constructor(node: FullNode, router: Router) {
@@ -68,11 +75,28 @@ class ApiServer implements ApiModule {
     this.#log = node.logger.child({ module: 'api' })
     // One listener on the node's signal for all requests (not one per request on a signal that lives for days).
     node.signal.addEventListener('abort', () => this.#abortRequests(), { once: true })
-    this.#server = createServer((request, response) => {
-      const served = this.#serve(request, response)
-      this.#inFlight.add(served)
-      void served.finally(() => this.#inFlight.delete(served))
-    })
+    const limits = node.config.api
+    if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+      throw new NodeError(NodeErrorCode.INVALID_CONFIG, `api.headersTimeoutMs (${limits.headersTimeoutMs}) must not be longer than api.requestTimeoutMs (${limits.requestTimeoutMs})`)
+    }
+    this.#connections = new ClientConnections(limits.maxConnectionsPerClient)
+    this.#server = createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.idleTimeoutMs,
+        connectionsCheckingInterval: checkingIntervalOf(limits),
+      },
+      (request, response) => {
+        if (this.#refused.has(request.socket)) return void request.socket.destroy()
+        const served = this.#serve(request, response)
+        this.#inFlight.add(served)
+        void served.finally(() => this.#inFlight.delete(served))
+      },
+    )
+    this.#server.keepAliveTimeout = limits.idleTimeoutMs
+    this.#server.on('connection', (socket: Socket) => this.#admit(socket))
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.#answerClientError(error, socket))
   }
 
   get url(): string {
@@ -119,6 +143,39 @@ class ApiServer implements ApiModule {
     this.#server.closeAllConnections()
     await closed
     await removeApiCookie(this.#cookiePath)
+  }
+
+  /** A connection past the limit of its address: answered 429 (before it sends anything) and closed. */
+  #admit(socket: Socket): void {
+    if (this.#connections.admit(socket)) return
+    this.#refused.add(socket)
+    this.#node.metrics.httpRequests.inc({ route: 'connection limit', status: 429 })
+    const refusal = new ApiError(
+      ApiErrorCode.TOO_MANY_CONNECTIONS,
+      `this client already holds ${this.#connections.maxPerClient} connections to the node (api.maxConnectionsPerClient): reuse one (keep-alive) or close one`,
+      {},
+      { headers: { 'retry-after': '1' } },
+    )
+    socket.end(rawAnswer(refusal))
+    setTimeout(() => socket.destroy(), REFUSED_BODY_GRACE_MS).unref()
+  }
+
+  /**
+   * A request Node's parser gave up on — too slow (the timeouts), headers too large, not HTTP — answered in the API's
+   * error format when nothing of a response was sent yet on that connection, and the connection closed.
+   */
+  #answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+    const { headersTimeoutMs, requestTimeoutMs } = this.#node.config.api
+    const answer =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ApiError(ApiErrorCode.REQUEST_TIMEOUT, `the request did not arrive in time (headers within ${headersTimeoutMs} ms, the whole request within ${requestTimeoutMs} ms)`)
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? new ApiError(ApiErrorCode.HEADERS_TOO_LARGE, 'the request headers are larger than the node reads')
+          : new ApiError(ApiErrorCode.INVALID_REQUEST, `not a valid HTTP request (${error.code ?? error.message})`)
+    // Node's own rule: an answer only where no response of this connection has started (it would corrupt it).
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage
+    if (error.code !== 'ECONNRESET' && socket.writable && (inFlight === undefined || inFlight === null || !inFlight.headersSent)) socket.write(rawAnswer(answer))
+    socket.destroy()
   }
 
   /** Refuses a request that may change state unless it carries the node's token (401 with `WWW-Authenticate`). */
@@ -184,6 +241,28 @@ class ApiServer implements ApiModule {
       })
     }
   }
+}
+
+/**
+ * How often Node checks its connections against the header and request timeouts (it checks every 30 s by default,
+ * which would let a 1 s timeout run to 30 s): a tenth of the shorter one, at least 50 ms and at most 1 s.
+ */
+function checkingIntervalOf(limits: Pick<ApiConfig, 'headersTimeoutMs' | 'requestTimeoutMs'>): number {
+  return Math.min(1_000, Math.max(50, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 10)))
+}
+
+/** An error answer written straight to a socket (no request object exists yet, or it is past saving), then closed. */
+function rawAnswer(error: ApiError): string {
+  const text = JSON.stringify(error.toJSON())
+  const headers = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    connection: 'close',
+    ...error.headers,
+  }
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`)
+  return `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\n${lines.join('')}\r\n${text}`
 }
 
 function requestUrl(request: IncomingMessage): URL {

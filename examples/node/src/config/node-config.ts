@@ -57,6 +57,8 @@ export const ApiConfigCodec = t.exact(
   ]),
 )
 
+export type ApiConfig = t.TypeOf<typeof ApiConfigCodec>
+
 export const ConsensusConfigCodec = t.exact(
   t.partial({
     proposalTimeoutMs: SafePositiveInteger,
@@ -103,7 +105,7 @@ export const MAX_CONFIG_BYTES = 64 * 1024
 
 export const DEFAULT_API_BODY_BYTES = 1 << 20
 /** The HTTP server's limits by default: generous for a client on the same machine, short for one that stalls. */
-export const DEFAULT_API_LIMITS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 5_000, maxConnectionsPerClient: 128 } as const
+export const DEFAULT_API_LIMITS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 5_000, maxConnectionsPerClient: 256 } as const
 
 /** The configuration `init` writes for a data dir: loopback everywhere, OS-chosen ports, the genesis beside it. */
 export function defaultNodeConfig(dataDir: string): NodeConfig {
