@@ -6,17 +6,16 @@
  * `api.token` fixes it for remote clients.
  */
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createKeyFile, type Crypto, loadCrypto, toHex } from '@constellation/crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readApiCookie } from '../src/api/api-token.js'
 import { dataPaths, defaultNodeConfig, type NodeConfig } from '../src/config/node-config.js'
-import { nodeModules } from '../src/cli/node-modules.js'
-import { readRuntimeFile } from '../src/cli/runtime-file.js'
-import { createNode, type FullNode } from '../src/node/create-node.js'
+import type { FullNode } from '../src/node/create-node.js'
 import { cli } from './cli-helpers.js'
+import { startAsStartDoes, writeTestGenesis } from './node-as-started.js'
 
 const BALANCE = 1_000
 const FIXED_TOKEN = 'remote-client-token-'.padEnd(48, 'x')
@@ -29,13 +28,9 @@ let node: FullNode
 let api: { url: string }
 const umask = process.umask()
 
-/** A node with the modules `start` runs (contracts, explorer, API), as `start` would run it. */
 async function startNode(index: number, api: Partial<NodeConfig['api']> = {}): Promise<{ node: FullNode; api: { url: string } }> {
-  const dir = join(base, `n${index}`)
-  const defaults = defaultNodeConfig(dir)
-  const config: NodeConfig = { ...defaults, genesisFile, api: { ...defaults.api, ...api }, log: { level: 'silent' } }
-  const full = await createNode(config, { modules: nodeModules(config) })
-  return { node: full, api: { url: (await readRuntimeFile(dir)).api as string } }
+  const defaults = defaultNodeConfig(join(base, `n${index}`))
+  return startAsStartDoes({ ...defaults, genesisFile, api: { ...defaults.api, ...api }, log: { level: 'silent' } })
 }
 
 function transfer(url: string, headers: Record<string, string> = {}) {
@@ -49,7 +44,7 @@ beforeAll(async () => {
   memberIds = keys.map((k) => toHex(k.publicKey))
   genesisFile = join(base, 'genesis.json')
   // Node 1 never runs: a transfer to it is signed and stays pending, which is enough to see whether the node paid.
-  await writeFile(genesisFile, JSON.stringify({ version: 1, group: 'auth-test', timestamp: Date.now(), facilitators: 1, members: memberIds.map((id) => ({ id, balance: BALANCE })) }))
+  await writeTestGenesis(genesisFile, { group: 'auth-test', members: memberIds, balance: BALANCE, facilitators: 1 })
   // The cookie must be owner-only because of how it is created, not because of the umask.
   process.umask(0)
   try {

@@ -31,7 +31,14 @@ describe('Router', () => {
   it('tells an unknown path from a known path with another method', () => {
     expect(router.match('GET', '/v1/nothing')).toEqual({ kind: 'not-found' })
     expect(router.match('GET', '/v1/transactions/a/b/c')).toEqual({ kind: 'not-found' })
-    expect(router.match('DELETE', '/v1/transactions')).toEqual({ kind: 'method-not-allowed', allowed: ['GET', 'POST'] })
+    expect(router.match('DELETE', '/v1/transactions')).toEqual({ kind: 'method-not-allowed', allowed: ['GET', 'HEAD', 'POST'] })
+    expect(router.match('HEAD', '/v1/transactions/:id/x')).toEqual({ kind: 'not-found' })
+  })
+
+  it('answers HEAD with the GET route wherever there is one, and lists HEAD as allowed beside GET', () => {
+    expect(router.match('HEAD', '/v1/transactions/ab/proof')).toMatchObject({ kind: 'found', route: { method: 'GET', path: '/v1/transactions/:id/proof' }, params: { id: 'ab' } })
+    const postOnly = new Router([route('POST', '/v1/blocks')])
+    expect(postOnly.match('HEAD', '/v1/blocks')).toEqual({ kind: 'method-not-allowed', allowed: ['POST'] })
   })
 
   it('refuses bad percent-encoding in a parameter as a bad request', () => {

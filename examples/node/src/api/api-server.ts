@@ -20,6 +20,8 @@ import type { FullNode, NodeModule } from '../node/create-node.js'
 import { ApiError, ApiErrorCode, toApiError } from './api-error.js'
 import { bearerTokenOf, createApiToken, removeApiCookie, tokenMatches, writeApiCookie } from './api-token.js'
 import { ClientConnections } from './client-connections.js'
+import { firstDuplicateKey } from './duplicate-keys.js'
+import { strictQuery } from './request-input.js'
 import { isAllowedHost } from './host-check.js'
 import { nodeRoutes } from './routes/node-routes.js'
 import { isRawResponse, type Route, type RouteResponse, Router, type RouteSource } from './router.js'
@@ -210,12 +212,15 @@ class ApiServer implements ApiModule {
         response.setHeader('allow', match.allowed.join(', '))
         throw new ApiError(ApiErrorCode.METHOD_NOT_ALLOWED, `${method} is not allowed on ${url.pathname} (allowed: ${match.allowed.join(', ')})`)
       }
-      routeLabel = `${match.route.method} ${match.route.path}`
+      const reading = method === 'GET' || method === 'HEAD'
+      routeLabel = `${method === 'HEAD' ? method : match.route.method} ${match.route.path}`
       // Before the body is read: a client without the token gets nothing from the node but this answer.
-      if (method !== 'GET') this.#authorize(method, url.pathname, request.headers.authorization)
+      if (!reading) this.#authorize(method, url.pathname, request.headers.authorization)
+      // One rule on every route: a query parameter the route does not read, or one given twice, is refused.
+      strictQuery(match.route.query ?? {}, url.searchParams)
       if (this.#closing.signal.aborted || this.#node.signal.aborted) throw new ApiError(ApiErrorCode.UNAVAILABLE, 'the node is closing')
       // A body still arriving when the node closes must not hold the close up either.
-      const body = method === 'GET' || method === 'DELETE' ? undefined : await untilClosing(readJsonBody(request, this.#node.config.api.maxBodyBytes), this.#closing.signal)
+      const body = reading || method === 'DELETE' ? undefined : await untilClosing(readJsonBody(request, this.#node.config.api.maxBodyBytes), this.#closing.signal)
       const controller = new AbortController()
       this.#requestSignals.add(controller)
       response.once('close', () => {
@@ -224,7 +229,7 @@ class ApiServer implements ApiModule {
       })
       const { signal } = controller
       const handled = Promise.resolve().then(() => match.route.handler({ params: match.params, query: url.searchParams, path: url.pathname, headers: request.headers, body, node: this.#node, signal }))
-      await send(response, await untilClosing(handled, this.#closing.signal))
+      await send(response, await untilClosing(handled, this.#closing.signal), method === 'HEAD')
     } catch (error) {
       const apiError = toApiError(error)
       if (apiError.code === ApiErrorCode.INTERNAL) {
@@ -293,7 +298,8 @@ function isJsonContentType(value: string | undefined): boolean {
 
 /**
  * The JSON body of a POST or PUT, `undefined` when there is none. A body must be declared JSON (415 otherwise); a
- * declared length over the limit is refused before reading, and a body that grows past it stops being read (413).
+ * declared length over the limit is refused before reading, and a body that grows past it stops being read (413); a
+ * key given twice in one object is refused (400).
  */
 async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise<unknown> {
   const contentType = request.headers['content-type']
@@ -312,11 +318,18 @@ async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise
   } catch {
     throw new ApiError(ApiErrorCode.INVALID_REQUEST, 'the body is not valid UTF-8')
   }
+  let value: unknown
   try {
-    return JSON.parse(text) as unknown
+    value = JSON.parse(text) as unknown
   } catch (error) {
     throw new ApiError(ApiErrorCode.INVALID_REQUEST, `the body is not valid JSON: ${(error as Error).message}`)
   }
+  // JSON.parse keeps the last of two equal keys: a body that says two things is refused rather than read one way.
+  const duplicate = firstDuplicateKey(text)
+  if (duplicate !== undefined) {
+    throw new ApiError(ApiErrorCode.INVALID_REQUEST, `invalid body: the key ${JSON.stringify(duplicate.key)} is given twice in ${duplicate.path === '' ? 'the body' : duplicate.path}`)
+  }
+  return value
 }
 
 function tooLarge(maxBytes: number): ApiError {
@@ -357,22 +370,28 @@ function readUpTo(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
   })
 }
 
-async function send(response: ServerResponse, result: RouteResponse): Promise<void> {
+/** Sends a route's answer; to a HEAD request the same status and headers (the length included), without the body. */
+async function send(response: ServerResponse, result: RouteResponse, head: boolean): Promise<void> {
   response.setHeader('cache-control', 'no-store')
   if (!isRawResponse(result)) {
     const text = JSON.stringify(result.body)
     response.writeHead(result.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
-    response.end(text)
+    response.end(head ? undefined : text)
+    return
+  }
+  if (!(result.raw instanceof Readable)) {
+    // A 304 has no body of its own: a length there would be taken for the cached representation's.
+    const length = result.status === 304 ? {} : { 'content-length': Buffer.byteLength(result.raw) }
+    response.writeHead(result.status, { 'content-type': result.contentType, ...length, ...result.headers })
+    response.end(head ? undefined : result.raw)
     return
   }
   response.writeHead(result.status, { 'content-type': result.contentType, ...result.headers })
-  if (!(result.raw instanceof Readable)) {
-    response.end(result.raw)
-    return
-  }
   const stream = result.raw
-  // A client that went away before the answer was ready will not close again: end the stream and settle now.
-  if (response.destroyed) {
+  // A client that went away before the answer was ready will not close again, and a HEAD request wants no body: end
+  // the stream and settle now.
+  if (head) response.end()
+  if (response.destroyed || head) {
     stream.destroy()
     return
   }

@@ -4,8 +4,9 @@
  */
 export { type ApiModule, apiModule, type ApiModuleOptions } from './api-server.js'
 export { ApiError, ApiErrorCode, toApiError } from './api-error.js'
-export { boundedInteger, decodeInput, HexString, IntegerFromString, type InputPart, queryObject } from './request-input.js'
+export { boundedInteger, decodeInput, HexString, IntegerFromString, type InputPart, queryObject, strictQuery } from './request-input.js'
 export {
+  type AllowedMethod,
   type HttpMethod,
   isRawResponse,
   type JsonResponse,

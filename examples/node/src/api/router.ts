@@ -7,14 +7,18 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
+import type * as t from 'io-ts'
 import type { FullNode } from '../node/create-node.js'
 import { ApiError, ApiErrorCode } from './api-error.js'
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
+/** What a path answers to: its routes' methods, and HEAD wherever GET is (the GET route answers it, without a body). */
+export type AllowedMethod = HttpMethod | 'HEAD'
 
 export interface RouteContext {
   /** Path parameters by name, percent-decoded (still strings: decode them with a codec). */
   readonly params: Readonly<Record<string, string>>
+  /** Only the parameters the route declared (the server refused any other): decode them with `strictQuery`. */
   readonly query: URLSearchParams
   /** The request's path as sent (percent-encoded; a trailing slash kept), for routes that redirect. */
   readonly path: string
@@ -51,6 +55,12 @@ export interface Route {
   readonly method: HttpMethod
   /** Absolute path; a segment `:name` matches one non-empty segment and is passed as `params.name`. */
   readonly path: string
+  /**
+   * The query parameters the route reads, each optional (decode them with `strictQuery(props, query)`). The server
+   * refuses a request with any other parameter, or one given twice, before the handler runs; without `query` the
+   * route takes none.
+   */
+  readonly query?: t.Props
   handler(context: RouteContext): RouteResponse | Promise<RouteResponse>
 }
 
@@ -64,7 +74,7 @@ export function isRawResponse(response: RouteResponse): response is RawResponse 
 export type RouteMatch =
   | { readonly kind: 'found'; readonly route: Route; readonly params: Readonly<Record<string, string>> }
   /** The path exists for other methods (405, with an `Allow` header). */
-  | { readonly kind: 'method-not-allowed'; readonly allowed: readonly HttpMethod[] }
+  | { readonly kind: 'method-not-allowed'; readonly allowed: readonly AllowedMethod[] }
   | { readonly kind: 'not-found' }
 
 interface CompiledRoute {
@@ -94,16 +104,19 @@ export class Router {
     return this.#routes.map((compiled) => compiled.route)
   }
 
+  /** The route for `method` and `pathname`; a HEAD request finds the GET route (the server sends no body). */
   match(method: string, pathname: string): RouteMatch {
     const parts = splitPath(pathname)
-    const allowed = new Set<HttpMethod>()
+    const wanted = method === 'HEAD' ? 'GET' : method
+    const allowed = new Set<AllowedMethod>()
     let best: { readonly compiled: CompiledRoute; readonly params: Record<string, string> } | undefined
     for (const compiled of this.#routes) {
       const params = matchSegments(compiled.segments, parts)
       if (params === undefined) continue
       allowed.add(compiled.route.method)
+      if (compiled.route.method === 'GET') allowed.add('HEAD')
       // Literal segments win over parameters (`/v1/transactions/recent` before `/v1/transactions/:id`).
-      if (compiled.route.method === method && (best === undefined || literalCount(compiled) > literalCount(best.compiled))) best = { compiled, params }
+      if (compiled.route.method === wanted && (best === undefined || literalCount(compiled) > literalCount(best.compiled))) best = { compiled, params }
     }
     if (best !== undefined) return { kind: 'found', route: best.compiled.route, params: best.params }
     if (allowed.size > 0) return { kind: 'method-not-allowed', allowed: [...allowed] }

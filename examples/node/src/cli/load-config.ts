@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { decodeJsonFile, decodeWith, PortCodec } from '../config/codecs.js'
+import { decodeJsonFile, decodeWith, isPlainObject, PortCodec, unknownFields } from '../config/codecs.js'
 import { ApiTokenCodec, decodeNodeConfig, dataPaths, defaultNodeConfig, Host, type LogLevel, MAX_CONFIG_BYTES, type NodeConfig, NodeConfigCodec } from '../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import { integerText, refusal } from './option-values.js'
@@ -119,10 +119,6 @@ export function configFromFlags(flags: ConfigFlags): ConfigOverrides {
   return overrides(flags)
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 /** `over` on top of `base`: objects field by field, anything else replaced. */
 export function mergeLayer(base: unknown, over: unknown): unknown {
   if (over === undefined) return base
@@ -144,15 +140,6 @@ export function layerConfig(layers: { readonly dataDir: string; readonly file: u
   if (unknown.length > 0) throw new NodeError(NodeErrorCode.INVALID_CONFIG, `config file ${layers.fileName}: unknown field ${unknown.join(', ')}`, { fields: unknown })
   const merged = decodeNodeConfig(mergeLayer(mergeLayer(mergeLayer(fromFile, layers.env), layers.flags), { dataDir }))
   return { ...merged, genesisFile: resolve(dataDir, merged.genesisFile) }
-}
-
-/** Paths of the fields in `given` that `decoded` (the codec's output) does not have. */
-export function unknownFields(given: unknown, decoded: unknown, path = ''): string[] {
-  if (!isPlainObject(given) || !isPlainObject(decoded)) return []
-  return Object.entries(given).flatMap(([key, value]) => {
-    const field = path === '' ? key : `${path}.${key}`
-    return key in decoded ? unknownFields(value, decoded[key], field) : [field]
-  })
 }
 
 /** The data dir `start` uses: `--data-dir`, else `CONSTELLATION_DATA_DIR`. */

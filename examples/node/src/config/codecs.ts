@@ -22,6 +22,22 @@ export function describeErrors(errors: t.Errors): string {
   return `${path === '' ? 'value' : path}: expected ${expected}, got ${got === undefined ? 'nothing' : got.length > 60 ? `${got.slice(0, 60)}…` : got}`
 }
 
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * Paths of the fields in `given` that `decoded` (an exact codec's output, which drops what it does not know) does
+ * not have, in objects and in the items of arrays: `api.prot`, `transfers.2.memo`. A config file or a request that
+ * names a field the codec does not know almost always misspelt one, and must not pass as if it had not.
+ */
+export function unknownFields(given: unknown, decoded: unknown, path = ''): string[] {
+  const at = (key: string) => (path === '' ? key : `${path}.${key}`)
+  if (Array.isArray(given) && Array.isArray(decoded)) return given.flatMap((item, i) => unknownFields(item, decoded[i], at(String(i))))
+  if (!isPlainObject(given) || !isPlainObject(decoded)) return []
+  return Object.entries(given).flatMap(([key, value]) => (key in decoded ? unknownFields(value, decoded[key], at(key)) : [at(key)]))
+}
+
 export function decodeWith<A, O>(codec: t.Type<A, O, unknown>, value: unknown, code: NodeErrorCode, what: string): A {
   const decoded = codec.decode(value)
   if (isLeft(decoded)) throw new NodeError(code, `${what}: ${describeErrors(decoded.left)}`)

@@ -4,12 +4,12 @@
  *   GET /v1/hierarchy                   the levels this node runs
  *   GET /v1/contracts/:id/invocations   a hosted contract's invocations, newest first (?limit 1..100, default 20)
  *   GET /v1/events                      the live event stream (text/event-stream)
- * Inputs are decoded with codecs (a bad one is a 400 naming it, an unknown query key too); the event stream comes
+ * Inputs are decoded with codecs (a bad one is a 400 naming it, an unknown query key too: see request-input.ts); the event stream comes
  * from the node's running explorer module (explorer-module.ts), so a node without it answers 503.
  */
 import * as t from 'io-ts'
 import { ApiError, ApiErrorCode } from '../api/api-error.js'
-import { boundedInteger, decodeInput, queryObject } from '../api/request-input.js'
+import { boundedInteger, decodeInput, strictQuery } from '../api/request-input.js'
 import type { Route } from '../api/router.js'
 import { Hex32Codec } from '../config/codecs.js'
 import type { FullNode } from '../node/create-node.js'
@@ -17,14 +17,6 @@ import { contractInvocations, DEFAULT_INVOCATIONS_LISTED, MAX_INVOCATIONS_LISTED
 import { DEFAULT_DAG_PER_CHAIN, dagView, MAX_DAG_PER_CHAIN } from './dag-view.js'
 import type { ExplorerEvents } from './explorer-events.js'
 import { hierarchyView } from './hierarchy-view.js'
-
-/** Refuses query keys the route does not know (`t.exact` alone would drop them silently: a typo would pass). */
-function strictQuery<P extends t.Props>(props: P, query: URLSearchParams): t.TypeOf<t.PartialC<P>> {
-  const object = queryObject(query)
-  const unknown = Object.keys(object).filter((key) => !(key in props))
-  if (unknown.length > 0) throw new ApiError(ApiErrorCode.INVALID_REQUEST, `invalid query: unknown parameter ${unknown.join(', ')} (known: ${Object.keys(props).join(', ') || 'none'})`)
-  return decodeInput(t.partial(props), object, 'query')
-}
 
 const DagQuery = { perChain: boundedInteger(1, MAX_DAG_PER_CHAIN, 'PerChain') }
 const InvocationsQuery = { limit: boundedInteger(1, MAX_INVOCATIONS_LISTED, 'Limit') }
@@ -36,6 +28,7 @@ export function explorerApiRoutes(eventsOf: (node: FullNode) => ExplorerEvents |
     {
       method: 'GET',
       path: '/v1/dag',
+      query: DagQuery,
       async handler({ node, query }) {
         const { perChain = DEFAULT_DAG_PER_CHAIN } = strictQuery(DagQuery, query)
         return { status: 200, body: await dagView(node, perChain) }
@@ -44,14 +37,14 @@ export function explorerApiRoutes(eventsOf: (node: FullNode) => ExplorerEvents |
     {
       method: 'GET',
       path: '/v1/hierarchy',
-      handler({ node, query }) {
-        strictQuery({}, query)
+      handler({ node }) {
         return { status: 200, body: hierarchyView(node) }
       },
     },
     {
       method: 'GET',
       path: '/v1/contracts/:id/invocations',
+      query: InvocationsQuery,
       async handler({ node, params, query }) {
         const { id } = decodeInput(ContractParamsCodec, params, 'path')
         const { limit = DEFAULT_INVOCATIONS_LISTED } = strictQuery(InvocationsQuery, query)
@@ -61,8 +54,7 @@ export function explorerApiRoutes(eventsOf: (node: FullNode) => ExplorerEvents |
     {
       method: 'GET',
       path: '/v1/events',
-      handler({ node, query, signal }) {
-        strictQuery({}, query)
+      handler({ node, signal }) {
         const events = eventsOf(node)
         if (events === undefined) throw new ApiError(ApiErrorCode.UNAVAILABLE, 'this node runs without the explorer module')
         return {

@@ -10,7 +10,7 @@ import { decodeBlock } from '@constellation/trustchain'
 import * as t from 'io-ts'
 import { Hex32Codec } from '../../config/codecs.js'
 import { ApiError, ApiErrorCode } from '../api-error.js'
-import { boundedInteger, decodeInput, HexString, queryObject } from '../request-input.js'
+import { boundedInteger, decodeInput, HexString, strictQuery } from '../request-input.js'
 import type { Route } from '../router.js'
 import { halfBlockView } from '../views/half-block-view.js'
 
@@ -20,7 +20,7 @@ export const MAX_CHAIN_RANGE = 100
 const HashParamsCodec = t.type({ hash: Hex32Codec })
 const ChainParamsCodec = t.type({ publicKey: Hex32Codec })
 const SequenceNumberQuery = boundedInteger(1, Number.MAX_SAFE_INTEGER, 'SequenceNumber')
-const RangeQueryCodec = t.exact(t.partial({ from: SequenceNumberQuery, to: SequenceNumberQuery }))
+const RangeQuery = { from: SequenceNumberQuery, to: SequenceNumberQuery }
 const SubmitBlockCodec = t.exact(t.type({ block: HexString }))
 
 export function blockRoutes(): Route[] {
@@ -54,9 +54,10 @@ export function blockRoutes(): Route[] {
     {
       method: 'GET',
       path: '/v1/chains/:publicKey',
+      query: RangeQuery,
       async handler({ node, params, query }) {
         const { publicKey } = decodeInput(ChainParamsCodec, params, 'path')
-        const range = decodeInput(RangeQueryCodec, queryObject(query), 'query')
+        const range = strictQuery(RangeQuery, query)
         const key = fromHex(publicKey)
         const latest = await node.store.latest(key)
         if (latest === undefined) throw new ApiError(ApiErrorCode.NOT_FOUND, `no block of chain ${publicKey} is stored on this node`)

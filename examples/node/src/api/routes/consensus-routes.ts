@@ -4,7 +4,7 @@
  */
 import * as t from 'io-ts'
 import { ApiError, ApiErrorCode } from '../api-error.js'
-import { boundedInteger, decodeInput, IntegerFromString, queryObject } from '../request-input.js'
+import { boundedInteger, decodeInput, IntegerFromString, strictQuery } from '../request-input.js'
 import type { Route } from '../router.js'
 import { certificateView } from '../views/certificate-view.js'
 
@@ -12,7 +12,7 @@ import { certificateView } from '../views/certificate-view.js'
 export const MAX_ROUNDS_LISTED = 100
 
 const RoundQuery = boundedInteger(1, Number.MAX_SAFE_INTEGER, 'Round')
-const RoundsQueryCodec = t.exact(t.partial({ from: RoundQuery, limit: boundedInteger(1, MAX_ROUNDS_LISTED, 'Limit') }))
+const RoundsQuery = { from: RoundQuery, limit: boundedInteger(1, MAX_ROUNDS_LISTED, 'Limit') }
 const RoundParamsCodec = t.type({ round: t.refinement(IntegerFromString, (n) => n >= 1, 'Round') })
 
 export function consensusRoutes(): Route[] {
@@ -20,9 +20,10 @@ export function consensusRoutes(): Route[] {
     {
       method: 'GET',
       path: '/v1/consensus/rounds',
+      query: RoundsQuery,
       handler({ node, query }) {
         const { history } = node.consensus
-        const { limit = 20, from } = decodeInput(RoundsQueryCodec, queryObject(query), 'query')
+        const { limit = 20, from } = strictQuery(RoundsQuery, query)
         // Without `from`, the latest `limit` rounds; ascending either way.
         const first = from ?? Math.max(1, history.round - limit + 1)
         const last = Math.min(history.round, first + limit - 1)

@@ -5,17 +5,16 @@
  */
 import type { SolarSystemRules } from '@constellation/consensus'
 import { toHex } from '@constellation/crypto'
-import * as t from 'io-ts'
 import { solarSystemOf } from '../../config/network-genesis.js'
 import type { FullNode } from '../../node/create-node.js'
-import { boundedInteger, decodeInput, queryObject } from '../request-input.js'
+import { boundedInteger, strictQuery } from '../request-input.js'
 import type { Route } from '../router.js'
 import { memeViews } from '../views/meme-view.js'
 
 /** Most past elections one answer lists. */
 export const MAX_ELECTIONS_LISTED = 100
 
-const MemesQueryCodec = t.exact(t.partial({ elections: boundedInteger(0, MAX_ELECTIONS_LISTED, 'Elections') }))
+const MemesQuery = { elections: boundedInteger(0, MAX_ELECTIONS_LISTED, 'Elections') }
 
 // The rules are a pure function of the genesis: derived once per node, not per request.
 const rulesOfNode = new WeakMap<FullNode, SolarSystemRules>()
@@ -33,8 +32,9 @@ export function memeRoutes(): Route[] {
     {
       method: 'GET',
       path: '/v1/memes',
+      query: MemesQuery,
       handler({ node, query }) {
-        const { elections = 20 } = decodeInput(MemesQueryCodec, queryObject(query), 'query')
+        const { elections = 20 } = strictQuery(MemesQuery, query)
         const state = node.consensus.state
         const { history } = node.consensus
         const past = []

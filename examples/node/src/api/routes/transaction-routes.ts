@@ -25,7 +25,7 @@ import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../node/idempotency.js'
 import { type StoredAnswer, storedAnswer } from '../../node/stored-answer.js'
 import type { TrackedTransaction, TransactionRole } from '../../node/transaction-tracker.js'
 import { ApiError, ApiErrorCode } from '../api-error.js'
-import { boundedInteger, decodeInput, queryObject } from '../request-input.js'
+import { boundedInteger, decodeInput, strictQuery } from '../request-input.js'
 import type { Route } from '../router.js'
 import { proofSummary } from '../views/agreement-proof-view.js'
 import { type TransactionRecord, type TransactionView, trackedRecord, transactionView } from '../views/transaction-view.js'
@@ -49,7 +49,7 @@ const BatchRequestCodec = t.exact(
   }),
 )
 const IdParamsCodec = t.type({ id: Hex32Codec })
-const ListQueryCodec = t.exact(t.partial({ limit: boundedInteger(1, MAX_TRANSACTIONS_LISTED, 'Limit') }))
+const ListQuery = { limit: boundedInteger(1, MAX_TRANSACTIONS_LISTED, 'Limit') }
 
 interface Halves {
   readonly id: string
@@ -187,8 +187,9 @@ export function transactionRoutes(): Route[] {
     {
       method: 'GET',
       path: '/v1/transactions',
+      query: ListQuery,
       handler({ node, query }) {
-        const { limit = 20 } = decodeInput(ListQueryCodec, queryObject(query), 'query')
+        const { limit = 20 } = strictQuery(ListQuery, query)
         return { status: 200, body: { totals: node.transactions.totals, transactions: node.transactions.recent(limit).map((tracked) => view(node, tracked)) } }
       },
     },
