@@ -1,8 +1,9 @@
+import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ExitCode } from '../src/cli/cli-io.js'
-import { cli, tempDir } from './cli-helpers.js'
+import { cli, launch, tempDir } from './cli-helpers.js'
 
 const COMMANDS: readonly (readonly string[])[] = [
   [],
@@ -20,6 +21,18 @@ const COMMANDS: readonly (readonly string[])[] = [
   ['contract', 'call'],
   ['devnet'],
 ]
+
+describe('--version', () => {
+  it('prints the version and the Node.js it runs on, and exits 0 (in-process and through the launcher)', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+    for (const flag of ['--version', '-V']) {
+      expect(await cli([flag])).toEqual({ code: ExitCode.OK, stdout: `constellation ${version} (Node.js ${process.version})\n`, stderr: '' })
+    }
+    const launched = launch(['--version'])
+    expect(await launched.firstLine).toBe(`constellation ${version} (Node.js ${process.version})`)
+    expect(await launched.exited).toEqual({ code: 0, signal: null })
+  })
+})
 
 describe('--help', () => {
   for (const path of COMMANDS) {

@@ -15,12 +15,14 @@ import { registerStatusCommand } from './commands/status.js'
 import { registerTxCommand } from './commands/tx.js'
 import { ENVIRONMENT } from './load-config.js'
 import { reportError } from './report-error.js'
+import { versionLine } from './version.js'
 
 export function createProgram(context: CliContext): Command {
   const program = new Command('constellation')
     .description('A Constellation node: create one, run it, and talk to it over its HTTP API; or run a local devnet.')
     .exitOverride()
     .configureOutput({ writeOut: context.io.stdout, writeErr: context.io.stderr })
+    .version(versionLine(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(add --help for usage and examples)')
     .addHelpText(
       'after',
