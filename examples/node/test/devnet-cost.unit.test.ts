@@ -19,6 +19,8 @@ function traffic(sent: [number, number, number], received: [number, number, numb
 function metricsOf(counts: { verifies: number; signs: number }, network: NetworkTraffic): NodeMetrics {
   return new NodeMetrics({
     round: () => 3,
+    stalled: () => 0,
+    lastCertificateAgeSeconds: () => 0,
     roundsFacilitated: () => 0,
     framesSent: () => 0,
     framesFailed: () => 0,

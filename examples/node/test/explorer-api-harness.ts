@@ -8,10 +8,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createKeyFile, loadCrypto, toHex } from '@constellation/crypto'
-import { pino } from 'pino'
+import { type Logger, pino } from 'pino'
 import { type ApiModule, apiModule } from '../src/api/index.js'
 import { contractRoutes } from '../src/api/routes/contracts.js'
-import { defaultNodeConfig } from '../src/config/node-config.js'
+import { defaultNodeConfig, type NodeConfig } from '../src/config/node-config.js'
 import { contractsModule } from '../src/contracts/contracts-module.js'
 import type { ExplorerBundler } from '../src/explorer/explorer-assets.js'
 import { type ExplorerModuleOptions, explorerModule, explorerRoutes } from '../src/explorer/explorer-module.js'
@@ -85,7 +85,15 @@ export interface TestNetwork {
  * `count` nodes, every one a member and a facilitator; node 0 runs the explorer with `explorer` options (the others
  * with the defaults) and every node serves the app from `bundler`.
  */
-export async function startNetwork(options: { readonly count: number; readonly bundler: ExplorerBundler; readonly explorer?: ExplorerModuleOptions }): Promise<TestNetwork> {
+export async function startNetwork(options: {
+  readonly count: number
+  readonly bundler: ExplorerBundler
+  readonly explorer?: ExplorerModuleOptions
+  /** Consensus settings beside the harness's fast rounds. */
+  readonly consensus?: NodeConfig['consensus']
+  /** Node i's logger (default: silent). */
+  readonly logger?: (node: number) => Logger
+}): Promise<TestNetwork> {
   const crypto = await loadCrypto()
   const base = await mkdtemp(join(tmpdir(), 'constellation-explorer-'))
   const dirs = Array.from({ length: options.count }, (_, i) => join(base, `n${i}`))
@@ -103,12 +111,12 @@ export async function startNetwork(options: { readonly count: number; readonly b
       genesisFile,
       p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: nodes.flatMap((node) => node.network.listenAddresses()) },
       // Rounds often enough that a test sees a certificate within a second or two.
-      consensus: { checkpointDelayMs: 100 },
+      consensus: { checkpointDelayMs: 100, ...options.consensus },
     }
     const startApi = apiModule({ routes: [...contractRoutes, ...explorerRoutes({ bundler: options.bundler })] })
     nodes.push(
       await createNode(config, {
-        logger,
+        logger: options.logger?.(i) ?? logger,
         modules: [
           contractsModule(),
           explorerModule(i === 0 ? (options.explorer ?? {}) : {}),

@@ -31,11 +31,19 @@ const LIVE_TEXT: Readonly<Record<LiveState, string>> = { connecting: 'connecting
 function LiveIndicator({ live }: { readonly live: LiveStream }) {
   const [state, setState] = useState<LiveState>(live.state)
   useEffect(() => live.onState(setState), [live])
+  // The node says when its consensus stalls (no certified round for a while): the stream is live, the network is not.
+  const [stalledSince, setStalledSince] = useState<number | undefined>(undefined)
+  useLiveEvents((event) => {
+    if (event.kind === 'hello') setStalledSince(event.stalledSince)
+    else if (event.kind === 'consensus') setStalledSince(event.stalled ? event.stalledSince : undefined)
+    else if (event.kind === 'round') setStalledSince(undefined)
+  })
+  const stalled = state === 'live' && stalledSince !== undefined
   return (
-    <p class={`live live--${state}`} title="Live updates from the node's event stream">
+    <p class={`live live--${stalled ? 'stalled' : state}`} title={stalled ? 'The node has seen no certified round since then' : "Live updates from the node's event stream"}>
       <span class="visually-hidden">Live updates: </span>
       <span role="status" aria-live="polite" data-testid="live-status">
-        {LIVE_TEXT[state]}
+        {stalled ? `stalled since ${new Date(stalledSince).toLocaleTimeString()}` : LIVE_TEXT[state]}
       </span>
     </p>
   )

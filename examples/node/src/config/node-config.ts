@@ -65,6 +65,8 @@ export const ConsensusConfigCodec = t.exact(
     requestTimeoutMs: SafePositiveInteger,
     stallTimeoutMs: SafePositiveInteger,
     checkpointDelayMs: SafeNonNegativeInteger,
+    /** Time without a certified round after which the node reports the consensus stalled (default 30 s). */
+    stallReportAfterMs: SafePositiveInteger,
   }),
 )
 
@@ -136,6 +138,8 @@ export function dataPaths(dataDir: string) {
     key: join(dataDir, 'node.key'),
     chain: join(dataDir, 'chain'),
     consensus: join(dataDir, 'consensus'),
+    /** The facilitator's round journal (see node/round-journal-file.ts). */
+    roundJournal: join(dataDir, 'round-journal'),
     /** Written once the node is up (its addresses and API URL), removed at a clean close. */
     runtime: join(dataDir, 'node.json'),
     lock: join(dataDir, 'LOCK'),

@@ -4,8 +4,9 @@
  *   transaction  each change of status of a transaction this node is party to (the tracker's `onChange`): its own
  *                proposals as they go pending (signed and sent), then agreed or refused (voided), then final; and
  *                another node's proposal to it once this node has agreed, then final;
- *   chain        this node's own chain grew (a proposal, an agreement or a checkpoint: `onChainGrowth`).
- * A stream opens with `hello` (the node, its round and height) and gets a keep-alive comment every `keepAliveMs`.
+ *   chain        this node's own chain grew (a proposal, an agreement or a checkpoint: `onChainGrowth`);
+ *   consensus    the consensus stalled (no certified round for `consensus.stallReportAfterMs`) or certifies again.
+ * A stream opens with `hello` (the node, its round and height, and since when it is stalled if it is) and gets a keep-alive comment every `keepAliveMs`.
  * Streams are capped (`maxStreams`; one more is refused with 503 until a slot frees) and each one's backlog is
  * bounded (see event-stream.ts). A stream ends when its request's signal aborts — the client went away, or the API
  * or the node is closing — so closing the node never waits on an open stream.
@@ -57,6 +58,7 @@ export class ExplorerEvents {
       // The tracker follows both the node's own proposals and the ones it agreed to as counterparty.
       node.transactions.onChange((tracked) => this.#publish(() => transactionEvent(node, tracked.proposal, tracked.status))),
       node.onChainGrowth((height) => this.#publish(() => ({ kind: 'chain', publicKey: self, height }))),
+      node.onStall((status) => this.#publish(() => ({ kind: 'consensus', stalled: status.stalled, ...(status.stalledSince === undefined ? {} : { stalledSince: status.stalledSince }) }))),
     ]
   }
 
@@ -82,7 +84,8 @@ export class ExplorerEvents {
       if (this.#streams.size === 0) this.#stopKeepAlive()
     })
     const node = this.#node
-    stream.send(eventFrame({ kind: 'hello', nodeId: node.id, round: node.consensus.history.round, height: node.chain.head().sequenceNumber }))
+    const { stalledSince } = node.status().consensus
+    stream.send(eventFrame({ kind: 'hello', nodeId: node.id, round: node.consensus.history.round, height: node.chain.head().sequenceNumber, ...(stalledSince === undefined ? {} : { stalledSince }) }))
     this.#startKeepAlive()
     return stream.readable
   }

@@ -109,7 +109,9 @@ export interface ContractInvocationsView {
 
 /** One server-sent event; `kind` is also the SSE `event:` field. */
 export type ExplorerEvent =
-  | { readonly kind: 'hello'; readonly nodeId: string; readonly round: number; readonly height: number }
+  | { readonly kind: 'hello'; readonly nodeId: string; readonly round: number; readonly height: number; readonly stalledSince?: number }
+  /** The consensus stalled (no certified round for a while; `stalledSince`, ms since the epoch) or certifies again. */
+  | { readonly kind: 'consensus'; readonly stalled: boolean; readonly stalledSince?: number }
   /** A certified round this node applied. */
   | { readonly kind: 'round'; readonly certificate: CertificateView }
   /** A transaction this node is party to changed state. */

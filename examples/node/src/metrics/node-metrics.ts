@@ -12,6 +12,9 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 export interface NodeGaugeSources {
   round(): number
+  /** 1 while the consensus has stalled as this node sees it (no certified round for a while), else 0. */
+  stalled(): number
+  lastCertificateAgeSeconds(): number
   roundsFacilitated(): number
   framesSent(): number
   framesFailed(): number
@@ -51,6 +54,8 @@ export class NodeMetrics {
         },
       })
     gauge('constellation_consensus_round', 'The last certified round this node applied', () => sources.round())
+    gauge('constellation_consensus_stalled', '1 while no round has been certified for consensus.stallReportAfterMs, else 0', () => sources.stalled())
+    gauge('constellation_consensus_last_certificate_age_seconds', 'Seconds since this node applied a certified round (since its start when none yet)', () => sources.lastCertificateAgeSeconds())
     gauge('constellation_consensus_rounds_facilitated', 'Rounds this node was elected to facilitate', () => sources.roundsFacilitated())
     gauge('constellation_consensus_frames_sent', 'Consensus frames sent to other facilitators', () => sources.framesSent())
     gauge('constellation_consensus_frames_failed', 'Consensus frames that failed and were retried', () => sources.framesFailed())

@@ -29,6 +29,8 @@ import { createLogger, errorFields, type Logger } from '../log/logger.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
 import { type CertificateJournal, openCertificateJournal } from './certificate-journal.js'
 import { IdempotencyKeys, MAX_REMEMBERED_KEYS, referenceOf } from './idempotency.js'
+import { stallReport } from './stall-report.js'
+import { DEFAULT_STALL_AFTER_MS, type StallStatus, StallWatch } from './stall-watch.js'
 import { storedAnswer } from './stored-answer.js'
 import { type TrackedTransaction, type TransactionTotals, TransactionTracker } from './transaction-tracker.js'
 
@@ -90,6 +92,8 @@ export interface NodeStatus {
   readonly listen: readonly string[]
   readonly transactions: TransactionTotals
   readonly uptimeMs: number
+  /** Whether the consensus has stalled as this node sees it: no certified round for `consensus.stallReportAfterMs`. */
+  readonly consensus: StallStatus
 }
 
 /** A transfer to make: `amount` to the member `to`, optionally under a client's idempotency key. */
@@ -131,6 +135,8 @@ export interface FullNode {
    * agreement of a delivered transaction, or a checkpoint. Returns the unsubscribe.
    */
   onChainGrowth(listener: (height: number) => void): () => void
+  /** Calls `listener` when the consensus stalls (no certified round for a while) and when it certifies again. */
+  onStall(listener: (status: StallStatus) => void): () => void
   /**
    * Proposes value transfers, one result per request: the transaction (agreed, pending, or refused and voided), or
    * why nothing was signed. A request with a `key` that an earlier one used returns that transfer (`replay`).
@@ -232,8 +238,12 @@ async function assemble(
   const transactions = new TransactionTracker()
   let consensus: SolarSystemNode | undefined
   let chain: AnchoredNode | undefined
+  // Assembled with the consensus below.
+  let stall: StallWatch | undefined
   const metrics = new NodeMetrics({
     round: () => consensus?.history.round ?? 0,
+    stalled: () => (stall?.status(Date.now()).stalled === true ? 1 : 0),
+    lastCertificateAgeSeconds: () => stall?.status(Date.now()).lastCertificateAgeSeconds ?? 0,
     roundsFacilitated: () => consensus?.stats.roundsFacilitated ?? 0,
     framesSent: () => consensus?.stats.framesSent ?? 0,
     framesFailed: () => consensus?.stats.framesFailed ?? 0,
@@ -276,6 +286,7 @@ async function assemble(
   // A listener's failure is logged and goes no further: it must not fail the checkpoint or the trustchain effect
   // that reported the growth.
   const growthLog = log('node')
+  const { stallReportAfterMs = DEFAULT_STALL_AFTER_MS, ...consensusTiming } = config.consensus
   const grew = () => {
     const height = trustchain.head().sequenceNumber
     for (const listener of growthListeners) {
@@ -304,7 +315,7 @@ async function assemble(
     },
     genesis: solarSystem.genesis,
     rules: solarSystem.rules,
-    timing: { checkpointDelayMs: DEFAULT_CHECKPOINT_DELAY_MS, ...config.consensus },
+    timing: { checkpointDelayMs: DEFAULT_CHECKPOINT_DELAY_MS, ...consensusTiming },
     restore,
     sitOutThroughRound,
     onError: reporter('consensus'),
@@ -373,7 +384,37 @@ async function assemble(
       network.connect(peer).catch((error: unknown) => log('network').debug({ peer, ...errorFields(error) }, 'facilitator not reachable yet'))
     }
   }
+  // A stall — no certified round for stallReportAfterMs — is said once when it begins, with what this node knows,
+  // and once when it ends; /v1/status, the metrics and the explorer show it meanwhile.
+  const watch = new StallWatch({ stallAfterMs: stallReportAfterMs, startedAt: Date.now(), round: solar.state.round })
+  stall = watch
+  const stallLog = log('consensus')
+  const stallListeners = new Set<(status: StallStatus) => void>()
+  const checkStall = () => {
+    const change = watch.check(Date.now())
+    if (change !== undefined) {
+      const status = watch.status(Date.now())
+      for (const listener of stallListeners) {
+        try {
+          listener(status)
+        } catch (error) {
+          stallLog.error(errorFields(error), 'a stall listener failed')
+        }
+      }
+    }
+    if (change?.kind === 'stalled') {
+      const report = stallReport(solar, network.peerId, network.peers())
+      stallLog.warn({ since: new Date(change.since).toISOString(), lastRound: solar.state.round, ...report }, `consensus stalled: no certified round for ${Math.round((Date.now() - change.since) / 1000)} s`)
+    } else if (change?.kind === 'recovered') {
+      stallLog.info({ round: solar.state.round, stalledForMs: change.lastedMs }, 'consensus certifying again')
+    }
+  }
+  const stallTimer = setInterval(checkStall, Math.min(1_000, Math.ceil(stallReportAfterMs / 4)))
+  stallTimer.unref()
+  opened.push(async () => clearInterval(stallTimer))
   solar.onCertificate((certificate, state) => {
+    watch.certified(state.round, Date.now())
+    checkStall()
     connectCommittee(state.committee.facilitators)
     journal.append(certificate).catch(reporter('journal'))
     consensusLog.debug({ round: state.round, checkpoints: certificate.result.body.checkpoints.length }, 'certified')
@@ -526,6 +567,10 @@ async function assemble(
       if (round === undefined) throw new ConsensusError(ConsensusErrorCode.NOT_FINAL, 'the transaction is not final yet', {})
       return solar.agreementProof(halves)
     },
+    onStall(listener) {
+      stallListeners.add(listener)
+      return () => stallListeners.delete(listener)
+    },
     onChainGrowth(listener) {
       growthListeners.add(listener)
       return () => growthListeners.delete(listener)
@@ -545,6 +590,7 @@ async function assemble(
         listen: network.listenAddresses(),
         transactions: transactions.totals,
         uptimeMs: Date.now() - startedAt,
+        consensus: watch.status(Date.now()),
       }
     },
     close() {

@@ -1,6 +1,6 @@
 /**
  * The explorer's live connection to the node: an EventSource on /v1/events whose events (`hello`, `round`,
- * `transaction`, `chain`) are handed to the views that listen. A lost stream is closed and opened again after a
+ * `transaction`, `chain`, `consensus`) are handed to the views that listen. A lost stream is closed and opened again after a
  * backoff (model/reconnect.ts) rather than left to the browser, whose EventSource gives up for good on an HTTP
  * error — a node restarting answers 503 or nothing for a moment, and the page should come back by itself.
  */
@@ -9,7 +9,7 @@ import type { ExplorerEvent } from './api-types.js'
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting'
 
-const EVENT_KINDS: readonly ExplorerEvent['kind'][] = ['hello', 'round', 'transaction', 'chain']
+const EVENT_KINDS: readonly ExplorerEvent['kind'][] = ['hello', 'round', 'transaction', 'chain', 'consensus']
 
 function parseEvent(kind: ExplorerEvent['kind'], data: string): ExplorerEvent | undefined {
   try {
