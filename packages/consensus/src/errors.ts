@@ -25,6 +25,11 @@ export const ConsensusErrorCode = {
   STOPPED: 'CONSENSUS_STOPPED',
   /** Waiting for finality was aborted or timed out. */
   ABORTED: 'CONSENSUS_ABORTED',
+  /**
+   * A round journal cannot be resumed from: its records do not decode, are cut short in the middle, or belong to
+   * another seed than the round's. Resuming from it could send messages that conflict with those sent before.
+   */
+  INVALID_JOURNAL: 'CONSENSUS_INVALID_JOURNAL',
 } as const
 
 export type ConsensusErrorCode = (typeof ConsensusErrorCode)[keyof typeof ConsensusErrorCode]

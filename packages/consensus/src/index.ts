@@ -95,9 +95,23 @@ export {
   type RoundMessage,
   type RoundPhase,
   type RoundStep,
+  proposeJournalled,
   startRound,
   stepRound,
 } from './round/facilitator-round.js'
+export {
+  decodeRoundRecord,
+  encodeRoundRecord,
+  JOURNAL_ROUNDS_BEHIND,
+  journalFloor,
+  keptRecords,
+  MAX_ROUND_RECORD_BYTES,
+  type ResumedRound,
+  resumeRound,
+  type RoundJournal,
+  type RoundRecord,
+} from './round/round-journal.js'
+export { createMemoryRoundJournal, type MemoryRoundJournal, type MemoryRoundJournalOptions } from './shell/memory-round-journal.js'
 export {
   CertificateHistory,
   type CertifiedCheckpointRef,

@@ -53,8 +53,10 @@ export interface FacilitatorRoundState<I = AnchoredCheckpoint> {
   readonly phase: RoundPhase
   readonly pool: InputPool<I>
   readonly arrivals: number
-  /** Inputs proposed (for diagnostics and the explorer). */
+  /** Inputs proposed (for diagnostics and the explorer; absent after a proposal resumed from a journal). */
   readonly proposed?: readonly I[]
+  /** The encoded proposal this facilitator made, once it has: what its round journal keeps. */
+  readonly proposal?: Uint8Array
   readonly acs: AcsState
   readonly result?: {
     readonly result: CheckpointResult
@@ -147,8 +149,20 @@ function onCheckpoint<I>(state: FacilitatorRoundState<I>, block: I): RoundStep<I
 
 function propose<I>(state: FacilitatorRoundState<I>): RoundStep<I> {
   const chosen = state.inputs.select(state.config.seed, state.pool)
-  const stepped = acsStep(state.acs, { type: 'propose', value: state.inputs.encodeProposal(chosen) })
-  return afterAcs({ ...state, phase: 'agreeing', proposed: chosen }, stepped)
+  const proposal = state.inputs.encodeProposal(chosen)
+  const stepped = acsStep(state.acs, { type: 'propose', value: proposal })
+  return afterAcs({ ...state, phase: 'agreeing', proposed: chosen, proposal }, stepped)
+}
+
+/**
+ * Proposes `proposal` as it was made before a restart (from the round journal), instead of choosing again from a
+ * pool that is no longer the one it was chosen from: a facilitator never proposes twice in a round. A machine that
+ * has proposed already is left as it is.
+ */
+export function proposeJournalled<I>(state: FacilitatorRoundState<I>, proposal: Uint8Array): RoundStep<I> {
+  if (state.phase !== 'collecting') return { state, effects: [] }
+  const stepped = acsStep(state.acs, { type: 'propose', value: proposal })
+  return afterAcs({ ...state, phase: 'agreeing', proposal }, stepped)
 }
 
 function afterAcs<I>(state: FacilitatorRoundState<I>, stepped: ReturnType<typeof acsStep>): RoundStep<I> {

@@ -6,6 +6,11 @@
  *
  * The driver performs the machine's effects: messages go out on the links, a certificate is gossiped on the group's
  * topic and handed to the shell, which applies it and moves the driver to the next round (`enter`).
+ *
+ * With a round journal (see round/round-journal.ts) nothing a step makes the machine send leaves, and no frame is
+ * acknowledged, before the step's records are durable: the steps taken while a write is under way go into the next
+ * write, so a busy round costs a few writes, not one per message. A round the journal holds is resumed from it when
+ * the node enters that round again (after a restart): the same messages go out again, and nothing is decided anew.
  */
 import type { Clock, TimerHandle } from '@constellation/gossip'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
@@ -13,6 +18,7 @@ import type { Crypto } from '@constellation/crypto'
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate, encodeCertificate } from '../round/certificate.js'
 import type { Committee } from '../round/committee.js'
 import { type FacilitatorRoundState, type RoundEffect, type RoundEvent, stepRound } from '../round/facilitator-round.js'
+import { journalFloor, type ResumedRound, resumeRound, type RoundJournal, type RoundRecord } from '../round/round-journal.js'
 import { EarlyFrames } from './early-frames.js'
 import { PeerLinks } from './peer-links.js'
 import type { ConsensusNetwork, SolarSystemTiming } from './solar-system-node.js'
@@ -44,6 +50,45 @@ export interface RoundDriverOptions {
   /** A frame of a round past the next one came from `peer`: it holds certificates up to `round` this node lacks. */
   readonly onAhead: (peer: string, round: number) => void
   readonly onError?: (error: unknown) => void
+  /**
+   * Where the rounds' inputs are journalled before what they make the machine send leaves. Without one a restarted
+   * process knows nothing of the rounds it facilitated, and must not facilitate them again.
+   */
+  readonly journal?: RoundJournal
+}
+
+const NO_ANSWER = new Uint8Array(0)
+
+/** The answer to a round frame, given once the records it led to are durable (at once without a journal). */
+class FrameAnswer {
+  #outcome: { readonly error?: unknown } | undefined
+  #waiting: { resolve: (bytes: Uint8Array) => void; reject: (error: unknown) => void } | undefined
+
+  settle(error?: unknown): void {
+    if (this.#outcome !== undefined) return
+    this.#outcome = error === undefined ? {} : { error }
+    if (error === undefined) this.#waiting?.resolve(NO_ANSWER)
+    else this.#waiting?.reject(error)
+  }
+
+  /** The bytes at once when settled already (a synchronous journal), else a promise of them. */
+  answer(): Uint8Array | Promise<Uint8Array> {
+    const outcome = this.#outcome
+    if (outcome !== undefined) {
+      if ('error' in outcome) throw outcome.error
+      return NO_ANSWER
+    }
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.#waiting = { resolve, reject }
+    })
+  }
+}
+
+/** Records waiting for a journal write, with the effects and frame answers that must wait for them. */
+interface JournalBatch<I> {
+  readonly records: RoundRecord[]
+  readonly effects: { readonly machine: FacilitatorRoundState<I>; readonly effect: RoundEffect }[]
+  readonly answers: FrameAnswer[]
 }
 
 export interface RoundDriverStats {
@@ -67,6 +112,15 @@ export class RoundDriver<I> {
   readonly #publishing = new Map<number, TimerHandle>()
   /** The newest round whose certificate this node heard gossiped by someone else. */
   #heard = 0
+  /** The journal's records of the rounds not entered yet in this life, by round (read at `load`). */
+  readonly #journalled = new Map<number, RoundRecord[]>()
+  /** Rounds below this one may have been facilitated before without the journal holding them now. */
+  #floor = 0
+  /** Records (and what waits on them) gathered while a journal write is under way. */
+  #batch: JournalBatch<I> | undefined
+  #writing = false
+  /** Counts the driver's lives (`stop` ends one): a write that completes in a later life releases nothing. */
+  #life = 0
 
   constructor(options: RoundDriverOptions) {
     this.#options = options
@@ -111,6 +165,44 @@ export class RoundDriver<I> {
     for (const timer of this.#publishing.values()) timer.cancel()
     this.#publishing.clear()
     this.#links.close()
+    // What was journalled stays journalled; what waited on a write leaves in no life (a restart sends it again).
+    this.#life++
+    this.#writing = false
+    const batch = this.#batch
+    this.#batch = undefined
+    for (const answer of batch?.answers ?? []) answer.settle(stoppedError())
+  }
+
+  /**
+   * Reads the journal (a node starting): the rounds it holds are resumed when entered, and rounds below the oldest
+   * one it facilitated are not facilitated again. Throws when the journal cannot be read back whole.
+   */
+  load(): void | Promise<void> {
+    this.#journalled.clear()
+    this.#floor = 0
+    const journal = this.#options.journal
+    if (journal === undefined) return
+    const loaded = journal.load()
+    // A journal that reads at once (in memory) is taken at once: no await, so starting costs no extra turn.
+    if (!(loaded instanceof Promise)) return this.#take(loaded)
+    return loaded.then((records) => this.#take(records))
+  }
+
+  #take(records: readonly RoundRecord[]): void {
+    for (const record of records) {
+      const held = this.#journalled.get(record.round)
+      if (held === undefined) this.#journalled.set(record.round, [record])
+      else held.push(record)
+    }
+    this.#floor = journalFloor(records) ?? 0
+  }
+
+  /**
+   * Whether this node may facilitate `round`: not when the round is older than what the journal holds, for it may
+   * have sent messages in it that it no longer knows (it follows that round's certificate instead).
+   */
+  mayFacilitate(round: number): boolean {
+    return this.#options.journal === undefined || round >= this.#floor
   }
 
   /**
@@ -140,15 +232,40 @@ export class RoundDriver<I> {
     this.#round = undefined
     // Frames of rounds that are over can never be used; those of this round are replayed if we facilitate it.
     const replay = this.#early.release(round)
+    const journal = this.#options.journal
+    const journalled = this.#journalled.get(round)
+    if (journal !== undefined) {
+      for (const held of this.#journalled.keys()) if (held <= round) this.#journalled.delete(held)
+      this.#settled(journal.prune(round))
+    }
     if (machine === undefined) return
-    this.#round = machine
+    let resumed: ResumedRound<I> | undefined
+    if (journal !== undefined) {
+      if (!this.mayFacilitate(round)) return
+      if (journalled !== undefined) {
+        try {
+          resumed = resumeRound(machine, journalled, (bytes) => this.#readFrame(bytes).messages)
+        } catch (error) {
+          // A journal this round cannot be resumed from: sitting the round out is what cannot conflict.
+          this.#options.onError?.(error)
+          return
+        }
+      }
+      if (journalled?.some((record) => record.type === 'seed') !== true) this.#record({ type: 'seed', round, resultHash: machine.config.seed.resultHash })
+    }
+    const current = resumed?.state ?? machine
+    this.#round = current
+    // Sent before the restart, or about to be: the journal holds what they came from, so they go out again at once.
+    for (const effect of resumed?.effects ?? []) this.#perform(current, effect)
     feed?.()
     this.#proposalTimer = this.#options.clock.setTimer(this.#options.timing.proposalTimeoutMs, () => {
       if (this.#round?.round === round) this.drive({ type: 'proposal-timeout' })
     })
-    for (const { peer, bytes } of replay) {
+    const early = [...(resumed?.early ?? []).map(({ from, bytes }) => ({ peer: from, bytes })), ...replay]
+    for (const { peer, bytes } of early) {
       try {
-        this.onFrame(peer, bytes)
+        const answer = this.onFrame(peer, bytes)
+        if (answer instanceof Promise) answer.catch(() => undefined)
       } catch {
         // Checked when it arrived; nothing in it can fail now but the round's own rules, which drop quietly.
       }
@@ -158,9 +275,99 @@ export class RoundDriver<I> {
   drive(event: RoundEvent<I>): void {
     const round = this.#round
     if (round === undefined) return
-    const stepped = stepRound(round, event)
+    this.#commit(this.#step(round, event))
+  }
+
+  /** Steps the machine; the proposal it made, if it made one, is recorded. */
+  #step(machine: FacilitatorRoundState<I>, event: RoundEvent<I>): JournalBatch<I>['effects'] {
+    const stepped = stepRound(machine, event)
     this.#round = stepped.state
-    for (const effect of stepped.effects) this.#perform(round, effect)
+    const { proposal } = stepped.state
+    if (this.#options.journal !== undefined && machine.proposal === undefined && proposal !== undefined) {
+      this.#record({ type: 'proposal', round: machine.round, value: proposal })
+    }
+    return stepped.effects.map((effect) => ({ machine, effect }))
+  }
+
+  /** Adds a record to the batch the next write takes. */
+  #record(record: RoundRecord): void {
+    this.#batch ??= { records: [], effects: [], answers: [] }
+    this.#batch.records.push(record)
+  }
+
+  /** Performs `effects` and answers the frame once the records gathered so far are durable (at once without a journal). */
+  #commit(effects: JournalBatch<I>['effects'], answer?: FrameAnswer): void {
+    if (this.#options.journal === undefined) {
+      for (const { machine, effect } of effects) this.#perform(machine, effect)
+      answer?.settle()
+      return
+    }
+    if (effects.length === 0 && answer === undefined && this.#batch === undefined) return
+    this.#batch ??= { records: [], effects: [], answers: [] }
+    this.#batch.effects.push(...effects)
+    if (answer !== undefined) this.#batch.answers.push(answer)
+    this.#write()
+  }
+
+  /** Writes the gathered batch unless a write is under way (its completion writes the next one). */
+  #write(): void {
+    const journal = this.#options.journal
+    const batch = this.#batch
+    if (journal === undefined || batch === undefined || this.#writing) return
+    this.#batch = undefined
+    if (batch.records.length === 0) return this.#release(batch)
+    const life = this.#life
+    let written: void | Promise<void>
+    try {
+      written = journal.append(batch.records)
+    } catch (error) {
+      return this.#abandon(batch, error)
+    }
+    // Stopped during the write (the process died, as far as this life goes): what it held never leaves.
+    if (life !== this.#life) return batch.answers.forEach((answer) => answer.settle(stoppedError()))
+    if (written === undefined) return this.#release(batch)
+    this.#writing = true
+    written.then(
+      () => {
+        if (life !== this.#life) return batch.answers.forEach((answer) => answer.settle(stoppedError()))
+        this.#writing = false
+        this.#release(batch)
+        this.#write()
+      },
+      (error: unknown) => {
+        if (life !== this.#life) return batch.answers.forEach((answer) => answer.settle(stoppedError()))
+        this.#writing = false
+        this.#abandon(batch, error)
+      },
+    )
+  }
+
+  #release(batch: JournalBatch<I>): void {
+    for (const { machine, effect } of batch.effects) this.#perform(machine, effect)
+    for (const answer of batch.answers) answer.settle()
+  }
+
+  /**
+   * A journal write failed: what waited on it must never leave (a restart would not know it), nor what the machine
+   * did since. The round is given up (it counts as one of the t faults); the next one starts afresh.
+   */
+  #abandon(batch: JournalBatch<I>, error: unknown): void {
+    this.#options.onError?.(error)
+    this.#round = undefined
+    this.#proposalTimer?.cancel()
+    this.#proposalTimer = undefined
+    const later = this.#batch
+    this.#batch = undefined
+    for (const answer of [...batch.answers, ...(later?.answers ?? [])]) answer.settle(error)
+  }
+
+  /** A journal call that may complete later: its failure is reported. */
+  #settled(outcome: void | Promise<void>): void {
+    if (outcome !== undefined) outcome.catch((error: unknown) => this.#options.onError?.(error))
+  }
+
+  #readFrame(bytes: Uint8Array): ReturnType<typeof decodeRoundFrame> {
+    return decodeRoundFrame(bytes, this.#options.network.limits.maxMessageBytes, this.#options.maxProposalBytes)
   }
 
   #perform(machine: FacilitatorRoundState<I>, effect: RoundEffect): void {
@@ -216,26 +423,47 @@ export class RoundDriver<I> {
     network.publish(certificateTopic(level, group), bytes).catch((error: unknown) => this.#options.onError?.(error))
   }
 
-  /** A round frame from `from`: driven into the current round, held for a later one, or dropped when stale. */
-  onFrame(from: string, data: Uint8Array): Uint8Array {
-    const { network, level, group } = this.#options
+  /**
+   * A round frame from `from`: driven into the current round, held for a later one, or dropped when stale. With a
+   * journal, the answer (the acknowledgement) comes once the frame is journalled.
+   */
+  onFrame(from: string, data: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    const { level, group } = this.#options
     if (!this.#options.isMember(from)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'round frames come from members only')
-    const frame = decodeRoundFrame(data, network.limits.maxMessageBytes, this.#options.maxProposalBytes)
+    const frame = this.#readFrame(data)
     if (frame.level !== level || frame.group !== group) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'another group')
     this.#received.framesReceived++
     this.#received.messagesDropped += frame.dropped
     const certified = this.#options.certifiedRound()
     const current = this.#round
+    const journal = this.#options.journal
     if (current !== undefined && frame.round === current.round) {
-      for (const message of frame.messages) this.drive({ type: 'message', from, message })
-    } else if (frame.round > certified + 1 || (frame.round === certified + 1 && current === undefined)) {
+      if (journal !== undefined) this.#record({ type: 'frame', round: frame.round, from, bytes: data })
+      // Each message's effects in turn, as without a journal: they leave in that order once the frame is durable.
+      for (const message of frame.messages) this.#commit(this.#step(this.#round ?? current, { type: 'message', from, message }))
+      const answer = new FrameAnswer()
+      this.#commit([], answer)
+      return answer.answer()
+    }
+    if (frame.round > certified + 1 || (frame.round === certified + 1 && current === undefined)) {
       // A round this node has not reached (or not started) yet: keep the frame, within a byte budget per member, to
       // replay then. Past the budget the frame is refused, not acknowledged, so the sender retries it later.
       // A facilitator of a later round holds the certificates this node lacks: fetch them now, not at the watchdog.
       if (frame.round > certified + 1) this.#options.onAhead(from, frame.round - 1)
       if (frame.round > certified + EARLY_ROUNDS) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a frame for a round too far ahead')
       this.#early.hold(from, frame.round, data)
+      // Acknowledged, its sender will not send it again: journalled first, so a restart still has it.
+      if (journal !== undefined) {
+        this.#record({ type: 'early', round: frame.round, from, bytes: data })
+        const answer = new FrameAnswer()
+        this.#commit([], answer)
+        return answer.answer()
+      }
     }
-    return new Uint8Array(0)
+    return NO_ANSWER
   }
+}
+
+function stoppedError(): ConsensusError {
+  return new ConsensusError(ConsensusErrorCode.STOPPED, 'the node stopped before the frame was journalled')
 }

@@ -33,11 +33,13 @@ import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from
 import { resultHash } from '../round/checkpoint-result.js'
 import { addToPool, type AnchoredCheckpoint, type CheckpointPool, finishSubmission, planSubmission, prunePool } from '../round/checkpoint-pool.js'
 import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
+import type { RoundJournal } from '../round/round-journal.js'
 import { checkpointInputs } from '../round/round-inputs.js'
 import { type MemberSchedule } from '../membership/member-schedule.js'
 import { anchorOf, applyResult, genesisState, scheduleMembers, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
 import { serveCertificateRange } from './certificate-range.js'
 import { applyInTurn, catchUpFrom, judgeNext, notifyListeners, readAnnouncement } from './certificate-following.js'
+import { createMemoryRoundJournal } from './memory-round-journal.js'
 import { RoundDriver, type RoundDriverStats } from './round-driver.js'
 import {
   CERTIFICATES_PROTOCOL,
@@ -133,10 +135,17 @@ export interface SolarSystemNodeOptions {
    */
   readonly restore?: readonly CheckpointCertificate[]
   /**
-   * Rounds up to this one are not facilitated even when the election names this node. A node restarted after a
-   * crash does not know what it signed and sent in the rounds it was facilitating (the round state lives in
-   * memory), and facilitating such a round again could equivocate; sitting it out counts as one of the t
-   * faults the round tolerates.
+   * Where the facilitator's round inputs are journalled before what they make it send leaves (see
+   * round/round-journal.ts): a node started again on the same journal (after a crash, say) resumes the round it was
+   * in, sending the same messages again and never a conflicting one. Default: a journal in memory, which carries a
+   * round over `stop()` and `start()` of this node object but survives no process.
+   */
+  readonly roundJournal?: RoundJournal
+  /**
+   * Rounds up to this one are not facilitated even when the election names this node: for a node restarted without
+   * the round journal of its previous process, which does not know what it signed and sent in the rounds it was
+   * facilitating; facilitating such a round again could equivocate, and sitting it out counts as one of the t faults
+   * the round tolerates. A node with a durable `roundJournal` needs none.
    */
   readonly sitOutThroughRound?: number
   /**
@@ -236,6 +245,7 @@ export class SolarSystemNode {
       certifiedRound: () => this.#state.round,
       onCertified: (certificate) => this.#enqueueApply([certificate], true),
       onAhead: (peer, round) => void this.#catchUp(peer, round),
+      journal: options.roundJournal ?? createMemoryRoundJournal(),
       ...(options.onError === undefined ? {} : { onError: options.onError }),
     })
   }
@@ -264,6 +274,14 @@ export class SolarSystemNode {
     this.#running = true
     this.#driver.start()
     const { network, genesis } = this.#options
+    try {
+      const loading = this.#driver.load()
+      if (loading !== undefined) await loading
+    } catch (error) {
+      this.#running = false
+      this.#driver.stop()
+      throw error
+    }
     await this.#restore(this.#options.restore ?? [])
     this.#unsubscribe.push(
       network.subscribe(certificateTopic(genesis.level, genesis.group), (message) => this.#onCertificateGossip(message.data, message.from)),
@@ -538,7 +556,7 @@ export class SolarSystemNode {
     const state = this.#state
     const round = state.round + 1
     const carried: CheckpointPool = new Map([...this.#pending, ...(this.#driver.round?.pool ?? [])])
-    if (!state.committee.facilitators.includes(this.self) || round <= (this.#options.sitOutThroughRound ?? 0)) {
+    if (!state.committee.facilitators.includes(this.self) || round <= (this.#options.sitOutThroughRound ?? 0) || !this.#driver.mayFacilitate(round)) {
       this.#driver.enter(round)
       // Held for a later round: drop what this round made stale, so the pool stays bounded by the members.
       this.#pending = prunePool(this.crypto, this.#options.rules, state, carried)

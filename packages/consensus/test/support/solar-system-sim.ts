@@ -79,6 +79,22 @@ export interface SolarSystemSim {
   stop(): Promise<void>
 }
 
+/** The members' key pairs of a simulated solar system, from its seed's label. */
+export function simKeyPairs(crypto: Crypto, label: string, count: number): KeyPair[] {
+  return Array.from({ length: count }, (_, i) => crypto.keyPairFromSeed(seedBytes(label, i)))
+}
+
+/** A level-0 genesis: the first `facilitators` ids in order are its first committee, each member holds SIM_BALANCE. */
+export function simGenesis(ids: readonly string[], facilitators: number): SolarSystemGenesis {
+  return {
+    level: 0,
+    group: 'sol-0',
+    members: ids,
+    facilitators: [...ids].sort().slice(0, facilitators),
+    balances: Object.fromEntries(ids.map((id) => [id, SIM_BALANCE])),
+  }
+}
+
 function seedBytes(label: string, i: number): Uint8Array {
   const bytes = new Uint8Array(32)
   const text = new TextEncoder().encode(`${label}/${i}`)
@@ -159,15 +175,9 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
     lossRate: options.lossRate ?? 0,
     degree: Math.min(6, options.members - 1),
   })
-  const keyPairs = Array.from({ length: options.members }, (_, i) => crypto.keyPairFromSeed(seedBytes(`member-${options.seed}`, i)))
+  const keyPairs = simKeyPairs(crypto, `member-${options.seed}`, options.members)
   const ids = keyPairs.map((pair) => toHex(pair.publicKey))
-  const genesis: SolarSystemGenesis = {
-    level: 0,
-    group: 'sol-0',
-    members: ids,
-    facilitators: [...ids].sort().slice(0, options.facilitators),
-    balances: Object.fromEntries(ids.map((id) => [id, SIM_BALANCE])),
-  }
+  const genesis = simGenesis(ids, options.facilitators)
   const rules = options.rules ?? defaultSolarSystemRules({ facilitators: options.facilitators })
   const errors: unknown[] = []
   const members: SimMember[] = []
