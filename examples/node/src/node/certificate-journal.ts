@@ -2,9 +2,10 @@
  * The node's consensus journal on LevelDB: every certificate it applied, by round (with the round's finalised
  * transfers' leaves), a mark that it has taken part in consensus before, and the round that finalised each of the
  * node's own transactions. On restart the certificates are replayed (verified again) so the node resumes with its
- * history, memes and transfer ledger, and the mark tells it to sit out the rounds it may have been facilitating when
- * it stopped (their round state lived in memory; facilitating them again could equivocate). The finality index and
- * the leaves let it prove a transaction final long after the round, without asking anyone.
+ * history, memes and transfer ledger; the mark tells a data dir from before the round journal (round-journal-file.ts)
+ * to sit out, once, the rounds it may have been facilitating when it stopped (it knows nothing of what it sent in
+ * them). The finality index and the leaves let it prove a transaction final long after the round, without asking
+ * anyone.
  *
  * Layout: 'c' round (8 bytes, big-endian) -> the certificate's canonical bytes; 'm' -> the started mark; 'f' proposal
  * hash -> the round (8 bytes). Writes are LevelDB batches appended in order by a single writer.

@@ -29,13 +29,16 @@ import { createLogger, errorFields, type Logger } from '../log/logger.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
 import { type CertificateJournal, openCertificateJournal } from './certificate-journal.js'
 import { IdempotencyKeys, MAX_REMEMBERED_KEYS, referenceOf } from './idempotency.js'
+import { openRoundJournalFile } from './round-journal-file.js'
 import { stallReport } from './stall-report.js'
 import { DEFAULT_STALL_AFTER_MS, type StallStatus, StallWatch } from './stall-watch.js'
 import { storedAnswer } from './stored-answer.js'
 import { type TrackedTransaction, type TransactionTotals, TransactionTracker } from './transaction-tracker.js'
 
-/** Rounds a restarted node sits out past its last stored certificate (see `sitOutThroughRound`): the certificate of
- * the round it was in may have been applied but not yet written, and it may have been facilitating the next. */
+/**
+ * Rounds a node sits out past its last stored certificate (see `sitOutThroughRound`) when its data dir took part in
+ * consensus before the round journal existed: it does not know what it sent in the rounds it was facilitating.
+ */
 const SIT_OUT_MARGIN = 3
 /** Heartbeats of Gossipsub on a local network: meshes form in a few hundred milliseconds after peers connect. */
 const GOSSIP_HEARTBEAT_MS = 200
@@ -214,9 +217,17 @@ async function assemble(
     // A fresh chain starts with the balance the genesis gives this member, at the genesis time.
     await store.write({ blocks: [createGenesisBlock({ crypto, keyPair }, { balance: member.balance, timestamp: genesis.timestamp })] })
   }
+  // What the facilitator sent and took in during the last rounds, synced before each message leaves: a restart
+  // resumes the round it was in instead of sitting it out (see round-journal-file.ts).
+  const roundJournal = await openRoundJournalFile(paths.roundJournal)
+  opened.push(() => roundJournal.close())
   const restore = await journal.certificates()
-  const sitOutThroughRound = journal.started ? restore.length + SIT_OUT_MARGIN : 0
-  log('stores').info({ restoredRounds: restore.length, sitOutThroughRound }, 'stores open')
+  // Only a data dir that took part in consensus before it had a round journal sits rounds out, once.
+  const sitOutThroughRound = journal.started && roundJournal.created ? restore.length + SIT_OUT_MARGIN : 0
+  log('stores').info(
+    { restoredRounds: restore.length, journalledRecords: roundJournal.size.records, journalTruncatedBytes: roundJournal.truncatedBytes, sitOutThroughRound },
+    'stores open',
+  )
 
   // ---- network ----
   // The consensus, once assembled below: peers learnt through peer exchange that are facilitators of the current
@@ -317,6 +328,7 @@ async function assemble(
     rules: solarSystem.rules,
     timing: { checkpointDelayMs: DEFAULT_CHECKPOINT_DELAY_MS, ...consensusTiming },
     restore,
+    roundJournal,
     sitOutThroughRound,
     onError: reporter('consensus'),
   })
