@@ -1,0 +1,77 @@
+/**
+ * End to end, with real node processes: a network of two nodes with two facilitators, where every round needs both
+ * (t = 0), keeps certifying rounds after a facilitator stops with SIGTERM and starts again, after one is killed with
+ * SIGKILL and started again, and after both are killed at once and started again — each resumes the round it was in
+ * from its round journal — and a transfer sent after each becomes final on both sides. Before the journal, the
+ * restarted node sat out the rounds it may have been facilitating and the pair stayed at one round for good
+ * (issue 17).
+ */
+import { loadCrypto } from '@constellation/crypto'
+import * as t from 'io-ts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DevnetCluster } from '../src/devnet/devnet-cluster.js'
+import { type LocalDevnet, startLocalDevnet } from '../src/devnet/local-devnet.js'
+import type { NodeApi } from '../src/devnet/node-api.js'
+import { pollUntil } from '../src/devnet/poll-until.js'
+
+const crypto = await loadCrypto()
+const TransactionCodec = t.type({ id: t.string, status: t.string })
+
+let devnet: LocalDevnet | undefined
+let cluster: DevnetCluster | undefined
+
+beforeAll(async () => {
+  devnet = await startLocalDevnet({ crypto, name: 'e2e-small-committee', nodes: 2, facilitators: 2, balance: 1_000_000 })
+  cluster = devnet.cluster
+}, 75_000)
+
+afterAll(async () => {
+  await devnet?.close()
+}, 30_000)
+
+function untilFinal(api: NodeApi, id: string, what: string): Promise<unknown> {
+  return pollUntil(
+    async () => (await api.get(`/v1/transactions/${id}`, TransactionCodec)).status,
+    (status) => status === 'final',
+    { timeoutMs: 30_000, what },
+  )
+}
+
+describe('a two-facilitator network whose facilitators restart', () => {
+  it('keeps certifying and finalising after a SIGTERM restart, a SIGKILL restart, and both killed at once', async () => {
+    const running = cluster as DevnetCluster
+    const node = (i: number) => running.nodes[i] as (typeof running.nodes)[number]
+    const steps: { what: string; down: () => Promise<void>; restarted: number[] }[] = [
+      {
+        what: 'node 1 stopped with SIGTERM',
+        down: async () => expect(await running.stopNode(1)).toEqual({ code: 0, signal: null }),
+        restarted: [1],
+      },
+      {
+        what: 'node 0 killed with SIGKILL',
+        down: async () => expect(await running.killNode(0)).toEqual({ code: null, signal: 'SIGKILL' }),
+        restarted: [0],
+      },
+      {
+        what: 'both killed with SIGKILL at once',
+        down: async () => expect(await Promise.all([running.killNode(0), running.killNode(1)])).toEqual([{ code: null, signal: 'SIGKILL' }, { code: null, signal: 'SIGKILL' }]),
+        restarted: [0, 1],
+      },
+    ]
+    for (const [k, step] of steps.entries()) {
+      // A transfer in flight, so the facilitators are in the middle of a round with something to agree on.
+      await node(0).api.post('/v1/transactions', { to: node(1).layout.id, amount: 1 }, TransactionCodec)
+      const before = Math.max(...(await Promise.all([0, 1].map(async (i) => (await node(i).api.status()).round))))
+      await step.down()
+      await Promise.all(step.restarted.map((i) => running.restart(i)))
+      // Rounds past the one they were in get certified, on both nodes.
+      await running.untilRound(before + 3, { timeoutMs: 30_000 })
+      // And a transfer sent now, by a restarted node, is final on both sides.
+      const from = step.restarted[0] as number
+      const to = 1 - from
+      const sent = await node(from).api.post('/v1/transactions', { to: node(to).layout.id, amount: 10 + k }, TransactionCodec)
+      await untilFinal(node(from).api, sent.id, `the transfer after "${step.what}" to be final on its proposer`)
+      await untilFinal(node(to).api, sent.id, `the transfer after "${step.what}" to be final on its counterparty`)
+    }
+  }, 180_000)
+})
