@@ -10,6 +10,7 @@ import { registerContractCommand } from './commands/contract.js'
 import { registerDevnetCommand } from './commands/devnet.js'
 import { registerGenesisCommand } from './commands/genesis.js'
 import { registerInitCommand } from './commands/init.js'
+import { registerSoakCommand } from './commands/soak.js'
 import { registerStartCommand } from './commands/start.js'
 import { registerStatusCommand } from './commands/status.js'
 import { registerTxCommand } from './commands/tx.js'
@@ -43,6 +44,7 @@ Exit codes: 0 done, 1 the operation failed, 2 bad command line or configuration.
   registerTxCommand(program, context)
   registerContractCommand(program, context)
   registerDevnetCommand(program, context)
+  registerSoakCommand(program, context)
   return program
 }
 
