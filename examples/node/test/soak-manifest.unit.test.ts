@@ -3,7 +3,7 @@
  * (same seed, same manifest; the bounds of what it draws) and the analysis of sampled rounds (longest stall, recovery
  * after a perturbation) — no processes.
  */
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { generateManifest, PERTURBATION_KINDS } from '../src/soak/manifest-generator.js'
@@ -60,6 +60,14 @@ describe('soak manifest', () => {
     const error = refusal(value)
     expect(error.code).toBe(SoakErrorCode.MANIFEST_INVALID)
     expect(error.message).toContain(message)
+  })
+
+  it("decodes the README's manifest, as printed", async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+    const block = /<!-- soak-manifest[^>]*-->\s*```json\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(block).toBeDefined()
+    const manifest = parseManifest(block as string, 'the README manifest')
+    expect(schedule(manifest).map((p) => p.kind)).toEqual(['kill', 'pause', 'restart', 'restart-facilitators'])
   })
 
   it('refuses text that is not JSON, a missing file and a file over the size limit, each with its code', async () => {
