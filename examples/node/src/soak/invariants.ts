@@ -42,8 +42,12 @@ export interface InvariantReport {
   readonly transfers: {
     readonly acknowledged: number
     readonly final: number
-    /** Answered 201 and not final on both sides (or not in the chain). */
+    /** Answered 201 and not final on both sides (or not in the chain): `missing` + `notFinal`. */
     readonly lost: number
+    /** Answered 201 and not in the proposer's chain. */
+    readonly missing: number
+    /** Answered 201, in both chains, and not final on one side or on both. */
+    readonly notFinal: number
     /** Answered with an error (or refused) and value moved anyway. */
     readonly errorsThatMoved: number
     /** Signed after a 202 or without an answer, and neither final nor refused by the end. */
@@ -234,7 +238,8 @@ async function checkTransfers(input: InvariantInput, signed: ReadonlyMap<string,
   }
   let acknowledged = 0
   let final = 0
-  let lost = 0
+  let missing = 0
+  let notFinal = 0
   let errorsThatMoved = 0
   let unresolved = 0
   const accounted = new Set<string>()
@@ -247,7 +252,7 @@ async function checkTransfers(input: InvariantInput, signed: ReadonlyMap<string,
       // Not in the proposer's chain: nothing was signed. Only an answer that said it was signed is wrong then.
       if (chainsMissing) return
       if (record.answer === 'agreed' || record.answer === 'refused' || record.answer === 'pending' || record.answer === 'replayed') {
-        if (record.answer === 'agreed') lost++
+        if (record.answer === 'agreed') missing++
         findings.add('lost', `${answered} is not in node-${record.from}'s chain`)
       }
       return
@@ -261,8 +266,8 @@ async function checkTransfers(input: InvariantInput, signed: ReadonlyMap<string,
     switch (record.answer) {
       case 'agreed':
         if (!bothFinal) {
-          lost++
-          findings.add('lost', `${answered} is not final on both sides (${sides})`)
+          notFinal++
+          findings.add('not final', `${answered} is not final on both sides (${sides})`)
         }
         return
       case 'refused':
@@ -286,7 +291,7 @@ async function checkTransfers(input: InvariantInput, signed: ReadonlyMap<string,
     unaccounted++
     findings.add('unaccounted', `node-${transfer.from}'s chain holds proposal ${transfer.hash.slice(0, 16)}… (reference ${reference}) that the load never sent`)
   }
-  return { acknowledged, final, lost, errorsThatMoved, unresolved, unaccounted }
+  return { acknowledged, final, lost: missing + notFinal, missing, notFinal, errorsThatMoved, unresolved, unaccounted }
 }
 
 async function inParallel<A>(items: readonly A[], width: number, work: (item: A) => Promise<void>): Promise<void> {
