@@ -33,6 +33,7 @@ import { openRoundJournalFile } from './round-journal-file.js'
 import { stallReport } from './stall-report.js'
 import { DEFAULT_STALL_AFTER_MS, type StallStatus, StallWatch } from './stall-watch.js'
 import { storedAnswer } from './stored-answer.js'
+import { UNRECORDED_SCAN_BLOCKS, unrecordedFinality } from './unrecorded-finality.js'
 import { type TrackedTransaction, type TransactionTotals, TransactionTracker } from './transaction-tracker.js'
 
 /**
@@ -342,7 +343,9 @@ async function assemble(
   // ---- what this node knows of its transactions ----
   const keys = new IdempotencyKeys(crypto)
   const head = trustchain.head().sequenceNumber
-  keys.learn(await trustchain.stretch(Math.max(0, head - MAX_REMEMBERED_KEYS)))
+  const recent = await trustchain.stretch(Math.max(0, head - MAX_REMEMBERED_KEYS))
+  keys.learn(recent)
+  const unrecorded = await unrecordedFinality(crypto, store, journal, recent.slice(-UNRECORDED_SCAN_BLOCKS))
   const finalityLog = log('finality')
   /** Marks the node's transactions the round finalised, and records them in the journal for later proofs. */
   const noteFinalised = (finalised: FinalisedRound) => {
@@ -350,6 +353,13 @@ async function assemble(
     const recorded: { id: Uint8Array; round: number }[] = []
     for (const leaf of finalised.leaves) {
       const id = toHex(leaf.subarray(0, 32))
+      if (unrecorded.size > 0) {
+        const earlier = unrecorded.get(id) ?? unrecorded.get(toHex(leaf.subarray(32)))
+        if (earlier !== undefined && equalBytes(blockHash(crypto, earlier.agreement), leaf.subarray(32))) {
+          unrecorded.delete(toHex(blockHash(crypto, earlier.own)))
+          recorded.push({ id: earlier.id, round: finalised.round })
+        }
+      }
       const tracked = transactions.get(id)
       if (tracked?.agreement === undefined || toHex(blockHash(crypto, tracked.agreement)) !== toHex(leaf.subarray(32))) continue
       transactions.final(tracked, finalised.round, at)
@@ -447,6 +457,15 @@ async function assemble(
   await journal.markStarted()
   await solar.start()
   opened.push(() => solar.stop())
+  // Those the consensus finalised in a round it restored from the journal (no listener hears those): recorded now.
+  const restoredFinal: { id: Uint8Array; round: number }[] = []
+  for (const [key, earlier] of unrecorded) {
+    const round = solar.finalisedIn({ proposal: earlier.proposal, agreement: earlier.agreement })
+    if (round === undefined) continue
+    unrecorded.delete(key)
+    restoredFinal.push({ id: earlier.id, round })
+  }
+  if (restoredFinal.length > 0) journal.recordFinal(restoredFinal).catch(reporter('journal'))
   connectCommittee(solar.state.committee.facilitators)
   consensusLog.info({ round: solar.history.round, facilitators: solar.state.committee.facilitators.length }, 'consensus running')
 
