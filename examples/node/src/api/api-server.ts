@@ -140,7 +140,8 @@ class ApiServer implements ApiModule {
     this.#abortRequests()
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
     this.#server.closeIdleConnections()
-    // Requests under way answer 503 as soon as `#closing` aborts; then no socket has anything left to say.
+    // Reads under way answer 503 as soon as `#closing` aborts, requests that may change state once their handler
+    // is done; then no socket has anything left to say.
     await Promise.allSettled([...this.#inFlight])
     this.#server.closeAllConnections()
     await closed
@@ -229,7 +230,12 @@ class ApiServer implements ApiModule {
       })
       const { signal } = controller
       const handled = Promise.resolve().then(() => match.route.handler({ params: match.params, query: url.searchParams, path: url.pathname, headers: request.headers, body, node: this.#node, signal }))
-      await send(response, await untilClosing(handled, this.#closing.signal), method === 'HEAD')
+      // A read gives way to a closing node (503). A request that may change state is answered with what it did even
+      // when the node starts closing meanwhile: a transfer signed by then answered 503 would be an error answer for
+      // value that moved. Its handler is bounded by the node's own waits (a transfer answers pending after
+      // ANSWER_TIMEOUT_MS), and close() waits for requests under way.
+      const outcome = method === 'GET' || method === 'HEAD' ? await untilClosing(handled, this.#closing.signal) : await handled
+      await send(response, outcome, method === 'HEAD')
     } catch (error) {
       const apiError = toApiError(error)
       if (apiError.code === ApiErrorCode.INTERNAL) {
