@@ -3,7 +3,7 @@
  * (floats included, exhaustively for half precision), the block writer against the canonical encoder, the memo a
  * block carries, and that the usual blocks really take the fast paths.
  */
-import { type CborValue, type Crypto, decodeCanonical, encodeCanonical, equalBytes } from '@constellation/crypto'
+import { type CborValue, type Crypto, encodeCanonical, equalBytes } from '@constellation/crypto'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -25,25 +25,12 @@ import {
 } from '../src/index.js'
 import { allocateBytes, copyBytes } from '../src/block/byte-slab.js'
 import { readWireBlock } from '../src/block/wire-reader.js'
-import { keyPairOf, propertyOptions, TestChain, testCrypto } from './helpers.js'
+import { keyPairOf, propertyOptions, strictlyDecoded as strict, TestChain, testCrypto } from './helpers.js'
 
 let crypto: Crypto
 beforeAll(async () => {
   crypto = await testCrypto()
 })
-
-/** The generic strict path: what the fast reader must agree with. */
-function strict(bytes: Uint8Array): { unsignedBytes: Uint8Array; fields: Record<string, unknown> } | undefined {
-  try {
-    const envelope = decodeCanonical(bytes, { maxBytes: 16_384, maxDepth: 1 })
-    if (!Array.isArray(envelope) || envelope.length !== 2) return undefined
-    const [unsignedBytes, signature] = envelope as [Uint8Array, Uint8Array]
-    const fields = decodeCanonical(unsignedBytes, { maxBytes: 16_384, maxDepth: 16 }) as Record<string, unknown>
-    return { unsignedBytes, fields: { ...fields, signature } }
-  } catch {
-    return undefined
-  }
-}
 
 const proposalWith = (payload: CborValue): HalfBlock =>
   createProposal({ crypto, keyPair: keyPairOf(crypto, 1) }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: 4 }, {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Crypto, type KeyPair, loadCrypto } from '@constellation/crypto'
+import { type Crypto, decodeCanonical, type KeyPair, loadCrypto } from '@constellation/crypto'
 import {
   advanceHead,
   type BlockAuthor,
@@ -108,4 +108,17 @@ export function twoPartyHistory(crypto: Crypto) {
   const first = alice.pay(bob, 10)
   const second = bob.pay(alice, 20)
   return { alice, bob, first, second }
+}
+
+/** A block's wire form read the generic strict way (what the fast reader must agree with): undefined when it does not decode. */
+export function strictlyDecoded(bytes: Uint8Array): { unsignedBytes: Uint8Array; fields: Record<string, unknown> } | undefined {
+  try {
+    const envelope = decodeCanonical(bytes, { maxBytes: 16_384, maxDepth: 1 })
+    if (!Array.isArray(envelope) || envelope.length !== 2) return undefined
+    const [unsignedBytes, signature] = envelope as [Uint8Array, Uint8Array]
+    const fields = decodeCanonical(unsignedBytes, { maxBytes: 16_384, maxDepth: 16 }) as Record<string, unknown>
+    return { unsignedBytes, fields: { ...fields, signature } }
+  } catch {
+    return undefined
+  }
 }

@@ -1,27 +1,14 @@
-import { type CborValue, type Crypto, decodeCanonical, encodeCanonical } from '@constellation/crypto'
+import { type CborValue, type Crypto, encodeCanonical } from '@constellation/crypto'
 import fc from 'fast-check'
 import { beforeAll, expect, it } from 'vitest'
 import { createProposal, EMPTY_CHAIN_HEAD, encodeBlock } from '../src/index.js'
 import { readWireBlock } from '../src/block/wire-reader.js'
-import { keyPairOf, propertyOptions, testCrypto } from './helpers.js'
+import { keyPairOf, propertyOptions, strictlyDecoded as strict, testCrypto } from './helpers.js'
 
 let crypto: Crypto
 beforeAll(async () => {
   crypto = await testCrypto()
 })
-
-/** The generic strict path: what the fast reader must agree with. */
-function strict(bytes: Uint8Array): { unsignedBytes: Uint8Array; fields: Record<string, unknown> } | undefined {
-  try {
-    const envelope = decodeCanonical(bytes, { maxBytes: 16_384, maxDepth: 1 })
-    if (!Array.isArray(envelope) || envelope.length !== 2) return undefined
-    const [unsignedBytes, signature] = envelope as [Uint8Array, Uint8Array]
-    const fields = decodeCanonical(unsignedBytes, { maxBytes: 16_384, maxDepth: 16 }) as Record<string, unknown>
-    return { unsignedBytes, fields: { ...fields, signature } }
-  } catch {
-    return undefined
-  }
-}
 
 const payloads: fc.Arbitrary<CborValue> = fc.letrec<{ value: CborValue }>((tie) => ({
   value: fc.oneof(

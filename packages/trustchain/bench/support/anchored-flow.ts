@@ -28,6 +28,7 @@ import {
 } from '../../src/index.js'
 import { TestAnchors } from '../../test/anchored-harness.js'
 import { type CheckpointRoundsStats, startCheckpointRounds } from './checkpoint-rounds.js'
+import { benchKeyPair } from './bench-key-pair.js'
 
 export interface AnchoredFlowOptions {
   readonly members: number
@@ -178,10 +179,7 @@ export async function runAnchoredFlow(base: Crypto, options: AnchoredFlowOptions
   const nodes: AnchoredNode[] = []
   const frames: FrameTraffic = { blocks: 0, proposals: 0, requestBytes: 0, responseBytes: 0 }
   for (let i = 0; i < members; i++) {
-    const seed = new Uint8Array(32)
-    seed.set(new TextEncoder().encode(`anchored-bench/${i}`).subarray(0, 31))
-    seed[31] = i
-    const keyPair = base.keyPairFromSeed(seed)
+    const keyPair = benchKeyPair(base, 'anchored-bench', i)
     const sim = net.addNode(keyPair)
     await sim.start()
     const store = createMemoryBlockStore({ crypto: base })

@@ -26,6 +26,7 @@ import {
   type TrustChainNode,
 } from '../../src/index.js'
 import { countingCrypto } from '../../test/helpers.js'
+import { benchKeyPair } from './bench-key-pair.js'
 
 export interface CrawlFlowOptions {
   readonly members: number
@@ -94,10 +95,7 @@ export async function runCrawlFlow(base: Crypto, options: CrawlFlowOptions): Pro
   const errors: unknown[] = []
   const nodes: TrustChainNode[] = []
   for (let i = 0; i < members; i++) {
-    const seed = new Uint8Array(32)
-    seed.set(new TextEncoder().encode(`crawl-bench/${i}`).subarray(0, 31))
-    seed[31] = i
-    const keyPair = base.keyPairFromSeed(seed)
+    const keyPair = benchKeyPair(base, 'crawl-bench', i)
     const sim = net.addNode(keyPair)
     await sim.start()
     const store = createMemoryBlockStore({ crypto: base })

@@ -11,6 +11,7 @@
 import type { CborValue } from '@constellation/crypto'
 import { reserve, reservedIn } from './byte-slab.js'
 import type { HalfBlock, UnsignedHalfBlock } from './half-block.js'
+import { KEY_LINK_PUBLIC_KEY, KEY_LINK_SEQUENCE_NUMBER, KEY_PAYLOAD, KEY_PREVIOUS_HASH, KEY_PUBLIC_KEY, KEY_SEQUENCE_NUMBER, KEY_TIMESTAMP, KEY_TYPE, MAP_OF_EIGHT } from './block-layout.js'
 
 /** Nesting this writer handles itself (payload containers; the generic encoder takes deeper ones). */
 const MAX_DEPTH = 14
@@ -128,17 +129,7 @@ function value(item: unknown, depth: number): boolean {
   }
 }
 
-const ascii = (key: string): number[] => [...key].map((char) => char.charCodeAt(0))
-const keyBytes = (key: string): Uint8Array => Uint8Array.from([0x60 + key.length, ...ascii(key)])
-const MAP_OF_EIGHT = Uint8Array.of(0xa8)
-const KEY_TYPE = keyBytes('type')
-const KEY_PAYLOAD = keyBytes('payload')
-const KEY_PUBLIC_KEY = keyBytes('publicKey')
-const KEY_TIMESTAMP = keyBytes('timestamp')
-const KEY_PREVIOUS_HASH = keyBytes('previousHash')
-const KEY_LINK_PUBLIC_KEY = keyBytes('linkPublicKey')
-const KEY_SEQUENCE_NUMBER = keyBytes('sequenceNumber')
-const KEY_LINK_SEQUENCE_NUMBER = keyBytes('linkSequenceNumber')
+const MAP_HEAD = Uint8Array.of(MAP_OF_EIGHT)
 
 function raw(part: Uint8Array): void {
   room(part.length)
@@ -154,7 +145,7 @@ function raw(part: Uint8Array): void {
  */
 export function writeUnsigned(block: UnsignedHalfBlock, encodePayload: (payload: CborValue) => Uint8Array): { bytes: Uint8Array; payloadLength: number } {
   at = 0
-  raw(MAP_OF_EIGHT)
+  raw(MAP_HEAD)
   raw(KEY_TYPE)
   text(block.type)
   raw(KEY_PAYLOAD)

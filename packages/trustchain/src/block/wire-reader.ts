@@ -20,6 +20,7 @@ import { reserve, reservedIn, unreserve } from './byte-slab.js'
 import { keyAt } from './key-table.js'
 import type { BlockType, HalfBlock } from './half-block.js'
 import { SealedBlock } from './sealed-block.js'
+import { KEY_LINK_PUBLIC_KEY, KEY_LINK_SEQUENCE_NUMBER, KEY_PAYLOAD, KEY_PREVIOUS_HASH, KEY_PUBLIC_KEY, KEY_SEQUENCE_NUMBER, KEY_TIMESTAMP, KEY_TYPE, MAP_OF_EIGHT, textBytes } from './block-layout.js'
 
 /** The hashed part and the fields, as the strict decoder would give them. */
 export class WireParts {
@@ -51,17 +52,6 @@ export class WireParts {
 /** Stricter than the generic path's limit for a block (16 levels with the block map), so anything accepted here is accepted there. */
 const PAYLOAD_MAX_DEPTH = 14
 
-const ascii = (text: string): number[] => [...text].map((char) => char.charCodeAt(0))
-/** A text string's canonical encoding (ASCII, shorter than 24 bytes). */
-const textBytes = (text: string): Uint8Array => Uint8Array.from([0x60 + text.length, ...ascii(text)])
-const KEY_TYPE = textBytes('type')
-const KEY_PAYLOAD = textBytes('payload')
-const KEY_PUBLIC_KEY = textBytes('publicKey')
-const KEY_TIMESTAMP = textBytes('timestamp')
-const KEY_PREVIOUS_HASH = textBytes('previousHash')
-const KEY_LINK_PUBLIC_KEY = textBytes('linkPublicKey')
-const KEY_SEQUENCE_NUMBER = textBytes('sequenceNumber')
-const KEY_LINK_SEQUENCE_NUMBER = textBytes('linkSequenceNumber')
 /** The block types by the head byte of their encoding (their lengths differ). */
 const TYPES = new Map<number, { readonly type: BlockType; readonly bytes: Uint8Array }>(
   (['tx', 'genesis', 'checkpoint', 'void'] as const).map((type) => [0x60 + type.length, { type, bytes: textBytes(type) }]),
@@ -336,7 +326,7 @@ function readBlock(wireStart: number, wireEnd: number): WireParts | undefined {
 
   pos = unsignedStart
   end = unsignedEnd
-  if (data[pos++] !== 0xa8 || !match(KEY_TYPE)) return undefined
+  if (data[pos++] !== MAP_OF_EIGHT || !match(KEY_TYPE)) return undefined
   const type = blockType()
   if (type === undefined || !match(KEY_PAYLOAD)) return undefined
   const payloadStart = pos
