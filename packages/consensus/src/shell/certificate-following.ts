@@ -9,7 +9,7 @@ import type { Verdict } from '@constellation/gossip'
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate, decodeCertificate } from '../round/certificate.js'
 import type { Committee } from '../round/committee.js'
 import { requestCertificateRange } from './certificate-range.js'
-import type { ConsensusNetwork } from './solar-system-node.js'
+import type { ConsensusNetwork } from './shell-timing.js'
 import { decodeCertificateAnnouncement, MAX_CERTIFICATES_PER_RESPONSE } from './wire.js'
 
 export type Announced =

@@ -5,7 +5,7 @@
  * serve every group they follow (their children and their own level). What comes back is only decoded here, never
  * trusted: the caller checks every certificate against the committee the one before it named.
  */
-import type { ConsensusNetwork } from './solar-system-node.js'
+import type { ConsensusNetwork } from './shell-timing.js'
 import type { CertificateHistory } from '../finality/certificate-history.js'
 import { type CheckpointCertificate, decodeCertificate, encodeCertificate } from '../round/certificate.js'
 import { type CertificateRangeRequest, decodeCertificateRange, encodeCertificateRange, encodeCertificateRangeRequest } from './wire.js'

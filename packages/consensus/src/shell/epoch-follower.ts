@@ -22,7 +22,7 @@ import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from
 import type { SolarSystemGenesis } from '../round/solar-system.js'
 import { requestCertificateRange } from './certificate-range.js'
 import { applyInTurn, catchUpFrom, judgeNext, readAnnouncement, validatorInTurn } from './certificate-following.js'
-import type { ConsensusNetwork } from './solar-system-node.js'
+import type { ConsensusNetwork } from './shell-timing.js'
 import { certificateTopic, decodeMembershipRequestsAnswer, encodeRequestDigests, levelProtocols, MAX_CERTIFICATES_PER_RESPONSE, MAX_REQUESTS_PER_QUERY } from './wire.js'
 
 export interface EpochFollowerOptions {

@@ -35,7 +35,8 @@ import { applyResult, genesisState, type SolarSystemGenesis, type SolarSystemRul
 import { serveCertificateRange } from './certificate-range.js'
 import { applyInTurn, catchUpFrom, judgeNext, notifyListeners, readAnnouncement, validatorInTurn } from './certificate-following.js'
 import { RoundDriver } from './round-driver.js'
-import { type ConsensusNetwork, DEFAULT_TIMING, type SolarSystemStats, type SolarSystemTiming } from './solar-system-node.js'
+import { type ConsensusNetwork, DEFAULT_TIMING, type SolarSystemTiming } from './shell-timing.js'
+import type { SolarSystemStats } from './solar-system-node.js'
 import {
   certificateTopic,
   decodeCertificateRangeRequest,

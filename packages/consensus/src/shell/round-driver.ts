@@ -21,7 +21,7 @@ import { type FacilitatorRoundState, type RoundEffect, type RoundEvent, stepRoun
 import { journalFloor, type ResumedRound, resumeRound, type RoundJournal, type RoundRecord } from '../round/round-journal.js'
 import { EarlyFrames } from './early-frames.js'
 import { PeerLinks } from './peer-links.js'
-import type { ConsensusNetwork, SolarSystemTiming } from './solar-system-node.js'
+import type { ConsensusNetwork, SolarSystemTiming } from './shell-timing.js'
 import { certificateTopic, decodeCertificateAnnouncement, decodeRoundFrame, encodeCertificateAnnouncement, encodeRoundFrame } from './wire.js'
 
 /** Bytes of round frames buffered per member for rounds this node has not started yet. */

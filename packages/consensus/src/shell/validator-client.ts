@@ -15,7 +15,7 @@ import type { Committee } from '../round/committee.js'
 import { certificateDigest } from '../round/checkpoint-result.js'
 import type { SolarSystemGenesis } from '../round/solar-system.js'
 import { requestCertificateRange } from './certificate-range.js'
-import type { ConsensusNetwork } from './solar-system-node.js'
+import type { ConsensusNetwork } from './shell-timing.js'
 import { decodeFinalityPathAnswer, encodeFinalityPathRequest, levelProtocols, MAX_CERTIFICATES_PER_RESPONSE } from './wire.js'
 
 export type ValidatorClientNetwork = Pick<ConsensusNetwork, 'request' | 'limits'>
