@@ -3,7 +3,7 @@
  * must reach a peer it has no address for asks its neighbours for that peer's signed record — and connect at once to
  * the peers `connectToDiscovered` names; the answer's codec refuses what is out of bounds.
  */
-import { loadCrypto } from '@constellation/crypto'
+import { loadCrypto, toHex } from '@constellation/crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLibp2pNetwork, GossipErrorCode, type Libp2pNetwork, type NetworkEvent, type PeerId } from '../src/index.js'
 import {
@@ -90,7 +90,6 @@ describe('peer discovery on libp2p', () => {
     const hub = await node()
     const lonely = await node({ bootstrap: [hub.listenAddresses()[0] as string] })
     const nobody = crypto.generateKeyPair()
-    const { toHex } = await import('@constellation/crypto')
     await expect(lonely.request(toHex(nobody.publicKey), '/test/echo', bytes('anyone?'))).rejects.toMatchObject({ code: GossipErrorCode.PEER_UNREACHABLE })
   })
 })

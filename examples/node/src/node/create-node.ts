@@ -354,9 +354,11 @@ async function assemble(
     for (const leaf of finalised.leaves) {
       const id = toHex(leaf.subarray(0, 32))
       if (unrecorded.size > 0) {
-        const earlier = unrecorded.get(id) ?? unrecorded.get(toHex(leaf.subarray(32)))
+        // Keyed by this node's half: the proposal (the leaf's first hash) or the agreement (its second).
+        const key = unrecorded.has(id) ? id : toHex(leaf.subarray(32))
+        const earlier = unrecorded.get(key)
         if (earlier !== undefined && equalBytes(blockHash(crypto, earlier.agreement), leaf.subarray(32))) {
-          unrecorded.delete(toHex(blockHash(crypto, earlier.own)))
+          unrecorded.delete(key)
           recorded.push({ id: earlier.id, round: finalised.round })
         }
       }

@@ -19,8 +19,6 @@ export interface UnrecordedTransfer {
   readonly id: Uint8Array
   readonly proposal: HalfBlock
   readonly agreement: HalfBlock
-  /** This node's half: the proposal or the agreement. */
-  readonly own: HalfBlock
 }
 
 /** The agreed transfers among `blocks` (this node's own) whose finality `journal` has not recorded, by the hex hash of this node's half. */
@@ -42,7 +40,7 @@ export async function unrecordedFinality(
       const answer = await storedAnswer(store, proposal)
       agreement = answer.status === 'agreed' ? answer.agreement : undefined
     }
-    if (agreement !== undefined) unrecorded.set(toHex(blockHash(crypto, own)), { id, proposal, agreement, own })
+    if (agreement !== undefined) unrecorded.set(toHex(blockHash(crypto, own)), { id, proposal, agreement })
   }
   return unrecorded
 }
