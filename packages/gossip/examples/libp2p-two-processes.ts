@@ -24,7 +24,12 @@ if (role === 'first') {
       return 'accept'
     })
   })
-  network.handle('/example/time/1', ({ from }) => new TextEncoder().encode(`hello ${short(from)}, this is ${short(network.peerId)}`))
+  // The greeting (gossip) and the question (a request) travel on different streams, so the question can arrive
+  // first: it is answered once the greeting is in, which also keeps the two processes' lines in order.
+  network.handle('/example/time/1', async ({ from }) => {
+    await greeting
+    return new TextEncoder().encode(`hello ${short(from)}, this is ${short(network.peerId)}`)
+  })
   const second = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'second', network.listenAddresses()[0] ?? ''], {
     stdio: ['ignore', 'inherit', 'inherit'],
   })
