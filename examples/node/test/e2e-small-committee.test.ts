@@ -37,6 +37,22 @@ function untilFinal(api: NodeApi, id: string, what: string): Promise<unknown> {
   )
 }
 
+const ChainCodec = t.type({ height: t.number })
+
+// Issue 17, item 6: before, every member appended a checkpoint in every round, so idle chains grew forever.
+describe('an idle network', () => {
+  it('certifies rounds while the chains stay at the genesis block and the first checkpoint', async () => {
+    const running = cluster as DevnetCluster
+    const round = Math.max(...(await Promise.all(running.nodes.map(async (node) => (await node.api.status()).round))))
+    await running.untilRound(round + 8, { timeoutMs: 60_000 })
+    for (const node of running.nodes) {
+      const { height } = await node.api.get(`/v1/chains/${node.layout.id}`, ChainCodec)
+      // Genesis and the checkpoint of round 1, and at most one more waiting to be certified.
+      expect(height).toBeLessThanOrEqual(3)
+    }
+  }, 75_000)
+})
+
 describe('a two-facilitator network whose facilitators restart', () => {
   it('keeps certifying and finalising after a SIGTERM restart, a SIGKILL restart, and both killed at once', async () => {
     const running = cluster as DevnetCluster

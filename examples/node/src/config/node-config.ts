@@ -67,6 +67,8 @@ export const ConsensusConfigCodec = t.exact(
     checkpointDelayMs: SafeNonNegativeInteger,
     /** Time without a certified round after which the node reports the consensus stalled (default 30 s). */
     stallReportAfterMs: SafePositiveInteger,
+    /** Rounds between checkpoints while the node's chain does not move (default 64; 1: every round). */
+    idleCheckpointRounds: SafePositiveInteger,
   }),
 )
 

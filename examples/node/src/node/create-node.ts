@@ -298,7 +298,7 @@ async function assemble(
   // A listener's failure is logged and goes no further: it must not fail the checkpoint or the trustchain effect
   // that reported the growth.
   const growthLog = log('node')
-  const { stallReportAfterMs = DEFAULT_STALL_AFTER_MS, ...consensusTiming } = config.consensus
+  const { stallReportAfterMs = DEFAULT_STALL_AFTER_MS, idleCheckpointRounds, ...consensusTiming } = config.consensus
   const grew = () => {
     const height = trustchain.head().sequenceNumber
     for (const listener of growthListeners) {
@@ -324,6 +324,7 @@ async function assemble(
       },
       stretch: (after) => trustchain.stretch(after),
       proposalOf: (agreement) => store.get(agreement.linkPublicKey, agreement.linkSequenceNumber),
+      onGrown: (listener) => trustchain.onGrown(() => listener()),
     },
     genesis: solarSystem.genesis,
     rules: solarSystem.rules,
@@ -331,6 +332,7 @@ async function assemble(
     restore,
     roundJournal,
     sitOutThroughRound,
+    ...(idleCheckpointRounds === undefined ? {} : { idleCheckpointRounds }),
     onError: reporter('consensus'),
   })
   anchorsOf = consensus

@@ -2,8 +2,11 @@
  * One facilitator's part in one checkpoint round, as a pure state machine.
  *
  * The round unfolds from its seed — the solar system's state after round r - 1 — through three phases:
- *   collecting: members' checkpoint blocks arrive and are checked; once N - t are held (or the proposal timer
- *     fires, for members that never show up) the facilitator proposes what it holds, by priority;
+ *   collecting: members' checkpoint blocks arrive and are checked; once N - t members are heard from (or the proposal
+ *     timer fires, for members that never show up) the facilitator proposes what it holds, by priority. A member
+ *     whose chain has not moved says so instead of checkpointing (`idle`): it counts as heard, so a round with some
+ *     idle members starts as soon as the others' checkpoints are in, but a round with nothing but idle members waits
+ *     for the timer, so an idle network runs a round per `proposalTimeoutMs` instead of as fast as it can;
  *   agreeing: the asynchronous common subset runs over the facilitators' proposals;
  *   signing: the agreed proposals are folded into the result (`foldAgreement`), the next committee is elected,
  *     and the facilitators exchange signature shares until 2t + 1 make the certificate.
@@ -53,6 +56,8 @@ export interface FacilitatorRoundState<I = AnchoredCheckpoint> {
   readonly phase: RoundPhase
   readonly pool: InputPool<I>
   readonly arrivals: number
+  /** Members that said they have nothing to checkpoint for this round (members of the seed only; bounded by them). */
+  readonly idle: ReadonlySet<string>
   /** Inputs proposed (for diagnostics and the explorer; absent after a proposal resumed from a journal). */
   readonly proposed?: readonly I[]
   /** The encoded proposal this facilitator made, once it has: what its round journal keeps. */
@@ -79,6 +84,11 @@ export type RoundEvent<I = AnchoredCheckpoint> =
   | { readonly type: 'checkpoint'; readonly block: I }
   /** The proposal timer fired: propose what is held even if fewer than N - t checkpoints arrived. */
   | { readonly type: 'proposal-timeout' }
+  /**
+   * `member` has nothing to checkpoint for this round (its chain has not moved since its last checkpoint). The shell
+   * passes only what the transport authenticated as coming from `member`.
+   */
+  | { readonly type: 'idle'; readonly member: string }
   | { readonly type: 'message'; readonly from: string; readonly message: RoundMessage }
 
 export type RoundEffect =
@@ -110,7 +120,7 @@ export function startRound<I>(config: RoundConfig<I>, pool: InputPool<I> = new M
     digest: (value) => crypto.sha256(value),
     maxProposalBytes: rules.maxProposalBytes,
   })
-  return { config, inputs, self, round, phase: 'collecting', pool, arrivals: pool.size, acs, shares: new Map(), early: new Map(), refused: new Map() }
+  return { config, inputs, self, round, phase: 'collecting', pool, arrivals: pool.size, idle: new Set(), acs, shares: new Map(), early: new Map(), refused: new Map() }
 }
 
 /** Inputs held before proposing: N - t of the members at level 0 (the kind decides above). */
@@ -127,6 +137,8 @@ export function stepRound<I>(state: FacilitatorRoundState<I>, event: RoundEvent<
       return onCheckpoint(state, event.block)
     case 'proposal-timeout':
       return state.phase === 'collecting' ? propose(state) : { state, effects: [] }
+    case 'idle':
+      return onIdle(state, event.member)
     case 'message':
       return onMessage(state, event.from, event.message)
   }
@@ -142,9 +154,31 @@ function onCheckpoint<I>(state: FacilitatorRoundState<I>, block: I): RoundStep<I
   // Blocks that arrive after the proposal wait in the pool for the next round.
   const pool = addInput(state.inputs, state.pool, block, state.arrivals)
   const next = { ...state, pool, arrivals: state.arrivals + 1 }
+  return heardEnough(next) ? propose(next) : { state: next, effects: [] }
+}
+
+function onIdle<I>(state: FacilitatorRoundState<I>, member: string): RoundStep<I> {
+  if (state.idle.has(member) || !state.config.seed.members.has(member)) return { state, effects: [] }
+  const next = { ...state, idle: new Set(state.idle).add(member) }
+  return heardEnough(next) ? propose(next) : { state: next, effects: [] }
+}
+
+/**
+ * Whether to propose before the timer: the sources heard from (inputs that count, and idle members with no input
+ * held) reach the collection target, and at least one input is held — a round of idle members only has nothing to
+ * agree on and waits for the timer, which paces an idle network.
+ */
+function heardEnough<I>(state: FacilitatorRoundState<I>): boolean {
+  if (state.phase !== 'collecting') return false
   const { counts } = state.inputs
-  const heard = counts === undefined ? pool.size : [...pool.values()].filter((entry) => counts(entry.block)).length
-  return next.phase === 'collecting' && heard >= collectionTarget(next) ? propose(next) : { state: next, effects: [] }
+  const held = [...state.pool.values()].filter((entry) => counts === undefined || counts(entry.block))
+  if (held.length === 0) return false
+  let idle = 0
+  if (state.idle.size > 0) {
+    const sources = new Set(held.map((entry) => state.inputs.sourceOf(entry.block)))
+    for (const member of state.idle) if (!sources.has(member)) idle++
+  }
+  return held.length + idle >= collectionTarget(state)
 }
 
 function propose<I>(state: FacilitatorRoundState<I>): RoundStep<I> {

@@ -137,6 +137,11 @@ export class AnswerWatch {
     if (!this.#reports.has(key)) this.#reports.set(key, { proposal, left: REPORT_SUBMISSIONS })
   }
 
+  /** Whether reports wait to be attached to a submission. */
+  get reporting(): boolean {
+    return this.#reports.size > 0
+  }
+
   /** The reports to attach to the next submission (each counts down once per submission round). */
   nextReports(): HalfBlock[] {
     const out: HalfBlock[] = []

@@ -18,7 +18,6 @@ import {
   type BlockLimits,
   blockHash,
   type CertifiedAnchors,
-  CheckpointPayloadCodec,
   DEFAULT_BLOCK_LIMITS,
   decodeBlock,
   encodeBlock,
@@ -27,6 +26,7 @@ import {
   type StretchTail,
 } from '@constellation/trustchain'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
+import { checkpointStep, recordedRound } from './checkpoint-cadence.js'
 import { type AgreementProof, buildAgreementProof, type TransactionHalves, transactionLeaf } from '../finality/agreement-proof.js'
 import { CertificateHistory } from '../finality/certificate-history.js'
 import { type BatchVerifier, type CheckpointCertificate, checkCertificate } from '../round/certificate.js'
@@ -46,9 +46,10 @@ import {
   certificateTopic,
   CHECKPOINT_PROTOCOL,
   decodeCertificateRangeRequest,
-  decodeCheckpointSubmission,
+  decodeMemberSubmission,
   decodeSubmissionAnswer,
   encodeCheckpointSubmission,
+  encodeIdleNotice,
   encodeSubmissionAnswer,
   ROUND_PROTOCOL,
 } from './wire.js'
@@ -67,6 +68,12 @@ export interface CheckpointWriter {
    * forked its chain (the proposal it answered is not the one certified at that position); without it, it cannot.
    */
   proposalOf?(agreement: HalfBlock): Promise<HalfBlock | undefined>
+  /**
+   * Calls `listener` after the own chain grew (a transfer's proposal or agreement; checkpoints may be reported too)
+   * and returns the unsubscribe. A member that told the facilitators it is idle for the round checkpoints at once
+   * then, so the transfer is final a round sooner; without it, it waits for the next certificate.
+   */
+  onGrown?(listener: () => void): () => void
 }
 
 /** A round's finalised transfers as a node applied it: the certificate (with its leaves) and the leaves. */
@@ -126,6 +133,12 @@ export interface SolarSystemNodeOptions {
    * may run with one: it follows the certificates and becomes a member at the epoch that admits it.
    */
   readonly epochs?: MemberSchedule
+  /**
+   * Rounds a member whose chain has not moved goes between checkpoints (default 64; 1 checkpoints every round, as a
+   * member with transfers does). In the rounds between it sends an idle notice instead (see checkpoint-cadence.ts).
+   * A hierarchy that removes members silent for `silentRounds` membership rounds must see one in time.
+   */
+  readonly idleCheckpointRounds?: number
 }
 
 /** Rounds, frames (`RoundDriverStats`: sent, failed, received, messages sent and dropped) and certificates. */
@@ -140,6 +153,7 @@ export interface SolarSystemStats extends RoundDriverStats {
 type Listener = (certificate: CheckpointCertificate, state: SolarSystemState) => void
 
 const DEFAULT_FINALITY_WINDOW_ROUNDS = 256
+const DEFAULT_IDLE_CHECKPOINT_ROUNDS = 64
 /** Members whose last checked stretch a facilitator keeps (bounded by the solar system's size). */
 const MAX_CHECKED_STRETCHES = 4_096
 
@@ -156,6 +170,7 @@ export class SolarSystemNode {
   readonly history: CertificateHistory
   readonly #options: SolarSystemNodeOptions
   readonly #timing: SolarSystemTiming
+  readonly #idleCheckpointRounds: number
   readonly #limits: BlockLimits
   readonly #driver: RoundDriver<AnchoredCheckpoint>
   readonly #listeners = new Set<Listener>()
@@ -184,6 +199,10 @@ export class SolarSystemNode {
   /** Fires when no certificate arrived for a while: this node then asks its peers for newer ones. */
   #stallTimer: TimerHandle | undefined
   #checkpointTimer: TimerHandle | undefined
+  /** The round this member told the facilitators it is idle for; it checkpoints at once if its chain grows meanwhile. */
+  #idleFor: number | undefined
+  /** Idle notices for the round after the one this facilitator is in (it is behind): replayed when it enters it. */
+  #idleAhead: { readonly round: number; readonly members: Set<string> } | undefined
   #stallProbes = 0
   #running = false
   #stats = { roundsCertified: 0, roundsFacilitated: 0, certificatesRejected: 0, certificatesFetched: 0 }
@@ -198,6 +217,9 @@ export class SolarSystemNode {
     this.#registry = options.registry ?? new PayloadRegistry()
     this.#evidence = new ForkEvidence(options.crypto, this.#limits)
     this.#answers = new AnswerWatch(options.crypto)
+    const idleRounds = options.idleCheckpointRounds ?? DEFAULT_IDLE_CHECKPOINT_ROUNDS
+    if (!(Number.isSafeInteger(idleRounds) && idleRounds >= 1)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'idleCheckpointRounds must be a positive integer')
+    this.#idleCheckpointRounds = idleRounds
     this.#state = this.#scheduled(genesisState(options.crypto, options.genesis, options.rules))
     if (!this.#state.members.has(this.self) && options.epochs === undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'this node is not a member of the solar system')
     this.history = new CertificateHistory(options.crypto, options.genesis)
@@ -259,9 +281,11 @@ export class SolarSystemNode {
     this.#unsubscribe.push(
       network.subscribe(certificateTopic(genesis.level, genesis.group), (message) => this.#onCertificateGossip(message.data, message.from)),
       network.handle(ROUND_PROTOCOL, (request) => this.#driver.onFrame(request.from, request.data)),
-      network.handle(CHECKPOINT_PROTOCOL, (request) => this.#onSubmission(request.data)),
+      network.handle(CHECKPOINT_PROTOCOL, (request) => this.#onSubmission(request.from, request.data)),
       network.handle(CERTIFICATES_PROTOCOL, (request) => this.#onRangeRequest(request.data)),
     )
+    const grown = this.#options.chain.onGrown?.(() => this.#onGrown())
+    if (grown !== undefined) this.#unsubscribe.push(grown)
     this.#enterRound()
     this.#armStallTimer()
     await this.#submitCheckpoint()
@@ -404,25 +428,44 @@ export class SolarSystemNode {
   }
 
   /**
-   * Appends a checkpoint recording the last certified result and submits it, with the stretch of the own chain after
-   * the own certified checkpoint that it closes, to the next facilitators. Each facilitator gets only the blocks it
-   * has not acknowledged yet; one that asks for more gets them at once.
+   * Checkpoints for the next round when the own chain moved (or the idle cadence is due), and submits the stretch of
+   * the own chain after the own certified checkpoint that the checkpoint closes to the next facilitators; tells them
+   * it is idle otherwise (see checkpoint-cadence.ts). Each facilitator gets only the blocks it has not acknowledged
+   * yet; one that asks for more gets them at once.
    */
   async #submitCheckpoint(): Promise<void> {
     const state = this.#state
     // Not a member (yet, or any more): nothing to checkpoint for.
     if (!state.members.has(this.self)) return
+    this.#idleFor = undefined
     const anchor = anchorOf(state, this.self)?.sequenceNumber ?? 0
-    let block: HalfBlock
     let stretch: readonly HalfBlock[]
     try {
-      block = await this.#options.chain.checkpoint({ consensusResultHash: state.resultHash, round: state.round })
-      stretch = (await this.#options.chain.stretch(anchor)).filter((own) => own.sequenceNumber <= block.sequenceNumber)
+      stretch = await this.#options.chain.stretch(anchor)
+      const step = checkpointStep({
+        stretch,
+        round: state.round,
+        anchorRound: state.lastCheckpoints.get(this.self)?.round ?? 0,
+        idleCheckpointRounds: this.#idleCheckpointRounds,
+        maxCheckpointAgeRounds: this.#options.rules.maxCheckpointAgeRounds,
+        reporting: this.#answers.reporting,
+      })
+      if (!this.#running || state !== this.#state) return
+      if (step === 'idle') return this.#sendIdle(state)
+      if (step === 'checkpoint') {
+        const block = await this.#options.chain.checkpoint({ consensusResultHash: state.resultHash, round: state.round })
+        // Blocks appended between the read and the checkpoint belong to it too: read again then.
+        const last = stretch.at(-1)?.sequenceNumber ?? anchor
+        stretch =
+          block.sequenceNumber === last + 1
+            ? [...stretch, block]
+            : (await this.#options.chain.stretch(anchor)).filter((own) => own.sequenceNumber <= block.sequenceNumber)
+      }
     } catch (error) {
       this.#options.onError?.(error)
       return
     }
-    if (!this.#running) return
+    if (!this.#running || stretch.length === 0) return
     this.#answers.noteOwn(stretch)
     const reports = this.#answers.nextReports()
     for (const facilitator of state.committee.facilitators) {
@@ -434,6 +477,26 @@ export class SolarSystemNode {
       }
       void this.#submitTo(facilitator, anchor, stretch, reports)
     }
+  }
+
+  /** Tells the facilitators of the round after `state` that this member has nothing to checkpoint for it. */
+  #sendIdle(state: SolarSystemState): void {
+    const round = state.round + 1
+    this.#idleFor = round
+    const { level, group } = this.#options.genesis
+    const notice = encodeIdleNotice({ level, group, idle: round })
+    for (const facilitator of state.committee.facilitators) {
+      if (facilitator === this.self) this.#takeIdle(this.self, round)
+      // Unanswered is fine: that facilitator waits for its timer instead, as for any member it did not hear from.
+      else this.#options.network.request(facilitator, CHECKPOINT_PROTOCOL, notice, { timeout: this.#timing.requestTimeoutMs }).catch(() => undefined)
+    }
+  }
+
+  /** The own chain grew: a member idle for this round checkpoints now rather than a round later. */
+  #onGrown(): void {
+    if (!this.#running || this.#idleFor === undefined || this.#idleFor !== this.#state.round + 1 || this.#checkpointTimer !== undefined) return
+    this.#idleFor = undefined
+    void this.#submitCheckpoint()
   }
 
   /** Sends `facilitator` the part of `stretch` (after `anchor`) it lacks, and what it asks for if it lacks more. */
@@ -472,10 +535,14 @@ export class SolarSystemNode {
 
   // ---- facilitator -------------------------------------------------------------------------------------
 
-  async #onSubmission(data: Uint8Array): Promise<Uint8Array> {
-    const submission = decodeCheckpointSubmission(data, this.#options.network.limits.maxMessageBytes)
+  async #onSubmission(from: string, data: Uint8Array): Promise<Uint8Array> {
+    const submission = decodeMemberSubmission(data, this.#options.network.limits.maxMessageBytes)
     const { level, group } = this.#options.genesis
     if (submission.level !== level || submission.group !== group) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'another solar system')
+    if ('idle' in submission) {
+      this.#takeIdle(from, submission.idle)
+      return encodeSubmissionAnswer({})
+    }
     const blocks = submission.blocks.map((bytes) => decodeBlock(this.crypto, bytes, this.#limits))
     for (const bytes of submission.reports ?? []) this.#evidence.takeReport(this.#state, decodeBlock(this.crypto, bytes, this.#limits))
     const resend = await this.#takeStretch(blocks, 'all')
@@ -506,6 +573,19 @@ export class SolarSystemNode {
     this.#evidence.noteChecked(plan.rest)
     this.#acceptCheckpoint(checked.checkpoint)
     return undefined
+  }
+
+  /** An idle notice from `member` (authenticated by the transport) for `round`: counted if that round is this one's. */
+  #takeIdle(member: string, round: number): void {
+    if (!this.#state.members.has(member)) return
+    if (round === this.#state.round + 1) {
+      this.#driver.drive({ type: 'idle', member })
+      return
+    }
+    // The member applied a certificate this node has not yet: held for that round (bounded by the members).
+    if (round !== this.#state.round + 2) return
+    if (this.#idleAhead?.round !== round) this.#idleAhead = { round, members: new Set() }
+    this.#idleAhead.members.add(member)
   }
 
   async #verifyAll(blocks: readonly HalfBlock[]): Promise<readonly boolean[]> {
@@ -540,8 +620,11 @@ export class SolarSystemNode {
     const { crypto, keyPair, rules } = this.#options
     // The round checks each carried checkpoint against the new state as it takes it in (no separate prune first).
     const inputs = checkpointInputs(crypto, rules, this.#limits, this.#evidence.toPropose(state))
+    const idle = this.#idleAhead?.round === round ? this.#idleAhead.members : new Set<string>()
+    this.#idleAhead = undefined
     this.#driver.enter(round, startRound({ crypto, keyPair, rules, seed: state, limits: this.#limits, inputs }), () => {
       for (const entry of carried.values()) this.#driver.drive({ type: 'checkpoint', block: entry.block })
+      for (const member of idle) this.#driver.drive({ type: 'idle', member })
     })
   }
 
@@ -659,12 +742,6 @@ export class SolarSystemNode {
     // Recent rounds go with their finalised leaves, so a member that catches up learns which of its transfers are final.
     return serveCertificateRange(this.history, decodeCertificateRangeRequest(data), this.#options.network.limits.maxMessageBytes, (round) => this.#recent.get(round)?.certificate)
   }
-}
-
-/** The round a checkpoint block records (Infinity for a payload that is not a checkpoint's: held, then discarded by the next round's check). */
-function recordedRound(block: HalfBlock): number {
-  const payload = CheckpointPayloadCodec.decode(block.payload)
-  return payload._tag === 'Right' ? payload.right.round : Number.POSITIVE_INFINITY
 }
 
 export function createSolarSystemNode(options: SolarSystemNodeOptions): SolarSystemNode {

@@ -4,7 +4,8 @@
  *   - round frames (request/response, facilitator to facilitator): every round message bound for one peer since
  *     the last frame, coalesced into one frame, because the per-frame cost of a real transport, not the bytes,
  *     sets the pace of an O(n^2)-message protocol;
- *   - checkpoint submissions (request/response, member to facilitator): one checkpoint block;
+ *   - checkpoint submissions (request/response, member to facilitator): a member's stretch closed by its checkpoint
+ *     block, or an idle notice from a member whose chain has not moved;
  *   - certificates (gossip, to everyone in the solar system) and certificate ranges (request/response, to catch up).
  * Every decoder checks sizes before decoding and shapes with a codec; the transport authenticates the sender.
  */
@@ -104,6 +105,25 @@ export function encodeCheckpointSubmission(submission: CheckpointSubmission): Ui
 
 export function decodeCheckpointSubmission(bytes: Uint8Array, maxBytes: number): CheckpointSubmission {
   return decodeWith(CheckpointSubmissionCodec, bytes, maxBytes, 'checkpoint submission')
+}
+
+/**
+ * A member that has nothing to checkpoint for round `idle` (its chain has not moved since its last checkpoint):
+ * unsigned, for the transport authenticates who sent it, and it only tells a facilitator not to wait for the
+ * member — at worst a round starts without a checkpoint that comes later and waits for the next one.
+ */
+const IdleNoticeCodec = closedRecord('IdleNotice', { level: Level, group: Group, idle: Round })
+export type IdleNotice = t.TypeOf<typeof IdleNoticeCodec>
+
+export function encodeIdleNotice(notice: IdleNotice): Uint8Array {
+  return encodeCanonical(IdleNoticeCodec.encode(notice))
+}
+
+/** What a member sends a facilitator on the checkpoint protocol: a stretch with its checkpoint, or an idle notice. */
+export type MemberSubmission = CheckpointSubmission | IdleNotice
+
+export function decodeMemberSubmission(bytes: Uint8Array, maxBytes: number): MemberSubmission {
+  return decodeWith(t.union([CheckpointSubmissionCodec, IdleNoticeCodec]), bytes, maxBytes, 'checkpoint submission')
 }
 
 /**

@@ -175,8 +175,9 @@ describe('catching up', () => {
   })
 
   it('paces rounds by the members’ checkpoint delay', async () => {
+    // Members that checkpoint every round: idle ones would pace the rounds by the proposal timer instead (below).
     const gaps = async (checkpointDelayMs: number): Promise<number[]> => {
-      const paced = await createSolarSystemSim({ seed: 'paced', members: 5, facilitators: 4, timing: { checkpointDelayMs, proposalTimeoutMs: 2_000 } })
+      const paced = await createSolarSystemSim({ seed: 'paced', members: 5, facilitators: 4, idleCheckpointRounds: 1, timing: { checkpointDelayMs, proposalTimeoutMs: 2_000 } })
       const at: number[] = []
       paced.members[0]!.consensus.onCertificate(() => at.push(paced.net.clock.now()))
       await paced.runUntilRound(8)

@@ -43,6 +43,8 @@ export interface ClusterSimOptions {
    * states), for tests that move value; default none (0). A member admitted later opens with 0.
    */
   readonly balance?: number
+  /** Rounds an idle solar-system member goes between checkpoints (the node's default when absent). */
+  readonly idleCheckpointRounds?: number
 }
 
 export interface ClusterValidator {
@@ -105,7 +107,8 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
     for (const [i, keyPair] of (keys[s] as KeyPair[]).entries()) {
       const epochRules = options.epochs?.(s, i)
       const epochs = epochRules === undefined ? undefined : follow(toHex(keyPair.publicKey), genesis.group, epochRules)
-      members.push(await createSimMember(net, keyPair, { seed: s * 1_000 + i, genesis, rules, errors, ...(epochs === undefined ? {} : { epochs }) }))
+      const idle = options.idleCheckpointRounds === undefined ? {} : { idleCheckpointRounds: options.idleCheckpointRounds }
+      members.push(await createSimMember(net, keyPair, { seed: s * 1_000 + i, genesis, rules, errors, ...idle, ...(epochs === undefined ? {} : { epochs }) }))
     }
     systems.push({ genesis, members })
   }

@@ -65,6 +65,8 @@ export interface SolarSystemSimOptions {
   readonly epochs?: MemberSchedule
   /** Members whose consensus traffic an adversary rewrites (see `byzantine` in sim/byzantine.test.ts). */
   readonly corrupt?: ReadonlyMap<number, (network: ConsensusNetwork, random: Random) => ConsensusNetwork>
+  /** Rounds an idle member goes between checkpoints (the node's default when absent). */
+  readonly idleCheckpointRounds?: number
 }
 
 export interface SolarSystemSim {
@@ -116,6 +118,8 @@ export interface SimMemberOptions {
   readonly network?: (sim: SimNode) => ConsensusNetwork
   /** The epoch changes, or how to make them from the member's network (an `EpochFollower` that derives them). */
   readonly epochs?: MemberSchedule | ((network: ConsensusNetwork) => MemberSchedule)
+  /** Rounds an idle member goes between checkpoints (the node's default when absent). */
+  readonly idleCheckpointRounds?: number
 }
 
 /**
@@ -156,11 +160,13 @@ export async function createSimMember(net: SimNetwork, keyPair: KeyPair, options
       checkpoint: (request) => chain.checkpoint(request),
       stretch: (after) => chain.stretch(after),
       proposalOf: (agreement) => store.get(agreement.linkPublicKey, agreement.linkSequenceNumber),
+      onGrown: (listener) => chain.onGrown(() => listener()),
     },
     genesis: options.genesis,
     rules: options.rules,
     ...(options.timing === undefined ? {} : { timing: options.timing }),
     ...(epochs === undefined ? {} : { epochs }),
+    ...(options.idleCheckpointRounds === undefined ? {} : { idleCheckpointRounds: options.idleCheckpointRounds }),
     onError: (error) => errors.push(error),
   })
   return { keyPair, id: toHex(keyPair.publicKey), sim, store, chain, consensus }
@@ -199,6 +205,7 @@ export async function createSolarSystemSim(options: SolarSystemSimOptions): Prom
         ...(options.timing === undefined ? {} : { timing: options.timing }),
         ...(options.chain === undefined ? {} : { chain: options.chain }),
         ...(options.epochs === undefined ? {} : { epochs: options.epochs }),
+        ...(options.idleCheckpointRounds === undefined ? {} : { idleCheckpointRounds: options.idleCheckpointRounds }),
       }),
     )
   }

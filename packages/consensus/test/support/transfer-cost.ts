@@ -48,7 +48,7 @@ import {
   type TransactionHalves,
   withoutLeaves,
 } from '../../src/index.js'
-import { CHECKPOINT_PROTOCOL, decodeCheckpointSubmission } from '../../src/shell/wire.js'
+import { CHECKPOINT_PROTOCOL, decodeMemberSubmission } from '../../src/shell/wire.js'
 import type { TransferCharges } from './hierarchy-sim.js'
 import { SIM_BALANCE } from './solar-system-sim.js'
 
@@ -164,7 +164,9 @@ export async function measureTransferCost(options: TransferCostOptions): Promise
     const submittedHalves: { hash: string; bytes: number }[] = []
     const onRequest = (protocol: string, data: Uint8Array) => {
       if (protocol !== CHECKPOINT_PROTOCOL) return
-      for (const bytes of decodeCheckpointSubmission(data, network.limits.maxMessageBytes).blocks) {
+      const submission = decodeMemberSubmission(data, network.limits.maxMessageBytes)
+      if ('idle' in submission) return
+      for (const bytes of submission.blocks) {
         const block = decodeBlock(crypto, bytes)
         if (isProposal(block) || isAgreement(block)) submittedHalves.push({ hash: toHex(blockHash(crypto, block)), bytes: bytes.length })
       }

@@ -132,6 +132,12 @@ export interface AnchoredNode {
   onSettled(listener: (settled: SettledTransfer) => void): () => void
   /** Transactions this node countersigned. */
   onAgreed(listener: (transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock }) => void): () => void
+  /**
+   * Calls `listener` with the own chain's new head each time own blocks were stored (proposals, agreements, voids,
+   * checkpoints); returns the unsubscribe. The consensus's `CheckpointWriter.onGrown`: a member idle for a round
+   * checkpoints at once when its chain moves.
+   */
+  onGrown(listener: (head: ChainHead) => void): () => void
   /** Stored blocks of a chain from a peer (sync, recovery), not validated: the caller ingests them. */
   fetchRange(peer: Uint8Array, publicKey: Uint8Array, from: number, to: number): Promise<HalfBlock[]>
   /** `fetchRange`, then the blocks validated and stored through the ledger: one outcome per block fetched. */
@@ -206,6 +212,7 @@ class AnchoredNodeShell implements AnchoredNode {
   readonly #refusals = new Map<string, Answer>()
   readonly #settledListeners = new Set<(settled: SettledTransfer) => void>()
   readonly #agreedListeners = new Set<(transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock }) => void>()
+  readonly #grownListeners = new Set<(head: ChainHead) => void>()
   /** Own debits after the own anchor: `{anchor, spent}` for the anchor they were summed from, up to `through`. */
   #spent = { anchor: -1, through: 0, spent: 0 }
   #stats = { framesSent: 0, framesReceived: 0, resends: 0, proposalsSigned: 0, agreementsSigned: 0, refusalsSigned: 0, voids: 0 }
@@ -276,6 +283,11 @@ class AnchoredNodeShell implements AnchoredNode {
   onAgreed(listener: (transaction: { readonly proposal: HalfBlock; readonly agreement: HalfBlock }) => void): () => void {
     this.#agreedListeners.add(listener)
     return () => this.#agreedListeners.delete(listener)
+  }
+
+  onGrown(listener: (head: ChainHead) => void): () => void {
+    this.#grownListeners.add(listener)
+    return () => this.#grownListeners.delete(listener)
   }
 
   stretch(after: number): Promise<HalfBlock[]> {
@@ -742,6 +754,15 @@ class AnchoredNodeShell implements AnchoredNode {
       this.#options.onError?.(error)
       void this.stop()
       throw error
+    }
+    if (this.#grownListeners.size === 0 || !blocks.some((block) => equalBytes(block.publicKey, this.publicKey))) return
+    const head = this.#ownChain().head
+    for (const listener of this.#grownListeners) {
+      try {
+        listener(head)
+      } catch (error) {
+        this.#options.onError?.(error)
+      }
     }
   }
 
