@@ -68,6 +68,7 @@ import {
   PEER_EXCHANGE_PROTOCOL,
   type PeerExchangeQuery,
 } from './peer-exchange.js'
+import { boundDialOptions, checkAnnounce, checkDialFrom, type ListenerAddresses, listenerAddresses } from './node-addresses.js'
 import { libp2pIdOf, libp2pKeyOf, networkIdOf } from './peer-identity.js'
 import { installPromiseWithResolvers } from './promise-with-resolvers.js'
 import { RequestChannel } from './request-channel.js'
@@ -85,6 +86,19 @@ export interface Libp2pNetworkOptions {
   readonly listen?: readonly string[]
   /** Multiaddrs (ending in `/p2p/<libp2p id>`) dialled once at start; failures are not fatal (see `dial`). */
   readonly bootstrap?: readonly string[]
+  /**
+   * Multiaddrs announced to peers instead of the listen addresses (libp2p's `addresses.announce`), for a node reached
+   * through a proxy, a port forward or a NAT mapping: identify, the signed peer record that peer exchange passes on
+   * and `listenAddresses()` then carry these only, never the bound ones (default: none, the listen addresses are
+   * announced). At most 16; one naming a `/p2p/` id must name this node.
+   */
+  readonly announce?: readonly string[]
+  /**
+   * An IPv4 or IPv6 address every outgoing TCP connection is bound to (`localAddress` of `net.connect`), so that the
+   * dialled side sees this node come from it (default: the OS chooses per route). It must be an address of this
+   * machine, and dials to addresses of the other IP family fail.
+   */
+  readonly dialFrom?: string
   readonly limits?: Partial<NetworkLimits>
   /** Time for request timeouts and limits (default: the system clock). */
   readonly clock?: Clock
@@ -132,7 +146,7 @@ const IDENTIFY_WAIT_MS = 2_000
 const PEER_LOOKUP_FAN_OUT = 8
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped'
-type Services = { identify: unknown; pubsub: GossipSub }
+type Services = { identify: unknown; pubsub: GossipSub; listenerAddresses: ListenerAddresses }
 /** Gossipsub's mesh query: on its class, though not on the `GossipSub` interface it exports. */
 type MeshQuery = { getMeshPeers(topic: string): string[] }
 /** Gossipsub's entry for every RPC a neighbour sends: public on its class, not on the exported interface. */
@@ -155,6 +169,8 @@ export class Libp2pNetwork implements Network {
   readonly #clock: Clock
   readonly #listen: readonly string[]
   readonly #bootstrap: readonly string[]
+  readonly #announce: readonly string[]
+  readonly #dialFrom: string | undefined
   readonly #gossip: GossipTuning
   readonly #inboundConnectionThreshold: number
   readonly #maxIncomingPendingConnections: number
@@ -206,6 +222,8 @@ export class Libp2pNetwork implements Network {
     this.#clock = options.clock ?? systemClock
     this.#listen = checkAddresses(options.listen ?? ['/ip4/127.0.0.1/tcp/0'], 'listen')
     this.#bootstrap = checkAddresses(options.bootstrap ?? [], 'bootstrap')
+    this.#announce = checkAnnounce(options.announce ?? [], libp2pIdOf(this.peerId).toString())
+    this.#dialFrom = options.dialFrom === undefined ? undefined : checkDialFrom(options.dialFrom)
     this.#gossip = { ...DEFAULT_GOSSIP, ...options.gossip }
     if (!Number.isSafeInteger(this.#gossip.meshDegree) || this.#gossip.meshDegree < 2) {
       throw new GossipError(GossipErrorCode.INVALID_INPUT, `gossip.meshDegree must be an integer >= 2`)
@@ -323,8 +341,8 @@ export class Libp2pNetwork implements Network {
     return createLibp2p<Services>({
       start: false,
       privateKey,
-      addresses: { listen: [...this.#listen] },
-      transports: [tcp()],
+      addresses: { listen: [...this.#listen], announce: [...this.#announce] },
+      transports: [tcp(this.#dialFrom === undefined ? {} : { dialOpts: boundDialOptions(this.#dialFrom) })],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       // Only Constellation identities (Ed25519 keys) may connect.
@@ -340,6 +358,7 @@ export class Libp2pNetwork implements Network {
       peerRouters: [() => this.#peerRouter()],
       services: {
         identify: identify(),
+        listenerAddresses: listenerAddresses(),
         pubsub: (components: GossipSubComponents) => countOutboundRpcs(screenInboundRpcs(gossipsub({
           globalSignaturePolicy: 'StrictNoSign',
           allowedTopics: [GOSSIP_CARRIER_TOPIC],
@@ -727,11 +746,28 @@ export class Libp2pNetwork implements Network {
 
   // ---- libp2p specifics --------------------------------------------------------------------------------
 
-  /** The addresses this node listens on, each ending in `/p2p/<libp2p id>` so that others can dial it. */
+  /**
+   * The addresses others dial this node at, each ending in `/p2p/<libp2p id>`: the `announce` addresses when they are
+   * set, otherwise the addresses it listens on. These are what identify and the peer records tell peers, and what a
+   * bootstrap list or `dial` takes.
+   */
   listenAddresses(): string[] {
     return this.#running()
       .getMultiaddrs()
       .map((address) => address.toString())
+  }
+
+  /**
+   * The addresses this node's sockets are bound to (an OS-chosen port resolved), each ending in `/p2p/<libp2p id>`:
+   * where a proxy or port forward in front of the node sends connections. The same as `listenAddresses()` unless
+   * `announce` is set; never told to peers.
+   */
+  boundAddresses(): string[] {
+    const node = this.#running()
+    const self = node.peerId.toString()
+    return node.services.listenerAddresses
+      .bound()
+      .map((address) => (address.getComponents().at(-1)?.name === 'p2p' ? address : address.encapsulate(`/p2p/${self}`)).toString())
   }
 
   /** Connects to the node at `address` (a multiaddr ending in `/p2p/<libp2p id>`); resolves with its peer id. */
