@@ -16,7 +16,7 @@ describe('constellation soak: the command line', () => {
     [['--seed', '1'], '--seed and --minutes go together'],
     [['--manifest', 'm.json', '--seed', '1', '--minutes', '1'], 'give either --manifest <file>, or --seed <n> and --minutes <m>'],
     [['--seed', '1', '--minutes', '0'], 'expected Minutes (more than 0, at most 1440), got 0'],
-    [['--seed', '1', '--minutes', '1', '--kinds', 'kill,disconnect'], 'expected "kill" | "restart" | "pause" | "restart-facilitators", got "disconnect"'],
+    [['--seed', '1', '--minutes', '1', '--kinds', 'kill,partition'], 'expected "kill" | "restart" | "pause" | "disconnect" | "restart-facilitators", got "partition"'],
     [['--seed', '1', '--minutes', '1', '--nodes', '17'], 'expected NodeCount (2 to 16), got 17'],
   ])('soak %j exits 2: %s', async (args, message) => {
     const run = await cli(['soak', ...args])

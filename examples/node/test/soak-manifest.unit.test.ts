@@ -48,7 +48,9 @@ describe('soak manifest', () => {
     ['a missing field', { ...VALID, settleMs: undefined }, 'settleMs: expected SettleMs'],
     ['an unknown field', { ...VALID, perturbation: [] }, 'unknown field perturbation'],
     ['an unknown field of a perturbation', { ...VALID, perturbations: [{ atMs: 1, kind: 'kill', node: 0, signal: 9 }] }, 'unknown field perturbations.0.signal'],
-    ['an unknown kind', { ...VALID, perturbations: [{ atMs: 1, kind: 'disconnect', node: 0, forMs: 10 }] }, 'perturbations'],
+    ['an unknown kind', { ...VALID, perturbations: [{ atMs: 1, kind: 'partition', node: 0, forMs: 10 }] }, 'perturbations'],
+    ['a disconnect of no time', { ...VALID, perturbations: [{ atMs: 1, kind: 'disconnect', node: 0, forMs: 0 }] }, 'perturbations'],
+    ['a disconnect of a node that is not in the network', { ...VALID, perturbations: [{ atMs: 1, kind: 'disconnect', node: 4, forMs: 1_000 }] }, 'perturbations.0.node (4) is not a node of a 4-node network'],
     ['one node', { ...VALID, network: { nodes: 1, facilitators: 1, balance: 1 } }, 'network.nodes: expected Nodes (2 to 16), got 1'],
     ['more facilitators than nodes', { ...VALID, network: { nodes: 3, facilitators: 4, balance: 1 } }, 'network.facilitators (4) is more than network.nodes (3)'],
     ['a node that is not in the network', { ...VALID, perturbations: [{ atMs: 1, kind: 'restart', node: 4 }] }, 'perturbations.0.node (4) is not a node of a 4-node network (0 to 3)'],
@@ -67,7 +69,7 @@ describe('soak manifest', () => {
     const block = /<!-- soak-manifest[^>]*-->\s*```json\n([\s\S]*?)```/.exec(readme)?.[1]
     expect(block).toBeDefined()
     const manifest = parseManifest(block as string, 'the README manifest')
-    expect(schedule(manifest).map((p) => p.kind)).toEqual(['kill', 'pause', 'restart', 'restart-facilitators'])
+    expect(schedule(manifest).map((p) => p.kind)).toEqual(['kill', 'pause', 'disconnect', 'restart', 'restart-facilitators'])
   })
 
   it('refuses text that is not JSON, a missing file and a file over the size limit, each with its code', async () => {
@@ -99,6 +101,10 @@ describe('manifest generator', () => {
     expect(Math.max(...times)).toBeLessThanOrEqual(20 * 60_000 - 10_000)
     expect(new Set(manifest.perturbations.map((p) => p.kind))).toEqual(new Set(PERTURBATION_KINDS))
     for (const p of manifest.perturbations) if ('node' in p) expect(p.node).toBeLessThan(4)
+    // Pauses and disconnects last 1 to 10 s: below the 30 s after which a node reports a stall.
+    const outages = manifest.perturbations.flatMap((p) => (p.kind === 'pause' || p.kind === 'disconnect' ? [p.forMs] : []))
+    expect(Math.min(...outages)).toBeGreaterThanOrEqual(1_000)
+    expect(Math.max(...outages)).toBeLessThanOrEqual(10_000)
   })
 
   it('draws only the kinds asked for, and no perturbation in a run too short for one', () => {

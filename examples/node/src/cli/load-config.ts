@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { decodeJsonFile, decodeWith, isPlainObject, PortCodec, unknownFields } from '../config/codecs.js'
-import { ApiTokenCodec, decodeNodeConfig, dataPaths, defaultNodeConfig, Host, type LogLevel, MAX_CONFIG_BYTES, type NodeConfig, NodeConfigCodec } from '../config/node-config.js'
+import { ApiTokenCodec, decodeNodeConfig, dataPaths, defaultNodeConfig, Host, type LogLevel, MAX_CONFIG_BYTES, MultiaddrCodec as Multiaddr, type NodeConfig, NodeConfigCodec } from '../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import { integerText, refusal } from './option-values.js'
 
@@ -46,7 +46,6 @@ export const ENVIRONMENT = {
   passphrase: 'CONSTELLATION_PASSPHRASE',
 } as const
 
-const Multiaddr = NodeConfigCodec.type.props.p2p.type.props.listen.type
 export const LogLevelCodec = NodeConfigCodec.type.props.log.type.props.level
 /** `true` or `false`, as a variable spells it. */
 const BooleanText = new t.Type<boolean, string, unknown>(

@@ -3,7 +3,9 @@
  * `<dataDir>/config.json`; the CLI layers environment variables and flags over that file (see cli/load-config.ts)
  * and decodes the result with `NodeConfigCodec`, so every source is checked by the same codec.
  */
+import { isIP } from 'node:net'
 import { join } from 'node:path'
+import { MAX_ANNOUNCED_ADDRESSES } from '@constellation/gossip'
 import * as t from 'io-ts'
 import { NodeErrorCode } from '../errors.js'
 import { decodeJsonFile, decodeWith, PortCodec, SafeNonNegativeInteger, SafePositiveInteger } from './codecs.js'
@@ -12,7 +14,26 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number]
 const LogLevelCodec = t.keyof(Object.fromEntries(LOG_LEVELS.map((level) => [level, null])) as Record<LogLevel, null>)
 
-const Multiaddr = t.refinement(t.string, (s) => s.startsWith('/') && s.length <= 512, 'Multiaddr')
+export const MultiaddrCodec = t.refinement(t.string, (s) => s.startsWith('/') && s.length <= 512, 'Multiaddr')
+/** An IPv4 or IPv6 address literal (`127.0.0.3`, `::1`): not a host name, not a multiaddr. */
+const IpAddress = t.refinement(t.string, (s) => isIP(s) !== 0, 'IpAddress')
+
+export const P2pConfigCodec = t.exact(
+  t.intersection([
+    t.type({ listen: t.array(MultiaddrCodec), bootstrap: t.array(MultiaddrCodec) }),
+    t.partial({
+      /**
+       * Multiaddrs peers are told to dial instead of the listen addresses (default none: the listen addresses), for a
+       * node behind a proxy, port forward or NAT mapping: identify, peer exchange and the `listen` the node reports
+       * then name these only.
+       */
+      announce: t.refinement(t.array(MultiaddrCodec), (list) => list.length <= MAX_ANNOUNCED_ADDRESSES, `Announce (at most ${MAX_ANNOUNCED_ADDRESSES} multiaddrs)`),
+      /** The local address every outgoing p2p connection is bound to (default: the OS chooses per route). */
+      dialFrom: IpAddress,
+    }),
+  ]),
+)
+
 export const Host = t.refinement(t.string, (s) => s.length > 0 && s.length <= 253 && !/\s/.test(s), 'Host')
 
 /** A server timeout in milliseconds: at least 100 ms, at most an hour. */
@@ -94,7 +115,7 @@ export const NodeConfigCodec = t.exact(
     dataDir: t.string,
     /** The network genesis file shared by all nodes of the network (see network-genesis.ts). */
     genesisFile: t.string,
-    p2p: t.exact(t.type({ listen: t.array(Multiaddr), bootstrap: t.array(Multiaddr) })),
+    p2p: P2pConfigCodec,
     api: ApiConfigCodec,
     consensus: ConsensusConfigCodec,
     contracts: ContractsConfigCodec,

@@ -4,9 +4,11 @@
  * the grace period, and the exits reported). A node can be stopped, killed and started again on the same data dir
  * (the end-to-end tests do). Children are put in their own process group, so a terminal's Ctrl-C reaches only the
  * devnet, which stops the load, gathers the figures and then stops the nodes; if the devnet process itself goes away
- * uncleanly, an exit hook kills whatever is still running.
+ * uncleanly, an exit hook kills whatever is still running. A layout written `behindProxies` gets its loopback proxy
+ * (devnet/loopback-proxy.ts) started before the nodes and closed after them; `proxy` is how a node's network is cut.
  */
 import { readApiCookie } from '../api/api-token.js'
+import { LoopbackProxy } from './loopback-proxy.js'
 import type { DevnetLayout, DevnetNodeLayout } from './devnet-layout.js'
 import { NodeApi } from './node-api.js'
 import { describeExit, type NodeExit, NodeProcess, type ReadyLine } from './node-process.js'
@@ -34,6 +36,8 @@ export interface NodeStopReport {
 export class DevnetCluster {
   readonly layout: DevnetLayout
   readonly nodes: RunningNode[] = []
+  /** In front of every node when the layout is behind proxies. */
+  #proxy: LoopbackProxy | undefined
   readonly #all = new Set<NodeProcess>()
   /** Stopped or killed on purpose (`stopNode`, `killNode`): their exits are not faults. */
   readonly #ended = new Set<NodeProcess>()
@@ -50,6 +54,14 @@ export class DevnetCluster {
   static async start(layout: DevnetLayout, options: { readonly signal?: AbortSignal; readonly env?: NodeJS.ProcessEnv } = {}): Promise<DevnetCluster> {
     const cluster = new DevnetCluster(layout)
     try {
+      if (layout.behindProxies) {
+        cluster.#proxy = await LoopbackProxy.start(
+          layout.nodes.map((node) => {
+            if (node.proxyPort === undefined) throw new Error(`node-${node.index} of a layout behind proxies has no proxy port`)
+            return { port: node.proxyPort, target: { host: node.p2pHost, port: node.p2pPort }, source: node.p2pHost }
+          }),
+        )
+      }
       const processes = layout.nodes.map((node) => cluster.#spawn(node, options.env))
       const readies = await withAbort(Promise.all(processes.map((child) => withTimeout(child.ready(), READY_TIMEOUT_MS, `${child.name} to be ready`))), options.signal)
       const apis = await Promise.all(layout.nodes.map((node, i) => apiOf(node, readies[i] as ReadyLine)))
@@ -61,6 +73,11 @@ export class DevnetCluster {
       await cluster.stop(0)
       throw error
     }
+  }
+
+  /** The proxy in front of the nodes, when the layout put them behind one. */
+  get proxy(): LoopbackProxy | undefined {
+    return this.#proxy
   }
 
   /** Starts node `index` again on its data dir (after `stopNode` or `killNode`); resolves when it is ready. */
@@ -113,6 +130,8 @@ export class DevnetCluster {
       }),
     )
     for (const node of this.nodes) node.api.close()
+    // After the nodes: they close their connections through it.
+    await this.#proxy?.close()
     process.off('exit', this.#exitHook)
     return reports
   }

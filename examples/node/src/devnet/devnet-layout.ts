@@ -3,6 +3,10 @@
  * `config.json` (what `constellation init` writes, with fixed loopback ports and every other node as bootstrap
  * peer), and one `genesis.json` shared by all. The nodes' libp2p peer ids follow from their public keys
  * (`libp2pPeerIdOf`), so every bootstrap address is known before the first node runs.
+ *
+ * Behind proxies (`behindProxies`, the soak's topology: see devnet/loopback-proxy.ts), node i listens on its own
+ * loopback address 127.0.0.(i+2) and dials from it, and announces a proxy port on 127.0.0.1 instead, which the
+ * others' bootstrap lists name too; the devnet cluster starts the proxy before the nodes.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -12,6 +16,7 @@ import { libp2pPeerIdOf } from '@constellation/gossip'
 import { checkGenesis, type NetworkGenesis } from '../config/network-genesis.js'
 import { dataPaths, defaultNodeConfig, type LogLevel, type NodeConfig } from '../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
+import { nodeHost } from './loopback-proxy.js'
 import { reserveFreePorts } from './free-ports.js'
 
 const HOST = '127.0.0.1'
@@ -21,9 +26,13 @@ export interface DevnetNodeLayout {
   /** Hex public key. */
   readonly id: string
   readonly dataDir: string
+  /** Where the node listens: 127.0.0.1, or behind a proxy its own loopback address. */
+  readonly p2pHost: string
   readonly p2pPort: number
   readonly apiPort: number
-  /** Where the others dial it: `/ip4/127.0.0.1/tcp/PORT/p2p/<libp2p id>`. */
+  /** Behind a proxy: the proxy's port on 127.0.0.1 for this node, which it announces and the others dial. */
+  readonly proxyPort?: number
+  /** Where the others dial it: `/ip4/127.0.0.1/tcp/PORT/p2p/<libp2p id>` (the proxy's port when behind one). */
   readonly address: string
   readonly apiUrl: string
   readonly config: NodeConfig
@@ -34,6 +43,8 @@ export interface DevnetLayout {
   readonly genesisFile: string
   readonly genesis: NetworkGenesis
   readonly nodes: readonly DevnetNodeLayout[]
+  /** Every node is reached through a loopback proxy (each has a `proxyPort`). */
+  readonly behindProxies: boolean
 }
 
 export interface DevnetLayoutOptions {
@@ -45,6 +56,8 @@ export interface DevnetLayoutOptions {
   readonly crypto: Crypto
   readonly group?: string
   readonly logLevel?: LogLevel
+  /** Put every node behind a loopback proxy, so that its network can be cut (default: nodes dial each other directly). */
+  readonly behindProxies?: boolean
 }
 
 /** The paths a layout of `nodes` nodes writes in `baseDir` (and a devnet removes afterwards). */
@@ -65,6 +78,9 @@ export async function writeDevnetLayout(options: DevnetLayoutOptions): Promise<D
   const { baseDir, crypto } = options
   checkFreshBaseDir(baseDir, options.nodes)
   const { genesisFile, dataDirs } = devnetPaths(baseDir, options.nodes)
+  const behindProxies = options.behindProxies ?? false
+  // Direct: a p2p and an API port each, on 127.0.0.1. Behind proxies: an API and a proxy port on 127.0.0.1, and a
+  // p2p port on the node's own address.
   const ports = await reserveFreePorts(2 * options.nodes, HOST)
   const drafts: Omit<DevnetNodeLayout, 'config'>[] = []
   for (let index = 0; index < options.nodes; index++) {
@@ -72,9 +88,21 @@ export async function writeDevnetLayout(options: DevnetLayoutOptions): Promise<D
     await mkdir(dataDir, { recursive: true, mode: 0o700 })
     const keyPair = await createKeyFile(dataPaths(dataDir).key, { crypto })
     const id = toHex(keyPair.publicKey)
-    const p2pPort = ports[2 * index] as number
     const apiPort = ports[2 * index + 1] as number
-    drafts.push({ index, id, dataDir, p2pPort, apiPort, address: `/ip4/${HOST}/tcp/${p2pPort}/p2p/${libp2pPeerIdOf(id)}`, apiUrl: `http://${HOST}:${apiPort}` })
+    const p2pHost = behindProxies ? nodeHost(index) : HOST
+    const p2pPort = behindProxies ? ((await reserveFreePorts(1, p2pHost))[0] as number) : (ports[2 * index] as number)
+    const dialledPort = ports[2 * index] as number
+    drafts.push({
+      index,
+      id,
+      dataDir,
+      p2pHost,
+      p2pPort,
+      apiPort,
+      ...(behindProxies && { proxyPort: dialledPort }),
+      address: `/ip4/${HOST}/tcp/${dialledPort}/p2p/${libp2pPeerIdOf(id)}`,
+      apiUrl: `http://${HOST}:${apiPort}`,
+    })
   }
   const genesis = checkGenesis({
     version: 1,
@@ -90,7 +118,11 @@ export async function writeDevnetLayout(options: DevnetLayoutOptions): Promise<D
       const config: NodeConfig = {
         ...defaults,
         genesisFile,
-        p2p: { listen: [`/ip4/${HOST}/tcp/${draft.p2pPort}`], bootstrap: drafts.filter((other) => other !== draft).map((other) => other.address) },
+        p2p: {
+          listen: [`/ip4/${draft.p2pHost}/tcp/${draft.p2pPort}`],
+          bootstrap: drafts.filter((other) => other !== draft).map((other) => other.address),
+          ...(draft.proxyPort !== undefined && { announce: [`/ip4/${HOST}/tcp/${draft.proxyPort}`], dialFrom: draft.p2pHost }),
+        },
         api: { ...defaults.api, host: HOST, port: draft.apiPort },
         log: { level: options.logLevel ?? 'info' },
       }
@@ -98,5 +130,5 @@ export async function writeDevnetLayout(options: DevnetLayoutOptions): Promise<D
       return { ...draft, config }
     }),
   )
-  return { baseDir, genesisFile, genesis, nodes }
+  return { baseDir, genesisFile, genesis, nodes, behindProxies }
 }

@@ -239,6 +239,8 @@ async function assemble(
     keyPair,
     listen: config.p2p.listen,
     bootstrap: config.p2p.bootstrap,
+    ...(config.p2p.announce !== undefined && { announce: config.p2p.announce }),
+    ...(config.p2p.dialFrom !== undefined && { dialFrom: config.p2p.dialFrom }),
     gossip: { heartbeatIntervalMs: GOSSIP_HEARTBEAT_MS },
     connectToDiscovered: (peer) => committeeOf?.state.committee.facilitators.includes(peer) ?? false,
   })

@@ -7,7 +7,7 @@
 import { createRandom, type Random } from '@constellation/gossip'
 import { decodeManifest, MAX_OUTAGE_MS, type Perturbation, type PerturbationKind, type SoakLoad, type SoakManifest } from './soak-manifest.js'
 
-export const PERTURBATION_KINDS: readonly PerturbationKind[] = ['kill', 'restart', 'pause', 'restart-facilitators']
+export const PERTURBATION_KINDS: readonly PerturbationKind[] = ['kill', 'restart', 'pause', 'disconnect', 'restart-facilitators']
 
 export interface ManifestOptions {
   readonly seed: number
@@ -34,9 +34,13 @@ export const GENERATED_DEFAULTS = {
 /** No perturbation in the first and last stretch of a run: the network starts, and the last one heals in the load. */
 const QUIET_START_MS = 5_000
 const QUIET_END_MS = 10_000
-/** Kills keep a node down up to this long; pauses last 1 s to this long (below the 30 s a node reports a stall after). */
+/**
+ * Kills keep a node down up to this long; pauses and disconnects last 1 s to this long (below the 30 s a node reports
+ * a stall after).
+ */
 const MAX_DOWN_MS = 5_000
 const MAX_PAUSE_MS = 10_000
+const MAX_DISCONNECT_MS = 10_000
 
 export function generateManifest(options: ManifestOptions): SoakManifest {
   const random = createRandom(options.seed)
@@ -77,6 +81,8 @@ function perturbationAt(atMs: number, kind: PerturbationKind, random: Random, no
       return { atMs, kind, node }
     case 'pause':
       return { atMs, kind, node, forMs: 1_000 + random.int(MAX_PAUSE_MS - 1_000 + 1) }
+    case 'disconnect':
+      return { atMs, kind, node, forMs: 1_000 + random.int(MAX_DISCONNECT_MS - 1_000 + 1) }
     case 'restart-facilitators':
       return { atMs, kind }
   }

@@ -2,11 +2,15 @@
  * Applies a manifest's perturbations to the running processes of a devnet (devnet-cluster.ts), and keeps what the
  * load needs to know meanwhile: which nodes are down (killed, stopping, starting again) and each node's current API
  * token (a node writes a new cookie at every start). A paused node is not down: it holds its connections and
- * answers late, as a stopped machine does, and the load keeps sending to it.
+ * answers late, as a stopped machine does, and the load keeps sending to it. Nor is a disconnected one: its API
+ * answers (the load keeps sending to it), but its transfers find no counterparty and its peers lose it.
  *
  *   kill                  SIGKILL; `downMs` later started again on the same data dir, awaited until ready
  *   restart               SIGTERM (the node closes cleanly), then started again, awaited until ready
  *   pause                 SIGSTOP, `forMs`, SIGCONT
+ *   disconnect            through the cluster's loopback proxy (devnet/loopback-proxy.ts): every p2p connection from
+ *                         or to the node reset and new ones refused for `forMs`, then let through again; the nodes
+ *                         find each other again by themselves
  *   restart-facilitators  the current committee (from a node's `/v1/status`) stopped with SIGTERM all at once,
  *                         then all started again at once
  */
@@ -71,6 +75,9 @@ export class Perturber {
         case 'pause':
           await this.#pause(perturbation.node, perturbation.forMs)
           break
+        case 'disconnect':
+          await this.#disconnect(perturbation.node, perturbation.forMs)
+          break
         case 'restart-facilitators':
           nodes = await this.#committee()
           await Promise.all(nodes.map((node) => this.#bounce(node, () => this.#cluster.stopNode(node), 0)))
@@ -82,10 +89,15 @@ export class Perturber {
     return { perturbation, description: describePerturbation(perturbation), plannedAtMs: perturbation.atMs, startedAtMs, endedAtMs: this.#now(), nodes, ...(error === undefined ? {} : { error }) }
   }
 
-  /** SIGCONT to every node still paused (before the cluster is stopped, so that SIGTERM can be handled). */
+  /**
+   * SIGCONT to every node still paused and the network back to every node still cut (before the cluster is stopped,
+   * so that SIGTERM can be handled and the nodes close their connections as usual).
+   */
   resumeAll(): void {
     for (const index of this.#paused) this.#signal(index, 'SIGCONT')
     this.#paused.clear()
+    const proxy = this.#cluster.proxy
+    if (proxy !== undefined) for (const index of this.#cluster.nodes.keys()) proxy.reconnect(index)
   }
 
   async #bounce(index: number, stop: () => Promise<unknown>, downMs: number): Promise<void> {
@@ -109,6 +121,17 @@ export class Perturber {
     } finally {
       this.#signal(index, 'SIGCONT')
       this.#paused.delete(index)
+    }
+  }
+
+  async #disconnect(index: number, forMs: number): Promise<void> {
+    const proxy = this.#cluster.proxy
+    if (proxy === undefined) throw new Error('the network was not started behind proxies: a node cannot be disconnected')
+    proxy.disconnect(index)
+    try {
+      await delay(forMs)
+    } finally {
+      proxy.reconnect(index)
     }
   }
 

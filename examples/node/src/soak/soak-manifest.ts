@@ -11,7 +11,8 @@
  *     "durationMs": 40000, "settleMs": 60000,
  *     "perturbations": [
  *       { "atMs": 8000, "kind": "kill", "node": 2, "downMs": 1000 },
- *       { "atMs": 20000, "kind": "pause", "node": 1, "forMs": 4000 }
+ *       { "atMs": 20000, "kind": "pause", "node": 1, "forMs": 4000 },
+ *       { "atMs": 30000, "kind": "disconnect", "node": 3, "forMs": 4000 }
  *     ]
  *   }
  *
@@ -20,8 +21,9 @@
  *   kill                  SIGKILL, `downMs` down, then started again on the same data dir
  *   restart               SIGTERM (a clean stop), then started again on the same data dir
  *   pause                 SIGSTOP for `forMs`, then SIGCONT
+ *   disconnect            the node's p2p network cut for `forMs` (every connection from or to it reset, new ones
+ *                         refused), then restored; the process runs on and its API answers
  *   restart-facilitators  every facilitator of the current committee stopped (SIGTERM) at once, then all started
- * A `disconnect` (cutting a node's network for a while) is not offered yet: see the node README.
  */
 import { readFile, stat } from 'node:fs/promises'
 import { isLeft } from 'fp-ts/lib/Either.js'
@@ -35,7 +37,7 @@ export const MAX_NODES = 16
 export const MAX_PERTURBATIONS = 10_000
 /** A day: the longest run, and the longest any one wait in a manifest may be. */
 export const MAX_DURATION_MS = 86_400_000
-/** Longest a node is kept down or paused by one perturbation. */
+/** Longest a node is kept down, paused or disconnected by one perturbation. */
 export const MAX_OUTAGE_MS = 600_000
 
 const bounded = (name: string, min: number, max: number, integer = true) =>
@@ -48,8 +50,9 @@ const OutageMs = bounded('OutageMs', 1, MAX_OUTAGE_MS)
 export const KillCodec = t.exact(t.intersection([t.type({ atMs: Milliseconds, kind: t.literal('kill'), node: NodeIndex }), t.partial({ downMs: bounded('DownMs', 0, MAX_OUTAGE_MS) })]))
 export const RestartCodec = t.exact(t.type({ atMs: Milliseconds, kind: t.literal('restart'), node: NodeIndex }))
 export const PauseCodec = t.exact(t.type({ atMs: Milliseconds, kind: t.literal('pause'), node: NodeIndex, forMs: OutageMs }))
+export const DisconnectCodec = t.exact(t.type({ atMs: Milliseconds, kind: t.literal('disconnect'), node: NodeIndex, forMs: OutageMs }))
 export const RestartFacilitatorsCodec = t.exact(t.type({ atMs: Milliseconds, kind: t.literal('restart-facilitators') }))
-export const PerturbationCodec = t.union([KillCodec, RestartCodec, PauseCodec, RestartFacilitatorsCodec])
+export const PerturbationCodec = t.union([KillCodec, RestartCodec, PauseCodec, DisconnectCodec, RestartFacilitatorsCodec])
 export type Perturbation = t.TypeOf<typeof PerturbationCodec>
 export type PerturbationKind = Perturbation['kind']
 
@@ -142,6 +145,8 @@ export function describePerturbation(perturbation: Perturbation): string {
       return `restart node-${perturbation.node}`
     case 'pause':
       return `pause node-${perturbation.node} for ${perturbation.forMs / 1000} s`
+    case 'disconnect':
+      return `disconnect node-${perturbation.node} for ${perturbation.forMs / 1000} s`
     case 'restart-facilitators':
       return 'restart every facilitator'
   }

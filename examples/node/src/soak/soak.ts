@@ -2,7 +2,8 @@
  * A soak run (`constellation soak`): a manifest's network of real node processes (the devnet's layout and cluster),
  * a load of transfers, the manifest's perturbations on schedule, then the invariants.
  *
- * 1. Writes the data dirs and genesis, starts the nodes, waits until every node has certified two more rounds.
+ * 1. Writes the data dirs and genesis, starts the nodes behind a loopback proxy each (devnet/loopback-proxy.ts, so that
+ *    a node's network can be cut), waits until every node has certified two more rounds.
  * 2. Starts the round watch (every node's round a few times a second), the load, and the perturbations, each at its
  *    time after the load started, one at a time.
  * 3. When the load and the last perturbation are over, lets the network settle: waits (at most `settleMs`) until
@@ -59,7 +60,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   let perturber: Perturber | undefined
   let watch: RoundWatch | undefined
   try {
-    const layout = await writeDevnetLayout({ baseDir, nodes, facilitators, balance, crypto, group: `soak-${manifest.seed}` })
+    // Behind proxies whatever the manifest holds, so that every run has the same topology (see loopback-proxy.ts).
+    const layout = await writeDevnetLayout({ baseDir, nodes, facilitators, balance, crypto, group: `soak-${manifest.seed}`, behindProxies: true })
     const supply = layout.genesis.members.reduce((sum, member) => sum + member.balance, 0)
     note(`starting ${nodes} nodes (${facilitators} facilitators) in ${baseDir}`)
     cluster = await DevnetCluster.start(layout, signal === undefined ? {} : { signal })

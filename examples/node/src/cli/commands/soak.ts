@@ -51,7 +51,8 @@ export function registerSoakCommand(program: Command, context: CliContext): void
     .summary('run a local network under load and perturbations, then check its invariants')
     .description(
       'Starts a local network of real node processes, offers transfers, applies perturbations on schedule (kill -9 and ' +
-        'restart, SIGTERM and restart, SIGSTOP/SIGCONT, every facilitator restarted at once), lets the network settle ' +
+        'restart, SIGTERM and restart, SIGSTOP/SIGCONT, a node disconnected and reconnected through the loopback proxy ' +
+        'in front of each node, every facilitator restarted at once), lets the network settle ' +
         'and checks every node: identical certificates for each round, balances that sum to the genesis supply, every ' +
         'transfer answered 201 final on both sides, no error that moved value, no fraud proof, every node caught up. ' +
         'The manifest comes from --manifest, or is generated from --seed and --minutes.',

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { PortCodec } from '../../config/codecs.js'
-import { ApiTokenCodec, dataPaths, Host, type NodeConfig, NodeConfigCodec } from '../../config/node-config.js'
+import { ApiTokenCodec, dataPaths, Host, MultiaddrCodec as Multiaddr, type NodeConfig } from '../../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../../errors.js'
 import { createLogger, errorFields, type Logger } from '../../log/logger.js'
 import { EXPLORER_PATH } from '../../explorer/asset-routes.js'
@@ -22,8 +22,6 @@ import { collectWith, integerText, parseWith } from '../option-values.js'
 import { errorLine } from '../report-error.js'
 import { readRuntimeFile, readyLine } from '../runtime-file.js'
 import { Shutdown } from '../shutdown.js'
-
-const Multiaddr = NodeConfigCodec.type.props.p2p.type.props.listen.type
 
 interface StartFlags extends ConfigFlags {
   readonly logFile?: string
