@@ -171,14 +171,16 @@ function onIdle<I>(state: FacilitatorRoundState<I>, member: string): RoundStep<I
 function heardEnough<I>(state: FacilitatorRoundState<I>): boolean {
   if (state.phase !== 'collecting') return false
   const { counts } = state.inputs
-  const held = [...state.pool.values()].filter((entry) => counts === undefined || counts(entry.block))
-  if (held.length === 0) return false
-  let idle = 0
-  if (state.idle.size > 0) {
-    const sources = new Set(held.map((entry) => state.inputs.sourceOf(entry.block)))
-    for (const member of state.idle) if (!sources.has(member)) idle++
+  let held = state.pool.size
+  if (counts !== undefined) {
+    held = 0
+    for (const entry of state.pool.values()) if (counts(entry.block)) held++
   }
-  return held.length + idle >= collectionTarget(state)
+  if (held === 0) return false
+  // The pool is keyed by source: an idle member whose input is held anyway counts once.
+  let idle = 0
+  for (const member of state.idle) if (!state.pool.has(member)) idle++
+  return held + idle >= collectionTarget(state)
 }
 
 function propose<I>(state: FacilitatorRoundState<I>): RoundStep<I> {
