@@ -41,7 +41,8 @@ describe.each([2, 3])('a network of %i nodes, each a facilitator every round nee
   }, 30_000)
 
   // Issue 17, item 6: before, every member appended a checkpoint in every round, so idle chains grew forever.
-  it.runIf(nodes === 2)('idle, certifies rounds while the chains stay at the genesis block and the first checkpoint', async () => {
+  // Checked on the pair only: the trio's chains behave alike, and its seconds go to the restarts below.
+  if (nodes === 2) it('idle, certifies rounds while the chains stay at the genesis block and the first checkpoint', async () => {
     const running = cluster as DevnetCluster
     const round = Math.max(...(await Promise.all(running.nodes.map(async (node) => (await node.api.status()).round))))
     await running.untilRound(round + 8, { timeoutMs: 60_000 })
