@@ -10,7 +10,7 @@
  */
 export { ContractError, ContractErrorCode, isContractError } from './errors.js'
 export { isJsonValue, type JsonValue } from './json/json-value.js'
-export { type ContractType, isAssignable, type TypeDescription, typeFromDescription, Types } from './types/contract-type.js'
+export { type ContractType, isAssignable, type SignatureDescription, type TypeDescription, typeFromDescription, Types } from './types/contract-type.js'
 export { DEFAULT_SANDBOX_LIMITS, PROTOCOL_SIZE_LIMITS, type SandboxLimits, sandboxLimits } from './sandbox/limits.js'
 export type { RpcExchange } from './sandbox/contract-vm.js'
 export { POLLS_PER_INTERRUPT } from './sandbox/gas-counter.js'
@@ -22,7 +22,6 @@ export {
   type ExecutionResult,
   type Executor,
   type FailureDetail,
-  type SignatureDescription,
 } from './sandbox/executor.js'
 export { loadQuickJs } from './sandbox/quickjs.js'
 export {

@@ -20,9 +20,9 @@
  */
 import type { SignedResourceAdvert, ResourceAdvert } from './advert/resource-advert.js'
 import type { NetworkTraffic } from './network-traffic.js'
+import type { PeerId } from './peer-id.js'
 
-/** Lowercase hex of the peer's 32-byte Ed25519 public key. */
-export type PeerId = string
+export type { PeerId } from './peer-id.js'
 
 export type Verdict = 'accept' | 'ignore' | 'reject'
 

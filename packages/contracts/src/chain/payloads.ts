@@ -15,7 +15,7 @@ import { type Crypto, encodeCanonical, HASH_LENGTH } from '@constellation/crypto
 import { type CarriedValue, CarriedValueCodec, type PayloadRegistry } from '@constellation/trustchain'
 import * as t from 'io-ts'
 import { asCbor, type JsonValue } from '../json/json-value.js'
-import type { SignatureDescription } from '../sandbox/executor.js'
+import type { SignatureDescription } from '../types/contract-type.js'
 import { closedRecord, typeFromDescription, Types } from '../types/contract-type.js'
 
 export const DEPLOY_KIND = 'contract-deploy'

@@ -5,7 +5,7 @@
  */
 import { type Crypto, toHex } from '@constellation/crypto'
 import { ContractError, ContractErrorCode } from '../errors.js'
-import type { SignatureDescription } from '../sandbox/executor.js'
+import type { SignatureDescription } from '../types/contract-type.js'
 import { type ContractType, decodeWith } from '../types/contract-type.js'
 
 export interface ContractSignature<I, O, S> {

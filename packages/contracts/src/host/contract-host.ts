@@ -38,8 +38,8 @@ import { DEPLOY_KIND, DeployPayloadCodec, deployHash, INVOKE_KIND, type InvokePa
 import { ContractError, ContractErrorCode } from '../errors.js'
 import { asCbor, canonicalForm, decodeJson, type JsonValue } from '../json/json-value.js'
 import type { RpcExchange } from '../sandbox/contract-vm.js'
-import { type AsyncExecutor, errorOf, type ExecutionResult, type SignatureDescription } from '../sandbox/executor.js'
-import { type ContractType, decodeWith, typeFromDescription } from '../types/contract-type.js'
+import { type AsyncExecutor, errorOf, type ExecutionResult } from '../sandbox/executor.js'
+import { type ContractType, decodeWith, type SignatureDescription, typeFromDescription } from '../types/contract-type.js'
 import { createRpcBridge, type RpcBridge, type RpcBridgeOptions } from './rpc-bridge.js'
 import { type SlaFigures, SlaRecorder } from './sla.js'
 

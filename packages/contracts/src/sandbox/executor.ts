@@ -16,16 +16,9 @@ import type { QuickJSWASMModule } from 'quickjs-emscripten'
 import { contractId } from '../contract/contract.js'
 import { ContractError, ContractErrorCode, toContractError } from '../errors.js'
 import { canonicalJson, encodeJson, inCanonicalOrder, type JsonValue, parseJson } from '../json/json-value.js'
-import { type ContractType, decodeWith, type TypeDescription, typeFromDescription } from '../types/contract-type.js'
+import { type ContractType, decodeWith, type SignatureDescription, typeFromDescription } from '../types/contract-type.js'
 import { ContractVm, type RpcExchange } from './contract-vm.js'
 import { type SandboxLimits, sandboxLimits } from './limits.js'
-
-/** The serialisable type signature of a contract. */
-export interface SignatureDescription {
-  readonly input: TypeDescription
-  readonly output: TypeDescription
-  readonly state: TypeDescription
-}
 
 export interface ContractRegistration {
   /** Hex SHA-256 of the code. */

@@ -24,6 +24,13 @@ export type TypeDescription =
   | { readonly kind: 'union'; readonly members: readonly TypeDescription[] }
 
 /** A shape of contract data: its codec and its description. */
+/** The serialisable type signature of a contract: its input, output and state types. */
+export interface SignatureDescription {
+  readonly input: TypeDescription
+  readonly output: TypeDescription
+  readonly state: TypeDescription
+}
+
 export interface ContractType<A> {
   readonly description: TypeDescription
   /** Decoding only: contract values are JSON already, so nothing needs encoding (and the type stays covariant). */

@@ -19,7 +19,7 @@ import {
   toHex,
 } from '@constellation/crypto'
 import { GossipError, GossipErrorCode } from '../errors.js'
-import type { PeerId } from '../network.js'
+import type { PeerId } from '../peer-id.js'
 
 export interface ResourceAdvert {
   /** What the node does, e.g. `basic`, `facilitator`, `validator` (at most 16, each 1–32 characters). */

@@ -81,7 +81,7 @@ const TRAFFIC_CODES: Record<TrafficKind, number> = { gossip: 1, control: 2, requ
 
 const yieldToMacrotasks = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-export class SimNetwork implements SimWorld {
+export class SimNetwork implements SimWorld<SimNode> {
   readonly crypto: Crypto
   readonly clock = new VirtualClock()
   readonly random: Random

@@ -63,7 +63,7 @@ export class SimNode implements Network {
   /** This node's view of virtual time; its timers die with the node when it crashes. */
   readonly clock: Clock
 
-  readonly #world: SimWorld
+  readonly #world: SimWorld<SimNode>
   readonly #subscriptions = new TopicSubscriptions()
   readonly #handlers = new RequestHandlers()
   readonly #listeners = new Listeners<NetworkEvent>()
@@ -83,7 +83,7 @@ export class SimNode implements Network {
   /** Incremented on crash and stop: timers and deliveries from an earlier life are void. */
   #epoch = 0
 
-  constructor(world: SimWorld, index: number, keyPair: KeyPair, peerId: PeerId, limits: NetworkLimits) {
+  constructor(world: SimWorld<SimNode>, index: number, keyPair: KeyPair, peerId: PeerId, limits: NetworkLimits) {
     this.#world = world
     this.index = index
     this.keyPair = keyPair

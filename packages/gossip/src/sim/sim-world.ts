@@ -1,8 +1,10 @@
-/** What a `SimNode` needs from the simulator that hosts it (implemented by `SimNetwork`). */
+/**
+ * What a `SimNode` needs from the simulator that hosts it (implemented by `SimNetwork`). Generic in the node type,
+ * which the simulator hands back to the node, so that this interface and the node do not import each other.
+ */
 import type { Crypto } from '@constellation/crypto'
 import type { SignedResourceAdvert } from '../advert/resource-advert.js'
 import type { Random } from '../random.js'
-import type { SimNode } from './sim-node.js'
 import type { VirtualClock } from './virtual-clock.js'
 
 export type TrafficKind = 'gossip' | 'control' | 'request' | 'response'
@@ -27,7 +29,7 @@ export interface SimStats {
   bytes: number
 }
 
-export interface SimWorld {
+export interface SimWorld<Node> {
   readonly crypto: Crypto
   readonly clock: VirtualClock
   readonly random: Random
@@ -39,12 +41,12 @@ export interface SimWorld {
   sha256(data: Uint8Array): Uint8Array
   /** Advert signature check, memoised across the simulation's nodes. */
   verifyAdvert(signed: SignedResourceAdvert): boolean
-  neighboursOf(node: SimNode): readonly SimNode[]
-  nodeById(peerId: string): SimNode | undefined
-  transmit(from: SimNode, to: SimNode, bytes: number, kind: TrafficKind, deliver: () => void): void
+  neighboursOf(node: Node): readonly Node[]
+  nodeById(peerId: string): Node | undefined
+  transmit(from: Node, to: Node, bytes: number, kind: TrafficKind, deliver: () => void): void
   trace(kind: number, from: number, to: number, detail: number): void
   /** Keeps the run loop yielding to promise continuations until `work` settles. */
   track(work: Promise<unknown>): void
-  nodeStarted(node: SimNode): void
-  nodeStopped(node: SimNode): void
+  nodeStarted(node: Node): void
+  nodeStopped(node: Node): void
 }
