@@ -6,16 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  availableBackends,
-  createKeyFile,
-  createVerifyPool,
-  decodeCanonical,
-  encodeCanonical,
-  loadCrypto,
-  loadKeyFile,
-  toHex,
-} from '@constellation/crypto'
+import { availableBackends, createKeyFile, createVerifyPool, decodeCanonical, encodeCanonical, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
 
 const crypto = await loadCrypto()
 console.log(`backends available: ${(await availableBackends()).join(', ')}; using ${crypto.backend}`)
@@ -54,9 +45,7 @@ try {
     const started = performance.now()
     const results = await pool.verifyBatch(items)
     const ms = performance.now() - started
-    console.log(
-      `verified ${results.filter(Boolean).length}/${items.length} signatures on ${pool.workers} ${pool.backend} workers in ${ms.toFixed(1)} ms`,
-    )
+    console.log(`verified ${results.filter(Boolean).length}/${items.length} signatures on ${pool.workers} ${pool.backend} workers in ${ms.toFixed(1)} ms`)
   } finally {
     await pool.close()
   }

@@ -18,9 +18,7 @@ it('probes the local servers, prints a ranking and a committee, and exits', () =
   expect(run.status).toBe(0)
   const ranked = run.stdout.split('\n').filter((line) => /^\s+\d\s{2}\S+\s+0\.\d{3}\s/.test(line))
   expect(ranked).toHaveLength(5)
-  expect(new Set(ranked.map((line) => line.trim().split(/\s+/)[1]))).toEqual(
-    new Set(['eu-fast', 'eu-steady', 'us-slow', 'ap-flaky', 'ap-overloaded']),
-  )
+  expect(new Set(ranked.map((line) => line.trim().split(/\s+/)[1]))).toEqual(new Set(['eu-fast', 'eu-steady', 'us-slow', 'ap-flaky', 'ap-overloaded']))
   expect(ranked.at(-1)).toMatch(/ap-overloaded\s+0\.\d{3}\s+251\.1\s/)
   expect(run.stdout).toMatch(/next window: \S+ \(bracket \d, rank \d\), \S+ \(bracket \d, rank \d\)/)
 })

@@ -51,7 +51,8 @@ async function bundleScript(): Promise<Uint8Array> {
     outfile: 'app.js',
   })
   const [output] = result.outputFiles
-  if (output === undefined || result.outputFiles.length !== 1) throw new Error(`the explorer bundle gave ${result.outputFiles.length} files, expected app.js alone`)
+  if (output === undefined || result.outputFiles.length !== 1)
+    throw new Error(`the explorer bundle gave ${result.outputFiles.length} files, expected app.js alone`)
   return output.contents
 }
 
@@ -63,7 +64,12 @@ async function bundleStylesheet(): Promise<Uint8Array> {
 
 /** The explorer's files, built afresh; the server builds them once per process and caches them. */
 export async function bundleExplorer(): Promise<readonly ExplorerAsset[]> {
-  const [script, stylesheet, page, icon] = await Promise.all([bundleScript(), bundleStylesheet(), readFile(here('./index.html')), readFile(here('./favicon.svg'))])
+  const [script, stylesheet, page, icon] = await Promise.all([
+    bundleScript(),
+    bundleStylesheet(),
+    readFile(here('./index.html')),
+    readFile(here('./favicon.svg')),
+  ])
   return [
     { path: 'index.html', contentType: 'text/html; charset=utf-8', body: new Uint8Array(page) },
     { path: 'app.js', contentType: 'text/javascript; charset=utf-8', body: script },

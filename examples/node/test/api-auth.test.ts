@@ -34,7 +34,11 @@ async function startNode(index: number, api: Partial<NodeConfig['api']> = {}): P
 }
 
 function transfer(url: string, headers: Record<string, string> = {}) {
-  return fetch(`${url}/v1/transactions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ to: memberIds[1], amount: 7 }) })
+  return fetch(`${url}/v1/transactions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ to: memberIds[1], amount: 7 }),
+  })
 }
 
 beforeAll(async () => {
@@ -111,7 +115,9 @@ describe('the API token', () => {
 
     const anonymous = await cli(['tx', 'send', '--api', api.url, '--to', memberIds[1] as string, '--amount', '3'])
     expect(anonymous.code).toBe(1)
-    expect(anonymous.stderr).toMatch(/^error UNAUTHORIZED: .*no token was sent: pass --data-dir of the node \(as its owner\), or --api-token, or set CONSTELLATION_API_TOKEN\n$/)
+    expect(anonymous.stderr).toMatch(
+      /^error UNAUTHORIZED: .*no token was sent: pass --data-dir of the node \(as its owner\), or --api-token, or set CONSTELLATION_API_TOKEN\n$/,
+    )
 
     const token = await readApiCookie(dataDir)
     const withFlag = await cli(['tx', 'send', '--api', api.url, '--api-token', token, '--to', memberIds[1] as string, '--amount', '2', '--json'])
@@ -119,7 +125,10 @@ describe('the API token', () => {
     const withEnv = await cli(['tx', 'send', '--api', api.url, '--to', memberIds[1] as string, '--amount', '2', '--json'], { CONSTELLATION_API_TOKEN: token })
     expect(withEnv.stderr).toBe('')
     const badEnv = await cli(['tx', 'send', '--api', api.url, '--to', memberIds[1] as string, '--amount', '2'], { CONSTELLATION_API_TOKEN: 'short' })
-    expect(badEnv).toMatchObject({ code: 2, stderr: expect.stringMatching(/^error INVALID_CONFIG: environment variable CONSTELLATION_API_TOKEN: expected ApiToken/) })
+    expect(badEnv).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^error INVALID_CONFIG: environment variable CONSTELLATION_API_TOKEN: expected ApiToken/),
+    })
   })
 
   it('a fixed api.token is served instead of a random one, and is what the cookie holds; a clean stop removes the cookie', async () => {

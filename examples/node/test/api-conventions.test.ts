@@ -107,10 +107,28 @@ describe('every route', () => {
     const before = moved()
     const cases: [string, unknown, string][] = [
       ['/v1/transactions', { to: other, amount: 5, memo: 'x' }, 'memo'],
-      ['/v1/transactions/batch', { transfers: [{ to: other, amount: 5 }, { to: other, amount: 5, fee: 1 }] }, 'transfers.1.fee'],
+      [
+        '/v1/transactions/batch',
+        {
+          transfers: [
+            { to: other, amount: 5 },
+            { to: other, amount: 5, fee: 1 },
+          ],
+        },
+        'transfers.1.fee',
+      ],
       ['/v1/transactions/batch', { transfers: [{ to: other, amount: 5 }], atomic: true }, 'atomic'],
       ['/v1/blocks', { block: '00', signature: '00' }, 'signature'],
-      ['/v1/contracts', { code: 'function invoke(s, i) { return { state: s, output: i } }', signature: { input: { kind: 'integer' }, output: { kind: 'integer' }, state: { kind: 'integer' } }, initialState: 0, gasLimit: 5 }, 'gasLimit'],
+      [
+        '/v1/contracts',
+        {
+          code: 'function invoke(s, i) { return { state: s, output: i } }',
+          signature: { input: { kind: 'integer' }, output: { kind: 'integer' }, state: { kind: 'integer' } },
+          initialState: 0,
+          gasLimit: 5,
+        },
+        'gasLimit',
+      ],
       [`/v1/contracts/${'ab'.repeat(32)}/invoke`, { input: 1, gas: 5 }, 'gas'],
     ]
     expect(cases.map(([path]) => path)).toEqual(expect.arrayContaining(routes('POST').map(concrete)))

@@ -31,7 +31,16 @@ describe('GET /v1/genesis', () => {
   it('gives a genesis the same fingerprint whatever its key order or extra fields, and another genesis another', async () => {
     const crypto = await loadCrypto()
     const genesis = net.nodes[0]!.genesis
-    const reordered = JSON.parse(JSON.stringify({ members: genesis.members, facilitators: genesis.facilitators, comment: 'x', timestamp: genesis.timestamp, group: genesis.group, version: 1 }))
+    const reordered = JSON.parse(
+      JSON.stringify({
+        members: genesis.members,
+        facilitators: genesis.facilitators,
+        comment: 'x',
+        timestamp: genesis.timestamp,
+        group: genesis.group,
+        version: 1,
+      }),
+    )
     const decoded = NetworkGenesisCodec.decode(reordered)
     expect(decoded._tag).toBe('Right')
     if (decoded._tag === 'Right') expect(genesisFingerprint(crypto, decoded.right)).toBe(genesisFingerprint(crypto, genesis))

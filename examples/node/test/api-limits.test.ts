@@ -31,7 +31,10 @@ async function startNode(name: string, api: Partial<NodeConfig['api']>): Promise
   const dir = join(base, name)
   const key = await createKeyFile(join(dir, 'node.key'), { crypto })
   const genesisFile = join(dir, 'genesis.json')
-  await writeFile(genesisFile, JSON.stringify({ version: 1, group: `limits-${name}`, timestamp: Date.now(), facilitators: 1, members: [{ id: toHex(key.publicKey), balance: 1_000 }] }))
+  await writeFile(
+    genesisFile,
+    JSON.stringify({ version: 1, group: `limits-${name}`, timestamp: Date.now(), facilitators: 1, members: [{ id: toHex(key.publicKey), balance: 1_000 }] }),
+  )
   const defaults = defaultNodeConfig(dir)
   let module: ApiModule | undefined
   const start = apiModule()

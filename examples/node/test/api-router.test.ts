@@ -18,7 +18,11 @@ describe('Router', () => {
 
   it('matches literal paths and captures parameters, percent-decoded', () => {
     expect(router.match('POST', '/v1/transactions')).toMatchObject({ kind: 'found', route: { method: 'POST', path: '/v1/transactions' }, params: {} })
-    expect(router.match('GET', '/v1/transactions/ab%20cd/proof')).toMatchObject({ kind: 'found', route: { path: '/v1/transactions/:id/proof' }, params: { id: 'ab cd' } })
+    expect(router.match('GET', '/v1/transactions/ab%20cd/proof')).toMatchObject({
+      kind: 'found',
+      route: { path: '/v1/transactions/:id/proof' },
+      params: { id: 'ab cd' },
+    })
     // Trailing and doubled slashes do not make another path.
     expect(router.match('GET', '/v1//transactions/')).toMatchObject({ kind: 'found', route: { path: '/v1/transactions' } })
   })
@@ -36,7 +40,11 @@ describe('Router', () => {
   })
 
   it('answers HEAD with the GET route wherever there is one, and lists HEAD as allowed beside GET', () => {
-    expect(router.match('HEAD', '/v1/transactions/ab/proof')).toMatchObject({ kind: 'found', route: { method: 'GET', path: '/v1/transactions/:id/proof' }, params: { id: 'ab' } })
+    expect(router.match('HEAD', '/v1/transactions/ab/proof')).toMatchObject({
+      kind: 'found',
+      route: { method: 'GET', path: '/v1/transactions/:id/proof' },
+      params: { id: 'ab' },
+    })
     const postOnly = new Router([route('POST', '/v1/blocks')])
     expect(postOnly.match('HEAD', '/v1/blocks')).toEqual({ kind: 'method-not-allowed', allowed: ['POST'] })
   })

@@ -27,7 +27,11 @@ const configs: NodeConfig[] = []
 const url = (i: number, path: string) => `${apis[i]?.url}${path}`
 
 async function post(i: number, path: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(url(i, path), { method: 'POST', headers: { 'content-type': 'application/json', ...ownerHeaders(url(i, path), 'POST'), ...headers }, body: JSON.stringify(body) })
+  const response = await fetch(url(i, path), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...ownerHeaders(url(i, path), 'POST'), ...headers },
+    body: JSON.stringify(body),
+  })
   return { status: response.status, headers: response.headers, json: (await response.json()) as any }
 }
 
@@ -61,11 +65,20 @@ beforeAll(async () => {
   const dirs = [0, 1, 2].map((i) => join(base, `n${i}`))
   const keys = await Promise.all(dirs.map((dir) => createKeyFile(join(dir, 'node.key'), { crypto })))
   const genesisFile = join(base, 'genesis.json')
-  const genesis = { version: 1, group: 'transfers-test', timestamp: Date.now(), facilitators: 3, members: keys.map((k) => ({ id: toHex(k.publicKey), balance: BALANCE })) }
+  const genesis = {
+    version: 1,
+    group: 'transfers-test',
+    timestamp: Date.now(),
+    facilitators: 3,
+    members: keys.map((k) => ({ id: toHex(k.publicKey), balance: BALANCE })),
+  }
   await writeFile(genesisFile, JSON.stringify(genesis))
   for (const [i, dir] of dirs.entries()) {
     configs[i] = { ...defaultNodeConfig(dir), genesisFile, p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] }, log: { level: 'warn' } }
-    await start(i, nodes.flatMap((node) => node.network.listenAddresses()))
+    await start(
+      i,
+      nodes.flatMap((node) => node.network.listenAddresses()),
+    )
   }
   await until(async () => nodes.every((node) => node.consensus.history.round >= 2), 'the first rounds')
 }, 60_000)
@@ -110,7 +123,10 @@ describe('transfers over HTTP', () => {
     }
     // Pending ones settle: agreed or refused, never lost.
     const ids = acknowledged.map((answer) => answer.json.id as string)
-    await until(async () => (await Promise.all(ids.map((id) => get(0, `/v1/transactions/${id}`)))).every((reply) => reply.json.status !== 'pending'), 'no transfer pending')
+    await until(
+      async () => (await Promise.all(ids.map((id) => get(0, `/v1/transactions/${id}`)))).every((reply) => reply.json.status !== 'pending'),
+      'no transfer pending',
+    )
     const settled = await Promise.all(ids.map((id) => get(0, `/v1/transactions/${id}`)))
     const agreed = settled.filter((reply) => reply.json.status !== 'refused').length
     // The chain holds exactly the acknowledged proposals (and the refused ones, each voided): nothing else was signed.
@@ -119,7 +135,13 @@ describe('transfers over HTTP', () => {
     expect(after.signed - before.signed).toBe(acknowledged.length + refusedWithId)
     expect(after.moved - before.moved).toBe(agreed)
     // Every agreed one becomes final; every refused one stays refused, and has no proof.
-    await until(async () => (await Promise.all(ids.map((id) => get(0, `/v1/transactions/${id}`)))).every((reply) => reply.json.status === 'final' || reply.json.status === 'refused'), 'finality')
+    await until(
+      async () =>
+        (await Promise.all(ids.map((id) => get(0, `/v1/transactions/${id}`)))).every(
+          (reply) => reply.json.status === 'final' || reply.json.status === 'refused',
+        ),
+      'finality',
+    )
     for (const error of errors.filter((e) => e.json.error.code === 'REFUSED')) {
       const id = error.json.error.transaction.id as string
       expect((await get(0, `/v1/transactions/${id}`)).json.status).toBe('refused')
@@ -154,7 +176,9 @@ describe('transfers over HTTP', () => {
     expect(again.status).toBe(200)
     expect(again.json.id).toBe(first.json.id)
     // Concurrent retries with one new key: one transfer.
-    const concurrent = await Promise.all(Array.from({ length: 5 }, () => post(0, '/v1/transactions', { to: receiver.id, amount: 4 }, { 'idempotency-key': `${key}-2` })))
+    const concurrent = await Promise.all(
+      Array.from({ length: 5 }, () => post(0, '/v1/transactions', { to: receiver.id, amount: 4 }, { 'idempotency-key': `${key}-2` })),
+    )
     expect(new Set(concurrent.map((reply) => reply.json.id)).size).toBe(1)
     const after = await proposalsTo(0, receiver)
     expect(after.signed - before.signed).toBe(2)
@@ -216,7 +240,12 @@ describe('transfers over HTTP', () => {
 
     // Looked up by id, the refused one comes from the store: the void in the own chain says it was refused.
     const found = await get(0, `/v1/transactions/${refusedView.id}`)
-    expect(found.json).toMatchObject({ status: 'refused', role: 'proposer', agreement: null, refusal: { code: 'REFUSED', void: { type: 'void', linkSequenceNumber: refusedView.proposal.sequenceNumber } } })
+    expect(found.json).toMatchObject({
+      status: 'refused',
+      role: 'proposer',
+      agreement: null,
+      refusal: { code: 'REFUSED', void: { type: 'void', linkSequenceNumber: refusedView.proposal.sequenceNumber } },
+    })
 
     const paidAgain = await post(0, '/v1/transactions', { to: receiver.id, amount: 6 }, { 'idempotency-key': 'restart-paid' })
     expect(paidAgain.status).toBe(200)

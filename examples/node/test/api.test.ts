@@ -8,13 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import {
-  checkAgreementProof,
-  committeesOf,
-  decodeAgreementProof,
-  decodeCertificate,
-  verifyAgreementProof,
-} from '@constellation/consensus'
+import { checkAgreementProof, committeesOf, decodeAgreementProof, decodeCertificate, verifyAgreementProof } from '@constellation/consensus'
 import { createKeyFile, type Crypto, fromHex, loadCrypto, toHex } from '@constellation/crypto'
 import { blockHash, createGenesisBlock, createProposal, decodeBlock, EMPTY_CHAIN_HEAD, encodeBlock, type HalfBlock } from '@constellation/trustchain'
 import { pino } from 'pino'
@@ -116,7 +110,13 @@ beforeAll(async () => {
   const dirs = Array.from({ length: NODES }, (_, i) => join(base, `n${i}`))
   const keys = await Promise.all(dirs.map((dir) => createKeyFile(join(dir, 'node.key'), { crypto })))
   const genesisFile = join(base, 'genesis.json')
-  const genesis = { version: 1, group: 'api-test', timestamp: Date.now(), facilitators: NODES, members: keys.map((k) => ({ id: toHex(k.publicKey), balance: BALANCE })) }
+  const genesis = {
+    version: 1,
+    group: 'api-test',
+    timestamp: Date.now(),
+    facilitators: NODES,
+    members: keys.map((k) => ({ id: toHex(k.publicKey), balance: BALANCE })),
+  }
   await writeFile(genesisFile, JSON.stringify(genesis))
   const logger = pino(
     { level: 'warn' },
@@ -343,8 +343,16 @@ describe('the HTTP API of a running node', () => {
     })
 
     it('malformed JSON', async () => {
-      expectError(await call(transfers(), { method: 'POST', body: '{"to": ', headers: { 'content-type': 'application/json' } }), 400, ApiErrorCode.INVALID_REQUEST)
-      expectError(await call(transfers(), { method: 'POST', body: Buffer.from([0x22, 0xff, 0x22]), headers: { 'content-type': 'application/json' } }), 400, ApiErrorCode.INVALID_REQUEST)
+      expectError(
+        await call(transfers(), { method: 'POST', body: '{"to": ', headers: { 'content-type': 'application/json' } }),
+        400,
+        ApiErrorCode.INVALID_REQUEST,
+      )
+      expectError(
+        await call(transfers(), { method: 'POST', body: Buffer.from([0x22, 0xff, 0x22]), headers: { 'content-type': 'application/json' } }),
+        400,
+        ApiErrorCode.INVALID_REQUEST,
+      )
       expectError(await call(transfers(), { method: 'POST', headers: { 'content-type': 'application/json' } }), 400, ApiErrorCode.INVALID_REQUEST)
     })
 
@@ -373,7 +381,11 @@ describe('the HTTP API of a running node', () => {
       const big = JSON.stringify({ to: nodes[1]?.id, amount: 1, padding: 'x'.repeat(SMALL_BODY_LIMIT) })
       expectError(await call(transfers(), { method: 'POST', body: big, headers: { 'content-type': 'application/json' } }), 413, ApiErrorCode.PAYLOAD_TOO_LARGE)
       const chunk = Buffer.alloc(SMALL_BODY_LIMIT / 2, 0x20)
-      const streamed = await call(transfers(), { method: 'POST', body: [chunk, chunk, chunk], headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } })
+      const streamed = await call(transfers(), {
+        method: 'POST',
+        body: [chunk, chunk, chunk],
+        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      })
       expectError(streamed, 413, ApiErrorCode.PAYLOAD_TOO_LARGE)
       expect(streamed.headers.connection).toBe('close')
     })
@@ -431,7 +443,11 @@ describe('the HTTP API of a running node', () => {
         clientKey = keyPair.publicKey
         genesis = createGenesisBlock({ crypto, keyPair }, { balance: 0, timestamp: Date.now() })
         const head = { ...EMPTY_CHAIN_HEAD, sequenceNumber: 1, hash: blockHash(crypto, genesis), timestamp: genesis.timestamp }
-        proposal = createProposal({ crypto, keyPair }, head, { counterparty: (nodes[1] as FullNode).publicKey, payload: { kind: 'note', text: 'hello' }, timestamp: Date.now() })
+        proposal = createProposal({ crypto, keyPair }, head, {
+          counterparty: (nodes[1] as FullNode).publicKey,
+          payload: { kind: 'note', text: 'hello' },
+          timestamp: Date.now(),
+        })
       })
 
       it('stores a valid block once, and refuses a tampered one with the validation reason', async () => {

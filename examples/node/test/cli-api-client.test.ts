@@ -37,7 +37,9 @@ describe('ApiClient', () => {
     const client = await serve((request, response) => {
       let body = ''
       request.on('data', (chunk: Buffer) => (body += chunk.toString()))
-      request.on('end', () => json(response, 201, { method: request.method, path: request.url, type: request.headers['content-type'], body: JSON.parse(body) as unknown }))
+      request.on('end', () =>
+        json(response, 201, { method: request.method, path: request.url, type: request.headers['content-type'], body: JSON.parse(body) as unknown }),
+      )
     })
     const answer = await client.post('/v1/transactions', { to: 'x', amount: 1 }, t.type({ method: t.string, path: t.string, type: t.string, body: t.unknown }))
     expect(answer).toEqual({ method: 'POST', path: '/v1/transactions', type: 'application/json', body: { to: 'x', amount: 1 } })
@@ -53,15 +55,23 @@ describe('ApiClient', () => {
   it("sends a request's own headers, which cannot replace accept or content-type", async () => {
     const client = await serve((request, response) => {
       request.resume()
-      request.on('end', () => json(response, 201, { key: request.headers['idempotency-key'], accept: request.headers.accept, type: request.headers['content-type'] }))
+      request.on('end', () =>
+        json(response, 201, { key: request.headers['idempotency-key'], accept: request.headers.accept, type: request.headers['content-type'] }),
+      )
     })
     const codec = t.type({ key: t.string, accept: t.string, type: t.string })
     const headers = { 'idempotency-key': 'invoice-1042', accept: 'text/plain', 'content-type': 'text/plain' }
-    expect(await client.post('/v1/transactions', { amount: 1 }, codec, { headers })).toEqual({ key: 'invoice-1042', accept: 'application/json', type: 'application/json' })
+    expect(await client.post('/v1/transactions', { amount: 1 }, codec, { headers })).toEqual({
+      key: 'invoice-1042',
+      accept: 'application/json',
+      type: 'application/json',
+    })
   })
 
   it("keeps the error object's other fields and a BUSY answer's Retry-After", async () => {
-    const refused = await serve((_request, response) => json(response, 422, { error: { code: 'REFUSED', message: 'refused', transaction: { id: 'ab', status: 'refused' } } }))
+    const refused = await serve((_request, response) =>
+      json(response, 422, { error: { code: 'REFUSED', message: 'refused', transaction: { id: 'ab', status: 'refused' } } }),
+    )
     expect(await rejection(refused.post('/v1/transactions', {}, t.unknown))).toMatchObject({
       code: 'REFUSED',
       status: 422,
@@ -94,6 +104,8 @@ describe('ApiClient', () => {
   it('gives up on a node that does not answer in time', async () => {
     const client = await serve(() => {})
     const error = await rejection(client.get('/v1/status', t.unknown, { timeoutMs: 50 }))
-    expect(isNodeError(error, NodeErrorCode.UNAVAILABLE) && error.message).toMatch(/^GET \/v1\/status: no answer from http:\/\/127\.0\.0\.1:\d+ within 0\.05 s$/)
+    expect(isNodeError(error, NodeErrorCode.UNAVAILABLE) && error.message).toMatch(
+      /^GET \/v1\/status: no answer from http:\/\/127\.0\.0\.1:\d+ within 0\.05 s$/,
+    )
   })
 })

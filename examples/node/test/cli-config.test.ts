@@ -72,7 +72,9 @@ describe('config layering: flags > environment > file > defaults', () => {
     })
     expect(failure(() => configFromEnvironment({ CONSTELLATION_API_PORT: 'eighty' })).message).toContain('got "eighty"')
     expect(failure(() => configFromEnvironment({ CONSTELLATION_LOG_LEVEL: 'loud' })).message).toMatch(/^environment variable CONSTELLATION_LOG_LEVEL: expected/)
-    expect(failure(() => configFromEnvironment({ CONSTELLATION_BOOTSTRAP: '/ip4/1.2.3.4/tcp/1,localhost:4001' })).message).toContain('CONSTELLATION_BOOTSTRAP: expected Multiaddr, got "localhost:4001"')
+    expect(failure(() => configFromEnvironment({ CONSTELLATION_BOOTSTRAP: '/ip4/1.2.3.4/tcp/1,localhost:4001' })).message).toContain(
+      'CONSTELLATION_BOOTSTRAP: expected Multiaddr, got "localhost:4001"',
+    )
   })
 
   it('names the file and the field when the file is bad', () => {
@@ -87,11 +89,17 @@ describe('config layering: flags > environment > file > defaults', () => {
     const behindProxy = { ...file, p2p: { ...file.p2p, announce: ['/ip4/203.0.113.7/tcp/4001'], dialFrom: '127.0.0.3' } }
     expect(layerConfig({ dataDir, file: behindProxy, fileName: 'config.json', env: {}, flags: {} }).p2p).toEqual(behindProxy.p2p)
     expect(layered({}).p2p).not.toHaveProperty('announce')
-    const refused = (p2p: Record<string, unknown>) => failure(() => layerConfig({ dataDir, file: { ...file, p2p: { ...file.p2p, ...p2p } }, fileName: '/x/config.json', env: {}, flags: {} }))
-    expect(refused({ dialFrom: 'localhost' })).toEqual({ code: NodeErrorCode.INVALID_CONFIG, message: 'config file /x/config.json: p2p.dialFrom: expected IpAddress, got "localhost"' })
+    const refused = (p2p: Record<string, unknown>) =>
+      failure(() => layerConfig({ dataDir, file: { ...file, p2p: { ...file.p2p, ...p2p } }, fileName: '/x/config.json', env: {}, flags: {} }))
+    expect(refused({ dialFrom: 'localhost' })).toEqual({
+      code: NodeErrorCode.INVALID_CONFIG,
+      message: 'config file /x/config.json: p2p.dialFrom: expected IpAddress, got "localhost"',
+    })
     expect(refused({ dialFrom: '/ip4/127.0.0.3' }).message).toContain('p2p.dialFrom: expected IpAddress')
     expect(refused({ announce: ['127.0.0.1:4001'] }).message).toContain('p2p.announce: expected Multiaddr, got "127.0.0.1:4001"')
-    expect(refused({ announce: Array.from({ length: 17 }, (_, i) => `/ip4/127.0.0.1/tcp/${4000 + i}`) }).message).toContain('p2p.announce: expected Announce (at most 16 multiaddrs)')
+    expect(refused({ announce: Array.from({ length: 17 }, (_, i) => `/ip4/127.0.0.1/tcp/${4000 + i}`) }).message).toContain(
+      'p2p.announce: expected Announce (at most 16 multiaddrs)',
+    )
   })
 
   it('refuses fields the config does not have, naming them', () => {

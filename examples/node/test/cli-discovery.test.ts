@@ -14,7 +14,22 @@ it('three nodes bootstrapped only to the first find each other: rounds are certi
   }
   const [a, b, c] = ids as [string, string, string]
   const genesis = join(dir, 'genesis.json')
-  const created = await cli(['genesis', 'create', '--group', 'demo', '--facilitators', '3', '--member', `${a}:1000000`, '--member', `${b}:1000000`, '--member', `${c}:1000000`, '--out', genesis])
+  const created = await cli([
+    'genesis',
+    'create',
+    '--group',
+    'demo',
+    '--facilitators',
+    '3',
+    '--member',
+    `${a}:1000000`,
+    '--member',
+    `${b}:1000000`,
+    '--member',
+    `${c}:1000000`,
+    '--out',
+    genesis,
+  ])
   expect(created.code).toBe(ExitCode.OK)
   for (const name of ['a', 'b', 'c']) expect((await cli(['init', '--data-dir', join(dir, name), '--genesis', genesis, '--force'])).code).toBe(ExitCode.OK)
 

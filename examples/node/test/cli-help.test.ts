@@ -52,7 +52,15 @@ describe('--help', () => {
 
   it('documents the environment variables of start', async () => {
     const run = await cli(['start', '--help'])
-    for (const name of ['CONSTELLATION_DATA_DIR', 'CONSTELLATION_API_PORT', 'CONSTELLATION_API_HOST', 'CONSTELLATION_LOG_LEVEL', 'CONSTELLATION_BOOTSTRAP', 'CONSTELLATION_LISTEN', 'CONSTELLATION_PASSPHRASE']) {
+    for (const name of [
+      'CONSTELLATION_DATA_DIR',
+      'CONSTELLATION_API_PORT',
+      'CONSTELLATION_API_HOST',
+      'CONSTELLATION_LOG_LEVEL',
+      'CONSTELLATION_BOOTSTRAP',
+      'CONSTELLATION_LISTEN',
+      'CONSTELLATION_PASSPHRASE',
+    ]) {
       expect(run.stdout).toContain(name)
     }
   })
@@ -64,7 +72,7 @@ describe('bad command lines exit with 2 and say what is wrong', () => {
     [['init'], "error: required option '--data-dir <dir>' not specified"],
     [['init', '--data-dir', 'x', '--group', 'demo'], "error: option '--group' needs --new-network"],
     [['init', '--data-dir', 'x', '--new-network', '--genesis', 'g.json'], "error: option '--genesis <file>' cannot be used with option '--new-network'"],
-    [['init', '--data-dir', 'x', '--new-network', '--group', 'Not_A_Group'], "argument 'Not_A_Group' is invalid. expected GroupName, got \"Not_A_Group\""],
+    [['init', '--data-dir', 'x', '--new-network', '--group', 'Not_A_Group'], 'argument \'Not_A_Group\' is invalid. expected GroupName, got "Not_A_Group"'],
     [['start', '--api-port', '70000'], "error: option '--api-port <port>' argument '70000' is invalid. expected Port, got 70000"],
     [['start', '--api-port', 'eighty'], 'expected Port, got "eighty"'],
     [['start', '--log-level', 'loud'], "option '--log-level <level>' argument 'loud' is invalid"],
@@ -72,8 +80,14 @@ describe('bad command lines exit with 2 and say what is wrong', () => {
     [['start'], 'error INVALID_CONFIG: no data dir: pass --data-dir or set CONSTELLATION_DATA_DIR'],
     [['tx', 'send', '--api', 'http://127.0.0.1:1', '--to', 'ab', '--amount', '1'], "option '--to <hex>' argument 'ab' is invalid. expected Hex32"],
     [['tx', 'send', '--api', 'http://127.0.0.1:1', '--to', 'ab'.repeat(32), '--amount', '0'], 'expected SafePositiveInteger, got 0'],
-    [['tx', 'send', '--api', 'http://127.0.0.1:1', '--to', 'ab'.repeat(32), '--amount', '1', '--idempotency-key', 'two words'], 'expected IdempotencyKey (1 to 128 printable ASCII characters, no spaces), got "two words"'],
-    [['tx', 'send', '--api', 'http://127.0.0.1:1', '--to', 'ab'.repeat(32), '--amount', '1', '--idempotency-key', 'k'.repeat(129)], 'expected IdempotencyKey (1 to 128 printable ASCII characters, no spaces)'],
+    [
+      ['tx', 'send', '--api', 'http://127.0.0.1:1', '--to', 'ab'.repeat(32), '--amount', '1', '--idempotency-key', 'two words'],
+      'expected IdempotencyKey (1 to 128 printable ASCII characters, no spaces), got "two words"',
+    ],
+    [
+      ['tx', 'send', '--api', 'http://127.0.0.1:1', '--to', 'ab'.repeat(32), '--amount', '1', '--idempotency-key', 'k'.repeat(129)],
+      'expected IdempotencyKey (1 to 128 printable ASCII characters, no spaces)',
+    ],
     [['tx', 'status', 'nope', '--api', 'http://127.0.0.1:1'], "error: command-argument value 'nope' is invalid for argument 'id'. expected Hex32"],
     [['status', '--api', 'ftp://example.org'], 'expected HttpUrl, got "ftp://example.org"'],
     [['status', '--api', 'http://127.0.0.1:1', '--data-dir', 'x'], "error: option '--api <url>' cannot be used with option '--data-dir <dir>'"],
@@ -114,7 +128,9 @@ describe('bad command lines exit with 2 and say what is wrong', () => {
     expect((await cli(['init', '--data-dir', dataDir])).code).toBe(ExitCode.OK)
     const noGenesis = await cli(['start', '--data-dir', dataDir])
     expect(noGenesis.code).toBe(ExitCode.USAGE)
-    expect(noGenesis.stderr).toBe(`error INVALID_GENESIS: no network genesis at ${join(dataDir, 'genesis.json')}: copy the network's genesis.json there, or see \`constellation genesis --help\`\n`)
+    expect(noGenesis.stderr).toBe(
+      `error INVALID_GENESIS: no network genesis at ${join(dataDir, 'genesis.json')}: copy the network's genesis.json there, or see \`constellation genesis --help\`\n`,
+    )
     const other = join(dir, 'other.json')
     expect((await cli(['genesis', 'create', '--group', 'elsewhere', '--member', `${'ab'.repeat(32)}:1`, '--out', other])).code).toBe(ExitCode.OK)
     expect((await cli(['init', '--data-dir', dataDir, '--genesis', other, '--force'])).code).toBe(ExitCode.OK)

@@ -88,7 +88,22 @@ describe('constellation genesis', () => {
     const ids: string[] = []
     for (const name of ['a', 'b', 'c']) ids.push((await initJson(['--data-dir', join(dir, name)])).id)
     const out = join(dir, 'genesis.json')
-    const created = await cli(['genesis', 'create', '--group', 'trio', '--facilitators', '2', '--member', `${ids[0]}:100`, '--member', `${ids[1]}:200`, '--timestamp', '1000', '--out', out])
+    const created = await cli([
+      'genesis',
+      'create',
+      '--group',
+      'trio',
+      '--facilitators',
+      '2',
+      '--member',
+      `${ids[0]}:100`,
+      '--member',
+      `${ids[1]}:200`,
+      '--timestamp',
+      '1000',
+      '--out',
+      out,
+    ])
     expect(created).toMatchObject({ code: ExitCode.OK, stdout: '' })
     const crypto = await loadCrypto()
     const first = await readNetworkGenesis(out)

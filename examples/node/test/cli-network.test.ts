@@ -17,7 +17,9 @@ it('two nodes assembled by hand transact, and tx send --wait-final follows the t
   }
   const [a, b] = ids as [string, string]
   const genesis = join(dir, 'genesis.json')
-  expect((await cli(['genesis', 'create', '--group', 'pair', '--facilitators', '2', '--member', `${a}:1000`, '--member', `${b}:1000`, '--out', genesis])).code).toBe(ExitCode.OK)
+  expect(
+    (await cli(['genesis', 'create', '--group', 'pair', '--facilitators', '2', '--member', `${a}:1000`, '--member', `${b}:1000`, '--out', genesis])).code,
+  ).toBe(ExitCode.OK)
   for (const name of ['a', 'b']) expect((await cli(['init', '--data-dir', join(dir, name), '--genesis', genesis, '--force'])).code).toBe(ExitCode.OK)
 
   const first = launch(['start', '--data-dir', join(dir, 'a')])
@@ -59,7 +61,9 @@ it('two nodes assembled by hand transact, and tx send --wait-final follows the t
   // a's totals: one proposal, agreed and final (the retry made none); the overdraft refused before signing (the key
   // conflict too, if the node counts it there).
   const totals = await cli(['status', '--api', readyA.api])
-  expect(totals.stdout).toMatch(/^transactions +1 submitted: 1 agreed \(1 final, 0 awaiting finality\), 0 pending, 0 refused; [12] rejected before signing; 0 received \(0 final\)$/m)
+  expect(totals.stdout).toMatch(
+    /^transactions +1 submitted: 1 agreed \(1 final, 0 awaiting finality\), 0 pending, 0 refused; [12] rejected before signing; 0 received \(0 final\)$/m,
+  )
 
   process.kill(readyA.pid, 'SIGINT')
   process.kill(readyB.pid, 'SIGINT')

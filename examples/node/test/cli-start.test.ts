@@ -40,7 +40,20 @@ describe('constellation start, as a process', () => {
     // A contract: deployed from files, called with JSON input, listed.
     await writeFile(join(dataDir, 'counter.js'), 'function invoke(state, input, context) { return { state: state + input, output: state + input } }\n')
     await writeFile(join(dataDir, 'counter.sig.json'), JSON.stringify({ input: { kind: 'integer' }, output: { kind: 'integer' }, state: { kind: 'integer' } }))
-    const deployed = await cli(['contract', 'deploy', '--api', ready.api, ...token, '--code', join(dataDir, 'counter.js'), '--signature', join(dataDir, 'counter.sig.json'), '--initial-state', '0', '--json'])
+    const deployed = await cli([
+      'contract',
+      'deploy',
+      '--api',
+      ready.api,
+      ...token,
+      '--code',
+      join(dataDir, 'counter.js'),
+      '--signature',
+      join(dataDir, 'counter.sig.json'),
+      '--initial-state',
+      '0',
+      '--json',
+    ])
     expect(deployed.stderr).toBe('')
     const contract = (JSON.parse(deployed.stdout) as { id: string }).id
     expect(contract).toMatch(/^[0-9a-f]{64}$/)

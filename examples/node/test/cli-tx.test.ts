@@ -40,7 +40,12 @@ async function scriptedNode(answer: (seen: Seen, n: number) => Answer): Promise<
     let text = ''
     request.on('data', (chunk: Buffer) => (text += chunk.toString()))
     request.on('end', () => {
-      const entry: Seen = { method: request.method ?? '', path: request.url ?? '', headers: request.headers, body: text === '' ? undefined : (JSON.parse(text) as unknown) }
+      const entry: Seen = {
+        method: request.method ?? '',
+        path: request.url ?? '',
+        headers: request.headers,
+        body: text === '' ? undefined : (JSON.parse(text) as unknown),
+      }
       seen.push(entry)
       const key = `${entry.method} ${entry.path}`
       const n = counts.get(key) ?? 0
@@ -107,7 +112,9 @@ describe('tx send', () => {
     expect(refused).toMatchObject({ code: ExitCode.FAILURE, stdout: '' })
     expect(refused.stderr).toBe(`error REFUSED: ${message} (transaction ${ID})\n`)
 
-    const later = await scriptedNode((seen) => (seen.method === 'POST' ? { status: 202, body: view('pending') } : { status: 200, body: view('refused', { refusal }) }))
+    const later = await scriptedNode((seen) =>
+      seen.method === 'POST' ? { status: 202, body: view('pending') } : { status: 200, body: view('refused', { refusal }) },
+    )
     const waited = await send(later.url, '--wait-final', '--timeout', '10')
     expect(waited).toMatchObject({ code: ExitCode.FAILURE, stdout: '' })
     expect(waited.stderr).toBe(
@@ -121,11 +128,27 @@ describe('tx send', () => {
       headers: { 'retry-after': '3' },
       body: { error: { code: 'BUSY', message: '64 transfers are waiting for answers; nothing was signed' } },
     }))
-    expect(await send(busy.url)).toEqual({ code: ExitCode.FAILURE, stdout: '', stderr: 'error BUSY: 64 transfers are waiting for answers; nothing was signed (retry after 3 s)\n' })
-    const poor = await scriptedNode(() => ({ status: 422, body: { error: { code: 'INSUFFICIENT_FUNDS', message: 'the transfer would spend 25, 10 may be spent now' } } }))
-    expect(await send(poor.url)).toEqual({ code: ExitCode.FAILURE, stdout: '', stderr: 'error INSUFFICIENT_FUNDS: the transfer would spend 25, 10 may be spent now\n' })
-    const conflict = await scriptedNode(() => ({ status: 409, body: { error: { code: 'KEY_CONFLICT', message: `the idempotency key was used for another transfer (${ID})` } } }))
-    expect((await send(conflict.url, '--idempotency-key', 'k-1')).stderr).toBe(`error KEY_CONFLICT: the idempotency key was used for another transfer (${ID})\n`)
+    expect(await send(busy.url)).toEqual({
+      code: ExitCode.FAILURE,
+      stdout: '',
+      stderr: 'error BUSY: 64 transfers are waiting for answers; nothing was signed (retry after 3 s)\n',
+    })
+    const poor = await scriptedNode(() => ({
+      status: 422,
+      body: { error: { code: 'INSUFFICIENT_FUNDS', message: 'the transfer would spend 25, 10 may be spent now' } },
+    }))
+    expect(await send(poor.url)).toEqual({
+      code: ExitCode.FAILURE,
+      stdout: '',
+      stderr: 'error INSUFFICIENT_FUNDS: the transfer would spend 25, 10 may be spent now\n',
+    })
+    const conflict = await scriptedNode(() => ({
+      status: 409,
+      body: { error: { code: 'KEY_CONFLICT', message: `the idempotency key was used for another transfer (${ID})` } },
+    }))
+    expect((await send(conflict.url, '--idempotency-key', 'k-1')).stderr).toBe(
+      `error KEY_CONFLICT: the idempotency key was used for another transfer (${ID})\n`,
+    )
   })
 
   it('sends --idempotency-key as the Idempotency-Key header, and none without it', async () => {
@@ -185,7 +208,9 @@ describe('tx status', () => {
 
   it("shows a final transaction's proof: the round that finalised it and the transfer's place in it", async () => {
     const summary = { proposal: half(A, 7, ID), agreement: half(B, 4, 'ef'.repeat(32)), round: 12, group: 'pair', leaf: 2, finalised: 5, signatures: 3 }
-    const node = await scriptedNode((seen) => (seen.path.endsWith('/proof') ? { status: 200, body: { id: ID, bytes: 1_400, proof: '00', summary } } : { status: 200, body: view('final') }))
+    const node = await scriptedNode((seen) =>
+      seen.path.endsWith('/proof') ? { status: 200, body: { id: ID, bytes: 1_400, proof: '00', summary } } : { status: 200, body: view('final') },
+    )
     const run = await cli(['tx', 'status', ID, '--api', node.url, '--proof'])
     expect(run).toMatchObject({ code: ExitCode.OK, stderr: '' })
     expect(run.stdout).toMatch(/^proof +1400 bytes \(--json for the bytes in hex\)$/m)

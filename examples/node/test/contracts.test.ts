@@ -93,7 +93,16 @@ beforeAll(async () => {
   const dirs = [join(base, 'a'), join(base, 'b')]
   const keys = await Promise.all(dirs.map((dir) => createKeyFile(join(dir, 'node.key'), { crypto })))
   const genesisFile = join(base, 'genesis.json')
-  await writeFile(genesisFile, JSON.stringify({ version: 1, group: 'contracts-test', timestamp: Date.now(), facilitators: 1, members: keys.map((k) => ({ id: toHex(k.publicKey), balance: 1_000 })) }))
+  await writeFile(
+    genesisFile,
+    JSON.stringify({
+      version: 1,
+      group: 'contracts-test',
+      timestamp: Date.now(),
+      facilitators: 1,
+      members: keys.map((k) => ({ id: toHex(k.publicKey), balance: 1_000 })),
+    }),
+  )
   for (const dir of dirs) configs.push({ ...defaultNodeConfig(dir), genesisFile, consensus: { checkpointDelayMs: 1_000 }, log: { level: 'warn' } })
   await start(0, [])
   await start(1, node(0).network.listenAddresses())
@@ -139,7 +148,9 @@ describe('contracts between nodes', () => {
     const b = contracts(1)
     const host = node(0).id
     const before = await fingerprint()
-    await expect(b.deploy({ code: 'function invoke(', signature: COUNTER_SIGNATURE, initialState: 0, host })).rejects.toMatchObject({ code: ContractErrorCode.SYNTAX_ERROR })
+    await expect(b.deploy({ code: 'function invoke(', signature: COUNTER_SIGNATURE, initialState: 0, host })).rejects.toMatchObject({
+      code: ContractErrorCode.SYNTAX_ERROR,
+    })
     await expect(b.invoke({ contract: tokenId, input: { to: 5, amount: 1 }, host })).rejects.toMatchObject({ code: ContractErrorCode.INPUT_INVALID })
     await expect(b.invoke({ contract: 'ab'.repeat(32), input: 1, host })).rejects.toMatchObject({ code: ContractErrorCode.UNKNOWN_CONTRACT })
     await expect(b.invoke({ contract: tokenId, input: { to: 'carol', amount: 1_000 }, host })).rejects.toMatchObject({ code: ContractErrorCode.CONTRACT_THREW })
@@ -163,7 +174,9 @@ describe('contracts between nodes', () => {
     // Restarted with a price: B's caller chain holds no value, so the package's payment rule refuses the call first.
     await restart(1)
     const unpaid = await fingerprint()
-    await expect(contracts(1).invoke({ contract: tokenId, input: { to: 'carol', amount: 15 }, host: node(0).id })).rejects.toMatchObject({ code: ContractErrorCode.PAYMENT_REQUIRED })
+    await expect(contracts(1).invoke({ contract: tokenId, input: { to: 'carol', amount: 15 }, host: node(0).id })).rejects.toMatchObject({
+      code: ContractErrorCode.PAYMENT_REQUIRED,
+    })
     expect(await fingerprint()).toBe(unpaid)
     // Free again, the state goes on from the restored one.
     await restart(0)
@@ -176,8 +189,15 @@ describe('contracts between nodes', () => {
 describe('HTTP routes', () => {
   const url = (i: number, path: string) => `${apis[i]?.url}${path}`
   const post = (i: number, path: string, body: unknown) =>
-    fetch(url(i, path), { method: 'POST', headers: { 'content-type': 'application/json', ...ownerHeaders(url(i, path), 'POST') }, body: typeof body === 'string' ? body : JSON.stringify(body) })
-  const errorOf = async (response: Response) => ({ status: response.status, ...((await response.json()) as { error: { code: string; message: string } }).error })
+    fetch(url(i, path), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...ownerHeaders(url(i, path), 'POST') },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    })
+  const errorOf = async (response: Response) => ({
+    status: response.status,
+    ...((await response.json()) as { error: { code: string; message: string } }).error,
+  })
 
   it('lists and shows hosted contracts', async () => {
     const list = await fetch(url(0, '/v1/contracts'))
@@ -191,18 +211,33 @@ describe('HTTP routes', () => {
     expect(await errorOf(await fetch(url(0, '/v1/contracts/not-an-id')))).toMatchObject({ status: 400, code: 'INVALID_REQUEST' })
     // The host's contract chain is an ordinary chain of the node's store: its genesis, then the agreements.
     const chain = (await (await fetch(url(0, `/v1/chains/${contracts(0).hostKey}`))).json()) as { blocks: { type: string; payload: { kind?: string } }[] }
-    expect(chain.blocks.map((block) => block.payload.kind ?? block.type)).toEqual(['genesis', 'contract-deploy', 'contract-invoke', 'contract-invoke', 'contract-invoke'])
+    expect(chain.blocks.map((block) => block.payload.kind ?? block.type)).toEqual([
+      'genesis',
+      'contract-deploy',
+      'contract-invoke',
+      'contract-invoke',
+      'contract-invoke',
+    ])
   })
 
   it('deploys and invokes on this node or on another one', async () => {
     const deployed = await post(1, '/v1/contracts', { code: COUNTER, signature: COUNTER_SIGNATURE, initialState: 0 })
     expect(deployed.status).toBe(201)
-    const pair = (await deployed.json()) as { id: string; proposal: { publicKey: string; hex: string }; agreement: { publicKey: string; linkPublicKey: string } }
+    const pair = (await deployed.json()) as {
+      id: string
+      proposal: { publicKey: string; hex: string }
+      agreement: { publicKey: string; linkPublicKey: string }
+    }
     expect(pair.proposal.publicKey).toBe(contracts(1).callerKey)
     expect(pair.agreement).toMatchObject({ publicKey: contracts(1).hostKey, linkPublicKey: contracts(1).callerKey })
     const invoked = await post(1, `/v1/contracts/${pair.id}/invoke`, { input: 4 })
     expect(invoked.status).toBe(200)
-    expect(await invoked.json()).toMatchObject({ output: 4, gas: expect.any(Number), proposal: { publicKey: contracts(1).callerKey }, agreement: { publicKey: contracts(1).hostKey } })
+    expect(await invoked.json()).toMatchObject({
+      output: 4,
+      gas: expect.any(Number),
+      proposal: { publicKey: contracts(1).callerKey },
+      agreement: { publicKey: contracts(1).hostKey },
+    })
     // Node A's API invokes the token hosted by A itself as A's caller, who holds nothing: the contract throws.
     const refused = await errorOf(await post(0, `/v1/contracts/${tokenId}/invoke`, { input: { to: 'x', amount: 1 } }))
     expect(refused).toMatchObject({ status: 422, code: 'REJECTED' })
@@ -217,7 +252,11 @@ describe('HTTP routes', () => {
     const cases: [unknown, number, string, RegExp?][] = [
       ['{not json', 400, 'INVALID_REQUEST'],
       [{ code: COUNTER, signature: COUNTER_SIGNATURE }, 400, 'INVALID_REQUEST'],
-      [{ code: COUNTER, signature: { input: { kind: 'integer' }, output: { kind: 'bogus' }, state: { kind: 'integer' } }, initialState: 0 }, 400, 'INVALID_REQUEST'],
+      [
+        { code: COUNTER, signature: { input: { kind: 'integer' }, output: { kind: 'bogus' }, state: { kind: 'integer' } }, initialState: 0 },
+        400,
+        'INVALID_REQUEST',
+      ],
       [{ code: COUNTER, signature: COUNTER_SIGNATURE, initialState: 0, host: 'zz' }, 400, 'INVALID_REQUEST'],
       [{ code: 'function invoke(', signature: COUNTER_SIGNATURE, initialState: 0, host: node(0).id }, 400, 'INVALID_REQUEST', /^CONTRACT_SYNTAX_ERROR: /],
       [{ code: COUNTER, signature: COUNTER_SIGNATURE, initialState: 'zero', host: node(0).id }, 400, 'INVALID_REQUEST', /^CONTRACT_STATE_INVALID: /],

@@ -65,9 +65,11 @@ describe('node metrics the cost comes from', () => {
     expect(costCountersOf(`${COST_METRICS.verifies} 5\n${COST_METRICS.cpuSeconds} 1.5\n`)).toBeUndefined()
     // A longer name that starts with a cost metric's name is not that metric.
     expect(costCountersOf(`${COST_METRICS.verifies}_created 5\n${COST_METRICS.cpuSeconds} 1\n${COST_METRICS.sentBytes}{kind="gossip"} 9\n`)).toBeUndefined()
-    expect(costCountersOf(`${COST_METRICS.verifies} 5\n${COST_METRICS.cpuSeconds} 1.25\n${COST_METRICS.sentBytes}{kind="gossip"} 9\n${COST_METRICS.sentBytes}{kind="request"} 1\n`)).toEqual(
-      node(5, 1.25, 10, 9),
-    )
+    expect(
+      costCountersOf(
+        `${COST_METRICS.verifies} 5\n${COST_METRICS.cpuSeconds} 1.25\n${COST_METRICS.sentBytes}{kind="gossip"} 9\n${COST_METRICS.sentBytes}{kind="request"} 1\n`,
+      ),
+    ).toEqual(node(5, 1.25, 10, 9))
   })
 })
 

@@ -64,7 +64,9 @@ function devnet(args: readonly string[]): Run {
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString()
   })
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })))
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  )
   return {
     lines,
     exit: exit.then((result) => {
@@ -129,7 +131,11 @@ describe('constellation devnet', () => {
       expect(summary[figure] as number, figure).toBeGreaterThan(0)
     }
     expect(summary.gossipBytesPerTx as number).toBeLessThan(summary.bytesPerTx as number)
-    expect(lines.some((line) => /^ {2}cost per tx {4}[\d.]+ verifies, [\d.,]+ ms CPU, [\d,]+ bytes sent \([\d,]+ of them gossip\) \(all 4 node processes; window: /.test(line))).toBe(true)
+    expect(
+      lines.some((line) =>
+        /^ {2}cost per tx {4}[\d.]+ verifies, [\d.,]+ ms CPU, [\d,]+ bytes sent \([\d,]+ of them gossip\) \(all 4 node processes; window: /.test(line),
+      ),
+    ).toBe(true)
     expect(existsSync(baseDirOf(lines))).toBe(false)
   }, 80_000)
 

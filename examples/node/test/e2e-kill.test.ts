@@ -56,7 +56,11 @@ describe('a node killed with SIGKILL during load and restarted', () => {
       },
       counters,
     )
-    await pollUntil(async () => killed, (promise) => promise !== undefined, { timeoutMs: 40_000, what: `${ACKNOWLEDGED_BY_KILLED} transfers acknowledged by node ${KILLED}` })
+    await pollUntil(
+      async () => killed,
+      (promise) => promise !== undefined,
+      { timeoutMs: 40_000, what: `${ACKNOWLEDGED_BY_KILLED} transfers acknowledged by node ${KILLED}` },
+    )
     expect(await killed).toEqual({ code: null, signal: 'SIGKILL' })
     // The others carry on without it (the load keeps going to them) until it is back.
     const restarted = await running.restart(KILLED)
@@ -72,7 +76,12 @@ describe('a node killed with SIGKILL during load and restarted', () => {
 
     // Nothing acknowledged is lost: each transfer is found on its proposer, and becomes final there.
     const statuses = await pollUntil(
-      () => Promise.all(acknowledged.map(async ({ id, from }) => (await (running.nodes[from] as (typeof running.nodes)[number]).api.get(`/v1/transactions/${id}`, TransactionCodec)).status)),
+      () =>
+        Promise.all(
+          acknowledged.map(
+            async ({ id, from }) => (await (running.nodes[from] as (typeof running.nodes)[number]).api.get(`/v1/transactions/${id}`, TransactionCodec)).status,
+          ),
+        ),
       (all) => all.every((status) => status === 'final'),
       { timeoutMs: 45_000, intervalMs: 500, what: `all ${acknowledged.length} transfers acknowledged before the kill to be final` },
     )

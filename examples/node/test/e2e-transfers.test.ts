@@ -59,7 +59,9 @@ describe('transfers between node processes', () => {
       () =>
         Promise.all(
           submitted.flatMap((transaction, i) =>
-            [i, (i + 1) % nodes.length].map(async (holder) => (await (nodes[holder] as (typeof nodes)[number]).api.get(`/v1/transactions/${transaction.id}`, TransactionCodec)).status),
+            [i, (i + 1) % nodes.length].map(
+              async (holder) => (await (nodes[holder] as (typeof nodes)[number]).api.get(`/v1/transactions/${transaction.id}`, TransactionCodec)).status,
+            ),
           ),
         ),
       (statuses) => statuses.every((status) => status === 'final'),
@@ -79,7 +81,9 @@ describe('transfers between node processes', () => {
       expect(await checkAgreementProof(crypto, decoded, committees)).toBeUndefined()
       await verifyAgreementProof(crypto, decoded, committees)
       // The check can fail: the path of another leaf, or the same certificate with a signature missing.
-      expect(await checkAgreementProof(crypto, { ...decoded, path: { ...decoded.path, index: (decoded.path.index + 1) % (decoded.path.leaves + 1) } }, committees)).toBeDefined()
+      expect(
+        await checkAgreementProof(crypto, { ...decoded, path: { ...decoded.path, index: (decoded.path.index + 1) % (decoded.path.leaves + 1) } }, committees),
+      ).toBeDefined()
       const stripped = { ...decoded.certificate, signatures: decoded.certificate.signatures.slice(1) }
       expect(await checkAgreementProof(crypto, { ...decoded, certificate: stripped }, committees)).toMatch(/signatures/)
     }

@@ -224,7 +224,8 @@ export function openEvents(url: string): Promise<EventClient> {
         comments,
         ended,
         next: (test, timeoutMs = 15_000) => waitFor(() => events.find(test), timeoutMs, 'matching event'),
-        comment: (count, timeoutMs = 5_000) => waitFor(() => (comments.length >= count ? true : undefined), timeoutMs, `${count} comments`).then(() => undefined),
+        comment: (count, timeoutMs = 5_000) =>
+          waitFor(() => (comments.length >= count ? true : undefined), timeoutMs, `${count} comments`).then(() => undefined),
         close: () => req.destroy(),
         get text() {
           return text

@@ -146,10 +146,12 @@ describe('GET /v1/dag', () => {
   it('returns the last perChain blocks, genesis first when the chain is that short', async () => {
     const reply = await call(url('/v1/dag?perChain=1'))
     expect(reply.status).toBe(200)
-    for (const chain of (reply.json as DagView).chains) expect(chain.blocks.map((block) => block.sequenceNumber)).toEqual(chain.height === 0 ? [] : [chain.height])
+    for (const chain of (reply.json as DagView).chains)
+      expect(chain.blocks.map((block) => block.sequenceNumber)).toEqual(chain.height === 0 ? [] : [chain.height])
     const all = await call(url('/v1/dag?perChain=50'))
     const member = (all.json as DagView).chains.find((chain) => chain.height <= 50)
-    if (member !== undefined) expect(member.blocks[0]).toMatchObject({ sequenceNumber: 1, role: 'genesis', linkPublicKey: member.publicKey, transactionId: null })
+    if (member !== undefined)
+      expect(member.blocks[0]).toMatchObject({ sequenceNumber: 1, role: 'genesis', linkPublicKey: member.publicKey, transactionId: null })
   })
 
   it('refuses a bad perChain or an unknown parameter with 400', async () => {
@@ -246,7 +248,10 @@ describe('GET /v1/events', () => {
       const hello = await events.next((event): event is Extract<ExplorerEvent, { kind: 'hello' }> => event.kind === 'hello')
       const sent = await agreedTransfer(net.url(0, ''), n1!.id, 3)
       type TransactionEvent = Extract<ExplorerEvent, { kind: 'transaction' }>
-      const isTransaction = (id: string) => (event: ExplorerEvent): event is TransactionEvent => event.kind === 'transaction' && event.id === id
+      const isTransaction =
+        (id: string) =>
+        (event: ExplorerEvent): event is TransactionEvent =>
+          event.kind === 'transaction' && event.id === id
       const transaction = await events.next(isTransaction(sent.id))
       // Signed and sent first (pending), then agreed, then final: one event per change, in that order.
       expect(transaction).toEqual({ kind: 'transaction', id: sent.id, status: 'pending', from: n0?.id, to: n1?.id, amount: 3 })

@@ -34,7 +34,13 @@ const VIEWPORT = { width: 1366, height: 768 }
 const crypto = await loadCrypto()
 const TransactionCodec = t.type({ id: t.string, status: t.string })
 /** A transaction view as GET /v1/transactions/:id answers it (the fields the pending and refused pages are made from). */
-const TransactionViewCodec = t.type({ id: t.string, status: t.string, amount: t.number, proposal: t.type({ hash: t.string, sequenceNumber: t.number }), agreement: t.unknown })
+const TransactionViewCodec = t.type({
+  id: t.string,
+  status: t.string,
+  amount: t.number,
+  proposal: t.type({ hash: t.string, sequenceNumber: t.number }),
+  agreement: t.unknown,
+})
 const DeployedCodec = t.type({ id: t.string })
 const InvokedCodec = t.type({ output: t.unknown })
 
@@ -126,7 +132,11 @@ describe('the explorer in Chromium', () => {
       body.summary.round = 987_654
       return route.fulfill({ response, json: body })
     })
-    await page.route(`**/v1/transactions/${transfer.id}/proof`, (route) => route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify(notFinal) }), { times: 1 })
+    await page.route(
+      `**/v1/transactions/${transfer.id}/proof`,
+      (route) => route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify(notFinal) }),
+      { times: 1 },
+    )
     await block.click()
     await page.waitForURL(`**/explorer/#/tx/${transfer.id}`)
     await page.getByRole('heading', { level: 1, name: /^Transaction/ }).waitFor()
@@ -145,7 +155,9 @@ describe('the explorer in Chromium', () => {
     const check = proof.getByTestId('proof-check')
     await proof.getByText(/^Verified in this browser/).waitFor({ timeout: 15_000 })
     const { fingerprint } = (await (await fetch(`${node0.api.url}/v1/genesis`)).json()) as { fingerprint: string }
-    expect(await check.textContent()).toMatch(new RegExp(`^Verified in this browser: \\d+ certificates? from the genesis \\(fingerprint ${fingerprint}\\), \\d+ signatures checked\\.`))
+    expect(await check.textContent()).toMatch(
+      new RegExp(`^Verified in this browser: \\d+ certificates? from the genesis \\(fingerprint ${fingerprint}\\), \\d+ signatures checked\\.`),
+    )
     const contents = proof.getByRole('table', { name: 'What the proof contains' })
     const text = (await contents.textContent()) ?? ''
     expect(text).not.toContain('987654')
@@ -162,7 +174,10 @@ describe('the explorer in Chromium', () => {
     await openSection('Overview')
     await page.locator(`[data-testid="dag-block"][data-hash="${transfer.id}"]`).waitFor()
     // It is also listed among the transfers this node proposed, final.
-    const listed = page.getByRole('table', { name: 'The latest, newest first' }).getByRole('row').filter({ has: page.locator(`a[href="#/tx/${transfer.id}"]`) })
+    const listed = page
+      .getByRole('table', { name: 'The latest, newest first' })
+      .getByRole('row')
+      .filter({ has: page.locator(`a[href="#/tx/${transfer.id}"]`) })
     await expect.poll(() => listed.locator('.badge').textContent(), { timeout: 10_000 }).toBe('final')
     // The node's totals: its proposals and how far they got, the transfers it refused unsigned, the ones it received.
     expect(await page.getByTestId('tx-totals').textContent()).toMatch(
@@ -194,7 +209,13 @@ describe('the explorer in Chromium', () => {
       type: 'void',
       payload: { amount: real.amount, balance: 1_000_000, refusal: 'd4'.repeat(64) },
     }
-    const refused = { ...unanswered, id: refusedId, status: 'refused', agreement: null, refusal: { code: 'PROPOSAL_REJECTED', reason: 'policy', void: voidBlock } }
+    const refused = {
+      ...unanswered,
+      id: refusedId,
+      status: 'refused',
+      agreement: null,
+      refusal: { code: 'PROPOSAL_REJECTED', reason: 'policy', void: voidBlock },
+    }
     const incomingId = 'e5'.repeat(32)
     const incoming = { ...fields, id: incomingId, role: 'counterparty' }
     const proofAsks: string[] = []
@@ -225,7 +246,12 @@ describe('the explorer in Chromium', () => {
     const refusal = page.getByRole('region', { name: 'Refused' })
     expect(await refusal.textContent()).toMatch(/^RefusedNothing moved: the counterparty refused this transfer \(PROPOSAL_REJECTED: policy\)/)
     const voided = refusal.locator('dl[aria-label="Void half"]')
-    expect(await voided.locator('dd').filter({ hasText: /^void$/ }).count()).toBe(1)
+    expect(
+      await voided
+        .locator('dd')
+        .filter({ hasText: /^void$/ })
+        .count(),
+    ).toBe(1)
     expect(await voided.textContent()).toContain('c3c3c3')
     expect(await page.getByTestId('proof').textContent()).toMatch(/None: a refused transaction can never become final/)
     expect(await page.getByRole('region', { name: 'Agreement', exact: true }).count()).toBe(0)
@@ -243,7 +269,7 @@ describe('the explorer in Chromium', () => {
     await openSection('Rounds')
     await page.getByRole('heading', { level: 1, name: 'Checkpoint rounds' }).waitFor()
     await page.getByTestId('round-row').first().waitFor()
-    const rounds = async () => (await page.getByTestId('round-row').evaluateAll((rows) => rows.map((row) => Number(row.getAttribute('data-round')))))
+    const rounds = async () => await page.getByTestId('round-row').evaluateAll((rows) => rows.map((row) => Number(row.getAttribute('data-round'))))
     const newest = Math.max(...(await rounds()))
     // A mark on the window survives only if the page is not loaded again.
     await page.evaluate(() => Object.assign(globalThis, { explorerTestMark: 'same page' }))
@@ -256,7 +282,9 @@ describe('the explorer in Chromium', () => {
   it('shows the hierarchy, memes and contracts', async () => {
     await openSection('Hierarchy')
     await page.getByRole('heading', { level: 1, name: 'Hierarchy' }).waitFor()
-    await expect.poll(() => page.getByTestId('hierarchy-summary').textContent(), { timeout: 10_000 }).toMatch(/single solar system, explorer-browser, and it is the network's root/)
+    await expect
+      .poll(() => page.getByTestId('hierarchy-summary').textContent(), { timeout: 10_000 })
+      .toMatch(/single solar system, explorer-browser, and it is the network's root/)
     await screenshot('hierarchy')
 
     await openSection('Memes')
@@ -287,7 +315,12 @@ describe('the explorer in Chromium', () => {
     await page.getByRole('heading', { level: 1, name: /^Block/ }).waitFor()
     const facts = page.locator('dl[aria-label="Half-block"]')
     await facts.waitFor()
-    expect(await facts.locator('dd').filter({ hasText: /^checkpoint$/ }).count()).toBe(1)
+    expect(
+      await facts
+        .locator('dd')
+        .filter({ hasText: /^checkpoint$/ })
+        .count(),
+    ).toBe(1)
     await facts.locator('dd a').nth(1).click()
     await page.getByRole('table', { name: /^Blocks #\d+–#\d+ of this chain/ }).waitFor()
     await screenshot('chain')

@@ -31,7 +31,9 @@ describe('bundleExplorer', () => {
     expect(script).toContain('/v1/genesis')
     expect(script).toContain('Verified in this browser')
     const specifiers = [...script.matchAll(/(?:\bimport\s*\(?|\bfrom|\brequire\s*\()\s*["']([^"']+)["']/g)].map((match) => match[1])
-    const nodeOnly = NODE_ONLY_MODULES.map((name) => (name.endsWith('*') ? (specifier: string) => specifier.startsWith(name.slice(0, -1)) : (specifier: string) => specifier === name))
+    const nodeOnly = NODE_ONLY_MODULES.map((name) =>
+      name.endsWith('*') ? (specifier: string) => specifier.startsWith(name.slice(0, -1)) : (specifier: string) => specifier === name,
+    )
     expect(specifiers.filter((specifier) => nodeOnly.some((matches) => matches(specifier as string)))).toEqual([])
     expect(script).not.toMatch(/["'](?:node:[a-z_/]+|classic-level|sodium-native)["']/)
   })

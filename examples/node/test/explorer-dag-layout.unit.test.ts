@@ -102,7 +102,10 @@ describe('layoutDag', () => {
     expect(drawn.links).toEqual([])
     expect(drawn.blocks.find((p) => p.block.role === 'void')?.target).toEqual({ view: 'transaction', id: refused.transactionId })
     expect(describeBlock(voided)).toBe('void #6, undoes refused proposal #5, 9 units returned')
-    expect(layoutDag({ latestRound: 1, chains: [chain(A, [{ ...voided, transactionId: null }])], omittedChains: 0 }).blocks[0]?.target).toEqual({ view: 'block', hash: voided.hash })
+    expect(layoutDag({ latestRound: 1, chains: [chain(A, [{ ...voided, transactionId: null }])], omittedChains: 0 }).blocks[0]?.target).toEqual({
+      view: 'block',
+      hash: voided.hash,
+    })
   })
 
   it('lays out an empty view without dividing by nothing', () => {

@@ -10,7 +10,14 @@
  * certificates than the page checks is declined before any is fetched; a second transaction extends the verified
  * history instead of checking it again from round 1.
  */
-import { type AgreementProof, certificateDigest, decodeAgreementProof, decodeCertificate, encodeAgreementProof, encodeCertificate } from '@constellation/consensus'
+import {
+  type AgreementProof,
+  certificateDigest,
+  decodeAgreementProof,
+  decodeCertificate,
+  encodeAgreementProof,
+  encodeCertificate,
+} from '@constellation/consensus'
 import { createCrypto, fromHex, nobleBackend, toHex } from '@constellation/crypto'
 import { blockHash, type HalfBlock, signBlock } from '@constellation/trustchain'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -63,7 +70,10 @@ function source(tamper: (round: number, hex: string) => string = (_, hex) => hex
     async rounds(from, limit) {
       froms.push(from)
       const { json } = await call(url(`/v1/consensus/rounds?from=${from}&limit=${limit}`))
-      return { latestRound: json.latestRound, rounds: json.rounds.map((view: { round: number; hex: string }) => ({ round: view.round, hex: tamper(view.round, view.hex) })) }
+      return {
+        latestRound: json.latestRound,
+        rounds: json.rounds.map((view: { round: number; hex: string }) => ({ round: view.round, hex: tamper(view.round, view.hex) })),
+      }
     },
   }
 }
@@ -132,7 +142,10 @@ describe('FinalityChecker', () => {
     const tampered = encoded({ ...proof, agreement })
     const checker = new FinalityChecker(crypto, source())
     // Beside the genuine transaction, the block shown differs from the proof's (its signature is shown too)...
-    expect(await checker.verify(first.view, tampered)).toEqual({ verified: false, reason: "the node shows a agreement that is not the one of the proof's transaction" })
+    expect(await checker.verify(first.view, tampered)).toEqual({
+      verified: false,
+      reason: "the node shows a agreement that is not the one of the proof's transaction",
+    })
     // ... and a node that shows the block it sent is caught by the signature check.
     const shown = transactionView(crypto, { id: first.view.id, status: 'final', proposal: proof.proposal, agreement })
     expect(await checker.verify(shown, tampered)).toEqual({ verified: false, reason: 'the agreement proof does not hold: a half is not signed by its author' })
@@ -162,7 +175,10 @@ describe('FinalityChecker', () => {
       ['agreement', { ...first.view, agreement: { ...first.view.agreement!, payload: { amount: 1 } } }],
     ]
     for (const [field, shown] of lies) {
-      expect(await checker.verify(shown, first.proof)).toEqual({ verified: false, reason: `the node shows a ${field} that is not the one of the proof's transaction` })
+      expect(await checker.verify(shown, first.proof)).toEqual({
+        verified: false,
+        reason: `the node shows a ${field} that is not the one of the proof's transaction`,
+      })
     }
     // Key order is not a difference: the node's JSON may list fields in any order.
     const reordered = Object.fromEntries(Object.entries(first.view).reverse()) as unknown as ShownTransaction
@@ -174,13 +190,19 @@ describe('FinalityChecker', () => {
     const proof = decoded(first.proof)
     // Both halves valid and matching, signed by their authors: only the round did not finalise this transfer.
     const resign = (half: HalfBlock): HalfBlock =>
-      signBlock(crypto, keyPairOf(toHex(half.publicKey)), { ...half, payload: { ...(half.payload as Record<string, HalfBlock['payload']>), amount: first.view.amount + 1 } })
+      signBlock(crypto, keyPairOf(toHex(half.publicKey)), {
+        ...half,
+        payload: { ...(half.payload as Record<string, HalfBlock['payload']>), amount: first.view.amount + 1 },
+      })
     const proposal = resign(proof.proposal)
     const agreement = resign(proof.agreement)
     const id = toHex(blockHash(crypto, proposal))
     const shown = transactionView(crypto, { id, status: 'final', proposal, agreement })
     const verdict = await new FinalityChecker(crypto, source()).verify(shown, encoded({ ...proof, proposal, agreement }))
-    expect(verdict).toEqual({ verified: false, reason: `the agreement proof does not hold: the transaction is not among the transfers round ${roundOf(first.proof)} finalised` })
+    expect(verdict).toEqual({
+      verified: false,
+      reason: `the agreement proof does not hold: the transaction is not among the transfers round ${roundOf(first.proof)} finalised`,
+    })
   })
 
   it("fails on a proof carrying another transaction's certificate and path", async () => {
@@ -188,7 +210,10 @@ describe('FinalityChecker', () => {
     const other = decoded(second.proof)
     const borrowed = encoded({ ...decoded(first.proof), certificate: other.certificate, path: other.path })
     const verdict = await new FinalityChecker(crypto, source()).verify(first.view, borrowed)
-    expect(verdict).toEqual({ verified: false, reason: `the agreement proof does not hold: the transaction is not among the transfers round ${roundOf(second.proof)} finalised` })
+    expect(verdict).toEqual({
+      verified: false,
+      reason: `the agreement proof does not hold: the transaction is not among the transfers round ${roundOf(second.proof)} finalised`,
+    })
   })
 
   it('fails on a proof whose certificate the committee signed but the chain does not hold (a forked round)', async () => {
@@ -235,7 +260,10 @@ describe('FinalityChecker', () => {
     const [first, second] = finals as [(typeof finals)[number], (typeof finals)[number]]
     const from = source()
     const verdict = await new FinalityChecker(crypto, from).verify(second.view, first.proof)
-    expect(verdict).toEqual({ verified: false, reason: `the proof is about proposal ${first.view.id.slice(0, 16)}…, not this transaction's ${second.view.id.slice(0, 16)}…` })
+    expect(verdict).toEqual({
+      verified: false,
+      reason: `the proof is about proposal ${first.view.id.slice(0, 16)}…, not this transaction's ${second.view.id.slice(0, 16)}…`,
+    })
     expect(from.froms).toEqual([])
   })
 })

@@ -1,6 +1,17 @@
 /** How the explorer writes values: keys, durations, times, amounts, sizes, JSON and contract type signatures. */
 import { describe, expect, it } from 'vitest'
-import { formatAmount, formatBytes, formatCount, formatDuration, formatJson, formatScore, formatTimestamp, formatTransactionTotals, isNoKey, shortHex } from '../explorer/src/model/format.js'
+import {
+  formatAmount,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatJson,
+  formatScore,
+  formatTimestamp,
+  formatTransactionTotals,
+  isNoKey,
+  shortHex,
+} from '../explorer/src/model/format.js'
 import { DEFAULT_RECONNECT, reconnectDelay } from '../explorer/src/model/reconnect.js'
 import { formatSignature, formatType } from '../explorer/src/model/type-signature.js'
 
@@ -20,7 +31,17 @@ describe('explorer formatting', () => {
   })
 
   it("writes a node's transaction totals in one line", () => {
-    const totals = { submitted: 1_204, agreed: 1_190, refused: 3, pending: 11, final: 1_150, rejected: 7, incoming: 980, incomingFinal: 960, awaitingFinality: 40 }
+    const totals = {
+      submitted: 1_204,
+      agreed: 1_190,
+      refused: 3,
+      pending: 11,
+      final: 1_150,
+      rejected: 7,
+      incoming: 980,
+      incomingFinal: 960,
+      awaitingFinality: 40,
+    }
     expect(formatTransactionTotals(totals)).toBe(
       '1,204 sent: 1,190 agreed (1,150 final, 40 awaiting finality), 11 pending, 3 refused; 7 rejected before signing; 980 received (960 final)',
     )
@@ -63,7 +84,9 @@ describe('contract type signatures', () => {
     expect(formatType({ kind: 'record', values: { kind: 'boolean' } })).toBe('{ [key: string]: boolean }')
     expect(formatType({ kind: 'struct', fields: { to: { kind: 'string' }, 'odd key': { kind: 'unknown' } } })).toBe('{ to: string; "odd key": unknown }')
     expect(formatType({ kind: 'struct', fields: {} })).toBe('{}')
-    expect(formatSignature({ input: { kind: 'integer' }, output: { kind: 'integer' }, state: { kind: 'integer' } })).toBe('(input: integer, state: integer) => integer')
+    expect(formatSignature({ input: { kind: 'integer' }, output: { kind: 'integer' }, state: { kind: 'integer' } })).toBe(
+      '(input: integer, state: integer) => integer',
+    )
   })
 
   it('say so when a description is not one they know', () => {

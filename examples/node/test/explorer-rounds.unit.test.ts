@@ -44,7 +44,11 @@ describe('certified rounds', () => {
   })
 
   it('group by level, then name', () => {
-    expect(roundsByGroup([certificate(1, 'z'), certificate(1, 'top', 1), certificate(1, 'a')]).map((g) => `${g.level}:${g.group}`)).toEqual(['0:a', '0:z', '1:top'])
+    expect(roundsByGroup([certificate(1, 'z'), certificate(1, 'top', 1), certificate(1, 'a')]).map((g) => `${g.level}:${g.group}`)).toEqual([
+      '0:a',
+      '0:z',
+      '1:top',
+    ])
   })
 })
 
@@ -55,7 +59,9 @@ function group(level: number, name: string, parent: string | null): HierarchyGro
 describe('hierarchySummary', () => {
   it('says plainly when the single solar system is the root', () => {
     const view: HierarchyView = { levels: [{ level: 0, name: 'solar system', groups: [group(0, 'devnet', null)] }], root: { level: 0, group: 'devnet' } }
-    expect(hierarchySummary(view)).toBe("This network runs a single solar system, devnet, and it is the network's root: there are no star clusters, galaxies or universe above it.")
+    expect(hierarchySummary(view)).toBe(
+      "This network runs a single solar system, devnet, and it is the network's root: there are no star clusters, galaxies or universe above it.",
+    )
   })
 
   it('counts the levels that exist and names the root', () => {

@@ -14,7 +14,9 @@ function fakeNode(id: string, answer: (call: number, count: number) => BatchOutc
 
 describe('load generator', () => {
   it('counts agreed, pending and rejected transfers by code, and waits as a BUSY answer’s Retry-After asks', async () => {
-    const busy = fakeNode('a'.repeat(64), (_, count) => Array.from({ length: count }, () => ({ status: 'rejected', error: { code: 'BUSY', retryAfterMs: 60_000 } })))
+    const busy = fakeNode('a'.repeat(64), (_, count) =>
+      Array.from({ length: count }, () => ({ status: 'rejected', error: { code: 'BUSY', retryAfterMs: 60_000 } })),
+    )
     const fine = fakeNode('b'.repeat(64), (call, count) =>
       Array.from({ length: count }, (_, i) => (i === 0 ? { status: 'pending', id: `p${call}` } : { status: 'agreed', id: `${call}/${i}` })),
     )
@@ -45,7 +47,14 @@ describe('load generator', () => {
     expect(flowing.calls()).toBeGreaterThan(0)
     expect(counters.windowWaits).toBeGreaterThan(0)
     backlog = 85 // room for one batch of 10 at a time
-    await runLoad({ targets: [backlogged.target, flowing.target], durationMs: 100, concurrencyPerNode: 2, batch: 10, random: createRandom('window'), window: { perNode: 100, unfinal: (from) => (from === 0 ? backlog : 0) } })
+    await runLoad({
+      targets: [backlogged.target, flowing.target],
+      durationMs: 100,
+      concurrencyPerNode: 2,
+      batch: 10,
+      random: createRandom('window'),
+      window: { perNode: 100, unfinal: (from) => (from === 0 ? backlog : 0) },
+    })
     expect(backlogged.calls()).toBeGreaterThan(0)
   })
 })

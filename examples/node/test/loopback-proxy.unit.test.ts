@@ -134,7 +134,12 @@ describe('loopback proxy', () => {
     expect(await echo(cToB, 'still here')).toBe('still here')
 
     // New connections from a, to a (from b, and from an address that is no node's) are accepted and reset at once.
-    for (const [to, from] of [[1, a.host], [0, b.host], [0, undefined]] as const) expect(await refusedDial(proxy, to, from)).toEqual({ reset: true, read: '' })
+    for (const [to, from] of [
+      [1, a.host],
+      [0, b.host],
+      [0, undefined],
+    ] as const)
+      expect(await refusedDial(proxy, to, from)).toEqual({ reset: true, read: '' })
     expect([a.accepted.length, b.accepted.length]).toEqual([1, 2])
 
     proxy.reconnect(0)

@@ -26,7 +26,13 @@ export async function startAsStartDoes(config: NodeConfig): Promise<StartedNode>
 }
 
 /** Writes a genesis of `members` (hex ids), each with `balance`, and `facilitators` of them. */
-export async function writeTestGenesis(path: string, options: { readonly group: string; readonly members: readonly string[]; readonly balance: number; readonly facilitators?: number }): Promise<void> {
+export async function writeTestGenesis(
+  path: string,
+  options: { readonly group: string; readonly members: readonly string[]; readonly balance: number; readonly facilitators?: number },
+): Promise<void> {
   const members = options.members.map((id) => ({ id, balance: options.balance }))
-  await writeFile(path, JSON.stringify({ version: 1, group: options.group, timestamp: Date.now(), facilitators: options.facilitators ?? members.length, members }))
+  await writeFile(
+    path,
+    JSON.stringify({ version: 1, group: options.group, timestamp: Date.now(), facilitators: options.facilitators ?? members.length, members }),
+  )
 }

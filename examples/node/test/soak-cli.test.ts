@@ -16,7 +16,10 @@ describe('constellation soak: the command line', () => {
     [['--seed', '1'], '--seed and --minutes go together'],
     [['--manifest', 'm.json', '--seed', '1', '--minutes', '1'], 'give either --manifest <file>, or --seed <n> and --minutes <m>'],
     [['--seed', '1', '--minutes', '0'], 'expected Minutes (more than 0, at most 1440), got 0'],
-    [['--seed', '1', '--minutes', '1', '--kinds', 'kill,partition'], 'expected "kill" | "restart" | "pause" | "disconnect" | "restart-facilitators", got "partition"'],
+    [
+      ['--seed', '1', '--minutes', '1', '--kinds', 'kill,partition'],
+      'expected "kill" | "restart" | "pause" | "disconnect" | "restart-facilitators", got "partition"',
+    ],
     [['--seed', '1', '--minutes', '1', '--nodes', '17'], 'expected NodeCount (2 to 16), got 17'],
   ])('soak %j exits 2: %s', async (args, message) => {
     const run = await cli(['soak', ...args])
@@ -55,7 +58,9 @@ describe('constellation soak: the command line', () => {
     expect(JSON.parse(await readFile(saved, 'utf8'))).toEqual(expected)
     expect(expected.perturbations).toHaveLength(1)
     const lines = run.stdout.trimEnd().split('\n')
-    const report = (JSON.parse(lines.at(-1) as string) as { soak: { ok: boolean; seed: number; perturbations: { survived: number }; invariants: { violations: string[] } } }).soak
+    const report = (
+      JSON.parse(lines.at(-1) as string) as { soak: { ok: boolean; seed: number; perturbations: { survived: number }; invariants: { violations: string[] } } }
+    ).soak
     expect(report.invariants.violations, run.stdout + run.stderr).toEqual([])
     expect(report).toMatchObject({ ok: true, seed: 5, perturbations: { survived: 1 } })
     expect(run.code).toBe(ExitCode.OK)

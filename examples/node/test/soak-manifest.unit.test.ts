@@ -47,14 +47,34 @@ describe('soak manifest', () => {
   it.each([
     ['a missing field', { ...VALID, settleMs: undefined }, 'settleMs: expected SettleMs'],
     ['an unknown field', { ...VALID, perturbation: [] }, 'unknown field perturbation'],
-    ['an unknown field of a perturbation', { ...VALID, perturbations: [{ atMs: 1, kind: 'kill', node: 0, signal: 9 }] }, 'unknown field perturbations.0.signal'],
+    [
+      'an unknown field of a perturbation',
+      { ...VALID, perturbations: [{ atMs: 1, kind: 'kill', node: 0, signal: 9 }] },
+      'unknown field perturbations.0.signal',
+    ],
     ['an unknown kind', { ...VALID, perturbations: [{ atMs: 1, kind: 'partition', node: 0, forMs: 10 }] }, 'perturbations'],
     ['a disconnect of no time', { ...VALID, perturbations: [{ atMs: 1, kind: 'disconnect', node: 0, forMs: 0 }] }, 'perturbations'],
-    ['a disconnect of a node that is not in the network', { ...VALID, perturbations: [{ atMs: 1, kind: 'disconnect', node: 4, forMs: 1_000 }] }, 'perturbations.0.node (4) is not a node of a 4-node network'],
+    [
+      'a disconnect of a node that is not in the network',
+      { ...VALID, perturbations: [{ atMs: 1, kind: 'disconnect', node: 4, forMs: 1_000 }] },
+      'perturbations.0.node (4) is not a node of a 4-node network',
+    ],
     ['one node', { ...VALID, network: { nodes: 1, facilitators: 1, balance: 1 } }, 'network.nodes: expected Nodes (2 to 16), got 1'],
-    ['more facilitators than nodes', { ...VALID, network: { nodes: 3, facilitators: 4, balance: 1 } }, 'network.facilitators (4) is more than network.nodes (3)'],
-    ['a node that is not in the network', { ...VALID, perturbations: [{ atMs: 1, kind: 'restart', node: 4 }] }, 'perturbations.0.node (4) is not a node of a 4-node network (0 to 3)'],
-    ['a perturbation after the load', { ...VALID, perturbations: [{ atMs: 30_001, kind: 'restart', node: 0 }] }, 'perturbations.0.atMs (30001) is after the load ends'],
+    [
+      'more facilitators than nodes',
+      { ...VALID, network: { nodes: 3, facilitators: 4, balance: 1 } },
+      'network.facilitators (4) is more than network.nodes (3)',
+    ],
+    [
+      'a node that is not in the network',
+      { ...VALID, perturbations: [{ atMs: 1, kind: 'restart', node: 4 }] },
+      'perturbations.0.node (4) is not a node of a 4-node network (0 to 3)',
+    ],
+    [
+      'a perturbation after the load',
+      { ...VALID, perturbations: [{ atMs: 30_001, kind: 'restart', node: 0 }] },
+      'perturbations.0.atMs (30001) is after the load ends',
+    ],
     ['a pause of no time', { ...VALID, perturbations: [{ atMs: 1, kind: 'pause', node: 0, forMs: 0 }] }, 'perturbations'],
     ['a load of no rate', { ...VALID, load: { kind: 'rate', transfersPerSecond: 0 } }, 'load'],
     ['another version', { ...VALID, version: 2 }, 'version'],
@@ -75,7 +95,10 @@ describe('soak manifest', () => {
   it('refuses text that is not JSON, a missing file and a file over the size limit, each with its code', async () => {
     expect(() => parseManifest('{"version": 1,')).toThrow(expect.objectContaining({ code: SoakErrorCode.MANIFEST_NOT_JSON }))
     const dir = await tempDir()
-    await expect(readManifest(join(dir, 'none.json'))).rejects.toMatchObject({ code: SoakErrorCode.MANIFEST_UNREADABLE, message: expect.stringContaining('ENOENT') })
+    await expect(readManifest(join(dir, 'none.json'))).rejects.toMatchObject({
+      code: SoakErrorCode.MANIFEST_UNREADABLE,
+      message: expect.stringContaining('ENOENT'),
+    })
     const big = join(dir, 'big.json')
     await writeFile(big, ' '.repeat(MAX_MANIFEST_BYTES + 1))
     await expect(readManifest(big)).rejects.toMatchObject({ code: SoakErrorCode.MANIFEST_UNREADABLE, message: expect.stringContaining('more than the') })

@@ -80,7 +80,9 @@ describe('soak: 4 nodes, kill -9 and restart, disconnect, pause, SIGTERM restart
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as RoundSample)
-    const during = samples.filter((sample) => cut !== undefined && sample.atMs >= cut.startedAtMs && sample.atMs <= cut.endedAtMs && typeof sample.rounds[3] === 'number')
+    const during = samples.filter(
+      (sample) => cut !== undefined && sample.atMs >= cut.startedAtMs && sample.atMs <= cut.endedAtMs && typeof sample.rounds[3] === 'number',
+    )
     const lag = Math.max(...during.map((sample) => Math.max(...sample.rounds.map((round) => round ?? 0)) - (sample.rounds[3] ?? 0)))
     expect(lag, JSON.stringify(during)).toBeGreaterThanOrEqual(2)
 

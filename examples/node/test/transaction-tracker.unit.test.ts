@@ -4,7 +4,17 @@
  * and no latency, neither when it is put back nor when it settles or becomes final later.
  */
 import { type Crypto, type KeyPair, loadCrypto, toHex } from '@constellation/crypto'
-import { advanceHead, blockHash, type ChainHead, createAgreement, createProposal, createVoid, EMPTY_CHAIN_HEAD, type HalfBlock, signRefusal } from '@constellation/trustchain'
+import {
+  advanceHead,
+  blockHash,
+  type ChainHead,
+  createAgreement,
+  createProposal,
+  createVoid,
+  EMPTY_CHAIN_HEAD,
+  type HalfBlock,
+  signRefusal,
+} from '@constellation/trustchain'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { type TrackedTransaction, TransactionTracker } from '../src/node/transaction-tracker.js'
 

@@ -116,7 +116,17 @@ async function finality(facilitators: number, virtualSeconds: number, concurrenc
   running = false
   const rounds = sim.members[0]!.consensus.history.round
   await sim.stop()
-  return { sent, final, virtualSeconds, wall, perVirtualSecond: final / virtualSeconds, perWallSecond: final / wall, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rounds }
+  return {
+    sent,
+    final,
+    virtualSeconds,
+    wall,
+    perVirtualSecond: final / virtualSeconds,
+    perWallSecond: final / wall,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    rounds,
+  }
 }
 
 const verifies = await verifyRate()
@@ -133,7 +143,9 @@ for (const n of quick ? [4, 7] : [4, 7, 16, 31]) {
 const f = await finality(16, quick ? 3 : 10, 8)
 console.log(`\nfinality, 64 members, n = 16, ${8} transfers in flight per member, ${f.virtualSeconds} virtual s`)
 console.log(`  transfers sent ${f.sent.toLocaleString('en-US')}, final ${f.final.toLocaleString('en-US')}, rounds ${f.rounds}`)
-console.log(`  finalised: ${f.perVirtualSecond.toFixed(0)} tx per virtual second; ${f.perWallSecond.toFixed(0)} tx per wall second (${f.wall.toFixed(1)} s wall)`)
+console.log(
+  `  finalised: ${f.perVirtualSecond.toFixed(0)} tx per virtual second; ${f.perWallSecond.toFixed(0)} tx per wall second (${f.wall.toFixed(1)} s wall)`,
+)
 console.log(`  finality latency (virtual): p50 ${f.p50.toFixed(0)} ms, p99 ${f.p99.toFixed(0)} ms`)
 console.log(`  wall tx/s ÷ (raw verify rate / 2) = ${(f.perWallSecond / (verifies / 2)).toFixed(3)}   (one core plays all 64 nodes)`)
 void toHex

@@ -165,7 +165,11 @@ async function measureTransactions(members: number, n: number, concurrencyPerPro
 }
 
 console.log(`# Solar-system consensus over libp2p between local processes — ${new Date().toISOString()}`)
-console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+console.log(
+  `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
 const verifiesPerS = await verifyRate()
 console.log(`baseline: ed25519 verify, one core: ${fmt(verifiesPerS)}/s`)
 
@@ -181,7 +185,9 @@ if (runTx) {
   console.log(`N = 64: ${fmt(tx.txPerS, 1)} tx/s final (load average ${loadavg()[0]?.toFixed(2)})`)
 }
 
-console.log('\n| n (= members) | processes | mesh up | rounds/s | round p50 | round p99 | last member behind first (p50) | messages/round | frames/round | round p50 in ed25519 verifies |')
+console.log(
+  '\n| n (= members) | processes | mesh up | rounds/s | round p50 | round p99 | last member behind first (p50) | messages/round | frames/round | round p50 in ed25519 verifies |',
+)
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
 for (const r of rounds) {
   console.log(
@@ -190,7 +196,9 @@ for (const r of rounds) {
 }
 const largest = rounds.at(-1)
 if (largest !== undefined) {
-  console.log(`\nCheco's ~${CHECO_ROUND_S_AT_32} s rounds at n = 32 / our round p50 at n = ${largest.n}: ${fmt(CHECO_ROUND_S_AT_32 / (largest.p50Ms / 1000), 1)}×`)
+  console.log(
+    `\nCheco's ~${CHECO_ROUND_S_AT_32} s rounds at n = 32 / our round p50 at n = ${largest.n}: ${fmt(CHECO_ROUND_S_AT_32 / (largest.p50Ms / 1000), 1)}×`,
+  )
 }
 if (tx !== undefined) {
   console.log(`\n| members | n | in flight | window | proposed | final at proposer | failed | final tx/s | finality p50 | finality p99 | rounds in window |`)
@@ -200,6 +208,8 @@ if (tx !== undefined) {
   )
   if (tx.firstError !== undefined) console.log(`first failure: ${tx.firstError}`)
   const perMachine = CHECO_TX_PER_S / CHECO_MACHINES
-  console.log(`\nfinal tx/s on this one machine / Checo's per machine (${fmt(CHECO_TX_PER_S)} over ${CHECO_MACHINES} = ${fmt(perMachine)}): ${fmt(tx.txPerS / perMachine, 2)}×`)
+  console.log(
+    `\nfinal tx/s on this one machine / Checo's per machine (${fmt(CHECO_TX_PER_S)} over ${CHECO_MACHINES} = ${fmt(perMachine)}): ${fmt(tx.txPerS / perMachine, 2)}×`,
+  )
   console.log(`final tx/s / ed25519 verifies per second on one core: ${fmt(tx.txPerS / verifiesPerS, 4)}`)
 }

@@ -79,7 +79,9 @@ const config: ScalingConfig = {
 const systems = only !== undefined ? only.split(',').map(Number) : quick ? [1, 2, 4] : [1, 2, 4, 8, 16, 32, 64]
 if (!systems.every((count) => Number.isSafeInteger(count) && count >= 1)) throw new Error(`--systems takes counts of solar systems, e.g. --systems=1,8,64`)
 
-console.log(`machine: ed25519 verify ${Math.round(verifies).toLocaleString('en-US')}/s, sign ${Math.round(signs).toLocaleString('en-US')}/s (${crypto.backend}), measured now`)
+console.log(
+  `machine: ed25519 verify ${Math.round(verifies).toLocaleString('en-US')}/s, sign ${Math.round(signs).toLocaleString('en-US')}/s (${crypto.backend}), measured now`,
+)
 console.log(
   `cost model: verify ${(config.verifyMs * 1_000).toFixed(1)} µs, sign ${(config.signMs * 1_000).toFixed(1)} µs of CPU; latency ${config.latencyMinMs}–${config.latencyMaxMs} ms; uplink ${config.bytesPerMs / 1_000} MB/s`,
 )
@@ -93,8 +95,12 @@ console.log(
 // what is measured, and one system's round time alone varies with its latency draws by a few percent.
 const baselines = ['a', 'b', 'c', 'd'].map((seed) => measureScaling(config, 1, `scaling-${seed}`))
 const single: ScalingPoint = { ...(baselines[0] as ScalingPoint), finalPerSecond: baselines.reduce((sum, p) => sum + p.finalPerSecond, 0) / baselines.length }
-console.log(`baseline, one solar system over 4 seeds: ${baselines.map((p) => Math.round(p.finalPerSecond)).join(', ')} tx/s, mean ${Math.round(single.finalPerSecond)}\n`)
-console.log('| solar systems | nodes | levels | final tx/s | per system | efficiency | solar rounds/s | root rounds/s | committed by clusters | busiest CPU | busiest uplink | wall |')
+console.log(
+  `baseline, one solar system over 4 seeds: ${baselines.map((p) => Math.round(p.finalPerSecond)).join(', ')} tx/s, mean ${Math.round(single.finalPerSecond)}\n`,
+)
+console.log(
+  '| solar systems | nodes | levels | final tx/s | per system | efficiency | solar rounds/s | root rounds/s | committed by clusters | busiest CPU | busiest uplink | wall |',
+)
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 const points: ScalingPoint[] = [single]
 for (const count of systems) {
@@ -109,7 +115,10 @@ if (!quick && only === undefined && whatIf === undefined) {
   const docs = new URL('../docs/', import.meta.url)
   writeFileSync(new URL('scaling.svg', docs), plot(points))
   const { transfer: _measured, ...model } = config
-  writeFileSync(new URL('scaling.json', docs), `${JSON.stringify({ verifiesPerSecond: Math.round(verifies), signsPerSecond: Math.round(signs), transferCost: transfer, config: { ...model, crypto: crypto.backend }, baselines, points }, null, 2)}\n`)
+  writeFileSync(
+    new URL('scaling.json', docs),
+    `${JSON.stringify({ verifiesPerSecond: Math.round(verifies), signsPerSecond: Math.round(signs), transferCost: transfer, config: { ...model, crypto: crypto.backend }, baselines, points }, null, 2)}\n`,
+  )
   console.log('\nwrote docs/scaling.svg and docs/scaling.json')
 }
 

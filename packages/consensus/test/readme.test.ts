@@ -8,5 +8,9 @@ it('the README example runs a solar system and prints its certified rounds and f
   expect(example).toBeDefined()
   const run = runExample(here, example as string)
   expect(run.stderr).toBe('')
-  expect(run.stdout.trim().split('\n')).toEqual(['round 1: 16 checkpoints, 3 signatures', 'round 2: 2 checkpoints, 3 signatures', 'final: 3 of 3 transfers, proven by round 2'])
+  expect(run.stdout.trim().split('\n')).toEqual([
+    'round 1: 16 checkpoints, 3 signatures',
+    'round 2: 2 checkpoints, 3 signatures',
+    'final: 3 of 3 transfers, proven by round 2',
+  ])
 }, 60_000)

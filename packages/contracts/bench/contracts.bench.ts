@@ -99,7 +99,11 @@ async function pipeline(count: number): Promise<number> {
   const caller = createCaller({ crypto, keyPair: crypto.keyPairFromSeed(new Uint8Array(32).fill(1)) })
   const stages = []
   for (let n = 0; n < 5; n++) {
-    const host = createContractHost({ crypto, keyPair: crypto.keyPairFromSeed(new Uint8Array(32).fill(10 + n)), executor: inThreadExecutor(createExecutor({ crypto, quickjs })) })
+    const host = createContractHost({
+      crypto,
+      keyPair: crypto.keyPairFromSeed(new Uint8Array(32).fill(10 + n)),
+      executor: inThreadExecutor(createExecutor({ crypto, quickjs })),
+    })
     await caller.deploy(host, counterContract)
     stages.push(caller.service(host, counterContract, `counter${n}`))
   }
@@ -149,13 +153,21 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3)
 const rounds: Awaited<ReturnType<typeof round>>[] = []
 for (let i = 0; i < ROUNDS; i++) rounds.push(await round())
 const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
-const figures = Object.fromEntries(Object.keys(rounds[0] as object).map((key) => [key, median(rounds.map((r) => r[key as keyof typeof r]))])) as Awaited<ReturnType<typeof round>>
+const figures = Object.fromEntries(Object.keys(rounds[0] as object).map((key) => [key, median(rounds.map((r) => r[key as keyof typeof r]))])) as Awaited<
+  ReturnType<typeof round>
+>
 const f = (n: number) => Math.round(n).toLocaleString('en-US')
 const os = await import('node:os')
-console.log(`machine: ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(1)}, median of ${ROUNDS} rounds; contract ${toHex(crypto.sha256(new TextEncoder().encode(token.code))).slice(0, 8)}`)
+console.log(
+  `machine: ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(1)}, median of ${ROUNDS} rounds; contract ${toHex(crypto.sha256(new TextEncoder().encode(token.code))).slice(0, 8)}`,
+)
 console.log(`trivial contract      cold ${f(figures.trivialCold)}/s   warm ${f(figures.trivialWarm)}/s`)
 console.log(`token (100 accounts)  cold ${f(figures.tokenCold)}/s   warm ${f(figures.tokenWarm)}/s   (target >= 2,000 warm)`)
 console.log(`token unsandboxed V8  ${f(figures.tokenV8)}/s   -> sandboxed warm is ${(figures.tokenWarm / figures.tokenV8).toFixed(2)}x of it`)
-console.log(`gas metering (raw QuickJS warm token path) metered ${f(figures.metered)}/s   unmetered ${f(figures.unmetered)}/s   -> overhead ${(figures.unmetered / figures.metered).toFixed(2)}x`)
-console.log(`token via worker thread (one request per message) ${f(figures.tokenWorker)}/s   -> ${(figures.tokenWorker / figures.tokenWarm).toFixed(2)}x of in-thread`)
+console.log(
+  `gas metering (raw QuickJS warm token path) metered ${f(figures.metered)}/s   unmetered ${f(figures.unmetered)}/s   -> overhead ${(figures.unmetered / figures.metered).toFixed(2)}x`,
+)
+console.log(
+  `token via worker thread (one request per message) ${f(figures.tokenWorker)}/s   -> ${(figures.tokenWorker / figures.tokenWarm).toFixed(2)}x of in-thread`,
+)
 console.log(`5-service pipeline of hosted contracts (5 signed transaction pairs each) ${f(figures.pipeline5)} runs/s`)

@@ -132,7 +132,13 @@ describe('deploy and invoke as transaction pairs', async () => {
     // Mallory deploys the token's code elsewhere with an output type the honest record cannot fit.
     const mallory = funded(66).caller
     const elsewhere = createContractHost({ crypto, keyPair: keyPair(67), executor: inThreadExecutor(executor()), now: fixedNow })
-    const fake = defineContract({ code: token.code, input: token.signature.input, output: Types.string, state: token.signature.state, initialState: token.initialState })
+    const fake = defineContract({
+      code: token.code,
+      input: token.signature.input,
+      output: Types.string,
+      state: token.signature.state,
+      initialState: token.initialState,
+    })
     const fakeDeploy = await mallory.deploy(elsewhere, fake)
     const previousState = encodeCanonical(token.initialState as never)
     const fresh = inThreadExecutor(executor())
@@ -143,7 +149,13 @@ describe('deploy and invoke as transaction pairs', async () => {
   })
 
   it('a verifier with a smaller gas budget or stricter size limits than the record needs is inconclusive, not a fraud proof', async () => {
-    const grow = defineContract({ code: 'function invoke(s, n) { let t = s; for (let i = 0; i < n; i++) t += "x"; return { state: t, output: n } }', input: Types.integer, output: Types.integer, state: Types.string, initialState: '' })
+    const grow = defineContract({
+      code: 'function invoke(s, n) { let t = s; for (let i = 0; i < n; i++) t += "x"; return { state: t, output: n } }',
+      input: Types.integer,
+      output: Types.integer,
+      state: Types.string,
+      initialState: '',
+    })
     const other = createContractHost({ crypto, keyPair: keyPair(12), executor: inThreadExecutor(executor()), now: fixedNow })
     const caller = funded(13).caller
     const grown = await caller.deploy(other, grow)
@@ -166,7 +178,13 @@ describe('deploy and invoke as transaction pairs', async () => {
   })
 
   it('a record read back from the wire (encodeBlock/decodeBlock) re-executes to the same result: contracts see inputs in canonical key order', async () => {
-    const keys = defineContract({ code: 'function invoke(s, input) { return { state: s, output: Object.keys(input).join() } }', input: Types.struct({ amount: Types.integer, to: Types.string }), output: Types.string, state: Types.null, initialState: null })
+    const keys = defineContract({
+      code: 'function invoke(s, input) { return { state: s, output: Object.keys(input).join() } }',
+      input: Types.struct({ amount: Types.integer, to: Types.string }),
+      output: Types.string,
+      state: Types.null,
+      initialState: null,
+    })
     const other = createContractHost({ crypto, keyPair: keyPair(14), executor: inThreadExecutor(executor()), now: fixedNow })
     const caller = funded(15).caller
     const keysDeploy = await caller.deploy(other, keys)
@@ -180,7 +198,8 @@ describe('deploy and invoke as transaction pairs', async () => {
   it('of two invokes proposed from the same state at once, only one is countersigned', async () => {
     const bob = funded(3).caller
     const carol = funded(4).caller
-    const ask = (caller: typeof bob) => host.quote({ contract: deployed.id, caller: caller.publicKey, input: { to: 'acct003', amount: 0 }, timestamp: fixedNow(), seed: '02' })
+    const ask = (caller: typeof bob) =>
+      host.quote({ contract: deployed.id, caller: caller.publicKey, input: { to: 'acct003', amount: 0 }, timestamp: fixedNow(), seed: '02' })
     const [forBob, forCarol] = [await ask(bob), await ask(carol)]
     const results = await Promise.allSettled([
       host.countersign(proposalBy(3, bob, host.publicKey, withValue(bob.head, forBob, 3))),
@@ -204,8 +223,20 @@ describe('hosting', () => {
     const caller = funded(2).caller
     const broken = defineContract({ code: 'function invoke(', input: Types.null, output: Types.null, state: Types.null, initialState: null })
     await expect(caller.deploy(other, broken)).rejects.toMatchObject({ code: ContractErrorCode.SYNTAX_ERROR })
-    const good = defineContract({ code: 'function invoke(s) { return { state: s, output: null } }', input: Types.null, output: Types.null, state: Types.null, initialState: null })
-    const wrongId = proposalBy(2, caller, other.publicKey, { kind: 'contract-deploy', contract: new Uint8Array(32), code: good.code, signature: { input: { kind: 'null' }, output: { kind: 'null' }, state: { kind: 'null' } }, initialState: encodeCanonical(null) })
+    const good = defineContract({
+      code: 'function invoke(s) { return { state: s, output: null } }',
+      input: Types.null,
+      output: Types.null,
+      state: Types.null,
+      initialState: null,
+    })
+    const wrongId = proposalBy(2, caller, other.publicKey, {
+      kind: 'contract-deploy',
+      contract: new Uint8Array(32),
+      code: good.code,
+      signature: { input: { kind: 'null' }, output: { kind: 'null' }, state: { kind: 'null' } },
+      initialState: encodeCanonical(null),
+    })
     await expect(other.deploy(wrongId)).rejects.toMatchObject({ code: ContractErrorCode.CODE_HASH_MISMATCH })
     await caller.deploy(other, good)
     await expect(caller.deploy(other, good)).rejects.toMatchObject({ code: ContractErrorCode.TRANSACTION_REJECTED })
@@ -248,7 +279,13 @@ describe('hosting', () => {
 
   it('a contract cannot make its host propose a transfer or any payload carrying value', async () => {
     const genesis = createGenesisBlock({ crypto, keyPair: keyPair(16) }, { balance: 1_000, timestamp: 1 })
-    const other = createContractHost({ crypto, keyPair: keyPair(16), executor: inThreadExecutor(executor()), now: fixedNow, head: advanceHead(crypto, EMPTY_CHAIN_HEAD, genesis) })
+    const other = createContractHost({
+      crypto,
+      keyPair: keyPair(16),
+      executor: inThreadExecutor(executor()),
+      now: fixedNow,
+      head: advanceHead(crypto, EMPTY_CHAIN_HEAD, genesis),
+    })
     const payout = defineContract({
       code: `function invoke(s, input, ctx) { return { state: s + 1, output: null, effects: [{ kind: 'propose', counterparty: ctx.caller, payload: input === 0 ? { kind: 'transfer', amount: 1000, balance: 0 } : input === 1 ? { kind: 'bonus', value: { amount: 1, balance: 999 } } : { kind: 'bonus', amount: input } }] } }`,
       input: Types.integer,

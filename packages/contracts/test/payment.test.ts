@@ -34,7 +34,15 @@ async function market(options: { price: number; balance: number; claimedBalance?
   const hostGenesis = createGenesisBlock({ crypto, keyPair: hostKeys }, { balance: 50, timestamp: 1 })
   const callerGenesis = createGenesisBlock({ crypto, keyPair: callerKeys }, { balance: options.balance, timestamp: 1 })
   expect((await ledger.ingest([hostGenesis, callerGenesis])).map((outcome) => outcome.status)).toEqual(['stored', 'stored'])
-  const host = createContractHost({ crypto, keyPair: hostKeys, executor: inThreadExecutor(executor()), price: options.price, now: fixedNow, head: headAfter(hostGenesis), ledger })
+  const host = createContractHost({
+    crypto,
+    keyPair: hostKeys,
+    executor: inThreadExecutor(executor()),
+    price: options.price,
+    now: fixedNow,
+    head: headAfter(hostGenesis),
+    ledger,
+  })
   // A caller may believe (or claim) a balance its chain does not hold: the host's ledger is what checks it.
   const head = { ...headAfter(callerGenesis), balance: options.claimedBalance ?? options.balance }
   const caller = createCaller({ crypto, keyPair: callerKeys, now: fixedNow, head })
@@ -78,10 +86,12 @@ describe('paid services settle in the balances', () => {
     await host.close()
   })
 
-  it('an invoke the caller cannot afford is refused: by the caller, and by the host\'s ledger when the caller claims more than it holds', async () => {
+  it("an invoke the caller cannot afford is refused: by the caller, and by the host's ledger when the caller claims more than it holds", async () => {
     const honest = await market({ price: 5, balance: 4, seed: 44 })
     const honestHead = honest.caller.head
-    await expect(honest.caller.invoke(honest.host, honest.token, { to: 'acct001', amount: 1 })).rejects.toMatchObject({ code: ContractErrorCode.PAYMENT_REQUIRED })
+    await expect(honest.caller.invoke(honest.host, honest.token, { to: 'acct001', amount: 1 })).rejects.toMatchObject({
+      code: ContractErrorCode.PAYMENT_REQUIRED,
+    })
     expect(honest.caller.head).toEqual(honestHead)
     await honest.host.close()
 
@@ -89,7 +99,10 @@ describe('paid services settle in the balances', () => {
     const hostHead = lying.host.head
     const refusal = lying.caller.invoke(lying.host, lying.token, { to: 'acct001', amount: 1 })
     await expect(refusal).rejects.toMatchObject({ code: ContractErrorCode.TRANSACTION_REJECTED })
-    const error: unknown = await refusal.then(() => undefined, (caught: unknown) => caught)
+    const error: unknown = await refusal.then(
+      () => undefined,
+      (caught: unknown) => caught,
+    )
     expect((error as { detail: { reasons?: string[] } }).detail.reasons).toContain(ValidationReason.INSUFFICIENT_BALANCE)
     expect(lying.host.head).toEqual(hostHead)
     expect(lying.host.state(lying.deployed.id)).toEqual(lying.token.initialState)

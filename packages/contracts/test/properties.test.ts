@@ -74,9 +74,19 @@ describe('properties', () => {
     const type = Types.struct({ to: Types.string, amounts: Types.array(Types.union(Types.integer, Types.literal('all'))), memo: Types.record(Types.boolean) })
     const rebuilt = typeFromDescription(JSON.parse(JSON.stringify(type.description)))
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.record({ to: fc.string(), amounts: fc.array(fc.oneof(fc.integer(), fc.constant('all'), fc.double())), memo: fc.dictionary(fc.string(), fc.oneof(fc.boolean(), fc.integer())) })), (v) => {
-        expect(rebuilt.codec.is(v)).toBe(type.codec.is(v))
-      }),
+      fc.property(
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 3 }),
+          fc.record({
+            to: fc.string(),
+            amounts: fc.array(fc.oneof(fc.integer(), fc.constant('all'), fc.double())),
+            memo: fc.dictionary(fc.string(), fc.oneof(fc.boolean(), fc.integer())),
+          }),
+        ),
+        (v) => {
+          expect(rebuilt.codec.is(v)).toBe(type.codec.is(v))
+        },
+      ),
       { numRuns: 500, seed: 8 },
     )
   })

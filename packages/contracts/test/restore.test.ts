@@ -2,12 +2,23 @@
 import { encodeCanonical, toHex } from '@constellation/crypto'
 import { type ChainHead, EMPTY_CHAIN_HEAD, type HalfBlock } from '@constellation/trustchain'
 import { describe, expect, it } from 'vitest'
-import { ContractErrorCode, contractId, createCaller, createContractHost, defineContract, DEPLOY_KIND, describeSignature, inThreadExecutor, Types } from '../src/index.js'
+import {
+  ContractErrorCode,
+  contractId,
+  createCaller,
+  createContractHost,
+  defineContract,
+  DEPLOY_KIND,
+  describeSignature,
+  inThreadExecutor,
+  Types,
+} from '../src/index.js'
 import { counterContract, tokenContract } from './fixtures/contracts.js'
 import { crypto, executor, fixedNow, keyPair } from './helpers.js'
 
 const hostKeys = keyPair(21)
-const newHost = (head?: ChainHead) => createContractHost({ crypto, keyPair: hostKeys, executor: inThreadExecutor(executor()), now: fixedNow, ...(head === undefined ? {} : { head }) })
+const newHost = (head?: ChainHead) =>
+  createContractHost({ crypto, keyPair: hostKeys, executor: inThreadExecutor(executor()), now: fixedNow, ...(head === undefined ? {} : { head }) })
 const deployPayload = (definition: typeof counterContract) => ({
   kind: DEPLOY_KIND,
   contract: crypto.sha256(new TextEncoder().encode(definition.code)),
@@ -22,7 +33,9 @@ describe('checkDeploy', () => {
     expect(await host.checkDeploy(deployPayload(counterContract))).toBe(contractId(crypto, counterContract.code))
     const broken = defineContract({ code: 'function invoke(', input: Types.null, output: Types.null, state: Types.null, initialState: null })
     await expect(host.checkDeploy(deployPayload(broken as never))).rejects.toMatchObject({ code: ContractErrorCode.SYNTAX_ERROR })
-    await expect(host.checkDeploy({ ...deployPayload(counterContract), contract: new Uint8Array(32) })).rejects.toMatchObject({ code: ContractErrorCode.CODE_HASH_MISMATCH })
+    await expect(host.checkDeploy({ ...deployPayload(counterContract), contract: new Uint8Array(32) })).rejects.toMatchObject({
+      code: ContractErrorCode.CODE_HASH_MISMATCH,
+    })
     await expect(host.checkDeploy({ kind: DEPLOY_KIND })).rejects.toMatchObject({ code: ContractErrorCode.TRANSACTION_REJECTED })
     expect(host.head).toEqual(EMPTY_CHAIN_HEAD)
     expect(host.contract(contractId(crypto, counterContract.code))).toBeUndefined()

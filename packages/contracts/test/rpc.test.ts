@@ -3,7 +3,18 @@ import type { AddressInfo } from 'node:net'
 import { encodeCanonical } from '@constellation/crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signBlock } from '@constellation/trustchain'
-import { ContractErrorCode, createCaller, createContractHost, createRpcBridge, defineContract, type FetchLike, inThreadExecutor, type InvokePayload, reexecute, Types } from '../src/index.js'
+import {
+  ContractErrorCode,
+  createCaller,
+  createContractHost,
+  createRpcBridge,
+  defineContract,
+  type FetchLike,
+  inThreadExecutor,
+  type InvokePayload,
+  reexecute,
+  Types,
+} from '../src/index.js'
 import { crypto, executor, fixedNow, keyPair } from './helpers.js'
 
 // A local price feed: answers { price } for a symbol; /slow never answers in time; /big answers too much.
@@ -22,10 +33,13 @@ const server = createServer((request, response) => {
   })
 })
 beforeAll(() => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)))
-afterAll(() => new Promise<void>((resolve) => {
-  server.close(() => resolve())
-  server.closeAllConnections() // fetch keeps connections alive; do not wait for them
-}))
+afterAll(
+  () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections() // fetch keeps connections alive; do not wait for them
+    }),
+)
 beforeAll(() => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 })
@@ -44,7 +58,13 @@ const oracle = defineContract({
 describe('RPC bridge', () => {
   const caller = createCaller({ crypto, keyPair: keyPair(4), now: fixedNow })
   const hostWith = (allow: string[], timeoutMs = 5_000) =>
-    createContractHost({ crypto, keyPair: keyPair(5), executor: inThreadExecutor(executor()), now: fixedNow, rpc: { allow, timeoutMs, maxResponseBytes: 1_000 } })
+    createContractHost({
+      crypto,
+      keyPair: keyPair(5),
+      executor: inThreadExecutor(executor()),
+      now: fixedNow,
+      rpc: { allow, timeoutMs, maxResponseBytes: 1_000 },
+    })
 
   it('calls an allow-listed endpoint, records the answer, and replays it without the network', async () => {
     const host = hostWith([`${base}/quote`])
@@ -82,7 +102,9 @@ describe('RPC bridge', () => {
   it('refuses endpoints off the allow-list, slow endpoints and oversized answers, with typed errors', async () => {
     const host = hostWith([`${base}/quote`, `${base}/slow`, `${base}/big`], 400)
     await caller.deploy(host, oracle)
-    await expect(caller.invoke(host, oracle, { endpoint: 'http://127.0.0.1:1/elsewhere', symbol: 'X' })).rejects.toMatchObject({ code: ContractErrorCode.RPC_NOT_ALLOWED })
+    await expect(caller.invoke(host, oracle, { endpoint: 'http://127.0.0.1:1/elsewhere', symbol: 'X' })).rejects.toMatchObject({
+      code: ContractErrorCode.RPC_NOT_ALLOWED,
+    })
     await expect(caller.invoke(host, oracle, { endpoint: `${base}/slow`, symbol: 'X' })).rejects.toMatchObject({ code: ContractErrorCode.RPC_TIMEOUT })
     await expect(caller.invoke(host, oracle, { endpoint: `${base}/big`, symbol: 'X' })).rejects.toMatchObject({ code: ContractErrorCode.RPC_TOO_LARGE })
     // The contract's state is untouched by the failures: the next good call is its first invocation.
@@ -102,10 +124,24 @@ describe('RPC bridge', () => {
           if (!url.endsWith('/endless')) controller.close()
         },
       })
-      return { ok: true, status: 200, body, text: async () => { throw new Error('the bridge must stream the body') } }
+      return {
+        ok: true,
+        status: 200,
+        body,
+        text: async () => {
+          throw new Error('the bridge must stream the body')
+        },
+      }
     }
     const bridge = createRpcBridge({ allow: ['https://prices.example/api', 'https://feed.example/'], fetch, maxResponseBytes: 1_000, maxRequestBytes: 100 })
-    for (const endpoint of ['https://prices.example/api-evil', 'https://prices.example.evil/api', 'https://prices.example@evil.example/api', 'https://prices.example/other', 'http://prices.example/api', 'not a url']) {
+    for (const endpoint of [
+      'https://prices.example/api-evil',
+      'https://prices.example.evil/api',
+      'https://prices.example@evil.example/api',
+      'https://prices.example/other',
+      'http://prices.example/api',
+      'not a url',
+    ]) {
       await expect(bridge(endpoint, '{}')).rejects.toMatchObject({ code: ContractErrorCode.RPC_NOT_ALLOWED })
     }
     expect(seen).toEqual([])

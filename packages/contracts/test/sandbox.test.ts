@@ -24,7 +24,9 @@ function runTransfers(target: Executor, count: number, cold = false) {
   let state = initial
   const seen: { output: unknown; gas: number; hash: string }[] = []
   for (let i = 0; i < count; i++) {
-    const result = done(target.execute({ contractId: tokenId, stateHash: crypto.sha256(state), encodedState: state, input: transfer(i), context: context(i), rpc: [] }))
+    const result = done(
+      target.execute({ contractId: tokenId, stateHash: crypto.sha256(state), encodedState: state, input: transfer(i), context: context(i), rpc: [] }),
+    )
     if (cold) target.evict(tokenId)
     seen.push({ output: result.output, gas: result.gasUsed, hash: toHex(result.stateHash) })
     state = result.state
@@ -49,7 +51,8 @@ describe('determinism', () => {
     const id = contractId(crypto, code)
     target.register({ contractId: id, code, signature: describeSignature(counterContract.signature) })
     const state = encodeJson(0, 64)
-    const gasOf = (n: number) => done(target.execute({ contractId: id, stateHash: crypto.sha256(state), encodedState: state, input: String(n), context: 'null', rpc: [] })).gasUsed
+    const gasOf = (n: number) =>
+      done(target.execute({ contractId: id, stateHash: crypto.sha256(state), encodedState: state, input: String(n), context: 'null', rpc: [] })).gasUsed
     const base = gasOf(0)
     expect(gasOf(10) - base).toBe(20)
     expect(gasOf(25_000) - base).toBe(50_000)
@@ -145,7 +148,7 @@ describe('determinism', () => {
     expect(outcome.kind === 'failed' && outcome.error.code).toBe(ContractErrorCode.RESULT_MALFORMED)
   })
 
-  it('a failure that is not the contract\'s (a trap, a host exception) poisons the executor: it runs nothing more', () => {
+  it("a failure that is not the contract's (a trap, a host exception) poisons the executor: it runs nothing more", () => {
     const target = executor()
     const state = encodeJson(0, 64)
     const counterId = contractId(crypto, counterContract.code)
@@ -167,7 +170,8 @@ describe('determinism', () => {
   })
 
   it('a state with shared sub-objects behaves the same warm as cold (the sandbox reloads the canonical state)', () => {
-    const code = 'function invoke(state, input) { if (input === 0) { const shared = { n: 0 }; state = { a: shared, b: shared } } else state.a.n += 1; return { state, output: state.b.n } }'
+    const code =
+      'function invoke(state, input) { if (input === 0) { const shared = { n: 0 }; state = { a: shared, b: shared } } else state.a.n += 1; return { state, output: state.b.n } }'
     const signature = { input: { kind: 'integer' }, output: { kind: 'integer' }, state: { kind: 'unknown' } } as const
     const outputs = (cold: boolean) => {
       const target = executor()
@@ -176,7 +180,9 @@ describe('determinism', () => {
       let state = encodeJson(null, 64)
       const seen: unknown[] = []
       for (let i = 0; i < 3; i++) {
-        const result = done(target.execute({ contractId: id, stateHash: crypto.sha256(state), encodedState: state, input: String(i), context: 'null', rpc: [] }))
+        const result = done(
+          target.execute({ contractId: id, stateHash: crypto.sha256(state), encodedState: state, input: String(i), context: 'null', rpc: [] }),
+        )
         if (cold) target.evict(id)
         seen.push(result.output, result.gasUsed)
         state = result.state
@@ -191,7 +197,14 @@ describe('determinism', () => {
     const code = 'function invoke(s) { return { state: s, output: 1 } } return invoke }); globalThis.leak = 1; (function () {'
     const target = executor()
     target.register({ contractId: contractId(crypto, code), code, signature: describeSignature(counterContract.signature) })
-    const outcome = target.execute({ contractId: contractId(crypto, code), stateHash: crypto.sha256(encodeJson(0, 64)), encodedState: encodeJson(0, 64), input: '1', context: 'null', rpc: [] })
+    const outcome = target.execute({
+      contractId: contractId(crypto, code),
+      stateHash: crypto.sha256(encodeJson(0, 64)),
+      encodedState: encodeJson(0, 64),
+      input: '1',
+      context: 'null',
+      rpc: [],
+    })
     expect(outcome.kind === 'failed' && outcome.error.code).toBe(ContractErrorCode.SYNTAX_ERROR)
   })
 
@@ -223,17 +236,33 @@ describe('bad input', () => {
     ['an infinite loop', 'function invoke(state) { for (;;) {} }', ContractErrorCode.OUT_OF_GAS],
     ['runaway allocation', 'function invoke(state) { const a = []; for (let i = 0; ; i++) a.push({ i, tag: "runaway" }) }', ContractErrorCode.OUT_OF_MEMORY],
     ['deep recursion', 'function invoke(state) { function down(n) { return down(n + 1) + 1 } return down(0) }', ContractErrorCode.STACK_OVERFLOW],
-    ['an oversized state', 'function invoke(state) { state.balances["x".repeat(100000)] = 1; return { state, output: { ok: true, balance: 0 } } }', ContractErrorCode.STATE_TOO_LARGE],
+    [
+      'an oversized state',
+      'function invoke(state) { state.balances["x".repeat(100000)] = 1; return { state, output: { ok: true, balance: 0 } } }',
+      ContractErrorCode.STATE_TOO_LARGE,
+    ],
     ['an output failing its codec', 'function invoke(state) { return { state, output: { ok: "yes", balance: 1 } } }', ContractErrorCode.OUTPUT_INVALID],
-    ['a state failing its codec', 'function invoke(state) { state.balances.alice = "lots"; return { state, output: { ok: true, balance: 1 } } }', ContractErrorCode.STATE_INVALID],
+    [
+      'a state failing its codec',
+      'function invoke(state) { state.balances.alice = "lots"; return { state, output: { ok: true, balance: 1 } } }',
+      ContractErrorCode.STATE_INVALID,
+    ],
     ['a contract that throws', 'function invoke() { throw new RangeError("no") }', ContractErrorCode.CONTRACT_THREW],
     // Failures the contract makes up are its own, whatever they say: only the engine reports memory and stack limits.
     ['a contract that throws null', 'function invoke() { throw null }', ContractErrorCode.CONTRACT_THREW],
     ['a contract that throws "out of memory"', 'function invoke() { throw new Error("out of memory") }', ContractErrorCode.CONTRACT_THREW],
     ['a contract that throws "stack overflow"', 'function invoke() { throw new RangeError("stack overflow") }', ContractErrorCode.CONTRACT_THREW],
-    ['a contract that fakes an engine error', 'function invoke() { throw { name: "InternalError", message: "out of memory" } }', ContractErrorCode.CONTRACT_THREW],
+    [
+      'a contract that fakes an engine error',
+      'function invoke() { throw { name: "InternalError", message: "out of memory" } }',
+      ContractErrorCode.CONTRACT_THREW,
+    ],
     ['a contract that builds an InternalError', 'function invoke() { throw new InternalError("stack overflow") }', ContractErrorCode.CONTRACT_THREW],
-    ['a contract that rethrows a caught stack overflow with the engine prototype', 'function invoke() { let p; try { (function f() { f() })() } catch (e) { p = Object.getPrototypeOf(e) } throw new p.constructor("out of memory") }', ContractErrorCode.CONTRACT_THREW],
+    [
+      'a contract that rethrows a caught stack overflow with the engine prototype',
+      'function invoke() { let p; try { (function f() { f() })() } catch (e) { p = Object.getPrototypeOf(e) } throw new p.constructor("out of memory") }',
+      ContractErrorCode.CONTRACT_THREW,
+    ],
     ['a malformed result', 'function invoke(state) { return 42 }', ContractErrorCode.RESULT_MALFORMED],
   ]
   for (const [what, code, expected] of cases) {
@@ -258,13 +287,18 @@ describe('bad input', () => {
   })
 
   it('a failed invocation leaves the previous state untouched: the next call starts from it', () => {
-    const code = 'function invoke(state, input) { state.balances.alice -= input.amount; if (input.amount > 5) throw new Error("too much"); return { state, output: { ok: true, balance: state.balances.alice } } }'
+    const code =
+      'function invoke(state, input) { state.balances.alice -= input.amount; if (input.amount > 5) throw new Error("too much"); return { state, output: { ok: true, balance: state.balances.alice } } }'
     const id = contractId(crypto, code)
     target.register({ contractId: id, code, signature: tokenSignature })
-    const first = done(target.execute({ contractId: id, stateHash: tokenState, encodedState: initial, input: '{"to":"x","amount":1}', context: 'null', rpc: [] }))
+    const first = done(
+      target.execute({ contractId: id, stateHash: tokenState, encodedState: initial, input: '{"to":"x","amount":1}', context: 'null', rpc: [] }),
+    )
     const failed = target.execute({ contractId: id, stateHash: first.stateHash, input: '{"to":"x","amount":100}', context: 'null', rpc: [] })
     expect(failed.kind === 'failed' && failed.error.code).toBe(ContractErrorCode.CONTRACT_THREW)
-    const again = done(target.execute({ contractId: id, stateHash: first.stateHash, encodedState: first.state, input: '{"to":"x","amount":1}', context: 'null', rpc: [] }))
+    const again = done(
+      target.execute({ contractId: id, stateHash: first.stateHash, encodedState: first.state, input: '{"to":"x","amount":1}', context: 'null', rpc: [] }),
+    )
     expect(again.output).toEqual({ ok: true, balance: 1_000_000 - 2 })
   })
 
@@ -275,7 +309,14 @@ describe('bad input', () => {
   })
 
   it('inputs larger than the limit are refused before they reach the sandbox', () => {
-    const outcome = target.execute({ contractId: tokenId, stateHash: tokenState, encodedState: initial, input: JSON.stringify('x'.repeat(70_000)), context: 'null', rpc: [] })
+    const outcome = target.execute({
+      contractId: tokenId,
+      stateHash: tokenState,
+      encodedState: initial,
+      input: JSON.stringify('x'.repeat(70_000)),
+      context: 'null',
+      rpc: [],
+    })
     expect(outcome.kind === 'failed' && outcome.error.code).toBe(ContractErrorCode.INPUT_TOO_LARGE)
   })
 })

@@ -71,7 +71,11 @@ describe('pipelines run', () => {
     const hosts = [12, 13, 14].map((n) => createContractHost({ crypto, keyPair: keyPair(n), executor: inThreadExecutor(executor()), now: fixedNow }))
     for (const host of hosts) await caller.deploy(host, square)
     const mappers = hosts.map((host) => caller.service(host, square))
-    const sumOfSquares = mapReduce(mappers, { initial: [] as number[], combine: (all, n) => [...all, n], output: Types.array(Types.integer) }, { partitions: 3 })
+    const sumOfSquares = mapReduce(
+      mappers,
+      { initial: [] as number[], combine: (all, n) => [...all, n], output: Types.array(Types.integer) },
+      { partitions: 3 },
+    )
     expect(await sumOfSquares.run([1, 2, 3, 4, 5, 6, 7])()).toEqual(E.right([1, 4, 9, 16, 25, 36, 49]))
     expect(hosts.map((host) => host.sla().invocations)).toEqual([3, 3, 1])
     const bad = await sumOfSquares.run([1, 2.5])()
@@ -92,7 +96,17 @@ describe('pipelines run', () => {
     const lying = mapReduce(picky, { initial: 0, combine: (sum, n) => sum + n + 0.25, output: Types.integer }, { partitions: 2 })
     const unfit = await lying.run([1, 2])()
     expect(E.isLeft(unfit) && unfit.left.code).toBe(ContractErrorCode.OUTPUT_INVALID)
-    const throwing = mapReduce(picky, { initial: 0, combine: () => { throw new Error('boom') }, output: Types.integer }, { partitions: 1 })
+    const throwing = mapReduce(
+      picky,
+      {
+        initial: 0,
+        combine: () => {
+          throw new Error('boom')
+        },
+        output: Types.integer,
+      },
+      { partitions: 1 },
+    )
     const threw = await throwing.run([1])()
     expect(E.isLeft(threw) && threw.left.code).toBe(ContractErrorCode.CONTRACT_THREW)
   })

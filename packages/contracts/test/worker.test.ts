@@ -26,6 +26,13 @@ it('the wall-clock guard terminates a runaway contract; other contracts continue
   // A fresh worker took over: it asks for the counter's committed state, then carries on from it.
   const asks = await executor.execute({ contractId: counterId, stateHash: first.result.stateHash, input: '2', context: 'null', rpc: [] })
   expect(asks.kind).toBe('needs-state')
-  const next = await executor.execute({ contractId: counterId, stateHash: first.result.stateHash, encodedState: first.result.state, input: '2', context: 'null', rpc: [] })
+  const next = await executor.execute({
+    contractId: counterId,
+    stateHash: first.result.stateHash,
+    encodedState: first.result.state,
+    input: '2',
+    context: 'null',
+    rpc: [],
+  })
   expect(next.kind === 'done' && next.result.output).toBe(7)
 })

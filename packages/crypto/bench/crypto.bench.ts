@@ -9,15 +9,7 @@
  */
 import { createRequire } from 'node:module'
 import { cpus } from 'node:os'
-import {
-  type BackendName,
-  type Crypto,
-  createVerifyPool,
-  decodeCanonical,
-  encodeCanonical,
-  loadCrypto,
-  type SignedMessage,
-} from '../src/index.js'
+import { type BackendName, type Crypto, createVerifyPool, decodeCanonical, encodeCanonical, loadCrypto, type SignedMessage } from '../src/index.js'
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 600)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -80,9 +72,7 @@ async function compareAsync(cases: Record<string, () => Promise<number>>): Promi
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(12)
 
 const backends: BackendName[] = ['sodium', 'node', 'noble']
-const cryptos = Object.fromEntries(
-  await Promise.all(backends.map(async (b) => [b, await loadCrypto({ backend: b })] as const)),
-) as Record<BackendName, Crypto>
+const cryptos = Object.fromEntries(await Promise.all(backends.map(async (b) => [b, await loadCrypto({ backend: b })] as const))) as Record<BackendName, Crypto>
 const auto = await loadCrypto()
 
 const message = cryptos.sodium.sha256(new TextEncoder().encode('a 32-byte hash is what gets signed'))
@@ -103,9 +93,7 @@ for (const name of backends) {
     sha256KiB: () => rate(() => c.sha256(kib)),
   })
   perBackend[name] = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Math.round(v)]))
-  console.log(
-    `${name.padEnd(8)} ${fmt(figures.sign!)} ${fmt(figures.verify!)} ${fmt(figures.sha256!)} ${fmt(figures.sha256KiB!)}`,
-  )
+  console.log(`${name.padEnd(8)} ${fmt(figures.sign!)} ${fmt(figures.verify!)} ${fmt(figures.sha256!)} ${fmt(figures.sha256KiB!)}`)
 }
 
 console.log('\nverify: package `auto` path against the raw libsodium call')

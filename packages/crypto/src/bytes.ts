@@ -12,11 +12,11 @@ export function assertBytes(value: unknown, name: string, length?: number): asse
     })
   }
   if (length !== undefined && value.length !== length) {
-    throw new CryptoError(
-      CryptoErrorCode.INVALID_INPUT,
-      `${name} must be ${length} bytes, got ${value.length}`,
-      { name, expected: length, actual: value.length },
-    )
+    throw new CryptoError(CryptoErrorCode.INVALID_INPUT, `${name} must be ${length} bytes, got ${value.length}`, {
+      name,
+      expected: length,
+      actual: value.length,
+    })
   }
 }
 

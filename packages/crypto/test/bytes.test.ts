@@ -1,17 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  compareBytes,
-  concatBytes,
-  CryptoErrorCode,
-  equalBytes,
-  fromBase58,
-  fromBase64Url,
-  fromHex,
-  toBase58,
-  toBase64Url,
-  toHex,
-} from '../src/index.js'
+import { compareBytes, concatBytes, CryptoErrorCode, equalBytes, fromBase58, fromBase64Url, fromHex, toBase58, toBase64Url, toHex } from '../src/index.js'
 import { propertyOptions } from './helpers.js'
 
 const text = (s: string) => new TextEncoder().encode(s)

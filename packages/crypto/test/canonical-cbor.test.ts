@@ -124,7 +124,10 @@ describe('canonical CBOR', () => {
       '62c328', // invalid UTF-8
     ]
     for (const hex of nonCanonical) {
-      expect(errorCode(() => decodeCanonical(hexBytes(hex))), hex).toBe(CryptoErrorCode.ENCODING_NON_CANONICAL)
+      expect(
+        errorCode(() => decodeCanonical(hexBytes(hex))),
+        hex,
+      ).toBe(CryptoErrorCode.ENCODING_NON_CANONICAL)
     }
   })
 
@@ -144,7 +147,10 @@ describe('canonical CBOR', () => {
       'f97e00', // NaN
     ]
     for (const hex of malformed) {
-      expect(errorCode(() => decodeCanonical(hexBytes(hex))), hex).toBe(CryptoErrorCode.ENCODING_MALFORMED)
+      expect(
+        errorCode(() => decodeCanonical(hexBytes(hex))),
+        hex,
+      ).toBe(CryptoErrorCode.ENCODING_MALFORMED)
     }
   })
 
@@ -160,9 +166,7 @@ describe('canonical CBOR', () => {
     expect(errorCode(() => decodeCanonical(hexBytes('818180'), { maxDepth: 2 }))).toBe(CryptoErrorCode.ENCODING_TOO_DEEP)
     expect(decodeCanonical(hexBytes('8180'), { maxDepth: 2 })).toEqual([[]])
     expect(errorCode(() => encodeCanonical([[[]]], { maxDepth: 2 }))).toBe(CryptoErrorCode.ENCODING_TOO_DEEP)
-    expect(errorCode(() => encodeCanonical(new Uint8Array(100), { maxBytes: 50 }))).toBe(
-      CryptoErrorCode.ENCODING_TOO_LARGE,
-    )
+    expect(errorCode(() => encodeCanonical(new Uint8Array(100), { maxBytes: 50 }))).toBe(CryptoErrorCode.ENCODING_TOO_LARGE)
     // A huge announced length with little data behind it is truncation, not an allocation.
     expect(errorCode(() => decodeCanonical(hexBytes('9bffffffffffffffff')))).toBe(CryptoErrorCode.ENCODING_MALFORMED)
   })

@@ -9,12 +9,7 @@ import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js'
 import { sha512 } from '@noble/hashes/sha2.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  checkStrictEncoding,
-  isCanonicalPointEncoding,
-  isSmallOrderEncoding,
-  SMALL_ORDER_ENCODINGS,
-} from '../src/backend/strict-ed25519.js'
+import { checkStrictEncoding, isCanonicalPointEncoding, isSmallOrderEncoding, SMALL_ORDER_ENCODINGS } from '../src/backend/strict-ed25519.js'
 import { BACKENDS, loadAllBackends, propertyOptions } from './helpers.js'
 
 const cryptos = await loadAllBackends()
@@ -117,7 +112,9 @@ describe('crafted edge cases', () => {
   it('mixed-order keys: cofactorless everywhere, matching raw libsodium, where noble alone is cofactored', () => {
     fc.assert(
       fc.property(fc.bigInt(1n, L - 1n), fc.bigInt(1n, L - 1n), fc.integer({ min: 1, max: 7 }), (a, r, t) => {
-        const A = Point.BASE.multiply(a).add(torsion[t] as EdPoint).toBytes()
+        const A = Point.BASE.multiply(a)
+          .add(torsion[t] as EdPoint)
+          .toBytes()
         const signature = craft(a, A, r, Point.ZERO, message)
         const expected = sodium.crypto_sign_verify_detached(signature, message, A)
         expect(verdicts(signature, message, A)).toEqual([expected, expected, expected])

@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  availableBackends,
-  createCrypto,
-  CryptoError,
-  CryptoErrorCode,
-  isCryptoError,
-  loadBackend,
-  loadCrypto,
-  nobleBackend,
-} from '../src/index.js'
+import { availableBackends, createCrypto, CryptoError, CryptoErrorCode, isCryptoError, loadBackend, loadCrypto, nobleBackend } from '../src/index.js'
 import { BACKENDS, loadAllBackends } from './helpers.js'
 
 const cryptos = await loadAllBackends()
@@ -47,9 +38,7 @@ describe.each(BACKENDS)('input checks on %s', (name) => {
 
   it('rejects wrong lengths and types with INVALID_INPUT', () => {
     expect(codeOf(() => crypto.keyPairFromSeed(new Uint8Array(31)))).toBe(CryptoErrorCode.INVALID_INPUT)
-    expect(codeOf(() => crypto.verify(signature.subarray(0, 63), message, keyPair.publicKey))).toBe(
-      CryptoErrorCode.INVALID_INPUT,
-    )
+    expect(codeOf(() => crypto.verify(signature.subarray(0, 63), message, keyPair.publicKey))).toBe(CryptoErrorCode.INVALID_INPUT)
     expect(codeOf(() => crypto.verify(signature, message, new Uint8Array(33)))).toBe(CryptoErrorCode.INVALID_INPUT)
     expect(codeOf(() => crypto.verify(signature, 'abc' as never, keyPair.publicKey))).toBe(CryptoErrorCode.INVALID_INPUT)
     expect(codeOf(() => crypto.sign([1, 2] as never, keyPair))).toBe(CryptoErrorCode.INVALID_INPUT)

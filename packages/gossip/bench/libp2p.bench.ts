@@ -81,7 +81,11 @@ async function stopMesh(nodes: BenchNode[]): Promise<void> {
 }
 
 const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN
-const median = (values: readonly number[]) => percentile([...values].sort((a, b) => a - b), 0.5)
+const median = (values: readonly number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  )
 
 interface Dissemination {
   readonly nodes: number
@@ -129,7 +133,11 @@ async function roundTrips(nodes: BenchNode[], count: number, inFlight: number): 
 const fmt = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
 console.log(`# Libp2pNetwork benchmark — ${new Date().toISOString()}`)
-console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+console.log(
+  `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+)
 
 const results: Dissemination[] = []
 const plan = [

@@ -27,11 +27,10 @@ export function checkPayload(data: unknown, limits: NetworkLimits, what: string)
     throw new GossipError(GossipErrorCode.INVALID_INPUT, `${what} must be a Uint8Array`)
   }
   if (data.length > limits.maxMessageBytes) {
-    throw new GossipError(
-      GossipErrorCode.MESSAGE_TOO_LARGE,
-      `${what} is ${data.length} bytes, over the limit of ${limits.maxMessageBytes}`,
-      { size: data.length, maxMessageBytes: limits.maxMessageBytes },
-    )
+    throw new GossipError(GossipErrorCode.MESSAGE_TOO_LARGE, `${what} is ${data.length} bytes, over the limit of ${limits.maxMessageBytes}`, {
+      size: data.length,
+      maxMessageBytes: limits.maxMessageBytes,
+    })
   }
 }
 

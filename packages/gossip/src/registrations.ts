@@ -26,11 +26,7 @@ export type RequestAnswer =
  * Runs a request handler and checks what it returns (bytes, within the limit); a handler that throws or rejects
  * becomes a REMOTE_ERROR with its message. Synchronous when the handler is, so the simulator stays promise-free.
  */
-export function answerRequest(
-  handler: RequestHandler,
-  request: InboundRequest,
-  maxMessageBytes: number,
-): RequestAnswer | Promise<RequestAnswer> {
+export function answerRequest(handler: RequestHandler, request: InboundRequest, maxMessageBytes: number): RequestAnswer | Promise<RequestAnswer> {
   const check = (result: unknown): RequestAnswer => {
     if (!(result instanceof Uint8Array)) {
       return { ok: false, code: GossipErrorCode.REMOTE_ERROR, message: `handler for ${request.protocol} did not return bytes` }

@@ -5,23 +5,20 @@ import { VirtualClock } from '../src/index.js'
 
 it('pops events by time, then by scheduling order, with removals anywhere', () => {
   fc.assert(
-    fc.property(
-      fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.boolean()), { maxLength: 200 }),
-      (plan) => {
-        const queue = new EventQueue()
-        const kept: { time: number; order: number }[] = []
-        const events = plan.map(([time, remove], order) => ({ event: queue.push(time, () => {}), time, order, remove }))
-        for (const { event, time, order, remove } of events) {
-          if (remove) queue.remove(event)
-          else kept.push({ time, order })
-        }
-        kept.sort((a, b) => a.time - b.time || a.order - b.order)
-        const popped: { time: number; order: number }[] = []
-        for (let event = queue.pop(); event !== undefined; event = queue.pop()) popped.push({ time: event.time, order: event.order })
-        expect(popped).toEqual(kept)
-        expect(queue.size).toBe(0)
-      },
-    ),
+    fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.boolean()), { maxLength: 200 }), (plan) => {
+      const queue = new EventQueue()
+      const kept: { time: number; order: number }[] = []
+      const events = plan.map(([time, remove], order) => ({ event: queue.push(time, () => {}), time, order, remove }))
+      for (const { event, time, order, remove } of events) {
+        if (remove) queue.remove(event)
+        else kept.push({ time, order })
+      }
+      kept.sort((a, b) => a.time - b.time || a.order - b.order)
+      const popped: { time: number; order: number }[] = []
+      for (let event = queue.pop(); event !== undefined; event = queue.pop()) popped.push({ time: event.time, order: event.order })
+      expect(popped).toEqual(kept)
+      expect(queue.size).toBe(0)
+    }),
     { seed: 20261124, numRuns: 300 },
   )
 })

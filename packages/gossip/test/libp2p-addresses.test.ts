@@ -44,7 +44,12 @@ async function forwarder(): Promise<TcpForwarder> {
   return started
 }
 
-const portOf = (address: string) => Number(multiaddr(address).getComponents().find((c) => c.name === 'tcp')?.value)
+const portOf = (address: string) =>
+  Number(
+    multiaddr(address)
+      .getComponents()
+      .find((c) => c.name === 'tcp')?.value,
+  )
 
 describe('Libp2pNetwork addresses', () => {
   it('a node with announce is dialled and discovered at the announced address only', async () => {
@@ -90,7 +95,9 @@ describe('Libp2pNetwork addresses', () => {
     const keyPair = crypto.generateKeyPair()
     const other = libp2pPeerIdOf(toHex(crypto.generateKeyPair().publicKey))
     const invalid = (options: Partial<Libp2pNetworkOptions>, message: string) =>
-      expect(() => createLibp2pNetwork({ crypto, keyPair, ...options })).toThrow(expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT, message: expect.stringContaining(message) }))
+      expect(() => createLibp2pNetwork({ crypto, keyPair, ...options })).toThrow(
+        expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT, message: expect.stringContaining(message) }),
+      )
     invalid({ announce: ['127.0.0.1:4001'] }, 'announce: 127.0.0.1:4001 is not a multiaddr')
     invalid({ announce: [`/ip4/127.0.0.1/tcp/4001/p2p/${other}`] }, 'not this node')
     invalid({ announce: Array.from({ length: MAX_ANNOUNCED_ADDRESSES + 1 }, (_, i) => `/ip4/127.0.0.1/tcp/${4000 + i}`) }, `at most ${MAX_ANNOUNCED_ADDRESSES}`)

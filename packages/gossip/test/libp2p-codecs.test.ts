@@ -9,13 +9,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { GossipErrorCode, messageId } from '../src/index.js'
 import { decodeGossipEnvelope, encodeGossipEnvelope } from '../src/libp2p/gossip-envelope.js'
-import {
-  decodeRequestFrame,
-  encodeRequestFrame,
-  FrameReader,
-  MAX_ERROR_MESSAGE_BYTES,
-  type RequestFrame,
-} from '../src/libp2p/request-frame.js'
+import { decodeRequestFrame, encodeRequestFrame, FrameReader, MAX_ERROR_MESSAGE_BYTES, type RequestFrame } from '../src/libp2p/request-frame.js'
 
 const crypto = await loadCrypto()
 

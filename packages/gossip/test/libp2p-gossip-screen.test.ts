@@ -43,7 +43,6 @@ async function star(hubLimits: Partial<NetworkLimits>, hubClock?: Clock) {
   return { hub, honest, relay }
 }
 
-
 /** Resolves with the sender of the first message on `topic` whose text is `wanted`. */
 function arrival(node: Libp2pNetwork, topic: string, wanted: string): Promise<string> {
   return new Promise((resolve) =>

@@ -14,14 +14,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { nextEvent, rawPeerConfig } from './libp2p/peers.js'
-import {
-  createLibp2pNetwork,
-  GOSSIP_CARRIER_TOPIC,
-  GossipErrorCode,
-  type Libp2pNetwork,
-  type NetworkEvent,
-  REQUEST_PROTOCOL,
-} from '../src/index.js'
+import { createLibp2pNetwork, GOSSIP_CARRIER_TOPIC, GossipErrorCode, type Libp2pNetwork, type NetworkEvent, REQUEST_PROTOCOL } from '../src/index.js'
 import { startLocalNetwork } from './libp2p/local-network.js'
 
 const crypto = await loadCrypto()
@@ -53,7 +46,6 @@ function closed(stream: Stream): Promise<void> {
   return stream.status === 'open' ? new Promise((resolve) => stream.addEventListener('close', () => resolve(), { once: true })) : Promise.resolve()
 }
 
-
 describe('Libp2pNetwork', () => {
   it('uses the node key as its libp2p identity and listens on loopback', async () => {
     const [a] = await local(1)
@@ -61,7 +53,9 @@ describe('Libp2pNetwork', () => {
     expect(addresses.length).toBeGreaterThan(0)
     for (const address of addresses) {
       expect(address).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+$/)
-      const libp2pId = multiaddr(address).getComponents().find((c) => c.name === 'p2p')?.value
+      const libp2pId = multiaddr(address)
+        .getComponents()
+        .find((c) => c.name === 'p2p')?.value
       const { peerIdFromString } = await import('@libp2p/peer-id')
       const parsed = peerIdFromString(libp2pId as string)
       expect(parsed.type).toBe('Ed25519')
@@ -142,10 +136,7 @@ describe('Libp2pNetwork', () => {
   })
 
   it('pushes back on publishers and requesters when streams back up, and delivers everything', async () => {
-    const [a, b] = (await local(2, 'full', { maxMessagesPerPeerPerSecond: 1e6, maxRequestsPerPeerPerSecond: 1e6 })) as [
-      Libp2pNetwork,
-      Libp2pNetwork,
-    ]
+    const [a, b] = (await local(2, 'full', { maxMessagesPerPeerPerSecond: 1e6, maxRequestsPerPeerPerSecond: 1e6 })) as [Libp2pNetwork, Libp2pNetwork]
     const large = (i: number) => {
       const data = new Uint8Array(64 * 1024)
       new DataView(data.buffer).setUint32(0, i)
@@ -158,9 +149,7 @@ describe('Libp2pNetwork', () => {
     await all
     b.handle('/sink/1', ({ data }) => data.subarray(0, 4))
     const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => a.request(b.peerId, '/sink/1', large(i))))
-    expect(answers.map((answer) => new DataView(answer.buffer, answer.byteOffset).getUint32(0))).toEqual(
-      Array.from({ length: 300 }, (_, i) => i),
-    )
+    expect(answers.map((answer) => new DataView(answer.buffer, answer.byteOffset).getUint32(0))).toEqual(Array.from({ length: 300 }, (_, i) => i))
   })
 
   it('refuses requests over the rate limit with RATE_LIMITED', async () => {

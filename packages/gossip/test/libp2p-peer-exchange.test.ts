@@ -6,13 +6,7 @@
 import { loadCrypto, toHex } from '@constellation/crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLibp2pNetwork, GossipErrorCode, type Libp2pNetwork, type NetworkEvent, type PeerId } from '../src/index.js'
-import {
-  decodePeerExchangeQuery,
-  decodePeerRecords,
-  encodePeerRecords,
-  MAX_EXCHANGED_RECORDS,
-  MAX_PEER_RECORD_BYTES,
-} from '../src/libp2p/peer-exchange.js'
+import { decodePeerExchangeQuery, decodePeerRecords, encodePeerRecords, MAX_EXCHANGED_RECORDS, MAX_PEER_RECORD_BYTES } from '../src/libp2p/peer-exchange.js'
 
 const crypto = await loadCrypto()
 const bytes = (text: string) => new TextEncoder().encode(text)

@@ -58,7 +58,10 @@ async function countingRelay(port: number): Promise<{ port: number; bytes(): num
 async function relayedPair(limits: Partial<NetworkLimits> = {}): Promise<{ a: Libp2pNetwork; b: Libp2pNetwork; wireBytes(): number }> {
   const a = createLibp2pNetwork({ crypto, keyPair: crypto.generateKeyPair(), gossip: TEST_GOSSIP, limits })
   const b = createLibp2pNetwork({ crypto, keyPair: crypto.generateKeyPair(), gossip: TEST_GOSSIP, limits })
-  cleanups.push(() => b.stop(), () => a.stop())
+  cleanups.push(
+    () => b.stop(),
+    () => a.stop(),
+  )
   await Promise.all([a.start(), b.start()])
   const port = Number(/\/tcp\/(\d+)\//.exec(a.listenAddresses()[0] as string)?.[1])
   const relay = await countingRelay(port)
@@ -68,8 +71,18 @@ async function relayedPair(limits: Partial<NetworkLimits> = {}): Promise<{ a: Li
 }
 
 const delta = (after: NetworkTraffic, before: NetworkTraffic) => ({
-  sent: Object.fromEntries((['request', 'response', 'gossip'] as const).map((kind) => [kind, { messages: after.sent[kind].messages - before.sent[kind].messages, bytes: after.sent[kind].bytes - before.sent[kind].bytes }])),
-  received: Object.fromEntries((['request', 'response', 'gossip'] as const).map((kind) => [kind, { messages: after.received[kind].messages - before.received[kind].messages, bytes: after.received[kind].bytes - before.received[kind].bytes }])),
+  sent: Object.fromEntries(
+    (['request', 'response', 'gossip'] as const).map((kind) => [
+      kind,
+      { messages: after.sent[kind].messages - before.sent[kind].messages, bytes: after.sent[kind].bytes - before.sent[kind].bytes },
+    ]),
+  ),
+  received: Object.fromEntries(
+    (['request', 'response', 'gossip'] as const).map((kind) => [
+      kind,
+      { messages: after.received[kind].messages - before.received[kind].messages, bytes: after.received[kind].bytes - before.received[kind].bytes },
+    ]),
+  ),
 })
 
 /** Waits until `ready()` holds, polling (traffic lands asynchronously); fails after `timeoutMs`. */

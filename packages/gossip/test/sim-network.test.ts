@@ -213,9 +213,7 @@ describe('SimNetwork limits', () => {
     await a.start()
     await b.start()
     b.handle('/echo/1', ({ data }) => data)
-    const outcomes = await sim.runUntil(
-      Promise.allSettled(Array.from({ length: 15 }, () => a.request(b.peerId, '/echo/1', bytes('x')))),
-    )
+    const outcomes = await sim.runUntil(Promise.allSettled(Array.from({ length: 15 }, () => a.request(b.peerId, '/echo/1', bytes('x')))))
     const limited = outcomes.filter((o) => o.status === 'rejected' && (o.reason as { code?: string }).code === GossipErrorCode.RATE_LIMITED)
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(10)
     expect(limited).toHaveLength(5)

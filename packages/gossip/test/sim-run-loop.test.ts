@@ -165,9 +165,7 @@ describe('links and options', () => {
     expect(() => new SimNetwork({ crypto, seed: 1, antiEntropyIntervalMs: Number.NaN })).toThrow(
       expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }),
     )
-    expect(() => new SimNetwork({ crypto, seed: 1, limits: { seenCacheSize: 1.5 } })).toThrow(
-      expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }),
-    )
+    expect(() => new SimNetwork({ crypto, seed: 1, limits: { seenCacheSize: 1.5 } })).toThrow(expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }))
     const broken = new SimNetwork({ crypto, seed: 1, latency: () => Number.NaN })
     const [x] = await broken.addNodes(2)
     await expect(x!.publish('/t', bytes('x'))).rejects.toMatchObject({ code: GossipErrorCode.INVALID_INPUT })
@@ -209,9 +207,7 @@ describe('advert book bounds', () => {
 
   it('partition and restart refuse impossible requests', async () => {
     const { sim, a, b } = await pair()
-    expect(() => sim.partition([[a.peerId], [a.peerId, b.peerId]])).toThrow(
-      expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }),
-    )
+    expect(() => sim.partition([[a.peerId], [a.peerId, b.peerId]])).toThrow(expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }))
     await b.stop()
     expect(() => sim.restart(b.peerId)).toThrow(expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }))
   })

@@ -53,14 +53,24 @@ const config = defineElectionConfig({
   newcomerAgeRounds: 3,
 })
 
-console.log(`@constellation/meme-reputation benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`)
+console.log(
+  `@constellation/meme-reputation benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+)
 console.log(`${N.toLocaleString('en-US')} memes, ${config.seats} seats, ${config.bracketShares.length} brackets; median of ${ROUNDS} interleaved repetitions\n`)
 
 let t0 = performance.now()
 const memes: Meme[] = new Array<Meme>(N)
 for (let i = 0; i < N; i++) {
   const served = Math.floor(random() * 1200)
-  const features = Float64Array.of(served, Math.floor(random() * random() * 30), random() < 0.002 ? 1 : 0, random() * 400_000, 10 + random() * 900, 0.5 + random() / 2, random())
+  const features = Float64Array.of(
+    served,
+    Math.floor(random() * random() * 30),
+    random() < 0.002 ? 1 : 0,
+    random() * 400_000,
+    10 + random() * 900,
+    0.5 + random() / 2,
+    random(),
+  )
   const firstSeenRound = i % 500 === 0 ? ROUND - 1 : Math.floor(random() * (ROUND - 10))
   memes[i] = {
     id: `node-${i.toString(16).padStart(6, '0')}`,
@@ -102,8 +112,7 @@ const prefixes = prefixesOf(sortKeys)
 const fastElection = (r: number) =>
   electCommittee({ config, round: ROUND, ids: sortKeys.ids, scores, newcomers, resultHash: hashAt(r), previousHash, sortKeys })
 // What most callers do: their own array of the same ids, which the election checks against the table id by id.
-const callerIdsElection = (r: number) =>
-  electCommittee({ config, round: ROUND, ids, scores, newcomers, resultHash: hashAt(r), previousHash, sortKeys })
+const callerIdsElection = (r: number) => electCommittee({ config, round: ROUND, ids, scores, newcomers, resultHash: hashAt(r), previousHash, sortKeys })
 const naive = (r: number) =>
   naiveElection(config, ids, scores, newcomers, hashAt(r), (a, b) => {
     const ha = prefixes.high[a]!
@@ -147,15 +156,9 @@ const index = new Map(ids.map((id, i) => [id, i]))
 const whole: number[] = []
 const wholeIndexed: number[] = []
 for (let k = 0; k < ROUNDS; k++) {
-  whole.push(
-    time(() =>
-      runElection({ scorer, docking, config, round: ROUND, memes, observations, resultHash: hashAt(k), previousHash, sortKeys }),
-    ),
-  )
+  whole.push(time(() => runElection({ scorer, docking, config, round: ROUND, memes, observations, resultHash: hashAt(k), previousHash, sortKeys })))
   wholeIndexed.push(
-    time(() =>
-      runElection({ scorer, docking, config, round: ROUND, memes, observations, resultHash: hashAt(k), previousHash, sortKeys, index }),
-    ),
+    time(() => runElection({ scorer, docking, config, round: ROUND, memes, observations, resultHash: hashAt(k), previousHash, sortKeys, index })),
   )
 }
 const wholeMs = median(whole)

@@ -58,12 +58,7 @@ export function roundQuotas(total: number, shares: readonly number[], offset: nu
   return seats
 }
 
-export function allocateSeats(
-  config: ElectionConfig,
-  populations: readonly number[],
-  newcomerPopulation: number,
-  offset: number,
-): SeatAllocation {
+export function allocateSeats(config: ElectionConfig, populations: readonly number[], newcomerPopulation: number, offset: number): SeatAllocation {
   const allocated = roundQuotas(config.bracketSeats, config.bracketShares, offset)
   const filled = allocated.map((a, b) => Math.min(a, populations[b] as number))
   const newcomersFilled0 = Math.min(config.newcomerSeats, newcomerPopulation)

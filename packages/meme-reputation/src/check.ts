@@ -16,11 +16,7 @@ function invalid(name: string, rule: string, value: unknown, code: MemeReputatio
   return new MemeReputationError(code, `${name} must be ${rule}, got ${describeValue(value)}`, { name, value })
 }
 
-export function assertFinite(
-  value: unknown,
-  name: string,
-  code: MemeReputationErrorCode = MemeReputationErrorCode.INVALID_INPUT,
-): asserts value is number {
+export function assertFinite(value: unknown, name: string, code: MemeReputationErrorCode = MemeReputationErrorCode.INVALID_INPUT): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(name, 'a finite number', value, code)
 }
 
@@ -36,22 +32,14 @@ export function assertRange(
   }
 }
 
-export function assertPositive(
-  value: unknown,
-  name: string,
-  code: MemeReputationErrorCode = MemeReputationErrorCode.INVALID_INPUT,
-): asserts value is number {
+export function assertPositive(value: unknown, name: string, code: MemeReputationErrorCode = MemeReputationErrorCode.INVALID_INPUT): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
     throw invalid(name, 'a finite number > 0', value, code)
   }
 }
 
 /** Rounds are non-negative safe integers: they index consensus rounds or probe rounds. */
-export function assertRound(
-  value: unknown,
-  name: string,
-  code: MemeReputationErrorCode = MemeReputationErrorCode.INVALID_INPUT,
-): asserts value is number {
+export function assertRound(value: unknown, name: string, code: MemeReputationErrorCode = MemeReputationErrorCode.INVALID_INPUT): asserts value is number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw invalid(name, 'a non-negative safe integer', value, code)
   }

@@ -211,8 +211,14 @@ export function electCommittee(input: CommitteeInput): Election {
         const right = left + 1
         if (
           right < size &&
-          before(heapHigh[base + left] as number, heapLow[base + left] as number, heapIndex[base + left] as number,
-            heapHigh[base + right] as number, heapLow[base + right] as number, heapIndex[base + right] as number)
+          before(
+            heapHigh[base + left] as number,
+            heapLow[base + left] as number,
+            heapIndex[base + left] as number,
+            heapHigh[base + right] as number,
+            heapLow[base + right] as number,
+            heapIndex[base + right] as number,
+          )
         ) {
           child = right
         }
@@ -235,9 +241,7 @@ export function electCommittee(input: CommitteeInput): Election {
     const base = starts[p] as number
     const kept = Array.from({ length: sizes[p] as number }, (_, k) => base + k)
     kept.sort((x, y) =>
-      before(heapHigh[x] as number, heapLow[x] as number, heapIndex[x] as number, heapHigh[y] as number, heapLow[y] as number, heapIndex[y] as number)
-        ? -1
-        : 1,
+      before(heapHigh[x] as number, heapLow[x] as number, heapIndex[x] as number, heapHigh[y] as number, heapLow[y] as number, heapIndex[y] as number) ? -1 : 1,
     )
     kept.forEach((slot, rank) => {
       const i = heapIndex[slot] as number

@@ -5,14 +5,7 @@
  * A schema is plain data (it can be written to disk beside the memes); `defineFeatureSchema` checks it once and
  * freezes it, and the functions that take a schema accept only checked ones, so per-meme work never re-validates.
  */
-import {
-  assertArray,
-  assertFinite,
-  assertObject,
-  assertPositive,
-  assertRange,
-  describeValue,
-} from './check.js'
+import { assertArray, assertFinite, assertObject, assertPositive, assertRange, describeValue } from './check.js'
 import { MemeReputationError, MemeReputationErrorCode } from './errors.js'
 
 /** Whether a larger raw value is better (rounds served, uptime) or worse (latency, faults). */
@@ -157,11 +150,9 @@ export function defineFeatureSchema(spec: FeatureSchemaSpec): FeatureSchema {
 
 export function assertFeatureSchema(value: unknown, name = 'schema'): asserts value is FeatureSchema {
   if (typeof value !== 'object' || value === null || !checkedSchemas.has(value)) {
-    throw new MemeReputationError(
-      MemeReputationErrorCode.INVALID_SCHEMA,
-      `${name} must be a schema made by defineFeatureSchema, got ${describeValue(value)}`,
-      { name },
-    )
+    throw new MemeReputationError(MemeReputationErrorCode.INVALID_SCHEMA, `${name} must be a schema made by defineFeatureSchema, got ${describeValue(value)}`, {
+      name,
+    })
   }
 }
 

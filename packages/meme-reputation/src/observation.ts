@@ -126,13 +126,7 @@ function foldRound(
  * The meme after one observation at `round` (which must not precede its last update). A good outcome heals only
  * if the meme was not already updated at `round`: a round heals at most once, however its observations are fed.
  */
-export function observeMeme(
-  schema: FeatureSchema,
-  docking: DockingPolicy,
-  meme: Meme,
-  observation: Observation,
-  round: number,
-): Meme {
+export function observeMeme(schema: FeatureSchema, docking: DockingPolicy, meme: Meme, observation: Observation, round: number): Meme {
   assertFeatureSchema(schema)
   assertDockingPolicy(docking)
   assertRound(round, 'round')

@@ -158,10 +158,7 @@ const checkedKinds: ReadonlySet<string> = new Set<ScorerKind>(['weighted-linear'
 export function assertScorer(value: unknown): asserts value is Scorer {
   const s = value as Partial<Scorer> | null
   if (typeof s !== 'object' || s === null || !checkedKinds.has(s.kind as string) || typeof s.evaluate !== 'function') {
-    throw new MemeReputationError(
-      MemeReputationErrorCode.INVALID_INPUT,
-      'scorer must come from weightedLinearScorer, logisticScorer or customScorer',
-    )
+    throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, 'scorer must come from weightedLinearScorer, logisticScorer or customScorer')
   }
   assertFeatureSchema(s.schema, 'scorer.schema')
 }

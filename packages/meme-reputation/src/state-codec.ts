@@ -39,8 +39,7 @@ const Penalty = new t.Type<number, number, unknown>(
 const MemeId = new t.Type<string, string, unknown>(
   'MemeId',
   (u): u is string => typeof u === 'string' && u.length > 0 && u.length <= MAX_MEME_ID_LENGTH && !LONE_SURROGATE.test(u),
-  (u, c) =>
-    typeof u === 'string' && u.length > 0 && u.length <= MAX_MEME_ID_LENGTH && !LONE_SURROGATE.test(u) ? t.success(u) : t.failure(u, c),
+  (u, c) => (typeof u === 'string' && u.length > 0 && u.length <= MAX_MEME_ID_LENGTH && !LONE_SURROGATE.test(u) ? t.success(u) : t.failure(u, c)),
   t.identity,
 )
 
@@ -99,7 +98,10 @@ export function decodeMemeState(schema: FeatureSchema, input: unknown): { readon
   const result = MemeStateCodec.decode(input)
   if (isLeft(result)) {
     const problems = result.left.slice(0, 5).map((e) => {
-      const path = e.context.map((c) => c.key).filter((k) => k !== '').join('.')
+      const path = e.context
+        .map((c) => c.key)
+        .filter((k) => k !== '')
+        .join('.')
       return `${path || '(root)'}: expected ${e.context.at(-1)?.type.name ?? 'value'}`
     })
     throw stateError(`stored meme state does not decode: ${problems.join('; ')}`, { problems })

@@ -2,15 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  createMeme,
-  defineElectionConfig,
-  defineFeatureSchema,
-  type Meme,
-  type Observation,
-  runElection,
-  weightedLinearScorer,
-} from '../src/index.js'
+import { createMeme, defineElectionConfig, defineFeatureSchema, type Meme, type Observation, runElection, weightedLinearScorer } from '../src/index.js'
 import { runScenario } from './fixtures/scenario.js'
 import { docking, propertyOptions, qualitySchema, qualityScorer, roundHash } from './helpers.js'
 
@@ -40,13 +32,23 @@ describe('determinism', () => {
     const config = defineElectionConfig({ seats: 5, bracketShares: [1, 2, 3], newcomerShare: 0.2, newcomerAgeRounds: 2 })
     const memes: Meme[] = Array.from({ length: 40 }, (_, i) => ({
       ...createMeme(qualitySchema, `m${i}`, i % 7 === 0 ? 9 : 0),
-      features: Float64Array.of((i * 37) % 100 / 100),
+      features: Float64Array.of(((i * 37) % 100) / 100),
       updatedRound: 9,
     }))
     const observations = memes.slice(0, 25).map((m, i) => ({ memeId: m.id, values: { quality: (i % 5) / 4 }, outcome: 'good' as const }))
     const faults = [{ memeId: 'm3', kind: 'equivocation' }]
     const elect = (pool: readonly Meme[], seen: typeof observations) =>
-      runElection({ scorer: qualityScorer, docking, config, round: 10, memes: pool, observations: seen, faults, resultHash: roundHash('perm', 10), previousHash: roundHash('perm', 9) }).election
+      runElection({
+        scorer: qualityScorer,
+        docking,
+        config,
+        round: 10,
+        memes: pool,
+        observations: seen,
+        faults,
+        resultHash: roundHash('perm', 10),
+        previousHash: roundHash('perm', 9),
+      }).election
     const reference = elect(memes, observations)
     fc.assert(
       fc.property(fc.shuffledSubarray(memes, { minLength: 40 }), fc.shuffledSubarray(observations, { minLength: 25 }), (pool, seen) => {
@@ -76,7 +78,16 @@ describe('determinism', () => {
     }))
     observations.push({ memeId: 'fresh', values: { quality: 1 } }, { memeId: 'fresh', values: { quality: 0 } })
     const run = (seen: readonly Observation[]) => {
-      const result = runElection({ scorer, docking, config, round: 10, memes, observations: seen, resultHash: roundHash('same', 10), previousHash: roundHash('same', 9) })
+      const result = runElection({
+        scorer,
+        docking,
+        config,
+        round: 10,
+        memes,
+        observations: seen,
+        resultHash: roundHash('same', 10),
+        previousHash: roundHash('same', 9),
+      })
       const byId = new Map(result.memes.map((m, i) => [m.id, { meme: m, score: result.scores[i] }]))
       return { election: result.election, memes: [...byId].sort(([a], [b]) => (a < b ? -1 : 1)) }
     }

@@ -20,32 +20,28 @@ describe('docking never halts elections or saving', () => {
 
   it('elects and saves after any number of faults, whatever the policy’s penalty', () => {
     fc.assert(
-      fc.property(
-        fc.double({ min: 0.01, max: 1 - Number.EPSILON, noNaN: true }),
-        fc.integer({ min: 1, max: 400 }),
-        (penalty, faults) => {
-          const policy = defineDockingPolicy({ penalty, recoveryHalfLife: 5 })
-          let faulty: Meme = createMeme(qualitySchema, 'faulty', 0)
-          for (let f = 0; f < faults; f++) faulty = dockMeme(policy, faulty)
-          expect(faulty.penalty).toBeGreaterThanOrEqual(0)
-          expect(faulty.penalty).toBeLessThanOrEqual(1)
-          const memes = [faulty, createMeme(qualitySchema, 'a', 0), createMeme(qualitySchema, 'b', 0)]
-          // One more fault reported in the round itself, on top of the stored ones.
-          const { memes: after, election } = runElection({
-            scorer: qualityScorer,
-            docking: policy,
-            config,
-            round: 5,
-            memes,
-            faults: [{ memeId: 'faulty', kind: 'equivocation' }],
-            resultHash: roundHash('dock', 5),
-            previousHash: roundHash('dock', 4),
-          })
-          expect(election.elected).toHaveLength(3)
-          const saved = decodeMemeState(qualitySchema, JSON.parse(JSON.stringify(encodeMemeState(qualitySchema, after, 5))))
-          expect(saved.memes).toEqual(after)
-        },
-      ),
+      fc.property(fc.double({ min: 0.01, max: 1 - Number.EPSILON, noNaN: true }), fc.integer({ min: 1, max: 400 }), (penalty, faults) => {
+        const policy = defineDockingPolicy({ penalty, recoveryHalfLife: 5 })
+        let faulty: Meme = createMeme(qualitySchema, 'faulty', 0)
+        for (let f = 0; f < faults; f++) faulty = dockMeme(policy, faulty)
+        expect(faulty.penalty).toBeGreaterThanOrEqual(0)
+        expect(faulty.penalty).toBeLessThanOrEqual(1)
+        const memes = [faulty, createMeme(qualitySchema, 'a', 0), createMeme(qualitySchema, 'b', 0)]
+        // One more fault reported in the round itself, on top of the stored ones.
+        const { memes: after, election } = runElection({
+          scorer: qualityScorer,
+          docking: policy,
+          config,
+          round: 5,
+          memes,
+          faults: [{ memeId: 'faulty', kind: 'equivocation' }],
+          resultHash: roundHash('dock', 5),
+          previousHash: roundHash('dock', 4),
+        })
+        expect(election.elected).toHaveLength(3)
+        const saved = decodeMemeState(qualitySchema, JSON.parse(JSON.stringify(encodeMemeState(qualitySchema, after, 5))))
+        expect(saved.memes).toEqual(after)
+      }),
       propertyOptions(100),
     )
   })
@@ -63,7 +59,13 @@ describe('docking never halts elections or saving', () => {
   })
 
   it('heals at most once per round, however many good observations the round holds', () => {
-    const docked = updateMemes({ schema: qualitySchema, docking, memes: [createMeme(qualitySchema, 'm', 0)], round: 1, faults: [{ memeId: 'm', kind: 'double-sign' }] }).memes
+    const docked = updateMemes({
+      schema: qualitySchema,
+      docking,
+      memes: [createMeme(qualitySchema, 'm', 0)],
+      round: 1,
+      faults: [{ memeId: 'm', kind: 'double-sign' }],
+    }).memes
     expect(docked[0]!.penalty).toBeCloseTo(0.9, 12)
     const oneRound = docked[0]!.penalty * docking.healFactor
     const good = { memeId: 'm', outcome: 'good' as const }
@@ -78,6 +80,8 @@ describe('docking never halts elections or saving', () => {
     }
     // The next round heals again.
     const [next] = updateMemes({ schema: qualitySchema, docking, memes: docked, round: 2, observations: [good] }).memes
-    expect(updateMemes({ schema: qualitySchema, docking, memes: [next!], round: 3, observations: [good] }).memes[0]!.penalty).toBe(oneRound * docking.healFactor)
+    expect(updateMemes({ schema: qualitySchema, docking, memes: [next!], round: 3, observations: [good] }).memes[0]!.penalty).toBe(
+      oneRound * docking.healFactor,
+    )
   })
 })

@@ -4,14 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { naiveElection } from '../bench/naive-election.js'
 import { compareBytes } from '../src/hash.js'
 import { prefixesOf } from '../src/sort-keys.js'
-import {
-  defineElectionConfig,
-  electCommittee,
-  type ElectionConfig,
-  MemeReputationErrorCode,
-  prepareSortKeys,
-  sortKeyOf,
-} from '../src/index.js'
+import { defineElectionConfig, electCommittee, type ElectionConfig, MemeReputationErrorCode, prepareSortKeys, sortKeyOf } from '../src/index.js'
 import { codeOf, propertyOptions, roundHash } from './helpers.js'
 import { referenceSortKey } from './vectors/reference.js'
 
@@ -32,7 +25,10 @@ const poolArbitrary = fc
     memes: fc.array(
       fc.record({
         id: fc.string({ minLength: 1, maxLength: 12 }),
-        score: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 12 }).map((k) => k / 12)),
+        score: fc.oneof(
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          fc.integer({ min: 0, max: 12 }).map((k) => k / 12),
+        ),
         newcomer: fc.boolean(),
       }),
       { maxLength: 120 },
@@ -70,9 +66,7 @@ describe('electCommittee', () => {
       fc.property(poolArbitrary, hashes, (pool, [resultHash, previousHash]) => {
         // Full keys from the independent node:crypto reference, not from src/hash.ts.
         const keys = pool.ids.map((id) => referenceSortKey(previousHash, id))
-        const reference = naiveElection(pool.config, pool.ids, pool.scores, pool.newcomers, resultHash, (a, b) =>
-          Buffer.compare(keys[a]!, keys[b]!),
-        )
+        const reference = naiveElection(pool.config, pool.ids, pool.scores, pool.newcomers, resultHash, (a, b) => Buffer.compare(keys[a]!, keys[b]!))
         const election = elect(pool, resultHash, previousHash)
         expect(election.seats.map(({ memeId, bracket, rank }) => ({ memeId, bracket, rank }))).toEqual(reference)
         expect(election.elected.length).toBe(Math.min(pool.config.seats, pool.ids.length))
@@ -132,7 +126,9 @@ describe('electCommittee', () => {
   it('is invariant under any permutation of the input', () => {
     fc.assert(
       fc.property(poolArbitrary, hashes, fc.array(fc.nat()), (pool, [resultHash, previousHash], noise) => {
-        const order = pool.ids.map((_, i) => i).sort((a, b) => (noise[a % Math.max(1, noise.length)] ?? 0) - (noise[b % Math.max(1, noise.length)] ?? 0) || b - a)
+        const order = pool.ids
+          .map((_, i) => i)
+          .sort((a, b) => (noise[a % Math.max(1, noise.length)] ?? 0) - (noise[b % Math.max(1, noise.length)] ?? 0) || b - a)
         const permuted: Pool = {
           config: pool.config,
           ids: order.map((i) => pool.ids[i]!),
@@ -172,9 +168,7 @@ describe('electCommittee', () => {
     // Ranks are the positions by sort key among the whole pool: recompute them from the record alone.
     for (const pool of election.pools) {
       const members = ids.filter((_id, i) =>
-        pool.bracket === 'newcomers'
-          ? newcomers[i] === 1
-          : newcomers[i] === 0 && scores[i]! >= pool.lowerScore! && scores[i]! < pool.upperScore!,
+        pool.bracket === 'newcomers' ? newcomers[i] === 1 : newcomers[i] === 0 && scores[i]! >= pool.lowerScore! && scores[i]! < pool.upperScore!,
       )
       expect(members).toHaveLength(pool.population)
       const byKey = [...members].sort((a, b) => compareBytes(sortKeyOf(previousHash, a), sortKeyOf(previousHash, b)))
@@ -264,21 +258,13 @@ describe('electCommittee', () => {
     expect(codeOf(() => electCommittee({ ...base, resultHash: new Uint8Array(31) }))).toBe(MemeReputationErrorCode.INVALID_INPUT)
     expect(codeOf(() => electCommittee({ ...base, config: { ...config } }))).toBe(MemeReputationErrorCode.INVALID_ELECTION_CONFIG)
     const other = sha256(new Uint8Array(1))
-    expect(codeOf(() => electCommittee({ ...base, sortKeys: prepareSortKeys(other, base.ids) }))).toBe(
-      MemeReputationErrorCode.SORT_KEYS_MISMATCH,
-    )
-    expect(codeOf(() => electCommittee({ ...base, sortKeys: prepareSortKeys(h, ['b', 'a']) }))).toBe(
-      MemeReputationErrorCode.SORT_KEYS_MISMATCH,
-    )
-    expect(codeOf(() => electCommittee({ ...base, sortKeys: prepareSortKeys(h, ['a', 'b', 'c']) }))).toBe(
-      MemeReputationErrorCode.SORT_KEYS_MISMATCH,
-    )
+    expect(codeOf(() => electCommittee({ ...base, sortKeys: prepareSortKeys(other, base.ids) }))).toBe(MemeReputationErrorCode.SORT_KEYS_MISMATCH)
+    expect(codeOf(() => electCommittee({ ...base, sortKeys: prepareSortKeys(h, ['b', 'a']) }))).toBe(MemeReputationErrorCode.SORT_KEYS_MISMATCH)
+    expect(codeOf(() => electCommittee({ ...base, sortKeys: prepareSortKeys(h, ['a', 'b', 'c']) }))).toBe(MemeReputationErrorCode.SORT_KEYS_MISMATCH)
     const forged = { ...prepareSortKeys(h, base.ids) }
     expect(codeOf(() => electCommittee({ ...base, sortKeys: forged }))).toBe(MemeReputationErrorCode.SORT_KEYS_MISMATCH)
     // A prepared prefix plus an uncovered id that duplicates it.
-    expect(codeOf(() => electCommittee({ ...base, ids: ['a', 'a'], sortKeys: prepareSortKeys(h, ['a']) }))).toBe(
-      MemeReputationErrorCode.DUPLICATE_MEME,
-    )
+    expect(codeOf(() => electCommittee({ ...base, ids: ['a', 'a'], sortKeys: prepareSortKeys(h, ['a']) }))).toBe(MemeReputationErrorCode.DUPLICATE_MEME)
     expect(codeOf(() => prepareSortKeys(h, ['x', 'x']))).toBe(MemeReputationErrorCode.DUPLICATE_MEME)
     // The table keeps its own copy: changing the caller's array afterwards cannot pair ids with wrong keys.
     const ids = ['a', 'b']
@@ -296,9 +282,22 @@ describe('electCommittee', () => {
     const ok = { seats: 4, bracketShares: [1, 2], newcomerShare: 0.25, newcomerAgeRounds: 2 }
     expect(defineElectionConfig(ok)).toMatchObject({ newcomerSeats: 1, bracketSeats: 3, bracketShares: [1 / 3, 2 / 3] })
     // Decimal shares whose double is a hair above the decimal: the floor is the written share, not one seat more.
-    const floors: [number, number, number][] = [[0.07, 100, 7], [0.14, 50, 7], [0.29, 100, 29], [0.57, 100, 57], [0.1, 30, 3], [0.07, 99, 7], [0.0625, 32, 2], [0.3, 7, 3]]
+    const floors: [number, number, number][] = [
+      [0.07, 100, 7],
+      [0.14, 50, 7],
+      [0.29, 100, 29],
+      [0.57, 100, 57],
+      [0.1, 30, 3],
+      [0.07, 99, 7],
+      [0.0625, 32, 2],
+      [0.3, 7, 3],
+    ]
     for (const [share, seats, expected] of floors) {
-      expect({ share, seats, newcomerSeats: defineElectionConfig({ ...ok, seats, newcomerShare: share }).newcomerSeats }).toEqual({ share, seats, newcomerSeats: expected })
+      expect({ share, seats, newcomerSeats: defineElectionConfig({ ...ok, seats, newcomerShare: share }).newcomerSeats }).toEqual({
+        share,
+        seats,
+        newcomerSeats: expected,
+      })
     }
     const bad = [
       { ...ok, seats: 0 },

@@ -1,10 +1,5 @@
 import { sha256 } from '@noble/hashes/sha2.js'
-import {
-  defineDockingPolicy,
-  defineFeatureSchema,
-  MemeReputationError,
-  weightedLinearScorer,
-} from '../src/index.js'
+import { defineDockingPolicy, defineFeatureSchema, MemeReputationError, weightedLinearScorer } from '../src/index.js'
 
 /**
  * Property runs are seeded so the suite is deterministic; set FC_SEED to explore other seeds. fast-check prints
@@ -34,9 +29,7 @@ export function codeOf(run: () => unknown): string | undefined {
 /** One feature, `quality` in [0, 1], averaged over observations: a score equals the quality (until docked). */
 export const qualitySchema = defineFeatureSchema({
   halfLifeRounds: 50,
-  features: [
-    { name: 'quality', direction: 'higher-is-better', normalisation: { kind: 'clamp' }, default: 0.2, aggregate: 'mean', smoothing: 0.5 },
-  ],
+  features: [{ name: 'quality', direction: 'higher-is-better', normalisation: { kind: 'clamp' }, default: 0.2, aggregate: 'mean', smoothing: 0.5 }],
 })
 export const qualityScorer = weightedLinearScorer(qualitySchema, { quality: 1 })
 export const docking = defineDockingPolicy({ penalty: 0.9, recoveryHalfLife: 5 })

@@ -64,10 +64,20 @@ describe('memes and observations', () => {
     const neutral = observeMeme(schema, policy, twice, { memeId: 'x', outcome: 'neutral', values: { served: 5 } }, 100)
     expect(neutral.penalty).toBe(0.75)
     // One round with a good outcome each (healing is per round: see docking.test.ts).
-    const healed = observeMeme(schema, policy, observeMeme(schema, policy, neutral, { memeId: 'x', outcome: 'good' }, 101), { memeId: 'x', outcome: 'good' }, 102)
+    const healed = observeMeme(
+      schema,
+      policy,
+      observeMeme(schema, policy, neutral, { memeId: 'x', outcome: 'good' }, 101),
+      { memeId: 'x', outcome: 'good' },
+      102,
+    )
     expect(healed.penalty).toBeCloseTo(0.375, 12)
     expect(healed.history.goodObservations).toBe(2)
-    for (const spec of [{ penalty: 0, recoveryHalfLife: 1 }, { penalty: 1, recoveryHalfLife: 1 }, { penalty: 0.5, recoveryHalfLife: 0 }]) {
+    for (const spec of [
+      { penalty: 0, recoveryHalfLife: 1 },
+      { penalty: 1, recoveryHalfLife: 1 },
+      { penalty: 0.5, recoveryHalfLife: 0 },
+    ]) {
       expect(codeOf(() => defineDockingPolicy(spec))).toBe(MemeReputationErrorCode.INVALID_INPUT)
     }
   })
@@ -83,7 +93,10 @@ describe('memes and observations', () => {
         { memeId: 'b', values: { served: 1 }, outcome: 'good' },
         { memeId: 'c', values: { latencyMs: 20 } },
       ],
-      faults: [{ memeId: 'b', kind: 'double-sign' }, { memeId: 'd', kind: 'equivocation' }],
+      faults: [
+        { memeId: 'b', kind: 'double-sign' },
+        { memeId: 'd', kind: 'equivocation' },
+      ],
     })
     expect(result.memes.map((m) => m.id)).toEqual(['a', 'b', 'c', 'd'])
     expect(result.memes[0]).toBe(pool[0]) // untouched memes are the same objects
@@ -115,7 +128,11 @@ describe('memes and observations', () => {
         fc.array(fc.record({ who: fc.integer({ min: 0, max: 40 }), served: fc.integer({ min: 0, max: 5 }), good: fc.boolean() }), { maxLength: 30 }),
         fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 3 }),
         (events, faulty) => {
-          const observations = events.map((e) => ({ memeId: `p${e.who}`, values: { served: e.served }, outcome: e.good ? ('good' as const) : ('bad' as const) }))
+          const observations = events.map((e) => ({
+            memeId: `p${e.who}`,
+            values: { served: e.served },
+            outcome: e.good ? ('good' as const) : ('bad' as const),
+          }))
           const faults = faulty.map((who) => ({ memeId: `p${who}`, kind: 'double-sign' }))
           const scanned = updateMemes({ schema, docking, memes: pool, round: 3, observations, faults })
           expect(updateMemes({ schema, docking, memes: pool, round: 3, observations, faults, index })).toEqual(scanned)
@@ -135,12 +152,8 @@ describe('memes and observations', () => {
     expect(codeOf(() => createMeme(schema, 'x'.repeat(257), 0))).toBe(MemeReputationErrorCode.INVALID_INPUT)
     expect(codeOf(() => createMeme(schema, 'a', -1))).toBe(MemeReputationErrorCode.INVALID_INPUT)
     expect(codeOf(() => createMeme({ ...schema }, 'a', 0))).toBe(MemeReputationErrorCode.INVALID_SCHEMA)
-    expect(codeOf(() => observeMeme(schema, docking, meme, { memeId: 'a', values: { colour: 1 } }, 4))).toBe(
-      MemeReputationErrorCode.UNKNOWN_FEATURE,
-    )
-    expect(codeOf(() => observeMeme(schema, docking, meme, { memeId: 'a', values: { served: Number.NaN } }, 4))).toBe(
-      MemeReputationErrorCode.INVALID_INPUT,
-    )
+    expect(codeOf(() => observeMeme(schema, docking, meme, { memeId: 'a', values: { colour: 1 } }, 4))).toBe(MemeReputationErrorCode.UNKNOWN_FEATURE)
+    expect(codeOf(() => observeMeme(schema, docking, meme, { memeId: 'a', values: { served: Number.NaN } }, 4))).toBe(MemeReputationErrorCode.INVALID_INPUT)
     expect(codeOf(() => observeMeme(schema, docking, meme, { memeId: 'b' }, 4))).toBe(MemeReputationErrorCode.INVALID_INPUT)
     expect(codeOf(() => observeMeme(schema, docking, meme, { memeId: 'a' }, 3))).toBe(MemeReputationErrorCode.ROUND_OUT_OF_ORDER)
     expect(codeOf(() => observeMeme(schema, docking, { ...meme, features: new Float64Array(2) }, { memeId: 'a' }, 4))).toBe(
@@ -185,10 +198,16 @@ describe('memes and observations', () => {
       const m = ghost as Meme
       expect(codeOf(() => scoreMemes(scorer, [...others, m], 10))).toBe(MemeReputationErrorCode.INVALID_INPUT)
       expect(
-        codeOf(() => runElection({ scorer, docking, config, round: 10, memes: [...others, m], resultHash: roundHash('ghost', 10), previousHash: roundHash('ghost', 9) })),
+        codeOf(() =>
+          runElection({ scorer, docking, config, round: 10, memes: [...others, m], resultHash: roundHash('ghost', 10), previousHash: roundHash('ghost', 9) }),
+        ),
       ).toBe(MemeReputationErrorCode.INVALID_INPUT)
     }
     // The well-formed meme is accepted everywhere.
-    expect(codeOf(() => runElection({ scorer, docking, config, round: 10, memes: [...others, good], resultHash: roundHash('ghost', 10), previousHash: roundHash('ghost', 9) }))).toBe(undefined)
+    expect(
+      codeOf(() =>
+        runElection({ scorer, docking, config, round: 10, memes: [...others, good], resultHash: roundHash('ghost', 10), previousHash: roundHash('ghost', 9) }),
+      ),
+    ).toBe(undefined)
   })
 })

@@ -52,9 +52,7 @@ describe('features stay finite', () => {
     expect(encodeMemeState(schema, memes, 1).memes).toHaveLength(21)
 
     const meme = { ...createMeme(schema, 'y', 0), features: Float64Array.of(HUGE, 0, 0, 0, 500, 0.5, 0.5) }
-    expect(codeOf(() => observeMeme(schema, docking, meme, { memeId: 'y', values: { roundsServed: HUGE } }, 0))).toBe(
-      MemeReputationErrorCode.INVALID_INPUT,
-    )
+    expect(codeOf(() => observeMeme(schema, docking, meme, { memeId: 'y', values: { roundsServed: HUGE } }, 0))).toBe(MemeReputationErrorCode.INVALID_INPUT)
   })
 
   it('keeps a mean finite when observations sit at opposite ends of the double range', () => {
@@ -71,9 +69,7 @@ describe('features stay finite', () => {
   it('decays without NaN when the decay factor underflows and the value is far from the default', () => {
     const wide = defineFeatureSchema({
       halfLifeRounds: 1,
-      features: [
-        { name: 'v', direction: 'higher-is-better', normalisation: { kind: 'z-score', mean: 0, std: 1e300 }, default: -1e308, aggregate: 'last' },
-      ],
+      features: [{ name: 'v', direction: 'higher-is-better', normalisation: { kind: 'z-score', mean: 0, std: 1e300 }, default: -1e308, aggregate: 'last' }],
     })
     const wideScorer = weightedLinearScorer(wide, { v: 1 })
     const meme = { ...createMeme(wide, 'far', 0), features: Float64Array.of(HUGE) }

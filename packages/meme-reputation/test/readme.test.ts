@@ -17,7 +17,11 @@ it('the README has its two examples', () => {
 
 it('the ranking example prints what the README says', () => {
   expect(run(examples[0]!, 'ranking')).toBe(
-    ['api-eu 0.697 latencyMs 0.115, availability 0.582', 'api-us 0.657 latencyMs 0.075, availability 0.582', 'api-ap 0.142 latencyMs 0.058, availability 0.084'].join('\n'),
+    [
+      'api-eu 0.697 latencyMs 0.115, availability 0.582',
+      'api-us 0.657 latencyMs 0.075, availability 0.582',
+      'api-ap 0.142 latencyMs 0.058, availability 0.084',
+    ].join('\n'),
   )
   expect(readme).toContain('api-eu 0.697 latencyMs 0.115, availability 0.582\napi-us 0.657')
 })

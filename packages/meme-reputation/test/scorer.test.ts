@@ -25,10 +25,7 @@ const memeArbitrary = fc
     penalty: fc.double({ min: 0, max: 1, noNaN: true }),
     idle: fc.integer({ min: 0, max: 2000 }),
   })
-  .map(({ features, penalty, idle }): [Meme, number] => [
-    { ...createMeme(schema, 'm', 0), features: Float64Array.from(features), penalty },
-    idle,
-  ])
+  .map(({ features, penalty, idle }): [Meme, number] => [{ ...createMeme(schema, 'm', 0), features: Float64Array.from(features), penalty }, idle])
 
 describe('scorers', () => {
   it('score every meme in [0, 1], and scoreMemes agrees with explainScore', () => {
@@ -76,7 +73,15 @@ describe('scorers', () => {
     expect(codeOf(() => customScorer(schema, 'min' as never))).toBe(MemeReputationErrorCode.INVALID_INPUT)
     const meme = createMeme(schema, 'a', 0)
     for (const bad of [Number.NaN, 1.01, -0.1]) {
-      expect(codeOf(() => scoreMemes(customScorer(schema, () => bad), [meme], 0))).toBe(MemeReputationErrorCode.SCORE_OUT_OF_RANGE)
+      expect(
+        codeOf(() =>
+          scoreMemes(
+            customScorer(schema, () => bad),
+            [meme],
+            0,
+          ),
+        ),
+      ).toBe(MemeReputationErrorCode.SCORE_OUT_OF_RANGE)
     }
     expect(codeOf(() => scoreMemes(linear, [{ ...meme, features: new Float64Array(3) }], 0))).toBe(MemeReputationErrorCode.SCHEMA_MISMATCH)
     expect(codeOf(() => scoreMemes(linear, [{ ...meme, updatedRound: 9 }], 3))).toBe(MemeReputationErrorCode.ROUND_OUT_OF_ORDER)

@@ -1,13 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  consensusFeatureSchema,
-  createMeme,
-  decodeMemeState,
-  encodeMemeState,
-  type Meme,
-  MemeReputationErrorCode,
-} from '../src/index.js'
+import { consensusFeatureSchema, createMeme, decodeMemeState, encodeMemeState, type Meme, MemeReputationErrorCode } from '../src/index.js'
 import { codeOf, propertyOptions } from './helpers.js'
 
 const schema = consensusFeatureSchema()

@@ -109,10 +109,7 @@ describe('docking', () => {
   it('lowers a faulty meme’s selection probability until good observations, not time, heal it', () => {
     const config = defineElectionConfig({ seats: 6, bracketShares: [0.05, 0.15, 0.8], newcomerShare: 0, newcomerAgeRounds: 2 })
     const levels = [0.9, 0.55, 0.2]
-    let memes: readonly Meme[] = [
-      ...levels.flatMap((q, l) => Array.from({ length: 20 }, (_, i) => memeOf(`peer-${l}-${i}`, q, 0))),
-      memeOf('target', 0.9, 0),
-    ]
+    let memes: readonly Meme[] = [...levels.flatMap((q, l) => Array.from({ length: 20 }, (_, i) => memeOf(`peer-${l}-${i}`, q, 0))), memeOf('target', 0.9, 0)]
     // Every peer is observed every round at its own level, so only the target's score moves.
     const peerObservations: Observation[] = levels.flatMap((q, l) =>
       Array.from({ length: 20 }, (_, i) => ({ memeId: `peer-${l}-${i}`, values: { quality: q }, outcome: 'good' as const })),
@@ -127,8 +124,7 @@ describe('docking', () => {
         faults: faults ? [{ memeId: 'target', kind: 'double-sign' }] : [],
       }).memes
     }
-    const probability = (round: number) =>
-      (selectionCounts(memes, round, config, 300, `dock-${round}`).counts.get('target') ?? 0) / 300
+    const probability = (round: number) => (selectionCounts(memes, round, config, 300, `dock-${round}`).counts.get('target') ?? 0) / 300
     const target = () => memes.find((m) => m.id === 'target')!
     const good = { memeId: 'target', values: { quality: 0.9 }, outcome: 'good' as const }
 

@@ -1,14 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import {
-  consensusFeatureSchema,
-  createMeme,
-  defineDockingPolicy,
-  defineElectionConfig,
-  explainScore,
-  runElection,
-  weightedLinearScorer,
-} from '../src/index.js'
+import { consensusFeatureSchema, createMeme, defineDockingPolicy, defineElectionConfig, explainScore, runElection, weightedLinearScorer } from '../src/index.js'
 
 // The README's Sybil bound states what the preset's defaults give; these are its figures, so it cannot drift.
 describe('the preset’s new-meme defaults (README, Sybil bound)', () => {

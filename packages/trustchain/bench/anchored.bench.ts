@@ -52,7 +52,10 @@ const CRAWL = process.env.BENCH_CRAWL !== '0'
 
 const base = await loadCrypto()
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-const load = () => loadavg().map((n) => n.toFixed(2)).join(' ')
+const load = () =>
+  loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')
 
 console.log(
   `@constellation/trustchain anchored-flow benchmark — ${new Date().toISOString()}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, backend ${base.backend}; load average ${load()}`,
@@ -79,7 +82,9 @@ function report(title: string, r: AnchoredFlowResult): Rates {
   console.log(
     `  signed: ${fmt(s.proposalsSigned)} proposals, ${fmt(s.agreementsSigned)} agreements, ${fmt(s.refusalsSigned)} refusals, ${fmt(s.voids)} voids, ${fmt(r.rounds.checkpoints)} checkpoints (${r.rounds.rounds} rounds, ${fmt(r.rounds.certified)} certified)`,
   )
-  console.log(`  frames: ${fmt(s.framesSent)} sent (${per(s.framesSent, 3)} per transfer, ${fmt(r.agreed / Math.max(1, s.framesSent), 1)} transfers per frame), ${fmt(s.resends)} resends`)
+  console.log(
+    `  frames: ${fmt(s.framesSent)} sent (${per(s.framesSent, 3)} per transfer, ${fmt(r.agreed / Math.max(1, s.framesSent), 1)} transfers per frame), ${fmt(s.resends)} resends`,
+  )
   console.log(`  transfer outcomes: ${[...r.outcomes].map(([status, n]) => `${status} ${fmt(n)}`).join(', ')}`)
   console.log(`  peak heap in use ${fmt(r.peakHeapBytes / 2 ** 20)} MiB (all ${MEMBERS} nodes in this process)`)
   if (r.errors > 0) console.log(`  node errors: ${r.errors}`)
@@ -103,7 +108,10 @@ const batched = report(
 )
 if (DETAIL) reportFrames(await runAnchoredFlow(base, { ...batchedOptions, instrumented: true }))
 const single = SINGLE
-  ? report(`anchored, one at a time: ${MEMBERS} nodes, 8 calls of 1 transfer in flight per node, ${VIRTUAL_S} virtual s`, await runAnchoredFlow(base, { ...common, batch: 1, concurrency: 8, instrumented: false }))
+  ? report(
+      `anchored, one at a time: ${MEMBERS} nodes, 8 calls of 1 transfer in flight per node, ${VIRTUAL_S} virtual s`,
+      await runAnchoredFlow(base, { ...common, batch: 1, concurrency: 8, instrumented: false }),
+    )
   : undefined
 
 if (CRAWL) {
@@ -113,7 +121,9 @@ if (CRAWL) {
   console.log(`crawl flow (the bench:crawl load): ${MEMBERS} nodes, 8 transfers in flight per node, 3 virtual s`)
   console.log(`  transfers completed ${fmt(r.done)} (failed ${r.failed}), wall ${r.wall.toFixed(2)} s, CPU ${r.cpu.toFixed(2)} s`)
   console.log(`  transfers per wall second ${fmt(crawl.wall)}; per CPU second ${fmt(crawl.cpu)}`)
-  console.log(`  per transfer: ${per(r.verifies).toFixed(2)} signature verifies, ${per(r.requests).toFixed(2)} requests, ${fmt(per(r.bytes))} bytes on the network`)
+  console.log(
+    `  per transfer: ${per(r.verifies).toFixed(2)} signature verifies, ${per(r.requests).toFixed(2)} requests, ${fmt(per(r.bytes))} bytes on the network`,
+  )
   const ratio = (anchored: Rates, by: keyof Rates) => `${(anchored[by] / crawl[by]).toFixed(1)}x`
   for (const by of ['wall', 'cpu'] as const) {
     console.log(

@@ -26,9 +26,13 @@ const SEED = process.env.BENCH_SEED ?? 'trustchain-crawl'
 const base = await loadCrypto()
 const run = (instrumented: boolean) => runCrawlFlow(base, { members: MEMBERS, virtualS: VIRTUAL_S, concurrency: CONCURRENCY, seed: SEED, instrumented })
 
-console.log(`@constellation/trustchain crawl benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, backend ${base.backend}`)
+console.log(
+  `@constellation/trustchain crawl benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, backend ${base.backend}`,
+)
 const raw = rawVerifyRate(base)
-console.log(`raw ed25519 verify, this thread: ${Math.round(raw).toLocaleString('en-US')}/s (the baseline; a transfer needs >= 2 verifies: bound ${Math.round(raw / 2).toLocaleString('en-US')} tx/s)\n`)
+console.log(
+  `raw ed25519 verify, this thread: ${Math.round(raw).toLocaleString('en-US')}/s (the baseline; a transfer needs >= 2 verifies: bound ${Math.round(raw / 2).toLocaleString('en-US')} tx/s)\n`,
+)
 const r = await run(false)
 const detail = process.env.BENCH_DETAIL === '0' ? undefined : await run(true)
 const per = (n: number) => (r.done === 0 ? Number.NaN : n / r.done)
@@ -38,7 +42,9 @@ console.log(`  transfers per wall second ${(r.done / r.wall).toFixed(0)}; ratio 
 console.log(
   `  signature verifies per wall second ÷ raw verify rate: ${(r.verifies / r.wall / raw).toFixed(3)} (the share of the run spent on verifications; each node verifies each half-block it takes in once, so a transfer costs about 2 x ${MEMBERS} once every node has crawled everyone)`,
 )
-console.log(`  per transfer: ${per(r.verifies).toFixed(2)} signature verifies, ${per(r.requests).toFixed(2)} requests, ${Math.round(per(r.bytes)).toLocaleString('en-US')} bytes on the network`)
+console.log(
+  `  per transfer: ${per(r.verifies).toFixed(2)} signature verifies, ${per(r.requests).toFixed(2)} requests, ${Math.round(per(r.bytes)).toLocaleString('en-US')} bytes on the network`,
+)
 if (detail !== undefined) {
   const t = detail.traffic
   const perDetail = (n: number) => (detail.done === 0 ? Number.NaN : n / detail.done)

@@ -280,9 +280,14 @@ type Case = keyof typeof ours
 const spread = (counts: number[]) => `${Math.min(...counts)}–${Math.max(...counts)}`
 const proposals = Array.from({ length: PEERS }, (_, peer) => pairs.filter(([a]) => a === peer).length)
 const agreements = Array.from({ length: PEERS }, (_, peer) => pairs.filter(([, b]) => b === peer).length)
-const load = () => loadavg().map((value) => value.toFixed(2)).join(' ')
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ')
 
-console.log(`@constellation/trustchain benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, backend ${crypto.backend}`)
+console.log(
+  `@constellation/trustchain benchmark — ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, backend ${crypto.backend}`,
+)
 console.log(
   `${wire.length} half-blocks: ${PEERS} genesis blocks and ${pairs.length} transfer pairs between ${PEERS} peers ` +
     `(proposals per peer ${spread(proposals)}, agreements per peer ${spread(agreements)}, seed ${SEED}), batches of ${BATCH}; ` +
@@ -295,7 +300,8 @@ console.log(
     ? `py-ipv8 peer: ${peer}`
     : `py-ipv8 ${String(peer.about.ipv8)} (Python ${String(peer.about.python)}, libsodium ${String(peer.about.libsodium)}, sqlite ${String(peer.about.sqlite)}), same pairs, in turn after each round`,
 )
-if (typeof peer !== 'string' && !String(peer.about.ipv8).startsWith('2.4')) console.log(`note: py-ipv8 is ${String(peer.about.ipv8)}, not the 2.4 the comparison is about`)
+if (typeof peer !== 'string' && !String(peer.about.ipv8).startsWith('2.4'))
+  console.log(`note: py-ipv8 is ${String(peer.about.ipv8)}, not the 2.4 the comparison is about`)
 console.log()
 
 await memory(single) // warm-up: JIT and caches
@@ -314,9 +320,12 @@ if (typeof peer !== 'string') peer.close()
 console.log(`load average after: ${load()}\n`)
 
 const m = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, values.length === 0 ? Number.NaN : median(values)])) as Record<Case, number>
-const p = peerSamples.length === 0 ? undefined : (Object.fromEntries(
-  (['raw', 'create', 'validate', 'memory', 'disk'] as const).map((name) => [name, median(peerSamples.map((sample) => sample[name]))]),
-) as Record<'raw' | 'create' | 'validate' | 'memory' | 'disk', number>)
+const p =
+  peerSamples.length === 0
+    ? undefined
+    : (Object.fromEntries(
+        (['raw', 'create', 'validate', 'memory', 'disk'] as const).map((name) => [name, median(peerSamples.map((sample) => sample[name]))]),
+      ) as Record<'raw' | 'create' | 'validate' | 'memory' | 'disk', number>)
 
 const fmt = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '' : Math.round(n).toLocaleString('en-US'))
 const ratio = (a: number, b: number | undefined) => (b === undefined || Number.isNaN(a) || Number.isNaN(b) ? '' : (a / b).toFixed(2))
@@ -331,13 +340,29 @@ const rows: [string, number, number | undefined, string][] = [
   ['same, LevelDB with the 2-worker pool', m.levelPooled, p?.disk, ''],
 ]
 const header = ['half-blocks/s', 'trustchain', 'py-ipv8 2.4', 'ratio', 'ours / own raw', 'py / own raw', 'target']
-const table = [header, ...rows.map(([label, mine, theirs, target]) => [label, fmt(mine), fmt(theirs), ratio(mine, theirs), ratio(mine, m.raw), ratio(theirs ?? Number.NaN, p?.raw), target])]
+const table = [
+  header,
+  ...rows.map(([label, mine, theirs, target]) => [
+    label,
+    fmt(mine),
+    fmt(theirs),
+    ratio(mine, theirs),
+    ratio(mine, m.raw),
+    ratio(theirs ?? Number.NaN, p?.raw),
+    target,
+  ]),
+]
 const widths = header.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length)))
 for (const row of table) console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  '))
 console.log(`\nraw verifyBatch on the ${WORKERS}-worker pool: ${fmt(m.rawPool)}/s (${ratio(m.rawPool, m.raw)} x one thread)`)
-if (p === undefined) console.log(`py-ipv8 peer ${typeof peer === 'string' ? 'skipped (why: above)' : 'not run (BENCH_ONLY)'}: its columns are empty and the 2x target is not checked`)
+if (p === undefined)
+  console.log(
+    `py-ipv8 peer ${typeof peer === 'string' ? 'skipped (why: above)' : 'not run (BENCH_ONLY)'}: its columns are empty and the 2x target is not checked`,
+  )
 const verdict = (value: number, target: number) => (Number.isNaN(value) ? 'not measured' : value >= target ? 'met' : 'NOT met')
-console.log(`targets: memory ${ratio(m.memory, m.raw)} x raw (${verdict(m.memory / m.raw, 0.7)}), LevelDB ${ratio(m.level, m.raw)} x raw one batch at a time (${verdict(m.level / m.raw, 0.5)})`)
+console.log(
+  `targets: memory ${ratio(m.memory, m.raw)} x raw (${verdict(m.memory / m.raw, 0.7)}), LevelDB ${ratio(m.level, m.raw)} x raw one batch at a time (${verdict(m.level / m.raw, 0.5)})`,
+)
 if (p !== undefined) {
   // Every row but the raw-verify baseline is a configuration compared with py-ipv8.
   const against = rows.slice(1).map(([label, mine, theirs]) => [label, mine / (theirs as number)] as const)

@@ -42,7 +42,13 @@ export class TestAnchors implements CertifiedAnchors {
   certify(crypto: Crypto, checkpoint: HalfBlock, spendable: number): void {
     this.#round++
     const balance = (checkpoint.payload as { balance: number }).balance
-    this.#anchors.set(toHex(checkpoint.publicKey), { sequenceNumber: checkpoint.sequenceNumber, hash: blockHash(crypto, checkpoint), balance, spendable, round: this.#round })
+    this.#anchors.set(toHex(checkpoint.publicKey), {
+      sequenceNumber: checkpoint.sequenceNumber,
+      hash: blockHash(crypto, checkpoint),
+      balance,
+      spendable,
+      round: this.#round,
+    })
   }
 }
 

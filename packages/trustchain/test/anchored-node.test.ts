@@ -99,7 +99,10 @@ describe('anchored transfers', () => {
   })
 
   it('a refused proposal is voided with the counterparty’s refusal: the amount comes back and nothing moved', async () => {
-    const { net, peers } = await anchoredPeers(crypto, 2, { seed: 4, node: { shouldSign: (proposal) => (proposal.payload as { amount: number }).amount < 100 } })
+    const { net, peers } = await anchoredPeers(crypto, 2, {
+      seed: 4,
+      node: { shouldSign: (proposal) => (proposal.payload as { amount: number }).amount < 100 },
+    })
     const [alice, bob] = peers as [NonNullable<(typeof peers)[0]>, NonNullable<(typeof peers)[0]>]
     const [outcome] = await net.runUntil(alice.node.transfer([{ to: bob.keyPair.publicKey, amount: 100 }]))
     if (outcome?.status !== 'refused') throw new Error(`expected refused, got ${outcome?.status}`)
@@ -109,7 +112,11 @@ describe('anchored transfers', () => {
     expect(bob.node.head()).toMatchObject({ sequenceNumber: 1, balance: 1_000 })
     // Asked again (a retry, a restart that lost the answer), bob answers with the same refusal, never an agreement.
     const again = await net.runUntil(
-      alice.sim.request(toHex(bob.keyPair.publicKey), TRANSFER_PROTOCOL, encodeExchangeRequest({ type: 'transfers', round: 0, blocks: [encodeBlock(outcome.proposal)] })),
+      alice.sim.request(
+        toHex(bob.keyPair.publicKey),
+        TRANSFER_PROTOCOL,
+        encodeExchangeRequest({ type: 'transfers', round: 0, blocks: [encodeBlock(outcome.proposal)] }),
+      ),
     )
     const answer = decodeExchangeResponse(again)
     expect(answer.type === 'answers' && answer.answers.map((a) => 'refusal' in a)).toEqual([true])
@@ -153,7 +160,11 @@ describe('anchored transfers', () => {
     anchors.certify(crypto, genesis, 50)
     const author = { crypto, keyPair: alice.keyPair }
     const head = { sequenceNumber: 1, hash: blockHash(crypto, genesis), balance: 100, timestamp: 1 }
-    const first = createProposal(author, head, { counterparty: keyPairOf(crypto, 999).publicKey, payload: { kind: 'transfer', amount: 30, balance: 70 }, timestamp: 2 })
+    const first = createProposal(author, head, {
+      counterparty: keyPairOf(crypto, 999).publicKey,
+      payload: { kind: 'transfer', amount: 30, balance: 70 },
+      timestamp: 2,
+    })
     const toBob = (payload: { amount: number; balance: number }) =>
       signBlock(crypto, alice.keyPair, {
         publicKey: alice.keyPair.publicKey,
@@ -168,7 +179,11 @@ describe('anchored transfers', () => {
     const send = (blocks: HalfBlock[]) =>
       net
         .runUntil(
-          alice.sim.request(toHex(bob.keyPair.publicKey), TRANSFER_PROTOCOL, encodeExchangeRequest({ type: 'transfers', round: 1, blocks: blocks.map((b) => encodeBlock(b)) })),
+          alice.sim.request(
+            toHex(bob.keyPair.publicKey),
+            TRANSFER_PROTOCOL,
+            encodeExchangeRequest({ type: 'transfers', round: 1, blocks: blocks.map((b) => encodeBlock(b)) }),
+          ),
         )
         .then(decodeExchangeResponse)
     // A false running balance (50 left after paying 30 of 70) is declined outright: nothing signed.

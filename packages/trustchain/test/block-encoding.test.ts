@@ -74,7 +74,9 @@ describe('decoding bad input', () => {
     const limits = { maxBlockBytes: 600, maxPayloadBytes: 1_000 }
     const payload = { kind: 'x', b: new Uint8Array(340) } // the unsigned part fits in 600 bytes, the wire form does not
     const counterparty = keyPairOf(crypto, 2).publicKey
-    expect(codeOf(() => createProposal({ ...chain.author, limits }, EMPTY_CHAIN_HEAD, { counterparty, payload, timestamp: 5 }))).toBe(TrustChainErrorCode.BLOCK_TOO_LARGE)
+    expect(codeOf(() => createProposal({ ...chain.author, limits }, EMPTY_CHAIN_HEAD, { counterparty, payload, timestamp: 5 }))).toBe(
+      TrustChainErrorCode.BLOCK_TOO_LARGE,
+    )
     const block = createProposal(chain.author, EMPTY_CHAIN_HEAD, { counterparty, payload, timestamp: 5 })
     expect(codeOf(() => encodeBlock(block, limits))).toBe(TrustChainErrorCode.BLOCK_TOO_LARGE)
   })

@@ -33,11 +33,15 @@ beforeAll(async () => {
 })
 
 const proposalWith = (payload: CborValue): HalfBlock =>
-  createProposal({ crypto, keyPair: keyPairOf(crypto, 1) }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: 4 }, {
-    counterparty: keyPairOf(crypto, 2).publicKey,
-    payload,
-    timestamp: 1_700_000_000_000,
-  })
+  createProposal(
+    { crypto, keyPair: keyPairOf(crypto, 1) },
+    { ...EMPTY_CHAIN_HEAD, sequenceNumber: 4 },
+    {
+      counterparty: keyPairOf(crypto, 2).publicKey,
+      payload,
+      timestamp: 1_700_000_000_000,
+    },
+  )
 
 /** A block's wire bytes with the payload's encoding replaced by `payload` (same length as the placeholder's). */
 const templates = new Map<string, { wire: Uint8Array; at: number; length: number }>()
@@ -164,10 +168,18 @@ describe('blocks and their memo', () => {
     bob.genesis(0)
     const { proposal } = alice.pay(bob, 10)
     const referenced = alice.append(
-      createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: transferPayload(alice.head, 5, new Uint8Array(16).fill(7)), timestamp: 3_000 }),
+      createProposal(alice.author, alice.head, {
+        counterparty: bob.publicKey,
+        payload: transferPayload(alice.head, 5, new Uint8Array(16).fill(7)),
+        timestamp: 3_000,
+      }),
     )
     const paid = alice.append(
-      createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: withValue(alice.head, { kind: 'call', method: 'ping', args: [1, 'x', null, true] }, 3), timestamp: 3_001 }),
+      createProposal(alice.author, alice.head, {
+        counterparty: bob.publicKey,
+        payload: withValue(alice.head, { kind: 'call', method: 'ping', args: [1, 'x', null, true] }, 3),
+        timestamp: 3_001,
+      }),
     )
     const voided = alice.append(createVoid(alice.author, alice.head, referenced, { refusal: signRefusal(crypto, bob.keyPair, referenced), timestamp: 3_002 }))
     const checkpoint = alice.append(createCheckpoint(alice.author, alice.head, { consensusResultHash: new Uint8Array(32).fill(3), round: 9, timestamp: 3_003 }))

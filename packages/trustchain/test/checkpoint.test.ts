@@ -34,7 +34,13 @@ describe('TrustChainNode.checkpoint', () => {
     if (!result.ok) throw result.error
     const block = result.value
     expect(block).toMatchObject({ type: 'checkpoint', sequenceNumber: before.sequenceNumber + 1, previousHash: before.hash })
-    expect(block.payload).toEqual({ consensusResultHash: resultHash(7), round: 3, headSequenceNumber: before.sequenceNumber, headHash: before.hash, balance: before.balance })
+    expect(block.payload).toEqual({
+      consensusResultHash: resultHash(7),
+      round: 3,
+      headSequenceNumber: before.sequenceNumber,
+      headHash: before.hash,
+      balance: before.balance,
+    })
     const stored = await alice.store.get(alice.node.publicKey, before.sequenceNumber + 1)
     expect(stored && toHex(blockHash(crypto, stored))).toBe(toHex(blockHash(crypto, block)))
     expect(alice.node.head()).toMatchObject({ sequenceNumber: 2, hash: blockHash(crypto, block), balance: before.balance })
@@ -118,7 +124,14 @@ describe('TrustChainNode.checkpoint', () => {
     // A genesis stamped an hour ahead: the checkpoint after it cannot be older, so the node's ledger (60 s skew) refuses it.
     await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 10, timestamp: net.clock.now() + 3_600_000 })])
     const errors: unknown[] = []
-    const node = createTrustChainNode({ crypto, keyPair, store, messenger: net.messenger(toHex(keyPair.publicKey)), clock: net.clock, onError: (e) => errors.push(e) })
+    const node = createTrustChainNode({
+      crypto,
+      keyPair,
+      store,
+      messenger: net.messenger(toHex(keyPair.publicKey)),
+      clock: net.clock,
+      onError: (e) => errors.push(e),
+    })
     await node.start()
     const before = node.head()
     const done = settle(node.checkpoint({ consensusResultHash: resultHash(1), round: 1 }))

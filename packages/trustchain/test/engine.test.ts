@@ -56,7 +56,10 @@ describe('the pure engine', () => {
     expect(wake.at).toBeGreaterThanOrEqual(10 + 75)
     expect(wake.at).toBeLessThanOrEqual(10 + 125)
     // Pure: the same state and event give the same result.
-    expect(step(config, state, { type: 'propose', now: 10, requestId: 1, counterparty: bob().publicKey, content: { transfer: 30 } })).toEqual({ state: next, effects })
+    expect(step(config, state, { type: 'propose', now: 10, requestId: 1, counterparty: bob().publicKey, content: { transfer: 30 } })).toEqual({
+      state: next,
+      effects,
+    })
   })
 
   it('retries with growing backoff until the deadline, then fails the proposal with PROPOSAL_TIMEOUT', () => {
@@ -136,17 +139,31 @@ describe('the pure engine', () => {
   })
 
   it('an own block the ledger refuses fails its request with the typed error and rolls the head back', () => {
-    const { error, refused } = ledgerRefuses(step(config, state, { type: 'propose', now: 10, requestId: 4, counterparty: bob().publicKey, content: { transfer: 30 } }))
+    const { error, refused } = ledgerRefuses(
+      step(config, state, { type: 'propose', now: 10, requestId: 4, counterparty: bob().publicKey, content: { transfer: 30 } }),
+    )
     expect(refused.effects).toEqual([{ type: 'settle', requestId: 4, settlement: { ok: false, error } }])
     expect(refused.state.head).toEqual(state.head)
     expect(refused.state.proposals.size).toBe(0)
   })
 
   it('a hand-written transfer payload must state the balance the chain will have; otherwise it is refused up front', () => {
-    const wrong = step(config, state, { type: 'propose', now: 0, requestId: 5, counterparty: bob().publicKey, content: { payload: { kind: 'transfer', amount: 5, balance: 7_777 } } })
+    const wrong = step(config, state, {
+      type: 'propose',
+      now: 0,
+      requestId: 5,
+      counterparty: bob().publicKey,
+      content: { payload: { kind: 'transfer', amount: 5, balance: 7_777 } },
+    })
     expect(wrong.effects).toMatchObject([{ type: 'settle', settlement: { ok: false, error: { code: TrustChainErrorCode.INVALID_INPUT } } }])
     expect(wrong.state).toBe(state)
-    const right = step(config, state, { type: 'propose', now: 0, requestId: 6, counterparty: bob().publicKey, content: { payload: { kind: 'transfer', amount: 5, balance: 95 } } })
+    const right = step(config, state, {
+      type: 'propose',
+      now: 0,
+      requestId: 6,
+      counterparty: bob().publicKey,
+      content: { payload: { kind: 'transfer', amount: 5, balance: 95 } },
+    })
     expect(types(right.effects)).toEqual(['ingest', 'request', 'wake'])
   })
 
@@ -157,7 +174,9 @@ describe('the pure engine', () => {
     const skewed = { ...config, maxClockSkewMs: 1_000 }
     const from = toHex(proposer.publicKey)
     const far = step(skewed, state, { type: 'proposal-request', now: 100, from, replyId: 1, proposal: at(1_101) })
-    expect(far.effects).toEqual([{ type: 'reply', replyId: 1, response: { type: 'rejected', code: TrustChainErrorCode.INVALID_BLOCK, reasons: ['timestamp-in-future'] } }])
+    expect(far.effects).toEqual([
+      { type: 'reply', replyId: 1, response: { type: 'rejected', code: TrustChainErrorCode.INVALID_BLOCK, reasons: ['timestamp-in-future'] } },
+    ])
     expect(far.state).toBe(state)
     expect(types(step(skewed, state, { type: 'proposal-request', now: 100, from, replyId: 2, proposal: at(1_100) }).effects)).toEqual(['ingest', 'wake'])
   })
@@ -166,7 +185,11 @@ describe('the pure engine', () => {
     const proposer = keyPairOf(crypto, 8)
     const from = toHex(proposer.publicKey)
     const note = (n: number) =>
-      createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: n }, { counterparty: config.keyPair.publicKey, payload: { kind: 'note' }, timestamp: 5 })
+      createProposal(
+        { crypto, keyPair: proposer },
+        { ...EMPTY_CHAIN_HEAD, sequenceNumber: n },
+        { counterparty: config.keyPair.publicKey, payload: { kind: 'note' }, timestamp: 5 },
+      )
     const capped = { ...config, maxSessionsPerPeer: 2, sessionTimeoutMs: 500 }
     let current = step(capped, state, { type: 'proposal-request', now: 0, from, replyId: 1, proposal: note(1) })
     expect(current.effects.at(-1)).toEqual({ type: 'wake', at: 500 })
@@ -176,8 +199,14 @@ describe('the pure engine', () => {
     expect(third.state.sessions.size).toBe(2)
     // Another peer is not held back by this one.
     const other = keyPairOf(crypto, 9)
-    const fromOther = createProposal({ crypto, keyPair: other }, EMPTY_CHAIN_HEAD, { counterparty: config.keyPair.publicKey, payload: { kind: 'note' }, timestamp: 5 })
-    expect(types(step(capped, current.state, { type: 'proposal-request', now: 20, from: toHex(other.publicKey), replyId: 4, proposal: fromOther }).effects)).toEqual(['ingest', 'wake'])
+    const fromOther = createProposal({ crypto, keyPair: other }, EMPTY_CHAIN_HEAD, {
+      counterparty: config.keyPair.publicKey,
+      payload: { kind: 'note' },
+      timestamp: 5,
+    })
+    expect(
+      types(step(capped, current.state, { type: 'proposal-request', now: 20, from: toHex(other.publicKey), replyId: 4, proposal: fromOther }).effects),
+    ).toEqual(['ingest', 'wake'])
     const early = step(capped, current.state, { type: 'tick', now: 499 })
     expect(early.effects.filter((effect) => effect.type === 'reply')).toEqual([])
     const expired = step(capped, early.state, { type: 'tick', now: 500 })
@@ -190,16 +219,25 @@ describe('the pure engine', () => {
 
   it('a proposal it cannot answer (a balance past the safe range) is refused, not a crash', () => {
     const proposer = keyPairOf(crypto, 5)
-    const proposal = createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, balance: Number.MAX_SAFE_INTEGER }, {
-      counterparty: config.keyPair.publicKey,
-      payload: { kind: 'transfer', amount: Number.MAX_SAFE_INTEGER, balance: 0 },
-      timestamp: 5,
-    })
+    const proposal = createProposal(
+      { crypto, keyPair: proposer },
+      { ...EMPTY_CHAIN_HEAD, balance: Number.MAX_SAFE_INTEGER },
+      {
+        counterparty: config.keyPair.publicKey,
+        payload: { kind: 'transfer', amount: Number.MAX_SAFE_INTEGER, balance: 0 },
+        timestamp: 5,
+      },
+    )
     const from = toHex(proposer.publicKey)
     const asked = step(config, state, { type: 'proposal-request', now: 1, from, replyId: 1, proposal })
     const purpose = (asked.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).purpose
     const validation = { level: ValidationLevel.PARTIAL_NEXT, reasons: [] }
-    const validated = step(config, asked.state, { type: 'ingested', now: 2, purpose, outcomes: [{ status: 'stored', block: proposal, hash: new Uint8Array(32), validation }] })
+    const validated = step(config, asked.state, {
+      type: 'ingested',
+      now: 2,
+      purpose,
+      outcomes: [{ status: 'stored', block: proposal, hash: new Uint8Array(32), validation }],
+    })
     const decide = validated.effects[0] as Extract<EngineEffect, { type: 'decide' }>
     const decided = step(config, validated.state, { type: 'decided', now: 3, id: decide.id, accept: true })
     expect(decided.effects).toMatchObject([{ type: 'reply', response: { type: 'rejected', code: TrustChainErrorCode.INVALID_INPUT } }])
@@ -208,11 +246,15 @@ describe('the pure engine', () => {
 
   it('a proposal with a gap before it is crawled once before the policy is asked', () => {
     const proposer = keyPairOf(crypto, 4)
-    const proposal = createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: 7 }, {
-      counterparty: config.keyPair.publicKey,
-      payload: { kind: 'note' },
-      timestamp: 5,
-    })
+    const proposal = createProposal(
+      { crypto, keyPair: proposer },
+      { ...EMPTY_CHAIN_HEAD, sequenceNumber: 7 },
+      {
+        counterparty: config.keyPair.publicKey,
+        payload: { kind: 'note' },
+        timestamp: 5,
+      },
+    )
     const from = toHex(proposer.publicKey)
     const asked = step(config, state, { type: 'proposal-request', now: 1, from, replyId: 1, proposal })
     const purpose = (asked.effects[0] as Extract<EngineEffect, { type: 'ingest' }>).purpose
@@ -226,11 +268,15 @@ describe('the pure engine', () => {
 
   it('a proposal the ledger cannot check yet gets the dependency it names crawled, a bounded number of times', () => {
     const proposer = keyPairOf(crypto, 5)
-    const proposal = createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: 3, balance: 10 }, {
-      counterparty: config.keyPair.publicKey,
-      payload: { kind: 'transfer', amount: 1, balance: 9 },
-      timestamp: 5,
-    })
+    const proposal = createProposal(
+      { crypto, keyPair: proposer },
+      { ...EMPTY_CHAIN_HEAD, sequenceNumber: 3, balance: 10 },
+      {
+        counterparty: config.keyPair.publicKey,
+        payload: { kind: 'transfer', amount: 1, balance: 9 },
+        timestamp: 5,
+      },
+    )
     const from = toHex(proposer.publicKey)
     const other = keyPairOf(crypto, 6).publicKey
     const asked = step(config, state, { type: 'proposal-request', now: 1, from, replyId: 1, proposal })
@@ -258,11 +304,15 @@ describe('the pure engine', () => {
 
   it('a crawl round asks for every chain named missing at once, from where each run starts, and goes on once all have answered', () => {
     const proposer = keyPairOf(crypto, 7)
-    const proposal = createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: 9, balance: 10 }, {
-      counterparty: config.keyPair.publicKey,
-      payload: { kind: 'transfer', amount: 1, balance: 9 },
-      timestamp: 5,
-    })
+    const proposal = createProposal(
+      { crypto, keyPair: proposer },
+      { ...EMPTY_CHAIN_HEAD, sequenceNumber: 9, balance: 10 },
+      {
+        counterparty: config.keyPair.publicKey,
+        payload: { kind: 'transfer', amount: 1, balance: 9 },
+        timestamp: 5,
+      },
+    )
     const from = toHex(proposer.publicKey)
     const [b, c] = [keyPairOf(crypto, 8).publicKey, keyPairOf(crypto, 9).publicKey]
     const asked = step(config, state, { type: 'proposal-request', now: 1, from, replyId: 1, proposal })
@@ -270,23 +320,33 @@ describe('the pure engine', () => {
     const held = (block: HalfBlock, publicKey: Uint8Array, sequenceNumber: number, runFrom: number) => ({
       status: 'rejected' as const,
       block,
-      error: new TrustChainError(TrustChainErrorCode.MISSING_DEPENDENCY, 'needed first', { missing: { publicKey: toHex(publicKey), sequenceNumber, from: runFrom } }),
+      error: new TrustChainError(TrustChainErrorCode.MISSING_DEPENDENCY, 'needed first', {
+        missing: { publicKey: toHex(publicKey), sequenceNumber, from: runFrom },
+      }),
       validation: undefined,
     })
     // What a first crawl brought waits for blocks of two other chains, and for the proposer's block 8, which came
     // with it and waits too: that one is not fetched again.
-    const eighth = createProposal({ crypto, keyPair: proposer }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: 7, balance: 11 }, {
-      counterparty: config.keyPair.publicKey,
-      payload: { kind: 'transfer', amount: 1, balance: 10 },
-      timestamp: 4,
-    })
+    const eighth = createProposal(
+      { crypto, keyPair: proposer },
+      { ...EMPTY_CHAIN_HEAD, sequenceNumber: 7, balance: 11 },
+      {
+        counterparty: config.keyPair.publicKey,
+        payload: { kind: 'transfer', amount: 1, balance: 10 },
+        timestamp: 4,
+      },
+    )
     const outcomes = [held(proposal, b, 4, 3), held(eighth, c, 2, 1), held(proposal, b, 6, 5), held(proposal, proposer.publicKey, 8, 8)]
-    const round = step(config, { ...asked.state, sessions: new Map([[id, { ...asked.state.sessions.get(id)!, crawls: 1 }]]) }, {
-      type: 'ingested',
-      now: 2,
-      purpose: { kind: 'crawled', id },
-      outcomes,
-    })
+    const round = step(
+      config,
+      { ...asked.state, sessions: new Map([[id, { ...asked.state.sessions.get(id)!, crawls: 1 }]]) },
+      {
+        type: 'ingested',
+        now: 2,
+        purpose: { kind: 'crawled', id },
+        outcomes,
+      },
+    )
     expect(round.effects).toMatchObject([
       { type: 'request', peer: from, request: { type: 'crawl', publicKey: b, from: 3, to: 6 }, correlation: { kind: 'crawl', id, round: 2 } },
       { type: 'request', peer: from, request: { type: 'crawl', publicKey: c, from: 1, to: 2 } },
@@ -306,7 +366,12 @@ describe('the pure engine', () => {
 
   describe('checkpoint', () => {
     const resultHash = new Uint8Array(32).fill(0xcc)
-    const stored = (block: HalfBlock) => ({ status: 'stored' as const, block, hash: blockHash(crypto, block), validation: { level: ValidationLevel.VALID, reasons: [] } })
+    const stored = (block: HalfBlock) => ({
+      status: 'stored' as const,
+      block,
+      hash: blockHash(crypto, block),
+      validation: { level: ValidationLevel.VALID, reasons: [] },
+    })
 
     it('appends a checkpoint at the head (persist first), deterministically; once stored it settles and is broadcast', () => {
       const event = { type: 'checkpoint' as const, now: 20, requestId: 3, consensusResultHash: resultHash, round: 7 }
@@ -317,7 +382,13 @@ describe('the pure engine', () => {
       expect(ingest.purpose).toEqual({ kind: 'own', previousHead: state.head, checkpoint: 3 })
       const block = ingest.blocks[0]!
       expect(block).toMatchObject({ type: 'checkpoint', sequenceNumber: 1, previousHash: state.head.hash, timestamp: 20 })
-      expect(block.payload).toEqual({ consensusResultHash: resultHash, round: 7, headSequenceNumber: 0, headHash: state.head.hash, balance: state.head.balance })
+      expect(block.payload).toEqual({
+        consensusResultHash: resultHash,
+        round: 7,
+        headSequenceNumber: 0,
+        headHash: state.head.hash,
+        balance: state.head.balance,
+      })
       expect(next.head).toEqual({ sequenceNumber: 1, hash: blockHash(crypto, block), balance: 100, timestamp: 20 })
       const done = step(config, next, { type: 'ingested', now: 21, purpose: ingest.purpose, outcomes: [stored(block)] })
       expect(done.effects).toEqual([
@@ -357,7 +428,9 @@ describe('the pure engine', () => {
       ]
       for (const [consensusResultHash, round] of bad) {
         const result = step(config, state, { type: 'checkpoint', now: 1, requestId: 8, consensusResultHash: consensusResultHash as Uint8Array, round })
-        expect(result.effects).toMatchObject([{ type: 'settle-checkpoint', requestId: 8, settlement: { ok: false, error: { code: TrustChainErrorCode.INVALID_INPUT } } }])
+        expect(result.effects).toMatchObject([
+          { type: 'settle-checkpoint', requestId: 8, settlement: { ok: false, error: { code: TrustChainErrorCode.INVALID_INPUT } } },
+        ])
         expect(result.state).toBe(state)
       }
     })

@@ -88,7 +88,9 @@ describe('validate and store', () => {
     bob.genesis(0)
     const ledger = createLedger({ crypto, store: createMemoryBlockStore({ crypto }) })
     expect(statuses(await ledger.ingest([...alice.blocks, ...bob.blocks]))).toEqual(['stored', 'stored'])
-    const proposal = alice.append(createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: transferPayload(alice.head, 10), timestamp: 2_000 }))
+    const proposal = alice.append(
+      createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: transferPayload(alice.head, 10), timestamp: 2_000 }),
+    )
     // Bob "agrees" to a million before anyone here has seen the proposal, minting himself a balance.
     const minted = signBlock(crypto, bob.keyPair, {
       publicKey: bob.publicKey,

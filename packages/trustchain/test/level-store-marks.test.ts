@@ -53,7 +53,12 @@ for (const cacheSize of [undefined, 2, 0]) {
       let { store, location } = await open()
       await store.write({ blocks: [alice.blocks[0]!, bob.blocks[0]!] })
       // Learn the marks while nothing links anywhere.
-      expect(await store.getLinkedMany([{ publicKey: alice.publicKey, sequenceNumber: 2 }, { publicKey: alice.publicKey, sequenceNumber: 3 }])).toEqual([[], []])
+      expect(
+        await store.getLinkedMany([
+          { publicKey: alice.publicKey, sequenceNumber: 2 },
+          { publicKey: alice.publicKey, sequenceNumber: 3 },
+        ]),
+      ).toEqual([[], []])
       expect(await store.get(alice.publicKey, 2)).toBeUndefined()
       // The second agreement first (a store does not validate), then the rest.
       await store.write({ blocks: [second.agreement] })
@@ -62,7 +67,12 @@ for (const cacheSize of [undefined, 2, 0]) {
       expect(sequences(await store.getLinked(alice.publicKey, 2))).toEqual([2])
       expect(sequences(await store.getLinked(alice.publicKey, 3))).toEqual([3])
       expect(await store.getLinked(alice.publicKey, 4)).toEqual([])
-      expect(sequences(await store.getMany([1, 2, 3, 4].map((sequenceNumber) => ({ publicKey: alice.publicKey, sequenceNumber }))))).toEqual([1, 2, 3, undefined])
+      expect(sequences(await store.getMany([1, 2, 3, 4].map((sequenceNumber) => ({ publicKey: alice.publicKey, sequenceNumber }))))).toEqual([
+        1,
+        2,
+        3,
+        undefined,
+      ])
       await store.close()
       ;({ store } = await open(location))
       expect(sequences(await store.getLinked(alice.publicKey, 3))).toEqual([3])
@@ -76,11 +86,15 @@ for (const cacheSize of [undefined, 2, 0]) {
       const { store } = await open()
       await store.write({ blocks: [alice.blocks[0]!, first.proposal] })
       await store.get(alice.publicKey, 3) // the chain's head is now known
-      const fork = createProposal(alice.author, { ...alice.head, sequenceNumber: 1, hash: new Uint8Array(32) }, {
-        counterparty: bob.publicKey,
-        payload: transferPayload({ ...alice.head, balance: 1_000 }, 1),
-        timestamp: 9_000,
-      })
+      const fork = createProposal(
+        alice.author,
+        { ...alice.head, sequenceNumber: 1, hash: new Uint8Array(32) },
+        {
+          counterparty: bob.publicKey,
+          payload: transferPayload({ ...alice.head, balance: 1_000 }, 1),
+          timestamp: 9_000,
+        },
+      )
       expect(fork.sequenceNumber).toBe(2)
       expect(await codeOf(store.write({ blocks: [fork] }))).toBe(TrustChainErrorCode.INVALID_INPUT)
       await store.write({ blocks: [first.proposal] })

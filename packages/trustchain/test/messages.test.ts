@@ -32,13 +32,16 @@ it('fuzz: arbitrary bytes and wrong shapes fail only with MALFORMED_MESSAGE', ()
   const shapes = fc.oneof(
     fc.uint8Array({ maxLength: 200 }),
     fc
-      .record({
-        type: fc.constantFrom('proposal', 'crawl', 'agreement', 'rejected', 'blocks', 'other'),
-        block: fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.integer()),
-        publicKey: fc.uint8Array({ minLength: 31, maxLength: 33 }),
-        from: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })),
-        blocks: fc.array(fc.uint8Array({ maxLength: 4 }), { maxLength: 300 }),
-      }, { requiredKeys: ['type'] })
+      .record(
+        {
+          type: fc.constantFrom('proposal', 'crawl', 'agreement', 'rejected', 'blocks', 'other'),
+          block: fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.integer()),
+          publicKey: fc.uint8Array({ minLength: 31, maxLength: 33 }),
+          from: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })),
+          blocks: fc.array(fc.uint8Array({ maxLength: 4 }), { maxLength: 300 }),
+        },
+        { requiredKeys: ['type'] },
+      )
       .map((value) => encodeCanonical(value)),
   )
   fc.assert(

@@ -57,7 +57,13 @@ describe('createNetworkMessenger without broadcasts', () => {
       await sim.start()
       const store = createMemoryBlockStore({ crypto })
       await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 100, timestamp: 0 })])
-      const node = createTrustChainNode({ crypto, keyPair, store, messenger: createNetworkMessenger(sim, { broadcasts: false }), clock: fromDelayClock(net.clock) })
+      const node = createTrustChainNode({
+        crypto,
+        keyPair,
+        store,
+        messenger: createNetworkMessenger(sim, { broadcasts: false }),
+        clock: fromDelayClock(net.clock),
+      })
       await node.start()
       nodes.push({ node, store })
     }

@@ -117,11 +117,15 @@ describe('a pair of nodes', () => {
     expect(rejectedCode(await ask(new Uint8Array([0xff, 0x00])))).toBe(TrustChainErrorCode.MALFORMED_MESSAGE)
     expect(rejectedCode(await ask(encodeMessage(RequestCodec, { type: 'proposal', block: new Uint8Array(40_000) })))).toBe(TrustChainErrorCode.BLOCK_TOO_LARGE)
     expect(rejectedCode(await ask(encodeMessage(RequestCodec, { type: 'proposal', block: encodeCanonical([1]) })))).toBe(TrustChainErrorCode.MALFORMED_BLOCK)
-    const honest = createProposal({ crypto, keyPair: mallory }, { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, {
-      counterparty: bob.node.publicKey,
-      payload: { kind: 'note', text: 'hello' },
-      timestamp: net.clock.now(),
-    })
+    const honest = createProposal(
+      { crypto, keyPair: mallory },
+      { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 },
+      {
+        counterparty: bob.node.publicKey,
+        payload: { kind: 'note', text: 'hello' },
+        timestamp: net.clock.now(),
+      },
+    )
     const { signature: _s, ...unsigned } = honest
     const forged = encodeCanonical([encodeCanonical(unsigned), new Uint8Array(64).fill(1)])
     expect(rejectedCode(await ask(encodeMessage(RequestCodec, { type: 'proposal', block: forged })))).toBe(TrustChainErrorCode.INVALID_BLOCK)
@@ -159,11 +163,15 @@ describe('a pair of nodes', () => {
       return decodeMessage(ResponseCodec, a.value)
     }
     const at = (house: string) =>
-      createProposal({ crypto, keyPair: mallory }, { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, {
-        counterparty: bob.node.publicKey,
-        payload: { kind: 'deed', house },
-        timestamp: net.clock.now(),
-      })
+      createProposal(
+        { crypto, keyPair: mallory },
+        { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 },
+        {
+          counterparty: bob.node.publicKey,
+          payload: { kind: 'deed', house },
+          timestamp: net.clock.now(),
+        },
+      )
     const small = at('small')
     const castle = at('castle')
     expect((await ask(small)).type).toBe('agreement')
@@ -182,11 +190,15 @@ describe('a pair of nodes', () => {
     const mallory = keyPairOf(crypto, 67)
     const probe = net.messenger(toHex(mallory.publicKey))
     const propose = async (timestamp: number) => {
-      const block = createProposal({ crypto, keyPair: mallory }, { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, {
-        counterparty: bob.node.publicKey,
-        payload: { kind: 'note', at: timestamp },
-        timestamp,
-      })
+      const block = createProposal(
+        { crypto, keyPair: mallory },
+        { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 },
+        {
+          counterparty: bob.node.publicKey,
+          payload: { kind: 'note', at: timestamp },
+          timestamp,
+        },
+      )
       const answer = settle(probe.request(toHex(bob.node.publicKey), encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(block) })))
       await run()
       const a = await answer
@@ -203,11 +215,15 @@ describe('a pair of nodes', () => {
     const mallory = keyPairOf(crypto, 69)
     const probe = net.messenger(toHex(mallory.publicKey))
     const propose = async (timestamp: number) => {
-      const block = createProposal({ crypto, keyPair: mallory }, { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, {
-        counterparty: bob.node.publicKey,
-        payload: { kind: 'note', at: timestamp },
-        timestamp,
-      })
+      const block = createProposal(
+        { crypto, keyPair: mallory },
+        { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 },
+        {
+          counterparty: bob.node.publicKey,
+          payload: { kind: 'note', at: timestamp },
+          timestamp,
+        },
+      )
       const answer = settle(probe.request(toHex(bob.node.publicKey), encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(block) })))
       await run()
       const a = await answer
@@ -215,7 +231,11 @@ describe('a pair of nodes', () => {
       return decodeMessage(ResponseCodec, a.value)
     }
     const before = bob.node.head()
-    expect(await propose(Number.MAX_SAFE_INTEGER)).toMatchObject({ type: 'rejected', code: TrustChainErrorCode.INVALID_BLOCK, reasons: ['timestamp-in-future'] })
+    expect(await propose(Number.MAX_SAFE_INTEGER)).toMatchObject({
+      type: 'rejected',
+      code: TrustChainErrorCode.INVALID_BLOCK,
+      reasons: ['timestamp-in-future'],
+    })
     expect(await propose(net.clock.now() + 61_000)).toMatchObject({ type: 'rejected', reasons: ['timestamp-in-future'] })
     expect(bob.node.head()).toEqual(before)
     expect((await propose(net.clock.now() + 59_000)).type).toBe('agreement')
@@ -233,11 +253,15 @@ describe('a pair of nodes', () => {
     })
     const answers = probes.map(({ keyPair, probe }) => {
       // Block 5 of a chain Bob has never seen: he crawls the proposer before deciding.
-      const block = createProposal({ crypto, keyPair }, { sequenceNumber: 4, hash: new Uint8Array(32).fill(1), balance: 0, timestamp: 1 }, {
-        counterparty: bob.node.publicKey,
-        payload: { kind: 'note' },
-        timestamp: net.clock.now(),
-      })
+      const block = createProposal(
+        { crypto, keyPair },
+        { sequenceNumber: 4, hash: new Uint8Array(32).fill(1), balance: 0, timestamp: 1 },
+        {
+          counterparty: bob.node.publicKey,
+          payload: { kind: 'note' },
+          timestamp: net.clock.now(),
+        },
+      )
       return settle(probe.request(toHex(bob.node.publicKey), encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(block) })))
     })
     await run()
@@ -253,7 +277,11 @@ describe('a pair of nodes', () => {
     const bob = peers[1] as SimPeer
     const mallory = new TestChain(crypto, keyPairOf(crypto, 73))
     const genesis = mallory.genesis(100, 1)
-    const proposal = createProposal(mallory.author, mallory.head, { counterparty: bob.node.publicKey, payload: transferPayload(mallory.head, 1), timestamp: net.clock.now() })
+    const proposal = createProposal(mallory.author, mallory.head, {
+      counterparty: bob.node.publicKey,
+      payload: transferPayload(mallory.head, 1),
+      timestamp: net.clock.now(),
+    })
     const probe = net.messenger(toHex(mallory.publicKey))
     let release: (() => void) | undefined
     let crawls = 0
@@ -287,11 +315,15 @@ describe('a pair of nodes', () => {
     const stranger = keyPairOf(crypto, 74)
     const probe = net.messenger(toHex(stranger.publicKey))
     probe.handle(async () => encodeMessage(ResponseCodec, { type: 'blocks', blocks: [] })) // serves nothing when crawled
-    const block = createProposal({ crypto, keyPair: stranger }, { sequenceNumber: 9, hash: new Uint8Array(32).fill(3), balance: 0, timestamp: 1 }, {
-      counterparty: bob.node.publicKey,
-      payload: { kind: 'note' },
-      timestamp: net.clock.now(),
-    })
+    const block = createProposal(
+      { crypto, keyPair: stranger },
+      { sequenceNumber: 9, hash: new Uint8Array(32).fill(3), balance: 0, timestamp: 1 },
+      {
+        counterparty: bob.node.publicKey,
+        payload: { kind: 'note' },
+        timestamp: net.clock.now(),
+      },
+    )
     const answer = settle(probe.request(toHex(bob.node.publicKey), encodeMessage(RequestCodec, { type: 'proposal', block: encodeBlock(block) })))
     await run()
     const a = await answer
@@ -331,7 +363,13 @@ describe('a pair of nodes', () => {
     const aliceKeys = keyPairOf(crypto, 90)
     const aliceStore = createMemoryBlockStore({ crypto })
     await createLedger({ crypto, store: aliceStore }).ingest([createGenesisBlock({ crypto, keyPair: aliceKeys }, { balance: 10, timestamp: 1 })])
-    const alice = createTrustChainNode({ crypto, keyPair: aliceKeys, store: aliceStore, messenger: net.messenger(toHex(aliceKeys.publicKey)), clock: net.clock })
+    const alice = createTrustChainNode({
+      crypto,
+      keyPair: aliceKeys,
+      store: aliceStore,
+      messenger: net.messenger(toHex(aliceKeys.publicKey)),
+      clock: net.clock,
+    })
     await alice.start()
     const crawled = settle(alice.crawl(bob.node.publicKey, bob.node.publicKey, 1, -1))
     await run()

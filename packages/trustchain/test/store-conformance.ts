@@ -22,7 +22,8 @@ export interface StoreHarness {
   cleanup(): Promise<void>
 }
 
-const hashes = (crypto: Crypto, blocks: readonly (HalfBlock | undefined)[]) => blocks.map((b) => (b === undefined ? undefined : Buffer.from(blockHash(crypto, b)).toString('hex')))
+const hashes = (crypto: Crypto, blocks: readonly (HalfBlock | undefined)[]) =>
+  blocks.map((b) => (b === undefined ? undefined : Buffer.from(blockHash(crypto, b)).toString('hex')))
 
 export function blockStoreConformance(name: string, makeHarness: () => StoreHarness, options: { durable: boolean }): void {
   describe(`BlockStore conformance: ${name}`, () => {
@@ -162,11 +163,15 @@ export function blockStoreConformance(name: string, makeHarness: () => StoreHarn
       await store.write({ blocks: alice.blocks.slice(0, 2) })
       await store.write({ blocks: alice.blocks.slice(0, 3) }) // the first two again, plus one
       expect((await store.range(alice.publicKey, 1, 10)).length).toBe(3)
-      const fork = createProposal(alice.author, { sequenceNumber: 1, hash: blockHash(crypto, alice.blocks[0] as HalfBlock), balance: 100, timestamp: 1_000 }, {
-        counterparty: bob.publicKey,
-        payload: { kind: 'note', text: 'a fork at 2' },
-        timestamp: 5_000,
-      })
+      const fork = createProposal(
+        alice.author,
+        { sequenceNumber: 1, hash: blockHash(crypto, alice.blocks[0] as HalfBlock), balance: 100, timestamp: 1_000 },
+        {
+          counterparty: bob.publicKey,
+          payload: { kind: 'note', text: 'a fork at 2' },
+          timestamp: 5_000,
+        },
+      )
       const error = await store.write({ blocks: [bob.blocks[0] as HalfBlock, fork] }).catch((e: unknown) => e)
       expect(isTrustChainError(error, TrustChainErrorCode.INVALID_INPUT)).toBe(true)
       // Nothing of the failed batch was written, not even the innocent block in it.
@@ -177,11 +182,15 @@ export function blockStoreConformance(name: string, makeHarness: () => StoreHarn
     })
 
     it('stores fraud proofs and finds them by author', async () => {
-      const other = createProposal(alice.author, { sequenceNumber: 1, hash: blockHash(crypto, alice.blocks[0] as HalfBlock), balance: 100, timestamp: 1_000 }, {
-        counterparty: bob.publicKey,
-        payload: { kind: 'note' },
-        timestamp: 5_000,
-      })
+      const other = createProposal(
+        alice.author,
+        { sequenceNumber: 1, hash: blockHash(crypto, alice.blocks[0] as HalfBlock), balance: 100, timestamp: 1_000 },
+        {
+          counterparty: bob.publicKey,
+          payload: { kind: 'note' },
+          timestamp: 5_000,
+        },
+      )
       const proof = createFraudProof(crypto, 'double-sign', alice.blocks[1] as HalfBlock, other)
       await store.write({ blocks: alice.blocks.slice(0, 2), fraudProofs: [proof, proof] })
       const all = await store.fraudProofs()
@@ -200,14 +209,15 @@ export function blockStoreConformance(name: string, makeHarness: () => StoreHarn
     })
 
     // Only durable stores promise to keep anything across a reopen.
-    if (options.durable) it('keeps everything across a reopen', async () => {
-      await store.write({ blocks: [...alice.blocks, ...bob.blocks] })
-      store = await harness.reopen!(store)
-      expect(hashes(crypto, await store.range(alice.publicKey, 1, 100))).toEqual(hashes(crypto, alice.blocks))
-      const proposal = alice.blocks[1] as HalfBlock
-      const linked = await store.getLinked(proposal.publicKey, proposal.sequenceNumber)
-      expect(linked.length).toBe(1)
-      expect(equalBytes(blockHash(crypto, linked[0]!), blockHash(crypto, bob.blocks[1]!))).toBe(true)
-    })
+    if (options.durable)
+      it('keeps everything across a reopen', async () => {
+        await store.write({ blocks: [...alice.blocks, ...bob.blocks] })
+        store = await harness.reopen!(store)
+        expect(hashes(crypto, await store.range(alice.publicKey, 1, 100))).toEqual(hashes(crypto, alice.blocks))
+        const proposal = alice.blocks[1] as HalfBlock
+        const linked = await store.getLinked(proposal.publicKey, proposal.sequenceNumber)
+        expect(linked.length).toBe(1)
+        expect(equalBytes(blockHash(crypto, linked[0]!), blockHash(crypto, bob.blocks[1]!))).toBe(true)
+      })
   })
 }

@@ -88,10 +88,15 @@ describe('checkStretch', () => {
 
   it('refuses a stretch that does not continue its anchor, withholds a block or states a false balance', () => {
     const { alice, bob } = aliceHistory()
-    const wrongAnchor = checkStretch(alice.publicKey, { sequenceNumber: 5, hash: new Uint8Array(32).fill(1), balance: 105 }, [alice.pay(bob, 1, 4_000).proposal], {
-      crypto,
-      registry,
-    })
+    const wrongAnchor = checkStretch(
+      alice.publicKey,
+      { sequenceNumber: 5, hash: new Uint8Array(32).fill(1), balance: 105 },
+      [alice.pay(bob, 1, 4_000).proposal],
+      {
+        crypto,
+        registry,
+      },
+    )
     expect(!wrongAnchor.ok && wrongAnchor.reasons).toEqual(['previous-hash-mismatch'])
     // Block 3 withheld: 4 does not follow 2.
     const withheld = checkStretch(alice.publicKey, opening(100), [...alice.blocks.slice(0, 2), ...alice.blocks.slice(3)], { crypto, registry })
@@ -162,7 +167,9 @@ describe('refusals and voids', () => {
     const alice = new TestChain(crypto, keyPairOf(crypto, 1))
     const bob = new TestChain(crypto, keyPairOf(crypto, 2))
     alice.genesis(100)
-    const proposal = alice.append(createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: transferPayload(alice.head, 40), timestamp: 2_000 }))
+    const proposal = alice.append(
+      createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: transferPayload(alice.head, 40), timestamp: 2_000 }),
+    )
     const refusal = signRefusal(crypto, bob.keyPair, proposal)
     expect(checkRefusal(crypto, { hash: blockHash(crypto, proposal), counterparty: bob.publicKey }, refusal)).toBe(true)
     expect(checkRefusal(crypto, { hash: blockHash(crypto, proposal), counterparty: alice.publicKey }, refusal)).toBe(false)
@@ -184,10 +191,15 @@ describe('refusals and voids', () => {
     const bob = new TestChain(crypto, keyPairOf(crypto, 2))
     alice.genesis(100)
     bob.genesis(0)
-    const proposal = alice.append(createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: transferPayload(alice.head, 40), timestamp: 2_000 }))
-    expect(() => createVoid(alice.author, alice.head, proposal, { refusal: signRefusal(crypto, alice.keyPair, { ...proposal, linkPublicKey: alice.publicKey }), timestamp: 2_100 })).toThrow(
-      /refusal/,
+    const proposal = alice.append(
+      createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: transferPayload(alice.head, 40), timestamp: 2_000 }),
     )
+    expect(() =>
+      createVoid(alice.author, alice.head, proposal, {
+        refusal: signRefusal(crypto, alice.keyPair, { ...proposal, linkPublicKey: alice.publicKey }),
+        timestamp: 2_100,
+      }),
+    ).toThrow(/refusal/)
     // Forged refusal: signed by alice herself.
     const forged = signBlock(crypto, alice.keyPair, {
       publicKey: alice.publicKey,

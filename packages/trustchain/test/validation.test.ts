@@ -121,7 +121,12 @@ describe('consistency', () => {
   it('double countersign: a second agreement to one proposal is invalid and yields a fraud proof', () => {
     const { bob, first } = history()
     const again = createAgreement(bob.author, bob.head, first.proposal, { timestamp: 9_000 })
-    const result = validateBlock(crypto, registry, again, { ...none, linkedProposal: first.proposal, agreements: [first.agreement], previousBalance: bob.head.balance })
+    const result = validateBlock(crypto, registry, again, {
+      ...none,
+      linkedProposal: first.proposal,
+      agreements: [first.agreement],
+      previousBalance: bob.head.balance,
+    })
     expect(result.reasons).toContain(ValidationReason.DOUBLE_COUNTERSIGN)
     expect(result.fraudProof?.kind).toBe('double-countersign')
     expect(verifyFraudProof(crypto, result.fraudProof!)).toBe(true)
@@ -131,16 +136,22 @@ describe('consistency', () => {
     const { alice, bob, first } = history()
     const carol = new TestChain(crypto, keyPairOf(crypto, 3))
     const wrongAmount = resign(bob, first.agreement, { payload: { kind: 'transfer', amount: 11, balance: 61 } })
-    expect(validateBlock(crypto, registry, wrongAmount, { ...none, linkedProposal: first.proposal, previousBalance: 50 }).reasons).toContain(ValidationReason.LINK_MISMATCH)
+    expect(validateBlock(crypto, registry, wrongAmount, { ...none, linkedProposal: first.proposal, previousBalance: 50 }).reasons).toContain(
+      ValidationReason.LINK_MISMATCH,
+    )
     const notAddressed = createAgreement(carol.author, EMPTY_CHAIN_HEAD, first.proposal, { timestamp: 9_000 })
-    expect(validateBlock(crypto, registry, notAddressed, { ...none, linkedProposal: first.proposal, previousBalance: 0 }).reasons).toContain(ValidationReason.LINK_MISMATCH)
+    expect(validateBlock(crypto, registry, notAddressed, { ...none, linkedProposal: first.proposal, previousBalance: 0 }).reasons).toContain(
+      ValidationReason.LINK_MISMATCH,
+    )
     const toAnAgreement = resign(alice, first.agreement, { publicKey: alice.publicKey, linkPublicKey: bob.publicKey })
     expect(validateBlock(crypto, registry, toAnAgreement, { ...none, linkedProposal: first.agreement }).level).toBe(ValidationLevel.INVALID)
     // A proposal whose counterparty's stored agreement disagrees with it is refused too.
-    expect(validateBlock(crypto, registry, first.proposal, { ...none, agreements: [wrongAmount], previousBalance: 100 }).reasons).toContain(ValidationReason.LINK_MISMATCH)
+    expect(validateBlock(crypto, registry, first.proposal, { ...none, agreements: [wrongAmount], previousBalance: 100 }).reasons).toContain(
+      ValidationReason.LINK_MISMATCH,
+    )
   })
 
-  it('link consistency: an agreement must repeat its proposal\'s payload, so it cannot be shown beside a fork', () => {
+  it("link consistency: an agreement must repeat its proposal's payload, so it cannot be shown beside a fork", () => {
     const alice = new TestChain(crypto, keyPairOf(crypto, 1))
     const bob = new TestChain(crypto, keyPairOf(crypto, 2))
     alice.genesis(100)
@@ -152,24 +163,34 @@ describe('consistency', () => {
     expect(validateBlock(crypto, registry, toSmall, { ...none, linkedProposal: castle }).reasons).toContain(ValidationReason.LINK_MISMATCH)
     expect(validateBlock(crypto, registry, castle, { ...none, agreements: [toSmall] }).reasons).toContain(ValidationReason.LINK_MISMATCH)
     // A transfer answered by something that is not a transfer (and the other way round) does not match either.
-    const pay = createProposal(alice.author, alice.head, { counterparty: bob.publicKey, payload: { kind: 'transfer', amount: 5, balance: 95 }, timestamp: 2_000 })
+    const pay = createProposal(alice.author, alice.head, {
+      counterparty: bob.publicKey,
+      payload: { kind: 'transfer', amount: 5, balance: 95 },
+      timestamp: 2_000,
+    })
     const noteToPay = resign(bob, toSmall, { linkSequenceNumber: pay.sequenceNumber })
     expect(validateBlock(crypto, registry, noteToPay, { ...none, linkedProposal: pay }).reasons).toContain(ValidationReason.LINK_MISMATCH)
     const payToSmall = createAgreement(bob.author, bob.head, pay, { timestamp: 3_000 })
-    expect(validateBlock(crypto, registry, payToSmall, { ...none, linkedProposal: small, previousBalance: 0 }).reasons).toContain(ValidationReason.LINK_MISMATCH)
+    expect(validateBlock(crypto, registry, payToSmall, { ...none, linkedProposal: small, previousBalance: 0 }).reasons).toContain(
+      ValidationReason.LINK_MISMATCH,
+    )
   })
 
   it('chain consistency: previousHash and timestamps must fit the neighbours', () => {
     const { alice } = history()
     const [genesis, proposal, agreement] = alice.blocks as [HalfBlock, HalfBlock, HalfBlock]
     const otherGenesis = resign(alice, genesis, { timestamp: 1_001 })
-    expect(validateBlock(crypto, registry, proposal, { ...none, previous: otherGenesis, previousBalance: 100 }).reasons).toContain(ValidationReason.PREVIOUS_HASH_MISMATCH)
+    expect(validateBlock(crypto, registry, proposal, { ...none, previous: otherGenesis, previousBalance: 100 }).reasons).toContain(
+      ValidationReason.PREVIOUS_HASH_MISMATCH,
+    )
     const otherNext = resign(alice, agreement, { previousHash: ZERO_HASH })
     expect(validateBlock(crypto, registry, proposal, { ...none, previous: genesis, next: otherNext, previousBalance: 100 }).reasons).toContain(
       ValidationReason.NEXT_HASH_MISMATCH,
     )
     const early = resign(alice, proposal, { timestamp: 10 })
-    expect(validateBlock(crypto, registry, early, { ...none, previous: genesis, previousBalance: 100 }).reasons).toContain(ValidationReason.TIMESTAMP_BEFORE_PREVIOUS)
+    expect(validateBlock(crypto, registry, early, { ...none, previous: genesis, previousBalance: 100 }).reasons).toContain(
+      ValidationReason.TIMESTAMP_BEFORE_PREVIOUS,
+    )
     const late = resign(alice, genesis, { timestamp: 50_000 })
     expect(validateBlock(crypto, registry, late, { ...none, next: proposal }).reasons).toContain(ValidationReason.TIMESTAMP_AFTER_NEXT)
   })
@@ -179,7 +200,9 @@ describe('consistency', () => {
     expect(validateBlock(crypto, registry, first.proposal, { ...none, previousBalance: 100 }).reasons).not.toContain(ValidationReason.BALANCE_MISMATCH)
     expect(validateBlock(crypto, registry, first.proposal, { ...none, previousBalance: 99 }).reasons).toContain(ValidationReason.BALANCE_MISMATCH)
     expect(validateBlock(crypto, registry, first.proposal, { ...none, previousBalance: 5 }).reasons).toContain(ValidationReason.INSUFFICIENT_BALANCE)
-    expect(validateBlock(crypto, registry, first.agreement, { ...none, linkedProposal: first.proposal, previousBalance: 50 }).level).not.toBe(ValidationLevel.INVALID)
+    expect(validateBlock(crypto, registry, first.agreement, { ...none, linkedProposal: first.proposal, previousBalance: 50 }).level).not.toBe(
+      ValidationLevel.INVALID,
+    )
     expect(validateBlock(crypto, registry, first.agreement, { ...none, linkedProposal: first.proposal, previousBalance: 49 }).reasons).toContain(
       ValidationReason.BALANCE_MISMATCH,
     )

@@ -29,11 +29,15 @@ it('reads exactly what the strict decoder reads, for random blocks', () => {
   const keyPair = keyPairOf(crypto, 1)
   fc.assert(
     fc.property(payloads, fc.nat(), fc.constantFrom<'tx' | 'genesis' | 'checkpoint'>('tx', 'genesis', 'checkpoint'), (payload, timestamp, type) => {
-      const block = createProposal({ crypto, keyPair }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: timestamp % 1000 }, {
-        counterparty: keyPairOf(crypto, 2).publicKey,
-        payload,
-        timestamp,
-      })
+      const block = createProposal(
+        { crypto, keyPair },
+        { ...EMPTY_CHAIN_HEAD, sequenceNumber: timestamp % 1000 },
+        {
+          counterparty: keyPairOf(crypto, 2).publicKey,
+          payload,
+          timestamp,
+        },
+      )
       const bytes = encodeBlock({ ...block, type })
       const fast = readWireBlock(bytes, 16_384)
       const reference = strict(bytes)

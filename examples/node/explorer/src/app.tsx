@@ -40,7 +40,10 @@ function LiveIndicator({ live }: { readonly live: LiveStream }) {
   })
   const stalled = state === 'live' && stalledSince !== undefined
   return (
-    <p class={`live live--${stalled ? 'stalled' : state}`} title={stalled ? 'The node has seen no certified round since then' : "Live updates from the node's event stream"}>
+    <p
+      class={`live live--${stalled ? 'stalled' : state}`}
+      title={stalled ? 'The node has seen no certified round since then' : "Live updates from the node's event stream"}
+    >
       <span class="visually-hidden">Live updates: </span>
       <span role="status" aria-live="polite" data-testid="live-status">
         {stalled ? `stalled since ${new Date(stalledSince).toLocaleTimeString()}` : LIVE_TEXT[state]}
@@ -56,7 +59,10 @@ function NodeName() {
   })
   return nodeId === undefined ? null : (
     <span class="site__node">
-      node <a href={hrefOf({ view: 'chain', publicKey: nodeId })} title={nodeId}>{shortHex(nodeId)}</a>
+      node{' '}
+      <a href={hrefOf({ view: 'chain', publicKey: nodeId })} title={nodeId}>
+        {shortHex(nodeId)}
+      </a>
     </span>
   )
 }

@@ -79,7 +79,10 @@ class ApiServer implements ApiModule {
     node.signal.addEventListener('abort', () => this.#abortRequests(), { once: true })
     const limits = node.config.api
     if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
-      throw new NodeError(NodeErrorCode.INVALID_CONFIG, `api.headersTimeoutMs (${limits.headersTimeoutMs}) must not be longer than api.requestTimeoutMs (${limits.requestTimeoutMs})`)
+      throw new NodeError(
+        NodeErrorCode.INVALID_CONFIG,
+        `api.headersTimeoutMs (${limits.headersTimeoutMs}) must not be longer than api.requestTimeoutMs (${limits.requestTimeoutMs})`,
+      )
     }
     this.#connections = new ClientConnections(limits.maxConnectionsPerClient)
     this.#server = createServer(
@@ -116,7 +119,9 @@ class ApiServer implements ApiModule {
     try {
       await new Promise<void>((resolve, reject) => {
         const onError = (error: NodeJS.ErrnoException) => {
-          reject(new NodeError(NodeErrorCode.INVALID_CONFIG, `the HTTP API cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {}, { cause: error }))
+          reject(
+            new NodeError(NodeErrorCode.INVALID_CONFIG, `the HTTP API cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {}, { cause: error }),
+          )
         }
         this.#server.once('error', onError)
         this.#server.listen(port, host, () => {
@@ -171,13 +176,17 @@ class ApiServer implements ApiModule {
     const { headersTimeoutMs, requestTimeoutMs } = this.#node.config.api
     const answer =
       error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new ApiError(ApiErrorCode.REQUEST_TIMEOUT, `the request did not arrive in time (headers within ${headersTimeoutMs} ms, the whole request within ${requestTimeoutMs} ms)`)
+        ? new ApiError(
+            ApiErrorCode.REQUEST_TIMEOUT,
+            `the request did not arrive in time (headers within ${headersTimeoutMs} ms, the whole request within ${requestTimeoutMs} ms)`,
+          )
         : error.code === 'HPE_HEADER_OVERFLOW'
           ? new ApiError(ApiErrorCode.HEADERS_TOO_LARGE, 'the request headers are larger than the node reads')
           : new ApiError(ApiErrorCode.INVALID_REQUEST, `not a valid HTTP request (${error.code ?? error.message})`)
     // Node's own rule: an answer only where no response of this connection has started (it would corrupt it).
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage
-    if (error.code !== 'ECONNRESET' && socket.writable && (inFlight === undefined || inFlight === null || !inFlight.headersSent)) socket.write(rawAnswer(answer))
+    if (error.code !== 'ECONNRESET' && socket.writable && (inFlight === undefined || inFlight === null || !inFlight.headersSent))
+      socket.write(rawAnswer(answer))
     socket.destroy()
   }
 
@@ -204,7 +213,10 @@ class ApiServer implements ApiModule {
     try {
       const method = request.method ?? 'GET'
       if (!isAllowedHost(request.headers.host, this.#node.config.api.allowedHosts)) {
-        throw new ApiError(ApiErrorCode.MISDIRECTED, `this node does not answer for host ${JSON.stringify(request.headers.host)} (add it to api.allowedHosts to serve it)`)
+        throw new ApiError(
+          ApiErrorCode.MISDIRECTED,
+          `this node does not answer for host ${JSON.stringify(request.headers.host)} (add it to api.allowedHosts to serve it)`,
+        )
       }
       const url = requestUrl(request)
       const match = this.router.match(method, url.pathname)
@@ -221,7 +233,8 @@ class ApiServer implements ApiModule {
       strictQuery(match.route.query ?? {}, url.searchParams)
       if (this.#closing.signal.aborted || this.#node.signal.aborted) throw new ApiError(ApiErrorCode.UNAVAILABLE, 'the node is closing')
       // A body still arriving when the node closes must not hold the close up either.
-      const body = reading || method === 'DELETE' ? undefined : await untilClosing(readJsonBody(request, this.#node.config.api.maxBodyBytes), this.#closing.signal)
+      const body =
+        reading || method === 'DELETE' ? undefined : await untilClosing(readJsonBody(request, this.#node.config.api.maxBodyBytes), this.#closing.signal)
       const controller = new AbortController()
       this.#requestSignals.add(controller)
       response.once('close', () => {
@@ -229,7 +242,9 @@ class ApiServer implements ApiModule {
         controller.abort()
       })
       const { signal } = controller
-      const handled = Promise.resolve().then(() => match.route.handler({ params: match.params, query: url.searchParams, path: url.pathname, headers: request.headers, body, node: this.#node, signal }))
+      const handled = Promise.resolve().then(() =>
+        match.route.handler({ params: match.params, query: url.searchParams, path: url.pathname, headers: request.headers, body, node: this.#node, signal }),
+      )
       // A read gives way to a closing node (503). A request that may change state is answered with what it did even
       // when the node starts closing meanwhile: a transfer signed by then answered 503 would be an error answer for
       // value that moved. Its handler is bounded by the node's own waits (a transfer answers pending after
@@ -313,7 +328,10 @@ async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise
   const hasBody = declared === undefined ? request.headers['transfer-encoding'] !== undefined : declared !== '0'
   if (!hasBody && contentType === undefined) return undefined
   if (!isJsonContentType(contentType)) {
-    throw new ApiError(ApiErrorCode.UNSUPPORTED_MEDIA_TYPE, `the body must be application/json, got ${contentType === undefined ? 'no content type' : JSON.stringify(contentType)}`)
+    throw new ApiError(
+      ApiErrorCode.UNSUPPORTED_MEDIA_TYPE,
+      `the body must be application/json, got ${contentType === undefined ? 'no content type' : JSON.stringify(contentType)}`,
+    )
   }
   if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes)
   const bytes = await readUpTo(request, maxBytes)
@@ -333,7 +351,10 @@ async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise
   // JSON.parse keeps the last of two equal keys: a body that says two things is refused rather than read one way.
   const duplicate = firstDuplicateKey(text)
   if (duplicate !== undefined) {
-    throw new ApiError(ApiErrorCode.INVALID_REQUEST, `invalid body: the key ${JSON.stringify(duplicate.key)} is given twice in ${duplicate.path === '' ? 'the body' : duplicate.path}`)
+    throw new ApiError(
+      ApiErrorCode.INVALID_REQUEST,
+      `invalid body: the key ${JSON.stringify(duplicate.key)} is given twice in ${duplicate.path === '' ? 'the body' : duplicate.path}`,
+    )
   }
   return value
 }

@@ -58,12 +58,14 @@ export async function readApiCookie(dataDir: string): Promise<string> {
   const path = dataPaths(dataDir).apiCookie
   let text: string
   try {
-    if ((await stat(path)).size > MAX_COOKIE_BYTES) throw new NodeError(NodeErrorCode.UNAVAILABLE, `${path} is not an API cookie file (larger than ${MAX_COOKIE_BYTES} bytes)`, { path })
+    if ((await stat(path)).size > MAX_COOKIE_BYTES)
+      throw new NodeError(NodeErrorCode.UNAVAILABLE, `${path} is not an API cookie file (larger than ${MAX_COOKIE_BYTES} bytes)`, { path })
     text = await readFile(path, 'utf8')
   } catch (error) {
     if (error instanceof NodeError) throw error
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
-    const why = code === 'ENOENT' ? 'no such file: is the node running?' : code === 'EACCES' ? "permission denied: run as the node's owner, or pass its token" : code
+    const why =
+      code === 'ENOENT' ? 'no such file: is the node running?' : code === 'EACCES' ? "permission denied: run as the node's owner, or pass its token" : code
     throw new NodeError(NodeErrorCode.UNAVAILABLE, `cannot read the API token from ${path} (${why})`, { path, reason: code }, { cause: error })
   }
   const decoded = ApiTokenCodec.decode(text.trim())

@@ -33,7 +33,11 @@ export function decodeInput<A, O>(codec: t.Type<A, O, unknown>, value: unknown, 
 export function strictQuery<P extends t.Props>(props: P, query: URLSearchParams): t.TypeOf<t.PartialC<P>> {
   const object = queryObject(query)
   const unknown = Object.keys(object).filter((key) => !Object.hasOwn(props, key))
-  if (unknown.length > 0) throw new ApiError(ApiErrorCode.INVALID_REQUEST, `invalid query: unknown parameter ${unknown.join(', ')} (known: ${Object.keys(props).join(', ') || 'none'})`)
+  if (unknown.length > 0)
+    throw new ApiError(
+      ApiErrorCode.INVALID_REQUEST,
+      `invalid query: unknown parameter ${unknown.join(', ')} (known: ${Object.keys(props).join(', ') || 'none'})`,
+    )
   return decodeInput(t.partial(props), object, 'query')
 }
 

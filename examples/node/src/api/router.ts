@@ -95,7 +95,8 @@ export class Router {
       const shape = `${route.method} /${segments.map((segment) => (typeof segment === 'string' ? segment : ':')).join('/')}`
       if (seen.has(shape)) throw new Error(`two routes for ${route.method} ${route.path}`)
       seen.add(shape)
-      for (const segment of segments) if (typeof segment !== 'string' && !/^[A-Za-z_]\w*$/.test(segment.name)) throw new Error(`bad parameter in route ${route.path}`)
+      for (const segment of segments)
+        if (typeof segment !== 'string' && !/^[A-Za-z_]\w*$/.test(segment.name)) throw new Error(`bad parameter in route ${route.path}`)
       return { route, segments }
     })
   }

@@ -100,7 +100,12 @@ export class ApiClient {
       })
     } catch (error) {
       if ((error as Error).name === 'TimeoutError') {
-        throw new NodeError(NodeErrorCode.UNAVAILABLE, `${method} ${path}: no answer from ${this.baseUrl} within ${timeoutMs / 1000} s`, { url }, { cause: error })
+        throw new NodeError(
+          NodeErrorCode.UNAVAILABLE,
+          `${method} ${path}: no answer from ${this.baseUrl} within ${timeoutMs / 1000} s`,
+          { url },
+          { cause: error },
+        )
       }
       // fetch fails with a TypeError whose cause is the socket's error (ECONNREFUSED) or the refusal's reason.
       const cause = (error as { cause?: { code?: string; message?: string } }).cause
@@ -113,7 +118,8 @@ export class ApiClient {
       throw new NodeError(NodeErrorCode.UNAVAILABLE, `${method} ${url} answered ${declared} bytes, more than the ${MAX_RESPONSE_BYTES} the CLI reads`)
     }
     const text = await response.text()
-    if (text.length > MAX_RESPONSE_BYTES) throw new NodeError(NodeErrorCode.UNAVAILABLE, `${method} ${url} answered more than the ${MAX_RESPONSE_BYTES} bytes the CLI reads`)
+    if (text.length > MAX_RESPONSE_BYTES)
+      throw new NodeError(NodeErrorCode.UNAVAILABLE, `${method} ${url} answered more than the ${MAX_RESPONSE_BYTES} bytes the CLI reads`)
     let json: unknown
     try {
       json = text === '' ? undefined : (JSON.parse(text) as unknown)

@@ -67,7 +67,12 @@ async function probe(url: string, runtime: RuntimeInfo, dataDir: string): Promis
     answered = (await new ApiClient(url).get('/v1/status', ProbeCodec, { timeoutMs: PROBE_TIMEOUT_MS })).id
   } catch (error) {
     if (!isNodeError(error, NodeErrorCode.UNAVAILABLE)) throw error
-    throw new NodeError(NodeErrorCode.UNAVAILABLE, `no node is running in ${dataDir}: its node.json names ${url}, which does not answer (${error.message})`, { dataDir, url }, { cause: error })
+    throw new NodeError(
+      NodeErrorCode.UNAVAILABLE,
+      `no node is running in ${dataDir}: its node.json names ${url}, which does not answer (${error.message})`,
+      { dataDir, url },
+      { cause: error },
+    )
   }
   if (answered !== runtime.id) {
     throw new NodeError(

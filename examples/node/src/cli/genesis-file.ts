@@ -19,7 +19,12 @@ function checkDraft(genesis: NetworkGenesis): NetworkGenesis {
   return genesis
 }
 
-export function createGenesis(options: { readonly group: string; readonly facilitators: number; readonly members: readonly GenesisMember[]; readonly timestamp: number }): NetworkGenesis {
+export function createGenesis(options: {
+  readonly group: string
+  readonly facilitators: number
+  readonly members: readonly GenesisMember[]
+  readonly timestamp: number
+}): NetworkGenesis {
   const genesis = decodeWith(
     NetworkGenesisCodec,
     { version: 1, group: options.group, timestamp: options.timestamp, facilitators: options.facilitators, members: options.members },

@@ -73,5 +73,14 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
       : given
   if (genesis === undefined) return { id, peerId, dataDir, keyFile: paths.key, keyCreated, configFile: paths.config }
   await writeGenesisFile(config.genesisFile, genesis)
-  return { id, peerId, dataDir, keyFile: paths.key, keyCreated, configFile: paths.config, genesisFile: config.genesisFile, member: genesis.members.some((m) => m.id === id) }
+  return {
+    id,
+    peerId,
+    dataDir,
+    keyFile: paths.key,
+    keyCreated,
+    configFile: paths.config,
+    genesisFile: config.genesisFile,
+    member: genesis.members.some((m) => m.id === id),
+  }
 }

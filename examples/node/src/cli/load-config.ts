@@ -9,7 +9,18 @@ import { resolve } from 'node:path'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { decodeJsonFile, decodeWith, isPlainObject, PortCodec, unknownFields } from '../config/codecs.js'
-import { ApiTokenCodec, decodeNodeConfig, dataPaths, defaultNodeConfig, Host, type LogLevel, MAX_CONFIG_BYTES, MultiaddrCodec as Multiaddr, type NodeConfig, NodeConfigCodec } from '../config/node-config.js'
+import {
+  ApiTokenCodec,
+  decodeNodeConfig,
+  dataPaths,
+  defaultNodeConfig,
+  Host,
+  type LogLevel,
+  MAX_CONFIG_BYTES,
+  MultiaddrCodec as Multiaddr,
+  type NodeConfig,
+  NodeConfigCodec,
+} from '../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import { integerText, refusal } from './option-values.js'
 
@@ -64,7 +75,12 @@ function variable(env: Environment, name: string): string | undefined {
 }
 
 /** A variable decoded by `codec`; unset or empty is undefined, a bad value fails naming the variable. */
-export function decodeVariable<A>(env: Environment, name: string, codec: t.Decoder<unknown, A>, fromText: (text: string) => unknown = (text) => text): A | undefined {
+export function decodeVariable<A>(
+  env: Environment,
+  name: string,
+  codec: t.Decoder<unknown, A>,
+  fromText: (text: string) => unknown = (text) => text,
+): A | undefined {
   const text = variable(env, name)
   if (text === undefined) return undefined
   const decoded = codec.decode(fromText(text))
@@ -131,12 +147,24 @@ export function mergeLayer(base: unknown, over: unknown): unknown {
  * The pure part of loading: defaults for `dataDir`, then the file's contents (decoded naming the file), then the
  * environment and the flags. A relative genesis path is relative to the data dir, so a data dir can move.
  */
-export function layerConfig(layers: { readonly dataDir: string; readonly file: unknown; readonly fileName: string; readonly env: ConfigOverrides; readonly flags: ConfigOverrides }): NodeConfig {
+export function layerConfig(layers: {
+  readonly dataDir: string
+  readonly file: unknown
+  readonly fileName: string
+  readonly env: ConfigOverrides
+  readonly flags: ConfigOverrides
+}): NodeConfig {
   const dataDir = resolve(layers.dataDir)
-  const fromFile = decodeWith(NodeConfigCodec, mergeLayer(defaultNodeConfig(dataDir), layers.file), NodeErrorCode.INVALID_CONFIG, `config file ${layers.fileName}`)
+  const fromFile = decodeWith(
+    NodeConfigCodec,
+    mergeLayer(defaultNodeConfig(dataDir), layers.file),
+    NodeErrorCode.INVALID_CONFIG,
+    `config file ${layers.fileName}`,
+  )
   // The codec drops fields it does not know; in a file a person edits, one is almost always a misspelt setting.
   const unknown = unknownFields(layers.file, fromFile)
-  if (unknown.length > 0) throw new NodeError(NodeErrorCode.INVALID_CONFIG, `config file ${layers.fileName}: unknown field ${unknown.join(', ')}`, { fields: unknown })
+  if (unknown.length > 0)
+    throw new NodeError(NodeErrorCode.INVALID_CONFIG, `config file ${layers.fileName}: unknown field ${unknown.join(', ')}`, { fields: unknown })
   const merged = decodeNodeConfig(mergeLayer(mergeLayer(mergeLayer(fromFile, layers.env), layers.flags), { dataDir }))
   return { ...merged, genesisFile: resolve(dataDir, merged.genesisFile) }
 }

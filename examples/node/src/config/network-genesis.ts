@@ -31,7 +31,10 @@ export function checkGenesis(genesis: NetworkGenesis): NetworkGenesis {
   if (ids.size !== genesis.members.length) throw new NodeError(NodeErrorCode.INVALID_GENESIS, 'genesis members must be distinct')
   if (genesis.members.length > MAX_GENESIS_MEMBERS) throw new NodeError(NodeErrorCode.INVALID_GENESIS, `at most ${MAX_GENESIS_MEMBERS} genesis members`)
   if (genesis.facilitators > genesis.members.length) {
-    throw new NodeError(NodeErrorCode.INVALID_GENESIS, `${genesis.facilitators} facilitators need at least as many members, the genesis has ${genesis.members.length}`)
+    throw new NodeError(
+      NodeErrorCode.INVALID_GENESIS,
+      `${genesis.facilitators} facilitators need at least as many members, the genesis has ${genesis.members.length}`,
+    )
   }
   return genesis
 }

@@ -27,7 +27,11 @@ export const P2pConfigCodec = t.exact(
        * node behind a proxy, port forward or NAT mapping: identify, peer exchange and the `listen` the node reports
        * then name these only.
        */
-      announce: t.refinement(t.array(MultiaddrCodec), (list) => list.length <= MAX_ANNOUNCED_ADDRESSES, `Announce (at most ${MAX_ANNOUNCED_ADDRESSES} multiaddrs)`),
+      announce: t.refinement(
+        t.array(MultiaddrCodec),
+        (list) => list.length <= MAX_ANNOUNCED_ADDRESSES,
+        `Announce (at most ${MAX_ANNOUNCED_ADDRESSES} multiaddrs)`,
+      ),
       /** The local address every outgoing p2p connection is bound to (default: the OS chooses per route). */
       dialFrom: IpAddress,
     }),
@@ -43,7 +47,11 @@ const TimeoutMs = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 
  * A fixed API token (see api/api-token.ts): the characters of an RFC 6750 bearer token, at least 32 of them, so it
  * cannot be guessed (`openssl rand -hex 32` makes one).
  */
-export const ApiTokenCodec = t.refinement(t.string, (s) => s.length >= 32 && s.length <= 512 && /^[A-Za-z0-9\-._~+/]+=*$/.test(s), 'ApiToken (32 to 512 of A-Z a-z 0-9 - . _ ~ + /)')
+export const ApiTokenCodec = t.refinement(
+  t.string,
+  (s) => s.length >= 32 && s.length <= 512 && /^[A-Za-z0-9\-._~+/]+=*$/.test(s),
+  'ApiToken (32 to 512 of A-Z a-z 0-9 - . _ ~ + /)',
+)
 
 export const ApiConfigCodec = t.exact(
   t.intersection([

@@ -28,7 +28,10 @@ export interface ContractCalling {
   invoke(host: DeployingEndpoint, contract: string, input: unknown): Promise<Invocation<unknown>>
 }
 
-export async function startContractCalling(components: HostingComponents, options: { readonly keyPair: KeyPair; readonly log: Logger }): Promise<ContractCalling> {
+export async function startContractCalling(
+  components: HostingComponents,
+  options: { readonly keyPair: KeyPair; readonly log: Logger },
+): Promise<ContractCalling> {
   const { crypto, store, chain } = components
   const { keyPair, log } = options
   const newCaller = async (): Promise<ContractCaller> =>
@@ -43,7 +46,10 @@ export async function startContractCalling(components: HostingComponents, option
 
   /** Checks the host's agreement to `proposal` and, from another node, stores it (crawling the host's chain first). */
   async function keepAgreement(host: DeployingEndpoint, proposal: HalfBlock, agreement: HalfBlock): Promise<void> {
-    const linked = equalBytes(agreement.publicKey, host.publicKey) && equalBytes(agreement.linkPublicKey, proposal.publicKey) && agreement.linkSequenceNumber === proposal.sequenceNumber
+    const linked =
+      equalBytes(agreement.publicKey, host.publicKey) &&
+      equalBytes(agreement.linkPublicKey, proposal.publicKey) &&
+      agreement.linkSequenceNumber === proposal.sequenceNumber
     if (!linked || !crypto.verify(agreement.signature, blockHash(crypto, agreement), agreement.publicKey)) {
       throw new NodeError(NodeErrorCode.REJECTED, 'the host answered with a block that is not its signed agreement to the proposal')
     }
@@ -59,7 +65,8 @@ export async function startContractCalling(components: HostingComponents, option
       }
     }
     if (outcome?.status === 'rejected') {
-      if (outcome.error.code === TrustChainErrorCode.INVALID_BLOCK) throw new NodeError(NodeErrorCode.REJECTED, `the host's agreement is invalid: ${outcome.error.message}`)
+      if (outcome.error.code === TrustChainErrorCode.INVALID_BLOCK)
+        throw new NodeError(NodeErrorCode.REJECTED, `the host's agreement is invalid: ${outcome.error.message}`)
       log.warn({ host: toHex(host.publicKey), sequenceNumber: agreement.sequenceNumber, code: outcome.error.code }, 'agreement kept at its host only')
     }
   }

@@ -11,7 +11,18 @@
  * proposal is crawled from the node that sent it, so the ledger can check the proposal (and its payment).
  */
 import { type Crypto, fromHex, type KeyPair, toHex } from '@constellation/crypto'
-import { type AsyncExecutor, type ContractHost, createContractHost, type DeployedContract, DEPLOY_KIND, DeployPayloadCodec, type InvokePayload, type InvokeRequest, type JsonValue, type SlaFigures } from '@constellation/contracts'
+import {
+  type AsyncExecutor,
+  type ContractHost,
+  createContractHost,
+  type DeployedContract,
+  DEPLOY_KIND,
+  DeployPayloadCodec,
+  type InvokePayload,
+  type InvokeRequest,
+  type JsonValue,
+  type SlaFigures,
+} from '@constellation/contracts'
 import { type BlockStore, createGenesisBlock, type HalfBlock, isAgreement, readChainHead, type AnchoredNode } from '@constellation/trustchain'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import type { Logger } from '../log/logger.js'
@@ -89,7 +100,10 @@ export async function startContractHosting(
     if (from === undefined) return
     let next = ((await store.latest(proposal.publicKey))?.sequenceNumber ?? 0) + 1
     if (proposal.sequenceNumber - next > MAX_CRAWL_BLOCKS) {
-      throw new NodeError(NodeErrorCode.REJECTED, `the proposer's chain is ${proposal.sequenceNumber - next} blocks ahead of what this host knows; more than ${MAX_CRAWL_BLOCKS} are not fetched for one call`)
+      throw new NodeError(
+        NodeErrorCode.REJECTED,
+        `the proposer's chain is ${proposal.sequenceNumber - next} blocks ahead of what this host knows; more than ${MAX_CRAWL_BLOCKS} are not fetched for one call`,
+      )
     }
     while (next < proposal.sequenceNumber) {
       const outcomes = await chain.crawl(fromHex(from), proposal.publicKey, next, Math.min(proposal.sequenceNumber - 1, next + CHUNK - 1))

@@ -163,7 +163,9 @@ export function contractsModule(options: ContractsModuleOptions = {}): (node: Fu
         const done = await calling.invoke(await endpoint(call.host), call.contract, call.input)
         return { output: done.output, gas: done.record.gasUsed, proposal: done.proposal, agreement: done.agreement }
       },
-      describe: () => ({ contracts: { host: hosting === undefined ? null : toHex(hosting.publicKey), caller: toHex(calling.publicKey), price: hosting?.price ?? 0 } }),
+      describe: () => ({
+        contracts: { host: hosting === undefined ? null : toHex(hosting.publicKey), caller: toHex(calling.publicKey), price: hosting?.price ?? 0 },
+      }),
       async close() {
         if (closed) return
         closed = true

@@ -19,7 +19,11 @@ import {
   errorResponse,
 } from './contracts-protocol.js'
 
-export function serveContracts(network: Pick<Network, 'handle'>, hosting: ContractHosting, options: { readonly crypto: Crypto; readonly limits: BlockLimits; readonly log: Logger }): () => void {
+export function serveContracts(
+  network: Pick<Network, 'handle'>,
+  hosting: ContractHosting,
+  options: { readonly crypto: Crypto; readonly limits: BlockLimits; readonly log: Logger },
+): () => void {
   const { crypto, limits, log } = options
   const block = (bytes: Uint8Array): HalfBlock => {
     try {

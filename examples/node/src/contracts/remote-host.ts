@@ -32,12 +32,22 @@ const REQUEST_TIMEOUT_MS = 15_000
 
 type Answer<T extends ContractsResponse['type']> = Extract<ContractsResponse, { type: T }>
 
-async function ask<T extends ContractsResponse['type']>(network: Pick<Network, 'request'>, peer: string, request: ContractsRequest, expected: T): Promise<Answer<T>> {
+async function ask<T extends ContractsResponse['type']>(
+  network: Pick<Network, 'request'>,
+  peer: string,
+  request: ContractsRequest,
+  expected: T,
+): Promise<Answer<T>> {
   let bytes: Uint8Array
   try {
     bytes = await network.request(peer, CONTRACTS_PROTOCOL, encodeContractsMessage(request), { timeout: REQUEST_TIMEOUT_MS })
   } catch (cause) {
-    throw new NodeError(NodeErrorCode.UNAVAILABLE, `host ${peer.slice(0, 16)}… did not answer: ${cause instanceof Error ? cause.message : String(cause)}`, {}, { cause })
+    throw new NodeError(
+      NodeErrorCode.UNAVAILABLE,
+      `host ${peer.slice(0, 16)}… did not answer: ${cause instanceof Error ? cause.message : String(cause)}`,
+      {},
+      { cause },
+    )
   }
   const answer = decodeContractsMessage(ContractsResponseCodec, bytes)
   if (answer.type === 'error') throw errorFromResponse(answer, peer)
@@ -71,7 +81,10 @@ export async function remoteHost(network: Pick<Network, 'request'>, crypto: Cryp
     async quote(request): Promise<InvokePayload> {
       const input = JSON.stringify(request.input)
       if (input.length > MAX_INPUT_JSON_LENGTH) {
-        throw new ContractError(ContractErrorCode.INPUT_TOO_LARGE, `the input is ${input.length} characters of JSON, more than the ${MAX_INPUT_JSON_LENGTH} a quote carries`)
+        throw new ContractError(
+          ContractErrorCode.INPUT_TOO_LARGE,
+          `the input is ${input.length} characters of JSON, more than the ${MAX_INPUT_JSON_LENGTH} a quote carries`,
+        )
       }
       const answer = await ask(
         network,

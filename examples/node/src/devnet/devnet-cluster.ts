@@ -63,7 +63,10 @@ export class DevnetCluster {
         )
       }
       const processes = layout.nodes.map((node) => cluster.#spawn(node, options.env))
-      const readies = await withAbort(Promise.all(processes.map((child) => withTimeout(child.ready(), READY_TIMEOUT_MS, `${child.name} to be ready`))), options.signal)
+      const readies = await withAbort(
+        Promise.all(processes.map((child) => withTimeout(child.ready(), READY_TIMEOUT_MS, `${child.name} to be ready`))),
+        options.signal,
+      )
       const apis = await Promise.all(layout.nodes.map((node, i) => apiOf(node, readies[i] as ReadyLine)))
       layout.nodes.forEach((node, i) => {
         cluster.nodes.push({ layout: node, process: processes[i] as NodeProcess, ready: readies[i] as ReadyLine, api: apis[i] as NodeApi })

@@ -70,7 +70,11 @@ export function checkFreshBaseDir(baseDir: string, nodes: number): void {
   const { genesisFile, dataDirs } = devnetPaths(baseDir, nodes)
   const taken = [genesisFile, ...dataDirs].filter((path) => existsSync(path))
   if (taken.length > 0) {
-    throw new NodeError(NodeErrorCode.ALREADY_INITIALISED, `${baseDir} already holds a devnet (${taken.map((path) => basename(path)).join(', ')}): remove it or choose another base dir`, { baseDir })
+    throw new NodeError(
+      NodeErrorCode.ALREADY_INITIALISED,
+      `${baseDir} already holds a devnet (${taken.map((path) => basename(path)).join(', ')}): remove it or choose another base dir`,
+      { baseDir },
+    )
   }
 }
 

@@ -111,7 +111,11 @@ export function formatSummary(summary: DevnetSummary): string {
     `  throughput     ${perSecond(summary.finalisedPerSecond)} finalised tx/s (agreed ${perSecond(summary.agreedPerSecond)} tx/s)`,
     ...(Object.keys(summary.rejected).length === 0
       ? []
-      : [`  rejected       ${Object.entries(summary.rejected).map(([code, n]) => `${count(n)} ${code}`).join(', ')} (before anything was signed; nothing moved)`]),
+      : [
+          `  rejected       ${Object.entries(summary.rejected)
+            .map(([code, n]) => `${count(n)} ${code}`)
+            .join(', ')} (before anything was signed; nothing moved)`,
+        ]),
     `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof; ${summary.finalitySource === 'histogram' ? 'interpolated from histogram buckets' : summary.finalitySource})`,
     `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all`,
     `  faults         ${faultCount === 0 ? 'none' : faultCount}: ${f.certificatesRejected} rejected certificates, ${f.fraudProofs ?? 'n/a'} fraud proofs, ${f.failedProposals} failed proposals, ${f.nodeErrors} node errors, ${f.requestErrors} request errors, ${f.nodeExits} node exits`,

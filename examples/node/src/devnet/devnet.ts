@@ -107,7 +107,8 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   const batch = options.batch ?? DEFAULT_BATCH
   const window = options.window === 0 ? undefined : (options.window ?? DEFAULT_WINDOW)
   checkOptions(nodes, durationS, facilitators, concurrency, options.rate, batch)
-  if (window !== undefined && (!Number.isInteger(window) || window < batch)) throw new RangeError(`window must be an integer of at least the batch (${batch}), or 0 for none; got ${window}`)
+  if (window !== undefined && (!Number.isInteger(window) || window < batch))
+    throw new RangeError(`window must be an integer of at least the batch (${batch}), or 0 for none; got ${window}`)
   const progress = new ProgressLine(options.out)
   const crypto = await loadCrypto()
 
@@ -131,12 +132,30 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
     progress.note(`explorer: ${explorer} (node 0; open it while the devnet runs)`)
     const network = new NetworkStatus(apis)
     const first = await network.refresh()
-    await cluster.untilRound(first.round + WARM_UP_ROUNDS, { timeoutMs: CERTIFYING_TIMEOUT_MS, ...(options.signal !== undefined && { signal: options.signal }) })
+    await cluster.untilRound(first.round + WARM_UP_ROUNDS, {
+      timeoutMs: CERTIFYING_TIMEOUT_MS,
+      ...(options.signal !== undefined && { signal: options.signal }),
+    })
     const demoContract = await deployDemo(apis[0] as NodeApi, progress, options.signal)
     const offer = describeOffer(options.rate, concurrency, batch, window)
     progress.note(`consensus is certifying; offering ${offer} for ${durationS} s`)
 
-    summary = await loadAndMeasure({ cluster, apis, network, progress, options, durationS, concurrency, batch, window, offer, facilitators, verifyPerSecond, explorer, demoContract })
+    summary = await loadAndMeasure({
+      cluster,
+      apis,
+      network,
+      progress,
+      options,
+      durationS,
+      concurrency,
+      batch,
+      window,
+      offer,
+      facilitators,
+      verifyPerSecond,
+      explorer,
+      demoContract,
+    })
   } catch (error) {
     if (options.signal?.aborted !== true) throw error
     progress.note('stopped')
@@ -232,13 +251,17 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   progress.end()
   let atEnd = atLoadEnd
   if (signal?.aborted !== true && atLoadEnd.awaitingFinality > 0) {
-    progress.note(`load done; waiting up to ${DRAIN_TIMEOUT_MS / 1000} s (less if none becomes final for ${DRAIN_STALL_MS / 1000} s) for ${atLoadEnd.awaitingFinality} transactions to become final`)
+    progress.note(
+      `load done; waiting up to ${DRAIN_TIMEOUT_MS / 1000} s (less if none becomes final for ${DRAIN_STALL_MS / 1000} s) for ${atLoadEnd.awaitingFinality} transactions to become final`,
+    )
     let lastGain = { final: atLoadEnd.final, at: performance.now() }
     const settled = (t: NetworkTotals) => {
       if (t.final > lastGain.final) lastGain = { final: t.final, at: performance.now() }
       return t.awaitingFinality === 0 || performance.now() - lastGain.at > DRAIN_STALL_MS
     }
-    atEnd = await pollUntil(() => network.refresh(), settled, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 250, what: 'the drain' }).catch(() => network.refresh())
+    atEnd = await pollUntil(() => network.refresh(), settled, { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 250, what: 'the drain' }).catch(() =>
+      network.refresh(),
+    )
   }
   // The cost window closes here, right after the drain: the counters and the count of final transfers read together,
   // so the transfers it divides by are exactly those that became final between the two snapshots.
@@ -304,10 +327,18 @@ function startProgress(context: LoadContext, before: NetworkTotals, counters: Lo
 }
 
 /** Finality percentiles of the sampled transfers, from their proposers' trackers; the histograms if none is final. */
-async function finalityOf(apis: readonly NodeApi[], metrics: readonly string[], sample: FinalitySample): Promise<Pick<DevnetSummary, 'finalityP50Ms' | 'finalityP99Ms' | 'finalitySource'>> {
+async function finalityOf(
+  apis: readonly NodeApi[],
+  metrics: readonly string[],
+  sample: FinalitySample,
+): Promise<Pick<DevnetSummary, 'finalityP50Ms' | 'finalityP99Ms' | 'finalitySource'>> {
   const { latenciesMs } = await sample.latencies(apis)
   if (latenciesMs.length > 0) {
-    return { finalityP50Ms: quantile(latenciesMs, 0.5), finalityP99Ms: quantile(latenciesMs, 0.99), finalitySource: `tracker: ${latenciesMs.length} of ${sample.transfers.length} sampled transfers` }
+    return {
+      finalityP50Ms: quantile(latenciesMs, 0.5),
+      finalityP99Ms: quantile(latenciesMs, 0.99),
+      finalitySource: `tracker: ${latenciesMs.length} of ${sample.transfers.length} sampled transfers`,
+    }
   }
   const buckets = sumBuckets(metrics)
   return { finalityP50Ms: histogramQuantileMs(buckets, 0.5), finalityP99Ms: histogramQuantileMs(buckets, 0.99), finalitySource: 'histogram' }
@@ -346,8 +377,11 @@ function describeOffer(rate: number | undefined, concurrency: number, batch: num
 function checkOptions(nodes: number, durationS: number, facilitators: number, concurrency: number, rate: number | undefined, batch: number): void {
   if (!Number.isInteger(batch) || batch < 1 || batch > 1_000) throw new RangeError(`batch must be an integer from 1 to 1000, got ${batch}`)
   if (!Number.isInteger(nodes) || nodes < 2 || nodes > 64) throw new RangeError(`nodes must be an integer from 2 to 64, got ${nodes}`)
-  if (!Number.isFinite(durationS) || durationS <= 0 || durationS > 86_400) throw new RangeError(`durationS must be more than 0 and at most a day, got ${durationS}`)
-  if (!Number.isInteger(facilitators) || facilitators < 1 || facilitators > nodes) throw new RangeError(`facilitators must be an integer from 1 to nodes (${nodes}), got ${facilitators}`)
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1_024) throw new RangeError(`concurrency must be an integer from 1 to 1024, got ${concurrency}`)
+  if (!Number.isFinite(durationS) || durationS <= 0 || durationS > 86_400)
+    throw new RangeError(`durationS must be more than 0 and at most a day, got ${durationS}`)
+  if (!Number.isInteger(facilitators) || facilitators < 1 || facilitators > nodes)
+    throw new RangeError(`facilitators must be an integer from 1 to nodes (${nodes}), got ${facilitators}`)
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1_024)
+    throw new RangeError(`concurrency must be an integer from 1 to 1024, got ${concurrency}`)
   if (rate !== undefined && (!Number.isFinite(rate) || rate <= 0)) throw new RangeError(`rate must be a positive number of transfers per second, got ${rate}`)
 }

@@ -31,7 +31,14 @@ export interface LocalDevnetOptions {
 export async function startLocalDevnet(options: LocalDevnetOptions): Promise<LocalDevnet> {
   const baseDir = await mkdtemp(join(tmpdir(), `constellation-${options.name}-`))
   try {
-    const layout = await writeDevnetLayout({ baseDir, nodes: options.nodes, facilitators: options.facilitators, balance: options.balance, crypto: options.crypto, group: options.name })
+    const layout = await writeDevnetLayout({
+      baseDir,
+      nodes: options.nodes,
+      facilitators: options.facilitators,
+      balance: options.balance,
+      crypto: options.crypto,
+      group: options.name,
+    })
     const cluster = await DevnetCluster.start(layout)
     const close = async () => {
       try {

@@ -42,7 +42,8 @@ export const MAX_PROXIED_NODES = 253
 
 /** Node `index`'s own loopback address behind a proxy: 127.0.0.2 for node 0, 127.0.0.3 for node 1, … */
 export function nodeHost(index: number): string {
-  if (!Number.isSafeInteger(index) || index < 0 || index >= MAX_PROXIED_NODES) throw new RangeError(`no loopback address for node ${index} (0 to ${MAX_PROXIED_NODES - 1})`)
+  if (!Number.isSafeInteger(index) || index < 0 || index >= MAX_PROXIED_NODES)
+    throw new RangeError(`no loopback address for node ${index} (0 to ${MAX_PROXIED_NODES - 1})`)
   return `127.0.0.${index + 2}`
 }
 

@@ -42,7 +42,10 @@ const BatchAnswerCodec = t.type({ outcomes: t.array(BatchOutcomeCodec) })
 export type BatchOutcome = t.TypeOf<typeof BatchOutcomeCodec>
 /** Most rounds the API lists per page (api/routes/consensus-routes.ts). */
 const ROUNDS_PAGE = 100
-const RoundsPageCodec = t.type({ latestRound: t.number, rounds: t.array(t.type({ round: t.number, faults: t.array(t.type({ memeId: t.string, kind: t.string })), hex: t.string })) })
+const RoundsPageCodec = t.type({
+  latestRound: t.number,
+  rounds: t.array(t.type({ round: t.number, faults: t.array(t.type({ memeId: t.string, kind: t.string })), hex: t.string })),
+})
 export type CertifiedRoundView = t.TypeOf<typeof RoundsPageCodec>['rounds'][number]
 
 /** An HTTP exchange that came back: its status and parsed JSON body (undefined when the body was not JSON). */
@@ -129,12 +132,19 @@ export class NodeApi {
               parsed = undefined
             }
             const retryAfter = Number(res.headers['retry-after'])
-            resolve({ status: res.statusCode ?? 0, body: parsed, text, ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1_000 } : {}) })
+            resolve({
+              status: res.statusCode ?? 0,
+              body: parsed,
+              text,
+              ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1_000 } : {}),
+            })
           })
         },
       )
       req.on('error', (error: NodeJS.ErrnoException) =>
-        reject(new NodeApiError(`${method} ${this.url}${path}: ${error.message}`, 0, error.code ?? error.name, req.reusedSocket && error.code === 'ECONNRESET')),
+        reject(
+          new NodeApiError(`${method} ${this.url}${path}: ${error.message}`, 0, error.code ?? error.name, req.reusedSocket && error.code === 'ECONNRESET'),
+        ),
       )
       req.end(payload)
     })
@@ -160,7 +170,8 @@ export class NodeApi {
   /** Proposes several transfers from this node in one request (`POST /v1/transactions/batch`); one outcome each. */
   async transferBatch(transfers: readonly { readonly to: string; readonly amount: number }[], signal?: AbortSignal): Promise<BatchOutcome[]> {
     const answer = await this.post('/v1/transactions/batch', { transfers }, BatchAnswerCodec, signal)
-    if (answer.outcomes.length !== transfers.length) throw new NodeApiError(`POST /v1/transactions/batch: ${answer.outcomes.length} outcomes for ${transfers.length} transfers`, 200, 'BAD_ANSWER')
+    if (answer.outcomes.length !== transfers.length)
+      throw new NodeApiError(`POST /v1/transactions/batch: ${answer.outcomes.length} outcomes for ${transfers.length} transfers`, 200, 'BAD_ANSWER')
     return answer.outcomes
   }
 
@@ -192,11 +203,16 @@ export class NodeApi {
   }
 }
 
-
 function errorOf(method: string, path: string, answer: HttpAnswer): NodeApiError {
   const decoded = ApiErrorBodyCodec.decode(answer.body)
   if (isLeft(decoded)) return new NodeApiError(`${method} ${path}: HTTP ${answer.status}`, answer.status, `HTTP_${answer.status}`)
-  return new NodeApiError(`${method} ${path}: ${decoded.right.error.code}: ${decoded.right.error.message}`, answer.status, decoded.right.error.code, false, answer.retryAfterMs)
+  return new NodeApiError(
+    `${method} ${path}: ${decoded.right.error.code}: ${decoded.right.error.message}`,
+    answer.status,
+    decoded.right.error.code,
+    false,
+    answer.retryAfterMs,
+  )
 }
 
 /** Sums of the Prometheus samples named `name` (all label sets), from the text exposition format. */

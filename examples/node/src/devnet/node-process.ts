@@ -54,12 +54,16 @@ export class NodeProcess {
   constructor(options: NodeProcessOptions) {
     this.name = options.name
     this.dataDir = options.dataDir
-    this.#child = spawn(process.execPath, ['--conditions=source', '--import', TSX_LOADER, CLI_MAIN, 'start', '--data-dir', options.dataDir, ...(options.args ?? [])], {
-      cwd: PACKAGE_DIR,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: options.env ?? process.env,
-      detached: options.detached ?? false,
-    })
+    this.#child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', TSX_LOADER, CLI_MAIN, 'start', '--data-dir', options.dataDir, ...(options.args ?? [])],
+      {
+        cwd: PACKAGE_DIR,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: options.env ?? process.env,
+        detached: options.detached ?? false,
+      },
+    )
     this.#child.stderr?.setEncoding('utf8')
     this.#child.stderr?.on('data', (chunk: string) => {
       this.#stderr = (this.#stderr + chunk).slice(-STDERR_TAIL_BYTES)

@@ -15,7 +15,8 @@ export const EXPLORER_PATH = '/explorer/'
  * What the page may load: its own origin's script, styles, images and API (the event stream included), nothing
  * inline, no plugins, no framing, no form posts elsewhere.
  */
-export const EXPLORER_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+export const EXPLORER_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 function assetResponse(asset: ServedAsset, headers: RouteContext['headers']): RawResponse {
   const page = asset.path === 'index.html'

@@ -25,7 +25,8 @@ const PAGE = 100
 export async function contractInvocations(node: FullNode, id: string, limit: number): Promise<ContractInvocationsView> {
   const contracts = nodeContracts(node)
   if (contracts === undefined) throw new ApiError(ApiErrorCode.UNAVAILABLE, 'this node runs without the contracts module')
-  if (contracts.hostKey === undefined || contracts.hostedContract(id) === undefined) throw new ApiError(ApiErrorCode.NOT_FOUND, `contract ${id} is not hosted by this node`)
+  if (contracts.hostKey === undefined || contracts.hostedContract(id) === undefined)
+    throw new ApiError(ApiErrorCode.NOT_FOUND, `contract ${id} is not hosted by this node`)
   const host = fromHex(contracts.hostKey)
   const head = (await node.store.latest(host))?.sequenceNumber ?? 0
   const floor = Math.max(1, head - MAX_SCANNED_BLOCKS + 1)

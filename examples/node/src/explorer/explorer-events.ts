@@ -58,7 +58,13 @@ export class ExplorerEvents {
       // The tracker follows both the node's own proposals and the ones it agreed to as counterparty.
       node.transactions.onChange((tracked) => this.#publish(() => transactionEvent(node, tracked.proposal, tracked.status))),
       node.onChainGrowth((height) => this.#publish(() => ({ kind: 'chain', publicKey: self, height }))),
-      node.onStall((status) => this.#publish(() => ({ kind: 'consensus', stalled: status.stalled, ...(status.stalledSince === undefined ? {} : { stalledSince: status.stalledSince }) }))),
+      node.onStall((status) =>
+        this.#publish(() => ({
+          kind: 'consensus',
+          stalled: status.stalled,
+          ...(status.stalledSince === undefined ? {} : { stalledSince: status.stalledSince }),
+        })),
+      ),
     ]
   }
 
@@ -73,7 +79,8 @@ export class ExplorerEvents {
    */
   open(signal: AbortSignal): Readable {
     if (this.#closed || signal.aborted) throw new ApiError(ApiErrorCode.UNAVAILABLE, 'the node is closing')
-    if (this.#streams.size >= this.#maxStreams) throw new ApiError(ApiErrorCode.UNAVAILABLE, `${this.#maxStreams} event streams are open already; try again later`)
+    if (this.#streams.size >= this.#maxStreams)
+      throw new ApiError(ApiErrorCode.UNAVAILABLE, `${this.#maxStreams} event streams are open already; try again later`)
     const stream = new EventStream(this.#maxBufferedBytes)
     this.#streams.add(stream)
     const end = () => stream.end()
@@ -85,7 +92,15 @@ export class ExplorerEvents {
     })
     const node = this.#node
     const { stalledSince } = node.status().consensus
-    stream.send(eventFrame({ kind: 'hello', nodeId: node.id, round: node.consensus.history.round, height: node.chain.head().sequenceNumber, ...(stalledSince === undefined ? {} : { stalledSince }) }))
+    stream.send(
+      eventFrame({
+        kind: 'hello',
+        nodeId: node.id,
+        round: node.consensus.history.round,
+        height: node.chain.head().sequenceNumber,
+        ...(stalledSince === undefined ? {} : { stalledSince }),
+      }),
+    )
     this.#startKeepAlive()
     return stream.readable
   }

@@ -115,6 +115,13 @@ export type ExplorerEvent =
   /** A certified round this node applied. */
   | { readonly kind: 'round'; readonly certificate: CertificateView }
   /** A transaction this node is party to changed state. */
-  | { readonly kind: 'transaction'; readonly id: string; readonly status: TransactionState; readonly from: string; readonly to: string; readonly amount: number }
+  | {
+      readonly kind: 'transaction'
+      readonly id: string
+      readonly status: TransactionState
+      readonly from: string
+      readonly to: string
+      readonly amount: number
+    }
   /** This node's own chain grew. */
   | { readonly kind: 'chain'; readonly publicKey: string; readonly height: number }

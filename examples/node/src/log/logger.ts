@@ -9,7 +9,10 @@ export type { Logger } from 'pino'
 
 export function createLogger(options: { level: LogLevel; file?: string; name?: string }): Logger {
   const destination: DestinationStream = options.file === undefined ? pino.destination(2) : pino.destination({ dest: options.file, mkdir: true, sync: false })
-  return pino({ level: options.level, base: { name: options.name ?? 'constellation', pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination)
+  return pino(
+    { level: options.level, base: { name: options.name ?? 'constellation', pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+    destination,
+  )
 }
 
 /** Everything thrown, reduced to what a log line needs. */

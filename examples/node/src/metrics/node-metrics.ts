@@ -30,18 +30,44 @@ export interface NodeGaugeSources {
 
 export class NodeMetrics {
   readonly registry = new Registry()
-  readonly transactionsSubmitted = new Counter({ name: 'constellation_transactions_submitted_total', help: 'Transactions this node proposed', registers: [this.registry] })
-  readonly transactionsAgreed = new Counter({ name: 'constellation_transactions_agreed_total', help: 'Proposed transactions the counterparty countersigned', registers: [this.registry] })
-  readonly transactionsFinal = new Counter({ name: 'constellation_transactions_final_total', help: 'Proposed transactions proven final (agreement proof built)', registers: [this.registry] })
-  readonly transactionsFailed = new Counter({ name: 'constellation_transactions_failed_total', help: 'Proposals that were refused or timed out', registers: [this.registry] })
+  readonly transactionsSubmitted = new Counter({
+    name: 'constellation_transactions_submitted_total',
+    help: 'Transactions this node proposed',
+    registers: [this.registry],
+  })
+  readonly transactionsAgreed = new Counter({
+    name: 'constellation_transactions_agreed_total',
+    help: 'Proposed transactions the counterparty countersigned',
+    registers: [this.registry],
+  })
+  readonly transactionsFinal = new Counter({
+    name: 'constellation_transactions_final_total',
+    help: 'Proposed transactions proven final (agreement proof built)',
+    registers: [this.registry],
+  })
+  readonly transactionsFailed = new Counter({
+    name: 'constellation_transactions_failed_total',
+    help: 'Proposals that were refused or timed out',
+    registers: [this.registry],
+  })
   readonly finalityLatency = new Histogram({
     name: 'constellation_finality_latency_seconds',
     help: 'From proposing a transaction to holding its agreement proof',
     buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64],
     registers: [this.registry],
   })
-  readonly httpRequests = new Counter({ name: 'constellation_http_requests_total', help: 'HTTP API requests by route and status', labelNames: ['route', 'status'], registers: [this.registry] })
-  readonly errors = new Counter({ name: 'constellation_node_errors_total', help: 'Failures reported by the node’s modules', labelNames: ['module'], registers: [this.registry] })
+  readonly httpRequests = new Counter({
+    name: 'constellation_http_requests_total',
+    help: 'HTTP API requests by route and status',
+    labelNames: ['route', 'status'],
+    registers: [this.registry],
+  })
+  readonly errors = new Counter({
+    name: 'constellation_node_errors_total',
+    help: 'Failures reported by the node’s modules',
+    labelNames: ['module'],
+    registers: [this.registry],
+  })
 
   constructor(sources: NodeGaugeSources) {
     const gauge = (name: string, help: string, read: () => number) =>
@@ -55,7 +81,9 @@ export class NodeMetrics {
       })
     gauge('constellation_consensus_round', 'The last certified round this node applied', () => sources.round())
     gauge('constellation_consensus_stalled', '1 while no round has been certified for consensus.stallReportAfterMs, else 0', () => sources.stalled())
-    gauge('constellation_consensus_last_certificate_age_seconds', 'Seconds since this node applied a certified round (since its start when none yet)', () => sources.lastCertificateAgeSeconds())
+    gauge('constellation_consensus_last_certificate_age_seconds', 'Seconds since this node applied a certified round (since its start when none yet)', () =>
+      sources.lastCertificateAgeSeconds(),
+    )
     gauge('constellation_consensus_rounds_facilitated', 'Rounds this node was elected to facilitate', () => sources.roundsFacilitated())
     gauge('constellation_consensus_frames_sent', 'Consensus frames sent to other facilitators', () => sources.framesSent())
     gauge('constellation_consensus_frames_failed', 'Consensus frames that failed and were retried', () => sources.framesFailed())
@@ -86,10 +114,22 @@ export class NodeMetrics {
           for (const kind of NETWORK_TRAFFIC_KINDS) this.inc({ kind }, tallies[kind].bytes)
         },
       })
-    mirror('constellation_signature_verifications_total', 'Ed25519 signature verifications done through the node’s crypto', () => sources.signatureCounts().verifies)
+    mirror(
+      'constellation_signature_verifications_total',
+      'Ed25519 signature verifications done through the node’s crypto',
+      () => sources.signatureCounts().verifies,
+    )
     mirror('constellation_signatures_total', 'Ed25519 signatures made through the node’s crypto', () => sources.signatureCounts().signs)
-    mirrorByKind('constellation_network_sent_bytes_total', 'Application bytes the node’s network sent (before Noise and Yamux), by kind: request, response, gossip', (traffic) => traffic.sent)
-    mirrorByKind('constellation_network_received_bytes_total', 'Application bytes the node’s network received (before Noise and Yamux), by kind', (traffic) => traffic.received)
+    mirrorByKind(
+      'constellation_network_sent_bytes_total',
+      'Application bytes the node’s network sent (before Noise and Yamux), by kind: request, response, gossip',
+      (traffic) => traffic.sent,
+    )
+    mirrorByKind(
+      'constellation_network_received_bytes_total',
+      'Application bytes the node’s network received (before Noise and Yamux), by kind',
+      (traffic) => traffic.received,
+    )
     collectDefaultMetrics({ register: this.registry, prefix: 'constellation_process_' })
   }
 

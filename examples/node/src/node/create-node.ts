@@ -6,7 +6,15 @@
  * is thrown, so a failed start never leaves a locked data dir or a bound port behind.
  */
 import { writeFile, rm } from 'node:fs/promises'
-import { type AgreementProof, ConsensusError, ConsensusErrorCode, createSolarSystemNode, type FinalisedRound, type SolarSystemNode, type TransactionHalves } from '@constellation/consensus'
+import {
+  type AgreementProof,
+  ConsensusError,
+  ConsensusErrorCode,
+  createSolarSystemNode,
+  type FinalisedRound,
+  type SolarSystemNode,
+  type TransactionHalves,
+} from '@constellation/consensus'
 import { countingCrypto, type Crypto, equalBytes, fromHex, type KeyPair, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
 import { createLibp2pNetwork, type Libp2pNetwork, systemClock as networkClock } from '@constellation/gossip'
 import {
@@ -432,7 +440,10 @@ async function assemble(
     }
     if (change?.kind === 'stalled') {
       const report = stallReport(solar, network.peerId, network.peers())
-      stallLog.warn({ since: new Date(change.since).toISOString(), lastRound: solar.state.round, ...report }, `consensus stalled: no certified round for ${Math.round((Date.now() - change.since) / 1000)} s`)
+      stallLog.warn(
+        { since: new Date(change.since).toISOString(), lastRound: solar.state.round, ...report },
+        `consensus stalled: no certified round for ${Math.round((Date.now() - change.since) / 1000)} s`,
+      )
     } else if (change?.kind === 'recovered') {
       stallLog.info({ round: solar.state.round, stalledForMs: change.lastedMs }, 'consensus certifying again')
     }
@@ -479,7 +490,11 @@ async function assemble(
   const finalRound = async (halves: TransactionHalves): Promise<number | undefined> => {
     const id = blockHash(crypto, halves.proposal)
     const tracked = transactions.get(toHex(id))
-    if (tracked?.finalRound !== undefined && tracked.agreement !== undefined && equalBytes(blockHash(crypto, tracked.agreement), blockHash(crypto, halves.agreement))) {
+    if (
+      tracked?.finalRound !== undefined &&
+      tracked.agreement !== undefined &&
+      equalBytes(blockHash(crypto, tracked.agreement), blockHash(crypto, halves.agreement))
+    ) {
       return tracked.finalRound
     }
     return solar.finalisedIn(halves) ?? (await journal.finalRound(id))
@@ -492,7 +507,13 @@ async function assemble(
       metrics.transactionsFailed.inc()
       const { error } = outcome
       const reason: TransferRejection =
-        error.code === TrustChainErrorCode.INSUFFICIENT_FUNDS ? 'INSUFFICIENT_FUNDS' : error.code === TrustChainErrorCode.BUSY ? 'BUSY' : error.code === TrustChainErrorCode.NODE_STOPPED ? 'CLOSED' : 'INVALID'
+        error.code === TrustChainErrorCode.INSUFFICIENT_FUNDS
+          ? 'INSUFFICIENT_FUNDS'
+          : error.code === TrustChainErrorCode.BUSY
+            ? 'BUSY'
+            : error.code === TrustChainErrorCode.NODE_STOPPED
+              ? 'CLOSED'
+              : 'INVALID'
       const retryAfterMs = typeof error.detail.retryAfterMs === 'number' ? error.detail.retryAfterMs : undefined
       return { kind: 'rejected', reason, message: error.message, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }
     }

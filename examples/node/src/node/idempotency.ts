@@ -73,6 +73,10 @@ export class IdempotencyKeys {
 
   /** True when the reference in `proposal` is the one `key` gives. */
   matches(key: string, proposal: HalfBlock): boolean {
-    return TransferPayloadCodec.is(proposal.payload) && proposal.payload.reference !== undefined && equalBytes(proposal.payload.reference, referenceOf(this.#crypto, key))
+    return (
+      TransferPayloadCodec.is(proposal.payload) &&
+      proposal.payload.reference !== undefined &&
+      equalBytes(proposal.payload.reference, referenceOf(this.#crypto, key))
+    )
   }
 }

@@ -15,7 +15,16 @@
 import { createHash } from 'node:crypto'
 import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { ConsensusError, ConsensusErrorCode, decodeRoundRecord, encodeRoundRecord, keptRecords, MAX_ROUND_RECORD_BYTES, type RoundJournal, type RoundRecord } from '@constellation/consensus'
+import {
+  ConsensusError,
+  ConsensusErrorCode,
+  decodeRoundRecord,
+  encodeRoundRecord,
+  keptRecords,
+  MAX_ROUND_RECORD_BYTES,
+  type RoundJournal,
+  type RoundRecord,
+} from '@constellation/consensus'
 
 const MAGIC = Uint8Array.of(0x43, 0x4e, 0x52, 0x4a, 0, 0, 0, 1)
 const ENTRY_HEADER_BYTES = 12

@@ -28,7 +28,8 @@ export class StallWatch {
   #reported: number | undefined
 
   constructor(options: { readonly stallAfterMs: number; readonly startedAt: number; readonly round?: number }) {
-    if (!(Number.isSafeInteger(options.stallAfterMs) && options.stallAfterMs > 0)) throw new RangeError(`stallAfterMs must be a positive integer, got ${options.stallAfterMs}`)
+    if (!(Number.isSafeInteger(options.stallAfterMs) && options.stallAfterMs > 0))
+      throw new RangeError(`stallAfterMs must be a positive integer, got ${options.stallAfterMs}`)
     this.#stallAfterMs = options.stallAfterMs
     this.#lastAt = options.startedAt
     this.#lastRound = options.round ?? 0

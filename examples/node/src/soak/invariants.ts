@@ -67,7 +67,14 @@ const RoundsPageCodec = t.type({
   latestRound: t.number,
   rounds: t.array(t.type({ round: t.number, group: t.string, resultHash: t.string, faults: t.array(t.type({ memeId: t.string, kind: t.string })) })),
 })
-const BlockViewCodec = t.type({ hash: t.string, sequenceNumber: t.number, linkPublicKey: t.string, linkSequenceNumber: t.number, type: t.string, payload: t.unknown })
+const BlockViewCodec = t.type({
+  hash: t.string,
+  sequenceNumber: t.number,
+  linkPublicKey: t.string,
+  linkSequenceNumber: t.number,
+  type: t.string,
+  payload: t.unknown,
+})
 const ChainPageCodec = t.type({ height: t.number, blocks: t.array(BlockViewCodec) })
 const TransactionCodec = t.type({ status: t.string })
 type BlockView = t.TypeOf<typeof BlockViewCodec>
@@ -108,11 +115,13 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
       sum = null
       return
     }
-    if (chain.statedBalance !== status.balance) findings.add('balance', `node-${i} serves balance ${status.balance} in its status, but its head block states ${chain.statedBalance}`)
+    if (chain.statedBalance !== status.balance)
+      findings.add('balance', `node-${i} serves balance ${status.balance} in its status, but its head block states ${chain.statedBalance}`)
     if (sum !== null) sum += status.balance
   })
   const supplySum: number | null = sum
-  if (supplySum !== null && supplySum !== input.supply) findings.add('supply', `the members' stated balances sum to ${supplySum}, not the genesis supply ${input.supply} (${supplySum - input.supply})`)
+  if (supplySum !== null && supplySum !== input.supply)
+    findings.add('supply', `the members' stated balances sum to ${supplySum}, not the genesis supply ${input.supply} (${supplySum - input.supply})`)
 
   // ---- transfers ----
   const signed = new Map<string, SignedTransfer>()
@@ -121,16 +130,26 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
     if (chain instanceof Error) return
     for (const [reference, transfer] of chain.proposals) signed.set(reference, transfer)
     unreferenced += chain.unreferenced
-    if (chain.unreferenced > 0) findings.add('unaccounted', `node-${i}'s chain holds ${chain.unreferenced} transfer proposals without an idempotency reference, which the load never sends`)
+    if (chain.unreferenced > 0)
+      findings.add(
+        'unaccounted',
+        `node-${i}'s chain holds ${chain.unreferenced} transfer proposals without an idempotency reference, which the load never sends`,
+      )
   })
-  const checked = await checkTransfers(input, signed, chains.some((chain) => chain instanceof Error), findings)
+  const checked = await checkTransfers(
+    input,
+    signed,
+    chains.some((chain) => chain instanceof Error),
+    findings,
+  )
   const transfers = { ...checked, unaccounted: checked.unaccounted + unreferenced }
 
   // ---- caught up ----
   const known = rounds.filter((round): round is number => round !== null)
   const highest = Math.max(0, ...known)
   rounds.forEach((round, i) => {
-    if (round !== null && highest - round > input.catchUpRounds) findings.add('behind', `node-${i} is at round ${round}, ${highest - round} behind the highest (${highest}; at most ${input.catchUpRounds} allowed)`)
+    if (round !== null && highest - round > input.catchUpRounds)
+      findings.add('behind', `node-${i} is at round ${round}, ${highest - round} behind the highest (${highest}; at most ${input.catchUpRounds} allowed)`)
   })
 
   return {
@@ -165,7 +184,10 @@ async function checkCertificates(nodes: readonly CheckedNode[], findings: Findin
             if (seenFaults.has(name)) continue
             seenFaults.add(name)
             fraudProofs++
-            findings.add('fraud', `round ${certificate.round} (${certificate.group}) carries a ${fault.kind} fraud proof naming ${fault.memeId.slice(0, 16)}…, an honest node`)
+            findings.add(
+              'fraud',
+              `round ${certificate.round} (${certificate.group}) carries a ${fault.kind} fraud proof naming ${fault.memeId.slice(0, 16)}…, an honest node`,
+            )
           }
         }
         from += PAGE
@@ -210,7 +232,12 @@ async function readOwnChain(node: CheckedNode, signal: AbortSignal | undefined):
         unreferenced++
         continue
       }
-      proposals.set(payload.reference, { hash: block.hash, from: node.index, to: block.linkPublicKey, amount: typeof payload.amount === 'number' ? payload.amount : Number.NaN })
+      proposals.set(payload.reference, {
+        hash: block.hash,
+        from: node.index,
+        to: block.linkPublicKey,
+        amount: typeof payload.amount === 'number' ? payload.amount : Number.NaN,
+      })
     }
     if (page.blocks.length === 0) break
   }
@@ -225,7 +252,12 @@ function balanceOf(block: BlockView): number | undefined {
   return undefined
 }
 
-async function checkTransfers(input: InvariantInput, signed: ReadonlyMap<string, SignedTransfer>, chainsMissing: boolean, findings: Findings): Promise<InvariantReport['transfers']> {
+async function checkTransfers(
+  input: InvariantInput,
+  signed: ReadonlyMap<string, SignedTransfer>,
+  chainsMissing: boolean,
+  findings: Findings,
+): Promise<InvariantReport['transfers']> {
   const { nodes, records, signal } = input
   const statusOn = async (node: number, id: string): Promise<string> => {
     const api = nodes[node]?.api
@@ -257,7 +289,8 @@ async function checkTransfers(input: InvariantInput, signed: ReadonlyMap<string,
       }
       return
     }
-    if (record.id !== undefined && record.id !== transfer.hash) findings.add('lost', `${answered} was answered with id ${record.id}, but the chain holds ${transfer.hash}`)
+    if (record.id !== undefined && record.id !== transfer.hash)
+      findings.add('lost', `${answered} was answered with id ${record.id}, but the chain holds ${transfer.hash}`)
     const [onProposer, onCounterparty] = await Promise.all([statusOn(record.from, transfer.hash), statusOn(record.to, transfer.hash)])
     const bothFinal = onProposer === 'final' && onCounterparty === 'final'
     const moved = onProposer === 'final' || onProposer === 'agreed' || onCounterparty === 'final' || onCounterparty === 'agreed'
@@ -317,6 +350,8 @@ class Findings {
   }
 
   list(): string[] {
-    return [...this.#byKind.values()].flatMap((entry) => (entry.count > entry.listed.length ? [...entry.listed, `… and ${entry.count - entry.listed.length} more like it`] : entry.listed))
+    return [...this.#byKind.values()].flatMap((entry) =>
+      entry.count > entry.listed.length ? [...entry.listed, `… and ${entry.count - entry.listed.length} more like it`] : entry.listed,
+    )
   }
 }

@@ -86,7 +86,15 @@ export class Perturber {
     } catch (cause) {
       error = (cause as Error).message
     }
-    return { perturbation, description: describePerturbation(perturbation), plannedAtMs: perturbation.atMs, startedAtMs, endedAtMs: this.#now(), nodes, ...(error === undefined ? {} : { error }) }
+    return {
+      perturbation,
+      description: describePerturbation(perturbation),
+      plannedAtMs: perturbation.atMs,
+      startedAtMs,
+      endedAtMs: this.#now(),
+      nodes,
+      ...(error === undefined ? {} : { error }),
+    }
   }
 
   /**

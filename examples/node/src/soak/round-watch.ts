@@ -36,7 +36,8 @@ export function longestStall(samples: readonly RoundSample[]): Stall | undefined
   for (const sample of samples) {
     const now = networkRound(sample)
     if (now > round) {
-      if (since !== undefined && (longest === undefined || sample.atMs - since.atMs > longest.toMs - longest.fromMs)) longest = { fromMs: since.atMs, toMs: sample.atMs, round, ended: true }
+      if (since !== undefined && (longest === undefined || sample.atMs - since.atMs > longest.toMs - longest.fromMs))
+        longest = { fromMs: since.atMs, toMs: sample.atMs, round, ended: true }
       since = sample
       round = now
     }

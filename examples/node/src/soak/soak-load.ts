@@ -100,7 +100,8 @@ export class SoakLoadRun {
     this.startedAt = performance.now()
     const deadline = this.startedAt + this.#options.durationMs
     const running = () => performance.now() < deadline && signal?.aborted !== true
-    const sleep = (ms: number) => delay(Math.max(0, Math.min(ms, deadline - performance.now())), undefined, signal === undefined ? {} : { signal }).catch(() => {})
+    const sleep = (ms: number) =>
+      delay(Math.max(0, Math.min(ms, deadline - performance.now())), undefined, signal === undefined ? {} : { signal }).catch(() => {})
     if (load.kind === 'closed') {
       await Promise.all(
         Array.from({ length: load.concurrency }, async () => {
@@ -139,7 +140,14 @@ export class SoakLoadRun {
     const api = endpoint(from)
     if (api === undefined) return false
     const key = `${runId}-${this.records.length}`
-    const record: TransferRecord = { key, reference: toHex(referenceOf(crypto, key)), from, to, amount, sentAtMs: Math.round(performance.now() - this.startedAt) }
+    const record: TransferRecord = {
+      key,
+      reference: toHex(referenceOf(crypto, key)),
+      from,
+      to,
+      amount,
+      sentAtMs: Math.round(performance.now() - this.startedAt),
+    }
     this.records.push(record)
     this.#inFlight++
     try {
@@ -152,7 +160,12 @@ export class SoakLoadRun {
 }
 
 /** One `POST /v1/transactions`; its outcome as a record's answer fields. Never throws. */
-async function submit(api: LoadEndpoint, key: string, to: string, amount: number): Promise<Pick<TransferRecord, 'answer' | 'status' | 'code' | 'message' | 'id'>> {
+async function submit(
+  api: LoadEndpoint,
+  key: string,
+  to: string,
+  amount: number,
+): Promise<Pick<TransferRecord, 'answer' | 'status' | 'code' | 'message' | 'id'>> {
   let response: Response
   try {
     response = await fetch(`${api.url}/v1/transactions`, {
@@ -181,7 +194,13 @@ async function submit(api: LoadEndpoint, key: string, to: string, amount: number
   const code = typeof error?.code === 'string' ? error.code : `HTTP_${status}`
   const message = typeof error?.message === 'string' ? error.message.slice(0, MESSAGE_KEPT) : undefined
   const id = idOf(error?.transaction)
-  return { answer: code === 'REFUSED' ? 'refused' : 'rejected', status, code, ...(message === undefined ? {} : { message }), ...(id === undefined ? {} : { id }) }
+  return {
+    answer: code === 'REFUSED' ? 'refused' : 'rejected',
+    status,
+    code,
+    ...(message === undefined ? {} : { message }),
+    ...(id === undefined ? {} : { id }),
+  }
 }
 
 function idOf(value: unknown): string | undefined {

@@ -47,7 +47,9 @@ const Milliseconds = bounded('Milliseconds', 0, MAX_DURATION_MS)
 const NodeIndex = bounded('NodeIndex', 0, MAX_NODES - 1)
 const OutageMs = bounded('OutageMs', 1, MAX_OUTAGE_MS)
 
-export const KillCodec = t.exact(t.intersection([t.type({ atMs: Milliseconds, kind: t.literal('kill'), node: NodeIndex }), t.partial({ downMs: bounded('DownMs', 0, MAX_OUTAGE_MS) })]))
+export const KillCodec = t.exact(
+  t.intersection([t.type({ atMs: Milliseconds, kind: t.literal('kill'), node: NodeIndex }), t.partial({ downMs: bounded('DownMs', 0, MAX_OUTAGE_MS) })]),
+)
 export const RestartCodec = t.exact(t.type({ atMs: Milliseconds, kind: t.literal('restart'), node: NodeIndex }))
 export const PauseCodec = t.exact(t.type({ atMs: Milliseconds, kind: t.literal('pause'), node: NodeIndex, forMs: OutageMs }))
 export const DisconnectCodec = t.exact(t.type({ atMs: Milliseconds, kind: t.literal('disconnect'), node: NodeIndex, forMs: OutageMs }))
@@ -70,7 +72,9 @@ export const SoakManifestCodec = t.exact(
       version: t.literal(1),
       /** Seeds the load's choice of pairs (and names the run). */
       seed: bounded('Seed', 0, 2 ** 32 - 1),
-      network: t.exact(t.type({ nodes: bounded('Nodes', 2, MAX_NODES), facilitators: bounded('Facilitators', 1, MAX_NODES), balance: bounded('Balance', 1, 1e15) })),
+      network: t.exact(
+        t.type({ nodes: bounded('Nodes', 2, MAX_NODES), facilitators: bounded('Facilitators', 1, MAX_NODES), balance: bounded('Balance', 1, 1e15) }),
+      ),
       load: SoakLoadCodec,
       /** How long the load runs; every perturbation starts inside it. */
       durationMs: bounded('DurationMs', 1_000, MAX_DURATION_MS),
@@ -96,13 +100,20 @@ export function decodeManifest(value: unknown, what = 'the manifest'): SoakManif
   const unknown = unknownFields(value, manifest)
   if (unknown.length > 0) throw new SoakError(SoakErrorCode.MANIFEST_INVALID, `${what}: unknown field ${unknown.join(', ')}`, { fields: unknown })
   const { nodes, facilitators } = manifest.network
-  if (facilitators > nodes) throw new SoakError(SoakErrorCode.MANIFEST_INVALID, `${what}: network.facilitators (${facilitators}) is more than network.nodes (${nodes})`)
+  if (facilitators > nodes)
+    throw new SoakError(SoakErrorCode.MANIFEST_INVALID, `${what}: network.facilitators (${facilitators}) is more than network.nodes (${nodes})`)
   manifest.perturbations.forEach((perturbation, i) => {
     if (perturbation.atMs > manifest.durationMs) {
-      throw new SoakError(SoakErrorCode.MANIFEST_INVALID, `${what}: perturbations.${i}.atMs (${perturbation.atMs}) is after the load ends (durationMs ${manifest.durationMs})`)
+      throw new SoakError(
+        SoakErrorCode.MANIFEST_INVALID,
+        `${what}: perturbations.${i}.atMs (${perturbation.atMs}) is after the load ends (durationMs ${manifest.durationMs})`,
+      )
     }
     if ('node' in perturbation && perturbation.node >= nodes) {
-      throw new SoakError(SoakErrorCode.MANIFEST_INVALID, `${what}: perturbations.${i}.node (${perturbation.node}) is not a node of a ${nodes}-node network (0 to ${nodes - 1})`)
+      throw new SoakError(
+        SoakErrorCode.MANIFEST_INVALID,
+        `${what}: perturbations.${i}.node (${perturbation.node}) is not a node of a ${nodes}-node network (0 to ${nodes - 1})`,
+      )
     }
   })
   return manifest
@@ -125,15 +136,22 @@ export async function readManifest(path: string): Promise<SoakManifest> {
   try {
     size = (await stat(path)).size
   } catch (error) {
-    throw new SoakError(SoakErrorCode.MANIFEST_UNREADABLE, `manifest ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    throw new SoakError(
+      SoakErrorCode.MANIFEST_UNREADABLE,
+      `manifest ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    )
   }
-  if (size > MAX_MANIFEST_BYTES) throw new SoakError(SoakErrorCode.MANIFEST_UNREADABLE, `manifest ${path} is ${size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`)
+  if (size > MAX_MANIFEST_BYTES)
+    throw new SoakError(SoakErrorCode.MANIFEST_UNREADABLE, `manifest ${path} is ${size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`)
   return parseManifest(await readFile(path, 'utf8'), `manifest ${path}`)
 }
 
 /** The perturbations in the order they run (by `atMs`; equal times keep the manifest's order). */
 export function schedule(manifest: SoakManifest): readonly Perturbation[] {
-  return manifest.perturbations.map((perturbation, i) => ({ perturbation, i })).sort((a, b) => a.perturbation.atMs - b.perturbation.atMs || a.i - b.i).map(({ perturbation }) => perturbation)
+  return manifest.perturbations
+    .map((perturbation, i) => ({ perturbation, i }))
+    .sort((a, b) => a.perturbation.atMs - b.perturbation.atMs || a.i - b.i)
+    .map(({ perturbation }) => perturbation)
 }
 
 /** One line for a perturbation: `kill -9 node-2 (down 1 s)`. */

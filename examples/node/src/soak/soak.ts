@@ -76,7 +76,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     perturber = new Perturber(running, clock)
     await perturber.init()
     const active = perturber
-    watch = new RoundWatch({ nodes, origin: clock, readRound: async (i, timeout) => (await (running.nodes[i] as (typeof running.nodes)[number]).api.status(timeout)).round })
+    watch = new RoundWatch({
+      nodes,
+      origin: clock,
+      readRound: async (i, timeout) => (await (running.nodes[i] as (typeof running.nodes)[number]).api.status(timeout)).round,
+    })
     const load = new SoakLoadRun({
       load: manifest.load,
       durationMs: manifest.durationMs,
@@ -101,7 +105,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     let settled = false
     let settledAfterMs = manifest.settleMs
     while (!settled && performance.now() < settleDeadline && signal?.aborted !== true) {
-      const statuses = await Promise.all(running.nodes.map((node) => node.api.get('/v1/status', StatusCodec, AbortSignal.timeout(5_000)).catch(() => undefined)))
+      const statuses = await Promise.all(
+        running.nodes.map((node) => node.api.get('/v1/status', StatusCodec, AbortSignal.timeout(5_000)).catch(() => undefined)),
+      )
       const answered = statuses.filter((status) => status !== undefined)
       if (answered.length === nodes) {
         const roundsOf = answered.map((status) => status.round)
@@ -173,7 +179,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 type CheckedNodes = Parameters<typeof checkInvariants>[0]['nodes']
 
 /** The perturbations in order, each at its time (or as soon as the previous one is over). */
-async function perturb(perturber: Perturber, manifest: SoakManifest, applied: AppliedPerturbation[], origin: number, note: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
+async function perturb(
+  perturber: Perturber,
+  manifest: SoakManifest,
+  applied: AppliedPerturbation[],
+  origin: number,
+  note: (line: string) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   for (const perturbation of schedule(manifest)) {
     const wait = perturbation.atMs - (performance.now() - origin)
     if (wait > 0) await delay(wait, undefined, signal === undefined ? {} : { signal }).catch(() => {})

@@ -81,7 +81,12 @@ const reportError = (error: unknown) => send({ reply: 'error', message: error in
 class NotAgreed extends Error {
   readonly retryAfterMs: number | undefined
   constructor(outcome: Exclude<TransferOutcome, { status: 'agreed' }>) {
-    const why = outcome.status === 'rejected' ? `${outcome.error.code}: ${outcome.error.message}` : outcome.status === 'refused' ? `${outcome.code}: ${outcome.reason}` : 'no answer yet'
+    const why =
+      outcome.status === 'rejected'
+        ? `${outcome.error.code}: ${outcome.error.message}`
+        : outcome.status === 'refused'
+          ? `${outcome.code}: ${outcome.reason}`
+          : 'no answer yet'
     super(`the transfer was ${outcome.status} (${why})`)
     this.name = 'NotAgreed'
     const hint = outcome.status === 'rejected' ? (outcome.error.detail as { retryAfterMs?: unknown } | undefined)?.retryAfterMs : undefined

@@ -47,10 +47,7 @@ export type AcsMessageKind = AcsMessage['kind']
 export type AcsWireMessage = readonly (number | Uint8Array)[]
 
 const KIND_TAGS = ['init', 'echo', 'ready', 'value-request', 'value', 'bval', 'aux', 'conf', 'term'] as const
-const TAG_OF: Readonly<Record<AcsMessageKind, number>> = Object.fromEntries(KIND_TAGS.map((kind, tag) => [kind, tag])) as Record<
-  AcsMessageKind,
-  number
->
+const TAG_OF: Readonly<Record<AcsMessageKind, number>> = Object.fromEntries(KIND_TAGS.map((kind, tag) => [kind, tag])) as Record<AcsMessageKind, number>
 
 function isIntegerIn(value: unknown, min: number, max: number): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
@@ -81,9 +78,7 @@ function fromWire(input: unknown, maxValueBytes: number): AcsMessage | undefined
     case 'bval':
     case 'aux':
     case 'term':
-      return input.length === 4 && isIntegerIn(a, 0, MAX_AGREEMENT_ROUND) && isIntegerIn(b, 0, 1)
-        ? { kind, instance, round: a, value: b === 1 }
-        : undefined
+      return input.length === 4 && isIntegerIn(a, 0, MAX_AGREEMENT_ROUND) && isIntegerIn(b, 0, 1) ? { kind, instance, round: a, value: b === 1 } : undefined
     case 'conf':
       return input.length === 4 && isIntegerIn(a, 0, MAX_AGREEMENT_ROUND) && isIntegerIn(b, 1, 3)
         ? { kind, instance, round: a, values: b as BinValues }

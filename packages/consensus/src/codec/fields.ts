@@ -58,7 +58,13 @@ export function decodeWith<A>(codec: t.Type<A, unknown, unknown>, bytes: unknown
 export function validateWith<A>(codec: t.Type<A, unknown, unknown>, value: unknown, what: string): A {
   const result = codec.decode(value)
   if (isLeft(result)) {
-    const paths = result.left.slice(0, 4).map((error) => error.context.map((entry) => entry.key).filter((key) => key !== '').join('.') || '$')
+    const paths = result.left.slice(0, 4).map(
+      (error) =>
+        error.context
+          .map((entry) => entry.key)
+          .filter((key) => key !== '')
+          .join('.') || '$',
+    )
     throw malformed(`${what} does not have the expected shape (at ${paths.join(', ')})`, { paths })
   }
   return result.right

@@ -89,13 +89,20 @@ function linkProblem(crypto: Crypto, proposal: HalfBlock, agreement: HalfBlock):
 }
 
 /** Why `proof` does not prove finality, or undefined when it does. */
-export async function checkAgreementProof(crypto: Crypto, proof: AgreementProof, committeeFor: CommitteeLookup, verifier?: BatchVerifier): Promise<string | undefined> {
+export async function checkAgreementProof(
+  crypto: Crypto,
+  proof: AgreementProof,
+  committeeFor: CommitteeLookup,
+  verifier?: BatchVerifier,
+): Promise<string | undefined> {
   const link = linkProblem(crypto, proof.proposal, proof.agreement)
   if (link !== undefined) return link
   const { body } = proof.certificate.result
   if (body.level !== 0) return 'the certificate is not a solar system’s'
-  if (proof.path.leaves !== body.ledger.finalisedCount) return `the path counts ${proof.path.leaves} finalised transfers, round ${body.round} finalised ${body.ledger.finalisedCount}`
-  if (!verifyMerkleProof(crypto, transactionLeaf(crypto, proof), proof.path, body.ledger.finalised)) return `the transaction is not among the transfers round ${body.round} finalised`
+  if (proof.path.leaves !== body.ledger.finalisedCount)
+    return `the path counts ${proof.path.leaves} finalised transfers, round ${body.round} finalised ${body.ledger.finalisedCount}`
+  if (!verifyMerkleProof(crypto, transactionLeaf(crypto, proof), proof.path, body.ledger.finalised))
+    return `the transaction is not among the transfers round ${body.round} finalised`
   const committee = committeeFor(body.group, body.level, body.round)
   if (committee === undefined) return `no trusted committee for round ${body.round} of ${body.group}`
   const invalid = await checkCertificate(crypto, proof.certificate, committee, verifier)
@@ -143,7 +150,12 @@ export function encodeAgreementProof(proof: AgreementProof, limits: BlockLimits 
 export function decodeAgreementProof(crypto: Crypto, bytes: Uint8Array, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): AgreementProof {
   const wire = decodeWith(AgreementProofWire, bytes, MAX_AGREEMENT_PROOF_BYTES, 'agreement proof')
   try {
-    return { proposal: decodeBlock(crypto, wire.proposal, limits), agreement: decodeBlock(crypto, wire.agreement, limits), certificate: wire.certificate, path: wire.path }
+    return {
+      proposal: decodeBlock(crypto, wire.proposal, limits),
+      agreement: decodeBlock(crypto, wire.agreement, limits),
+      certificate: wire.certificate,
+      path: wire.path,
+    }
   } catch (cause) {
     throw new ConsensusError(ConsensusErrorCode.MALFORMED_MESSAGE, 'an agreement proof holds a malformed block', {}, { cause })
   }

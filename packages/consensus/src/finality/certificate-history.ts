@@ -69,7 +69,10 @@ export class CertificateHistory {
   append(crypto: Crypto, certificate: CheckpointCertificate): void {
     const { body } = certificate.result
     if (body.round !== this.round + 1 || body.group !== this.genesis.group || body.level !== this.genesis.level) {
-      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `expected round ${this.round + 1} of ${this.genesis.group}, got round ${body.round} of ${body.group}`)
+      throw new ConsensusError(
+        ConsensusErrorCode.INVALID_INPUT,
+        `expected round ${this.round + 1} of ${this.genesis.group}, got round ${body.round} of ${body.group}`,
+      )
     }
     const previous = this.resultHashOf(this.round) as Uint8Array
     if (toHex(body.previousResultHash) !== toHex(previous)) {

@@ -54,7 +54,12 @@ export function decodeFinalityPath(bytes: Uint8Array): FinalityPath {
 }
 
 /** Why `path` does not prove its certificate committed by the root, or undefined when it does. */
-export async function checkFinalityPath(crypto: Crypto, path: FinalityPath, rootCommittee: CommitteeLookup, verifier?: BatchVerifier): Promise<string | undefined> {
+export async function checkFinalityPath(
+  crypto: Crypto,
+  path: FinalityPath,
+  rootCommittee: CommitteeLookup,
+  verifier?: BatchVerifier,
+): Promise<string | undefined> {
   let digest = certificateDigest(crypto, path.certificate.result)
   let level = path.certificate.result.body.level
   for (const [i, step] of path.steps.entries()) {
@@ -81,7 +86,12 @@ export interface RootedAgreementProof {
  * Why `rooted` does not prove the transaction final up to the root, or undefined when it does: the certificate of
  * the agreement proof is rooted by a path, and the proof holds against it.
  */
-export async function checkRootedAgreementProof(crypto: Crypto, rooted: RootedAgreementProof, rootCommittee: CommitteeLookup, verifier?: BatchVerifier): Promise<string | undefined> {
+export async function checkRootedAgreementProof(
+  crypto: Crypto,
+  rooted: RootedAgreementProof,
+  rootCommittee: CommitteeLookup,
+  verifier?: BatchVerifier,
+): Promise<string | undefined> {
   const certified = new Map<string, CheckpointCertificate>()
   for (const path of rooted.paths) {
     const why = await checkFinalityPath(crypto, path, rootCommittee, verifier)

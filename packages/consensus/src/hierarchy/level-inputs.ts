@@ -79,7 +79,8 @@ export interface LevelConfig {
 export function childGroups(crypto: Crypto, level: number, children: readonly SolarSystemGenesis[]): ReadonlyMap<string, ChildGroup> {
   const out = new Map<string, ChildGroup>()
   for (const genesis of children) {
-    if (genesis.level !== level - 1) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `child ${genesis.group} is at level ${genesis.level}, not ${level - 1}`)
+    if (genesis.level !== level - 1)
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `child ${genesis.group} is at level ${genesis.level}, not ${level - 1}`)
     if (out.has(genesis.group)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `child ${genesis.group} is listed twice`)
     const key = genesisHashOf(crypto, genesis)
     out.set(genesis.group, { genesis, key, keyHex: toHex(key) })
@@ -112,7 +113,11 @@ function proposalCodec(maxInputs: number, maxCertificates: number) {
 
 function wireOf(input: LevelInput): unknown {
   return input.kind === 'child'
-    ? { group: input.group, anchor: input.anchor === undefined ? null : CheckpointResultCodec.encode(input.anchor), certificates: input.certificates.map((c) => CheckpointCertificateCodec.encode(c)) }
+    ? {
+        group: input.group,
+        anchor: input.anchor === undefined ? null : CheckpointResultCodec.encode(input.anchor),
+        certificates: input.certificates.map((c) => CheckpointCertificateCodec.encode(c)),
+      }
     : MembershipRequestCodec.encode(input.request)
 }
 
@@ -125,7 +130,8 @@ interface RunStart {
 
 export function levelInputs(config: LevelConfig): LevelInputKind {
   const { crypto, rules, level } = config
-  if (!(Number.isSafeInteger(level) && level >= 1)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a level above 0 certifies certificates; level must be >= 1')
+  if (!(Number.isSafeInteger(level) && level >= 1))
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a level above 0 certifies certificates; level must be >= 1')
   const children = childGroups(crypto, level, config.children)
   const maxCertificates = config.maxCertificatesPerInput ?? DEFAULT_MAX_CERTIFICATES_PER_INPUT
   const codec = proposalCodec(rules.maxCheckpointsPerProposal, maxCertificates)
@@ -238,8 +244,11 @@ export function levelInputs(config: LevelConfig): LevelInputKind {
   const decode = (bytes: Uint8Array): LevelInput[] => {
     const wire = deepFreeze(decodeWith(codec, bytes, rules.maxProposalBytes, 'level proposal'))
     return [
-      ...wire.children.map((child): LevelInput =>
-        child.anchor === null ? { kind: 'child', group: child.group, certificates: child.certificates } : { kind: 'child', group: child.group, anchor: child.anchor, certificates: child.certificates },
+      ...wire.children.map(
+        (child): LevelInput =>
+          child.anchor === null
+            ? { kind: 'child', group: child.group, certificates: child.certificates }
+            : { kind: 'child', group: child.group, anchor: child.anchor, certificates: child.certificates },
       ),
       ...wire.requests.map((request): LevelInput => ({ kind: 'request', request })),
     ]
@@ -308,17 +317,17 @@ export function levelInputs(config: LevelConfig): LevelInputKind {
     return {
       finalised: [],
       body: deepFreeze({
-      level,
-      group: seed.genesis.group,
-      round: seed.round + 1,
-      previousResultHash: seed.resultHash,
-      checkpoints: entries,
-      observations,
-      faults: [],
-      children: merkleRoot(
-        crypto,
-        leaves.flatMap((leaf) => leaf.digests),
-      ),
+        level,
+        group: seed.genesis.group,
+        round: seed.round + 1,
+        previousResultHash: seed.resultHash,
+        checkpoints: entries,
+        observations,
+        faults: [],
+        children: merkleRoot(
+          crypto,
+          leaves.flatMap((leaf) => leaf.digests),
+        ),
         // Levels above the solar systems move no value: their ledger stays empty.
         ledger: EMPTY_LEDGER_DELTA,
       }),

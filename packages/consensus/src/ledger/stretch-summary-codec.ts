@@ -43,7 +43,12 @@ export function encodeStretchSummary(summary: StretchSummary): Uint8Array {
 
 /** The summary of `publicKey`'s stretch in `bytes`; MALFORMED_MESSAGE for anything else. */
 export function decodeStretchSummary(publicKey: Uint8Array, bytes: Uint8Array): StretchSummary {
-  const [anchor, [headSeq, headHash, headBalance], debits, credits, voids] = decodeWith(SummaryWire as t.Type<t.TypeOf<typeof SummaryWire>, unknown, unknown>, bytes, MAX_SUMMARY_BYTES, 'stretch summary')
+  const [anchor, [headSeq, headHash, headBalance], debits, credits, voids] = decodeWith(
+    SummaryWire as t.Type<t.TypeOf<typeof SummaryWire>, unknown, unknown>,
+    bytes,
+    MAX_SUMMARY_BYTES,
+    'stretch summary',
+  )
   let spent = 0
   for (const [, , , amount] of debits) spent += amount
   return {
@@ -51,7 +56,13 @@ export function decodeStretchSummary(publicKey: Uint8Array, bytes: Uint8Array): 
     anchor,
     head: { sequenceNumber: headSeq, hash: headHash, balance: headBalance },
     debits: debits.map(([sequenceNumber, hash, counterparty, amount]) => ({ sequenceNumber, hash, counterparty, amount })),
-    credits: credits.map(([sequenceNumber, hash, proposer, proposalSequenceNumber, amount]) => ({ sequenceNumber, hash, proposer, proposalSequenceNumber, amount })),
+    credits: credits.map(([sequenceNumber, hash, proposer, proposalSequenceNumber, amount]) => ({
+      sequenceNumber,
+      hash,
+      proposer,
+      proposalSequenceNumber,
+      amount,
+    })),
     voids: voids.map(([sequenceNumber, proposalSequenceNumber, amount, refusal]) => ({ sequenceNumber, proposalSequenceNumber, amount, refusal })),
     spent,
   }

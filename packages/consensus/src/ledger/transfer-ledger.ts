@@ -67,7 +67,11 @@ const Amount = integerIn(1, Number.MAX_SAFE_INTEGER, 'Amount')
 
 export const LedgerDeltaCodec = closedRecord('LedgerDelta', {
   /** New spendable balances of the members whose balance changed, ascending by member. */
-  spendable: listUpTo(closedRecord('Spendable', { member: PeerIdBytesCodec, amount: integerIn(0, Number.MAX_SAFE_INTEGER, 'Spendable') }), 1 << 16, 'SpendableBalances'),
+  spendable: listUpTo(
+    closedRecord('Spendable', { member: PeerIdBytesCodec, amount: integerIn(0, Number.MAX_SAFE_INTEGER, 'Spendable') }),
+    1 << 16,
+    'SpendableBalances',
+  ),
   /** Proposals certified this round that wait for their answer. */
   opened: listUpTo(
     closedRecord('OpenedProposal', { proposer: PeerIdBytesCodec, sequenceNumber: Sequence, hash: Hash, counterparty: PeerIdBytesCodec, amount: Amount }),

@@ -89,11 +89,21 @@ export function emptyAssignment(): Assignment {
 }
 
 export function checkMembershipRules(rules: MembershipRules): void {
-  const positive = ['facilitators', 'membersPerFacilitator', 'maxMembersForThroughput', 'admissionsPerRound', 'newcomerAgeRounds', 'silentRounds', 'maxPending'] as const
+  const positive = [
+    'facilitators',
+    'membersPerFacilitator',
+    'maxMembersForThroughput',
+    'admissionsPerRound',
+    'newcomerAgeRounds',
+    'silentRounds',
+    'maxPending',
+  ] as const
   for (const name of positive) {
-    if (!(Number.isSafeInteger(rules[name]) && rules[name] >= 1)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `membership rule ${name} must be a positive integer`)
+    if (!(Number.isSafeInteger(rules[name]) && rules[name] >= 1))
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `membership rule ${name} must be a positive integer`)
   }
-  if (!(rules.maxNewcomerShare > 0 && rules.maxNewcomerShare <= 1)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'maxNewcomerShare must be in (0, 1]')
+  if (!(rules.maxNewcomerShare > 0 && rules.maxNewcomerShare <= 1))
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'maxNewcomerShare must be in (0, 1]')
 }
 
 /** The solar system names, in opening order: deterministic, so every node opens the same ones. */

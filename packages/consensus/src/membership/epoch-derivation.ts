@@ -64,7 +64,8 @@ export interface EpochDerivation {
 }
 
 function checkEpochRules(rules: EpochRules): void {
-  if (!(Number.isSafeInteger(rules.delay) && rules.delay >= 2)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the epoch delay must be an integer of at least 2')
+  if (!(Number.isSafeInteger(rules.delay) && rules.delay >= 2))
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the epoch delay must be an integer of at least 2')
 }
 
 /**
@@ -123,13 +124,22 @@ export function deriveEpoch(
     const run = root.runs.get(group) ?? []
     const from = (derivation.committed.get(group) ?? 0) + 1
     const consecutive = run.every((certificate, i) => certificate.result.body.group === group && certificate.result.body.round === from + i)
-    if (run.length === 0 || !consecutive || from + run.length - 1 !== entry.sequenceNumber) throw refuse(`the run of ${group} is not rounds ${from} to ${entry.sequenceNumber}`)
+    if (run.length === 0 || !consecutive || from + run.length - 1 !== entry.sequenceNumber)
+      throw refuse(`the run of ${group} is not rounds ${from} to ${entry.sequenceNumber}`)
     leaves.push({ key: toHex(entry.publicKey), digests: run.map((certificate) => certificateDigest(crypto, certificate.result)) })
     seen.push(...run)
     committed.set(group, entry.sequenceNumber)
   }
   leaves.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-  if (toHex(merkleRoot(crypto, leaves.flatMap((leaf) => leaf.digests))) !== toHex(body.children)) throw refuse('the child runs are not the ones it commits to')
+  if (
+    toHex(
+      merkleRoot(
+        crypto,
+        leaves.flatMap((leaf) => leaf.digests),
+      ),
+    ) !== toHex(body.children)
+  )
+    throw refuse('the child runs are not the ones it commits to')
 
   const assignment = applyMembershipRound(crypto, rules.membership, derivation.assignment, {
     round: body.round,

@@ -27,7 +27,8 @@ export class EpochSchedule implements MemberSchedule {
   /** Adds the epoch that starts at `fromRound` (>= 2: round 1's members are the genesis's). */
   add(fromRound: number, members: readonly string[]): void {
     if (!(Number.isSafeInteger(fromRound) && fromRound >= 2)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'an epoch starts at round 2 or later')
-    if (fromRound <= this.#asked) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `round ${fromRound} is too close: nodes have scheduled up to round ${this.#asked}`)
+    if (fromRound <= this.#asked)
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `round ${fromRound} is too close: nodes have scheduled up to round ${this.#asked}`)
     if (this.#epochs.has(fromRound)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `an epoch starts at round ${fromRound} already`)
     this.#epochs.set(fromRound, Object.freeze([...members].sort()))
   }

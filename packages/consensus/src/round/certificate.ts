@@ -98,7 +98,11 @@ export async function checkCertificate(
  * cluster's round checks its solar systems' certificates).
  */
 export function checkCertificateNow(crypto: Crypto, certificate: CheckpointCertificate, committee: Committee): string | undefined {
-  return checkSigners(certificate, committee) ?? checkFinalisedLeaves(crypto, certificate) ?? signatureVerdict(certificate, crypto.verifyMany(signedItems(crypto, certificate)))
+  return (
+    checkSigners(certificate, committee) ??
+    checkFinalisedLeaves(crypto, certificate) ??
+    signatureVerdict(certificate, crypto.verifyMany(signedItems(crypto, certificate)))
+  )
 }
 
 function checkSigners(certificate: CheckpointCertificate, committee: Committee): string | undefined {
@@ -122,12 +126,7 @@ function signatureVerdict(certificate: CheckpointCertificate, verdicts: readonly
 }
 
 /** Like `checkCertificate`, but throws INVALID_CERTIFICATE with the reason. */
-export async function verifyCertificate(
-  crypto: Crypto,
-  certificate: CheckpointCertificate,
-  committee: Committee,
-  verifier?: BatchVerifier,
-): Promise<void> {
+export async function verifyCertificate(crypto: Crypto, certificate: CheckpointCertificate, committee: Committee, verifier?: BatchVerifier): Promise<void> {
   const why = await checkCertificate(crypto, certificate, committee, verifier)
   if (why !== undefined) {
     throw new ConsensusError(ConsensusErrorCode.INVALID_CERTIFICATE, `invalid certificate for round ${certificate.result.body.round}: ${why}`, {

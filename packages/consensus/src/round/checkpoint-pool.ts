@@ -75,7 +75,8 @@ export function anchorCheckpoint(crypto: Crypto, rules: SolarSystemRules, state:
   const tail = rebaseStretch(input.tail, anchor)
   if (tail === undefined) return 'its stretch does not continue the member’s certified checkpoint'
   const { head } = tail.summary
-  if (head.sequenceNumber !== input.block.sequenceNumber || !equalBytes(head.hash, blockHash(crypto, input.block))) return 'its stretch does not end at the checkpoint'
+  if (head.sequenceNumber !== input.block.sequenceNumber || !equalBytes(head.hash, blockHash(crypto, input.block)))
+    return 'its stretch does not end at the checkpoint'
   if (summaryEntries(tail.summary) > MAX_STRETCH_ENTRIES) return 'its stretch moves value too many times for one round'
   if (tail.summary.spent > anchor.spendable) return 'its stretch spends more than the member may'
   return tail === input.tail ? input : { block: input.block, tail }
@@ -122,21 +123,25 @@ export function planSubmission(
   }
   // A member admitted at the next boundary may checkpoint before this node applied the round that admits it: its
   // stretch then starts at its genesis.
-  const anchor = anchorOf(state, member) ?? (state.nextMembers?.includes(member) === true ? { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0 } : undefined)
+  const anchor =
+    anchorOf(state, member) ?? (state.nextMembers?.includes(member) === true ? { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0 } : undefined)
   if (anchor === undefined) return { kind: 'refused', reason: 'the block’s author is not a member' }
   const first = blocks[0] as HalfBlock
   // A run that starts at or below the anchor must hold it, unchanged (one that starts just after it links to it: the
   // stretch check compares the first block's previous hash with the anchor's).
   if (anchor.sequenceNumber > 0 && first.sequenceNumber <= anchor.sequenceNumber) {
     const at = blocks[anchor.sequenceNumber - first.sequenceNumber]
-    if (at === undefined || !equalBytes(blockHash(crypto, at), anchor.hash)) return { kind: 'refused', reason: 'the stretch does not continue the member’s certified checkpoint' }
+    if (at === undefined || !equalBytes(blockHash(crypto, at), anchor.hash))
+      return { kind: 'refused', reason: 'the stretch does not continue the member’s certified checkpoint' }
   }
   const after = blocks.filter((block) => block.sequenceNumber > anchor.sequenceNumber)
   const reused = known === undefined ? undefined : rebaseStretch(known, anchor)
   const start = (after[0] as HalfBlock).sequenceNumber
   if (reused === undefined) {
     // Nothing checked before to build on: the run must start right after the anchor.
-    return start === anchor.sequenceNumber + 1 ? { kind: 'check', tail: stretchFrom(checkpoint.publicKey, anchor), rest: after } : { kind: 'resend', from: anchor.sequenceNumber + 1 }
+    return start === anchor.sequenceNumber + 1
+      ? { kind: 'check', tail: stretchFrom(checkpoint.publicKey, anchor), rest: after }
+      : { kind: 'resend', from: anchor.sequenceNumber + 1 }
   }
   const held = reused.summary.head.sequenceNumber
   if (start > held + 1) return { kind: 'resend', from: held + 1 }
@@ -146,20 +151,30 @@ export function planSubmission(
     const seen = reused.hashes[block.sequenceNumber - anchor.sequenceNumber - 1]
     if (seen === undefined || !equalBytes(blockHash(crypto, block), seen)) {
       // Another chain than the one shown before (a fork, or this node's memory of it is stale): check it from the anchor.
-      return start === anchor.sequenceNumber + 1 ? { kind: 'check', tail: stretchFrom(checkpoint.publicKey, anchor), rest: after } : { kind: 'resend', from: anchor.sequenceNumber + 1 }
+      return start === anchor.sequenceNumber + 1
+        ? { kind: 'check', tail: stretchFrom(checkpoint.publicKey, anchor), rest: after }
+        : { kind: 'resend', from: anchor.sequenceNumber + 1 }
     }
   }
   if (overlap.length === after.length && held > checkpoint.sequenceNumber) {
     // A shorter run than checked before (an older submission arriving late): checked on its own from the anchor.
-    return start === anchor.sequenceNumber + 1 ? { kind: 'check', tail: stretchFrom(checkpoint.publicKey, anchor), rest: after } : { kind: 'resend', from: anchor.sequenceNumber + 1 }
+    return start === anchor.sequenceNumber + 1
+      ? { kind: 'check', tail: stretchFrom(checkpoint.publicKey, anchor), rest: after }
+      : { kind: 'resend', from: anchor.sequenceNumber + 1 }
   }
   return { kind: 'check', tail: reused, rest: after.slice(overlap.length) }
 }
 
 /** Ends a submission's check: the plan's tail extended with its remaining blocks (`signatures` for `plan.rest`). */
-export function finishSubmission(crypto: Crypto, registry: PayloadRegistry, plan: SubmissionPlan, signatures: 'all' | 'none' | readonly boolean[]): SubmissionCheck {
+export function finishSubmission(
+  crypto: Crypto,
+  registry: PayloadRegistry,
+  plan: SubmissionPlan,
+  signatures: 'all' | 'none' | readonly boolean[],
+): SubmissionCheck {
   const check = extendStretch(plan.tail, plan.rest, { crypto, registry, signatures })
-  if (!check.ok) return { kind: 'refused', reason: `the stretch is refused at block ${check.tail.summary.head.sequenceNumber + 1}: ${check.reasons.join(', ')}` }
+  if (!check.ok)
+    return { kind: 'refused', reason: `the stretch is refused at block ${check.tail.summary.head.sequenceNumber + 1}: ${check.reasons.join(', ')}` }
   const checkpoint = check.tail.last
   if (checkpoint === undefined || checkpoint.type !== 'checkpoint') return { kind: 'refused', reason: 'a submission ends with a checkpoint block' }
   return { kind: 'anchored', checkpoint: { block: checkpoint, tail: check.tail } }
@@ -169,7 +184,13 @@ export function finishSubmission(crypto: Crypto, registry: PayloadRegistry, plan
  * Checks a member's submission against `state` in one go: the stretch after its certified anchor, in full
  * (`signatures`: 'all', or 'none' for blocks this node signed itself).
  */
-export function checkSubmission(crypto: Crypto, registry: PayloadRegistry, state: SolarSystemState, blocks: readonly HalfBlock[], signatures: 'all' | 'none' = 'all'): SubmissionCheck {
+export function checkSubmission(
+  crypto: Crypto,
+  registry: PayloadRegistry,
+  state: SolarSystemState,
+  blocks: readonly HalfBlock[],
+  signatures: 'all' | 'none' = 'all',
+): SubmissionCheck {
   const plan = planSubmission(crypto, state, blocks)
   return plan.kind === 'check' ? finishSubmission(crypto, registry, plan, signatures) : plan
 }
@@ -238,7 +259,11 @@ export const MAX_FRAUDS_PER_PROPOSAL = 16
 
 const ProposalCodec = (rules: SolarSystemRules, limits: BlockLimits) =>
   closedRecord('Proposal', {
-    checkpoints: listUpTo(t.tuple([bytesUpTo(limits.maxBlockBytes, 'BlockBytes'), bytesUpTo(MAX_SUMMARY_BYTES, 'SummaryBytes')]), rules.maxCheckpointsPerProposal, 'Checkpoints'),
+    checkpoints: listUpTo(
+      t.tuple([bytesUpTo(limits.maxBlockBytes, 'BlockBytes'), bytesUpTo(MAX_SUMMARY_BYTES, 'SummaryBytes')]),
+      rules.maxCheckpointsPerProposal,
+      'Checkpoints',
+    ),
     frauds: listUpTo(bytesUpTo(MAX_FRAUD_PROOF_BYTES, 'FraudProofBytes'), MAX_FRAUDS_PER_PROPOSAL, 'Frauds'),
   }) as unknown as t.Type<DecodedProposal, DecodedProposal, unknown>
 
@@ -252,7 +277,11 @@ export interface DecodedProposal {
  * A proposal: each checkpoint block with its stretch's summary, in wire form, and the fraud proofs (encoded, see
  * trustchain's `encodeFraudProof`) this facilitator holds against members and wants recorded.
  */
-export function encodeProposal(inputs: readonly AnchoredCheckpoint[], limits: BlockLimits = DEFAULT_BLOCK_LIMITS, frauds: readonly Uint8Array[] = []): Uint8Array {
+export function encodeProposal(
+  inputs: readonly AnchoredCheckpoint[],
+  limits: BlockLimits = DEFAULT_BLOCK_LIMITS,
+  frauds: readonly Uint8Array[] = [],
+): Uint8Array {
   return encodeCanonical({
     checkpoints: inputs.map((input) => [encodeBlock(input.block, limits), encodeStretchSummary(input.tail.summary)]),
     frauds: frauds.slice(0, MAX_FRAUDS_PER_PROPOSAL),

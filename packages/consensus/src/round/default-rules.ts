@@ -4,12 +4,7 @@
  * uptime and punishes faults, four equal brackets, a newcomer floor, and aging fast enough that a zero-score
  * member's checkpoint overtakes a perfect one after four rounds of waiting.
  */
-import {
-  consensusFeatureSchema,
-  defineDockingPolicy,
-  defineElectionConfig,
-  weightedLinearScorer,
-} from '@constellation/meme-reputation'
+import { consensusFeatureSchema, defineDockingPolicy, defineElectionConfig, weightedLinearScorer } from '@constellation/meme-reputation'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import type { SolarSystemRules } from './solar-system.js'
 

@@ -120,7 +120,20 @@ export function startRound<I>(config: RoundConfig<I>, pool: InputPool<I> = new M
     digest: (value) => crypto.sha256(value),
     maxProposalBytes: rules.maxProposalBytes,
   })
-  return { config, inputs, self, round, phase: 'collecting', pool, arrivals: pool.size, idle: new Set(), acs, shares: new Map(), early: new Map(), refused: new Map() }
+  return {
+    config,
+    inputs,
+    self,
+    round,
+    phase: 'collecting',
+    pool,
+    arrivals: pool.size,
+    idle: new Set(),
+    acs,
+    shares: new Map(),
+    early: new Map(),
+    refused: new Map(),
+  }
 }
 
 /** Inputs held before proposing: N - t of the members at level 0 (the kind decides above). */

@@ -126,7 +126,8 @@ function openingBalancesOf(genesis: SolarSystemGenesis, members: ReadonlySet<str
   const balances = new Map<string, number>()
   for (const [member, amount] of Object.entries(genesis.balances ?? {})) {
     if (!members.has(member)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `genesis balance for ${member.slice(0, 16)}, which is not a member`)
-    if (!(Number.isSafeInteger(amount) && amount >= 0)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `genesis balance of ${member.slice(0, 16)} must be a non-negative safe integer`)
+    if (!(Number.isSafeInteger(amount) && amount >= 0))
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `genesis balance of ${member.slice(0, 16)} must be a non-negative safe integer`)
     if (amount > 0) balances.set(member, amount)
   }
   return balances
@@ -147,7 +148,8 @@ export function anchorOf(state: SolarSystemState, member: string): CertifiedAnch
 export function genesisState(crypto: Crypto, genesis: SolarSystemGenesis, rules: SolarSystemRules): SolarSystemState {
   const members = new Set(genesis.members)
   if (members.size !== genesis.members.length) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'genesis members must be distinct')
-  if (!Number.isSafeInteger(genesis.level) || genesis.level < 0) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'genesis level must be a non-negative integer')
+  if (!Number.isSafeInteger(genesis.level) || genesis.level < 0)
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'genesis level must be a non-negative integer')
   if (typeof genesis.group !== 'string' || genesis.group.length === 0 || genesis.group.length > 128) {
     throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'genesis group must be a non-empty string of at most 128 characters')
   }
@@ -155,7 +157,13 @@ export function genesisState(crypto: Crypto, genesis: SolarSystemGenesis, rules:
   for (const id of committee.facilitators) {
     if (!members.has(id)) throw new ConsensusError(ConsensusErrorCode.INVALID_COMMITTEE, `facilitator ${id.slice(0, 16)} is not a member`)
   }
-  if (!(Number.isSafeInteger(rules.maxCheckpointsPerProposal) && rules.maxCheckpointsPerProposal >= 1 && rules.maxCheckpointsPerProposal <= MAX_CHECKPOINTS_PER_RESULT)) {
+  if (
+    !(
+      Number.isSafeInteger(rules.maxCheckpointsPerProposal) &&
+      rules.maxCheckpointsPerProposal >= 1 &&
+      rules.maxCheckpointsPerProposal <= MAX_CHECKPOINTS_PER_RESULT
+    )
+  ) {
     throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `maxCheckpointsPerProposal must be an integer in [1, ${MAX_CHECKPOINTS_PER_RESULT}]`)
   }
   if (!(Number.isSafeInteger(rules.maxProposalBytes) && rules.maxProposalBytes >= 1_024)) {
@@ -165,10 +173,14 @@ export function genesisState(crypto: Crypto, genesis: SolarSystemGenesis, rules:
   if (members.size > MAX_CHECKPOINTS_PER_RESULT) {
     throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `a solar system holds at most ${MAX_CHECKPOINTS_PER_RESULT} members`)
   }
-  if (!(rules.election.seats <= MAX_FACILITATORS)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `at most ${MAX_FACILITATORS} facilitators a round`)
+  if (!(rules.election.seats <= MAX_FACILITATORS))
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `at most ${MAX_FACILITATORS} facilitators a round`)
   for (const feature of ['roundsServed', 'roundsFaulty', 'provenFrauds', 'uptime']) {
     if (!rules.scorer.schema.index.has(feature)) {
-      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `the scorer's feature schema must have '${feature}', which results observe (see consensusFeatureSchema)`)
+      throw new ConsensusError(
+        ConsensusErrorCode.INVALID_INPUT,
+        `the scorer's feature schema must have '${feature}', which results observe (see consensusFeatureSchema)`,
+      )
     }
   }
   if (!(Number.isSafeInteger(rules.maxCheckpointAgeRounds) && rules.maxCheckpointAgeRounds >= 1)) {
@@ -216,7 +228,8 @@ function memeUpdatesOf(body: ResultBody): { observations: Observation[]; faults:
 export function scheduleMembers(state: SolarSystemState, members: readonly string[]): SolarSystemState {
   const sorted = [...members].sort()
   if (sorted.length === 0) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a solar system needs at least one member')
-  if (sorted.length > MAX_CHECKPOINTS_PER_RESULT) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `a solar system holds at most ${MAX_CHECKPOINTS_PER_RESULT} members`)
+  if (sorted.length > MAX_CHECKPOINTS_PER_RESULT)
+    throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `a solar system holds at most ${MAX_CHECKPOINTS_PER_RESULT} members`)
   for (const [i, id] of sorted.entries()) {
     if (!/^[0-9a-f]{64}$/.test(id)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'member ids are lowercase hex 32-byte public keys', { id })
     if (i > 0 && id === sorted[i - 1]) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `member ${id.slice(0, 16)} is listed twice`)
@@ -295,7 +308,12 @@ function advance(rules: SolarSystemRules, state: SolarSystemState, body: ResultB
 }
 
 /** The result a facilitator signs for `body`: the body and the facilitators its election picks. */
-export function nextResult(rules: SolarSystemRules, state: SolarSystemState, body: ResultBody, hash: Uint8Array): { result: CheckpointResult; state: SolarSystemState } {
+export function nextResult(
+  rules: SolarSystemRules,
+  state: SolarSystemState,
+  body: ResultBody,
+  hash: Uint8Array,
+): { result: CheckpointResult; state: SolarSystemState } {
   const next = advance(rules, state, body, hash)
   return { result: deepFreeze({ body, nextFacilitators: [...next.committee.facilitators] }), state: next }
 }

@@ -85,7 +85,13 @@ export async function catchUpFrom(from: CatchUp, peer: string, target: number): 
     while (from.running() && from.held() < target) {
       const first = from.held() + 1
       const count = Math.min(MAX_CERTIFICATES_PER_RESPONSE, target - first + 1)
-      const certificates = await requestCertificateRange(from.network, peer, from.protocol, { level: from.level, group: from.group, from: first, count }, from.timeoutMs)
+      const certificates = await requestCertificateRange(
+        from.network,
+        peer,
+        from.protocol,
+        { level: from.level, group: from.group, from: first, count },
+        from.timeoutMs,
+      )
       if (certificates.length === 0) break
       fetched += certificates.length
       const before = from.held()
@@ -120,7 +126,12 @@ export function applyInTurn(
 }
 
 /** Tells every listener of an applied certificate; a listener that throws is reported and the rest still hear. */
-export function notifyListeners<S>(listeners: Iterable<(certificate: CheckpointCertificate, state: S) => void>, certificate: CheckpointCertificate, state: S, onError?: (error: unknown) => void): void {
+export function notifyListeners<S>(
+  listeners: Iterable<(certificate: CheckpointCertificate, state: S) => void>,
+  certificate: CheckpointCertificate,
+  state: S,
+  onError?: (error: unknown) => void,
+): void {
   for (const listener of listeners) {
     try {
       listener(certificate, state)

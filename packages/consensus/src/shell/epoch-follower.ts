@@ -23,7 +23,14 @@ import type { SolarSystemGenesis } from '../round/solar-system.js'
 import { requestCertificateRange } from './certificate-range.js'
 import { applyInTurn, catchUpFrom, judgeNext, readAnnouncement, validatorInTurn } from './certificate-following.js'
 import type { ConsensusNetwork } from './shell-timing.js'
-import { certificateTopic, decodeMembershipRequestsAnswer, encodeRequestDigests, levelProtocols, MAX_CERTIFICATES_PER_RESPONSE, MAX_REQUESTS_PER_QUERY } from './wire.js'
+import {
+  certificateTopic,
+  decodeMembershipRequestsAnswer,
+  encodeRequestDigests,
+  levelProtocols,
+  MAX_CERTIFICATES_PER_RESPONSE,
+  MAX_REQUESTS_PER_QUERY,
+} from './wire.js'
 
 export interface EpochFollowerOptions {
   readonly crypto: Crypto
@@ -197,7 +204,12 @@ export class EpochFollower implements MemberSchedule {
     const digests = certificate.result.body.checkpoints.filter((entry) => !childKeys.has(toHex(entry.publicKey))).map((entry) => entry.hash)
     const out: MembershipRequest[] = []
     for (let i = 0; i < digests.length; i += MAX_REQUESTS_PER_QUERY) {
-      const answer = await this.#options.network.request(validator, this.#protocols.membershipRequests, encodeRequestDigests(digests.slice(i, i + MAX_REQUESTS_PER_QUERY)), { timeout: this.#requestTimeoutMs })
+      const answer = await this.#options.network.request(
+        validator,
+        this.#protocols.membershipRequests,
+        encodeRequestDigests(digests.slice(i, i + MAX_REQUESTS_PER_QUERY)),
+        { timeout: this.#requestTimeoutMs },
+      )
       out.push(...decodeMembershipRequestsAnswer(answer).map((bytes) => decodeMembershipRequest(bytes)))
     }
     return out
@@ -215,7 +227,13 @@ export class EpochFollower implements MemberSchedule {
       let from = (this.#derivation.committed.get(group) ?? 0) + 1
       while (from <= entry.sequenceNumber) {
         const count = Math.min(MAX_CERTIFICATES_PER_RESPONSE, entry.sequenceNumber - from + 1)
-        const got = await requestCertificateRange(this.#options.network, validator, this.#protocols.certificates, { level: 0, group, from, count }, this.#requestTimeoutMs)
+        const got = await requestCertificateRange(
+          this.#options.network,
+          validator,
+          this.#protocols.certificates,
+          { level: 0, group, from, count },
+          this.#requestTimeoutMs,
+        )
         if (got.length === 0) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `the validator sent no certificates of ${group}`)
         run.push(...got)
         from += got.length

@@ -19,7 +19,14 @@ import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import type { CertificateHistory } from '../finality/certificate-history.js'
 import { childRun, childRunBytes } from '../hierarchy/child-run.js'
 import { encodeFinalityPath, HierarchyIndex } from '../hierarchy/finality-path.js'
-import { type ChildGroup, childGroups, DEFAULT_MAX_CERTIFICATES_PER_INPUT, type LevelInput, type LevelInputKind, levelInputs } from '../hierarchy/level-inputs.js'
+import {
+  type ChildGroup,
+  childGroups,
+  DEFAULT_MAX_CERTIFICATES_PER_INPUT,
+  type LevelInput,
+  type LevelInputKind,
+  levelInputs,
+} from '../hierarchy/level-inputs.js'
 import {
   checkMembershipRequest,
   decodeMembershipRequest,
@@ -135,7 +142,16 @@ export class LevelNode {
   #fetchingRequests = false
   /** The children's keys in the group's results (hex): every other entry is a membership request. */
   readonly #childKeys: ReadonlySet<string>
-  #stats = { roundsCertified: 0, roundsFacilitated: 0, childCertificates: 0, certificatesRejected: 0, certificatesFetched: 0, rangesServed: 0, pathsServed: 0, requestsTaken: 0 }
+  #stats = {
+    roundsCertified: 0,
+    roundsFacilitated: 0,
+    childCertificates: 0,
+    certificatesRejected: 0,
+    certificatesFetched: 0,
+    rangesServed: 0,
+    pathsServed: 0,
+    requestsTaken: 0,
+  }
 
   constructor(options: LevelNodeOptions) {
     this.#options = options
@@ -143,7 +159,8 @@ export class LevelNode {
     this.self = toHex(options.keyPair.publicKey)
     if (options.network.peerId !== this.self) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'the network must run under the validator’s own key')
     const { genesis, rules } = options
-    if (!(Number.isSafeInteger(genesis.level) && genesis.level >= 1)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a level node runs a group above level 0')
+    if (!(Number.isSafeInteger(genesis.level) && genesis.level >= 1))
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'a level node runs a group above level 0')
     this.#timing = { ...DEFAULT_LEVEL_TIMING, ...options.timing }
     this.#protocols = levelProtocols(genesis.level)
     this.#state = genesisState(options.crypto, genesis, rules)
@@ -151,7 +168,10 @@ export class LevelNode {
     this.#validators = [...this.#state.members].filter((id) => id !== this.self).sort()
     const frameBudget = options.network.limits.maxMessageBytes - 1024
     if (rules.maxProposalBytes > frameBudget) {
-      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `rules.maxProposalBytes (${rules.maxProposalBytes}) must leave room in one network message (${options.network.limits.maxMessageBytes} bytes)`)
+      throw new ConsensusError(
+        ConsensusErrorCode.INVALID_INPUT,
+        `rules.maxProposalBytes (${rules.maxProposalBytes}) must leave room in one network message (${options.network.limits.maxMessageBytes} bytes)`,
+      )
     }
     this.#maxPerInput = options.maxCertificatesPerInput ?? DEFAULT_MAX_CERTIFICATES_PER_INPUT
     // One kind for the node's life: its verdict cache spares re-checking a child certificate in every proposal.
@@ -308,11 +328,13 @@ export class LevelNode {
     if (why !== undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `membership request: ${why}`)
     const id = toHex(request.publicKey)
     const last = this.#state.lastCheckpoints.get(id)
-    if (last !== undefined && request.nonce <= last.entry.sequenceNumber) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'its nonce is not above the last certified request of its key')
+    if (last !== undefined && request.nonce <= last.entry.sequenceNumber)
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'its nonce is not above the last certified request of its key')
     const key = `${request.kind}:${id}`
     const held = this.#requests.get(key)
     if (held !== undefined && held.nonce >= request.nonce) return false
-    if (held === undefined && this.#requests.size >= MAX_HELD_REQUESTS) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'too many membership requests waiting')
+    if (held === undefined && this.#requests.size >= MAX_HELD_REQUESTS)
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'too many membership requests waiting')
     this.#requests.set(key, request)
     if (fromNode) this.#stats.requestsTaken++
     if (this.#driver.round?.phase === 'collecting') this.#driver.drive({ type: 'checkpoint', block: { kind: 'request', request } })
@@ -380,7 +402,9 @@ export class LevelNode {
     this.#fetchingRequests = true
     try {
       const digests = [...this.#missingRequests].slice(0, MAX_REQUESTS_PER_QUERY).map((digest) => fromHex(digest))
-      const answer = await this.#options.network.request(peer, this.#protocols.membershipRequests, encodeRequestDigests(digests), { timeout: this.#timing.requestTimeoutMs })
+      const answer = await this.#options.network.request(peer, this.#protocols.membershipRequests, encodeRequestDigests(digests), {
+        timeout: this.#timing.requestTimeoutMs,
+      })
       for (const bytes of decodeMembershipRequestsAnswer(answer)) this.#takeMissing(decodeMembershipRequest(bytes))
     } catch {
       // Unreachable, withholding or malformed: another validator is asked next time.
@@ -412,14 +436,22 @@ export class LevelNode {
   async #onCertificateGossip(followed: Followed, data: Uint8Array, from: string): Promise<Verdict> {
     const round = followed.history.round
     const announced = readAnnouncement(data, followed.genesis, round)
-    if (announced.kind === 'stale' && followed === this.#own) void this.#driver.observeGossip(data, (r) => followed.history.committeeFor(r), this.crypto, this.#options.verifier)
+    if (announced.kind === 'stale' && followed === this.#own)
+      void this.#driver.observeGossip(data, (r) => followed.history.committeeFor(r), this.crypto, this.#options.verifier)
     if (announced.kind === 'malformed') this.#stats.certificatesRejected++
     // The gossiping neighbour need not keep history: ask a validator of this group.
     if (announced.kind === 'ahead') void this.#catchUp(followed, this.#validators.includes(from) ? from : this.#nextValidator(), announced.round)
     if (announced.kind !== 'next') return announced.kind === 'malformed' ? 'reject' : 'ignore'
     const committee = followed.history.committeeFor(round + 1)
     if (committee === undefined) return 'ignore'
-    const verdict = await judgeNext(this.crypto, announced.certificate, committee, () => followed.history.round === round, this.#options.verifier, this.#options.onError)
+    const verdict = await judgeNext(
+      this.crypto,
+      announced.certificate,
+      committee,
+      () => followed.history.round === round,
+      this.#options.verifier,
+      this.#options.onError,
+    )
     if (verdict === 'reject') this.#stats.certificatesRejected++
     if (verdict === 'accept') {
       if (followed === this.#own) this.#driver.heardCertificate(announced.certificate.result.body.round)
@@ -431,7 +463,6 @@ export class LevelNode {
   #enqueueApply(followed: Followed, certificates: readonly CheckpointCertificate[], trusted: boolean): void {
     this.#applying = applyInTurn(this.#applying, certificates, (certificate) => this.#apply(followed, certificate, trusted), this.#options.onError)
   }
-
 
   async #apply(followed: Followed, certificate: CheckpointCertificate, trusted: boolean): Promise<void> {
     if (!this.#running) return

@@ -117,23 +117,29 @@ export class PeerLinks {
     }
     const batch = link.queue.splice(0, count)
     link.inFlight++
-    this.#options.transport.send(peer, first.round, batch.map((item) => item.message)).then(
-      () => {
-        link.inFlight--
-        link.failures = 0
-        this.stats.framesSent++
-        this.stats.messagesSent += batch.length
-        if (link.queue.length > 0) this.#schedule(peer, link, 0)
-      },
-      () => {
-        link.inFlight--
-        link.failures++
-        this.stats.framesFailed++
-        if (this.#closed) return
-        link.queue.unshift(...batch)
-        const backoff = Math.min(this.#options.retryMaxMs, this.#options.retryMinMs * 2 ** Math.min(link.failures - 1, 16))
-        this.#schedule(peer, link, backoff)
-      },
-    )
+    this.#options.transport
+      .send(
+        peer,
+        first.round,
+        batch.map((item) => item.message),
+      )
+      .then(
+        () => {
+          link.inFlight--
+          link.failures = 0
+          this.stats.framesSent++
+          this.stats.messagesSent += batch.length
+          if (link.queue.length > 0) this.#schedule(peer, link, 0)
+        },
+        () => {
+          link.inFlight--
+          link.failures++
+          this.stats.framesFailed++
+          if (this.#closed) return
+          link.queue.unshift(...batch)
+          const backoff = Math.min(this.#options.retryMaxMs, this.#options.retryMinMs * 2 ** Math.min(link.failures - 1, 16))
+          this.#schedule(peer, link, backoff)
+        },
+      )
   }
 }

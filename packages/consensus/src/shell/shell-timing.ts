@@ -33,4 +33,12 @@ export interface SolarSystemTiming {
   readonly checkpointDelayMs: number
 }
 
-export const DEFAULT_TIMING: SolarSystemTiming = Object.freeze({ proposalTimeoutMs: 1_000, requestTimeoutMs: 5_000, retryMinMs: 50, retryMaxMs: 2_000, stallTimeoutMs: 5_000, framesInFlight: 4, checkpointDelayMs: 0 })
+export const DEFAULT_TIMING: SolarSystemTiming = Object.freeze({
+  proposalTimeoutMs: 1_000,
+  requestTimeoutMs: 5_000,
+  retryMinMs: 50,
+  retryMaxMs: 2_000,
+  stallTimeoutMs: 5_000,
+  framesInFlight: 4,
+  checkpointDelayMs: 0,
+})

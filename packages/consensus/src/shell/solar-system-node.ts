@@ -36,7 +36,15 @@ import { type FacilitatorRoundState, startRound } from '../round/facilitator-rou
 import type { RoundJournal } from '../round/round-journal.js'
 import { checkpointInputs } from '../round/round-inputs.js'
 import { type MemberSchedule } from '../membership/member-schedule.js'
-import { anchorOf, applyResult, genesisState, scheduleMembers, type SolarSystemGenesis, type SolarSystemRules, type SolarSystemState } from '../round/solar-system.js'
+import {
+  anchorOf,
+  applyResult,
+  genesisState,
+  scheduleMembers,
+  type SolarSystemGenesis,
+  type SolarSystemRules,
+  type SolarSystemState,
+} from '../round/solar-system.js'
 import { serveCertificateRange } from './certificate-range.js'
 import { applyInTurn, catchUpFrom, judgeNext, notifyListeners, readAnnouncement } from './certificate-following.js'
 import { createMemoryRoundJournal } from './memory-round-journal.js'
@@ -218,14 +226,19 @@ export class SolarSystemNode {
     this.#evidence = new ForkEvidence(options.crypto, this.#limits)
     this.#answers = new AnswerWatch(options.crypto)
     const idleRounds = options.idleCheckpointRounds ?? DEFAULT_IDLE_CHECKPOINT_ROUNDS
-    if (!(Number.isSafeInteger(idleRounds) && idleRounds >= 1)) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'idleCheckpointRounds must be a positive integer')
+    if (!(Number.isSafeInteger(idleRounds) && idleRounds >= 1))
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'idleCheckpointRounds must be a positive integer')
     this.#idleCheckpointRounds = idleRounds
     this.#state = this.#scheduled(genesisState(options.crypto, options.genesis, options.rules))
-    if (!this.#state.members.has(this.self) && options.epochs === undefined) throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'this node is not a member of the solar system')
+    if (!this.#state.members.has(this.self) && options.epochs === undefined)
+      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, 'this node is not a member of the solar system')
     this.history = new CertificateHistory(options.crypto, options.genesis)
     const frameBudget = options.network.limits.maxMessageBytes - 1024
     if (options.rules.maxProposalBytes > frameBudget) {
-      throw new ConsensusError(ConsensusErrorCode.INVALID_INPUT, `rules.maxProposalBytes (${options.rules.maxProposalBytes}) must leave room in one network message (${options.network.limits.maxMessageBytes} bytes)`)
+      throw new ConsensusError(
+        ConsensusErrorCode.INVALID_INPUT,
+        `rules.maxProposalBytes (${options.rules.maxProposalBytes}) must leave room in one network message (${options.network.limits.maxMessageBytes} bytes)`,
+      )
     }
     const { level, group } = options.genesis
     this.#driver = new RoundDriver<AnchoredCheckpoint>({
@@ -332,7 +345,10 @@ export class SolarSystemNode {
    * NOT_FINAL while the consensus has not finalised it (or its round is not held); INVALID_INPUT when the two halves
    * are not one signed transaction.
    */
-  agreementProof(transaction: TransactionHalves, from?: { readonly certificate: CheckpointCertificate; readonly leaves: readonly Uint8Array[] }): AgreementProof {
+  agreementProof(
+    transaction: TransactionHalves,
+    from?: { readonly certificate: CheckpointCertificate; readonly leaves: readonly Uint8Array[] },
+  ): AgreementProof {
     if (from !== undefined) return buildAgreementProof(this.crypto, transaction, from.certificate, from.leaves)
     const round = this.finalisedIn(transaction)
     const held = round === undefined ? undefined : this.#recent.get(round)
@@ -512,7 +528,9 @@ export class SolarSystemNode {
       const bytes = encodeCheckpointSubmission({ level, group, blocks: blocks.map((own) => encodeBlock(own, this.#limits)), ...reported })
       let answer
       try {
-        answer = decodeSubmissionAnswer(await this.#options.network.request(facilitator, CHECKPOINT_PROTOCOL, bytes, { timeout: this.#timing.requestTimeoutMs }))
+        answer = decodeSubmissionAnswer(
+          await this.#options.network.request(facilitator, CHECKPOINT_PROTOCOL, bytes, { timeout: this.#timing.requestTimeoutMs }),
+        )
       } catch {
         // A facilitator that does not answer is one of the t the round tolerates; the next checkpoint sends it all again.
         this.#submitted.delete(facilitator)
@@ -638,7 +656,14 @@ export class SolarSystemNode {
     if (announced.kind === 'ahead') void this.#catchUp(from, announced.round)
     if (announced.kind !== 'next') return announced.kind === 'malformed' ? 'reject' : 'ignore'
     const committee = this.#state.committee
-    const verdict = await judgeNext(this.crypto, announced.certificate, committee, () => committee === this.#state.committee, this.#options.verifier, this.#options.onError)
+    const verdict = await judgeNext(
+      this.crypto,
+      announced.certificate,
+      committee,
+      () => committee === this.#state.committee,
+      this.#options.verifier,
+      this.#options.onError,
+    )
     if (verdict === 'reject') this.#stats.certificatesRejected++
     if (verdict === 'accept') {
       this.#driver.heardCertificate(announced.certificate.result.body.round)
@@ -693,7 +718,8 @@ export class SolarSystemNode {
     if (proposalOf === undefined) return
     for (const agreement of this.#answers.suspects(this.#state, this.self)) {
       const proposal = await proposalOf(agreement).catch(() => undefined)
-      if (proposal !== undefined && proposal.sequenceNumber === agreement.linkSequenceNumber && equalBytes(proposal.publicKey, agreement.linkPublicKey)) this.#answers.report(proposal)
+      if (proposal !== undefined && proposal.sequenceNumber === agreement.linkSequenceNumber && equalBytes(proposal.publicKey, agreement.linkPublicKey))
+        this.#answers.report(proposal)
     }
   }
 
@@ -706,7 +732,10 @@ export class SolarSystemNode {
     this.#stallTimer?.cancel()
     if (!this.#running) return
     this.#stallTimer = this.#options.clock.setTimer(this.#timing.stallTimeoutMs, () => {
-      const peers = this.#options.network.peers().filter((peer) => this.#state.members.has(peer)).sort()
+      const peers = this.#options.network
+        .peers()
+        .filter((peer) => this.#state.members.has(peer))
+        .sort()
       const peer = peers[this.#stallProbes++ % Math.max(1, peers.length)]
       if (peer !== undefined) void this.#catchUp(peer, Number.POSITIVE_INFINITY)
       this.#armStallTimer()
@@ -740,7 +769,12 @@ export class SolarSystemNode {
 
   #onRangeRequest(data: Uint8Array): Uint8Array {
     // Recent rounds go with their finalised leaves, so a member that catches up learns which of its transfers are final.
-    return serveCertificateRange(this.history, decodeCertificateRangeRequest(data), this.#options.network.limits.maxMessageBytes, (round) => this.#recent.get(round)?.certificate)
+    return serveCertificateRange(
+      this.history,
+      decodeCertificateRangeRequest(data),
+      this.#options.network.limits.maxMessageBytes,
+      (round) => this.#recent.get(round)?.certificate,
+    )
   }
 }
 

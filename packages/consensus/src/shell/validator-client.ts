@@ -33,7 +33,13 @@ export interface ValidatorRequestOptions {
  * certificate as it arrives: INVALID_CERTIFICATE (INVALID_INPUT for one that does not extend the history) when
  * the validator sends one that does not check out.
  */
-export async function fetchCertifiedHistory(crypto: Crypto, network: ValidatorClientNetwork, validator: string, genesis: SolarSystemGenesis, options: ValidatorRequestOptions): Promise<CertificateHistory> {
+export async function fetchCertifiedHistory(
+  crypto: Crypto,
+  network: ValidatorClientNetwork,
+  validator: string,
+  genesis: SolarSystemGenesis,
+  options: ValidatorRequestOptions,
+): Promise<CertificateHistory> {
   const protocol = levelProtocols(options.level).certificates
   const timeout = options.timeoutMs ?? network.limits.requestTimeoutMs
   const history = new CertificateHistory(crypto, genesis)
@@ -54,7 +60,13 @@ export async function fetchCertifiedHistory(crypto: Crypto, network: ValidatorCl
  * above has committed it. The path is decoded and must start at `certificate`; what it proves is for
  * `checkFinalityPath` (or `checkRootedAgreementProof`) to say.
  */
-export async function fetchFinalityPath(crypto: Crypto, network: ValidatorClientNetwork, validator: string, certificate: CheckpointCertificate, options: ValidatorRequestOptions): Promise<FinalityPath | undefined> {
+export async function fetchFinalityPath(
+  crypto: Crypto,
+  network: ValidatorClientNetwork,
+  validator: string,
+  certificate: CheckpointCertificate,
+  options: ValidatorRequestOptions,
+): Promise<FinalityPath | undefined> {
   const { level, group, round } = certificate.result.body
   const answer = await network.request(validator, levelProtocols(options.level).finalityPath, encodeFinalityPathRequest({ level, group, round }), {
     timeout: options.timeoutMs ?? network.limits.requestTimeoutMs,
@@ -63,7 +75,10 @@ export async function fetchFinalityPath(crypto: Crypto, network: ValidatorClient
   if (bytes === undefined) return undefined
   const path = decodeFinalityPath(bytes)
   if (!equalBytes(certificateDigest(crypto, path.certificate.result), certificateDigest(crypto, certificate.result))) {
-    throw new ConsensusError(ConsensusErrorCode.INVALID_CERTIFICATE, `the validator's path starts at another certificate for round ${round} of ${group}`, { group, round })
+    throw new ConsensusError(ConsensusErrorCode.INVALID_CERTIFICATE, `the validator's path starts at another certificate for round ${round} of ${group}`, {
+      group,
+      round,
+    })
   }
   return path
 }
@@ -72,12 +87,25 @@ export async function fetchFinalityPath(crypto: Crypto, network: ValidatorClient
  * A transaction's agreement proof with the path that roots its certificate, fetched from the validator; undefined
  * while the certificate is not committed above yet. Check it with `checkRootedAgreementProof`.
  */
-export async function fetchRootedAgreementProof(crypto: Crypto, network: ValidatorClientNetwork, validator: string, proof: AgreementProof, options: ValidatorRequestOptions): Promise<RootedAgreementProof | undefined> {
+export async function fetchRootedAgreementProof(
+  crypto: Crypto,
+  network: ValidatorClientNetwork,
+  validator: string,
+  proof: AgreementProof,
+  options: ValidatorRequestOptions,
+): Promise<RootedAgreementProof | undefined> {
   const path = await fetchFinalityPath(crypto, network, validator, proof.certificate, options)
   return path === undefined ? undefined : { proof, paths: [path] }
 }
 
 /** Hands a signed join or leave to a root validator (`LevelNode` with `membership`); it proposes it when it facilitates. */
-export async function submitMembershipRequest(network: ValidatorClientNetwork, validator: string, request: MembershipRequest, options: Pick<ValidatorRequestOptions, 'level' | 'timeoutMs'>): Promise<void> {
-  await network.request(validator, levelProtocols(options.level).membership, encodeMembershipRequest(request), { timeout: options.timeoutMs ?? network.limits.requestTimeoutMs })
+export async function submitMembershipRequest(
+  network: ValidatorClientNetwork,
+  validator: string,
+  request: MembershipRequest,
+  options: Pick<ValidatorRequestOptions, 'level' | 'timeoutMs'>,
+): Promise<void> {
+  await network.request(validator, levelProtocols(options.level).membership, encodeMembershipRequest(request), {
+    timeout: options.timeoutMs ?? network.limits.requestTimeoutMs,
+  })
 }

@@ -130,7 +130,10 @@ export function decodeMemberSubmission(bytes: Uint8Array, maxBytes: number): Mem
  * A facilitator's answer to a submission: taken (`resend` absent), or the blocks from `resend` on are needed first (it
  * holds less of the member's stretch than the member thought).
  */
-const SubmissionAnswerCodec = t.union([closedRecord('SubmissionTaken', {}), closedRecord('SubmissionResend', { resend: integerIn(1, Number.MAX_SAFE_INTEGER, 'From') })])
+const SubmissionAnswerCodec = t.union([
+  closedRecord('SubmissionTaken', {}),
+  closedRecord('SubmissionResend', { resend: integerIn(1, Number.MAX_SAFE_INTEGER, 'From') }),
+])
 export type SubmissionAnswer = { readonly resend?: number }
 
 export function encodeSubmissionAnswer(answer: SubmissionAnswer): Uint8Array {

@@ -62,7 +62,8 @@ function runAgreement(inputs: readonly (boolean | undefined)[], t: number, seed:
           inFlight.push({ from: i, to, message: { kind: 'conf', instance: 0, round, values: (1 + random.int(3)) as 1 | 2 | 3 } })
         }
       }
-      for (let to = 0; to < n; to++) if (to !== i && random.int(3) === 0) inFlight.push({ from: i, to, message: { kind: 'term', instance: 0, round: 0, value: random.int(2) === 1 } })
+      for (let to = 0; to < n; to++)
+        if (to !== i && random.int(3) === 0) inFlight.push({ from: i, to, message: { kind: 'term', instance: 0, round: 0, value: random.int(2) === 1 } })
       return
     }
     const fx = new StepEffects(ids, i)
@@ -106,7 +107,10 @@ describe('binary agreement (MMR with CONF and TERM)', () => {
       const inputs = [true, false, true, false, undefined, false, true, undefined, true, false, undefined, true, false]
       const run = runAgreement(inputs, 3, seed, () => seededCoin(seed))
       const decided = honestDecisions(run, inputs)
-      expect(decided.every((d) => d !== undefined && d === decided[0]), `seed ${seed}: ${JSON.stringify(decided)}`).toBe(true)
+      expect(
+        decided.every((d) => d !== undefined && d === decided[0]),
+        `seed ${seed}: ${JSON.stringify(decided)}`,
+      ).toBe(true)
     }
   })
 

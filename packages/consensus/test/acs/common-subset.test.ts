@@ -34,9 +34,7 @@ describe('ACS API', () => {
     expect(() => initialAcsState(acsConfig(ids, 'f00', 2))).toThrow(expect.objectContaining({ code: 'CONSENSUS_INVALID_COMMITTEE' }))
     expect(() => initialAcsState(acsConfig(['a', 'a', 'b', 'c'], 'a', 1))).toThrow(expect.objectContaining({ code: 'CONSENSUS_INVALID_COMMITTEE' }))
     expect(() => initialAcsState(acsConfig(ids, 'zz', 1))).toThrow(expect.objectContaining({ code: 'CONSENSUS_INVALID_COMMITTEE' }))
-    expect(() => initialAcsState({ ...acsConfig(ids, 'f00', 1), maxProposalBytes: -1 })).toThrow(
-      expect.objectContaining({ code: 'CONSENSUS_INVALID_INPUT' }),
-    )
+    expect(() => initialAcsState({ ...acsConfig(ids, 'f00', 1), maxProposalBytes: -1 })).toThrow(expect.objectContaining({ code: 'CONSENSUS_INVALID_INPUT' }))
     const state = initialAcsState(acsConfig(ids, 'f00', 1, 1, 8))
     try {
       acsStep(state, { type: 'propose', value: new Uint8Array(9) })

@@ -79,19 +79,33 @@ function certify(rules: SolarSystemRules, state: SolarSystemState, inputs: reado
   const agreed = new Map(state.committee.facilitators.map((id) => [id, proposal]))
   const { body } = foldAgreement({ crypto, rules, state, committee: state.committee, agreed })
   const { result } = nextResult(rules, state, body, resultHash(crypto, body))
-  return assembleCertificate(result, state.committee.facilitators.map((id) => signResult(crypto, keyPairs.get(id) as KeyPair, result)), state.committee)
+  return assembleCertificate(
+    result,
+    state.committee.facilitators.map((id) => signResult(crypto, keyPairs.get(id) as KeyPair, result)),
+    state.committee,
+  )
 }
 
 function solarSystem(name: string): SolarFixture {
   const pairs = Array.from({ length: 6 }, (_, i) => key(name, i))
   const ids = pairs.map((pair) => toHex(pair.publicKey))
   // Every chain opens with 10, as its genesis block states.
-  const genesis: SolarSystemGenesis = { level: 0, group: name, members: ids, facilitators: [...ids].sort().slice(0, 4), balances: Object.fromEntries(ids.map((id) => [id, 10])) }
+  const genesis: SolarSystemGenesis = {
+    level: 0,
+    group: name,
+    members: ids,
+    facilitators: [...ids].sort().slice(0, 4),
+    balances: Object.fromEntries(ids.map((id) => [id, 10])),
+  }
   const rules = solarRules()
   const state = genesisState(crypto, genesis, rules)
   const checkpoints = pairs.map((keyPair) => {
     const first = createGenesisBlock({ crypto, keyPair }, { balance: 10, timestamp: 0 })
-    const checkpoint = createCheckpoint({ crypto, keyPair }, advanceHead(crypto, EMPTY_CHAIN_HEAD, first), { consensusResultHash: state.genesisHash, round: 0, timestamp: 1 })
+    const checkpoint = createCheckpoint({ crypto, keyPair }, advanceHead(crypto, EMPTY_CHAIN_HEAD, first), {
+      consensusResultHash: state.genesisHash,
+      round: 0,
+      timestamp: 1,
+    })
     return anchored(crypto, state, [first, checkpoint])
   })
   return { genesis, state, checkpoints, honest: certify(rules, state, checkpoints), conflicting: certify(rules, state, checkpoints.slice(1)) }
@@ -108,7 +122,8 @@ function toolkit(ids: readonly string[], forgedProposal: (random: Random) => Uin
       const variant = acs.equivocate(message.message, random)
       return variant === undefined ? undefined : { kind: 'acs', message: variant }
     },
-    garbage: (random) => (random.int(3) === 0 ? ({ kind: 'share', signature: bytes(random, random.int(80)) } as RoundMessage) : { kind: 'acs', message: acs.garbage(random) }),
+    garbage: (random) =>
+      random.int(3) === 0 ? ({ kind: 'share', signature: bytes(random, random.int(80)) } as RoundMessage) : { kind: 'acs', message: acs.garbage(random) },
     fromBytes: (wire) => {
       const message = acs.fromBytes(wire)
       return message === undefined ? undefined : { kind: 'acs', message }
@@ -118,7 +133,11 @@ function toolkit(ids: readonly string[], forgedProposal: (random: Random) => Uin
 }
 
 /** One certified result across the honest outputs, valid for the committee; the violations otherwise. */
-async function agreedCertificate(outputs: ReadonlyMap<string, readonly CheckpointCertificate[]>, state: SolarSystemState, violations: string[]): Promise<CheckpointCertificate | undefined> {
+async function agreedCertificate(
+  outputs: ReadonlyMap<string, readonly CheckpointCertificate[]>,
+  state: SolarSystemState,
+  violations: string[],
+): Promise<CheckpointCertificate | undefined> {
   const digests = new Set<string>()
   for (const [id, certificates] of outputs) {
     if (certificates.length !== 1) {
@@ -153,8 +172,16 @@ describe('Byzantine facilitators at level 0, then at level 1', () => {
         seed,
         participants: sol0.state.committee.facilitators,
         byzantine: pick(sol0.state.committee.facilitators),
-        honest: (id) => roundMachine(startRound({ crypto, keyPair: keyPairs.get(id)!, rules: solarRules(), seed: sol0.state }), sol0.checkpoints.filter(() => random.next() < 0.9)),
-        byzantineCore: (id, copy) => roundMachine(startRound({ crypto, keyPair: keyPairs.get(id)!, rules: solarRules(), seed: sol0.state }), copy === 0 ? sol0.checkpoints.slice(0, 4) : sol0.checkpoints.slice(2)),
+        honest: (id) =>
+          roundMachine(
+            startRound({ crypto, keyPair: keyPairs.get(id)!, rules: solarRules(), seed: sol0.state }),
+            sol0.checkpoints.filter(() => random.next() < 0.9),
+          ),
+        byzantineCore: (id, copy) =>
+          roundMachine(
+            startRound({ crypto, keyPair: keyPairs.get(id)!, rules: solarRules(), seed: sol0.state }),
+            copy === 0 ? sol0.checkpoints.slice(0, 4) : sol0.checkpoints.slice(2),
+          ),
         toolkit: toolkit(sol0.state.committee.facilitators, () => undefined),
       })
       const certificate0 = await agreedCertificate(level0.outputs, sol0.state, violations)
@@ -164,7 +191,10 @@ describe('Byzantine facilitators at level 0, then at level 1', () => {
       // Level 1: the cluster certifies sol-0's certificate from level 0 and sol-1's; its Byzantine validator also
       // proposes a forged certificate and the conflicting one.
       const honestRun = (certificate: CheckpointCertificate, group: string): LevelInput => ({ kind: 'child', group, certificates: [certificate] })
-      const forgedCertificate: CheckpointCertificate = { ...certificate0!, result: { ...certificate0!.result, body: { ...certificate0!.result.body, checkpoints: [] } } }
+      const forgedCertificate: CheckpointCertificate = {
+        ...certificate0!,
+        result: { ...certificate0!.result, body: { ...certificate0!.result.body, checkpoints: [] } },
+      }
       // Each facilitator its own kind (its own verdict cache).
       const kindFor = (): RoundInputKind<LevelInput> => levelInputs({ crypto, rules: clusterRules, level: 1, children })
       const start = (id: string) => startRound({ crypto, keyPair: keyPairs.get(id)!, rules: clusterRules, seed: cluster, inputs: kindFor() })
@@ -173,7 +203,11 @@ describe('Byzantine facilitators at level 0, then at level 1', () => {
         ...(random.next() < 0.8 ? [honestRun(certificate0!, sol0.genesis.group)] : []),
         ...(random.next() < 0.8 ? [honestRun(sol1.honest, sol1.genesis.group)] : []),
       ]
-      const evil = [honestRun(sol0.conflicting, sol0.genesis.group), honestRun(forgedCertificate, sol0.genesis.group), honestRun(sol1.honest, sol1.genesis.group)]
+      const evil = [
+        honestRun(sol0.conflicting, sol0.genesis.group),
+        honestRun(forgedCertificate, sol0.genesis.group),
+        honestRun(sol1.honest, sol1.genesis.group),
+      ]
       const level1 = runAdversarial<RoundMessage, CheckpointCertificate>({
         seed,
         participants: cluster.committee.facilitators,
@@ -186,7 +220,9 @@ describe('Byzantine facilitators at level 0, then at level 1', () => {
       expect(violations, `level 1, seed ${seed}: ${level1.description}`).toEqual([])
       const { body } = certificate1!.result
       const entry = body.checkpoints.find((e) => equalBytes(e.publicKey, sol0Key))
-      const committed = [certificate0!, sol0.conflicting, forgedCertificate].find((c) => entry !== undefined && equalBytes(entry.hash, certificateDigest(crypto, c.result)))
+      const committed = [certificate0!, sol0.conflicting, forgedCertificate].find(
+        (c) => entry !== undefined && equalBytes(entry.hash, certificateDigest(crypto, c.result)),
+      )
       if (committed === forgedCertificate) violations.push('a forged child certificate is committed')
       if (entry !== undefined && committed === undefined) violations.push('a child entry that is no certificate of the child')
       outcomes.add(committed === certificate0 ? 'level-0 certificate' : committed === sol0.conflicting ? 'conflicting' : 'none')

@@ -20,7 +20,17 @@ const anchoredAt = () => anchored.lastCheckpoints.get(child.keyHex)?.entry.seque
 
 beforeAll(async () => {
   crypto = await testCrypto()
-  const sim = new HierarchySim({ crypto, seed: 'child-run', systems: 2, membersPerSystem: 4, facilitators: 4, fanOut: 2, validatorsPerGroup: 4, upperFacilitators: 4, realTransfers: true })
+  const sim = new HierarchySim({
+    crypto,
+    seed: 'child-run',
+    systems: 2,
+    membersPerSystem: 4,
+    facilitators: 4,
+    fanOut: 2,
+    validatorsPerGroup: 4,
+    upperFacilitators: 4,
+    realTransfers: true,
+  })
   const system = sim.systems[0]!
   child = { genesis: system.genesis, key: fromHex(system.key), keyHex: system.key }
   fresh = sim.root.state

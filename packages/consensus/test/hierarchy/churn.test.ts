@@ -115,7 +115,9 @@ describe('churn', () => {
     sim.run(start + (end - start) / 2)
     snapshot()
     const rootMid = sim.root.state.round
-    const rootDigestsMid = Array.from({ length: rootMid }, (_, i) => toHex(certificateDigest(crypto, sim.index.history(sim.root.level, sim.root.genesis.group)!.certificate(i + 1)!.result)))
+    const rootDigestsMid = Array.from({ length: rootMid }, (_, i) =>
+      toHex(certificateDigest(crypto, sim.index.history(sim.root.level, sim.root.genesis.group)!.certificate(i + 1)!.result)),
+    )
     sim.run(end)
     const roundsAtEnd = sim.groups.map((g) => g.state.round)
     // Then until the root has certified every rejoin (and at least 1.5 s).
@@ -132,7 +134,11 @@ describe('churn', () => {
 
     // Nothing final was lost or invalidated: the root's history from its genesis still proves every remembered one.
     const root = sim.index.history(sim.root.level, sim.root.genesis.group)!
-    const trusted = await verifyCertificateChain(crypto, sim.root.genesis, Array.from({ length: root.round }, (_, i) => root.certificate(i + 1)!))
+    const trusted = await verifyCertificateChain(
+      crypto,
+      sim.root.genesis,
+      Array.from({ length: root.round }, (_, i) => root.certificate(i + 1)!),
+    )
     expect(before).toBeGreaterThanOrEqual(4)
     expect(remembered.size).toBeGreaterThan(before)
     expect(trusted.round).toBeGreaterThan(rootMid)
@@ -171,7 +177,12 @@ describe('churn', () => {
     for (let r = 1; r <= trusted.round; r++) {
       const { requests: picked, missing } = certifiedRequests(trusted.certificate(r)!.result.body, held, childKeys)
       expect(missing).toBe(0)
-      assignment = applyMembershipRound(crypto, RULES, assignment, { round: r, resultHash: trusted.resultHashOf(r)!, requests: picked, seen: new Set(assignment.members.keys()) })
+      assignment = applyMembershipRound(crypto, RULES, assignment, {
+        round: r,
+        resultHash: trusted.resultHashOf(r)!,
+        requests: picked,
+        seen: new Set(assignment.members.keys()),
+      })
       for (const node of churners) {
         if (!assignment.members.has(node.id) && assignment.nonces.get(node.id) === 2) left.add(node.id)
         const joined = assignment.members.get(node.id)?.joined

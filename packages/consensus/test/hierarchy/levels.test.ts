@@ -54,7 +54,11 @@ describe('a hierarchy of three levels on the simulator', () => {
 
     // A third party holding only the root's genesis rebuilds the root's history and checks finality from it.
     const root = sim.index.history(sim.root.level, sim.root.genesis.group)!
-    const trusted = await verifyCertificateChain(crypto, sim.root.genesis, Array.from({ length: root.round }, (_, i) => root.certificate(i + 1)!))
+    const trusted = await verifyCertificateChain(
+      crypto,
+      sim.root.genesis,
+      Array.from({ length: root.round }, (_, i) => root.certificate(i + 1)!),
+    )
     let final = 0
     for (const transfer of sim.transfers) {
       const rooted = sim.rootedProof(transfer)
@@ -72,14 +76,29 @@ describe('a hierarchy of three levels on the simulator', () => {
     const bytes = encodeFinalityPath(path)
     expect(await checkFinalityPath(crypto, decodeFinalityPath(bytes), committeesOf(trusted))).toBeUndefined()
     const tampered = decodeFinalityPath(bytes)
-    const flipped = { ...tampered, steps: tampered.steps.map((step, i) => (i === 0 && step.proof.siblings.length > 0 ? { ...step, proof: { ...step.proof, siblings: [Uint8Array.from(step.proof.siblings[0]!, (x, j) => (j === 0 ? x ^ 1 : x)), ...step.proof.siblings.slice(1)] } } : step)) }
+    const flipped = {
+      ...tampered,
+      steps: tampered.steps.map((step, i) =>
+        i === 0 && step.proof.siblings.length > 0
+          ? {
+              ...step,
+              proof: { ...step.proof, siblings: [Uint8Array.from(step.proof.siblings[0]!, (x, j) => (j === 0 ? x ^ 1 : x)), ...step.proof.siblings.slice(1)] },
+            }
+          : step,
+      ),
+    }
     expect(await checkFinalityPath(crypto, flipped, committeesOf(trusted))).toMatch(/does not commit/)
     const other = sim.index.finalityPath(0, 'sol-0', 2)!
     expect(await checkFinalityPath(crypto, { ...path, certificate: other.certificate }, committeesOf(trusted))).toMatch(/does not commit/)
-    const [first, second] = path.steps as [typeof path.steps[0], typeof path.steps[0]]
-    const forgedParent = { ...first, certificate: { ...first.certificate, result: { ...first.certificate.result, body: { ...first.certificate.result.body, round: 99 } } } }
+    const [first, second] = path.steps as [(typeof path.steps)[0], (typeof path.steps)[0]]
+    const forgedParent = {
+      ...first,
+      certificate: { ...first.certificate, result: { ...first.certificate.result, body: { ...first.certificate.result.body, round: 99 } } },
+    }
     expect(await checkFinalityPath(crypto, { ...path, steps: [forgedParent, second] }, committeesOf(trusted))).toMatch(/does not commit/)
     expect(await checkFinalityPath(crypto, { ...path, steps: [first] }, committeesOf(trusted))).toMatch(/no trusted committee/)
-    expect(toHex(certificateDigest(crypto, path.certificate.result))).toBe(toHex(certificateDigest(crypto, sim.index.history(0, 'sol-1')!.certificate(2)!.result)))
+    expect(toHex(certificateDigest(crypto, path.certificate.result))).toBe(
+      toHex(certificateDigest(crypto, sim.index.history(0, 'sol-1')!.certificate(2)!.result)),
+    )
   }, 60_000)
 })

@@ -62,7 +62,19 @@ function round(assignment: Assignment, requests: readonly MembershipRequest[], s
 
 describe('membership from the root', () => {
   it('1,000 nodes joining over time open the expected solar systems, and every honest node derives the same assignment', async () => {
-    const sim = new HierarchySim({ crypto, seed: 'join-1000', systems: 1, membersPerSystem: 8, facilitators: 4, fanOut: 4, validatorsPerGroup: 4, upperFacilitators: 4, membership: true, proposalTimeoutMs: 200, upperProposalTimeoutMs: 100 })
+    const sim = new HierarchySim({
+      crypto,
+      seed: 'join-1000',
+      systems: 1,
+      membersPerSystem: 8,
+      facilitators: 4,
+      fanOut: 4,
+      validatorsPerGroup: 4,
+      upperFacilitators: 4,
+      membership: true,
+      proposalTimeoutMs: 200,
+      upperProposalTimeoutMs: 100,
+    })
     expect(sim.root.level).toBe(1)
     const joiners = keys('joiner', 1_000)
     const requests = joiners.map((keyPair, i) => signMembershipRequest(crypto, keyPair, { kind: 'join', nonce: 1, validator: i % 10 === 0 }))
@@ -83,7 +95,11 @@ describe('membership from the root', () => {
     // Three honest observers hold the requests from gossip in different orders, with forged copies (another
     // signature) and duplicates; a fourth rebuilt the root's history from its genesis. All follow the root.
     const root = sim.index.history(sim.root.level, sim.root.genesis.group)!
-    const trusted = await verifyCertificateChain(crypto, sim.root.genesis, Array.from({ length: root.round }, (_, i) => root.certificate(i + 1)!))
+    const trusted = await verifyCertificateChain(
+      crypto,
+      sim.root.genesis,
+      Array.from({ length: root.round }, (_, i) => root.certificate(i + 1)!),
+    )
     const forged = requests.slice(0, 100).map((r) => ({ ...r, signature: crypto.sign(new Uint8Array(32), joiners[999]!) }))
     const shuffled = (seed: string) => {
       const random = createRandom(seed)
@@ -102,7 +118,12 @@ describe('membership from the root', () => {
       for (const observer of observers) {
         const { requests: picked, missing } = certifiedRequests(body, observer.held, childKeys)
         expect(missing).toBe(0)
-        observer.assignment = applyMembershipRound(crypto, RULES, observer.assignment, { round: r, resultHash: trusted.resultHashOf(r)!, requests: picked, seen: new Set(observer.assignment.members.keys()) })
+        observer.assignment = applyMembershipRound(crypto, RULES, observer.assignment, {
+          round: r,
+          resultHash: trusted.resultHashOf(r)!,
+          requests: picked,
+          seen: new Set(observer.assignment.members.keys()),
+        })
         digests.add(toHex(assignmentDigest(crypto, observer.assignment)))
       }
       expect(digests.size, `root round ${r}`).toBe(1)
@@ -120,8 +141,24 @@ describe('membership from the root', () => {
   it('Sybil pressure: a flood of fresh keys is admitted only a few per system per round and never takes over a system', () => {
     const veterans = keys('veteran', 40)
     let assignment = emptyAssignment()
-    assignment = applyMembershipRound(crypto, RULES, assignment, round(assignment, veterans.slice(0, 20).map((k) => signMembershipRequest(crypto, k, { kind: 'join', nonce: 1 }))))
-    assignment = applyMembershipRound(crypto, RULES, assignment, round(assignment, veterans.slice(20).map((k) => signMembershipRequest(crypto, k, { kind: 'join', nonce: 1 }))))
+    assignment = applyMembershipRound(
+      crypto,
+      RULES,
+      assignment,
+      round(
+        assignment,
+        veterans.slice(0, 20).map((k) => signMembershipRequest(crypto, k, { kind: 'join', nonce: 1 })),
+      ),
+    )
+    assignment = applyMembershipRound(
+      crypto,
+      RULES,
+      assignment,
+      round(
+        assignment,
+        veterans.slice(20).map((k) => signMembershipRequest(crypto, k, { kind: 'join', nonce: 1 })),
+      ),
+    )
     for (let i = 0; i < 3; i++) assignment = applyMembershipRound(crypto, RULES, assignment, round(assignment, []))
     expect(assignment.systems).toEqual(['sol-0'])
     expect(membersOf(assignment, 'sol-0').length).toBe(40)
@@ -159,9 +196,25 @@ describe('membership from the root', () => {
     const nodes = keys('replace', 10)
     const join = (i: number, nonce = 1) => signMembershipRequest(crypto, nodes[i]!, { kind: 'join', nonce })
     let a = emptyAssignment()
-    a = applyMembershipRound(crypto, tight, a, round(a, [0, 1, 2, 3].map((i) => join(i))))
+    a = applyMembershipRound(
+      crypto,
+      tight,
+      a,
+      round(
+        a,
+        [0, 1, 2, 3].map((i) => join(i)),
+      ),
+    )
     expect(a.systems).toEqual(['sol-0'])
-    a = applyMembershipRound(crypto, tight, a, round(a, [4, 5, 6, 7].map((i) => join(i))))
+    a = applyMembershipRound(
+      crypto,
+      tight,
+      a,
+      round(
+        a,
+        [4, 5, 6, 7].map((i) => join(i)),
+      ),
+    )
     expect(a.systems).toEqual(['sol-0', 'sol-1'])
     expect([membersOf(a, 'sol-0').length, membersOf(a, 'sol-1').length]).toEqual([4, 4])
     const leaver = membersOf(a, 'sol-0')[0]!
@@ -178,12 +231,39 @@ describe('membership from the root', () => {
     const nodes = keys('sleepy', 8)
     const ids = nodes.map((k) => toHex(k.publicKey))
     let a = emptyAssignment()
-    a = applyMembershipRound(crypto, RULES, a, round(a, nodes.map((k) => signMembershipRequest(crypto, k, { kind: 'join', nonce: 1 }))))
+    a = applyMembershipRound(
+      crypto,
+      RULES,
+      a,
+      round(
+        a,
+        nodes.map((k) => signMembershipRequest(crypto, k, { kind: 'join', nonce: 1 })),
+      ),
+    )
     expect(a.members.size).toBe(8)
     const [sleeper, leaver] = [ids[0]!, ids[1]!]
-    for (let i = 0; i < RULES.silentRounds - 1; i++) a = applyMembershipRound(crypto, RULES, a, round(a, [], ids.filter((id) => id !== sleeper)))
+    for (let i = 0; i < RULES.silentRounds - 1; i++)
+      a = applyMembershipRound(
+        crypto,
+        RULES,
+        a,
+        round(
+          a,
+          [],
+          ids.filter((id) => id !== sleeper),
+        ),
+      )
     expect(a.members.has(sleeper)).toBe(true)
-    a = applyMembershipRound(crypto, RULES, a, round(a, [signMembershipRequest(crypto, nodes[1]!, { kind: 'leave', nonce: 2 })], ids.filter((id) => id !== sleeper)))
+    a = applyMembershipRound(
+      crypto,
+      RULES,
+      a,
+      round(
+        a,
+        [signMembershipRequest(crypto, nodes[1]!, { kind: 'leave', nonce: 2 })],
+        ids.filter((id) => id !== sleeper),
+      ),
+    )
     expect(a.members.has(sleeper)).toBe(false)
     expect(a.members.has(leaver)).toBe(false)
     // A replay of the old join is ignored; a join with a higher nonce is placed again.
@@ -228,7 +308,15 @@ describe('membership from the root', () => {
     expect(missing).toBe(0)
 
     let a = emptyAssignment()
-    a = applyMembershipRound(crypto, RULES, a, round(a, nodes.map((k) => signMembershipRequest(crypto, k, { kind: 'join', nonce: 1 }))))
+    a = applyMembershipRound(
+      crypto,
+      RULES,
+      a,
+      round(
+        a,
+        nodes.map((k) => signMembershipRequest(crypto, k, { kind: 'join', nonce: 1 })),
+      ),
+    )
     a = applyMembershipRound(crypto, RULES, a, round(a, []))
     const before = a.members.get(toHex(mover.publicKey))!
     a = applyMembershipRound(crypto, RULES, a, round(a, requests))
@@ -241,7 +329,19 @@ describe('membership from the root', () => {
     // A leave newer than the join wins alone: the node is gone.
     const late = signMembershipRequest(crypto, mover, { kind: 'leave', nonce: 5 })
     const early = signMembershipRequest(crypto, mover, { kind: 'join', nonce: 4 })
-    const { body: both } = kind.fold(seed, new Map([[ids[0]!, proposal([{ kind: 'request', request: early }, { kind: 'request', request: late }])]]), new Map())
+    const { body: both } = kind.fold(
+      seed,
+      new Map([
+        [
+          ids[0]!,
+          proposal([
+            { kind: 'request', request: early },
+            { kind: 'request', request: late },
+          ]),
+        ],
+      ]),
+      new Map(),
+    )
     expect(both.checkpoints.map((entry) => entry.sequenceNumber)).toEqual([5])
     a = applyMembershipRound(crypto, RULES, a, round(a, [late, early]))
     expect(a.members.has(toHex(mover.publicKey))).toBe(false)

@@ -46,7 +46,16 @@ describe('settleLedger', () => {
       stretch(2, { credits: [{ sequenceNumber: 1, hash: hash(2), proposer: key(1), proposalSequenceNumber: 2, amount: 30 }] }),
     ])
     expect(leaves).toEqual([finalisedLeaf(hash(1), hash(2))])
-    expect(delta).toMatchObject({ opened: [], awaiting: [], closed: [], finalisedCount: 1, spendable: [{ member: A, amount: 70 }, { member: B, amount: 30 }].sort((x, y) => (x.member < y.member ? -1 : 1)) })
+    expect(delta).toMatchObject({
+      opened: [],
+      awaiting: [],
+      closed: [],
+      finalisedCount: 1,
+      spendable: [
+        { member: A, amount: 70 },
+        { member: B, amount: 30 },
+      ].sort((x, y) => (x.member < y.member ? -1 : 1)),
+    })
     expect(ledger.spendable.get(A)).toBe(70)
     expect(ledger.spendable.get(B)).toBe(30)
     expect(ledger.open.size + ledger.awaiting.size).toBe(0)
@@ -58,7 +67,12 @@ describe('settleLedger', () => {
     const first = round(start, 1, [stretch(1, { debits: [{ sequenceNumber: 2, hash: hash(1), counterparty: key(2), amount: 30 }] })])
     expect(first.ledger.open.size).toBe(1)
     expect(first.ledger.spendable.get(B)).toBeUndefined()
-    const second = round(first.ledger, 2, [stretch(2, { credits: [{ sequenceNumber: 1, hash: hash(2), proposer: key(1), proposalSequenceNumber: 2, amount: 30 }] })], { [A]: 3 })
+    const second = round(
+      first.ledger,
+      2,
+      [stretch(2, { credits: [{ sequenceNumber: 1, hash: hash(2), proposer: key(1), proposalSequenceNumber: 2, amount: 30 }] })],
+      { [A]: 3 },
+    )
     expect(second.leaves).toHaveLength(1)
     expect(second.ledger.spendable.get(B)).toBe(30)
     expect(second.ledger.open.size).toBe(0)
@@ -84,7 +98,12 @@ describe('settleLedger', () => {
     expect(settled.ledger.spendable.get(B)).toBe(100)
     expect(settled.ledger.spendable.get(C)).toBeUndefined()
     // And an agreement to a position already certified and settled credits nothing either.
-    const after = round(settled.ledger, 3, [stretch(3, { credits: [{ sequenceNumber: 2, hash: hash(4), proposer: key(1), proposalSequenceNumber: 2, amount: 100 }] })], { [A]: 3 })
+    const after = round(
+      settled.ledger,
+      3,
+      [stretch(3, { credits: [{ sequenceNumber: 2, hash: hash(4), proposer: key(1), proposalSequenceNumber: 2, amount: 100 }] })],
+      { [A]: 3 },
+    )
     expect(after.leaves).toEqual([])
     expect(after.ledger.awaiting.size).toBe(0)
   })
@@ -93,33 +112,62 @@ describe('settleLedger', () => {
     const alice = crypto.keyPairFromSeed(key(1))
     const bob = crypto.keyPairFromSeed(key(2))
     const a = toHex(alice.publicKey)
-    const proposal = createProposal({ crypto, keyPair: alice }, { ...EMPTY_CHAIN_HEAD, sequenceNumber: 1, balance: 100 }, {
-      counterparty: bob.publicKey,
-      payload: { kind: 'transfer', amount: 40, balance: 60 },
-      timestamp: 1,
-    })
+    const proposal = createProposal(
+      { crypto, keyPair: alice },
+      { ...EMPTY_CHAIN_HEAD, sequenceNumber: 1, balance: 100 },
+      {
+        counterparty: bob.publicKey,
+        payload: { kind: 'transfer', amount: 40, balance: 60 },
+        timestamp: 1,
+      },
+    )
     const refusal = signRefusal(crypto, bob, proposal)
     const debit = { sequenceNumber: proposal.sequenceNumber, hash: blockHash(crypto, proposal), counterparty: bob.publicKey, amount: 40 }
     const start = genesisLedger(new Map([[a, 100]]))
     const asMember = (summary: ReturnType<typeof stretch>) => ({ member: a, summary: { ...summary.summary, publicKey: alice.publicKey } })
     const opened = round(start, 1, [asMember(stretch(1, { debits: [debit] }))])
     expect(opened.ledger.spendable.get(a)).toBe(60)
-    const forged = round(opened.ledger, 2, [asMember(stretch(1, { voids: [{ sequenceNumber: 3, proposalSequenceNumber: 2, amount: 40, refusal: new Uint8Array(64) }] }))])
+    const forged = round(opened.ledger, 2, [
+      asMember(stretch(1, { voids: [{ sequenceNumber: 3, proposalSequenceNumber: 2, amount: 40, refusal: new Uint8Array(64) }] })),
+    ])
     expect(forged.ledger.spendable.get(a)).toBe(60)
     const voided = round(opened.ledger, 2, [asMember(stretch(1, { voids: [{ sequenceNumber: 3, proposalSequenceNumber: 2, amount: 40, refusal }] }))])
     expect(voided.ledger.spendable.get(a)).toBe(100)
     expect(voided.ledger.open.size).toBe(0)
     // Bob refused and agreed (a Byzantine counterparty): certified together, the agreement counts and the void does not.
     const b = toHex(bob.publicKey)
-    const both = round(opened.ledger, 2, [
-      asMember(stretch(1, { voids: [{ sequenceNumber: 3, proposalSequenceNumber: 2, amount: 40, refusal }] })),
-      { member: b, summary: { ...stretch(2, { credits: [{ sequenceNumber: 1, hash: hash(2), proposer: alice.publicKey, proposalSequenceNumber: 2, amount: 40 }] }).summary, publicKey: bob.publicKey } },
-    ].sort((x, y) => (x.member < y.member ? -1 : 1)))
+    const both = round(
+      opened.ledger,
+      2,
+      [
+        asMember(stretch(1, { voids: [{ sequenceNumber: 3, proposalSequenceNumber: 2, amount: 40, refusal }] })),
+        {
+          member: b,
+          summary: {
+            ...stretch(2, { credits: [{ sequenceNumber: 1, hash: hash(2), proposer: alice.publicKey, proposalSequenceNumber: 2, amount: 40 }] }).summary,
+            publicKey: bob.publicKey,
+          },
+        },
+      ].sort((x, y) => (x.member < y.member ? -1 : 1)),
+    )
     expect(both.leaves).toHaveLength(1)
     expect(both.ledger.spendable.get(a)).toBe(60)
     expect(both.ledger.spendable.get(b)).toBe(40)
     // Once voided, a later agreement credits nothing.
-    const late = round(voided.ledger, 3, [{ member: b, summary: { ...stretch(2, { credits: [{ sequenceNumber: 1, hash: hash(2), proposer: alice.publicKey, proposalSequenceNumber: 2, amount: 40 }] }).summary, publicKey: bob.publicKey } }], { [a]: 3 })
+    const late = round(
+      voided.ledger,
+      3,
+      [
+        {
+          member: b,
+          summary: {
+            ...stretch(2, { credits: [{ sequenceNumber: 1, hash: hash(2), proposer: alice.publicKey, proposalSequenceNumber: 2, amount: 40 }] }).summary,
+            publicKey: bob.publicKey,
+          },
+        },
+      ],
+      { [a]: 3 },
+    )
     expect(late.leaves).toEqual([])
     expect(late.ledger.spendable.get(b)).toBeUndefined()
   })

@@ -47,9 +47,10 @@ describe('checkpoint certificates', () => {
       unordered: { ...certificate, signatures: [...certificate.signatures].reverse() },
       'outsider signer': {
         ...certificate,
-        signatures: [...certificate.signatures.slice(0, 4), signResult(crypto, byId.get(f.ids.find((id) => !committee.facilitators.includes(id))!)!, result)].sort((a, b) =>
-          a.signer < b.signer ? -1 : 1,
-        ),
+        signatures: [
+          ...certificate.signatures.slice(0, 4),
+          signResult(crypto, byId.get(f.ids.find((id) => !committee.facilitators.includes(id))!)!, result),
+        ].sort((a, b) => (a.signer < b.signer ? -1 : 1)),
       },
       'bad signature': { ...certificate, signatures: certificate.signatures.map((s, i) => (i === 2 ? { ...s, signature: new Uint8Array(64).fill(1) } : s)) },
       'other result': { ...certificate, result: { ...result, nextFacilitators: [...result.nextFacilitators].slice(1) } },

@@ -1,7 +1,14 @@
 /** Members with key pairs, a genesis, rules and round-1 checkpoint blocks, for tests of the pure round layer. */
 import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
 import { createCheckpoint, EMPTY_CHAIN_HEAD, type HalfBlock, PayloadRegistry } from '@constellation/trustchain'
-import { type AnchoredCheckpoint, checkSubmission, defaultSolarSystemRules, genesisState, type SolarSystemRules, type SolarSystemState } from '../../src/index.js'
+import {
+  type AnchoredCheckpoint,
+  checkSubmission,
+  defaultSolarSystemRules,
+  genesisState,
+  type SolarSystemRules,
+  type SolarSystemState,
+} from '../../src/index.js'
 
 /**
  * A member's checkpoint with the stretch it closes (`blocks`, the checkpoint last), checked against `state` as a
@@ -9,7 +16,8 @@ import { type AnchoredCheckpoint, checkSubmission, defaultSolarSystemRules, gene
  */
 export function anchored(crypto: Crypto, state: SolarSystemState, blocks: readonly HalfBlock[]): AnchoredCheckpoint {
   const checked = checkSubmission(crypto, new PayloadRegistry(), state, blocks)
-  if (checked.kind !== 'anchored') throw new Error(`not an anchored checkpoint: ${checked.kind === 'refused' ? checked.reason : `missing blocks from ${checked.from}`}`)
+  if (checked.kind !== 'anchored')
+    throw new Error(`not an anchored checkpoint: ${checked.kind === 'refused' ? checked.reason : `missing blocks from ${checked.from}`}`)
   return checked.checkpoint
 }
 
@@ -25,7 +33,9 @@ export interface RoundFixture {
 }
 
 export function roundFixture(crypto: Crypto, members: number, facilitators: number, rules?: SolarSystemRules): RoundFixture {
-  const pairs = Array.from({ length: members }, (_, i) => crypto.keyPairFromSeed(Uint8Array.from({ length: 32 }, (_, j) => (j === 0 ? i & 0xff : j === 1 ? i >> 8 : 0xc0))))
+  const pairs = Array.from({ length: members }, (_, i) =>
+    crypto.keyPairFromSeed(Uint8Array.from({ length: 32 }, (_, j) => (j === 0 ? i & 0xff : j === 1 ? i >> 8 : 0xc0))),
+  )
   const ids = pairs.map((pair) => toHex(pair.publicKey))
   const chosen = rules ?? defaultSolarSystemRules({ facilitators })
   const state = genesisState(crypto, { level: 0, group: 'unit', members: ids, facilitators: [...ids].sort().slice(0, facilitators) }, chosen)

@@ -35,7 +35,11 @@ describe('checkpoint priority', () => {
       // propose the same selection (the least that certifies; the others' proposals were not agreed).
       let pool: CheckpointPool = new Map()
       f.pairs.forEach((pair: KeyPair, i) => {
-        const block: HalfBlock = createCheckpoint({ crypto, keyPair: pair }, heads[i]!, { consensusResultHash: state.resultHash, round: state.round, timestamp: round })
+        const block: HalfBlock = createCheckpoint({ crypto, keyPair: pair }, heads[i]!, {
+          consensusResultHash: state.resultHash,
+          round: state.round,
+          timestamp: round,
+        })
         heads[i] = advanceHead(crypto, heads[i]!, block)
         chains[i]!.push(block)
         const certified = state.lastCheckpoints.get(f.ids[i]!)?.entry.sequenceNumber ?? 0

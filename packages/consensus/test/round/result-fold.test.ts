@@ -42,7 +42,10 @@ beforeAll(async () => {
 /** A proposal of checkpoint blocks, each with the summary an honest facilitator would give (a one-block stretch). */
 function proposalOf(blocks: readonly HalfBlock[]): Uint8Array {
   return encodeCanonical({
-    checkpoints: blocks.map((block) => [encodeBlock(block), encodeStretchSummary(checkStretch(block.publicKey, opening, [block], { crypto, registry, signatures: 'none' }).tail.summary)]),
+    checkpoints: blocks.map((block) => [
+      encodeBlock(block),
+      encodeStretchSummary(checkStretch(block.publicKey, opening, [block], { crypto, registry, signatures: 'none' }).tail.summary),
+    ]),
     frauds: [],
   })
 }
@@ -75,7 +78,10 @@ describe('foldAgreement', () => {
     const [a, b, c] = f.state.committee.facilitators as [string, string, string]
     const real = f.anchored(4)
     // A Byzantine facilitator pairs the real block with a summary that spends nothing it says.
-    const lie = encodeCanonical({ checkpoints: [[encodeBlock(real.block), encodeStretchSummary({ ...real.tail.summary, head: { ...real.tail.summary.head, balance: 7 } })]], frauds: [] })
+    const lie = encodeCanonical({
+      checkpoints: [[encodeBlock(real.block), encodeStretchSummary({ ...real.tail.summary, head: { ...real.tail.summary.head, balance: 7 } })]],
+      frauds: [],
+    })
     const honestOnly = new Map([
       [a, lie],
       [b, encodeProposal([real])],
@@ -112,7 +118,16 @@ describe('foldAgreement', () => {
     const [a, b, c, d] = f.state.committee.facilitators as [string, string, string, string]
     const forged = { ...f.checkpoint(3), signature: new Uint8Array(64) }
     const agreed = new Map([
-      [a, encodeCanonical({ checkpoints: [[encodeBlock(f.checkpoint(2)), new Uint8Array([1, 2, 3])], [new Uint8Array([1, 2, 3]), new Uint8Array(0)]], frauds: [] })],
+      [
+        a,
+        encodeCanonical({
+          checkpoints: [
+            [encodeBlock(f.checkpoint(2)), new Uint8Array([1, 2, 3])],
+            [new Uint8Array([1, 2, 3]), new Uint8Array(0)],
+          ],
+          frauds: [],
+        }),
+      ],
       [b, proposalOf([forged])],
       [c, new Uint8Array([0xff, 0x00])],
       [d, encodeProposal([f.anchored(2)])],
@@ -170,7 +185,13 @@ describe('foldAgreement', () => {
     const { state } = nextResult(f.rules, f.state, body, resultHash(crypto, body))
     expect(state.memes[state.memeIndex.get(f.ids[5]!)!]!.history.provenFaults).toBe(1)
     // Reported again next round: recorded once.
-    const again = foldAgreement({ crypto, rules: f.rules, state, committee: state.committee, agreed: new Map(state.committee.facilitators.map((id) => [id, encodeProposal([], undefined, [fork])])) })
+    const again = foldAgreement({
+      crypto,
+      rules: f.rules,
+      state,
+      committee: state.committee,
+      agreed: new Map(state.committee.facilitators.map((id) => [id, encodeProposal([], undefined, [fork])])),
+    })
     expect(again.body.faults).toEqual([])
   })
 
@@ -199,7 +220,11 @@ describe('foldAgreement', () => {
     aliceHead = advanceHead(crypto, aliceHead, proposal)
     const aliceCheckpoint = createCheckpoint(alice, aliceHead, { consensusResultHash: state.genesisHash, round: 0, timestamp: 3 })
     const agreement = createAgreement(bob, EMPTY_CHAIN_HEAD, proposal, { timestamp: 2 })
-    const bobCheckpoint = createCheckpoint(bob, advanceHead(crypto, EMPTY_CHAIN_HEAD, agreement), { consensusResultHash: state.genesisHash, round: 0, timestamp: 3 })
+    const bobCheckpoint = createCheckpoint(bob, advanceHead(crypto, EMPTY_CHAIN_HEAD, agreement), {
+      consensusResultHash: state.genesisHash,
+      round: 0,
+      timestamp: 3,
+    })
     const inputs = [anchored(crypto, state, [aliceGenesis, proposal, aliceCheckpoint]), anchored(crypto, state, [agreement, bobCheckpoint])]
     const agreed = new Map(state.committee.facilitators.map((id) => [id, encodeProposal(inputs)]))
     const { body, finalised } = foldAgreement({ crypto, rules, state, committee: state.committee, agreed })

@@ -55,7 +55,8 @@ function runUntilCrash(fixture: RoundFixture, deliveries: number) {
     const before = machines[i]!
     const stepped = stepRound(before, event)
     machines[i] = stepped.state
-    if (i === 0 && before.proposal === undefined && stepped.state.proposal !== undefined) records.push({ type: 'proposal', round: 1, value: stepped.state.proposal })
+    if (i === 0 && before.proposal === undefined && stepped.state.proposal !== undefined)
+      records.push({ type: 'proposal', round: 1, value: stepped.state.proposal })
     post(before.self, stepped.effects)
   }
   fixture.pairs.forEach((_, i) => {
@@ -81,7 +82,10 @@ describe('resuming a round from its journal', () => {
       const run = runUntilCrash(fixture, deliveries)
       const live = run.machines[0]!
       // The restarted process holds one checkpoint only: its own proposal must still be the journalled one.
-      const fresh = stepRound(startRound({ crypto, keyPair: fixture.pairs[0]!, rules: fixture.rules, seed: fixture.state }), { type: 'checkpoint', block: fixture.anchored(0, 7) }).state
+      const fresh = stepRound(startRound({ crypto, keyPair: fixture.pairs[0]!, rules: fixture.rules, seed: fixture.state }), {
+        type: 'checkpoint',
+        block: fixture.anchored(0, 7),
+      }).state
       const resumed = resumeRound(fresh, run.records, readFrame)
       expect(resumed.state.proposal).toEqual(live.proposal)
       expect(resumed.state.phase).toBe(live.phase)

@@ -15,7 +15,8 @@ describe('checkpoint cadence', async () => {
     heads.set(block, advanceHead(crypto, headAfter(after), block))
     return block
   }
-  const checkpointAt = (after: HalfBlock, round: number) => keep(createCheckpoint(author, headAfter(after), { consensusResultHash: new Uint8Array(32), round, timestamp: 1 }), after)
+  const checkpointAt = (after: HalfBlock, round: number) =>
+    keep(createCheckpoint(author, headAfter(after), { consensusResultHash: new Uint8Array(32), round, timestamp: 1 }), after)
   const base = { round: 100, anchorRound: 90, idleCheckpointRounds: 64, maxCheckpointAgeRounds: 8 }
 
   it('checkpoints when the chain moved since its certified checkpoint', () => {

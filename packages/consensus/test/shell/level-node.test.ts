@@ -34,7 +34,13 @@ import {
   signResult,
   submitMembershipRequest,
 } from '../../src/index.js'
-import { decodeCertificateRange, decodeFinalityPathAnswer, encodeCertificateAnnouncement, encodeCertificateRange, encodeFinalityPathRequest } from '../../src/shell/wire.js'
+import {
+  decodeCertificateRange,
+  decodeFinalityPathAnswer,
+  encodeCertificateAnnouncement,
+  encodeCertificateRange,
+  encodeFinalityPathRequest,
+} from '../../src/shell/wire.js'
 import { type ClusterSim, type ClusterValidator, createClusterSim } from '../support/cluster-sim.js'
 import { rewriteRoundFrames, SIM_BALANCE } from '../support/solar-system-sim.js'
 import { SHELL_MEMBERSHIP } from '../support/membership-rules.js'
@@ -92,7 +98,11 @@ describe('validators above level 0 (LevelNode)', () => {
 
     // What a validator serves is checked on the way in: junk, over-long ranges and unknown fields are refused.
     const protocols = levelProtocols(1)
-    const junk = [new Uint8Array([0xff]), encodeCanonical({ level: 0, group: 'sol-1', from: 1, count: 100_000 }), encodeCanonical({ level: 0, group: 'sol-1', round: 1, extra: 1 })]
+    const junk = [
+      new Uint8Array([0xff]),
+      encodeCanonical({ level: 0, group: 'sol-1', from: 1, count: 100_000 }),
+      encodeCanonical({ level: 0, group: 'sol-1', round: 1, extra: 1 }),
+    ]
     for (const protocol of [protocols.certificates, protocols.finalityPath, protocols.round]) {
       for (const bytes of junk) {
         const answer = bob.sim.request(validator.member.id, protocol, bytes).then(
@@ -103,7 +113,9 @@ describe('validators above level 0 (LevelNode)', () => {
       }
     }
     // A group it does not follow gets no path and no certificates, not an error.
-    const elsewhere = await s.net.runUntil(bob.sim.request(validator.member.id, protocols.finalityPath, encodeFinalityPathRequest({ level: 0, group: 'sol-9', round: 1 })))
+    const elsewhere = await s.net.runUntil(
+      bob.sim.request(validator.member.id, protocols.finalityPath, encodeFinalityPathRequest({ level: 0, group: 'sol-9', round: 1 })),
+    )
     expect(decodeFinalityPathAnswer(elsewhere, 1 << 20)).toBeUndefined()
     expect(s.errors).toEqual([])
   })
@@ -150,7 +162,8 @@ describe('validators above level 0 (LevelNode)', () => {
     )
     expect(await s.net.runUntil(refused)).toBe('refused')
     const certified = (id: string) => first.level.state.lastCheckpoints.get(id) !== undefined
-    for (let round = first.level.history.round + 1; !(certified(toHex(newcomer.publicKey)) && certified(client.id)) && round < 20; round++) await s.runUntilClusterRound(round)
+    for (let round = first.level.history.round + 1; !(certified(toHex(newcomer.publicKey)) && certified(client.id)) && round < 20; round++)
+      await s.runUntilClusterRound(round)
     // Every node derives the assignment from the cluster's certified results and the requests it holds.
     const held = indexMembershipRequests(s.crypto, [join, leave, forged])
     const childKeys = new Set(s.systems.map((system) => toHex(genesisHashOf(s.crypto, system.genesis))))
@@ -159,7 +172,12 @@ describe('validators above level 0 (LevelNode)', () => {
     for (let round = 1; round <= history.round; round++) {
       const { requests, missing } = certifiedRequests(history.certificate(round)!.result.body, held, childKeys)
       expect(missing).toBe(0)
-      assignment = applyMembershipRound(s.crypto, SHELL_MEMBERSHIP, assignment, { round: assignment.round + 1, resultHash: history.resultHashOf(round)!, requests, seen: new Set(assignment.members.keys()) })
+      assignment = applyMembershipRound(s.crypto, SHELL_MEMBERSHIP, assignment, {
+        round: assignment.round + 1,
+        resultHash: history.resultHashOf(round)!,
+        requests,
+        seen: new Set(assignment.members.keys()),
+      })
     }
     expect(assignment.members.has(toHex(newcomer.publicKey))).toBe(true)
     expect(assignment.nonces.get(client.id)).toBe(1)
@@ -168,7 +186,14 @@ describe('validators above level 0 (LevelNode)', () => {
   })
 
   it('a Byzantine validator’s forged certificates and history are refused; the cluster keeps certifying', async () => {
-    sim = await createClusterSim({ seed: 'level-byzantine', systems: 4, membersPerSystem: 4, facilitators: 4, validators: 4, corrupt: new Map([[3, byzantineValidator]]) })
+    sim = await createClusterSim({
+      seed: 'level-byzantine',
+      systems: 4,
+      membersPerSystem: 4,
+      facilitators: 4,
+      validators: 4,
+      corrupt: new Map([[3, byzantineValidator]]),
+    })
     const s = sim
     await s.runUntilClusterRound(3)
     const [honest, , , liar] = s.validators as [ClusterValidator, ClusterValidator, ClusterValidator, ClusterValidator]
@@ -182,7 +207,9 @@ describe('validators above level 0 (LevelNode)', () => {
     const forged: CheckpointCertificate = { result, signatures: latest.signatures }
     const alone: CheckpointCertificate = { result: forged.result, signatures: [signResult(s.crypto, liar.member.keyPair, forged.result)] }
     for (const certificate of [forged, alone]) {
-      await s.net.runUntil(liar.network.publish(certificateTopic(1, 'cluster-0'), encodeCertificateAnnouncement({ round, certificate: encodeCertificate(certificate) })))
+      await s.net.runUntil(
+        liar.network.publish(certificateTopic(1, 'cluster-0'), encodeCertificateAnnouncement({ round, certificate: encodeCertificate(certificate) })),
+      )
     }
     await s.runUntilClusterRound(round + 3)
     expect(honest.level.stats.certificatesRejected).toBeGreaterThanOrEqual(rejectedBefore + 2)

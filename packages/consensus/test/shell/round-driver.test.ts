@@ -30,7 +30,11 @@ function recordingClock(): { clock: Clock; live: () => number } {
 describe('RoundDriver', () => {
   it('starts no round after stop, and starts rounds again once started', () => {
     const { clock, live } = recordingClock()
-    const network = { limits: { maxMessageBytes: 1 << 20 }, request: async () => new Uint8Array(0), publish: async () => undefined } as unknown as ConsensusNetwork
+    const network = {
+      limits: { maxMessageBytes: 1 << 20 },
+      request: async () => new Uint8Array(0),
+      publish: async () => undefined,
+    } as unknown as ConsensusNetwork
     const driver = new RoundDriver<never>({
       network,
       clock,

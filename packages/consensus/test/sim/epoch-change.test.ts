@@ -45,10 +45,23 @@ describe('epoch change in a running solar system', () => {
     const [leaver, ...stayers] = s.members as [SimMember, ...SimMember[]]
     // The membership the root certifies: the genesis members' joins, then the joiner's join and the leaver's leave.
     const joins = s.members.map((m) => signMembershipRequest(crypto, m.keyPair, { kind: 'join', nonce: 1 }))
-    const first = applyMembershipRound(crypto, SHELL_MEMBERSHIP, emptyAssignment(), { round: 1, resultHash: crypto.sha256(new Uint8Array([1])), requests: joins, seen: new Set() })
+    const first = applyMembershipRound(crypto, SHELL_MEMBERSHIP, emptyAssignment(), {
+      round: 1,
+      resultHash: crypto.sha256(new Uint8Array([1])),
+      requests: joins,
+      seen: new Set(),
+    })
     expect(membersOf(first, 'sol-0')).toEqual([...s.genesis.members].sort())
-    const changes = [signMembershipRequest(crypto, joinerKey, { kind: 'join', nonce: 1 }), signMembershipRequest(crypto, leaver.keyPair, { kind: 'leave', nonce: 2 })]
-    const second = applyMembershipRound(crypto, SHELL_MEMBERSHIP, first, { round: 2, resultHash: crypto.sha256(new Uint8Array([2])), requests: changes, seen: new Set(s.genesis.members) })
+    const changes = [
+      signMembershipRequest(crypto, joinerKey, { kind: 'join', nonce: 1 }),
+      signMembershipRequest(crypto, leaver.keyPair, { kind: 'leave', nonce: 2 }),
+    ]
+    const second = applyMembershipRound(crypto, SHELL_MEMBERSHIP, first, {
+      round: 2,
+      resultHash: crypto.sha256(new Uint8Array([2])),
+      requests: changes,
+      seen: new Set(s.genesis.members),
+    })
     const next = membersOf(second, 'sol-0')
     expect(next).toContain(joinerId)
     expect(next).not.toContain(leaver.id)

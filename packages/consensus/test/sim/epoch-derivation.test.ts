@@ -49,7 +49,15 @@ const signers = (certificate: CheckpointCertificate) => certificate.signatures.m
 
 describe('epochs derived from the root’s certified results', () => {
   it('a join and a leave certified by the root switch the solar system at one round on every member; an offline member catches up and agrees', async () => {
-    sim = await createClusterSim({ seed: 'derived-epochs', systems: 2, membersPerSystem: 4, facilitators: 4, validators: 4, membership: true, epochs: () => RULES })
+    sim = await createClusterSim({
+      seed: 'derived-epochs',
+      systems: 2,
+      membersPerSystem: 4,
+      facilitators: 4,
+      validators: 4,
+      membership: true,
+      epochs: () => RULES,
+    })
     const s = sim
     const [m0, m1, offline, leaver] = s.systems[0]!.members as [SimMember, SimMember, SimMember, SimMember]
     const follower = (member: SimMember) => s.followers.get(member.id)!
@@ -62,8 +70,14 @@ describe('epochs derived from the root’s certified results', () => {
     const joinerKey = s.crypto.keyPairFromSeed(s.crypto.sha256(new TextEncoder().encode('derived-epochs/joiner')))
     const joinerId = toHex(joinerKey.publicKey)
     const client = s.systems[1]!.members[3]!
-    await s.net.runUntil(submitMembershipRequest(client.sim, s.validators[0]!.member.id, signMembershipRequest(s.crypto, joinerKey, { kind: 'join', nonce: 1 }), { level: 1 }))
-    await s.net.runUntil(submitMembershipRequest(leaver.sim, s.validators[1]!.member.id, signMembershipRequest(s.crypto, leaver.keyPair, { kind: 'leave', nonce: 1 }), { level: 1 }))
+    await s.net.runUntil(
+      submitMembershipRequest(client.sim, s.validators[0]!.member.id, signMembershipRequest(s.crypto, joinerKey, { kind: 'join', nonce: 1 }), { level: 1 }),
+    )
+    await s.net.runUntil(
+      submitMembershipRequest(leaver.sim, s.validators[1]!.member.id, signMembershipRequest(s.crypto, leaver.keyPair, { kind: 'leave', nonce: 1 }), {
+        level: 1,
+      }),
+    )
     const expected = [m0.id, m1.id, offline.id, joinerId].sort()
     const derivedAll = () => follower(m0).derivation.members.join() === expected.join()
     await runUntil(s, derivedAll)
@@ -89,7 +103,8 @@ describe('epochs derived from the root’s certified results', () => {
     const top = Math.min(...[...live, offline].map((m) => m.consensus.history.round))
     const reference = m0.consensus.history
     for (const m of [m1, offline, joiner]) {
-      for (let round = 1; round <= top; round++) expect(toHex(m.consensus.history.resultHashOf(round)!), `round ${round}`).toBe(toHex(reference.resultHashOf(round)!))
+      for (let round = 1; round <= top; round++)
+        expect(toHex(m.consensus.history.resultHashOf(round)!), `round ${round}`).toBe(toHex(reference.resultHashOf(round)!))
       expect([...m.consensus.state.members].sort()).toEqual(expected)
     }
     // Each epoch took effect at its boundary: the result before it elects from the new members, checkpoints from it on are theirs.
@@ -117,11 +132,23 @@ describe('epochs derived from the root’s certified results', () => {
 
   it('a member that derives with another delay cannot follow the handover: it refuses the others’ result and signs none of it', async () => {
     const wrong: EpochRules = { ...RULES, delay: RULES.delay + 1 }
-    sim = await createClusterSim({ seed: 'derived-epochs-wrong', systems: 2, membersPerSystem: 4, facilitators: 4, validators: 4, membership: true, epochs: (system, member) => (system === 0 && member === 2 ? wrong : RULES) })
+    sim = await createClusterSim({
+      seed: 'derived-epochs-wrong',
+      systems: 2,
+      membersPerSystem: 4,
+      facilitators: 4,
+      validators: 4,
+      membership: true,
+      epochs: (system, member) => (system === 0 && member === 2 ? wrong : RULES),
+    })
     const s = sim
     const [m0, m1, misled, leaver] = s.systems[0]!.members as [SimMember, SimMember, SimMember, SimMember]
     await s.runUntilClusterRound(2)
-    await s.net.runUntil(submitMembershipRequest(leaver.sim, s.validators[1]!.member.id, signMembershipRequest(s.crypto, leaver.keyPair, { kind: 'leave', nonce: 1 }), { level: 1 }))
+    await s.net.runUntil(
+      submitMembershipRequest(leaver.sim, s.validators[1]!.member.id, signMembershipRequest(s.crypto, leaver.keyPair, { kind: 'leave', nonce: 1 }), {
+        level: 1,
+      }),
+    )
     const honest = s.followers.get(m0.id)!
     await runUntil(s, () => honest.derivation.epochs.length > 0)
     const [epoch] = honest.derivation.epochs
@@ -145,14 +172,27 @@ describe('epochs derived from the root’s certified results', () => {
   })
 
   it('a join only in a Byzantine validator’s own proposal, never gossiped nor served by it, is seated by every follower alike; nobody stalls', async () => {
-    sim = await createClusterSim({ seed: 'derived-epochs-hidden', systems: 2, membersPerSystem: 4, facilitators: 4, validators: 4, membership: true, epochs: () => RULES, corrupt: new Map([[3, hidingValidator]]) })
+    sim = await createClusterSim({
+      seed: 'derived-epochs-hidden',
+      systems: 2,
+      membersPerSystem: 4,
+      facilitators: 4,
+      validators: 4,
+      membership: true,
+      epochs: () => RULES,
+      corrupt: new Map([[3, hidingValidator]]),
+    })
     const s = sim
     await s.runUntilClusterRound(2)
     const joinerKey = s.crypto.keyPairFromSeed(s.crypto.sha256(new TextEncoder().encode('derived-epochs-hidden/joiner')))
     const joinerId = toHex(joinerKey.publicKey)
     const liar = s.validators[3]!
     // The join reaches the liar alone, which proposes it but passes it on to nobody.
-    await s.net.runUntil(submitMembershipRequest(s.systems[0]!.members[3]!.sim, liar.member.id, signMembershipRequest(s.crypto, joinerKey, { kind: 'join', nonce: 1 }), { level: 1 }))
+    await s.net.runUntil(
+      submitMembershipRequest(s.systems[0]!.members[3]!.sim, liar.member.id, signMembershipRequest(s.crypto, joinerKey, { kind: 'join', nonce: 1 }), {
+        level: 1,
+      }),
+    )
     const honestValidators = s.validators.slice(0, 3)
     await runUntil(s, () => honestValidators.every((v) => v.level.state.lastCheckpoints.has(joinerId)))
     const certifying = Array.from({ length: honestValidators[0]!.level.history.round }, (_, i) => i + 1).find((round) =>
@@ -197,7 +237,15 @@ describe('epochs derived from the root’s certified results', () => {
 
   it('the derivation is a checked function of the root results: refused when a request or child certificate is missing or foreign', async () => {
     // Members that checkpoint every round: the root result that certifies the requests then carries child runs too.
-    sim = await createClusterSim({ seed: 'derived-epochs-pure', systems: 2, membersPerSystem: 4, facilitators: 4, validators: 4, membership: true, idleCheckpointRounds: 1 })
+    sim = await createClusterSim({
+      seed: 'derived-epochs-pure',
+      systems: 2,
+      membersPerSystem: 4,
+      facilitators: 4,
+      validators: 4,
+      membership: true,
+      idleCheckpointRounds: 1,
+    })
     const s = sim
     await s.runUntilClusterRound(1)
     const joinerKey = s.crypto.keyPairFromSeed(new Uint8Array(32).fill(9))
@@ -220,7 +268,10 @@ describe('epochs derived from the root’s certified results', () => {
         const upTo = certificate.result.body.checkpoints.find((entry) => toHex(entry.publicKey) === toHex(history.genesisHash))?.sequenceNumber
         if (upTo === undefined) continue
         const from = (committed.get(genesis.group) ?? 0) + 1
-        runs.set(genesis.group, Array.from({ length: upTo - from + 1 }, (_, i) => history.certificate(from + i)!))
+        runs.set(
+          genesis.group,
+          Array.from({ length: upTo - from + 1 }, (_, i) => history.certificate(from + i)!),
+        )
         committed.set(genesis.group, upTo)
       }
       inputs.push({ certificate, requests: [leave, join], runs })
@@ -239,7 +290,13 @@ describe('epochs derived from the root’s certified results', () => {
     // Another delay moves every boundary by as much; another order of the requests changes nothing.
     const later = derive('sol-1', { ...RULES, delay: RULES.delay + 3 }, inputs)
     expect(later.epochs.map((epoch) => epoch.fromRound)).toEqual(sol1.epochs.map((epoch) => epoch.fromRound + 3))
-    expect(derive('sol-1', RULES, inputs.map((input) => ({ ...input, requests: [...input.requests].reverse() }))).epochs).toEqual(sol1.epochs)
+    expect(
+      derive(
+        'sol-1',
+        RULES,
+        inputs.map((input) => ({ ...input, requests: [...input.requests].reverse() })),
+      ).epochs,
+    ).toEqual(sol1.epochs)
     expect(derive('sol-0', RULES, inputs).epochs).toEqual([])
 
     const certifying = inputs.findIndex((input) => input.certificate.result.body.checkpoints.some((entry) => toHex(entry.publicKey) === leaver.id))

@@ -1,5 +1,18 @@
 import { toHex } from '@constellation/crypto'
-import { advanceHead, blockHash, createCheckpoint, createProposal, decodeFraudProof, EMPTY_CHAIN_HEAD, encodeBlock, encodeExchangeRequest, decodeExchangeResponse, type HalfBlock, TRANSFER_PROTOCOL, transferPayload } from '@constellation/trustchain'
+import {
+  advanceHead,
+  blockHash,
+  createCheckpoint,
+  createProposal,
+  decodeFraudProof,
+  EMPTY_CHAIN_HEAD,
+  encodeBlock,
+  encodeExchangeRequest,
+  decodeExchangeResponse,
+  type HalfBlock,
+  TRANSFER_PROTOCOL,
+  transferPayload,
+} from '@constellation/trustchain'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   checkAgreementProof,
@@ -106,7 +119,11 @@ describe('finality', () => {
       payload: { kind: 'transfer', amount: SIM_BALANCE, balance: SIM_BALANCE },
       timestamp: honest.proposal.timestamp + 1,
     })
-    const frame = encodeExchangeRequest({ type: 'transfers', round: alice.consensus.state.round, blocks: [...below, overspend].map((block) => encodeBlock(block)) })
+    const frame = encodeExchangeRequest({
+      type: 'transfers',
+      round: alice.consensus.state.round,
+      blocks: [...below, overspend].map((block) => encodeBlock(block)),
+    })
     const answer = decodeExchangeResponse(await s.net.runUntil(alice.sim.request(carol.id, TRANSFER_PROTOCOL, frame)))
     expect(answer.type === 'answers' && answer.answers.some((a) => 'agreement' in a)).toBe(false)
     expect(await carol.store.getLinked(alice.keyPair.publicKey, overspend.sequenceNumber)).toEqual([])
@@ -118,7 +135,11 @@ describe('finality', () => {
       timestamp: overspend.timestamp + 1,
     })
     const { level, group } = s.genesis
-    const stretch = [...below.filter((block) => block.sequenceNumber > (alice.consensus.state.lastCheckpoints.get(alice.id)?.entry.sequenceNumber ?? 0)), overspend, checkpoint]
+    const stretch = [
+      ...below.filter((block) => block.sequenceNumber > (alice.consensus.state.lastCheckpoints.get(alice.id)?.entry.sequenceNumber ?? 0)),
+      overspend,
+      checkpoint,
+    ]
     const submission = encodeCheckpointSubmission({ level, group, blocks: stretch.map((block) => encodeBlock(block)) })
     await expect(s.net.runUntil(alice.sim.request(dave.id, CHECKPOINT_PROTOCOL, submission))).rejects.toThrow(/insufficient-balance/)
 

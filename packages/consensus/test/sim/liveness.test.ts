@@ -164,7 +164,9 @@ describe('catching up', () => {
       // Nothing fetched for the restored rounds, and no round up to the sit-out bound facilitated.
       expect(restarted.stats.certificatesFetched).toBeLessThan(target - saved.length + 1)
       // In the sat-out rounds where the election named it, its signature is missing from the certificate.
-      const named = [saved.length + 1, saved.length + 2].filter((round) => restarted.history.certificate(round - 1)!.result.nextFacilitators.includes(member.id))
+      const named = [saved.length + 1, saved.length + 2].filter((round) =>
+        restarted.history.certificate(round - 1)!.result.nextFacilitators.includes(member.id),
+      )
       expect(named.length).toBeGreaterThan(0)
       for (const round of named) expect(restarted.history.certificate(round)!.signatures.map((sig) => sig.signer)).not.toContain(member.id)
       expect(toHexes(restarted, target)).toEqual(certifiedHashes(others[0]!).slice(0, target))
@@ -177,7 +179,13 @@ describe('catching up', () => {
   it('paces rounds by the members’ checkpoint delay', async () => {
     // Members that checkpoint every round: idle ones would pace the rounds by the proposal timer instead (below).
     const gaps = async (checkpointDelayMs: number): Promise<number[]> => {
-      const paced = await createSolarSystemSim({ seed: 'paced', members: 5, facilitators: 4, idleCheckpointRounds: 1, timing: { checkpointDelayMs, proposalTimeoutMs: 2_000 } })
+      const paced = await createSolarSystemSim({
+        seed: 'paced',
+        members: 5,
+        facilitators: 4,
+        idleCheckpointRounds: 1,
+        timing: { checkpointDelayMs, proposalTimeoutMs: 2_000 },
+      })
       const at: number[] = []
       paced.members[0]!.consensus.onCertificate(() => at.push(paced.net.clock.now()))
       await paced.runUntilRound(8)

@@ -54,7 +54,14 @@ describe('facilitators restarting mid-round resume it from their round journal',
   for (const { n, who, point, index } of cases) {
     const faults = Math.floor((n - 1) / 3)
     const leaves = index % 2 === 1
-    const label = n === 1 ? 'the only facilitator restarts' : who === 'one' ? 'one facilitator restarts' : who === 'all' ? 'every facilitator restarts at once' : `t + 1 = ${faults + 1} facilitators restart`
+    const label =
+      n === 1
+        ? 'the only facilitator restarts'
+        : who === 'one'
+          ? 'one facilitator restarts'
+          : who === 'all'
+            ? 'every facilitator restarts at once'
+            : `t + 1 = ${faults + 1} facilitators restart`
     it(`n = ${n}: ${label} once it ${point} (${leaves ? 'after' : 'before'} that step's messages left)`, async () => {
       // Members beyond the committee for the larger ones, so the election changes who facilitates.
       const members = n >= 4 ? n + 2 : n

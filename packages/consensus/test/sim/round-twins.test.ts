@@ -134,10 +134,20 @@ function fixture(n: number): Fixture {
     heads.push(advanceHead(crypto, afterGenesis, cp1))
   }
   const proposal1 = encodeProposal(chains.map((chain) => anchored(crypto, state0, chain)))
-  const { body: body1 } = foldAgreement({ crypto, rules, state: state0, committee: state0.committee, agreed: new Map(facilitators.map((id) => [id, proposal1])) })
+  const { body: body1 } = foldAgreement({
+    crypto,
+    rules,
+    state: state0,
+    committee: state0.committee,
+    agreed: new Map(facilitators.map((id) => [id, proposal1])),
+  })
   const { result: result1, state: state1 } = nextResult(rules, state0, body1, resultHash(crypto, body1))
   const byId = new Map(pairs.map((pair, i) => [ids[i] as string, pair]))
-  const certificate1 = assembleCertificate(result1, state0.committee.facilitators.map((id) => signResult(crypto, byId.get(id) as KeyPair, result1)), state0.committee)
+  const certificate1 = assembleCertificate(
+    result1,
+    state0.committee.facilitators.map((id) => signResult(crypto, byId.get(id) as KeyPair, result1)),
+    state0.committee,
+  )
 
   // Then transfers in pairs, and the double-signer's two forks, each chain closed by a checkpoint recording round 1;
   // each checkpoint is held with its stretch after the certified one (the transfer's half, if any, and itself).
@@ -170,7 +180,11 @@ function fixture(n: number): Fixture {
   checkpoints[d] = fork(x, 'a')
   const conflicting = fork(y, 'b')
   const outsiderKey = crypto.keyPairFromSeed(new Uint8Array(32).fill(0xee))
-  const outsiderBlock = createCheckpoint({ crypto, keyPair: outsiderKey }, EMPTY_CHAIN_HEAD, { consensusResultHash: state0.genesisHash, round: 0, timestamp: 1 })
+  const outsiderBlock = createCheckpoint({ crypto, keyPair: outsiderKey }, EMPTY_CHAIN_HEAD, {
+    consensusResultHash: state0.genesisHash,
+    round: 0,
+    timestamp: 1,
+  })
   const outsiderStretch = checkStretch(outsiderKey.publicKey, openingAnchor(0), [outsiderBlock], { crypto, registry: new PayloadRegistry() })
   if (!outsiderStretch.ok) throw new Error(`the outsider's stretch: ${outsiderStretch.reasons.join(', ')}`)
   const made: Fixture = {
@@ -295,7 +309,8 @@ async function violationsOf(f: Fixture, faults: number, seed: number): Promise<{
       }
     }
     for (const fault of body.faults) {
-      if (checkFraudProof(crypto, decodeFraudProof(crypto, fault.proof)) !== undefined) violations.push(`the fraud proof against ${fault.memeId.slice(0, 8)} does not verify`)
+      if (checkFraudProof(crypto, decodeFraudProof(crypto, fault.proof)) !== undefined)
+        violations.push(`the fraud proof against ${fault.memeId.slice(0, 8)} does not verify`)
     }
     try {
       applyResult(f.rules, f.state, certificate.result, resultHash(crypto, body))
@@ -318,15 +333,24 @@ async function violationsOf(f: Fixture, faults: number, seed: number): Promise<{
       const leaf = transactionLeaf(crypto, halves)
       const proof: AgreementProof = leaves.some((candidate) => equalBytes(candidate, leaf))
         ? buildAgreementProof(crypto, halves, certificate)
-        : { ...halves, certificate: withoutLeaves(certificate), path: leaves.length > 0 ? merkleProof(crypto, leaves, 0) : { index: 0, leaves: 1, siblings: [] } }
+        : {
+            ...halves,
+            certificate: withoutLeaves(certificate),
+            path: leaves.length > 0 ? merkleProof(crypto, leaves, 0) : { index: 0, leaves: 1, siblings: [] },
+          }
       const why = await checkAgreementProof(crypto, proof, committeesOf(history), cachedVerifier)
       const certifiedBoth = tx.closing.every((block) => body.checkpoints.some((e) => toHex(e.hash) === toHex(blockHash(crypto, block))))
-      if ((why === undefined) !== certifiedBoth) violations.push(`a transaction's proof ${why === undefined ? 'verifies without' : `fails (${why}) despite`} both closing checkpoints certified`)
+      if ((why === undefined) !== certifiedBoth)
+        violations.push(`a transaction's proof ${why === undefined ? 'verifies without' : `fails (${why}) despite`} both closing checkpoints certified`)
       if (why === undefined) final.add(tx.fork ?? 'honest')
     }
     if (final.has('a') && final.has('b')) violations.push('both forks of the double-signer are final: a double spend')
   }
-  return { final, violations, description: `n=${f.facilitators.length} t=${faults} seed=${seed} byzantine=${byzantine.map((id) => id.slice(0, 8)).join(',')} ${run.description}` }
+  return {
+    final,
+    violations,
+    description: `n=${f.facilitators.length} t=${faults} seed=${seed} byzantine=${byzantine.map((id) => id.slice(0, 8)).join(',')} ${run.description}`,
+  }
 }
 
 const CHUNK = 50

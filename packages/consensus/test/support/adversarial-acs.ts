@@ -195,7 +195,8 @@ export function runAcsAdversarially(n: number, faults: number, seed: number, beh
   })
   const violations = checkAcsRun(ids, byzantine, faults, result)
   const first = [...result.outputs.values()][0]?.[0]
-  const outputHash = first === undefined ? 'none' : toHex(sha256(new TextEncoder().encode([...first.proposals].map(([id, v]) => `${id}=${toHex(v)}`).join(',')))).slice(0, 16)
+  const outputHash =
+    first === undefined ? 'none' : toHex(sha256(new TextEncoder().encode([...first.proposals].map(([id, v]) => `${id}=${toHex(v)}`).join(',')))).slice(0, 16)
   return { result, byzantine, violations, fingerprint: `${result.fingerprint}/${outputHash}` }
 }
 
@@ -217,7 +218,10 @@ export function checkAcsRun(ids: readonly string[], byzantine: readonly string[]
     if (reference === undefined) {
       reference = proposals
       referenceId = id
-    } else if (proposals.size !== reference.size || [...proposals].some(([p, v]) => !equalBytes(v, reference?.get(p) ?? new Uint8Array(0)) || !reference?.has(p))) {
+    } else if (
+      proposals.size !== reference.size ||
+      [...proposals].some(([p, v]) => !equalBytes(v, reference?.get(p) ?? new Uint8Array(0)) || !reference?.has(p))
+    ) {
       violations.push(`${id} and ${referenceId} output different subsets: [${[...proposals.keys()]}] vs [${[...reference.keys()]}]`)
     }
   }

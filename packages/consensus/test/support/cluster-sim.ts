@@ -82,7 +82,9 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
   const errors: unknown[] = []
   const systems: { genesis: SolarSystemGenesis; members: SimMember[] }[] = []
   const rules = defaultSolarSystemRules({ facilitators: options.facilitators })
-  const keys = Array.from({ length: options.systems }, (_, s) => Array.from({ length: options.membersPerSystem }, (_, i) => keyFor(crypto, `${options.seed}/sol-${s}/${i}`)))
+  const keys = Array.from({ length: options.systems }, (_, s) =>
+    Array.from({ length: options.membersPerSystem }, (_, i) => keyFor(crypto, `${options.seed}/sol-${s}/${i}`)),
+  )
   const geneses = keys.map((system, s): SolarSystemGenesis => {
     const ids = system.map((pair) => toHex(pair.publicKey))
     const genesis: SolarSystemGenesis = { level: 0, group: `sol-${s}`, members: ids, facilitators: [...ids].sort().slice(0, options.facilitators) }
@@ -98,7 +100,16 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
   const followers = new Map<string, EpochFollower>()
   const extra: SimMember[] = []
   const follow = (id: string, group: string, epochRules: EpochRules) => (network: ConsensusNetwork) => {
-    const follower = createEpochFollower({ crypto, network, clock: net.clock, root: cluster, systems: geneses, group, rules: epochRules, onError: (error) => errors.push(error) })
+    const follower = createEpochFollower({
+      crypto,
+      network,
+      clock: net.clock,
+      root: cluster,
+      systems: geneses,
+      group,
+      rules: epochRules,
+      onError: (error) => errors.push(error),
+    })
     followers.set(id, follower)
     return follower
   }

@@ -90,7 +90,8 @@ export function measureScaling(config: ScalingConfig, systems: number, seed = 's
   const seconds = config.windowMs / 1_000
   const inWindow = sim.rootTimeline.filter((mark) => mark.time >= config.warmupMs && mark.time <= config.warmupMs + config.windowMs)
   const [first, last] = [inWindow[0], inWindow.at(-1)]
-  const finalPerSecond = first === undefined || last === undefined || last.time === first.time ? 0 : ((last.final - first.final) / (last.time - first.time)) * 1_000
+  const finalPerSecond =
+    first === undefined || last === undefined || last.time === first.time ? 0 : ((last.final - first.final) / (last.time - first.time)) * 1_000
   const withParent = sim.systems.filter((system) => system.parent !== undefined)
   const certifiedRounds = withParent.reduce((sum, system) => sum + system.state.round, 0)
   const committedRounds = withParent.reduce((sum, system) => sum + (system.parent?.state.lastCheckpoints.get(system.key)?.entry.sequenceNumber ?? 0), 0)
@@ -116,7 +117,11 @@ export function measureScaling(config: ScalingConfig, systems: number, seed = 's
  * The node with the highest `figure`, and what it is: a member, or a validator of the levels above it validates, and
  * the rounds it facilitated in the window per level.
  */
-function busiestOf(sim: HierarchySim, facilitatedBefore: readonly number[][], figure: (node: SimNode, i: number) => number): { readonly value: number; readonly role: string } {
+function busiestOf(
+  sim: HierarchySim,
+  facilitatedBefore: readonly number[][],
+  figure: (node: SimNode, i: number) => number,
+): { readonly value: number; readonly role: string } {
   let best = 0
   for (let i = 1; i < sim.nodes.length; i++) if (figure(sim.nodes[i] as SimNode, i) > figure(sim.nodes[best] as SimNode, best)) best = i
   const node = sim.nodes[best] as SimNode

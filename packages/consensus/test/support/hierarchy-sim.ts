@@ -218,7 +218,14 @@ export interface RealTransfer {
 /** How often a message for a sleeping node is offered again. */
 const RETRY_MS = 200
 
-const DEFAULT_COST: CostModel = { verifyMs: 0, signMs: 0, latency: uniformLatency(5, 25), bytesPerMs: Number.POSITIVE_INFINITY, gossipFanout: 6, transfer: ASSUMED_TRANSFER_CHARGES }
+const DEFAULT_COST: CostModel = {
+  verifyMs: 0,
+  signMs: 0,
+  latency: uniformLatency(5, 25),
+  bytesPerMs: Number.POSITIVE_INFINITY,
+  gossipFanout: 6,
+  transfer: ASSUMED_TRANSFER_CHARGES,
+}
 
 function countingCrypto(crypto: Crypto, counts: { verify: number; sign: number }): Crypto {
   return {
@@ -348,7 +355,10 @@ export class HierarchySim {
     const crypto = countingCrypto(this.#crypto, counts)
     // The genesis block states the opening balance the solar system's genesis gives the member (its first stretch is
     // refused otherwise).
-    const genesisBlock = createGenesisBlock({ crypto: this.#crypto, keyPair }, { balance: system.genesis.balances?.[toHex(keyPair.publicKey)] ?? 0, timestamp: 0 })
+    const genesisBlock = createGenesisBlock(
+      { crypto: this.#crypto, keyPair },
+      { balance: system.genesis.balances?.[toHex(keyPair.publicKey)] ?? 0, timestamp: 0 },
+    )
     const node: SimNode = {
       id: toHex(keyPair.publicKey),
       keyPair,
@@ -440,7 +450,10 @@ export class HierarchySim {
     this.#requests.push(request)
     for (const validator of this.root.members) {
       const machine = this.root.machines.get(validator.id)
-      if (machine !== undefined && machine.phase === 'collecting') this.#at(validator, this.clock.now() + this.cost.latency(this.#random), (send) => this.#drive(this.root, validator, { type: 'checkpoint', block: { kind: 'request', request } }, send))
+      if (machine !== undefined && machine.phase === 'collecting')
+        this.#at(validator, this.clock.now() + this.cost.latency(this.#random), (send) =>
+          this.#drive(this.root, validator, { type: 'checkpoint', block: { kind: 'request', request } }, send),
+        )
     }
   }
 
@@ -472,7 +485,11 @@ export class HierarchySim {
       if (count > 0) this.#propose(member, partner, count, send)
       if (this.#options.realTransfers === true) this.#realTransfer(member, partner)
     }
-    const block = createCheckpoint(author, member.head, { consensusResultHash: state.resultHash, round: state.round, timestamp: stamp(member, this.clock.now()) })
+    const block = createCheckpoint(author, member.head, {
+      consensusResultHash: state.resultHash,
+      round: state.round,
+      timestamp: stamp(member, this.clock.now()),
+    })
     member.head = advanceHead(this.#crypto, member.head, block)
     // The submission: the own blocks after the certified checkpoint (the genesis on, before the first), the new one last.
     const anchor = anchorOf(state, member.id)?.sequenceNumber ?? 0
@@ -489,7 +506,9 @@ export class HierarchySim {
     for (const id of state.committee.facilitators) {
       const facilitator = this.#require(id)
       const counted = facilitator === member ? 0 : halves
-      send(facilitator, bytes + counted * perHalf, () => this.#at(facilitator, this.clock.now(), (out) => this.#takeSubmission(system, facilitator, round, blocks, counted, out)))
+      send(facilitator, bytes + counted * perHalf, () =>
+        this.#at(facilitator, this.clock.now(), (out) => this.#takeSubmission(system, facilitator, round, blocks, counted, out)),
+      )
     }
   }
 
@@ -522,7 +541,14 @@ export class HierarchySim {
    * A facilitator takes a member's submission as the shell does: it checks the stretch in full against the solar
    * system's certified state (its own signature checks, charged to it) and hands the anchored checkpoint to its round.
    */
-  #takeSubmission(system: Group, facilitator: SimNode, round: number, blocks: readonly HalfBlock[], halves: number, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
+  #takeSubmission(
+    system: Group,
+    facilitator: SimNode,
+    round: number,
+    blocks: readonly HalfBlock[],
+    halves: number,
+    send: (to: SimNode, bytes: number, onArrival: () => void) => void,
+  ): void {
     // Stale (a round certified meanwhile, or a newer checkpoint of the member): dropped unchecked, as the machine would.
     const checkpoint = blocks.at(-1) as HalfBlock
     const certified = system.state.lastCheckpoints.get(toHex(checkpoint.publicKey))?.entry.sequenceNumber ?? 0
@@ -532,7 +558,11 @@ export class HierarchySim {
     const checked = checkSubmission(facilitator.crypto, this.#registry, system.state, blocks)
     if (checked.kind !== 'anchored') {
       // Members here are honest and the state is shared: a refusal is a bug of the simulator or of the check.
-      this.errors.push(new Error(`a submission of ${checkpoint.sequenceNumber} by ${toHex(checkpoint.publicKey).slice(0, 8)} is ${checked.kind === 'resend' ? `missing blocks from ${checked.from}` : `refused: ${checked.reason}`}`))
+      this.errors.push(
+        new Error(
+          `a submission of ${checkpoint.sequenceNumber} by ${toHex(checkpoint.publicKey).slice(0, 8)} is ${checked.kind === 'resend' ? `missing blocks from ${checked.from}` : `refused: ${checked.reason}`}`,
+        ),
+      )
       return
     }
     this.#deliver(system, facilitator, round, { type: 'checkpoint', block: checked.checkpoint }, send)
@@ -546,7 +576,9 @@ export class HierarchySim {
     })
     proposer.head = advanceHead(this.#crypto, proposer.head, proposal)
     proposer.stretch = [...proposer.stretch, proposal]
-    const agreement = createAgreement({ crypto: this.#crypto, keyPair: counterparty.keyPair }, counterparty.head, proposal, { timestamp: stamp(counterparty, this.clock.now()) })
+    const agreement = createAgreement({ crypto: this.#crypto, keyPair: counterparty.keyPair }, counterparty.head, proposal, {
+      timestamp: stamp(counterparty, this.clock.now()),
+    })
     counterparty.head = advanceHead(this.#crypto, counterparty.head, agreement)
     counterparty.stretch = [...counterparty.stretch, agreement]
     this.transfers.push({ proposal, agreement, proposer, counterparty })
@@ -563,7 +595,10 @@ export class HierarchySim {
     let kind = group.kinds.get(facilitator.id)
     if (kind === undefined && group.level > 0) {
       const membership = group === this.root && this.#options.membership === true
-      kind = this.#bounded(group, levelInputs({ crypto: facilitator.crypto, rules: group.rules, level: group.level, children: group.children.map((c) => c.genesis), membership }))
+      kind = this.#bounded(
+        group,
+        levelInputs({ crypto: facilitator.crypto, rules: group.rules, level: group.level, children: group.children.map((c) => c.genesis), membership }),
+      )
       group.kinds.set(facilitator.id, kind)
     }
     const machine = kind === undefined ? startRound(config) : startRound({ ...config, inputs: kind })
@@ -640,10 +675,18 @@ export class HierarchySim {
     // As LevelNode bounds a run — a share of the proposal per child — with each certificate measured as the parent
     // would carry it: its encoding plus the counted transfers' ledger entries, which the simulated one lacks.
     const share = childRunBytes(group.rules.maxProposalBytes, group.children.length)
-    return childRun(group.state, { genesis: child.genesis, key: fromHex(child.key), keyHex: child.key }, history, 16, upTo, share, (certificate) => this.#carried.certificateBytes(certificate))
+    return childRun(group.state, { genesis: child.genesis, key: fromHex(child.key), keyHex: child.key }, history, 16, upTo, share, (certificate) =>
+      this.#carried.certificateBytes(certificate),
+    )
   }
 
-  #deliver(group: Group, facilitator: SimNode, round: number, event: RoundEvent<AnchoredCheckpoint> | RoundEvent<LevelInput>, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
+  #deliver(
+    group: Group,
+    facilitator: SimNode,
+    round: number,
+    event: RoundEvent<AnchoredCheckpoint> | RoundEvent<LevelInput>,
+    send: (to: SimNode, bytes: number, onArrival: () => void) => void,
+  ): void {
     if (round === group.state.round + 1 && group.machines.has(facilitator.id)) {
       this.#drive(group, facilitator, event, send)
     } else if (round > group.state.round) {
@@ -653,7 +696,12 @@ export class HierarchySim {
     }
   }
 
-  #drive(group: Group, facilitator: SimNode, event: RoundEvent<AnchoredCheckpoint> | RoundEvent<LevelInput>, send: (to: SimNode, bytes: number, onArrival: () => void) => void): void {
+  #drive(
+    group: Group,
+    facilitator: SimNode,
+    event: RoundEvent<AnchoredCheckpoint> | RoundEvent<LevelInput>,
+    send: (to: SimNode, bytes: number, onArrival: () => void) => void,
+  ): void {
     const machine = group.machines.get(facilitator.id)
     if (machine === undefined) return
     // One machine for every level: the input kind differs, the stepping does not.
@@ -665,7 +713,8 @@ export class HierarchySim {
       // transfers' bytes of the inputs it proposes.
       const padding = (stepped.state.proposed as readonly (AnchoredCheckpoint | LevelInput)[]).reduce((sum, input) => sum + this.#inputPadding(input), 0)
       for (const effect of stepped.effects) {
-        if (effect.type === 'send' && effect.message.kind === 'acs' && effect.message.message.kind === 'init') this.#proposalPadding.set(effect.message.message.value, padding)
+        if (effect.type === 'send' && effect.message.kind === 'acs' && effect.message.message.kind === 'init')
+          this.#proposalPadding.set(effect.message.message.value, padding)
       }
     }
     for (const effect of stepped.effects) {
@@ -676,7 +725,9 @@ export class HierarchySim {
         for (const id of targets) {
           const peer = this.#require(id)
           send(peer, messageBytes(effect.message) + padding, () =>
-            this.#at(peer, this.clock.now(), (out) => this.#deliver(group, peer, round, { type: 'message', from: facilitator.id, message: effect.message }, out)),
+            this.#at(peer, this.clock.now(), (out) =>
+              this.#deliver(group, peer, round, { type: 'message', from: facilitator.id, message: effect.message }, out),
+            ),
           )
         }
       } else if (effect.certificate.result.body.round === group.state.round + 1) {
@@ -690,7 +741,8 @@ export class HierarchySim {
   #certified(group: Group, certificate: CheckpointCertificate, next: SolarSystemState): void {
     // The state every honest node derives from the certificate (applyResult re-runs the election to check it).
     group.state = applyResult(group.rules, group.state, certificate.result, resultHash(this.#crypto, certificate.result.body))
-    if (group.state.committee.facilitators.join() !== next.committee.facilitators.join()) this.errors.push(new Error('the certifier and the followers disagree'))
+    if (group.state.committee.facilitators.join() !== next.committee.facilitators.join())
+      this.errors.push(new Error('the certifier and the followers disagree'))
     this.index.append(certificate)
     group.certifiedAt[certificate.result.body.round] = this.clock.now()
     // Level 0: the transfers the round finalised travel beside its certificate (the index keeps it without them).

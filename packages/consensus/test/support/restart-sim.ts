@@ -220,7 +220,13 @@ export async function createRestartSim(options: RestartSimOptions): Promise<Rest
         const written = inner.append(records)
         const self = members[index]
         const machine = self?.node.facilitatorRound
-        if (self?.up === true && trigger !== undefined && machine !== undefined && machine.round >= trigger.spec.fromRound && machineAt(machine, trigger.spec.point)) {
+        if (
+          self?.up === true &&
+          trigger !== undefined &&
+          machine !== undefined &&
+          machine.round >= trigger.spec.fromRound &&
+          machineAt(machine, trigger.spec.point)
+        ) {
           fire(self, machine.round)
         }
         return written

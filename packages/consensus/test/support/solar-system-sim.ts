@@ -4,7 +4,18 @@
  * checks proposals against. Same seed, same run.
  */
 import { type Crypto, type KeyPair, loadCrypto, toHex } from '@constellation/crypto'
-import { type Clock, createRandom, GossipError, GossipErrorCode, type LatencyModel, type Random, SimNetwork, type SimNode, sleep, uniformLatency } from '@constellation/gossip'
+import {
+  type Clock,
+  createRandom,
+  GossipError,
+  GossipErrorCode,
+  type LatencyModel,
+  type Random,
+  SimNetwork,
+  type SimNode,
+  sleep,
+  uniformLatency,
+} from '@constellation/gossip'
 import {
   type AnchoredNode,
   type AnchoredNodeOptions,

@@ -138,7 +138,13 @@ function tallied(network: ConsensusNetwork, sent: Map<string, number>, onRequest
 export async function measureTransferCost(options: TransferCostOptions): Promise<TransferCost> {
   const { crypto, seed } = options
   if (options.members < 2 || options.members % 2 !== 0) throw new Error('members must be an even number of at least 2')
-  const net = new SimNetwork({ crypto, seed: `transfer-cost/${seed}`, latency: options.latency ?? uniformLatency(10, 50), lossRate: 0, degree: Math.min(6, options.members - 1) })
+  const net = new SimNetwork({
+    crypto,
+    seed: `transfer-cost/${seed}`,
+    latency: options.latency ?? uniformLatency(10, 50),
+    lossRate: 0,
+    degree: Math.min(6, options.members - 1),
+  })
   const pairs = Array.from({ length: options.members }, (_, i) => crypto.keyPairFromSeed(seedBytes(`transfer-cost/${seed}`, i)))
   pairs.sort((a, b) => (toHex(a.publicKey) < toHex(b.publicKey) ? -1 : 1))
   const ids = pairs.map((pair) => toHex(pair.publicKey))
@@ -312,7 +318,10 @@ export async function measureTransferCost(options: TransferCostOptions): Promise
   let childCertificateBytes = 0
   let finalised = 0
   for (const certificate of certificates.values()) {
-    const bare = encodeCertificate({ ...withoutLeaves(certificate), result: { ...certificate.result, body: { ...certificate.result.body, ledger: EMPTY_LEDGER_DELTA } } }).length
+    const bare = encodeCertificate({
+      ...withoutLeaves(certificate),
+      result: { ...certificate.result, body: { ...certificate.result.body, ledger: EMPTY_LEDGER_DELTA } },
+    }).length
     certificateBytes += encodeCertificate(certificate).length - bare
     childCertificateBytes += encodeCertificate(withoutLeaves(certificate)).length - bare
     finalised += certificate.finalised?.length ?? 0
@@ -362,10 +371,16 @@ function summaryGrowth(crypto: Crypto, blocks: readonly HalfBlock[]): number {
   }
   const full: StretchSummary = {
     ...empty,
-    debits: blocks.filter(isProposal).map((block) => ({ sequenceNumber: block.sequenceNumber, hash: blockHash(crypto, block), counterparty: block.linkPublicKey, amount: amount(block) })),
-    credits: blocks
-      .filter(isAgreement)
-      .map((block) => ({ sequenceNumber: block.sequenceNumber, hash: blockHash(crypto, block), proposer: block.linkPublicKey, proposalSequenceNumber: block.linkSequenceNumber, amount: amount(block) })),
+    debits: blocks
+      .filter(isProposal)
+      .map((block) => ({ sequenceNumber: block.sequenceNumber, hash: blockHash(crypto, block), counterparty: block.linkPublicKey, amount: amount(block) })),
+    credits: blocks.filter(isAgreement).map((block) => ({
+      sequenceNumber: block.sequenceNumber,
+      hash: blockHash(crypto, block),
+      proposer: block.linkPublicKey,
+      proposalSequenceNumber: block.linkSequenceNumber,
+      amount: amount(block),
+    })),
   }
   return encodeStretchSummary(full).length - encodeStretchSummary(empty).length
 }

@@ -64,7 +64,11 @@ function difference(record: InvokePayload, result: ExecutionResult): string | un
 }
 
 /** Runs the invocation the proof's record describes; Left when the items do not fit together. */
-async function replay(crypto: Crypto, executor: AsyncExecutor, proof: ExecutionFraudProof): Promise<E.Either<ContractError, { record: InvokePayload; result: E.Either<ContractError, ExecutionResult> }>> {
+async function replay(
+  crypto: Crypto,
+  executor: AsyncExecutor,
+  proof: ExecutionFraudProof,
+): Promise<E.Either<ContractError, { record: InvokePayload; result: E.Either<ContractError, ExecutionResult> }>> {
   const { deploy, invoke, previousState } = proof
   const deployPayload = DeployPayloadCodec.decode(deploy.payload)
   if (E.isLeft(deployPayload) || deployPayload.right.kind !== DEPLOY_KIND) return E.left(invalid('the deploy block carries no contract-deploy payload'))
@@ -82,7 +86,9 @@ async function replay(crypto: Crypto, executor: AsyncExecutor, proof: ExecutionF
   if (!equalBytes(crypto.sha256(previousState), record.previousStateHash)) return E.left(invalid('the state does not hash to the record starting point'))
   // The run gets exactly the gas the record claims: a verifier whose own budget is smaller cannot judge it.
   if (record.gasUsed > executor.limits.gas) {
-    return E.left(new ContractError(ContractErrorCode.OUT_OF_GAS, `the record used ${record.gasUsed} gas, more than this verifier's budget of ${executor.limits.gas}`))
+    return E.left(
+      new ContractError(ContractErrorCode.OUT_OF_GAS, `the record used ${record.gasUsed} gas, more than this verifier's budget of ${executor.limits.gas}`),
+    )
   }
   await executor.register({ contractId: id, deploy: deployKey, code, signature: deployPayload.right.signature })
   // The caller is the proposer, whose key the agreement links to.
@@ -106,7 +112,8 @@ async function replay(crypto: Crypto, executor: AsyncExecutor, proof: ExecutionF
   })
   if (outcome.kind === 'done') return E.right({ record, result: E.right(outcome.result) })
   if (outcome.kind === 'failed') return E.right({ record, result: E.left(errorOf(outcome.error)) })
-  if (outcome.kind === 'needs-rpc') return E.right({ record, result: E.left(new ContractError(ContractErrorCode.RPC_FAILED, 'the contract made an RPC call the record does not answer')) })
+  if (outcome.kind === 'needs-rpc')
+    return E.right({ record, result: E.left(new ContractError(ContractErrorCode.RPC_FAILED, 'the contract made an RPC call the record does not answer')) })
   return E.left(new ContractError(ContractErrorCode.SANDBOX_CRASHED, `unexpected executor outcome ${outcome.kind}`))
 }
 

@@ -42,13 +42,7 @@ export interface ContractCaller {
   service<I, O>(host: ContractEndpoint, definition: ContractDefinition<I, O, unknown>, name?: string): Service<I, O>
 }
 
-export function createCaller(options: {
-  crypto: Crypto
-  keyPair: KeyPair
-  now?: () => number
-  head?: ChainHead
-  blockLimits?: BlockLimits
-}): ContractCaller {
+export function createCaller(options: { crypto: Crypto; keyPair: KeyPair; now?: () => number; head?: ChainHead; blockLimits?: BlockLimits }): ContractCaller {
   const { crypto, keyPair } = options
   const now = options.now ?? Date.now
   const author = { crypto, keyPair, ...(options.blockLimits === undefined ? {} : { limits: options.blockLimits }) }
@@ -63,7 +57,10 @@ export function createCaller(options: {
   /** The record carrying `price` out of this chain as trustchain value; PAYMENT_REQUIRED when the balance is short. */
   function paying(record: InvokePayload, price: number): InvokePayload {
     if (price > head.balance) {
-      throw new ContractError(ContractErrorCode.PAYMENT_REQUIRED, `the host charges ${price} per invocation, this chain holds ${head.balance}`, { price, balance: head.balance })
+      throw new ContractError(ContractErrorCode.PAYMENT_REQUIRED, `the host charges ${price} per invocation, this chain holds ${head.balance}`, {
+        price,
+        balance: head.balance,
+      })
     }
     return withValue(head, record, price)
   }
@@ -101,7 +98,11 @@ export function createCaller(options: {
             })(check(contract.signature.output, record.output, ContractErrorCode.OUTPUT_INVALID, 'the output'))
       return { output, record, proposal, agreement }
     },
-    service<I, O>(host: ContractEndpoint, definition: ContractDefinition<I, O, unknown>, name = `contract ${contractId(crypto, definition.code).slice(0, 8)}`): Service<I, O> {
+    service<I, O>(
+      host: ContractEndpoint,
+      definition: ContractDefinition<I, O, unknown>,
+      name = `contract ${contractId(crypto, definition.code).slice(0, 8)}`,
+    ): Service<I, O> {
       return {
         name,
         inputType: definition.signature.input.description,

@@ -283,14 +283,23 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
         continue
       }
       if (FORBIDDEN_PAYLOAD_KINDS.has(checked.payload.kind) || VALUE_FIELDS.some((field) => field in checked.payload)) {
-        throw new ContractError(ContractErrorCode.RESULT_MALFORMED, `a contract may not propose a ${checked.payload.kind} payload or one carrying value (${VALUE_FIELDS.join(', ')})`, { kind: checked.payload.kind })
+        throw new ContractError(
+          ContractErrorCode.RESULT_MALFORMED,
+          `a contract may not propose a ${checked.payload.kind} payload or one carrying value (${VALUE_FIELDS.join(', ')})`,
+          { kind: checked.payload.kind },
+        )
       }
       try {
         const block = createProposal(author, built.head, { counterparty: fromHex(checked.counterparty), payload: asCbor(checked.payload), timestamp })
         built.proposals.push(block)
         built.head = advanceHead(crypto, built.head, block)
       } catch (cause) {
-        throw new ContractError(ContractErrorCode.RESULT_MALFORMED, `a proposed payload does not make a valid block: ${cause instanceof Error ? cause.message : String(cause)}`, {}, { cause })
+        throw new ContractError(
+          ContractErrorCode.RESULT_MALFORMED,
+          `a proposed payload does not make a valid block: ${cause instanceof Error ? cause.message : String(cause)}`,
+          {},
+          { cause },
+        )
       }
     }
     return built
@@ -341,7 +350,10 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
     const payload = decoded.right
     const id = contractId(crypto, payload.code)
     if (id !== toHex(payload.contract)) {
-      throw new ContractError(ContractErrorCode.CODE_HASH_MISMATCH, 'the code does not hash to the contract id', { contract: toHex(payload.contract), codeHash: id })
+      throw new ContractError(ContractErrorCode.CODE_HASH_MISMATCH, 'the code does not hash to the contract id', {
+        contract: toHex(payload.contract),
+        codeHash: id,
+      })
     }
     const initial = decodeJson(payload.initialState, executor.limits.maxStateBytes)
     decodeWith(typeFromDescription(payload.signature.state), initial, ContractErrorCode.STATE_INVALID, 'the initial state')
@@ -357,7 +369,16 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       invocations: 0,
     }
     await executor.register({ contractId: id, deploy: contract.deploy, code: payload.code, signature: payload.signature })
-    const outcome = await executor.execute({ contractId: id, deploy: contract.deploy, stateHash: contract.hash, encodedState: contract.encoded, input: 'null', context: 'null', rpc: [], loadOnly: true })
+    const outcome = await executor.execute({
+      contractId: id,
+      deploy: contract.deploy,
+      stateHash: contract.hash,
+      encodedState: contract.encoded,
+      input: 'null',
+      context: 'null',
+      rpc: [],
+      loadOnly: true,
+    })
     if (outcome.kind === 'failed') throw errorOf(outcome.error)
     return contract
   }
@@ -372,12 +393,21 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
       throw rejected(`invocation ${record.invocation} of contract ${contract.id} does not follow the restored state`, { invocation: contract.invocations })
     }
     const context = { caller: toHex(agreement.linkPublicKey), timestamp: record.timestamp, seed: record.seed, invocation: record.invocation }
-    const request = { contractId: contract.id, deploy: contract.deploy, stateHash: contract.hash, input: JSON.stringify(canonicalForm(record.input, executor.limits.maxInputBytes, ContractErrorCode.INPUT_TOO_LARGE, 'the input')), context: JSON.stringify(context), rpc: record.rpc }
+    const request = {
+      contractId: contract.id,
+      deploy: contract.deploy,
+      stateHash: contract.hash,
+      input: JSON.stringify(canonicalForm(record.input, executor.limits.maxInputBytes, ContractErrorCode.INPUT_TOO_LARGE, 'the input')),
+      context: JSON.stringify(context),
+      rpc: record.rpc,
+    }
     let outcome = await executor.execute(request)
     if (outcome.kind === 'needs-state') outcome = await executor.execute({ ...request, encodedState: contract.encoded })
     if (outcome.kind === 'failed') throw errorOf(outcome.error)
     if (outcome.kind !== 'done' || !equalBytes(outcome.result.stateHash, record.stateHash)) {
-      throw rejected(`replaying invocation ${record.invocation} of contract ${contract.id} does not reach the recorded state`, { invocation: record.invocation })
+      throw rejected(`replaying invocation ${record.invocation} of contract ${contract.id} does not reach the recorded state`, {
+        invocation: record.invocation,
+      })
     }
     for (const key of buildEffects(record.effects, head, agreement.timestamp).consents) consents.set(key, contract.id)
     contract.invocations++
@@ -412,7 +442,7 @@ export function createContractHost(options: ContractHostOptions): ContractHost {
 
     async restore(agreements) {
       for (const block of agreements) {
-        if (!isAgreement(block) || !equalBytes(block.publicKey, keyPair.publicKey)) throw rejected('only this host\'s own agreements restore its contracts')
+        if (!isAgreement(block) || !equalBytes(block.publicKey, keyPair.publicKey)) throw rejected("only this host's own agreements restore its contracts")
         const kind = (block.payload as { kind?: unknown }).kind
         if (kind === DEPLOY_KIND) {
           const contract = await prepare(block.payload)

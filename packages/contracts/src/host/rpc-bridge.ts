@@ -37,7 +37,11 @@ function allowEntry(prefix: string): { origin: string; path: string } {
     throw new ContractError(ContractErrorCode.INVALID_INPUT, `allow-list entry ${prefix} is not a URL`, { prefix }, { cause })
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
-    throw new ContractError(ContractErrorCode.INVALID_INPUT, `allow-list entry ${prefix} must be an http(s) origin and path without credentials, query or fragment`, { prefix })
+    throw new ContractError(
+      ContractErrorCode.INVALID_INPUT,
+      `allow-list entry ${prefix} must be an http(s) origin and path without credentials, query or fragment`,
+      { prefix },
+    )
   }
   return { origin: url.origin, path: url.pathname }
 }
@@ -54,7 +58,11 @@ function allowed(entries: readonly { origin: string; path: string }[], endpoint:
 }
 
 /** Reads a body as UTF-8 text, failing as soon as it passes `maxBytes`. */
-async function readCapped(response: { body?: ReadableStream<Uint8Array> | null; text(): Promise<string> }, maxBytes: number, endpoint: string): Promise<string> {
+async function readCapped(
+  response: { body?: ReadableStream<Uint8Array> | null; text(): Promise<string> },
+  maxBytes: number,
+  endpoint: string,
+): Promise<string> {
   const tooLarge = () => new ContractError(ContractErrorCode.RPC_TOO_LARGE, `${endpoint} answered more than ${maxBytes} bytes`, { endpoint })
   if (response.body === undefined || response.body === null) {
     const text = await response.text()

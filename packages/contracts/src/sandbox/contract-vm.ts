@@ -6,13 +6,7 @@
  * QuickJS's interrupt counter (see gas-counter.ts): the same on every node, whether the sandbox was warm or freshly
  * loaded. The counter is set so that the interrupt handler fires exactly at the first poll past the budget.
  */
-import {
-  DefaultIntrinsics,
-  type QuickJSContext,
-  type QuickJSHandle,
-  type QuickJSRuntime,
-  type QuickJSWASMModule,
-} from 'quickjs-emscripten'
+import { DefaultIntrinsics, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime, type QuickJSWASMModule } from 'quickjs-emscripten'
 import { ContractError, ContractErrorCode } from '../errors.js'
 import { InterruptCounter, POLLS_PER_INTERRUPT } from './gas-counter.js'
 import type { SandboxLimits } from './limits.js'
@@ -288,17 +282,26 @@ export class ContractVm {
       this.#sampleMemory()
       // Jobs left queued (promise reactions) would run in no defined order on a later call: not committable.
       if (this.#runtime.hasPendingJob()) {
-        return { kind: 'failed', error: new ContractError(ContractErrorCode.RESULT_MALFORMED, 'the invocation left promise jobs pending; invoke must finish synchronously') }
+        return {
+          kind: 'failed',
+          error: new ContractError(ContractErrorCode.RESULT_MALFORMED, 'the invocation left promise jobs pending; invoke must finish synchronously'),
+        }
       }
       const session = this.#session
       if (session.failure !== undefined) return { kind: 'failed', error: session.failure }
       if (session.needed !== undefined) return { kind: 'needs-rpc', ...session.needed }
       if (session.index !== session.recorded.length) {
-        const error = new ContractError(ContractErrorCode.RPC_FAILED, `the record answers ${session.recorded.length} RPC calls, the contract made ${session.index}`)
+        const error = new ContractError(
+          ContractErrorCode.RPC_FAILED,
+          `the record answers ${session.recorded.length} RPC calls, the contract made ${session.index}`,
+        )
         return { kind: 'failed', error }
       }
       if (typeof value !== 'string') {
-        return { kind: 'failed', error: new ContractError(ContractErrorCode.RESULT_MALFORMED, 'invoke must return { state, output, effects } made of JSON values') }
+        return {
+          kind: 'failed',
+          error: new ContractError(ContractErrorCode.RESULT_MALFORMED, 'invoke must return { state, output, effects } made of JSON values'),
+        }
       }
       return { kind: 'returned', text: value, gasUsed, nearMemoryLimit: this.#nearMemoryLimit }
     } catch (error) {

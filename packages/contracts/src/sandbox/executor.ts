@@ -178,7 +178,10 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
       if (closed) throw new ContractError(ContractErrorCode.CLOSED, 'the executor is closed')
       const id = contractId(crypto, registration.code)
       if (id !== registration.contractId) {
-        throw new ContractError(ContractErrorCode.CODE_HASH_MISMATCH, 'the code does not hash to the contract id', { contractId: registration.contractId, codeHash: id })
+        throw new ContractError(ContractErrorCode.CODE_HASH_MISMATCH, 'the code does not hash to the contract id', {
+          contractId: registration.contractId,
+          codeHash: id,
+        })
       }
       const key = registrationKey(registration)
       if (contracts.has(key)) return
@@ -191,7 +194,12 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
     execute(request) {
       if (closed) return { kind: 'failed', error: failureOf(new ContractError(ContractErrorCode.CLOSED, 'the executor is closed')) }
       if (poisoned !== undefined) {
-        return { kind: 'failed', error: failureOf(new ContractError(ContractErrorCode.SANDBOX_CRASHED, 'the sandbox module failed earlier and is no longer used', {}, { cause: poisoned })) }
+        return {
+          kind: 'failed',
+          error: failureOf(
+            new ContractError(ContractErrorCode.SANDBOX_CRASHED, 'the sandbox module failed earlier and is no longer used', {}, { cause: poisoned }),
+          ),
+        }
       }
       const contract = contracts.get(registrationKey(request))
       if (contract === undefined || contract.registration.contractId !== request.contractId) {
@@ -239,7 +247,12 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
         const fault = contract.vm?.hostFault
         if (fault !== undefined || !(error instanceof ContractError)) poisoned = fault ?? error
         discard(contract)
-        return { kind: 'failed', error: failureOf(poisoned === undefined ? error : new ContractError(ContractErrorCode.SANDBOX_CRASHED, 'the sandbox module failed', {}, { cause: poisoned })) }
+        return {
+          kind: 'failed',
+          error: failureOf(
+            poisoned === undefined ? error : new ContractError(ContractErrorCode.SANDBOX_CRASHED, 'the sandbox module failed', {}, { cause: poisoned }),
+          ),
+        }
       }
     },
     evict(key) {

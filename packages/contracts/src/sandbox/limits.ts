@@ -63,7 +63,9 @@ export function sandboxLimits(overrides: Partial<SandboxLimits> = {}): SandboxLi
   for (const [name, [least, most]] of Object.entries(BOUNDS)) {
     const value = limits[name as keyof SandboxLimits]
     if (!Number.isSafeInteger(value) || value < least || value > most) {
-      throw new ContractError(ContractErrorCode.INVALID_INPUT, `limit ${name} must be an integer from ${least} to ${most}, got ${String(value)}`, { limit: name })
+      throw new ContractError(ContractErrorCode.INVALID_INPUT, `limit ${name} must be an integer from ${least} to ${most}, got ${String(value)}`, {
+        limit: name,
+      })
     }
   }
   const unknown = Object.keys(limits).filter((name) => !(name in BOUNDS))

@@ -71,7 +71,8 @@ export function createWorkerExecutor(options: { limits?: Partial<SandboxLimits> 
       await current.ready
       if (fresh) {
         for (const registration of registrations.values()) {
-          if (registration !== (message as { registration?: ContractRegistration }).registration) await exchange(current, { op: 'register', registration }, STARTUP_MS)
+          if (registration !== (message as { registration?: ContractRegistration }).registration)
+            await exchange(current, { op: 'register', registration }, STARTUP_MS)
         }
       }
       return exchange(current, message, guardMs)
@@ -87,7 +88,11 @@ export function createWorkerExecutor(options: { limits?: Partial<SandboxLimits> 
         current.pending.delete(id)
         if (worker === current) worker = undefined
         void current.thread.terminate()
-        resolve({ id, ok: false, error: { code: ContractErrorCode.TIMEOUT, message: `the invocation ran longer than ${guardMs} ms`, detail: { wallClockMs: guardMs } } })
+        resolve({
+          id,
+          ok: false,
+          error: { code: ContractErrorCode.TIMEOUT, message: `the invocation ran longer than ${guardMs} ms`, detail: { wallClockMs: guardMs } },
+        })
       }, guardMs)
       current.pending.set(id, (reply) => {
         clearTimeout(guard)

@@ -59,7 +59,9 @@ export function mapReduce<I, M, R>(
         try {
           accumulator = reducer.combine(accumulator, outcome.right)
         } catch (cause) {
-          return E.left(new ContractError(ContractErrorCode.CONTRACT_THREW, `combine threw: ${cause instanceof Error ? cause.message : String(cause)}`, {}, { cause }))
+          return E.left(
+            new ContractError(ContractErrorCode.CONTRACT_THREW, `combine threw: ${cause instanceof Error ? cause.message : String(cause)}`, {}, { cause }),
+          )
         }
       }
       return check(reducer.output, accumulator, ContractErrorCode.OUTPUT_INVALID, 'the folded result')

@@ -72,13 +72,7 @@ export function pipe<A, B>(s1: Service<A, B>): Service<A, B>
 export function pipe<A, B, C>(s1: Service<A, B>, s2: Service<B, C>): Service<A, C>
 export function pipe<A, B, C, D>(s1: Service<A, B>, s2: Service<B, C>, s3: Service<C, D>): Service<A, D>
 export function pipe<A, B, C, D, E>(s1: Service<A, B>, s2: Service<B, C>, s3: Service<C, D>, s4: Service<D, E>): Service<A, E>
-export function pipe<A, B, C, D, E, F>(
-  s1: Service<A, B>,
-  s2: Service<B, C>,
-  s3: Service<C, D>,
-  s4: Service<D, E>,
-  s5: Service<E, F>,
-): Service<A, F>
+export function pipe<A, B, C, D, E, F>(s1: Service<A, B>, s2: Service<B, C>, s3: Service<C, D>, s4: Service<D, E>, s5: Service<E, F>): Service<A, F>
 export function pipe<A, B, C, D, E, F, G>(
   s1: Service<A, B>,
   s2: Service<B, C>,

@@ -64,12 +64,7 @@ const integerCodec = new t.Type<number, number, unknown>(
   (u, c) => (typeof u === 'number' && Number.isSafeInteger(u) ? t.success(u) : t.failure(u, c)),
   t.identity,
 )
-const jsonCodec = new t.Type<JsonValue, JsonValue, unknown>(
-  'unknown',
-  isJsonValue,
-  (u, c) => (isJsonValue(u) ? t.success(u) : t.failure(u, c)),
-  t.identity,
-)
+const jsonCodec = new t.Type<JsonValue, JsonValue, unknown>('unknown', isJsonValue, (u, c) => (isJsonValue(u) ? t.success(u) : t.failure(u, c)), t.identity)
 /** Finite, and exact when integral: an unsafe integer would come back from canonical CBOR as a bigint. */
 const isJsonNumber = (u: unknown): u is number => typeof u === 'number' && Number.isFinite(u) && (!Number.isInteger(u) || Number.isSafeInteger(u))
 const finiteNumber = new t.Type<number, number, unknown>('number', isJsonNumber, (u, c) => (isJsonNumber(u) ? t.success(u) : t.failure(u, c)), t.identity)
@@ -118,24 +113,34 @@ export const Types = {
       props[name] = field.codec as t.Mixed
       descriptions[name] = field.description
     }
-    const codec = closedRecord(`{ ${Object.keys(props).map((key) => `${key}: ${(props[key] as t.Mixed).name}`).join(', ')} }`, props) as t.Type<StructOf<F>, StructOf<F>, unknown>
+    const codec = closedRecord(
+      `{ ${Object.keys(props)
+        .map((key) => `${key}: ${(props[key] as t.Mixed).name}`)
+        .join(', ')} }`,
+      props,
+    ) as t.Type<StructOf<F>, StructOf<F>, unknown>
     return make({ kind: 'struct', fields: descriptions }, codec)
   },
   union: <M extends readonly [ContractType<unknown>, ContractType<unknown>, ...ContractType<unknown>[]]>(...members: M): ContractType<MemberOf<M>> => {
     const codecs = members.map((member) => member.codec) as unknown as [t.Mixed, t.Mixed, ...t.Mixed[]]
-    return make({ kind: 'union', members: members.map((member) => member.description) }, t.union(codecs) as t.Decoder<unknown, MemberOf<M>> & { is: t.Is<MemberOf<M>> })
+    return make(
+      { kind: 'union', members: members.map((member) => member.description) },
+      t.union(codecs) as t.Decoder<unknown, MemberOf<M>> & { is: t.Is<MemberOf<M>> },
+    )
   },
 } as const
 
-const DescriptionCodec: t.Type<TypeDescription, TypeDescription, unknown> = t.recursion<TypeDescription>('TypeDescription', (): t.Type<TypeDescription> =>
-  t.union([
-    t.type({ kind: t.keyof({ unknown: null, null: null, boolean: null, integer: null, number: null, string: null }) }),
-    t.type({ kind: t.literal('literal'), value: t.union([t.string, finiteNumber, t.boolean]) }),
-    t.type({ kind: t.literal('array'), items: DescriptionCodec }),
-    t.type({ kind: t.literal('record'), values: DescriptionCodec }),
-    t.type({ kind: t.literal('struct'), fields: t.record(t.string, DescriptionCodec) }),
-    t.type({ kind: t.literal('union'), members: t.array(DescriptionCodec) }),
-  ]) as unknown as t.Type<TypeDescription>,
+const DescriptionCodec: t.Type<TypeDescription, TypeDescription, unknown> = t.recursion<TypeDescription>(
+  'TypeDescription',
+  (): t.Type<TypeDescription> =>
+    t.union([
+      t.type({ kind: t.keyof({ unknown: null, null: null, boolean: null, integer: null, number: null, string: null }) }),
+      t.type({ kind: t.literal('literal'), value: t.union([t.string, finiteNumber, t.boolean]) }),
+      t.type({ kind: t.literal('array'), items: DescriptionCodec }),
+      t.type({ kind: t.literal('record'), values: DescriptionCodec }),
+      t.type({ kind: t.literal('struct'), fields: t.record(t.string, DescriptionCodec) }),
+      t.type({ kind: t.literal('union'), members: t.array(DescriptionCodec) }),
+    ]) as unknown as t.Type<TypeDescription>,
 )
 
 /** Rebuilds a contract type from a description that arrived from outside (a deploy transaction). */
@@ -187,7 +192,12 @@ export function isAssignable(from: TypeDescription, to: TypeDescription): boolea
     case 'boolean':
     case 'string':
     case 'integer':
-      return from.kind === to.kind || (from.kind === 'literal' && typeof from.value === (to.kind === 'integer' ? 'number' : to.kind) && (to.kind !== 'integer' || Number.isSafeInteger(from.value)))
+      return (
+        from.kind === to.kind ||
+        (from.kind === 'literal' &&
+          typeof from.value === (to.kind === 'integer' ? 'number' : to.kind) &&
+          (to.kind !== 'integer' || Number.isSafeInteger(from.value)))
+      )
     case 'number':
       return from.kind === 'number' || from.kind === 'integer' || (from.kind === 'literal' && typeof from.value === 'number')
     case 'literal':

@@ -47,20 +47,12 @@ export async function loadBackend(preference: BackendPreference = 'auto'): Promi
     return nobleBackend
   }
   if (!BACKEND_NAMES.includes(preference)) {
-    throw new CryptoError(
-      CryptoErrorCode.INVALID_INPUT,
-      `unknown backend ${JSON.stringify(preference)}; expected one of auto, ${BACKEND_NAMES.join(', ')}`,
-    )
+    throw new CryptoError(CryptoErrorCode.INVALID_INPUT, `unknown backend ${JSON.stringify(preference)}; expected one of auto, ${BACKEND_NAMES.join(', ')}`)
   }
   try {
     return await tryLoad(preference)
   } catch (cause) {
-    throw new CryptoError(
-      CryptoErrorCode.BACKEND_UNAVAILABLE,
-      `the ${preference} backend cannot be loaded in this runtime`,
-      { backend: preference },
-      { cause },
-    )
+    throw new CryptoError(CryptoErrorCode.BACKEND_UNAVAILABLE, `the ${preference} backend cannot be loaded in this runtime`, { backend: preference }, { cause })
   }
 }
 

@@ -135,10 +135,7 @@ export async function createVerifyPool(options: VerifyPoolOptions): Promise<Veri
     })
     const onFailure = (cause: unknown) => {
       if (self.worker !== worker) return // already replaced
-      failAll(
-        self,
-        new CryptoError(CryptoErrorCode.WORKER_FAILED, 'a verification worker failed', {}, { cause }),
-      )
+      failAll(self, new CryptoError(CryptoErrorCode.WORKER_FAILED, 'a verification worker failed', {}, { cause }))
       if (started && !closed) spawn(self)
     }
     worker.on('error', onFailure)
@@ -172,10 +169,7 @@ export async function createVerifyPool(options: VerifyPoolOptions): Promise<Veri
       entry.worker.postMessage({ id, buffer }, [buffer])
     })
 
-  const verifyBatch = async (
-    items: readonly SignedMessage[],
-    batchOptions: VerifyBatchOptions = {},
-  ): Promise<boolean[]> => {
+  const verifyBatch = async (items: readonly SignedMessage[], batchOptions: VerifyBatchOptions = {}): Promise<boolean[]> => {
     if (closed) throw new CryptoError(CryptoErrorCode.POOL_CLOSED, 'the verification pool is closed')
     if (!Array.isArray(items)) throw new CryptoError(CryptoErrorCode.INVALID_INPUT, 'items must be an array')
     batchOptions.signal?.throwIfAborted()

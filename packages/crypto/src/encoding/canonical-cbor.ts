@@ -14,15 +14,7 @@ import { decode, encode, rfc8949EncodeOptions } from 'cborg'
 import { equalBytes } from '../bytes.js'
 import { CryptoError, CryptoErrorCode } from '../errors.js'
 
-export type CborValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | readonly CborValue[]
-  | { readonly [key: string]: CborValue }
+export type CborValue = null | boolean | number | bigint | string | Uint8Array | readonly CborValue[] | { readonly [key: string]: CborValue }
 
 export interface CborLimits {
   /** Largest encoding accepted or produced, in bytes (default 1 MiB). */
@@ -105,11 +97,10 @@ export function encodeCanonical(value: CborValue, limits: CborLimits = {}): Uint
   assertEncodable(value, '$', 0, maxDepth)
   const bytes = encode(value, rfc8949EncodeOptions)
   if (bytes.length > maxBytes) {
-    throw new CryptoError(
-      CryptoErrorCode.ENCODING_TOO_LARGE,
-      `encoding is ${bytes.length} bytes, over the limit of ${maxBytes}`,
-      { size: bytes.length, maxBytes },
-    )
+    throw new CryptoError(CryptoErrorCode.ENCODING_TOO_LARGE, `encoding is ${bytes.length} bytes, over the limit of ${maxBytes}`, {
+      size: bytes.length,
+      maxBytes,
+    })
   }
   return bytes
 }
@@ -149,11 +140,9 @@ function checkStructure(bytes: Uint8Array, maxDepth: number): void {
       for (let i = 0; i < width; i++) argument = argument * 256 + (bytes[pos + i] as number)
       pos += width
     } else if (info === 31) {
-      throw new CryptoError(
-        CryptoErrorCode.ENCODING_NON_CANONICAL,
-        `indefinite-length item at byte ${start} (deterministic CBOR uses definite lengths)`,
-        { offset: start },
-      )
+      throw new CryptoError(CryptoErrorCode.ENCODING_NON_CANONICAL, `indefinite-length item at byte ${start} (deterministic CBOR uses definite lengths)`, {
+        offset: start,
+      })
     } else {
       throw malformed(`reserved additional information ${info}`, start)
     }
@@ -192,11 +181,10 @@ function checkStructure(bytes: Uint8Array, maxDepth: number): void {
     }
   }
   if (pos !== bytes.length) {
-    throw new CryptoError(
-      CryptoErrorCode.ENCODING_TRAILING_BYTES,
-      `${bytes.length - pos} bytes follow the encoded item`,
-      { offset: pos, trailing: bytes.length - pos },
-    )
+    throw new CryptoError(CryptoErrorCode.ENCODING_TRAILING_BYTES, `${bytes.length - pos} bytes follow the encoded item`, {
+      offset: pos,
+      trailing: bytes.length - pos,
+    })
   }
 }
 
@@ -207,11 +195,7 @@ export function decodeCanonical(bytes: Uint8Array, limits: CborLimits = {}): Cbo
   }
   const { maxBytes, maxDepth } = limitsOf(limits)
   if (bytes.length > maxBytes) {
-    throw new CryptoError(
-      CryptoErrorCode.ENCODING_TOO_LARGE,
-      `input is ${bytes.length} bytes, over the limit of ${maxBytes}`,
-      { size: bytes.length, maxBytes },
-    )
+    throw new CryptoError(CryptoErrorCode.ENCODING_TOO_LARGE, `input is ${bytes.length} bytes, over the limit of ${maxBytes}`, { size: bytes.length, maxBytes })
   }
   checkStructure(bytes, maxDepth)
   let value: CborValue

@@ -58,17 +58,13 @@ function checkPassphrase(passphrase: unknown): asserts passphrase is string {
 
 function associatedData(publicKey: Uint8Array, kdf: ScryptParams & { salt: Uint8Array }): Buffer {
   // Binds the public key and KDF parameters to the ciphertext: editing either makes decryption fail.
-  return Buffer.from(
-    `${KEY_FILE_TYPE}|${KEY_FILE_VERSION}|${toHex(publicKey)}|${kdf.N}|${kdf.r}|${kdf.p}|${toHex(kdf.salt)}`,
-  )
+  return Buffer.from(`${KEY_FILE_TYPE}|${KEY_FILE_VERSION}|${toHex(publicKey)}|${kdf.N}|${kdf.r}|${kdf.p}|${toHex(kdf.salt)}`)
 }
 
 async function deriveKey(nodeCrypto: NodeCrypto, passphrase: string, salt: Uint8Array, kdf: ScryptParams) {
   return new Promise<Buffer>((resolve, reject) => {
     const maxmem = 128 * kdf.N * kdf.r * kdf.p + 128 * kdf.r * kdf.p + (1 << 20) // scrypt's own need plus slack
-    nodeCrypto.scrypt(passphrase.normalize('NFKC'), salt, 32, { ...kdf, maxmem }, (error, key) =>
-      error ? reject(error) : resolve(key),
-    )
+    nodeCrypto.scrypt(passphrase.normalize('NFKC'), salt, 32, { ...kdf, maxmem }, (error, key) => (error ? reject(error) : resolve(key)))
   })
 }
 
@@ -100,10 +96,7 @@ export async function sealKeyPair(keyPair: KeyPair, options: SealOptions = {}): 
 }
 
 /** Opens key file text; checks that the seed really belongs to the recorded public key. */
-export async function openKeyFile(
-  text: string,
-  options: { readonly crypto: Crypto; readonly passphrase?: string },
-): Promise<KeyPair> {
+export async function openKeyFile(text: string, options: { readonly crypto: Crypto; readonly passphrase?: string }): Promise<KeyPair> {
   const file: KeyFile = decodeKeyFile(text)
   let seed: Uint8Array
   if (file.encryption === 'none') {
@@ -122,10 +115,7 @@ export async function openKeyFile(
     try {
       seed = new Uint8Array(Buffer.concat([decipher.update(body), decipher.final()]))
     } catch {
-      throw new CryptoError(
-        CryptoErrorCode.KEYSTORE_WRONG_PASSPHRASE,
-        'the passphrase does not open this key file (or its encrypted part was altered)',
-      )
+      throw new CryptoError(CryptoErrorCode.KEYSTORE_WRONG_PASSPHRASE, 'the passphrase does not open this key file (or its encrypted part was altered)')
     } finally {
       key.fill(0)
     }

@@ -16,12 +16,7 @@ export interface AdvertExchange {
   detach(): void
 }
 
-export function attachAdvertExchange(
-  network: Primitives,
-  book: AdvertBook,
-  emit: (event: NetworkEvent) => void,
-  requestTimeoutMs: number,
-): AdvertExchange {
+export function attachAdvertExchange(network: Primitives, book: AdvertBook, emit: (event: NetworkEvent) => void, requestTimeoutMs: number): AdvertExchange {
   const learn = (bytes: Uint8Array) => {
     const { outcome, advert } = book.accept(bytes)
     if (outcome === 'new' && advert !== undefined) emit({ type: 'peer:advert', peer: advert.peer, advert })

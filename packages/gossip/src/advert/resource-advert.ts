@@ -85,13 +85,7 @@ function signedPart(peer: PeerId, sequence: number, issuedAt: number, advert: Re
   })
 }
 
-export function signResourceAdvert(
-  crypto: Crypto,
-  keyPair: KeyPair,
-  advert: ResourceAdvert,
-  sequence: number,
-  issuedAt: number,
-): SignedResourceAdvert {
+export function signResourceAdvert(crypto: Crypto, keyPair: KeyPair, advert: ResourceAdvert, sequence: number, issuedAt: number): SignedResourceAdvert {
   const checked = checkResourceAdvert(advert)
   if (!Number.isSafeInteger(sequence) || sequence < 1) throw invalid('sequence must be a positive integer')
   if (!Number.isSafeInteger(issuedAt) || issuedAt < 0) throw invalid('issuedAt must be a non-negative integer')

@@ -359,33 +359,40 @@ export class Libp2pNetwork implements Network {
       services: {
         identify: identify(),
         listenerAddresses: listenerAddresses(),
-        pubsub: (components: GossipSubComponents) => countOutboundRpcs(screenInboundRpcs(gossipsub({
-          globalSignaturePolicy: 'StrictNoSign',
-          allowedTopics: [GOSSIP_CARRIER_TOPIC],
-          fallbackToFloodsub: false,
-          emitSelf: false,
-          // Our own messages go to every subscribed neighbour, not just the mesh: a small network then needs
-          // no mesh for first-hop delivery, and the mesh carries the relaying.
-          floodPublish: true,
-          allowPublishToZeroTopicPeers: true,
-          ignoreDuplicatePublishError: true,
-          heartbeatInterval: gossip.heartbeatIntervalMs,
-          scoreParams: { IPColocationFactorWhitelist: new Set(this.#ipColocationWhitelist) },
-          D: gossip.meshDegree,
-          Dlo: Math.max(1, gossip.meshDegree - 2),
-          Dhi: gossip.meshDegree * 2,
-          Dout: Math.max(0, Math.min(Math.floor(gossip.meshDegree / 2), gossip.meshDegree - 3)),
-          // This bounds a whole Gossipsub RPC (messages plus piggybacked control), not one message: room for a
-          // largest message and control traffic, and never under Gossipsub's own 4 MiB default. Our
-          // maxMessageBytes is enforced per message by the validator.
-          maxInboundDataLength: Math.max(4 << 20, this.limits.maxMessageBytes + (1 << 20)),
-          msgIdFn: (message: Message) => {
-            const digest = sha256(message.data)
-            ids.set(message, toHex(digest))
-            return digest
-          },
-          msgIdToStrFn: (id: Uint8Array) => toHex(id),
-        })(components), screen), traffic),
+        pubsub: (components: GossipSubComponents) =>
+          countOutboundRpcs(
+            screenInboundRpcs(
+              gossipsub({
+                globalSignaturePolicy: 'StrictNoSign',
+                allowedTopics: [GOSSIP_CARRIER_TOPIC],
+                fallbackToFloodsub: false,
+                emitSelf: false,
+                // Our own messages go to every subscribed neighbour, not just the mesh: a small network then needs
+                // no mesh for first-hop delivery, and the mesh carries the relaying.
+                floodPublish: true,
+                allowPublishToZeroTopicPeers: true,
+                ignoreDuplicatePublishError: true,
+                heartbeatInterval: gossip.heartbeatIntervalMs,
+                scoreParams: { IPColocationFactorWhitelist: new Set(this.#ipColocationWhitelist) },
+                D: gossip.meshDegree,
+                Dlo: Math.max(1, gossip.meshDegree - 2),
+                Dhi: gossip.meshDegree * 2,
+                Dout: Math.max(0, Math.min(Math.floor(gossip.meshDegree / 2), gossip.meshDegree - 3)),
+                // This bounds a whole Gossipsub RPC (messages plus piggybacked control), not one message: room for a
+                // largest message and control traffic, and never under Gossipsub's own 4 MiB default. Our
+                // maxMessageBytes is enforced per message by the validator.
+                maxInboundDataLength: Math.max(4 << 20, this.limits.maxMessageBytes + (1 << 20)),
+                msgIdFn: (message: Message) => {
+                  const digest = sha256(message.data)
+                  ids.set(message, toHex(digest))
+                  return digest
+                },
+                msgIdToStrFn: (id: Uint8Array) => toHex(id),
+              })(components),
+              screen,
+            ),
+            traffic,
+          ),
       },
     })
   }
@@ -402,11 +409,9 @@ export class Libp2pNetwork implements Network {
     const backedUp = this.#backedUpGossipStreams(node)
     if (backedUp.length > 0) {
       if (this.#waitingPublishes >= this.limits.maxQueuedMessages) {
-        throw new GossipError(
-          GossipErrorCode.QUEUE_FULL,
-          `${this.#waitingPublishes} publishes are already waiting for room to send`,
-          { limit: this.limits.maxQueuedMessages },
-        )
+        throw new GossipError(GossipErrorCode.QUEUE_FULL, `${this.#waitingPublishes} publishes are already waiting for room to send`, {
+          limit: this.limits.maxQueuedMessages,
+        })
       }
       this.#waitingPublishes++
       try {
@@ -727,7 +732,9 @@ export class Libp2pNetwork implements Network {
         const target = networkIdOf(peer)
         const node = this.#node
         if (target === undefined || node === undefined) throw new NotFoundError(`${peer.toString()} is not a Constellation peer`)
-        const neighbours = this.peers().filter((id) => id !== target).slice(0, PEER_LOOKUP_FAN_OUT)
+        const neighbours = this.peers()
+          .filter((id) => id !== target)
+          .slice(0, PEER_LOOKUP_FAN_OUT)
         const query: PeerExchangeQuery = { kind: 'peer', publicKey: fromHex(target, 32) }
         await Promise.all(neighbours.map((neighbour) => this.#askForPeers(neighbour, query)))
         const known = await node.peerStore.get(peer).catch(() => undefined)
@@ -885,8 +892,7 @@ function pendingHeartbeat(node: Libp2p<Services>): ReturnType<typeof setTimeout>
  */
 function disarmAddressManager(node: Libp2p<Services>): void {
   type Debounced = { stop?: () => void }
-  const components = (node as unknown as { components?: { addressManager?: { _updatePeerStoreAddresses?: Debounced } } })
-    .components
+  const components = (node as unknown as { components?: { addressManager?: { _updatePeerStoreAddresses?: Debounced } } }).components
   const debounced = components?.addressManager?._updatePeerStoreAddresses
   if (typeof debounced?.stop === 'function') debounced.stop()
 }

@@ -95,8 +95,7 @@ export class RequestChannel {
           reject(outcome.error)
         },
       }
-      const onAbort = () =>
-        entry.settle({ ok: false, error: new GossipError(GossipErrorCode.ABORTED, 'request aborted', {}, { cause: signal?.reason }) })
+      const onAbort = () => entry.settle({ ok: false, error: new GossipError(GossipErrorCode.ABORTED, 'request aborted', {}, { cause: signal?.reason }) })
       this.#pending.set(id, entry)
       timer = clock.setTimer(timeoutMs, () =>
         entry.settle({

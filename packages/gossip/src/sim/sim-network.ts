@@ -503,7 +503,6 @@ export class SimNetwork implements SimWorld<SimNode> {
     }
     return events
   }
-
 }
 
 /** Continuation depth run after every event; tracked handler work gets more turns than plain awaits. */

@@ -54,7 +54,6 @@ const VERDICT_TRACE: Record<Verdict, number> = { accept: 11, ignore: 12, reject:
 
 type RequestOutcome = { readonly ok: true; readonly data: Uint8Array } | { readonly ok: false; readonly error: GossipError }
 
-
 export class SimNode implements Network {
   readonly peerId: PeerId
   readonly index: number
@@ -267,11 +266,17 @@ export class SimNode implements Network {
     if (interval <= 0) return
     // Spread the first pull over one interval so that nodes do not all pull at once.
     const delay = this.#world.random.next() * interval
-    this.#antiEntropy = this.#world.clock.setBackgroundTimer(delay, this.#ofThisLife(() => this.#pull(interval)))
+    this.#antiEntropy = this.#world.clock.setBackgroundTimer(
+      delay,
+      this.#ofThisLife(() => this.#pull(interval)),
+    )
   }
 
   #pull(interval: number): void {
-    this.#antiEntropy = this.#world.clock.setBackgroundTimer(interval, this.#ofThisLife(() => this.#pull(interval)))
+    this.#antiEntropy = this.#world.clock.setBackgroundTimer(
+      interval,
+      this.#ofThisLife(() => this.#pull(interval)),
+    )
     const neighbours = this.#world.neighboursOf(this)
     if (neighbours.length === 0) return
     const target = neighbours[this.#world.random.int(neighbours.length)] as SimNode
@@ -328,8 +333,7 @@ export class SimNode implements Network {
     }
     const id = this.#nextRequestId++
     return new Promise<Uint8Array>((resolve, reject) => {
-      const onAbort = () =>
-        settle({ ok: false, error: new GossipError(GossipErrorCode.ABORTED, 'request aborted', {}, { cause: signal?.reason }) })
+      const onAbort = () => settle({ ok: false, error: new GossipError(GossipErrorCode.ABORTED, 'request aborted', {}, { cause: signal?.reason }) })
       const timer = this.clock.setTimer(timeout, () =>
         settle({
           ok: false,
@@ -346,9 +350,7 @@ export class SimNode implements Network {
       this.#pendingRequests.set(id, settle)
       signal?.addEventListener('abort', onAbort, { once: true })
       const epoch = this.#epoch
-      this.#world.transmit(this, target, data.length, 'request', () =>
-        target.receiveRequest(this, epoch, id, protocol, data),
-      )
+      this.#world.transmit(this, target, data.length, 'request', () => target.receiveRequest(this, epoch, id, protocol, data))
     })
   }
 

@@ -4,15 +4,7 @@
  * knows how to let time pass on its transport.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  GossipErrorCode,
-  type GossipMessage,
-  type Network,
-  type NetworkEvent,
-  type NetworkLimits,
-  type PeerId,
-  type Verdict,
-} from '../../src/index.js'
+import { GossipErrorCode, type GossipMessage, type Network, type NetworkEvent, type NetworkLimits, type PeerId, type Verdict } from '../../src/index.js'
 
 export type Topology = 'full' | 'line'
 
@@ -165,17 +157,13 @@ export function describeNetworkConformance(name: string, harness: ConformanceHar
       const g = await open(2, 'full')
       const [a, b] = g.nodes as [Network, Network]
       b.handle('/conformance/echo/1', ({ from, data }) => bytes(`${from.slice(0, 8)}:${text(data)}`))
-      const answers = await g.settle(
-        Promise.all(Array.from({ length: 20 }, (_, i) => a.request(b.peerId, '/conformance/echo/1', bytes(`q${i}`)))),
-      )
+      const answers = await g.settle(Promise.all(Array.from({ length: 20 }, (_, i) => a.request(b.peerId, '/conformance/echo/1', bytes(`q${i}`)))))
       expect(answers.map(text)).toEqual(Array.from({ length: 20 }, (_, i) => `${a.peerId.slice(0, 8)}:q${i}`))
       const asyncHandler = b.handle('/conformance/async/1', async ({ data }) => {
         await Promise.resolve()
         return Uint8Array.from([...data].reverse())
       })
-      expect(await g.settle(a.request(b.peerId, '/conformance/async/1', Uint8Array.from([1, 2, 3])))).toEqual(
-        Uint8Array.from([3, 2, 1]),
-      )
+      expect(await g.settle(a.request(b.peerId, '/conformance/async/1', Uint8Array.from([1, 2, 3])))).toEqual(Uint8Array.from([3, 2, 1]))
       asyncHandler()
       await expectCode(g.settle(a.request(b.peerId, '/conformance/async/1', bytes('x'))), GossipErrorCode.UNKNOWN_PROTOCOL)
     })
@@ -210,9 +198,7 @@ export function describeNetworkConformance(name: string, harness: ConformanceHar
       await expectCode(a.publish('/t', 'text' as never), GossipErrorCode.INVALID_INPUT)
       await expectCode(a.request('not-a-peer' as PeerId, '/p/1', bytes('x')), GossipErrorCode.INVALID_INPUT)
       a.handle('/conformance/once/1', () => bytes('x'))
-      expect(() => a.handle('/conformance/once/1', () => bytes('y'))).toThrow(
-        expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }),
-      )
+      expect(() => a.handle('/conformance/once/1', () => bytes('y'))).toThrow(expect.objectContaining({ code: GossipErrorCode.INVALID_INPUT }))
     })
 
     it('announces a stopped peer as left, and refuses work once stopped', async () => {

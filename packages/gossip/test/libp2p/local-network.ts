@@ -12,12 +12,7 @@ export type LocalTopology = 'full' | 'line'
 /** Heartbeats fast enough that a fresh mesh forms in a fraction of a second. */
 const TEST_GOSSIP = { heartbeatIntervalMs: 100 }
 
-export async function startLocalNetwork(
-  crypto: Crypto,
-  count: number,
-  topology: LocalTopology,
-  limits?: Partial<NetworkLimits>,
-): Promise<Libp2pNetwork[]> {
+export async function startLocalNetwork(crypto: Crypto, count: number, topology: LocalTopology, limits?: Partial<NetworkLimits>): Promise<Libp2pNetwork[]> {
   const nodes = Array.from({ length: count }, () =>
     createLibp2pNetwork({ crypto, keyPair: crypto.generateKeyPair(), gossip: TEST_GOSSIP, ...(limits && { limits }) }),
   )

@@ -217,7 +217,10 @@ export async function runAnchoredFlow(base: Crypto, options: AnchoredFlowOptions
     // Seeded per node and lane: same seed, same run.
     const random = createRandom(`${options.seed}/${i}/${lane}`)
     while (running) {
-      const orders: TransferOrder[] = Array.from({ length: batch }, () => ({ to: (nodes[(i + 1 + random.int(members - 1)) % members] as AnchoredNode).publicKey, amount: 1 }))
+      const orders: TransferOrder[] = Array.from({ length: batch }, () => ({
+        to: (nodes[(i + 1 + random.int(members - 1)) % members] as AnchoredNode).publicKey,
+        amount: 1,
+      }))
       const answers = await me.transfer(orders)
       if (!running) return
       let retryAfterMs = 0
@@ -244,7 +247,14 @@ export async function runAnchoredFlow(base: Crypto, options: AnchoredFlowOptions
   const rounds = startCheckpointRounds({ crypto: base, clock, anchors, nodes, roundMs: options.roundMs })
   const end = net.clock.now() + options.virtualS * 1_000
   const framesBefore = { ...frames }
-  const before = { bytes: net.stats.bytes, requests: net.stats.sent.request, counts: counting.counts(), byRole: { ...byRole }, hashing: { ...hashing }, nodes: sumStats(nodes) }
+  const before = {
+    bytes: net.stats.bytes,
+    requests: net.stats.sent.request,
+    counts: counting.counts(),
+    byRole: { ...byRole },
+    hashing: { ...hashing },
+    nodes: sumStats(nodes),
+  }
   for (let i = 0; i < members; i++) for (let lane = 0; lane < concurrency; lane++) void loop(i, lane)
   const cpuStart = process.cpuUsage()
   const wallStart = performance.now()

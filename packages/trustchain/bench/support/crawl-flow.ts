@@ -131,7 +131,9 @@ export async function runCrawlFlow(base: Crypto, options: CrawlFlowOptions): Pro
       } catch (error) {
         if (!running) continue
         failed++
-        const reason = isTrustChainError(error) ? `${error.code}${Array.isArray(error.detail.reasons) ? ` ${error.detail.reasons.join(',')}` : ''}` : String(error)
+        const reason = isTrustChainError(error)
+          ? `${error.code}${Array.isArray(error.detail.reasons) ? ` ${error.detail.reasons.join(',')}` : ''}`
+          : String(error)
         failures.set(reason, (failures.get(reason) ?? 0) + 1)
       }
     }

@@ -164,7 +164,13 @@ export function extendStretch(tail: StretchTail, blocks: readonly HalfBlock[], o
   const proposals = new Map(tail.proposals)
   const answers = new Map(tail.answers)
   const hashes = [...tail.hashes]
-  const snapshot = (): StretchTail => ({ summary: { publicKey, anchor: tail.summary.anchor, head, debits, credits, voids, spent }, last, hashes, proposals, answers })
+  const snapshot = (): StretchTail => ({
+    summary: { publicKey, anchor: tail.summary.anchor, head, debits, credits, voids, spent },
+    last,
+    hashes,
+    proposals,
+    answers,
+  })
   const refuse = (index: number, reasons: readonly string[], fraudProof?: FraudProof): StretchCheck => ({
     ok: false,
     index,
@@ -213,9 +219,20 @@ export function extendStretch(tail: StretchTail, blocks: readonly HalfBlock[], o
         spent += moved.amount
       }
     } else if (isAgreement(block) && moved !== undefined) {
-      credits.push({ sequenceNumber: block.sequenceNumber, hash, proposer: block.linkPublicKey, proposalSequenceNumber: block.linkSequenceNumber, amount: moved.amount })
+      credits.push({
+        sequenceNumber: block.sequenceNumber,
+        hash,
+        proposer: block.linkPublicKey,
+        proposalSequenceNumber: block.linkSequenceNumber,
+        amount: moved.amount,
+      })
     } else if (isVoid(block) && VoidPayloadCodec.is(block.payload)) {
-      voids.push({ sequenceNumber: block.sequenceNumber, proposalSequenceNumber: block.linkSequenceNumber, amount: block.payload.amount, refusal: block.payload.refusal })
+      voids.push({
+        sequenceNumber: block.sequenceNumber,
+        proposalSequenceNumber: block.linkSequenceNumber,
+        amount: block.payload.amount,
+        refusal: block.payload.refusal,
+      })
     }
     if (target !== undefined) answers.set(target, [...(answers.get(target) ?? []), block])
     head = { sequenceNumber: block.sequenceNumber, hash, balance: statedBalance(block.type, block.payload) ?? head.balance }

@@ -103,11 +103,7 @@ export function createGenesisBlock(author: BlockAuthor, options: { balance: numb
   })
 }
 
-export function createProposal(
-  author: BlockAuthor,
-  head: ChainHead,
-  options: { counterparty: Uint8Array; payload: CborValue; timestamp: number },
-): HalfBlock {
+export function createProposal(author: BlockAuthor, head: ChainHead, options: { counterparty: Uint8Array; payload: CborValue; timestamp: number }): HalfBlock {
   return append(author, head, {
     type: 'tx',
     linkPublicKey: options.counterparty,
@@ -175,7 +171,8 @@ export function createVoid(author: BlockAuthor, head: ChainHead, proposal: HalfB
     throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'the refusal is not the counterparty’s refusal of this proposal')
   }
   const balance = head.balance + transfer.amount
-  if (!Number.isSafeInteger(balance)) throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'the refund would take the balance past the safe integer range')
+  if (!Number.isSafeInteger(balance))
+    throw new TrustChainError(TrustChainErrorCode.INVALID_INPUT, 'the refund would take the balance past the safe integer range')
   return append(author, head, {
     type: 'void',
     linkPublicKey: keyPair.publicKey,

@@ -59,11 +59,10 @@ function encodingsOf(block: UnsignedHalfBlock): Encodings | undefined {
 }
 
 function payloadTooLarge(payloadBytes: number, limits: BlockLimits): TrustChainError {
-  return new TrustChainError(
-    TrustChainErrorCode.PAYLOAD_TOO_LARGE,
-    `payload is ${payloadBytes} bytes, over the limit of ${limits.maxPayloadBytes}`,
-    { size: payloadBytes, maxPayloadBytes: limits.maxPayloadBytes },
-  )
+  return new TrustChainError(TrustChainErrorCode.PAYLOAD_TOO_LARGE, `payload is ${payloadBytes} bytes, over the limit of ${limits.maxPayloadBytes}`, {
+    size: payloadBytes,
+    maxPayloadBytes: limits.maxPayloadBytes,
+  })
 }
 
 const isBytes32 = (value: unknown): boolean => value instanceof Uint8Array && value.length === 32
@@ -161,12 +160,7 @@ function wireTooLarge(limits: BlockLimits): TrustChainError {
 }
 
 /** Signs an unsigned block with its author's key pair and returns the frozen half-block. */
-export function signBlock(
-  crypto: Crypto,
-  keyPair: KeyPair,
-  unsigned: UnsignedHalfBlock,
-  limits: BlockLimits = DEFAULT_BLOCK_LIMITS,
-): HalfBlock {
+export function signBlock(crypto: Crypto, keyPair: KeyPair, unsigned: UnsignedHalfBlock, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): HalfBlock {
   // A block of this module's making is checked and frozen: its bytes can be taken as they are.
   const memo = isSealedBlock(unsigned) ? encodingsOf(unsigned) : undefined
   const bytes = memo === undefined ? unsignedBytesOf(unsigned, limits) : unsignedOf(memo)
@@ -243,11 +237,10 @@ function payloadLength(block: UnsignedHalfBlock, unsignedLength: number): number
 export function decodeBlock(_crypto: Crypto, bytes: unknown, limits: BlockLimits = DEFAULT_BLOCK_LIMITS): HalfBlock {
   if (!(bytes instanceof Uint8Array)) throw malformed('a block must be given as a Uint8Array')
   if (bytes.length > limits.maxBlockBytes) {
-    throw new TrustChainError(
-      TrustChainErrorCode.BLOCK_TOO_LARGE,
-      `block is ${bytes.length} bytes, over the limit of ${limits.maxBlockBytes}`,
-      { size: bytes.length, maxBlockBytes: limits.maxBlockBytes },
-    )
+    throw new TrustChainError(TrustChainErrorCode.BLOCK_TOO_LARGE, `block is ${bytes.length} bytes, over the limit of ${limits.maxBlockBytes}`, {
+      size: bytes.length,
+      maxBlockBytes: limits.maxBlockBytes,
+    })
   }
   const fast = readWireBlock(bytes, limits.maxBlockBytes)
   if (fast !== undefined) {

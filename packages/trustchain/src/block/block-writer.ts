@@ -11,7 +11,17 @@
 import type { CborValue } from '@constellation/crypto'
 import { reserve, reservedIn } from './byte-slab.js'
 import type { HalfBlock, UnsignedHalfBlock } from './half-block.js'
-import { KEY_LINK_PUBLIC_KEY, KEY_LINK_SEQUENCE_NUMBER, KEY_PAYLOAD, KEY_PREVIOUS_HASH, KEY_PUBLIC_KEY, KEY_SEQUENCE_NUMBER, KEY_TIMESTAMP, KEY_TYPE, MAP_OF_EIGHT } from './block-layout.js'
+import {
+  KEY_LINK_PUBLIC_KEY,
+  KEY_LINK_SEQUENCE_NUMBER,
+  KEY_PAYLOAD,
+  KEY_PREVIOUS_HASH,
+  KEY_PUBLIC_KEY,
+  KEY_SEQUENCE_NUMBER,
+  KEY_TIMESTAMP,
+  KEY_TYPE,
+  MAP_OF_EIGHT,
+} from './block-layout.js'
 
 /** Nesting this writer handles itself (payload containers; the generic encoder takes deeper ones). */
 const MAX_DEPTH = 14

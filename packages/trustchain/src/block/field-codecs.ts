@@ -82,7 +82,10 @@ export function recordWithOptional<R extends t.Props, O extends t.Props>(
   const codec = t.intersection([t.type(required), t.partial(optional)])
   const known = (key: string) => Object.hasOwn(required, key) || Object.hasOwn(optional, key)
   const closed = (u: unknown): boolean =>
-    typeof u === 'object' && u !== null && Object.keys(u).every(known) && Object.keys(optional).every((key) => !Object.hasOwn(u, key) || (u as Record<string, unknown>)[key] !== undefined)
+    typeof u === 'object' &&
+    u !== null &&
+    Object.keys(u).every(known) &&
+    Object.keys(optional).every((key) => !Object.hasOwn(u, key) || (u as Record<string, unknown>)[key] !== undefined)
   return new t.Type(
     name,
     (u): u is t.TypeOf<t.TypeC<R>> & Partial<t.TypeOf<t.TypeC<O>>> => closed(u) && codec.is(u),

@@ -20,7 +20,18 @@ import { reserve, reservedIn, unreserve } from './byte-slab.js'
 import { keyAt } from './key-table.js'
 import type { BlockType, HalfBlock } from './half-block.js'
 import { SealedBlock } from './sealed-block.js'
-import { KEY_LINK_PUBLIC_KEY, KEY_LINK_SEQUENCE_NUMBER, KEY_PAYLOAD, KEY_PREVIOUS_HASH, KEY_PUBLIC_KEY, KEY_SEQUENCE_NUMBER, KEY_TIMESTAMP, KEY_TYPE, MAP_OF_EIGHT, textBytes } from './block-layout.js'
+import {
+  KEY_LINK_PUBLIC_KEY,
+  KEY_LINK_SEQUENCE_NUMBER,
+  KEY_PAYLOAD,
+  KEY_PREVIOUS_HASH,
+  KEY_PUBLIC_KEY,
+  KEY_SEQUENCE_NUMBER,
+  KEY_TIMESTAMP,
+  KEY_TYPE,
+  MAP_OF_EIGHT,
+  textBytes,
+} from './block-layout.js'
 
 /** The hashed part and the fields, as the strict decoder would give them. */
 export class WireParts {

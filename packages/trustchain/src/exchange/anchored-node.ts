@@ -367,7 +367,9 @@ class AnchoredNodeShell implements AnchoredNode {
       }
       const available = anchor.spendable - this.#spentSince(anchor.sequenceNumber)
       if (order.amount > available || order.amount > chain.head.balance) {
-        reject(index, TrustChainErrorCode.INSUFFICIENT_FUNDS, `cannot transfer ${order.amount}: ${Math.max(0, available)} may be spent now`, { available: Math.max(0, available) })
+        reject(index, TrustChainErrorCode.INSUFFICIENT_FUNDS, `cannot transfer ${order.amount}: ${Math.max(0, available)} may be spent now`, {
+          available: Math.max(0, available),
+        })
         continue
       }
       const proposal = chain.append((head) =>
@@ -432,9 +434,14 @@ class AnchoredNodeShell implements AnchoredNode {
     try {
       frame = await this.#frameFor(outbox)
       this.#stats.framesSent++
-      const bytes = await this.#options.network.request(peer, TRANSFER_PROTOCOL, encodeExchangeRequest({ type: 'transfers', round: this.#options.anchors.round(), blocks: frame.blocks }), {
-        timeout: this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-      })
+      const bytes = await this.#options.network.request(
+        peer,
+        TRANSFER_PROTOCOL,
+        encodeExchangeRequest({ type: 'transfers', round: this.#options.anchors.round(), blocks: frame.blocks }),
+        {
+          timeout: this.#options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+        },
+      )
       await this.#onResponse(outbox, frame, decodeExchangeResponse(bytes))
     } catch {
       // Unreachable, timed out or garbled: the proposals stay queued and go again after a backoff.
@@ -542,7 +549,9 @@ class AnchoredNodeShell implements AnchoredNode {
     // An agreement at a position where the store holds another block of the counterparty's is a fork of its chain:
     // not stored (the store would refuse the whole batch), the proposal stays pending.
     const held = await this.#options.store.getMany(good.map(({ agreement }) => agreement))
-    const stored = good.filter((item, i) => held[i] === undefined || equalBytes(blockHash(this.#crypto, held[i] as HalfBlock), blockHash(this.#crypto, item.agreement)))
+    const stored = good.filter(
+      (item, i) => held[i] === undefined || equalBytes(blockHash(this.#crypto, held[i] as HalfBlock), blockHash(this.#crypto, item.agreement)),
+    )
     const chain = this.#ownChain()
     const voids = refused.map(({ entry, answer }) =>
       chain.append((head) => createVoid(this.#author, head, entry.proposal, { refusal: answer.refusal, timestamp: this.#clock.now() })),
@@ -594,7 +603,11 @@ class AnchoredNodeShell implements AnchoredNode {
     try {
       request = decodeExchangeRequest(data)
     } catch (error) {
-      return encodeExchangeResponse({ type: 'declined', code: TrustChainErrorCode.MALFORMED_MESSAGE, reason: error instanceof Error ? error.message.slice(0, 200) : 'malformed' })
+      return encodeExchangeResponse({
+        type: 'declined',
+        code: TrustChainErrorCode.MALFORMED_MESSAGE,
+        reason: error instanceof Error ? error.message.slice(0, 200) : 'malformed',
+      })
     }
     if (!this.#running) return encodeExchangeResponse({ type: 'declined', code: TrustChainErrorCode.NODE_STOPPED, reason: 'node stopped' })
     if (request.type === 'range') {
@@ -729,7 +742,12 @@ class AnchoredNodeShell implements AnchoredNode {
     // A policy that fails says no.
     try {
       const verdict = this.#options.shouldSign(proposal, { from })
-      return verdict instanceof Promise ? verdict.then((accept) => accept === true, () => false) : verdict === true
+      return verdict instanceof Promise
+        ? verdict.then(
+            (accept) => accept === true,
+            () => false,
+          )
+        : verdict === true
     } catch {
       return false
     }

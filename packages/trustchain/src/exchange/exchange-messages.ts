@@ -29,7 +29,12 @@ const Sequence = integerIn(1, Number.MAX_SAFE_INTEGER, 'SequenceNumber')
 const Round = integerIn(0, Number.MAX_SAFE_INTEGER, 'Round')
 const BlockBytes = bytesUpTo(1 << 16, 'BlockBytes')
 const ShortText = (max: number, name: string) =>
-  new t.Type<string, string, unknown>(name, (u): u is string => typeof u === 'string' && u.length <= max, (u, c) => (typeof u === 'string' && u.length <= max ? t.success(u) : t.failure(u, c)), t.identity)
+  new t.Type<string, string, unknown>(
+    name,
+    (u): u is string => typeof u === 'string' && u.length <= max,
+    (u, c) => (typeof u === 'string' && u.length <= max ? t.success(u) : t.failure(u, c)),
+    t.identity,
+  )
 
 function listOf<C extends t.Mixed>(codec: C, max: number, name: string): t.Type<t.TypeOf<C>[], t.OutputOf<C>[], unknown> {
   const is = (u: unknown): u is t.TypeOf<C>[] => Array.isArray(u) && u.length <= max && u.every((item) => codec.is(item))

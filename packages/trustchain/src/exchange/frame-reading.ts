@@ -93,7 +93,8 @@ export function readFrame(
   let spent = 0
   for (const block of fresh.slice(0, end + 1)) {
     if (!addressed(block)) continue
-    while (next < debits.length && (debits[next] as { sequenceNumber: number }).sequenceNumber <= block.sequenceNumber) spent += (debits[next++] as { amount: number }).amount
+    while (next < debits.length && (debits[next] as { sequenceNumber: number }).sequenceNumber <= block.sequenceNumber)
+      spent += (debits[next++] as { amount: number }).amount
     proposals.push({ block, certified: false, available: anchor.spendable - spent })
   }
   return { kind: 'proposals', proposals, tail }

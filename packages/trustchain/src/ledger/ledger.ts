@@ -228,10 +228,7 @@ class BatchView {
         wantLinks(chain, block.sequenceNumber)
       }
     }
-    const [found, links] = await Promise.all([
-      keys.length === 0 ? [] : this.store.getMany(keys),
-      targets.length === 0 ? [] : this.store.getLinkedMany(targets),
-    ])
+    const [found, links] = await Promise.all([keys.length === 0 ? [] : this.store.getMany(keys), targets.length === 0 ? [] : this.store.getLinkedMany(targets)])
     for (let i = 0; i < keys.length; i++) (keyChains[i] as ChainView).fetched.set((keys[i] as BlockKey).sequenceNumber, found[i] ?? null)
     for (let i = 0; i < targets.length; i++) (targetChains[i] as ChainView).storedLinks.set((targets[i] as BlockKey).sequenceNumber, links[i] ?? NO_BLOCKS)
   }
@@ -546,10 +543,7 @@ export function createLedger(options: LedgerOptions): Ledger {
   // acknowledged while a batch it may have been validated against is not durably stored.
   let writes: Promise<void> = Promise.resolve()
 
-  const ingestNow = async (
-    blocks: readonly HalfBlock[],
-    verdicts: Verdicts | undefined,
-  ): Promise<{ outcomes: IngestOutcome[]; written: Promise<void> }> => {
+  const ingestNow = async (blocks: readonly HalfBlock[], verdicts: Verdicts | undefined): Promise<{ outcomes: IngestOutcome[]; written: Promise<void> }> => {
     const view = new BatchView(store, pending)
     await view.prefetch(blocks)
     let verified: readonly boolean[] | undefined

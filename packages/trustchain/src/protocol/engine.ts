@@ -162,7 +162,13 @@ export type EngineEvent =
   | { readonly type: 'tick'; readonly now: number }
   /** An incoming request, already decoded; blocks in it are decoded by the shell (bad ones never get here). */
   | { readonly type: 'proposal-request'; readonly now: number; readonly from: PeerId; readonly replyId: number; readonly proposal: HalfBlock }
-  | { readonly type: 'crawl-request'; readonly now: number; readonly from: PeerId; readonly replyId: number; readonly request: Extract<Request, { type: 'crawl' }> }
+  | {
+      readonly type: 'crawl-request'
+      readonly now: number
+      readonly from: PeerId
+      readonly replyId: number
+      readonly request: Extract<Request, { type: 'crawl' }>
+    }
   | { readonly type: 'broadcast'; readonly now: number; readonly from: PeerId; readonly blocks: readonly HalfBlock[] }
   /** The response to a request effect; `response` undefined when the request failed or was malformed. */
   | { readonly type: 'response'; readonly now: number; readonly correlation: Correlation; readonly response: DecodedResponse | undefined }
@@ -227,7 +233,12 @@ const DEFAULT_REGISTRY = new PayloadRegistry()
 const DEFAULT_MAX_SESSIONS_PER_PEER = 16
 
 /** The requests of one crawl round to `peer`, each ending at the highest block needed, at most `maxCrawlBlocks` long. */
-function crawlRequests(config: EngineConfig, peer: PeerId, targets: readonly MissingRun[], correlation: Extract<Correlation, { kind: 'crawl' | 'agreement-crawl' }>): EngineEffect[] {
+function crawlRequests(
+  config: EngineConfig,
+  peer: PeerId,
+  targets: readonly MissingRun[],
+  correlation: Extract<Correlation, { kind: 'crawl' | 'agreement-crawl' }>,
+): EngineEffect[] {
   return targets.map((missing) => ({
     type: 'request',
     peer,
@@ -271,7 +282,9 @@ function propose(config: EngineConfig, state: EngineState, event: Extract<Engine
     // Our own ledger would refuse a block whose payload does not fit its kind; refuse it here, before signing.
     const check = (config.registry ?? DEFAULT_REGISTRY).check('tx', payload)
     if (!check.ok) {
-      return fail(new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `the payload does not fit its kind: ${check.errors.join('; ')}`, { errors: check.errors }))
+      return fail(
+        new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `the payload does not fit its kind: ${check.errors.join('; ')}`, { errors: check.errors }),
+      )
     }
     // A transfer written by hand must state the balance our chain will have after it, as `{ transfer }` would.
     const transfer = transferOf('tx', payload)
@@ -279,9 +292,13 @@ function propose(config: EngineConfig, state: EngineState, event: Extract<Engine
       const expected = transferPayload(state.head, transfer.amount)
       if (expected.balance !== transfer.balance) {
         return fail(
-          new TrustChainError(TrustChainErrorCode.INVALID_INPUT, `a transfer of ${transfer.amount} leaves a balance of ${expected.balance}, not ${transfer.balance}`, {
-            expected: expected.balance,
-          }),
+          new TrustChainError(
+            TrustChainErrorCode.INVALID_INPUT,
+            `a transfer of ${transfer.amount} leaves a balance of ${expected.balance}, not ${transfer.balance}`,
+            {
+              expected: expected.balance,
+            },
+          ),
         )
       }
     }
@@ -325,7 +342,13 @@ function propose(config: EngineConfig, state: EngineState, event: Extract<Engine
 function checkpoint(config: EngineConfig, state: EngineState, event: Extract<EngineEvent, { type: 'checkpoint' }>): StepResult {
   const fail = (message: string): StepResult => ({
     state,
-    effects: [{ type: 'settle-checkpoint', requestId: event.requestId, settlement: { ok: false, error: new TrustChainError(TrustChainErrorCode.INVALID_INPUT, message) } }],
+    effects: [
+      {
+        type: 'settle-checkpoint',
+        requestId: event.requestId,
+        settlement: { ok: false, error: new TrustChainError(TrustChainErrorCode.INVALID_INPUT, message) },
+      },
+    ],
   })
   if (!(event.consensusResultHash instanceof Uint8Array) || event.consensusResultHash.length !== HASH_LENGTH) {
     return fail(`the consensus result hash must be ${HASH_LENGTH} bytes`)
@@ -360,13 +383,22 @@ function tick(config: EngineConfig, state: EngineState, now: number): StepResult
       random = nextState
       const attempts = pending.attempts + 1
       proposals = withMap(proposals, id, { ...pending, attempts, nextAttemptAt: now + backoff(config, attempts, r) })
-      effects.push({ type: 'request', peer: pending.counterparty, request: { type: 'proposal', block: pending.proposal }, correlation: { kind: 'proposal', id } })
+      effects.push({
+        type: 'request',
+        peer: pending.counterparty,
+        request: { type: 'proposal', block: pending.proposal },
+        correlation: { kind: 'proposal', id },
+      })
     }
   }
   let next: EngineState = { ...state, proposals, random }
   for (const [id, session] of state.sessions) {
     if (now < session.deadline) continue
-    const ended = endSession(next, id, rejected(TrustChainErrorCode.PROPOSAL_TIMEOUT, [`no decision within ${config.sessionTimeoutMs ?? config.retry.deadlineMs} ms`]))
+    const ended = endSession(
+      next,
+      id,
+      rejected(TrustChainErrorCode.PROPOSAL_TIMEOUT, [`no decision within ${config.sessionTimeoutMs ?? config.retry.deadlineMs} ms`]),
+    )
     next = ended.state
     effects.push(...ended.effects)
   }
@@ -410,10 +442,16 @@ function answers(pending: PendingProposal, agreement: HalfBlock): boolean {
 function onProposalRequest(config: EngineConfig, state: EngineState, event: Extract<EngineEvent, { type: 'proposal-request' }>): StepResult {
   const { proposal } = event
   if (!isProposal(proposal) || toHex(proposal.linkPublicKey) !== state.self) {
-    return { state, effects: [{ type: 'reply', replyId: event.replyId, response: rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['not a proposal to this node']) }] }
+    return {
+      state,
+      effects: [{ type: 'reply', replyId: event.replyId, response: rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['not a proposal to this node']) }],
+    }
   }
   if (config.maxClockSkewMs !== undefined && proposal.timestamp > event.now + config.maxClockSkewMs) {
-    return { state, effects: [{ type: 'reply', replyId: event.replyId, response: rejected(TrustChainErrorCode.INVALID_BLOCK, [ValidationReason.TIMESTAMP_IN_FUTURE]) }] }
+    return {
+      state,
+      effects: [{ type: 'reply', replyId: event.replyId, response: rejected(TrustChainErrorCode.INVALID_BLOCK, [ValidationReason.TIMESTAMP_IN_FUTURE]) }],
+    }
   }
   const id = idOf(config, proposal)
   const session = state.sessions.get(id)
@@ -423,7 +461,12 @@ function onProposalRequest(config: EngineConfig, state: EngineState, event: Extr
   let open = 0
   for (const other of state.sessions.values()) if (other.from === event.from) open++
   if (open >= (config.maxSessionsPerPeer ?? DEFAULT_MAX_SESSIONS_PER_PEER)) {
-    return { state, effects: [{ type: 'reply', replyId: event.replyId, response: rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['too many open proposals from this peer']) }] }
+    return {
+      state,
+      effects: [
+        { type: 'reply', replyId: event.replyId, response: rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['too many open proposals from this peer']) },
+      ],
+    }
   }
   const deadline = event.now + (config.sessionTimeoutMs ?? config.retry.deadlineMs)
   const next: EngineState = {
@@ -469,7 +512,12 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
     return {
       state: {
         ...result.state,
-        proposals: withMap(result.state.proposals, purpose.id, { ...pending, crawls: round, held: heldOf(event.outcomes), round: { awaiting: targets.length, fetched: [] } }),
+        proposals: withMap(result.state.proposals, purpose.id, {
+          ...pending,
+          crawls: round,
+          held: heldOf(event.outcomes),
+          round: { awaiting: targets.length, fetched: [] },
+        }),
       },
       effects: [...result.effects, ...crawlRequests(config, pending.counterparty, targets, { kind: 'agreement-crawl', id: purpose.id, round })],
     }
@@ -506,17 +554,20 @@ function onIngested(config: EngineConfig, state: EngineState, event: Extract<Eng
   // The outcome comes first: a fork of a proposal we answered is refused (double sign), never handed our agreement
   // to the block that used to sit at its position.
   if (outcome === undefined || outcome.status === 'rejected') {
-    const reasons = outcome?.status === 'rejected' ? ((outcome.error.detail.reasons as readonly string[] | undefined) ?? [outcome.error.message]) : ['not stored']
-    return merge(endSession(result.state, purpose.id, rejected(outcome?.status === 'rejected' ? outcome.error.code : TrustChainErrorCode.INVALID_BLOCK, reasons)))
+    const reasons =
+      outcome?.status === 'rejected' ? ((outcome.error.detail.reasons as readonly string[] | undefined) ?? [outcome.error.message]) : ['not stored']
+    return merge(
+      endSession(result.state, purpose.id, rejected(outcome?.status === 'rejected' ? outcome.error.code : TrustChainErrorCode.INVALID_BLOCK, reasons)),
+    )
   }
   if (event.ownAgreement !== undefined) {
     // Reused only for the very proposal we signed: the shell found it by the proposal's hash, checked again here.
     if (event.ownAgreementTo !== purpose.id || !answersProposal(session.proposal, event.ownAgreement)) {
-      return merge(endSession(result.state, purpose.id, rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['already answered another proposal at this position'])))
+      return merge(
+        endSession(result.state, purpose.id, rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['already answered another proposal at this position'])),
+      )
     }
-    return merge(
-      endSession(result.state, purpose.id, { type: 'agreement', proposal: session.proposal, agreement: event.ownAgreement }),
-    )
+    return merge(endSession(result.state, purpose.id, { type: 'agreement', proposal: session.proposal, agreement: event.ownAgreement }))
   }
   const gapBefore =
     outcome.validation.level === ValidationLevel.PARTIAL_PREVIOUS ||
@@ -539,10 +590,15 @@ function onDecided(config: EngineConfig, state: EngineState, event: Extract<Engi
   if (!event.accept) return endSession(state, event.id, rejected(TrustChainErrorCode.PROPOSAL_REJECTED, ['policy']))
   let agreement: HalfBlock
   try {
-    agreement = createAgreement({ crypto: config.crypto, keyPair: config.keyPair, limits: config.limits ?? DEFAULT_BLOCK_LIMITS }, state.head, session.proposal, {
-      // Never before the proposal, never before our own newest block.
-      timestamp: Math.max(event.now, session.proposal.timestamp),
-    })
+    agreement = createAgreement(
+      { crypto: config.crypto, keyPair: config.keyPair, limits: config.limits ?? DEFAULT_BLOCK_LIMITS },
+      state.head,
+      session.proposal,
+      {
+        // Never before the proposal, never before our own newest block.
+        timestamp: Math.max(event.now, session.proposal.timestamp),
+      },
+    )
   } catch (error) {
     // E.g. a transfer that would take our balance past the largest safe integer: refuse it, do not fail the node.
     if (!(error instanceof TrustChainError)) throw error
@@ -565,7 +621,12 @@ function onDecided(config: EngineConfig, state: EngineState, event: Extract<Engi
  * refuse one (a clock-skew limit against a head stamped in the future, say): then the head goes back to what it
  * was, the request that made the block fails with the ledger's typed error, and the node keeps running.
  */
-function onOwnIngested(config: EngineConfig, state: EngineState, purpose: Extract<IngestPurpose, { kind: 'own' }>, outcomes: readonly IngestOutcome[]): StepResult {
+function onOwnIngested(
+  config: EngineConfig,
+  state: EngineState,
+  purpose: Extract<IngestPurpose, { kind: 'own' }>,
+  outcomes: readonly IngestOutcome[],
+): StepResult {
   const failed = outcomes.find((outcome) => outcome.status === 'rejected')
   if (failed !== undefined && failed.status === 'rejected') {
     const head = failed.block !== undefined && equalBytes(blockHash(config.crypto, failed.block), state.head.hash) ? purpose.previousHead : state.head
@@ -583,7 +644,8 @@ function onOwnIngested(config: EngineConfig, state: EngineState, purpose: Extrac
       next = ended.state
       effects.push(...ended.effects)
     }
-    if (purpose.checkpoint !== undefined) effects.push({ type: 'settle-checkpoint', requestId: purpose.checkpoint, settlement: { ok: false, error: failed.error } })
+    if (purpose.checkpoint !== undefined)
+      effects.push({ type: 'settle-checkpoint', requestId: purpose.checkpoint, settlement: { ok: false, error: failed.error } })
     return { state: next, effects: [...effects, ...wakeEffects(next)] }
   }
   if (purpose.checkpoint !== undefined) {

@@ -10,7 +10,10 @@ export interface MessengerNetwork {
   request(peer: PeerId, protocol: string, data: Uint8Array, options?: { readonly timeout?: number }): Promise<Uint8Array>
   handle(protocol: string, handler: (request: { readonly from: PeerId; readonly data: Uint8Array }) => Uint8Array | Promise<Uint8Array>): () => void
   publish(topic: string, data: Uint8Array): Promise<void>
-  subscribe(topic: string, handler: (message: { readonly from: PeerId; readonly data: Uint8Array }) => 'accept' | 'ignore' | 'reject' | Promise<'accept' | 'ignore' | 'reject'>): () => void
+  subscribe(
+    topic: string,
+    handler: (message: { readonly from: PeerId; readonly data: Uint8Array }) => 'accept' | 'ignore' | 'reject' | Promise<'accept' | 'ignore' | 'reject'>,
+  ): () => void
 }
 
 export const TRUSTCHAIN_PROTOCOL = '/constellation/trustchain/1'

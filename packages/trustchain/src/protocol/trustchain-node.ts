@@ -34,15 +34,7 @@ import {
   type RetryPolicy,
   step,
 } from './engine.js'
-import {
-  BlocksMessageCodec,
-  decodeMessage,
-  encodeMessage,
-  MAX_BLOCKS_PER_MESSAGE,
-  RequestCodec,
-  resolveRange,
-  ResponseCodec,
-} from './messages.js'
+import { BlocksMessageCodec, decodeMessage, encodeMessage, MAX_BLOCKS_PER_MESSAGE, RequestCodec, resolveRange, ResponseCodec } from './messages.js'
 import type { PeerId, TrustChainMessenger } from './messenger.js'
 
 /** Decides whether to countersign a validated proposal addressed to this node. */
@@ -177,7 +169,11 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
       )
     })
 
-  let state: EngineState = initialEngineState({ publicKey: keyPair.publicKey, head: { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 }, seed: options.seed ?? 1 })
+  let state: EngineState = initialEngineState({
+    publicKey: keyPair.publicKey,
+    head: { sequenceNumber: 0, hash: new Uint8Array(32), balance: 0, timestamp: 0 },
+    seed: options.seed ?? 1,
+  })
   let running = false
   let queue: Promise<void> = Promise.resolve()
   let queued = 0
@@ -193,7 +189,11 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
   const encodeResponse = (response: DecodedResponse): Uint8Array => {
     switch (response.type) {
       case 'agreement':
-        return encodeMessage(ResponseCodec, { type: 'agreement', proposal: encodeBlock(response.proposal, limits), agreement: encodeBlock(response.agreement, limits) })
+        return encodeMessage(ResponseCodec, {
+          type: 'agreement',
+          proposal: encodeBlock(response.proposal, limits),
+          agreement: encodeBlock(response.agreement, limits),
+        })
       case 'rejected':
         return encodeMessage(ResponseCodec, { type: 'rejected', code: response.code, reasons: [...response.reasons] })
       case 'blocks':
@@ -426,7 +426,11 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
       }
       // The outcome of each block asked for, by position, updated when a later round lets a refused block in.
       const asked = await ledger.ingest(await fetchRange(publicKey, { from, to }))
-      const slotOf = new Map(asked.flatMap((outcome, slot) => (outcome.block === undefined ? [] : [[positionKey(outcome.block.publicKey, outcome.block.sequenceNumber), slot] as const])))
+      const slotOf = new Map(
+        asked.flatMap((outcome, slot) =>
+          outcome.block === undefined ? [] : [[positionKey(outcome.block.publicKey, outcome.block.sequenceNumber), slot] as const],
+        ),
+      )
       // A fragment often holds an agreement to a proposal from a chain this node has never seen: the peer holds that
       // proposal (it checked it before signing), so it is asked for what the ledger names missing, as the engine
       // does before it signs, until every block is in or the rounds run out.
@@ -451,6 +455,3 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
     idle: () => queued === 0,
   }
 }
-
-
-

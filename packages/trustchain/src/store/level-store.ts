@@ -75,7 +75,8 @@ function hashKey(hash: Uint8Array): Uint8Array {
 
 /** The sequence number of a position starting at `offset` of `at`. */
 function sequenceAt(at: Uint8Array, offset = 0): number {
-  const high = (at[offset + 32] as number) * 0x1000000 + (((at[offset + 33] as number) << 16) | ((at[offset + 34] as number) << 8) | (at[offset + 35] as number))
+  const high =
+    (at[offset + 32] as number) * 0x1000000 + (((at[offset + 33] as number) << 16) | ((at[offset + 34] as number) << 8) | (at[offset + 35] as number))
   const low = (at[offset + 36] as number) * 0x1000000 + (((at[offset + 37] as number) << 16) | ((at[offset + 38] as number) << 8) | (at[offset + 39] as number))
   return high * 0x100000000 + low
 }
@@ -149,8 +150,7 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
    * A stored entry's block, from the cache when it holds that position: validation and crawls read the recent ends
    * of chains over and over, and decoding costs as much as storing.
    */
-  const cachedOrDecoded = ([key, value]: [Uint8Array, Uint8Array]): HalfBlock =>
-    cache.get(key.subarray(1, 33), sequenceAt(key, 1)) ?? decode(value)
+  const cachedOrDecoded = ([key, value]: [Uint8Array, Uint8Array]): HalfBlock => cache.get(key.subarray(1, 33), sequenceAt(key, 1)) ?? decode(value)
   /** Only proofs that prove fraud are stored: one bad proof on disk would make every later read fail. */
   const checkProof = (proof: FraudProof): void => {
     if (!verifyFraudProof(crypto, proof)) throw new TrustChainError(TrustChainErrorCode.INVALID_FRAUD_PROOF, 'the fraud proof does not prove fraud')
@@ -195,7 +195,11 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
     for (let i = 0; i < found.length; i++) if (found[i] === undefined) missing.push(i)
     if (missing.length > 0 && cacheSize > 0) {
       // Past a chain's end there is nothing to read (a head learnt before a write is raised by that write).
-      const chainHeads = await marksOf(BLOCK, heads, missing.map((i) => (keys[i] as BlockKey).publicKey))
+      const chainHeads = await marksOf(
+        BLOCK,
+        heads,
+        missing.map((i) => (keys[i] as BlockKey).publicKey),
+      )
       missing = missing.filter((i) => {
         const key = keys[i] as BlockKey
         return key.sequenceNumber <= (chainHeads.get(chainKey(key.publicKey)) ?? Number.POSITIVE_INFINITY)
@@ -222,7 +226,11 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
     for (let i = 0; i < perTarget.length; i++) if (perTarget[i] === undefined) unknown.push(i)
     if (unknown.length > 0 && cacheSize > 0) {
       // Above the highest position that anything links to, there is no list to read: a new proposal's agreements.
-      const marks = await marksOf(LINK, linkHeads, unknown.map((i) => (targets[i] as BlockKey).publicKey))
+      const marks = await marksOf(
+        LINK,
+        linkHeads,
+        unknown.map((i) => (targets[i] as BlockKey).publicKey),
+      )
       unknown = unknown.filter((i) => {
         const target = targets[i] as BlockKey
         if (target.sequenceNumber <= (marks.get(chainKey(target.publicKey)) ?? Number.POSITIVE_INFINITY)) return true
@@ -303,7 +311,8 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
       const at = occupiedAt[i] as number
       if (at >= 0 && current[at] !== undefined) hashReads.push({ candidate: i, at: position(block.publicKey, block.sequenceNumber) })
     })
-    const storedAt = hashReads.length === 0 ? [] : await db.getMany(hashReads.map(({ candidate }) => hashKey((candidates[candidate] as { hash: Uint8Array }).hash)))
+    const storedAt =
+      hashReads.length === 0 ? [] : await db.getMany(hashReads.map(({ candidate }) => hashKey((candidates[candidate] as { hash: Uint8Array }).hash)))
     const alreadyStored = new Set<number>()
     hashReads.forEach(({ candidate, at }, j) => {
       const stored = storedAt[j]
@@ -322,7 +331,10 @@ export async function openLevelBlockStore(options: LevelBlockStoreOptions): Prom
       ops.push({ key: positionedKey(BLOCK, block.publicKey, block.sequenceNumber), value: encodeBlock(block, limits) })
       ops.push({ key: hashKey(hash), value: position(block.publicKey, block.sequenceNumber) })
       if (block.linkSequenceNumber > 0) {
-        lists[targetIndex.get(block.linkPublicKey, block.linkSequenceNumber) as number]?.push({ publicKey: block.publicKey, sequenceNumber: block.sequenceNumber })
+        lists[targetIndex.get(block.linkPublicKey, block.linkSequenceNumber) as number]?.push({
+          publicKey: block.publicKey,
+          sequenceNumber: block.sequenceNumber,
+        })
       }
       written.push(block)
     })

@@ -40,8 +40,7 @@ export function createMemoryBlockStore(options: MemoryBlockStoreOptions): BlockS
   const open = (): void => {
     if (closed) throw new TrustChainError(TrustChainErrorCode.STORE_CLOSED, 'the block store is closed')
   }
-  const lookup = (publicKey: Uint8Array, sequenceNumber: number): HalfBlock | undefined =>
-    chains.get(chainKey(publicKey))?.blocks.get(sequenceNumber)
+  const lookup = (publicKey: Uint8Array, sequenceNumber: number): HalfBlock | undefined => chains.get(chainKey(publicKey))?.blocks.get(sequenceNumber)
   const indexHash = (hash: Uint8Array, block: HalfBlock): void => {
     const tag = hashTag(hash)
     const held = byHash.get(tag)

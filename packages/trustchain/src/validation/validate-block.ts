@@ -140,13 +140,7 @@ function checkVoid(crypto: Crypto, block: HalfBlock, hash: Uint8Array, context: 
   }
 }
 
-function checkLinks(
-  crypto: Crypto,
-  block: HalfBlock,
-  hash: Uint8Array,
-  context: ValidationContext,
-  reasons: ValidationReason[],
-): FraudProof | undefined {
+function checkLinks(crypto: Crypto, block: HalfBlock, hash: Uint8Array, context: ValidationContext, reasons: ValidationReason[]): FraudProof | undefined {
   if (isVoid(block)) {
     checkVoid(crypto, block, hash, context, reasons)
     return undefined

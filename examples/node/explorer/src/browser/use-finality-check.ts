@@ -19,7 +19,9 @@ function pageChecker(): FinalityChecker {
   return checker
 }
 
-export type FinalityCheckState = { readonly kind: 'checking'; readonly progress: FinalityProgress | undefined } | { readonly kind: 'done'; readonly verdict: FinalityVerdict }
+export type FinalityCheckState =
+  | { readonly kind: 'checking'; readonly progress: FinalityProgress | undefined }
+  | { readonly kind: 'done'; readonly verdict: FinalityVerdict }
 
 /** The check of `proofHex` for `transaction`, while it runs and once it is done; nothing until there is a proof. */
 export function useFinalityCheck(transaction: ShownTransaction, proofHex: string | undefined): FinalityCheckState | undefined {

@@ -28,7 +28,11 @@ export interface ViewState<T> {
 }
 
 export function useView<T extends object>(path: string, fields: readonly (keyof T & string)[], refreshOn?: (event: ExplorerEvent) => boolean): ViewState<T> {
-  const [state, setState] = useState<{ readonly path: string; readonly data: T | undefined; readonly error: ApiFailure | undefined }>({ path, data: undefined, error: undefined })
+  const [state, setState] = useState<{ readonly path: string; readonly data: T | undefined; readonly error: ApiFailure | undefined }>({
+    path,
+    data: undefined,
+    error: undefined,
+  })
   const refresher = useRef<() => void>(() => {})
   const fieldList = fields.join(',')
 
@@ -60,10 +64,13 @@ export function useView<T extends object>(path: string, fields: readonly (keyof 
         return
       }
       if (timer !== undefined) return
-      timer = setTimeout(() => {
-        timer = undefined
-        void load()
-      }, Math.max(0, lastStarted + MIN_REFRESH_MS - Date.now()))
+      timer = setTimeout(
+        () => {
+          timer = undefined
+          void load()
+        },
+        Math.max(0, lastStarted + MIN_REFRESH_MS - Date.now()),
+      )
     }
     refresher.current = refresh
     void load()

@@ -70,7 +70,9 @@ function columnsOf(chains: readonly DagChain[]): number {
 
 function targetOf(block: DagBlock): PlacedBlock['target'] {
   const carriesTransaction: readonly DagBlockRole[] = ['proposal', 'agreement', 'void']
-  return carriesTransaction.includes(block.role) && block.transactionId !== null ? { view: 'transaction', id: block.transactionId } : { view: 'block', hash: block.hash }
+  return carriesTransaction.includes(block.role) && block.transactionId !== null
+    ? { view: 'transaction', id: block.transactionId }
+    : { view: 'block', hash: block.hash }
 }
 
 export function layoutDag(view: DagView, options: DagLayoutOptions = DEFAULT_DAG_LAYOUT): DagLayout {
@@ -114,12 +116,19 @@ export function describeBlock(block: DagBlock): string {
   const parts = [`${block.role} #${block.sequenceNumber}`]
   if (block.role === 'proposal' || block.role === 'agreement') {
     if (block.amount > 0) parts.push(`${block.amount} units`)
-    parts.push(block.role === 'proposal' ? `to ${block.linkPublicKey.slice(0, 8)}` : `answering ${block.linkPublicKey.slice(0, 8)} #${block.linkSequenceNumber}`)
+    parts.push(
+      block.role === 'proposal' ? `to ${block.linkPublicKey.slice(0, 8)}` : `answering ${block.linkPublicKey.slice(0, 8)} #${block.linkSequenceNumber}`,
+    )
   }
   if (block.role === 'void') parts.push(`undoes refused proposal #${block.linkSequenceNumber}${block.amount > 0 ? `, ${block.amount} units returned` : ''}`)
   if (block.role === 'checkpoint') {
-    parts.push(block.certifiedRound !== null ? `certified in round ${block.certifiedRound}` : block.certified ? 'named by no round, below a certified checkpoint' : 'not certified yet')
-  }
-  else if (block.certified) parts.push('under a certified checkpoint')
+    parts.push(
+      block.certifiedRound !== null
+        ? `certified in round ${block.certifiedRound}`
+        : block.certified
+          ? 'named by no round, below a certified checkpoint'
+          : 'not certified yet',
+    )
+  } else if (block.certified) parts.push('under a certified checkpoint')
   return parts.join(', ')
 }

@@ -36,11 +36,15 @@ export function formatType(description: unknown): string {
       return `{ [key: string]: ${formatType(description.values)} }`
     case 'struct': {
       if (!isRecord(description.fields)) return 'unknown?'
-      const fields = Object.entries(description.fields).map(([name, type]) => `${/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name)}: ${formatType(type)}`)
+      const fields = Object.entries(description.fields).map(
+        ([name, type]) => `${/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name)}: ${formatType(type)}`,
+      )
       return fields.length === 0 ? '{}' : `{ ${fields.join('; ')} }`
     }
     case 'union':
-      return Array.isArray(description.members) && description.members.length > 0 ? description.members.map((member) => formatType(member)).join(' | ') : 'never'
+      return Array.isArray(description.members) && description.members.length > 0
+        ? description.members.map((member) => formatType(member)).join(' | ')
+        : 'never'
     default:
       return 'unknown?'
   }

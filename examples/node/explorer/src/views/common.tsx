@@ -77,7 +77,15 @@ export function HexList({ values, hrefOf }: { readonly values: readonly string[]
 }
 
 /** A loaded view's content, or why there is none yet: loading, or the node's error (the last answer stays shown). */
-export function Loaded<T>({ state, what, children }: { readonly state: Pick<ViewState<T>, 'data' | 'error'>; readonly what: string; readonly children: (data: T) => ComponentChildren }) {
+export function Loaded<T>({
+  state,
+  what,
+  children,
+}: {
+  readonly state: Pick<ViewState<T>, 'data' | 'error'>
+  readonly what: string
+  readonly children: (data: T) => ComponentChildren
+}) {
   return (
     <>
       {state.error !== undefined && <ErrorNote error={state.error} what={what} />}
@@ -93,7 +101,15 @@ export interface Column {
 }
 
 /** A table with its caption and column headers, scrolling sideways inside its panel on a narrow screen. */
-export function DataTable({ caption, columns, children }: { readonly caption: ComponentChildren; readonly columns: readonly (string | Column)[]; readonly children: ComponentChildren }) {
+export function DataTable({
+  caption,
+  columns,
+  children,
+}: {
+  readonly caption: ComponentChildren
+  readonly columns: readonly (string | Column)[]
+  readonly children: ComponentChildren
+}) {
   return (
     <div class="table-scroll">
       <table>

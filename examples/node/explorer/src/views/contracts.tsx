@@ -38,7 +38,10 @@ function HostedContracts({ view }: { readonly view: ContractsView }) {
             This node hosts no contract yet. Deploy one with POST /v1/contracts or <code>constellation contract deploy</code>.
           </p>
         ) : (
-          <DataTable caption={`${formatCount(view.contracts.length, 'contract')}, in deploy order`} columns={['contract', 'type signature', { label: 'invocations', numeric: true }, 'state hash']}>
+          <DataTable
+            caption={`${formatCount(view.contracts.length, 'contract')}, in deploy order`}
+            columns={['contract', 'type signature', { label: 'invocations', numeric: true }, 'state hash']}
+          >
             {view.contracts.map((contract) => (
               <tr key={contract.id}>
                 <th scope="row">

@@ -37,7 +37,8 @@ export function DagGraph({ view }: { readonly view: DagView }) {
         viewBox={`0 0 ${layout.width} ${layout.height}`}
       >
         <title id="dag-title">
-          DAG of {view.chains.length} personal chains up to round {view.latestRound}: {layout.blocks.length} blocks, {layout.links.length} proposal–agreement links
+          DAG of {view.chains.length} personal chains up to round {view.latestRound}: {layout.blocks.length} blocks, {layout.links.length} proposal–agreement
+          links
         </title>
         <defs>
           <marker id="dag-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
@@ -47,7 +48,10 @@ export function DagGraph({ view }: { readonly view: DagView }) {
         {layout.lanes.map((lane, index) => (
           <g key={lane.publicKey} class={`dag__lane${index % 2 === 1 ? ' dag__lane--odd' : ''}`}>
             <rect x={0} y={lane.y - DEFAULT_DAG_LAYOUT.laneHeight / 2} width={layout.width} height={DEFAULT_DAG_LAYOUT.laneHeight} class="dag__lane-band" />
-            <a href={hrefOf({ view: 'chain', publicKey: lane.publicKey })} aria-label={`chain ${lane.publicKey}${lane.self ? ', this node' : lane.kind === 'contract' ? ', a contract chain' : ''}`}>
+            <a
+              href={hrefOf({ view: 'chain', publicKey: lane.publicKey })}
+              aria-label={`chain ${lane.publicKey}${lane.self ? ', this node' : lane.kind === 'contract' ? ', a contract chain' : ''}`}
+            >
               <text x={8} y={lane.self || lane.kind === 'contract' ? lane.y - 3 : lane.y + 4} class="dag__label">
                 {shortHex(lane.publicKey, 8, 4)}
               </text>
@@ -72,7 +76,14 @@ export function DagGraph({ view }: { readonly view: DagView }) {
         {layout.blocks.map(({ block, x, y, target }) => {
           const href = target.view === 'transaction' ? hrefOf({ view: 'transaction', id: target.id }) : hrefOf({ view: 'block', hash: target.hash })
           // A checkpoint no certificate named but that lies below one is settled all the same: shaded lighter.
-          const shade = block.role === 'checkpoint' && block.certifiedRound === null ? (block.certified ? ' dag__block--covered' : '') : block.certified ? ' dag__block--certified' : ''
+          const shade =
+            block.role === 'checkpoint' && block.certifiedRound === null
+              ? block.certified
+                ? ' dag__block--covered'
+                : ''
+              : block.certified
+                ? ' dag__block--certified'
+                : ''
           return (
             <a
               key={block.hash}

@@ -27,7 +27,10 @@ export function HierarchyPage() {
                   <h2 id={`level-${level.level}`}>
                     Level {level.level}: {level.name === 'galaxy' ? 'galaxies' : `${level.name}s`}
                   </h2>
-                  <DataTable caption={`${level.groups.length} ${level.groups.length === 1 ? level.name : `${level.name} groups`} at level ${level.level}`} columns={COLUMNS}>
+                  <DataTable
+                    caption={`${level.groups.length} ${level.groups.length === 1 ? level.name : `${level.name} groups`} at level ${level.level}`}
+                    columns={COLUMNS}
+                  >
                     {level.groups.map((group) => (
                       <tr key={group.group}>
                         <th scope="row">

@@ -64,10 +64,16 @@ function MemesContent({ view }: { readonly view: MemesView }) {
         {view.election !== null && (
           <p class="note">
             Latest election (after round {view.election.round}):{' '}
-            {view.election.seats.map((seat) => `${seat.memeId.slice(0, 8)} from ${seat.bracket === 'newcomers' ? 'newcomers' : `bracket ${seat.bracket}`}`).join(', ')}.
+            {view.election.seats
+              .map((seat) => `${seat.memeId.slice(0, 8)} from ${seat.bracket === 'newcomers' ? 'newcomers' : `bracket ${seat.bracket}`}`)
+              .join(', ')}
+            .
           </p>
         )}
-        <DataTable caption={`Facilitators elected by the last ${formatCount(view.elections.length, 'certified round')}`} columns={['certified round', 'serves round', 'facilitators']}>
+        <DataTable
+          caption={`Facilitators elected by the last ${formatCount(view.elections.length, 'certified round')}`}
+          columns={['certified round', 'serves round', 'facilitators']}
+        >
           {view.elections.map((election) => (
             <tr key={election.round}>
               <th scope="row">{election.round}</th>

@@ -46,14 +46,14 @@ function DagPanel() {
   return (
     <section aria-labelledby="dag-heading" class="panel">
       <h2 id="dag-heading">Personal chains</h2>
-      <p class="note">
-        The last {BLOCKS_PER_CHAIN} blocks this node stores of each chain, newest at the right. Select a block to open its transaction.
-      </p>
+      <p class="note">The last {BLOCKS_PER_CHAIN} blocks this node stores of each chain, newest at the right. Select a block to open its transaction.</p>
       <Loaded state={state} what="the DAG">
         {(dag) => (
           <>
             <DagGraph view={dag} />
-            {dag.omittedChains > 0 && <p class="note">{dag.omittedChains} more members' chains are not shown here; open a chain from the memes or rounds pages.</p>}
+            {dag.omittedChains > 0 && (
+              <p class="note">{dag.omittedChains} more members' chains are not shown here; open a chain from the memes or rounds pages.</p>
+            )}
           </>
         )}
       </Loaded>
@@ -76,9 +76,14 @@ function RecentTransactions() {
       <Loaded state={state} what="the transfers">
         {(page) =>
           page.transactions.length === 0 ? (
-            <p class="note">None yet: send one with POST /v1/transactions or <code>constellation tx send</code>.</p>
+            <p class="note">
+              None yet: send one with POST /v1/transactions or <code>constellation tx send</code>.
+            </p>
           ) : (
-            <DataTable caption="The latest, newest first" columns={['transaction', 'to', { label: 'amount', numeric: true }, 'status', 'agreed after', 'final after']}>
+            <DataTable
+              caption="The latest, newest first"
+              columns={['transaction', 'to', { label: 'amount', numeric: true }, 'status', 'agreed after', 'final after']}
+            >
               {page.transactions.map((transaction) => (
                 <tr key={transaction.id}>
                   <th scope="row">

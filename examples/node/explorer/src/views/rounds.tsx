@@ -55,7 +55,13 @@ function RoundRowView({ row }: { readonly row: RoundRow }) {
       <td>
         <CheckpointList checkpoints={certificate.checkpoints} />
       </td>
-      <td>{certificate.faults.length === 0 ? <span class="muted">none</span> : certificate.faults.map((fault) => `${fault.kind} by ${fault.memeId.slice(0, 8)}`).join(', ')}</td>
+      <td>
+        {certificate.faults.length === 0 ? (
+          <span class="muted">none</span>
+        ) : (
+          certificate.faults.map((fault) => `${fault.kind} by ${fault.memeId.slice(0, 8)}`).join(', ')
+        )}
+      </td>
       <td>
         <HexList values={certificate.nextFacilitators} />
       </td>

@@ -39,7 +39,8 @@ function Timings({ transaction }: { readonly transaction: TransactionView }) {
   const { submittedAt, agreedAt, finalAt, finalRound, status } = transaction
   if (submittedAt === undefined) return <p class="note">This node is not party to this transaction, so it holds no timings for it.</p>
   const finalRow = ['final in round', finalRound ?? '—'] as const
-  const finalText = (from: number) => (finalAt !== undefined ? since(finalAt, from) : status === 'final' ? 'yes (not timed by this run of the node)' : 'not yet')
+  const finalText = (from: number) =>
+    finalAt !== undefined ? since(finalAt, from) : status === 'final' ? 'yes (not timed by this run of the node)' : 'not yet'
   if (transaction.role === 'counterparty') {
     const agreed = agreedAt ?? submittedAt
     return <Facts label="Timings" items={[['agreed here', formatTimestamp(agreed)], ['final', finalText(agreed)], finalRow]} />
@@ -80,8 +81,9 @@ function ProofCheck({ check }: { readonly check: FinalityCheckState | undefined 
   return (
     <p class="note note--verified" role="status" data-testid="proof-check">
       Verified in this browser: {verdict.certificates.toLocaleString('en')} {verdict.certificates === 1 ? 'certificate' : 'certificates'} from the genesis
-      (fingerprint <Hex value={verdict.fingerprint} full />), {verdict.signatures.toLocaleString('en')} signatures checked. Compare the fingerprint with the one
-      published for the network: the check rests on that genesis alone.
+      (fingerprint <Hex value={verdict.fingerprint} full />
+      ), {verdict.signatures.toLocaleString('en')} signatures checked. Compare the fingerprint with the one published for the network: the check rests on that
+      genesis alone.
     </p>
   )
 }
@@ -114,8 +116,8 @@ function ProofContents({ summary }: { readonly summary: ProofSummary }) {
       <tr>
         <th scope="row">Merkle path</th>
         <td>
-          transfer {formatAmount(summary.leaf + 1)} of the {formatAmount(summary.finalised)} that round {summary.round} finalised, up to their Merkle root, which
-          the certificate signs
+          transfer {formatAmount(summary.leaf + 1)} of the {formatAmount(summary.finalised)} that round {summary.round} finalised, up to their Merkle root,
+          which the certificate signs
         </td>
       </tr>
     </DataTable>
@@ -176,11 +178,7 @@ function RefusalSection({ transaction }: { readonly transaction: TransactionView
         {refusal === undefined ? '' : ` (${refusal.code}: ${refusal.reason})`}, and the proposer voided its proposal, which returned the{' '}
         {formatAmount(transaction.amount)} units to its balance. It can never become final.
       </p>
-      {refusal === undefined ? (
-        <p class="note">This node holds no record of the void.</p>
-      ) : (
-        <HalfBlockFacts block={refusal.void} label="Void half" />
-      )}
+      {refusal === undefined ? <p class="note">This node holds no record of the void.</p> : <HalfBlockFacts block={refusal.void} label="Void half" />}
     </section>
   )
 }

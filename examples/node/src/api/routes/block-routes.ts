@@ -42,13 +42,17 @@ export function blockRoutes(): Route[] {
         const { block: hex } = decodeInput(SubmitBlockCodec, body, 'body')
         const { limits } = node.chain.ledger
         // The hex is checked against the block limit before it is turned into bytes.
-        if (hex.length / 2 > limits.maxBlockBytes) throw new ApiError(ApiErrorCode.INVALID_REQUEST, `the block is ${hex.length / 2} bytes, over the limit of ${limits.maxBlockBytes}`)
+        if (hex.length / 2 > limits.maxBlockBytes)
+          throw new ApiError(ApiErrorCode.INVALID_REQUEST, `the block is ${hex.length / 2} bytes, over the limit of ${limits.maxBlockBytes}`)
         const block = decodeBlock(node.crypto, fromHex(hex), limits)
         const [outcome] = await node.chain.ledger.ingest([block])
         if (outcome === undefined) throw new Error('the ledger returned no outcome for one block')
         if (outcome.status === 'rejected') throw outcome.error
         const validation = { level: outcome.validation.level, reasons: outcome.validation.reasons }
-        return { status: outcome.status === 'stored' ? 201 : 200, body: { status: outcome.status, hash: toHex(outcome.hash), validation, block: halfBlockView(node.crypto, outcome.block, limits) } }
+        return {
+          status: outcome.status === 'stored' ? 201 : 200,
+          body: { status: outcome.status, hash: toHex(outcome.hash), validation, block: halfBlockView(node.crypto, outcome.block, limits) },
+        }
       },
     },
     {
@@ -65,11 +69,18 @@ export function blockRoutes(): Route[] {
         // Without `to`, up to a page from `from` (an empty page past the head, not an error).
         const to = range.to ?? Math.max(from, Math.min(latest.sequenceNumber, from + MAX_CHAIN_RANGE - 1))
         if (to < from) throw new ApiError(ApiErrorCode.INVALID_REQUEST, `invalid query: to (${to}) is before from (${from})`)
-        if (to - from + 1 > MAX_CHAIN_RANGE) throw new ApiError(ApiErrorCode.INVALID_REQUEST, `invalid query: at most ${MAX_CHAIN_RANGE} blocks at once, asked for ${to - from + 1}`)
+        if (to - from + 1 > MAX_CHAIN_RANGE)
+          throw new ApiError(ApiErrorCode.INVALID_REQUEST, `invalid query: at most ${MAX_CHAIN_RANGE} blocks at once, asked for ${to - from + 1}`)
         const blocks = await node.store.range(key, from, to)
         return {
           status: 200,
-          body: { publicKey, height: latest.sequenceNumber, from, to, blocks: blocks.map((block) => halfBlockView(node.crypto, block, node.chain.ledger.limits)) },
+          body: {
+            publicKey,
+            height: latest.sequenceNumber,
+            from,
+            to,
+            blocks: blocks.map((block) => halfBlockView(node.crypto, block, node.chain.ledger.limits)),
+          },
         }
       },
     },

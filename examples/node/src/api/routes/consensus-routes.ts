@@ -41,7 +41,8 @@ export function consensusRoutes(): Route[] {
       handler({ node, params }) {
         const { round } = decodeInput(RoundParamsCodec, params, 'path')
         const certificate = node.consensus.history.certificate(round)
-        if (certificate === undefined) throw new ApiError(ApiErrorCode.NOT_FOUND, `round ${round} is not certified here (latest: ${node.consensus.history.round})`)
+        if (certificate === undefined)
+          throw new ApiError(ApiErrorCode.NOT_FOUND, `round ${round} is not certified here (latest: ${node.consensus.history.round})`)
         return { status: 200, body: certificateView(node.crypto, certificate) }
       },
     },

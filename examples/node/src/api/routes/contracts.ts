@@ -128,7 +128,13 @@ export const contractRoutes: readonly Route[] = [
       const contracts = contractsOf(node)
       return {
         status: 200,
-        body: { host: contracts.hostKey ?? null, caller: contracts.callerKey, price: contracts.price, sla: contracts.sla() ?? null, contracts: contracts.hosted() },
+        body: {
+          host: contracts.hostKey ?? null,
+          caller: contracts.callerKey,
+          price: contracts.price,
+          sla: contracts.sla() ?? null,
+          contracts: contracts.hosted(),
+        },
       }
     },
   },
@@ -149,7 +155,10 @@ export const contractRoutes: readonly Route[] = [
       const request = decodeInput(DeployBodyCodec, body, 'body')
       const contracts = contractsOf(node)
       const deployed = await mapped(() => contracts.deploy(request))
-      return { status: 201, body: { id: deployed.id, proposal: halfBlockView(node.crypto, deployed.proposal), agreement: halfBlockView(node.crypto, deployed.agreement) } }
+      return {
+        status: 201,
+        body: { id: deployed.id, proposal: halfBlockView(node.crypto, deployed.proposal), agreement: halfBlockView(node.crypto, deployed.agreement) },
+      }
     },
   },
   {
@@ -160,7 +169,15 @@ export const contractRoutes: readonly Route[] = [
       const request = decodeInput(InvokeBodyCodec, body, 'body')
       const contracts = contractsOf(node)
       const done = await mapped(() => contracts.invoke({ contract: id, input: request.input, ...(request.host === undefined ? {} : { host: request.host }) }))
-      return { status: 200, body: { output: done.output, gas: done.gas, proposal: halfBlockView(node.crypto, done.proposal), agreement: halfBlockView(node.crypto, done.agreement) } }
+      return {
+        status: 200,
+        body: {
+          output: done.output,
+          gas: done.gas,
+          proposal: halfBlockView(node.crypto, done.proposal),
+          agreement: halfBlockView(node.crypto, done.agreement),
+        },
+      }
     },
   },
 ]

@@ -47,7 +47,12 @@ export function memeRoutes(): Route[] {
           body: {
             round: state.round,
             resultHash: toHex(state.resultHash),
-            committee: { servesRound: state.round + 1, facilitators: state.committee.facilitators, faultsTolerated: state.committee.faults, quorum: state.committee.quorum },
+            committee: {
+              servesRound: state.round + 1,
+              facilitators: state.committee.facilitators,
+              faultsTolerated: state.committee.faults,
+              quorum: state.committee.quorum,
+            },
             election: state.election ?? null,
             elections: past,
             memes: memeViews(state, rulesOf(node)),

@@ -45,7 +45,11 @@ const TransferRequestCodec = t.exact(t.type({ to: Hex32Codec, amount: SafePositi
 const BatchItemCodec = t.exact(t.intersection([t.type({ to: Hex32Codec, amount: SafePositiveInteger }), t.partial({ id: IdempotencyKeyCodec })]))
 const BatchRequestCodec = t.exact(
   t.type({
-    transfers: t.refinement(t.array(BatchItemCodec), (items) => items.length >= 1 && items.length <= MAX_BATCH_TRANSFERS, `Transfers(1..${MAX_BATCH_TRANSFERS})`),
+    transfers: t.refinement(
+      t.array(BatchItemCodec),
+      (items) => items.length >= 1 && items.length <= MAX_BATCH_TRANSFERS,
+      `Transfers(1..${MAX_BATCH_TRANSFERS})`,
+    ),
   }),
 )
 const IdParamsCodec = t.type({ id: Hex32Codec })
@@ -98,9 +102,14 @@ const view = (node: FullNode, tracked: TrackedTransaction): TransactionView => t
 /** A refused transfer as its error: the voided transaction goes with it, so the client sees nothing moved. */
 function refusedError(node: FullNode, tracked: TrackedTransaction): ApiError {
   const reason = tracked.voided === undefined ? 'refused' : `${tracked.voided.code}: ${tracked.voided.reason}`
-  return new ApiError(ApiErrorCode.REFUSED, `the counterparty refused the transfer (${reason}); its proposal was voided, nothing moved`, {}, {
-    extra: { transaction: view(node, tracked) },
-  })
+  return new ApiError(
+    ApiErrorCode.REFUSED,
+    `the counterparty refused the transfer (${reason}); its proposal was voided, nothing moved`,
+    {},
+    {
+      extra: { transaction: view(node, tracked) },
+    },
+  )
 }
 
 /** The error of a transfer refused before anything was signed. */
@@ -144,7 +153,10 @@ function itemOf(result: TransferResult): unknown {
     }
   }
   const error = rejectionError(result)
-  return { status: 'rejected', error: { code: error.code, message: error.message, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) } }
+  return {
+    status: 'rejected',
+    error: { code: error.code, message: error.message, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) },
+  }
 }
 
 /** The request's transfers, checked: members of the network only (a key outside it could never finalise). */
@@ -179,7 +191,9 @@ export function transactionRoutes(): Route[] {
         const results = await node.transfer(valid)
         let next = 0
         const outcomes = requests.map((request) =>
-          request instanceof ApiError ? { status: 'rejected', error: { code: request.code, message: request.message } } : itemOf(results[next++] as TransferResult),
+          request instanceof ApiError
+            ? { status: 'rejected', error: { code: request.code, message: request.message } }
+            : itemOf(results[next++] as TransferResult),
         )
         return { status: 200, body: { outcomes } }
       },

@@ -28,7 +28,11 @@ export interface ProofSummary {
 }
 
 export function proofSummary(crypto: Crypto, proof: AgreementProof): ProofSummary {
-  const half = (block: HalfBlock): ProofHalf => ({ hash: toHex(blockHash(crypto, block)), publicKey: toHex(block.publicKey), sequenceNumber: block.sequenceNumber })
+  const half = (block: HalfBlock): ProofHalf => ({
+    hash: toHex(blockHash(crypto, block)),
+    publicKey: toHex(block.publicKey),
+    sequenceNumber: block.sequenceNumber,
+  })
   const { body } = proof.certificate.result
   return {
     proposal: half(proof.proposal),

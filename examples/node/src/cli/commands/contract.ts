@@ -26,7 +26,10 @@ const ContractListCodec = t.type({
 })
 /** The deploy payload's signature: a type description for each of input, output and state (the node checks each). */
 const TypeDescriptionArgument = t.refinement(t.unknown, (u) => u !== undefined, 'TypeDescription')
-const SignatureArgument = t.type({ input: TypeDescriptionArgument, output: TypeDescriptionArgument, state: TypeDescriptionArgument }, 'Signature {input, output, state}')
+const SignatureArgument = t.type(
+  { input: TypeDescriptionArgument, output: TypeDescriptionArgument, state: TypeDescriptionArgument },
+  'Signature {input, output, state}',
+)
 
 function readSmallFile(path: string): string {
   let size: number
@@ -63,13 +66,20 @@ export function registerContractCommand(program: Command, context: CliContext): 
     .command('contract')
     .summary('deploy a contract, call it, list the hosted ones')
     .description('Contracts are typed microservices: the code runs sandboxed on its host, and every deploy and call is a TrustChain transaction.')
-    .addHelpText('after', '\nExamples:\n  $ constellation contract deploy --data-dir ./node-a --code counter.js --signature counter.sig.json --initial-state 0\n  $ constellation contract call <contract id> --data-dir ./node-a --input 5')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ constellation contract deploy --data-dir ./node-a --code counter.js --signature counter.sig.json --initial-state 0\n  $ constellation contract call <contract id> --data-dir ./node-a --input 5',
+    )
 
   const deploy = contract
     .command('deploy')
     .description('Deploys contract code with its type signature and initial state; prints the contract id.')
     .requiredOption('--code <file>', 'the contract source file', readSmallFile)
-    .requiredOption('--signature <file|json>', 'its type signature {"input":…,"output":…,"state":…}, as a file or inline JSON', parseWith(SignatureArgument, signatureArgument))
+    .requiredOption(
+      '--signature <file|json>',
+      'its type signature {"input":…,"output":…,"state":…}, as a file or inline JSON',
+      parseWith(SignatureArgument, signatureArgument),
+    )
     .requiredOption('--initial-state <json>', 'the initial state, as JSON', parseJsonArgument)
   hostOption(deploy)
   withApiOptions(deploy)
@@ -101,7 +111,10 @@ Examples:
     .requiredOption('--input <json>', 'the input, as JSON', parseJsonArgument)
   hostOption(call)
   withApiOptions(call)
-    .addHelpText('after', `\nExamples:\n  $ constellation contract call <contract id> --data-dir ./node-a --input 5\n  $ constellation contract call <contract id> --api http://127.0.0.1:8080 --input '{"to":"bob"}' --host <node id> --json`)
+    .addHelpText(
+      'after',
+      `\nExamples:\n  $ constellation contract call <contract id> --data-dir ./node-a --input 5\n  $ constellation contract call <contract id> --api http://127.0.0.1:8080 --input '{"to":"bob"}' --host <node id> --json`,
+    )
     .action(async (id: string, flags: CallFlags) => {
       const client = await apiClientFor(flags, context.io.env)
       const body = { input: flags.input, ...(flags.host !== undefined && { host: flags.host }) }

@@ -44,10 +44,18 @@ export function registerDevnetCommand(program: Command, context: CliContext): vo
     )
     .option('--nodes <n>', 'node processes', parseWith(NodeCount, integerText), DEFAULT_NODES)
     .option('--duration <seconds>', 'how long the load runs', parseWith(Seconds, numberText), DEFAULT_DURATION_S)
-    .option('--rate <tx-per-second>', `transfers offered per second (default: a closed loop of ${DEFAULT_CONCURRENCY} outstanding batches per node)`, parseWith(Rate, numberText))
+    .option(
+      '--rate <tx-per-second>',
+      `transfers offered per second (default: a closed loop of ${DEFAULT_CONCURRENCY} outstanding batches per node)`,
+      parseWith(Rate, numberText),
+    )
     .option('--concurrency <n>', `outstanding batches per node in the closed loop (default ${DEFAULT_CONCURRENCY})`, parseWith(Concurrency, integerText))
     .option('--batch <n>', `transfers per request to a node (default ${DEFAULT_BATCH})`, parseWith(BatchSize, integerText))
-    .option('--window <n>', `closed loop: at most this many of a node's transfers not final yet, 0 for no limit (default ${DEFAULT_WINDOW})`, parseWith(Window, integerText))
+    .option(
+      '--window <n>',
+      `closed loop: at most this many of a node's transfers not final yet, 0 for no limit (default ${DEFAULT_WINDOW})`,
+      parseWith(Window, integerText),
+    )
     .option('--facilitators <n>', `facilitators per round (default: min(nodes, ${DEFAULT_FACILITATORS}))`, parseWith(SafePositiveInteger, integerText))
     .option('--seed <n>', "seeds the load's choice of pairs", parseWith(SafePositiveInteger, integerText))
     .option('--base-dir <dir>', 'where the data dirs go (default: a temp dir, removed at the end)')

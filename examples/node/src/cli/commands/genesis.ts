@@ -55,7 +55,9 @@ export function registerGenesisCommand(program: Command, context: CliContext): v
         return
       }
       await writeGenesisFile(flags.out, created)
-      context.io.stderr(`wrote ${flags.out}: group ${created.group}, ${created.members.length} members, ${created.facilitators} facilitators, fingerprint ${await fingerprintOf(created)}\n`)
+      context.io.stderr(
+        `wrote ${flags.out}: group ${created.group}, ${created.members.length} members, ${created.facilitators} facilitators, fingerprint ${await fingerprintOf(created)}\n`,
+      )
     })
 
   const addMember = genesis
@@ -70,7 +72,12 @@ export function registerGenesisCommand(program: Command, context: CliContext): v
       const updated = addGenesisMember(await readGenesisDraft(flags.genesis), { id: flags.id, balance: flags.balance })
       await writeGenesisFile(flags.genesis, updated)
       const fingerprint = flags.json === true ? '' : await fingerprintOf(updated)
-      printResult(context.io, flags, updated, () => `${flags.genesis}: ${updated.members.length} members, ${updated.facilitators} facilitators, fingerprint ${fingerprint}\n`)
+      printResult(
+        context.io,
+        flags,
+        updated,
+        () => `${flags.genesis}: ${updated.members.length} members, ${updated.facilitators} facilitators, fingerprint ${fingerprint}\n`,
+      )
     })
 }
 

@@ -36,7 +36,12 @@ export function registerInitCommand(program: Command, context: CliContext): void
     .addOption(new Option('--genesis <file>', 'copy this network genesis into the data dir').conflicts('newNetwork'))
     .option('--new-network', 'found a new network with this node as its only member')
     .option('--group <name>', 'the new network group name (with --new-network)', parseWith(genesisFields.group), 'local')
-    .option('--facilitators <n>', 'facilitators per round (with --new-network; more than 1 needs members added)', parseWith(genesisFields.facilitators, integerText), 1)
+    .option(
+      '--facilitators <n>',
+      'facilitators per round (with --new-network; more than 1 needs members added)',
+      parseWith(genesisFields.facilitators, integerText),
+      1,
+    )
     .option('--balance <amount>', "this node's opening balance (with --new-network)", parseWith(SafeNonNegativeInteger, integerText), 1_000_000)
     .option('--force', 'rewrite config.json and genesis.json of an initialised dir (the key is kept)')
   withJsonOption(command)
@@ -66,9 +71,11 @@ Examples:
       })
       printResult(context.io, flags, result, () => {
         const notes: string[] = []
-        if (result.genesisFile === undefined) notes.push(`next: put the network genesis in ${result.dataDir}/genesis.json (see \`constellation genesis --help\`)`)
+        if (result.genesisFile === undefined)
+          notes.push(`next: put the network genesis in ${result.dataDir}/genesis.json (see \`constellation genesis --help\`)`)
         if (result.member === false) notes.push('note: the genesis does not name this node; it cannot start until it does')
-        if (flags.newNetwork === true && flags.facilitators > 1) notes.push(`note: ${flags.facilitators} facilitators need ${flags.facilitators - 1} more members (\`constellation genesis add-member\`)`)
+        if (flags.newNetwork === true && flags.facilitators > 1)
+          notes.push(`note: ${flags.facilitators} facilitators need ${flags.facilitators - 1} more members (\`constellation genesis add-member\`)`)
         return (
           table([
             ['node id', result.id],

@@ -64,7 +64,11 @@ export function registerSoakCommand(program: Command, context: CliContext): void
     .option('--facilitators <n>', 'with --seed: facilitators (default min(nodes, 4))', parseWith(Facilitators, integerText))
     .option('--rate <tx-per-second>', 'with --seed: transfers offered per second (default 4)', parseWith(Rate, numberText))
     .option('--per-minute <n>', 'with --seed: perturbations per minute (default 3)', parseWith(PerMinute, numberText))
-    .option('--kinds <list>', `with --seed: the kinds drawn from (default ${PERTURBATION_KINDS.join(',')})`, parseWith(KindList, (text) => text.split(',').map((kind) => kind.trim())))
+    .option(
+      '--kinds <list>',
+      `with --seed: the kinds drawn from (default ${PERTURBATION_KINDS.join(',')})`,
+      parseWith(KindList, (text) => text.split(',').map((kind) => kind.trim())),
+    )
     .option('--save-manifest <file>', 'write the manifest run (generated or read) to this file first')
     .option('--base-dir <dir>', 'where the data dirs go (default: a temp dir, removed at the end)')
     .option('--keep', 'keep the data dirs (and node logs) afterwards')
@@ -78,8 +82,10 @@ Examples:
     )
     .action(async (flags: SoakFlags) => {
       const fromSeed = flags.seed !== undefined || flags.minutes !== undefined
-      if ((flags.manifest === undefined) === !fromSeed) command.error('error: give either --manifest <file>, or --seed <n> and --minutes <m>', { exitCode: ExitCode.USAGE })
-      if (fromSeed && (flags.seed === undefined || flags.minutes === undefined)) command.error('error: --seed and --minutes go together', { exitCode: ExitCode.USAGE })
+      if ((flags.manifest === undefined) === !fromSeed)
+        command.error('error: give either --manifest <file>, or --seed <n> and --minutes <m>', { exitCode: ExitCode.USAGE })
+      if (fromSeed && (flags.seed === undefined || flags.minutes === undefined))
+        command.error('error: --seed and --minutes go together', { exitCode: ExitCode.USAGE })
       context.setExitCode(await runSoakCommand(flags, context.io))
     })
 }

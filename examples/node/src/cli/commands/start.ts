@@ -72,7 +72,10 @@ async function runStart(flags: StartFlags, context: CliContext): Promise<ExitCod
   const { io } = context
   const config = await loadNodeConfig(flags, io.env)
   if (!existsSync(config.genesisFile)) {
-    throw new NodeError(NodeErrorCode.INVALID_GENESIS, `no network genesis at ${config.genesisFile}: copy the network's genesis.json there, or see \`constellation genesis --help\``)
+    throw new NodeError(
+      NodeErrorCode.INVALID_GENESIS,
+      `no network genesis at ${config.genesisFile}: copy the network's genesis.json there, or see \`constellation genesis --help\``,
+    )
   }
   const logFile = flags.logFile ?? dataPaths(config.dataDir).log
   const logger = createLogger({ level: config.log.level, ...(logFile !== '-' && { file: resolve(logFile) }) })
@@ -147,7 +150,9 @@ async function startNode(config: NodeConfig, flags: StartFlags, context: CliCont
     const runtime = await readRuntimeFile(config.dataDir)
     context.io.stdout(readyLine(runtime))
     const explorer = runtime.api !== undefined && config.explorer.enabled ? `, explorer ${runtime.api}${EXPLORER_PATH}` : ''
-    context.io.stderr(`node ${node.id.slice(0, 16)}… is up${runtime.api === undefined ? '' : `, API ${runtime.api}`}${explorer}; logs: ${logTarget(config.dataDir, flags)}; Ctrl-C stops it\n`)
+    context.io.stderr(
+      `node ${node.id.slice(0, 16)}… is up${runtime.api === undefined ? '' : `, API ${runtime.api}`}${explorer}; logs: ${logTarget(config.dataDir, flags)}; Ctrl-C stops it\n`,
+    )
   } catch (error) {
     // The node runs but cannot say where: close it rather than leave a node no script will find.
     logger.error(errorFields(error), 'no ready line')

@@ -89,7 +89,10 @@ export function registerTxCommand(program: Command, context: CliContext): void {
     .description(
       'Transactions through a running node: a transfer is pending until the counterparty answers, agreed once it countersigns (or refused: the proposal is voided and nothing moves), and final once a certified round finalises it.',
     )
-    .addHelpText('after', '\nExamples:\n  $ constellation tx send --data-dir ./node-a --to <node id> --amount 10 --wait-final\n  $ constellation tx status <transaction id> --data-dir ./node-a --proof')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ constellation tx send --data-dir ./node-a --to <node id> --amount 10 --wait-final\n  $ constellation tx status <transaction id> --data-dir ./node-a --proof',
+    )
 
   const send = tx
     .command('send')
@@ -133,13 +136,21 @@ export function registerTxCommand(program: Command, context: CliContext): void {
     .argument('<id>', 'the transaction id (printed by `tx send`)', parseWith(Hex32Codec))
     .option('--proof', 'also fetch the agreement proof (only once final)')
   withApiOptions(status)
-    .addHelpText('after', '\nExamples:\n  $ constellation tx status <id> --data-dir ./node-a\n  $ constellation tx status <id> --data-dir ./node-a --proof --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ constellation tx status <id> --data-dir ./node-a\n  $ constellation tx status <id> --data-dir ./node-a --proof --json',
+    )
     .action(async (id: string, flags: ApiFlags & { readonly proof?: boolean }) => {
       const client = await apiClientFor(flags, context.io.env)
       const transaction = await client.get(`/v1/transactions/${id}`, TransactionCodec)
       if (flags.proof === true && transaction.status === 'refused') throw refusedError(transaction, 'a refused transaction has no agreement proof')
       const proof = flags.proof === true ? await client.get(`/v1/transactions/${id}/proof`, ProofCodec) : undefined
-      printResult(context.io, flags, proof === undefined ? transaction : { ...transaction, proof }, () => formatTransaction(transaction) + (proof === undefined ? '' : formatProof(proof)))
+      printResult(
+        context.io,
+        flags,
+        proof === undefined ? transaction : { ...transaction, proof },
+        () => formatTransaction(transaction) + (proof === undefined ? '' : formatProof(proof)),
+      )
     })
 }
 
@@ -151,12 +162,18 @@ function remaining(deadline: number): number {
 function sendError(error: unknown, key: string | undefined): unknown {
   if (error instanceof ApiCallError && error.code === 'REFUSED') {
     const refused = TransactionCodec.decode(error.details.transaction)
-    if (refused._tag === 'Right') return new ApiCallError(error.code, `${error.message} (transaction ${refused.right.id})`, error.status, error.details, error.retryAfterS)
+    if (refused._tag === 'Right')
+      return new ApiCallError(error.code, `${error.message} (transaction ${refused.right.id})`, error.status, error.details, error.retryAfterS)
   }
   if (key !== undefined && isNodeError(error, NodeErrorCode.UNAVAILABLE)) {
-    return new NodeError(error.code, `${error.message}; the transfer may or may not have been made: send again with the same --idempotency-key to find out without paying twice`, error.data, {
-      cause: error,
-    })
+    return new NodeError(
+      error.code,
+      `${error.message}; the transfer may or may not have been made: send again with the same --idempotency-key to find out without paying twice`,
+      error.data,
+      {
+        cause: error,
+      },
+    )
   }
   return error
 }
@@ -164,9 +181,14 @@ function sendError(error: unknown, key: string | undefined): unknown {
 /** The error of a transaction the counterparty refused: nothing moved, and it will never be final. */
 function refusedError(transaction: TransactionView, consequence: string): ApiCallError {
   const why = transaction.refusal === undefined ? '' : ` (${transaction.refusal.code}: ${transaction.refusal.reason})`
-  return new ApiCallError('REFUSED', `transaction ${transaction.id} was refused by the counterparty${why} and its proposal voided: nothing moved; ${consequence}`, 422, {
-    transaction,
-  })
+  return new ApiCallError(
+    'REFUSED',
+    `transaction ${transaction.id} was refused by the counterparty${why} and its proposal voided: nothing moved; ${consequence}`,
+    422,
+    {
+      transaction,
+    },
+  )
 }
 
 async function untilFinal(client: ApiClient, transaction: TransactionView, deadline: number, timeoutS: number): Promise<TransactionView> {
@@ -222,7 +244,10 @@ export function formatProof(proof: ProofView): string {
     ['proof', `${proof.bytes} bytes (--json for the bytes in hex)`],
     ['proposal', half(summary.proposal)],
     ['agreement', half(summary.agreement)],
-    ['certificate', `round ${summary.round} of ${summary.group}, which finalised it: ${summary.signatures} ${summary.signatures === 1 ? 'signature' : 'signatures'}`],
+    [
+      'certificate',
+      `round ${summary.round} of ${summary.group}, which finalised it: ${summary.signatures} ${summary.signatures === 1 ? 'signature' : 'signatures'}`,
+    ],
     ['merkle path', `transfer ${summary.leaf + 1} of the ${summary.finalised} that round ${summary.round} finalised`],
   ])
 }
