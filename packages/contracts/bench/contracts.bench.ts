@@ -72,7 +72,12 @@ function metering(count: number): { metered: number; unmetered: number } {
     const vm = runtime.newContext()
     const counter = new InterruptCounter(quickjs, vm)
     let polled = 0
-    if (metered) runtime.setInterruptHandler(() => ((polled += POLLS_PER_INTERRUPT), false))
+    if (metered) {
+      runtime.setInterruptHandler(() => {
+        polled += POLLS_PER_INTERRUPT
+        return false
+      })
+    }
     const api = vm.unwrapResult(
       vm.evalCode(`${TOKEN_CODE}
       var state = ${JSON.stringify(token.initialState)}

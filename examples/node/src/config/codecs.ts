@@ -4,7 +4,7 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { isLeft } from 'fp-ts/lib/Either.js'
-import * as t from 'io-ts'
+import type * as t from 'io-ts'
 import { NodeError, type NodeErrorCode } from '../errors.js'
 
 export { type Hex32, Hex32Codec, PortCodec, SafeNonNegativeInteger, SafePositiveInteger } from './value-codecs.js'

@@ -8,7 +8,7 @@
  * The root of no leaves is all zero, what level 0 results carry.
  */
 import { type Crypto, encodeCanonical, equalBytes, HASH_LENGTH } from '@constellation/crypto'
-import * as t from 'io-ts'
+import type * as t from 'io-ts'
 import { bytesOfLength, closedRecord, integerIn, listUpTo } from '../codec/fields.js'
 
 /** Leaves of one tree at most: bounds a proof's length to 32 hashes. */

@@ -20,7 +20,7 @@
  */
 import { type Crypto, encodeCanonical, fromHex, HASH_LENGTH, toHex } from '@constellation/crypto'
 import { checkRefusal, type StretchSummary, ZERO_HASH } from '@constellation/trustchain'
-import * as t from 'io-ts'
+import type * as t from 'io-ts'
 import { bytesOfLength, closedRecord, integerIn, listUpTo, PeerIdBytesCodec } from '../codec/fields.js'
 import { merkleRoot } from '../hierarchy/merkle.js'
 

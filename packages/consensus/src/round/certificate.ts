@@ -7,7 +7,7 @@
  * (`BatchVerifier`: the crypto package's `verifyMany` in this thread, or a `VerifyPool` across workers).
  */
 import { type Crypto, encodeCanonical, type KeyPair, SIGNATURE_LENGTH, type SignedMessage, fromHex, toHex } from '@constellation/crypto'
-import * as t from 'io-ts'
+import type * as t from 'io-ts'
 import { bytesOfLength, closedRecord, decodeWith, deepFreeze, listUpTo, PeerIdCodec, recordWithOptional } from '../codec/fields.js'
 import { merkleRoot } from '../hierarchy/merkle.js'
 import { MAX_LEDGER_ENTRIES_PER_ROUND } from '../ledger/transfer-ledger.js'

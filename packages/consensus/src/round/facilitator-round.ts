@@ -17,7 +17,7 @@
  * checkpoint blocks by default; the certificates of the level below in a star cluster, galaxy or the universe).
  */
 import { type Crypto, fromHex, type KeyPair, SIGNATURE_LENGTH, toHex } from '@constellation/crypto'
-import { type BlockLimits } from '@constellation/trustchain'
+import type { BlockLimits } from '@constellation/trustchain'
 import { deepFreeze } from '../codec/fields.js'
 import type { AnchoredCheckpoint } from './checkpoint-pool.js'
 import { type AcsMessage, type AcsState, acsStep, initialAcsState } from '../acs/index.js'

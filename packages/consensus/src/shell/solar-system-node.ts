@@ -35,7 +35,7 @@ import { addToPool, type AnchoredCheckpoint, type CheckpointPool, finishSubmissi
 import { type FacilitatorRoundState, startRound } from '../round/facilitator-round.js'
 import type { RoundJournal } from '../round/round-journal.js'
 import { checkpointInputs } from '../round/round-inputs.js'
-import { type MemberSchedule } from '../membership/member-schedule.js'
+import type { MemberSchedule } from '../membership/member-schedule.js'
 import {
   anchorOf,
   applyResult,
@@ -59,6 +59,7 @@ import {
   encodeCheckpointSubmission,
   encodeIdleNotice,
   encodeSubmissionAnswer,
+  type SubmissionAnswer,
   ROUND_PROTOCOL,
 } from './wire.js'
 import { AnswerWatch, ForkEvidence } from './fork-reports.js'
@@ -526,7 +527,7 @@ export class SolarSystemNode {
       const blocks = stretch.filter((own) => own.sequenceNumber >= from)
       if (blocks.length === 0) return
       const bytes = encodeCheckpointSubmission({ level, group, blocks: blocks.map((own) => encodeBlock(own, this.#limits)), ...reported })
-      let answer
+      let answer: SubmissionAnswer
       try {
         answer = decodeSubmissionAnswer(
           await this.#options.network.request(facilitator, CHECKPOINT_PROTOCOL, bytes, { timeout: this.#timing.requestTimeoutMs }),

@@ -1,4 +1,4 @@
-import { type Crypto } from '@constellation/crypto'
+import type { Crypto } from '@constellation/crypto'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {

@@ -1,4 +1,4 @@
-import { type Crypto } from '@constellation/crypto'
+import type { Crypto } from '@constellation/crypto'
 import { advanceHead, createCheckpoint, EMPTY_CHAIN_HEAD, type ChainHead, type HalfBlock, PayloadRegistry, type StretchTail } from '@constellation/trustchain'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { finishSubmission, planSubmission, type SolarSystemState } from '../../src/index.js'

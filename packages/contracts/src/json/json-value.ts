@@ -119,6 +119,7 @@ export function canonicalForm(value: JsonValue, maxBytes: number, code: Contract
 
 const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/
 const utf8 = new TextEncoder()
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII on purpose, control characters included
 const ASCII = /^[\x00-\x7f]*$/
 
 /** Canonical CBOR order of two text keys: shorter encoding first, then bytewise. */

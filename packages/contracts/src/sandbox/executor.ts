@@ -121,7 +121,7 @@ export function createExecutor(options: { crypto: Crypto; quickjs: QuickJSWASMMo
    * shared QuickJS module may be left inconsistent, so this executor runs nothing more (a worker executor starts a
    * fresh worker, and with it a fresh module).
    */
-  let poisoned: unknown = undefined
+  let poisoned: unknown
 
   function discard(contract: LoadedContract): void {
     contract.vm?.dispose()

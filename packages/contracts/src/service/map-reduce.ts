@@ -8,7 +8,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { ContractError, ContractErrorCode } from '../errors.js'
-import { type ContractType } from '../types/contract-type.js'
+import type { ContractType } from '../types/contract-type.js'
 import { check, type Service } from './service.js'
 
 export interface Reducer<M, R> {

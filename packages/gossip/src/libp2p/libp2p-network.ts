@@ -24,7 +24,7 @@ import { type Crypto, equalBytes, fromHex, type KeyPair, toHex } from '@constell
 import { gossipsub, type GossipSub, type GossipSubComponents, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { RPC } from '@libp2p/gossipsub/message'
 import { identify } from '@libp2p/identify'
-import { type Libp2p, NotFoundError, type PeerId as Libp2pPeerId, type PeerInfo, type PeerRouting, type Stream } from '@libp2p/interface'
+import { type Connection, type Libp2p, NotFoundError, type PeerId as Libp2pPeerId, type PeerInfo, type PeerRouting, type Stream } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { tcp } from '@libp2p/tcp'
@@ -781,7 +781,7 @@ export class Libp2pNetwork implements Network {
   async dial(address: string): Promise<PeerId> {
     const [checked] = checkAddresses([address], 'address')
     const node = this.#running()
-    let connection
+    let connection: Connection
     try {
       connection = await node.dial(multiaddr(checked as string), { signal: this.#stopping.signal })
     } catch (cause) {

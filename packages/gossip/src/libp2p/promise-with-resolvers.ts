@@ -13,9 +13,9 @@ interface Resolvers<T> {
 type PromiseConstructorWithResolvers = PromiseConstructor & { withResolvers?: <T>() => Resolvers<T> }
 
 export function installPromiseWithResolvers(): void {
-  const constructor = Promise as PromiseConstructorWithResolvers
-  if (typeof constructor.withResolvers === 'function') return
-  Object.defineProperty(constructor, 'withResolvers', {
+  const promise = Promise as PromiseConstructorWithResolvers
+  if (typeof promise.withResolvers === 'function') return
+  Object.defineProperty(promise, 'withResolvers', {
     configurable: true,
     writable: true,
     enumerable: false,

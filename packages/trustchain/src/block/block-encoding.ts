@@ -150,7 +150,8 @@ export function blockHash(crypto: Crypto, block: UnsignedHalfBlock): Uint8Array 
     encodeUnsigned(block)
     encodings = encodingsOf(block) as Encodings
   }
-  return (encodings.hash ??= crypto.sha256(unsignedOf(encodings)))
+  encodings.hash ??= crypto.sha256(unsignedOf(encodings))
+  return encodings.hash
 }
 
 function wireTooLarge(limits: BlockLimits): TrustChainError {

@@ -21,7 +21,7 @@
  * certified stretches.
  */
 import { type Crypto, equalBytes, fromHex, type KeyPair, type SignedMessage, toHex } from '@constellation/crypto'
-import { type CertifiedAnchors } from '../anchor/chain-anchor.js'
+import type { CertifiedAnchors } from '../anchor/chain-anchor.js'
 import type { StretchTail } from '../anchor/stretch.js'
 import { type ChainHead, createAgreement, createCheckpoint, createProposal, createVoid, transferPayload } from '../block/block-builder.js'
 import { type BlockLimits, blockHash, decodeBlock, DEFAULT_BLOCK_LIMITS, encodeBlock } from '../block/block-encoding.js'

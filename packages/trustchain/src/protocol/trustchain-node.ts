@@ -34,7 +34,16 @@ import {
   type RetryPolicy,
   step,
 } from './engine.js'
-import { BlocksMessageCodec, decodeMessage, encodeMessage, MAX_BLOCKS_PER_MESSAGE, RequestCodec, resolveRange, ResponseCodec } from './messages.js'
+import {
+  BlocksMessageCodec,
+  decodeMessage,
+  encodeMessage,
+  MAX_BLOCKS_PER_MESSAGE,
+  type Request,
+  RequestCodec,
+  resolveRange,
+  ResponseCodec,
+} from './messages.js'
 import type { PeerId, TrustChainMessenger } from './messenger.js'
 
 /** Decides whether to countersign a validated proposal addressed to this node. */
@@ -339,7 +348,7 @@ export function createTrustChainNode(options: TrustChainNodeOptions): TrustChain
 
   messenger.handle(async (from, bytes) => {
     if (!running) return rejectedBytes(TrustChainErrorCode.NODE_STOPPED, 'node stopped')
-    let request
+    let request: Request
     try {
       request = decodeMessage(RequestCodec, bytes)
     } catch (error) {

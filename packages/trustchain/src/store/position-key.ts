@@ -56,7 +56,8 @@ export function bytesKey(bytes: Uint8Array): string {
 export function chainKey(publicKey: Uint8Array): string {
   if (publicKey.length !== 32) return bytesKey(publicKey)
   const entry = knownKey(publicKey) ?? keyAt(publicKey, 0)
-  return (entry.chain ??= bytesKey(entry.bytes))
+  entry.chain ??= bytesKey(entry.bytes)
+  return entry.chain
 }
 
 export function positionKey(publicKey: Uint8Array, sequenceNumber: number): string {

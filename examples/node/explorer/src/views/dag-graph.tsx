@@ -27,6 +27,7 @@ export function DagGraph({ view }: { readonly view: DagView }) {
   const half = DEFAULT_DAG_LAYOUT.blockSize / 2
   return (
     <div class="dag-scroll">
+      {/* biome-ignore lint/a11y/useSemanticElements: an SVG drawing grouped for screen readers; a fieldset cannot hold SVG */}
       <svg
         data-testid="dag"
         class="dag"
@@ -68,6 +69,7 @@ export function DagGraph({ view }: { readonly view: DagView }) {
             )}
           </g>
         ))}
+        {/* biome-ignore lint/a11y/noAriaHiddenOnFocusable: the links are decoration beside the blocks' labels and take no focus */}
         <g class="dag__links" aria-hidden="true">
           {layout.links.map((link) => (
             <path key={`${link.from}-${link.to}`} d={linkPath(link)} class="dag__link" marker-end="url(#dag-arrow)" />

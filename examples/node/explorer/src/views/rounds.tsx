@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks'
 import { ApiFailure, getView } from '../browser/api.js'
-import type { CertificateView, RoundsPage } from '../browser/api-types.js'
+import type { CertificateView, RoundsPage as RoundsPageView } from '../browser/api-types.js'
 import { useLiveEvents } from '../browser/use-view.js'
 import { mergeCertificates, type RoundRow, roundsByGroup } from '../model/certified-rounds.js'
 import { formatCount } from '../model/format.js'
@@ -78,7 +78,7 @@ export function RoundsPage() {
   const [streams, setStreams] = useState(0)
   useEffect(() => {
     const controller = new AbortController()
-    getView<RoundsPage>('/v1/consensus/rounds?limit=20', ['latestRound', 'rounds'], controller.signal)
+    getView<RoundsPageView>('/v1/consensus/rounds?limit=20', ['latestRound', 'rounds'], controller.signal)
       .then((page) => {
         setCertificates((known) => mergeCertificates(known, page.rounds))
         setLoaded(true)
