@@ -103,10 +103,6 @@ export function encodeCheckpointSubmission(submission: CheckpointSubmission): Ui
   return encodeCanonical(CheckpointSubmissionCodec.encode(submission))
 }
 
-export function decodeCheckpointSubmission(bytes: Uint8Array, maxBytes: number): CheckpointSubmission {
-  return decodeWith(CheckpointSubmissionCodec, bytes, maxBytes, 'checkpoint submission')
-}
-
 /**
  * A member that has nothing to checkpoint for round `idle` (its chain has not moved since its last checkpoint):
  * unsigned, for the transport authenticates who sent it, and it only tells a facilitator not to wait for the
