@@ -5,6 +5,7 @@
  * counted, not raised); these errors report misuse of the API and proofs or certificates that do not check out, so
  * callers branch on `code` instead of parsing messages.
  */
+import { CodedError } from '@constellation/interface'
 
 export const ConsensusErrorCode = {
   /** An argument has the wrong type, length or range. */
@@ -34,17 +35,8 @@ export const ConsensusErrorCode = {
 
 export type ConsensusErrorCode = (typeof ConsensusErrorCode)[keyof typeof ConsensusErrorCode]
 
-export class ConsensusError extends Error {
+export class ConsensusError extends CodedError<ConsensusErrorCode> {
   override readonly name = 'ConsensusError'
-
-  constructor(
-    readonly code: ConsensusErrorCode,
-    message: string,
-    readonly detail: Readonly<Record<string, unknown>> = {},
-    options?: ErrorOptions,
-  ) {
-    super(message, options)
-  }
 }
 
 export function isConsensusError(error: unknown, code?: ConsensusErrorCode): error is ConsensusError {

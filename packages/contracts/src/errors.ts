@@ -6,6 +6,7 @@
  * parsing messages. Failures that a re-execution reproduces exactly are `deterministic`; the others depend on the
  * machine (memory, wall clock, network) and never count as evidence against a host.
  */
+import { CodedError } from '@constellation/interface'
 
 export const ContractErrorCode = {
   /** An argument has the wrong type, length or range. */
@@ -76,17 +77,8 @@ const MACHINE_DEPENDENT: ReadonlySet<ContractErrorCode> = new Set<ContractErrorC
   ContractErrorCode.RPC_TIMEOUT,
 ])
 
-export class ContractError extends Error {
+export class ContractError extends CodedError<ContractErrorCode> {
   override readonly name = 'ContractError'
-
-  constructor(
-    readonly code: ContractErrorCode,
-    message: string,
-    readonly detail: Readonly<Record<string, unknown>> = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-  }
 
   /** True when a re-execution of the same invocation reproduces this failure exactly. */
   get deterministic(): boolean {

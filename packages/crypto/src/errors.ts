@@ -4,6 +4,7 @@
  * Every failure the package reports is a `CryptoError` whose `code` says what went wrong, so that callers
  * can branch on the code instead of parsing messages; `detail` carries the data needed to act on it.
  */
+import { CodedError } from '@constellation/interface'
 
 export const CryptoErrorCode = {
   /** An argument has the wrong type, length or range. */
@@ -42,17 +43,8 @@ export const CryptoErrorCode = {
 
 export type CryptoErrorCode = (typeof CryptoErrorCode)[keyof typeof CryptoErrorCode]
 
-export class CryptoError extends Error {
+export class CryptoError extends CodedError<CryptoErrorCode> {
   override readonly name = 'CryptoError'
-
-  constructor(
-    readonly code: CryptoErrorCode,
-    message: string,
-    readonly detail: Readonly<Record<string, unknown>> = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-  }
 }
 
 export function isCryptoError(error: unknown, code?: CryptoErrorCode): error is CryptoError {

@@ -1,6 +1,7 @@
 /**
  * Typed errors of @constellation/gossip: every failure a `Network` reports is a `GossipError` with a `code`.
  */
+import { CodedError } from '@constellation/interface'
 
 export const GossipErrorCode = {
   /** An argument has the wrong type, length or range. */
@@ -29,17 +30,8 @@ export const GossipErrorCode = {
 
 export type GossipErrorCode = (typeof GossipErrorCode)[keyof typeof GossipErrorCode]
 
-export class GossipError extends Error {
+export class GossipError extends CodedError<GossipErrorCode> {
   override readonly name = 'GossipError'
-
-  constructor(
-    readonly code: GossipErrorCode,
-    message: string,
-    readonly detail: Readonly<Record<string, unknown>> = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-  }
 }
 
 export function isGossipError(error: unknown, code?: GossipErrorCode): error is GossipError {

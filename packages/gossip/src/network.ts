@@ -18,40 +18,20 @@
  * Implementations: `SimNetwork` (every node in one process on a virtual clock, seeded) and `Libp2pNetwork`
  * (js-libp2p over TCP). The conformance suite in test/conformance runs against both.
  */
-import type { SignedResourceAdvert, ResourceAdvert } from './advert/resource-advert.js'
+import type { MessageNetwork, PeerId, Startable } from '@constellation/interface'
+import type { ResourceAdvert, SignedResourceAdvert } from './advert/resource-advert.js'
 import type { NetworkTraffic } from './network-traffic.js'
-import type { PeerId } from './peer-id.js'
 
-export type { PeerId } from './peer-id.js'
-
-export type Verdict = 'accept' | 'ignore' | 'reject'
-
-export interface GossipMessage {
-  readonly topic: string
-  readonly data: Uint8Array
-  /** The neighbour that delivered the message (not necessarily its author). */
-  readonly from: PeerId
-  /** Content id: hex SHA-256 of topic and data; equal messages are delivered once. */
-  readonly id: string
-}
-
-export type TopicHandler = (message: GossipMessage) => Verdict | Promise<Verdict>
-
-export interface InboundRequest {
-  readonly from: PeerId
-  readonly protocol: string
-  readonly data: Uint8Array
-  /** Aborted when the network stops or the requester gives up. */
-  readonly signal: AbortSignal
-}
-
-export type RequestHandler = (request: InboundRequest) => Uint8Array | Promise<Uint8Array>
-
-export interface RequestOptions {
-  /** Milliseconds to wait for the response (default: the network's `requestTimeoutMs`). */
-  readonly timeout?: number
-  readonly signal?: AbortSignal
-}
+export type {
+  GossipMessage,
+  InboundRequest,
+  MessageNetwork,
+  PeerId,
+  RequestHandler,
+  RequestOptions,
+  TopicHandler,
+  Verdict,
+} from '@constellation/interface'
 
 export type NetworkEvent =
   | { readonly type: 'peer:join'; readonly peer: PeerId }
@@ -62,23 +42,12 @@ export type NetworkEvent =
 
 export type NetworkListener = (event: NetworkEvent) => void
 
-export interface Network {
-  /** This node's id. */
-  readonly peerId: PeerId
+/** A `MessageNetwork` (publish/subscribe, request/handle) with a lifetime, peers, adverts and traffic counts. */
+export interface Network extends MessageNetwork, Startable {
   readonly limits: Readonly<NetworkLimits>
 
-  start(): Promise<void>
   /** Stops all traffic, aborts pending requests with `NETWORK_CLOSED`, and releases every handle. */
   stop(): Promise<void>
-
-  /** Spreads `data` to every node subscribed to `topic` (not to this node's own handlers). */
-  publish(topic: string, data: Uint8Array): Promise<void>
-  /** Receives the topic's messages; returns the function that unsubscribes. */
-  subscribe(topic: string, handler: TopicHandler): () => void
-
-  request(peer: PeerId, protocol: string, data: Uint8Array, options?: RequestOptions): Promise<Uint8Array>
-  /** Answers `protocol`; one handler per protocol; returns the function that removes it. */
-  handle(protocol: string, handler: RequestHandler): () => void
 
   /** The peers this node is connected to now. */
   peers(): PeerId[]

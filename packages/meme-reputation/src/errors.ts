@@ -4,6 +4,7 @@
  * Every failure the package reports is a `MemeReputationError` whose `code` says what went wrong, so callers can
  * branch on the code instead of parsing messages; `detail` carries the data needed to act on it.
  */
+import { CodedError } from '@constellation/interface'
 
 export const MemeReputationErrorCode = {
   /** An argument has the wrong type, length or range. */
@@ -30,17 +31,8 @@ export const MemeReputationErrorCode = {
 
 export type MemeReputationErrorCode = (typeof MemeReputationErrorCode)[keyof typeof MemeReputationErrorCode]
 
-export class MemeReputationError extends Error {
+export class MemeReputationError extends CodedError<MemeReputationErrorCode> {
   override readonly name = 'MemeReputationError'
-
-  constructor(
-    readonly code: MemeReputationErrorCode,
-    message: string,
-    readonly detail: Readonly<Record<string, unknown>> = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-  }
 }
 
 export function isMemeReputationError(error: unknown, code?: MemeReputationErrorCode): error is MemeReputationError {

@@ -4,6 +4,7 @@
  * Every failure the package reports is a `TrustChainError` whose `code` says what went wrong, so that callers
  * (and the protocol engine, which must never crash on bad input) branch on the code instead of parsing messages.
  */
+import { CodedError } from '@constellation/interface'
 
 export const TrustChainErrorCode = {
   /** An argument has the wrong type, length or range. */
@@ -51,17 +52,8 @@ export const TrustChainErrorCode = {
 
 export type TrustChainErrorCode = (typeof TrustChainErrorCode)[keyof typeof TrustChainErrorCode]
 
-export class TrustChainError extends Error {
+export class TrustChainError extends CodedError<TrustChainErrorCode> {
   override readonly name = 'TrustChainError'
-
-  constructor(
-    readonly code: TrustChainErrorCode,
-    message: string,
-    readonly detail: Readonly<Record<string, unknown>> = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options)
-  }
 }
 
 export function isTrustChainError(error: unknown, code?: TrustChainErrorCode): error is TrustChainError {
