@@ -14,15 +14,8 @@ export { type ContractType, isAssignable, type SignatureDescription, type TypeDe
 export { DEFAULT_SANDBOX_LIMITS, PROTOCOL_SIZE_LIMITS, type SandboxLimits, sandboxLimits } from './sandbox/limits.js'
 export type { RpcExchange } from './sandbox/contract-vm.js'
 export { POLLS_PER_INTERRUPT } from './sandbox/gas-counter.js'
-export {
-  type ContractRegistration,
-  createExecutor,
-  type ExecuteOutcome,
-  type ExecuteRequest,
-  type ExecutionResult,
-  type Executor,
-  type FailureDetail,
-} from './sandbox/executor.js'
+export type { ContractRegistration, ExecuteOutcome, ExecuteRequest, ExecutionResult, Executor, FailureDetail } from './sandbox/executor.js'
+export { createExecutor } from './sandbox/sandbox-executor.js'
 export { loadQuickJs } from './sandbox/quickjs.js'
 export {
   type ContractDefinition,
@@ -50,7 +43,8 @@ export {
   type ReexecutionVerdict,
   verifyExecutionFraudProof,
 } from './chain/reexecution.js'
-export { type ContractHost, type ContractHostOptions, createContractHost, type DeployedContract, type InvokeRequest } from './host/contract-host.js'
+export { createContractHost } from './host/contract-host.js'
+export type { ContractHost, ContractHostOptions, DeployedContract, InvokeRequest } from './host/host-api.js'
 export { type ContractCaller, type ContractEndpoint, createCaller, type Invocation } from './host/caller.js'
 export { createRpcBridge, type FetchLike, type RpcBridge, type RpcBridgeOptions } from './host/rpc-bridge.js'
 export type { SlaFigures } from './host/sla.js'

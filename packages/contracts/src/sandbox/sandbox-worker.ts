@@ -4,9 +4,10 @@
  */
 import { loadCrypto } from '@constellation/crypto'
 import { parentPort, workerData } from 'node:worker_threads'
-import { createExecutor, type ContractRegistration, type ExecuteRequest, failureOf } from './executor.js'
+import { type ContractRegistration, type ExecuteRequest, failureOf } from './executor.js'
 import type { SandboxLimits } from './limits.js'
 import { loadQuickJs } from './quickjs.js'
+import { createExecutor } from './sandbox-executor.js'
 
 export type WorkerMessage =
   | { readonly op: 'register'; readonly registration: ContractRegistration }

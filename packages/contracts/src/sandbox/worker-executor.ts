@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { ContractError, ContractErrorCode } from '../errors.js'
-import { type AsyncExecutor, type ContractRegistration, type ExecuteOutcome, type FailureDetail, registrationKey } from './executor.js'
+import { type AsyncExecutor, type ContractRegistration, type ExecuteOutcome, type ExecuteRequest, type FailureDetail, registrationKey } from './executor.js'
 import { type SandboxLimits, sandboxLimits } from './limits.js'
 import type { WorkerMessage } from './sandbox-worker.js'
 
@@ -27,16 +27,58 @@ function startWorker(limits: SandboxLimits): Worker {
 
 const STARTUP_MS = 10_000
 
-export function createWorkerExecutor(options: { limits?: Partial<SandboxLimits> } = {}): AsyncExecutor {
-  const limits = sandboxLimits(options.limits)
-  const registrations = new Map<string, ContractRegistration>()
-  let worker: { thread: Worker; ready: Promise<void>; pending: Map<number, (reply: Reply) => void> } | undefined
-  let nextId = 1
-  let queue: Promise<unknown> = Promise.resolve()
-  let closed = false
+/** A running worker thread, resolved once it has started, and the answers it owes by request id (0: start-up). */
+interface RunningWorker {
+  readonly thread: Worker
+  readonly ready: Promise<void>
+  readonly pending: Map<number, (reply: Reply) => void>
+}
 
-  function spawn() {
-    const thread = startWorker(limits)
+class WorkerExecutor implements AsyncExecutor {
+  readonly limits: SandboxLimits
+  /** Every registration so far, sent again to a fresh worker. */
+  readonly #registrations = new Map<string, ContractRegistration>()
+  #worker: RunningWorker | undefined
+  #nextId = 1
+  #queue: Promise<unknown> = Promise.resolve()
+  #closed = false
+
+  constructor(options: { limits?: Partial<SandboxLimits> }) {
+    this.limits = sandboxLimits(options.limits)
+  }
+
+  async register(registration: ContractRegistration): Promise<void> {
+    this.#registrations.set(registrationKey(registration), registration)
+    const reply = await this.#send({ op: 'register', registration }, STARTUP_MS)
+    if (!reply.ok) {
+      this.#registrations.delete(registrationKey(registration))
+      const error = reply.error as FailureDetail
+      throw new ContractError(error.code, error.message, error.detail)
+    }
+  }
+
+  async execute(request: ExecuteRequest): Promise<ExecuteOutcome> {
+    // A cold load (code and state) is not the contract's fault: it gets the start-up allowance on top.
+    const reply = await this.#send({ op: 'execute', request }, this.limits.wallClockMs + (request.encodedState === undefined ? 0 : STARTUP_MS / 10))
+    if (reply.outcome?.kind === 'failed' && reply.outcome.error.code === ContractErrorCode.SANDBOX_CRASHED && this.#worker !== undefined) {
+      // The worker's module is poisoned: the next request starts a fresh worker.
+      const poisoned = this.#worker
+      this.#worker = undefined
+      void poisoned.thread.terminate()
+    }
+    if (reply.outcome !== undefined) return reply.outcome
+    return { kind: 'failed', error: reply.error as FailureDetail }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    await this.#queue
+    if (this.#worker !== undefined) await this.#worker.thread.terminate()
+    this.#worker = undefined
+  }
+
+  #spawn(): RunningWorker {
+    const thread = startWorker(this.limits)
     thread.unref()
     const pending = new Map<number, (reply: Reply) => void>()
     const ready = new Promise<void>((resolve, reject) => {
@@ -56,37 +98,37 @@ export function createWorkerExecutor(options: { limits?: Partial<SandboxLimits> 
         resolve({ id: -1, ok: false, error: { code: ContractErrorCode.SANDBOX_CRASHED, message: 'the sandbox worker exited', detail: {} } })
       }
       pending.clear()
-      if (worker?.thread === thread) worker = undefined
+      if (this.#worker?.thread === thread) this.#worker = undefined
     })
-    worker = { thread, ready, pending }
-    return worker
+    this.#worker = { thread, ready, pending }
+    return this.#worker
   }
 
   /** Sends one request and waits for its answer or the guard, one request at a time. */
-  function send(message: WorkerMessage, guardMs: number): Promise<Reply> {
-    const result = queue.then(async () => {
-      if (closed) throw new ContractError(ContractErrorCode.CLOSED, 'the executor is closed')
-      const fresh = worker === undefined
-      const current = worker ?? spawn()
+  #send(message: WorkerMessage, guardMs: number): Promise<Reply> {
+    const result = this.#queue.then(async () => {
+      if (this.#closed) throw new ContractError(ContractErrorCode.CLOSED, 'the executor is closed')
+      const fresh = this.#worker === undefined
+      const current = this.#worker ?? this.#spawn()
       await current.ready
       if (fresh) {
-        for (const registration of registrations.values()) {
+        for (const registration of this.#registrations.values()) {
           if (registration !== (message as { registration?: ContractRegistration }).registration)
-            await exchange(current, { op: 'register', registration }, STARTUP_MS)
+            await this.#exchange(current, { op: 'register', registration }, STARTUP_MS)
         }
       }
-      return exchange(current, message, guardMs)
+      return this.#exchange(current, message, guardMs)
     })
-    queue = result.catch(() => undefined)
+    this.#queue = result.catch(() => undefined)
     return result
   }
 
-  function exchange(current: NonNullable<typeof worker>, message: WorkerMessage, guardMs: number): Promise<Reply> {
-    const id = nextId++
+  #exchange(current: RunningWorker, message: WorkerMessage, guardMs: number): Promise<Reply> {
+    const id = this.#nextId++
     return new Promise<Reply>((resolve) => {
       const guard = setTimeout(() => {
         current.pending.delete(id)
-        if (worker === current) worker = undefined
+        if (this.#worker === current) this.#worker = undefined
         void current.thread.terminate()
         resolve({
           id,
@@ -101,35 +143,8 @@ export function createWorkerExecutor(options: { limits?: Partial<SandboxLimits> 
       current.thread.postMessage({ ...message, id })
     })
   }
+}
 
-  return {
-    limits,
-    async register(registration) {
-      registrations.set(registrationKey(registration), registration)
-      const reply = await send({ op: 'register', registration }, STARTUP_MS)
-      if (!reply.ok) {
-        registrations.delete(registrationKey(registration))
-        const error = reply.error as FailureDetail
-        throw new ContractError(error.code, error.message, error.detail)
-      }
-    },
-    async execute(request) {
-      // A cold load (code and state) is not the contract's fault: it gets the start-up allowance on top.
-      const reply = await send({ op: 'execute', request }, limits.wallClockMs + (request.encodedState === undefined ? 0 : STARTUP_MS / 10))
-      if (reply.outcome?.kind === 'failed' && reply.outcome.error.code === ContractErrorCode.SANDBOX_CRASHED && worker !== undefined) {
-        // The worker's module is poisoned: the next request starts a fresh worker.
-        const poisoned = worker
-        worker = undefined
-        void poisoned.thread.terminate()
-      }
-      if (reply.outcome !== undefined) return reply.outcome
-      return { kind: 'failed', error: reply.error as FailureDetail }
-    },
-    async close() {
-      closed = true
-      await queue
-      if (worker !== undefined) await worker.thread.terminate()
-      worker = undefined
-    },
-  }
+export function createWorkerExecutor(options: { limits?: Partial<SandboxLimits> } = {}): AsyncExecutor {
+  return new WorkerExecutor(options)
 }
