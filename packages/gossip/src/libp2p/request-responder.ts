@@ -7,7 +7,7 @@
  * requester's writes back up instead of our memory filling. A frame that does not decode resets the stream and
  * counts against the peer; it never reaches a handler.
  */
-import type { Stream } from '@libp2p/interface'
+import type { Stream, StreamMessageEvent } from '@libp2p/interface'
 import { GossipError, GossipErrorCode } from '../errors.js'
 import type { PeerRateLimiter } from '../limits/rate-limiter.js'
 import type { PeerId, RequestHandler } from '../network.js'
@@ -31,116 +31,143 @@ export interface RequestResponderComponents {
   readonly traffic?: TrafficCounter
 }
 
-export function serveRequestStream(stream: Stream, peer: PeerId, components: RequestResponderComponents): void {
-  const { self, maxMessageBytes, maxFrameBytes, maxInFlight, rateLimiter, isPenalised, handlerFor, onViolation, signal, traffic } = components
-  const running = new Map<number, AbortController>()
-  const reader = new FrameReader(maxFrameBytes)
-  // Room to hold what arrives while paused: yamux keeps sending until its window is used up.
-  stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * maxFrameBytes + (1 << 20))
+/** Serves one stream a peer opened to us; `serve()` starts it, and it ends when the stream closes or the network stops. */
+export class RequestResponder {
+  readonly #stream: Stream
+  readonly #peer: PeerId
+  readonly #components: RequestResponderComponents
+  /** The handlers still running, by request id; a cancel frame or the stream's end aborts them. */
+  readonly #running = new Map<number, AbortController>()
+  readonly #reader: FrameReader
 
-  const send = (frame: RequestFrame) => {
-    if (stream.status !== 'open' || stream.writeStatus !== 'writable') return
+  constructor(stream: Stream, peer: PeerId, components: RequestResponderComponents) {
+    this.#stream = stream
+    this.#peer = peer
+    this.#components = components
+    this.#reader = new FrameReader(components.maxFrameBytes)
+  }
+
+  /** Starts serving: from here every frame the peer sends on the stream is handled. */
+  serve(): void {
+    const stream = this.#stream
+    const { maxFrameBytes, signal } = this.#components
+    // Room to hold what arrives while paused: yamux keeps sending until its window is used up.
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, 2 * maxFrameBytes + (1 << 20))
+    const onStop = () => {
+      this.#abortAll(signal.reason)
+      stream.abort(signal.reason instanceof Error ? signal.reason : new Error('network stopped'))
+    }
+    if (signal.aborted) {
+      onStop()
+      return
+    }
+    signal.addEventListener('abort', onStop, { once: true })
+    stream.addEventListener('message', (event) => this.#onMessage(event))
+    // The requester closed its side: it will ask nothing more, so close ours once the answers are out.
+    stream.addEventListener('remoteCloseWrite', () => this.#closeIfDone())
+    stream.addEventListener('close', () => {
+      signal.removeEventListener('abort', onStop)
+      this.#abortAll(new GossipError(GossipErrorCode.PEER_UNREACHABLE, `stream from ${this.#peer.slice(0, 16)} closed`))
+    })
+  }
+
+  #onMessage(event: StreamMessageEvent): void {
+    const { maxMessageBytes, onViolation, traffic } = this.#components
     try {
-      const bytes = encodeRequestFrame(frame)
-      stream.send(bytes)
-      traffic?.sent('response', bytes.length)
-    } catch {
-      // The stream failed; its close event aborts the handlers.
+      const chunk = event.data instanceof Uint8Array ? event.data : event.data.subarray()
+      traffic?.received('request', chunk.length, 0)
+      for (const body of this.#reader.push(chunk)) {
+        traffic?.received('request', 0)
+        if (!(body instanceof Uint8Array)) {
+          // A request over our limit, from a peer whose limit is larger: refuse it without reading it.
+          if (body.frameKind !== 'request') throw new GossipError(GossipErrorCode.MALFORMED, `oversized ${body.frameKind} frame`)
+          if (this.#running.has(body.id)) throw new GossipError(GossipErrorCode.MALFORMED, `request id ${body.id} is already in use`)
+          this.#fail(body.id, GossipErrorCode.MESSAGE_TOO_LARGE, `request frame of ${body.length} bytes is over the limit of ${maxMessageBytes}`)
+          continue
+        }
+        const frame = decodeRequestFrame(body)
+        if (frame.kind === 'request') this.#serveRequest(frame.id, frame.protocol, frame.data)
+        else if (frame.kind === 'cancel') {
+          const controller = this.#running.get(frame.id)
+          if (controller !== undefined) {
+            controller.abort(new GossipError(GossipErrorCode.ABORTED, 'the requester gave up'))
+            this.#finish(frame.id, controller)
+          }
+        } else throw new GossipError(GossipErrorCode.MALFORMED, `a requester sent a ${frame.kind} frame`)
+      }
+    } catch (error) {
+      onViolation(this.#peer, (error as Error).message)
+      this.#stream.abort(error as Error)
     }
   }
-  const fail = (id: number, code: RemoteErrorCode, message: string) => send({ kind: 'error', id, code, message })
 
-  const finish = (id: number, controller: AbortController) => {
-    if (running.get(id) === controller) running.delete(id)
-    if (running.size < maxInFlight && stream.readStatus === 'paused') stream.resume()
-  }
-  const closeIfDone = () => {
-    if (running.size === 0 && stream.remoteWriteStatus === 'closed' && stream.writeStatus === 'writable') {
-      stream.close().catch((error: Error) => stream.abort(error))
-    }
-  }
-
-  const serve = (id: number, protocol: string, data: Uint8Array) => {
-    if (running.has(id)) throw new GossipError(GossipErrorCode.MALFORMED, `request id ${id} is already in use`)
+  #serveRequest(id: number, protocol: string, data: Uint8Array): void {
+    const { self, maxMessageBytes, maxInFlight, rateLimiter, isPenalised, handlerFor } = this.#components
+    const peer = this.#peer
+    if (this.#running.has(id)) throw new GossipError(GossipErrorCode.MALFORMED, `request id ${id} is already in use`)
     // RATE_LIMITED, the wire's code for "not now, because of your traffic": a penalty is a limit of that kind.
     if (isPenalised(peer)) {
-      fail(id, GossipErrorCode.RATE_LIMITED, `peer ${self.slice(0, 16)} refuses requests from a penalised peer`)
+      this.#fail(id, GossipErrorCode.RATE_LIMITED, `peer ${self.slice(0, 16)} refuses requests from a penalised peer`)
       return
     }
     if (!rateLimiter.tryTake(peer)) {
-      fail(id, GossipErrorCode.RATE_LIMITED, `peer ${self.slice(0, 16)} is rate limiting requests`)
+      this.#fail(id, GossipErrorCode.RATE_LIMITED, `peer ${self.slice(0, 16)} is rate limiting requests`)
       return
     }
     if (data.length > maxMessageBytes) {
-      fail(id, GossipErrorCode.MESSAGE_TOO_LARGE, `request of ${data.length} bytes is over the limit of ${maxMessageBytes}`)
+      this.#fail(id, GossipErrorCode.MESSAGE_TOO_LARGE, `request of ${data.length} bytes is over the limit of ${maxMessageBytes}`)
       return
     }
     const handler = handlerFor(protocol)
     if (handler === undefined) {
-      fail(id, GossipErrorCode.UNKNOWN_PROTOCOL, `peer ${self.slice(0, 16)} does not handle ${protocol}`)
+      this.#fail(id, GossipErrorCode.UNKNOWN_PROTOCOL, `peer ${self.slice(0, 16)} does not handle ${protocol}`)
       return
     }
     const controller = new AbortController()
-    running.set(id, controller)
-    if (running.size >= maxInFlight) stream.pause()
+    this.#running.set(id, controller)
+    if (this.#running.size >= maxInFlight) this.#stream.pause()
     const settle = (answer: RequestAnswer) => {
-      if (controller.signal.aborted) return finish(id, controller) // cancelled or stopping: nobody is waiting
-      finish(id, controller)
-      queueMicrotask(closeIfDone)
-      if (answer.ok) send({ kind: 'response', id, data: answer.data })
-      else fail(id, answer.code, answer.message)
+      if (controller.signal.aborted) return this.#finish(id, controller) // cancelled or stopping: nobody is waiting
+      this.#finish(id, controller)
+      queueMicrotask(() => this.#closeIfDone())
+      if (answer.ok) this.#send({ kind: 'response', id, data: answer.data })
+      else this.#fail(id, answer.code, answer.message)
     }
     const answer = answerRequest(handler, { from: peer, protocol, data, signal: controller.signal }, maxMessageBytes)
     if (isThenable(answer)) void answer.then(settle)
     else settle(answer)
   }
 
-  const abortAll = (reason: unknown) => {
-    for (const controller of running.values()) controller.abort(reason)
-    running.clear()
-  }
-  const onStop = () => {
-    abortAll(signal.reason)
-    stream.abort(signal.reason instanceof Error ? signal.reason : new Error('network stopped'))
-  }
-  if (signal.aborted) {
-    onStop()
-    return
-  }
-  signal.addEventListener('abort', onStop, { once: true })
-
-  stream.addEventListener('message', (event) => {
+  #send(frame: RequestFrame): void {
+    const stream = this.#stream
+    if (stream.status !== 'open' || stream.writeStatus !== 'writable') return
     try {
-      const chunk = event.data instanceof Uint8Array ? event.data : event.data.subarray()
-      traffic?.received('request', chunk.length, 0)
-      for (const body of reader.push(chunk)) {
-        traffic?.received('request', 0)
-        if (!(body instanceof Uint8Array)) {
-          // A request over our limit, from a peer whose limit is larger: refuse it without reading it.
-          if (body.frameKind !== 'request') throw new GossipError(GossipErrorCode.MALFORMED, `oversized ${body.frameKind} frame`)
-          if (running.has(body.id)) throw new GossipError(GossipErrorCode.MALFORMED, `request id ${body.id} is already in use`)
-          fail(body.id, GossipErrorCode.MESSAGE_TOO_LARGE, `request frame of ${body.length} bytes is over the limit of ${maxMessageBytes}`)
-          continue
-        }
-        const frame = decodeRequestFrame(body)
-        if (frame.kind === 'request') serve(frame.id, frame.protocol, frame.data)
-        else if (frame.kind === 'cancel') {
-          const controller = running.get(frame.id)
-          if (controller !== undefined) {
-            controller.abort(new GossipError(GossipErrorCode.ABORTED, 'the requester gave up'))
-            finish(frame.id, controller)
-          }
-        } else throw new GossipError(GossipErrorCode.MALFORMED, `a requester sent a ${frame.kind} frame`)
-      }
-    } catch (error) {
-      onViolation(peer, (error as Error).message)
-      stream.abort(error as Error)
+      const bytes = encodeRequestFrame(frame)
+      stream.send(bytes)
+      this.#components.traffic?.sent('response', bytes.length)
+    } catch {
+      // The stream failed; its close event aborts the handlers.
     }
-  })
-  // The requester closed its side: it will ask nothing more, so close ours once the answers are out.
-  stream.addEventListener('remoteCloseWrite', closeIfDone)
-  stream.addEventListener('close', () => {
-    signal.removeEventListener('abort', onStop)
-    abortAll(new GossipError(GossipErrorCode.PEER_UNREACHABLE, `stream from ${peer.slice(0, 16)} closed`))
-  })
+  }
+
+  #fail(id: number, code: RemoteErrorCode, message: string): void {
+    this.#send({ kind: 'error', id, code, message })
+  }
+
+  #finish(id: number, controller: AbortController): void {
+    if (this.#running.get(id) === controller) this.#running.delete(id)
+    if (this.#running.size < this.#components.maxInFlight && this.#stream.readStatus === 'paused') this.#stream.resume()
+  }
+
+  #closeIfDone(): void {
+    const stream = this.#stream
+    if (this.#running.size === 0 && stream.remoteWriteStatus === 'closed' && stream.writeStatus === 'writable') {
+      stream.close().catch((error: Error) => stream.abort(error))
+    }
+  }
+
+  #abortAll(reason: unknown): void {
+    for (const controller of this.#running.values()) controller.abort(reason)
+    this.#running.clear()
+  }
 }

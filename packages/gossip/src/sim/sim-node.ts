@@ -5,7 +5,9 @@
  * content id in a bounded seen-cache) hands it to its handlers and, if they accept, forwards it to every
  * neighbour but the one it came from, until the hop count reaches the TTL. Nodes relay topics they do not
  * subscribe to. Each node also keeps the messages of the last `antiEntropyWindowMs` and periodically pulls from
- * a random neighbour whatever it missed, which is how nodes catch up after a partition heals or a restart.
+ * a random neighbour whatever it missed, which is how nodes catch up after a partition heals or a restart
+ * (anti-entropy-store.ts). Request/response lives in sim-requests.ts; this class holds the node's life (start, stop,
+ * crash, restart: each ending one epoch), its gossip, and its membership events and adverts.
  */
 import type { KeyPair } from '@constellation/crypto'
 import { type AdvertExchange, attachAdvertExchange } from '../advert/advert-exchange.js'
@@ -31,28 +33,13 @@ import type {
   Verdict,
 } from '../network.js'
 import { type NetworkTraffic, type NetworkTrafficKind, TrafficCounter } from '../network-traffic.js'
-import { answerRequest, isThenable, type RequestAnswer, RequestHandlers, TopicSubscriptions } from '../registrations.js'
+import { TopicSubscriptions } from '../registrations.js'
+import { AntiEntropyStore } from './anti-entropy-store.js'
+import type { GossipEnvelope } from './sim-envelope.js'
+import { type RequestOutcome, SimRequests } from './sim-requests.js'
 import type { SimWorld } from './sim-world.js'
 
-export interface GossipEnvelope {
-  readonly id: string
-  readonly topic: string
-  readonly data: Uint8Array
-  readonly hops: number
-  /** Sent in answer to this node's own anti-entropy digest rather than forwarded unasked. */
-  readonly pulled: boolean
-}
-
-interface StoredMessage {
-  readonly envelope: GossipEnvelope
-  readonly at: number
-  /** False for messages this node rejected or ignored: listed in digests (so nobody sends them again), never offered. */
-  readonly offer: boolean
-}
-
 const VERDICT_TRACE: Record<Verdict, number> = { accept: 11, ignore: 12, reject: 13 }
-
-type RequestOutcome = { readonly ok: true; readonly data: Uint8Array } | { readonly ok: false; readonly error: GossipError }
 
 export class SimNode implements Network {
   readonly peerId: PeerId
@@ -64,20 +51,16 @@ export class SimNode implements Network {
 
   readonly #world: SimWorld<SimNode>
   readonly #subscriptions = new TopicSubscriptions()
-  readonly #handlers = new RequestHandlers()
   readonly #listeners = new Listeners<NetworkEvent>()
   readonly #seen: SeenCache
-  readonly #store = new Map<string, StoredMessage>()
+  readonly #store: AntiEntropyStore
   readonly #gossipLimiter: PeerRateLimiter
-  readonly #requestLimiter: PeerRateLimiter
   readonly #penalties: PenaltyBox
+  readonly #requests: SimRequests<SimNode>
   readonly #adverts: AdvertBook
-  readonly #pendingRequests = new Map<number, (outcome: RequestOutcome) => void>()
-  readonly #inbound = new Set<AbortController>()
   readonly #traffic = new TrafficCounter()
   #exchange: AdvertExchange | undefined
   #antiEntropy: TimerHandle | undefined
-  #nextRequestId = 0
   #state: 'new' | 'running' | 'crashed' | 'stopped' = 'new'
   /** Incremented on crash and stop: timers and deliveries from an earlier life are void. */
   #epoch = 0
@@ -94,9 +77,10 @@ export class SimNode implements Network {
       setTimer: (delayMs, callback) => worldClock.setTimer(delayMs, this.#ofThisLife(callback)),
     }
     this.#seen = new SeenCache(limits.seenCacheSize)
+    this.#store = new AntiEntropyStore(world)
     this.#gossipLimiter = new PeerRateLimiter(worldClock, limits.maxMessagesPerPeerPerSecond)
-    this.#requestLimiter = new PeerRateLimiter(worldClock, limits.maxRequestsPerPeerPerSecond)
     this.#penalties = new PenaltyBox(worldClock, limits.maxRejectsPerPeer, limits.penaltyWindowMs)
+    this.#requests = new SimRequests({ self: this, world, clock: this.clock, limits, penalties: this.#penalties })
     this.#adverts = new AdvertBook({ crypto: world.crypto, keyPair, clock: worldClock }, { verify: world.verifyAdvert })
   }
 
@@ -159,11 +143,7 @@ export class SimNode implements Network {
     this.#state = state
     this.#epoch++
     this.#antiEntropy?.cancel()
-    const error = new GossipError(GossipErrorCode.NETWORK_CLOSED, `node ${this.peerId.slice(0, 8)} ${state}`)
-    for (const settle of this.#pendingRequests.values()) settle({ ok: false, error })
-    this.#pendingRequests.clear()
-    for (const controller of this.#inbound) controller.abort(error)
-    this.#inbound.clear()
+    this.#requests.close(new GossipError(GossipErrorCode.NETWORK_CLOSED, `node ${this.peerId.slice(0, 8)} ${state}`))
     if (state === 'stopped') {
       this.#exchange?.detach()
       this.#exchange = undefined
@@ -179,7 +159,7 @@ export class SimNode implements Network {
     this.#assertRunning()
     const envelope: GossipEnvelope = { id: messageId(this.#world.sha256, topic, data), topic, data, hops: 0, pulled: false }
     if (!this.#seen.add(envelope.id)) return // already spread
-    this.#remember(envelope, true)
+    this.#store.remember(envelope, true)
     this.#forward(envelope, undefined)
   }
 
@@ -207,7 +187,7 @@ export class SimNode implements Network {
     stats.hopsTotal += envelope.hops
     if (envelope.hops > stats.maxHops) stats.maxHops = envelope.hops
     if (!this.#subscriptions.has(envelope.topic)) {
-      this.#remember(envelope, true)
+      this.#store.remember(envelope, true)
       this.#forward(envelope, from)
       return
     }
@@ -228,7 +208,7 @@ export class SimNode implements Network {
   #judge(verdict: Verdict, envelope: GossipEnvelope, from: SimNode): void {
     this.#world.trace(VERDICT_TRACE[verdict], from.index, this.index, Number.parseInt(envelope.id.slice(0, 8), 16))
     // Only accepted messages become pullable: anti-entropy must not spread what this node rejected.
-    this.#remember(envelope, verdict === 'accept')
+    this.#store.remember(envelope, verdict === 'accept')
     if (verdict === 'accept') {
       this.#forward(envelope, from)
     } else if (verdict === 'reject') {
@@ -246,16 +226,6 @@ export class SimNode implements Network {
     for (const neighbour of this.#world.neighboursOf(this)) {
       if (neighbour === from) continue
       this.#world.transmit(this, neighbour, next.data.length, 'gossip', () => neighbour.receiveGossip(this, next))
-    }
-  }
-
-  #remember(envelope: GossipEnvelope, offer: boolean): void {
-    const window = this.#world.antiEntropyWindowMs
-    if (window <= 0 || this.#world.antiEntropyIntervalMs <= 0) return
-    this.#store.set(envelope.id, { envelope, at: this.#world.clock.now(), offer })
-    if (this.#store.size > this.#world.maxStoredMessages) {
-      const oldest = this.#store.keys().next().value
-      if (oldest !== undefined) this.#store.delete(oldest)
     }
   }
 
@@ -280,26 +250,14 @@ export class SimNode implements Network {
     const neighbours = this.#world.neighboursOf(this)
     if (neighbours.length === 0) return
     const target = neighbours[this.#world.random.int(neighbours.length)] as SimNode
-    this.#expire()
-    const digest = [...this.#store.keys()]
+    const digest = this.#store.digest()
     this.#world.transmit(this, target, digest.length * 32, 'control', () => target.receiveDigest(this, digest))
-  }
-
-  #expire(): void {
-    const cutoff = this.#world.clock.now() - this.#world.antiEntropyWindowMs
-    for (const [id, stored] of this.#store) {
-      if (stored.at >= cutoff) break // insertion order is time order
-      this.#store.delete(id)
-    }
   }
 
   /** A neighbour's list of what it holds: send back what it lacks. */
   receiveDigest(from: SimNode, digest: readonly string[]): void {
     if (this.#state !== 'running') return
-    this.#expire()
-    const theirs = new Set(digest)
-    for (const { envelope, offer } of this.#store.values()) {
-      if (!offer || theirs.has(envelope.id)) continue
+    for (const envelope of this.#store.missingFrom(digest)) {
       // Pulled messages restart their hop budget at the puller: it forwards them to its own side of the cut.
       const fresh: GossipEnvelope = { ...envelope, hops: 0, pulled: true }
       this.#world.transmit(this, from, envelope.data.length, 'gossip', () => from.receiveGossip(this, fresh))
@@ -331,67 +289,21 @@ export class SimNode implements Network {
     if (target === undefined || target === this) {
       return Promise.reject(new GossipError(GossipErrorCode.PEER_UNREACHABLE, `no route to peer ${peer.slice(0, 16)}`))
     }
-    const id = this.#nextRequestId++
-    return new Promise<Uint8Array>((resolve, reject) => {
-      const onAbort = () => settle({ ok: false, error: new GossipError(GossipErrorCode.ABORTED, 'request aborted', {}, { cause: signal?.reason }) })
-      const timer = this.clock.setTimer(timeout, () =>
-        settle({
-          ok: false,
-          error: new GossipError(GossipErrorCode.TIMEOUT, `no response to ${protocol} from ${peer.slice(0, 16)} within ${timeout} ms`),
-        }),
-      )
-      const settle = (outcome: RequestOutcome) => {
-        if (!this.#pendingRequests.delete(id)) return
-        timer.cancel()
-        signal?.removeEventListener('abort', onAbort)
-        if (outcome.ok) resolve(outcome.data)
-        else reject(outcome.error)
-      }
-      this.#pendingRequests.set(id, settle)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      const epoch = this.#epoch
-      this.#world.transmit(this, target, data.length, 'request', () => target.receiveRequest(this, epoch, id, protocol, data))
-    })
+    return this.#requests.send(target, protocol, data, timeout, signal)
   }
 
   handle(protocol: string, handler: RequestHandler): () => void {
-    return this.#handlers.add(protocol, handler)
+    return this.#requests.handle(protocol, handler)
   }
 
+  /** Used by the world: a request from `from`, sent in its life `fromEpoch`, arrived. */
   receiveRequest(from: SimNode, fromEpoch: number, id: number, protocol: string, data: Uint8Array): void {
-    if (this.#state !== 'running') return // the requester will time out, as over a dead connection
-    const reply = (outcome: RequestOutcome) => {
-      const size = outcome.ok ? outcome.data.length : 64
-      this.#world.transmit(this, from, size, 'response', () => from.receiveResponse(fromEpoch, id, outcome))
-    }
-    const fail = (code: GossipErrorCode, message: string) => reply({ ok: false, error: new GossipError(code, message) })
-    // A penalised peer's requests are refused for the penalty window, as on libp2p.
-    if (this.#penalties.isPenalised(from.peerId) || !this.#requestLimiter.tryTake(from.peerId)) {
-      fail(GossipErrorCode.RATE_LIMITED, `peer ${this.peerId.slice(0, 16)} is rate limiting requests`)
-      return
-    }
-    const handler = this.#handlers.get(protocol)
-    if (handler === undefined) {
-      fail(GossipErrorCode.UNKNOWN_PROTOCOL, `peer ${this.peerId.slice(0, 16)} does not handle ${protocol}`)
-      return
-    }
-    const controller = new AbortController()
-    this.#inbound.add(controller)
-    const epoch = this.#epoch
-    const settle = (answer: RequestAnswer) => {
-      this.#inbound.delete(controller)
-      if (this.#epoch !== epoch) return
-      if (answer.ok) reply(answer)
-      else fail(answer.code, answer.message)
-    }
-    const answer = answerRequest(handler, { from: from.peerId, protocol, data, signal: controller.signal }, this.limits.maxMessageBytes)
-    if (isThenable(answer)) this.#world.track(answer.then(settle))
-    else settle(answer)
+    this.#requests.receive(from, fromEpoch, id, protocol, data)
   }
 
+  /** Used by the world: the answer to this node's request `id`, sent in its life `epoch`, arrived. */
   receiveResponse(epoch: number, id: number, outcome: RequestOutcome): void {
-    if (this.#epoch !== epoch || this.#state !== 'running') return
-    this.#pendingRequests.get(id)?.(outcome)
+    this.#requests.receiveResponse(epoch, id, outcome)
   }
 
   // ---- membership and adverts --------------------------------------------------------------------------
