@@ -229,26 +229,18 @@ export {
   ROUND_PROTOCOL,
 } from './shell/wire.js'
 export { createEpochFollower, EpochFollower, type EpochFollowerOptions, type EpochFollowerStats } from './shell/epoch-follower.js'
-export {
-  type CheckpointWriter,
-  type ConsensusNetwork,
-  createSolarSystemNode,
-  type FinalisedRound,
-  DEFAULT_TIMING,
-  SolarSystemNode,
-  type SolarSystemNodeOptions,
-  type SolarSystemStats,
-  type SolarSystemTiming,
-} from './shell/solar-system-node.js'
-export type { RoundDriverStats } from './shell/round-driver.js'
-export {
-  createLevelNode,
-  DEFAULT_LEVEL_TIMING,
-  LevelNode,
-  type LevelNodeOptions,
-  type LevelStats,
-  type LevelTiming,
-} from './shell/level-node.js'
+export { createSolarSystemNode, SolarSystemNode } from './shell/solar-system-node.js'
+export { createLevelNode, LevelNode } from './shell/level-node.js'
+export { type ConsensusNetwork, DEFAULT_LEVEL_TIMING, DEFAULT_TIMING, type LevelTiming, type SolarSystemTiming } from './shell/shell-timing.js'
+export type {
+  CheckpointWriter,
+  FinalisedRound,
+  LevelNodeOptions,
+  LevelStats,
+  RoundDriverStats,
+  SolarSystemNodeOptions,
+  SolarSystemStats,
+} from './shell/shell-types.js'
 export {
   fetchCertifiedHistory,
   fetchFinalityPath,

@@ -1,8 +1,8 @@
 /**
- * Following a group's certificates over the network, the parts every shell shares: reading a gossiped announcement
- * against the history held (stale, the next one, or one ahead that calls for a catch-up), judging the next one
- * against the committee that must have signed it, and catching up by certificate ranges from a peer. The shells
- * keep what differs: which committee signs, what applying a certificate does, whom to ask.
+ * Following a group's certificates over the network, the parts every follower shares — `CertificateFollower` (the
+ * shells' groups) and `EpochFollower` (the root): reading a gossiped announcement against the history held (stale,
+ * the next one, or one ahead that calls for a catch-up), judging the next one against the committee that must have
+ * signed it, catching up by certificate ranges from a peer, and applying in turn.
  */
 import type { Crypto } from '@constellation/crypto'
 import type { Verdict } from '@constellation/gossip'

@@ -16,6 +16,7 @@ import { type Crypto, toHex } from '@constellation/crypto'
 import { blockHash, createFraudProof, encodeFraudProof, type HalfBlock, isAgreement, isProposal, type BlockLimits } from '@constellation/trustchain'
 import { MAX_FRAUDS_PER_PROPOSAL } from '../round/checkpoint-pool.js'
 import { fraudPosition, type SolarSystemState } from '../round/solar-system.js'
+import { remember } from './bounded-map.js'
 
 /** Proposals of checked stretches a facilitator keeps to hold against reports (about 0.3 KB each). */
 const MAX_SEEN_PROPOSALS = 131_072
@@ -25,12 +26,6 @@ const MAX_WATCHED_ANSWERS = 65_536
 const REPORT_SUBMISSIONS = 3
 /** Reports one submission carries at most. */
 export const MAX_REPORTS_PER_SUBMISSION = 16
-
-function remember<K, V>(map: Map<K, V>, key: K, value: V, capacity: number): void {
-  map.delete(key)
-  map.set(key, value)
-  if (map.size > capacity) map.delete(map.keys().next().value as K)
-}
 
 /** The facilitator side: proposals seen in checked stretches, reports held against them, fraud proofs to propose. */
 export class ForkEvidence {

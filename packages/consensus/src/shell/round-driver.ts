@@ -8,9 +8,9 @@
  * topic and handed to the shell, which applies it and moves the driver to the next round (`enter`).
  *
  * With a round journal (see round/round-journal.ts) nothing a step makes the machine send leaves, and no frame is
- * acknowledged, before the step's records are durable: the steps taken while a write is under way go into the next
- * write, so a busy round costs a few writes, not one per message. A round the journal holds is resumed from it when
- * the node enters that round again (after a restart): the same messages go out again, and nothing is decided anew.
+ * acknowledged, before the step's records are durable (journal-writer.ts). A round the journal holds is resumed from
+ * it when the node enters that round again (after a restart): the same messages go out again, and nothing is decided
+ * anew.
  */
 import type { Clock, TimerHandle } from '@constellation/gossip'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
@@ -20,8 +20,10 @@ import type { Committee } from '../round/committee.js'
 import { type FacilitatorRoundState, type RoundEffect, type RoundEvent, stepRound } from '../round/facilitator-round.js'
 import { journalFloor, type ResumedRound, resumeRound, type RoundJournal, type RoundRecord } from '../round/round-journal.js'
 import { EarlyFrames } from './early-frames.js'
+import { JournalWriter, NO_ANSWER } from './journal-writer.js'
 import { PeerLinks } from './peer-links.js'
 import type { ConsensusNetwork, SolarSystemTiming } from './shell-timing.js'
+import type { RoundDriverStats } from './shell-types.js'
 import { certificateTopic, decodeCertificateAnnouncement, decodeRoundFrame, encodeCertificateAnnouncement, encodeRoundFrame } from './wire.js'
 
 /** Bytes of round frames buffered per member for rounds this node has not started yet. */
@@ -57,48 +59,6 @@ export interface RoundDriverOptions {
   readonly journal?: RoundJournal
 }
 
-const NO_ANSWER = new Uint8Array(0)
-
-/** The answer to a round frame, given once the records it led to are durable (at once without a journal). */
-class FrameAnswer {
-  #outcome: { readonly error?: unknown } | undefined
-  #waiting: { resolve: (bytes: Uint8Array) => void; reject: (error: unknown) => void } | undefined
-
-  settle(error?: unknown): void {
-    if (this.#outcome !== undefined) return
-    this.#outcome = error === undefined ? {} : { error }
-    if (error === undefined) this.#waiting?.resolve(NO_ANSWER)
-    else this.#waiting?.reject(error)
-  }
-
-  /** The bytes at once when settled already (a synchronous journal), else a promise of them. */
-  answer(): Uint8Array | Promise<Uint8Array> {
-    const outcome = this.#outcome
-    if (outcome !== undefined) {
-      if ('error' in outcome) throw outcome.error
-      return NO_ANSWER
-    }
-    return new Promise<Uint8Array>((resolve, reject) => {
-      this.#waiting = { resolve, reject }
-    })
-  }
-}
-
-/** Records waiting for a journal write, with the effects and frame answers that must wait for them. */
-interface JournalBatch<I> {
-  readonly records: RoundRecord[]
-  readonly effects: { readonly machine: FacilitatorRoundState<I>; readonly effect: RoundEffect }[]
-  readonly answers: FrameAnswer[]
-}
-
-export interface RoundDriverStats {
-  readonly framesSent: number
-  readonly framesFailed: number
-  readonly messagesSent: number
-  readonly framesReceived: number
-  readonly messagesDropped: number
-}
-
 export class RoundDriver<I> {
   readonly #options: RoundDriverOptions
   #links: PeerLinks
@@ -116,15 +76,16 @@ export class RoundDriver<I> {
   readonly #journalled = new Map<number, RoundRecord[]>()
   /** Rounds below this one may have been facilitated before without the journal holding them now. */
   #floor = 0
-  /** Records (and what waits on them) gathered while a journal write is under way. */
-  #batch: JournalBatch<I> | undefined
-  #writing = false
-  /** Counts the driver's lives (`stop` ends one): a write that completes in a later life releases nothing. */
-  #life = 0
+  readonly #writer: JournalWriter<I>
 
   constructor(options: RoundDriverOptions) {
     this.#options = options
     this.#links = this.#createLinks()
+    this.#writer = new JournalWriter<I>(
+      options.journal,
+      ({ machine, effect }) => this.#perform(machine, effect),
+      (error) => this.#abandoned(error),
+    )
   }
 
   #createLinks(): PeerLinks {
@@ -165,12 +126,7 @@ export class RoundDriver<I> {
     for (const timer of this.#publishing.values()) timer.cancel()
     this.#publishing.clear()
     this.#links.close()
-    // What was journalled stays journalled; what waited on a write leaves in no life (a restart sends it again).
-    this.#life++
-    this.#writing = false
-    const batch = this.#batch
-    this.#batch = undefined
-    for (const answer of batch?.answers ?? []) answer.settle(stoppedError())
+    this.#writer.stop()
   }
 
   /**
@@ -251,7 +207,8 @@ export class RoundDriver<I> {
           return
         }
       }
-      if (journalled?.some((record) => record.type === 'seed') !== true) this.#record({ type: 'seed', round, resultHash: machine.config.seed.resultHash })
+      if (journalled?.some((record) => record.type === 'seed') !== true)
+        this.#writer.record({ type: 'seed', round, resultHash: machine.config.seed.resultHash })
     }
     const current = resumed?.state ?? machine
     this.#round = current
@@ -275,90 +232,26 @@ export class RoundDriver<I> {
   drive(event: RoundEvent<I>): void {
     const round = this.#round
     if (round === undefined) return
-    this.#commit(this.#step(round, event))
+    this.#writer.commit(this.#step(round, event))
   }
 
   /** Steps the machine; the proposal it made, if it made one, is recorded. */
-  #step(machine: FacilitatorRoundState<I>, event: RoundEvent<I>): JournalBatch<I>['effects'] {
+  #step(machine: FacilitatorRoundState<I>, event: RoundEvent<I>): { readonly machine: FacilitatorRoundState<I>; readonly effect: RoundEffect }[] {
     const stepped = stepRound(machine, event)
     this.#round = stepped.state
     const { proposal } = stepped.state
     if (this.#options.journal !== undefined && machine.proposal === undefined && proposal !== undefined) {
-      this.#record({ type: 'proposal', round: machine.round, value: proposal })
+      this.#writer.record({ type: 'proposal', round: machine.round, value: proposal })
     }
     return stepped.effects.map((effect) => ({ machine, effect }))
   }
 
-  /** Adds a record to the batch the next write takes. */
-  #record(record: RoundRecord): void {
-    this.#batch ??= { records: [], effects: [], answers: [] }
-    this.#batch.records.push(record)
-  }
-
-  /** Performs `effects` and answers the frame once the records gathered so far are durable (at once without a journal). */
-  #commit(effects: JournalBatch<I>['effects'], answer?: FrameAnswer): void {
-    if (this.#options.journal === undefined) {
-      for (const { machine, effect } of effects) this.#perform(machine, effect)
-      answer?.settle()
-      return
-    }
-    if (effects.length === 0 && answer === undefined && this.#batch === undefined) return
-    this.#batch ??= { records: [], effects: [], answers: [] }
-    this.#batch.effects.push(...effects)
-    if (answer !== undefined) this.#batch.answers.push(answer)
-    this.#write()
-  }
-
-  /** Writes the gathered batch unless a write is under way (its completion writes the next one). */
-  #write(): void {
-    const journal = this.#options.journal
-    const batch = this.#batch
-    if (journal === undefined || batch === undefined || this.#writing) return
-    this.#batch = undefined
-    if (batch.records.length === 0) return this.#release(batch)
-    const life = this.#life
-    let written: void | Promise<void>
-    try {
-      written = journal.append(batch.records)
-    } catch (error) {
-      return this.#abandon(batch, error)
-    }
-    // Stopped during the write (the process died, as far as this life goes): what it held never leaves.
-    if (life !== this.#life) return batch.answers.forEach((answer) => answer.settle(stoppedError()))
-    if (written === undefined) return this.#release(batch)
-    this.#writing = true
-    written.then(
-      () => {
-        if (life !== this.#life) return batch.answers.forEach((answer) => answer.settle(stoppedError()))
-        this.#writing = false
-        this.#release(batch)
-        this.#write()
-      },
-      (error: unknown) => {
-        if (life !== this.#life) return batch.answers.forEach((answer) => answer.settle(stoppedError()))
-        this.#writing = false
-        this.#abandon(batch, error)
-      },
-    )
-  }
-
-  #release(batch: JournalBatch<I>): void {
-    for (const { machine, effect } of batch.effects) this.#perform(machine, effect)
-    for (const answer of batch.answers) answer.settle()
-  }
-
-  /**
-   * A journal write failed: what waited on it must never leave (a restart would not know it), nor what the machine
-   * did since. The round is given up (it counts as one of the t faults); the next one starts afresh.
-   */
-  #abandon(batch: JournalBatch<I>, error: unknown): void {
+  /** A journal write failed: the round is given up (it counts as one of the t faults); the next one starts afresh. */
+  #abandoned(error: unknown): void {
     this.#options.onError?.(error)
     this.#round = undefined
     this.#proposalTimer?.cancel()
     this.#proposalTimer = undefined
-    const later = this.#batch
-    this.#batch = undefined
-    for (const answer of [...batch.answers, ...(later?.answers ?? [])]) answer.settle(error)
   }
 
   /** A journal call that may complete later: its failure is reported. */
@@ -438,12 +331,10 @@ export class RoundDriver<I> {
     const current = this.#round
     const journal = this.#options.journal
     if (current !== undefined && frame.round === current.round) {
-      if (journal !== undefined) this.#record({ type: 'frame', round: frame.round, from, bytes: data })
+      if (journal !== undefined) this.#writer.record({ type: 'frame', round: frame.round, from, bytes: data })
       // Each message's effects in turn, as without a journal: they leave in that order once the frame is durable.
-      for (const message of frame.messages) this.#commit(this.#step(this.#round ?? current, { type: 'message', from, message }))
-      const answer = new FrameAnswer()
-      this.#commit([], answer)
-      return answer.answer()
+      for (const message of frame.messages) this.#writer.commit(this.#step(this.#round ?? current, { type: 'message', from, message }))
+      return this.#writer.answer()
     }
     if (frame.round > certified + 1 || (frame.round === certified + 1 && current === undefined)) {
       // A round this node has not reached (or not started) yet: keep the frame, within a byte budget per member, to
@@ -454,16 +345,10 @@ export class RoundDriver<I> {
       this.#early.hold(from, frame.round, data)
       // Acknowledged, its sender will not send it again: journalled first, so a restart still has it.
       if (journal !== undefined) {
-        this.#record({ type: 'early', round: frame.round, from, bytes: data })
-        const answer = new FrameAnswer()
-        this.#commit([], answer)
-        return answer.answer()
+        this.#writer.record({ type: 'early', round: frame.round, from, bytes: data })
+        return this.#writer.answer()
       }
     }
     return NO_ANSWER
   }
-}
-
-function stoppedError(): ConsensusError {
-  return new ConsensusError(ConsensusErrorCode.STOPPED, 'the node stopped before the frame was journalled')
 }

@@ -1,7 +1,7 @@
 /**
- * What the consensus shells share and take from their host: the part of the network they use and their timings.
- * In a file of its own so that the shells and their helpers (round driver, certificate range and following) depend
- * on it rather than on each other.
+ * What the consensus shells share and take from their host: the part of the network they use and their timings
+ * (their other types are in shell-types.ts). In a file of its own so that the shells and their helpers (round
+ * driver, certificate range and following) depend on it rather than on each other.
  */
 import type { Network } from '@constellation/gossip'
 
@@ -42,3 +42,9 @@ export const DEFAULT_TIMING: SolarSystemTiming = Object.freeze({
   framesInFlight: 4,
   checkpointDelayMs: 0,
 })
+
+/** Timing of a level's rounds: as a solar system's, without the members' checkpoint pacing. */
+export type LevelTiming = Omit<SolarSystemTiming, 'checkpointDelayMs'>
+
+/** Above level 0 a facilitator waits less for its children: a child that certified nothing new has nothing to add. */
+export const DEFAULT_LEVEL_TIMING: LevelTiming = Object.freeze({ ...DEFAULT_TIMING, proposalTimeoutMs: 500 })

@@ -6,7 +6,7 @@
 import type { Clock, TimerHandle } from '@constellation/gossip'
 import { describe, expect, it } from 'vitest'
 import type { ConsensusNetwork, FacilitatorRoundState } from '../../src/index.js'
-import { DEFAULT_TIMING } from '../../src/shell/solar-system-node.js'
+import { DEFAULT_TIMING } from '../../src/shell/shell-timing.js'
 import { RoundDriver } from '../../src/shell/round-driver.js'
 
 function recordingClock(): { clock: Clock; live: () => number } {
