@@ -38,7 +38,9 @@ try {
   try {
     const signers = Array.from({ length: 16 }, () => crypto.generateKeyPair())
     const items = Array.from({ length: 4000 }, (_, i) => {
-      const signer = signers[i % signers.length]!
+      const signer = signers[i % signers.length]
+      // i % signers.length is always an index of the 16 signers.
+      if (signer === undefined) throw new Error(`no signer at ${i % signers.length}`)
       const message = crypto.sha256(new TextEncoder().encode(`transaction ${i}`))
       return { publicKey: signer.publicKey, message, signature: crypto.sign(message, signer) }
     })

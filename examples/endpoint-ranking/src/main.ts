@@ -86,18 +86,21 @@ const schema = defineFeatureSchema({
 const scorer = weightedLinearScorer(schema, { latencyMs: 1, availability: 2 })
 const docking = defineDockingPolicy({ penalty: 0.5, recoveryHalfLife: 3 })
 
-const servers = await Promise.all(ENDPOINTS.map(startServer))
+const servers = await Promise.all(ENDPOINTS.map(async (spec) => ({ id: spec.id, server: await startServer(spec) })))
 try {
-  const urls = new Map(ENDPOINTS.map((e, i) => [e.id, `http://127.0.0.1:${(servers[i]!.address() as AddressInfo).port}/`]))
+  const targets = servers.map(({ id, server }) => ({ id, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }))
   console.log(`probing ${ENDPOINTS.length} endpoints for ${ROUNDS} rounds (timeout ${PROBE_TIMEOUT_MS} ms)`)
   let memes: readonly Meme[] = []
-  const hashes: Uint8Array[] = [createHash('sha256').update('endpoint-ranking/genesis').digest()]
+  // h_r and h_{r-1}: after the loop, the hashes of rounds ROUNDS and ROUNDS - 1 that seed the election.
+  let resultHash: Uint8Array = createHash('sha256').update('endpoint-ranking/genesis').digest()
+  let previousHash = resultHash
   for (let round = 1; round <= ROUNDS; round++) {
-    const observations = await Promise.all(ENDPOINTS.map((e) => probe(e.id, urls.get(e.id)!)))
+    const observations = await Promise.all(targets.map(({ id, url }) => probe(id, url)))
     memes = updateMemes({ schema, docking, memes, round, observations }).memes
     // The round's public result: a hash of what was observed, chained to the previous round's.
     const summary = observations.map((o) => `${o.memeId}:${o.outcome}`).join(',')
-    hashes.push(createHash('sha256').update(hashes.at(-1)!).update(summary).digest())
+    previousHash = resultHash
+    resultHash = createHash('sha256').update(previousHash).update(summary).digest()
     await sleep(20)
   }
 
@@ -105,9 +108,11 @@ try {
   console.log('\nrank  endpoint        score  latency ms  availability  (contributions: latency + availability)')
   ranking.forEach((s, i) => {
     const [latency, availability] = s.contributions
+    // The schema has exactly these two features, and every explanation has one contribution per feature.
+    if (latency === undefined || availability === undefined) throw new Error(`${s.memeId}: expected 2 contributions, got ${s.contributions.length}`)
     console.log(
-      `${String(i + 1).padStart(4)}  ${s.memeId.padEnd(14)}  ${s.score.toFixed(3)}  ${latency!.value.toFixed(1).padStart(10)}  ${availability!.value.toFixed(2).padStart(12)}` +
-        `  (${latency!.contribution.toFixed(3)} + ${availability!.contribution.toFixed(3)})`,
+      `${String(i + 1).padStart(4)}  ${s.memeId.padEnd(14)}  ${s.score.toFixed(3)}  ${latency.value.toFixed(1).padStart(10)}  ${availability.value.toFixed(2).padStart(12)}` +
+        `  (${latency.contribution.toFixed(3)} + ${availability.contribution.toFixed(3)})`,
     )
   })
 
@@ -119,14 +124,14 @@ try {
     config,
     round: ROUNDS,
     memes,
-    resultHash: hashes[ROUNDS]!,
-    previousHash: hashes[ROUNDS - 1]!,
+    resultHash,
+    previousHash,
   })
   console.log('\nnext window:', election.seats.map((s) => `${s.memeId} (bracket ${String(s.bracket)}, rank ${s.rank})`).join(', '))
 } finally {
   // Probes that timed out leave sockets the servers would otherwise hold open for seconds.
   await Promise.all(
-    servers.map((server) => {
+    servers.map(({ server }) => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
       return closed

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { encodeCanonical, loadCrypto } from '@constellation/crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { genesisFingerprint, NetworkGenesisCodec } from '../src/config/network-genesis-form.js'
+import type { GenesisBody } from './api-bodies.js'
 import { call, startNetwork, type TestNetwork } from './explorer-api-harness.js'
 
 let net: TestNetwork
@@ -21,7 +22,7 @@ afterAll(async () => {
 describe('GET /v1/genesis', () => {
   it('answers the genesis this node runs and the SHA-256 of its canonical encoding', async () => {
     const node = net.nodes[0]!
-    const reply = await call(net.url(0, '/v1/genesis'))
+    const reply = await call<GenesisBody>(net.url(0, '/v1/genesis'))
     expect(reply.status).toBe(200)
     expect(reply.json.genesis).toEqual(node.genesis)
     expect(NetworkGenesisCodec.is(reply.json.genesis)).toBe(true)

@@ -16,6 +16,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiModule, apiModule, ApiError, ApiErrorCode, type Route } from '../src/api/index.js'
 import { defaultNodeConfig } from '../src/config/node-config.js'
 import { createNode, type FullNode } from '../src/node/create-node.js'
+import {
+  type CertificateView,
+  type ChainBody,
+  type ErrorBody,
+  errorOf,
+  type MemesBody,
+  type PeersBody,
+  type ProofBody,
+  type RoundsBody,
+  type SolarSystemsBody,
+  type StatusBody,
+  type SubmittedBlockBody,
+  type TransactionList,
+  type TransactionView,
+} from './api-bodies.js'
 import { ownerHeaders, rememberOwnerToken } from './api-owner.js'
 
 const NODES = 4
@@ -23,17 +38,24 @@ const BALANCE = 1_000_000
 /** Node 0's body limit: small, so that oversized bodies are cheap to send. */
 const SMALL_BODY_LIMIT = 4_096
 
-interface Reply {
+/** An answer; `json` is the parsed body (undefined if it is not JSON), of the type the caller said it expects. */
+interface Reply<T = unknown> {
   readonly status: number
   readonly headers: Record<string, string | string[] | undefined>
   readonly text: string
-  readonly json: any
+  readonly json: T
 }
 
 const agent = new Agent({ keepAlive: true })
 
-/** One HTTP request with full control of the headers and body (fetch would add its own content type). */
-function call(url: string, options: { method?: string; body?: string | Buffer | readonly Buffer[]; headers?: Record<string, string> } = {}): Promise<Reply> {
+/**
+ * One HTTP request with full control of the headers and body (fetch would add its own content type). `T` is the body
+ * the test expects (see api-bodies.ts): not checked, a wrong guess fails the test.
+ */
+function call<T = unknown>(
+  url: string,
+  options: { method?: string; body?: string | Buffer | readonly Buffer[]; headers?: Record<string, string> } = {},
+): Promise<Reply<T>> {
   return new Promise((resolve, reject) => {
     const method = options.method ?? 'GET'
     const req = httpRequest(url, { method, headers: { ...ownerHeaders(url, method), ...options.headers }, agent }, (res) => {
@@ -47,7 +69,7 @@ function call(url: string, options: { method?: string; body?: string | Buffer | 
         } catch {
           json = undefined
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json })
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: json as T })
       })
       res.on('error', reject)
     })
@@ -63,13 +85,14 @@ function call(url: string, options: { method?: string; body?: string | Buffer | 
   })
 }
 
-function postJson(url: string, value: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  return call(url, { method: 'POST', body: JSON.stringify(value), headers: { 'content-type': 'application/json', ...headers } })
+function postJson<T = unknown>(url: string, value: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+  return call<T>(url, { method: 'POST', body: JSON.stringify(value), headers: { 'content-type': 'application/json', ...headers } })
 }
 
 function expectError(reply: Reply, status: number, code: ApiErrorCode): void {
-  expect({ status: reply.status, code: reply.json?.error?.code }).toEqual({ status, code })
-  expect(typeof reply.json.error.message).toBe('string')
+  const error = errorOf(reply.json)
+  expect({ status: reply.status, code: error?.code }).toEqual({ status, code })
+  expect(typeof error?.message).toBe('string')
   expect(reply.headers['content-type']).toMatch(/^application\/json/)
 }
 
@@ -173,7 +196,7 @@ describe('the HTTP API of a running node', () => {
   let transactionId = ''
 
   it('serves the status and reports its URL in node.json', async () => {
-    const reply = await call(url(0, '/v1/status'))
+    const reply = await call<StatusBody>(url(0, '/v1/status'))
     expect(reply.status).toBe(200)
     expect(reply.json).toMatchObject({ id: nodes[0]?.id, group: 'api-test', balance: BALANCE, facilitators: nodes.map((node) => node.id).sort() })
     expect(reply.json.chainHeight).toBeGreaterThanOrEqual(1)
@@ -183,28 +206,28 @@ describe('the HTTP API of a running node', () => {
 
   it('submits a transfer that becomes final, with a proof that verifies', async () => {
     const [from, to] = [nodes[0] as FullNode, nodes[1] as FullNode]
-    const reply = await postJson(url(0, '/v1/transactions'), { to: to.id, amount: 25 })
+    const reply = await postJson<TransactionView>(url(0, '/v1/transactions'), { to: to.id, amount: 25 })
     expect(reply.status).toBe(201)
     const view = reply.json
     expect(view).toMatchObject({ status: 'agreed', from: from.id, to: to.id, amount: 25 })
     expect(view.id).toMatch(/^[0-9a-f]{64}$/)
     // The halves in wire form decode to blocks with the hashes the view reports.
     const proposal = decodeBlock(crypto, fromHex(view.proposal.hex))
-    const agreement = decodeBlock(crypto, fromHex(view.agreement.hex))
+    const agreement = decodeBlock(crypto, fromHex(view.agreement!.hex))
     expect(toHex(blockHash(crypto, proposal))).toBe(view.id)
     expect(view.proposal.payload).toEqual({ kind: 'transfer', amount: 25, balance: BALANCE - 25 })
-    expect(toHex(blockHash(crypto, agreement))).toBe(view.agreement.hash)
+    expect(toHex(blockHash(crypto, agreement))).toBe(view.agreement!.hash)
     transactionId = view.id
 
     // The tracker hears of it from the consensus, which finalised it in a certified round.
     let status = ''
     for (const deadline = Date.now() + 30_000; status !== 'final' && Date.now() < deadline; ) {
-      status = (await call(url(0, `/v1/transactions/${transactionId}`))).json.status
+      status = (await call<TransactionView>(url(0, `/v1/transactions/${transactionId}`))).json.status
       if (status !== 'final') await new Promise((resolve) => setTimeout(resolve, 25))
     }
     expect(status).toBe('final')
 
-    const proofReply = await call(url(0, `/v1/transactions/${transactionId}/proof`))
+    const proofReply = await call<ProofBody>(url(0, `/v1/transactions/${transactionId}/proof`))
     expect(proofReply.status).toBe(200)
     const proof = decodeAgreementProof(crypto, fromHex(proofReply.json.proof))
     // Checked against the certificates another node holds: nothing from node 0 is trusted but the bytes.
@@ -217,7 +240,7 @@ describe('the HTTP API of a running node', () => {
   }, 40_000)
 
   it('finds the transaction on the counterparty, which agreed to it', async () => {
-    const reply = await call(url(1, `/v1/transactions/${transactionId}`))
+    const reply = await call<TransactionView>(url(1, `/v1/transactions/${transactionId}`))
     expect(reply.status).toBe(200)
     expect(reply.json).toMatchObject({ id: transactionId, from: nodes[0]?.id, to: nodes[1]?.id, amount: 25 })
     expect(['agreed', 'final']).toContain(reply.json.status)
@@ -226,13 +249,13 @@ describe('the HTTP API of a running node', () => {
 
   it('finds the transaction on a third node through its store, once it holds both halves', async () => {
     // Node 2 was party to nothing: it holds no block of the transfer until it is given them (a light client would).
-    const proposal = decodeBlock(crypto, fromHex((await call(url(0, `/v1/transactions/${transactionId}`))).json.proposal.hex))
+    const proposal = decodeBlock(crypto, fromHex((await call<TransactionView>(url(0, `/v1/transactions/${transactionId}`))).json.proposal.hex))
     expectError(await call(url(2, `/v1/transactions/${transactionId}`)), 404, ApiErrorCode.NOT_FOUND)
     expect(toHex(blockHash(crypto, proposal))).toBe(transactionId)
   })
 
   it('lists recent transactions', async () => {
-    const reply = await call(url(0, '/v1/transactions?limit=5'))
+    const reply = await call<TransactionList>(url(0, '/v1/transactions?limit=5'))
     expect(reply.status).toBe(200)
     expect(reply.json.transactions.map((tx: { id: string }) => tx.id)).toContain(transactionId)
     expect(reply.json.totals).toMatchObject({ agreed: 1, final: 1 })
@@ -247,16 +270,16 @@ describe('the HTTP API of a running node', () => {
     expect(block.status).toBe(200)
     expect(block.json).toMatchObject({ hash: transactionId, publicKey: nodes[0]?.id, type: 'tx', linkSequenceNumber: 0 })
 
-    const chain = await call(url(0, `/v1/chains/${nodes[0]?.id}`))
+    const chain = await call<ChainBody>(url(0, `/v1/chains/${nodes[0]?.id}`))
     expect(chain.status).toBe(200)
     expect(chain.json.from).toBe(1)
     expect(chain.json.blocks[0]).toMatchObject({ sequenceNumber: 1, type: 'genesis', payload: { balance: BALANCE } })
     expect(chain.json.blocks.map((b: { sequenceNumber: number }) => b.sequenceNumber)).toEqual(
       Array.from({ length: Math.min(chain.json.height, 100) }, (_, i) => i + 1),
     )
-    const one = await call(url(0, `/v1/chains/${nodes[0]?.id}?from=2&to=2`))
+    const one = await call<ChainBody>(url(0, `/v1/chains/${nodes[0]?.id}?from=2&to=2`))
     expect(one.json.blocks).toHaveLength(1)
-    const pastHead = await call(url(0, `/v1/chains/${nodes[0]?.id}?from=${chain.json.height + 1000}`))
+    const pastHead = await call<ChainBody>(url(0, `/v1/chains/${nodes[0]?.id}?from=${chain.json.height + 1000}`))
     expect({ status: pastHead.status, blocks: pastHead.json.blocks }).toEqual({ status: 200, blocks: [] })
 
     expectError(await call(url(0, `/v1/chains/${nodes[0]?.id}?from=1&to=101`)), 400, ApiErrorCode.INVALID_REQUEST)
@@ -269,20 +292,20 @@ describe('the HTTP API of a running node', () => {
   })
 
   it('serves certificates of the rounds this node applied', async () => {
-    const list = await call(url(0, '/v1/consensus/rounds?limit=3'))
+    const list = await call<RoundsBody>(url(0, '/v1/consensus/rounds?limit=3'))
     expect(list.status).toBe(200)
     expect(list.json.latestRound).toBeGreaterThanOrEqual(2)
     expect(list.json.rounds.length).toBeGreaterThanOrEqual(1)
-    expect(list.json.rounds.at(-1).round).toBe(list.json.latestRound)
+    expect(list.json.rounds.at(-1)!.round).toBe(list.json.latestRound)
 
-    const first = await call(url(0, '/v1/consensus/rounds/1'))
+    const first = await call<CertificateView>(url(0, '/v1/consensus/rounds/1'))
     expect(first.status).toBe(200)
     const certificate = decodeCertificate(fromHex(first.json.hex))
     expect(certificate.result.body.round).toBe(1)
     expect(first.json.signers).toEqual(certificate.signatures.map((share) => share.signer))
     expect(first.json.signers.length).toBeGreaterThanOrEqual(3)
     expect(first.json.nextFacilitators).toHaveLength(NODES)
-    const page = await call(url(0, '/v1/consensus/rounds?from=1&limit=2'))
+    const page = await call<RoundsBody>(url(0, '/v1/consensus/rounds?from=1&limit=2'))
     expect(page.json.rounds.map((r: { round: number }) => r.round)).toEqual([1, 2])
 
     expectError(await call(url(0, '/v1/consensus/rounds/0')), 400, ApiErrorCode.INVALID_REQUEST)
@@ -291,7 +314,7 @@ describe('the HTTP API of a running node', () => {
   })
 
   it('serves memes, the committee and the election history', async () => {
-    const reply = await call(url(0, '/v1/memes?elections=2'))
+    const reply = await call<MemesBody>(url(0, '/v1/memes?elections=2'))
     expect(reply.status).toBe(200)
     const { memes, committee, elections, round } = reply.json
     expect(memes.map((meme: { id: string }) => meme.id).sort()).toEqual(nodes.map((node) => node.id).sort())
@@ -307,17 +330,17 @@ describe('the HTTP API of a running node', () => {
   })
 
   it('serves peers and solar systems', async () => {
-    const peers = await call(url(0, '/v1/peers'))
+    const peers = await call<PeersBody>(url(0, '/v1/peers'))
     expect(peers.status).toBe(200)
     expect(peers.json.self).toBe(nodes[0]?.id)
     expect(peers.json.peers.length).toBeGreaterThanOrEqual(1)
     for (const peer of peers.json.peers) expect(peer).toMatchObject({ member: true })
 
-    const systems = await call(url(0, '/v1/solar-systems'))
+    const systems = await call<SolarSystemsBody>(url(0, '/v1/solar-systems'))
     expect(systems.status).toBe(200)
     expect(systems.json.solarSystems).toHaveLength(1)
     expect(systems.json.solarSystems[0]).toMatchObject({ level: 0, group: 'api-test' })
-    expect(systems.json.solarSystems[0].members).toEqual(nodes.map((node) => node.id).sort())
+    expect(systems.json.solarSystems[0]!.members).toEqual(nodes.map((node) => node.id).sort())
   })
 
   it('serves Prometheus metrics that count the API requests', async () => {
@@ -373,7 +396,7 @@ describe('the HTTP API of a running node', () => {
         const reply = await postJson(transfers(), body)
         expectError(reply, 400, ApiErrorCode.INVALID_REQUEST)
       }
-      const reply = await postJson(transfers(), { to, amount: 'x' })
+      const reply = await postJson<ErrorBody>(transfers(), { to, amount: 'x' })
       expect(reply.json.error.message).toMatch(/amount/)
     })
 
@@ -451,7 +474,7 @@ describe('the HTTP API of a running node', () => {
       })
 
       it('stores a valid block once, and refuses a tampered one with the validation reason', async () => {
-        const submit = (block: Uint8Array) => postJson(url(0, '/v1/blocks'), { block: toHex(block) })
+        const submit = (block: Uint8Array) => postJson<SubmittedBlockBody>(url(0, '/v1/blocks'), { block: toHex(block) })
         const stored = await submit(encodeBlock(genesis))
         expect(stored.status).toBe(201)
         expect(stored.json).toMatchObject({ status: 'stored', hash: toHex(blockHash(crypto, genesis)) })
@@ -461,7 +484,7 @@ describe('the HTTP API of a running node', () => {
         const tampered = { ...proposal, timestamp: proposal.timestamp + 1 }
         const refused = await submit(encodeBlock(tampered))
         expectError(refused, 422, ApiErrorCode.REJECTED)
-        expect(refused.json.error.message).toMatch(/bad-signature/)
+        expect(errorOf(refused.json)?.message).toMatch(/bad-signature/)
         expect(await nodes[0]?.store.getByHash(blockHash(crypto, tampered))).toBeUndefined()
         expect((await nodes[0]?.store.latest(clientKey))?.sequenceNumber).toBe(1)
 

@@ -10,6 +10,7 @@ import { pino } from 'pino'
 import { afterAll, expect, it } from 'vitest'
 import type { ExplorerAsset } from '../src/explorer/explorer-assets.js'
 import type { ExplorerEvent } from '../src/explorer/explorer-views.js'
+import type { StatusBody } from './api-bodies.js'
 import { call, openEvents, startNetwork, type TestNetwork } from './explorer-api-harness.js'
 
 const bundler = async (): Promise<readonly ExplorerAsset[]> => [
@@ -43,7 +44,7 @@ it('a node whose committee stops certifying reports the stall in its log, /v1/st
   const url = (path: string) => network.url(0, path)
   const events = await openEvents(url('/v1/events'))
   await events.next((event): event is Extract<ExplorerEvent, { kind: 'round' }> => event.kind === 'round', 30_000)
-  const certifying = (await call(url('/v1/status'))).json
+  const certifying = (await call<StatusBody>(url('/v1/status'))).json
   expect(certifying.consensus).toMatchObject({ stalled: false })
   expect(certifying.consensus.stalledSince).toBeUndefined()
 
@@ -58,7 +59,7 @@ it('a node whose committee stops certifying reports the stall in its log, /v1/st
   // It began at the last certificate the node applied, which came before the second node closed.
   expect(stalled.stalledSince).toBeLessThanOrEqual(stoppedAt)
 
-  const status = (await call(url('/v1/status'))).json
+  const status = (await call<StatusBody>(url('/v1/status'))).json
   expect(status.consensus).toMatchObject({ stalled: true, stalledSince: stalled.stalledSince })
   expect(status.consensus.lastCertificateAgeSeconds).toBeGreaterThanOrEqual(STALL_AFTER_MS / 1000)
   const metrics = (await call(url('/v1/metrics'))).text

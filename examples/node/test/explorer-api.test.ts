@@ -10,9 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ExplorerAsset } from '../src/explorer/explorer-assets.js'
 import { EXPLORER_CSP } from '../src/explorer/asset-routes.js'
 import { nodeExplorer } from '../src/explorer/explorer-module.js'
-import type { DagView, ExplorerEvent, HierarchyView } from '../src/explorer/explorer-views.js'
+import type { ContractInvocationsView, DagView, ExplorerEvent, HierarchyView } from '../src/explorer/explorer-views.js'
 import { nodeContracts } from '../src/contracts/contracts-module.js'
-import { agreedTransfer, call, openEvents, startNetwork, type TestNetwork } from './explorer-api-harness.js'
+import { type DeployedBody, errorOf, type InvokedBody } from './api-bodies.js'
+import { agreedTransfer, call, openEvents, type Reply, startNetwork, type TestNetwork } from './explorer-api-harness.js'
 
 const MAX_STREAMS = 2
 const KEEP_ALIVE_MS = 200
@@ -39,8 +40,8 @@ afterAll(async () => {
   await net?.close()
 })
 
-function expectBadRequest(reply: { status: number; json: any }): void {
-  expect({ status: reply.status, code: reply.json?.error?.code }).toEqual({ status: 400, code: 'INVALID_REQUEST' })
+function expectBadRequest(reply: Reply): void {
+  expect({ status: reply.status, code: errorOf(reply.json)?.code }).toEqual({ status: 400, code: 'INVALID_REQUEST' })
 }
 
 describe('the explorer app', () => {
@@ -83,7 +84,7 @@ describe('the explorer app', () => {
     expect(script.headers.etag).not.toBe((await call(url('/explorer/'))).headers.etag)
     for (const path of ['/explorer/missing.js', '/explorer/..%2Fpackage.json', '/explorer/app.js/x']) {
       const missing = await call(url(path))
-      expect({ status: missing.status, code: missing.json?.error?.code }).toEqual({ status: 404, code: 'NOT_FOUND' })
+      expect({ status: missing.status, code: errorOf(missing.json)?.code }).toEqual({ status: 404, code: 'NOT_FOUND' })
     }
   })
 
@@ -181,7 +182,7 @@ describe('GET /v1/hierarchy', () => {
 
 describe('GET /v1/contracts/:id/invocations', () => {
   it('lists a hosted contract invocations newest first, from the host chain', async () => {
-    const deployed = await call(url('/v1/contracts'), {
+    const deployed = await call<DeployedBody>(url('/v1/contracts'), {
       method: 'POST',
       body: {
         code: 'function invoke(state, input) { return { state: state + input, output: state + input } }',
@@ -191,11 +192,11 @@ describe('GET /v1/contracts/:id/invocations', () => {
     })
     expect(deployed.status).toBe(201)
     const id = deployed.json.id as string
-    const first = await call(url(`/v1/contracts/${id}/invoke`), { method: 'POST', body: { input: 2 } })
-    const second = await call(url(`/v1/contracts/${id}/invoke`), { method: 'POST', body: { input: 3 } })
+    const first = await call<InvokedBody>(url(`/v1/contracts/${id}/invoke`), { method: 'POST', body: { input: 2 } })
+    const second = await call<InvokedBody>(url(`/v1/contracts/${id}/invoke`), { method: 'POST', body: { input: 3 } })
     expect([first.status, second.status]).toEqual([200, 200])
 
-    const reply = await call(url(`/v1/contracts/${id}/invocations`))
+    const reply = await call<ContractInvocationsView>(url(`/v1/contracts/${id}/invocations`))
     expect(reply.status).toBe(200)
     expect(reply.json.id).toBe(id)
     const caller = nodeContracts(net.nodes[0]!)?.callerKey
@@ -203,13 +204,13 @@ describe('GET /v1/contracts/:id/invocations', () => {
       { transactionId: second.json.proposal.hash, caller, input: 3, output: 5, gas: second.json.gas, timestamp: expect.any(Number), status: 'agreed' },
       { transactionId: first.json.proposal.hash, caller, input: 2, output: 2, gas: first.json.gas, timestamp: expect.any(Number), status: 'agreed' },
     ])
-    const one = await call(url(`/v1/contracts/${id}/invocations?limit=1`))
-    expect(one.json.invocations.map((entry: { input: number }) => entry.input)).toEqual([3])
+    const one = await call<ContractInvocationsView>(url(`/v1/contracts/${id}/invocations?limit=1`))
+    expect(one.json.invocations.map((entry) => entry.input)).toEqual([3])
 
     for (const query of ['limit=0', 'limit=101', 'limit=x', 'from=1']) expectBadRequest(await call(url(`/v1/contracts/${id}/invocations?${query}`)))
     expectBadRequest(await call(url('/v1/contracts/not-hex/invocations')))
     const unknown = await call(url(`/v1/contracts/${'ab'.repeat(32)}/invocations`))
-    expect({ status: unknown.status, code: unknown.json?.error?.code }).toEqual({ status: 404, code: 'NOT_FOUND' })
+    expect({ status: unknown.status, code: errorOf(unknown.json)?.code }).toEqual({ status: 404, code: 'NOT_FOUND' })
   })
 })
 

@@ -71,10 +71,12 @@ function metering(count: number): { metered: number; unmetered: number } {
     const runtime = quickjs.newRuntime()
     const vm = runtime.newContext()
     const counter = new InterruptCounter(quickjs, vm)
-    let polled = 0
+    // The polls a metered call used, kept as ContractVm keeps them: the bookkeeping is part of what metering costs,
+    // though the bench reports only the rate.
+    let _polled = 0
     if (metered) {
       runtime.setInterruptHandler(() => {
-        polled += POLLS_PER_INTERRUPT
+        _polled += POLLS_PER_INTERRUPT
         return false
       })
     }
@@ -87,7 +89,7 @@ function metering(count: number): { metered: number; unmetered: number } {
       if (metered) counter.write(POLLS_PER_INTERRUPT)
       const input = vm.newString(transfer(i))
       const out = vm.unwrapResult(vm.callFunction(api, vm.undefined, input))
-      if (metered) polled += POLLS_PER_INTERRUPT - counter.read()
+      if (metered) _polled += POLLS_PER_INTERRUPT - counter.read()
       JSON.parse(vm.getString(out))
       out.dispose()
       input.dispose()

@@ -114,17 +114,19 @@ export function toBase64Url(bytes: Uint8Array): string {
   assertBytes(bytes, 'bytes')
   let out = ''
   let i = 0
+  // The loop condition and `rest` keep every byte index in bounds. `n` holds at most 24 bits, so `n >>> 18` and
+  // every `& 63` is 0..63: each alphabet lookup is in range and yields a string, hence the casts.
   for (; i + 2 < bytes.length; i += 3) {
     const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number)
-    out += B64URL[n >>> 18]! + B64URL[(n >>> 12) & 63]! + B64URL[(n >>> 6) & 63]! + B64URL[n & 63]!
+    out += (B64URL[n >>> 18] as string) + (B64URL[(n >>> 12) & 63] as string) + (B64URL[(n >>> 6) & 63] as string) + (B64URL[n & 63] as string)
   }
   const rest = bytes.length - i
   if (rest === 1) {
     const n = (bytes[i] as number) << 16
-    out += B64URL[n >>> 18]! + B64URL[(n >>> 12) & 63]!
+    out += (B64URL[n >>> 18] as string) + (B64URL[(n >>> 12) & 63] as string)
   } else if (rest === 2) {
     const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8)
-    out += B64URL[n >>> 18]! + B64URL[(n >>> 12) & 63]! + B64URL[(n >>> 6) & 63]!
+    out += (B64URL[n >>> 18] as string) + (B64URL[(n >>> 12) & 63] as string) + (B64URL[(n >>> 6) & 63] as string)
   }
   return out
 }

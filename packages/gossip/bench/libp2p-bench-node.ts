@@ -127,7 +127,16 @@ async function handle(command: BenchCommand): Promise<void> {
       const { run, count, timeoutMs } = command
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs)
-        receiving = { run, count, latenciesMs: [], lastAt: 0, done: () => (clearTimeout(timer), resolve()) }
+        receiving = {
+          run,
+          count,
+          latenciesMs: [],
+          lastAt: 0,
+          done: () => {
+            clearTimeout(timer)
+            resolve()
+          },
+        }
         send({ reply: 'armed', run })
       })
       const { latenciesMs, lastAt } = receiving as Receiving

@@ -50,7 +50,12 @@ async function spread(nodes: number, options: Partial<SimNetworkOptions>, runFor
   const sim = new SimNetwork({ crypto, seed: `bench-${nodes}`, antiEntropyIntervalMs: 0, ...options })
   const all = await sim.addNodes(nodes)
   let reached = 0
-  for (const node of all) node.subscribe('/bench', () => (reached++, 'accept'))
+  for (const node of all) {
+    node.subscribe('/bench', () => {
+      reached++
+      return 'accept'
+    })
+  }
   await sim.run({ until: sim.clock.now() + 1 })
   const t1 = performance.now()
   const startVirtual = sim.clock.now()

@@ -86,7 +86,10 @@ describe('Libp2pNetwork gossip screening', () => {
   it('rejects oversize gossip and counts it against the neighbour that sent it', async () => {
     const { hub, honest, relay } = await star({ maxMessageBytes: 1_024, maxRejectsPerPeer: 2 })
     const seen: string[] = []
-    hub.subscribe('/t/big', ({ data }) => (seen.push(text(data).slice(0, 5)), 'accept'))
+    hub.subscribe('/t/big', ({ data }) => {
+      seen.push(text(data).slice(0, 5))
+      return 'accept'
+    })
     const penalised = nextEvent(hub, 'peer:penalised')
     await relay.publish('/t/big', bytes(`big 1${'x'.repeat(2_000)}`))
     await relay.publish('/t/big', bytes(`big 2${'x'.repeat(2_000)}`))

@@ -143,7 +143,12 @@ describe('Libp2pNetwork', () => {
       return data
     }
     let delivered = 0
-    const all = new Promise<void>((resolve) => b.subscribe('/t/large', () => (++delivered === 300 && resolve(), 'accept')))
+    const all = new Promise<void>((resolve) =>
+      b.subscribe('/t/large', () => {
+        if (++delivered === 300) resolve()
+        return 'accept'
+      }),
+    )
     // 19 MiB through one stream: it backs up, and each publish waits for it to drain.
     for (let i = 0; i < 300; i++) await a.publish('/t/large', large(i))
     await all
@@ -246,7 +251,12 @@ describe('Libp2pNetwork', () => {
     await pubsub.publish(GOSSIP_CARRIER_TOPIC, Uint8Array.from([0x78, 0, 1, 2]))
     const event = await penalised
     expect(event).toMatchObject({ peer: toHex(hostile.peerId.publicKey?.raw as Uint8Array), rejects: 2 })
-    const inbox = new Promise<string>((resolve) => b.subscribe('/t/honest', ({ data }) => (resolve(text(data)), 'accept')))
+    const inbox = new Promise<string>((resolve) =>
+      b.subscribe('/t/honest', ({ data }) => {
+        resolve(text(data))
+        return 'accept'
+      }),
+    )
     await a.publish('/t/honest', bytes('honest'))
     expect(await inbox).toBe('honest')
   })
@@ -254,7 +264,10 @@ describe('Libp2pNetwork', () => {
   it('drops gossip beyond a neighbour’s rate limit', async () => {
     const [a, b] = (await local(2, 'full', { maxMessagesPerPeerPerSecond: 5 })) as [Libp2pNetwork, Libp2pNetwork]
     const seen: string[] = []
-    b.subscribe('/t/rated', ({ data }) => (seen.push(text(data)), 'accept'))
+    b.subscribe('/t/rated', ({ data }) => {
+      seen.push(text(data))
+      return 'accept'
+    })
     for (let i = 0; i < 40; i++) await a.publish('/t/rated', bytes(`m${i}`))
     // Nothing to await for dropped messages: wait as the harness's quiesce does.
     await new Promise((resolve) => setTimeout(resolve, 250))

@@ -83,7 +83,12 @@ describe('Libp2pNetwork publish behind a stalled neighbour', () => {
     await publisher.gossipReady([honest.peerId])
     await honest.gossipReady([publisher.peerId])
     let delivered = 0
-    const all = new Promise<void>((resolve) => honest.subscribe('/t/large', () => (++delivered === 200 && resolve(), 'accept')))
+    const all = new Promise<void>((resolve) =>
+      honest.subscribe('/t/large', () => {
+        if (++delivered === 200) resolve()
+        return 'accept'
+      }),
+    )
     await backUp(publisher, 200) // 12.5 MiB: far past what the stalled peer's stream buffers
     await all
     expect(delivered).toBe(200)

@@ -101,7 +101,10 @@ describe('Libp2pNetwork traffic', () => {
     const startA = a.traffic()
     const startB = b.traffic()
     let delivered = 0
-    b.subscribe('/t/x', () => (delivered++, 'accept'))
+    b.subscribe('/t/x', () => {
+      delivered++
+      return 'accept'
+    })
     b.handle('/echo/1', () => new Uint8Array(300))
     await a.publish('/t/x', new Uint8Array(200))
     await until(() => delivered === 1)
@@ -125,7 +128,10 @@ describe('Libp2pNetwork traffic', () => {
     const MESSAGES = 1_024
     const PAYLOAD = 256
     let delivered = 0
-    b.subscribe('/bench/gossip', () => (delivered++, 'accept'))
+    b.subscribe('/bench/gossip', () => {
+      delivered++
+      return 'accept'
+    })
     b.handle('/bench/echo/1', ({ data }) => data)
     for (let i = 0; i < MESSAGES; i++) {
       const data = new Uint8Array(PAYLOAD)

@@ -125,7 +125,10 @@ describe('anti-entropy and penalties', () => {
       if (event.type === 'peer:penalised') penalised.push(event.peer)
     })
     let judged = 0
-    b.subscribe('/bad', () => (judged++, 'reject'))
+    b.subscribe('/bad', () => {
+      judged++
+      return 'reject'
+    })
     await a.publish('/bad', bytes('nope'))
     await sim.run({ until: 5_000 })
     expect(judged).toBe(1)

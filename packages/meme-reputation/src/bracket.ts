@@ -29,6 +29,15 @@ export interface SeatAllocation {
   readonly newcomersFilled: number
 }
 
+/** One more seat for bracket `b`. */
+function addSeat(seats: number[], b: number): void {
+  const current = seats[b]
+  // `b` is a bracket index and `seats` has one entry per bracket (assertElectionConfig refuses an empty
+  // distribution), so a miss here is a bug in the caller, not bad input.
+  if (current === undefined) throw new Error(`roundQuotas: no bracket ${b} among ${seats.length}`)
+  seats[b] = current + 1
+}
+
 /** Quotas rounded by a systematic sample at `offset` in [0, 1). */
 export function roundQuotas(total: number, shares: readonly number[], offset: number): number[] {
   const seats = shares.map((p) => Math.floor(total * p))
@@ -41,7 +50,7 @@ export function roundQuotas(total: number, shares: readonly number[], offset: nu
     cumulative += fractions[b] as number
     // Each fraction is < 1, so at most one point falls in a bracket's interval.
     if (point < cumulative) {
-      seats[b]!++
+      addSeat(seats, b)
       placed++
       point += 1
     }
@@ -52,7 +61,7 @@ export function roundQuotas(total: number, shares: readonly number[], offset: nu
     for (let b = 0; b < shares.length; b++) {
       if (seats[b] === Math.floor(total * (shares[b] as number)) && (best < 0 || (fractions[b] as number) > (fractions[best] as number))) best = b
     }
-    seats[best < 0 ? shares.length - 1 : best]!++
+    addSeat(seats, best < 0 ? shares.length - 1 : best)
     placed++
   }
   return seats
@@ -64,9 +73,10 @@ export function allocateSeats(config: ElectionConfig, populations: readonly numb
   const newcomersFilled0 = Math.min(config.newcomerSeats, newcomerPopulation)
   let vacant = config.seats - filled.reduce((a, b) => a + b, 0) - newcomersFilled0
   for (let b = filled.length - 1; b >= 0 && vacant > 0; b--) {
-    const room = (populations[b] as number) - (filled[b] as number)
+    const had = filled[b] as number
+    const room = (populations[b] as number) - had
     const take = Math.min(room, vacant)
-    filled[b]! += take
+    filled[b] = had + take
     vacant -= take
   }
   const newcomersFilled = newcomersFilled0 + Math.min(vacant, newcomerPopulation - newcomersFilled0)

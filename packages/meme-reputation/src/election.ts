@@ -81,6 +81,8 @@ export interface Election {
   readonly pools: readonly PoolRecord[]
 }
 
+const NO_PREFIXES = new Uint32Array(0)
+
 /** Distinct ids, cheaply when the prepared table already proved its prefix distinct. */
 function checkDistinct(ids: readonly string[], covered: number): void {
   if (covered === 0) return assertDistinctIds(ids)
@@ -113,8 +115,9 @@ export function electCommittee(input: CommitteeInput): Election {
   }
   const covered = input.sortKeys === undefined ? 0 : coveredPrefix(input.sortKeys, previousHash, ids)
   const prepared = input.sortKeys === undefined ? undefined : prefixesOf(input.sortKeys)
-  const keyHighs = prepared?.high
-  const keyLows = prepared?.low
+  // Without prepared keys nothing is covered (covered = 0), so the empty stand-ins are never read.
+  const keyHighs = prepared?.high ?? NO_PREFIXES
+  const keyLows = prepared?.low ?? NO_PREFIXES
   // Ids the prepared table covers were checked when it was made; the rest are checked here.
   for (let i = covered; i < n; i++) assertMemeId(ids[i], `ids[${i}]`)
   checkDistinct(ids, covered)
@@ -143,7 +146,9 @@ export function electCommittee(input: CommitteeInput): Election {
       }
     }
     pool[i] = p
-    populations[p]!++
+    // p is NEWCOMERS (= B) or a bracket in 0..B-1 (a tie goes to `upper` or `upper - 1`, both brackets), and
+    // populations has B + 1 entries: the entry exists.
+    populations[p] = (populations[p] as number) + 1
   }
   const offset = seatOffset(resultHash)
   const allocation = allocateSeats(config, populations.slice(0, B), populations[B] as number, offset)
@@ -176,8 +181,9 @@ export function electCommittee(input: CommitteeInput): Election {
     let h: number
     let l: number
     if (i < covered) {
-      h = keyHighs![i] as number
-      l = keyLows![i] as number
+      // covered is the prepared table's length, so i < covered is in bounds of both prefix arrays.
+      h = keyHighs[i] as number
+      l = keyLows[i] as number
     } else {
       const key = sortKeyUnchecked(previousHash, ids[i] as string)
       h = keyHigh(key)

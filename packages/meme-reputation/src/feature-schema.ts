@@ -169,7 +169,7 @@ export function featureIndex(schema: FeatureSchema, name: string): number {
   return i
 }
 
-const clip01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x)
+const clip01 = (x: number): number => (x < 0 ? 0 : Math.min(x, 1))
 
 /**
  * Goodness of one raw value in [0, 1]: the normalisation, then flipped for lower-is-better features.
@@ -191,7 +191,7 @@ export function goodnessOf(feature: FeatureSpec, raw: number): number {
     case 'clamp': {
       const min = n.min ?? 0
       const max = n.max ?? 1
-      x = raw < min ? min : raw > max ? max : raw
+      x = raw < min ? min : Math.min(raw, max)
       break
     }
   }

@@ -82,14 +82,21 @@ function foldRound(
   const observed: ObservedValue[][] = Array.from({ length: width }, () => [])
   let good = 0
   for (const { observation, at } of observations) {
-    for (const [name, x] of Object.entries(observation.values ?? {})) observed[schema.index.get(name) as number]!.push({ x, at })
+    for (const [name, x] of Object.entries(observation.values ?? {})) {
+      const slot = observed[schema.index.get(name) ?? -1]
+      // checkObservation refused names the schema does not have, and the schema maps each name below `width`.
+      if (slot === undefined) throw new Error(`foldRound: feature '${name}' is not in the schema, yet was not refused`)
+      slot.push({ x, at })
+    }
     if (observation.outcome === 'good') good++
   }
   for (let j = 0; j < width; j++) {
-    const values = observed[j]!
+    const values = observed[j]
+    const spec = schema.features[j]
+    // Both have one entry per feature, and j < width.
+    if (values === undefined || spec === undefined) throw new Error(`foldRound: no feature ${j} among ${width}`)
     if (values.length === 0) continue
     if (values.length > 1) values.sort(byValue)
-    const spec = schema.features[j]!
     let v = features[j] as number
     for (const { x, at } of values) {
       const next = spec.aggregate === 'sum' ? v + x : spec.aggregate === 'mean' ? ewma(v, x, spec.smoothing ?? 0.25) : x
@@ -168,6 +175,12 @@ export interface MemeUpdateResult {
   readonly updated: readonly string[]
 }
 
+/** One meme's events of the round. */
+interface MemeEvents {
+  observations: { observation: Observation; at: string }[]
+  faults: number
+}
+
 /** Folds a round's observations and proven faults into the memes they concern. */
 export function updateMemes(update: MemeUpdate): MemeUpdateResult {
   assertObject(update, 'update')
@@ -182,7 +195,7 @@ export function updateMemes(update: MemeUpdate): MemeUpdateResult {
   assertArray(faults, 'faults')
 
   // Group the round's events by meme, so the pool is looked at once (or, with an index, only where observed).
-  const events = new Map<string, { observations: { observation: Observation; at: string }[]; faults: number }>()
+  const events = new Map<string, MemeEvents>()
   const touch = (id: string) => {
     let entry = events.get(id)
     if (entry === undefined) {
@@ -205,8 +218,7 @@ export function updateMemes(update: MemeUpdate): MemeUpdateResult {
     touch(fault.memeId).faults++
   })
 
-  const apply = (start: Meme, id: string): Meme => {
-    const entry = events.get(id)!
+  const apply = (start: Meme, entry: MemeEvents): Meme => {
     let meme = start
     if (entry.observations.length > 0) meme = foldRound(schema, docking, meme, entry.observations, round)
     for (let f = 0; f < entry.faults; f++) meme = dockMeme(docking, meme)
@@ -219,7 +231,7 @@ export function updateMemes(update: MemeUpdate): MemeUpdateResult {
     const index = update.index
     if (!(index instanceof Map)) throw new MemeReputationError(MemeReputationErrorCode.INVALID_INPUT, 'index must be a Map of id to position')
     out = memes.slice()
-    for (const id of events.keys()) {
+    for (const [id, entry] of events) {
       const i = index.get(id)
       if (i === undefined) continue
       const meme = memes[i]
@@ -231,14 +243,15 @@ export function updateMemes(update: MemeUpdate): MemeUpdateResult {
       }
       assertMeme(schema, meme, round, `memes[${i}]`)
       seen.add(id)
-      out[i] = apply(meme, id)
+      out[i] = apply(meme, entry)
     }
   } else {
     // No index: one pass over the pool, which also catches a duplicate of an observed id.
     out = new Array<Meme>(memes.length)
     for (let i = 0; i < memes.length; i++) {
       const meme = memes[i] as Meme
-      if (!events.has(meme.id)) {
+      const entry = events.get(meme.id)
+      if (entry === undefined) {
         out[i] = meme
         continue
       }
@@ -247,14 +260,14 @@ export function updateMemes(update: MemeUpdate): MemeUpdateResult {
         throw new MemeReputationError(MemeReputationErrorCode.DUPLICATE_MEME, `meme '${meme.id}' appears twice`, { memeId: meme.id })
       }
       seen.add(meme.id)
-      out[i] = apply(meme, meme.id)
+      out[i] = apply(meme, entry)
     }
   }
   const admitted: string[] = []
-  for (const id of events.keys()) {
+  for (const [id, entry] of events) {
     if (seen.has(id)) continue
     admitted.push(id)
-    out.push(apply(createMeme(schema, id, round), id))
+    out.push(apply(createMeme(schema, id, round), entry))
   }
   return { memes: out, admitted, updated: [...events.keys()] }
 }

@@ -48,7 +48,11 @@ export function explainScore(scorer: Scorer, meme: Meme, round: number): MemeSco
   assertMeme(schema, meme, round)
   const values = new Float64Array(schema.features.length)
   readFeaturesAt(schema, meme, decayFactor(schema, round - meme.updatedRound), values)
-  const goodness = values.map((v, j) => goodnessOf(schema.features[j]!, v))
+  // values has one entry per feature.
+  const goodness = new Float64Array(values.length)
+  schema.features.forEach((feature, j) => {
+    goodness[j] = goodnessOf(feature, values[j] as number)
+  })
   const undocked = scorer.evaluate(goodness, meme)
   const contributions = scorer.explain(goodness, meme)
   return {
@@ -162,12 +166,12 @@ export function scoreMemes(scorer: Scorer, memes: readonly Meme[], round: number
         case 0: {
           const lo = a[j] as number
           x = (raw - lo) / ((b[j] as number) - lo)
-          x = x < 0 ? 0 : x > 1 ? 1 : x
+          x = x < 0 ? 0 : Math.min(x, 1)
           break
         }
         case 1:
           x = raw <= 0 ? 0 : Math.log1p(raw) / (b[j] as number)
-          x = x > 1 ? 1 : x
+          x = Math.min(x, 1)
           break
         case 2:
           x = 1 / (1 + Math.exp((-1.702 * (raw - (a[j] as number))) / (b[j] as number)))
@@ -175,7 +179,7 @@ export function scoreMemes(scorer: Scorer, memes: readonly Meme[], round: number
         default: {
           const lo = a[j] as number
           const hi = b[j] as number
-          x = raw < lo ? lo : raw > hi ? hi : raw
+          x = raw < lo ? lo : Math.min(raw, hi)
         }
       }
       goodness[j] = flip[j] === 1 ? 1 - x : x

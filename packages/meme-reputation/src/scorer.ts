@@ -76,7 +76,7 @@ export function weightedLinearScorer(schema: FeatureSchema, weights: Readonly<Re
       let s = 0
       for (let j = 0; j < n; j++) s += (w[j] as number) * (g[j] as number)
       // Rounding can push a sum of weights that is 1 a hair above it.
-      return s > 1 ? 1 : s
+      return Math.min(s, 1)
     },
     explain: (g: Float64Array) => w.map((wj, j) => wj * (g[j] as number)),
   })

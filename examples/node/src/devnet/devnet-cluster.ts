@@ -126,7 +126,13 @@ export class DevnetCluster {
     const reports = await Promise.all(
       children.map(async (child): Promise<NodeStopReport> => {
         const exitedByItself = child.exit !== undefined && !this.#ended.has(child)
-        const exit = graceMs === 0 ? (child.kill(), await child.exited()) : await child.stop(graceMs)
+        let exit: NodeExit
+        if (graceMs === 0) {
+          child.kill()
+          exit = await child.exited()
+        } else {
+          exit = await child.stop(graceMs)
+        }
         const failed = exitedByItself || (graceMs > 0 && !this.#ended.has(child) && exit.code !== 0)
         this.#ended.add(child)
         return { name: child.name, exit, failed }

@@ -16,7 +16,7 @@ export function contractFactory(code: string): string {
   return `(function () {\n'use strict';\n${code}\n;return typeof invoke === 'function' ? invoke : undefined;\n})`
 }
 
-export const PRELUDE_SOURCE = String.raw`(function () {
+export const PRELUDE_SOURCE = `(function () {
   'use strict';
   const parse = JSON.parse, stringify = JSON.stringify, freeze = Object.freeze, ownKeys = Reflect.ownKeys;
   const describeAll = Object.getOwnPropertyDescriptors, protoOf = Object.getPrototypeOf;

@@ -9,7 +9,7 @@
  *   [count: u32][message offsets: (count + 1) × u32][public keys: 32 × count][signatures: 64 × count][messages]
  * Reply: one byte per item, 1 = valid.
  */
-export const VERIFY_WORKER_SOURCE = String.raw`
+export const VERIFY_WORKER_SOURCE = `
 'use strict'
 // getBuiltinModule works whether Node runs this script as CommonJS or as a module.
 const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads')

@@ -11,7 +11,12 @@ const crypto = await loadCrypto()
 const before = process.getActiveResourcesInfo()
 const nodes = await startLocalNetwork(crypto, 3, 'full')
 const [a, b, c] = nodes as [(typeof nodes)[number], (typeof nodes)[number], (typeof nodes)[number]]
-const delivered = new Promise<void>((resolve) => c.subscribe('/fixture/t', () => (resolve(), 'accept')))
+const delivered = new Promise<void>((resolve) =>
+  c.subscribe('/fixture/t', () => {
+    resolve()
+    return 'accept'
+  }),
+)
 b.handle('/fixture/echo/1', ({ data }) => data)
 await a.publish('/fixture/t', new Uint8Array([1, 2, 3]))
 await a.request(b.peerId, '/fixture/echo/1', new Uint8Array([4]))

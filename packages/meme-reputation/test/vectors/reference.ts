@@ -33,7 +33,7 @@ export function referenceHash(label: string): Buffer {
 export function vectorIds(): string[] {
   const long = ['€'.repeat(256), '中'.repeat(256), `${'€'.repeat(255)}中`, `${'中'.repeat(255)}€`]
   for (let k = 0; k < 12; k++) long.push(`${'€'.repeat(250)}${'中€'.repeat(3).slice(0, 6 - (k % 6))}${'€'.repeat(k % 6)}`.slice(0, 256))
-  for (let k = 0; k < 8; k++) long.push('€'.repeat(256 - 1 - k) + '中' + '€'.repeat(k))
+  for (let k = 0; k < 8; k++) long.push(`${'€'.repeat(256 - 1 - k)}中${'€'.repeat(k)}`)
   return ['a', 'node-1', 'api.example.com:443', 'm0', 'm1', 'm2', 'm3', 'sybil-17', ...new Set(long)]
 }
 
