@@ -50,7 +50,7 @@ import {
   openLevelBlockStore,
   transferPayload,
 } from '../src/index.js'
-import { seededRandom } from '../test/sim-network.js'
+import { seededRandom } from '../test/helpers.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 10_000)
@@ -150,7 +150,15 @@ function timingWrites(store: BlockStore): { store: BlockStore; writeSeconds: () 
   let spent = 0
   return {
     store: {
-      ...store,
+      get: (publicKey, sequenceNumber) => store.get(publicKey, sequenceNumber),
+      getMany: (keys) => store.getMany(keys),
+      getByHash: (hash) => store.getByHash(hash),
+      getLinked: (publicKey, sequenceNumber) => store.getLinked(publicKey, sequenceNumber),
+      getLinkedMany: (targets) => store.getLinkedMany(targets),
+      latest: (publicKey) => store.latest(publicKey),
+      range: (publicKey, from, to) => store.range(publicKey, from, to),
+      fraudProofs: (publicKey) => store.fraudProofs(publicKey),
+      close: () => store.close(),
       async write(batch) {
         const start = process.hrtime.bigint()
         try {

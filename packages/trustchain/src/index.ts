@@ -4,7 +4,8 @@
  * Data flow: blocks are built and signed with the block builders (or arrive as bytes and go through `decodeBlock`,
  * sizes first); the ledger validates them against a `BlockStore` (memory or LevelDB) and stores the accepted ones
  * with any fraud proofs in one atomic batch; the protocol engine (pure) and its shell, `createTrustChainNode`,
- * run propose -> validate -> `shouldSign` -> agree -> broadcast and crawling over a `TrustChainMessenger`;
+ * run propose -> validate -> `shouldSign` -> agree -> broadcast and crawling over a `TrustChainMessenger`; the
+ * anchored node (`createAnchoredNode`) makes transfers checked against certified checkpoints over a `MessageNetwork`;
  * agreement fragments between checkpoints are the basis of finality proofs.
  */
 export { isTrustChainError, TrustChainError, TrustChainErrorCode } from './errors.js'
@@ -89,7 +90,8 @@ export type { BlockBatch, BlockStore } from './store/block-store.js'
 export { createMemoryBlockStore, type MemoryBlockStoreOptions } from './store/memory-store.js'
 export { type LevelBlockStoreOptions, openLevelBlockStore } from './store/level-store.js'
 export { readChainHead } from './store/chain-head.js'
-export { type BatchVerifier, createLedger, type IngestOutcome, type Ledger, type LedgerOptions } from './ledger/ledger.js'
+export type { BatchVerifier, IngestOutcome, Ledger, LedgerOptions } from './ledger/ledger.js'
+export { createLedger } from './ledger/block-ledger.js'
 export { type CertifiedAnchor, type CertifiedAnchors, type ChainAnchor, openingAnchor } from './anchor/chain-anchor.js'
 export {
   checkStretch,
@@ -104,17 +106,17 @@ export {
   type StretchVoid,
   stretchFrom,
 } from './anchor/stretch.js'
-export {
-  type AnchoredNode,
-  type AnchoredNodeOptions,
-  type AnchoredNodeStats,
-  type AnchoredSigningPolicy,
-  createAnchoredNode,
-  type ExchangeNetwork,
-  type SettledTransfer,
-  type TransferOrder,
-  type TransferOutcome,
+export type {
+  AnchoredNode,
+  AnchoredNodeOptions,
+  AnchoredNodeStats,
+  AnchoredSigningPolicy,
+  ExchangeNetwork,
+  SettledTransfer,
+  TransferOrder,
+  TransferOutcome,
 } from './exchange/anchored-node.js'
+export { createAnchoredNode } from './exchange/anchored-node-shell.js'
 export {
   type Answer,
   decodeExchangeRequest,
@@ -136,10 +138,10 @@ export {
   containsExactlyOnce,
   extractFragment,
 } from './fragment/agreement-fragment.js'
-export type { BroadcastHandler, PeerId, RequestHandler, TrustChainMessenger } from './protocol/messenger.js'
+export { type Clock, type PeerId, systemClock } from '@constellation/interface'
+export type { BroadcastHandler, RequestHandler, TrustChainMessenger } from './protocol/messenger.js'
 export {
   createNetworkMessenger,
-  type MessengerNetwork,
   type NetworkMessenger,
   type NetworkMessengerOptions,
   TRUSTCHAIN_PROTOCOL,
@@ -157,27 +159,23 @@ export {
   type Response,
   ResponseCodec,
 } from './protocol/messages.js'
-export { type Clock, type DelayClock, fromDelayClock, systemClock } from './protocol/clock.js'
+export { DEFAULT_RETRY_POLICY, type EngineConfig, type RetryPolicy } from './protocol/engine/engine-config.js'
+export { type EngineState, initialEngineState } from './protocol/engine/engine-state.js'
+export type {
+  CheckpointSettlement,
+  Correlation,
+  CrawlSettlement,
+  DecodedResponse,
+  EngineEffect,
+  EngineEvent,
+  IngestPurpose,
+  OutgoingRequest,
+  ProposalContent,
+  Settlement,
+  StepResult,
+} from './protocol/engine/engine-events.js'
+export { step } from './protocol/engine/step.js'
 export {
-  type CheckpointSettlement,
-  type Correlation,
-  DEFAULT_RETRY_POLICY,
-  type DecodedResponse,
-  type EngineConfig,
-  type EngineEffect,
-  type EngineEvent,
-  type EngineState,
-  type IngestPurpose,
-  initialEngineState,
-  type OutgoingRequest,
-  type ProposalContent,
-  type RetryPolicy,
-  type Settlement,
-  step,
-  type StepResult,
-} from './protocol/engine.js'
-export {
-  createTrustChainNode,
   DEFAULT_MAX_CLOCK_SKEW_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   type SigningPolicy,
@@ -186,3 +184,4 @@ export {
   type TrustChainNode,
   type TrustChainNodeOptions,
 } from './protocol/trustchain-node.js'
+export { createTrustChainNode } from './protocol/trustchain-node-shell.js'

@@ -15,7 +15,6 @@ import {
   createAnchoredNode,
   createGenesisBlock,
   createMemoryBlockStore,
-  fromDelayClock,
   type HalfBlock,
   openingAnchor,
 } from '../src/index.js'
@@ -74,7 +73,7 @@ export async function anchoredPeers(
       store,
       network: sim,
       anchors,
-      clock: fromDelayClock(net.clock),
+      clock: net.clock,
       ...options.node,
     })
   for (let i = 0; i < count; i++) {

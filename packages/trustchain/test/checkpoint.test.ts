@@ -5,14 +5,14 @@ import {
   createGenesisBlock,
   createLedger,
   createMemoryBlockStore,
+  createNetworkMessenger,
   createTrustChainNode,
   type HalfBlock,
   isTrustChainError,
   TrustChainErrorCode,
 } from '../src/index.js'
 import { keyPairOf, settle, testCrypto } from './helpers.js'
-import { checkOwnChain, type SimPeer, simPeers } from './protocol-harness.js'
-import { SimNetwork } from './sim-network.js'
+import { checkOwnChain, SimHarness, type SimPeer, simPeers } from './protocol-harness.js'
 
 let crypto: Crypto
 beforeAll(async () => {
@@ -50,7 +50,7 @@ describe('TrustChainNode.checkpoint', () => {
   })
 
   it('interleaved with concurrent proposals and agreements, keeps one chain: one block per sequence number, links valid', async () => {
-    const { peers, run } = await simPeers(crypto, 3, { seed: 22, duplicateRate: 0.1, minDelayMs: 1, maxDelayMs: 40 })
+    const { sim, peers, run } = await simPeers(crypto, 3, { seed: 22, duplicateRate: 0.1, minDelayMs: 1, maxDelayMs: 40 })
     const [alice, bob, carol] = peers as [SimPeer, SimPeer, SimPeer]
     const pending: Promise<unknown>[] = []
     const checkpoints: Promise<HalfBlock>[] = []
@@ -64,6 +64,7 @@ describe('TrustChainNode.checkpoint', () => {
     }
     await run()
     expect((await Promise.all([...pending, ...checkpoints].map(settle))).filter((r) => !r.ok)).toEqual([])
+    expect(sim.faults.duplicated).toBeGreaterThan(0)
     const chain = await checkOwnChain(crypto, alice)
     expect(checkpoints.length).toBe(6 + 12)
     expect(chain.length).toBe(1 + 6 + 6 + checkpoints.length)
@@ -118,24 +119,26 @@ describe('TrustChainNode.checkpoint', () => {
   })
 
   it('a checkpoint the ledger refuses rejects with its typed error and leaves the head as it was', async () => {
-    const net = new SimNetwork({ seed: 26 })
+    const sim = new SimHarness(crypto, { seed: 26 })
     const keyPair = keyPairOf(crypto, 130)
     const store = createMemoryBlockStore({ crypto })
     // A genesis stamped an hour ahead: the checkpoint after it cannot be older, so the node's ledger (60 s skew) refuses it.
-    await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 10, timestamp: net.clock.now() + 3_600_000 })])
+    await createLedger({ crypto, store }).ingest([
+      createGenesisBlock({ crypto, keyPair }, { balance: 10, timestamp: Math.floor(sim.net.clock.now()) + 3_600_000 }),
+    ])
     const errors: unknown[] = []
     const node = createTrustChainNode({
       crypto,
       keyPair,
       store,
-      messenger: net.messenger(toHex(keyPair.publicKey)),
-      clock: net.clock,
+      messenger: createNetworkMessenger(await sim.network(keyPair)),
+      clock: sim.net.clock,
       onError: (e) => errors.push(e),
     })
     await node.start()
     const before = node.head()
     const done = settle(node.checkpoint({ consensusResultHash: resultHash(1), round: 1 }))
-    await net.run(() => !node.idle())
+    await sim.run(() => !node.idle())
     const result = await done
     expect(!result.ok && isTrustChainError(result.error, TrustChainErrorCode.INVALID_BLOCK)).toBe(true)
     expect(node.head()).toEqual(before)

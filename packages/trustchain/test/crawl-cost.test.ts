@@ -11,6 +11,7 @@ import {
   createGenesisBlock,
   createLedger,
   createMemoryBlockStore,
+  createNetworkMessenger,
   createTrustChainNode,
   decodeBlock,
   decodeMessage,
@@ -25,7 +26,7 @@ import {
   ValidationReason,
 } from '../src/index.js'
 import { countingCrypto, keyPairOf, settle, TestChain, testCrypto } from './helpers.js'
-import { SimNetwork } from './sim-network.js'
+import { SimHarness } from './protocol-harness.js'
 
 let crypto: Crypto
 beforeAll(async () => {
@@ -115,19 +116,19 @@ describe('the ledger verifies each signature once', () => {
 describe('a counterparty crawls only what it lacks', () => {
   it('fetches the proposer blocks it has not seen, verifying each once', async () => {
     const counting = countingCrypto(crypto)
-    const net = new SimNetwork({ seed: 41 })
+    const sim = new SimHarness(crypto, { seed: 41 })
     const crawled: { known: boolean }[] = []
     const peers = await Promise.all(
       [0, 1, 2].map(async (i) => {
         const keyPair = keyPairOf(crypto, 140 + i)
         const store = createMemoryBlockStore({ crypto })
         await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 1_000, timestamp: 1 })])
-        const inner = net.messenger(toHex(keyPair.publicKey))
         // No broadcasts: blocks reach only counterparties and crawlers. Crawl answers are looked into.
+        const inner = createNetworkMessenger(await sim.network(keyPair), { broadcasts: false })
         const messenger: TrustChainMessenger = {
           handle: (handler) => inner.handle(handler),
-          onBroadcast: () => undefined,
-          broadcast: () => undefined,
+          onBroadcast: (handler) => inner.onBroadcast(handler),
+          broadcast: (message) => inner.broadcast(message),
           async request(peer, bytes) {
             const answer = await inner.request(peer, bytes)
             const request = decodeMessage(RequestCodec, bytes)
@@ -143,13 +144,13 @@ describe('a counterparty crawls only what it lacks', () => {
           },
         }
         // Only Bob counts: his verifications are the counterparty's cost.
-        const node = createTrustChainNode({ crypto: i === 1 ? counting : crypto, keyPair, store, messenger, clock: net.clock, seed: i })
+        const node = createTrustChainNode({ crypto: i === 1 ? counting : crypto, keyPair, store, messenger, clock: sim.net.clock, seed: i })
         await node.start()
         return { node, store }
       }),
     )
     const [alice, bob, carol] = peers as [(typeof peers)[number], (typeof peers)[number], (typeof peers)[number]]
-    const run = () => net.run(() => peers.some((peer) => !peer.node.idle()))
+    const run = () => sim.run(() => peers.some((peer) => !peer.node.idle()))
     const pay = async (to: typeof bob) => {
       const done = settle(alice.node.propose(to.node.publicKey, { transfer: 1 }))
       await run()

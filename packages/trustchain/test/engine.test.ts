@@ -435,4 +435,88 @@ describe('the pure engine', () => {
       }
     })
   })
+
+  describe('range crawl', () => {
+    const stored = (block: HalfBlock) => ({
+      status: 'stored' as const,
+      block,
+      hash: blockHash(crypto, block),
+      validation: { level: ValidationLevel.VALID, reasons: [] },
+    })
+    const waiting = (block: HalfBlock, publicKey: Uint8Array, sequenceNumber: number, runFrom: number) => ({
+      status: 'rejected' as const,
+      block,
+      error: new TrustChainError(TrustChainErrorCode.MISSING_DEPENDENCY, 'needed first', {
+        missing: { publicKey: toHex(publicKey), sequenceNumber, from: runFrom },
+      }),
+      validation: undefined,
+    })
+    const blockOf = (n: number, sequenceNumber: number) =>
+      createProposal(
+        { crypto, keyPair: keyPairOf(crypto, n) },
+        { ...EMPTY_CHAIN_HEAD, sequenceNumber: sequenceNumber - 1 },
+        {
+          counterparty: config.keyPair.publicKey,
+          payload: { kind: 'note' },
+          timestamp: 1,
+        },
+      )
+
+    it('fetches the range, then from the same peer what its blocks depend on, and settles with one outcome per block of the range', () => {
+      const peer = toHex(keyPairOf(crypto, 8).publicKey)
+      const chain = keyPairOf(crypto, 8).publicKey
+      const other = keyPairOf(crypto, 9).publicKey
+      const [first, second, needed] = [blockOf(8, 1), blockOf(8, 2), blockOf(9, 3)] as [HalfBlock, HalfBlock, HalfBlock]
+      const begun = step(config, state, { type: 'crawl', now: 1, requestId: 5, peer, publicKey: chain, from: 1, to: -1 })
+      expect(begun.effects).toEqual([
+        { type: 'request', peer, request: { type: 'crawl', publicKey: chain, from: 1, to: -1 }, correlation: { kind: 'range-crawl', requestId: 5, round: 0 } },
+      ])
+      const range = step(config, begun.state, {
+        type: 'response',
+        now: 2,
+        correlation: { kind: 'range-crawl', requestId: 5, round: 0 },
+        response: { type: 'blocks', blocks: [first, second] },
+      })
+      expect(range.effects).toEqual([{ type: 'ingest', blocks: [first, second], purpose: { kind: 'range-crawl', requestId: 5 } }])
+      // The second block waits for block 3 of another chain, whose run starts at 2.
+      const round = step(config, range.state, {
+        type: 'ingested',
+        now: 3,
+        purpose: { kind: 'range-crawl', requestId: 5 },
+        outcomes: [stored(first), waiting(second, other, 3, 2)],
+      })
+      expect(round.effects).toEqual([
+        { type: 'request', peer, request: { type: 'crawl', publicKey: other, from: 2, to: 3 }, correlation: { kind: 'range-crawl', requestId: 5, round: 1 } },
+      ])
+      const fetched = step(config, round.state, {
+        type: 'response',
+        now: 4,
+        correlation: { kind: 'range-crawl', requestId: 5, round: 1 },
+        response: { type: 'blocks', blocks: [needed] },
+      })
+      expect(fetched.effects).toEqual([{ type: 'ingest', blocks: [needed, second], purpose: { kind: 'range-crawl', requestId: 5 } }]) // fetched, then held
+      const done = step(config, fetched.state, {
+        type: 'ingested',
+        now: 5,
+        purpose: { kind: 'range-crawl', requestId: 5 },
+        outcomes: [stored(needed), stored(second)],
+      })
+      expect(done.effects).toEqual([{ type: 'settle-crawl', requestId: 5, settlement: { ok: true, outcomes: [stored(first), stored(second)] } }])
+      expect(done.state.rangeCrawls.size).toBe(0)
+    })
+
+    it('a request that fails ends it with its error, an answer that is not blocks with MALFORMED_MESSAGE', () => {
+      const peer = toHex(keyPairOf(crypto, 8).publicKey)
+      const begun = step(config, state, { type: 'crawl', now: 1, requestId: 6, peer, publicKey: keyPairOf(crypto, 8).publicKey, from: 1, to: 2 })
+      const correlation = { kind: 'range-crawl' as const, requestId: 6, round: 0 }
+      const cause = new Error('unreachable')
+      const failed = step(config, begun.state, { type: 'response', now: 2, correlation, response: undefined, error: cause })
+      expect(failed.effects).toEqual([{ type: 'settle-crawl', requestId: 6, settlement: { ok: false, error: cause } }])
+      expect(failed.state.rangeCrawls.size).toBe(0)
+      const refused = step(config, begun.state, { type: 'response', now: 2, correlation, response: { type: 'rejected', code: 'X', reasons: [] } })
+      expect(refused.effects).toMatchObject([
+        { type: 'settle-crawl', requestId: 6, settlement: { ok: false, error: { code: TrustChainErrorCode.MALFORMED_MESSAGE } } },
+      ])
+    })
+  })
 })

@@ -29,6 +29,18 @@ export const settle = <T>(promise: Promise<T>) =>
     (error: unknown) => ({ ok: false as const, error }),
   )
 
+/** mulberry32: a seeded stream of numbers in [0, 1), for test data and benchmark histories. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let z = state
+    z = Math.imul(z ^ (z >>> 15), z | 1)
+    z ^= z + Math.imul(z ^ (z >>> 7), z | 61)
+    return ((z ^ (z >>> 14)) >>> 0) / 4294967296
+  }
+}
+
 let cryptoPromise: Promise<Crypto> | undefined
 export const testCrypto = (): Promise<Crypto> => (cryptoPromise ??= loadCrypto())
 

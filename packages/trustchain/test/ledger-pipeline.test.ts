@@ -28,7 +28,15 @@ function slowStore(): { store: BlockStore; release: () => void; failNext: () => 
   let fail = false
   return {
     store: {
-      ...inner,
+      get: (publicKey, sequenceNumber) => inner.get(publicKey, sequenceNumber),
+      getMany: (keys) => inner.getMany(keys),
+      getByHash: (hash) => inner.getByHash(hash),
+      getLinked: (publicKey, sequenceNumber) => inner.getLinked(publicKey, sequenceNumber),
+      getLinkedMany: (targets) => inner.getLinkedMany(targets),
+      latest: (publicKey) => inner.latest(publicKey),
+      range: (publicKey, from, to) => inner.range(publicKey, from, to),
+      fraudProofs: (publicKey) => inner.fraudProofs(publicKey),
+      close: () => inner.close(),
       async write(batch) {
         await new Promise<void>((resolve) => gates.push(resolve))
         if (fail) {
@@ -53,7 +61,12 @@ it('batches ingested while earlier writes are in flight validate against them, a
   const ledger = createLedger({ crypto, store })
   const batches = [blocks.slice(0, 20), blocks.slice(20, 40), blocks.slice(40)]
   const order: number[] = []
-  const results = batches.map((batch, i) => ledger.ingest(batch).then((outcomes) => (order.push(i), outcomes)))
+  const results = batches.map((batch, i) =>
+    ledger.ingest(batch).then((outcomes) => {
+      order.push(i)
+      return outcomes
+    }),
+  )
   // Let all three validate (their writes wait at the gate), then let the writes through.
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve))
   release()

@@ -8,10 +8,12 @@ import {
   createMemoryBlockStore,
   createNetworkMessenger,
   createTrustChainNode,
-  fromDelayClock,
+  isTrustChainError,
+  TrustChainErrorCode,
   type TrustChainNode,
 } from '../src/index.js'
-import { keyPairOf, testCrypto } from './helpers.js'
+import { keyPairOf, settle, testCrypto } from './helpers.js'
+import { SimHarness } from './protocol-harness.js'
 
 let crypto: Crypto
 beforeAll(async () => {
@@ -28,7 +30,7 @@ describe('createNetworkMessenger over the gossip SimNetwork', () => {
       await sim.start()
       const store = createMemoryBlockStore({ crypto })
       await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 100, timestamp: 0 })])
-      const node = createTrustChainNode({ crypto, keyPair, store, messenger: createNetworkMessenger(sim), clock: fromDelayClock(net.clock) })
+      const node = createTrustChainNode({ crypto, keyPair, store, messenger: createNetworkMessenger(sim), clock: net.clock })
       await node.start()
       nodes.push({ node, store })
     }
@@ -62,7 +64,7 @@ describe('createNetworkMessenger without broadcasts', () => {
         keyPair,
         store,
         messenger: createNetworkMessenger(sim, { broadcasts: false }),
-        clock: fromDelayClock(net.clock),
+        clock: net.clock,
       })
       await node.start()
       nodes.push({ node, store })
@@ -80,17 +82,29 @@ describe('createNetworkMessenger without broadcasts', () => {
   })
 })
 
-describe('fromDelayClock', () => {
-  it('floors virtual fractions to whole milliseconds and fires timers at their absolute time', async () => {
-    const net = new SimNetwork({ crypto, seed: 'clock' })
-    const clock = fromDelayClock(net.clock)
-    await net.run({ until: 12.75 })
-    expect(clock.now()).toBe(12)
-    const fired: number[] = []
-    clock.setTimer(100, () => fired.push(net.clock.now()))
-    const cancel = clock.setTimer(50, () => fired.push(-1))
-    cancel()
-    await net.run({ until: 200 })
-    expect(fired).toEqual([100])
+describe('a node on the virtual clock', () => {
+  it('stamps blocks in whole milliseconds and fires its timers at their time', async () => {
+    const sim = new SimHarness(crypto, { seed: 12 })
+    const keyPair = keyPairOf(crypto, 500)
+    const store = createMemoryBlockStore({ crypto })
+    await createLedger({ crypto, store }).ingest([createGenesisBlock({ crypto, keyPair }, { balance: 100, timestamp: 0 })])
+    const messenger = createNetworkMessenger(await sim.network(keyPair))
+    const node = createTrustChainNode({ crypto, keyPair, store, messenger, clock: sim.net.clock, retry: { deadlineMs: 1_000 } })
+    await node.start()
+    const run = () => sim.run(() => !node.idle())
+    sim.net.clock.advanceTo(12.75)
+    const checkpoint = settle(node.checkpoint({ consensusResultHash: new Uint8Array(32), round: 0 }))
+    await run()
+    const made = await checkpoint
+    expect(made.ok && made.value.timestamp).toBe(12)
+    // A proposal to a peer that is not there fails at its deadline, counted from the whole millisecond it was made in.
+    const failed = settle(node.propose(keyPairOf(crypto, 501).publicKey, { transfer: 1 }))
+    let failedAt: number | undefined
+    void failed.then(() => (failedAt = sim.net.clock.now()))
+    await run()
+    const outcome = await failed
+    expect(!outcome.ok && isTrustChainError(outcome.error, TrustChainErrorCode.PROPOSAL_TIMEOUT)).toBe(true)
+    expect(failedAt).toBe(12 + 1_000)
+    await node.stop()
   })
 })

@@ -20,7 +20,6 @@ import {
   decodeBlock,
   decodeExchangeRequest,
   type ExchangeNetwork,
-  fromDelayClock,
   isProposal,
   isTrustChainError,
   TRANSFER_PROTOCOL,
@@ -173,7 +172,7 @@ export async function runAnchoredFlow(base: Crypto, options: AnchoredFlowOptions
   const counting = countingCrypto(base)
   const { crypto, byRole, hashing } = attributed(counting.crypto)
   const net = new SimNetwork({ crypto: base, seed: options.seed, latency: uniformLatency(10, 50), degree: Math.min(6, members - 1) })
-  const clock = fromDelayClock(net.clock)
+  const clock = net.clock
   const anchors = new TestAnchors()
   const errors: unknown[] = []
   const nodes: AnchoredNode[] = []
@@ -211,7 +210,7 @@ export async function runAnchoredFlow(base: Crypto, options: AnchoredFlowOptions
   }
   const outcomes = new Map<string, number>()
   const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
-  const pause = (ms: number) => new Promise<void>((resolve) => clock.setTimer(clock.now() + ms, resolve))
+  const pause = (ms: number) => new Promise<void>((resolve) => clock.setTimer(ms, resolve))
   const loop = async (i: number, lane: number) => {
     const me = nodes[i] as AnchoredNode
     // Seeded per node and lane: same seed, same run.
@@ -241,7 +240,7 @@ export async function runAnchoredFlow(base: Crypto, options: AnchoredFlowOptions
   let peakHeapBytes = 0
   const sample = () => {
     peakHeapBytes = Math.max(peakHeapBytes, process.memoryUsage().heapUsed)
-    if (running) clock.setTimer(clock.now() + 100, sample)
+    if (running) clock.setTimer(100, sample)
   }
   sample()
   const rounds = startCheckpointRounds({ crypto: base, clock, anchors, nodes, roundMs: options.roundMs })

@@ -14,6 +14,7 @@
  * refuse a transfer for funds, never accept one the real consensus would refuse.
  */
 import type { Crypto } from '@constellation/crypto'
+import type { TimerHandle } from '@constellation/interface'
 import { type AnchoredNode, type Clock, type HalfBlock, isProposal, isVoid, transferOf, VoidPayloadCodec } from '../../src/index.js'
 import type { TestAnchors } from '../../test/anchored-harness.js'
 
@@ -41,7 +42,7 @@ export function startCheckpointRounds(options: {
   const stats: CheckpointRoundsStats = { rounds: 0, checkpoints: 0, certified: 0 }
   /** Per node: the checkpoint appended at the end of the last round, to be certified at the end of this one. */
   const appended = new Map<AnchoredNode, HalfBlock>()
-  let cancel: (() => void) | undefined
+  let timer: TimerHandle | undefined
   let stopped = false
 
   /** What the node may spend after `checkpoint`: its anchor's spendable, less what the stretch up to it pays out. */
@@ -80,7 +81,7 @@ export function startCheckpointRounds(options: {
   }
 
   const schedule = () => {
-    cancel = clock.setTimer(clock.now() + roundMs, () => {
+    timer = clock.setTimer(roundMs, () => {
       if (stopped) return
       void endRound().finally(() => {
         if (!stopped) schedule()
@@ -95,7 +96,7 @@ export function startCheckpointRounds(options: {
     stats,
     stop() {
       stopped = true
-      cancel?.()
+      timer?.cancel()
     },
   }
 }

@@ -8,6 +8,7 @@
  */
 import { type Crypto, toHex } from '@constellation/crypto'
 import { SimNetwork, uniformLatency } from '@constellation/gossip'
+import type { MessageNetwork } from '@constellation/interface'
 import {
   blockHash,
   type BlockStore,
@@ -18,9 +19,7 @@ import {
   createTrustChainNode,
   decodeBlock,
   decodeMessage,
-  fromDelayClock,
   isTrustChainError,
-  type MessengerNetwork,
   RequestCodec,
   ResponseCodec,
   type TrustChainNode,
@@ -61,8 +60,10 @@ export interface CrawlFlowResult {
   readonly failures: ReadonlyMap<string, number>
 }
 
+type MessengerTransport = Pick<MessageNetwork, 'request' | 'handle' | 'publish' | 'subscribe'>
+
 /** The node's network, counting TrustChain requests and what crawls bring back (and whether it was already held). */
-function counted(base: Crypto, network: MessengerNetwork, store: BlockStore, traffic: CrawlTraffic): MessengerNetwork {
+function counted(base: Crypto, network: MessengerTransport, store: BlockStore, traffic: CrawlTraffic): MessengerTransport {
   return {
     handle: (protocol, handler) => network.handle(protocol, handler),
     publish: (topic, data) => network.publish(topic, data),
@@ -105,7 +106,7 @@ export async function runCrawlFlow(base: Crypto, options: CrawlFlowOptions): Pro
       keyPair,
       store,
       messenger: createNetworkMessenger(options.instrumented ? counted(base, sim, store, traffic) : sim, { broadcasts: false }),
-      clock: fromDelayClock(net.clock),
+      clock: net.clock,
       seed: i,
       onError: (error) => errors.push(error),
     })

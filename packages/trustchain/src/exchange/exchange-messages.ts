@@ -24,6 +24,8 @@ export const TRANSFER_PROTOCOL = '/constellation/transfer/1'
 export const MAX_FRAME_BLOCKS = 4_096
 /** Largest frame accepted: within one network message. */
 export const MAX_FRAME_BYTES = 1 << 20
+/** Bytes of a frame a sender leaves for the envelope around the blocks it packs. */
+export const FRAME_MARGIN = 4_096
 
 const Sequence = integerIn(1, Number.MAX_SAFE_INTEGER, 'SequenceNumber')
 const Round = integerIn(0, Number.MAX_SAFE_INTEGER, 'Round')

@@ -1,13 +1,11 @@
 /**
  * The messaging interface the TrustChain node speaks through: request/response plus broadcast, and nothing else.
  *
- * It is deliberately small so that any transport can drive it — the gossip package's `Network` (request/handle and
- * publish/subscribe on one topic), an in-memory network in tests, or a plain socket. Peers are named by the hex of
- * their public key, which is also their chain's identity.
+ * It is deliberately small so that any transport can drive it — a `MessageNetwork` such as the gossip package's
+ * `Network` (through `createNetworkMessenger`), an in-memory network in tests, or a plain socket. Peers are named by
+ * their `PeerId`, the hex of their public key, which is also their chain's identity.
  */
-
-/** A peer's name on the network: the hex of its 32-byte public key. */
-export type PeerId = string
+import type { PeerId } from '@constellation/interface'
 
 export type RequestHandler = (from: PeerId, request: Uint8Array) => Promise<Uint8Array>
 export type BroadcastHandler = (from: PeerId, message: Uint8Array) => void

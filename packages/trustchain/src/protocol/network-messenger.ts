@@ -1,20 +1,10 @@
 /**
- * A `TrustChainMessenger` over a gossip-style network: requests travel on one request/response protocol and
- * broadcasts on one topic. The network is described structurally (the few methods used), so this package needs
- * no dependency on a transport: @constellation/gossip's `Network` — `SimNetwork` nodes and `Libp2pNetwork` — fits.
+ * A `TrustChainMessenger` over a `MessageNetwork` (@constellation/interface): requests travel on one request/response
+ * protocol and broadcasts on one topic. Any network with those four methods fits — @constellation/gossip's
+ * `SimNetwork` nodes and `Libp2pNetwork` among them — so this package depends on no transport.
  */
-import type { BroadcastHandler, PeerId, RequestHandler, TrustChainMessenger } from './messenger.js'
-
-/** The part of a network the messenger uses; @constellation/gossip's `Network` has it. */
-export interface MessengerNetwork {
-  request(peer: PeerId, protocol: string, data: Uint8Array, options?: { readonly timeout?: number }): Promise<Uint8Array>
-  handle(protocol: string, handler: (request: { readonly from: PeerId; readonly data: Uint8Array }) => Uint8Array | Promise<Uint8Array>): () => void
-  publish(topic: string, data: Uint8Array): Promise<void>
-  subscribe(
-    topic: string,
-    handler: (message: { readonly from: PeerId; readonly data: Uint8Array }) => 'accept' | 'ignore' | 'reject' | Promise<'accept' | 'ignore' | 'reject'>,
-  ): () => void
-}
+import type { MessageNetwork, PeerId } from '@constellation/interface'
+import type { BroadcastHandler, RequestHandler, TrustChainMessenger } from './messenger.js'
 
 export const TRUSTCHAIN_PROTOCOL = '/constellation/trustchain/1'
 export const TRUSTCHAIN_TOPIC = '/constellation/trustchain/blocks/1'
@@ -32,36 +22,57 @@ export interface NetworkMessengerOptions {
   readonly broadcasts?: boolean
 }
 
+/** The part of a `MessageNetwork` the messenger uses. */
+type MessengerTransport = Pick<MessageNetwork, 'request' | 'handle' | 'publish' | 'subscribe'>
+
 export interface NetworkMessenger extends TrustChainMessenger {
   /** Removes the handler and the subscription. */
   close(): void
 }
 
-export function createNetworkMessenger(network: MessengerNetwork, options: NetworkMessengerOptions = {}): NetworkMessenger {
-  const protocol = options.protocol ?? TRUSTCHAIN_PROTOCOL
-  const topic = options.topic ?? TRUSTCHAIN_TOPIC
-  const closers: (() => void)[] = []
-  return {
-    request: (peer, request) => network.request(peer, protocol, request),
-    handle(handler: RequestHandler) {
-      closers.push(network.handle(protocol, (request) => handler(request.from, request.data)))
-    },
-    broadcast(message) {
-      if (options.broadcasts === false) return
-      network.publish(topic, message).catch((error: unknown) => options.onError?.(error))
-    },
-    onBroadcast(handler: BroadcastHandler) {
-      if (options.broadcasts === false) return
-      // Blocks are checked by the ledger behind the handler; the network forwards what decodes as a message.
-      closers.push(
-        network.subscribe(topic, (message) => {
-          handler(message.from, message.data)
-          return 'accept'
-        }),
-      )
-    },
-    close() {
-      for (const close of closers.splice(0)) close()
-    },
+export function createNetworkMessenger(network: MessengerTransport, options: NetworkMessengerOptions = {}): NetworkMessenger {
+  return new MessageNetworkMessenger(network, options)
+}
+
+class MessageNetworkMessenger implements NetworkMessenger {
+  readonly #network: MessengerTransport
+  readonly #options: NetworkMessengerOptions
+  readonly #protocol: string
+  readonly #topic: string
+  readonly #closers: (() => void)[] = []
+
+  constructor(network: MessengerTransport, options: NetworkMessengerOptions) {
+    this.#network = network
+    this.#options = options
+    this.#protocol = options.protocol ?? TRUSTCHAIN_PROTOCOL
+    this.#topic = options.topic ?? TRUSTCHAIN_TOPIC
+  }
+
+  request(peer: PeerId, request: Uint8Array): Promise<Uint8Array> {
+    return this.#network.request(peer, this.#protocol, request)
+  }
+
+  handle(handler: RequestHandler): void {
+    this.#closers.push(this.#network.handle(this.#protocol, (request) => handler(request.from, request.data)))
+  }
+
+  broadcast(message: Uint8Array): void {
+    if (this.#options.broadcasts === false) return
+    this.#network.publish(this.#topic, message).catch((error: unknown) => this.#options.onError?.(error))
+  }
+
+  onBroadcast(handler: BroadcastHandler): void {
+    if (this.#options.broadcasts === false) return
+    // Blocks are checked by the ledger behind the handler; the network forwards what decodes as a message.
+    this.#closers.push(
+      this.#network.subscribe(this.#topic, (message) => {
+        handler(message.from, message.data)
+        return 'accept'
+      }),
+    )
+  }
+
+  close(): void {
+    for (const close of this.#closers.splice(0)) close()
   }
 }

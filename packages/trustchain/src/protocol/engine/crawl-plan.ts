@@ -1,14 +1,13 @@
 /**
  * What to fetch next when a batch of blocks could not be checked for want of others: the ledger names, for each
- * block it refuses with MISSING_DEPENDENCY, the block it needs and the run of blocks it lacks below it. The engine
- * (crawling a proposer before it signs, or the dependencies of an agreement) and `TrustChainNode.crawl` (a fragment
- * another module needs, e.g. to prove a transaction final) plan their crawl rounds with these pure functions.
+ * block it refuses with MISSING_DEPENDENCY, the block it needs and the run of blocks it lacks below it. The engine's
+ * crawl rounds (`crawl-rounds.ts`) are planned with these pure functions.
  */
 import { fromHex, toHex } from '@constellation/crypto'
-import type { HalfBlock } from '../block/half-block.js'
-import { TrustChainErrorCode } from '../errors.js'
-import type { IngestOutcome } from '../ledger/ledger.js'
-import { positionKey } from '../store/position-key.js'
+import type { HalfBlock } from '../../block/half-block.js'
+import { TrustChainErrorCode } from '../../errors.js'
+import type { IngestOutcome } from '../../ledger/ledger.js'
+import { positionKey } from '../../store/position-key.js'
 
 /** Crawl rounds one dependency search may take, and chains one round may ask for, unless configured. */
 export const DEFAULT_MAX_CRAWL_ROUNDS = 8
