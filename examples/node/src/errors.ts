@@ -2,6 +2,8 @@
  * The node's typed errors. Every failure a user can cause (a bad config, a missing key, a bad request) is a
  * `NodeError` with a code, so the CLI prints a clear message and the HTTP API maps it to a status.
  */
+import { CodedError } from '@constellation/interface'
+
 export enum NodeErrorCode {
   INVALID_CONFIG = 'INVALID_CONFIG',
   INVALID_GENESIS = 'INVALID_GENESIS',
@@ -17,16 +19,8 @@ export enum NodeErrorCode {
   UNAVAILABLE = 'UNAVAILABLE',
 }
 
-export class NodeError extends Error {
+export class NodeError extends CodedError<NodeErrorCode> {
   override readonly name = 'NodeError'
-  constructor(
-    readonly code: NodeErrorCode,
-    message: string,
-    readonly data: Readonly<Record<string, unknown>> = {},
-    options?: ErrorOptions,
-  ) {
-    super(message, options)
-  }
 }
 
 export function isNodeError(error: unknown, code?: NodeErrorCode): error is NodeError {

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { ContractErrorCode } from '@constellation/contracts'
+import { type AsyncExecutor, ContractErrorCode, createWorkerExecutor } from '@constellation/contracts'
 import { createKeyFile, equalBytes, fromHex, loadCrypto, toHex } from '@constellation/crypto'
 import { blockHash, type HalfBlock } from '@constellation/trustchain'
 import { pino } from 'pino'
@@ -53,12 +53,30 @@ const logger = pino(
   }),
 )
 
+/** Node A's contracts run in a sandbox given to its contracts module (the default one, counted), not the built-in one. */
+const sandboxed = { registered: 0, executed: 0 }
+function countedSandbox(): AsyncExecutor {
+  const inner = createWorkerExecutor()
+  return {
+    limits: inner.limits,
+    register(registration) {
+      sandboxed.registered++
+      return inner.register(registration)
+    },
+    execute(request) {
+      sandboxed.executed++
+      return inner.execute(request)
+    },
+    close: () => inner.close(),
+  }
+}
+
 async function start(i: number, bootstrap: readonly string[]): Promise<FullNode> {
   const config = { ...(configs[i] as NodeConfig), p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [...bootstrap] } }
   const node = await createNode(config, {
     logger,
     modules: [
-      contractsModule(),
+      contractsModule(i === 0 ? { sandbox: countedSandbox } : {}),
       async (full) => {
         const api = await apiModule({ routes: contractRoutes })(full)
         await rememberOwnerToken(api.url, full.config.dataDir)
@@ -130,6 +148,9 @@ describe('contracts between nodes', () => {
     expect(invoked.output).toBe(70)
     expect(invoked.gas).toBeGreaterThan(0)
     expect(a.hostedContract(tokenId)).toMatchObject({ invocations: 1, state: { [b.callerKey]: 70, carol: 30 } })
+    // The host ran it in the sandbox its module was given.
+    expect(sandboxed.registered).toBeGreaterThan(0)
+    expect(sandboxed.executed).toBeGreaterThan(0)
 
     // Both halves of both pairs are in the host's store; the caller's store holds its proposals and the host's
     // agreements, which it could validate only after crawling the host's contract chain from node A.

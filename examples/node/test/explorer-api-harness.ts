@@ -7,7 +7,7 @@ import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:ht
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createKeyFile, loadCrypto, toHex } from '@constellation/crypto'
+import { createKeyFile, type KeyPair, loadCrypto, toHex } from '@constellation/crypto'
 import { type Logger, pino } from 'pino'
 import { type ApiModule, apiModule } from '../src/api/index.js'
 import { contractRoutes } from '../src/api/routes/contracts.js'
@@ -17,19 +17,22 @@ import type { ExplorerBundler } from '../src/explorer/explorer-assets.js'
 import { type ExplorerModuleOptions, explorerModule, explorerRoutes } from '../src/explorer/explorer-module.js'
 import type { ExplorerEvent } from '../src/explorer/explorer-views.js'
 import { createNode, type FullNode } from '../src/node/create-node.js'
+import type { TransactionView } from './api-bodies.js'
 import { ownerHeaders, rememberOwnerToken } from './api-owner.js'
 
-export interface Reply {
+/** An answer; `json` is the parsed body (undefined if it is not JSON), of the type the caller said it expects. */
+export interface Reply<T = unknown> {
   readonly status: number
   readonly headers: IncomingHttpHeaders
   readonly body: Buffer
   readonly text: string
-  readonly json: any
+  readonly json: T
 }
 
 const agent = new Agent({ keepAlive: true })
 
-export function call(url: string, options: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
+/** `url` over HTTP; `T` is the body the test expects (see api-bodies.ts): not checked, a wrong guess fails the test. */
+export function call<T = unknown>(url: string, options: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply<T>> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
   const method = options.method ?? 'GET'
   const headers = { ...(payload !== undefined && { 'content-type': 'application/json' }), ...ownerHeaders(url, method), ...options.headers }
@@ -46,7 +49,7 @@ export function call(url: string, options: { method?: string; body?: unknown; he
         } catch {
           json = undefined
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text, json })
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text, json: json as T })
       })
       res.on('error', reject)
     })
@@ -59,12 +62,12 @@ export function call(url: string, options: { method?: string; body?: unknown; he
  * POST /v1/transactions on `url` (a node's API), then, if the answer was 202 pending (no answer from the counterparty
  * within the node's wait, which a busy machine can take), GET it until agreed: the transaction view once agreed.
  */
-export async function agreedTransfer(url: string, to: string, amount: number, timeoutMs = 15_000): Promise<any> {
-  const sent = await call(`${url}/v1/transactions`, { method: 'POST', body: { to, amount } })
+export async function agreedTransfer(url: string, to: string, amount: number, timeoutMs = 15_000): Promise<TransactionView> {
+  const sent = await call<TransactionView>(`${url}/v1/transactions`, { method: 'POST', body: { to, amount } })
   if (sent.status === 201) return sent.json
   if (sent.status !== 202) throw new Error(`POST /v1/transactions answered ${sent.status}: ${sent.text}`)
   for (const deadline = Date.now() + timeoutMs; ; ) {
-    const shown = await call(`${url}/v1/transactions/${sent.json.id}`)
+    const shown = await call<TransactionView>(`${url}/v1/transactions/${sent.json.id}`)
     if (shown.json?.status !== 'pending') {
       if (shown.json?.status === 'refused') throw new Error(`transaction ${sent.json.id} was refused: ${shown.text}`)
       return shown.json
@@ -76,6 +79,8 @@ export async function agreedTransfer(url: string, to: string, amount: number, ti
 
 export interface TestNetwork {
   readonly nodes: readonly FullNode[]
+  /** Node i's key pair (a test signs as a node with it: the node itself never hands it out). */
+  readonly keyPairs: readonly KeyPair[]
   readonly apis: readonly ApiModule[]
   url(node: number, path: string): string
   close(): Promise<void>
@@ -132,6 +137,7 @@ export async function startNetwork(options: {
   }
   return {
     nodes,
+    keyPairs: keys,
     apis,
     url: (node, path) => `${apis[node]?.url}${path}`,
     async close() {

@@ -25,6 +25,7 @@ import { type FinalitySource, FinalityChecker, type ShownTransaction } from '../
 import { transactionView } from '../src/api/views/transaction-view.js'
 import { genesisFingerprint } from '../src/config/network-genesis-form.js'
 import type { ExplorerAsset } from '../src/explorer/explorer-assets.js'
+import type { GenesisBody, ProofBody, RoundsBody, TransactionView } from './api-bodies.js'
 import { call, startNetwork, type TestNetwork } from './explorer-api-harness.js'
 
 const crypto = createCrypto(nobleBackend)
@@ -37,14 +38,14 @@ const finals: { readonly view: ShownTransaction; readonly proof: string; readonl
 
 /** A transfer from node 0 to node 1, followed over HTTP until final; its view then (with both halves) and its proof. */
 async function finalTransfer(amount: number): Promise<(typeof finals)[number]> {
-  const sent = await call(url('/v1/transactions'), { method: 'POST', body: { to: net.nodes[1]?.id, amount } })
+  const sent = await call<TransactionView>(url('/v1/transactions'), { method: 'POST', body: { to: net.nodes[1]?.id, amount } })
   // Agreed, or pending when the answer took longer than the node waits: either way it goes on to final.
   expect([201, 202]).toContain(sent.status)
   const id = sent.json.id as string
   for (const deadline = Date.now() + 30_000; ; ) {
-    const shown = await call(url(`/v1/transactions/${id}`))
+    const shown = await call<TransactionView>(url(`/v1/transactions/${id}`))
     if (shown.json.status === 'final') {
-      const reply = await call(url(`/v1/transactions/${id}/proof`))
+      const reply = await call<ProofBody>(url(`/v1/transactions/${id}/proof`))
       if (reply.status === 200) return { view: shown.json as ShownTransaction, proof: reply.json.proof as string, summary: reply.json.summary }
     }
     if (Date.now() > deadline) throw new Error(`transaction ${id} not final with a proof in time: ${shown.text}`)
@@ -66,10 +67,10 @@ function source(tamper: (round: number, hex: string) => string = (_, hex) => hex
   const froms: number[] = []
   return {
     froms,
-    genesis: async () => (await call(url('/v1/genesis'))).json,
+    genesis: async () => (await call<GenesisBody>(url('/v1/genesis'))).json,
     async rounds(from, limit) {
       froms.push(from)
-      const { json } = await call(url(`/v1/consensus/rounds?from=${from}&limit=${limit}`))
+      const { json } = await call<RoundsBody>(url(`/v1/consensus/rounds?from=${from}&limit=${limit}`))
       return {
         latestRound: json.latestRound,
         rounds: json.rounds.map((view: { round: number; hex: string }) => ({ round: view.round, hex: tamper(view.round, view.hex) })),
@@ -85,9 +86,9 @@ const encoded = (proof: AgreementProof) => toHex(encodeAgreementProof(proof))
 
 /** The test node that signs as `publicKey` (hex). */
 function keyPairOf(publicKey: string) {
-  const node = net.nodes.find((candidate) => candidate.id === publicKey)
-  if (node === undefined) throw new Error(`no test node signs as ${publicKey}`)
-  return node.keyPair
+  const keyPair = net.keyPairs.find((candidate) => toHex(candidate.publicKey) === publicKey)
+  if (keyPair === undefined) throw new Error(`no test node signs as ${publicKey}`)
+  return keyPair
 }
 
 describe('FinalityChecker', () => {

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises'
 import type { ApiModule } from '../src/api/index.js'
 import { nodeModules } from '../src/cli/node-modules.js'
 import type { NodeConfig } from '../src/config/node-config.js'
-import { createNode, type FullNode } from '../src/node/create-node.js'
+import { createNode, type FullNode, type NodeModuleFactory } from '../src/node/create-node.js'
 
 export interface StartedNode {
   readonly node: FullNode
@@ -15,11 +15,16 @@ export interface StartedNode {
 
 export async function startAsStartDoes(config: NodeConfig): Promise<StartedNode> {
   let api: ApiModule | undefined
-  const modules = nodeModules(config).map((start) => async (node: FullNode) => {
-    const module = await start(node)
-    if ('router' in module) api = module as ApiModule
-    return module
-  })
+  const modules = nodeModules(config).map(
+    (start): NodeModuleFactory =>
+      typeof start !== 'function'
+        ? start
+        : async (node) => {
+            const module = await start(node)
+            if ('router' in module) api = module as ApiModule
+            return module
+          },
+  )
   const node = await createNode(config, { modules })
   if (api === undefined) throw new Error('the node started without its HTTP API')
   return { node, api }

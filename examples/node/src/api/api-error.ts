@@ -3,6 +3,7 @@
  * sent as `{ "error": { "code", "message" } }`. Handlers throw an `ApiError`, a `NodeError` or a package's typed
  * error; `toApiError` maps each code deliberately, and anything it does not recognise is a bug in the node (500).
  */
+import { CodedError } from '@constellation/interface'
 import { ConsensusError, ConsensusErrorCode } from '@constellation/consensus'
 import { TrustChainError, TrustChainErrorCode } from '@constellation/trustchain'
 import { NodeError, NodeErrorCode } from '../errors.js'
@@ -71,17 +72,12 @@ export interface ApiErrorOptions extends ErrorOptions {
   readonly extra?: Readonly<Record<string, unknown>>
 }
 
-export class ApiError extends Error {
+export class ApiError extends CodedError<ApiErrorCode> {
   override readonly name = 'ApiError'
   readonly headers: Readonly<Record<string, string>>
   readonly extra: Readonly<Record<string, unknown>>
-  constructor(
-    readonly code: ApiErrorCode,
-    message: string,
-    readonly data: Readonly<Record<string, unknown>> = {},
-    options: ApiErrorOptions = {},
-  ) {
-    super(message, options)
+  constructor(code: ApiErrorCode, message: string, detail: Readonly<Record<string, unknown>> = {}, options: ApiErrorOptions = {}) {
+    super(code, message, detail, options)
     this.headers = options.headers ?? {}
     this.extra = options.extra ?? {}
   }
@@ -161,7 +157,7 @@ function fromConsensus(code: ConsensusErrorCode): ApiErrorCode {
 /** The API error a thrown value stands for; `INTERNAL` for anything not deliberately mapped. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error
-  if (error instanceof NodeError) return new ApiError(FROM_NODE[error.code], error.message, error.data, { cause: error })
+  if (error instanceof NodeError) return new ApiError(FROM_NODE[error.code], error.message, error.detail, { cause: error })
   if (error instanceof TrustChainError) return new ApiError(fromTrustChain(error.code), error.message, {}, { cause: error })
   if (error instanceof ConsensusError) return new ApiError(fromConsensus(error.code), error.message, {}, { cause: error })
   return new ApiError(ApiErrorCode.INTERNAL, 'internal error', {}, { cause: error })

@@ -6,6 +6,7 @@
  * `NodeError` UNAVAILABLE. Requests that change state carry the node's API token (`Authorization: Bearer`) when the
  * client has one; a 401 says where the token should have come from.
  */
+import { CodedError } from '@constellation/interface'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { ApiErrorBodyCodec } from '../api/error-body.js'
@@ -14,18 +15,18 @@ import { NodeError, NodeErrorCode } from '../errors.js'
 import { ENVIRONMENT } from './load-config.js'
 
 /** An error the node answered with. */
-export class ApiCallError extends Error {
+/** `detail` holds the error object's fields beside `code` and `message` (a REFUSED transfer's `transaction`). */
+export class ApiCallError extends CodedError<string> {
   override readonly name = 'ApiCallError'
   constructor(
-    readonly code: string,
+    code: string,
     message: string,
     readonly status: number,
-    /** The error object's fields beside `code` and `message` (a REFUSED transfer's `transaction`). */
-    readonly details: Readonly<Record<string, unknown>> = {},
+    detail: Readonly<Record<string, unknown>> = {},
     /** Seconds the node asked the client to wait (`Retry-After`), when it did. */
     readonly retryAfterS?: number,
   ) {
-    super(message)
+    super(code, message, detail)
   }
 }
 

@@ -8,9 +8,9 @@ import { contractRoutes } from '../api/routes/contracts.js'
 import type { NodeConfig } from '../config/node-config.js'
 import { contractsModule } from '../contracts/contracts-module.js'
 import { explorerModule, explorerRoutes } from '../explorer/explorer-module.js'
-import type { FullNode, NodeModule } from '../node/create-node.js'
+import type { NodeModuleFactory } from '../node/create-node.js'
 
-export function nodeModules(config: Pick<NodeConfig, 'explorer'>): ((node: FullNode) => Promise<NodeModule>)[] {
+export function nodeModules(config: Pick<NodeConfig, 'explorer'>): NodeModuleFactory[] {
   if (!config.explorer.enabled) return [contractsModule(), apiModule({ routes: contractRoutes })]
   return [contractsModule(), explorerModule(), apiModule({ routes: [...contractRoutes, ...explorerRoutes()] })]
 }

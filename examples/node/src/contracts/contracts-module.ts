@@ -19,6 +19,7 @@
  */
 import { toHex } from '@constellation/crypto'
 import {
+  type AsyncExecutor,
   createWorkerExecutor,
   defineContract,
   DEPLOY_KIND,
@@ -31,7 +32,7 @@ import {
 } from '@constellation/contracts'
 import type { HalfBlock } from '@constellation/trustchain'
 import { NodeError, NodeErrorCode } from '../errors.js'
-import type { FullNode, NodeModule } from '../node/create-node.js'
+import type { FullNode, NodeModule, SigningComponents, SigningModuleFactory } from '../node/create-node.js'
 import { type ContractCalling, startContractCalling } from './contract-calling.js'
 import { type ContractHosting, startContractHosting } from './contract-hosting.js'
 import { deriveContractKeys } from './contract-keys.js'
@@ -82,6 +83,11 @@ export interface NodeContracts {
 export interface ContractsModuleOptions {
   /** Sandbox limits of the hosted contracts (gas, memory, stack, wall clock; sizes only lower). */
   readonly limits?: Partial<SandboxLimits>
+  /**
+   * The sandbox the hosted contracts run in (default: QuickJS in a worker thread, `createWorkerExecutor` with
+   * `limits`). Every host of one network must reach the same results: re-execution that disagrees is a fault.
+   */
+  readonly sandbox?: () => AsyncExecutor
 }
 
 /** The running contracts module of each node, for the HTTP routes (api/routes/contracts.ts). */
@@ -91,12 +97,13 @@ export function nodeContracts(node: FullNode): NodeContracts | undefined {
   return running.get(node)
 }
 
-export function contractsModule(options: ContractsModuleOptions = {}): (node: FullNode) => Promise<NodeModule & NodeContracts> {
-  return async (node) => {
+/** The contracts module signs as this node (its caller and host keys derive from the node's key) and serves peers. */
+export function contractsModule(options: ContractsModuleOptions = {}): SigningModuleFactory {
+  const start = async (node: FullNode, { keyPair, network }: SigningComponents): Promise<NodeModule & NodeContracts> => {
     const log = node.logger.child({ module: 'contracts' })
     const registry = node.chain.ledger.registry
     if (!registry.has(DEPLOY_KIND)) registerContractPayloads(registry)
-    const keys = deriveContractKeys(node.crypto, node.keyPair)
+    const keys = deriveContractKeys(node.crypto, keyPair)
     const limits = node.chain.ledger.limits
     const calling: ContractCalling = await startContractCalling(node, { keyPair: keys.caller, log })
     let hosting: ContractHosting | undefined
@@ -105,11 +112,11 @@ export function contractsModule(options: ContractsModuleOptions = {}): (node: Fu
       const started = await startContractHosting(node, {
         keyPair: keys.host,
         price: node.config.contracts.price,
-        executor: createWorkerExecutor(options.limits === undefined ? {} : { limits: options.limits }),
+        executor: options.sandbox?.() ?? createWorkerExecutor(options.limits === undefined ? {} : { limits: options.limits }),
         log,
       })
       hosting = started
-      stopServing = serveContracts(node.network, started, { crypto: node.crypto, limits, log })
+      stopServing = serveContracts(network, started, { crypto: node.crypto, limits, log })
     }
     let closed = false
 
@@ -130,7 +137,7 @@ export function contractsModule(options: ContractsModuleOptions = {}): (node: Fu
       }
     }
     const endpoint = (host: string | undefined): Promise<DeployingEndpoint> =>
-      host === undefined || host === node.id ? Promise.resolve(local()) : remoteHost(node.network, node.crypto, host, limits)
+      host === undefined || host === node.id ? Promise.resolve(local()) : remoteHost(network, node.crypto, host, limits)
     const summary = (id: string): HostedContract | undefined => {
       const contract = hosting?.contract(id)
       if (contract === undefined) return undefined
@@ -178,4 +185,5 @@ export function contractsModule(options: ContractsModuleOptions = {}): (node: Fu
     log.info({ hosting: hosting !== undefined, price: module.price }, 'contracts running')
     return module
   }
+  return { signs: true, start }
 }

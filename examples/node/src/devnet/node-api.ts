@@ -4,6 +4,7 @@
  * load generator does not pay a TCP handshake per transfer. Answers are decoded with codecs; an answer the devnet
  * cannot use is an error, never a guess. POSTs carry the node's API token (the devnet reads each node's cookie file).
  */
+import { CodedError } from '@constellation/interface'
 import { Agent, request } from 'node:http'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
@@ -58,20 +59,20 @@ export interface HttpAnswer {
 }
 
 /** A failed call: an error answer (status >= 400) or an answer that does not decode. */
-export class NodeApiError extends Error {
+/** `code` is the API's error code (`INVALID_REQUEST`…), or `HTTP_<status>`, or the socket error's code. */
+export class NodeApiError extends CodedError<string> {
   override readonly name = 'NodeApiError'
   constructor(
     message: string,
     /** The HTTP status, 0 when the node could not be reached. */
     readonly status: number,
-    /** The API's error code (`INVALID_REQUEST`…), or `HTTP_<status>`, or the socket error's code. */
-    readonly code: string,
+    code: string,
     /** Reset on a kept-alive socket reused for this request: the request never reached the node. */
     readonly reusedSocket = false,
     /** How long the node asked the client to wait before trying again (a 429 or 503 answer's Retry-After). */
     readonly retryAfterMs?: number,
   ) {
-    super(message)
+    super(code, message)
   }
 }
 

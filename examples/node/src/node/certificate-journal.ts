@@ -11,6 +11,7 @@
  * hash -> the round (8 bytes). Writes are LevelDB batches appended in order by a single writer.
  */
 import { type CheckpointCertificate, decodeCertificate, encodeCertificate } from '@constellation/consensus'
+import { toHex } from '@constellation/crypto'
 import { ClassicLevel } from 'classic-level'
 
 const CERTIFICATE = 0x63 // 'c'
@@ -62,45 +63,100 @@ export interface CertificateJournal {
 export async function openCertificateJournal(location: string): Promise<CertificateJournal> {
   const db = new ClassicLevel<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' })
   await db.open()
-  const started = (await db.get(STARTED)) !== undefined
+  return new LevelCertificateJournal(db, (await db.get(STARTED)) !== undefined)
+}
+
+class LevelCertificateJournal implements CertificateJournal {
+  readonly #db: ClassicLevel<Uint8Array, Uint8Array>
+  /** Read when the journal opened: marking it started later does not make this run a restart. */
+  readonly started: boolean
   // Writes are chained so the journal never has a later round on disk before an earlier one.
-  let writing: Promise<void> = Promise.resolve()
-  return {
-    started,
-    async certificates() {
-      const out: CheckpointCertificate[] = []
-      for await (const [key, value] of db.iterator({ gte: roundKey(1), lt: roundKey(Number.MAX_SAFE_INTEGER) })) {
-        const certificate = decodeCertificate(value)
-        const round = new DataView(key.buffer, key.byteOffset).getUint32(5)
-        if (certificate.result.body.round !== out.length + 1 || round !== (out.length + 1) >>> 0) break
-        out.push(certificate)
-      }
-      return out
-    },
-    async markStarted() {
-      await db.put(STARTED, Uint8Array.of(1))
-    },
-    append(certificate) {
-      const bytes = encodeCertificate(certificate)
-      writing = writing.then(() => db.put(roundKey(certificate.result.body.round), bytes))
-      return writing
-    },
-    async certificate(round) {
-      const bytes = await db.get(roundKey(round))
-      return bytes === undefined ? undefined : decodeCertificate(bytes)
-    },
-    recordFinal(entries) {
-      if (entries.length === 0) return writing
-      writing = writing.then(() => db.batch(entries.map(({ id, round }) => ({ type: 'put' as const, key: finalKey(id), value: roundBytes(round) }))))
-      return writing
-    },
-    async finalRound(id) {
-      const bytes = await db.get(finalKey(id))
-      return bytes === undefined ? undefined : roundOf(bytes)
-    },
-    async close() {
-      await writing.catch(() => undefined)
-      await db.close()
-    },
+  #writing: Promise<void> = Promise.resolve()
+
+  constructor(db: ClassicLevel<Uint8Array, Uint8Array>, started: boolean) {
+    this.#db = db
+    this.started = started
   }
+
+  async certificates(): Promise<CheckpointCertificate[]> {
+    const out: CheckpointCertificate[] = []
+    for await (const [key, value] of this.#db.iterator({ gte: roundKey(1), lt: roundKey(Number.MAX_SAFE_INTEGER) })) {
+      const certificate = decodeCertificate(value)
+      const round = new DataView(key.buffer, key.byteOffset).getUint32(5)
+      if (certificate.result.body.round !== out.length + 1 || round !== (out.length + 1) >>> 0) break
+      out.push(certificate)
+    }
+    return out
+  }
+
+  async markStarted(): Promise<void> {
+    await this.#db.put(STARTED, Uint8Array.of(1))
+  }
+
+  append(certificate: CheckpointCertificate): Promise<void> {
+    const bytes = encodeCertificate(certificate)
+    this.#writing = this.#writing.then(() => this.#db.put(roundKey(certificate.result.body.round), bytes))
+    return this.#writing
+  }
+
+  async certificate(round: number): Promise<CheckpointCertificate | undefined> {
+    const bytes = await this.#db.get(roundKey(round))
+    return bytes === undefined ? undefined : decodeCertificate(bytes)
+  }
+
+  recordFinal(entries: readonly { readonly id: Uint8Array; readonly round: number }[]): Promise<void> {
+    if (entries.length === 0) return this.#writing
+    this.#writing = this.#writing.then(() =>
+      this.#db.batch(entries.map(({ id, round }) => ({ type: 'put' as const, key: finalKey(id), value: roundBytes(round) }))),
+    )
+    return this.#writing
+  }
+
+  async finalRound(id: Uint8Array): Promise<number | undefined> {
+    const bytes = await this.#db.get(finalKey(id))
+    return bytes === undefined ? undefined : roundOf(bytes)
+  }
+
+  async close(): Promise<void> {
+    await this.#writing.catch(() => undefined)
+    await this.#db.close()
+  }
+}
+
+/** The same journal in memory, for a node without a data dir to keep it (a test, a simulation). */
+export function createMemoryCertificateJournal(): CertificateJournal {
+  return new MemoryCertificateJournal()
+}
+
+class MemoryCertificateJournal implements CertificateJournal {
+  readonly #certificates = new Map<number, CheckpointCertificate>()
+  readonly #final = new Map<string, number>()
+  /** A journal in memory always starts empty: its node never took part in consensus before. */
+  readonly started = false
+
+  async certificates(): Promise<CheckpointCertificate[]> {
+    const out: CheckpointCertificate[] = []
+    for (let round = 1; this.#certificates.has(round); round++) out.push(this.#certificates.get(round) as CheckpointCertificate)
+    return out
+  }
+
+  async markStarted(): Promise<void> {}
+
+  async append(certificate: CheckpointCertificate): Promise<void> {
+    this.#certificates.set(certificate.result.body.round, certificate)
+  }
+
+  async certificate(round: number): Promise<CheckpointCertificate | undefined> {
+    return this.#certificates.get(round)
+  }
+
+  async recordFinal(entries: readonly { readonly id: Uint8Array; readonly round: number }[]): Promise<void> {
+    for (const { id, round } of entries) this.#final.set(toHex(id), round)
+  }
+
+  async finalRound(id: Uint8Array): Promise<number | undefined> {
+    return this.#final.get(toHex(id))
+  }
+
+  async close(): Promise<void> {}
 }

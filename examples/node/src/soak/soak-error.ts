@@ -3,6 +3,7 @@
  * bounds) is told apart from a run that could not be carried out (a node that would not come back up). An invariant
  * that does not hold is not an error: it is a finding, reported in the soak report.
  */
+import { CodedError } from '@constellation/interface'
 export enum SoakErrorCode {
   /** The manifest file cannot be read, or is larger than `MAX_MANIFEST_BYTES`. */
   MANIFEST_UNREADABLE = 'MANIFEST_UNREADABLE',
@@ -14,16 +15,8 @@ export enum SoakErrorCode {
   RUN_FAILED = 'RUN_FAILED',
 }
 
-export class SoakError extends Error {
+export class SoakError extends CodedError<SoakErrorCode> {
   override readonly name = 'SoakError'
-  constructor(
-    readonly code: SoakErrorCode,
-    message: string,
-    readonly data: Readonly<Record<string, unknown>> = {},
-    options?: ErrorOptions,
-  ) {
-    super(message, options)
-  }
 }
 
 export function isManifestError(error: unknown): error is SoakError {

@@ -3,10 +3,7 @@
  * next round with the latest election record (pools, seats, sort keys: enough to re-check it), and the election
  * history read from the certificates (each certificate names the facilitators of the round after it).
  */
-import type { SolarSystemRules } from '@constellation/consensus'
 import { toHex } from '@constellation/crypto'
-import { solarSystemOf } from '../../config/network-genesis.js'
-import type { FullNode } from '../../node/create-node.js'
 import { boundedInteger, strictQuery } from '../request-input.js'
 import type { Route } from '../router.js'
 import { memeViews } from '../views/meme-view.js'
@@ -15,17 +12,6 @@ import { memeViews } from '../views/meme-view.js'
 export const MAX_ELECTIONS_LISTED = 100
 
 const MemesQuery = { elections: boundedInteger(0, MAX_ELECTIONS_LISTED, 'Elections') }
-
-// The rules are a pure function of the genesis: derived once per node, not per request.
-const rulesOfNode = new WeakMap<FullNode, SolarSystemRules>()
-function rulesOf(node: FullNode): SolarSystemRules {
-  let rules = rulesOfNode.get(node)
-  if (rules === undefined) {
-    rules = solarSystemOf(node.genesis).rules
-    rulesOfNode.set(node, rules)
-  }
-  return rules
-}
 
 export function memeRoutes(): Route[] {
   return [
@@ -55,7 +41,7 @@ export function memeRoutes(): Route[] {
             },
             election: state.election ?? null,
             elections: past,
-            memes: memeViews(state, rulesOf(node)),
+            memes: memeViews(state, node.rules),
           },
         }
       },

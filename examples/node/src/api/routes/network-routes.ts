@@ -42,7 +42,7 @@ export function networkRoutes(): Route[] {
           faultsTolerated: state.committee.faults,
           quorum: state.committee.quorum,
           /** Whether this node facilitates the round under way. */
-          facilitating: consensus.facilitatorRound !== undefined,
+          facilitating: consensus.facilitating(),
         }
         return { status: 200, body: { solarSystems: [solarSystem] } }
       },

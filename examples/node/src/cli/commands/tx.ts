@@ -161,15 +161,15 @@ function remaining(deadline: number): number {
 /** A failed send, with what the user can do about it: the refused transaction's id, or the key to send again with. */
 function sendError(error: unknown, key: string | undefined): unknown {
   if (error instanceof ApiCallError && error.code === 'REFUSED') {
-    const refused = TransactionCodec.decode(error.details.transaction)
+    const refused = TransactionCodec.decode(error.detail.transaction)
     if (refused._tag === 'Right')
-      return new ApiCallError(error.code, `${error.message} (transaction ${refused.right.id})`, error.status, error.details, error.retryAfterS)
+      return new ApiCallError(error.code, `${error.message} (transaction ${refused.right.id})`, error.status, error.detail, error.retryAfterS)
   }
   if (key !== undefined && isNodeError(error, NodeErrorCode.UNAVAILABLE)) {
     return new NodeError(
       error.code,
       `${error.message}; the transfer may or may not have been made: send again with the same --idempotency-key to find out without paying twice`,
-      error.data,
+      error.detail,
       {
         cause: error,
       },

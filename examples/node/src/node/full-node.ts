@@ -1,0 +1,137 @@
+/**
+ * The running node as its modules see it (`FullNode`), and the modules' own shape. A module that only reads the
+ * node and calls its operations (the HTTP API, the explorer) gets the `FullNode`: no key, and a read-only view of
+ * the network. A module that acts as this node on the network (the contracts host signs and serves requests)
+ * declares it (`signs: true`) and gets the key and the network besides.
+ */
+import type { AgreementProof, SolarSystemNode, SolarSystemRules, TransactionHalves } from '@constellation/consensus'
+import type { Crypto, KeyPair } from '@constellation/crypto'
+import type { NetworkTraffic, SignedResourceAdvert } from '@constellation/gossip'
+import type { Clock, PeerId } from '@constellation/interface'
+import type { AnchoredNode, BlockStore } from '@constellation/trustchain'
+import type { NetworkGenesis } from '../config/network-genesis.js'
+import type { NodeConfig } from '../config/node-config.js'
+import type { Logger } from '../log/logger.js'
+import type { NodeMetrics } from '../metrics/node-metrics.js'
+import type { CertificateJournal } from './certificate-journal.js'
+import type { NodeNetwork } from './node-parts.js'
+import type { StallStatus } from './stall-watch.js'
+import type { TrackedTransaction, TransactionTotals, TransactionTracker } from './transaction-tracker.js'
+
+/** A module of the node that runs beside the core and closes before it (the contracts host, the HTTP API). */
+export interface NodeModule {
+  close(): Promise<void>
+  /** What the module adds to `<dataDir>/node.json` (the API's URL, say) for scripts that look for a running node. */
+  describe?(): Record<string, unknown>
+}
+
+/** Starts a module that reads the node and calls its operations. */
+export type ReadingModuleFactory = (node: FullNode) => Promise<NodeModule>
+
+/** What a module that acts as this node on the network gets besides the node. */
+export interface SigningComponents {
+  readonly keyPair: KeyPair
+  readonly network: NodeNetwork
+}
+
+/** Starts a module that acts as this node: it declares so, and gets the key and the network. */
+export interface SigningModuleFactory {
+  readonly signs: true
+  start(node: FullNode, components: SigningComponents): Promise<NodeModule>
+}
+
+export type NodeModuleFactory = ReadingModuleFactory | SigningModuleFactory
+
+/** What the node's modules may read of its consensus: where it stands, its certified history, its certificates. */
+export interface ConsensusView {
+  readonly state: SolarSystemNode['state']
+  readonly history: SolarSystemNode['history']
+  /** Whether this node facilitates the round under way. */
+  facilitating(): boolean
+  onCertificate(listener: Parameters<SolarSystemNode['onCertificate']>[0]): () => void
+}
+
+/** What the node's modules may read of its network: who it is, who it knows, what it sent. */
+export interface NetworkView {
+  readonly peerId: PeerId
+  peers(): PeerId[]
+  /** The addresses peers can dial this node on (none on a simulator). */
+  listenAddresses(): string[]
+  advertOf(peer: PeerId): SignedResourceAdvert | undefined
+  traffic(): NetworkTraffic
+}
+
+export interface NodeStatus {
+  readonly id: string
+  readonly group: string
+  readonly round: number
+  readonly facilitators: readonly string[]
+  readonly facilitating: boolean
+  readonly chainHeight: number
+  /** The running balance the own chain states (received value not yet final included). */
+  readonly balance: number
+  /** What the node may spend now: its certified spendable balance minus what it paid since. */
+  readonly available: number
+  readonly peers: number
+  readonly listen: readonly string[]
+  readonly transactions: TransactionTotals
+  readonly uptimeMs: number
+  /** Whether the consensus has stalled as this node sees it: no certified round for `consensus.stallReportAfterMs`. */
+  readonly consensus: StallStatus
+}
+
+/** A transfer to make: `amount` to the member `to`, optionally under a client's idempotency key. */
+export interface TransferRequest {
+  readonly to: Uint8Array
+  readonly amount: number
+  readonly key?: string
+}
+
+/** Why a transfer was refused before anything was signed. */
+export type TransferRejection = 'INSUFFICIENT_FUNDS' | 'BUSY' | 'INVALID' | 'KEY_CONFLICT' | 'CLOSED'
+
+export type TransferResult =
+  /** A transaction was made (now, or earlier under the same key: `replay`); its status says how far it got. */
+  | { readonly kind: 'transaction'; readonly tracked: TrackedTransaction; readonly replay: boolean }
+  | { readonly kind: 'rejected'; readonly reason: TransferRejection; readonly message: string; readonly retryAfterMs?: number }
+
+export interface FullNode {
+  /** Hex public key: the node id on every layer. */
+  readonly id: string
+  readonly publicKey: Uint8Array
+  readonly config: NodeConfig
+  readonly genesis: NetworkGenesis
+  readonly crypto: Crypto
+  readonly store: BlockStore
+  readonly network: NetworkView
+  /** The election rules (the scorer among them) every node of the network uses. */
+  readonly rules: SolarSystemRules
+  /** The node's time: the wall clock, or a simulator's. */
+  readonly clock: Clock
+  readonly chain: AnchoredNode
+  readonly consensus: ConsensusView
+  readonly journal: CertificateJournal
+  readonly transactions: TransactionTracker
+  readonly metrics: NodeMetrics
+  readonly logger: Logger
+  /** Aborted when the node starts closing. */
+  readonly signal: AbortSignal
+  /**
+   * Calls `listener` with the own chain's new height each time a block of this node's is stored: a proposal or
+   * agreement of a delivered transaction, or a checkpoint. Returns the unsubscribe.
+   */
+  onChainGrowth(listener: (height: number) => void): () => void
+  /** Calls `listener` when the consensus stalls (no certified round for a while) and when it certifies again. */
+  onStall(listener: (status: StallStatus) => void): () => void
+  /**
+   * Proposes value transfers, one result per request: the transaction (agreed, pending, or refused and voided), or
+   * why nothing was signed. A request with a `key` that an earlier one used returns that transfer (`replay`).
+   */
+  transfer(requests: readonly TransferRequest[]): Promise<TransferResult[]>
+  /** The round that finalised the transaction, if it is final (checked on what this node holds). */
+  finalRound(transaction: TransactionHalves): Promise<number | undefined>
+  /** The transaction's agreement proof; NOT_FINAL (consensus) until it is final. */
+  agreementProof(transaction: TransactionHalves): Promise<AgreementProof>
+  status(): NodeStatus
+  close(): Promise<void>
+}
