@@ -1,9 +1,10 @@
 /** The one tsup build every workspace package uses: ESM for Node 20, bundled declarations, source maps. */
 import { defineConfig, type Options } from 'tsup'
 
-export function packageBuild(options: Pick<Options, 'external'> = {}) {
+export function packageBuild(options: Pick<Options, 'external'> & { readonly entry?: string[] } = {}) {
   return defineConfig({
-    entry: ['src/index.ts'],
+    // One entry per `exports` subpath: src/<name>.ts builds dist/<name>.js and dist/<name>.d.ts.
+    entry: options.entry ?? ['src/index.ts'],
     format: ['esm'],
     target: 'node20',
     platform: 'neutral',

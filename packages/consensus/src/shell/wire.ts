@@ -11,7 +11,7 @@
  */
 import { encodeCanonical, SIGNATURE_LENGTH } from '@constellation/crypto'
 import * as t from 'io-ts'
-import { acsMessageFromCbor, acsMessageToCbor } from '../acs/index.js'
+import { acsMessageFromCbor, acsMessageToCbor } from '../acs/acs-messages.js'
 import { bytesOfLength, bytesUpTo, closedRecord, decodeWith, integerIn, listUpTo, recordWithOptional } from '../codec/fields.js'
 import { MAX_FINALITY_PATH_BYTES } from '../hierarchy/finality-path.js'
 import { MAX_MEMBERSHIP_REQUEST_BYTES } from '../membership/membership-request.js'

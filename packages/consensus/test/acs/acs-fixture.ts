@@ -4,7 +4,7 @@
  */
 import { loadCrypto } from '@constellation/crypto'
 import { createRandom } from '@constellation/gossip'
-import { type AcsConfig, type AcsMessage, type AcsOutput, type AcsState, acsStep, initialAcsState } from '../../src/acs/index.js'
+import { type AcsConfig, type AcsMessage, type AcsOutput, type AcsState, acsStep, initialAcsState } from '../../src/acs.js'
 
 const crypto = await loadCrypto()
 export const sha256 = (value: Uint8Array): Uint8Array => crypto.sha256(value)

@@ -2,7 +2,7 @@ import { encodeCanonical, decodeCanonical } from '@constellation/crypto'
 import fc from 'fast-check'
 import { isRight } from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
-import { type AcsMessage, AcsMessageCodec, acsMessageFromCbor, acsMessageToCbor, isAcsMessage } from '../../src/acs/index.js'
+import { type AcsMessage, AcsMessageCodec, acsMessageFromCbor, acsMessageToCbor, isAcsMessage } from '../../src/acs.js'
 
 const instance = fc.integer({ min: 0, max: 4095 })
 const round = fc.integer({ min: 0, max: 1 << 20 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isConsensusError } from '../../src/errors.js'
-import { acsProgress, acsStep, initialAcsState } from '../../src/acs/index.js'
+import { acsProgress, acsStep, initialAcsState } from '../../src/acs.js'
 import { acsConfig, facilitatorIds, proposalOf, runFair } from './acs-fixture.js'
 
 describe('ACS with honest facilitators', () => {

@@ -3,7 +3,7 @@
  * t + 1 facilitators (the others fetch the value with VALUE-REQUEST), and the checks on VALUE and INIT.
  */
 import { describe, expect, it } from 'vitest'
-import { type AcsMessage, type AcsState, acsProgress, acsStep, initialAcsState } from '../../src/acs/index.js'
+import { type AcsMessage, type AcsState, acsProgress, acsStep, initialAcsState } from '../../src/acs.js'
 import { acsConfig, facilitatorIds, proposalOf, sha256 } from './acs-fixture.js'
 import { createRandom } from '@constellation/gossip'
 

@@ -13,30 +13,29 @@ import { createRandom, type Random } from '@constellation/gossip'
 import { advanceHead, createCheckpoint, createGenesisBlock, EMPTY_CHAIN_HEAD } from '@constellation/trustchain'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
-  type AnchoredCheckpoint,
-  applyResult,
-  assembleCertificate,
   certificateDigest,
   type CheckpointCertificate,
   checkCertificate,
   defaultSolarSystemRules,
-  encodeProposal,
-  foldAgreement,
-  genesisHashOf,
-  genesisState,
-  type LevelInput,
-  levelInputs,
-  merkleRoot,
-  nextResult,
   resultHash,
-  type RoundInputKind,
-  type RoundMessage,
   type SolarSystemGenesis,
   type SolarSystemRules,
   type SolarSystemState,
-  signResult,
-  startRound,
 } from '../../src/index.js'
+import {
+  type AnchoredCheckpoint,
+  applyResult,
+  foldAgreement,
+  genesisHashOf,
+  genesisState,
+  nextResult,
+  type RoundInputKind,
+  type RoundMessage,
+  startRound,
+} from '../../src/round.js'
+import { type LevelInput, levelInputs, merkleRoot } from '../../src/hierarchy.js'
+import { assembleCertificate, signResult } from '../../src/round/certificate.js'
+import { encodeProposal } from '../../src/round/checkpoint-pool.js'
 import { anchored } from '../round/fixtures.js'
 import { acsToolkit } from '../support/adversarial-acs.js'
 import { type AdversaryToolkit, runAdversarial } from '../support/adversarial-scheduler.js'

@@ -5,7 +5,8 @@
  */
 import { type Crypto, fromHex } from '@constellation/crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type CertificateHistory, childRun, childRunBytes, encodeCertificate, type SolarSystemState } from '../../src/index.js'
+import { type CertificateHistory, encodeCertificate, type SolarSystemState } from '../../src/index.js'
+import { childRun, childRunBytes } from '../../src/hierarchy.js'
 import type { ChildGroup } from '../../src/hierarchy/level-inputs.js'
 import { HierarchySim } from '../support/hierarchy-sim.js'
 import { testCrypto } from '../support/solar-system-sim.js'

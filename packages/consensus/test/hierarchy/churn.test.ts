@@ -10,20 +10,16 @@ import { type Crypto, toHex } from '@constellation/crypto'
 import { createRandom } from '@constellation/gossip'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
-  applyMembershipRound,
   certificateDigest,
-  certifiedRequests,
   checkRootedAgreementProof,
   committeesOf,
-  emptyAssignment,
-  indexMembershipRequests,
   type MembershipRequest,
   type MembershipRules,
   type RootedAgreementProof,
   signMembershipRequest,
-  solarSystemThreshold,
   verifyCertificateChain,
 } from '../../src/index.js'
+import { applyMembershipRound, certifiedRequests, emptyAssignment, indexMembershipRequests, solarSystemThreshold } from '../../src/hierarchy.js'
 import { HierarchySim } from '../support/hierarchy-sim.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 

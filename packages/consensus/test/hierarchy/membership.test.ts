@@ -6,26 +6,20 @@
 import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
 import { createRandom } from '@constellation/gossip'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { defaultSolarSystemRules, type MembershipRequest, type MembershipRules, signMembershipRequest, verifyCertificateChain } from '../../src/index.js'
+import { addInput, genesisState, type InputPool } from '../../src/round.js'
 import {
-  addInput,
   applyMembershipRound,
   type Assignment,
   assignmentDigest,
   certifiedRequests,
-  defaultSolarSystemRules,
   emptyAssignment,
-  genesisState,
   indexMembershipRequests,
-  type InputPool,
   type LevelInput,
   levelInputs,
-  type MembershipRequest,
-  type MembershipRules,
   membersOf,
-  signMembershipRequest,
   solarSystemThreshold,
-  verifyCertificateChain,
-} from '../../src/index.js'
+} from '../../src/hierarchy.js'
 import { HierarchySim } from '../support/hierarchy-sim.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 

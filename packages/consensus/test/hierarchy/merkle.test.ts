@@ -6,16 +6,8 @@
 import type { Crypto } from '@constellation/crypto'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
-import {
-  checkMembershipRequest,
-  decodeMembershipRequest,
-  EMPTY_MERKLE_ROOT,
-  encodeMembershipRequest,
-  merkleProof,
-  merkleRoot,
-  signMembershipRequest,
-  verifyMerkleProof,
-} from '../../src/index.js'
+import { checkMembershipRequest, decodeMembershipRequest, encodeMembershipRequest, signMembershipRequest } from '../../src/index.js'
+import { EMPTY_MERKLE_ROOT, merkleProof, merkleRoot, verifyMerkleProof } from '../../src/hierarchy.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 
 let crypto: Crypto

@@ -1,7 +1,8 @@
 import { type Crypto, toHex } from '@constellation/crypto'
 import { signRefusal, type StretchSummary, createProposal, EMPTY_CHAIN_HEAD, blockHash } from '@constellation/trustchain'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { applyLedgerDelta, AWAITING_ROUNDS, finalisedLeaf, genesisLedger, settleLedger, type TransferLedger } from '../../src/index.js'
+import { finalisedLeaf, type TransferLedger } from '../../src/index.js'
+import { applyLedgerDelta, AWAITING_ROUNDS, genesisLedger, settleLedger } from '../../src/round.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 
 let crypto: Crypto

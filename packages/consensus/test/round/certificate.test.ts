@@ -1,19 +1,9 @@
 import type { Crypto } from '@constellation/crypto'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
-import {
-  assembleCertificate,
-  checkCertificate,
-  ConsensusErrorCode,
-  decodeCertificate,
-  encodeCertificate,
-  foldAgreement,
-  isConsensusError,
-  nextResult,
-  resultHash,
-  signResult,
-  verifyCertificate,
-} from '../../src/index.js'
+import { checkCertificate, ConsensusErrorCode, decodeCertificate, encodeCertificate, isConsensusError, resultHash, verifyCertificate } from '../../src/index.js'
+import { foldAgreement, nextResult } from '../../src/round.js'
+import { assembleCertificate, signResult } from '../../src/round/certificate.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 import { roundFixture } from './fixtures.js'
 

@@ -1,14 +1,8 @@
 /** Members with key pairs, a genesis, rules and round-1 checkpoint blocks, for tests of the pure round layer. */
 import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
 import { createCheckpoint, EMPTY_CHAIN_HEAD, type HalfBlock, PayloadRegistry } from '@constellation/trustchain'
-import {
-  type AnchoredCheckpoint,
-  checkSubmission,
-  defaultSolarSystemRules,
-  genesisState,
-  type SolarSystemRules,
-  type SolarSystemState,
-} from '../../src/index.js'
+import { defaultSolarSystemRules, type SolarSystemRules, type SolarSystemState } from '../../src/index.js'
+import { type AnchoredCheckpoint, checkSubmission, genesisState } from '../../src/round.js'
 
 /**
  * A member's checkpoint with the stretch it closes (`blocks`, the checkpoint last), checked against `state` as a

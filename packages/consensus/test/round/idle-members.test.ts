@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { startRound, stepRound } from '../../src/index.js'
+import { startRound, stepRound } from '../../src/round.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 import { roundFixture } from './fixtures.js'
 

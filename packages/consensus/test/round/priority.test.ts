@@ -1,17 +1,9 @@
 import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
 import { advanceHead, createCheckpoint, EMPTY_CHAIN_HEAD, type ChainHead, type HalfBlock } from '@constellation/trustchain'
 import { beforeAll, describe, expect, it } from 'vitest'
-import {
-  addToPool,
-  type CheckpointPool,
-  defaultSolarSystemRules,
-  encodeProposal,
-  foldAgreement,
-  nextResult,
-  resultHash,
-  selectCheckpoints,
-  type SolarSystemState,
-} from '../../src/index.js'
+import { defaultSolarSystemRules, resultHash, type SolarSystemState } from '../../src/index.js'
+import { addToPool, type CheckpointPool, foldAgreement, nextResult } from '../../src/round.js'
+import { encodeProposal, selectCheckpoints } from '../../src/round/checkpoint-pool.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 import { anchored, roundFixture } from './fixtures.js'
 

@@ -18,19 +18,10 @@ import {
   transferPayload,
 } from '@constellation/trustchain'
 import { beforeAll, describe, expect, it } from 'vitest'
-import {
-  applyResult,
-  defaultSolarSystemRules,
-  encodeProposal,
-  encodeStretchSummary,
-  finalisedLeaf,
-  foldAgreement,
-  genesisState,
-  MAX_FAULTS_PER_RESULT,
-  nextResult,
-  resultHash,
-  scoreOf,
-} from '../../src/index.js'
+import { defaultSolarSystemRules, finalisedLeaf, resultHash, scoreOf } from '../../src/index.js'
+import { applyResult, foldAgreement, genesisState, MAX_FAULTS_PER_RESULT, nextResult } from '../../src/round.js'
+import { encodeStretchSummary } from '../../src/ledger/stretch-summary-codec.js'
+import { encodeProposal } from '../../src/round/checkpoint-pool.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 import { anchored, roundFixture } from './fixtures.js'
 

@@ -6,20 +6,8 @@
  */
 import { type Crypto, toHex } from '@constellation/crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
-import {
-  ConsensusErrorCode,
-  decodeRoundRecord,
-  encodeRoundRecord,
-  type FacilitatorRoundState,
-  journalFloor,
-  keptRecords,
-  resumeRound,
-  type RoundEffect,
-  type RoundMessage,
-  type RoundRecord,
-  startRound,
-  stepRound,
-} from '../../src/index.js'
+import { ConsensusErrorCode, decodeRoundRecord, encodeRoundRecord, keptRecords, type RoundRecord } from '../../src/index.js'
+import { type FacilitatorRoundState, journalFloor, resumeRound, type RoundEffect, type RoundMessage, startRound, stepRound } from '../../src/round.js'
 import { decodeRoundFrame, encodeRoundFrame } from '../../src/shell/wire.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 import { type RoundFixture, roundFixture } from './fixtures.js'

@@ -1,7 +1,8 @@
 import type { Crypto } from '@constellation/crypto'
 import { advanceHead, createCheckpoint, EMPTY_CHAIN_HEAD, type ChainHead, type HalfBlock, PayloadRegistry, type StretchTail } from '@constellation/trustchain'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { finishSubmission, planSubmission, type SolarSystemState } from '../../src/index.js'
+import type { SolarSystemState } from '../../src/index.js'
+import { finishSubmission, planSubmission } from '../../src/round.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 import { roundFixture } from './fixtures.js'
 

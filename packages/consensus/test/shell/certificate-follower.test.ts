@@ -7,19 +7,9 @@
 import type { Crypto } from '@constellation/crypto'
 import type { Clock, TimerHandle } from '@constellation/gossip'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import {
-  applyResult,
-  assembleCertificate,
-  CertificateHistory,
-  type CheckpointCertificate,
-  type ConsensusNetwork,
-  encodeCertificate,
-  foldAgreement,
-  nextResult,
-  resultHash,
-  signResult,
-  type SolarSystemState,
-} from '../../src/index.js'
+import { CertificateHistory, type CheckpointCertificate, type ConsensusNetwork, encodeCertificate, resultHash, type SolarSystemState } from '../../src/index.js'
+import { applyResult, foldAgreement, nextResult } from '../../src/round.js'
+import { assembleCertificate, signResult } from '../../src/round/certificate.js'
 import { ApplyQueue, CertificateFollower, type CertificateFollowerOptions } from '../../src/shell/certificate-follower.js'
 import { serveCertificateRange } from '../../src/shell/certificate-range.js'
 import { decodeCertificateRangeRequest, encodeCertificateAnnouncement } from '../../src/shell/wire.js'

@@ -10,9 +10,7 @@ import { GossipErrorCode, isGossipError, type Random } from '@constellation/goss
 import type { TransferOutcome } from '@constellation/trustchain'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  applyMembershipRound,
   certificateDigest,
-  certifiedRequests,
   certificateTopic,
   type CheckpointCertificate,
   checkRootedAgreementProof,
@@ -20,20 +18,18 @@ import {
   ConsensusErrorCode,
   type ConsensusNetwork,
   decodeCertificate,
-  emptyAssignment,
   encodeCertificate,
   fetchCertifiedHistory,
   fetchRootedAgreementProof,
-  genesisHashOf,
-  indexMembershipRequests,
   isConsensusError,
   levelProtocols,
-  nextResult,
   resultHash,
   signMembershipRequest,
-  signResult,
   submitMembershipRequest,
 } from '../../src/index.js'
+import { genesisHashOf, nextResult } from '../../src/round.js'
+import { applyMembershipRound, certifiedRequests, emptyAssignment, indexMembershipRequests } from '../../src/hierarchy.js'
+import { signResult } from '../../src/round/certificate.js'
 import {
   decodeCertificateRange,
   decodeFinalityPathAnswer,

@@ -5,7 +5,8 @@
  */
 import type { Clock, TimerHandle } from '@constellation/gossip'
 import { describe, expect, it } from 'vitest'
-import type { ConsensusNetwork, FacilitatorRoundState } from '../../src/index.js'
+import type { ConsensusNetwork } from '../../src/index.js'
+import type { FacilitatorRoundState } from '../../src/round.js'
 import { DEFAULT_TIMING } from '../../src/shell/shell-timing.js'
 import { RoundDriver } from '../../src/shell/round-driver.js'
 

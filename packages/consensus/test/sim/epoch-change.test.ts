@@ -6,19 +6,9 @@
  */
 import { toHex } from '@constellation/crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  applyMembershipRound,
-  applyResult,
-  type CheckpointCertificate,
-  emptyAssignment,
-  EpochSchedule,
-  genesisState,
-  membersOf,
-  nextResult,
-  resultHash,
-  scheduleMembers,
-  signMembershipRequest,
-} from '../../src/index.js'
+import { type CheckpointCertificate, EpochSchedule, resultHash, signMembershipRequest } from '../../src/index.js'
+import { applyResult, genesisState, nextResult, scheduleMembers } from '../../src/round.js'
+import { applyMembershipRound, emptyAssignment, membersOf } from '../../src/hierarchy.js'
 import { createSimMember, createSolarSystemSim, type SimMember, type SolarSystemSim } from '../support/solar-system-sim.js'
 import { SHELL_MEMBERSHIP } from '../support/membership-rules.js'
 

@@ -15,17 +15,12 @@ import {
   type ConsensusNetwork,
   ConsensusErrorCode,
   decodeMembershipRequest,
-  deriveEpoch,
-  type EpochDerivation,
   type EpochRules,
   isConsensusError,
-  membershipRequestDigest,
-  type RootResult,
-  settledThrough,
   signMembershipRequest,
-  startEpochDerivation,
   submitMembershipRequest,
 } from '../../src/index.js'
+import { deriveEpoch, type EpochDerivation, membershipRequestDigest, type RootResult, settledThrough, startEpochDerivation } from '../../src/hierarchy.js'
 import { decodeMembershipRequestsAnswer, encodeMembershipRequestsAnswer, encodeRequestDigests, levelProtocols, membershipTopic } from '../../src/shell/wire.js'
 import { type ClusterSim, createClusterSim } from '../support/cluster-sim.js'
 import { SHELL_MEMBERSHIP } from '../support/membership-rules.js'

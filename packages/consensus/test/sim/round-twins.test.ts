@@ -34,9 +34,6 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   type AgreementProof,
-  type AnchoredCheckpoint,
-  applyResult,
-  assembleCertificate,
   type BatchVerifier,
   buildAgreementProof,
   CertificateHistory,
@@ -44,23 +41,17 @@ import {
   type CheckpointCertificate,
   checkAgreementProof,
   checkCertificate,
-  checkFinalisedLeaves,
   committeesOf,
   defaultSolarSystemRules,
-  encodeProposal,
-  foldAgreement,
-  genesisState,
-  merkleProof,
-  nextResult,
   resultHash,
-  type RoundMessage,
   type SolarSystemGenesis,
   type SolarSystemState,
-  signResult,
-  startRound,
   transactionLeaf,
-  withoutLeaves,
 } from '../../src/index.js'
+import { type AnchoredCheckpoint, applyResult, foldAgreement, genesisState, nextResult, type RoundMessage, startRound } from '../../src/round.js'
+import { merkleProof } from '../../src/hierarchy.js'
+import { assembleCertificate, checkFinalisedLeaves, signResult, withoutLeaves } from '../../src/round/certificate.js'
+import { encodeProposal } from '../../src/round/checkpoint-pool.js'
 import { anchored } from '../round/fixtures.js'
 import { acsToolkit } from '../support/adversarial-acs.js'
 import { type AdversaryToolkit, type Machine, runAdversarial } from '../support/adversarial-scheduler.js'

@@ -16,7 +16,7 @@ import {
   initialAcsState,
   MAX_ACS_INSTANCE,
   MAX_AGREEMENT_ROUND,
-} from '../../src/acs/index.js'
+} from '../../src/acs.js'
 import { type AdversaryToolkit, type ByzantineBehaviour, type Machine, runAdversarial, type AdversarialRunResult } from './adversarial-scheduler.js'
 
 const crypto = await loadCrypto()

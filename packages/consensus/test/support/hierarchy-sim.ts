@@ -54,28 +54,30 @@ import {
   transferPayload,
 } from '@constellation/trustchain'
 import {
-  type AnchoredCheckpoint,
   anchorOf,
-  applyResult,
   buildAgreementProof,
   type CheckpointCertificate,
-  checkSubmission,
   defaultSolarSystemRules,
   encodeCertificate,
-  type FacilitatorRoundState,
-  genesisHashOf,
-  genesisState,
   resultHash,
-  type RoundEvent,
-  type RoundInputKind,
-  type RoundMessage,
   type SolarSystemGenesis,
   type SolarSystemRules,
   type SolarSystemState,
-  startRound,
-  stepRound,
   transactionLeaf,
 } from '../../src/index.js'
+import {
+  type AnchoredCheckpoint,
+  applyResult,
+  checkSubmission,
+  type FacilitatorRoundState,
+  genesisHashOf,
+  genesisState,
+  type RoundEvent,
+  type RoundInputKind,
+  type RoundMessage,
+  startRound,
+  stepRound,
+} from '../../src/round.js'
 import { childRun, childRunBytes } from '../../src/hierarchy/child-run.js'
 import { HierarchyIndex, type RootedAgreementProof } from '../../src/hierarchy/finality-path.js'
 import { type ChildCertificates, type LevelInput, levelInputs } from '../../src/hierarchy/level-inputs.js'

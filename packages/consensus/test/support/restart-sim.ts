@@ -7,11 +7,9 @@
  */
 import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
 import { SimNetwork, type SimNode, uniformLatency } from '@constellation/gossip'
-import { type AnchoredNode, createAnchoredNode, createGenesisBlock, createMemoryBlockStore, fromDelayClock } from '@constellation/trustchain'
+import { type AnchoredNode, createAnchoredNode, createGenesisBlock, createMemoryBlockStore } from '@constellation/trustchain'
 import {
-  type AcsMessage,
   type CheckpointCertificate,
-  type FacilitatorRoundState,
   type ConsensusNetwork,
   createMemoryRoundJournal,
   createSolarSystemNode,
@@ -21,6 +19,8 @@ import {
   type SolarSystemRules,
   type SolarSystemTiming,
 } from '../../src/index.js'
+import type { FacilitatorRoundState } from '../../src/round.js'
+import type { AcsMessage } from '../../src/acs.js'
 import { decodeRoundFrame, ROUND_PROTOCOL, type RoundFrame } from '../../src/shell/wire.js'
 import { SIM_BALANCE, simGenesis, simKeyPairs, testCrypto, withRequests } from './solar-system-sim.js'
 
@@ -280,7 +280,7 @@ export async function createRestartSim(options: RestartSimOptions): Promise<Rest
       store,
       network: sim,
       anchors: { round: () => members[index]?.node.state.round ?? 0, anchorOf: (publicKey) => members[index]?.node.anchors().anchorOf(publicKey) },
-      clock: fromDelayClock(net.clock),
+      clock: net.clock,
       onError: (error) => errors.push(error),
     })
     await chain.start()

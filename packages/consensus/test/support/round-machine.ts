@@ -3,8 +3,9 @@
  * adversarial scheduler's `Machine` interface: started with its inputs and its proposal timer, then handed messages;
  * its output is the certificate it assembles.
  */
-import type { CheckpointCertificate, FacilitatorRoundState, RoundEvent, RoundMessage } from '../../src/index.js'
-import { stepRound } from '../../src/index.js'
+import type { CheckpointCertificate } from '../../src/index.js'
+import type { FacilitatorRoundState, RoundEvent, RoundMessage } from '../../src/round.js'
+import { stepRound } from '../../src/round.js'
 import type { Machine, StepOutcome } from './adversarial-scheduler.js'
 
 export function roundMachine<I>(initial: FacilitatorRoundState<I>, inputs: readonly I[]): Machine<RoundMessage, CheckpointCertificate> {

@@ -23,7 +23,6 @@ import {
   createAnchoredNode,
   createGenesisBlock,
   createMemoryBlockStore,
-  fromDelayClock,
 } from '@constellation/trustchain'
 import {
   type CheckpointCertificate,
@@ -155,7 +154,7 @@ export async function createSimMember(net: SimNetwork, keyPair: KeyPair, options
     store,
     network: sim,
     anchors: { round: () => consensus?.state.round ?? 0, anchorOf: (publicKey) => consensus?.anchors().anchorOf(publicKey) },
-    clock: fromDelayClock(net.clock),
+    clock: net.clock,
     onError: (error) => errors.push(error),
     ...options.chain,
   })

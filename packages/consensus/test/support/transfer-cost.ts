@@ -27,7 +27,6 @@ import {
   createGenesisBlock,
   createMemoryBlockStore,
   decodeBlock,
-  fromDelayClock,
   type HalfBlock,
   isAgreement,
   isProposal,
@@ -40,14 +39,14 @@ import {
   type ConsensusNetwork,
   createSolarSystemNode,
   defaultSolarSystemRules,
-  EMPTY_LEDGER_DELTA,
   encodeCertificate,
-  encodeStretchSummary,
   type SolarSystemGenesis,
   type SolarSystemNode,
   type TransactionHalves,
-  withoutLeaves,
 } from '../../src/index.js'
+import { EMPTY_LEDGER_DELTA } from '../../src/round.js'
+import { encodeStretchSummary } from '../../src/ledger/stretch-summary-codec.js'
+import { withoutLeaves } from '../../src/round/certificate.js'
 import { CHECKPOINT_PROTOCOL, decodeMemberSubmission } from '../../src/shell/wire.js'
 import type { TransferCharges } from './hierarchy-sim.js'
 import { SIM_BALANCE } from './solar-system-sim.js'
@@ -185,7 +184,7 @@ export async function measureTransferCost(options: TransferCostOptions): Promise
       store,
       network: tallied(network, sent),
       anchors: { round: () => holder.consensus?.state.round ?? 0, anchorOf: (publicKey) => holder.consensus?.anchors().anchorOf(publicKey) },
-      clock: fromDelayClock(net.clock),
+      clock: net.clock,
       onError: (error) => errors.push(error),
     })
     await chain.start()
