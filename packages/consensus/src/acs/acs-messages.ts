@@ -128,27 +128,27 @@ const FIELD_COUNT: Readonly<Record<AcsMessageKind, number>> = {
 export function isAcsMessage(message: unknown, maxValueBytes: number = DEFAULT_MAX_ACS_VALUE_BYTES): message is AcsMessage {
   if (typeof message !== 'object' || message === null) return false
   const m = message as Record<string, unknown>
-  const kind = m['kind']
+  const kind = m.kind
   if (typeof kind !== 'string' || !Object.hasOwn(FIELD_COUNT, kind)) return false
-  if (!isIntegerIn(m['instance'], 0, MAX_ACS_INSTANCE)) return false
+  if (!isIntegerIn(m.instance, 0, MAX_ACS_INSTANCE)) return false
   let fields = 0
   for (const key in m) if (Object.hasOwn(m, key)) fields++
   if (fields !== FIELD_COUNT[kind as AcsMessageKind]) return false
   switch (kind as AcsMessageKind) {
     case 'init':
     case 'value':
-      return isBytesOf(m['value'], 0, maxValueBytes)
+      return isBytesOf(m.value, 0, maxValueBytes)
     case 'echo':
     case 'ready':
-      return isBytesOf(m['digest'], 1, MAX_DIGEST_BYTES)
+      return isBytesOf(m.digest, 1, MAX_DIGEST_BYTES)
     case 'value-request':
       return true
     case 'bval':
     case 'aux':
     case 'term':
-      return isIntegerIn(m['round'], 0, MAX_AGREEMENT_ROUND) && typeof m['value'] === 'boolean'
+      return isIntegerIn(m.round, 0, MAX_AGREEMENT_ROUND) && typeof m.value === 'boolean'
     case 'conf':
-      return isIntegerIn(m['round'], 0, MAX_AGREEMENT_ROUND) && isIntegerIn(m['values'], 1, 3)
+      return isIntegerIn(m.round, 0, MAX_AGREEMENT_ROUND) && isIntegerIn(m.values, 1, 3)
   }
 }
 

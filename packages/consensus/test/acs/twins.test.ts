@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { runAcsAdversarially } from '../support/adversarial-acs.js'
 
-const SEEDS = Number(process.env['CONSENSUS_TWINS_SEEDS'] ?? 200)
+const SEEDS = Number(process.env.CONSENSUS_TWINS_SEEDS ?? 200)
 
 /**
  * Seeds per test: a test stays far below vitest's per-test timeout even on a loaded machine. A seed's cost grows

@@ -42,7 +42,7 @@ import { type AdversaryToolkit, runAdversarial } from '../support/adversarial-sc
 import { roundMachine } from '../support/round-machine.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 
-const SEEDS = Number(process.env['CONSENSUS_HIERARCHY_SEEDS'] ?? 32)
+const SEEDS = Number(process.env.CONSENSUS_HIERARCHY_SEEDS ?? 32)
 
 let crypto: Crypto
 beforeAll(async () => {

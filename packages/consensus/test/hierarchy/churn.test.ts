@@ -39,7 +39,7 @@ const RULES: MembershipRules = {
   maxPending: 1_000,
 }
 
-const SYSTEMS = Number(process.env['CONSENSUS_CHURN_SYSTEMS'] ?? 4)
+const SYSTEMS = Number(process.env.CONSENSUS_CHURN_SYSTEMS ?? 4)
 const MIN_START = 1_200
 const GAP = 300
 const AWAY = 800

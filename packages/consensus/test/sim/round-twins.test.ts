@@ -58,7 +58,7 @@ import { type AdversaryToolkit, type Machine, runAdversarial } from '../support/
 import { roundMachine } from '../support/round-machine.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 
-const SEEDS = Number(process.env['CONSENSUS_TWINS_SEEDS'] ?? 200)
+const SEEDS = Number(process.env.CONSENSUS_TWINS_SEEDS ?? 200)
 /** Members beyond the facilitators: the double-signer and the two counterparties of its forks. */
 const EXTRA_MEMBERS = 3
 /** Every member's genesis balance. */

@@ -273,6 +273,6 @@ export function runAdversarial<M, O>(options: AdversarialRunOptions<M, O>): Adve
   }
 
   const behaviours = new Map([...plans].map(([id, plan]) => [id, plan.behaviours]))
-  const description = `seed ${seed}, n = ${participants.length}, byzantine ` + [...plans].map(([id, plan]) => `${id}: ${plan.behaviours.join('+')}`).join(', ')
+  const description = `seed ${seed}, n = ${participants.length}, byzantine ${[...plans].map(([id, plan]) => `${id}: ${plan.behaviours.join('+')}`).join(', ')}`
   return { outputs, behaviours, deliveries: scheduler.delivered, fingerprint: scheduler.fingerprint(), description }
 }
