@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.package.js'
 
-export default packageBuild()
+// The root and its documented subpaths (package.json `exports`): ./engine, ./wire.
+export default packageBuild({ entry: ['src/index.ts', 'src/engine.ts', 'src/wire.ts'] })

@@ -3,16 +3,20 @@
  *
  * Data flow: blocks are built and signed with the block builders (or arrive as bytes and go through `decodeBlock`,
  * sizes first); the ledger validates them against a `BlockStore` (memory or LevelDB) and stores the accepted ones
- * with any fraud proofs in one atomic batch; the protocol engine (pure) and its shell, `createTrustChainNode`,
- * run propose -> validate -> `shouldSign` -> agree -> broadcast and crawling over a `TrustChainMessenger`; the
- * anchored node (`createAnchoredNode`) makes transfers checked against certified checkpoints over a `MessageNetwork`;
- * agreement fragments between checkpoints are the basis of finality proofs.
+ * with any fraud proofs in one atomic batch; `createTrustChainNode` runs propose -> validate -> `shouldSign` ->
+ * agree -> broadcast and crawling over a `TrustChainMessenger`; the anchored node (`createAnchoredNode`) makes
+ * transfers checked against certified checkpoints over a `MessageNetwork`; agreement fragments between checkpoints
+ * are the basis of finality proofs.
+ *
+ * This root is what a user of personal chains needs (README, "Interface"). Two documented subpaths hold the
+ * machinery: `@constellation/trustchain/engine`, the pure protocol engine `createTrustChainNode` drives, for those
+ * who drive it themselves; `@constellation/trustchain/wire`, the protocols' message codecs, the anchored exchange's
+ * frames and the counterparty's pure frame check.
  */
 export { isTrustChainError, TrustChainError, TrustChainErrorCode } from './errors.js'
 export {
   type BlockKey,
   type BlockType,
-  BlockTypeCodec,
   type HalfBlock,
   HalfBlockCodec,
   isAgreement,
@@ -57,7 +61,6 @@ export {
 export { checkRefusal, refusalDigest, signRefusal } from './block/refusal.js'
 export {
   advanceHead,
-  agreementPayload,
   type BlockAuthor,
   type ChainHead,
   createAgreement,
@@ -118,21 +121,6 @@ export type {
 } from './exchange/anchored-node.js'
 export { createAnchoredNode } from './exchange/anchored-node-shell.js'
 export {
-  type Answer,
-  decodeExchangeRequest,
-  decodeExchangeResponse,
-  encodeExchangeRequest,
-  encodeExchangeResponse,
-  type ExchangeRequest,
-  ExchangeRequestCodec,
-  type ExchangeResponse,
-  ExchangeResponseCodec,
-  MAX_FRAME_BLOCKS,
-  MAX_FRAME_BYTES,
-  TRANSFER_PROTOCOL,
-} from './exchange/exchange-messages.js'
-export { type FrameReading, type ReadProposal, readFrame } from './exchange/frame-reading.js'
-export {
   type AgreementFragment,
   checkFragment,
   containsExactlyOnce,
@@ -140,41 +128,9 @@ export {
 } from './fragment/agreement-fragment.js'
 export { type Clock, type PeerId, systemClock } from '@constellation/interface'
 export type { BroadcastHandler, RequestHandler, TrustChainMessenger } from './protocol/messenger.js'
-export {
-  createNetworkMessenger,
-  type NetworkMessenger,
-  type NetworkMessengerOptions,
-  TRUSTCHAIN_PROTOCOL,
-  TRUSTCHAIN_TOPIC,
-} from './protocol/network-messenger.js'
-export {
-  type BlocksMessage,
-  BlocksMessageCodec,
-  decodeMessage,
-  encodeMessage,
-  MAX_BLOCKS_PER_MESSAGE,
-  type Request,
-  RequestCodec,
-  resolveRange,
-  type Response,
-  ResponseCodec,
-} from './protocol/messages.js'
-export { DEFAULT_RETRY_POLICY, type EngineConfig, type RetryPolicy } from './protocol/engine/engine-config.js'
-export { type EngineState, initialEngineState } from './protocol/engine/engine-state.js'
-export type {
-  CheckpointSettlement,
-  Correlation,
-  CrawlSettlement,
-  DecodedResponse,
-  EngineEffect,
-  EngineEvent,
-  IngestPurpose,
-  OutgoingRequest,
-  ProposalContent,
-  Settlement,
-  StepResult,
-} from './protocol/engine/engine-events.js'
-export { step } from './protocol/engine/step.js'
+export { createNetworkMessenger, type NetworkMessenger, type NetworkMessengerOptions } from './protocol/network-messenger.js'
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './protocol/engine/engine-config.js'
+export type { ProposalContent } from './protocol/engine/engine-events.js'
 export {
   DEFAULT_MAX_CLOCK_SKEW_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,

@@ -1,19 +1,7 @@
 import { type Crypto, countingCrypto as countingSignatures, toHex } from '@constellation/crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
-import {
-  blockHash,
-  createProposal,
-  decodeBlock,
-  decodeExchangeRequest,
-  decodeExchangeResponse,
-  encodeBlock,
-  encodeExchangeRequest,
-  type HalfBlock,
-  signBlock,
-  TRANSFER_PROTOCOL,
-  TrustChainErrorCode,
-  type TransferOutcome,
-} from '../src/index.js'
+import { blockHash, createProposal, decodeBlock, encodeBlock, type HalfBlock, signBlock, TrustChainErrorCode, type TransferOutcome } from '../src/index.js'
+import { decodeExchangeRequest, decodeExchangeResponse, encodeExchangeRequest, TRANSFER_PROTOCOL } from '../src/wire.js'
 import { anchoredPeers } from './anchored-harness.js'
 import { countingCrypto, keyPairOf, testCrypto } from './helpers.js'
 

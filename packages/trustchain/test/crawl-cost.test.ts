@@ -14,17 +14,15 @@ import {
   createNetworkMessenger,
   createTrustChainNode,
   decodeBlock,
-  decodeMessage,
   encodeBlock,
   type HalfBlock,
   type IngestOutcome,
-  RequestCodec,
-  ResponseCodec,
   signBlock,
   TrustChainErrorCode,
   type TrustChainMessenger,
   ValidationReason,
 } from '../src/index.js'
+import { decodeMessage, RequestCodec, ResponseCodec } from '../src/wire.js'
 import { countingCrypto, keyPairOf, settle, TestChain, testCrypto } from './helpers.js'
 import { SimHarness } from './protocol-harness.js'
 

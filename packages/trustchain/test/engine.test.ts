@@ -5,19 +5,14 @@ import {
   createProposal,
   DEFAULT_RETRY_POLICY,
   EMPTY_CHAIN_HEAD,
-  type EngineConfig,
-  type EngineEffect,
-  type EngineState,
   type HalfBlock,
-  initialEngineState,
   isTrustChainError,
-  step,
-  type StepResult,
   TrustChainError,
   TrustChainErrorCode,
   ValidationLevel,
   ValidationReason,
 } from '../src/index.js'
+import { type EngineConfig, type EngineEffect, type EngineState, initialEngineState, step, type StepResult } from '../src/engine.js'
 import { keyPairOf, testCrypto } from './helpers.js'
 
 let crypto: Crypto

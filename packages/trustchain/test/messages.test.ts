@@ -1,16 +1,8 @@
 import { encodeCanonical } from '@constellation/crypto'
 import fc from 'fast-check'
 import { expect, it } from 'vitest'
-import {
-  BlocksMessageCodec,
-  decodeMessage,
-  encodeMessage,
-  isTrustChainError,
-  RequestCodec,
-  resolveRange,
-  ResponseCodec,
-  TrustChainErrorCode,
-} from '../src/index.js'
+import { isTrustChainError, TrustChainErrorCode } from '../src/index.js'
+import { BlocksMessageCodec, decodeMessage, encodeMessage, RequestCodec, resolveRange, ResponseCodec } from '../src/wire.js'
 import { propertyOptions } from './helpers.js'
 
 it('round-trips every message shape', () => {

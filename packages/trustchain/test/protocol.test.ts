@@ -3,18 +3,15 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import {
   blockHash,
   createProposal,
-  decodeMessage,
   encodeBlock,
-  encodeMessage,
   type HalfBlock,
   isTrustChainError,
-  RequestCodec,
-  ResponseCodec,
   signBlock,
   type Transaction,
   transferPayload,
   TrustChainErrorCode,
 } from '../src/index.js'
+import { decodeMessage, encodeMessage, RequestCodec, ResponseCodec } from '../src/wire.js'
 import { keyPairOf, seededRandom, settle, TestChain, testCrypto } from './helpers.js'
 import { checkOwnChain, type SimPeer, simPeers } from './protocol-harness.js'
 

@@ -5,27 +5,25 @@
  */
 import type { CborValue, Crypto } from '@constellation/crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { agreementPayload } from '../src/block/block-builder.js'
 import {
-  agreementPayload,
   createAgreement,
   createLedger,
   createMemoryBlockStore,
   createProposal,
   DEFAULT_RETRY_POLICY,
-  type EngineConfig,
   type HalfBlock,
-  initialEngineState,
   type IngestOutcome,
   isTrustChainError,
   PayloadRegistry,
   readChainHead,
   signBlock,
-  step,
   transferOf,
   TrustChainErrorCode,
   ValidationReason,
   withValue,
 } from '../src/index.js'
+import { type EngineConfig, initialEngineState, step } from '../src/engine.js'
 import { keyPairOf, TestChain, testCrypto } from './helpers.js'
 
 let crypto: Crypto

@@ -7,12 +7,10 @@ import {
   decodeFraudProof,
   EMPTY_CHAIN_HEAD,
   encodeBlock,
-  encodeExchangeRequest,
-  decodeExchangeResponse,
   type HalfBlock,
-  TRANSFER_PROTOCOL,
   transferPayload,
 } from '@constellation/trustchain'
+import { encodeExchangeRequest, decodeExchangeResponse, TRANSFER_PROTOCOL } from '@constellation/trustchain/wire'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   checkAgreementProof,

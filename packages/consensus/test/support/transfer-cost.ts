@@ -31,9 +31,9 @@ import {
   isAgreement,
   isProposal,
   type StretchSummary,
-  TRANSFER_PROTOCOL,
   transferOf,
 } from '@constellation/trustchain'
+import { TRANSFER_PROTOCOL } from '@constellation/trustchain/wire'
 import {
   type CheckpointCertificate,
   type ConsensusNetwork,

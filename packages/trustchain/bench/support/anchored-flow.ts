@@ -18,13 +18,12 @@ import {
   createGenesisBlock,
   createMemoryBlockStore,
   decodeBlock,
-  decodeExchangeRequest,
   type ExchangeNetwork,
   isProposal,
   isTrustChainError,
-  TRANSFER_PROTOCOL,
   type TransferOrder,
 } from '../../src/index.js'
+import { decodeExchangeRequest, TRANSFER_PROTOCOL } from '../../src/wire.js'
 import { TestAnchors } from '../../test/anchored-harness.js'
 import { type CheckpointRoundsStats, startCheckpointRounds } from './checkpoint-rounds.js'
 import { benchKeyPair } from './bench-key-pair.js'

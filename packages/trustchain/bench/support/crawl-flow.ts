@@ -18,12 +18,10 @@ import {
   createNetworkMessenger,
   createTrustChainNode,
   decodeBlock,
-  decodeMessage,
   isTrustChainError,
-  RequestCodec,
-  ResponseCodec,
   type TrustChainNode,
 } from '../../src/index.js'
+import { decodeMessage, RequestCodec, ResponseCodec } from '../../src/wire.js'
 import { countingCrypto } from '../../test/helpers.js'
 import { benchKeyPair } from './bench-key-pair.js'
 

@@ -225,7 +225,7 @@ function double(): Read {
 function keyAfter(previousStart: number, previousStop: number, start: number, stop: number): boolean {
   const previousLength = previousStop - previousStart
   const length = stop - start
-  const common = previousLength < length ? previousLength : length
+  const common = Math.min(previousLength, length)
   for (let i = 0; i < common; i++) {
     const difference = (data[start + i] as number) - (data[previousStart + i] as number)
     if (difference !== 0) return difference > 0
