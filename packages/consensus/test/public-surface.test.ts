@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs'
-import { describe, expect, it } from 'vitest'
+import { describePublicSurface } from '../../../scripts/public-surface.mjs'
 import * as acs from '../src/acs.js'
 import * as hierarchy from '../src/hierarchy.js'
 import * as root from '../src/index.js'
@@ -142,30 +141,4 @@ const expected = {
   ],
 } as const
 
-const entries: Record<keyof typeof expected, object> = { '.': root, './round': round, './hierarchy': hierarchy, './acs': acs }
-
-describe('the public surface', () => {
-  for (const [entry, names] of Object.entries(expected)) {
-    it(`${entry} exports exactly its listed names`, () => {
-      expect(Object.keys(entries[entry as keyof typeof expected]).sort()).toEqual([...names].sort())
-    })
-  }
-
-  it('gives every name one home: no name is exported by two entries', () => {
-    const homes = new Map<string, string[]>()
-    for (const [entry, module] of Object.entries(entries)) {
-      for (const name of Object.keys(module)) homes.set(name, [...(homes.get(name) ?? []), entry])
-    }
-    expect([...homes].filter(([, at]) => at.length > 1)).toEqual([])
-  })
-
-  it('package.json exports exactly these entries, each from the source file tested here', () => {
-    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, unknown> }
-    const subpaths = Object.keys(manifest.exports).filter((subpath) => subpath !== './package.json')
-    expect(subpaths.sort()).toEqual(Object.keys(expected).sort())
-    for (const subpath of subpaths) {
-      const name = subpath === '.' ? 'index' : subpath.slice(2)
-      expect(manifest.exports[subpath]).toEqual({ types: `./dist/${name}.d.ts`, source: `./src/${name}.ts`, import: `./dist/${name}.js` })
-    }
-  })
-})
+describePublicSurface(new URL('..', import.meta.url), { '.': root, './round': round, './hierarchy': hierarchy, './acs': acs }, expected)

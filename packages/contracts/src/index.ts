@@ -9,11 +9,10 @@
  * Services (`Service<in I, out O>`) compose with `pipe`/`compose` and fan out with `mapReduce`.
  */
 export { ContractError, ContractErrorCode, isContractError } from './errors.js'
-export { isJsonValue, type JsonValue } from './json/json-value.js'
+export type { JsonValue } from './json/json-value.js'
 export { type ContractType, isAssignable, type SignatureDescription, type TypeDescription, typeFromDescription, Types } from './types/contract-type.js'
 export { DEFAULT_SANDBOX_LIMITS, PROTOCOL_SIZE_LIMITS, type SandboxLimits, sandboxLimits } from './sandbox/limits.js'
 export type { RpcExchange } from './sandbox/contract-vm.js'
-export { POLLS_PER_INTERRUPT } from './sandbox/gas-counter.js'
 export type { ContractRegistration, ExecuteOutcome, ExecuteRequest, ExecutionResult, Executor, FailureDetail } from './sandbox/executor.js'
 export { createExecutor } from './sandbox/sandbox-executor.js'
 export { loadQuickJs } from './sandbox/quickjs.js'

@@ -21,7 +21,7 @@ export {
   toHex,
 } from './bytes.js'
 export type { BackendName, CryptoBackend, SignFunction } from './backend/backend.js'
-export { availableBackends, BACKEND_NAMES, type BackendPreference, loadBackend } from './backend/load.js'
+export { availableBackends, type BackendPreference, loadBackend } from './backend/load.js'
 export { nobleBackend } from './backend/noble.js'
 export { createCrypto, type Crypto, type KeyPair, loadCrypto, type LoadCryptoOptions, type SignedMessage } from './crypto.js'
 export { type CountingCrypto, countingCrypto, type CryptoCounts } from './counting-crypto.js'

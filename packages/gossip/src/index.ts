@@ -30,17 +30,7 @@ export {
   trafficBytes,
   type TrafficTally,
 } from './network-traffic.js'
-export {
-  checkResourceAdvert,
-  decodeSignedAdvert,
-  encodeSignedAdvert,
-  MAX_ADVERT_BYTES,
-  type ResourceAdvert,
-  type SignedResourceAdvert,
-  signResourceAdvert,
-  verifyResourceAdvert,
-} from './advert/resource-advert.js'
-export { ADVERT_PROTOCOL, ADVERT_TOPIC } from './advert/advert-book.js'
+export type { ResourceAdvert, SignedResourceAdvert } from './advert/resource-advert.js'
 export { messageId } from './checks.js'
 export { constantLatency, type LatencyModel, logNormalLatency, uniformLatency } from './sim/latency.js'
 export type { RunOptions } from './sim/run-loop.js'
@@ -51,7 +41,5 @@ export type { SimStats } from './sim/sim-world.js'
 export { VirtualClock } from './sim/virtual-clock.js'
 export { createLibp2pNetwork, Libp2pNetwork } from './libp2p/libp2p-network.js'
 export type { GossipTuning, Libp2pNetworkOptions } from './libp2p/libp2p-options.js'
-export { GOSSIP_CARRIER_TOPIC } from './libp2p/gossip-envelope.js'
 export { libp2pPeerIdOf } from './libp2p/peer-identity.js'
 export { MAX_ANNOUNCED_ADDRESSES } from './libp2p/node-addresses.js'
-export { REQUEST_PROTOCOL } from './libp2p/request-frame.js'

@@ -14,7 +14,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { nextEvent, rawPeerConfig } from './libp2p/peers.js'
-import { createLibp2pNetwork, GOSSIP_CARRIER_TOPIC, GossipErrorCode, type Libp2pNetwork, type NetworkEvent, REQUEST_PROTOCOL } from '../src/index.js'
+import { createLibp2pNetwork, GossipErrorCode, type Libp2pNetwork, type NetworkEvent } from '../src/index.js'
+import { GOSSIP_CARRIER_TOPIC } from '../src/libp2p/gossip-envelope.js'
+import { REQUEST_PROTOCOL } from '../src/libp2p/request-frame.js'
 import { startLocalNetwork } from './libp2p/local-network.js'
 
 const crypto = await loadCrypto()

@@ -10,7 +10,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { rawPeerConfig } from './libp2p/peers.js'
-import { createLibp2pNetwork, GOSSIP_CARRIER_TOPIC, GossipErrorCode, type Libp2pNetwork, type NetworkLimits } from '../src/index.js'
+import { createLibp2pNetwork, GossipErrorCode, type Libp2pNetwork, type NetworkLimits } from '../src/index.js'
+import { GOSSIP_CARRIER_TOPIC } from '../src/libp2p/gossip-envelope.js'
 
 const crypto = await loadCrypto()
 const MESHSUB = ['/meshsub/1.2.0', '/meshsub/1.1.0']

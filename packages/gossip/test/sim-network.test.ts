@@ -2,18 +2,17 @@ import { loadCrypto } from '@constellation/crypto'
 import { describe, expect, it } from 'vitest'
 import {
   constantLatency,
-  encodeSignedAdvert,
   GossipErrorCode,
   logNormalLatency,
   type Network,
   SimNetwork,
   type SimNetworkOptions,
   type SimNode,
-  signResourceAdvert,
   uniformLatency,
   createRandom,
 } from '../src/index.js'
 import { ADVERT_TOPIC } from '../src/advert/advert-book.js'
+import { encodeSignedAdvert, signResourceAdvert } from '../src/advert/resource-advert.js'
 
 const crypto = await loadCrypto()
 const bytes = (text: string) => new TextEncoder().encode(text)

@@ -190,7 +190,7 @@ describe('advert book bounds', () => {
 
   it('a flood of adverts from fresh keys evicts the oldest instead of refusing newcomers', async () => {
     const { AdvertBook } = await import('../src/advert/advert-book.js')
-    const { encodeSignedAdvert, signResourceAdvert } = await import('../src/index.js')
+    const { encodeSignedAdvert, signResourceAdvert } = await import('../src/advert/resource-advert.js')
     let now = 1_000
     const clock = { now: () => now, setTimer: systemClock.setTimer }
     const book = new AdvertBook({ crypto, keyPair: crypto.generateKeyPair(), clock }, { maxPeers: 10 })

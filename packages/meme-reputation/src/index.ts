@@ -11,7 +11,6 @@
 export { isMemeReputationError, MemeReputationError, MemeReputationErrorCode } from './errors.js'
 export { MAX_MEME_ID_LENGTH } from './check.js'
 export {
-  assertFeatureSchema,
   defineFeatureSchema,
   type FeatureAggregate,
   type FeatureDirection,
@@ -61,7 +60,6 @@ export {
   decodeMemeState,
   encodeMemeState,
   type MemeRecord,
-  MemeRecordCodec,
   type MemeState,
   MemeStateCodec,
 } from './state-codec.js'
