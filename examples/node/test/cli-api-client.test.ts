@@ -75,7 +75,7 @@ describe('ApiClient', () => {
     expect(await rejection(refused.post('/v1/transactions', {}, t.unknown))).toMatchObject({
       code: 'REFUSED',
       status: 422,
-      details: { transaction: { id: 'ab', status: 'refused' } },
+      detail: { transaction: { id: 'ab', status: 'refused' } },
       retryAfterS: undefined,
     })
     server?.closeAllConnections()
@@ -84,7 +84,7 @@ describe('ApiClient', () => {
       response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '2' }).end(JSON.stringify({ error: { code: 'BUSY', message: 'busy' } })),
     )
     const error = await rejection(busy.post('/v1/transactions', {}, t.unknown))
-    expect(error).toMatchObject({ code: 'BUSY', status: 429, details: {}, retryAfterS: 2 })
+    expect(error).toMatchObject({ code: 'BUSY', status: 429, detail: {}, retryAfterS: 2 })
     expect(errorLine(error)).toBe('error BUSY: busy (retry after 2 s)\n')
   })
 
