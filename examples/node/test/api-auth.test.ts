@@ -13,7 +13,7 @@ import { createKeyFile, type Crypto, loadCrypto, toHex } from '@constellation/cr
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readApiCookie } from '../src/api/api-token.js'
 import { dataPaths, defaultNodeConfig, type NodeConfig } from '../src/config/node-config.js'
-import type { FullNode } from '../src/node/create-node.js'
+import type { FullNode } from '../src/node/full-node.js'
 import { cli } from './cli-helpers.js'
 import { startAsStartDoes, writeTestGenesis } from './node-as-started.js'
 

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readApiCookie } from '../src/api/api-token.js'
 import { apiModule, type ApiModule } from '../src/api/index.js'
 import { defaultNodeConfig, type NodeConfig } from '../src/config/node-config.js'
-import { createNode, type FullNode } from '../src/node/create-node.js'
+import { createNode } from '../src/node/create-node.js'
+import type { FullNode } from '../src/node/full-node.js'
 
 const REQUEST_TIMEOUT_MS = 600
 const HEADERS_TIMEOUT_MS = 300

@@ -15,7 +15,8 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiModule, apiModule, ApiError, ApiErrorCode, type Route } from '../src/api/index.js'
 import { defaultNodeConfig } from '../src/config/node-config.js'
-import { createNode, type FullNode } from '../src/node/create-node.js'
+import { createNode } from '../src/node/create-node.js'
+import type { FullNode } from '../src/node/full-node.js'
 import {
   type CertificateView,
   type ChainBody,

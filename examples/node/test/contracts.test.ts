@@ -17,7 +17,8 @@ import { type ApiModule, apiModule } from '../src/api/index.js'
 import { contractRoutes } from '../src/api/routes/contracts.js'
 import { defaultNodeConfig, type NodeConfig } from '../src/config/node-config.js'
 import { contractsModule, type NodeContracts, nodeContracts } from '../src/contracts/contracts-module.js'
-import { createNode, type FullNode } from '../src/node/create-node.js'
+import { createNode } from '../src/node/create-node.js'
+import type { FullNode } from '../src/node/full-node.js'
 import { ownerHeaders, rememberOwnerToken } from './api-owner.js'
 
 const crypto = await loadCrypto()

@@ -6,7 +6,8 @@ import { writeFile } from 'node:fs/promises'
 import type { ApiModule } from '../src/api/index.js'
 import { nodeModules } from '../src/cli/node-modules.js'
 import type { NodeConfig } from '../src/config/node-config.js'
-import { createNode, type FullNode, type NodeModuleFactory } from '../src/node/create-node.js'
+import { createNode } from '../src/node/create-node.js'
+import type { FullNode, NodeModuleFactory } from '../src/node/full-node.js'
 
 export interface StartedNode {
   readonly node: FullNode

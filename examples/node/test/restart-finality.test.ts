@@ -14,7 +14,8 @@ import { createKeyFile, fromHex, loadCrypto, toHex } from '@constellation/crypto
 import { pino } from 'pino'
 import { afterAll, expect, it } from 'vitest'
 import { defaultNodeConfig } from '../src/config/node-config.js'
-import { createNode, type FullNode } from '../src/node/create-node.js'
+import { createNode } from '../src/node/create-node.js'
+import type { FullNode } from '../src/node/full-node.js'
 
 const crypto = await loadCrypto()
 const logger = pino({ level: 'silent' })

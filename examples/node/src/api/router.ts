@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type * as t from 'io-ts'
-import type { FullNode } from '../node/create-node.js'
+import type { FullNode } from '../node/full-node.js'
 import { ApiError, ApiErrorCode } from './api-error.js'
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'

@@ -8,7 +8,7 @@ import { contractRoutes } from '../api/routes/contracts.js'
 import type { NodeConfig } from '../config/node-config.js'
 import { contractsModule } from '../contracts/contracts-module.js'
 import { explorerModule, explorerRoutes } from '../explorer/explorer-module.js'
-import type { NodeModuleFactory } from '../node/create-node.js'
+import type { NodeModuleFactory } from '../node/full-node.js'
 
 export function nodeModules(config: Pick<NodeConfig, 'explorer'>): NodeModuleFactory[] {
   if (!config.explorer.enabled) return [contractsModule(), apiModule({ routes: contractRoutes })]

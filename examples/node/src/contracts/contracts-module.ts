@@ -32,7 +32,7 @@ import {
 } from '@constellation/contracts'
 import type { HalfBlock } from '@constellation/trustchain'
 import { NodeError, NodeErrorCode } from '../errors.js'
-import type { FullNode, NodeModule, SigningComponents, SigningModuleFactory } from '../node/create-node.js'
+import type { FullNode, NodeModule, SigningComponents, SigningModuleFactory } from '../node/full-node.js'
 import { type ContractCalling, startContractCalling } from './contract-calling.js'
 import { type ContractHosting, startContractHosting } from './contract-hosting.js'
 import { deriveContractKeys } from './contract-keys.js'

@@ -12,7 +12,7 @@ import { blockHash, type HalfBlock, isAgreement } from '@constellation/trustchai
 import { ApiError, ApiErrorCode } from '../api/api-error.js'
 import { cborToJson } from '../api/views/half-block-view.js'
 import { nodeContracts } from '../contracts/contracts-module.js'
-import type { FullNode } from '../node/create-node.js'
+import type { FullNode } from '../node/full-node.js'
 import type { ContractInvocation, ContractInvocationsView } from './explorer-views.js'
 
 export const MAX_INVOCATIONS_LISTED = 100

@@ -12,7 +12,7 @@
 import { fromHex, toHex } from '@constellation/crypto'
 import { blockHash, type HalfBlock, isAgreement, isProposal, isVoid, transferOf, VoidPayloadCodec } from '@constellation/trustchain'
 import { nodeContracts } from '../contracts/contracts-module.js'
-import type { FullNode } from '../node/create-node.js'
+import type { FullNode } from '../node/full-node.js'
 import type { DagBlock, DagBlockRole, DagChain, DagView } from './explorer-views.js'
 
 /** Blocks per chain, at most and by default (the contract's `perChain`). */

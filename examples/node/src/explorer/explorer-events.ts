@@ -18,7 +18,7 @@ import { ApiError, ApiErrorCode } from '../api/api-error.js'
 import { certificateView } from '../api/views/certificate-view.js'
 import type { TransactionState } from '../api/views/transaction-view.js'
 import { errorFields } from '../log/logger.js'
-import type { FullNode } from '../node/create-node.js'
+import type { FullNode } from '../node/full-node.js'
 import { EventStream, eventFrame, KEEP_ALIVE_COMMENT } from './event-stream.js'
 import type { ExplorerEvent } from './explorer-views.js'
 

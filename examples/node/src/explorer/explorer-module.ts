@@ -7,7 +7,7 @@
  * times while it starts).
  */
 import type { Route } from '../api/router.js'
-import type { FullNode, NodeModule } from '../node/create-node.js'
+import type { FullNode, NodeModule } from '../node/full-node.js'
 import { assetRoutes } from './asset-routes.js'
 import type { ExplorerBundler } from './explorer-assets.js'
 import { ExplorerEvents, type ExplorerEventsOptions } from './explorer-events.js'

@@ -6,7 +6,7 @@
  * `HierarchyIndex` over star clusters and galaxies), they belong here.
  */
 import { toHex } from '@constellation/crypto'
-import type { FullNode } from '../node/create-node.js'
+import type { FullNode } from '../node/full-node.js'
 import type { HierarchyGroup, HierarchyLevelName, HierarchyView } from './explorer-views.js'
 
 /** The name of each level of the hierarchy, by level number. */

@@ -34,21 +34,6 @@ import { TransactionTracker } from './transaction-tracker.js'
 import { TransferDesk } from './transfer-desk.js'
 import { UNRECORDED_SCAN_BLOCKS, unrecordedFinality } from './unrecorded-finality.js'
 
-export type {
-  ConsensusView,
-  FullNode,
-  NetworkView,
-  NodeModule,
-  NodeModuleFactory,
-  NodeStatus,
-  ReadingModuleFactory,
-  SigningComponents,
-  SigningModuleFactory,
-  TransferRejection,
-  TransferRequest,
-  TransferResult,
-} from './full-node.js'
-
 /**
  * Members checkpoint this long after each certificate (see `checkpointDelayMs`): a round every few hundred
  * milliseconds batches the transfers of that time into one stretch per member, while finality (a round or two)
