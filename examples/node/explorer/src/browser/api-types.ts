@@ -8,7 +8,7 @@ import type { CertificateView } from '../../../src/api/views/certificate-view.js
 import type { HalfBlockView } from '../../../src/api/views/half-block-view.js'
 import type { MemeView } from '../../../src/api/views/meme-view.js'
 import type { TransactionView } from '../../../src/api/views/transaction-view.js'
-import type { NodeStatus } from '../../../src/node/create-node.js'
+import type { NodeStatus } from '../../../src/node/full-node.js'
 import type { ContractSignature } from '../model/type-signature.js'
 
 export type { CertificateView, HalfBlockView, MemeView, NodeStatus, ProofSummary, TransactionView }
