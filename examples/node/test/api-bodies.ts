@@ -9,6 +9,7 @@ import type { CertificateView } from '../src/api/views/certificate-view.js'
 import type { HalfBlockView } from '../src/api/views/half-block-view.js'
 import type { MemeView } from '../src/api/views/meme-view.js'
 import type { TransactionView } from '../src/api/views/transaction-view.js'
+import type { TransactionTotals } from '../src/node/transaction-tracker.js'
 
 export type { CertificateView, HalfBlockView, TransactionView }
 
@@ -35,18 +36,6 @@ export interface StatusBody {
 }
 
 /** The counters GET /v1/transactions reports. */
-export interface TransactionTotals {
-  readonly submitted: number
-  readonly agreed: number
-  readonly refused: number
-  readonly pending: number
-  readonly final: number
-  readonly rejected: number
-  readonly incoming: number
-  readonly incomingFinal: number
-  readonly awaitingFinality: number
-}
-
 /** GET /v1/transactions. */
 export interface TransactionList {
   readonly totals: TransactionTotals

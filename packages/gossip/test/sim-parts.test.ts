@@ -11,7 +11,7 @@ import type { GossipEnvelope } from '../src/sim/sim-envelope.js'
 import type { SimNode } from '../src/sim/sim-node.js'
 import { resolveSimSettings, type SimNetworkOptions } from '../src/sim/sim-options.js'
 import { SimTopology } from '../src/sim/sim-topology.js'
-import type { SimStats } from '../src/sim/sim-world.js'
+import { emptySimStats } from '../src/sim/sim-world.js'
 import { TraceHash } from '../src/sim/trace-hash.js'
 
 const noCrypto = undefined as unknown as SimNetworkOptions['crypto']
@@ -45,20 +45,6 @@ function standIn(index: number): SimNode & { events: string[]; counted: string[]
     },
   }
   return node as unknown as SimNode & { events: string[]; counted: string[] }
-}
-
-function emptyStats(): SimStats {
-  return {
-    delivered: 0,
-    hopsTotal: 0,
-    maxHops: 0,
-    duplicates: 0,
-    throttled: 0,
-    rejected: 0,
-    lost: 0,
-    sent: { gossip: 0, control: 0, request: 0, response: 0 },
-    bytes: 0,
-  }
 }
 
 describe('sim options', () => {
@@ -143,7 +129,7 @@ describe('AntiEntropyStore', () => {
 describe('LinkModel', () => {
   function links(overrides: Partial<LinkModelComponents['settings']> = {}, reachable = () => true) {
     const clock = new VirtualClock()
-    const stats = emptyStats()
+    const stats = emptySimStats()
     const traced: number[][] = []
     const model = new LinkModel({
       clock,

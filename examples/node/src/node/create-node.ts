@@ -12,7 +12,7 @@
  */
 import { rm, writeFile } from 'node:fs/promises'
 import { createSolarSystemNode, type SolarSystemNode } from '@constellation/consensus'
-import { countingCrypto, type KeyPair, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
+import { countingCrypto, type Crypto, type KeyPair, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
 import { systemClock } from '@constellation/interface'
 import { type AnchoredSigningPolicy, blockHash, createAnchoredNode, createGenesisBlock } from '@constellation/trustchain'
 import { decodeWith } from '../config/codecs.js'
@@ -83,7 +83,7 @@ export async function createNode(config: NodeConfig, options: NodeOptions = {}):
   }
 }
 
-async function openKeyPair(config: NodeConfig, crypto: Parameters<typeof loadKeyFile>[1]['crypto'], passphrase: string | undefined): Promise<KeyPair> {
+async function openKeyPair(config: NodeConfig, crypto: Crypto, passphrase: string | undefined): Promise<KeyPair> {
   try {
     return await loadKeyFile(dataPaths(config.dataDir).key, { crypto, ...(passphrase === undefined ? {} : { passphrase }) })
   } catch (error) {
@@ -146,7 +146,6 @@ async function assemble(
   const network = await (parts.network ?? libp2pNetwork(config.p2p))({
     crypto,
     keyPair,
-    logger: log('network'),
     isFacilitator: (peer) => committeeOf?.state.committee.facilitators.includes(peer) ?? false,
   })
   await network.start()

@@ -6,8 +6,7 @@
  */
 import type { AgreementProof, SolarSystemNode, SolarSystemRules, TransactionHalves } from '@constellation/consensus'
 import type { Crypto, KeyPair } from '@constellation/crypto'
-import type { NetworkTraffic, SignedResourceAdvert } from '@constellation/gossip'
-import type { Clock, PeerId } from '@constellation/interface'
+import type { Clock } from '@constellation/interface'
 import type { AnchoredNode, BlockStore } from '@constellation/trustchain'
 import type { NetworkGenesis } from '../config/network-genesis.js'
 import type { NodeConfig } from '../config/node-config.js'
@@ -52,13 +51,9 @@ export interface ConsensusView {
 }
 
 /** What the node's modules may read of its network: who it is, who it knows, what it sent. */
-export interface NetworkView {
-  readonly peerId: PeerId
-  peers(): PeerId[]
+export type NetworkView = Pick<NodeNetwork, 'peerId' | 'peers' | 'advertOf' | 'traffic'> & {
   /** The addresses peers can dial this node on (none on a simulator). */
   listenAddresses(): string[]
-  advertOf(peer: PeerId): SignedResourceAdvert | undefined
-  traffic(): NetworkTraffic
 }
 
 export interface NodeStatus {

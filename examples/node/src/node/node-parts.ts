@@ -12,7 +12,6 @@ import type { Network } from '@constellation/gossip'
 import type { Clock, PeerId } from '@constellation/interface'
 import type { BlockStore } from '@constellation/trustchain'
 import type { NetworkGenesis } from '../config/network-genesis.js'
-import type { Logger } from '../log/logger.js'
 import type { CertificateJournal } from './certificate-journal.js'
 
 /** What the node needs of its network: a gossip `Network`, plus what a real transport adds when it has it. */
@@ -27,7 +26,6 @@ export interface NetworkComponents {
   readonly crypto: Crypto
   /** The network identity signs its handshakes and adverts with the node's key. */
   readonly keyPair: KeyPair
-  readonly logger: Logger
   /** Whether `peer` facilitates the current round: such peers are connected to as soon as they are discovered. */
   readonly isFacilitator: (peer: PeerId) => boolean
 }

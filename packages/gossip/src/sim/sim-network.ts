@@ -21,7 +21,7 @@ import { type RunOptions, RunLoop } from './run-loop.js'
 import { SimNode } from './sim-node.js'
 import { positiveInteger, resolveSimSettings, type SimNetworkOptions } from './sim-options.js'
 import { SimTopology } from './sim-topology.js'
-import type { SimStats, SimWorld, TrafficKind } from './sim-world.js'
+import { emptySimStats, type SimStats, type SimWorld, type TrafficKind } from './sim-world.js'
 import { TraceHash } from './trace-hash.js'
 import { VirtualClock } from './virtual-clock.js'
 
@@ -30,17 +30,7 @@ export class SimNetwork implements SimWorld<SimNode> {
   readonly clock = new VirtualClock()
   readonly random: Random
   readonly limits: NetworkLimits
-  readonly stats: SimStats = {
-    delivered: 0,
-    hopsTotal: 0,
-    maxHops: 0,
-    duplicates: 0,
-    throttled: 0,
-    rejected: 0,
-    lost: 0,
-    sent: { gossip: 0, control: 0, request: 0, response: 0 },
-    bytes: 0,
-  }
+  readonly stats: SimStats = emptySimStats()
   readonly gossipTtl: number
   readonly antiEntropyIntervalMs: number
   readonly antiEntropyWindowMs: number

@@ -29,6 +29,21 @@ export interface SimStats {
   bytes: number
 }
 
+/** Stats of a simulation that has not run yet. */
+export function emptySimStats(): SimStats {
+  return {
+    delivered: 0,
+    hopsTotal: 0,
+    maxHops: 0,
+    duplicates: 0,
+    throttled: 0,
+    rejected: 0,
+    lost: 0,
+    sent: { gossip: 0, control: 0, request: 0, response: 0 },
+    bytes: 0,
+  }
+}
+
 export interface SimWorld<Node> {
   readonly crypto: Crypto
   readonly clock: VirtualClock
