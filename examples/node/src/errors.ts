@@ -17,6 +17,8 @@ export enum NodeErrorCode {
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   REJECTED = 'REJECTED',
   UNAVAILABLE = 'UNAVAILABLE',
+  /** Final in its solar system, not yet committed by the root. */
+  NOT_ROOTED = 'NOT_ROOTED',
 }
 
 export class NodeError extends CodedError<NodeErrorCode> {

@@ -49,7 +49,7 @@ describe('constellation init', () => {
     const forced = await initJson(['--data-dir', dataDir, '--new-network', '--group', 'again', '--force'])
     expect(forced).toMatchObject({ id: first.id, keyCreated: false })
     expect(await readFile(join(dataDir, 'node.key'), 'utf8')).toBe(key)
-    expect((await readNetworkGenesis(join(dataDir, 'genesis.json'))).group).toBe('again')
+    expect(await readNetworkGenesis(join(dataDir, 'genesis.json'))).toMatchObject({ version: 1, group: 'again' })
   })
 
   it('seals the key with CONSTELLATION_PASSPHRASE and needs it to reopen the key', async () => {

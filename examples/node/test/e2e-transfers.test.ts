@@ -88,6 +88,13 @@ describe('transfers between node processes', () => {
       expect(await checkAgreementProof(crypto, { ...decoded, certificate: stripped }, committees)).toMatch(/signatures/)
     }
 
+    // In a network of one solar system there is nothing above to root the proof in: asking for it is refused plainly.
+    const first = nodes[0] as (typeof nodes)[number]
+    const rooted = await first.api.exchange('GET', `/v1/transactions/${submitted[0]?.id}/proof?rooted=true`, undefined)
+    expect(rooted.status).toBe(400)
+    expect(rooted.body).toMatchObject({ error: { code: 'INVALID_REQUEST', message: expect.stringMatching(/is the network's root/) } })
+    expect((await first.api.exchange('GET', `/v1/transactions/${submitted[0]?.id}/proof?rooted=maybe`, undefined)).status).toBe(400)
+
     // Balances moved by exactly the amounts transferred: node i paid i + 1 and received i (node 0 received 4).
     const statuses = await Promise.all(nodes.map((node) => node.api.status()))
     expect(statuses.map((status) => status.balance)).toEqual([BALANCE - 1 + 4, BALANCE - 2 + 1, BALANCE - 3 + 2, BALANCE - 4 + 3])

@@ -99,6 +99,8 @@ export async function startNetwork(options: {
   readonly consensus?: NodeConfig['consensus']
   /** Node i's logger (default: silent). */
   readonly logger?: (node: number) => Logger
+  /** A version-2 genesis: the nodes' solar system under a star cluster they all validate (default: one solar system). */
+  readonly hierarchy?: boolean
 }): Promise<TestNetwork> {
   const crypto = await loadCrypto()
   const base = await mkdtemp(join(tmpdir(), 'constellation-explorer-'))
@@ -106,7 +108,17 @@ export async function startNetwork(options: {
   const keys = await Promise.all(dirs.map((dir) => createKeyFile(join(dir, 'node.key'), { crypto })))
   const genesisFile = join(base, 'genesis.json')
   const members = keys.map((key) => ({ id: toHex(key.publicKey), balance: 1_000_000 }))
-  await writeFile(genesisFile, JSON.stringify({ version: 1, group: 'explorer-test', timestamp: Date.now(), facilitators: options.count, members }))
+  const ids = members.map((member) => member.id)
+  const genesis =
+    options.hierarchy === true
+      ? {
+          version: 2,
+          timestamp: Date.now(),
+          solarSystems: [{ group: 'explorer-test', facilitators: options.count, members }],
+          levels: [{ level: 1, group: 'cluster', facilitators: options.count, validators: ids, children: ['explorer-test'] }],
+        }
+      : { version: 1, group: 'explorer-test', timestamp: Date.now(), facilitators: options.count, members }
+  await writeFile(genesisFile, JSON.stringify(genesis))
   const logger = pino({ level: 'silent' })
   const nodes: FullNode[] = []
   const apis: ApiModule[] = []

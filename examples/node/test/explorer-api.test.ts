@@ -7,6 +7,7 @@
  * cap on streams and a slot freed by a client that went away.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { networkMembers } from '../src/config/network-genesis.js'
 import type { ExplorerAsset } from '../src/explorer/explorer-assets.js'
 import { EXPLORER_CSP } from '../src/explorer/asset-routes.js'
 import { nodeExplorer } from '../src/explorer/explorer-module.js'
@@ -109,7 +110,9 @@ describe('GET /v1/dag', () => {
     const dag = reply.json as DagView
     const contracts = nodeContracts(n0!)
     // The node's own chain first, then the other members' in genesis order, then its contract chains.
-    const others = n0!.genesis.members.map((member) => member.id).filter((id) => id !== n0!.id)
+    const others = networkMembers(n0!.genesis)
+      .map((member) => member.id)
+      .filter((id) => id !== n0!.id)
     expect(dag.chains.map((chain) => chain.publicKey)).toEqual([n0!.id, ...others, contracts?.hostKey, contracts?.callerKey])
     expect(dag.omittedChains).toBe(0)
     expect(dag.chains.map((chain) => chain.kind)).toEqual(['member', 'member', 'member', 'contract', 'contract'])

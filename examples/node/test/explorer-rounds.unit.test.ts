@@ -53,12 +53,31 @@ describe('certified rounds', () => {
 })
 
 function group(level: number, name: string, parent: string | null): HierarchyGroup {
-  return { level, group: name, parent, members: [], facilitators: [], round: 1, resultHash: '0'.repeat(64), followed: true }
+  return {
+    level,
+    group: name,
+    parent,
+    members: [],
+    facilitators: [],
+    round: 1,
+    resultHash: '0'.repeat(64),
+    followed: true,
+    validating: false,
+    facilitating: false,
+    children: [],
+    committed: [],
+  }
 }
+
+const SELF = { self: 'a'.repeat(64), solarSystem: 's1', roles: ['member'] }
 
 describe('hierarchySummary', () => {
   it('says plainly when the single solar system is the root', () => {
-    const view: HierarchyView = { levels: [{ level: 0, name: 'solar system', groups: [group(0, 'devnet', null)] }], root: { level: 0, group: 'devnet' } }
+    const view: HierarchyView = {
+      ...SELF,
+      levels: [{ level: 0, name: 'solar system', groups: [group(0, 'devnet', null)] }],
+      root: { level: 0, group: 'devnet' },
+    }
     expect(hierarchySummary(view)).toBe(
       "This network runs a single solar system, devnet, and it is the network's root: there are no star clusters, galaxies or universe above it.",
     )
@@ -66,6 +85,7 @@ describe('hierarchySummary', () => {
 
   it('counts the levels that exist and names the root', () => {
     const view: HierarchyView = {
+      ...SELF,
       levels: [
         { level: 0, name: 'solar system', groups: [group(0, 's1', 'c1'), group(0, 's2', 'c1'), group(0, 's3', 'c2')] },
         { level: 1, name: 'star cluster', groups: [group(1, 'c1', 'g1'), group(1, 'c2', 'g1')] },
@@ -77,6 +97,6 @@ describe('hierarchySummary', () => {
   })
 
   it('handles a node that knows of nothing yet', () => {
-    expect(hierarchySummary({ levels: [], root: { level: 0, group: '' } })).toBe('This node knows of no solar system yet.')
+    expect(hierarchySummary({ ...SELF, levels: [], root: { level: 0, group: '' } })).toBe('This node knows of no solar system yet.')
   })
 })

@@ -88,7 +88,8 @@ const bundler = async (): Promise<readonly ExplorerAsset[]> => [
 describe('the private key, as the HTTP API sees the node', () => {
   let net: TestNetwork
   beforeAll(async () => {
-    net = await startNetwork({ count: 2, bundler })
+    // Both nodes also validate a star cluster above their solar system: its shell holds the key too.
+    net = await startNetwork({ count: 2, bundler, hierarchy: true })
   }, 60_000)
   afterAll(async () => {
     await net?.close()
@@ -109,6 +110,8 @@ describe('the private key, as the HTTP API sees the node', () => {
       expect(found).toEqual([])
       // The walk went through the node's parts and data, its public key among them: it did look.
       for (const part of [node.chain, node.chain.ledger, node.store, node.consensus.history, node.journal, node.metrics]) expect(visited.has(part)).toBe(true)
+      expect(node.levels).toHaveLength(1)
+      expect(visited.has(node.levels[0]?.history)).toBe(true)
       expect(reachable(context, keyPair.publicKey).found.length).toBeGreaterThan(0)
       expect(context.contracts).toBeDefined()
       expect(context.explorer).toBeDefined()

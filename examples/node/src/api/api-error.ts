@@ -26,6 +26,8 @@ export enum ApiErrorCode {
   MISDIRECTED = 'MISDIRECTED',
   /** The transaction exists but is not final yet (its proof cannot be built). */
   NOT_FINAL = 'NOT_FINAL',
+  /** Final in its solar system; the root has not committed the certificate that finalised it yet. */
+  NOT_ROOTED = 'NOT_ROOTED',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
   /** Well-formed but refused by the protocol: a bad signature, an invalid block, a transfer to a non-member. */
@@ -54,6 +56,7 @@ const STATUS: Readonly<Record<ApiErrorCode, number>> = {
   [ApiErrorCode.TOO_MANY_CONNECTIONS]: 429,
   [ApiErrorCode.MISDIRECTED]: 421,
   [ApiErrorCode.NOT_FINAL]: 409,
+  [ApiErrorCode.NOT_ROOTED]: 409,
   [ApiErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [ApiErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
   [ApiErrorCode.REJECTED]: 422,
@@ -98,6 +101,7 @@ const FROM_NODE: Readonly<Record<NodeErrorCode, ApiErrorCode>> = {
   [NodeErrorCode.PAYLOAD_TOO_LARGE]: ApiErrorCode.PAYLOAD_TOO_LARGE,
   [NodeErrorCode.REJECTED]: ApiErrorCode.REJECTED,
   [NodeErrorCode.UNAVAILABLE]: ApiErrorCode.UNAVAILABLE,
+  [NodeErrorCode.NOT_ROOTED]: ApiErrorCode.NOT_ROOTED,
   [NodeErrorCode.NODE_CLOSED]: ApiErrorCode.UNAVAILABLE,
   [NodeErrorCode.DATA_DIR_LOCKED]: ApiErrorCode.UNAVAILABLE,
   // Start-up failures never reach a running API: if one does, it is a bug.

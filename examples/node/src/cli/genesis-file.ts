@@ -7,9 +7,13 @@ import { randomBytes } from 'node:crypto'
 import { rename, writeFile } from 'node:fs/promises'
 import { decodeJsonFile, decodeWith } from '../config/codecs.js'
 import { type GenesisMember, MAX_GENESIS_BYTES, MAX_GENESIS_MEMBERS, type NetworkGenesis, NetworkGenesisCodec } from '../config/network-genesis.js'
+import { NetworkGenesisV1Codec } from '../config/network-genesis-form.js'
+
+/** The genesis these commands assemble: one solar system (version 1). A hierarchy's (version 2) is written as JSON. */
+type DraftGenesis = Extract<NetworkGenesis, { version: 1 }>
 import { NodeError, NodeErrorCode } from '../errors.js'
 
-function checkDraft(genesis: NetworkGenesis): NetworkGenesis {
+function checkDraft(genesis: DraftGenesis): DraftGenesis {
   const seen = new Set<string>()
   for (const member of genesis.members) {
     if (seen.has(member.id)) throw new NodeError(NodeErrorCode.INVALID_GENESIS, `${member.id} is a member twice`, { id: member.id })
@@ -24,9 +28,9 @@ export function createGenesis(options: {
   readonly facilitators: number
   readonly members: readonly GenesisMember[]
   readonly timestamp: number
-}): NetworkGenesis {
+}): DraftGenesis {
   const genesis = decodeWith(
-    NetworkGenesisCodec,
+    NetworkGenesisV1Codec,
     { version: 1, group: options.group, timestamp: options.timestamp, facilitators: options.facilitators, members: options.members },
     NodeErrorCode.INVALID_GENESIS,
     'genesis',
@@ -34,14 +38,18 @@ export function createGenesis(options: {
   return checkDraft(genesis)
 }
 
-export function addGenesisMember(genesis: NetworkGenesis, member: GenesisMember): NetworkGenesis {
+export function addGenesisMember(genesis: DraftGenesis, member: GenesisMember): DraftGenesis {
   if (genesis.members.some((m) => m.id === member.id)) throw new NodeError(NodeErrorCode.INVALID_GENESIS, `${member.id} is already a member`, { id: member.id })
   return checkDraft({ ...genesis, members: [...genesis.members, member] })
 }
 
 /** Reads a genesis that may still be missing members (see the module comment). */
-export async function readGenesisDraft(path: string): Promise<NetworkGenesis> {
-  return checkDraft(await decodeJsonFile(path, NetworkGenesisCodec, MAX_GENESIS_BYTES, NodeErrorCode.INVALID_GENESIS, 'genesis file'))
+export async function readGenesisDraft(path: string): Promise<DraftGenesis> {
+  const genesis = await decodeJsonFile(path, NetworkGenesisCodec, MAX_GENESIS_BYTES, NodeErrorCode.INVALID_GENESIS, 'genesis file')
+  if (genesis.version !== 1) {
+    throw new NodeError(NodeErrorCode.INVALID_GENESIS, `${path} founds a hierarchy (version 2): add members to its solarSystems in the JSON`, { path })
+  }
+  return checkDraft(genesis)
 }
 
 export function genesisText(genesis: NetworkGenesis): string {

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { createKeyFile, type Crypto, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
 import { libp2pPeerIdOf } from '@constellation/gossip'
-import { type NetworkGenesis, readNetworkGenesis } from '../config/network-genesis.js'
+import { type NetworkGenesis, networkMembers, readNetworkGenesis } from '../config/network-genesis.js'
 import { dataPaths, defaultNodeConfig } from '../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import { createGenesis, writeGenesisFile } from './genesis-file.js'
@@ -81,6 +81,6 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     keyCreated,
     configFile: paths.config,
     genesisFile: config.genesisFile,
-    member: genesis.members.some((m) => m.id === id),
+    member: networkMembers(genesis).some((m) => m.id === id),
   }
 }

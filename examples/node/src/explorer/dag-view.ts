@@ -11,6 +11,7 @@
  */
 import { fromHex, toHex } from '@constellation/crypto'
 import { blockHash, type HalfBlock, isAgreement, isProposal, isVoid, transferOf, VoidPayloadCodec } from '@constellation/trustchain'
+import { networkMembers } from '../config/network-genesis.js'
 import { nodeContracts } from '../contracts/contracts-module.js'
 import type { FullNode } from '../node/full-node.js'
 import type { DagBlock, DagBlockRole, DagChain, DagView } from './explorer-views.js'
@@ -43,7 +44,7 @@ export const MAX_DAG_MEMBER_CHAINS = 32
  * `MAX_DAG_MEMBER_CHAINS` member chains in all), then this node's contract chains.
  */
 function chainsShown(node: FullNode): { readonly shown: { readonly publicKey: string; readonly kind: DagChain['kind'] }[]; readonly omitted: number } {
-  const ids = node.genesis.members.map((member) => member.id)
+  const ids = networkMembers(node.genesis).map((member) => member.id)
   const ordered = ids.includes(node.id) ? [node.id, ...ids.filter((id) => id !== node.id)] : ids
   const members = ordered.slice(0, MAX_DAG_MEMBER_CHAINS).map((publicKey) => ({ publicKey, kind: 'member' as const }))
   const contracts = nodeContracts(node)

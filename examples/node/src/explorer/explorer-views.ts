@@ -71,12 +71,24 @@ export interface HierarchyGroup {
   /** The group one level up that certifies this group's certificates (null at the root). */
   readonly parent: string | null
   readonly members: readonly string[]
-  /** Facilitators of the round under way. */
+  /** Facilitators of the round under way (the genesis's first ones for a group this node does not follow). */
   readonly facilitators: readonly string[]
-  readonly round: number
-  readonly resultHash: string
-  /** Whether this node follows the group's certified history itself (false: known from a parent's inputs only). */
+  /** The group's last certified round as this node knows it (null: it does not follow the group). */
+  readonly round: number | null
+  readonly resultHash: string | null
+  /** Whether this node follows the group's certified history (its own solar system, a group it validates, their children). */
   readonly followed: boolean
+  /** Whether this node validates the group (above level 0). */
+  readonly validating: boolean
+  /** Whether this node facilitates the group's round under way. */
+  readonly facilitating: boolean
+  /** The groups one level down this group certifies (none at level 0). */
+  readonly children: readonly string[]
+  /**
+   * For a group this node validates: per child, the newest child round the group has certified (`round`, 0 for
+   * none yet) and the group's own round that certified it (`in`).
+   */
+  readonly committed: readonly { readonly group: string; readonly round: number; readonly in: number }[]
 }
 
 export interface HierarchyLevel {
@@ -86,6 +98,10 @@ export interface HierarchyLevel {
 }
 
 export interface HierarchyView {
+  /** This node's id, its solar system and its roles (`member`, `validator 1/cluster`, `root validator 1/cluster`). */
+  readonly self: string
+  readonly solarSystem: string
+  readonly roles: readonly string[]
   /** Ascending from level 0; the last level holds the root group alone. */
   readonly levels: readonly HierarchyLevel[]
   readonly root: { readonly level: number; readonly group: string }

@@ -1,32 +1,100 @@
 /**
- * The hierarchy this node actually runs (`GET /v1/hierarchy`). Today a node runs one solar system, the genesis's, at
- * level 0, and nothing certifies its certificates further up: that solar system is the network's root. The view is
- * built from the node's consensus state (members, the facilitators of the round under way, the latest round and its
- * result hash), not from a picture of levels the network does not run; when the node runs higher levels (a
- * `HierarchyIndex` over star clusters and galaxies), they belong here.
+ * The hierarchy as this node sees it (`GET /v1/hierarchy`): every group the genesis founds, level by level from the
+ * solar systems up to the root, with what this node knows of each from running it. Its own solar system comes from
+ * its consensus state; a group it validates (a star cluster, the root) from that group's state, and that group's
+ * children from the certificates it follows of them. A group this node neither runs nor follows is shown as the
+ * genesis founded it, with no round (`followed: false`): the view says what the node knows, not more.
  */
 import { toHex } from '@constellation/crypto'
-import type { FullNode } from '../node/full-node.js'
-import type { HierarchyGroup, HierarchyLevelName, HierarchyView } from './explorer-views.js'
+import { genesisHashOf } from '@constellation/consensus/round'
+import { foundedLevels, foundedSolarSystems, levelGroupsOf, solarSystemGenesisOf } from '../config/network-genesis.js'
+import type { FullNode, LevelView } from '../node/full-node.js'
+import { roleNames } from '../node/node-roles.js'
+import type { HierarchyGroup, HierarchyLevel, HierarchyLevelName, HierarchyView } from './explorer-views.js'
 
 /** The name of each level of the hierarchy, by level number. */
 export const LEVEL_NAMES: readonly HierarchyLevelName[] = ['solar system', 'star cluster', 'galaxy', 'universe']
 
 export function hierarchyView(node: FullNode): HierarchyView {
-  const state = node.consensus.state
-  const { level, group } = state.genesis
-  const solarSystem: HierarchyGroup = {
-    level,
-    group,
-    parent: null,
-    members: [...state.members].sort(),
-    facilitators: [...state.committee.facilitators],
-    round: state.round,
-    resultHash: toHex(state.resultHash),
-    followed: true,
+  const parentOf = new Map<string, string>()
+  for (const group of foundedLevels(node.genesis)) for (const child of group.children) parentOf.set(`${group.level - 1}/${child}`, group.group)
+  const validated = new Map(node.levels.map((level) => [`${level.genesis.level}/${level.genesis.group}`, level]))
+  const groups: HierarchyGroup[] = []
+  for (const system of foundedSolarSystems(node.genesis)) {
+    const parent = parentOf.get(`0/${system.group}`) ?? null
+    if (system.group === node.roles.solarSystem) {
+      const state = node.consensus.state
+      groups.push({
+        level: 0,
+        group: system.group,
+        parent,
+        members: [...state.members].sort(),
+        facilitators: [...state.committee.facilitators],
+        round: state.round,
+        resultHash: toHex(state.resultHash),
+        followed: true,
+        validating: false,
+        facilitating: node.consensus.facilitating(),
+        children: [],
+        committed: [],
+      })
+      continue
+    }
+    const genesis = solarSystemGenesisOf(node.genesis, system.group)
+    const history = node.levels.map((level) => level.childHistory(system.group)).find((h) => h !== undefined)
+    groups.push({
+      level: 0,
+      group: system.group,
+      parent,
+      members: [...genesis.members].sort(),
+      facilitators: [...(history?.committeeFor(history.round + 1)?.facilitators ?? genesis.facilitators)],
+      round: history?.round ?? null,
+      resultHash: history === undefined ? null : toHex(history.resultHashOf(history.round) as Uint8Array),
+      followed: history !== undefined,
+      validating: false,
+      facilitating: false,
+      children: [],
+      committed: [],
+    })
   }
+  for (const group of levelGroupsOf(node.genesis)) {
+    const { level, group: name } = group.genesis
+    const running = validated.get(`${level}/${name}`)
+    const children = group.children.map((child) => child.group)
+    groups.push({
+      level,
+      group: name,
+      parent: parentOf.get(`${level}/${name}`) ?? null,
+      members: [...group.genesis.members].sort(),
+      facilitators: [...(running?.state.committee.facilitators ?? group.genesis.facilitators)],
+      round: running?.state.round ?? null,
+      resultHash: running === undefined ? null : toHex(running.state.resultHash),
+      followed: running !== undefined,
+      validating: running !== undefined,
+      facilitating: running?.facilitating() ?? false,
+      children,
+      committed: running === undefined ? [] : committedChildren(node, running),
+    })
+  }
+  const top = Math.max(...groups.map((g) => g.level))
+  const levels: HierarchyLevel[] = []
+  for (let level = 0; level <= top; level++) {
+    levels.push({ level, name: LEVEL_NAMES[level] ?? 'universe', groups: groups.filter((g) => g.level === level) })
+  }
+  const root = groups.find((g) => g.level === top) as HierarchyGroup
   return {
-    levels: [{ level, name: LEVEL_NAMES[level] ?? 'universe', groups: [solarSystem] }],
-    root: { level, group },
+    self: node.id,
+    solarSystem: node.roles.solarSystem,
+    roles: roleNames(node.roles),
+    levels,
+    root: { level: root.level, group: root.group },
   }
+}
+
+/** Per child, the newest of its rounds the group has certified (committed), and the group's round that did it. */
+function committedChildren(node: FullNode, level: LevelView): HierarchyGroup['committed'] {
+  return level.children.map((child) => {
+    const certified = level.state.lastCheckpoints.get(toHex(genesisHashOf(node.crypto, child)))
+    return { group: child.group, round: certified?.entry.sequenceNumber ?? 0, in: certified?.round ?? 0 }
+  })
 }

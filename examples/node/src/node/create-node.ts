@@ -11,7 +11,7 @@
  * reaches the HTTP API.
  */
 import { rm, writeFile } from 'node:fs/promises'
-import { createSolarSystemNode, type SolarSystemNode } from '@constellation/consensus'
+import { createSolarSystemNode, type LevelNode, type SolarSystemNode } from '@constellation/consensus'
 import { countingCrypto, type Crypto, type KeyPair, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
 import { systemClock } from '@constellation/interface'
 import { type AnchoredSigningPolicy, blockHash, createAnchoredNode, createGenesisBlock } from '@constellation/trustchain'
@@ -24,10 +24,13 @@ import { NodeMetrics } from '../metrics/node-metrics.js'
 import { CommitteeLinks } from './committee-links.js'
 import { fileJournals, levelStore, libp2pNetwork } from './default-parts.js'
 import { FinalityRecorder } from './finality-recorder.js'
-import type { ConsensusView, FullNode, NetworkView, NodeModuleFactory } from './full-node.js'
+import type { ConsensusView, FullNode, LevelView, NetworkView, NodeModuleFactory } from './full-node.js'
 import { IdempotencyKeys, MAX_REMEMBERED_KEYS } from './idempotency.js'
+import { startLevelGroup } from './level-group.js'
+import { RootedProofs } from './rooted-proofs.js'
 import { ListenerSet } from './listener-set.js'
 import type { NodeParts } from './node-parts.js'
+import { roleNames, rolesOf } from './node-roles.js'
 import { StallMonitor } from './stall-monitor.js'
 import { DEFAULT_STALL_AFTER_MS } from './stall-watch.js'
 import { TransactionTracker } from './transaction-tracker.js'
@@ -119,8 +122,11 @@ async function assemble(
       ? await readNetworkGenesis(config.genesisFile)
       : checkGenesis(decodeWith(NetworkGenesisCodec, parts.genesis, NodeErrorCode.INVALID_GENESIS, 'genesis'))
   const member = memberOf(genesis, keyPair.publicKey)
-  if (member === undefined) throw new NodeError(NodeErrorCode.NOT_A_MEMBER, `node ${id.slice(0, 16)}… is not a member of the network in ${config.genesisFile}`)
-  const solarSystem = solarSystemOf(genesis)
+  const roles = rolesOf(genesis, keyPair.publicKey)
+  if (member === undefined || roles === undefined) {
+    throw new NodeError(NodeErrorCode.NOT_A_MEMBER, `node ${id.slice(0, 16)}… is not a member of the network in ${config.genesisFile}`)
+  }
+  const solarSystem = solarSystemOf(genesis, roles.solarSystem)
   const rules = parts.rules?.({ genesis, fromGenesis: solarSystem.rules }) ?? solarSystem.rules
 
   // ---- stores ----
@@ -143,10 +149,13 @@ async function assemble(
   // The consensus, once assembled below: peers learnt through peer exchange that are facilitators of the current
   // committee are connected to at once, so facilitators reach each other directly (others are dialled on first use).
   let committeeOf: SolarSystemNode | undefined
+  // The groups above level 0 this node validates, once started: their committees are connected to at once too.
+  const levelNodes: LevelNode[] = []
   const network = await (parts.network ?? libp2pNetwork(config.p2p))({
     crypto,
     keyPair,
-    isFacilitator: (peer) => committeeOf?.state.committee.facilitators.includes(peer) ?? false,
+    isFacilitator: (peer) =>
+      (committeeOf?.state.committee.facilitators.includes(peer) ?? false) || levelNodes.some((level) => level.state.committee.facilitators.includes(peer)),
   })
   await network.start()
   opened.push(() => network.stop())
@@ -286,6 +295,15 @@ async function assemble(
   links.connect(solar.state.committee.facilitators)
   consensusLog.info({ round: solar.history.round, facilitators: solar.state.committee.facilitators.length }, 'consensus running')
 
+  // ---- the groups above level 0 this node validates ----
+  const levels: LevelView[] = []
+  for (const group of roles.validates) {
+    const level = await startLevelGroup(group, { crypto, keyPair, network, clock, log, onError: reporter('hierarchy') })
+    opened.push(() => level.node.stop())
+    levelNodes.push(level.node)
+    levels.push(level.view)
+  }
+
   // What modules may read of the consensus: a view, so that none of them reaches a facilitator round (or its key).
   const consensusView: ConsensusView = {
     get state() {
@@ -297,6 +315,7 @@ async function assemble(
     facilitating: () => solar.facilitatorRound !== undefined,
     onCertificate: (listener) => solar.onCertificate(listener),
   }
+  const rooted = new RootedProofs({ crypto, network, genesis, solarSystem: roles.solarSystem, levels, timeoutMs: ANSWER_TIMEOUT_MS })
   const desk = new TransferDesk({ crypto, clock, publicKey: keyPair.publicKey, store, chain, keys, transactions, finality, metrics })
   const controller = new AbortController()
   let closing: Promise<void> | undefined
@@ -312,6 +331,8 @@ async function assemble(
     network: networkView,
     chain,
     consensus: consensusView,
+    roles,
+    levels,
     journal,
     transactions,
     metrics,
@@ -325,13 +346,21 @@ async function assemble(
     },
     finalRound: (halves) => finality.finalRound(halves),
     agreementProof: (halves) => finality.agreementProof(halves),
+    rootedProof: async (halves) => rooted.prove(await finality.agreementProof(halves)),
     onStall: (listener) => monitor.onStall(listener),
     onChainGrowth: (listener) => growth.add(listener),
     status() {
       const state = solar.state
       return {
         id,
-        group: genesis.group,
+        group: roles.solarSystem,
+        roles: roleNames(roles),
+        levels: levels.map((level) => ({
+          level: level.genesis.level,
+          group: level.genesis.group,
+          round: level.state.round,
+          facilitating: level.facilitating(),
+        })),
         round: solar.history.round,
         facilitators: state.committee.facilitators,
         facilitating: solar.facilitatorRound !== undefined,

@@ -4,7 +4,16 @@
  * the network. A module that acts as this node on the network (the contracts host signs and serves requests)
  * declares it (`signs: true`) and gets the key and the network besides.
  */
-import type { AgreementProof, SolarSystemNode, SolarSystemRules, TransactionHalves } from '@constellation/consensus'
+import type {
+  AgreementProof,
+  FinalityPath,
+  LevelNode,
+  RootedAgreementProof,
+  SolarSystemGenesis,
+  SolarSystemNode,
+  SolarSystemRules,
+  TransactionHalves,
+} from '@constellation/consensus'
 import type { Crypto, KeyPair } from '@constellation/crypto'
 import type { Clock } from '@constellation/interface'
 import type { AnchoredNode, BlockStore } from '@constellation/trustchain'
@@ -14,6 +23,7 @@ import type { Logger } from '../log/logger.js'
 import type { NodeMetrics } from '../metrics/node-metrics.js'
 import type { CertificateJournal } from './certificate-journal.js'
 import type { NodeNetwork } from './node-parts.js'
+import type { NodeRoles } from './node-roles.js'
 import type { StallStatus } from './stall-watch.js'
 import type { TrackedTransaction, TransactionTotals, TransactionTracker } from './transaction-tracker.js'
 
@@ -50,6 +60,25 @@ export interface ConsensusView {
   onCertificate(listener: Parameters<SolarSystemNode['onCertificate']>[0]): () => void
 }
 
+/** What the node's modules may read of a group above level 0 it validates (a star cluster, the root). */
+export interface LevelView {
+  readonly genesis: SolarSystemGenesis
+  /** The children the group certifies (the groups one level down). */
+  readonly children: readonly SolarSystemGenesis[]
+  /** Whether the group is the root (it certifies membership requests). */
+  readonly root: boolean
+  readonly state: LevelNode['state']
+  readonly history: LevelNode['history']
+  readonly stats: LevelNode['stats']
+  /** A child's certified history as this validator follows it (undefined: not a child of this group). */
+  childHistory(group: string): LevelNode['history'] | undefined
+  /** Whether this node facilitates the group's round under way. */
+  facilitating(): boolean
+  onCertificate(listener: Parameters<LevelNode['onCertificate']>[0]): () => void
+  /** The path from a followed group's certificate up to this group's, once this group committed it. */
+  finalityPath(level: number, group: string, round: number): FinalityPath | undefined
+}
+
 /** What the node's modules may read of its network: who it is, who it knows, what it sent. */
 export type NetworkView = Pick<NodeNetwork, 'peerId' | 'peers' | 'advertOf' | 'traffic'> & {
   /** The addresses peers can dial this node on (none on a simulator). */
@@ -58,7 +87,12 @@ export type NetworkView = Pick<NodeNetwork, 'peerId' | 'peers' | 'advertOf' | 't
 
 export interface NodeStatus {
   readonly id: string
+  /** The solar system this node is a member of. */
   readonly group: string
+  /** `member`, and each group above level 0 it validates (`validator 1/cluster-0`, `root validator 2/universe`). */
+  readonly roles: readonly string[]
+  /** The groups above level 0 this node validates: their last certified round, and whether it facilitates now. */
+  readonly levels: readonly { readonly level: number; readonly group: string; readonly round: number; readonly facilitating: boolean }[]
   readonly round: number
   readonly facilitators: readonly string[]
   readonly facilitating: boolean
@@ -104,7 +138,12 @@ export interface FullNode {
   /** The node's time: the wall clock, or a simulator's. */
   readonly clock: Clock
   readonly chain: AnchoredNode
+  /** The own solar system's consensus. */
   readonly consensus: ConsensusView
+  /** What the genesis makes this node: member of a solar system, validator of the groups above that name it. */
+  readonly roles: NodeRoles
+  /** The groups above level 0 this node validates, lowest level first (none for a member only). */
+  readonly levels: readonly LevelView[]
   readonly journal: CertificateJournal
   readonly transactions: TransactionTracker
   readonly metrics: NodeMetrics
@@ -127,6 +166,11 @@ export interface FullNode {
   finalRound(transaction: TransactionHalves): Promise<number | undefined>
   /** The transaction's agreement proof; NOT_FINAL (consensus) until it is final. */
   agreementProof(transaction: TransactionHalves): Promise<AgreementProof>
+  /**
+   * The agreement proof with the path that shows the root committed its certificate (rooted-proofs.ts): NOT_FINAL
+   * until final, NOT_ROOTED until the root committed it, INVALID_REQUEST in a network of one solar system.
+   */
+  rootedProof(transaction: TransactionHalves): Promise<RootedAgreementProof>
   status(): NodeStatus
   close(): Promise<void>
 }

@@ -21,6 +21,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { loadCrypto } from '@constellation/crypto'
 import { createRandom } from '@constellation/gossip'
 import * as t from 'io-ts'
+import { networkMembers } from '../config/network-genesis.js'
 import { DevnetCluster } from '../devnet/devnet-cluster.js'
 import { checkFreshBaseDir, devnetPaths, writeDevnetLayout } from '../devnet/devnet-layout.js'
 import { checkInvariants, type InvariantReport } from './invariants.js'
@@ -62,7 +63,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   try {
     // Behind proxies whatever the manifest holds, so that every run has the same topology (see loopback-proxy.ts).
     const layout = await writeDevnetLayout({ baseDir, nodes, facilitators, balance, crypto, group: `soak-${manifest.seed}`, behindProxies: true })
-    const supply = layout.genesis.members.reduce((sum, member) => sum + member.balance, 0)
+    const supply = networkMembers(layout.genesis).reduce((sum, member) => sum + member.balance, 0)
     note(`starting ${nodes} nodes (${facilitators} facilitators) in ${baseDir}`)
     cluster = await DevnetCluster.start(layout, signal === undefined ? {} : { signal })
     const running = cluster

@@ -26,7 +26,13 @@ import { type Crypto, equalBytes, fromHex, toHex } from '@constellation/crypto'
 import { blockHash } from '@constellation/trustchain'
 import { type ProofSummary, proofSummary } from '../../../src/api/views/agreement-proof-view.js'
 import { type TransactionView, transactionView } from '../../../src/api/views/transaction-view.js'
-import { genesisFingerprint, NetworkGenesisCodec, solarSystemGenesisOf } from '../../../src/config/network-genesis-form.js'
+import {
+  foundedSolarSystems,
+  genesisFingerprint,
+  type NetworkGenesis,
+  NetworkGenesisCodec,
+  solarSystemGenesisOf,
+} from '../../../src/config/network-genesis-form.js'
 
 /** Where the bytes come from: the node's GET /v1/genesis and GET /v1/consensus/rounds, as JSON. */
 export interface FinalitySource {
@@ -113,7 +119,7 @@ export class FinalityChecker {
   readonly #crypto: Crypto
   readonly #count: () => number
   readonly #source: FinalitySource
-  #genesis: Promise<{ readonly genesis: SolarSystemGenesis; readonly fingerprint: string }> | undefined
+  #genesis: Promise<{ readonly genesis: NetworkGenesis; readonly fingerprint: string }> | undefined
   #history: CertificateHistory | undefined
   /** Signatures checked for the certificates in `#history`. */
   #chainSignatures = 0
@@ -144,8 +150,12 @@ export class FinalityChecker {
 
   async #verify(transaction: ShownTransaction, proofHex: string, onProgress?: (progress: FinalityProgress) => void): Promise<FinalityVerdict> {
     try {
-      const { genesis, fingerprint } = await this.#trustedGenesis()
+      const { genesis: network, fingerprint } = await this.#trustedGenesis()
       const proof = this.#decodeProof(proofHex)
+      // The solar system whose certificate closes the proof: the node serves that system's rounds (its own).
+      const { group } = proof.certificate.result.body
+      if (!foundedSolarSystems(network).some((system) => system.group === group)) throw new CheckFailure(`the genesis founds no solar system ${group}`)
+      const genesis = solarSystemGenesisOf(network, group)
       this.#checkHalves(proof, transaction)
       const closing = proof.certificate.result.body.round
       if (closing - this.verifiedRound > this.#maxCertificates) {
@@ -171,7 +181,7 @@ export class FinalityChecker {
       if (decoded._tag === 'Left') throw new CheckFailure('the node answered a genesis that is not a network genesis')
       const computed = genesisFingerprint(this.#crypto, decoded.right)
       if (computed !== fingerprint) throw new CheckFailure(`the node names fingerprint ${fingerprint} for a genesis whose fingerprint is ${computed}`)
-      return { genesis: solarSystemGenesisOf(decoded.right), fingerprint: computed }
+      return { genesis: decoded.right, fingerprint: computed }
     })
     // A node that could not answer is asked again next time.
     this.#genesis.catch(() => (this.#genesis = undefined))

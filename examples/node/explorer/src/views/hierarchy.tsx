@@ -7,7 +7,15 @@ import { useView } from '../browser/use-view.js'
 import { hierarchySummary } from '../model/hierarchy-summary.js'
 import { DataTable, Hex, HexList, Loaded, PageHeading } from './common.js'
 
-const COLUMNS = ['group', 'certified by', 'round', 'result hash', 'members', 'facilitators', 'followed here']
+const COLUMNS = ['group', 'certified by', 'round', 'result hash', 'members', 'facilitators', 'children committed', 'this node']
+
+/** What this node is to the group: facilitating, validating, following (a member or a child it follows), or nothing. */
+function roleOf(group: HierarchyView['levels'][number]['groups'][number]): string {
+  if (group.facilitating) return group.level === 0 ? 'member, facilitating' : 'validator, facilitating'
+  if (group.validating) return 'validator'
+  if (group.followed) return 'follows it'
+  return 'does not follow it'
+}
 
 export function HierarchyPage() {
   const state = useView<HierarchyView>('/v1/hierarchy', ['levels', 'root'], (event) => event.kind === 'round')
@@ -19,6 +27,9 @@ export function HierarchyPage() {
           <>
             <p class="lead" data-testid="hierarchy-summary">
               {hierarchySummary(view)}
+            </p>
+            <p data-testid="hierarchy-roles">
+              This node is a member of {view.solarSystem}; its roles: {view.roles.join(', ')}.
             </p>
             {view.levels
               .filter((level) => level.groups.length > 0)
@@ -38,10 +49,8 @@ export function HierarchyPage() {
                           {group.group === view.root.group && group.level === view.root.level ? ' (root)' : ''}
                         </th>
                         <td>{group.parent ?? <span class="muted">none: the root</span>}</td>
-                        <td>{group.round}</td>
-                        <td>
-                          <Hex value={group.resultHash} />
-                        </td>
+                        <td>{group.round ?? <span class="muted">not followed</span>}</td>
+                        <td>{group.resultHash === null ? <span class="muted">—</span> : <Hex value={group.resultHash} />}</td>
                         <td>
                           <details>
                             <summary>{group.members.length} members</summary>
@@ -51,7 +60,21 @@ export function HierarchyPage() {
                         <td>
                           <HexList values={group.facilitators} />
                         </td>
-                        <td>{group.followed ? 'yes' : 'no: known from its parent'}</td>
+                        <td data-testid={`committed-${group.group}`}>
+                          {group.committed.length === 0 ? (
+                            <span class="muted">{group.children.length === 0 ? '—' : `${group.children.length} children`}</span>
+                          ) : (
+                            <ul class="plain">
+                              {group.committed.map((child) => (
+                                <li key={child.group}>
+                                  {child.group}: round {child.round}
+                                  {child.in > 0 ? ` (in round ${child.in})` : ''}
+                                </li>
+                              ))}
+                            </ul>
+                          )}
+                        </td>
+                        <td>{roleOf(group)}</td>
                       </tr>
                     ))}
                   </DataTable>

@@ -14,7 +14,7 @@
  * A request with an `Idempotency-Key` header (a batch item: its `id`) that an earlier one used answers with that
  * transfer as it stands now, so a client that retries after a lost answer never pays twice.
  */
-import { encodeAgreementProof } from '@constellation/consensus'
+import { encodeAgreementProof, encodeFinalityPath } from '@constellation/consensus'
 import { equalBytes, fromHex, toHex } from '@constellation/crypto'
 import { type HalfBlock, isProposal } from '@constellation/trustchain'
 import * as t from 'io-ts'
@@ -54,6 +54,8 @@ const BatchRequestCodec = t.exact(
 )
 const IdParamsCodec = t.type({ id: Hex32Codec })
 const ListQuery = { limit: boundedInteger(1, MAX_TRANSACTIONS_LISTED, 'Limit') }
+/** `rooted=true`: the proof with the path that shows the root committed its certificate. */
+const ProofQuery = { rooted: t.keyof({ true: null, false: null }, 'Rooted') }
 
 interface Halves {
   readonly id: string
@@ -218,11 +220,30 @@ export function transactionRoutes(): Route[] {
     {
       method: 'GET',
       path: '/v1/transactions/:id/proof',
-      async handler({ node, params }) {
+      query: ProofQuery,
+      async handler({ node, params, query }) {
         const { id } = decodeInput(IdParamsCodec, params, 'path')
+        const { rooted = 'false' } = strictQuery(ProofQuery, query)
         const { proposal, agreement } = await findHalves(node, id)
         if (agreement === undefined) throw new ApiError(ApiErrorCode.NOT_FINAL, `transaction ${id} has no agreement`)
-        // NOT_FINAL from the consensus (409) until the consensus finalised it.
+        // NOT_FINAL from the consensus (409) until the consensus finalised it; rooted, NOT_ROOTED until the root committed it.
+        if (rooted === 'true') {
+          const rootedProof = await node.rootedProof({ proposal, agreement })
+          const bytes = encodeAgreementProof(rootedProof.proof, node.chain.ledger.limits)
+          const paths = rootedProof.paths.map((path) => toHex(encodeFinalityPath(path)))
+          const top = rootedProof.paths[0]?.steps.at(-1)?.certificate.result.body
+          return {
+            status: 200,
+            body: {
+              id,
+              bytes: bytes.length,
+              proof: toHex(bytes),
+              summary: proofSummary(node.crypto, rootedProof.proof),
+              paths,
+              root: top === undefined ? null : { level: top.level, group: top.group, round: top.round },
+            },
+          }
+        }
         const proof = await node.agreementProof({ proposal, agreement })
         const bytes = encodeAgreementProof(proof, node.chain.ledger.limits)
         return { status: 200, body: { id, bytes: bytes.length, proof: toHex(bytes), summary: proofSummary(node.crypto, proof) } }

@@ -26,6 +26,7 @@ interface DevnetFlags {
   readonly batch?: number
   readonly window?: number
   readonly facilitators?: number
+  readonly solarSystems?: number
   readonly seed?: number
   readonly baseDir?: string
   readonly keep?: boolean
@@ -56,7 +57,16 @@ export function registerDevnetCommand(program: Command, context: CliContext): vo
       `closed loop: at most this many of a node's transfers not final yet, 0 for no limit (default ${DEFAULT_WINDOW})`,
       parseWith(Window, integerText),
     )
-    .option('--facilitators <n>', `facilitators per round (default: min(nodes, ${DEFAULT_FACILITATORS}))`, parseWith(SafePositiveInteger, integerText))
+    .option(
+      '--facilitators <n>',
+      `facilitators per round of each solar system (default: min(its members, ${DEFAULT_FACILITATORS}))`,
+      parseWith(SafePositiveInteger, integerText),
+    )
+    .option(
+      '--solar-systems <n>',
+      'split the nodes among this many solar systems, with a star cluster of validators above them as the root (default 1)',
+      parseWith(SafePositiveInteger, integerText),
+    )
     .option('--seed <n>', "seeds the load's choice of pairs", parseWith(SafePositiveInteger, integerText))
     .option('--base-dir <dir>', 'where the data dirs go (default: a temp dir, removed at the end)')
     .option('--keep', 'keep the data dirs (and node logs) afterwards')
@@ -66,11 +76,22 @@ export function registerDevnetCommand(program: Command, context: CliContext): vo
 Examples:
   $ constellation devnet                          # ${DEFAULT_NODES} nodes, ${DEFAULT_DURATION_S} s
   $ constellation devnet --nodes 4 --duration 10 --rate 500
+  $ constellation devnet --nodes 12 --solar-systems 3   # three solar systems of 4 and a star cluster
   $ constellation devnet --base-dir ./devnet --keep   # then read ./devnet/node-*/node.log`,
     )
     .action(async (flags: DevnetFlags) => {
-      if (flags.facilitators !== undefined && flags.facilitators > flags.nodes) {
-        command.error(`error: --facilitators ${flags.facilitators} is more than --nodes ${flags.nodes}`, { exitCode: ExitCode.USAGE })
+      const systems = flags.solarSystems ?? 1
+      if (systems * 2 > flags.nodes) {
+        command.error(`error: --solar-systems ${systems} needs at least ${systems * 2} nodes (two per system), --nodes is ${flags.nodes}`, {
+          exitCode: ExitCode.USAGE,
+        })
+      }
+      const smallest = Math.floor(flags.nodes / systems)
+      if (flags.facilitators !== undefined && flags.facilitators > smallest) {
+        command.error(
+          `error: --facilitators ${flags.facilitators} is more than ${systems === 1 ? `--nodes ${flags.nodes}` : `the smallest solar system's ${smallest} members`}`,
+          { exitCode: ExitCode.USAGE },
+        )
       }
       context.setExitCode(await runDevnetCommand(flags, context.io))
     })
@@ -93,6 +114,7 @@ async function runDevnetCommand(flags: DevnetFlags, io: CliIo): Promise<ExitCode
       ...(flags.batch !== undefined && { batch: flags.batch }),
       ...(flags.window !== undefined && { window: flags.window }),
       ...(flags.facilitators !== undefined && { facilitators: flags.facilitators }),
+      ...(flags.solarSystems !== undefined && { solarSystems: flags.solarSystems }),
       ...(flags.seed !== undefined && { seed: flags.seed }),
       ...(flags.baseDir !== undefined && { baseDir: flags.baseDir }),
       ...(flags.keep === true && { keep: true }),

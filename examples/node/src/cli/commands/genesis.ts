@@ -6,13 +6,14 @@ import type { Command } from 'commander'
 import * as t from 'io-ts'
 import { Hex32Codec, SafeNonNegativeInteger } from '../../config/codecs.js'
 import { loadCrypto } from '@constellation/crypto'
-import { type GenesisMember, GenesisMemberCodec, genesisFingerprint, type NetworkGenesis, NetworkGenesisCodec } from '../../config/network-genesis.js'
+import { type GenesisMember, GenesisMemberCodec, genesisFingerprint, type NetworkGenesis } from '../../config/network-genesis.js'
+import { NetworkGenesisV1Codec } from '../../config/network-genesis-form.js'
 import type { CliContext } from '../cli-context.js'
 import { addGenesisMember, createGenesis, genesisText, readGenesisDraft, writeGenesisFile } from '../genesis-file.js'
 import { collectWith, integerText, parseWith } from '../option-values.js'
 import { printResult, withJsonOption } from '../output.js'
 
-const genesisFields = NetworkGenesisCodec.type.props
+const genesisFields = NetworkGenesisV1Codec.type.props
 
 /** `HEX:BALANCE`, decoded as a genesis member. */
 function memberText(text: string): unknown {

@@ -2,14 +2,14 @@
 import type { Command } from 'commander'
 import { Option } from 'commander'
 import { SafeNonNegativeInteger } from '../../config/codecs.js'
-import { NetworkGenesisCodec } from '../../config/network-genesis.js'
+import { NetworkGenesisV1Codec } from '../../config/network-genesis-form.js'
 import type { CliContext } from '../cli-context.js'
 import { initDataDir } from '../init-data-dir.js'
 import { ENVIRONMENT } from '../load-config.js'
 import { integerText, parseWith } from '../option-values.js'
 import { printResult, table, withJsonOption } from '../output.js'
 
-const genesisFields = NetworkGenesisCodec.type.props
+const genesisFields = NetworkGenesisV1Codec.type.props
 
 interface InitFlags {
   readonly dataDir: string

@@ -20,6 +20,8 @@ const TotalsCodec = t.type({
 export const StatusCodec = t.type({
   id: t.string,
   group: t.string,
+  roles: t.array(t.string),
+  levels: t.array(t.type({ level: t.number, group: t.string, round: t.number, facilitating: t.boolean })),
   round: t.number,
   facilitators: t.array(t.string),
   facilitating: t.boolean,
@@ -51,8 +53,10 @@ export function formatStatus(status: StatusView, api: string): string {
   const tx = status.transactions
   return table([
     ['node', status.id],
-    ['group', status.group],
+    ['solar system', status.group],
+    ['roles', status.roles.join(', ')],
     ['round', `${status.round}${status.facilitating ? ' (facilitating)' : ''}`],
+    ...status.levels.map((level) => [`level ${level.level}`, `${level.group} round ${level.round}${level.facilitating ? ' (facilitating)' : ''}`] as const),
     ['facilitators', String(status.facilitators.length)],
     ['chain height', String(status.chainHeight)],
     ['balance', `${status.balance} (spendable now: ${status.available})`],
