@@ -96,6 +96,7 @@ describe('costPerTx', () => {
 
 const summary: DevnetSummary = {
   nodes: 8,
+  groups: [{ level: 0, group: 'devnet', roundsInWindow: 20, rounds: 25, finalInWindow: 4000, finalisedPerSecond: 392.2 }],
   facilitators: 4,
   loadSeconds: 10.2,
   offered: 'closed loop, 4 outstanding transfers per node',

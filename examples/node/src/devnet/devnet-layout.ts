@@ -11,9 +11,9 @@
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { createKeyFile, type Crypto, toHex } from '@constellation/crypto'
+import { createKeyFile, type Crypto, fromHex, toHex } from '@constellation/crypto'
 import { libp2pPeerIdOf } from '@constellation/gossip'
-import { checkGenesis, type NetworkGenesis } from '../config/network-genesis.js'
+import { checkGenesis, memberOf, type NetworkGenesis, networkMembers } from '../config/network-genesis.js'
 import { dataPaths, defaultNodeConfig, type LogLevel, type NodeConfig } from '../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import { nodeHost } from './loopback-proxy.js'
@@ -25,6 +25,8 @@ export interface DevnetNodeLayout {
   readonly index: number
   /** Hex public key. */
   readonly id: string
+  /** The solar system the node is a member of. */
+  readonly group: string
   readonly dataDir: string
   /** Where the node listens: 127.0.0.1, or behind a proxy its own loopback address. */
   readonly p2pHost: string
@@ -54,7 +56,13 @@ export interface DevnetLayoutOptions {
   /** Opening balance of every member. */
   readonly balance: number
   readonly crypto: Crypto
+  /** The solar system's group (default `devnet`); with several, their groups are `sol-0`, `sol-1`, … */
   readonly group?: string
+  /**
+   * Solar systems the nodes are split among, in order (default 1). With more than one, a star cluster (`cluster`,
+   * level 1) certifies them all and is the root (see `devnetGenesis`).
+   */
+  readonly solarSystems?: number
   readonly logLevel?: LogLevel
   /** Put every node behind a loopback proxy, so that its network can be cut (default: nodes dial each other directly). */
   readonly behindProxies?: boolean
@@ -86,7 +94,7 @@ export async function writeDevnetLayout(options: DevnetLayoutOptions): Promise<D
   // Direct: a p2p and an API port each, on 127.0.0.1. Behind proxies: an API and a proxy port on 127.0.0.1, and a
   // p2p port on the node's own address.
   const ports = await reserveFreePorts(2 * options.nodes, HOST)
-  const drafts: Omit<DevnetNodeLayout, 'config'>[] = []
+  const drafts: Omit<DevnetNodeLayout, 'config' | 'group'>[] = []
   for (let index = 0; index < options.nodes; index++) {
     const dataDir = dataDirs[index] as string
     await mkdir(dataDir, { recursive: true, mode: 0o700 })
@@ -108,13 +116,15 @@ export async function writeDevnetLayout(options: DevnetLayoutOptions): Promise<D
       apiUrl: `http://${HOST}:${apiPort}`,
     })
   }
-  const genesis = checkGenesis({
-    version: 1,
-    group: options.group ?? 'devnet',
-    timestamp: Date.now(),
+  const genesis = devnetGenesis({
+    ids: drafts.map((draft) => draft.id),
+    solarSystems: options.solarSystems ?? 1,
     facilitators: options.facilitators,
-    members: drafts.map((node) => ({ id: node.id, balance: options.balance })),
+    balance: options.balance,
+    timestamp: Date.now(),
+    ...(options.group !== undefined && { group: options.group }),
   })
+  const groupOf = new Map(networkMembers(genesis).map((member) => [member.id, memberOf(genesis, fromHex(member.id))?.group as string]))
   await writeFile(genesisFile, `${JSON.stringify(genesis, null, 2)}\n`)
   const nodes = await Promise.all(
     drafts.map(async (draft) => {
@@ -131,8 +141,54 @@ export async function writeDevnetLayout(options: DevnetLayoutOptions): Promise<D
         log: { level: options.logLevel ?? 'info' },
       }
       await writeFile(dataPaths(draft.dataDir).config, `${JSON.stringify(config, null, 2)}\n`)
-      return { ...draft, config }
+      return { ...draft, group: groupOf.get(draft.id) as string, config }
     }),
   )
   return { baseDir, genesisFile, genesis, nodes, behindProxies }
+}
+
+/** Validators of the star cluster, at least: four tolerate one faulty (n >= 3t + 1). */
+const CLUSTER_VALIDATORS = 4
+
+/**
+ * A devnet's genesis. One solar system: version 1, as before. Several: the nodes split among `sol-0`, `sol-1`, … in
+ * order (sizes differing by one at most), each with `facilitators` facilitators (at most its size), and one star
+ * cluster above them all as the root, validated by the first ⌈4 / S⌉ members of each system — validators are
+ * members that serve the higher level, spread over the systems so that no system's loss takes the root with it —
+ * with four facilitators (fewer when there are fewer validators).
+ */
+export function devnetGenesis(options: {
+  readonly ids: readonly string[]
+  readonly solarSystems: number
+  readonly facilitators: number
+  readonly balance: number
+  readonly timestamp: number
+  readonly group?: string
+}): NetworkGenesis {
+  const { ids, solarSystems, facilitators, balance, timestamp } = options
+  if (!(Number.isInteger(solarSystems) && solarSystems >= 1 && solarSystems * 2 <= ids.length)) {
+    throw new RangeError(`solar systems must be an integer from 1 to half the nodes (${Math.floor(ids.length / 2)}), got ${solarSystems}`)
+  }
+  const members = (slice: readonly string[]) => slice.map((id) => ({ id, balance }))
+  if (solarSystems === 1) return checkGenesis({ version: 1, group: options.group ?? 'devnet', timestamp, facilitators, members: members(ids) })
+  const systems = Array.from({ length: solarSystems }, (_, i) => {
+    const slice = ids.filter((_, index) => Math.floor((index * solarSystems) / ids.length) === i)
+    return { group: `sol-${i}`, facilitators: Math.min(facilitators, slice.length), members: members(slice) }
+  })
+  const perSystem = Math.ceil(CLUSTER_VALIDATORS / solarSystems)
+  const validators = systems.flatMap((system) => system.members.slice(0, perSystem).map((member) => member.id))
+  return checkGenesis({
+    version: 2,
+    timestamp,
+    solarSystems: systems,
+    levels: [
+      {
+        level: 1,
+        group: 'cluster',
+        facilitators: Math.min(CLUSTER_VALIDATORS, validators.length),
+        validators,
+        children: systems.map((system) => system.group),
+      },
+    ],
+  })
 }

@@ -17,8 +17,22 @@ export interface DevnetFaults {
   readonly nodeExits: number
 }
 
+/** One group's figures: a solar system's (with its transfers) or a group's above level 0 (rounds only). */
+export interface DevnetGroupFigures {
+  readonly level: number
+  readonly group: string
+  /** Rounds certified during the load window, and in the whole run (the highest a node reports). */
+  readonly roundsInWindow: number
+  readonly rounds: number
+  /** A solar system's: transfers its members report final inside the load window, and per second of it. */
+  readonly finalInWindow?: number
+  readonly finalisedPerSecond?: number
+}
+
 export interface DevnetSummary {
   readonly nodes: number
+  /** Every group the devnet ran, lowest level first: one solar system, or several and the star cluster above them. */
+  readonly groups: readonly DevnetGroupFigures[]
   readonly facilitators: number
   /** Length of the load window, seconds. */
   readonly loadSeconds: number
@@ -117,12 +131,29 @@ export function formatSummary(summary: DevnetSummary): string {
             .join(', ')} (before anything was signed; nothing moved)`,
         ]),
     `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof; ${summary.finalitySource === 'histogram' ? 'interpolated from histogram buckets' : summary.finalitySource})`,
-    `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all`,
+    `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all${summary.groups.length > 1 ? ' (the busiest solar system)' : ''}`,
+    ...(summary.groups.length > 1 ? formatGroups(summary.groups) : []),
     `  faults         ${faultCount === 0 ? 'none' : faultCount}: ${f.certificatesRejected} rejected certificates, ${f.fraudProofs ?? 'n/a'} fraud proofs, ${f.failedProposals} failed proposals, ${f.nodeErrors} node errors, ${f.requestErrors} request errors, ${f.nodeExits} node exits`,
     `  contracts      ${count(summary.contractInvocations)} invocations of the demo counter on node 0`,
     `  ed25519        ${count(summary.verifyPerSecond)} verifications/s on one core, measured now; finalised tx/s is ${summary.ratioToVerify.toPrecision(2)}× that (one core verifying both halves of every transaction: ~0.5×)`,
     `  cost per tx    ${formatCost(summary)}`,
   ].join('\n')
+}
+
+/** A line per level: each solar system's throughput and rounds, then the groups above. */
+function formatGroups(groups: readonly DevnetGroupFigures[]): string[] {
+  const lines: string[] = []
+  for (const level of [...new Set(groups.map((g) => g.level))]) {
+    const figures = groups
+      .filter((g) => g.level === level)
+      .map((g) =>
+        level === 0
+          ? `${g.group} ${perSecond(g.finalisedPerSecond ?? 0)} tx/s, ${count(g.roundsInWindow)} rounds`
+          : `${g.group} ${count(g.roundsInWindow)} rounds during the load, ${count(g.rounds)} in all`,
+      )
+    lines.push(`  ${(level === 0 ? 'solar systems' : `level ${level}`).padEnd(14)} ${figures.join('; ')}`)
+  }
+  return lines
 }
 
 export function summaryJson(summary: DevnetSummary): string {

@@ -19,12 +19,13 @@ import { join, resolve } from 'node:path'
 import type { Writable } from 'node:stream'
 import { loadCrypto } from '@constellation/crypto'
 import { createRandom } from '@constellation/gossip'
+import { foundedLevels, foundedSolarSystems, type NetworkGenesis } from '../config/network-genesis.js'
 import { EXPLORER_PATH } from '../explorer/asset-routes.js'
 import { deployDemoContract, DEMO_INVOKE_INTERVAL_MS, invokeDemoContract } from './demo-contract.js'
 import { DevnetCluster, describeStop, type NodeStopReport } from './devnet-cluster.js'
 import { costCountersOf, costPerTx, type NodeCostCounters } from './devnet-cost.js'
 import { checkFreshBaseDir, devnetPaths, writeDevnetLayout } from './devnet-layout.js'
-import { type DevnetFaults, type DevnetSummary, formatSummary, quantile, summaryJson } from './devnet-summary.js'
+import { type DevnetFaults, type DevnetGroupFigures, type DevnetSummary, formatSummary, quantile, summaryJson } from './devnet-summary.js'
 import { FinalitySample } from './finality-sample.js'
 import { histogramQuantileMs, sumBuckets } from './latency-histogram.js'
 import { LoadCounters, runLoad } from './load-generator.js'
@@ -81,7 +82,13 @@ export interface DevnetOptions {
   readonly batch?: number
   /** Closed loop: at most this many of a node's transfers not final yet (default `DEFAULT_WINDOW`; 0: no window). */
   readonly window?: number
+  /** Facilitators per solar system. */
   readonly facilitators?: number
+  /**
+   * Solar systems the nodes are split among (default 1). With several, a star cluster validated by members of each
+   * certifies them all (devnet-layout.ts), and each node transfers to members of its own solar system.
+   */
+  readonly solarSystems?: number
   /** Default: a new temp dir, removed at the end unless `keep`. */
   readonly baseDir?: string
   readonly keep?: boolean
@@ -102,7 +109,8 @@ export interface DevnetResult {
 export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   const nodes = options.nodes ?? DEFAULT_NODES
   const durationS = options.durationS ?? DEFAULT_DURATION_S
-  const facilitators = options.facilitators ?? Math.min(nodes, DEFAULT_FACILITATORS)
+  const solarSystems = options.solarSystems ?? 1
+  const facilitators = options.facilitators ?? Math.min(Math.floor(nodes / solarSystems), DEFAULT_FACILITATORS)
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
   const batch = options.batch ?? DEFAULT_BATCH
   const window = options.window === 0 ? undefined : (options.window ?? DEFAULT_WINDOW)
@@ -122,8 +130,12 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   let summary: DevnetSummary | undefined
   let failedNodes: NodeStopReport[] = []
   try {
-    const layout = await writeDevnetLayout({ baseDir, nodes, facilitators, balance: OPENING_BALANCE, crypto })
-    progress.note(`starting ${nodes} nodes (${facilitators} facilitators) in ${baseDir}`)
+    const layout = await writeDevnetLayout({ baseDir, nodes, facilitators, solarSystems, balance: OPENING_BALANCE, crypto })
+    progress.note(
+      solarSystems === 1
+        ? `starting ${nodes} nodes (${facilitators} facilitators) in ${baseDir}`
+        : `starting ${nodes} nodes in ${solarSystems} solar systems (${describeGroups(layout.genesis)}) in ${baseDir}`,
+    )
     const startedAt = performance.now()
     cluster = await DevnetCluster.start(layout, options.signal === undefined ? {} : { signal: options.signal })
     const apis = cluster.nodes.map((node) => node.api)
@@ -229,7 +241,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   try {
     await runLoad(
       {
-        targets: cluster.nodes.map((node) => ({ id: node.layout.id, api: node.api })),
+        targets: cluster.nodes.map((node) => ({ id: node.layout.id, api: node.api, group: node.layout.group })),
         durationMs: durationS * 1_000,
         ...(options.rate !== undefined && { rate: options.rate }),
         concurrencyPerNode: context.concurrency,
@@ -273,6 +285,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   const finalisedPerSecond = finalInWindow / loadSeconds
   return {
     nodes: apis.length,
+    groups: groupFigures(before, atLoadEnd, atEnd, loadSeconds),
     facilitators: context.facilitators,
     loadSeconds,
     offered: context.offer,
@@ -296,6 +309,17 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   }
 }
 
+/** Each group's rounds (and a solar system's transfers) over the load window and the run. */
+function groupFigures(before: NetworkTotals, atLoadEnd: NetworkTotals, atEnd: NetworkTotals, loadSeconds: number): DevnetGroupFigures[] {
+  const roundOf = (totals: NetworkTotals, level: number, group: string) => totals.groups.find((g) => g.level === level && g.group === group)?.round ?? 0
+  return atEnd.groups.map(({ level, group, round }) => {
+    const roundsInWindow = roundOf(atLoadEnd, level, group) - roundOf(before, level, group)
+    if (level > 0) return { level, group, roundsInWindow, rounds: round }
+    const finalInWindow = (atLoadEnd.finalBySystem[group] ?? 0) - (before.finalBySystem[group] ?? 0)
+    return { level, group, roundsInWindow, rounds: round, finalInWindow, finalisedPerSecond: finalInWindow / loadSeconds }
+  })
+}
+
 /** Every node's cost counters now (undefined for a node that does not answer). */
 function costSnapshot(apis: readonly NodeApi[]): Promise<(NodeCostCounters | undefined)[]> {
   return Promise.all(apis.map((api) => api.metrics().then(costCountersOf, () => undefined)))
@@ -316,8 +340,10 @@ function startProgress(context: LoadContext, before: NetworkTotals, counters: Lo
       const rate = ((now.final - last.final) * 1_000) / (at - last.at)
       last = { at, final: now.final }
       const exited = cluster.nodes.filter((node) => node.process.exit !== undefined).length
+      const rounds =
+        now.groups.length > 1 ? `rounds ${now.groups.map((g) => `${g.group} ${g.round}`).join(' ')}` : `round ${now.round} (+${now.round - before.round})`
       progress.update(
-        `${((at - counters.startedAt) / 1000).toFixed(0).padStart(3)} s  round ${now.round} (+${now.round - before.round})  ` +
+        `${((at - counters.startedAt) / 1000).toFixed(0).padStart(3)} s  ${rounds}  ` +
           `sent ${counters.sent}  agreed ${counters.acknowledged}  final ${now.final - before.final}  ${Math.round(rate)} final tx/s  ` +
           `errors ${counters.errors}${exited > 0 ? `  ${exited} nodes exited` : ''}`,
       )
@@ -367,6 +393,13 @@ function faultsOf(texts: readonly string[], fraudProofs: number | null, counters
     // Counted when the nodes are stopped (see runDevnet).
     nodeExits: 0,
   }
+}
+
+/** `sol-0 4 members, sol-1 4 members; cluster 4 validators` for the start line. */
+function describeGroups(genesis: NetworkGenesis): string {
+  const systems = foundedSolarSystems(genesis).map((s) => `${s.group}: ${s.members.length} members, ${s.facilitators} facilitators`)
+  const levels = foundedLevels(genesis).map((g) => `${g.group} (level ${g.level}): ${g.validators.length} validators, ${g.facilitators} facilitators`)
+  return [...systems, ...levels].join('; ')
 }
 
 function describeOffer(rate: number | undefined, concurrency: number, batch: number, window: number | undefined): string {

@@ -29,6 +29,8 @@ export interface LoadTarget {
   /** Hex public key: what other nodes send to. */
   readonly id: string
   readonly api: NodeApi
+  /** Its solar system: a node transfers to the members of its own (default: every target is one system's). */
+  readonly group?: string
 }
 
 export interface LoadOptions {
@@ -78,9 +80,22 @@ export class LoadCounters {
   }
 }
 
+/**
+ * Per node, the others of its solar system, in the order of their distance after it (node i + 1 first, wrapping):
+ * with one system, drawing the k-th is the `(i + 1 + k) mod n` the load always drew, so a seed replays the same pairs.
+ */
+function counterpartiesOf(targets: readonly LoadTarget[]): LoadTarget[][] {
+  const n = targets.length
+  return targets.map((target, from) =>
+    Array.from({ length: n - 1 }, (_, k) => targets[(from + 1 + k) % n] as LoadTarget).filter((other) => other.group === target.group),
+  )
+}
+
 export async function runLoad(options: LoadOptions, counters = new LoadCounters()): Promise<LoadCounters> {
   const { targets } = options
   if (targets.length < 2) throw new Error('a load of transfers needs at least two nodes')
+  const alone = targets.find((target) => targets.every((other) => other === target || other.group !== target.group))
+  if (alone !== undefined) throw new Error(`node ${alone.id.slice(0, 16)}… has no other member of its solar system to transfer to`)
   // One listener on the caller's signal; every request listens to this one (there may be hundreds at once).
   const stop = new AbortController()
   setMaxListeners(0, stop.signal)
@@ -105,11 +120,10 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
    * 0, the longest `retryAfterMs` of the batch's back-pressure rejections (BUSY: a polite client waits as asked), or
    * a short backoff when the proposer could not be reached.
    */
+  const peersOf = counterpartiesOf(targets)
   const sendBatch = async (from: number, count: number): Promise<number> => {
-    const transfers = Array.from({ length: count }, () => {
-      const offset = 1 + random.int(targets.length - 1)
-      return { to: (targets[(from + offset) % targets.length] as LoadTarget).id, amount: 1 }
-    })
+    const peers = peersOf[from] as readonly LoadTarget[]
+    const transfers = Array.from({ length: count }, () => ({ to: (peers[random.int(peers.length)] as LoadTarget).id, amount: 1 }))
     counters.sent += count
     counters.inFlight += count
     try {

@@ -23,6 +23,8 @@ export interface LocalDevnetOptions {
   readonly nodes: number
   readonly facilitators: number
   readonly balance: number
+  /** Solar systems the nodes are split among, with a star cluster above them (default 1; see devnet-layout.ts). */
+  readonly solarSystems?: number
   /** Every node has certified this round before the devnet is handed over (default 2). */
   readonly round?: number
   readonly timeoutMs?: number
@@ -38,6 +40,7 @@ export async function startLocalDevnet(options: LocalDevnetOptions): Promise<Loc
       balance: options.balance,
       crypto: options.crypto,
       group: options.name,
+      ...(options.solarSystems !== undefined && { solarSystems: options.solarSystems }),
     })
     const cluster = await DevnetCluster.start(layout)
     const close = async () => {

@@ -5,9 +5,20 @@
  */
 import type { NodeApi, NodeStatusView } from './node-api.js'
 
-export interface NetworkTotals {
-  /** The highest certified round any node reports. */
+/** A group's highest certified round among the nodes that report it (members for a solar system, validators above). */
+export interface GroupRound {
+  readonly level: number
+  readonly group: string
   readonly round: number
+}
+
+export interface NetworkTotals {
+  /** The highest certified round any node reports of its solar system. */
+  readonly round: number
+  /** Every group the nodes report — their solar systems, and the groups above that they validate — lowest level first. */
+  readonly groups: readonly GroupRound[]
+  /** Per solar system: the transfers its members report final (each counts those it proposed or agreed to). */
+  readonly finalBySystem: Readonly<Record<string, number>>
   readonly submitted: number
   readonly agreed: number
   readonly final: number
@@ -58,8 +69,21 @@ export class NetworkStatus {
     })
     const known = this.#last.filter((status): status is NodeStatusView => status !== undefined)
     const sum = (pick: (s: NodeStatusView) => number) => known.reduce((total, s) => total + pick(s), 0)
+    const groups = new Map<string, GroupRound>()
+    const note = (level: number, group: string, round: number) => {
+      const key = `${level}/${group}`
+      if ((groups.get(key)?.round ?? -1) < round) groups.set(key, { level, group, round })
+    }
+    const finalBySystem: Record<string, number> = {}
+    for (const status of known) {
+      note(0, status.group, status.round)
+      for (const level of status.levels) note(level.level, level.group, level.round)
+      finalBySystem[status.group] = (finalBySystem[status.group] ?? 0) + status.transactions.final
+    }
     return {
       round: Math.max(0, ...known.map((s) => s.round)),
+      groups: [...groups.values()].sort((a, b) => a.level - b.level || (a.group < b.group ? -1 : 1)),
+      finalBySystem,
       submitted: sum((s) => s.transactions.submitted),
       agreed: sum((s) => s.transactions.agreed),
       final: sum((s) => s.transactions.final),

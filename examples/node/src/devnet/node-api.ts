@@ -25,6 +25,9 @@ export const TransactionTotalsCodec = t.type({
 })
 export const NodeStatusCodec = t.type({
   id: t.string,
+  /** The node's solar system, and the groups above it that it validates. */
+  group: t.string,
+  levels: t.array(t.type({ level: t.number, group: t.string, round: t.number })),
   round: t.number,
   chainHeight: t.number,
   balance: t.number,
@@ -177,10 +180,12 @@ export class NodeApi {
   }
 
   /** The certificates this node holds, from round 1 to its latest (a page at a time): faults and encoding (`hex`). */
-  async certifiedRounds(signal?: AbortSignal): Promise<CertifiedRoundView[]> {
+  /** Every certified round of the node's solar system, or of another group it follows (`GET /v1/consensus/groups/...`). */
+  async certifiedRounds(signal?: AbortSignal, group?: { readonly level: number; readonly group: string }): Promise<CertifiedRoundView[]> {
+    const path = group === undefined ? '/v1/consensus/rounds' : `/v1/consensus/groups/${group.level}/${encodeURIComponent(group.group)}/rounds`
     const rounds: CertifiedRoundView[] = []
     for (;;) {
-      const page = await this.get(`/v1/consensus/rounds?from=${rounds.length + 1}&limit=${ROUNDS_PAGE}`, RoundsPageCodec, signal)
+      const page = await this.get(`${path}?from=${rounds.length + 1}&limit=${ROUNDS_PAGE}`, RoundsPageCodec, signal)
       rounds.push(...page.rounds)
       if (page.rounds.length === 0 || rounds.length >= page.latestRound) return rounds
     }
