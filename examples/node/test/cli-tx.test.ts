@@ -220,4 +220,20 @@ describe('tx status', () => {
     const json = JSON.parse((await cli(['tx', 'status', ID, '--api', node.url, '--proof', '--json'])).stdout) as { proof: { summary: unknown } }
     expect(json.proof.summary).toEqual(summary)
   })
+
+  it('shows a rooted proof: the root round that commits it; --rooted asks for it and goes with --proof', async () => {
+    const summary = { proposal: half(A, 7, ID), agreement: half(B, 4, 'ef'.repeat(32)), round: 12, group: 'sol-0', leaf: 0, finalised: 1, signatures: 3 }
+    const node = await scriptedNode((seen) =>
+      seen.path.includes('/proof')
+        ? { status: 200, body: { id: ID, bytes: 900, proof: '00', summary, paths: ['01'], root: { level: 1, group: 'cluster', round: 9 } } }
+        : { status: 200, body: view('final') },
+    )
+    const run = await cli(['tx', 'status', ID, '--api', node.url, '--proof', '--rooted'])
+    expect(run).toMatchObject({ code: ExitCode.OK, stderr: '' })
+    expect(run.stdout).toMatch(/^rooted +committed by round 9 of cluster \(level 1\), the root$/m)
+    expect(node.seen.find((seen) => seen.path.includes('/proof'))?.path).toBe(`/v1/transactions/${ID}/proof?rooted=true`)
+    const alone = await cli(['tx', 'status', ID, '--api', node.url, '--rooted'])
+    expect(alone).toMatchObject({ code: ExitCode.USAGE, stdout: '' })
+    expect(alone.stderr).toMatch(/--rooted goes with --proof/)
+  })
 })

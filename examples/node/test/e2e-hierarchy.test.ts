@@ -188,9 +188,9 @@ describe('two solar systems and a star cluster in real processes', () => {
       const stripped = path?.steps.map((step, i, all) =>
         i === all.length - 1 ? { ...step, certificate: { ...step.certificate, signatures: step.certificate.signatures.slice(0, 1) } } : step,
       )
-      expect(await checkRootedAgreementProof(crypto, { ...rooted, paths: [{ ...(path as FinalityPath), steps: stripped ?? [] }] }, committeesOf(history))).toMatch(
-        /signatures|root certificate/,
-      )
+      expect(
+        await checkRootedAgreementProof(crypto, { ...rooted, paths: [{ ...(path as FinalityPath), steps: stripped ?? [] }] }, committeesOf(history)),
+      ).toMatch(/signatures|root certificate/)
     }
     // A validator builds its rooted proofs from its own index.
     const validatorTransfer = await validator.api.post(

@@ -9,12 +9,7 @@
  * serves paths up to its own level, so this reaches the root when the parent is the root — the two-level hierarchy
  * the devnet and the end-to-end tests run; deeper hierarchies need one validator per level and are refused plainly.
  */
-import {
-  type AgreementProof,
-  type FinalityPath,
-  fetchFinalityPath,
-  type RootedAgreementProof,
-} from '@constellation/consensus'
+import { type AgreementProof, type FinalityPath, fetchFinalityPath, type RootedAgreementProof } from '@constellation/consensus'
 import type { Crypto } from '@constellation/crypto'
 import { foundedLevels, type NetworkGenesis } from '../config/network-genesis.js'
 import { NodeError, NodeErrorCode } from '../errors.js'

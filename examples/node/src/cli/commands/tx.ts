@@ -22,6 +22,7 @@ import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../node/idempotency.js'
 import { ApiCallError, type ApiClient } from '../api-client.js'
 import { type ApiFlags, apiClientFor, withApiOptions } from '../api-options.js'
 import type { CliContext } from '../cli-context.js'
+import { ExitCode } from '../cli-io.js'
 import { integerText, numberText, parseWith, Seconds } from '../option-values.js'
 import { printResult, table } from '../output.js'
 
@@ -47,7 +48,12 @@ export const TransactionCodec = t.intersection([
 export type TransactionView = t.TypeOf<typeof TransactionCodec>
 
 const ProofHalfCodec = t.type({ hash: t.string, publicKey: t.string, sequenceNumber: t.number })
-export const ProofCodec = t.type({
+/** With `?rooted=true`: the paths rooting the proof, and the root certificate that commits it. */
+const RootedPartCodec = t.partial({
+  paths: t.array(t.string),
+  root: t.union([t.null, t.type({ level: t.number, group: t.string, round: t.number })]),
+})
+const PlainProofCodec = t.type({
   id: t.string,
   bytes: t.number,
   proof: t.string,
@@ -61,6 +67,7 @@ export const ProofCodec = t.type({
     signatures: t.number,
   }),
 })
+export const ProofCodec = t.intersection([PlainProofCodec, RootedPartCodec])
 export type ProofView = t.TypeOf<typeof ProofCodec>
 
 /** What the API accepts as `Idempotency-Key`: 1 to 128 printable ASCII characters, no space. */
@@ -135,16 +142,19 @@ export function registerTxCommand(program: Command, context: CliContext): void {
     .description('Shows how far a transaction got (pending, proposed, agreed, refused, final) and, with --proof, its agreement proof.')
     .argument('<id>', 'the transaction id (printed by `tx send`)', parseWith(Hex32Codec))
     .option('--proof', 'also fetch the agreement proof (only once final)')
+    .option('--rooted', 'with --proof: the proof with the path showing the root committed it (a network with levels above its solar systems)')
   withApiOptions(status)
     .addHelpText(
       'after',
-      '\nExamples:\n  $ constellation tx status <id> --data-dir ./node-a\n  $ constellation tx status <id> --data-dir ./node-a --proof --json',
+      '\nExamples:\n  $ constellation tx status <id> --data-dir ./node-a\n  $ constellation tx status <id> --data-dir ./node-a --proof --json\n  $ constellation tx status <id> --data-dir ./node-a --proof --rooted',
     )
-    .action(async (id: string, flags: ApiFlags & { readonly proof?: boolean }) => {
+    .action(async (id: string, flags: ApiFlags & { readonly proof?: boolean; readonly rooted?: boolean }) => {
+      if (flags.rooted === true && flags.proof !== true) status.error('error: --rooted goes with --proof', { exitCode: ExitCode.USAGE })
       const client = await apiClientFor(flags, context.io.env)
       const transaction = await client.get(`/v1/transactions/${id}`, TransactionCodec)
       if (flags.proof === true && transaction.status === 'refused') throw refusedError(transaction, 'a refused transaction has no agreement proof')
-      const proof = flags.proof === true ? await client.get(`/v1/transactions/${id}/proof`, ProofCodec) : undefined
+      const query = flags.rooted === true ? '?rooted=true' : ''
+      const proof = flags.proof === true ? await client.get(`/v1/transactions/${id}/proof${query}`, ProofCodec) : undefined
       printResult(
         context.io,
         flags,
@@ -249,5 +259,8 @@ export function formatProof(proof: ProofView): string {
       `round ${summary.round} of ${summary.group}, which finalised it: ${summary.signatures} ${summary.signatures === 1 ? 'signature' : 'signatures'}`,
     ],
     ['merkle path', `transfer ${summary.leaf + 1} of the ${summary.finalised} that round ${summary.round} finalised`],
+    ...(proof.root === undefined || proof.root === null
+      ? []
+      : [['rooted', `committed by round ${proof.root.round} of ${proof.root.group} (level ${proof.root.level}), the root`] as const]),
   ])
 }
