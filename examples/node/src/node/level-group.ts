@@ -8,7 +8,7 @@
  * the root also takes membership requests. Like the solar system's facilitators, the group's are connected to at
  * once, and again each time a certificate names the next committee.
  */
-import { type Crypto, type KeyPair } from '@constellation/crypto'
+import type { Crypto, KeyPair } from '@constellation/crypto'
 import { createLevelNode, type LevelNode } from '@constellation/consensus'
 import type { Clock } from '@constellation/interface'
 import type { LevelGroupOf } from '../config/network-genesis.js'
