@@ -90,7 +90,10 @@ describe('two solar systems and a star cluster in real processes', () => {
     const validator = nodes.find((node) => validators.has(node.layout.id)) as (typeof nodes)[number]
     const view = await pollUntil(
       () => validator.api.get('/v1/hierarchy', HierarchyCodec),
-      (v) => (v.levels[1]?.groups[0]?.committed ?? []).every((child) => child.round >= 2),
+      (v) => {
+        const committed = v.levels[1]?.groups[0]?.committed ?? []
+        return committed.length === 2 && committed.every((child) => child.round >= 2)
+      },
       { timeoutMs: 60_000, what: 'the star cluster to commit two rounds of each solar system' },
     )
     expect(view.levels.map((level) => level.groups.map((group) => group.group))).toEqual([['sol-0', 'sol-1'], ['cluster']])
@@ -153,35 +156,27 @@ describe('two solar systems and a star cluster in real processes', () => {
     expect(committed).toBeGreaterThanOrEqual(4)
     // Rooted proofs: each transfer's agreement proof with the path showing the cluster (the root) committed its
     // certificate — from a member that is not a validator (it asks a validator over the network) and from a validator
-    // (its own index) — checked against the cluster's committees, from the chain verified from the genesis above.
-    const rootHistory = await verifyCertificateChain(
-      crypto,
-      star?.genesis as SolarSystemGenesis,
-      (await nodes.find((node) => validators.has(node.layout.id) && node !== validator)?.api.certifiedRounds(undefined, { level: 1, group: 'cluster' }))?.map(
-        (round) => decodeCertificate(fromHex(round.hex)),
-      ) ?? [],
-    )
-    for (const { from, id } of submitted) {
+    // (its own index) — checked against the cluster's committees, from its chain verified from the genesis (fetched
+    // from a validator that is neither node asked).
+    const third = nodes.find((node) => validators.has(node.layout.id) && node !== validator && node.layout.group !== validator.layout.group)
+    const checkRooted = async (from: (typeof nodes)[number], id: string) => {
       const answer = await pollUntil(
         () => from.api.exchange('GET', `/v1/transactions/${id}/proof?rooted=true`, undefined),
         (reply) => reply.status !== 409,
-        { timeoutMs: 30_000, what: `transfer ${id.slice(0, 8)} to be committed by the root` },
-      )
-      expect(answer.status).toBe(200)
+        { timeoutMs: 45_000, what: `transfer ${id.slice(0, 8)} to be committed by the root` },
+      ).catch(async (error: unknown) => {
+        const last = await from.api.exchange('GET', `/v1/transactions/${id}/proof?rooted=true`, undefined)
+        throw new Error(`${(error as Error).message}; last answer ${last.status} ${last.text}`)
+      })
+      expect(answer.status, answer.text).toBe(200)
       const body = RootedCodec.decode(answer.body)
       if (body._tag === 'Left') throw new Error(`not a rooted proof: ${answer.text}`)
       const { proof, paths, root } = body.right
       expect(root).toMatchObject({ level: 1, group: 'cluster' })
       const rooted = { proof: decodeAgreementProof(crypto, fromHex(proof)), paths: paths.map((path) => decodeFinalityPath(fromHex(path))) }
-      // The root chain fetched above may be older than the round that committed it: extend it from another node.
-      const history =
-        rootHistory.round >= (root?.round ?? 0)
-          ? rootHistory
-          : await verifyCertificateChain(
-              crypto,
-              star?.genesis as SolarSystemGenesis,
-              (await validator.api.certifiedRounds(undefined, { level: 1, group: 'cluster' })).map((round) => decodeCertificate(fromHex(round.hex))),
-            )
+      const rootChain = (await third?.api.certifiedRounds(undefined, { level: 1, group: 'cluster' }))?.map((round) => decodeCertificate(fromHex(round.hex)))
+      const history = await verifyCertificateChain(crypto, star?.genesis as SolarSystemGenesis, rootChain ?? [])
+      expect(history.round).toBeGreaterThanOrEqual(root?.round ?? Number.POSITIVE_INFINITY)
       expect(await checkRootedAgreementProof(crypto, rooted, committeesOf(history))).toBeUndefined()
       // It can fail: a path whose root certificate lost its signatures.
       const [path] = rooted.paths
@@ -192,18 +187,29 @@ describe('two solar systems and a star cluster in real processes', () => {
         await checkRootedAgreementProof(crypto, { ...rooted, paths: [{ ...(path as FinalityPath), steps: stripped ?? [] }] }, committeesOf(history)),
       ).toMatch(/signatures|root certificate/)
     }
-    // A validator builds its rooted proofs from its own index.
+    for (const { from, id } of submitted) await checkRooted(from, id)
+    // A validator builds its rooted proofs from its own index; asked at once, it answers NOT_FINAL or NOT_ROOTED first.
     const validatorTransfer = await validator.api.post(
       '/v1/transactions',
       { to: nodes.find((node) => node.layout.group === validator.layout.group && node !== validator)?.layout.id, amount: 2 },
       TransactionCodec,
     )
-    const validatorAnswer = await pollUntil(
-      () => validator.api.exchange('GET', `/v1/transactions/${validatorTransfer.id}/proof?rooted=true`, undefined),
-      (reply) => reply.status === 200,
-      { timeoutMs: 45_000, what: 'the validator’s transfer to be final and committed by the root' },
+    const early = await validator.api.exchange('GET', `/v1/transactions/${validatorTransfer.id}/proof?rooted=true`, undefined)
+    expect([early.status, (early.body as { error?: { code?: string } }).error?.code]).toEqual([409, expect.stringMatching(/^NOT_(FINAL|ROOTED)$/)])
+    await checkRooted(validator, validatorTransfer.id)
+
+    // A validator of the cluster serves its children's certificates too: the same results as the child's own members.
+    const otherSystem = validator.layout.group === 'sol-0' ? 'sol-1' : 'sol-0'
+    const served = (await validator.api.certifiedRounds(undefined, { level: 0, group: otherSystem })).map((round) => decodeCertificate(fromHex(round.hex)))
+    const own =
+      (await nodes.find((node) => node.layout.group === otherSystem)?.api.certifiedRounds())?.map((round) => decodeCertificate(fromHex(round.hex))) ?? []
+    expect(served.length).toBeGreaterThan(0)
+    const common = Math.min(served.length, own.length)
+    expect(served.slice(0, common).map((c) => toHex(certificateDigest(crypto, c.result)))).toEqual(
+      own.slice(0, common).map((c) => toHex(certificateDigest(crypto, c.result))),
     )
-    expect(RootedCodec.is(validatorAnswer.body)).toBe(true)
+    expect((await validator.api.exchange('GET', '/v1/consensus/groups/x/sol-0/rounds', undefined)).status).toBe(400)
+    expect((await validator.api.exchange('GET', '/v1/consensus/groups/0/Sol_0/rounds', undefined)).status).toBe(400)
 
     // A group this node does not follow is refused, not guessed.
     const refused = await member.api.exchange('GET', '/v1/consensus/groups/1/cluster/rounds', undefined)

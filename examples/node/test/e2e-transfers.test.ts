@@ -68,7 +68,7 @@ describe('transfers between node processes', () => {
       { timeoutMs: 30_000, what: 'every transfer to be final on its proposer and its counterparty' },
     )
 
-    const genesis = solarSystemOf((cluster as DevnetCluster).layout.genesis).genesis
+    const genesis = solarSystemOf((cluster as DevnetCluster).layout.genesis, 'e2e-transfers').genesis
     for (const [i, transaction] of submitted.entries()) {
       // The proof is fetched from the proposer, the certificates from a third node.
       const proposer = nodes[i] as (typeof nodes)[number]

@@ -51,17 +51,17 @@ const refusal = (value: unknown) => {
 describe('the network genesis', () => {
   it('reads version 1 as one solar system, as before (same genesis, rules and fingerprint input)', () => {
     const v1 = decode({ version: 1, group: 'demo', timestamp: 5, facilitators: 2, members: members(1, 3) })
-    expect(solarSystemGenesisOf(v1)).toEqual({
+    expect(solarSystemGenesisOf(v1, 'demo')).toEqual({
       level: 0,
       group: 'demo',
       members: [id(1), id(2), id(3)],
       facilitators: [id(1), id(2)],
       balances: { [id(1)]: 100, [id(2)]: 100, [id(3)]: 100 },
     })
-    expect(solarSystemOf(v1).rules.election.seats).toBe(2)
+    expect(solarSystemOf(v1, 'demo').rules.election.seats).toBe(2)
     expect(levelGroupsOf(v1)).toEqual([])
     expect(memberOf(v1, fromHex(id(2)))).toEqual({ id: id(2), balance: 100, group: 'demo' })
-    expect(rolesOf(v1, fromHex(id(2)))).toEqual({ solarSystem: 'demo', validates: [] })
+    expect(rolesOf(v1, fromHex(id(2)))).toEqual({ solarSystem: 'demo', balance: 100, validates: [] })
     expect(genesisFingerprint(crypto, v1)).toMatch(/^[0-9a-f]{64}$/)
   })
 
@@ -94,6 +94,18 @@ describe('the network genesis', () => {
     expect(refusal({ ...base, levels: [level, { ...level, group: 'other' }] })).toMatch(/has two parents/)
     expect(refusal({ ...base, levels: [{ ...level, validators: [id(1), id(99)] }] })).toMatch(/validator 0+63 of cluster is not a founding member/)
     expect(refusal({ ...base, levels: [{ ...level, validators: [id(1), id(1)] }] })).toMatch(/names a validator twice/)
+    expect(refusal({ ...base, levels: [{ ...level, children: ['sol-a', 'sol-b', 'sol-a'] }] })).toMatch(/cluster names a child twice/)
+    const many = Array.from({ length: 1_025 }, (_, i) => id(100 + i))
+    const extra = (from: number, to: number) => many.slice(from, to).map((m) => ({ id: m, balance: 1 }))
+    const [a, b] = base.solarSystems as [(typeof base.solarSystems)[number], (typeof base.solarSystems)[number]]
+    const crowded = {
+      ...base,
+      solarSystems: [
+        { ...a, members: [...a.members, ...extra(0, 600)] },
+        { ...b, members: [...b.members, ...extra(600, 1_025)] },
+      ],
+    }
+    expect(refusal({ ...crowded, levels: [{ ...level, validators: many }] })).toMatch(/at most 1024 validators in a group/)
     expect(refusal({ ...base, levels: [{ ...level, facilitators: 5 }] })).toMatch(/5 facilitators need at least as many validators/)
     expect(refusal({ ...base, levels: [{ ...level, group: 'sol-a' }] })).toMatch(/sol-a is named twice/)
     expect(refusal({ ...base, solarSystems: [{ ...base.solarSystems[0], facilitators: 5 }, base.solarSystems[1]] })).toMatch(/5 facilitators need/)
@@ -152,6 +164,17 @@ describe('the load across solar systems', () => {
     expect(sent.every(({ from, to }) => from !== to && groupOf.get(from) === groupOf.get(to))).toBe(true)
     // Every member of b is drawn as a counterparty by some other member of b.
     expect(new Set(sent.filter(({ from }) => groupOf.get(from) === 'b').map(({ to }) => to))).toEqual(new Set([id(3), id(4), id(5)]))
+    // One solar system: the pairs a seed draws are the ones the load drew before there were several systems,
+    // \`(from + 1 + random.int(n - 1)) mod n\`, draw for draw.
+    sent.length = 0
+    const single = [1, 2, 3, 4, 5].map((n) => target(n, 'only'))
+    await runLoad({ targets: single, durationMs: 30, concurrencyPerNode: 1, batch: 7, random: createRandom(42) })
+    const replay = createRandom(42)
+    const indexOf = new Map(single.map((t, i) => [t.id, i]))
+    expect(sent.length).toBeGreaterThan(0)
+    expect(sent.map(({ to }) => to)).toEqual(
+      sent.map(({ from }) => id((((indexOf.get(from) as number) + 1 + replay.int(single.length - 1)) % single.length) + 1)),
+    )
     await expect(
       runLoad({ targets: [target(1, 'a'), target(2, 'b')], durationMs: 10, concurrencyPerNode: 1, batch: 1, random: createRandom(1) }),
     ).rejects.toThrow(/no other member of its solar system/)

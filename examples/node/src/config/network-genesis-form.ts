@@ -17,7 +17,7 @@ import { type Hex32, Hex32Codec, SafeNonNegativeInteger } from './value-codecs.j
 export const GenesisMemberCodec = t.exact(t.type({ id: Hex32Codec, balance: SafeNonNegativeInteger }))
 
 /** Certificates and gossip topics carry a group's name, so two networks (or two groups) never mix. */
-const GroupName = t.refinement(t.string, (s) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(s), 'GroupName')
+export const GroupName = t.refinement(t.string, (s) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(s), 'GroupName')
 /** Facilitators per round (n >= 4 tolerates t = floor((n - 1) / 3) faulty ones). */
 const FacilitatorCount = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 1 && n <= 64, 'FacilitatorCount')
 /** Levels above the solar systems: star clusters (1), galaxies (2), the universe (3) — and room for more. */
@@ -69,6 +69,13 @@ export function foundedLevels(genesis: NetworkGenesis): readonly FoundedLevelGro
   return genesis.version === 1 ? [] : [...genesis.levels].sort((a, b) => a.level - b.level || (a.group < b.group ? -1 : 1))
 }
 
+/** Each group's parent by `level/group` (the solar systems' at level 0): the group one level up that certifies it. */
+export function parentOf(genesis: NetworkGenesis): ReadonlyMap<string, string> {
+  const parents = new Map<string, string>()
+  for (const group of foundedLevels(genesis)) for (const child of group.children) parents.set(`${group.level - 1}/${child}`, group.group)
+  return parents
+}
+
 /** Every founding member of every solar system, system by system. */
 export function networkMembers(genesis: NetworkGenesis): readonly GenesisMember[] {
   return foundedSolarSystems(genesis).flatMap((system) => system.members)
@@ -86,12 +93,10 @@ export function memberOf(genesis: NetworkGenesis, publicKey: Uint8Array): (Genes
 
 /**
  * A founded solar system's genesis: its group, the founding members with their opening balances (what each member's
- * genesis block states and may spend), and as first facilitators those with the lowest ids. Default: the first system.
+ * genesis block states and may spend), and as first facilitators those with the lowest ids.
  */
-export function solarSystemGenesisOf(genesis: NetworkGenesis, group?: string): SolarSystemGenesis {
-  const systems = foundedSolarSystems(genesis)
-  const system = group === undefined ? systems[0] : systems.find((s) => s.group === group)
-  if (system === undefined) throw new RangeError(`the genesis founds no solar system ${group ?? ''}`.trim())
+export function solarSystemGenesisOf(genesis: NetworkGenesis, group: string): SolarSystemGenesis {
+  const system = foundedSystem(genesis, group)
   return foundedGenesis(
     0,
     system.group,
@@ -101,11 +106,15 @@ export function solarSystemGenesisOf(genesis: NetworkGenesis, group?: string): S
   )
 }
 
-/** A solar system the genesis founds, and the rules it runs by (default: the first). */
-export function solarSystemOf(genesis: NetworkGenesis, group?: string): { genesis: SolarSystemGenesis; rules: SolarSystemRules } {
-  const founded = solarSystemGenesisOf(genesis, group)
-  const { facilitators } = foundedSolarSystems(genesis).find((s) => s.group === founded.group) as FoundedSolarSystem
-  return { genesis: founded, rules: defaultSolarSystemRules({ facilitators }) }
+/** A solar system the genesis founds, and the rules it runs by. */
+export function solarSystemOf(genesis: NetworkGenesis, group: string): { genesis: SolarSystemGenesis; rules: SolarSystemRules } {
+  return { genesis: solarSystemGenesisOf(genesis, group), rules: defaultSolarSystemRules({ facilitators: foundedSystem(genesis, group).facilitators }) }
+}
+
+function foundedSystem(genesis: NetworkGenesis, group: string): FoundedSolarSystem {
+  const system = foundedSolarSystems(genesis).find((s) => s.group === group)
+  if (system === undefined) throw new RangeError(`the genesis founds no solar system ${group}`)
+  return system
 }
 
 /** A group above level 0 as the consensus runs it: its genesis (validators as members, no balances), rules, children. */

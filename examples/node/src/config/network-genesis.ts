@@ -17,12 +17,15 @@ export {
   type GenesisMember,
   GenesisMemberCodec,
   genesisFingerprint,
+  GroupName,
+  MAX_GENESIS_LEVEL,
   type LevelGroupOf,
   levelGroupsOf,
   memberOf,
   type NetworkGenesis,
   NetworkGenesisCodec,
   networkMembers,
+  parentOf,
   solarSystemGenesisOf,
   solarSystemOf,
 } from './network-genesis-form.js'
@@ -70,6 +73,8 @@ export function checkGenesis(genesis: NetworkGenesis): NetworkGenesis {
     const below = byLevel.get(group.level - 1)
     if (below === undefined) throw invalid(`level ${group.level} has no level ${group.level - 1} below it`, { group: group.group })
     if (group.children.length === 0) throw invalid(`group ${group.group} certifies no children`, { group: group.group })
+    if (new Set(group.children).size !== group.children.length) throw invalid(`group ${group.group} names a child twice`, { group: group.group })
+    if (group.validators.length > MAX_GENESIS_MEMBERS) throw invalid(`at most ${MAX_GENESIS_MEMBERS} validators in a group`, { group: group.group })
     for (const child of group.children) {
       if (!below.has(child)) throw invalid(`group ${group.group} names ${child}, not a group of level ${group.level - 1}`, { group: group.group, child })
       const other = parentOf.get(`${group.level - 1}/${child}`)

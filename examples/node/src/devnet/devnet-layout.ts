@@ -11,9 +11,9 @@
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { createKeyFile, type Crypto, fromHex, toHex } from '@constellation/crypto'
+import { createKeyFile, type Crypto, toHex } from '@constellation/crypto'
 import { libp2pPeerIdOf } from '@constellation/gossip'
-import { checkGenesis, memberOf, type NetworkGenesis, networkMembers } from '../config/network-genesis.js'
+import { checkGenesis, foundedSolarSystems, type NetworkGenesis } from '../config/network-genesis.js'
 import { dataPaths, defaultNodeConfig, type LogLevel, type NodeConfig } from '../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import { nodeHost } from './loopback-proxy.js'
@@ -124,7 +124,7 @@ export async function writeDevnetLayout(options: DevnetLayoutOptions): Promise<D
     timestamp: Date.now(),
     ...(options.group !== undefined && { group: options.group }),
   })
-  const groupOf = new Map(networkMembers(genesis).map((member) => [member.id, memberOf(genesis, fromHex(member.id))?.group as string]))
+  const groupOf = new Map(foundedSolarSystems(genesis).flatMap((system) => system.members.map((member) => [member.id, system.group] as const)))
   await writeFile(genesisFile, `${JSON.stringify(genesis, null, 2)}\n`)
   const nodes = await Promise.all(
     drafts.map(async (draft) => {

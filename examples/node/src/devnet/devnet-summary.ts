@@ -131,7 +131,7 @@ export function formatSummary(summary: DevnetSummary): string {
             .join(', ')} (before anything was signed; nothing moved)`,
         ]),
     `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof; ${summary.finalitySource === 'histogram' ? 'interpolated from histogram buckets' : summary.finalitySource})`,
-    `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all${summary.groups.length > 1 ? ' (the busiest solar system)' : ''}`,
+    `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all${summary.groups.length > 1 ? ' (the most of any solar system)' : ''}`,
     ...(summary.groups.length > 1 ? formatGroups(summary.groups) : []),
     `  faults         ${faultCount === 0 ? 'none' : faultCount}: ${f.certificatesRejected} rejected certificates, ${f.fraudProofs ?? 'n/a'} fraud proofs, ${f.failedProposals} failed proposals, ${f.nodeErrors} node errors, ${f.requestErrors} request errors, ${f.nodeExits} node exits`,
     `  contracts      ${count(summary.contractInvocations)} invocations of the demo counter on node 0`,

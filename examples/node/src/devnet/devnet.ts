@@ -283,9 +283,10 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   const faults = faultsOf(metrics, await fraudProofsOf(apis), counters, atEnd, before)
   const finalInWindow = atLoadEnd.final - before.final
   const finalisedPerSecond = finalInWindow / loadSeconds
+  const groups = groupFigures(before, atLoadEnd, atEnd, loadSeconds)
   return {
     nodes: apis.length,
-    groups: groupFigures(before, atLoadEnd, atEnd, loadSeconds),
+    groups,
     facilitators: context.facilitators,
     loadSeconds,
     offered: context.offer,
@@ -298,7 +299,8 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
     agreedPerSecond: counters.acknowledged / loadSeconds,
     finalisedPerSecond,
     ...finality,
-    roundsInWindow: atLoadEnd.round - before.round,
+    // With several solar systems, the most any of them certified (the highest round's system need not be the one).
+    roundsInWindow: Math.max(0, ...groups.filter((group) => group.level === 0).map((group) => group.roundsInWindow)),
     rounds: atEnd.round,
     faults,
     verifyPerSecond: context.verifyPerSecond,
@@ -395,7 +397,7 @@ function faultsOf(texts: readonly string[], fraudProofs: number | null, counters
   }
 }
 
-/** `sol-0 4 members, sol-1 4 members; cluster 4 validators` for the start line. */
+/** `sol-0: 4 members, 4 facilitators; …; cluster (level 1): 4 validators, 4 facilitators` for the start line. */
 function describeGroups(genesis: NetworkGenesis): string {
   const systems = foundedSolarSystems(genesis).map((s) => `${s.group}: ${s.members.length} members, ${s.facilitators} facilitators`)
   const levels = foundedLevels(genesis).map((g) => `${g.group} (level ${g.level}): ${g.validators.length} validators, ${g.facilitators} facilitators`)

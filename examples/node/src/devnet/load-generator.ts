@@ -94,8 +94,9 @@ function counterpartiesOf(targets: readonly LoadTarget[]): LoadTarget[][] {
 export async function runLoad(options: LoadOptions, counters = new LoadCounters()): Promise<LoadCounters> {
   const { targets } = options
   if (targets.length < 2) throw new Error('a load of transfers needs at least two nodes')
-  const alone = targets.find((target) => targets.every((other) => other === target || other.group !== target.group))
-  if (alone !== undefined) throw new Error(`node ${alone.id.slice(0, 16)}… has no other member of its solar system to transfer to`)
+  const peersOf = counterpartiesOf(targets)
+  const alone = peersOf.findIndex((peers) => peers.length === 0)
+  if (alone >= 0) throw new Error(`node ${targets[alone]?.id.slice(0, 16)}… has no other member of its solar system to transfer to`)
   // One listener on the caller's signal; every request listens to this one (there may be hundreds at once).
   const stop = new AbortController()
   setMaxListeners(0, stop.signal)
@@ -103,13 +104,13 @@ export async function runLoad(options: LoadOptions, counters = new LoadCounters(
   options.signal?.addEventListener('abort', onAbort, { once: true })
   if (options.signal?.aborted === true) onAbort()
   try {
-    return await offer(options, counters, stop.signal)
+    return await offer(options, peersOf, counters, stop.signal)
   } finally {
     options.signal?.removeEventListener('abort', onAbort)
   }
 }
 
-async function offer(options: LoadOptions, counters: LoadCounters, signal: AbortSignal): Promise<LoadCounters> {
+async function offer(options: LoadOptions, peersOf: readonly (readonly LoadTarget[])[], counters: LoadCounters, signal: AbortSignal): Promise<LoadCounters> {
   const { targets, random } = options
   counters.startedAt = performance.now()
   const deadline = counters.startedAt + options.durationMs
@@ -120,7 +121,6 @@ async function offer(options: LoadOptions, counters: LoadCounters, signal: Abort
    * 0, the longest `retryAfterMs` of the batch's back-pressure rejections (BUSY: a polite client waits as asked), or
    * a short backoff when the proposer could not be reached.
    */
-  const peersOf = counterpartiesOf(targets)
   const sendBatch = async (from: number, count: number): Promise<number> => {
     const peers = peersOf[from] as readonly LoadTarget[]
     const transfers = Array.from({ length: count }, () => ({ to: (peers[random.int(peers.length)] as LoadTarget).id, amount: 1 }))

@@ -17,7 +17,7 @@ export interface NetworkTotals {
   readonly round: number
   /** Every group the nodes report — their solar systems, and the groups above that they validate — lowest level first. */
   readonly groups: readonly GroupRound[]
-  /** Per solar system: the transfers its members report final (each counts those it proposed or agreed to). */
+  /** Per solar system: the transfers its members report final (each counts those it proposed). */
   readonly finalBySystem: Readonly<Record<string, number>>
   readonly submitted: number
   readonly agreed: number

@@ -7,7 +7,8 @@
  */
 import { toHex } from '@constellation/crypto'
 import { genesisHashOf } from '@constellation/consensus/round'
-import { foundedLevels, foundedSolarSystems, levelGroupsOf, solarSystemGenesisOf } from '../config/network-genesis.js'
+import { foundedSolarSystems, levelGroupsOf, parentOf, solarSystemGenesisOf } from '../config/network-genesis.js'
+import { followedHistory } from '../node/followed-history.js'
 import type { FullNode, LevelView } from '../node/full-node.js'
 import { roleNames } from '../node/node-roles.js'
 import type { HierarchyGroup, HierarchyLevel, HierarchyLevelName, HierarchyView } from './explorer-views.js'
@@ -16,12 +17,11 @@ import type { HierarchyGroup, HierarchyLevel, HierarchyLevelName, HierarchyView 
 export const LEVEL_NAMES: readonly HierarchyLevelName[] = ['solar system', 'star cluster', 'galaxy', 'universe']
 
 export function hierarchyView(node: FullNode): HierarchyView {
-  const parentOf = new Map<string, string>()
-  for (const group of foundedLevels(node.genesis)) for (const child of group.children) parentOf.set(`${group.level - 1}/${child}`, group.group)
+  const parents = parentOf(node.genesis)
   const validated = new Map(node.levels.map((level) => [`${level.genesis.level}/${level.genesis.group}`, level]))
   const groups: HierarchyGroup[] = []
   for (const system of foundedSolarSystems(node.genesis)) {
-    const parent = parentOf.get(`0/${system.group}`) ?? null
+    const parent = parents.get(`0/${system.group}`) ?? null
     if (system.group === node.roles.solarSystem) {
       const state = node.consensus.state
       groups.push({
@@ -41,7 +41,7 @@ export function hierarchyView(node: FullNode): HierarchyView {
       continue
     }
     const genesis = solarSystemGenesisOf(node.genesis, system.group)
-    const history = node.levels.map((level) => level.childHistory(system.group)).find((h) => h !== undefined)
+    const history = followedHistory(node, 0, system.group)
     groups.push({
       level: 0,
       group: system.group,
@@ -64,7 +64,7 @@ export function hierarchyView(node: FullNode): HierarchyView {
     groups.push({
       level,
       group: name,
-      parent: parentOf.get(`${level}/${name}`) ?? null,
+      parent: parents.get(`${level}/${name}`) ?? null,
       members: [...group.genesis.members].sort(),
       facilitators: [...(running?.state.committee.facilitators ?? group.genesis.facilitators)],
       round: running?.state.round ?? null,

@@ -11,12 +11,12 @@
  * reaches the HTTP API.
  */
 import { rm, writeFile } from 'node:fs/promises'
-import { createSolarSystemNode, type LevelNode, type SolarSystemNode } from '@constellation/consensus'
+import { createSolarSystemNode, type SolarSystemNode } from '@constellation/consensus'
 import { countingCrypto, type Crypto, type KeyPair, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
 import { systemClock } from '@constellation/interface'
 import { type AnchoredSigningPolicy, blockHash, createAnchoredNode, createGenesisBlock } from '@constellation/trustchain'
 import { decodeWith } from '../config/codecs.js'
-import { checkGenesis, memberOf, NetworkGenesisCodec, readNetworkGenesis, solarSystemOf } from '../config/network-genesis.js'
+import { checkGenesis, NetworkGenesisCodec, readNetworkGenesis, solarSystemOf } from '../config/network-genesis.js'
 import { dataPaths, type NodeConfig } from '../config/node-config.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import { createLogger, errorFields, type Logger } from '../log/logger.js'
@@ -121,9 +121,8 @@ async function assemble(
     parts.genesis === undefined
       ? await readNetworkGenesis(config.genesisFile)
       : checkGenesis(decodeWith(NetworkGenesisCodec, parts.genesis, NodeErrorCode.INVALID_GENESIS, 'genesis'))
-  const member = memberOf(genesis, keyPair.publicKey)
   const roles = rolesOf(genesis, keyPair.publicKey)
-  if (member === undefined || roles === undefined) {
+  if (roles === undefined) {
     throw new NodeError(NodeErrorCode.NOT_A_MEMBER, `node ${id.slice(0, 16)}… is not a member of the network in ${config.genesisFile}`)
   }
   const solarSystem = solarSystemOf(genesis, roles.solarSystem)
@@ -139,7 +138,7 @@ async function assemble(
   opened.push(async () => roundJournal.close?.())
   if ((await store.latest(keyPair.publicKey)) === undefined) {
     // A fresh chain starts with the balance the genesis gives this member, at the genesis time.
-    await store.write({ blocks: [createGenesisBlock({ crypto, keyPair }, { balance: member.balance, timestamp: genesis.timestamp })] })
+    await store.write({ blocks: [createGenesisBlock({ crypto, keyPair }, { balance: roles.balance, timestamp: genesis.timestamp })] })
   }
   const restore = await journal.certificates()
   const { sitOutThroughRound } = journals
@@ -150,12 +149,12 @@ async function assemble(
   // committee are connected to at once, so facilitators reach each other directly (others are dialled on first use).
   let committeeOf: SolarSystemNode | undefined
   // The groups above level 0 this node validates, once started: their committees are connected to at once too.
-  const levelNodes: LevelNode[] = []
+  const levels: LevelView[] = []
   const network = await (parts.network ?? libp2pNetwork(config.p2p))({
     crypto,
     keyPair,
     isFacilitator: (peer) =>
-      (committeeOf?.state.committee.facilitators.includes(peer) ?? false) || levelNodes.some((level) => level.state.committee.facilitators.includes(peer)),
+      (committeeOf?.state.committee.facilitators.includes(peer) ?? false) || levels.some((level) => level.state.committee.facilitators.includes(peer)),
   })
   await network.start()
   opened.push(() => network.stop())
@@ -296,11 +295,9 @@ async function assemble(
   consensusLog.info({ round: solar.history.round, facilitators: solar.state.committee.facilitators.length }, 'consensus running')
 
   // ---- the groups above level 0 this node validates ----
-  const levels: LevelView[] = []
   for (const group of roles.validates) {
     const level = await startLevelGroup(group, { crypto, keyPair, network, clock, log, onError: reporter('hierarchy') })
     opened.push(() => level.node.stop())
-    levelNodes.push(level.node)
     levels.push(level.view)
   }
 

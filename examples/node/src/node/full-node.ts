@@ -65,16 +65,12 @@ export interface LevelView {
   readonly genesis: SolarSystemGenesis
   /** The children the group certifies (the groups one level down). */
   readonly children: readonly SolarSystemGenesis[]
-  /** Whether the group is the root (it certifies membership requests). */
-  readonly root: boolean
   readonly state: LevelNode['state']
   readonly history: LevelNode['history']
-  readonly stats: LevelNode['stats']
   /** A child's certified history as this validator follows it (undefined: not a child of this group). */
   childHistory(group: string): LevelNode['history'] | undefined
   /** Whether this node facilitates the group's round under way. */
   facilitating(): boolean
-  onCertificate(listener: Parameters<LevelNode['onCertificate']>[0]): () => void
   /** The path from a followed group's certificate up to this group's, once this group committed it. */
   finalityPath(level: number, group: string, round: number): FinalityPath | undefined
 }

@@ -53,19 +53,14 @@ export async function startLevelGroup(group: LevelGroupOf, components: LevelGrou
   const view: LevelView = {
     genesis,
     children,
-    root,
     get state() {
       return node.state
     },
     get history() {
       return node.history
     },
-    get stats() {
-      return node.stats
-    },
     childHistory: (child) => (children.some((c) => c.group === child) ? node.index.history(genesis.level - 1, child) : undefined),
     facilitating: () => node.facilitatorRound !== undefined,
-    onCertificate: (listener) => node.onCertificate(listener),
     finalityPath: (level, group, round) => node.index.finalityPath(level, group, round),
   }
   return { node, view }

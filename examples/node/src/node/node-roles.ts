@@ -10,6 +10,8 @@ import { type LevelGroupOf, levelGroupsOf, memberOf, type NetworkGenesis } from 
 export interface NodeRoles {
   /** The solar system this node is a member of. */
   readonly solarSystem: string
+  /** The opening balance the genesis gives it (its chain's genesis block states it). */
+  readonly balance: number
   /** The groups above level 0 this node validates, lowest level first. */
   readonly validates: readonly LevelGroupOf[]
 }
@@ -19,7 +21,7 @@ export function rolesOf(genesis: NetworkGenesis, publicKey: Uint8Array): NodeRol
   const member = memberOf(genesis, publicKey)
   if (member === undefined) return undefined
   const id = toHex(publicKey)
-  return { solarSystem: member.group, validates: levelGroupsOf(genesis).filter((group) => group.genesis.members.includes(id)) }
+  return { solarSystem: member.group, balance: member.balance, validates: levelGroupsOf(genesis).filter((group) => group.genesis.members.includes(id)) }
 }
 
 /** The roles by name, as status and the API show them: `member`, and `validator:<level>/<group>` (`root` for the root). */

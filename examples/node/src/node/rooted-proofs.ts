@@ -5,16 +5,24 @@
  * itself verified from the root's genesis: the solar system's committee need not be known to them.
  *
  * The path comes from a validator of the solar system's parent group: this node itself when it validates it (its
- * own index), otherwise the validators named in the genesis in turn, until one answers with a path. A validator
- * serves paths up to its own level, so this reaches the root when the parent is the root — the two-level hierarchy
- * the devnet and the end-to-end tests run; deeper hierarchies need one validator per level and are refused plainly.
+ * own index), otherwise the validators named in the genesis, a few at a time, within a deadline. A path a validator
+ * sends is taken only if it is one step up, to a certificate of the parent group whose Merkle root commits this
+ * certificate; the root certificate's signatures are the checker's to verify (it holds the root's chain, this node
+ * need not). A validator serves paths up to its own level, so this reaches the root when the parent is the root —
+ * the two-level hierarchy the devnet and the end-to-end tests run; deeper hierarchies are refused plainly.
  */
-import { type AgreementProof, type FinalityPath, fetchFinalityPath, type RootedAgreementProof } from '@constellation/consensus'
+import { type AgreementProof, certificateDigest, type FinalityPath, fetchFinalityPath, type RootedAgreementProof } from '@constellation/consensus'
+import { verifyMerkleProof } from '@constellation/consensus/hierarchy'
 import type { Crypto } from '@constellation/crypto'
-import { foundedLevels, type NetworkGenesis } from '../config/network-genesis.js'
+import { type FoundedLevelGroup, foundedLevels, type NetworkGenesis, parentOf } from '../config/network-genesis.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import type { LevelView } from './full-node.js'
 import type { NodeNetwork } from './node-parts.js'
+
+/** Validators asked at once; the next few only if none of these had a path. */
+const VALIDATORS_AT_ONCE = 3
+/** Rounds of asking at most: a request never waits longer than this many answer timeouts. */
+const ASKING_ROUNDS = 3
 
 export interface RootedProofsOptions {
   readonly crypto: Crypto
@@ -38,42 +46,70 @@ export class RootedProofs {
   /**
    * The proof with the path rooting its certificate. INVALID_REQUEST when the network has no group above the solar
    * system (its own certificates are the root's) or more than one level; NOT_ROOTED while the root has not committed
-   * the certificate yet; UNAVAILABLE when no validator could be asked.
+   * the certificate yet; UNAVAILABLE when no validator answered with a path that holds.
    */
   async prove(proof: AgreementProof): Promise<RootedAgreementProof> {
-    const { crypto, network, genesis, solarSystem, levels, timeoutMs } = this.#options
-    const founded = foundedLevels(genesis)
-    const parent = founded.find((group) => group.level === 1 && group.children.includes(solarSystem))
+    const { genesis, solarSystem, levels } = this.#options
+    const parentName = parentOf(genesis).get(`0/${solarSystem}`)
+    const parent = foundedLevels(genesis).find((group) => group.level === 1 && group.group === parentName)
     if (parent === undefined) {
       throw new NodeError(NodeErrorCode.INVALID_REQUEST, `solar system ${solarSystem} is the network's root: its agreement proofs are rooted as they are`)
     }
-    if (founded.some((group) => group.level > 1)) {
+    if (foundedLevels(genesis).some((group) => group.level > 1)) {
       throw new NodeError(NodeErrorCode.INVALID_REQUEST, 'rooted proofs reach a root one level above the solar systems; this network has more levels')
     }
     const { level, group, round } = proof.certificate.result.body
     const own = levels.find((view) => view.genesis.level === 1 && view.genesis.group === parent.group)
-    if (own !== undefined) {
-      const path = own.finalityPath(level, group, round)
-      if (path === undefined) throw notRooted(group, round, parent.group)
-      return { proof, paths: [path] }
-    }
-    let path: FinalityPath | undefined
-    let answered = false
+    const path = own === undefined ? await this.#ask(parent, proof) : own.finalityPath(level, group, round)
+    if (path === undefined)
+      throw new NodeError(NodeErrorCode.NOT_ROOTED, `round ${round} of ${group} is final there but not committed by ${parent.group} yet`, {
+        group,
+        round,
+        root: parent.group,
+      })
+    return { proof, paths: [path] }
+  }
+
+  /** A path from the parent's validators: undefined when those that answered have none yet. */
+  async #ask(parent: FoundedLevelGroup, proof: AgreementProof): Promise<FinalityPath | undefined> {
+    const { crypto, network, timeoutMs } = this.#options
     const failures: string[] = []
-    for (const validator of parent.validators) {
-      try {
-        path = await fetchFinalityPath(crypto, network, validator, proof.certificate, { level: 1, timeoutMs })
-        answered = true
-        if (path !== undefined) return { proof, paths: [path] }
-      } catch (error) {
-        failures.push(`${validator.slice(0, 16)}…: ${(error as Error).message}`)
+    // A validator that answered it holds no path yet: the root has not committed the certificate (as it sees it).
+    let notYet = false
+    const validators = parent.validators.slice(0, VALIDATORS_AT_ONCE * ASKING_ROUNDS)
+    for (let first = 0; first < validators.length; first += VALIDATORS_AT_ONCE) {
+      const asked = validators.slice(first, first + VALIDATORS_AT_ONCE)
+      const answers = await Promise.allSettled(
+        asked.map((validator) => fetchFinalityPath(crypto, network, validator, proof.certificate, { level: 1, timeoutMs })),
+      )
+      for (const [i, answer] of answers.entries()) {
+        const who = `${asked[i]?.slice(0, 16)}…`
+        if (answer.status === 'rejected') {
+          failures.push(`${who}: ${(answer.reason as Error).message}`)
+          continue
+        }
+        if (answer.value === undefined) {
+          notYet = true
+          continue
+        }
+        const wrong = wrongStep(crypto, answer.value, parent.group)
+        if (wrong === undefined) return answer.value
+        failures.push(`${who}: ${wrong}`)
       }
     }
-    if (!answered) throw new NodeError(NodeErrorCode.UNAVAILABLE, `no validator of ${parent.group} answered: ${failures.join('; ')}`)
-    throw notRooted(group, round, parent.group)
+    if (notYet) return undefined
+    throw new NodeError(NodeErrorCode.UNAVAILABLE, `no validator of ${parent.group} gave a path that holds: ${failures.join('; ')}`)
   }
 }
 
-function notRooted(group: string, round: number, root: string): NodeError {
-  return new NodeError(NodeErrorCode.NOT_ROOTED, `round ${round} of ${group} is final there but not committed by ${root} yet`, { group, round, root })
+/** Why a validator's path is not one step up to `parent` committing the certificate, or undefined when it is. */
+function wrongStep(crypto: Crypto, path: FinalityPath, parent: string): string | undefined {
+  const [step, ...more] = path.steps
+  if (step === undefined || more.length > 0) return `its path has ${path.steps.length} steps, not 1`
+  const { body } = step.certificate.result
+  if (body.level !== 1 || body.group !== parent) return `its path steps to ${body.group} (level ${body.level}), not ${parent}`
+  if (!verifyMerkleProof(crypto, certificateDigest(crypto, path.certificate.result), step.proof, body.children)) {
+    return 'its path does not commit the certificate'
+  }
+  return undefined
 }

@@ -6,6 +6,8 @@
  */
 import type { CertificateHistory } from '@constellation/consensus'
 import * as t from 'io-ts'
+import { GroupName, MAX_GENESIS_LEVEL } from '../../config/network-genesis.js'
+import { followedHistory } from '../../node/followed-history.js'
 import type { FullNode } from '../../node/full-node.js'
 import { ApiError, ApiErrorCode } from '../api-error.js'
 import { boundedInteger, decodeInput, IntegerFromString, strictQuery } from '../request-input.js'
@@ -18,10 +20,7 @@ export const MAX_ROUNDS_LISTED = 100
 const RoundQuery = boundedInteger(1, Number.MAX_SAFE_INTEGER, 'Round')
 const RoundsQuery = { from: RoundQuery, limit: boundedInteger(1, MAX_ROUNDS_LISTED, 'Limit') }
 const RoundParamsCodec = t.type({ round: t.refinement(IntegerFromString, (n) => n >= 1, 'Round') })
-const GroupParamsCodec = t.type({
-  level: t.refinement(IntegerFromString, (n) => n >= 0 && n <= 64, 'Level'),
-  group: t.refinement(t.string, (s) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(s), 'GroupName'),
-})
+const GroupParamsCodec = t.type({ level: t.refinement(IntegerFromString, (n) => n >= 0 && n <= MAX_GENESIS_LEVEL, 'Level'), group: GroupName })
 
 /** A page of a certified history: without `from`, the latest `limit` rounds; ascending either way. */
 function roundsPage(node: FullNode, history: CertificateHistory, query: { readonly from?: number; readonly limit?: number }) {
@@ -34,20 +33,6 @@ function roundsPage(node: FullNode, history: CertificateHistory, query: { readon
     if (certificate !== undefined) rounds.push(certificateView(node.crypto, certificate))
   }
   return { latestRound: history.round, rounds }
-}
-
-/** The certified history of a group this node follows: its solar system, a group it validates, or a child of one. */
-export function followedHistory(node: FullNode, level: number, group: string): CertificateHistory | undefined {
-  const own = node.consensus.history
-  if (level === 0 && group === own.genesis.group) return own
-  for (const validated of node.levels) {
-    if (validated.genesis.level === level && validated.genesis.group === group) return validated.history
-    if (validated.genesis.level === level + 1) {
-      const child = validated.childHistory(group)
-      if (child !== undefined) return child
-    }
-  }
-  return undefined
 }
 
 export function consensusRoutes(): Route[] {

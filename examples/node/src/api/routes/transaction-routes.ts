@@ -227,26 +227,15 @@ export function transactionRoutes(): Route[] {
         const { proposal, agreement } = await findHalves(node, id)
         if (agreement === undefined) throw new ApiError(ApiErrorCode.NOT_FINAL, `transaction ${id} has no agreement`)
         // NOT_FINAL from the consensus (409) until the consensus finalised it; rooted, NOT_ROOTED until the root committed it.
-        if (rooted === 'true') {
-          const rootedProof = await node.rootedProof({ proposal, agreement })
-          const bytes = encodeAgreementProof(rootedProof.proof, node.chain.ledger.limits)
-          const paths = rootedProof.paths.map((path) => toHex(encodeFinalityPath(path)))
-          const top = rootedProof.paths[0]?.steps.at(-1)?.certificate.result.body
-          return {
-            status: 200,
-            body: {
-              id,
-              bytes: bytes.length,
-              proof: toHex(bytes),
-              summary: proofSummary(node.crypto, rootedProof.proof),
-              paths,
-              root: top === undefined ? null : { level: top.level, group: top.group, round: top.round },
-            },
-          }
-        }
-        const proof = await node.agreementProof({ proposal, agreement })
+        const rootedProof = rooted === 'true' ? await node.rootedProof({ proposal, agreement }) : undefined
+        const proof = rootedProof?.proof ?? (await node.agreementProof({ proposal, agreement }))
         const bytes = encodeAgreementProof(proof, node.chain.ledger.limits)
-        return { status: 200, body: { id, bytes: bytes.length, proof: toHex(bytes), summary: proofSummary(node.crypto, proof) } }
+        const body = { id, bytes: bytes.length, proof: toHex(bytes), summary: proofSummary(node.crypto, proof) }
+        if (rootedProof === undefined) return { status: 200, body }
+        // The root certificate that commits it: the last step of the (one) path.
+        const top = rootedProof.paths[0]?.steps.at(-1)?.certificate.result.body
+        const paths = rootedProof.paths.map((path) => toHex(encodeFinalityPath(path)))
+        return { status: 200, body: { ...body, paths, root: top === undefined ? null : { level: top.level, group: top.group, round: top.round } } }
       },
     },
   ]
