@@ -4,7 +4,7 @@
  */
 import type { NetworkTraffic } from '@constellation/gossip'
 import { describe, expect, it } from 'vitest'
-import { COST_METRICS, costCountersOf, costPerTx, type NodeCostCounters } from '../src/devnet/devnet-cost.js'
+import { COST_METRICS, costCountersOf, costPerTx, cpuByRole, type NodeCostCounters } from '../src/devnet/devnet-cost.js'
 import { type DevnetSummary, formatCost, formatSummary, summaryJson } from '../src/devnet/devnet-summary.js'
 import { NodeMetrics } from '../src/metrics/node-metrics.js'
 
@@ -97,6 +97,7 @@ describe('costPerTx', () => {
 const summary: DevnetSummary = {
   nodes: 8,
   groups: [{ level: 0, group: 'devnet', roundsInWindow: 20, rounds: 25, finalInWindow: 4000, finalisedPerSecond: 392.2 }],
+  cpuByRole: [],
   facilitators: 4,
   loadSeconds: 10.2,
   offered: 'closed loop, 4 outstanding transfers per node',
@@ -147,5 +148,25 @@ describe('the summary’s cost line and JSON', () => {
       cpuMsPerTx: null,
       bytesPerTx: null,
     })
+  })
+})
+
+describe('CPU by role', () => {
+  it("is each role's mean CPU per wall second of the window, in percent of a core", () => {
+    // Over 10 s: validators used 4 and 5 s of CPU (45%), members only 2 and 3 s (25%).
+    const start = [node(0, 1, 0), node(0, 1, 0), node(0, 1, 0), node(0, 1, 0)]
+    const end = [node(0, 5, 0), node(0, 6, 0), node(0, 3, 0), node(0, 4, 0)]
+    expect(cpuByRole(start, end, [true, true, false, false], 10)).toEqual([
+      { role: 'validator', processes: 2, cpuPercent: 45 },
+      { role: 'member', processes: 2, cpuPercent: 25 },
+    ])
+    const text = formatSummary({ ...summary, cpuByRole: cpuByRole(start, end, [true, true, false, false], 10) })
+    expect(text).toMatch(/^ {2}cpu by role {4}validators \(2\) 45% of a core each, members only \(2\) 25%: validating adds 20 points per validator/m)
+  })
+
+  it('is empty when a node is missing, or every node has one role (one solar system)', () => {
+    expect(cpuByRole([node(0, 1, 0), undefined], [node(0, 2, 0), node(0, 2, 0)], [true, false], 10)).toEqual([])
+    expect(cpuByRole([node(0, 1, 0), node(0, 1, 0)], [node(0, 2, 0), node(0, 2, 0)], [false, false], 10)).toEqual([])
+    expect(cpuByRole([node(0, 1, 0)], [node(0, 2, 0)], [true], 0)).toEqual([])
   })
 })

@@ -85,3 +85,41 @@ export function costPerTx(start: readonly (NodeCostCounters | undefined)[], end:
     gossipBytesPerTx: totals.gossipBytes / finalTransfers,
   }
 }
+
+/** How busy the node processes of one role were over the cost window: CPU time per second of it, each, on average. */
+export interface RoleCpu {
+  /** `validator` (also validates a group above level 0, as well as being a member) or `member` (a member only). */
+  readonly role: 'validator' | 'member'
+  readonly processes: number
+  /** Mean process CPU (user + system) per wall second of the window, in percent of one core. */
+  readonly cpuPercent: number
+}
+
+/**
+ * Each role's mean CPU over the window (`seconds` long): node i is a validator when `validates[i]`. A validator is a
+ * member too, so the difference between the two means is what validating costs a process — the levels above the
+ * solar systems, measured where they run. Empty when a node's counters are missing, or every node has one role.
+ */
+export function cpuByRole(
+  start: readonly (NodeCostCounters | undefined)[],
+  end: readonly (NodeCostCounters | undefined)[],
+  validates: readonly boolean[],
+  seconds: number,
+): RoleCpu[] {
+  if (!(seconds > 0) || start.length !== end.length || start.length !== validates.length) return []
+  const sums = { validator: { cpu: 0, processes: 0 }, member: { cpu: 0, processes: 0 } }
+  for (let i = 0; i < start.length; i++) {
+    const before = start[i]
+    const after = end[i]
+    if (before === undefined || after === undefined) return []
+    const role = sums[validates[i] === true ? 'validator' : 'member']
+    role.cpu += after.cpuSeconds - before.cpuSeconds
+    role.processes++
+  }
+  if (sums.validator.processes === 0 || sums.member.processes === 0) return []
+  return (['validator', 'member'] as const).map((role) => ({
+    role,
+    processes: sums[role].processes,
+    cpuPercent: (100 * sums[role].cpu) / sums[role].processes / seconds,
+  }))
+}

@@ -2,6 +2,8 @@
  * The devnet's closing figures, computed from what it observed (pure: the devnet gathers, this adds up), and the
  * two ways they are printed: lines for people, then one line of JSON with the same figures for scripts.
  */
+import type { RoleCpu } from './devnet-cost.js'
+
 export interface DevnetFaults {
   /** Certificates that did not verify, summed over the nodes. */
   readonly certificatesRejected: number
@@ -31,6 +33,11 @@ export interface DevnetGroupFigures {
 
 export interface DevnetSummary {
   readonly nodes: number
+  /**
+   * With groups above the solar systems: validator and member-only processes' mean CPU over the cost window (a
+   * validator is a member too: the difference is what validating costs). Empty with one solar system.
+   */
+  readonly cpuByRole: readonly RoleCpu[]
   /** Every group the devnet ran, lowest level first: one solar system, or several and the star cluster above them. */
   readonly groups: readonly DevnetGroupFigures[]
   readonly facilitators: number
@@ -133,11 +140,23 @@ export function formatSummary(summary: DevnetSummary): string {
     `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof; ${summary.finalitySource === 'histogram' ? 'interpolated from histogram buckets' : summary.finalitySource})`,
     `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all${summary.groups.length > 1 ? ' (the most of any solar system)' : ''}`,
     ...(summary.groups.length > 1 ? formatGroups(summary.groups) : []),
+    ...(summary.cpuByRole.length === 0 ? [] : [`  cpu by role    ${formatRoles(summary.cpuByRole)}`]),
     `  faults         ${faultCount === 0 ? 'none' : faultCount}: ${f.certificatesRejected} rejected certificates, ${f.fraudProofs ?? 'n/a'} fraud proofs, ${f.failedProposals} failed proposals, ${f.nodeErrors} node errors, ${f.requestErrors} request errors, ${f.nodeExits} node exits`,
     `  contracts      ${count(summary.contractInvocations)} invocations of the demo counter on node 0`,
     `  ed25519        ${count(summary.verifyPerSecond)} verifications/s on one core, measured now; finalised tx/s is ${summary.ratioToVerify.toPrecision(2)}× that (one core verifying both halves of every transaction: ~0.5×)`,
     `  cost per tx    ${formatCost(summary)}`,
   ].join('\n')
+}
+
+/** `validators (4) 41% of a core each, members only (4) 27%: validating costs 14 points`. */
+function formatRoles(roles: readonly RoleCpu[]): string {
+  const [validator, member] = [roles.find((r) => r.role === 'validator'), roles.find((r) => r.role === 'member')]
+  if (validator === undefined || member === undefined) return 'n/a'
+  const pct = (n: number) => `${Math.round(n)}%`
+  return (
+    `validators (${validator.processes}) ${pct(validator.cpuPercent)} of a core each, members only (${member.processes}) ${pct(member.cpuPercent)}: ` +
+    `validating adds ${Math.round(validator.cpuPercent - member.cpuPercent)} points per validator (load start to end of drain)`
+  )
 }
 
 /** A line per level: each solar system's throughput and rounds, then the groups above. */

@@ -23,7 +23,7 @@ import { foundedLevels, foundedSolarSystems, type NetworkGenesis } from '../conf
 import { EXPLORER_PATH } from '../explorer/asset-routes.js'
 import { deployDemoContract, DEMO_INVOKE_INTERVAL_MS, invokeDemoContract } from './demo-contract.js'
 import { DevnetCluster, describeStop, type NodeStopReport } from './devnet-cluster.js'
-import { costCountersOf, costPerTx, type NodeCostCounters } from './devnet-cost.js'
+import { costCountersOf, costPerTx, cpuByRole, type NodeCostCounters } from './devnet-cost.js'
 import { checkFreshBaseDir, devnetPaths, writeDevnetLayout } from './devnet-layout.js'
 import { type DevnetFaults, type DevnetGroupFigures, type DevnetSummary, formatSummary, quantile, summaryJson } from './devnet-summary.js'
 import { FinalitySample } from './finality-sample.js'
@@ -230,6 +230,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   // The cost window (verifies, CPU and bytes per finalised transfer) opens here, right before the load starts: every
   // node's counters, read together with the network's transaction totals. It closes right after the drain, below.
   const [before, costStart] = await Promise.all([network.refresh(), costSnapshot(apis)])
+  const costStartedAt = performance.now()
   const counters = new LoadCounters()
   const random = createRandom(options.seed ?? Date.now())
   const sample = new FinalitySample(random.fork())
@@ -278,7 +279,17 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   // The cost window closes here, right after the drain: the counters and the count of final transfers read together,
   // so the transfers it divides by are exactly those that became final between the two snapshots.
   const [costEnd, metrics] = await Promise.all([network.refresh(), Promise.all(apis.map((api) => api.metrics().catch(() => '')))])
-  const cost = costPerTx(costStart, metrics.map(costCountersOf), costEnd.final - before.final)
+  const costEnded = metrics.map(costCountersOf)
+  const cost = costPerTx(costStart, costEnded, costEnd.final - before.final)
+  const validates = (await Promise.all(
+    apis.map((api) =>
+      api.status().then(
+        (status) => status.levels.length > 0,
+        () => false,
+      ),
+    ),
+  )) as boolean[]
+  const cpuRoles = cpuByRole(costStart, costEnded, validates, (performance.now() - costStartedAt) / 1_000)
   const finality = await finalityOf(apis, metrics, sample)
   const faults = faultsOf(metrics, await fraudProofsOf(apis), counters, atEnd, before)
   const finalInWindow = atLoadEnd.final - before.final
@@ -287,6 +298,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   return {
     nodes: apis.length,
     groups,
+    cpuByRole: cpuRoles,
     facilitators: context.facilitators,
     loadSeconds,
     offered: context.offer,
