@@ -211,6 +211,13 @@ describe('two solar systems and a star cluster in real processes', () => {
     expect((await validator.api.exchange('GET', '/v1/consensus/groups/x/sol-0/rounds', undefined)).status).toBe(400)
     expect((await validator.api.exchange('GET', '/v1/consensus/groups/0/Sol_0/rounds', undefined)).status).toBe(400)
 
+    // The metrics break the validated group out by level and group; a member only has none of them.
+    const validatorMetrics = await validator.api.metrics()
+    const clusterRound = /^constellation_level_round\{level="1",group="cluster"\} (\d+)$/m.exec(validatorMetrics)
+    expect(Number(clusterRound?.[1])).toBeGreaterThan(0)
+    expect(validatorMetrics).toMatch(/^constellation_level_child_certificates\{level="1",group="cluster"\} [1-9]\d*$/m)
+    expect(await member.api.metrics()).not.toMatch(/^constellation_level_round\{/m)
+
     // A group this node does not follow is refused, not guessed.
     const refused = await member.api.exchange('GET', '/v1/consensus/groups/1/cluster/rounds', undefined)
     expect(refused.status).toBe(404)

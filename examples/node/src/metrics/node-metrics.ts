@@ -26,6 +26,19 @@ export interface NodeGaugeSources {
   signatureCounts(): CryptoCounts
   /** What the node's network has sent and received (`network.traffic()`). */
   networkTraffic(): NetworkTraffic
+  /** The groups above level 0 this node validates, with their figures (none for a member only). */
+  levels?(): readonly LevelFigures[]
+}
+
+/** A validated group's figures, labelled by `level` and `group` in the metrics. */
+export interface LevelFigures {
+  readonly level: number
+  readonly group: string
+  readonly round: number
+  readonly roundsFacilitated: number
+  readonly certificatesRejected: number
+  /** Certificates of its children this validator followed (gossiped or fetched). */
+  readonly childCertificates: number
 }
 
 export class NodeMetrics {
@@ -130,6 +143,22 @@ export class NodeMetrics {
       'Application bytes the node’s network received (before Noise and Yamux), by kind',
       (traffic) => traffic.received,
     )
+    // Per group above level 0 that this node validates, labelled `level` and `group`: none for a member only.
+    const levelGauge = (name: string, help: string, read: (figures: LevelFigures) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['level', 'group'],
+        registers: [this.registry],
+        collect() {
+          this.reset()
+          for (const figures of sources.levels?.() ?? []) this.set({ level: String(figures.level), group: figures.group }, read(figures))
+        },
+      })
+    levelGauge('constellation_level_round', 'The last certified round of a group above level 0 this node validates', (f) => f.round)
+    levelGauge('constellation_level_rounds_facilitated', 'Rounds of the group this node was elected to facilitate', (f) => f.roundsFacilitated)
+    levelGauge('constellation_level_certificates_rejected', 'Certificates of the group or its children that did not verify', (f) => f.certificatesRejected)
+    levelGauge('constellation_level_child_certificates', 'Certificates of the group’s children this validator followed', (f) => f.childCertificates)
     collectDefaultMetrics({ register: this.registry, prefix: 'constellation_process_' })
   }
 

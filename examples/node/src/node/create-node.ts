@@ -190,6 +190,15 @@ async function assemble(
     awaitingFinality: () => transactions.totals.awaitingFinality,
     signatureCounts: () => counting.counts(),
     networkTraffic: () => network.traffic(),
+    levels: () =>
+      levels.map((level) => ({
+        level: level.genesis.level,
+        group: level.genesis.group,
+        round: level.state.round,
+        roundsFacilitated: level.stats.roundsFacilitated,
+        certificatesRejected: level.stats.certificatesRejected,
+        childCertificates: level.stats.childCertificates,
+      })),
   })
   const reporter = (module: string) => {
     const moduleLog = log(module)

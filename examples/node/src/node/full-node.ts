@@ -67,6 +67,8 @@ export interface LevelView {
   readonly children: readonly SolarSystemGenesis[]
   readonly state: LevelNode['state']
   readonly history: LevelNode['history']
+  /** Rounds certified and facilitated, certificates rejected, children's certificates followed (the metrics read them). */
+  readonly stats: LevelNode['stats']
   /** A child's certified history as this validator follows it (undefined: not a child of this group). */
   childHistory(group: string): LevelNode['history'] | undefined
   /** Whether this node facilitates the group's round under way. */

@@ -59,6 +59,9 @@ export async function startLevelGroup(group: LevelGroupOf, components: LevelGrou
     get history() {
       return node.history
     },
+    get stats() {
+      return node.stats
+    },
     childHistory: (child) => (children.some((c) => c.group === child) ? node.index.history(genesis.level - 1, child) : undefined),
     facilitating: () => node.facilitatorRound !== undefined,
     finalityPath: (level, group, round) => node.index.finalityPath(level, group, round),
