@@ -281,14 +281,8 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   const [costEnd, metrics] = await Promise.all([network.refresh(), Promise.all(apis.map((api) => api.metrics().catch(() => '')))])
   const costEnded = metrics.map(costCountersOf)
   const cost = costPerTx(costStart, costEnded, costEnd.final - before.final)
-  const validates = (await Promise.all(
-    apis.map((api) =>
-      api.status().then(
-        (status) => status.levels.length > 0,
-        () => false,
-      ),
-    ),
-  )) as boolean[]
+  // Each node's role as its last status said (the refresh above read them all).
+  const validates = apis.map((_, i) => network.validates(i))
   const cpuRoles = cpuByRole(costStart, costEnded, validates, (performance.now() - costStartedAt) / 1_000)
   const finality = await finalityOf(apis, metrics, sample)
   const faults = faultsOf(metrics, await fraudProofsOf(apis), counters, atEnd, before)

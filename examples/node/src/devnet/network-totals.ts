@@ -42,6 +42,11 @@ export class NetworkStatus {
     this.#last = apis.map(() => undefined)
   }
 
+  /** Whether node `i` validated a group above level 0 when it last answered (false before it has). */
+  validates(i: number): boolean {
+    return (this.#last[i]?.levels.length ?? 0) > 0
+  }
+
   /** Node `i`'s own transfers not final yet (pending or agreed), as it last reported them (0 before it has). */
   unfinal(i: number): number {
     const last = this.#last[i]

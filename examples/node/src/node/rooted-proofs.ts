@@ -38,9 +38,19 @@ export interface RootedProofsOptions {
 
 export class RootedProofs {
   readonly #options: RootedProofsOptions
+  /** The solar system's parent, when it is the root one level up; otherwise why no rooted proof can be built. */
+  readonly #parent: FoundedLevelGroup | string
 
   constructor(options: RootedProofsOptions) {
     this.#options = options
+    const { genesis, solarSystem } = options
+    const levels = foundedLevels(genesis)
+    const parentName = parentOf(genesis).get(`0/${solarSystem}`)
+    const parent = levels.find((group) => group.level === 1 && group.group === parentName)
+    if (parent === undefined) this.#parent = `solar system ${solarSystem} is the network's root: its agreement proofs are rooted as they are`
+    else if (levels.some((group) => group.level > 1))
+      this.#parent = 'rooted proofs reach a root one level above the solar systems; this network has more levels'
+    else this.#parent = parent
   }
 
   /**
@@ -49,17 +59,10 @@ export class RootedProofs {
    * the certificate yet; UNAVAILABLE when no validator answered with a path that holds.
    */
   async prove(proof: AgreementProof): Promise<RootedAgreementProof> {
-    const { genesis, solarSystem, levels } = this.#options
-    const parentName = parentOf(genesis).get(`0/${solarSystem}`)
-    const parent = foundedLevels(genesis).find((group) => group.level === 1 && group.group === parentName)
-    if (parent === undefined) {
-      throw new NodeError(NodeErrorCode.INVALID_REQUEST, `solar system ${solarSystem} is the network's root: its agreement proofs are rooted as they are`)
-    }
-    if (foundedLevels(genesis).some((group) => group.level > 1)) {
-      throw new NodeError(NodeErrorCode.INVALID_REQUEST, 'rooted proofs reach a root one level above the solar systems; this network has more levels')
-    }
+    const parent = this.#parent
+    if (typeof parent === 'string') throw new NodeError(NodeErrorCode.INVALID_REQUEST, parent)
     const { level, group, round } = proof.certificate.result.body
-    const own = levels.find((view) => view.genesis.level === 1 && view.genesis.group === parent.group)
+    const own = this.#options.levels.find((view) => view.genesis.level === 1 && view.genesis.group === parent.group)
     const path = own === undefined ? await this.#ask(parent, proof) : own.finalityPath(level, group, round)
     if (path === undefined)
       throw new NodeError(NodeErrorCode.NOT_ROOTED, `round ${round} of ${group} is final there but not committed by ${parent.group} yet`, {
