@@ -27,8 +27,10 @@ export { createSolarSystemNode, SolarSystemNode } from './shell/solar-system-nod
 export { createLevelNode, LevelNode } from './shell/level-node.js'
 export { createEpochFollower, EpochFollower, type EpochFollowerOptions, type EpochFollowerStats } from './shell/epoch-follower.js'
 export { EpochSchedule, type MemberSchedule } from './membership/member-schedule.js'
+export { createSolarSystemFollower, SolarSystemFollower, type SolarSystemFollowerOptions } from './shell/solar-system-follower.js'
 export type {
   CheckpointWriter,
+  CrossSystemOptions,
   FinalisedRound,
   LevelNodeOptions,
   LevelStats,
@@ -65,7 +67,7 @@ export {
 } from './round/solar-system.js'
 export { type DefaultRulesOptions, defaultSolarSystemRules } from './round/default-rules.js'
 export { type Committee, createCommittee } from './round/committee.js'
-export type { AwaitingAgreement, LedgerDelta, OpenProposal, TransferLedger } from './ledger/transfer-ledger.js'
+export type { AwaitingAgreement, ForeignSettlement, LedgerDelta, OpenProposal, TransferLedger } from './ledger/transfer-ledger.js'
 export type { MembershipRules } from './membership/assignment.js'
 export type { EpochRules } from './membership/epoch-derivation.js'
 

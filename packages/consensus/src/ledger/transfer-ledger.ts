@@ -15,12 +15,26 @@
  *   2. each debit meets an agreement that was certified first (`awaiting`), or waits for one (`open`);
  *   3. each credit meets its open proposal (final: the counterparty's spendable grows), or waits for it unless the
  *      proposal is already certified (then it answers a fork, a voided or another's proposal: it credits nothing);
- *   4. each void whose counterparty's refusal checks returns an open proposal's amount to its proposer.
- * Credits come before voids: of an agreement and a void certified in one round, the agreement counts.
+ *   4. each settlement across solar systems (below) closes its entry;
+ *   5. each void whose counterparty's refusal checks returns an open proposal's amount to its proposer.
+ * Credits and settlements come before voids: of an agreement and a void certified in one round, the agreement counts.
+ *
+ * **Across solar systems** the two halves are certified by two consensuses, and the proposer's is the authority: it
+ * alone can order the answer against a void of the same proposal. So a transfer from a member of system P to a
+ * member of system C settles in two steps, each a `ForeignSettlement` the facilitators vouch for with the t + 1 rule
+ * (the fold counts them; see `result-fold.ts`):
+ *   - `agreed`, in P: the counterparty (not a member of P) signed an agreement answering the open proposal. The
+ *     proposal closes, the transfer is final in P (its leaf is in P's result) and nothing is credited in P.
+ *   - `final`, in C: P finalised the transfer, shown by a rooted agreement proof (P's certificate and the path that
+ *     commits it under the root). The agreement, certified in C and waiting for its proposal (`awaiting`, as any
+ *     credit whose proposal is not certified here), meets it: the counterparty's spendable balance grows, and the
+ *     leaf goes in C's result too, so the transfer has an agreement proof in either system.
+ * A counterparty that signed both an agreement and a refusal gets what P decided first: a void in P returns the
+ * amount, and C never credits an agreement P did not finalise.
  */
-import { type Crypto, encodeCanonical, fromHex, HASH_LENGTH, toHex } from '@constellation/crypto'
+import { type Crypto, encodeCanonical, equalBytes, fromHex, HASH_LENGTH, toHex } from '@constellation/crypto'
 import { checkRefusal, type StretchSummary, ZERO_HASH } from '@constellation/trustchain'
-import type * as t from 'io-ts'
+import * as t from 'io-ts'
 import { bytesOfLength, closedRecord, integerIn, listUpTo, PeerIdBytesCodec } from '../codec/fields.js'
 import { merkleRoot } from '../hierarchy/merkle.js'
 
@@ -114,6 +128,27 @@ export function genesisLedger(balances: ReadonlyMap<string, number>): TransferLe
   return { spendable: new Map([...balances].filter(([, amount]) => amount > 0)), open: new Map(), awaiting: new Map() }
 }
 
+/**
+ * A settlement of a transfer between two solar systems, vouched for by t + 1 facilitators who checked its evidence:
+ * `agreed` (in the proposer's system: the counterparty's signed agreement) or `final` (in the counterparty's: the
+ * proposer's system's rooted agreement proof).
+ */
+export interface ForeignSettlement {
+  readonly kind: 'agreed' | 'final'
+  readonly proposer: string
+  readonly sequenceNumber: number
+  readonly proposal: Uint8Array
+  readonly agreement: Uint8Array
+}
+
+export const ForeignSettlementCodec = closedRecord('ForeignSettlement', {
+  kind: t.keyof({ agreed: null, final: null }, 'SettlementKind'),
+  proposer: PeerIdBytesCodec,
+  sequenceNumber: Sequence,
+  proposal: Hash,
+  agreement: Hash,
+})
+
 export interface SettleInput {
   readonly crypto: Crypto
   readonly ledger: TransferLedger
@@ -123,6 +158,10 @@ export interface SettleInput {
   readonly certifiedThrough: (member: string) => number
   /** The included stretches, ascending by member. */
   readonly stretches: readonly { readonly member: string; readonly summary: StretchSummary }[]
+  /** Whether a key is a member of this solar system (settlements concern transfers with a non-member). */
+  readonly isMember?: (key: string) => boolean
+  /** Settlements across solar systems the round's facilitators vouched for, at most one per proposal, in order. */
+  readonly settlements?: readonly ForeignSettlement[]
 }
 
 export interface Settlement {
@@ -206,6 +245,26 @@ export function settleLedger(input: SettleInput): Settlement {
       awaiting.set(key, entry)
       waiting.set(key, entry)
     }
+  }
+  const isMember = input.isMember ?? (() => true)
+  for (const settlement of input.settlements ?? []) {
+    const key = proposalKey(settlement.proposer, settlement.sequenceNumber)
+    if (settlement.kind === 'agreed') {
+      // Our member's proposal to someone outside: final here once they signed; they are credited in their own system.
+      const proposal = open.get(key)
+      if (proposal === undefined || isMember(proposal.counterparty) || !equalBytes(proposal.hash, settlement.proposal)) continue
+      open.delete(key)
+      close(key, settlement.proposer, settlement.sequenceNumber)
+      leaves.push(finalisedLeaf(proposal.hash, settlement.agreement))
+      continue
+    }
+    // Someone outside paid our member, and their system finalised it: the waiting agreement credits now.
+    const answer = awaiting.get(key)
+    if (answer === undefined || isMember(settlement.proposer) || !equalBytes(answer.hash, settlement.agreement)) continue
+    awaiting.delete(key)
+    close(key, settlement.proposer, settlement.sequenceNumber)
+    leaves.push(finalisedLeaf(settlement.proposal, answer.hash))
+    credit(answer.counterparty, answer.amount)
   }
   for (const { member, summary } of stretches) {
     for (const voided of summary.voids) {

@@ -27,7 +27,8 @@ import {
 } from '@constellation/trustchain'
 import { equalBytes } from '@constellation/crypto'
 import * as t from 'io-ts'
-import { bytesUpTo, closedRecord, decodeWith, listUpTo } from '../codec/fields.js'
+import { bytesUpTo, decodeWith, listUpTo, recordWithOptional } from '../codec/fields.js'
+import { type ForeignSettlement, ForeignSettlementCodec } from '../ledger/transfer-ledger.js'
 import { MAX_FRAUD_PROOF_BYTES } from './checkpoint-result.js'
 import { encodeStretchSummary, MAX_STRETCH_ENTRIES, MAX_SUMMARY_BYTES, summaryEntries } from '../ledger/stretch-summary-codec.js'
 import { anchorOf, scoreOf, waitedRounds, type SolarSystemRules, type SolarSystemState } from './solar-system.js'
@@ -257,20 +258,32 @@ export function selectCheckpoints(
 /** Fraud proofs one proposal carries at most (each up to `MAX_FRAUD_PROOF_BYTES`). */
 export const MAX_FRAUDS_PER_PROPOSAL = 16
 
-const ProposalCodec = (rules: SolarSystemRules, limits: BlockLimits) =>
-  closedRecord('Proposal', {
-    checkpoints: listUpTo(
-      t.tuple([bytesUpTo(limits.maxBlockBytes, 'BlockBytes'), bytesUpTo(MAX_SUMMARY_BYTES, 'SummaryBytes')]),
-      rules.maxCheckpointsPerProposal,
-      'Checkpoints',
-    ),
-    frauds: listUpTo(bytesUpTo(MAX_FRAUD_PROOF_BYTES, 'FraudProofBytes'), MAX_FRAUDS_PER_PROPOSAL, 'Frauds'),
-  }) as unknown as t.Type<DecodedProposal, DecodedProposal, unknown>
+/** Settlements across solar systems one proposal carries at most. */
+export const MAX_SETTLEMENTS_PER_PROPOSAL = 256
 
-/** A proposal in wire form: each checkpoint block with its stretch's summary, and fraud proofs against members. */
+const ProposalCodec = (rules: SolarSystemRules, limits: BlockLimits) =>
+  recordWithOptional(
+    'Proposal',
+    {
+      checkpoints: listUpTo(
+        t.tuple([bytesUpTo(limits.maxBlockBytes, 'BlockBytes'), bytesUpTo(MAX_SUMMARY_BYTES, 'SummaryBytes')]),
+        rules.maxCheckpointsPerProposal,
+        'Checkpoints',
+      ),
+      frauds: listUpTo(bytesUpTo(MAX_FRAUD_PROOF_BYTES, 'FraudProofBytes'), MAX_FRAUDS_PER_PROPOSAL, 'Frauds'),
+    },
+    // Absent when empty, so a proposal without any is encoded as before settlements existed.
+    { settlements: listUpTo(ForeignSettlementCodec, MAX_SETTLEMENTS_PER_PROPOSAL, 'Settlements') },
+  ) as unknown as t.Type<DecodedProposal, DecodedProposal, unknown>
+
+/**
+ * A proposal in wire form: each checkpoint block with its stretch's summary, fraud proofs against members, and the
+ * settlements across solar systems whose evidence this facilitator checked.
+ */
 export interface DecodedProposal {
   readonly checkpoints: [Uint8Array, Uint8Array][]
   readonly frauds: Uint8Array[]
+  readonly settlements?: ForeignSettlement[]
 }
 
 /**
@@ -281,11 +294,18 @@ export function encodeProposal(
   inputs: readonly AnchoredCheckpoint[],
   limits: BlockLimits = DEFAULT_BLOCK_LIMITS,
   frauds: readonly Uint8Array[] = [],
+  settlements: readonly ForeignSettlement[] = [],
 ): Uint8Array {
   return encodeCanonical({
     checkpoints: inputs.map((input) => [encodeBlock(input.block, limits), encodeStretchSummary(input.tail.summary)]),
     frauds: frauds.slice(0, MAX_FRAUDS_PER_PROPOSAL),
+    ...(settlements.length === 0 ? {} : { settlements: settlements.slice(0, MAX_SETTLEMENTS_PER_PROPOSAL).map((s) => ForeignSettlementCodec.encode(s)) }),
   })
+}
+
+/** The bytes `settlements` take in a proposal (with their headers): kept free of checkpoints when selecting. */
+export function settlementBytes(settlements: readonly ForeignSettlement[]): number {
+  return settlements.length === 0 ? 0 : 16 + Math.min(settlements.length, MAX_SETTLEMENTS_PER_PROPOSAL) * 140
 }
 
 /** A proposal's checkpoints (block bytes, summary bytes) and fraud proofs; throws MALFORMED_MESSAGE when it is not one. */

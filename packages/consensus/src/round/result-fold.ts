@@ -28,7 +28,7 @@ import {
 } from '@constellation/trustchain'
 import { deepFreeze } from '../codec/fields.js'
 import { decodeStretchSummary, summaryEntries } from '../ledger/stretch-summary-codec.js'
-import { MAX_LEDGER_ENTRIES_PER_ROUND, settleLedger } from '../ledger/transfer-ledger.js'
+import { type ForeignSettlement, MAX_LEDGER_ENTRIES_PER_ROUND, settleLedger } from '../ledger/transfer-ledger.js'
 import { type CheckpointEntry, type FaultRecord, MAX_FAULTS_PER_RESULT, type ObservationRecord, type ResultBody } from './checkpoint-result.js'
 import { checkCheckpointBlock, decodeProposal } from './checkpoint-pool.js'
 import type { Committee } from './committee.js'
@@ -62,6 +62,26 @@ interface Candidate {
   readonly supporters: Set<string>
 }
 
+const settlementKey = (s: ForeignSettlement): string => `${s.kind}/${s.proposer}/${s.sequenceNumber}/${toHex(s.proposal)}/${toHex(s.agreement)}`
+
+/**
+ * The settlements at least `quorum` (t + 1) agreed proposals carried, so an honest facilitator checked the evidence
+ * of each; one per proposal and kind — of two vouched for alike (a counterparty that signed two agreements) the
+ * lowest key, so every facilitator picks the same — in key order.
+ */
+function vouchedSettlements(
+  settling: ReadonlyMap<string, { readonly settlement: ForeignSettlement; readonly carriers: ReadonlySet<string> }>,
+  quorum: number,
+): ForeignSettlement[] {
+  const chosen = new Map<string, ForeignSettlement>()
+  for (const key of [...settling.keys()].sort()) {
+    const { settlement, carriers } = settling.get(key) as { settlement: ForeignSettlement; carriers: ReadonlySet<string> }
+    const position = `${settlement.kind}/${settlement.proposer}/${settlement.sequenceNumber}`
+    if (carriers.size >= quorum && !chosen.has(position)) chosen.set(position, settlement)
+  }
+  return [...chosen.values()]
+}
+
 export function foldAgreement(input: FoldInput): FoldOutcome {
   const { crypto, rules, state, committee, agreed } = input
   const limits = input.limits ?? DEFAULT_BLOCK_LIMITS
@@ -77,6 +97,8 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
   const checked = input.checked ?? new Set<string>()
   // Fraud proofs the proposals carry, each distinct one once, with the proposers that carried it.
   const reported = new Map<string, { readonly bytes: Uint8Array; readonly carriers: string[] }>()
+  // Settlements across solar systems, each distinct one with the proposers that carried it.
+  const settling = new Map<string, { readonly settlement: ForeignSettlement; readonly carriers: Set<string> }>()
   // Every distinct copy decoded once; candidates by member, then by (block, summary).
   const decoded = new Map<string, HalfBlock | undefined>()
   const candidates = new Map<string, Map<string, Candidate>>()
@@ -95,6 +117,12 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
         const held = reported.get(key) ?? { bytes: proof, carriers: [] }
         held.carriers.push(proposer)
         reported.set(key, held)
+      }
+      for (const settlement of proposal.settlements ?? []) {
+        const key = settlementKey(settlement)
+        const held = settling.get(key) ?? { settlement, carriers: new Set<string>() }
+        held.carriers.add(proposer)
+        settling.set(key, held)
       }
       for (const [wireBytes, summaryBytes] of proposal.checkpoints) {
         const wire = toHex(wireBytes)
@@ -218,6 +246,8 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
     round: state.round + 1,
     certifiedThrough: (member) => certifiedThrough.get(member) ?? state.lastCheckpoints.get(member)?.entry.sequenceNumber ?? 0,
     stretches: included.map(({ member, summary }) => ({ member, summary })),
+    isMember: (key) => state.members.has(key),
+    settlements: vouchedSettlements(settling, committee.faults + 1),
   })
   const checkpoints: CheckpointEntry[] = included.map(({ block, summary }) => ({
     publicKey: block.publicKey,

@@ -11,7 +11,8 @@
 import type { Crypto } from '@constellation/crypto'
 import { toHex } from '@constellation/crypto'
 import { type BlockLimits, DEFAULT_BLOCK_LIMITS, encodeBlock } from '@constellation/trustchain'
-import { type AnchoredCheckpoint, anchorCheckpoint, encodeProposal, fraudBytes, selectCheckpoints } from './checkpoint-pool.js'
+import type { ForeignSettlement } from '../ledger/transfer-ledger.js'
+import { type AnchoredCheckpoint, anchorCheckpoint, encodeProposal, fraudBytes, selectCheckpoints, settlementBytes } from './checkpoint-pool.js'
 import { foldAgreement, type FoldOutcome } from './result-fold.js'
 import type { SolarSystemRules, SolarSystemState } from './solar-system.js'
 
@@ -60,15 +61,19 @@ export function addInput<I>(kind: RoundInputKind<I>, pool: InputPool<I>, input: 
 /**
  * Level 0: members' checkpoints with the stretches they close (checked in full by the shell on arrival), rebased on
  * the seed's anchors, selected by priority and folded with the transfer ledger; `frauds` are fraud proofs against
- * members (a fork a counterparty reported) that this facilitator proposes alongside.
+ * members (a fork a counterparty reported) and `settlements` transfers across solar systems whose evidence this
+ * facilitator checked (see `transfer-ledger.ts`), which it proposes alongside.
  */
 export function checkpointInputs(
   crypto: Crypto,
   rules: SolarSystemRules,
   limits: BlockLimits = DEFAULT_BLOCK_LIMITS,
   frauds: readonly Uint8Array[] = [],
+  settlements: readonly ForeignSettlement[] | (() => readonly ForeignSettlement[]) = [],
 ): RoundInputKind<AnchoredCheckpoint> {
-  // The fraud proofs this facilitator holds when the round starts ride in its proposal; checkpoints fill the rest.
+  // The fraud proofs this facilitator holds when the round starts ride in its proposal, and the settlements it holds
+  // when it proposes (evidence keeps arriving while the round collects); checkpoints fill the rest.
+  const settling = typeof settlements === 'function' ? settlements : () => settlements
   const reserved = frauds.length === 0 ? 0 : fraudBytes(frauds)
   return {
     check: (seed, input) => {
@@ -78,8 +83,8 @@ export function checkpointInputs(
     sourceOf: (input) => toHex(input.block.publicKey),
     positionOf: (input) => input.block.sequenceNumber,
     collectionTarget: (seed) => Math.max(1, seed.members.size - seed.committee.faults),
-    select: (seed, pool) => selectCheckpoints(crypto, rules, seed, pool, limits, reserved),
-    encodeProposal: (inputs) => encodeProposal(inputs, limits, frauds),
+    select: (seed, pool) => selectCheckpoints(crypto, rules, seed, pool, limits, reserved + settlementBytes(settling())),
+    encodeProposal: (inputs) => encodeProposal(inputs, limits, frauds, settling()),
     fold: (seed, agreed, pool) =>
       // Blocks in the pool passed the full check on arrival, signature included; the fold need not verify them again.
       foldAgreement({

@@ -16,7 +16,9 @@ import type { SolarSystemGenesis, SolarSystemRules, SolarSystemState } from '../
 import { remember } from './bounded-map.js'
 import { recordedRound } from './checkpoint-cadence.js'
 import { ForkEvidence } from './fork-reports.js'
-import { decodeMemberSubmission, encodeSubmissionAnswer } from './wire.js'
+import { SettlementEvidenceBook } from './settlement-evidence.js'
+import { decodeMemberSubmission, encodeSubmissionAnswer, type SettlementEvidence } from './wire.js'
+import type { CommitteeLookup } from '../finality/agreement-proof.js'
 
 /** Members whose last checked stretch a facilitator keeps (bounded by the solar system's size). */
 const MAX_CHECKED_STRETCHES = 4_096
@@ -42,6 +44,8 @@ export interface CheckpointIntakeOptions {
   /** Rounds up to this one are not facilitated (see `SolarSystemNodeOptions.sitOutThroughRound`). */
   readonly sitOutThroughRound: number
   readonly seat: RoundSeat
+  /** The root's committees, to check rooted agreement proofs of transfers from other solar systems (optional). */
+  readonly rootCommittee?: CommitteeLookup | undefined
   /** The solar system's state after the last round the node applied. */
   state(): SolarSystemState
 }
@@ -53,6 +57,8 @@ export class CheckpointIntake {
   readonly #checked = new Map<string, StretchTail>()
   /** Proposals of checked stretches, and fraud proofs made from counterparties' reports. */
   readonly #evidence: ForkEvidence
+  /** Settlements across solar systems this node checked the evidence of. */
+  readonly #settlements: SettlementEvidenceBook
   /** Checkpoints that arrived for a round this node has not started yet. */
   #pending: CheckpointPool = new Map()
   #arrivals = 0
@@ -64,6 +70,12 @@ export class CheckpointIntake {
     this.#options = options
     this.#self = toHex(options.keyPair.publicKey)
     this.#evidence = new ForkEvidence(options.crypto, options.limits)
+    this.#settlements = new SettlementEvidenceBook({
+      crypto: options.crypto,
+      limits: options.limits,
+      verifier: options.verifier,
+      rootCommittee: options.rootCommittee,
+    })
   }
 
   get roundsFacilitated(): number {
@@ -80,10 +92,19 @@ export class CheckpointIntake {
       this.takeIdle(from, submission.idle)
       return encodeSubmissionAnswer({})
     }
+    if ('answers' in submission) {
+      await this.takeEvidence(submission)
+      return encodeSubmissionAnswer({})
+    }
     const blocks = submission.blocks.map((bytes) => decodeBlock(crypto, bytes, limits))
     for (const bytes of submission.reports ?? []) this.#evidence.takeReport(this.#options.state(), decodeBlock(crypto, bytes, limits))
     const resend = await this.takeStretch(blocks, 'all')
     return encodeSubmissionAnswer(resend === undefined ? {} : { resend })
+  }
+
+  /** A member's evidence for transfers across solar systems: what checks is held to propose (see `settlement-evidence.ts`). */
+  async takeEvidence(evidence: SettlementEvidence): Promise<void> {
+    await this.#settlements.take(this.#options.state(), evidence)
   }
 
   /** Counterparties' reports of forked proposals: each one that proves a fork becomes a fraud proof to propose. */
@@ -166,7 +187,7 @@ export class CheckpointIntake {
     this.#pending = new Map()
     this.#roundsFacilitated++
     // The round checks each carried checkpoint against the new state as it takes it in (no separate prune first).
-    const inputs = checkpointInputs(crypto, rules, limits, this.#evidence.toPropose(state))
+    const inputs = checkpointInputs(crypto, rules, limits, this.#evidence.toPropose(state), () => this.#settlements.toPropose(state))
     const idle = this.#idleAhead?.round === round ? this.#idleAhead.members : new Set<string>()
     this.#idleAhead = undefined
     seat.enter(round, startRound({ crypto, keyPair, rules, seed: state, limits, inputs }), () => {

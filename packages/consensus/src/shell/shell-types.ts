@@ -6,6 +6,9 @@
 import type { Crypto, KeyPair } from '@constellation/crypto'
 import type { Clock } from '@constellation/gossip'
 import type { BlockLimits, HalfBlock, PayloadRegistry } from '@constellation/trustchain'
+import type { CommitteeLookup, TransactionHalves } from '../finality/agreement-proof.js'
+import type { RootedAgreementProof } from '../hierarchy/finality-path.js'
+import type { AwaitingAgreement } from '../ledger/transfer-ledger.js'
 import type { MemberSchedule } from '../membership/member-schedule.js'
 import type { BatchVerifier, CheckpointCertificate } from '../round/certificate.js'
 import type { RoundJournal } from '../round/round-journal.js'
@@ -96,6 +99,27 @@ export interface SolarSystemNodeOptions {
    * A hierarchy that removes members silent for `silentRounds` membership rounds must see one in time.
    */
   readonly idleCheckpointRounds?: number
+  /** Transfers with members of other solar systems (see `CrossSystemOptions`); without it only transfers inside settle. */
+  readonly crossSystem?: CrossSystemOptions
+}
+
+/**
+ * What a member needs to settle transfers across solar systems (see ledger/transfer-ledger.ts): the proposer's system
+ * finalises a transfer on the counterparty's signed agreement, the counterparty's credits it on the proposer's
+ * system's rooted agreement proof. Each part is optional: a node without `rootCommittee` vouches for no credit when it
+ * facilitates; one without `answered` never settles its own proposals to other systems (they stay open, the value
+ * held, until a void returns it); one without `rootedProofOf` is never credited what other systems paid it.
+ */
+export interface CrossSystemOptions {
+  /** The root's committees by round (`committeesOf(epochFollower.history)`), to check rooted agreement proofs. */
+  readonly rootCommittee?: CommitteeLookup
+  /** An own proposal (by its position) with the agreement that answered it, once the node holds it. */
+  readonly answered?: (sequenceNumber: number) => Promise<TransactionHalves | undefined>
+  /**
+   * The rooted agreement proof of a transfer from another solar system that an own agreement answered (the ledger's
+   * entry waiting for it), once that system finalised it and the root committed it; undefined until then.
+   */
+  readonly rootedProofOf?: (waiting: AwaitingAgreement) => Promise<RootedAgreementProof | undefined>
 }
 
 export interface LevelNodeOptions {

@@ -29,6 +29,7 @@ import { serveCertificateRange } from './certificate-range.js'
 import { CheckpointIntake } from './checkpoint-intake.js'
 import { CheckpointSubmitter } from './checkpoint-submitter.js'
 import { FinalisedRounds } from './finalised-rounds.js'
+import { SettlementCourier } from './settlement-courier.js'
 import { createMemoryRoundJournal } from './memory-round-journal.js'
 import { RoundDriver } from './round-driver.js'
 import { DEFAULT_TIMING, type SolarSystemTiming } from './shell-timing.js'
@@ -52,6 +53,8 @@ export class SolarSystemNode {
   /** The member side: the own checkpoints and stretches, submitted to the facilitators. */
   readonly #submitter: CheckpointSubmitter
   readonly #finalised: FinalisedRounds
+  /** Evidence for transfers across solar systems, when the node settles them (`options.crossSystem`). */
+  readonly #courier: SettlementCourier | undefined
   readonly #listeners = new Set<CertificateListener>()
   readonly #onStop = new Set<() => void>()
   readonly #unsubscribe: (() => void)[] = []
@@ -110,8 +113,25 @@ export class SolarSystemNode {
       maxMessageBytes: network.limits.maxMessageBytes,
       sitOutThroughRound: options.sitOutThroughRound ?? 0,
       seat: this.#driver,
+      rootCommittee: options.crossSystem?.rootCommittee,
       state,
     })
+    const crossSystem = options.crossSystem
+    this.#courier =
+      crossSystem === undefined
+        ? undefined
+        : new SettlementCourier({
+            crypto,
+            self: this.self,
+            network,
+            group: genesis,
+            timing: this.#timing,
+            limits: this.#limits,
+            crossSystem,
+            own: this.#intake,
+            onError,
+            running,
+          })
     this.#submitter = new CheckpointSubmitter({
       crypto,
       self: this.self,
@@ -266,6 +286,7 @@ export class SolarSystemNode {
     void this.#submitter.reviewAnswers()
     notifyListeners(this.#listeners, certificate, next, this.#options.onError)
     this.#submitter.schedule()
+    this.#courier?.send(this.#state).catch((error: unknown) => this.#options.onError?.(error))
   }
 
   /** Keeps a round's finalised leaves (within the window): the own agreements among them are final. */

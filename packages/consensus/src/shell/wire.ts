@@ -15,6 +15,7 @@ import { acsMessageFromCbor, acsMessageToCbor } from '../acs/acs-messages.js'
 import { bytesOfLength, bytesUpTo, closedRecord, decodeWith, integerIn, listUpTo, recordWithOptional } from '../codec/fields.js'
 import { MAX_FINALITY_PATH_BYTES } from '../hierarchy/finality-path.js'
 import { MAX_MEMBERSHIP_REQUEST_BYTES } from '../membership/membership-request.js'
+import { MAX_AGREEMENT_PROOF_BYTES } from '../finality/agreement-proof.js'
 import { MAX_CERTIFICATE_BYTES } from '../round/certificate.js'
 import type { RoundMessage } from '../round/facilitator-round.js'
 import { MAX_REPORTS_PER_SUBMISSION } from './fork-reports.js'
@@ -115,11 +116,41 @@ export function encodeIdleNotice(notice: IdleNotice): Uint8Array {
   return encodeCanonical(IdleNoticeCodec.encode(notice))
 }
 
-/** What a member sends a facilitator on the checkpoint protocol: a stretch with its checkpoint, or an idle notice. */
-export type MemberSubmission = CheckpointSubmission | IdleNotice
+/** Answers from other solar systems one evidence message carries at most. */
+export const MAX_EVIDENCE_ANSWERS = 64
+/** Rooted agreement proofs one evidence message carries at most (each holds two certificates or more). */
+export const MAX_EVIDENCE_CREDITS = 8
+
+/**
+ * A member's evidence for transfers across solar systems (see `transfer-ledger.ts`), sent to the next round's
+ * facilitators while the transfers wait: `answers`, its own proposals to members of other systems with the
+ * agreements they signed (each pair the two halves in wire form); `credits`, rooted agreement proofs (the agreement
+ * proof's encoding and each path's) of transfers from other systems that answered with the member's agreements.
+ */
+const SettlementEvidenceCodec = closedRecord('SettlementEvidence', {
+  level: Level,
+  group: Group,
+  answers: listUpTo(t.tuple([bytesUpTo(1 << 16, 'ProposalBytes'), bytesUpTo(1 << 16, 'AgreementBytes')]), MAX_EVIDENCE_ANSWERS, 'Answers'),
+  credits: listUpTo(
+    closedRecord('RootedProofBytes', {
+      proof: bytesUpTo(MAX_AGREEMENT_PROOF_BYTES, 'AgreementProofBytes'),
+      paths: listUpTo(bytesUpTo(MAX_FINALITY_PATH_BYTES, 'FinalityPathBytes'), 4, 'FinalityPaths'),
+    }),
+    MAX_EVIDENCE_CREDITS,
+    'Credits',
+  ),
+})
+export type SettlementEvidence = t.TypeOf<typeof SettlementEvidenceCodec>
+
+export function encodeSettlementEvidence(evidence: SettlementEvidence): Uint8Array {
+  return encodeCanonical(SettlementEvidenceCodec.encode(evidence))
+}
+
+/** What a member sends a facilitator on the checkpoint protocol: a stretch with its checkpoint, an idle notice, or evidence. */
+export type MemberSubmission = CheckpointSubmission | IdleNotice | SettlementEvidence
 
 export function decodeMemberSubmission(bytes: Uint8Array, maxBytes: number): MemberSubmission {
-  return decodeWith(t.union([CheckpointSubmissionCodec, IdleNoticeCodec]), bytes, maxBytes, 'checkpoint submission')
+  return decodeWith(t.union([CheckpointSubmissionCodec, IdleNoticeCodec, SettlementEvidenceCodec]), bytes, maxBytes, 'checkpoint submission')
 }
 
 /**

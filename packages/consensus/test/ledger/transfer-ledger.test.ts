@@ -182,4 +182,93 @@ describe('settleLedger', () => {
     expect(expired.ledger.awaiting.size).toBe(0)
     expect(expired.delta.closed).toEqual([{ proposer: A, sequenceNumber: 9 }])
   })
+
+  describe('across solar systems', () => {
+    // Two ledgers: P (A a member, B not) and C (B a member, A not).
+    const inP = (member: string) => member === A
+    const inC = (member: string) => member === B
+    const settle = (
+      ledger: TransferLedger,
+      number: number,
+      stretches: ReturnType<typeof stretch>[],
+      isMember: (member: string) => boolean,
+      settlements: Parameters<typeof settleLedger>[0]['settlements'] = [],
+    ) => {
+      const settled = settleLedger({ crypto, ledger, round: number, certifiedThrough: () => 0, stretches, isMember, settlements })
+      return { ...settled, ledger: applyLedgerDelta(ledger, settled.delta, number) }
+    }
+    const debit = { sequenceNumber: 2, hash: hash(1), counterparty: key(2), amount: 30 }
+    const credit = { sequenceNumber: 5, hash: hash(2), proposer: key(1), proposalSequenceNumber: 2, amount: 30 }
+    const agreed = { kind: 'agreed', proposer: A, sequenceNumber: 2, proposal: hash(1), agreement: hash(2) } as const
+    const final = { ...agreed, kind: 'final' } as const
+
+    it('the proposer’s system finalises on the agreement without crediting; the counterparty’s credits on the proof', () => {
+      const p1 = settle(genesisLedger(new Map([[A, 100]])), 1, [stretch(1, { debits: [debit] })], inP)
+      expect(p1.ledger.open.size).toBe(1)
+      // The agreement of another proposal, or of another position, settles nothing.
+      const wrong = settle(p1.ledger, 2, [], inP, [
+        { ...agreed, proposal: hash(7) },
+        { ...agreed, sequenceNumber: 3 },
+      ])
+      expect(wrong.leaves).toEqual([])
+      const p2 = settle(p1.ledger, 2, [], inP, [agreed])
+      expect(p2.leaves).toEqual([finalisedLeaf(hash(1), hash(2))])
+      expect(p2.ledger.open.size).toBe(0)
+      expect(p2.ledger.spendable.get(A)).toBe(70)
+      expect(p2.ledger.spendable.has(B)).toBe(false)
+      // The debit and the agreement in one round settle too.
+      const together = settle(genesisLedger(new Map([[A, 100]])), 1, [stretch(1, { debits: [debit] })], inP, [agreed])
+      expect(together.leaves).toEqual([finalisedLeaf(hash(1), hash(2))])
+      expect(together.ledger.open.size).toBe(0)
+
+      // In C, Bob's agreement waits for its proposal, and a `final` with another agreement hash credits nothing.
+      const c1 = settle(genesisLedger(new Map()), 1, [stretch(2, { credits: [credit] })], inC)
+      expect(c1.ledger.awaiting.size).toBe(1)
+      expect(settle(c1.ledger, 2, [], inC, [{ ...final, agreement: hash(8) }]).leaves).toEqual([])
+      const c2 = settle(c1.ledger, 2, [], inC, [final])
+      expect(c2.leaves).toEqual([finalisedLeaf(hash(1), hash(2))])
+      expect(c2.ledger.spendable.get(B)).toBe(30)
+      expect(c2.ledger.awaiting.size).toBe(0)
+      // Once credited, the same settlement again credits nothing.
+      expect(settle(c2.ledger, 3, [], inC, [final]).ledger.spendable.get(B)).toBe(30)
+    })
+
+    it('a settlement for a member’s counterparty, or from a member, is not one: only the certified halves count inside a system', () => {
+      // In P, with B a member too, an `agreed` cannot close A's proposal: B's own certified agreement must.
+      const both = (member: string) => member === A || member === B
+      const p1 = settle(genesisLedger(new Map([[A, 100]])), 1, [stretch(1, { debits: [debit] })], both)
+      expect(settle(p1.ledger, 2, [], both, [agreed]).ledger.open.size).toBe(1)
+      // In C, with A a member too, a `final` cannot credit B: A's certified proposal must.
+      const c1 = settle(genesisLedger(new Map()), 1, [stretch(2, { credits: [credit] })], both)
+      expect(settle(c1.ledger, 2, [], both, [final]).ledger.spendable.get(B)).toBeUndefined()
+    })
+
+    it('a counterparty that agreed and refused gets what the proposer’s system settled first', () => {
+      const alice = crypto.keyPairFromSeed(key(1))
+      const bob = crypto.keyPairFromSeed(key(2))
+      const a = toHex(alice.publicKey)
+      const proposal = createProposal(
+        { crypto, keyPair: alice },
+        { ...EMPTY_CHAIN_HEAD, sequenceNumber: 1, balance: 100 },
+        { counterparty: bob.publicKey, payload: { kind: 'transfer', amount: 30, balance: 70 }, timestamp: 1 },
+      )
+      const refusal = signRefusal(crypto, bob, proposal)
+      const onlyAlice = (member: string) => member === a
+      const realDebit = { sequenceNumber: 2, hash: blockHash(crypto, proposal), counterparty: bob.publicKey, amount: 30 }
+      const asAlice = (summary: ReturnType<typeof stretch>) => ({ member: a, summary: { ...summary.summary, publicKey: alice.publicKey } })
+      const opened = settle(genesisLedger(new Map([[a, 100]])), 1, [asAlice(stretch(1, { debits: [realDebit] }))], onlyAlice)
+      const theAgreement = { kind: 'agreed', proposer: a, sequenceNumber: 2, proposal: realDebit.hash, agreement: hash(2) } as const
+      const theVoid = asAlice(stretch(1, { voids: [{ sequenceNumber: 3, proposalSequenceNumber: 2, amount: 30, refusal }] }))
+      // Certified in one round, the agreement counts and the void does not.
+      const sameRound = settle(opened.ledger, 2, [theVoid], onlyAlice, [theAgreement])
+      expect(sameRound.leaves).toHaveLength(1)
+      expect(sameRound.ledger.spendable.get(a)).toBe(70)
+      // Voided first, the agreement settles nothing later: the value came back, and C is never told it is final.
+      const voided = settle(opened.ledger, 2, [theVoid], onlyAlice)
+      expect(voided.ledger.spendable.get(a)).toBe(100)
+      const late = settle(voided.ledger, 3, [], onlyAlice, [theAgreement])
+      expect(late.leaves).toEqual([])
+      expect(late.ledger.spendable.get(a)).toBe(100)
+    })
+  })
 })

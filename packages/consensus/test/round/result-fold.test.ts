@@ -228,6 +228,51 @@ describe('foldAgreement', () => {
   })
 })
 
+describe('foldAgreement: settlements across solar systems', () => {
+  it('settles one only when t + 1 agreed proposals carry it; of two vouched for one proposal, the lowest', () => {
+    const pairs = [1, 2, 3, 4].map((n) => crypto.keyPairFromSeed(new Uint8Array(32).fill(n)))
+    const ids = pairs.map((pair) => toHex(pair.publicKey))
+    const alice = { crypto, keyPair: pairs[0]! }
+    const outsider = crypto.keyPairFromSeed(new Uint8Array(32).fill(9))
+    const rules = defaultSolarSystemRules({ facilitators: 4 })
+    const state = genesisState(crypto, { level: 0, group: 'p', members: ids, facilitators: ids, balances: { [ids[0]!]: 100 } }, rules)
+    const genesis = createGenesisBlock(alice, { balance: 100, timestamp: 1 })
+    let head = advanceHead(crypto, EMPTY_CHAIN_HEAD, genesis)
+    const proposal = createProposal(alice, head, { counterparty: outsider.publicKey, payload: transferPayload(head, 30), timestamp: 2 })
+    head = advanceHead(crypto, head, proposal)
+    const checkpoint = createCheckpoint(alice, head, { consensusResultHash: state.genesisHash, round: 0, timestamp: 3 })
+    const inputs = [anchored(crypto, state, [genesis, proposal, checkpoint])]
+    const settlement = (agreement: number) =>
+      ({
+        kind: 'agreed',
+        proposer: ids[0]!,
+        sequenceNumber: proposal.sequenceNumber,
+        proposal: blockHash(crypto, proposal),
+        agreement: new Uint8Array(32).fill(agreement),
+      }) as const
+    const fold = (carried: (readonly ReturnType<typeof settlement>[])[]) => {
+      const agreed = new Map(state.committee.facilitators.map((id, i) => [id, encodeProposal(inputs, undefined, [], carried[i] ?? [])]))
+      return foldAgreement({ crypto, rules, state, committee: state.committee, agreed })
+    }
+    // t = 1: one carrier is not enough (it may be the Byzantine one); the debit stays open.
+    const alone = fold([[settlement(5)]])
+    expect(alone.finalised).toEqual([])
+    expect(alone.body.ledger.opened).toHaveLength(1)
+    const vouched = fold([[settlement(5)], [settlement(5)]])
+    expect(vouched.finalised).toEqual([finalisedLeaf(blockHash(crypto, proposal), new Uint8Array(32).fill(5))])
+    expect(vouched.body.ledger).toMatchObject({ opened: [], finalisedCount: 1 })
+    // The outsider signed two agreements and each got t + 1: every facilitator settles the same one.
+    const twice = fold([[settlement(7), settlement(6)], [settlement(6)], [settlement(7)], []])
+    expect(twice.finalised).toEqual([finalisedLeaf(blockHash(crypto, proposal), new Uint8Array(32).fill(6))])
+    // Nothing is credited inside the system: the outsider is credited in its own.
+    const next = nextResult(rules, state, vouched.body, resultHash(crypto, vouched.body)).state
+    expect(next.ledger.spendable.get(ids[0]!)).toBe(70)
+    expect(next.ledger.spendable.get(toHex(outsider.publicKey))).toBeUndefined()
+    // A proposal without settlements is encoded as before they existed.
+    expect(encodeProposal(inputs, undefined, [], [])).toEqual(encodeProposal(inputs))
+  })
+})
+
 describe('applyResult', () => {
   it('refuses a result for another round, on another previous result, or with other next facilitators', () => {
     const f = roundFixture(crypto, 8, 4)

@@ -5,11 +5,16 @@
  * derives its solar system's epochs from the cluster's certified results (an `EpochFollower`), and `addMember` brings
  * in a node the cluster admitted. Same seed, same run.
  */
-import { type Crypto, type KeyPair, toHex } from '@constellation/crypto'
-import { createRandom, type Random, SimNetwork, uniformLatency } from '@constellation/gossip'
+import { type Crypto, fromHex, type KeyPair, toHex } from '@constellation/crypto'
+import { createRandom, type Random, SimNetwork, type SimNode, uniformLatency } from '@constellation/gossip'
+import type { AnchoredNodeOptions, BlockStore, CertifiedAnchors } from '@constellation/trustchain'
 import {
   type ConsensusNetwork,
+  type CrossSystemOptions,
   createEpochFollower,
+  createSolarSystemFollower,
+  fetchFinalityPath,
+  type SolarSystemFollower,
   createLevelNode,
   type EpochFollower,
   type EpochRules,
@@ -45,6 +50,14 @@ export interface ClusterSimOptions {
   readonly balance?: number
   /** Rounds an idle solar-system member goes between checkpoints (the node's default when absent). */
   readonly idleCheckpointRounds?: number
+  /**
+   * Transfers across solar systems: every member follows the other systems (`SolarSystemFollower`), checks
+   * proposers from them against their anchors, and settles with the cluster as the root (needs `epochs`, whose
+   * followers give each member the root's history).
+   */
+  readonly crossSystem?: boolean
+  /** Options of a member's anchored chain (by system and index), such as the policy it countersigns by. */
+  readonly chain?: (system: number, member: number) => Partial<AnchoredNodeOptions> | undefined
 }
 
 export interface ClusterValidator {
@@ -63,6 +76,8 @@ export interface ClusterSim {
   readonly errors: unknown[]
   /** The members' epoch followers, by member id. */
   readonly followers: ReadonlyMap<string, EpochFollower>
+  /** With `crossSystem`: each member's followers of the other solar systems, by member id, then group. */
+  readonly foreign: ReadonlyMap<string, ReadonlyMap<string, SolarSystemFollower>>
   /** A node admitted to `group`: a member that derives its epochs with `rules`, started (follower and consensus). */
   addMember(keyPair: KeyPair, group: string, rules: EpochRules, seed: number): Promise<SimMember>
   /** Runs until every started validator has applied round `round` of the cluster. */
@@ -113,13 +128,62 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
     followers.set(id, follower)
     return follower
   }
+  const foreign = new Map<string, Map<string, SolarSystemFollower>>()
+  let proofProbes = 0
+  // A member's view of the other systems: their anchors beside its own, and the evidence its transfers with them need.
+  const crossSystemOf = (self: KeyPair, genesis: SolarSystemGenesis) => (parts: { sim: SimNode; store: BlockStore; own: CertifiedAnchors }) => {
+    const id = toHex(self.publicKey)
+    const others = new Map(
+      geneses
+        .filter((other) => other.group !== genesis.group)
+        .map((other) => [
+          other.group,
+          createSolarSystemFollower({ crypto, network: parts.sim, clock: net.clock, genesis: other, rules, onError: (error) => errors.push(error) }),
+        ]),
+    )
+    foreign.set(id, others)
+    const systemOf = (key: string) => [...others.values()].find((follower) => follower.state.members.has(key))
+    const anchors: CertifiedAnchors = {
+      round: () => parts.own.round(),
+      roundOf: (publicKey) => systemOf(toHex(publicKey))?.state.round ?? parts.own.round(),
+      anchorOf: (publicKey) => parts.own.anchorOf(publicKey) ?? systemOf(toHex(publicKey))?.anchors().anchorOf(publicKey),
+    }
+    const crossSystem: CrossSystemOptions = {
+      rootCommittee: (group, level, round) => (group === cluster.group && level === 1 ? followers.get(id)?.history.committeeFor(round) : undefined),
+      answered: async (sequenceNumber) => {
+        const proposal = await parts.store.get(self.publicKey, sequenceNumber)
+        if (proposal === undefined) return undefined
+        const agreement = (await parts.store.getLinked(self.publicKey, sequenceNumber)).find(
+          (block) => block.linkSequenceNumber === sequenceNumber && toHex(block.publicKey) === toHex(proposal.linkPublicKey),
+        )
+        return agreement === undefined ? undefined : { proposal, agreement }
+      },
+      rootedProofOf: async (waiting) => {
+        const system = systemOf(waiting.proposer)
+        const proposal = await parts.store.get(fromHex(waiting.proposer), waiting.sequenceNumber)
+        const agreement = await parts.store.get(self.publicKey, waiting.agreementSequenceNumber)
+        if (system === undefined || proposal === undefined || agreement === undefined) return undefined
+        if (system.finalisedIn({ proposal, agreement }) === undefined) return undefined
+        const proof = system.agreementProof({ proposal, agreement })
+        const validator = cluster.members[proofProbes++ % cluster.members.length] as string
+        const path = await fetchFinalityPath(crypto, parts.sim, validator, proof.certificate, { level: 1 })
+        return path === undefined ? undefined : { proof, paths: [path] }
+      },
+    }
+    return { anchors, options: crossSystem }
+  }
   for (const [s, genesis] of geneses.entries()) {
     const members: SimMember[] = []
     for (const [i, keyPair] of (keys[s] as KeyPair[]).entries()) {
       const epochRules = options.epochs?.(s, i)
       const epochs = epochRules === undefined ? undefined : follow(toHex(keyPair.publicKey), genesis.group, epochRules)
       const idle = options.idleCheckpointRounds === undefined ? {} : { idleCheckpointRounds: options.idleCheckpointRounds }
-      members.push(await createSimMember(net, keyPair, { seed: s * 1_000 + i, genesis, rules, errors, ...idle, ...(epochs === undefined ? {} : { epochs }) }))
+      const cross = options.crossSystem === true ? { crossSystem: crossSystemOf(keyPair, genesis) } : {}
+      const chain = options.chain?.(s, i)
+      if (chain !== undefined) Object.assign(cross, { chain })
+      members.push(
+        await createSimMember(net, keyPair, { seed: s * 1_000 + i, genesis, rules, errors, ...idle, ...cross, ...(epochs === undefined ? {} : { epochs }) }),
+      )
     }
     systems.push({ genesis, members })
   }
@@ -143,6 +207,7 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
     return { member, level, network }
   })
   for (const follower of followers.values()) void follower.start()
+  for (const others of foreign.values()) for (const follower of others.values()) follower.start()
   for (const system of systems) for (const member of system.members) void member.consensus.start()
   const late = new Set(options.late ?? [])
   for (const [v, validator] of validators.entries()) if (!late.has(v)) void validator.level.start()
@@ -156,6 +221,7 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
     validators,
     errors,
     followers,
+    foreign,
     async addMember(keyPair, group, epochRules, seed) {
       const genesis = geneses.find((g) => g.group === group) as SolarSystemGenesis
       const member = await createSimMember(net, keyPair, { seed, genesis, rules, errors, epochs: follow(toHex(keyPair.publicKey), group, epochRules) })
@@ -185,6 +251,7 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
     async stop() {
       for (const validator of validators) await validator.level.stop()
       for (const follower of followers.values()) await follower.stop()
+      for (const others of foreign.values()) for (const follower of others.values()) await follower.stop()
       for (const system of [...systems, { members: extra }]) {
         for (const member of system.members) {
           await member.consensus.stop()

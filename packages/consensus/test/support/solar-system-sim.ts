@@ -20,6 +20,7 @@ import {
   type AnchoredNode,
   type AnchoredNodeOptions,
   type BlockStore,
+  type CertifiedAnchors,
   createAnchoredNode,
   createGenesisBlock,
   createMemoryBlockStore,
@@ -27,6 +28,7 @@ import {
 import {
   type CheckpointCertificate,
   type ConsensusNetwork,
+  type CrossSystemOptions,
   type MemberSchedule,
   createSolarSystemNode,
   defaultSolarSystemRules,
@@ -130,6 +132,14 @@ export interface SimMemberOptions {
   readonly epochs?: MemberSchedule | ((network: ConsensusNetwork) => MemberSchedule)
   /** Rounds an idle member goes between checkpoints (the node's default when absent). */
   readonly idleCheckpointRounds?: number
+  /**
+   * Transfers with other solar systems: the anchors the chain checks proposers against, from the own system's
+   * (`own`), and the consensus's cross-system options, both made from the member's parts.
+   */
+  readonly crossSystem?: (parts: { readonly sim: SimNode; readonly store: BlockStore; readonly own: CertifiedAnchors }) => {
+    readonly anchors: CertifiedAnchors
+    readonly options: CrossSystemOptions
+  }
 }
 
 /**
@@ -148,12 +158,14 @@ export async function createSimMember(net: SimNetwork, keyPair: KeyPair, options
   // The chain and the consensus need each other: the consensus appends to the chain, the chain checks against the
   // consensus's anchors. The anchors are read through this holder, filled once the consensus exists.
   let consensus: SolarSystemNode | undefined
+  const own: CertifiedAnchors = { round: () => consensus?.state.round ?? 0, anchorOf: (publicKey) => consensus?.anchors().anchorOf(publicKey) }
+  const crossSystem = options.crossSystem?.({ sim, store, own })
   const chain = createAnchoredNode({
     crypto,
     keyPair,
     store,
     network: sim,
-    anchors: { round: () => consensus?.state.round ?? 0, anchorOf: (publicKey) => consensus?.anchors().anchorOf(publicKey) },
+    anchors: crossSystem?.anchors ?? own,
     clock: net.clock,
     onError: (error) => errors.push(error),
     ...options.chain,
@@ -177,6 +189,7 @@ export async function createSimMember(net: SimNetwork, keyPair: KeyPair, options
     ...(options.timing === undefined ? {} : { timing: options.timing }),
     ...(epochs === undefined ? {} : { epochs }),
     ...(options.idleCheckpointRounds === undefined ? {} : { idleCheckpointRounds: options.idleCheckpointRounds }),
+    ...(crossSystem === undefined ? {} : { crossSystem: crossSystem.options }),
     onError: (error) => errors.push(error),
   })
   return { keyPair, id: toHex(keyPair.publicKey), sim, store, chain, consensus }

@@ -170,7 +170,7 @@ export async function measureTransferCost(options: TransferCostOptions): Promise
     const onRequest = (protocol: string, data: Uint8Array) => {
       if (protocol !== CHECKPOINT_PROTOCOL) return
       const submission = decodeMemberSubmission(data, network.limits.maxMessageBytes)
-      if ('idle' in submission) return
+      if (!('blocks' in submission)) return
       for (const bytes of submission.blocks) {
         const block = decodeBlock(crypto, bytes)
         if (isProposal(block) || isAgreement(block)) submittedHalves.push({ hash: toHex(blockHash(crypto, block)), bytes: bytes.length })

@@ -35,6 +35,11 @@ export interface CertifiedAnchors {
   round(): number
   /** The chain's anchor, or undefined for a chain the consensus does not follow (not a member). */
   anchorOf(publicKey: Uint8Array): CertifiedAnchor | undefined
+  /**
+   * The latest certified round known of the consensus that certifies `publicKey`'s chain, when the anchors speak for
+   * several (a node's own solar system and the others it follows, each with its own rounds); default `round()`.
+   */
+  roundOf?(publicKey: Uint8Array): number
 }
 
 /** The anchor of a chain with no certified checkpoint yet that opens with `balance`. */

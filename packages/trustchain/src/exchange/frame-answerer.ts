@@ -102,7 +102,6 @@ export class FrameAnswerer {
     const core = this.#core
     core.stats.framesReceived++
     const declined = (code: string, reason: string): ExchangeResponse => ({ type: 'declined', code, reason })
-    if (frame.round > core.options.anchors.round()) return { type: 'behind', round: frame.round }
     let blocks: HalfBlock[]
     try {
       blocks = frame.blocks.map((bytes) => decodeBlock(core.crypto, bytes, core.limits))
@@ -113,7 +112,10 @@ export class FrameAnswerer {
     if (first === undefined) return { type: 'answers', answers: [] }
     const proposer = first.publicKey
     const key = toHex(proposer)
-    const anchor = core.options.anchors.anchorOf(proposer)
+    // The frame names the proposer's certified round: anchors behind it may not know the proposer's newest anchor.
+    const { anchors } = core.options
+    if (frame.round > (anchors.roundOf?.(proposer) ?? anchors.round())) return { type: 'behind', round: frame.round }
+    const anchor = anchors.anchorOf(proposer)
     if (anchor === undefined) return declined(TrustChainErrorCode.PROPOSAL_REJECTED, 'the proposer is not a member of the consensus')
     const now = core.now()
     const reading = readFrame(core.publicKey, proposer, anchor, this.#tails.get(key), blocks, {
