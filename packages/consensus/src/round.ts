@@ -43,6 +43,7 @@ export { applyResult, genesisHashOf, genesisState, nextResult, scheduleMembers, 
 export {
   applyLedgerDelta,
   AWAITING_ROUNDS,
+  FOREIGN_AWAITING_ROUNDS,
   EMPTY_LEDGER_DELTA,
   genesisLedger,
   MAX_LEDGER_ENTRIES_PER_ROUND,

@@ -76,6 +76,7 @@ const expected = {
   './round': [
     'AWAITING_ROUNDS',
     'EMPTY_LEDGER_DELTA',
+    'FOREIGN_AWAITING_ROUNDS',
     'MAX_CHECKPOINTS_PER_RESULT',
     'MAX_FACILITATORS',
     'MAX_FAULTS_PER_RESULT',

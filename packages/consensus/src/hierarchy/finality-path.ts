@@ -13,7 +13,14 @@ import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import { type AgreementProof, checkAgreementProof, type CommitteeLookup } from '../finality/agreement-proof.js'
 import { CertificateHistory } from '../finality/certificate-history.js'
 import { closedRecord, decodeWith, deepFreeze, listUpTo } from '../codec/fields.js'
-import { type BatchVerifier, type CheckpointCertificate, CheckpointCertificateCodec, checkCertificate, MAX_CERTIFICATE_BYTES } from '../round/certificate.js'
+import {
+  type BatchVerifier,
+  type CheckpointCertificate,
+  CheckpointCertificateCodec,
+  checkCertificate,
+  MAX_CERTIFICATE_BYTES,
+  withoutLeaves,
+} from '../round/certificate.js'
 import { certificateDigest } from '../round/checkpoint-result.js'
 import { createCommittee } from '../round/committee.js'
 import type { SolarSystemGenesis } from '../round/solar-system.js'
@@ -43,6 +50,14 @@ export const FinalityPathCodec = closedRecord('FinalityPath', {
   certificate: CheckpointCertificateCodec,
   steps: listUpTo(closedRecord('FinalityStep', { certificate: CheckpointCertificateCodec, proof: MerkleProofCodec }), MAX_PATH_STEPS, 'FinalitySteps'),
 })
+
+/**
+ * The path without the certificates' finalised leaves: a path proves where a certificate is committed, which its
+ * digest says alone (the leaves are for building agreement proofs, and can be most of a busy round's bytes).
+ */
+export function pathWithoutLeaves(path: FinalityPath): FinalityPath {
+  return { certificate: withoutLeaves(path.certificate), steps: path.steps.map((step) => ({ ...step, certificate: withoutLeaves(step.certificate) })) }
+}
 
 export function encodeFinalityPath(path: FinalityPath): Uint8Array {
   return encodeCanonical(FinalityPathCodec.encode({ certificate: path.certificate, steps: [...path.steps] }))

@@ -42,6 +42,11 @@ import { merkleRoot } from '../hierarchy/merkle.js'
 export const MAX_LEDGER_ENTRIES_PER_ROUND = 4_096
 /** Rounds an agreement waits for its proposal before it is dropped (a proposal that never comes credits nothing). */
 export const AWAITING_ROUNDS = 1_024
+/**
+ * Rounds an agreement to another solar system's proposal waits for that system's rooted settlement before it is
+ * dropped: the proposer's system, the root and this one must each certify in turn (see the module comment).
+ */
+export const FOREIGN_AWAITING_ROUNDS = 65_536
 
 export interface OpenProposal {
   readonly proposer: string
@@ -278,8 +283,9 @@ export function settleLedger(input: SettleInput): Settlement {
     }
   }
   // An agreement whose proposal never came within the window is dropped: it credits nothing, and the state stays bounded.
+  // One answering another solar system's proposal waits longer: that system and the root must settle it first.
   for (const [key, entry] of awaiting) {
-    if (entry.round <= round - AWAITING_ROUNDS) {
+    if (entry.round <= round - (isMember(entry.proposer) ? AWAITING_ROUNDS : FOREIGN_AWAITING_ROUNDS)) {
       awaiting.delete(key)
       close(key, entry.proposer, entry.sequenceNumber)
     }

@@ -305,7 +305,9 @@ export function encodeProposal(
 
 /** The bytes `settlements` take in a proposal (with their headers): kept free of checkpoints when selecting. */
 export function settlementBytes(settlements: readonly ForeignSettlement[]): number {
-  return settlements.length === 0 ? 0 : 16 + Math.min(settlements.length, MAX_SETTLEMENTS_PER_PROPOSAL) * 140
+  if (settlements.length === 0) return 0
+  // Measured, not estimated: the key's header and the list's are in the encoding, 16 bytes more for the record's.
+  return 16 + encodeCanonical({ settlements: settlements.slice(0, MAX_SETTLEMENTS_PER_PROPOSAL).map((s) => ForeignSettlementCodec.encode(s)) }).length
 }
 
 /** A proposal's checkpoints (block bytes, summary bytes) and fraud proofs; throws MALFORMED_MESSAGE when it is not one. */

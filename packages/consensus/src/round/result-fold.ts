@@ -231,8 +231,10 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
   }
 
   // Within the ledger work one result may carry; members past it wait for the next round (ascending, so alike everywhere).
+  // Settlements come first (each closes an entry and may add a leaf), at most half the budget.
+  const settlements = vouchedSettlements(settling, committee.faults + 1).slice(0, MAX_LEDGER_ENTRIES_PER_ROUND / 2)
   const included: typeof chosen = []
-  let entries = 0
+  let entries = settlements.length
   for (const item of chosen) {
     const count = summaryEntries(item.summary)
     if (entries + count > MAX_LEDGER_ENTRIES_PER_ROUND) continue
@@ -247,7 +249,7 @@ export function foldAgreement(input: FoldInput): FoldOutcome {
     certifiedThrough: (member) => certifiedThrough.get(member) ?? state.lastCheckpoints.get(member)?.entry.sequenceNumber ?? 0,
     stretches: included.map(({ member, summary }) => ({ member, summary })),
     isMember: (key) => state.members.has(key),
-    settlements: vouchedSettlements(settling, committee.faults + 1),
+    settlements,
   })
   const checkpoints: CheckpointEntry[] = included.map(({ block, summary }) => ({
     publicKey: block.publicKey,

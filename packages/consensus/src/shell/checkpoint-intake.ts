@@ -17,8 +17,9 @@ import { remember } from './bounded-map.js'
 import { recordedRound } from './checkpoint-cadence.js'
 import { ForkEvidence } from './fork-reports.js'
 import { SettlementEvidenceBook } from './settlement-evidence.js'
-import { decodeMemberSubmission, encodeSubmissionAnswer, type SettlementEvidence } from './wire.js'
+import { decodeMemberSubmission, encodeEvidenceAnswer, encodeSubmissionAnswer, type SettlementEvidence } from './wire.js'
 import type { CommitteeLookup } from '../finality/agreement-proof.js'
+import type { CertificateHistory } from '../finality/certificate-history.js'
 
 /** Members whose last checked stretch a facilitator keeps (bounded by the solar system's size). */
 const MAX_CHECKED_STRETCHES = 4_096
@@ -46,6 +47,8 @@ export interface CheckpointIntakeOptions {
   readonly seat: RoundSeat
   /** The root's committees, to check rooted agreement proofs of transfers from other solar systems (optional). */
   readonly rootCommittee?: CommitteeLookup | undefined
+  /** Other solar systems' histories as this node follows them, to check credits against (optional). */
+  readonly followedHistory?: ((group: string) => CertificateHistory | undefined) | undefined
   /** The solar system's state after the last round the node applied. */
   state(): SolarSystemState
 }
@@ -75,6 +78,7 @@ export class CheckpointIntake {
       limits: options.limits,
       verifier: options.verifier,
       rootCommittee: options.rootCommittee,
+      followedHistory: options.followedHistory,
     })
   }
 
@@ -92,19 +96,19 @@ export class CheckpointIntake {
       this.takeIdle(from, submission.idle)
       return encodeSubmissionAnswer({})
     }
-    if ('answers' in submission) {
-      await this.takeEvidence(submission)
-      return encodeSubmissionAnswer({})
-    }
+    if ('answers' in submission) return encodeEvidenceAnswer({ held: await this.takeEvidence(from, submission) })
     const blocks = submission.blocks.map((bytes) => decodeBlock(crypto, bytes, limits))
     for (const bytes of submission.reports ?? []) this.#evidence.takeReport(this.#options.state(), decodeBlock(crypto, bytes, limits))
     const resend = await this.takeStretch(blocks, 'all')
     return encodeSubmissionAnswer(resend === undefined ? {} : { resend })
   }
 
-  /** A member's evidence for transfers across solar systems: what checks is held to propose (see `settlement-evidence.ts`). */
-  async takeEvidence(evidence: SettlementEvidence): Promise<void> {
-    await this.#settlements.take(this.#options.state(), evidence)
+  /**
+   * A member's evidence for transfers across solar systems: what checks is held to propose (see
+   * `settlement-evidence.ts`). Returns how many of its pieces this node holds now.
+   */
+  takeEvidence(from: string, evidence: SettlementEvidence): Promise<number> {
+    return this.#settlements.take(this.#options.state(), from, evidence)
   }
 
   /** Counterparties' reports of forked proposals: each one that proves a fork becomes a fraud proof to propose. */

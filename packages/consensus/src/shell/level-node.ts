@@ -18,7 +18,7 @@ import { type Crypto, toHex } from '@constellation/crypto'
 import { ConsensusError, ConsensusErrorCode } from '../errors.js'
 import type { CertificateHistory } from '../finality/certificate-history.js'
 import { childRun, childRunBytes } from '../hierarchy/child-run.js'
-import { encodeFinalityPath, HierarchyIndex } from '../hierarchy/finality-path.js'
+import { encodeFinalityPath, HierarchyIndex, pathWithoutLeaves } from '../hierarchy/finality-path.js'
 import { type ChildGroup, childGroups, DEFAULT_MAX_CERTIFICATES_PER_INPUT, type LevelInput, levelInputs } from '../hierarchy/level-inputs.js'
 import type { CheckpointCertificate } from '../round/certificate.js'
 import { type CheckpointEntry, resultHash } from '../round/checkpoint-result.js'
@@ -364,7 +364,7 @@ export class LevelNode {
     if (!this.#followed.has(`${request.level}/${request.group}`)) return encodeFinalityPathAnswer(undefined)
     const path = this.index.finalityPath(request.level, request.group, request.round)
     this.#stats.pathsServed++
-    const bytes = path === undefined ? undefined : encodeFinalityPath(path)
+    const bytes = path === undefined ? undefined : encodeFinalityPath(pathWithoutLeaves(path))
     // A path too large for one message is not served (it cannot be: the requester would refuse it).
     return encodeFinalityPathAnswer(bytes !== undefined && bytes.length + 64 <= this.#options.network.limits.maxMessageBytes ? bytes : undefined)
   }

@@ -7,137 +7,166 @@
  *   position, its counterparty, the same content), and the signer must not be a member. It is held as an `agreed`
  *   settlement; the fold settles it only against the certified proposal at that position, so a forked proposal, or a
  *   proposal not yet certified, settles nothing.
- * - A **credit** (in the counterparty's system): a rooted agreement proof of a transfer from outside, final in the
- *   proposer's system and committed under the root, whose agreement a member here signed. Checked against the root's
- *   committees (`rootCommittee`, from the root's certified history this node follows) and held as a `final`
- *   settlement. Without the root's history a facilitator cannot check credits and vouches for none.
+ * - A **credit** (in the counterparty's system): an agreement proof of a transfer from outside, final in the
+ *   proposer's system, whose agreement a member here signed — rooted (the certificate with the path that commits it
+ *   under the root, checked against the root's committees, `rootCommittee`) or, when this node follows the proposer's
+ *   system (`followedHistory`), named by the certificate's round and checked against that history. Held as a
+ *   `final` settlement. Without either a facilitator cannot check credits and vouches for none.
  *
  * Evidence is held for a few rounds, or until the ledger shows the transfer settled: members send it to each round's
  * facilitators again while it waits, so nothing depends on one facilitator keeping it.
  */
-import { type Crypto, equalBytes, toHex } from '@constellation/crypto'
+import { type Crypto, equalBytes, type SignedMessage, toHex } from '@constellation/crypto'
 import { type BlockLimits, blockHash, decodeBlock, type HalfBlock, isAgreement, isProposal, sameContent } from '@constellation/trustchain'
-import type { CommitteeLookup } from '../finality/agreement-proof.js'
-import { decodeAgreementProof } from '../finality/agreement-proof.js'
-import { checkRootedAgreementProof, decodeFinalityPath } from '../hierarchy/finality-path.js'
+import { type AgreementProof, checkAgreementProof, type CommitteeLookup, committeesOf } from '../finality/agreement-proof.js'
+import type { CertificateHistory } from '../finality/certificate-history.js'
+import { checkRootedAgreementProof, decodeFinalityPath, type FinalityPath } from '../hierarchy/finality-path.js'
 import { type ForeignSettlement, proposalKey } from '../ledger/transfer-ledger.js'
 import type { BatchVerifier } from '../round/certificate.js'
 import { MAX_SETTLEMENTS_PER_PROPOSAL } from '../round/checkpoint-pool.js'
 import type { SolarSystemState } from '../round/solar-system.js'
 import type { SettlementEvidence } from './wire.js'
 
-/** Rounds a settlement is held without the ledger showing its entry (the proposal may not be certified yet). */
-const HOLD_ROUNDS = 8
-/** Settlements held at most (each about 150 bytes). */
+/** Settlements held at most (each about 150 bytes); only those the ledger waits for are held at all. */
 const MAX_HELD = 16_384
-
-interface Held {
-  readonly settlement: ForeignSettlement
-  /** The round (the state's) when it was last offered or found waiting. */
-  lastOffered: number
-  /** Whether the ledger was seen waiting for it: once it no longer does, it is settled (or voided) and goes. */
-  seenWaiting: boolean
-}
+/** Verified signatures remembered (certificates recur: many transfers settle under one). */
+const MAX_REMEMBERED_SIGNATURES = 4_096
 
 export interface SettlementEvidenceOptions {
   readonly crypto: Crypto
   readonly limits: BlockLimits
   readonly verifier: BatchVerifier | undefined
-  /** The root's committees by round, to check rooted agreement proofs (undefined: credits are not checked). */
+  /** The root's committees by round, to check rooted agreement proofs (undefined: rooted credits are not checked). */
   readonly rootCommittee: CommitteeLookup | undefined
+  /** Other solar systems' histories as this node follows them (see `CrossSystemOptions.followedHistory`). */
+  readonly followedHistory?: ((group: string) => CertificateHistory | undefined) | undefined
 }
 
 export class SettlementEvidenceBook {
   readonly #options: SettlementEvidenceOptions
   /** By kind and proposal position. */
-  readonly #held = new Map<string, Held>()
+  readonly #held = new Map<string, ForeignSettlement>()
+  /** Checks signatures, each valid one once: the certificates of many credits are the same few. */
+  readonly #verifier: BatchVerifier
 
   constructor(options: SettlementEvidenceOptions) {
     this.#options = options
+    this.#verifier = rememberingVerifier(options.crypto, options.verifier)
   }
 
   get size(): number {
     return this.#held.size
   }
 
-  /** Checks a member's evidence against `state` and holds what holds; returns how many settlements it took. */
-  async take(state: SolarSystemState, evidence: SettlementEvidence): Promise<number> {
-    let taken = 0
+  /**
+   * Checks `from`'s evidence against `state` and holds what holds; returns how many of its pieces this node holds now
+   * (taken now or before). Only what the ledger waits for is looked at — an answer to `from`'s own open proposal, a
+   * credit for `from`'s own waiting agreement — and that cheap check comes before any signature.
+   */
+  async take(state: SolarSystemState, from: string, evidence: SettlementEvidence): Promise<number> {
+    const { crypto } = this.#options
+    let held = 0
     const answers: { proposal: HalfBlock; agreement: HalfBlock }[] = []
     for (const [proposalBytes, agreementBytes] of evidence.answers) {
       const pair = this.#decodePair(proposalBytes, agreementBytes)
-      if (pair !== undefined && answersFromOutside(state, pair.proposal, pair.agreement)) answers.push(pair)
+      if (pair === undefined || toHex(pair.proposal.publicKey) !== from) continue
+      const { proposal, agreement } = pair
+      const open = state.ledger.open.get(proposalKey(from, proposal.sequenceNumber))
+      if (open === undefined || !equalBytes(open.hash, blockHash(crypto, proposal))) continue
+      if (this.#holds('agreed', proposal, agreement)) held++
+      else if (answersFromOutside(state, proposal, agreement)) answers.push(pair)
     }
     if (answers.length > 0) {
-      const verdicts = await this.#verify(answers.flatMap(({ proposal, agreement }) => [proposal, agreement]))
+      const verdicts = await this.#verifier(answers.flatMap(({ proposal, agreement }) => [signed(crypto, proposal), signed(crypto, agreement)]))
       answers.forEach(({ proposal, agreement }, i) => {
-        if (verdicts[2 * i] && verdicts[2 * i + 1] && this.#hold(state, 'agreed', proposal, agreement)) taken++
+        if (verdicts[2 * i] && verdicts[2 * i + 1] && this.#hold('agreed', proposal, agreement)) held++
       })
     }
+    // A credit: the member's waiting agreement, and the proposer's system's agreement proof of the transfer.
+    const credit = async (
+      transfer: SettlementEvidence['credits'][number]['transfers'][number],
+      check: (halves: Pick<AgreementProof, 'proposal' | 'agreement' | 'path'>) => Promise<string | undefined>,
+    ) => {
+      const pair = this.#decodePair(transfer.proposal, transfer.agreement)
+      if (pair === undefined || toHex(pair.agreement.publicKey) !== from) return
+      const { proposal, agreement } = pair
+      const waiting = state.ledger.awaiting.get(proposalKey(toHex(proposal.publicKey), proposal.sequenceNumber))
+      if (waiting === undefined || !equalBytes(waiting.hash, blockHash(crypto, agreement))) return
+      if (this.#holds('final', proposal, agreement)) {
+        held++
+        return
+      }
+      if (state.members.has(toHex(proposal.publicKey))) return
+      const why = await check({ proposal, agreement, path: transfer.leaf }).catch(() => 'unchecked')
+      if (why === undefined && this.#hold('final', proposal, agreement)) held++
+    }
+    const { followedHistory } = this.#options
+    for (const group of evidence.followedCredits) {
+      // Another system of this level, as this node follows it: its certificate of that round, checked already.
+      const history = group.group === state.genesis.group ? undefined : followedHistory?.(group.group)
+      const certificate = history?.genesis.level === state.genesis.level ? history.certificate(group.round) : undefined
+      if (history === undefined || certificate === undefined) continue
+      const committees = committeesOf(history)
+      for (const transfer of group.transfers)
+        await credit(transfer, (proof) => checkAgreementProof(crypto, { ...proof, certificate }, committees, this.#verifier))
+    }
     const rootCommittee = this.#options.rootCommittee
-    if (rootCommittee === undefined) return taken
-    for (const credit of evidence.credits) {
-      let rooted: Parameters<typeof checkRootedAgreementProof>[1]
+    if (rootCommittee === undefined) return held
+    for (const group of evidence.credits) {
+      let path: FinalityPath
       try {
-        rooted = { proof: decodeAgreementProof(this.#options.crypto, credit.proof, this.#options.limits), paths: credit.paths.map(decodeFinalityPath) }
+        path = decodeFinalityPath(group.path)
       } catch {
         continue
       }
-      const { proposal, agreement, certificate } = rooted.proof
+      const { certificate } = path
       const { body } = certificate.result
-      // A member's agreement to a proposal from another solar system, finalised there.
-      if (!state.members.has(toHex(agreement.publicKey)) || state.members.has(toHex(proposal.publicKey))) continue
+      // Finalised in another solar system of this level.
       if (body.level !== state.genesis.level || body.group === state.genesis.group) continue
-      const why = await checkRootedAgreementProof(this.#options.crypto, rooted, rootCommittee, this.#options.verifier).catch(() => 'unchecked')
-      if (why === undefined && this.#hold(state, 'final', proposal, agreement)) taken++
+      // The certificate's and the root's signatures are checked once for all the transfers under them.
+      for (const transfer of group.transfers) {
+        await credit(transfer, (proof) => checkRootedAgreementProof(crypto, { proof: { ...proof, certificate }, paths: [path] }, rootCommittee, this.#verifier))
+      }
     }
-    return taken
+    return held
   }
 
-  /**
-   * The settlements to propose in the round after `state`: those whose ledger entry waits for them, and those held
-   * only a few rounds whose entry may come with the round (a proposal certified in it). Settled or stale ones go.
-   */
+  /** The settlements to propose in the round after `state`: those the ledger waits for. Settled ones go. */
   toPropose(state: SolarSystemState): ForeignSettlement[] {
     const chosen: ForeignSettlement[] = []
-    for (const [key, held] of this.#held) {
-      const { settlement } = held
+    for (const [key, settlement] of this.#held) {
       const position = proposalKey(settlement.proposer, settlement.sequenceNumber)
       const waiting =
         settlement.kind === 'agreed'
           ? equalBytes(state.ledger.open.get(position)?.hash ?? EMPTY, settlement.proposal)
           : equalBytes(state.ledger.awaiting.get(position)?.hash ?? EMPTY, settlement.agreement)
-      if (!waiting && (held.seenWaiting || state.round - held.lastOffered > HOLD_ROUNDS)) {
+      if (!waiting) {
         this.#held.delete(key)
         continue
-      }
-      if (waiting) {
-        held.lastOffered = state.round
-        held.seenWaiting = true
       }
       if (chosen.length < MAX_SETTLEMENTS_PER_PROPOSAL) chosen.push(settlement)
     }
     return chosen
   }
 
-  #hold(state: SolarSystemState, kind: ForeignSettlement['kind'], proposal: HalfBlock, agreement: HalfBlock): boolean {
+  /** Whether this settlement is held already. */
+  #holds(kind: ForeignSettlement['kind'], proposal: HalfBlock, agreement: HalfBlock): boolean {
+    const held = this.#held.get(`${kind}/${proposalKey(toHex(proposal.publicKey), proposal.sequenceNumber)}`)
+    return held !== undefined && equalBytes(held.agreement, blockHash(this.#options.crypto, agreement))
+  }
+
+  #hold(kind: ForeignSettlement['kind'], proposal: HalfBlock, agreement: HalfBlock): boolean {
     const { crypto } = this.#options
     const proposer = toHex(proposal.publicKey)
     const key = `${kind}/${proposalKey(proposer, proposal.sequenceNumber)}`
-    const held = this.#held.get(key)
-    if (held !== undefined) {
-      held.lastOffered = state.round
-      return false
-    }
-    if (this.#held.size >= MAX_HELD) return false
-    const settlement: ForeignSettlement = {
+    if (this.#held.size >= MAX_HELD && !this.#held.has(key)) return false
+    this.#held.set(key, {
       kind,
       proposer,
       sequenceNumber: proposal.sequenceNumber,
       proposal: blockHash(crypto, proposal),
       agreement: blockHash(crypto, agreement),
-    }
-    this.#held.set(key, { settlement, lastOffered: state.round, seenWaiting: false })
+    })
     return true
   }
 
@@ -151,11 +180,32 @@ export class SettlementEvidenceBook {
       return undefined
     }
   }
+}
 
-  async #verify(blocks: readonly HalfBlock[]): Promise<readonly boolean[]> {
-    const { crypto, verifier } = this.#options
-    const items = blocks.map((block) => ({ publicKey: block.publicKey, message: blockHash(crypto, block), signature: block.signature }))
-    return verifier === undefined ? crypto.verifyMany(items) : await verifier(items)
+const signed = (crypto: Crypto, block: HalfBlock): SignedMessage => ({
+  publicKey: block.publicKey,
+  message: blockHash(crypto, block),
+  signature: block.signature,
+})
+
+/** A verifier that remembers the signatures it found valid (bounded, oldest forgotten first) and checks only the rest. */
+function rememberingVerifier(crypto: Crypto, verifier: BatchVerifier | undefined): BatchVerifier {
+  const valid = new Set<string>()
+  const keyOf = (item: SignedMessage) => `${toHex(item.publicKey)}/${toHex(item.message)}/${toHex(item.signature)}`
+  return async (items) => {
+    const keys = items.map(keyOf)
+    const unknown = keys.flatMap((key, i) => (valid.has(key) ? [] : [i]))
+    const checked = unknown.map((i) => items[i] as SignedMessage)
+    const verdicts = checked.length === 0 ? [] : verifier === undefined ? crypto.verifyMany(checked) : await verifier(checked)
+    const out: boolean[] = keys.map(() => true)
+    unknown.forEach((i, j) => {
+      const ok = verdicts[j] === true
+      out[i] = ok
+      if (!ok) return
+      if (valid.size >= MAX_REMEMBERED_SIGNATURES) valid.delete(valid.values().next().value as string)
+      valid.add(keys[i] as string)
+    })
+    return out
   }
 }
 

@@ -6,7 +6,8 @@
 import type { Crypto, KeyPair } from '@constellation/crypto'
 import type { Clock } from '@constellation/gossip'
 import type { BlockLimits, HalfBlock, PayloadRegistry } from '@constellation/trustchain'
-import type { CommitteeLookup, TransactionHalves } from '../finality/agreement-proof.js'
+import type { AgreementProof, CommitteeLookup, TransactionHalves } from '../finality/agreement-proof.js'
+import type { CertificateHistory } from '../finality/certificate-history.js'
 import type { RootedAgreementProof } from '../hierarchy/finality-path.js'
 import type { AwaitingAgreement } from '../ledger/transfer-ledger.js'
 import type { MemberSchedule } from '../membership/member-schedule.js'
@@ -106,9 +107,11 @@ export interface SolarSystemNodeOptions {
 /**
  * What a member needs to settle transfers across solar systems (see ledger/transfer-ledger.ts): the proposer's system
  * finalises a transfer on the counterparty's signed agreement, the counterparty's credits it on the proposer's
- * system's rooted agreement proof. Each part is optional: a node without `rootCommittee` vouches for no credit when it
- * facilitates; one without `answered` never settles its own proposals to other systems (they stay open, the value
- * held, until a void returns it); one without `rootedProofOf` is never credited what other systems paid it.
+ * system's agreement proof — rooted (checked against the root's committees) or, where the facilitators follow the
+ * proposer's system, checked against that system's own history. Each part is optional: a node with neither
+ * `rootCommittee` nor `followedHistory` vouches for no credit when it facilitates; one without `answered` never
+ * settles its own proposals to other systems (they stay open, the value held, until a void returns it); one with
+ * neither `agreementProofOf` nor `rootedProofOf` is never credited what other systems paid it.
  */
 export interface CrossSystemOptions {
   /** The root's committees by round (`committeesOf(epochFollower.history)`), to check rooted agreement proofs. */
@@ -120,6 +123,15 @@ export interface CrossSystemOptions {
    * entry waiting for it), once that system finalised it and the root committed it; undefined until then.
    */
   readonly rootedProofOf?: (waiting: AwaitingAgreement) => Promise<RootedAgreementProof | undefined>
+  /**
+   * Another solar system's certified history as this node follows it (a `SolarSystemFollower`'s), undefined for one
+   * it does not follow. With it, facilitators check a credit against that history instead of a rooted proof, and a
+   * member sends its credits in that lighter form: the certificate's group and round instead of the certificate and
+   * its path (a busy round's certificate is tens of kilobytes). Members of one network follow alike.
+   */
+  readonly followedHistory?: (group: string) => CertificateHistory | undefined
+  /** With `followedHistory`: the agreement proof of a transfer the ledger waits for, from the proposer's system as followed. */
+  readonly agreementProofOf?: (waiting: AwaitingAgreement) => Promise<AgreementProof | undefined>
 }
 
 export interface LevelNodeOptions {

@@ -31,13 +31,16 @@ import { CertificateFollower } from './certificate-follower.js'
 import { FinalisedRounds } from './finalised-rounds.js'
 import { DEFAULT_TIMING, type ConsensusNetwork, type SolarSystemTiming } from './shell-timing.js'
 import type { CertificateListener, FinalisedRound } from './shell-types.js'
-import { CERTIFICATES_PROTOCOL, certificateTopic } from './wire.js'
+import { CERTIFICATES_PROTOCOL, certificateTopic, levelProtocols } from './wire.js'
 
 export interface SolarSystemFollowerOptions {
   readonly crypto: Crypto
   readonly network: ConsensusNetwork
   readonly clock: Clock
-  /** The followed system's genesis and rules. */
+  /**
+   * The followed group's genesis and rules: a solar system, or a group above (a node follows the root this way to
+   * check rooted proofs; its validators serve its ranges on `levelProtocols(level).certificates`).
+   */
   readonly genesis: SolarSystemGenesis
   readonly rules: SolarSystemRules
   readonly verifier?: BatchVerifier
@@ -72,7 +75,7 @@ export class SolarSystemFollower {
       network,
       clock,
       group: genesis,
-      protocol: CERTIFICATES_PROTOCOL,
+      protocol: genesis.level === 0 ? CERTIFICATES_PROTOCOL : levelProtocols(genesis.level).certificates,
       timing,
       verifier,
       onError,
@@ -92,6 +95,11 @@ export class SolarSystemFollower {
         if (peer !== undefined) void this.#follower.catchUp(peer, Number.POSITIVE_INFINITY)
       },
     })
+  }
+
+  /** The followed group's genesis. */
+  get genesis(): SolarSystemGenesis {
+    return this.#options.genesis
   }
 
   /** The followed system's state after the last round applied. */

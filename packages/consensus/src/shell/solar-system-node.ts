@@ -114,6 +114,7 @@ export class SolarSystemNode {
       sitOutThroughRound: options.sitOutThroughRound ?? 0,
       seat: this.#driver,
       rootCommittee: options.crossSystem?.rootCommittee,
+      followedHistory: options.crossSystem?.followedHistory,
       state,
     })
     const crossSystem = options.crossSystem

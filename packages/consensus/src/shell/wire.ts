@@ -15,7 +15,7 @@ import { acsMessageFromCbor, acsMessageToCbor } from '../acs/acs-messages.js'
 import { bytesOfLength, bytesUpTo, closedRecord, decodeWith, integerIn, listUpTo, recordWithOptional } from '../codec/fields.js'
 import { MAX_FINALITY_PATH_BYTES } from '../hierarchy/finality-path.js'
 import { MAX_MEMBERSHIP_REQUEST_BYTES } from '../membership/membership-request.js'
-import { MAX_AGREEMENT_PROOF_BYTES } from '../finality/agreement-proof.js'
+import { MerkleProofCodec } from '../hierarchy/merkle.js'
 import { MAX_CERTIFICATE_BYTES } from '../round/certificate.js'
 import type { RoundMessage } from '../round/facilitator-round.js'
 import { MAX_REPORTS_PER_SUBMISSION } from './fork-reports.js'
@@ -118,32 +118,76 @@ export function encodeIdleNotice(notice: IdleNotice): Uint8Array {
 
 /** Answers from other solar systems one evidence message carries at most. */
 export const MAX_EVIDENCE_ANSWERS = 64
-/** Rooted agreement proofs one evidence message carries at most (each holds two certificates or more). */
+/** Certificates one evidence message carries credits under at most, and credits under one certificate. */
 export const MAX_EVIDENCE_CREDITS = 8
+export const MAX_CREDITS_PER_CERTIFICATE = 256
 
 /**
  * A member's evidence for transfers across solar systems (see `transfer-ledger.ts`), sent to the next round's
  * facilitators while the transfers wait: `answers`, its own proposals to members of other systems with the
- * agreements they signed (each pair the two halves in wire form); `credits`, rooted agreement proofs (the agreement
- * proof's encoding and each path's) of transfers from other systems that answered with the member's agreements.
+ * agreements they signed (each pair the two halves in wire form); `credits`, transfers from other systems that its
+ * agreements answered, grouped by the certificate that finalised them there: the path that roots that certificate
+ * (`encodeFinalityPath`, the certificate first, without leaves), and per transfer its two halves and the Merkle path
+ * of its leaf — together, one rooted agreement proof per transfer, the certificate and the path sent once; or, for
+ * facilitators that follow the proposer's system (`followedCredits`), only that certificate's group and round.
  */
+const CreditedTransferCodec = closedRecord('CreditedTransfer', {
+  proposal: bytesUpTo(1 << 16, 'ProposalBytes'),
+  agreement: bytesUpTo(1 << 16, 'AgreementBytes'),
+  leaf: MerkleProofCodec,
+})
+
 const SettlementEvidenceCodec = closedRecord('SettlementEvidence', {
   level: Level,
   group: Group,
   answers: listUpTo(t.tuple([bytesUpTo(1 << 16, 'ProposalBytes'), bytesUpTo(1 << 16, 'AgreementBytes')]), MAX_EVIDENCE_ANSWERS, 'Answers'),
   credits: listUpTo(
-    closedRecord('RootedProofBytes', {
-      proof: bytesUpTo(MAX_AGREEMENT_PROOF_BYTES, 'AgreementProofBytes'),
-      paths: listUpTo(bytesUpTo(MAX_FINALITY_PATH_BYTES, 'FinalityPathBytes'), 4, 'FinalityPaths'),
+    closedRecord('RootedCredits', {
+      // The path from the certificate that finalised the transfers (its first certificate) to the root one level up
+      // (a root above that is not supported yet), without finalised leaves.
+      path: bytesUpTo(MAX_FINALITY_PATH_BYTES, 'FinalityPathBytes'),
+      transfers: listUpTo(
+        closedRecord('CreditedTransfer', {
+          proposal: bytesUpTo(1 << 16, 'ProposalBytes'),
+          agreement: bytesUpTo(1 << 16, 'AgreementBytes'),
+          leaf: MerkleProofCodec,
+        }),
+        MAX_CREDITS_PER_CERTIFICATE,
+        'Transfers',
+      ),
     }),
     MAX_EVIDENCE_CREDITS,
     'Credits',
+  ),
+  // The same, for facilitators that follow the proposer's system: the certificate named by its group and round.
+  followedCredits: listUpTo(
+    closedRecord('FollowedCredits', {
+      group: Group,
+      round: Round,
+      transfers: listUpTo(CreditedTransferCodec, MAX_CREDITS_PER_CERTIFICATE, 'Transfers'),
+    }),
+    MAX_EVIDENCE_CREDITS,
+    'FollowedCredits',
   ),
 })
 export type SettlementEvidence = t.TypeOf<typeof SettlementEvidenceCodec>
 
 export function encodeSettlementEvidence(evidence: SettlementEvidence): Uint8Array {
   return encodeCanonical(SettlementEvidenceCodec.encode(evidence))
+}
+
+/** A facilitator's answer to evidence: how many of its pieces (answers and credits) it holds now. */
+const EvidenceAnswerCodec = closedRecord('EvidenceAnswer', {
+  held: integerIn(0, MAX_EVIDENCE_ANSWERS + 2 * MAX_EVIDENCE_CREDITS * MAX_CREDITS_PER_CERTIFICATE, 'Held'),
+})
+export type EvidenceAnswer = t.TypeOf<typeof EvidenceAnswerCodec>
+
+export function encodeEvidenceAnswer(answer: EvidenceAnswer): Uint8Array {
+  return encodeCanonical(EvidenceAnswerCodec.encode(answer))
+}
+
+export function decodeEvidenceAnswer(bytes: Uint8Array): EvidenceAnswer {
+  return decodeWith(EvidenceAnswerCodec, bytes, 64, 'evidence answer')
 }
 
 /** What a member sends a facilitator on the checkpoint protocol: a stretch with its checkpoint, an idle notice, or evidence. */

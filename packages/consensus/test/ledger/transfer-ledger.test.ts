@@ -2,7 +2,7 @@ import { type Crypto, toHex } from '@constellation/crypto'
 import { signRefusal, type StretchSummary, createProposal, EMPTY_CHAIN_HEAD, blockHash } from '@constellation/trustchain'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { finalisedLeaf, type TransferLedger } from '../../src/index.js'
-import { applyLedgerDelta, AWAITING_ROUNDS, genesisLedger, settleLedger } from '../../src/round.js'
+import { applyLedgerDelta, AWAITING_ROUNDS, FOREIGN_AWAITING_ROUNDS, genesisLedger, settleLedger } from '../../src/round.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 
 let crypto: Crypto
@@ -241,6 +241,12 @@ describe('settleLedger', () => {
       // In C, with A a member too, a `final` cannot credit B: A's certified proposal must.
       const c1 = settle(genesisLedger(new Map()), 1, [stretch(2, { credits: [credit] })], both)
       expect(settle(c1.ledger, 2, [], both, [final]).ledger.spendable.get(B)).toBeUndefined()
+    })
+
+    it('an agreement to another system’s proposal waits longer than one inside, then goes', () => {
+      const c1 = settle(genesisLedger(new Map()), 1, [stretch(2, { credits: [credit] })], inC)
+      expect(settle(c1.ledger, AWAITING_ROUNDS + 1, [], inC).ledger.awaiting.size).toBe(1)
+      expect(settle(c1.ledger, FOREIGN_AWAITING_ROUNDS + 1, [], inC).ledger.awaiting.size).toBe(0)
     })
 
     it('a counterparty that agreed and refused gets what the proposer’s system settled first', () => {

@@ -21,7 +21,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { defaultSolarSystemRules, finalisedLeaf, resultHash, scoreOf } from '../../src/index.js'
 import { applyResult, foldAgreement, genesisState, MAX_FAULTS_PER_RESULT, nextResult } from '../../src/round.js'
 import { encodeStretchSummary } from '../../src/ledger/stretch-summary-codec.js'
-import { encodeProposal } from '../../src/round/checkpoint-pool.js'
+import { encodeProposal, MAX_SETTLEMENTS_PER_PROPOSAL, settlementBytes } from '../../src/round/checkpoint-pool.js'
 import { testCrypto } from '../support/solar-system-sim.js'
 import { anchored, roundFixture } from './fixtures.js'
 
@@ -268,6 +268,9 @@ describe('foldAgreement: settlements across solar systems', () => {
     const next = nextResult(rules, state, vouched.body, resultHash(crypto, vouched.body)).state
     expect(next.ledger.spendable.get(ids[0]!)).toBe(70)
     expect(next.ledger.spendable.get(toHex(outsider.publicKey))).toBeUndefined()
+    // The bytes reserved for settlements cover what they take in the proposal, at the bound too.
+    const many = Array.from({ length: MAX_SETTLEMENTS_PER_PROPOSAL }, (_, i) => ({ ...settlement(5), sequenceNumber: i + 1 }))
+    expect(settlementBytes(many)).toBeGreaterThanOrEqual(encodeProposal(inputs, undefined, [], many).length - encodeProposal(inputs).length)
     // A proposal without settlements is encoded as before they existed.
     expect(encodeProposal(inputs, undefined, [], [])).toEqual(encodeProposal(inputs))
   })

@@ -1,12 +1,13 @@
 /**
- * The facilitator's check of members' evidence for transfers across solar systems (`SettlementEvidenceBook`): an
- * answer holds only when both halves verify and the agreement answers the member's proposal to someone outside; a
- * credit only with the root's committees to check its rooted proof against. What it holds is proposed while the
- * ledger waits for it, and goes once the ledger stops waiting.
+ * The facilitator's check of members' evidence for transfers across solar systems (`SettlementEvidenceBook`): only
+ * what the ledger waits for, from the member it concerns, is looked at; an answer holds only when both halves verify
+ * and the agreement answers the member's open proposal to someone outside; a credit only with the root's committees
+ * to check its rooted proof against. What it holds is proposed while the ledger waits for it, and goes after.
  */
 import { type Crypto, toHex } from '@constellation/crypto'
 import {
   advanceHead,
+  blockHash,
   createAgreement,
   createGenesisBlock,
   createProposal,
@@ -47,26 +48,41 @@ describe('SettlementEvidenceBook', () => {
     const forged = { ...outsiderAgrees, signature: new Uint8Array(64) }
     const pair = (proposal: typeof toOutsider, agreement: typeof toOutsider) => [encodeBlock(proposal), encodeBlock(agreement)] as [Uint8Array, Uint8Array]
     const book = new SettlementEvidenceBook({ crypto, limits: DEFAULT_BLOCK_LIMITS, verifier: undefined, rootCommittee: undefined })
-    const taken = await book.take(state, {
+    const a = ids[0] as string
+    const key = `${a}/${toOutsider.sequenceNumber}`
+    // Before the proposal is certified and open, nothing is looked at (nor any signature checked).
+    expect(await book.take(state, a, { level: 0, group: 'p', answers: [pair(toOutsider, outsiderAgrees)], credits: [], followedCredits: [] })).toBe(0)
+    const open = (hash: Uint8Array) => ({
+      ...state,
+      ledger: {
+        ...state.ledger,
+        open: new Map([[key, { proposer: a, sequenceNumber: toOutsider.sequenceNumber, hash, counterparty: toHex(outsider.keyPair.publicKey), amount: 30 }]]),
+      },
+    })
+    const waiting = open(blockHash(crypto, toOutsider))
+    const evidence = {
       level: 0,
       group: 'p',
       answers: [
-        pair(toMember, memberAgrees), // a member's agreement: its own certified chain settles it
+        pair(toMember, memberAgrees), // a proposal the ledger does not wait for (and a member's agreement)
         pair(toOutsider, forged), // a signature that does not verify
         pair(toOutsider, memberAgrees), // an agreement to another proposal
-        [new Uint8Array([1, 2, 3]), encodeBlock(outsiderAgrees)], // garbage
+        [new Uint8Array([1, 2, 3]), encodeBlock(outsiderAgrees)] as [Uint8Array, Uint8Array], // garbage
         pair(toOutsider, outsiderAgrees),
       ],
       // Without the root's committees no credit is checked, however it looks.
-      credits: [{ proof: new Uint8Array([0xa0]), paths: [] }],
-    })
-    expect(taken).toBe(1)
-    const [settlement] = book.toPropose(state)
-    expect(settlement).toMatchObject({ kind: 'agreed', proposer: ids[0], sequenceNumber: toOutsider.sequenceNumber })
-    // The same evidence again is held once.
-    expect(await book.take(state, { level: 0, group: 'p', answers: [pair(toOutsider, outsiderAgrees)], credits: [] })).toBe(0)
-    // Its proposal never certified: dropped after a few rounds.
-    expect(book.toPropose({ ...state, round: state.round + 100 })).toEqual([])
+      credits: [{ path: new Uint8Array([0xa0]), transfers: [] }],
+      followedCredits: [],
+    }
+    // Only the proposer's own answers count: from anyone else the same evidence is not looked at.
+    expect(await book.take(waiting, ids[1] as string, evidence)).toBe(0)
+    expect(await book.take(waiting, a, evidence)).toBe(1)
+    const [settlement] = book.toPropose(waiting)
+    expect(settlement).toMatchObject({ kind: 'agreed', proposer: a, sequenceNumber: toOutsider.sequenceNumber })
+    // The same evidence again is held once, and counted as held.
+    expect(await book.take(waiting, a, { level: 0, group: 'p', answers: [pair(toOutsider, outsiderAgrees)], credits: [], followedCredits: [] })).toBe(1)
+    // Once the ledger no longer waits for it (settled, or another proposal certified there), it goes.
+    expect(book.toPropose(open(new Uint8Array(32).fill(7)))).toEqual([])
     expect(book.size).toBe(0)
   })
 })

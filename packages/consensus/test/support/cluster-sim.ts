@@ -10,6 +10,7 @@ import { createRandom, type Random, SimNetwork, type SimNode, uniformLatency } f
 import type { AnchoredNodeOptions, BlockStore, CertifiedAnchors } from '@constellation/trustchain'
 import {
   type ConsensusNetwork,
+  type AwaitingAgreement,
   type CrossSystemOptions,
   createEpochFollower,
   createSolarSystemFollower,
@@ -52,10 +53,11 @@ export interface ClusterSimOptions {
   readonly idleCheckpointRounds?: number
   /**
    * Transfers across solar systems: every member follows the other systems (`SolarSystemFollower`), checks
-   * proposers from them against their anchors, and settles with the cluster as the root (needs `epochs`, whose
-   * followers give each member the root's history).
+   * proposers from them against their anchors, and settles them: `rooted` (or true) with rooted proofs, the cluster
+   * as the root (needs `epochs`, whose followers give each member the root's history); `followed` with proofs
+   * checked against the followed systems' histories.
    */
-  readonly crossSystem?: boolean
+  readonly crossSystem?: boolean | 'rooted' | 'followed'
   /** Options of a member's anchored chain (by system and index), such as the policy it countersigns by. */
   readonly chain?: (system: number, member: number) => Partial<AnchoredNodeOptions> | undefined
 }
@@ -131,6 +133,7 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
   const foreign = new Map<string, Map<string, SolarSystemFollower>>()
   let proofProbes = 0
   // A member's view of the other systems: their anchors beside its own, and the evidence its transfers with them need.
+  const mode = options.crossSystem === 'followed' ? 'followed' : 'rooted'
   const crossSystemOf = (self: KeyPair, genesis: SolarSystemGenesis) => (parts: { sim: SimNode; store: BlockStore; own: CertifiedAnchors }) => {
     const id = toHex(self.publicKey)
     const others = new Map(
@@ -148,7 +151,21 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
       roundOf: (publicKey) => systemOf(toHex(publicKey))?.state.round ?? parts.own.round(),
       anchorOf: (publicKey) => parts.own.anchorOf(publicKey) ?? systemOf(toHex(publicKey))?.anchors().anchorOf(publicKey),
     }
+    const halvesOf = async (waiting: AwaitingAgreement) => {
+      const proposal = await parts.store.get(fromHex(waiting.proposer), waiting.sequenceNumber)
+      const agreement = await parts.store.get(self.publicKey, waiting.agreementSequenceNumber)
+      return proposal === undefined || agreement === undefined ? undefined : { proposal, agreement }
+    }
+    const followedMode: Partial<CrossSystemOptions> = {
+      followedHistory: (group) => others.get(group)?.history,
+      agreementProofOf: async (waiting) => {
+        const system = systemOf(waiting.proposer)
+        const halves = await halvesOf(waiting)
+        return system === undefined || halves === undefined || system.finalisedIn(halves) === undefined ? undefined : system.agreementProof(halves)
+      },
+    }
     const crossSystem: CrossSystemOptions = {
+      ...(mode === 'followed' ? followedMode : {}),
       rootCommittee: (group, level, round) => (group === cluster.group && level === 1 ? followers.get(id)?.history.committeeFor(round) : undefined),
       answered: async (sequenceNumber) => {
         const proposal = await parts.store.get(self.publicKey, sequenceNumber)
@@ -160,11 +177,9 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
       },
       rootedProofOf: async (waiting) => {
         const system = systemOf(waiting.proposer)
-        const proposal = await parts.store.get(fromHex(waiting.proposer), waiting.sequenceNumber)
-        const agreement = await parts.store.get(self.publicKey, waiting.agreementSequenceNumber)
-        if (system === undefined || proposal === undefined || agreement === undefined) return undefined
-        if (system.finalisedIn({ proposal, agreement }) === undefined) return undefined
-        const proof = system.agreementProof({ proposal, agreement })
+        const halves = await halvesOf(waiting)
+        if (system === undefined || halves === undefined || system.finalisedIn(halves) === undefined) return undefined
+        const proof = system.agreementProof(halves)
         const validator = cluster.members[proofProbes++ % cluster.members.length] as string
         const path = await fetchFinalityPath(crypto, parts.sim, validator, proof.certificate, { level: 1 })
         return path === undefined ? undefined : { proof, paths: [path] }
@@ -178,7 +193,7 @@ export async function createClusterSim(options: ClusterSimOptions): Promise<Clus
       const epochRules = options.epochs?.(s, i)
       const epochs = epochRules === undefined ? undefined : follow(toHex(keyPair.publicKey), genesis.group, epochRules)
       const idle = options.idleCheckpointRounds === undefined ? {} : { idleCheckpointRounds: options.idleCheckpointRounds }
-      const cross = options.crossSystem === true ? { crossSystem: crossSystemOf(keyPair, genesis) } : {}
+      const cross = options.crossSystem === undefined || options.crossSystem === false ? {} : { crossSystem: crossSystemOf(keyPair, genesis) }
       const chain = options.chain?.(s, i)
       if (chain !== undefined) Object.assign(cross, { chain })
       members.push(
