@@ -97,6 +97,7 @@ describe('costPerTx', () => {
 const summary: DevnetSummary = {
   nodes: 8,
   groups: [{ level: 0, group: 'devnet', roundsInWindow: 20, rounds: 25, finalInWindow: 4000, finalisedPerSecond: 392.2 }],
+  crossSystem: null,
   cpuByRole: [],
   facilitators: 4,
   loadSeconds: 10.2,
@@ -168,5 +169,15 @@ describe('CPU by role', () => {
     expect(cpuByRole([node(0, 1, 0), undefined], [node(0, 2, 0), node(0, 2, 0)], [true, false], 10)).toEqual([])
     expect(cpuByRole([node(0, 1, 0), node(0, 1, 0)], [node(0, 2, 0), node(0, 2, 0)], [false, false], 10)).toEqual([])
     expect(cpuByRole([node(0, 1, 0)], [node(0, 2, 0)], [true], 0)).toEqual([])
+  })
+})
+
+describe('transfers across solar systems in the summary', () => {
+  it('shows how many were sent, agreed, and final on both sides; nothing without them', () => {
+    const across = { sent: 310, agreed: 300, checked: 300, finalBothSides: 296, finalPayerOnly: 4 }
+    expect(formatSummary({ ...summary, crossSystem: across })).toMatch(
+      /^ {2}across systems sent 310, agreed 300; of 300 looked up after the drain, 296 final on both sides \(settled by the payer's system, credited by the payee's\), 4 final for the payer only$/m,
+    )
+    expect(formatSummary(summary)).not.toMatch(/across systems/)
   })
 })

@@ -8,6 +8,9 @@
  * the child's own certificate chain (fetched from a member that is not a validator) holds; and each transfer's
  * rooted proof (`GET /v1/transactions/:id/proof?rooted=true`, from a member that asks a validator for the path, and
  * from a validator) holds against the cluster's committees, and fails with the root certificate's signatures cut.
+ * Members follow the other system and the root too; a transfer from a member of sol-0 to a member of sol-1 becomes
+ * final on both sides (sol-0 on the payee's agreement, sol-1 on sol-0's rooted proof), the payee can spend what it
+ * got, and each side's rooted proof holds against the cluster's chain.
  */
 import {
   type CheckpointCertificate,
@@ -100,16 +103,18 @@ describe('two solar systems and a star cluster in real processes', () => {
     expect(view.root).toEqual({ level: 1, group: 'cluster' })
     const clusterGroup = view.levels[1]?.groups[0]
     expect(clusterGroup).toMatchObject({ validating: true, followed: true, children: ['sol-0', 'sol-1'], parent: null })
-    // A validator follows both children; a member only its own system.
+    // A validator follows both children.
     expect(view.levels[0]?.groups.every((group) => group.followed && group.parent === 'cluster')).toBe(true)
     const member = nodes.find((node) => !validators.has(node.layout.id) && node.layout.group === 'sol-1') as (typeof nodes)[number]
     const memberView = await member.api.get('/v1/hierarchy', HierarchyCodec)
     expect(memberView.roles).toEqual(['member'])
-    expect(memberView.levels[0]?.groups.map((group) => [group.group, group.followed])).toEqual([
-      ['sol-0', false],
-      ['sol-1', true],
+    // A member follows the other system and the root too (to transfer across systems), without validating them.
+    expect(memberView.levels[0]?.groups.map((group) => [group.group, group.followed, group.validating])).toEqual([
+      ['sol-0', true, false],
+      ['sol-1', true, false],
     ])
-    expect(memberView.levels[1]?.groups[0]).toMatchObject({ group: 'cluster', followed: false, round: null })
+    expect(memberView.levels[1]?.groups[0]).toMatchObject({ group: 'cluster', followed: true, validating: false })
+    expect(memberView.levels[1]?.groups[0]?.round).toBeGreaterThan(0)
 
     // Transfers inside each solar system become final.
     const submitted = await Promise.all(
@@ -174,8 +179,13 @@ describe('two solar systems and a star cluster in real processes', () => {
       const { proof, paths, root } = body.right
       expect(root).toMatchObject({ level: 1, group: 'cluster' })
       const rooted = { proof: decodeAgreementProof(crypto, fromHex(proof)), paths: paths.map((path) => decodeFinalityPath(fromHex(path))) }
-      const rootChain = (await third?.api.certifiedRounds(undefined, { level: 1, group: 'cluster' }))?.map((round) => decodeCertificate(fromHex(round.hex)))
-      const history = await verifyCertificateChain(crypto, star?.genesis as SolarSystemGenesis, rootChain ?? [])
+      // The third validator may not have applied the root round the proof names yet: its chain is read once it has.
+      const rootChain = await pollUntil(
+        async () => ((await third?.api.certifiedRounds(undefined, { level: 1, group: 'cluster' })) ?? []).map((round) => decodeCertificate(fromHex(round.hex))),
+        (chain) => chain.length >= (root?.round ?? Number.POSITIVE_INFINITY),
+        { timeoutMs: 30_000, what: `the third validator to hold root round ${root?.round}` },
+      )
+      const history = await verifyCertificateChain(crypto, star?.genesis as SolarSystemGenesis, rootChain)
       expect(history.round).toBeGreaterThanOrEqual(root?.round ?? Number.POSITIVE_INFINITY)
       expect(await checkRootedAgreementProof(crypto, rooted, committeesOf(history))).toBeUndefined()
       // It can fail: a path whose root certificate lost its signatures.
@@ -218,8 +228,58 @@ describe('two solar systems and a star cluster in real processes', () => {
     expect(validatorMetrics).toMatch(/^constellation_level_child_certificates\{level="1",group="cluster"\} [1-9]\d*$/m)
     expect(await member.api.metrics()).not.toMatch(/^constellation_level_round\{/m)
 
-    // A group this node does not follow is refused, not guessed.
-    const refused = await member.api.exchange('GET', '/v1/consensus/groups/1/cluster/rounds', undefined)
-    expect(refused.status).toBe(404)
+    // A member serves the groups it follows (the root, the other system); one the genesis does not found is refused.
+    expect((await member.api.exchange('GET', '/v1/consensus/groups/1/cluster/rounds', undefined)).status).toBe(200)
+    expect((await member.api.exchange('GET', '/v1/consensus/groups/0/sol-9/rounds', undefined)).status).toBe(404)
+  }, 150_000)
+
+  it('a transfer across the two solar systems is final in the payer’s, credited in the payee’s, and rooted in both', async () => {
+    const { nodes, layout } = cluster as DevnetCluster
+    const [star] = levelGroupsOf(layout.genesis)
+    const validators = new Set(star?.genesis.members)
+    const [payer, payee] = ['sol-0', 'sol-1'].map(
+      (group) => nodes.filter((node) => node.layout.group === group && !validators.has(node.layout.id)).at(-1) as (typeof nodes)[number],
+    ) as [(typeof nodes)[number], (typeof nodes)[number]]
+    const AvailableCodec = t.type({ available: t.number })
+    const before = (await payee.api.get('/v1/status', AvailableCodec)).available
+    const tx = await payer.api.post('/v1/transactions', { to: payee.layout.id, amount: 77 }, TransactionCodec)
+    // Final for the payer once sol-0 holds the payee's agreement; for the payee once sol-1 took sol-0's rooted proof.
+    await pollUntil(
+      () =>
+        Promise.all([payer, payee].map(async (node) => (await node.api.exchange('GET', `/v1/transactions/${tx.id}`, undefined)).body as { status?: string })),
+      (views) => views.every((view) => view.status === 'final'),
+      { timeoutMs: 60_000, what: 'the transfer across solar systems to be final on both sides' },
+    )
+    expect((await payee.api.get('/v1/status', AvailableCodec)).available).toBe(before + 77)
+    // Each side's rooted proof holds against the cluster's chain, fetched from a validator and verified from the genesis.
+    const clusterValidator = nodes.find((node) => validators.has(node.layout.id)) as (typeof nodes)[number]
+    for (const [node, group] of [
+      [payer, 'sol-0'],
+      [payee, 'sol-1'],
+    ] as const) {
+      const answer = await pollUntil(
+        () => node.api.exchange('GET', `/v1/transactions/${tx.id}/proof?rooted=true`, undefined),
+        (reply) => reply.status !== 409,
+        { timeoutMs: 45_000, what: `the ${group} side to be committed by the root` },
+      )
+      expect(answer.status, answer.text).toBe(200)
+      const body = RootedCodec.decode(answer.body)
+      if (body._tag === 'Left') throw new Error(`not a rooted proof: ${answer.text}`)
+      const rooted = {
+        proof: decodeAgreementProof(crypto, fromHex(body.right.proof)),
+        paths: body.right.paths.map((path) => decodeFinalityPath(fromHex(path))),
+      }
+      expect(rooted.proof.certificate.result.body.group).toBe(group)
+      const top = body.right.root?.round ?? Number.POSITIVE_INFINITY
+      // Read once that validator holds the root round the path reaches (it may apply it a moment after another).
+      const chain = await pollUntil(
+        async () =>
+          (await clusterValidator.api.certifiedRounds(undefined, { level: 1, group: 'cluster' })).map((round) => decodeCertificate(fromHex(round.hex))),
+        (rounds) => rounds.length >= top,
+        { timeoutMs: 30_000, what: `root round ${top} at a validator` },
+      )
+      const history = await verifyCertificateChain(crypto, star?.genesis as SolarSystemGenesis, chain)
+      expect(await checkRootedAgreementProof(crypto, rooted, committeesOf(history))).toBeUndefined()
+    }
   }, 150_000)
 })

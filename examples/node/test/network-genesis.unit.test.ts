@@ -179,6 +179,45 @@ describe('the load across solar systems', () => {
       runLoad({ targets: [target(1, 'a'), target(2, 'b')], durationMs: 10, concurrencyPerNode: 1, batch: 1, random: createRandom(1) }),
     ).rejects.toThrow(/no other member of its solar system/)
   })
+
+  it('sends the share of transfers asked for to members of the other solar systems, and counts them', async () => {
+    const sent: { from: string; to: string }[] = []
+    const acknowledged: { from: number; to: number | undefined }[] = []
+    const target = (n: number, group: string): LoadTarget => {
+      const api = {
+        transferBatch: async (transfers: readonly { to: string }[]) => {
+          for (const transfer of transfers) sent.push({ from: id(n), to: transfer.to })
+          return transfers.map(() => ({ status: 'agreed' as const, id: '00' }))
+        },
+      } as unknown as NodeApi
+      return { id: id(n), api, group }
+    }
+    const targets = [target(1, 'a'), target(2, 'a'), target(3, 'b'), target(4, 'b')]
+    const groupOf = new Map(targets.map((t) => [t.id, t.group]))
+    const indexOf = new Map(targets.map((t, i) => [t.id, i]))
+    const counters = await runLoad({
+      targets,
+      durationMs: 40,
+      concurrencyPerNode: 1,
+      batch: 20,
+      random: createRandom(5),
+      crossSystemShare: 0.25,
+      onAcknowledged: (_, from, across) => acknowledged.push({ from, to: across?.to }),
+    })
+    const across = sent.filter(({ from, to }) => groupOf.get(from) !== groupOf.get(to))
+    expect(sent.length).toBeGreaterThan(200)
+    // About a quarter (a binomial draw: well inside 15–35% at this many).
+    expect(across.length / sent.length).toBeGreaterThan(0.15)
+    expect(across.length / sent.length).toBeLessThan(0.35)
+    expect(counters.crossSystemSent).toBe(across.length)
+    expect(counters.crossSystemAcknowledged).toBe(across.length)
+    // Each acknowledged transfer across systems names its payee, a node of the other system.
+    const named = acknowledged.filter((a) => a.to !== undefined)
+    expect(named).toHaveLength(across.length)
+    expect(named.every(({ from, to }) => targets[from]?.group !== targets[to as number]?.group)).toBe(true)
+    expect(sent.every(({ from, to }) => from !== to && indexOf.has(to))).toBe(true)
+    await expect(runLoad({ targets, durationMs: 10, concurrencyPerNode: 1, batch: 1, random: createRandom(1), crossSystemShare: 2 })).rejects.toThrow(/0 to 1/)
+  })
 })
 
 describe('the README’s version-2 genesis', () => {

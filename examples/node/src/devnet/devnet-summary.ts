@@ -2,6 +2,7 @@
  * The devnet's closing figures, computed from what it observed (pure: the devnet gathers, this adds up), and the
  * two ways they are printed: lines for people, then one line of JSON with the same figures for scripts.
  */
+import type { CrossSystemFigures } from './cross-system-check.js'
 import type { RoleCpu } from './devnet-cost.js'
 
 export interface DevnetFaults {
@@ -40,6 +41,8 @@ export interface DevnetSummary {
   readonly cpuByRole: readonly RoleCpu[]
   /** Every group the devnet ran, lowest level first: one solar system, or several and the star cluster above them. */
   readonly groups: readonly DevnetGroupFigures[]
+  /** Transfers to members of another solar system, checked on both sides after the drain; null with none sent. */
+  readonly crossSystem: CrossSystemFigures | null
   readonly facilitators: number
   /** Length of the load window, seconds. */
   readonly loadSeconds: number
@@ -140,12 +143,21 @@ export function formatSummary(summary: DevnetSummary): string {
     `  finality       p50 ${ms(summary.finalityP50Ms)}, p99 ${ms(summary.finalityP99Ms)} (proposal to agreement proof; ${summary.finalitySource === 'histogram' ? 'interpolated from histogram buckets' : summary.finalitySource})`,
     `  rounds         ${count(summary.roundsInWindow)} certified during the load, ${count(summary.rounds)} in all${summary.groups.length > 1 ? ' (the most of any solar system)' : ''}`,
     ...(summary.groups.length > 1 ? formatGroups(summary.groups) : []),
+    ...(summary.crossSystem === null ? [] : [`  across systems ${formatCrossSystem(summary.crossSystem)}`]),
     ...(summary.cpuByRole.length === 0 ? [] : [`  cpu by role    ${formatRoles(summary.cpuByRole)}`]),
     `  faults         ${faultCount === 0 ? 'none' : faultCount}: ${f.certificatesRejected} rejected certificates, ${f.fraudProofs ?? 'n/a'} fraud proofs, ${f.failedProposals} failed proposals, ${f.nodeErrors} node errors, ${f.requestErrors} request errors, ${f.nodeExits} node exits`,
     `  contracts      ${count(summary.contractInvocations)} invocations of the demo counter on node 0`,
     `  ed25519        ${count(summary.verifyPerSecond)} verifications/s on one core, measured now; finalised tx/s is ${summary.ratioToVerify.toPrecision(2)}× that (one core verifying both halves of every transaction: ~0.5×)`,
     `  cost per tx    ${formatCost(summary)}`,
   ].join('\n')
+}
+
+/** `sent 300, agreed 298; of 298 looked up after the drain, 290 final on both sides, 8 for the payer only`. */
+function formatCrossSystem(c: CrossSystemFigures): string {
+  return (
+    `sent ${count(c.sent)}, agreed ${count(c.agreed)}; of ${count(c.checked)} looked up after the drain, ${count(c.finalBothSides)} final on both sides` +
+    ` (settled by the payer's system, credited by the payee's)${c.finalPayerOnly > 0 ? `, ${count(c.finalPayerOnly)} final for the payer only` : ''}`
+  )
 }
 
 /** `validators (4) 41% of a core each, members only (4) 27%: validating costs 14 points`. */

@@ -26,6 +26,7 @@ import { DevnetCluster, describeStop, type NodeStopReport } from './devnet-clust
 import { costCountersOf, costPerTx, cpuByRole, type NodeCostCounters } from './devnet-cost.js'
 import { checkFreshBaseDir, devnetPaths, writeDevnetLayout } from './devnet-layout.js'
 import { type DevnetFaults, type DevnetGroupFigures, type DevnetSummary, formatSummary, quantile, summaryJson } from './devnet-summary.js'
+import { CrossSystemSample } from './cross-system-check.js'
 import { FinalitySample } from './finality-sample.js'
 import { histogramQuantileMs, sumBuckets } from './latency-histogram.js'
 import { LoadCounters, runLoad } from './load-generator.js'
@@ -61,6 +62,8 @@ const WINDOW_REFRESH_MS = 100
  * only buys tolerance, at a quadratic price, on a machine where every facilitator shares the same two cores.
  */
 export const DEFAULT_FACILITATORS = 4
+/** With several solar systems, the share of transfers sent to a member of another one. */
+export const DEFAULT_CROSS_SYSTEM_SHARE = 0.1
 /** Opening balance of every member: enough for any devnet run at 1 unit per transfer. */
 const OPENING_BALANCE = 1_000_000_000
 /** Rounds certified after start before the load begins: consensus is running, not just configured. */
@@ -89,6 +92,11 @@ export interface DevnetOptions {
    * certifies them all (devnet-layout.ts), and each node transfers to members of its own solar system.
    */
   readonly solarSystems?: number
+  /**
+   * With several solar systems: the share (0 to 1) of transfers sent to a member of another system (default
+   * `DEFAULT_CROSS_SYSTEM_SHARE`); each is then checked final on both sides after the load.
+   */
+  readonly crossSystemShare?: number
   /** Default: a new temp dir, removed at the end unless `keep`. */
   readonly baseDir?: string
   readonly keep?: boolean
@@ -114,6 +122,8 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
   const batch = options.batch ?? DEFAULT_BATCH
   const window = options.window === 0 ? undefined : (options.window ?? DEFAULT_WINDOW)
+  const crossSystemShare = solarSystems === 1 ? 0 : (options.crossSystemShare ?? DEFAULT_CROSS_SYSTEM_SHARE)
+  if (!(crossSystemShare >= 0 && crossSystemShare <= 1)) throw new RangeError(`crossSystemShare must be from 0 to 1, got ${crossSystemShare}`)
   checkOptions(nodes, durationS, facilitators, concurrency, options.rate, batch)
   if (window !== undefined && (!Number.isInteger(window) || window < batch))
     throw new RangeError(`window must be an integer of at least the batch (${batch}), or 0 for none; got ${window}`)
@@ -149,7 +159,7 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
       ...(options.signal !== undefined && { signal: options.signal }),
     })
     const demoContract = await deployDemo(apis[0] as NodeApi, progress, options.signal)
-    const offer = describeOffer(options.rate, concurrency, batch, window)
+    const offer = `${describeOffer(options.rate, concurrency, batch, window)}${crossSystemShare > 0 ? `, ${Math.round(crossSystemShare * 100)}% to another solar system` : ''}`
     progress.note(`consensus is certifying; offering ${offer} for ${durationS} s`)
 
     summary = await loadAndMeasure({
@@ -167,6 +177,7 @@ export async function runDevnet(options: DevnetOptions): Promise<DevnetResult> {
       verifyPerSecond,
       explorer,
       demoContract,
+      crossSystemShare,
     })
   } catch (error) {
     if (options.signal?.aborted !== true) throw error
@@ -209,6 +220,8 @@ interface LoadContext {
   readonly explorer: string
   /** The demo contract's id on node 0 (undefined: its deploy failed). */
   readonly demoContract: string | undefined
+  /** The share of transfers across solar systems (0 with one system). */
+  readonly crossSystemShare: number
 }
 
 /** Deploys the demo contract on node 0; a failure is a warning (the devnet measures transfers, not contracts). */
@@ -234,6 +247,8 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   const counters = new LoadCounters()
   const random = createRandom(options.seed ?? Date.now())
   const sample = new FinalitySample(random.fork())
+  const crossSample = new CrossSystemSample(random.fork())
+  const crossSystemShare = context.crossSystemShare
   const ticker = startProgress(context, before, counters)
   const demo = context.demoContract === undefined ? undefined : invokeDemoContract(apis[0] as NodeApi, context.demoContract)
   let contractInvocations = 0
@@ -248,7 +263,11 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
         concurrencyPerNode: context.concurrency,
         batch: context.batch,
         random,
-        onAcknowledged: (id, from) => sample.offer({ id, from }),
+        onAcknowledged: (id, from, across) => {
+          sample.offer({ id, from })
+          if (across !== undefined) crossSample.offer({ id, from, to: across.to })
+        },
+        ...(crossSystemShare > 0 && { crossSystemShare }),
         ...(context.window !== undefined && { window: { perNode: context.window, unfinal: (from: number) => network.unfinal(from) } }),
         ...(signal !== undefined && { signal }),
       },
@@ -285,6 +304,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   const validates = apis.map((_, i) => network.validates(i))
   const cpuRoles = cpuByRole(costStart, costEnded, validates, (performance.now() - costStartedAt) / 1_000)
   const finality = await finalityOf(apis, metrics, sample)
+  const crossSystem = crossSystemShare > 0 ? await crossSample.check(apis, { sent: counters.crossSystemSent, agreed: counters.crossSystemAcknowledged }) : null
   const faults = faultsOf(metrics, await fraudProofsOf(apis), counters, atEnd, before)
   const finalInWindow = atLoadEnd.final - before.final
   const finalisedPerSecond = finalInWindow / loadSeconds
@@ -292,6 +312,7 @@ async function loadAndMeasure(context: LoadContext): Promise<DevnetSummary> {
   return {
     nodes: apis.length,
     groups,
+    crossSystem,
     cpuByRole: cpuRoles,
     facilitators: context.facilitators,
     loadSeconds,

@@ -51,8 +51,13 @@ export interface LoadOptions {
    */
   readonly window?: { readonly perNode: number; readonly unfinal: (from: number) => number }
   readonly signal?: AbortSignal
-  /** Each acknowledged transfer (agreed), with the proposer's index. */
-  readonly onAcknowledged?: (id: string, from: number) => void
+  /**
+   * The share (0 to 1) of transfers sent to a member of another solar system, drawn per transfer (default 0: each node
+   * transfers inside its own system, and a seed replays the pairs it always drew).
+   */
+  readonly crossSystemShare?: number
+  /** Each acknowledged transfer (agreed), with the proposer's index and, for one across solar systems, the payee's. */
+  readonly onAcknowledged?: (id: string, from: number, across?: { readonly to: number }) => void
 }
 
 export class LoadCounters {
@@ -69,6 +74,9 @@ export class LoadCounters {
   shed = 0
   /** Closed loop with a window: times a worker waited for its node's transfers to become final. */
   windowWaits = 0
+  /** Of `sent` and `acknowledged`: transfers to a member of another solar system. */
+  crossSystemSent = 0
+  crossSystemAcknowledged = 0
   inFlight = 0
   startedAt = 0
   endedAt = 0
@@ -110,8 +118,17 @@ export async function runLoad(options: LoadOptions, counters = new LoadCounters(
   }
 }
 
+/** Per node, the indices of the nodes of the other solar systems. */
+function othersOf(targets: readonly LoadTarget[]): number[][] {
+  return targets.map((target) => targets.flatMap((other, i) => (other.group !== target.group ? [i] : [])))
+}
+
 async function offer(options: LoadOptions, peersOf: readonly (readonly LoadTarget[])[], counters: LoadCounters, signal: AbortSignal): Promise<LoadCounters> {
   const { targets, random } = options
+  const share = options.crossSystemShare ?? 0
+  if (!(share >= 0 && share <= 1)) throw new RangeError(`the share of transfers across solar systems must be from 0 to 1, got ${share}`)
+  const elsewhere = othersOf(targets)
+  const indexOf = new Map(targets.map((target, i) => [target.id, i]))
   counters.startedAt = performance.now()
   const deadline = counters.startedAt + options.durationMs
   const running = () => performance.now() < deadline && !signal.aborted
@@ -123,13 +140,22 @@ async function offer(options: LoadOptions, peersOf: readonly (readonly LoadTarge
    */
   const sendBatch = async (from: number, count: number): Promise<number> => {
     const peers = peersOf[from] as readonly LoadTarget[]
-    const transfers = Array.from({ length: count }, () => ({ to: (peers[random.int(peers.length)] as LoadTarget).id, amount: 1 }))
+    const others = elsewhere[from] as readonly number[]
+    // Only a load with a share draws for it, so a load without one replays the pairs a seed always drew.
+    const across = () => share > 0 && others.length > 0 && random.next() < share
+    const transfers = Array.from({ length: count }, () =>
+      across()
+        ? { to: (targets[others[random.int(others.length)] as number] as LoadTarget).id, amount: 1 }
+        : { to: (peers[random.int(peers.length)] as LoadTarget).id, amount: 1 },
+    )
+    const crossing = transfers.map((transfer) => targets[from]?.group !== targets[indexOf.get(transfer.to) as number]?.group)
     counters.sent += count
+    counters.crossSystemSent += crossing.filter(Boolean).length
     counters.inFlight += count
     try {
       const outcomes = await (targets[from] as LoadTarget).api.transferBatch(transfers, signal)
       let wait = 0
-      for (const outcome of outcomes) {
+      for (const [i, outcome] of outcomes.entries()) {
         if (outcome.status === 'rejected') {
           counters.rejected.set(outcome.error.code, (counters.rejected.get(outcome.error.code) ?? 0) + 1)
           wait = Math.max(wait, Math.min(outcome.error.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS))
@@ -137,7 +163,10 @@ async function offer(options: LoadOptions, peersOf: readonly (readonly LoadTarge
         else if (outcome.status === 'pending') counters.pending++
         else {
           counters.acknowledged++
-          options.onAcknowledged?.(outcome.id, from)
+          if (crossing[i] === true) {
+            counters.crossSystemAcknowledged++
+            options.onAcknowledged?.(outcome.id, from, { to: indexOf.get((transfers[i] as { to: string }).to) as number })
+          } else options.onAcknowledged?.(outcome.id, from)
         }
       }
       return wait

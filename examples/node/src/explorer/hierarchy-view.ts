@@ -2,10 +2,12 @@
  * The hierarchy as this node sees it (`GET /v1/hierarchy`): every group the genesis founds, level by level from the
  * solar systems up to the root, with what this node knows of each from running it. Its own solar system comes from
  * its consensus state; a group it validates (a star cluster, the root) from that group's state, and that group's
- * children from the certificates it follows of them. A group this node neither runs nor follows is shown as the
+ * children from the certificates it follows of them; the other solar systems and the root from the certificates it
+ * follows of them to transfer across systems (other-systems.ts). A group this node neither runs nor follows is shown as the
  * genesis founded it, with no round (`followed: false`): the view says what the node knows, not more.
  */
 import { toHex } from '@constellation/crypto'
+import type { SolarSystemGenesis } from '@constellation/consensus'
 import { genesisHashOf } from '@constellation/consensus/round'
 import { foundedSolarSystems, levelGroupsOf, parentOf, solarSystemGenesisOf } from '../config/network-genesis.js'
 import { followedHistory } from '../node/followed-history.js'
@@ -60,20 +62,22 @@ export function hierarchyView(node: FullNode): HierarchyView {
   for (const group of levelGroupsOf(node.genesis)) {
     const { level, group: name } = group.genesis
     const running = validated.get(`${level}/${name}`)
+    // Validated here, or followed without running it (a member follows the root to settle across solar systems).
+    const known = running ?? node.followed.find((followed) => followed.genesis.level === level && followed.genesis.group === name)
     const children = group.children.map((child) => child.group)
     groups.push({
       level,
       group: name,
       parent: parents.get(`${level}/${name}`) ?? null,
       members: [...group.genesis.members].sort(),
-      facilitators: [...(running?.state.committee.facilitators ?? group.genesis.facilitators)],
-      round: running?.state.round ?? null,
-      resultHash: running === undefined ? null : toHex(running.state.resultHash),
-      followed: running !== undefined,
+      facilitators: [...(known?.state.committee.facilitators ?? group.genesis.facilitators)],
+      round: known?.state.round ?? null,
+      resultHash: known === undefined ? null : toHex(known.state.resultHash),
+      followed: known !== undefined,
       validating: running !== undefined,
       facilitating: running?.facilitating() ?? false,
       children,
-      committed: running === undefined ? [] : committedChildren(node, running),
+      committed: known === undefined ? [] : committedChildren(node, group.children, known.state),
     })
   }
   const top = Math.max(...groups.map((g) => g.level))
@@ -92,9 +96,9 @@ export function hierarchyView(node: FullNode): HierarchyView {
 }
 
 /** Per child, the newest of its rounds the group has certified (committed), and the group's round that did it. */
-function committedChildren(node: FullNode, level: LevelView): HierarchyGroup['committed'] {
-  return level.children.map((child) => {
-    const certified = level.state.lastCheckpoints.get(toHex(genesisHashOf(node.crypto, child)))
+function committedChildren(node: FullNode, children: readonly SolarSystemGenesis[], state: LevelView['state']): HierarchyGroup['committed'] {
+  return children.map((child) => {
+    const certified = state.lastCheckpoints.get(toHex(genesisHashOf(node.crypto, child)))
     return { group: child.group, round: certified?.entry.sequenceNumber ?? 0, in: certified?.round ?? 0 }
   })
 }

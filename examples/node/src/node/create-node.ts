@@ -14,7 +14,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import { createSolarSystemNode, type SolarSystemNode } from '@constellation/consensus'
 import { countingCrypto, type Crypto, type KeyPair, loadCrypto, loadKeyFile, toHex } from '@constellation/crypto'
 import { systemClock } from '@constellation/interface'
-import { type AnchoredSigningPolicy, blockHash, createAnchoredNode, createGenesisBlock } from '@constellation/trustchain'
+import { type AnchoredSigningPolicy, blockHash, type CertifiedAnchors, createAnchoredNode, createGenesisBlock } from '@constellation/trustchain'
 import { decodeWith } from '../config/codecs.js'
 import { checkGenesis, NetworkGenesisCodec, readNetworkGenesis, solarSystemOf } from '../config/network-genesis.js'
 import { dataPaths, type NodeConfig } from '../config/node-config.js'
@@ -27,6 +27,7 @@ import { FinalityRecorder } from './finality-recorder.js'
 import type { ConsensusView, FullNode, LevelView, NetworkView, NodeModuleFactory } from './full-node.js'
 import { IdempotencyKeys, MAX_REMEMBERED_KEYS } from './idempotency.js'
 import { startLevelGroup } from './level-group.js'
+import { OtherSystems } from './other-systems.js'
 import { RootedProofs } from './rooted-proofs.js'
 import { ListenerSet } from './listener-set.js'
 import type { NodeParts } from './node-parts.js'
@@ -207,16 +208,30 @@ async function assemble(
       moduleLog.warn(errorFields(error), 'module error')
     }
   }
+  // The other solar systems, followed so that transfers with their members check and settle (none with one system).
+  const others = OtherSystems.of({
+    crypto,
+    network,
+    clock,
+    genesis,
+    solarSystem: roles.solarSystem,
+    publicKey: keyPair.publicKey,
+    store,
+    rulesOf: (fromGenesis) => parts.rules?.({ genesis, fromGenesis }) ?? fromGenesis,
+    onError: reporter('hierarchy'),
+  })
+  const ownAnchors: CertifiedAnchors = {
+    round: () => anchorsOf?.state.round ?? 0,
+    anchorOf: (publicKey) => anchorsOf?.anchors().anchorOf(publicKey),
+  }
+  const rooted = new RootedProofs({ crypto, network, genesis, solarSystem: roles.solarSystem, levels, timeoutMs: ANSWER_TIMEOUT_MS })
   const chain = createAnchoredNode({
     crypto,
     keyPair,
     store,
     network,
     clock,
-    anchors: {
-      round: () => anchorsOf?.state.round ?? 0,
-      anchorOf: (publicKey) => anchorsOf?.anchors().anchorOf(publicKey),
-    },
+    anchors: others?.anchors(ownAnchors) ?? ownAnchors,
     answerTimeoutMs: ANSWER_TIMEOUT_MS,
     ...(options.shouldSign === undefined ? {} : { shouldSign: options.shouldSign }),
     onError: reporter('trustchain'),
@@ -248,6 +263,7 @@ async function assemble(
     roundJournal,
     sitOutThroughRound,
     ...(idleCheckpointRounds === undefined ? {} : { idleCheckpointRounds }),
+    ...(others === undefined ? {} : { crossSystem: others.crossSystem() }),
     onError: reporter('consensus'),
   })
   consensus = solar
@@ -297,6 +313,10 @@ async function assemble(
     grew()
   })
   await journal.markStarted()
+  if (others !== undefined) {
+    others.start()
+    opened.push(() => others.stop())
+  }
   await solar.start()
   opened.push(() => solar.stop())
   finality.recordRestored()
@@ -321,7 +341,6 @@ async function assemble(
     facilitating: () => solar.facilitatorRound !== undefined,
     onCertificate: (listener) => solar.onCertificate(listener),
   }
-  const rooted = new RootedProofs({ crypto, network, genesis, solarSystem: roles.solarSystem, levels, timeoutMs: ANSWER_TIMEOUT_MS })
   const desk = new TransferDesk({ crypto, clock, publicKey: keyPair.publicKey, store, chain, keys, transactions, finality, metrics })
   const controller = new AbortController()
   let closing: Promise<void> | undefined
@@ -339,6 +358,7 @@ async function assemble(
     consensus: consensusView,
     roles,
     levels,
+    followed: others === undefined ? [] : [...others.systems.values(), others.root],
     journal,
     transactions,
     metrics,

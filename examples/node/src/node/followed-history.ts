@@ -1,7 +1,8 @@
 /**
  * The certified history of a group this node follows, by level and name: its own solar system, a group above level 0
- * it validates, or a child of one (the validator follows each child's certificates). Undefined for any other group:
- * the node does not hold it, and says so rather than guess.
+ * it validates, a child of one (the validator follows each child's certificates), or a group it follows without
+ * running it (another solar system, the root). Undefined for any other group: the node does not hold it, and says so
+ * rather than guess.
  */
 import type { CertificateHistory } from '@constellation/consensus'
 import type { FullNode } from './full-node.js'
@@ -16,5 +17,5 @@ export function followedHistory(node: FullNode, level: number, group: string): C
       if (child !== undefined) return child
     }
   }
-  return undefined
+  return node.followed.find((followed) => followed.genesis.level === level && followed.genesis.group === group)?.history
 }

@@ -77,6 +77,16 @@ export interface LevelView {
   finalityPath(level: number, group: string, round: number): FinalityPath | undefined
 }
 
+/**
+ * What the node's modules may read of a group it follows without running it: another solar system, or the root
+ * (a member follows them to transfer with the other systems; see other-systems.ts).
+ */
+export interface FollowedGroupView {
+  readonly genesis: SolarSystemGenesis
+  readonly state: LevelNode['state']
+  readonly history: LevelNode['history']
+}
+
 /** What the node's modules may read of its network: who it is, who it knows, what it sent. */
 export type NetworkView = Pick<NodeNetwork, 'peerId' | 'peers' | 'advertOf' | 'traffic'> & {
   /** The addresses peers can dial this node on (none on a simulator). */
@@ -142,6 +152,8 @@ export interface FullNode {
   readonly roles: NodeRoles
   /** The groups above level 0 this node validates, lowest level first (none for a member only). */
   readonly levels: readonly LevelView[]
+  /** The groups it follows without running them: the other solar systems and the root (none in a one-system network). */
+  readonly followed: readonly FollowedGroupView[]
   readonly journal: CertificateJournal
   readonly transactions: TransactionTracker
   readonly metrics: NodeMetrics

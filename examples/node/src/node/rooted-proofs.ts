@@ -13,7 +13,7 @@
  */
 import { type AgreementProof, certificateDigest, type FinalityPath, fetchFinalityPath, type RootedAgreementProof } from '@constellation/consensus'
 import { verifyMerkleProof } from '@constellation/consensus/hierarchy'
-import type { Crypto } from '@constellation/crypto'
+import { type Crypto, toHex } from '@constellation/crypto'
 import { type FoundedLevelGroup, foundedLevels, type NetworkGenesis, parentOf } from '../config/network-genesis.js'
 import { NodeError, NodeErrorCode } from '../errors.js'
 import type { LevelView } from './full-node.js'
@@ -23,6 +23,8 @@ import type { NodeNetwork } from './node-parts.js'
 const VALIDATORS_AT_ONCE = 3
 /** Rounds of asking at most: a request never waits longer than this many answer timeouts. */
 const ASKING_ROUNDS = 3
+/** Paths kept (one per certificate, each a few kilobytes). */
+const MAX_KNOWN_PATHS = 256
 
 export interface RootedProofsOptions {
   readonly crypto: Crypto
@@ -40,6 +42,8 @@ export class RootedProofs {
   readonly #options: RootedProofsOptions
   /** The solar system's parent, when it is the root one level up; otherwise why no rooted proof can be built. */
   readonly #parent: FoundedLevelGroup | string
+  /** Paths validators gave, by certificate digest: every transfer a round finalised shares its certificate's path. */
+  readonly #paths = new Map<string, FinalityPath>()
 
   constructor(options: RootedProofsOptions) {
     this.#options = options
@@ -63,7 +67,7 @@ export class RootedProofs {
     if (typeof parent === 'string') throw new NodeError(NodeErrorCode.INVALID_REQUEST, parent)
     const { level, group, round } = proof.certificate.result.body
     const own = this.#options.levels.find((view) => view.genesis.level === 1 && view.genesis.group === parent.group)
-    const path = own === undefined ? await this.#ask(parent, proof) : own.finalityPath(level, group, round)
+    const path = own === undefined ? await this.#pathOf(parent, proof) : own.finalityPath(level, group, round)
     if (path === undefined)
       throw new NodeError(NodeErrorCode.NOT_ROOTED, `round ${round} of ${group} is final there but not committed by ${parent.group} yet`, {
         group,
@@ -71,6 +75,19 @@ export class RootedProofs {
         root: parent.group,
       })
     return { proof, paths: [path] }
+  }
+
+  /** The certificate's path, as a validator gave it before or asked for now. */
+  async #pathOf(parent: FoundedLevelGroup, proof: AgreementProof): Promise<FinalityPath | undefined> {
+    const key = toHex(certificateDigest(this.#options.crypto, proof.certificate.result))
+    const known = this.#paths.get(key)
+    if (known !== undefined) return known
+    const path = await this.#ask(parent, proof)
+    if (path !== undefined) {
+      if (this.#paths.size >= MAX_KNOWN_PATHS) this.#paths.delete(this.#paths.keys().next().value as string)
+      this.#paths.set(key, path)
+    }
+    return path
   }
 
   /** A path from the parent's validators: undefined when those that answered have none yet. */

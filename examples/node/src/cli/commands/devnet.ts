@@ -7,7 +7,16 @@ import { Writable } from 'node:stream'
 import type { Command } from 'commander'
 import * as t from 'io-ts'
 import { SafePositiveInteger } from '../../config/codecs.js'
-import { DEFAULT_BATCH, DEFAULT_CONCURRENCY, DEFAULT_DURATION_S, DEFAULT_FACILITATORS, DEFAULT_NODES, DEFAULT_WINDOW, runDevnet } from '../../devnet/devnet.js'
+import {
+  DEFAULT_BATCH,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_CROSS_SYSTEM_SHARE,
+  DEFAULT_DURATION_S,
+  DEFAULT_FACILITATORS,
+  DEFAULT_NODES,
+  DEFAULT_WINDOW,
+  runDevnet,
+} from '../../devnet/devnet.js'
 import type { CliContext } from '../cli-context.js'
 import { type CliIo, ExitCode } from '../cli-io.js'
 import { integerText, numberText, parseWith, Seconds } from '../option-values.js'
@@ -16,6 +25,7 @@ const NodeCount = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 2 &&
 const Rate = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0, 'TransfersPerSecond (more than 0)')
 const Concurrency = t.refinement(SafePositiveInteger, (n) => n <= 1_024, 'Concurrency (1 to 1024)')
 const BatchSize = t.refinement(SafePositiveInteger, (n) => n <= 1_000, 'BatchSize (1 to 1000)')
+const ShareOfOne = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0 && n <= 1, 'Share (0 to 1)')
 const Window = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 0 && n <= 1_000_000, 'Window (0 to 1,000,000)')
 
 interface DevnetFlags {
@@ -27,6 +37,7 @@ interface DevnetFlags {
   readonly window?: number
   readonly facilitators?: number
   readonly solarSystems?: number
+  readonly crossSystemShare?: number
   readonly seed?: number
   readonly baseDir?: string
   readonly keep?: boolean
@@ -66,6 +77,11 @@ export function registerDevnetCommand(program: Command, context: CliContext): vo
       '--solar-systems <n>',
       'split the nodes among this many solar systems, with a star cluster of validators above them as the root (default 1)',
       parseWith(SafePositiveInteger, integerText),
+    )
+    .option(
+      '--cross-system-share <p>',
+      `with several solar systems, the share of transfers (0 to 1) sent to a member of another one (default ${DEFAULT_CROSS_SYSTEM_SHARE})`,
+      parseWith(ShareOfOne, numberText),
     )
     .option('--seed <n>', "seeds the load's choice of pairs", parseWith(SafePositiveInteger, integerText))
     .option('--base-dir <dir>', 'where the data dirs go (default: a temp dir, removed at the end)')
@@ -115,6 +131,7 @@ async function runDevnetCommand(flags: DevnetFlags, io: CliIo): Promise<ExitCode
       ...(flags.window !== undefined && { window: flags.window }),
       ...(flags.facilitators !== undefined && { facilitators: flags.facilitators }),
       ...(flags.solarSystems !== undefined && { solarSystems: flags.solarSystems }),
+      ...(flags.crossSystemShare !== undefined && { crossSystemShare: flags.crossSystemShare }),
       ...(flags.seed !== undefined && { seed: flags.seed }),
       ...(flags.baseDir !== undefined && { baseDir: flags.baseDir }),
       ...(flags.keep === true && { keep: true }),
