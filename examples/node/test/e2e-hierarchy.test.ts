@@ -9,7 +9,7 @@
  * rooted proof (`GET /v1/transactions/:id/proof?rooted=true`, from a member that asks a validator for the path, and
  * from a validator) holds against the cluster's committees, and fails with the root certificate's signatures cut.
  * Members follow the other system and the root too; a transfer from a member of sol-0 to a member of sol-1 becomes
- * final on both sides (sol-0 on the payee's agreement, sol-1 on sol-0's rooted proof), the payee can spend what it
+ * final on both sides (sol-0 on the payee's agreement, sol-1 on sol-0's agreement proof), the payee can spend what it
  * got, and each side's rooted proof holds against the cluster's chain.
  */
 import {
@@ -243,7 +243,7 @@ describe('two solar systems and a star cluster in real processes', () => {
     const AvailableCodec = t.type({ available: t.number })
     const before = (await payee.api.get('/v1/status', AvailableCodec)).available
     const tx = await payer.api.post('/v1/transactions', { to: payee.layout.id, amount: 77 }, TransactionCodec)
-    // Final for the payer once sol-0 holds the payee's agreement; for the payee once sol-1 took sol-0's rooted proof.
+    // Final for the payer once sol-0 holds the payee's agreement; for the payee once sol-1 took sol-0's agreement proof.
     await pollUntil(
       () =>
         Promise.all([payer, payee].map(async (node) => (await node.api.exchange('GET', `/v1/transactions/${tx.id}`, undefined)).body as { status?: string })),

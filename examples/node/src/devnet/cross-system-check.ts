@@ -1,7 +1,7 @@
 /**
  * Transfers across solar systems, checked after the load: each one the load saw agreed is looked up on both of its
  * nodes — final for the payer once its system settled it, final for the payee once the payee's system credited it
- * on the payer's system's rooted proof. Lookups of a few thousand transfers at most (a uniform sample beyond), a few
+ * on the payer's system's agreement proof. Lookups of a few thousand transfers at most (a uniform sample beyond), a few
  * at a time, after the drain: nothing runs while the load does.
  */
 import { setTimeout as delay } from 'node:timers/promises'

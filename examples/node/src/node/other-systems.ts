@@ -59,7 +59,7 @@ export class OtherSystems {
     const { crypto, network, clock, genesis, solarSystem, onError } = options
     const groups = levelGroupsOf(genesis)
     const root = groups.find((group) => group.root)
-    if (root === undefined || root.genesis.level !== 1 || groups.length !== 1) return undefined
+    if (root === undefined || root.genesis.level !== 1 || groups.length !== 1 || foundedSolarSystems(genesis).length < 2) return undefined
     const follow = (group: { readonly genesis: SolarSystemGenesis; readonly rules: SolarSystemRules }) =>
       createSolarSystemFollower({ crypto, network, clock, genesis: group.genesis, rules: group.rules, onError })
     const systems = new Map(

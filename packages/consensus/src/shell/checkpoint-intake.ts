@@ -96,7 +96,7 @@ export class CheckpointIntake {
       this.takeIdle(from, submission.idle)
       return encodeSubmissionAnswer({})
     }
-    if ('answers' in submission) return encodeEvidenceAnswer({ held: await this.takeEvidence(from, submission) })
+    if ('answers' in submission) return encodeEvidenceAnswer(await this.takeEvidence(from, submission))
     const blocks = submission.blocks.map((bytes) => decodeBlock(crypto, bytes, limits))
     for (const bytes of submission.reports ?? []) this.#evidence.takeReport(this.#options.state(), decodeBlock(crypto, bytes, limits))
     const resend = await this.takeStretch(blocks, 'all')
@@ -105,9 +105,9 @@ export class CheckpointIntake {
 
   /**
    * A member's evidence for transfers across solar systems: what checks is held to propose (see
-   * `settlement-evidence.ts`). Returns how many of its pieces this node holds now.
+   * `settlement-evidence.ts`). Returns, per piece, whether this node holds it now.
    */
-  takeEvidence(from: string, evidence: SettlementEvidence): Promise<number> {
+  takeEvidence(from: string, evidence: SettlementEvidence): Promise<boolean[]> {
     return this.#settlements.take(this.#options.state(), from, evidence)
   }
 

@@ -59,74 +59,81 @@ export class SettlementEvidenceBook {
   }
 
   /**
-   * Checks `from`'s evidence against `state` and holds what holds; returns how many of its pieces this node holds now
-   * (taken now or before). Only what the ledger waits for is looked at — an answer to `from`'s own open proposal, a
-   * credit for `from`'s own waiting agreement — and that cheap check comes before any signature.
+   * Checks `from`'s evidence against `state` and holds what holds; returns, per piece in the message's order (its
+   * answers, then the transfers of its rooted credits, then those of its followed credits), whether this node holds it
+   * now (taken now or before). Only what the ledger waits for is looked at — an answer to `from`'s own open proposal,
+   * a credit for `from`'s own waiting agreement — and that cheap check comes before any signature.
    */
-  async take(state: SolarSystemState, from: string, evidence: SettlementEvidence): Promise<number> {
+  async take(state: SolarSystemState, from: string, evidence: SettlementEvidence): Promise<boolean[]> {
     const { crypto } = this.#options
-    let held = 0
-    const answers: { proposal: HalfBlock; agreement: HalfBlock }[] = []
+    const held: boolean[] = []
+    const answers: { index: number; proposal: HalfBlock; agreement: HalfBlock }[] = []
     for (const [proposalBytes, agreementBytes] of evidence.answers) {
+      const index = held.push(false) - 1
       const pair = this.#decodePair(proposalBytes, agreementBytes)
       if (pair === undefined || toHex(pair.proposal.publicKey) !== from) continue
       const { proposal, agreement } = pair
       const open = state.ledger.open.get(proposalKey(from, proposal.sequenceNumber))
       if (open === undefined || !equalBytes(open.hash, blockHash(crypto, proposal))) continue
-      if (this.#holds('agreed', proposal, agreement)) held++
-      else if (answersFromOutside(state, proposal, agreement)) answers.push(pair)
+      if (this.#holds('agreed', proposal, agreement)) held[index] = true
+      else if (answersFromOutside(state, proposal, agreement)) answers.push({ index, ...pair })
     }
     if (answers.length > 0) {
       const verdicts = await this.#verifier(answers.flatMap(({ proposal, agreement }) => [signed(crypto, proposal), signed(crypto, agreement)]))
-      answers.forEach(({ proposal, agreement }, i) => {
-        if (verdicts[2 * i] && verdicts[2 * i + 1] && this.#hold('agreed', proposal, agreement)) held++
+      answers.forEach(({ index, proposal, agreement }, i) => {
+        held[index] = verdicts[2 * i] === true && verdicts[2 * i + 1] === true && this.#hold('agreed', proposal, agreement)
       })
     }
-    // A credit: the member's waiting agreement, and the proposer's system's agreement proof of the transfer.
+    // A credit: the member's waiting agreement, and the proposer's system's agreement proof of the transfer (checked
+    // by `check`, undefined when this node cannot check it).
     const credit = async (
       transfer: SettlementEvidence['credits'][number]['transfers'][number],
-      check: (halves: Pick<AgreementProof, 'proposal' | 'agreement' | 'path'>) => Promise<string | undefined>,
-    ) => {
+      check: ((halves: Pick<AgreementProof, 'proposal' | 'agreement' | 'path'>) => Promise<string | undefined>) | undefined,
+    ): Promise<boolean> => {
       const pair = this.#decodePair(transfer.proposal, transfer.agreement)
-      if (pair === undefined || toHex(pair.agreement.publicKey) !== from) return
+      if (pair === undefined || toHex(pair.agreement.publicKey) !== from) return false
       const { proposal, agreement } = pair
       const waiting = state.ledger.awaiting.get(proposalKey(toHex(proposal.publicKey), proposal.sequenceNumber))
-      if (waiting === undefined || !equalBytes(waiting.hash, blockHash(crypto, agreement))) return
-      if (this.#holds('final', proposal, agreement)) {
-        held++
-        return
-      }
-      if (state.members.has(toHex(proposal.publicKey))) return
+      if (waiting === undefined || !equalBytes(waiting.hash, blockHash(crypto, agreement))) return false
+      if (this.#holds('final', proposal, agreement)) return true
+      if (check === undefined || state.members.has(toHex(proposal.publicKey))) return false
       const why = await check({ proposal, agreement, path: transfer.leaf }).catch(() => 'unchecked')
-      if (why === undefined && this.#hold('final', proposal, agreement)) held++
+      return why === undefined && this.#hold('final', proposal, agreement)
     }
-    const { followedHistory } = this.#options
+    const { rootCommittee, followedHistory } = this.#options
+    for (const group of evidence.credits) {
+      let path: FinalityPath | undefined
+      try {
+        path = decodeFinalityPath(group.path)
+      } catch {
+        path = undefined
+      }
+      const certificate = path?.certificate
+      // Finalised in another solar system of this level, rooted one level up.
+      const usable =
+        path !== undefined &&
+        certificate !== undefined &&
+        rootCommittee !== undefined &&
+        certificate.result.body.level === state.genesis.level &&
+        certificate.result.body.group !== state.genesis.group
+      // The certificate's and the root's signatures are checked once for all the transfers under them.
+      const check = usable
+        ? (proof: Pick<AgreementProof, 'proposal' | 'agreement' | 'path'>) =>
+            checkRootedAgreementProof(crypto, { proof: { ...proof, certificate }, paths: [path as FinalityPath] }, rootCommittee, this.#verifier)
+        : undefined
+      for (const transfer of group.transfers) held.push(await credit(transfer, check))
+    }
     for (const group of evidence.followedCredits) {
       // Another system of this level, as this node follows it: its certificate of that round, checked already.
       const history = group.group === state.genesis.group ? undefined : followedHistory?.(group.group)
       const certificate = history?.genesis.level === state.genesis.level ? history.certificate(group.round) : undefined
-      if (history === undefined || certificate === undefined) continue
-      const committees = committeesOf(history)
-      for (const transfer of group.transfers)
-        await credit(transfer, (proof) => checkAgreementProof(crypto, { ...proof, certificate }, committees, this.#verifier))
-    }
-    const rootCommittee = this.#options.rootCommittee
-    if (rootCommittee === undefined) return held
-    for (const group of evidence.credits) {
-      let path: FinalityPath
-      try {
-        path = decodeFinalityPath(group.path)
-      } catch {
-        continue
-      }
-      const { certificate } = path
-      const { body } = certificate.result
-      // Finalised in another solar system of this level.
-      if (body.level !== state.genesis.level || body.group === state.genesis.group) continue
-      // The certificate's and the root's signatures are checked once for all the transfers under them.
-      for (const transfer of group.transfers) {
-        await credit(transfer, (proof) => checkRootedAgreementProof(crypto, { proof: { ...proof, certificate }, paths: [path] }, rootCommittee, this.#verifier))
-      }
+      const committees = history === undefined ? undefined : committeesOf(history)
+      const check =
+        certificate === undefined || committees === undefined
+          ? undefined
+          : (proof: Pick<AgreementProof, 'proposal' | 'agreement' | 'path'>) =>
+              checkAgreementProof(crypto, { ...proof, certificate }, committees, this.#verifier)
+      for (const transfer of group.transfers) held.push(await credit(transfer, check))
     }
     return held
   }

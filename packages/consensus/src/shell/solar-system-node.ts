@@ -130,6 +130,7 @@ export class SolarSystemNode {
             limits: this.#limits,
             crossSystem,
             own: this.#intake,
+            maxMessageBytes: network.limits.maxMessageBytes,
             onError,
             running,
           })

@@ -176,18 +176,27 @@ export function encodeSettlementEvidence(evidence: SettlementEvidence): Uint8Arr
   return encodeCanonical(SettlementEvidenceCodec.encode(evidence))
 }
 
-/** A facilitator's answer to evidence: how many of its pieces (answers and credits) it holds now. */
-const EvidenceAnswerCodec = closedRecord('EvidenceAnswer', {
-  held: integerIn(0, MAX_EVIDENCE_ANSWERS + 2 * MAX_EVIDENCE_CREDITS * MAX_CREDITS_PER_CERTIFICATE, 'Held'),
-})
-export type EvidenceAnswer = t.TypeOf<typeof EvidenceAnswerCodec>
+/** Pieces one evidence message carries at most: answers, and transfers under rooted and followed credits. */
+export const MAX_EVIDENCE_PIECES = MAX_EVIDENCE_ANSWERS + 2 * MAX_EVIDENCE_CREDITS * MAX_CREDITS_PER_CERTIFICATE
 
-export function encodeEvidenceAnswer(answer: EvidenceAnswer): Uint8Array {
-  return encodeCanonical(EvidenceAnswerCodec.encode(answer))
+/**
+ * A facilitator's answer to evidence: which of its pieces it holds now, a bit per piece in the message's order
+ * (answers, then rooted credits' transfers, then followed credits' transfers), lowest bit of the first byte first.
+ */
+const EvidenceAnswerCodec = closedRecord('EvidenceAnswer', { held: bytesUpTo(Math.ceil(MAX_EVIDENCE_PIECES / 8), 'HeldBits') })
+
+export function encodeEvidenceAnswer(held: readonly boolean[]): Uint8Array {
+  const bits = new Uint8Array(Math.ceil(held.length / 8))
+  held.forEach((yes, i) => {
+    if (yes) bits[i >> 3] = (bits[i >> 3] as number) | (1 << (i & 7))
+  })
+  return encodeCanonical(EvidenceAnswerCodec.encode({ held: bits }))
 }
 
-export function decodeEvidenceAnswer(bytes: Uint8Array): EvidenceAnswer {
-  return decodeWith(EvidenceAnswerCodec, bytes, 64, 'evidence answer')
+/** Which of `pieces` pieces the facilitator holds (pieces past the bits it sent: not held). */
+export function decodeEvidenceAnswer(bytes: Uint8Array, pieces: number): boolean[] {
+  const { held } = decodeWith(EvidenceAnswerCodec, bytes, 1_024, 'evidence answer')
+  return Array.from({ length: pieces }, (_, i) => (((held[i >> 3] ?? 0) >> (i & 7)) & 1) === 1)
 }
 
 /** What a member sends a facilitator on the checkpoint protocol: a stretch with its checkpoint, an idle notice, or evidence. */

@@ -50,8 +50,8 @@ describe('SettlementEvidenceBook', () => {
     const book = new SettlementEvidenceBook({ crypto, limits: DEFAULT_BLOCK_LIMITS, verifier: undefined, rootCommittee: undefined })
     const a = ids[0] as string
     const key = `${a}/${toOutsider.sequenceNumber}`
-    // Before the proposal is certified and open, nothing is looked at (nor any signature checked).
-    expect(await book.take(state, a, { level: 0, group: 'p', answers: [pair(toOutsider, outsiderAgrees)], credits: [], followedCredits: [] })).toBe(0)
+    // Before the proposal is certified and open, it is not held.
+    expect(await book.take(state, a, { level: 0, group: 'p', answers: [pair(toOutsider, outsiderAgrees)], credits: [], followedCredits: [] })).toEqual([false])
     const open = (hash: Uint8Array) => ({
       ...state,
       ledger: {
@@ -70,17 +70,18 @@ describe('SettlementEvidenceBook', () => {
         [new Uint8Array([1, 2, 3]), encodeBlock(outsiderAgrees)] as [Uint8Array, Uint8Array], // garbage
         pair(toOutsider, outsiderAgrees),
       ],
-      // Without the root's committees no credit is checked, however it looks.
+      // A path that does not decode, with no transfers under it: nothing to hold.
       credits: [{ path: new Uint8Array([0xa0]), transfers: [] }],
       followedCredits: [],
     }
     // Only the proposer's own answers count: from anyone else the same evidence is not looked at.
-    expect(await book.take(waiting, ids[1] as string, evidence)).toBe(0)
-    expect(await book.take(waiting, a, evidence)).toBe(1)
+    expect(await book.take(waiting, ids[1] as string, evidence)).toEqual([false, false, false, false, false])
+    // Per piece, in order: only the last answer holds; the rooted credit group has no transfers, so no piece.
+    expect(await book.take(waiting, a, evidence)).toEqual([false, false, false, false, true])
     const [settlement] = book.toPropose(waiting)
     expect(settlement).toMatchObject({ kind: 'agreed', proposer: a, sequenceNumber: toOutsider.sequenceNumber })
     // The same evidence again is held once, and counted as held.
-    expect(await book.take(waiting, a, { level: 0, group: 'p', answers: [pair(toOutsider, outsiderAgrees)], credits: [], followedCredits: [] })).toBe(1)
+    expect(await book.take(waiting, a, { level: 0, group: 'p', answers: [pair(toOutsider, outsiderAgrees)], credits: [], followedCredits: [] })).toEqual([true])
     // Once the ledger no longer waits for it (settled, or another proposal certified there), it goes.
     expect(book.toPropose(open(new Uint8Array(32).fill(7)))).toEqual([])
     expect(book.size).toBe(0)
