@@ -145,18 +145,23 @@ describe('the devnet genesis', () => {
   })
 })
 
+/** A load target whose API agrees to every transfer and records who sent it to whom. */
+const recordingTarget =
+  (sent: { from: string; to: string }[]) =>
+  (n: number, group: string): LoadTarget => {
+    const api = {
+      transferBatch: async (transfers: readonly { to: string }[]) => {
+        for (const transfer of transfers) sent.push({ from: id(n), to: transfer.to })
+        return transfers.map(() => ({ status: 'agreed' as const, id: '00' }))
+      },
+    } as unknown as NodeApi
+    return { id: id(n), api, group }
+  }
+
 describe('the load across solar systems', () => {
   it('sends each node’s transfers to members of its own solar system only', async () => {
     const sent: { from: string; to: string }[] = []
-    const target = (n: number, group: string): LoadTarget => {
-      const api = {
-        transferBatch: async (transfers: readonly { to: string }[]) => {
-          for (const transfer of transfers) sent.push({ from: id(n), to: transfer.to })
-          return transfers.map(() => ({ status: 'agreed' as const, id: '00' }))
-        },
-      } as unknown as NodeApi
-      return { id: id(n), api, group }
-    }
+    const target = recordingTarget(sent)
     const targets = [target(1, 'a'), target(2, 'a'), target(3, 'b'), target(4, 'b'), target(5, 'b')]
     await runLoad({ targets, durationMs: 30, concurrencyPerNode: 1, batch: 10, random: createRandom(1) })
     const groupOf = new Map(targets.map((t) => [t.id, t.group]))
@@ -183,15 +188,7 @@ describe('the load across solar systems', () => {
   it('sends the share of transfers asked for to members of the other solar systems, and counts them', async () => {
     const sent: { from: string; to: string }[] = []
     const acknowledged: { from: number; to: number | undefined }[] = []
-    const target = (n: number, group: string): LoadTarget => {
-      const api = {
-        transferBatch: async (transfers: readonly { to: string }[]) => {
-          for (const transfer of transfers) sent.push({ from: id(n), to: transfer.to })
-          return transfers.map(() => ({ status: 'agreed' as const, id: '00' }))
-        },
-      } as unknown as NodeApi
-      return { id: id(n), api, group }
-    }
+    const target = recordingTarget(sent)
     const targets = [target(1, 'a'), target(2, 'a'), target(3, 'b'), target(4, 'b')]
     const groupOf = new Map(targets.map((t) => [t.id, t.group]))
     const indexOf = new Map(targets.map((t, i) => [t.id, i]))
