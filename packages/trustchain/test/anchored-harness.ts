@@ -61,18 +61,25 @@ export interface AnchoredPeer {
 export async function anchoredPeers(
   crypto: Crypto,
   count: number,
-  options: { seed: number; balance?: number; node?: Partial<AnchoredNodeOptions>; crypto?: Crypto } = { seed: 1 },
+  options: {
+    seed: number
+    balance?: number
+    node?: Partial<AnchoredNodeOptions>
+    crypto?: Crypto
+    /** The anchors peer `i` reads (default: the shared ones), e.g. a view of several consensuses. */
+    anchorsFor?: (i: number, shared: TestAnchors) => CertifiedAnchors
+  } = { seed: 1 },
 ): Promise<{ net: SimNetwork; anchors: TestAnchors; peers: AnchoredPeer[]; restart: (peer: AnchoredPeer) => Promise<void> }> {
   const net = new SimNetwork({ crypto, seed: options.seed })
   const anchors = new TestAnchors()
   const peers: AnchoredPeer[] = []
-  const build = (keyPair: KeyPair, sim: SimNode, store: BlockStore) =>
+  const build = (keyPair: KeyPair, sim: SimNode, store: BlockStore, i: number) =>
     createAnchoredNode({
       crypto: options.crypto ?? crypto,
       keyPair,
       store,
       network: sim,
-      anchors,
+      anchors: options.anchorsFor?.(i, anchors) ?? anchors,
       clock: net.clock,
       ...options.node,
     })
@@ -84,13 +91,13 @@ export async function anchoredPeers(
     const balance = options.balance ?? 1_000
     await store.write({ blocks: [createGenesisBlock({ crypto, keyPair }, { balance, timestamp: 1 })] })
     anchors.open(keyPair.publicKey, balance)
-    const node = build(keyPair, sim, store)
+    const node = build(keyPair, sim, store, i)
     await node.start()
     peers.push({ keyPair, sim, store, node })
   }
   const restart = async (peer: AnchoredPeer) => {
     await peer.node.stop()
-    peer.node = build(peer.keyPair, peer.sim, peer.store)
+    peer.node = build(peer.keyPair, peer.sim, peer.store, peers.indexOf(peer))
     await peer.node.start()
   }
   return { net, anchors, peers, restart }

@@ -125,6 +125,27 @@ describe('anchored transfers', () => {
     expect(alice.node.outstanding()).toBe(0)
   })
 
+  it('compares a frame with the round of the proposer’s own consensus when the anchors speak for several (roundOf)', async () => {
+    // The payer's consensus (its solar system) is at round 5; the payee's own is at round 1. The payee follows the
+    // payer's too: with `roundOf` it knows it holds round 5 of it, without it it waits for round 5 of its own.
+    const agreed = async (withRoundOf: boolean) => {
+      const { net, peers } = await anchoredPeers(crypto, 2, {
+        seed: 8,
+        node: { answerTimeoutMs: 1_000 },
+        anchorsFor: (i, shared) => {
+          if (i === 0) return { round: () => 5, anchorOf: (key) => shared.anchorOf(key) }
+          const roundOf = { roundOf: (key: Uint8Array) => (toHex(key) === toHex(peers[0]?.keyPair.publicKey ?? new Uint8Array()) ? 5 : 1) }
+          return { round: () => 1, anchorOf: (key) => shared.anchorOf(key), ...(withRoundOf ? roundOf : {}) }
+        },
+      })
+      const [payer, payee] = peers as [NonNullable<(typeof peers)[0]>, NonNullable<(typeof peers)[0]>]
+      const [outcome] = await net.runUntil(payer.node.transfer([{ to: payee.keyPair.publicKey, amount: 3 }]))
+      return outcome?.status
+    }
+    expect(await agreed(true)).toBe('agreed')
+    expect(await agreed(false)).toBe('pending')
+  })
+
   it('after a restart, proposals without an answer go out again', async () => {
     const { net, peers, restart } = await anchoredPeers(crypto, 2, { seed: 6, node: { answerTimeoutMs: 500 } })
     const [alice, bob] = peers as [NonNullable<(typeof peers)[0]>, NonNullable<(typeof peers)[0]>]
