@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { Random } from '@constellation/gossip'
 import * as t from 'io-ts'
 import type { NodeApi } from './node-api.js'
+import { Reservoir } from './reservoir.js'
 
 /** Transfers looked up at most. */
 export const CROSS_SYSTEM_CHECK_SIZE = 2_000
@@ -36,21 +37,14 @@ export interface CrossSystemFigures {
 
 /** A uniform sample of the agreed transfers across systems (reservoir sampling), to look up after the load. */
 export class CrossSystemSample {
-  readonly #random: Random
-  readonly #sample: CrossSystemTransfer[] = []
-  #seen = 0
+  readonly #sample: Reservoir<CrossSystemTransfer>
 
   constructor(random: Random) {
-    this.#random = random
+    this.#sample = new Reservoir(random, CROSS_SYSTEM_CHECK_SIZE)
   }
 
   offer(transfer: CrossSystemTransfer): void {
-    this.#seen++
-    if (this.#sample.length < CROSS_SYSTEM_CHECK_SIZE) this.#sample.push(transfer)
-    else {
-      const slot = this.#random.int(this.#seen)
-      if (slot < CROSS_SYSTEM_CHECK_SIZE) this.#sample[slot] = transfer
-    }
+    this.#sample.offer(transfer)
   }
 
   /**
@@ -67,7 +61,7 @@ export class CrossSystemSample {
       return decoded._tag === 'Right' ? decoded.right.status : undefined
     }
     let finalBothSides = 0
-    let open = [...this.#sample]
+    let open = [...this.#sample.items]
     let payerOnly = new Set<string>()
     let lastGain = performance.now()
     while (open.length > 0) {
@@ -91,6 +85,6 @@ export class CrossSystemSample {
       if (open.length === 0 || performance.now() - lastGain > patienceMs) break
       await delay(RECHECK_MS)
     }
-    return { ...counts, checked: this.#sample.length, finalBothSides, finalPayerOnly: payerOnly.size }
+    return { ...counts, checked: this.#sample.items.length, finalBothSides, finalPayerOnly: payerOnly.size }
   }
 }

@@ -7,6 +7,7 @@
 import type { Random } from '@constellation/gossip'
 import * as t from 'io-ts'
 import type { NodeApi } from './node-api.js'
+import { Reservoir } from './reservoir.js'
 
 /** Transfers sampled: enough for a stable p99 (about 20 above it). */
 export const FINALITY_SAMPLE_SIZE = 2_000
@@ -22,29 +23,18 @@ export interface SampledTransfer {
 }
 
 export class FinalitySample {
-  readonly #capacity: number
-  readonly #random: Random
-  readonly #sample: SampledTransfer[] = []
-  #seen = 0
+  readonly #sample: Reservoir<SampledTransfer>
 
   constructor(random: Random, capacity = FINALITY_SAMPLE_SIZE) {
-    this.#random = random
-    this.#capacity = capacity
+    this.#sample = new Reservoir(random, capacity)
   }
 
-  /** Algorithm R: after n offers, each has been kept with probability capacity / n. */
   offer(transfer: SampledTransfer): void {
-    this.#seen++
-    if (this.#sample.length < this.#capacity) {
-      this.#sample.push(transfer)
-      return
-    }
-    const slot = this.#random.int(this.#seen)
-    if (slot < this.#capacity) this.#sample[slot] = transfer
+    this.#sample.offer(transfer)
   }
 
   get transfers(): readonly SampledTransfer[] {
-    return this.#sample
+    return this.#sample.items
   }
 
   /** Latencies (ms) of the sampled transfers that are final by now; the others are left out (and counted). */
@@ -52,7 +42,7 @@ export class FinalitySample {
     const latenciesMs: number[] = []
     let notFinal = 0
     let unavailable = 0
-    const queue = [...this.#sample]
+    const queue = [...this.#sample.items]
     const worker = async () => {
       for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
         const api = apis[next.from]

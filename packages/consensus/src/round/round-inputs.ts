@@ -69,11 +69,10 @@ export function checkpointInputs(
   rules: SolarSystemRules,
   limits: BlockLimits = DEFAULT_BLOCK_LIMITS,
   frauds: readonly Uint8Array[] = [],
-  settlements: readonly ForeignSettlement[] | (() => readonly ForeignSettlement[]) = [],
+  settlements: () => readonly ForeignSettlement[] = () => [],
 ): RoundInputKind<AnchoredCheckpoint> {
   // The fraud proofs this facilitator holds when the round starts ride in its proposal, and the settlements it holds
   // when it proposes (evidence keeps arriving while the round collects); checkpoints fill the rest.
-  const settling = typeof settlements === 'function' ? settlements : () => settlements
   const reserved = frauds.length === 0 ? 0 : fraudBytes(frauds)
   return {
     check: (seed, input) => {
@@ -83,8 +82,8 @@ export function checkpointInputs(
     sourceOf: (input) => toHex(input.block.publicKey),
     positionOf: (input) => input.block.sequenceNumber,
     collectionTarget: (seed) => Math.max(1, seed.members.size - seed.committee.faults),
-    select: (seed, pool) => selectCheckpoints(crypto, rules, seed, pool, limits, reserved + settlementBytes(settling())),
-    encodeProposal: (inputs) => encodeProposal(inputs, limits, frauds, settling()),
+    select: (seed, pool) => selectCheckpoints(crypto, rules, seed, pool, limits, reserved + settlementBytes(settlements())),
+    encodeProposal: (inputs) => encodeProposal(inputs, limits, frauds, settlements()),
     fold: (seed, agreed, pool) =>
       // Blocks in the pool passed the full check on arrival, signature included; the fold need not verify them again.
       foldAgreement({

@@ -13,7 +13,7 @@
  * keep the ones behind them waiting.
  */
 import { type Crypto, toHex } from '@constellation/crypto'
-import { type BlockLimits, encodeBlock } from '@constellation/trustchain'
+import { type BlockLimits, blockHash, encodeBlock } from '@constellation/trustchain'
 import { certificateDigest } from '../round/checkpoint-result.js'
 import type { AgreementProof } from '../finality/agreement-proof.js'
 import { checkRootedAgreementProof, encodeFinalityPath, type FinalityPath, pathWithoutLeaves } from '../hierarchy/finality-path.js'
@@ -102,7 +102,8 @@ export class SettlementCourier {
           continue
         }
         const pair: [Uint8Array, Uint8Array] = [encodeBlock(halves.proposal, limits), encodeBlock(halves.agreement, limits)]
-        answers.push({ key: toHex(crypto.sha256(pair[1])), pair })
+        // Keyed by the agreement's hash, as credits are.
+        answers.push({ key: toHex(blockHash(crypto, halves.agreement)), pair })
       }
     }
     const credits: { readonly key: string; readonly proof: AgreementProof; readonly paths?: readonly FinalityPath[] }[] = []

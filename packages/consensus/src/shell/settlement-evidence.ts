@@ -13,8 +13,8 @@
  *   system (`followedHistory`), named by the certificate's round and checked against that history. Held as a
  *   `final` settlement. Without either a facilitator cannot check credits and vouches for none.
  *
- * Evidence is held for a few rounds, or until the ledger shows the transfer settled: members send it to each round's
- * facilitators again while it waits, so nothing depends on one facilitator keeping it.
+ * Only evidence the ledger waits for is held, and only while it waits: members send it to each new facilitator (and
+ * again to one that did not take it), so nothing depends on one facilitator keeping it.
  */
 import { type Crypto, equalBytes, type SignedMessage, toHex } from '@constellation/crypto'
 import { type BlockLimits, blockHash, decodeBlock, type HalfBlock, isAgreement, isProposal, sameContent } from '@constellation/trustchain'
